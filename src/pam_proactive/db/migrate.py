@@ -1,0 +1,151 @@
+"""Versioned SQL migrations of the engine schema, then the chosen preset's views.
+
+Migrations are applied in order, each in its own transaction, recorded with a checksum, under
+a transaction-level advisory lock (session locks are unavailable behind Supabase's pooler), so
+two processes migrating at once apply each file once. Running `migrate` again changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pam_proactive.errors import MigrationError
+
+# An arbitrary constant: the advisory lock key that serialises concurrent migrations.
+_LOCK_KEY = 0x70616D_7072
+
+VIEW_NAMES = (
+    "traveler_users",
+    "traveler_expenses",
+    "traveler_budgets",
+    "traveler_trips",
+    "traveler_events",
+    "traveler_fuel_fills",
+    "traveler_maintenance",
+    "traveler_vehicles",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: str
+    name: str
+    text: str
+
+    @property
+    def checksum(self) -> str:
+        """sha256 of the file's text."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def render(text: str, schema: str) -> str:
+    """Replace the ``@schema@`` placeholder with the quoted engine schema name."""
+    # The name was validated as a plain lower-case identifier by the settings.
+    return text.replace("@schema@", f'"{schema}"')
+
+
+def engine_migrations() -> list[Migration]:
+    """The packaged migrations, in version order."""
+    folder = resources.files("pam_proactive.db") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, rest = entry.name.partition("_")
+            found.append(Migration(version, rest.removesuffix(".sql"), entry.read_text()))
+    return sorted(found, key=lambda m: m.version)
+
+
+def preset_sql(preset: str) -> str:
+    """The SQL text installing the views of ``preset``."""
+    entry = resources.files("pam_proactive.db") / "presets" / f"{preset}.sql"
+    if not entry.is_file():
+        raise MigrationError(f"unknown preset {preset!r}: use 'seed' or 'wheels-wins-live'")
+    return entry.read_text()
+
+
+async def migrate(
+    conn: psycopg.AsyncConnection[Any], *, schema: str, preset: str
+) -> list[str]:
+    """Apply pending migrations and (re)install the preset's views; return what was applied."""
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        await conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.schema_migrations ("
+                " version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(sql.Identifier(schema))
+        )
+        done = await _applied(conn, schema)
+        for mig in engine_migrations():
+            if mig.version in done:
+                if done[mig.version] != mig.checksum:
+                    raise MigrationError(
+                        f"migration {mig.version}_{mig.name} changed after it was applied; "
+                        "add a new migration instead of editing an applied one"
+                    )
+                continue
+            await conn.execute(render(mig.text, schema).encode())
+            await _record(conn, schema, mig.version, mig.name, mig.checksum)
+            applied.append(f"{mig.version}_{mig.name}")
+        if await _install_preset(conn, schema, preset, done):
+            applied.append(f"preset:{preset}")
+    return applied
+
+
+async def _applied(conn: psycopg.AsyncConnection[Any], schema: str) -> dict[str, str]:
+    cur = await conn.execute(
+        sql.SQL("SELECT version, checksum FROM {}.schema_migrations").format(sql.Identifier(schema))
+    )
+    return {str(v): str(c) for v, c in await cur.fetchall()}
+
+
+async def _record(
+    conn: psycopg.AsyncConnection[Any], schema: str, version: str, name: str, checksum: str
+) -> None:
+    await conn.execute(
+        sql.SQL(
+            "INSERT INTO {}.schema_migrations (version, name, checksum) VALUES (%s, %s, %s)"
+            " ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name,"
+            " checksum = EXCLUDED.checksum, applied_at = now()"
+        ).format(sql.Identifier(schema)),
+        (version, name, checksum),
+    )
+
+
+async def _install_preset(
+    conn: psycopg.AsyncConnection[Any], schema: str, preset: str, done: dict[str, str]
+) -> bool:
+    text = preset_sql(preset)
+    checksum = hashlib.sha256((preset + text).encode()).hexdigest()
+    if done.get("preset") == checksum:
+        return False
+    # Views are derived objects: dropping and recreating them is how a preset changes.
+    for view in VIEW_NAMES:
+        await conn.execute(
+            sql.SQL("DROP VIEW IF EXISTS {}.{} CASCADE").format(
+                sql.Identifier(schema), sql.Identifier(view)
+            )
+        )
+    try:
+        await conn.execute(render(text, schema).encode())
+    except psycopg.errors.UndefinedTable as exc:
+        raise MigrationError(
+            f"preset {preset!r} does not match this database ({exc.diag.message_primary}); "
+            "run `pam-proactive doctor` to see what is missing"
+        ) from exc
+    except psycopg.errors.UndefinedColumn as exc:
+        raise MigrationError(
+            f"preset {preset!r} does not match this database ({exc.diag.message_primary}); "
+            "run `pam-proactive doctor` to see what is missing"
+        ) from exc
+    await _record(conn, schema, "preset", preset, checksum)
+    return True

@@ -1,0 +1,198 @@
+-- Preset `seed`: the seed's reference schema (shared/schemas/seed-reference.md).
+-- Creates the traveler tables when absent so the embedded default works from nothing,
+-- then installs the engine's views over them. Units are already miles and US gallons.
+
+CREATE TABLE IF NOT EXISTS public.profiles (
+    id uuid PRIMARY KEY,
+    email text UNIQUE NOT NULL,
+    full_name text,
+    nickname text,
+    vehicle_type text,
+    vehicle_make_model text,
+    fuel_type text,
+    towing text,
+    region text,
+    role text DEFAULT 'user',
+    status text DEFAULT 'active',
+    preferred_units text DEFAULT 'metric',
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.expenses (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    amount numeric(10,2) NOT NULL,
+    category text NOT NULL,
+    description text,
+    date date NOT NULL,
+    location text,
+    receipt_url text,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.budgets (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    category text NOT NULL,
+    amount numeric(10,2) NOT NULL,
+    period text NOT NULL,
+    start_date date NOT NULL,
+    end_date date,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.trips (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    origin text NOT NULL,
+    destination text NOT NULL,
+    start_date date,
+    end_date date,
+    distance_miles numeric(10,2),
+    estimated_cost numeric(10,2),
+    actual_cost numeric(10,2),
+    status text DEFAULT 'planned',
+    notes text,
+    route_data jsonb,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.calendar_events (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    title text NOT NULL,
+    description text,
+    start_date timestamptz NOT NULL,
+    end_date timestamptz NOT NULL,
+    all_day boolean NOT NULL DEFAULT false,
+    event_type text NOT NULL DEFAULT 'personal',
+    location_name text,
+    reminder_minutes integer[],
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.fuel_log (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    date date NOT NULL,
+    gallons numeric(10,2) NOT NULL,
+    cost numeric(10,2) NOT NULL,
+    location text,
+    odometer integer,
+    mpg numeric(5,2),
+    created_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.maintenance_records (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    task text NOT NULL,
+    date date NOT NULL,
+    mileage integer,
+    cost numeric(10,2),
+    location text,
+    notes text,
+    next_due_date date,
+    next_due_mileage integer,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.vehicles (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid,
+    name text NOT NULL,
+    vehicle_type text,
+    fuel_type text,
+    fuel_capacity_gallons numeric(6,2),
+    mileage_current integer,
+    registration_expires date,
+    insurance_expires date,
+    is_primary boolean
+);
+
+-- The sweep reads every table by user; without these it scans whole tables.
+CREATE INDEX IF NOT EXISTS expenses_user_date_idx ON public.expenses (user_id, date);
+CREATE INDEX IF NOT EXISTS budgets_user_idx ON public.budgets (user_id);
+CREATE INDEX IF NOT EXISTS trips_user_idx ON public.trips (user_id);
+CREATE INDEX IF NOT EXISTS calendar_events_user_start_idx ON public.calendar_events (user_id, start_date);
+CREATE INDEX IF NOT EXISTS fuel_log_user_date_idx ON public.fuel_log (user_id, date);
+CREATE INDEX IF NOT EXISTS maintenance_records_user_idx ON public.maintenance_records (user_id);
+CREATE INDEX IF NOT EXISTS vehicles_user_idx ON public.vehicles (user_id);
+
+CREATE VIEW @schema@.traveler_users AS
+SELECT p.id AS user_id,
+       coalesce(lower(p.status), 'active') AS status,
+       CASE WHEN lower(p.preferred_units) = 'imperial' THEN 'imperial' ELSE 'metric' END AS units,
+       pref.timezone AS timezone,
+       coalesce(pref.currency, 'USD') AS currency,
+       p.region,
+       p.vehicle_type,
+       p.fuel_type,
+       p.towing,
+       NULL::double precision AS latitude,
+       NULL::double precision AS longitude,
+       coalesce(pref.opted_out, false) AS opted_out,
+       coalesce(pref.disabled_types, '{}'::text[]) AS disabled_types,
+       pref.quiet_start,
+       pref.quiet_end,
+       pref.daily_cap,
+       p.created_at
+FROM public.profiles p
+LEFT JOIN @schema@.user_preferences pref ON pref.user_id = p.id;
+
+CREATE VIEW @schema@.traveler_expenses AS
+SELECT e.id::text AS expense_id, e.user_id, e.amount::double precision AS amount,
+       lower(btrim(e.category)) AS category, e.date AS spent_on, e.created_at
+FROM public.expenses e;
+
+CREATE VIEW @schema@.traveler_budgets AS
+SELECT b.id::text AS budget_id, b.user_id,
+       CASE WHEN lower(btrim(b.category)) IN ('total', 'all', '') THEN NULL
+            ELSE lower(btrim(b.category)) END AS category,
+       b.amount::double precision AS amount_limit,
+       lower(b.period) AS period,
+       b.start_date, b.end_date,
+       80.0::double precision AS alert_threshold_pct,
+       b.created_at
+FROM public.budgets b;
+
+CREATE VIEW @schema@.traveler_trips AS
+SELECT t.id::text AS trip_id, t.user_id, t.origin, t.destination, t.start_date, t.end_date,
+       t.distance_miles::double precision AS distance_miles,
+       t.estimated_cost::double precision AS estimated_cost,
+       lower(t.status) AS status,
+       t.route_data,
+       t.created_at
+FROM public.trips t;
+
+CREATE VIEW @schema@.traveler_events AS
+SELECT c.id::text AS event_id, c.user_id, c.title, c.start_date AS starts_at, c.end_date AS ends_at,
+       c.all_day, lower(c.event_type) AS event_type, c.location_name, c.created_at
+FROM public.calendar_events c;
+
+CREATE VIEW @schema@.traveler_fuel_fills AS
+SELECT f.id::text AS fill_id, f.user_id, f.date AS filled_on,
+       f.odometer::double precision AS odometer_miles,
+       f.gallons::double precision AS gallons,
+       f.cost::double precision AS total_cost,
+       true AS is_full,
+       f.mpg::double precision AS mpg_entered,
+       f.created_at
+FROM public.fuel_log f;
+
+CREATE VIEW @schema@.traveler_maintenance AS
+SELECT m.id::text AS record_id, m.user_id, NULL::text AS vehicle_id, lower(btrim(m.task)) AS task,
+       m.date AS performed_on,
+       m.mileage::double precision AS mileage_miles,
+       m.next_due_date,
+       m.next_due_mileage::double precision AS next_due_mileage_miles,
+       m.created_at
+FROM public.maintenance_records m;
+
+CREATE VIEW @schema@.traveler_vehicles AS
+SELECT v.id::text AS vehicle_id, v.user_id, v.name, lower(v.vehicle_type) AS vehicle_type,
+       lower(v.fuel_type) AS fuel_type,
+       v.fuel_capacity_gallons::double precision AS tank_gallons,
+       NULL::double precision AS mpg,
+       v.mileage_current::double precision AS odometer_miles,
+       v.registration_expires, v.insurance_expires, coalesce(v.is_primary, false) AS is_primary
+FROM public.vehicles v;

@@ -1,0 +1,47 @@
+"""The one exception hierarchy of pam-proactive.
+
+Every error says what to do next. Messages never carry traveler data (no emails, names,
+amounts or locations): ids and setting names only.
+"""
+
+from __future__ import annotations
+
+
+class PamError(Exception):
+    """Base class of every error raised by pam-proactive."""
+
+
+class ConfigurationError(PamError):
+    """A setting is missing or invalid. The message names the setting."""
+
+
+class DataSourceError(PamError):
+    """The traveler database could not answer."""
+
+
+class TransientDataSourceError(DataSourceError):
+    """A failure worth retrying: connection lost, serialization failure, pool timeout."""
+
+
+class DatabaseUnavailableError(TransientDataSourceError):
+    """The database cannot be reached and no cached value could stand in."""
+
+
+class SchemaError(DataSourceError):
+    """The database does not match the chosen preset. Run `pam-proactive doctor`."""
+
+
+class InvalidUserIdError(PamError, ValueError):
+    """A user id is not a UUID."""
+
+
+class MigrationError(PamError):
+    """A migration failed or was changed after it was applied."""
+
+
+class EmbeddedDatabaseError(PamError):
+    """The embedded PostgreSQL server could not be started."""
+
+
+class DeliveryError(PamError):
+    """A delivery channel failed after its retries."""

@@ -1,0 +1,1 @@
+"""Suggestions: detectors (pure), their lifecycle in the database, and delivery channels."""

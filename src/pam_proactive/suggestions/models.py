@@ -1,0 +1,65 @@
+"""What a detector produces, and the settings detectors read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+
+class Priority(IntEnum):
+    """Ordered so that a rise in priority is a comparison."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        """Lower-case name as stored: 'low', 'medium', 'high', 'critical'."""
+        return self.name.lower()
+
+    @classmethod
+    def from_label(cls, label: str) -> Priority:
+        """Parse a stored label."""
+        return cls[label.upper()]
+
+
+# Each suggestion type belongs to a group a user can switch off as a whole
+# (e.g. the app's "budget alerts" toggle), besides switching off the type itself.
+TYPE_GROUPS: dict[str, str] = {
+    "fuel_low": "fuel",
+    "fuel_economy_drop": "fuel",
+    "budget_exceeded": "budget",
+    "budget_forecast_overspend": "budget",
+    "budget_threshold": "budget",
+    "spending_anomaly": "budget",
+    "event_travel_planning": "trip",
+    "departure_reminder": "trip",
+    "maintenance_overdue": "maintenance",
+    "maintenance_due_soon": "maintenance",
+    "document_expiring": "maintenance",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A suggestion as a detector sees it, before storage and delivery.
+
+    ``dedup_key`` names the subject (type + subject, e.g. ``budget_exceeded:<budget>:<period>``):
+    at most one open suggestion per user and key. ``data`` holds every number behind the
+    message (inputs, thresholds, confidence, sources), JSON-serialisable.
+    """
+
+    user_id: str
+    type: str
+    priority: Priority
+    title: str
+    message: str
+    dedup_key: str
+    data: dict[str, Any]
+    computed_for: datetime
+    expires_at: datetime | None = None
+    tags: tuple[str, ...] = field(default=())
