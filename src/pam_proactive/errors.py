@@ -45,3 +45,7 @@ class EmbeddedDatabaseError(PamError):
 
 class DeliveryError(PamError):
     """A delivery channel failed after its retries."""
+
+
+class UnknownUserError(PamError, LookupError):
+    """No traveler with this id in the database (or not visible to the engine's role)."""

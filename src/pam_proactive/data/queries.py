@@ -1,0 +1,223 @@
+"""The batch SQL: one statement per entity for a whole batch of users.
+
+Every statement reads the engine's ``traveler_*`` views (never the traveler tables directly), so
+it is written once for every preset. Users come in as two parallel arrays, ``ids`` and
+``today`` (each user's local date at ``now``), so each user's periods follow their own
+timezone. Rows created after ``now`` and dated after the user's ``today`` are ignored, which
+is what makes a past moment replayable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+# Users as (user_id, today) pairs; shared by every per-entity statement.
+_USERS = "WITH u AS (SELECT * FROM unnest(%(ids)s::uuid[], %(today)s::date[]) AS u(user_id, today))"
+
+_USER_COLUMNS = """user_id, status, units, timezone, currency, region, vehicle_type, fuel_type,
+       towing, latitude, longitude, opted_out, disabled_types, quiet_start, quiet_end, daily_cap"""
+
+USERS_BY_ID = f"""
+SELECT {_USER_COLUMNS}
+FROM {{s}}.traveler_users WHERE user_id = ANY(%(ids)s::uuid[])
+"""
+
+# Keyset pagination: stable under concurrent inserts, no OFFSET scans.
+ACTIVE_USER_PAGE = """
+SELECT user_id FROM {s}.traveler_users
+WHERE status = 'active' AND NOT opted_out AND user_id > %(after)s::uuid
+ORDER BY user_id LIMIT %(limit)s
+"""
+
+# Per (user, category): the anomaly baseline (90 days before the last 7), 30-day and calendar
+# period totals, the part of each period made of outliers, and the last 7 days' expenses.
+EXPENSES = _USERS + """,
+periods AS (
+    SELECT u.user_id, u.today,
+           date_trunc('week', u.today::timestamp)::date AS wk,
+           date_trunc('month', u.today::timestamp)::date AS mo,
+           date_trunc('year', u.today::timestamp)::date AS yr,
+           EXISTS (SELECT 1 FROM {s}.traveler_budgets b
+                   WHERE b.user_id = u.user_id AND b.period = 'yearly') AS has_yearly
+    FROM u
+),
+e AS (
+    SELECT x.user_id, p.today, p.wk, p.mo, p.yr, x.expense_id,
+           coalesce(nullif(x.category, ''), 'uncategorized') AS category, x.amount, x.spent_on,
+           (x.amount IS NULL OR x.amount <= 0 OR x.amount = 'NaN'::float8) AS bad
+    FROM periods p
+    JOIN {s}.traveler_expenses x ON x.user_id = p.user_id
+     AND x.spent_on >= CASE WHEN p.has_yearly THEN least(p.today - 97, p.yr)
+                            ELSE least(p.today - 97, p.mo, p.wk) END
+    WHERE x.created_at IS NULL OR x.created_at <= %(now)s
+),
+ok AS (SELECT * FROM e WHERE NOT bad AND spent_on <= today),
+base AS (
+    SELECT user_id, category, count(*) AS n,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) AS med
+    FROM ok WHERE spent_on BETWEEN today - 97 AND today - 7
+    GROUP BY user_id, category
+),
+mad AS (
+    SELECT ok.user_id, ok.category,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(ok.amount - base.med)) AS mad
+    FROM ok JOIN base USING (user_id, category)
+    WHERE ok.spent_on BETWEEN ok.today - 97 AND ok.today - 7
+    GROUP BY ok.user_id, ok.category
+),
+flagged AS (
+    SELECT ok.*, coalesce(base.n >= %(min_n)s AND ok.amount > %(k_med)s * base.med
+                          AND ok.amount > base.med + %(k_mad)s * mad.mad, false) AS outlier
+    FROM ok LEFT JOIN base USING (user_id, category) LEFT JOIN mad USING (user_id, category)
+)
+SELECT f.user_id, f.category,
+       max(base.n), max(base.med), max(mad.mad),
+       coalesce(sum(f.amount) FILTER (WHERE f.spent_on > f.today - 30), 0),
+       count(*) FILTER (WHERE f.spent_on > f.today - 30),
+       coalesce(sum(f.amount) FILTER (WHERE f.spent_on >= f.wk), 0),
+       coalesce(sum(f.amount) FILTER (WHERE f.spent_on >= f.mo), 0),
+       coalesce(sum(f.amount) FILTER (WHERE f.spent_on >= f.yr), 0),
+       coalesce(sum(f.amount) FILTER (WHERE f.outlier AND f.spent_on >= f.wk), 0),
+       coalesce(sum(f.amount) FILTER (WHERE f.outlier AND f.spent_on >= f.mo), 0),
+       coalesce(sum(f.amount) FILTER (WHERE f.outlier AND f.spent_on >= f.yr), 0),
+       array_agg(f.expense_id ORDER BY f.spent_on, f.expense_id)
+           FILTER (WHERE f.spent_on > f.today - 7),
+       array_agg(f.amount ORDER BY f.spent_on, f.expense_id)
+           FILTER (WHERE f.spent_on > f.today - 7),
+       array_agg(f.spent_on ORDER BY f.spent_on, f.expense_id)
+           FILTER (WHERE f.spent_on > f.today - 7),
+       0, 0
+FROM flagged f
+LEFT JOIN base USING (user_id, category) LEFT JOIN mad USING (user_id, category)
+GROUP BY f.user_id, f.category
+UNION ALL
+SELECT user_id, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL,
+       count(*) FILTER (WHERE bad),
+       count(*) FILTER (WHERE NOT bad AND spent_on > today + 365)
+FROM e GROUP BY user_id HAVING count(*) FILTER (WHERE bad OR spent_on > today + 365) > 0
+"""
+
+BUDGETS = _USERS + """
+SELECT b.user_id, b.budget_id, b.category, b.amount_limit, b.period, b.start_date, b.end_date,
+       b.alert_threshold_pct
+FROM u JOIN {s}.traveler_budgets b ON b.user_id = u.user_id
+WHERE b.start_date <= u.today AND (b.end_date IS NULL OR b.end_date >= u.today)
+  AND (b.created_at IS NULL OR b.created_at <= %(now)s)
+ORDER BY b.user_id, b.budget_id
+"""
+
+# Coordinates are pulled out of route_data in SQL only when it is a JSON object; a JSON string
+# (text-encoded JSON, as some clients store it) comes back as text to be parsed in Python.
+TRIPS = _USERS + """
+SELECT t.user_id, t.trip_id, t.status, t.origin, t.destination, t.start_date, t.end_date,
+       t.distance_miles, t.estimated_cost,
+       r.rd #>> ARRAY['origin', 'lat'], r.rd #>> ARRAY['origin', 'lng'],
+       r.rd #>> ARRAY['destination', 'lat'], r.rd #>> ARRAY['destination', 'lng'],
+       CASE WHEN jsonb_typeof(t.route_data) = 'string' THEN t.route_data #>> ARRAY[]::text[] END,
+       jsonb_typeof(t.route_data)
+FROM u JOIN {s}.traveler_trips t ON t.user_id = u.user_id
+CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(t.route_data) = 'object'
+                               THEN t.route_data END AS rd) r
+WHERE (t.created_at IS NULL OR t.created_at <= %(now)s)
+  AND (t.end_date IS NULL OR t.end_date >= u.today - 365)
+ORDER BY t.user_id, t.start_date NULLS LAST, t.trip_id
+"""
+
+EVENTS = _USERS + """
+SELECT c.user_id, c.event_id, c.title, c.starts_at, c.ends_at, c.all_day, c.event_type,
+       c.location_name
+FROM u JOIN {s}.traveler_events c ON c.user_id = u.user_id
+WHERE c.starts_at >= %(now)s - interval '1 day' AND c.starts_at < %(now)s + interval '30 days'
+  AND (c.created_at IS NULL OR c.created_at <= %(now)s)
+ORDER BY c.user_id, c.starts_at, c.event_id
+"""
+
+FUEL = _USERS + """
+SELECT f.user_id, f.fill_id, f.filled_on, f.odometer_miles, f.gallons, f.total_cost, f.is_full
+FROM u JOIN {s}.traveler_fuel_fills f ON f.user_id = u.user_id
+WHERE f.filled_on > u.today - 400 AND f.filled_on <= u.today
+  AND (f.created_at IS NULL OR f.created_at <= %(now)s)
+ORDER BY f.user_id, f.filled_on, f.odometer_miles NULLS FIRST, f.fill_id
+"""
+
+# Latest record per (vehicle, task): a scheduled service (not performed yet) is the task's
+# current state; otherwise the most recent service supersedes the older ones.
+MAINTENANCE = _USERS + """
+SELECT DISTINCT ON (m.user_id, m.vehicle_id, m.task)
+       m.user_id, m.record_id, m.vehicle_id, m.task, m.performed_on, m.mileage_miles,
+       m.next_due_date, m.next_due_mileage_miles
+FROM u JOIN {s}.traveler_maintenance m ON m.user_id = u.user_id
+WHERE (m.performed_on IS NULL OR m.performed_on <= u.today)
+  AND (m.created_at IS NULL OR m.created_at <= %(now)s)
+  AND m.task IS NOT NULL AND m.task <> ''
+ORDER BY m.user_id, m.vehicle_id, m.task, m.performed_on DESC NULLS FIRST, m.record_id DESC
+"""
+
+VEHICLES = _USERS + """
+SELECT DISTINCT ON (v.user_id)
+       v.user_id, v.vehicle_id, v.name, v.vehicle_type, v.fuel_type, v.tank_gallons, v.mpg,
+       v.odometer_miles, v.registration_expires, v.insurance_expires
+FROM u JOIN {s}.traveler_vehicles v ON v.user_id = u.user_id
+ORDER BY v.user_id, v.is_primary DESC, v.vehicle_id
+"""
+
+# Users with something going on: recent spending, trips or events, or plans ahead.
+MONITORED_USERS = """
+SELECT u.user_id FROM {s}.traveler_users u
+WHERE u.status = 'active' AND NOT u.opted_out AND u.user_id > %(after)s::uuid
+  AND (EXISTS (SELECT 1 FROM {s}.traveler_expenses e WHERE e.user_id = u.user_id
+               AND e.spent_on BETWEEN %(since)s AND %(today)s)
+       OR EXISTS (SELECT 1 FROM {s}.traveler_trips t WHERE t.user_id = u.user_id
+               AND t.status IN ('planned', 'active'))
+       OR EXISTS (SELECT 1 FROM {s}.traveler_events c WHERE c.user_id = u.user_id
+               AND c.starts_at BETWEEN %(now)s AND %(now)s + interval '30 days'))
+ORDER BY u.user_id LIMIT %(limit)s
+"""
+
+PLANNED_TRIP_USERS = """
+SELECT DISTINCT t.user_id FROM {s}.traveler_trips t
+WHERE t.status IN ('planned', 'active') AND t.start_date BETWEEN %(today)s AND %(until)s
+  AND (t.created_at IS NULL OR t.created_at <= %(now)s)
+ORDER BY t.user_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """Every statement composed once for one engine schema."""
+
+    users_by_id: sql.Composed
+    active_user_page: sql.Composed
+    expenses: sql.Composed
+    budgets: sql.Composed
+    trips: sql.Composed
+    events: sql.Composed
+    fuel: sql.Composed
+    maintenance: sql.Composed
+    vehicles: sql.Composed
+    monitored_users: sql.Composed
+    planned_trip_users: sql.Composed
+
+    @classmethod
+    def for_schema(cls, schema: str) -> Statements:
+        """Compose every statement with ``schema`` as a quoted identifier."""
+        ident = sql.Identifier(schema)
+
+        def compose(text: str) -> sql.Composed:
+            return sql.SQL(text).format(s=ident)  # type: ignore[arg-type]
+
+        return cls(
+            users_by_id=compose(USERS_BY_ID),
+            active_user_page=compose(ACTIVE_USER_PAGE),
+            expenses=compose(EXPENSES),
+            budgets=compose(BUDGETS),
+            trips=compose(TRIPS),
+            events=compose(EVENTS),
+            fuel=compose(FUEL),
+            maintenance=compose(MAINTENANCE),
+            vehicles=compose(VEHICLES),
+            monitored_users=compose(MONITORED_USERS),
+            planned_trip_users=compose(PLANNED_TRIP_USERS),
+        )

@@ -1,0 +1,220 @@
+"""`pam-proactive doctor`: does this database fit the chosen preset?
+
+Each finding names the table, the column and the fix (as SQL where there is one). Errors mean
+the engine cannot run; warnings mean it runs, slower or with less data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import psycopg
+
+from pam_proactive.db.migrate import VIEW_NAMES, engine_migrations
+
+Columns = dict[str, str]  # column -> type used in the suggested fix
+
+SEED_TABLES: dict[str, Columns] = {
+    "profiles": {"id": "uuid", "email": "text", "vehicle_type": "text", "fuel_type": "text",
+                 "towing": "text", "region": "text", "status": "text",
+                 "preferred_units": "text", "created_at": "timestamptz"},
+    "expenses": {"id": "uuid", "user_id": "uuid", "amount": "numeric(10,2)", "category": "text",
+                 "date": "date", "created_at": "timestamptz"},
+    "budgets": {"id": "uuid", "user_id": "uuid", "category": "text", "amount": "numeric(10,2)",
+                "period": "text", "start_date": "date", "end_date": "date",
+                "created_at": "timestamptz"},
+    "trips": {"id": "uuid", "user_id": "uuid", "origin": "text", "destination": "text",
+              "start_date": "date", "end_date": "date", "distance_miles": "numeric(10,2)",
+              "estimated_cost": "numeric(10,2)", "status": "text", "route_data": "jsonb",
+              "created_at": "timestamptz"},
+    "calendar_events": {"id": "uuid", "user_id": "uuid", "title": "text",
+                        "start_date": "timestamptz", "end_date": "timestamptz",
+                        "all_day": "boolean", "event_type": "text", "location_name": "text",
+                        "created_at": "timestamptz"},
+    "fuel_log": {"id": "uuid", "user_id": "uuid", "date": "date", "gallons": "numeric(10,2)",
+                 "cost": "numeric(10,2)", "odometer": "integer", "mpg": "numeric(5,2)",
+                 "created_at": "timestamptz"},
+    "maintenance_records": {"id": "uuid", "user_id": "uuid", "task": "text", "date": "date",
+                            "mileage": "integer", "next_due_date": "date",
+                            "next_due_mileage": "integer", "created_at": "timestamptz"},
+    "vehicles": {"id": "uuid", "user_id": "uuid", "name": "text", "vehicle_type": "text",
+                 "fuel_type": "text", "fuel_capacity_gallons": "numeric(6,2)",
+                 "mileage_current": "integer", "registration_expires": "date",
+                 "insurance_expires": "date", "is_primary": "boolean"},
+}
+
+WWL_TABLES: dict[str, Columns] = {
+    "profiles": {"id": "uuid", "status": "text", "region": "text", "vehicle_type": "text",
+                 "fuel_type": "text", "towing": "text", "current_latitude": "double precision",
+                 "current_longitude": "double precision", "created_at": "timestamptz"},
+    "user_settings": {"user_id": "uuid", "notification_preferences": "jsonb",
+                      "regional_preferences": "jsonb", "pam_preferences": "jsonb"},
+    "expenses": {"id": "bigint", "user_id": "uuid", "amount": "numeric", "category": "text",
+                 "date": "date", "expense_date": "date", "created_at": "timestamptz"},
+    "budgets": {"id": "uuid", "user_id": "uuid", "category": "text", "monthly_limit": "numeric",
+                "budgeted_amount": "numeric", "alert_threshold": "numeric",
+                "start_date": "date", "end_date": "date"},
+    "user_trips": {"id": "uuid", "user_id": "uuid", "start_date": "date", "end_date": "date",
+                   "status": "text", "total_budget": "numeric", "created_at": "timestamptz"},
+    "trip_routes": {"trip_id": "uuid", "route_order": "integer", "start_location": "text",
+                    "end_location": "text", "distance_km": "numeric", "route_data": "jsonb"},
+    "calendar_events": SEED_TABLES["calendar_events"],
+    "fuel_log": {"id": "bigint", "user_id": "uuid", "date": "date", "odometer": "numeric",
+                 "volume": "numeric", "total": "numeric", "consumption": "numeric",
+                 "filled_to_top": "boolean", "created_at": "timestamptz"},
+    "maintenance_records": {"id": "bigint", "user_id": "uuid", "task": "text", "date": "date",
+                            "mileage": "numeric", "next_due_date": "date",
+                            "next_due_mileage": "numeric", "status": "text"},
+    "vehicles": {**SEED_TABLES["vehicles"], "fuel_consumption_mpg": "numeric",
+                 "fuel_consumption_l_per_100km": "numeric"},
+}
+
+PRESET_TABLES = {"seed": SEED_TABLES, "wheels-wins-live": WWL_TABLES}
+
+# The index each per-user read needs: (table, columns). Without it a sweep scans the table.
+SWEEP_INDEXES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "seed": [("expenses", ("user_id", "date")), ("budgets", ("user_id",)),
+             ("trips", ("user_id",)), ("calendar_events", ("user_id", "start_date")),
+             ("fuel_log", ("user_id", "date")), ("maintenance_records", ("user_id",)),
+             ("vehicles", ("user_id",))],
+    "wheels-wins-live": [("expenses", ("user_id", "date")), ("budgets", ("user_id",)),
+                         ("user_trips", ("user_id",)), ("trip_routes", ("trip_id",)),
+                         ("calendar_events", ("user_id", "start_date")),
+                         ("fuel_log", ("user_id", "date")), ("maintenance_records", ("user_id",)),
+                         ("vehicles", ("user_id",)), ("user_settings", ("user_id",))],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: Literal["error", "warning", "ok"]
+    table: str
+    column: str
+    problem: str
+    fix: str
+
+
+async def diagnose(
+    conn: psycopg.AsyncConnection[Any], *, preset: str, schema: str
+) -> list[Finding]:
+    """Every problem of this database for ``preset``; empty means all is well."""
+    columns = await _columns(conn)
+    findings = _table_findings(preset, columns)
+    findings += await _index_findings(conn, preset, columns)
+    findings += await _engine_findings(conn, schema, preset)
+    findings += await _privilege_findings(conn, preset, columns)
+    return findings
+
+
+async def _columns(conn: psycopg.AsyncConnection[Any]) -> dict[str, set[str]]:
+    cur = await conn.execute(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns"
+        " WHERE table_schema = 'public'"
+    )
+    found: dict[str, set[str]] = {}
+    for table, column in await cur.fetchall():
+        found.setdefault(table, set()).add(column)
+    return found
+
+
+def _table_findings(preset: str, columns: dict[str, set[str]]) -> list[Finding]:
+    out = []
+    for table, expected in PRESET_TABLES[preset].items():
+        if table not in columns:
+            fix = ("run `pam-proactive migrate` (the seed preset creates it)" if preset == "seed"
+                   else f"this preset reads public.{table}: check that the database is the "
+                   "right one, or choose the matching --preset")
+            out.append(Finding("error", f"public.{table}", "-", "table missing", fix))
+            continue
+        for column, sql_type in expected.items():
+            if column not in columns[table]:
+                out.append(Finding(
+                    "error", f"public.{table}", column, "column missing",
+                    f"ALTER TABLE public.{table} ADD COLUMN {column} {sql_type};"))
+    return out
+
+
+async def _index_findings(
+    conn: psycopg.AsyncConnection[Any], preset: str, columns: dict[str, set[str]]
+) -> list[Finding]:
+    cur = await conn.execute(
+        "SELECT t.relname::text, array_agg(a.attname::text ORDER BY k.ord)"
+        " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+        " JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'"
+        " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+        " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum"
+        " GROUP BY i.indexrelid, t.relname"
+    )
+    leading: dict[str, list[list[str]]] = {}
+    for table, cols in await cur.fetchall():
+        leading.setdefault(table, []).append(list(cols))
+    out = []
+    for table, wanted in SWEEP_INDEXES[preset]:
+        if table not in columns or not set(wanted) <= columns[table]:
+            continue
+        if any(idx[: len(wanted)] == list(wanted) for idx in leading.get(table, [])):
+            continue
+        name = f"{table}_{'_'.join(wanted)}_idx"
+        out.append(Finding(
+            "warning", f"public.{table}", ", ".join(wanted), "no index for per-user reads",
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON public.{table} "
+            f"({', '.join(wanted)});"))
+    return out
+
+
+async def _engine_findings(
+    conn: psycopg.AsyncConnection[Any], schema: str, preset: str
+) -> list[Finding]:
+    cur = await conn.execute(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = %s",
+        (schema,))
+    present = {r[0] for r in await cur.fetchall()}
+    if "schema_migrations" not in present:
+        return [Finding("error", f"{schema}.*", "-", "engine schema not migrated",
+                        f"pam-proactive migrate --preset {preset}")]
+    cur = await conn.execute(
+        f'SELECT version, name FROM "{schema}".schema_migrations'  # schema name validated
+    )
+    done = {str(v): str(n) for v, n in await cur.fetchall()}
+    out = []
+    pending = [m for m in engine_migrations() if m.version not in done]
+    if pending:
+        out.append(Finding("error", f"{schema}.schema_migrations", "-",
+                           f"{len(pending)} migration(s) pending", "pam-proactive migrate"))
+    if done.get("preset") != preset:
+        out.append(Finding("error", f"{schema}.traveler_*", "-",
+                           f"views installed for preset {done.get('preset')!r}, not {preset!r}",
+                           f"pam-proactive migrate --preset {preset}"))
+    for view in VIEW_NAMES:
+        if view not in present:
+            out.append(Finding("error", f"{schema}.{view}", "-", "view missing",
+                               f"pam-proactive migrate --preset {preset}"))
+    return out
+
+
+async def _privilege_findings(
+    conn: psycopg.AsyncConnection[Any], preset: str, columns: dict[str, set[str]]
+) -> list[Finding]:
+    cur = await conn.execute(
+        "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles"
+        " WHERE rolname = current_user")
+    role, bypass = (await cur.fetchone()) or ("current_user", False)
+    out = []
+    for table in PRESET_TABLES[preset]:
+        if table not in columns:
+            continue
+        cur = await conn.execute(
+            "SELECT has_table_privilege(current_user, c.oid, 'SELECT'), c.relrowsecurity,"
+            " pg_get_userbyid(c.relowner) = current_user"
+            " FROM pg_class c WHERE c.oid = %s::regclass", (f"public.{table}",))
+        can_read, rls, owner = (await cur.fetchone()) or (False, False, False)
+        if not can_read:
+            out.append(Finding("error", f"public.{table}", "-", "engine role cannot read it",
+                               f'GRANT SELECT ON public.{table} TO "{role}";'))
+        elif rls and not (bypass or owner):
+            out.append(Finding(
+                "error", f"public.{table}", "-",
+                "row-level security hides other users' rows from the engine role",
+                f'ALTER ROLE "{role}" BYPASSRLS;  -- or connect as a role that has it'))
+    return out

@@ -1,0 +1,52 @@
+"""Wiring: settings → database → data integrator, opened once per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import psycopg
+
+from pam_proactive.config import Settings
+from pam_proactive.data.integration import ProactiveDataIntegrator
+from pam_proactive.db.bootstrap import database_conninfo
+from pam_proactive.db.connection import Database, connection_kwargs
+from pam_proactive.db.migrate import migrate
+
+
+@dataclass(slots=True)
+class Engine:
+    """Everything a command or a worker process needs, created once."""
+
+    settings: Settings
+    conninfo: str
+    db: Database
+    data: ProactiveDataIntegrator
+
+
+async def run_migrations(settings: Settings, conninfo: str) -> list[str]:
+    """Apply the engine's migrations and the preset's views; return what was applied."""
+    kwargs = connection_kwargs(settings)
+    async with await psycopg.AsyncConnection.connect(conninfo, **kwargs) as conn:
+        return await migrate(conn, schema=settings.engine_schema, preset=settings.preset)
+
+
+@asynccontextmanager
+async def open_engine(
+    settings: Settings, *, conninfo: str | None = None, migrate_first: bool = False
+) -> AsyncIterator[Engine]:
+    """Open the engine on ``conninfo`` (default: DATABASE_URL or the embedded server)."""
+    if conninfo is None:
+        with database_conninfo(settings) as resolved:
+            async with open_engine(settings, conninfo=resolved, migrate_first=migrate_first) as e:
+                yield e
+        return
+    if migrate_first:
+        await run_migrations(settings, conninfo)
+    db = Database(conninfo, settings)
+    await db.open()
+    try:
+        yield Engine(settings, conninfo, db, ProactiveDataIntegrator(db, settings))
+    finally:
+        await db.close()
