@@ -61,7 +61,7 @@ def make_database(pg_server: str) -> MakeDatabase:
     return factory
 
 
-def test_settings(preset: str = "seed", **overrides: object) -> Settings:
+def settings_for(preset: str = "seed", **overrides: object) -> Settings:
     """Settings for tests: small batches so batching is exercised, short timeouts."""
     base: dict[str, object] = {"preset": preset, "batch_size": 7, "query_timeout": 10.0}
     base.update(overrides)

