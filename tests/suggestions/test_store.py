@@ -132,7 +132,8 @@ async def outbox(conn: Conn, user_id: UUID) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 async def uri(make_database: MakeDatabase) -> str:
-    return await make_database("seed")
+    created: str = await make_database("seed")
+    return created
 
 
 @pytest.fixture

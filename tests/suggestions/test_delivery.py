@@ -1,0 +1,478 @@
+"""Delivering the outbox: real HTTP to a local server, real PostgreSQL, real row locks."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from conftest import MakeDatabase
+from pam_proactive.data.models import Profile
+from pam_proactive.suggestions.delivery import (
+    Attempt,
+    DeliveryReport,
+    DeliveryResult,
+    OutboxItem,
+    WebhookChannel,
+    deliver_due,
+    payload_body,
+    sign,
+    verify_signature,
+)
+from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
+
+Conn = psycopg.AsyncConnection[Any]
+SCHEMA = "pam_proactive"
+SECRET = "s3cr3t-for-tests"
+NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
+
+
+def profile(
+    user_id: UUID,
+    *,
+    tz: str = "UTC",
+    quiet: tuple[time, time] | None = None,
+    cap: int | None = None,
+) -> Profile:
+    return Profile(
+        user_id=user_id,
+        status="active",
+        units="imperial",
+        timezone=tz,
+        currency="USD",
+        region=None,
+        vehicle_class="van",
+        fuel_type="diesel",
+        towing=False,
+        coordinates=None,
+        opted_out=False,
+        disabled_types=frozenset(),
+        quiet_start=quiet[0] if quiet else None,
+        quiet_end=quiet[1] if quiet else None,
+        daily_cap=cap,
+    )
+
+
+def cand(
+    user_id: UUID, key: str, priority: Priority = Priority.MEDIUM, *, at: datetime = NOW
+) -> Candidate:
+    return Candidate(
+        user_id=str(user_id),
+        type="maintenance_overdue",
+        priority=priority,
+        title="Oil change overdue",
+        message="Your oil change is 500 miles overdue.",
+        dedup_key=f"maintenance_overdue:{key}",
+        data={"overdue_miles": 500},
+        computed_for=at,
+    )
+
+
+async def apply(
+    conn: Conn, candidates: list[Candidate], profiles: list[Profile], now: datetime = NOW
+) -> ApplyResult:
+    return await apply_candidates(
+        conn,
+        schema=SCHEMA,
+        user_ids=[p.user_id for p in profiles],
+        candidates=candidates,
+        profiles={p.user_id: p for p in profiles},
+        now=now,
+        policy=DeliveryPolicy(),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# A real HTTP receiver on 127.0.0.1
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Answers each POST with the next scripted status (then 200), recording every request."""
+
+    url: str = ""
+    script: list[int] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, headers: dict[str, str], body: bytes) -> int:
+        with self.lock:
+            self.requests.append(Received(headers, body))
+            return self.script.pop(0) if self.script else 200
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status = receiver.answer(dict(self.headers.items()), body)
+            if receiver.delay:
+                threading.Event().wait(receiver.delay)
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+async def uri(make_database: MakeDatabase) -> str:
+    created: str = await make_database("seed")
+    return created
+
+
+@pytest.fixture
+async def conn(uri: str) -> AsyncIterator[Conn]:
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as c:
+        yield c
+
+
+def webhook(url: str, **kwargs: Any) -> WebhookChannel:
+    kwargs.setdefault("backoff_base", 0.01)
+    return WebhookChannel(url, SECRET, timeout=5.0, **kwargs)
+
+
+async def rows(conn: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    cur = await conn.execute(query, params)
+    return await cur.fetchall()
+
+
+async def outbox_state(conn: Conn) -> list[tuple[Any, ...]]:
+    """(id, delivered_at, attempts, last_error, deliver_after, cancelled_at) by id."""
+    return await rows(
+        conn,
+        "SELECT id, delivered_at, attempts, last_error, deliver_after, cancelled_at"
+        " FROM pam_proactive.outbox ORDER BY id",
+    )
+
+
+async def deliveries(conn: Conn) -> list[tuple[Any, ...]]:
+    """(outbox_id, channel, attempt, ok, http_status, error) by id."""
+    return await rows(
+        conn,
+        "SELECT outbox_id, channel, attempt, ok, http_status, error"
+        " FROM pam_proactive.deliveries ORDER BY id",
+    )
+
+
+async def one_notification(conn: Conn, **profile_kwargs: Any) -> UUID:
+    u = uuid.uuid4()
+    result = await apply(conn, [cand(u, "a", Priority.HIGH)], [profile(u, **profile_kwargs)])
+    assert result.notified == 1
+    return u
+
+
+# --------------------------------------------------------------------------------------------
+# Signatures
+# --------------------------------------------------------------------------------------------
+
+
+def test_verify_signature() -> None:
+    body = payload_body({"b": 1, "a": "é"})
+    assert body == '{"a":"é","b":1}'.encode()
+    header = sign(SECRET, body)
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert header == f"sha256={expected}"
+    assert verify_signature(SECRET, body, header)
+    assert verify_signature(SECRET.encode(), body, header)
+    assert not verify_signature(SECRET, body + b" ", header)
+    assert not verify_signature("other", body, header)
+    assert not verify_signature(SECRET, body, None)
+    assert not verify_signature(SECRET, body, expected)  # prefix missing
+    assert not verify_signature(SECRET, body, "sha256=" + "0" * 64)
+
+
+def test_webhook_channel_validates_its_settings() -> None:
+    with pytest.raises(ValueError, match="http"):
+        WebhookChannel("file:///etc/passwd", SECRET)
+    with pytest.raises(ValueError, match="secret"):
+        WebhookChannel("https://example.invalid/hook", "")
+    with pytest.raises(ValueError, match="max_attempts"):
+        WebhookChannel("https://example.invalid/hook", SECRET, max_attempts=0)
+    assert SECRET not in repr(WebhookChannel("https://example.invalid/hook", SECRET))
+
+
+async def test_webhook_delivery_is_signed_exactly(conn: Conn, receiver: Receiver) -> None:
+    u = await one_notification(conn)
+    report = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
+    assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
+    [req] = receiver.requests
+    assert verify_signature(SECRET, req.body, req.headers["X-Pam-Signature"])
+    digest = hmac.new(SECRET.encode(), req.body, hashlib.sha256).hexdigest()
+    assert req.headers["X-Pam-Signature"] == f"sha256={digest}"
+    assert abs(int(req.headers["X-Pam-Timestamp"]) - datetime.now(UTC).timestamp()) < 60
+    assert req.headers["Content-Type"] == "application/json"
+    [(outbox_id, payload)] = await rows(conn, "SELECT id, payload FROM pam_proactive.outbox")
+    assert req.headers["X-Pam-Outbox-Id"] == str(outbox_id)
+    assert json.loads(req.body) == payload
+    assert payload["user_id"] == str(u) and payload["priority"] == "high"
+    assert await outbox_state(conn) == [(outbox_id, NOW, 1, None, NOW, None)]
+    assert await deliveries(conn) == [(outbox_id, "webhook", 1, True, 200, None)]
+    [(status, changed)] = await rows(
+        conn, "SELECT status, status_changed_at FROM pam_proactive.suggestions"
+    )
+    assert (status, changed) == ("delivered", NOW)
+    # Delivered rows are never picked again.
+    assert await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW) == DeliveryReport()
+    assert len(receiver.requests) == 1
+    # A delivered suggestion is still live: the next sweep keeps it, without notifying.
+    later = NOW + timedelta(hours=1)
+    again = await apply(conn, [cand(u, "a", Priority.HIGH, at=later)], [profile(u)], now=later)
+    assert again.created == 0 and again.notified == 0 and again.resolved == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Retries and failures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", [500, 503, 429])
+async def test_retries_then_delivers(conn: Conn, receiver: Receiver, failure: int) -> None:
+    await one_notification(conn)
+    receiver.script = [failure, failure, 200]
+    report = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
+    assert report == DeliveryReport(picked=1, delivered=1, attempts=3)
+    assert len(receiver.requests) == 3
+    assert len({r.body for r in receiver.requests}) == 1  # the same exact body each time
+    [(oid, delivered_at, attempts, last_error, _, _)] = await outbox_state(conn)
+    assert (delivered_at, attempts, last_error) == (NOW, 3, f"HTTP {failure}")
+    assert await deliveries(conn) == [
+        (oid, "webhook", 1, False, failure, f"HTTP {failure}"),
+        (oid, "webhook", 2, False, failure, f"HTTP {failure}"),
+        (oid, "webhook", 3, True, 200, None),
+    ]
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410])
+async def test_no_retry_on_client_errors(conn: Conn, receiver: Receiver, status: int) -> None:
+    await one_notification(conn)
+    receiver.script = [status]
+    retry = timedelta(minutes=5)
+    channel = webhook(receiver.url)
+    report = await deliver_due(conn, SCHEMA, [channel], NOW, retry_after=retry)
+    assert report == DeliveryReport(picked=1, failed=1, attempts=1)
+    assert len(receiver.requests) == 1
+    [(oid, delivered_at, attempts, last_error, after, _)] = await outbox_state(conn)
+    assert (delivered_at, attempts, last_error, after) == (None, 1, f"HTTP {status}", NOW + retry)
+    assert await deliveries(conn) == [(oid, "webhook", 1, False, status, f"HTTP {status}")]
+    # Left for a later run: not before retry_after, then delivered.
+    soon = NOW + timedelta(minutes=4)
+    assert await deliver_due(conn, SCHEMA, [channel], soon) == DeliveryReport()
+    later = NOW + timedelta(minutes=5)
+    report = await deliver_due(conn, SCHEMA, [channel], later)
+    assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
+    assert (await deliveries(conn))[-1] == (oid, "webhook", 2, True, 200, None)
+    [(_, delivered_at, attempts, last_error, _, _)] = await outbox_state(conn)
+    assert (delivered_at, attempts, last_error) == (later, 2, f"HTTP {status}")
+
+
+async def test_connection_failures_are_recorded(conn: Conn) -> None:
+    await one_notification(conn)
+    with socket.socket() as sock:  # a port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    channel = webhook(f"http://127.0.0.1:{port}/hook", max_attempts=2)
+    report = await deliver_due(conn, SCHEMA, [channel], NOW)
+    assert report == DeliveryReport(picked=1, failed=1, attempts=2)
+    error = "connection error: ConnectionRefusedError"
+    [(oid, delivered_at, attempts, last_error, _, _)] = await outbox_state(conn)
+    assert (delivered_at, attempts, last_error) == (None, 2, error)
+    assert await deliveries(conn) == [
+        (oid, "webhook", 1, False, None, error),
+        (oid, "webhook", 2, False, None, error),
+    ]
+
+
+async def test_rows_past_give_up_are_left_alone(conn: Conn, receiver: Receiver) -> None:
+    await one_notification(conn)
+    receiver.script = [500] * 4
+    channel = webhook(receiver.url, max_attempts=2)
+    await deliver_due(conn, SCHEMA, [channel], NOW, retry_after=timedelta(0), give_up_after=4)
+    await deliver_due(conn, SCHEMA, [channel], NOW, retry_after=timedelta(0), give_up_after=4)
+    third = await deliver_due(conn, SCHEMA, [channel], NOW, give_up_after=4)
+    assert third == DeliveryReport()
+    assert len(receiver.requests) == 4
+    assert [r[2] for r in await outbox_state(conn)] == [4]
+
+
+@dataclass
+class FakeChannel:
+    """An in-process channel answering from a script of outcomes (True, False, or raise)."""
+
+    name: str
+    script: list[bool | Exception] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)
+
+    async def send(self, item: OutboxItem) -> DeliveryResult:
+        self.sent.append(item.id)
+        outcome = self.script.pop(0) if self.script else True
+        if isinstance(outcome, Exception):
+            raise outcome
+        at = datetime.now(UTC)
+        return DeliveryResult(outcome, (Attempt(outcome, None, None if outcome else "nope", at),))
+
+
+async def test_each_channel_delivers_once(conn: Conn) -> None:
+    await one_notification(conn)
+    push, mail = FakeChannel("push"), FakeChannel("mail", [False])
+    first = await deliver_due(conn, SCHEMA, [push, mail], NOW, retry_after=timedelta(0))
+    assert first == DeliveryReport(picked=1, failed=1, attempts=2)
+    second = await deliver_due(conn, SCHEMA, [push, mail], NOW)
+    assert second == DeliveryReport(picked=1, delivered=1, attempts=1)
+    assert (len(push.sent), len(mail.sent)) == (1, 2)  # push is not sent twice
+    assert [(r[1], r[2], r[3]) for r in await deliveries(conn)] == [
+        ("push", 1, True),
+        ("mail", 2, False),
+        ("mail", 3, True),
+    ]
+
+
+async def test_a_raising_channel_is_recorded_not_fatal(conn: Conn) -> None:
+    await one_notification(conn)
+    await one_notification(conn)
+    broken = FakeChannel("push", [RuntimeError("boom"), True])
+    report = await deliver_due(conn, SCHEMA, [broken], NOW)
+    assert report == DeliveryReport(picked=2, delivered=1, failed=1, attempts=2)
+    assert sorted((r[3], r[5]) for r in await deliveries(conn)) == [
+        (False, "channel error: RuntimeError"),
+        (True, None),
+    ]
+
+
+async def test_without_channels_due_rows_are_released(conn: Conn) -> None:
+    await one_notification(conn)
+    assert await deliver_due(conn, SCHEMA, [], NOW) == DeliveryReport(picked=1, delivered=1)
+    assert [r[1] for r in await outbox_state(conn)] == [NOW]
+    assert await deliveries(conn) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Quiet hours and stale notifications
+# --------------------------------------------------------------------------------------------
+
+
+async def test_held_notification_waits_for_the_end_of_quiet_hours(
+    conn: Conn, receiver: Receiver
+) -> None:
+    u = uuid.uuid4()
+    p = profile(u, tz="America/New_York", quiet=(time(22, 0), time(7, 0)))
+    night = datetime(2025, 6, 10, 3, 30, tzinfo=UTC)  # 23:30 in New York
+    await apply(conn, [cand(u, "a", at=night)], [p], now=night)
+    channel = webhook(receiver.url)
+    for t in (night, datetime(2025, 6, 10, 10, 59, 59, tzinfo=UTC)):
+        assert await deliver_due(conn, SCHEMA, [channel], t) == DeliveryReport()
+    assert receiver.requests == []
+    morning = datetime(2025, 6, 10, 11, 0, tzinfo=UTC)  # 07:00 in New York
+    report = await deliver_due(conn, SCHEMA, [channel], morning)
+    assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
+    assert len(receiver.requests) == 1
+
+
+async def test_notification_of_a_gone_condition_is_never_sent(
+    conn: Conn, receiver: Receiver
+) -> None:
+    u = await one_notification(conn, quiet=(time(14, 0), time(16, 0)))
+    await apply(conn, [], [profile(u)], now=NOW + timedelta(minutes=10))  # resolved
+    v = await one_notification(conn, quiet=(time(14, 0), time(16, 0)))
+    # The suggestion expired without a sweep noticing: caught at delivery time.
+    await conn.execute(
+        "UPDATE pam_proactive.suggestions SET expires_at = %s WHERE user_id = %s",
+        (NOW + timedelta(minutes=30), v),
+    )
+    end = datetime(2025, 6, 10, 16, 0, tzinfo=UTC)
+    report = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], end)
+    assert report == DeliveryReport(picked=1, cancelled=1)
+    assert receiver.requests == []
+    state = await outbox_state(conn)
+    assert [(r[1], r[5]) for r in state] == [(None, NOW + timedelta(minutes=10)), (None, end)]
+    assert await deliver_due(conn, SCHEMA, [webhook(receiver.url)], end) == DeliveryReport()
+
+
+# --------------------------------------------------------------------------------------------
+# Concurrency
+# --------------------------------------------------------------------------------------------
+
+
+async def test_concurrent_workers_never_deliver_a_row_twice(
+    conn: Conn, uri: str, receiver: Receiver
+) -> None:
+    users = [uuid.uuid4() for _ in range(6)]
+    batch = [cand(u, k) for u in users for k in "abcd"]
+    await apply(conn, batch, [profile(u, cap=10) for u in users])
+    receiver.delay = 0.02  # each send takes a while: both workers hold rows at the same time
+
+    both_holding = asyncio.Event()
+    holding: set[int] = set()
+
+    class Gate(WebhookChannel):
+        """Proves the overlap: a worker's first send waits until the other also holds rows."""
+
+        def __init__(self, worker: int) -> None:
+            super().__init__(receiver.url, SECRET, timeout=5.0)
+            self.worker = worker
+
+        async def send(self, item: OutboxItem) -> DeliveryResult:
+            holding.add(self.worker)
+            if len(holding) == 2:
+                both_holding.set()
+            await asyncio.wait_for(both_holding.wait(), timeout=10)
+            return await WebhookChannel.send(self, item)
+
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as other:
+        reports = await asyncio.gather(
+            deliver_due(conn, SCHEMA, [Gate(1)], NOW, limit=10),
+            deliver_due(other, SCHEMA, [Gate(2)], NOW, limit=10),
+        )
+    assert both_holding.is_set()
+    assert sorted(r.delivered for r in reports) == [10, 10]
+    rest = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
+    assert rest.delivered == 4
+    ids = [int(r.headers["X-Pam-Outbox-Id"]) for r in receiver.requests]
+    assert len(ids) == 24 and len(set(ids)) == 24
+    [(n_ok, n_rows)] = await rows(
+        conn, "SELECT count(*) FILTER (WHERE ok), count(*) FROM pam_proactive.deliveries"
+    )
+    assert (n_ok, n_rows) == (24, 24)
+    [(undelivered,)] = await rows(
+        conn, "SELECT count(*) FROM pam_proactive.outbox WHERE delivered_at IS NULL"
+    )
+    assert undelivered == 0
