@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pam_proactive.errors import ConfigurationError
@@ -34,6 +34,8 @@ _ENV_NAMES = {
     "max_retries": "PAM_MAX_RETRIES",
     "webhook_url": "PAM_WEBHOOK_URL",
     "webhook_secret": "PAM_WEBHOOK_SECRET",
+    "cooldown_days": "PAM_COOLDOWN_DAYS",
+    "daily_cap": "PAM_DAILY_CAP",
 }
 
 
@@ -66,6 +68,8 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=3, ge=0, le=10)
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
+    daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
 
     @field_validator("database_url")
     @classmethod
@@ -82,6 +86,14 @@ class Settings(BaseSettings):
         if not _SCHEMA_RE.match(value):
             raise ValueError("must be a lower-case SQL identifier such as pam_proactive")
         return value
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("PAM_WEBHOOK_SECRET is required when PAM_WEBHOOK_URL is set")
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError("PAM_WEBHOOK_URL must be an http(s) URL")
+        return self
 
     @cached_property
     def uses_transaction_pooler(self) -> bool:
@@ -105,9 +117,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            name = _ENV_NAMES.get(field, field)
-            problems.append(f"{name}: {err['msg']}")
+            if err["loc"]:
+                field = str(err["loc"][0])
+                problems.append(f"{_ENV_NAMES.get(field, field)}: {err['msg']}")
+            else:  # a rule across fields: its message names the variables
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
         raise ConfigurationError(
             "invalid configuration: " + "; ".join(problems) + ". Fix the variable and restart."
         ) from None

@@ -29,7 +29,8 @@ from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.doctor import diagnose
 from pam_proactive.engine import Engine, open_engine, run_migrations
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+# Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
                   help="Proactive suggestions from travelers' real PostgreSQL data.")
 console = Console()
 
@@ -169,3 +170,36 @@ async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) 
                           f"({summary.users / elapsed:,.0f} users/s)")
             print_quality(console, summary)
             print_metrics(console, await engine.data.get_performance_metrics())
+
+
+@app.command()
+def sweep(now: Now = None,
+          users: Annotated[str | None, typer.Option(
+              "--users", help="Comma-separated user ids (default: every active user).")] = None,
+          dry_run: Annotated[bool, typer.Option(
+              "--dry-run", help="Detect and print; store and deliver nothing.")] = False,
+          output: Annotated[str, typer.Option(
+              "--format", help="table or jsonl (one suggestion per line).")] = "table",
+          database_url: DatabaseUrl = None, preset: Preset = None,
+          data_dir: DataDir = None) -> None:
+    """Run every detector as of --now; store, deliver and print this sweep's suggestions."""
+    if output not in ("table", "jsonl"):
+        fail("--format: use table or jsonl")
+    settings = settings_from(database_url, preset, data_dir)
+    moment = parse_now(now)
+    ids = [u.strip() for u in users.split(",") if u.strip()] if users else None
+    run_guarded(_sweep(settings, moment, ids, dry_run, output))
+
+
+async def _sweep(settings: Settings, now: datetime, ids: list[str] | None, dry_run: bool,
+                 output: str) -> None:
+    from pam_proactive.cli.suggestions import SuggestionPrinter, print_sweep_report
+    from pam_proactive.jobs.sweep import sweep as run_sweep
+
+    printer = SuggestionPrinter(console, output)
+    async with open_engine(settings, migrate_first=not dry_run) as engine:
+        report = await run_sweep(engine, now, user_ids=ids, dry_run=dry_run,
+                                 on_batch=printer.batch)
+    printer.finish()
+    if output == "table":
+        print_sweep_report(console, report)

@@ -134,6 +134,13 @@ class ProactiveDataIntegrator:
         async for page in self.loader.active_user_ids(batch_size or self.settings.batch_size):
             yield page
 
+    def iter_sweep_user_batches(self, batch_size: int | None = None
+                                ) -> AsyncIterator[list[UUID]]:
+        """Pages of every active user id, opted-out ones included (their open suggestions
+        must be resolved), by keyset pagination."""
+        return self.loader.ids_page("sweep_user_page", self.statements.sweep_user_page, {},
+                                    batch_size or self.settings.batch_size)
+
     async def get_all_active_users(self) -> list[UUID]:
         """Every active, not opted-out user id, in id order."""
         return [uid async for page in self.iter_active_user_batches() for uid in page]

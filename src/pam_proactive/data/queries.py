@@ -31,6 +31,13 @@ WHERE status = 'active' AND NOT opted_out AND user_id > %(after)s::uuid
 ORDER BY user_id LIMIT %(limit)s
 """
 
+# The sweep includes opted-out users so that their live suggestions are resolved.
+SWEEP_USER_PAGE = """
+SELECT user_id FROM {s}.traveler_users
+WHERE status = 'active' AND user_id > %(after)s::uuid
+ORDER BY user_id LIMIT %(limit)s
+"""
+
 # Per (user, category): the anomaly baseline (90 days before the last 7), 30-day and calendar
 # period totals, the part of each period made of outliers, and the last 7 days' expenses.
 EXPENSES = _USERS + """,
@@ -190,6 +197,7 @@ class Statements:
 
     users_by_id: sql.Composed
     active_user_page: sql.Composed
+    sweep_user_page: sql.Composed
     expenses: sql.Composed
     budgets: sql.Composed
     trips: sql.Composed
@@ -211,6 +219,7 @@ class Statements:
         return cls(
             users_by_id=compose(USERS_BY_ID),
             active_user_page=compose(ACTIVE_USER_PAGE),
+            sweep_user_page=compose(SWEEP_USER_PAGE),
             expenses=compose(EXPENSES),
             budgets=compose(BUDGETS),
             trips=compose(TRIPS),

@@ -24,13 +24,15 @@ def database_conninfo(settings: Settings) -> Iterator[str]:
         yield database_uri(server_uri, DEFAULT_DBNAME)
 
 
-DEMO_DBNAME = "pam_demo"
+# The demo seeds the embedded default database itself, so that `sweep` and `context` run
+# afterwards see the demo travelers.
+DEMO_DBNAME = DEFAULT_DBNAME
 
 
 async def reset_demo_database(conninfo: str, settings: Settings) -> str:
     """A clean database for `demo`; returns its connection string.
 
-    On the embedded server the demo database is dropped and recreated. On a database given by
+    On the embedded server the default database is dropped and recreated. On a database given by
     URL nothing is dropped: the demo refuses to run unless it holds no travelers yet.
     """
     if settings.database_url:
@@ -46,8 +48,7 @@ async def reset_demo_database(conninfo: str, settings: Settings) -> str:
                         "demo only seeds an empty one. Unset DATABASE_URL to use the embedded "
                         "server, or point it at an empty database.")
         return conninfo
-    server_uri = conninfo.rsplit("/", 1)[0] + "/postgres" + (
-        "?" + conninfo.split("?", 1)[1] if "?" in conninfo else "")
+    server_uri = database_uri(conninfo, "postgres")
     async with await psycopg.AsyncConnection.connect(server_uri, autocommit=True) as conn:
         await conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(DEMO_DBNAME)))

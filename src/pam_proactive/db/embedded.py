@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from pam_proactive.errors import EmbeddedDatabaseError
 
@@ -41,10 +42,8 @@ def ensure_database(server_uri: str, dbname: str) -> None:
 
 
 def database_uri(server_uri: str, dbname: str) -> str:
-    """The server URI pointed at another database on the same server."""
-    head, _, query = server_uri.partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/{dbname}" + (f"?{query}" if query else "")
+    """The same server's connection string pointed at database ``dbname``."""
+    return make_conninfo(server_uri, dbname=dbname)
 
 
 @contextlib.contextmanager
