@@ -23,7 +23,7 @@ async def test_migrate_is_idempotent_and_installs_every_view(
         views = {r[0] for r in await cur.fetchall()}
         assert set(VIEW_NAMES) <= views
         for view in VIEW_NAMES:
-            await conn.execute(f"SELECT * FROM pam_proactive.{view} LIMIT 1")  # noqa: S608
+            await conn.execute(f"SELECT * FROM pam_proactive.{view} LIMIT 1")
         cur = await conn.execute("SELECT version FROM pam_proactive.schema_migrations")
         versions = {r[0] for r in await cur.fetchall()}
         assert {"0001", "preset"} <= versions

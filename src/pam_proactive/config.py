@@ -29,6 +29,7 @@ _ENV_NAMES = {
     "query_timeout": "PAM_QUERY_TIMEOUT",
     "pool_min_size": "PAM_POOL_MIN_SIZE",
     "pool_max_size": "PAM_POOL_MAX_SIZE",
+    "work_mem_mb": "PAM_WORK_MEM_MB",
     "data_dir": "PAM_DATA_DIR",
     "slow_query_seconds": "PAM_SLOW_QUERY_SECONDS",
     "max_retries": "PAM_MAX_RETRIES",
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     query_timeout: float = Field(default=30.0, gt=0, description="seconds")
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=4, ge=1)
+    work_mem_mb: int = Field(default=64, ge=1, le=4096)
     data_dir: Path | None = None
     slow_query_seconds: float = Field(default=1.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)

@@ -13,6 +13,8 @@ from pam_proactive.data.integration import ProactiveDataIntegrator
 from pam_proactive.db.bootstrap import database_conninfo
 from pam_proactive.db.connection import Database, connection_kwargs
 from pam_proactive.db.migrate import migrate
+from pam_proactive.suggestions.detectors.anomaly import outlier_rule
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
 
 
 @dataclass(slots=True)
@@ -23,6 +25,7 @@ class Engine:
     conninfo: str
     db: Database
     data: ProactiveDataIntegrator
+    detectors: DetectorSettings
 
 
 async def run_migrations(settings: Settings, conninfo: str) -> list[str]:
@@ -47,6 +50,9 @@ async def open_engine(
     db = Database(conninfo, settings)
     await db.open()
     try:
-        yield Engine(settings, conninfo, db, ProactiveDataIntegrator(db, settings))
+        detectors = DetectorSettings()
+        # The data layer keeps outliers out of budget projections by the anomaly detector's rule.
+        data = ProactiveDataIntegrator(db, settings, outlier_rule(detectors))
+        yield Engine(settings, conninfo, db, data, detectors)
     finally:
         await db.close()

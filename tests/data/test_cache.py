@@ -1,4 +1,4 @@
-"""The context cache: TTL on the injected clock, bound, invalidation, stale fallback in an outage."""
+"""The context cache: TTL on the injected clock, bound, invalidation, stale copies in an outage."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ import asyncio
 
 import psycopg
 import pytest
-
 from typer.testing import CliRunner, Result
 
 from conftest import PRESETS, MakeDatabase

@@ -33,8 +33,12 @@ def expense_patterns(ctx: UserContext) -> ExpensePatterns:
     total = sum(c.spent_30d for c in cats)
     ranked = sorted(cats, key=lambda c: (-c.spent_30d, c.category))
     patterns = tuple(
-        CategoryPattern(c.category, round(c.spent_30d, 2), c.count_30d,
-                        round(100 * c.spent_30d / total, 1) if total else 0.0)
+        CategoryPattern(
+            c.category,
+            round(c.spent_30d, 2),
+            c.count_30d,
+            round(100 * c.spent_30d / total, 1) if total else 0.0,
+        )
         for c in ranked
     )
     return ExpensePatterns(

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pam_proactive.analysis.outliers import OutlierRule, baseline_of
 from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
 from pam_proactive.data.models import (
     BudgetStatus,
@@ -114,7 +115,8 @@ def build_profile(row: Row, timezone: str, quality: DataQuality) -> Profile:
 
 
 def build_financial(
-    expense_rows: Sequence[Row], budget_rows: Sequence[Row], today: date, quality: DataQuality
+    expense_rows: Sequence[Row], budget_rows: Sequence[Row], today: date, quality: DataQuality,
+    rule: OutlierRule,
 ) -> FinancialContext:
     """Category statistics, budgets in their current period and the last 7 days' expenses."""
     categories: dict[str, CategoryStats] = {}
@@ -122,22 +124,20 @@ def build_financial(
     period_spent: dict[str, list[float]] = {}
     recent: list[Expense] = []
     for row in expense_rows:
-        (_u, category, n, med, mad, s30, c30, wk, mo, yr, ow, om, oy, ids, amounts, days,
-         bad, future) = row
-        if category is None:  # the per-user row counting malformed expenses
-            quality.skip("expense_amount_invalid", int(bad))
-            quality.skip("expense_date_far_future", int(future))
-            continue
+        (_u, category, base_amounts, s30, c30, week, month, year, year_sum, ids, amounts,
+         days, bad, future) = row
+        quality.skip("expense_amount_invalid", int(bad))
+        quality.skip("expense_date_far_future", int(future))
+        base = baseline_of(base_amounts)
+        month_sum = sum(month or ())
         categories[category] = CategoryStats(
-            category=category,
-            baseline_count=int(n or 0),
-            baseline_median=_finite(med),
-            baseline_mad=_finite(mad),
-            spent_30d=float(s30),
-            count_30d=int(c30),
-            spent_month=float(mo),
+            category=category, baseline_count=base.count, baseline_median=base.median,
+            baseline_mad=base.mad, spent_30d=float(s30), count_30d=int(c30),
+            spent_month=month_sum,
         )
-        period_spent[category] = [float(x) for x in (wk, mo, yr, ow, om, oy)]
+        period_spent[category] = [
+            sum(week or ()), month_sum, float(year_sum), rule.outlier_sum(week, base),
+            rule.outlier_sum(month, base), rule.outlier_sum(year, base)]
         for eid, amount, day in zip(ids or (), amounts or (), days or (), strict=False):
             recent.append(Expense(str(eid), category, float(amount), day))
     recent.sort(key=lambda e: (e.spent_on, e.expense_id))
@@ -369,7 +369,8 @@ def _completeness(quality: DataQuality, present: dict[str, dict[str, bool]]) -> 
 
 
 def build_context(
-    user_row: Row, now: datetime, rows: dict[str, Sequence[Row]], vehicle_row: Row | None
+    user_row: Row, now: datetime, rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None,
+    rule: OutlierRule,
 ) -> UserContext:
     """One user's context from their rows of every entity (keys: expenses, budgets, trips,
     events, fuel, maintenance)."""
@@ -378,7 +379,7 @@ def build_context(
     if repaired:
         quality.repair("timezone_invalid")
     profile = build_profile(user_row, zone, quality)
-    financial = build_financial(rows["expenses"], rows["budgets"], today, quality)
+    financial = build_financial(rows["expenses"], rows["budgets"], today, quality, rule)
     travel = build_travel(rows["trips"], profile, today, quality)
     calendar = build_calendar(rows["events"])
     vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality)

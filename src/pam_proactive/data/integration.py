@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
+from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.analysis.patterns import (
     ExpensePatterns,
     TravelPatterns,
@@ -22,7 +23,7 @@ from pam_proactive.analysis.patterns import (
 )
 from pam_proactive.config import Settings
 from pam_proactive.data.cache import ContextCache
-from pam_proactive.data.loader import ContextLoader, OutlierRule, parse_user_id, require_aware
+from pam_proactive.data.loader import ContextLoader, parse_user_id, require_aware
 from pam_proactive.data.models import BudgetStatus, CalendarEvent, Location, Profile, UserContext
 from pam_proactive.data.queries import Statements
 from pam_proactive.db.connection import Database
@@ -107,7 +108,8 @@ class ProactiveDataIntegrator:
 
     async def get_comprehensive_user_context(self, user_id: object, now: datetime) -> UserContext:
         """One user's full context (profile, financial, travel, calendar, vehicle, quality)."""
-        return await self._one(self.get_contexts, user_id, now)
+        ctx: UserContext = await self._one(self.get_contexts, user_id, now)
+        return ctx
 
     def invalidate_user(self, user_id: object) -> bool:
         """Drop a user's cached context (call after their data changed)."""

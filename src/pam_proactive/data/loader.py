@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.data.assemble import build_context, group_by_user, local_today
 from pam_proactive.data.models import UserContext
 from pam_proactive.data.queries import Statements
@@ -16,17 +16,6 @@ from pam_proactive.db.connection import Database
 from pam_proactive.errors import InvalidUserIdError
 
 _NIL = UUID(int=0)
-
-
-@dataclass(frozen=True, slots=True)
-class OutlierRule:
-    """Which expenses are one-off outliers (the `spending_anomaly` rule): larger than both
-    ``k_median`` × the category's 90-day median and median + ``k_mad`` × MAD, with at least
-    ``min_history`` earlier expenses in the category."""
-
-    k_median: float = 3.0
-    k_mad: float = 5.0
-    min_history: int = 5
 
 
 def parse_user_id(value: object) -> UUID:
@@ -71,9 +60,7 @@ class ContextLoader:
             "now": now,
         }
         fetched = await asyncio.gather(
-            self.db.fetch("expenses", self.st.expenses, {
-                **params, "k_med": self.rule.k_median, "k_mad": self.rule.k_mad,
-                "min_n": self.rule.min_history}),
+            self.db.fetch("expenses", self.st.expenses, params),
             self.db.fetch("budgets", self.st.budgets, params),
             self.db.fetch("trips", self.st.trips, params),
             self.db.fetch("calendar_events", self.st.events, params),
@@ -88,7 +75,7 @@ class ContextLoader:
         for row in users:
             uid = row[0]
             per_user = {name: grouped[name].get(uid, ()) for name in names}
-            contexts[uid] = build_context(row, now, per_user, vehicles.get(uid))
+            contexts[uid] = build_context(row, now, per_user, vehicles.get(uid), self.rule)
         return contexts
 
     def active_user_ids(self, batch_size: int) -> AsyncIterator[list[UUID]]:

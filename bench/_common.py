@@ -1,0 +1,56 @@
+"""Shared benchmark setup: a throwaway embedded PostgreSQL seeded with demo travelers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from pam_proactive.config import Settings, load_settings
+from pam_proactive.db.demo_data import seed_demo_data
+from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
+from pam_proactive.engine import Engine, open_engine, run_migrations
+
+NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """Arguments every benchmark takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--users", type=int, default=100_000, help="demo travelers to seed")
+    p.add_argument("--batch-size", type=int, default=2_000, help="users per batch")
+    p.add_argument("--seed", type=int, default=7)
+    return p
+
+
+@asynccontextmanager
+async def seeded_engine(users: int, seed: int, batch_size: int) -> AsyncIterator[Engine]:
+    """An engine on a fresh embedded database with ``users`` demo travelers at NOW."""
+    with tempfile.TemporaryDirectory(prefix="pam-bench-") as tmp, embedded_server(
+        Path(tmp) / "pgdata", delete=True
+    ) as server:
+        ensure_database(server, "bench")
+        uri = database_uri(server, "bench")
+        settings: Settings = load_settings(database_url=uri, batch_size=batch_size,
+                                           pool_max_size=6)
+        await run_migrations(settings, uri)
+        started = time.perf_counter()
+        async with await psycopg.AsyncConnection.connect(uri) as conn:
+            await seed_demo_data(conn, users=users, seed=seed, now=NOW)
+        with psycopg.connect(uri, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        print(f"seeded {users:,} users in {time.perf_counter() - started:.1f} s")
+        async with open_engine(settings, conninfo=uri) as engine:
+            yield engine
+
+
+def run(coro: object) -> None:
+    """Run a benchmark coroutine."""
+    asyncio.run(coro)  # type: ignore[arg-type]

@@ -1,0 +1,80 @@
+"""Date and time arithmetic that never raises: out-of-range results clamp or give None.
+
+Contexts may hold any date a database row allowed (year 1 or 9999, naive timestamps), and a
+detector must not fail on them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+
+def add_days(day: date, days: int) -> date:
+    """``day`` + ``days``, clamped to [date.min, date.max]."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def days_between(start: date, end: date) -> int:
+    """Whole days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    return (end - start).days
+
+
+def zone(name: str | None) -> tzinfo:
+    """The IANA zone ``name``, or UTC when it is missing or unknown."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except Exception:  # invalid keys raise several unrelated exception types
+        return UTC
+
+
+def aware(moment: datetime, tz: tzinfo) -> datetime:
+    """``moment`` with a timezone: a naive value is read as local time in ``tz``."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime | None:
+    """The start of ``day`` in ``tz`` (aware), or None when it cannot be represented in UTC."""
+    moment = datetime.combine(day, time.min, tzinfo=tz)
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment
+
+
+def hours_until(moment: datetime, now: datetime, tz: tzinfo) -> float | None:
+    """Hours from ``now`` to ``moment`` (negative when past), or None when out of range."""
+    try:
+        return (aware(moment, tz) - aware(now, tz)).total_seconds() / 3600.0
+    except (OverflowError, ValueError):
+        return None
+
+
+def shift(moment: datetime, delta: timedelta) -> datetime | None:
+    """``moment`` + ``delta``, or None when out of range."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return None
+
+
+def local_date(moment: datetime, tz: tzinfo) -> date | None:
+    """The calendar date of ``moment`` in ``tz`` (naive values are already local), or None."""
+    if moment.tzinfo is None:
+        return moment.date()
+    try:
+        return moment.astimezone(tz).date()
+    except (OverflowError, ValueError):
+        return None
+
+
+def format_date(day: date) -> str:
+    """A short, unambiguous date for messages: 'Mon Mar 3' (year added when not obvious is
+    left to callers)."""
+    return f"{day:%a} {day:%b} {day.day}"

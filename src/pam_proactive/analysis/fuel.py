@@ -1,0 +1,454 @@
+"""Fuel analysis of the primary vehicle: tank size, fuel economy, miles driven since the last
+full fill-up, and the resulting fuel state.
+
+Units: miles, US gallons, miles per US gallon, percent 0-100. Every estimate carries the
+source it came from (the user's own data first, class defaults last) so messages can say how
+we know, and a confidence in 0..1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from pam_proactive.analysis.stats import clamp, median, positive
+from pam_proactive.analysis.vehicles import normalize_vehicle_class
+from pam_proactive.data.models import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
+
+if TYPE_CHECKING:  # the settings module imports the detectors, which import this module
+    from pam_proactive.suggestions.detectors.settings import DetectorSettings
+
+# Readings beyond these are typos, not vehicles.
+MAX_ODOMETER_MILES = 5_000_000.0
+MAX_TRIP_MILES = 25_000.0
+MAX_TANK_GALLONS = 1_000.0
+
+SKIP_IMPLAUSIBLE_INTERVAL = "fuel_interval_implausible_mpg"
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A value with where it came from: ``source`` is a short machine tag, ``detail`` a plain
+    English phrase for messages, ``confidence`` in 0..1. ``value`` is None when unknown."""
+
+    value: float | None
+    source: str
+    detail: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """Fuel economy between two consecutive full fill-ups (miles, gallons, mpg)."""
+
+    start_fill_id: str
+    end_fill_id: str
+    start_date: date
+    end_date: date
+    miles: float
+    gallons: float  # everything bought after the first full fill up to the second
+    mpg: float
+    plausible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FuelState:
+    """Estimated fuel in the primary vehicle's tank as of ``ctx.today``."""
+
+    vehicle: Vehicle
+    tank: Estimate  # US gallons
+    economy: Estimate  # mpg
+    miles_since_fill: Estimate  # miles since the last full fill-up
+    last_full_fill: FuelFill
+    partial_gallons: float  # bought after the last full fill-up, added back
+    gallons_left: float  # in [0, tank]
+    level_pct: float  # 0-100
+    range_miles: float  # gallons_left * mpg
+    confidence: float  # product of the three estimates' confidences
+
+    @property
+    def tank_gallons(self) -> float:
+        """Tank size in US gallons (always known on a state)."""
+        return self.tank.value or 0.0
+
+    @property
+    def mpg(self) -> float:
+        """Fuel economy in mpg (always known on a state)."""
+        return self.economy.value or 0.0
+
+    def full_range_miles(self) -> float:
+        """Miles a full tank covers at the estimated economy."""
+        return self.tank_gallons * self.mpg
+
+    def gallons_to_cover(self, miles: float, reserve_miles: float) -> float:
+        """US gallons to buy now so ``miles`` plus the reserve are covered, at most what the
+        tank takes (0 when the current fuel is enough)."""
+        needed = (miles + reserve_miles) / self.mpg - self.gallons_left
+        return clamp(needed, 0.0, self.tank_gallons - self.gallons_left)
+
+    def to_data(self) -> dict[str, Any]:
+        """Every number behind the state, with its source, for ``Candidate.data``."""
+        return {
+            "tank_gallons": round(self.tank_gallons, 1),
+            "tank_source": self.tank.source,
+            "mpg": round(self.mpg, 2),
+            "mpg_source": self.economy.source,
+            "miles_since_fill": round(self.miles_since_fill.value or 0.0, 1),
+            "miles_source": self.miles_since_fill.source,
+            "last_full_fill_id": self.last_full_fill.fill_id,
+            "last_full_fill_date": self.last_full_fill.filled_on.isoformat(),
+            "partial_gallons": round(self.partial_gallons, 1),
+            "gallons_left": round(self.gallons_left, 1),
+            "level_pct": round(self.level_pct, 1),
+            "range_miles": round(self.range_miles, 1),
+            "confidence": round(self.confidence, 2),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FuelResult:
+    """Either a state, or the reason there is none (a short phrase for data-quality notes)."""
+
+    state: FuelState | None
+    reason: str | None
+
+
+# --- the vehicle -------------------------------------------------------------------------
+
+
+def primary_vehicle(ctx: UserContext) -> Vehicle:
+    """``ctx.vehicle.primary``, or a vehicle synthesised from the profile (no id, no specs)."""
+    if ctx.vehicle.primary is not None:
+        return ctx.vehicle.primary
+    return Vehicle(
+        vehicle_id=None,
+        name=None,
+        vehicle_class=ctx.profile.vehicle_class,
+        fuel_type=ctx.profile.fuel_type,
+        tank_gallons=None,
+        mpg=None,
+        odometer_miles=None,
+        registration_expires=None,
+        insurance_expires=None,
+    )
+
+
+def vehicle_class(ctx: UserContext, vehicle: Vehicle) -> str:
+    """The vehicle's class, falling back to the profile's when the vehicle's is unknown."""
+    own = normalize_vehicle_class(_text(vehicle.vehicle_class))
+    if own != "unknown":
+        return own
+    return normalize_vehicle_class(_text(ctx.profile.vehicle_class))
+
+
+def is_towing(ctx: UserContext, vehicle: Vehicle) -> bool:
+    """Whether the driven vehicle tows: the profile says so, or the rig is a trailer."""
+    return bool(ctx.profile.towing) or vehicle_class(ctx, vehicle) == "trailer"
+
+
+def fuel_type(ctx: UserContext, vehicle: Vehicle) -> str:
+    """Lower-case fuel type of the vehicle, else of the profile, else ''."""
+    return (_text(vehicle.fuel_type) or _text(ctx.profile.fuel_type) or "").strip().lower()
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _class_label(vehicle_class_name: str) -> str:
+    return {
+        "class_a": "Class A motorhome",
+        "class_b": "Class B camper van",
+        "class_c": "Class C motorhome",
+        "trailer": "tow vehicle",
+        "truck": "pickup truck",
+        "van": "van",
+        "car": "car",
+    }.get(vehicle_class_name, "vehicle")
+
+
+# --- fills -------------------------------------------------------------------------------
+
+
+def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[FuelFill]:
+    """Fills with a date and a plausible positive volume, in date order (stable, so same-day
+    fills keep the loader's order)."""
+    kept = [
+        f
+        for f in fills
+        if isinstance(f.filled_on, date)
+        and positive(f.gallons, settings.max_plausible_fill_gallons) is not None
+    ]
+    return sorted(kept, key=lambda f: f.filled_on.toordinal())
+
+
+def _odometer(fill: FuelFill) -> float | None:
+    return positive(fill.odometer_miles, MAX_ODOMETER_MILES)
+
+
+def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> list[Interval]:
+    """Full-to-full intervals of clean, ordered ``fills``, oldest first.
+
+    Gallons of partial fills are carried into the next full fill. A full fill without an
+    odometer reading breaks the chain (the distance to it is unknown). Intervals whose mpg is
+    outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
+    """
+    intervals: list[Interval] = []
+    anchor: FuelFill | None = None
+    carried = 0.0
+    for fill in fills:
+        if anchor is None:
+            if fill.is_full and _odometer(fill) is not None:
+                anchor, carried = fill, 0.0
+            continue
+        carried += fill.gallons
+        if not fill.is_full:
+            continue
+        end_odo, start_odo = _odometer(fill), _odometer(anchor)
+        if end_odo is not None and start_odo is not None:
+            miles = end_odo - start_odo
+            mpg = miles / carried
+            intervals.append(
+                Interval(
+                    start_fill_id=str(anchor.fill_id),
+                    end_fill_id=str(fill.fill_id),
+                    start_date=anchor.filled_on,
+                    end_date=fill.filled_on,
+                    miles=miles,
+                    gallons=carried,
+                    mpg=mpg,
+                    plausible=settings.mpg_min_plausible <= mpg <= settings.mpg_max_plausible,
+                )
+            )
+        anchor = fill if end_odo is not None else None
+        carried = 0.0
+    return intervals
+
+
+def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
+    """The context's plausible full-to-full intervals, oldest first; implausible ones are
+    counted once in ``ctx.data_quality`` (several detectors ask)."""
+    intervals = economy_intervals(clean_fills(ctx.vehicle.fills, settings), settings)
+    record_skip_once(ctx, SKIP_IMPLAUSIBLE_INTERVAL, sum(1 for i in intervals if not i.plausible))
+    return [i for i in intervals if i.plausible]
+
+
+def record_skip_once(ctx: UserContext, reason: str, count: int) -> None:
+    """Make the skip count for ``reason`` at least ``count`` (idempotent across detectors)."""
+    already = ctx.data_quality.skipped_rows.get(reason, 0)
+    if count > already:
+        ctx.data_quality.skip(reason, count - already)
+
+
+def note_once(ctx: UserContext, note: str) -> None:
+    """Append ``note`` to the context's data-quality notes unless it is already there."""
+    if note not in ctx.data_quality.notes:
+        ctx.data_quality.notes.append(note)
+
+
+# --- estimates ---------------------------------------------------------------------------
+
+
+def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
+    """Tank size in US gallons: the vehicle's stated size; else, with enough fills, the
+    largest fill plus a margin (nobody fills from bone dry); else the class default."""
+    vehicle = primary_vehicle(ctx)
+    stated = positive(vehicle.tank_gallons, MAX_TANK_GALLONS)
+    if stated is not None:
+        return Estimate(stated, "vehicle", "your vehicle's tank size", 0.9)
+    fills = clean_fills(ctx.vehicle.fills, settings)
+    if len(fills) >= settings.tank_from_fills_min_fills:
+        largest = max(f.gallons for f in fills) * settings.tank_from_fills_factor
+        return Estimate(largest, "largest_fill", "estimated from your largest fill-up", 0.8)
+    klass = vehicle_class(ctx, vehicle)
+    default = settings.default_tank_gallons(klass, fuel_type(ctx, vehicle))
+    if default is None:
+        return Estimate(None, "unknown", "unknown", 0.0)
+    label = _class_label(klass)
+    if klass == "class_a" and fuel_type(ctx, vehicle) == "diesel":
+        label = "diesel Class A motorhome"
+    return Estimate(default, "class_default", f"typical for a {label}", 0.5)
+
+
+def economy_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
+    """Fuel economy in mpg: the median of the user's last full-to-full intervals; else the
+    vehicle's stated mpg; else the class default (lowered when towing)."""
+    intervals = plausible_intervals(ctx, settings)[-settings.economy_window_intervals :]
+    own = median(i.mpg for i in intervals)
+    if own is not None:
+        count = len(intervals)
+        detail = (
+            f"median of your last {count} full-to-full fill-ups"
+            if count > 1
+            else "your last full-to-full fill-up"
+        )
+        return Estimate(own, "own_fills", detail, 0.9 if count >= 3 else 0.75)
+    vehicle = primary_vehicle(ctx)
+    stated = positive(vehicle.mpg, settings.mpg_max_plausible)
+    if stated is not None:
+        return Estimate(stated, "vehicle", "your vehicle's stated mpg", 0.7)
+    klass = vehicle_class(ctx, vehicle)
+    towing = is_towing(ctx, vehicle)
+    default = settings.default_mpg(klass, towing)
+    if default is None:
+        return Estimate(None, "unknown", "unknown", 0.0)
+    detail = f"typical for a {_class_label(klass)}" + (" while towing" if towing else "")
+    return Estimate(default, "class_default", detail, 0.5)
+
+
+def _belongs_to(item: MaintenanceItem, vehicle: Vehicle) -> bool:
+    return (
+        item.vehicle_id is None
+        or vehicle.vehicle_id is None
+        or (item.vehicle_id == vehicle.vehicle_id)
+    )
+
+
+def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
+    """Best estimate of the primary vehicle's current odometer, in miles: the highest reading
+    from fills, completed service records, the vehicle and the loader's maximum."""
+    vehicle = primary_vehicle(ctx)
+    readings: list[tuple[float, str]] = []
+    for fill in clean_fills(ctx.vehicle.fills, settings):
+        odo = _odometer(fill)
+        if odo is not None:
+            readings.append((odo, "fill-up"))
+    for item in ctx.vehicle.maintenance:
+        done = item.performed_on
+        if isinstance(done, date) and done <= ctx.today and _belongs_to(item, vehicle):
+            mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
+            if mileage is not None:
+                readings.append((mileage, "service record"))
+    for value, label in (
+        (vehicle.odometer_miles, "vehicle odometer"),
+        (ctx.vehicle.max_odometer_miles, "latest odometer reading"),
+    ):
+        odo = positive(value, MAX_ODOMETER_MILES)
+        if odo is not None:
+            readings.append((odo, label))
+    if not readings:
+        return Estimate(None, "unknown", "unknown", 0.0)
+    value, label = max(readings)
+    return Estimate(value, "odometer", f"the {label}", 0.9)
+
+
+def _odometer_miles_since(
+    ctx: UserContext, fills: Sequence[FuelFill], index: int, vehicle: Vehicle
+) -> Estimate | None:
+    """Miles since ``fills[index]`` from odometer readings, or None without evidence."""
+    start = _odometer(fills[index])
+    if start is None:
+        return None
+    since = fills[index].filled_on
+    dated: list[float] = [o for f in fills[index + 1 :] if (o := _odometer(f)) is not None]
+    for item in ctx.vehicle.maintenance:
+        done = item.performed_on
+        if isinstance(done, date) and since <= done <= ctx.today and _belongs_to(item, vehicle):
+            mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
+            if mileage is not None:
+                dated.append(mileage)
+    undated = [
+        o
+        for o in (
+            positive(vehicle.odometer_miles, MAX_ODOMETER_MILES),
+            positive(ctx.vehicle.max_odometer_miles, MAX_ODOMETER_MILES),
+        )
+        if o is not None
+    ]
+    best = max(dated + undated, default=None)
+    # A current reading equal to the fill's own is no evidence of standing still unless it
+    # was taken after the fill.
+    if best is None or (not dated and best <= start):
+        return None
+    return Estimate(max(0.0, best - start), "odometer", "odometer readings", 0.9)
+
+
+def trip_elapsed_share(trip: Trip, today: date) -> float | None:
+    """Share (0..1) of an active trip's days already behind the traveler as of ``today``:
+    whole days since the start over the trip's days; None without usable dates."""
+    start, end = trip.start_date, trip.end_date
+    if not isinstance(start, date) or not isinstance(end, date) or end < start:
+        return None
+    total = (end - start).days + 1
+    return clamp((today - start).days / total, 0.0, 1.0)
+
+
+def _trip_miles_since(ctx: UserContext, since: date) -> tuple[Estimate, bool]:
+    """Miles of trips completed or under way that started on or after ``since``; the flag
+    says whether an active trip had to be left out for lack of dates."""
+    miles, counted, incomplete = 0.0, 0, False
+    for trip in ctx.travel.trips:
+        start = trip.start_date
+        if not isinstance(start, date) or not since <= start <= ctx.today:
+            continue
+        distance = positive(trip.distance_miles, MAX_TRIP_MILES)
+        if distance is None:
+            continue
+        if trip.status == "completed":
+            miles, counted = miles + distance, counted + 1
+        elif trip.status == "active":
+            share = trip_elapsed_share(trip, ctx.today)
+            if share is None:
+                incomplete = True
+                continue
+            miles, counted = miles + distance * share, counted + 1
+    if counted == 0:
+        return Estimate(0.0, "none", "no recorded driving", 0.5), incomplete
+    plural = "s" if counted != 1 else ""
+    return Estimate(miles, "trips", f"{counted} trip{plural} since then", 0.6), incomplete
+
+
+def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
+    """The primary vehicle's estimated fuel state, or why it cannot be estimated.
+
+    Level = (tank - miles since the last full fill / mpg + partial fills since) / tank,
+    clamped to [0, 100] %. Without fills the level is unknown and never guessed. When the
+    miles driven exceed a full tank by more than ``fuel_overrun_tolerance_pct`` the user
+    has evidently filled up without logging it, so there is no state either.
+    """
+    fills = clean_fills(ctx.vehicle.fills, settings)
+    if not fills:
+        return FuelResult(None, "no fill-ups logged")
+    full_indexes = [i for i, f in enumerate(fills) if f.is_full]
+    if not full_indexes:
+        return FuelResult(None, "no full fill-up logged")
+    index = full_indexes[-1]
+    last_full = fills[index]
+    tank = tank_estimate(ctx, settings)
+    economy = economy_estimate(ctx, settings)
+    if tank.value is None:
+        return FuelResult(None, "no tank size and no vehicle class")
+    if economy.value is None:
+        return FuelResult(None, "no fuel economy and no vehicle class")
+    vehicle = primary_vehicle(ctx)
+    miles = _odometer_miles_since(ctx, fills, index, vehicle)
+    if miles is None:
+        miles, incomplete = _trip_miles_since(ctx, last_full.filled_on)
+        if incomplete:
+            note_once(ctx, "fuel: an active trip without usable dates was not counted")
+    partial = sum(f.gallons for f in fills[index + 1 :])
+    used = (miles.value or 0.0) / economy.value
+    gallons = tank.value - used + partial
+    raw_pct = gallons / tank.value * 100.0
+    if not math.isfinite(raw_pct):
+        return FuelResult(None, "fuel numbers out of range")
+    if raw_pct < -settings.fuel_overrun_tolerance_pct:
+        return FuelResult(None, "driven farther than a full tank since the last logged fill-up")
+    gallons = clamp(gallons, 0.0, tank.value)
+    level = gallons / tank.value * 100.0
+    state = FuelState(
+        vehicle=vehicle,
+        tank=tank,
+        economy=economy,
+        miles_since_fill=miles,
+        last_full_fill=last_full,
+        partial_gallons=partial,
+        gallons_left=gallons,
+        level_pct=level,
+        range_miles=gallons * economy.value,
+        confidence=tank.confidence * economy.confidence * miles.confidence,
+    )
+    return FuelResult(state, None)

@@ -1,0 +1,58 @@
+"""One definition of a one-off outlier expense, used by the data layer (to keep outliers out
+of budget projections) and by the ``spending_anomaly`` detector."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """A category's spending baseline: count, median and median absolute deviation."""
+
+    count: int
+    median: float | None  # user's currency
+    mad: float | None  # user's currency
+
+
+def baseline_of(amounts: Sequence[float] | None) -> Baseline:
+    """Count, median and MAD of the finite amounts (any order)."""
+    values = sorted(a for a in (amounts or ()) if a is not None and math.isfinite(a))
+    n = len(values)
+    if n == 0:
+        return Baseline(0, None, None)
+    med = _middle(values)
+    return Baseline(n, med, _middle(sorted(abs(v - med) for v in values)))
+
+
+def _middle(ordered: Sequence[float]) -> float:
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else ordered[mid - 1] / 2 + ordered[mid] / 2
+
+
+@dataclass(frozen=True, slots=True)
+class OutlierRule:
+    """An expense is an outlier when larger than both ``k_median`` × the category's median and
+    median + ``k_mad`` × MAD, with at least ``min_history`` earlier expenses in the category."""
+
+    k_median: float = 3.0
+    k_mad: float = 5.0
+    min_history: int = 5
+
+    def bar(self, base: Baseline) -> float | None:
+        """The amount (user's currency) an expense must exceed to be an outlier; None when
+        the baseline is too thin or unusable."""
+        if base.count < self.min_history or base.median is None or base.mad is None:
+            return None
+        if not (base.median > 0 and base.mad >= 0):
+            return None
+        return max(self.k_median * base.median, base.median + self.k_mad * base.mad)
+
+    def outlier_sum(self, amounts: Sequence[float] | None, base: Baseline) -> float:
+        """Sum of the amounts above the bar (0 without a usable baseline)."""
+        bar = self.bar(base)
+        if bar is None or not amounts:
+            return 0.0
+        return sum(a for a in amounts if a is not None and a > bar)

@@ -1,0 +1,55 @@
+"""Robust statistics over possibly dirty numbers (None, NaN, infinities are ignored)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+
+def finite(value: float | None) -> float | None:
+    """``value`` as a float when it is a finite number, else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def positive(value: float | None, upper: float = math.inf) -> float | None:
+    """``value`` when finite, > 0 and <= ``upper``, else None."""
+    number = finite(value)
+    if number is None or number <= 0 or number > upper:
+        return None
+    return number
+
+
+def clamp(value: float, low: float, high: float) -> float:
+    """``value`` limited to [low, high] (NaN gives ``low``)."""
+    if math.isnan(value):
+        return low
+    return max(low, min(high, value))
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """Median of the finite values, or None when there are none."""
+    ordered = sorted(v for v in (finite(x) for x in values) if v is not None)
+    n = len(ordered)
+    if n == 0:
+        return None
+    mid = n // 2
+    if n % 2:
+        return ordered[mid]
+    # Halving each term first keeps the mean of two huge values finite.
+    return ordered[mid - 1] / 2 + ordered[mid] / 2
+
+
+def mad(values: Iterable[float | None]) -> float | None:
+    """Median absolute deviation from the median of the finite values (same units as them),
+    or None when there are none."""
+    kept = [v for v in (finite(x) for x in values) if v is not None]
+    centre = median(kept)
+    if centre is None:
+        return None
+    return median(abs(v - centre) for v in kept)

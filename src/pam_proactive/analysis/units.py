@@ -1,0 +1,103 @@
+"""Display helpers: values are computed in miles, US gallons, mpg and the user's currency and
+only converted here, for messages, to the user's units.
+
+Every formatter accepts any float: a non-finite value is written as 'an unknown amount' rather
+than 'nan', so a message can never show a broken number.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+KM_PER_MILE = 1.609344
+LITRES_PER_US_GALLON = 3.785411784
+# L/100 km = LITRES_PER_KM_MPG / mpg.
+L100KM_TIMES_MPG = 100.0 * LITRES_PER_US_GALLON / KM_PER_MILE
+
+UNKNOWN = "an unknown amount"
+
+_SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "GBP": "£", "EUR": "€"}
+
+UnitSystem = Literal["imperial", "metric"] | str
+
+
+def _number(value: float, decimals: int) -> str:
+    """Thousands-separated number with ``decimals`` decimals, trailing '.0' dropped."""
+    text = f"{value:,.{decimals}f}"
+    if decimals and text.endswith("." + "0" * decimals):
+        text = text[: -(decimals + 1)]
+    return text
+
+
+def _decimals(value: float) -> int:
+    """One decimal for small quantities, none once the tenth stops mattering."""
+    return 1 if abs(value) < 100 else 0
+
+
+def is_metric(units: UnitSystem) -> bool:
+    """True when ``units`` asks for metric display (anything else is imperial)."""
+    return str(units).lower() == "metric"
+
+
+def format_distance(miles: float, units: UnitSystem) -> str:
+    """``miles`` as '1,234 miles' (imperial) or '1,986 km' (metric)."""
+    if not math.isfinite(miles):
+        return UNKNOWN
+    if is_metric(units):
+        km = miles * KM_PER_MILE
+        return f"{_number(km, 0 if abs(km) >= 10 else 1)} km"
+    word = "mile" if abs(miles) == 1 else "miles"
+    return f"{_number(miles, 0 if abs(miles) >= 10 else 1)} {word}"
+
+
+def format_volume(gallons: float, units: UnitSystem) -> str:
+    """US ``gallons`` as '12.5 gallons' (imperial) or '47 litres' (metric)."""
+    if not math.isfinite(gallons):
+        return UNKNOWN
+    if is_metric(units):
+        litres = gallons * LITRES_PER_US_GALLON
+        return f"{_number(litres, 0 if abs(litres) >= 10 else 1)} litres"
+    word = "gallon" if abs(gallons) == 1 else "gallons"
+    return f"{_number(gallons, _decimals(gallons))} {word}"
+
+
+def format_economy(mpg: float, units: UnitSystem) -> str:
+    """Fuel economy in miles per US gallon as '8.2 mpg' or, metric, '28.7 L/100 km'."""
+    if not math.isfinite(mpg) or mpg <= 0:
+        return UNKNOWN
+    if is_metric(units):
+        return f"{_number(L100KM_TIMES_MPG / mpg, 1)} L/100 km"
+    return f"{_number(mpg, 1)} mpg"
+
+
+def currency_symbol(currency: str | None) -> str:
+    """'$', '£' or '€' for the currencies that use them, else the upper-cased ISO code."""
+    code = (currency or "").strip().upper()
+    return _SYMBOLS.get(code, code)
+
+
+def format_money(amount: float, currency: str | None) -> str:
+    """``amount`` in ``currency``: '$1,234', '$12.50', '£40', 'CHF 12.50', '-$5'.
+
+    Whole amounts and amounts of 100 or more are shown without cents.
+    """
+    if not math.isfinite(amount):
+        return UNKNOWN
+    symbol = currency_symbol(currency)
+    sign = "-" if amount < 0 else ""
+    value = abs(amount)
+    cents = 0 if value >= 100 or value == int(value) else 2
+    number = f"{value:,.{cents}f}"
+    if not symbol:
+        return f"{sign}{number}"
+    if len(symbol) == 1:
+        return f"{sign}{symbol}{number}"
+    return f"{sign}{symbol} {number}"
+
+
+def format_percent(pct: float) -> str:
+    """A percentage as '85%' (no decimals)."""
+    if not math.isfinite(pct):
+        return UNKNOWN
+    return f"{pct:,.0f}%"

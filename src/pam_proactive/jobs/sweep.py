@@ -1,0 +1,162 @@
+"""The sweep: for each batch of users, contexts → detectors → lifecycle store → delivery.
+
+One batch costs one statement per entity to read, the detectors in memory, and one
+transaction of set-based statements to store, whatever the batch size. A failed batch can be
+retried as a whole: the store is idempotent, so nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from pam_proactive.data.loader import chunks, parse_user_id
+from pam_proactive.data.models import UserContext
+from pam_proactive.engine import Engine
+from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, deliver_due
+from pam_proactive.suggestions.detectors import run_detectors
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate
+from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
+
+
+@dataclass(frozen=True, slots=True)
+class SweptSuggestion:
+    """A suggestion of this sweep with its stored status ('candidate' in a dry run)."""
+
+    candidate: Candidate
+    status: str
+
+
+@dataclass(slots=True)
+class SweepReport:
+    """What a sweep did: users, suggestions by type and priority, lifecycle counts, timing."""
+
+    now: datetime
+    dry_run: bool
+    users: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_priority: Counter[str] = field(default_factory=Counter)
+    lifecycle: Counter[str] = field(default_factory=Counter)
+    silent_notes: Counter[str] = field(default_factory=Counter)
+    rows_skipped: int = 0
+    delivery: DeliveryReport | None = None
+
+    def add(self, contexts: Sequence[UserContext], found: Sequence[Candidate],
+            result: ApplyResult | None) -> None:
+        """Fold one batch in."""
+        self.users += len(contexts)
+        self.batches += 1
+        self.by_type.update(c.type for c in found)
+        self.by_priority.update(c.priority.label for c in found)
+        for ctx in contexts:
+            self.rows_skipped += ctx.data_quality.rows_skipped
+            self.silent_notes.update(n.split(":", 1)[0] for n in ctx.data_quality.notes)
+        if result is not None:
+            self.lifecycle.update({k: v for k, v in _counts(result).items() if v})
+
+    @property
+    def users_per_second(self) -> float:
+        """Users swept per second of wall time."""
+        return self.users / self.seconds if self.seconds else 0.0
+
+
+def _counts(result: ApplyResult) -> dict[str, int]:
+    return {name: getattr(result, name) for name in result.__dataclass_fields__}
+
+
+def delivery_policy(engine: Engine) -> DeliveryPolicy:
+    """Cooldown and daily cap from the settings."""
+    s = engine.settings
+    return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap)
+
+
+def channels(engine: Engine) -> list[Channel]:
+    """Configured push channels (the outbox itself is always written)."""
+    s = engine.settings
+    if s.webhook_url and s.webhook_secret:
+        return [WebhookChannel(s.webhook_url, s.webhook_secret)]
+    return []
+
+
+async def _pages(engine: Engine, user_ids: Sequence[object] | None) -> AsyncIterator[list[UUID]]:
+    if user_ids is not None:
+        for part in chunks([parse_user_id(u) for u in user_ids], engine.settings.batch_size):
+            yield part
+        return
+    async for page in engine.data.iter_sweep_user_batches():
+        yield page
+
+
+async def _prefetched(engine: Engine, user_ids: Sequence[object] | None, now: datetime
+                      ) -> AsyncIterator[dict[UUID, UserContext]]:
+    """Contexts batch by batch, the next batch's reads already running while one is processed
+    (the database works on one core while Python works on the other)."""
+    pending: asyncio.Task[dict[UUID, UserContext]] | None = None
+    async for page in _pages(engine, user_ids):
+        task = asyncio.create_task(engine.data.get_contexts(page, now, use_cache=False))
+        if pending is not None:
+            yield await pending
+        pending = task
+    if pending is not None:
+        yield await pending
+
+
+async def sweep(
+    engine: Engine, now: datetime, *, user_ids: Sequence[object] | None = None,
+    dry_run: bool = False, detector_settings: DetectorSettings | None = None,
+    on_batch: Callable[[list[SweptSuggestion], int], None] | None = None, deliver: bool = True,
+) -> SweepReport:
+    """Run every detector for the users (default: every active user) as of ``now``.
+
+    Stores and delivers unless ``dry_run``. ``on_batch(suggestions, users)`` is called after
+    each batch, e.g. to print or count. Returns the report.
+    """
+    settings = detector_settings or engine.detectors
+    policy = delivery_policy(engine)
+    schema = engine.settings.engine_schema
+    report = SweepReport(now=now, dry_run=dry_run)
+    started = time.perf_counter()
+    async for contexts in _prefetched(engine, user_ids, now):
+        found = [c for ctx in contexts.values() for c in run_detectors(ctx, now, settings)]
+        result = None
+        statuses: dict[tuple[str, str], str] = {}
+        if not dry_run and contexts:
+            async with engine.db.connection() as conn:
+                result = await apply_candidates(
+                    conn, schema=schema, user_ids=list(contexts), candidates=found,
+                    profiles={u: c.profile for u, c in contexts.items()}, now=now, policy=policy)
+                statuses = await _statuses(conn, schema, list(contexts))
+        report.add(list(contexts.values()), found, result)
+        if on_batch is not None:
+            on_batch([SweptSuggestion(c, "candidate" if dry_run else statuses.get(
+                (c.user_id, c.dedup_key), "suppressed")) for c in found], len(contexts))
+    if deliver and not dry_run:
+        async with engine.db.connection() as conn:
+            report.delivery = await deliver_due(conn, schema, channels(engine), now)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+_STATUS_QUERY = """
+SELECT DISTINCT ON (user_id, dedup_key) user_id::text, dedup_key, status
+FROM {}.suggestions WHERE user_id = ANY(%s::uuid[])
+ORDER BY user_id, dedup_key, updated_at DESC
+"""
+
+
+async def _statuses(conn: Any, schema: str, user_ids: list[UUID]) -> dict[tuple[str, str], str]:
+    """Current status of each (user, dedup_key) of these users: one statement per batch."""
+    query = sql.SQL(_STATUS_QUERY).format(sql.Identifier(schema))
+    cur = await conn.execute(query, (user_ids,))
+    return {(u, k): s for u, k, s in await cur.fetchall()}

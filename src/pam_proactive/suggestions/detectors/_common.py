@@ -1,0 +1,103 @@
+"""Helpers shared by the detectors: building candidates with JSON-safe data, notes, zones."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+from pam_proactive.analysis.dates import aware, local_midnight, shift, zone
+from pam_proactive.analysis.fuel import note_once
+from pam_proactive.data.models import UserContext
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate, Priority
+
+Detector = Callable[[UserContext, datetime, DetectorSettings], list[Candidate]]
+
+TITLE_MAX = 80
+
+
+def note(ctx: UserContext, detector: str, text: str) -> None:
+    """Record once, in the context's data-quality notes, why ``detector`` stayed silent."""
+    note_once(ctx, f"{detector}: {text}")
+
+
+def user_zone(ctx: UserContext) -> tzinfo:
+    """The user's timezone (UTC when the profile's is unknown)."""
+    return zone(ctx.profile.timezone if isinstance(ctx.profile.timezone, str) else None)
+
+
+def aware_now(now: datetime) -> datetime:
+    """``now`` with a timezone (a naive value is taken as UTC)."""
+    return aware(now, UTC)
+
+
+def day_start(ctx: UserContext, day: date) -> datetime | None:
+    """Local midnight starting ``day`` in the user's timezone, or None out of range."""
+    return local_midnight(day, user_zone(ctx))
+
+
+def after(now: datetime, **delta: float) -> datetime | None:
+    """``now`` + a timedelta, or None out of range."""
+    return shift(aware_now(now), timedelta(**delta))
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` made strictly JSON-serialisable: non-finite floats become None, dates ISO
+    strings, tuples and sets lists, other objects their string."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def short(text: str, limit: int = TITLE_MAX) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def candidate(
+    ctx: UserContext,
+    now: datetime,
+    *,
+    type: str,
+    priority: Priority,
+    title: str,
+    message: str,
+    dedup_key: str,
+    data: Mapping[str, Any],
+    expires_at: datetime | None,
+    tags: tuple[str, ...] = (),
+) -> Candidate:
+    """A :class:`Candidate` for ``ctx``'s user, computed for ``now``, with JSON-safe data."""
+    return Candidate(
+        user_id=str(ctx.user_id),
+        type=type,
+        priority=priority,
+        title=short(title),
+        message=" ".join(message.split()),
+        dedup_key=dedup_key,
+        data=json_safe(dict(data)),
+        computed_for=now,
+        expires_at=expires_at,
+        tags=tags,
+    )
+
+
+def r1(value: float) -> float:
+    """Rounded to one decimal for ``data`` (non-finite values pass through to json_safe)."""
+    return round(value, 1) if math.isfinite(value) else value
+
+
+def r2(value: float) -> float:
+    """Rounded to two decimals for ``data``."""
+    return round(value, 2) if math.isfinite(value) else value

@@ -1,0 +1,100 @@
+"""``spending_anomaly``: a recent expense far above what the category usually costs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pam_proactive.analysis.dates import add_days, format_date
+from pam_proactive.analysis.outliers import Baseline, OutlierRule
+from pam_proactive.analysis.stats import finite, positive
+from pam_proactive.analysis.units import format_money
+from pam_proactive.data.models import CategoryStats, Expense, UserContext
+from pam_proactive.suggestions.detectors._common import after, candidate, day_start, note, r1, r2
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate, Priority
+
+TYPE = "spending_anomaly"
+
+
+def anomaly_bar(stats: CategoryStats, settings: DetectorSettings) -> float | None:
+    """The amount (user's currency) an expense must exceed to be anomalous in its category:
+    max(factor x median, median + k x MAD); None without a usable baseline. The same rule
+    keeps one-off outliers out of budget projections (see :class:`OutlierRule`)."""
+    if not isinstance(stats.baseline_count, int):
+        return None
+    base = Baseline(stats.baseline_count, finite(stats.baseline_median),
+                    finite(stats.baseline_mad))
+    return outlier_rule(settings).bar(base)
+
+
+def outlier_rule(settings: DetectorSettings) -> OutlierRule:
+    """The anomaly thresholds of ``settings`` as the shared outlier rule."""
+    return OutlierRule(settings.anomaly_median_factor, settings.anomaly_mad_factor,
+                       settings.anomaly_min_count)
+
+
+def _in_window(ctx: UserContext, expense: Expense, settings: DetectorSettings) -> bool:
+    first = add_days(ctx.today, -(settings.anomaly_window_days - 1))
+    return first <= expense.spent_on <= ctx.today
+
+
+def detect_spending_anomaly(
+    ctx: UserContext, now: datetime, settings: DetectorSettings
+) -> list[Candidate]:
+    """A low-priority ``spending_anomaly`` per expense of the last ``anomaly_window_days``
+    above its category's bar (see :func:`anomaly_bar`)."""
+    out: list[Candidate] = []
+    money = ctx.profile.currency
+    for expense in ctx.financial.recent_expenses:
+        amount = positive(expense.amount)
+        if amount is None or not _in_window(ctx, expense, settings):
+            continue
+        stats = ctx.financial.categories.get(expense.category)
+        bar = anomaly_bar(stats, settings) if stats is not None else None
+        if stats is None or bar is None:
+            note(ctx, TYPE, f"no usable baseline for category {expense.category!r}")
+            continue
+        if amount <= bar:
+            continue
+        median = stats.baseline_median or 0.0
+        ratio = amount / median
+        category = str(expense.category).strip().lower() or "uncategorised"
+        message = (
+            f"{format_money(amount, money)} on {category} on {format_date(expense.spent_on)} is "
+            f"about {ratio:,.0f}× your usual {category} expense ({format_money(median, money)}, "
+            f"the median of {stats.baseline_count} expenses in the 90 days before last week). "
+            "If it was a one-off, there's nothing to do; if not, check it against your budget."
+        )
+        out.append(
+            candidate(
+                ctx,
+                now,
+                type=TYPE,
+                priority=Priority.LOW,
+                title=f"Unusual {category} expense: {format_money(amount, money)}",
+                message=message,
+                dedup_key=f"{TYPE}:{expense.expense_id}",
+                data={
+                    "expense_id": expense.expense_id,
+                    "category": expense.category,
+                    "amount": r2(amount),
+                    "spent_on": expense.spent_on.isoformat(),
+                    "baseline_median": r2(median),
+                    "baseline_mad": r2(stats.baseline_mad or 0.0),
+                    "baseline_count": stats.baseline_count,
+                    "ratio_to_median": r1(ratio),
+                    "bar": r2(bar),
+                    "thresholds": {
+                        "median_factor": settings.anomaly_median_factor,
+                        "mad_factor": settings.anomaly_mad_factor,
+                        "min_count": settings.anomaly_min_count,
+                    },
+                    "currency": money,
+                    "confidence": 0.8,
+                },
+                expires_at=day_start(ctx, add_days(expense.spent_on, settings.anomaly_window_days))
+                or after(now, days=1),
+                tags=("budget",),
+            )
+        )
+    return out

@@ -1,0 +1,266 @@
+"""``departure_reminder``: a planned trip starts within 48 hours; what to do before leaving.
+
+Each item appears only when the data supports it:
+
+* fuel: when the trip's miles exceed the estimated range minus the reserve, the gallons to buy
+  (same fuel analysis as ``fuel_low``);
+* maintenance: items of the primary vehicle falling due before or during the trip
+  (next due date on or before the trip's end, or odometer + trip miles reaching the due
+  mileage), overdue ones included;
+* budget: the trip's estimated cost against what is left of one budget, chosen by this rule:
+  among budgets whose current period contains the trip's start date, the all-spending budget
+  (no category, or 'all'/'overall'/'total'); else the 'fuel' budget; else the sum of what is
+  left of all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pam_proactive.analysis.dates import add_days, format_date, hours_until
+from pam_proactive.analysis.fuel import FuelState, analyze_fuel
+from pam_proactive.analysis.stats import positive
+from pam_proactive.analysis.units import format_distance, format_money, format_volume
+from pam_proactive.data.models import Trip, UserContext
+from pam_proactive.suggestions.detectors._common import (
+    after,
+    aware_now,
+    candidate,
+    day_start,
+    r1,
+    r2,
+    user_zone,
+)
+from pam_proactive.suggestions.detectors.budget import BudgetFigures, budget_figures, budget_label
+from pam_proactive.suggestions.detectors.maintenance import (
+    MAX_TRIP_MILES,
+    due_status,
+    is_primary_item,
+    task_label,
+)
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate, Priority
+
+TYPE = "departure_reminder"
+# Categories meaning "all spending" ('' = no category).
+_OVERALL = {"", "all", "overall", "total", "everything", "general"}
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetRoom:
+    """What is left (user's currency) of the budget(s) a trip is measured against."""
+
+    label: str
+    remaining: float
+    budget_ids: tuple[str, ...]
+
+
+def _category(figures: BudgetFigures) -> str:
+    value = figures.budget.category
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def trip_budget(ctx: UserContext, start: date, settings: DetectorSettings) -> BudgetRoom | None:
+    """The budget room for a trip starting on ``start``, by the module's documented rule."""
+    usable: list[BudgetFigures] = []
+    for budget in ctx.financial.budgets:
+        figures = budget_figures(ctx, budget, settings)
+        if isinstance(figures, BudgetFigures) and budget.period_start <= start <= budget.period_end:
+            usable.append(figures)
+    if not usable:
+        return None
+
+    for wanted in (_OVERALL, {"fuel"}):
+        chosen = [f for f in usable if _category(f) in wanted]
+        if chosen:
+            f = chosen[0]
+            return BudgetRoom(f"your {budget_label(f.budget)}", f.remaining, (f.budget.budget_id,))
+    return BudgetRoom(
+        "your budgets combined",
+        sum(f.remaining for f in usable),
+        tuple(f.budget.budget_id for f in usable),
+    )
+
+
+def _fuel_item(
+    ctx: UserContext, miles: float | None, state: FuelState | None, settings: DetectorSettings
+) -> tuple[str | None, dict[str, Any]]:
+    if miles is None or state is None:
+        return None, {}
+    reserve = settings.fuel_reserve_miles
+    if miles <= state.range_miles - reserve:
+        return None, {"range_miles": r1(state.range_miles), "covered": True}
+    units = ctx.profile.units
+    gallons = state.gallons_to_cover(miles, reserve)
+    text = (
+        f"buy about {format_volume(gallons, units)} of fuel: your estimated range "
+        f"(about {format_distance(state.range_miles, units)}) doesn't cover the trip plus a "
+        f"reserve of {format_distance(reserve, units)}"
+    )
+    if miles + reserve > state.full_range_miles():
+        text += ", and even a full tank won't, so plan a fuel stop on the way"
+    return text, {
+        "range_miles": r1(state.range_miles),
+        "covered": False,
+        "gallons_to_buy": r1(gallons),
+        "fuel": state.to_data(),
+    }
+
+
+def _maintenance_items(
+    ctx: UserContext, trip: Trip, miles: float | None, settings: DetectorSettings
+) -> tuple[list[str], list[str]]:
+    """Phrases and record ids of the primary vehicle's items due before the trip ends: due
+    date on or before its last day, or due mileage within the trip's miles (overdue included,
+    records stale by the maintenance rules left out)."""
+    start = trip.start_date
+    end = trip.end_date if isinstance(trip.end_date, date) else start
+    if not isinstance(start, date) or not isinstance(end, date) or end < start:
+        end = start
+    units = ctx.profile.units
+    phrases: list[str] = []
+    ids: list[str] = []
+    seen: set[str] = set()
+    for item in ctx.vehicle.maintenance:
+        if not is_primary_item(ctx, item):
+            continue
+        status = due_status(ctx, item, settings)
+        label = task_label(item.task)
+        by_date = (
+            status.days_left is not None
+            and item.next_due_date is not None
+            and isinstance(end, date)
+            and item.next_due_date <= end
+        )
+        by_miles = status.miles_left is not None and status.miles_left <= (miles or 0.0)
+        if label in seen or not (by_date or by_miles):
+            continue
+        seen.add(label)
+        if by_date and item.next_due_date is not None:
+            phrases.append(f"{label} (due {format_date(item.next_due_date)})")
+        elif status.due_miles is not None:
+            phrases.append(f"{label} (due at {format_distance(status.due_miles, units)})")
+        ids.append(item.record_id)
+    return phrases, ids
+
+
+def _budget_item(
+    ctx: UserContext, trip: Trip, settings: DetectorSettings
+) -> tuple[str | None, dict[str, Any]]:
+    cost = positive(trip.estimated_cost)
+    if cost is None or not isinstance(trip.start_date, date):
+        return None, {}
+    room = trip_budget(ctx, trip.start_date, settings)
+    if room is None:
+        return None, {"estimated_cost": r2(cost)}
+    money = ctx.profile.currency
+    verb = "is more than" if cost > room.remaining else "fits in"
+    text = (
+        f"the trip's estimated cost ({format_money(cost, money)}) {verb} the "
+        f"{format_money(room.remaining, money)} left in {room.label}"
+    )
+    return text, {
+        "estimated_cost": r2(cost),
+        "budget_remaining": r2(room.remaining),
+        "budget_ids": list(room.budget_ids),
+        "over_budget": cost > room.remaining,
+    }
+
+
+def _when(ctx: UserContext, start: date) -> str:
+    if start == ctx.today:
+        return "today"
+    if start == add_days(ctx.today, 1):
+        return f"tomorrow, {format_date(start)}"
+    return f"on {format_date(start)}"
+
+
+def detect_departure_reminder(
+    ctx: UserContext, now: datetime, settings: DetectorSettings
+) -> list[Candidate]:
+    """A reminder per planned trip starting (local midnight of its start date) within
+    ``departure_window_hours``: high within ``departure_high_hours``, else medium."""
+    tz = user_zone(ctx)
+    out: list[Candidate] = []
+    state: FuelState | None = None
+    analysed = False
+    for trip in ctx.travel.trips:
+        start = trip.start_date
+        if trip.status != "planned" or not isinstance(start, date) or start < ctx.today:
+            continue
+        midnight = day_start(ctx, start)
+        hours = hours_until(midnight, aware_now(now), tz) if midnight else None
+        if hours is None or hours > settings.departure_window_hours:
+            continue
+        if not analysed:
+            state, analysed = analyze_fuel(ctx, settings).state, True
+        out.append(_reminder(ctx, now, trip, start, hours, state, settings))
+    return out
+
+
+def _reminder(
+    ctx: UserContext,
+    now: datetime,
+    trip: Trip,
+    start: date,
+    hours: float,
+    state: FuelState | None,
+    settings: DetectorSettings,
+) -> Candidate:
+    miles = positive(trip.distance_miles, MAX_TRIP_MILES)
+    fuel_text, fuel_data = _fuel_item(ctx, miles, state, settings)
+    due, due_ids = _maintenance_items(ctx, trip, miles, settings)
+    budget_text, budget_data = _budget_item(ctx, trip, settings)
+    destination = trip.destination.strip() if isinstance(trip.destination, str) else ""
+    name = f"trip to {destination}" if destination else "trip"
+    length = f" (about {format_distance(miles, ctx.profile.units)})" if miles else ""
+    todo: list[str] = []
+    if fuel_text:
+        todo.append(fuel_text)
+    if due:
+        todo.append("service due before or during the trip: " + ", ".join(due))
+    sentences = [f"Your {name}{length} starts {_when(ctx, start)}."]
+    if todo:
+        sentences.append("Before you leave: " + "; ".join(todo) + ".")
+    if budget_text:
+        sentences.append(budget_text[0].upper() + budget_text[1:] + ".")
+    checked = [
+        label
+        for label, done in (
+            ("fuel", bool(fuel_data)),
+            ("service", any(is_primary_item(ctx, i) for i in ctx.vehicle.maintenance)),
+        )
+        if done
+    ]
+    if not todo and checked:
+        sentences.append(f"Your {' and '.join(checked)} records show nothing to do first.")
+    day_after = day_start(ctx, add_days(start, 1))
+    return candidate(
+        ctx,
+        now,
+        type=TYPE,
+        priority=Priority.HIGH if hours <= settings.departure_high_hours else Priority.MEDIUM,
+        title=f"Your {name} starts {_when(ctx, start).split(',')[0]}",
+        message=" ".join(sentences),
+        dedup_key=f"{TYPE}:{trip.trip_id}",
+        data={
+            "trip_id": trip.trip_id,
+            "start_date": start,
+            "end_date": trip.end_date,
+            "distance_miles": r1(miles) if miles else None,
+            "hours_until_start": r1(hours),
+            "fuel": fuel_data,
+            "maintenance_record_ids": due_ids,
+            "budget": budget_data,
+            "thresholds": {
+                "window_hours": settings.departure_window_hours,
+                "high_hours": settings.departure_high_hours,
+                "reserve_miles": settings.fuel_reserve_miles,
+            },
+            "confidence": round(state.confidence, 2) if fuel_text and state else 1.0,
+        },
+        expires_at=day_after or after(now, days=1),
+        tags=("trip",),
+    )

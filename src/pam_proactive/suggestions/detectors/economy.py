@@ -1,0 +1,97 @@
+"""``fuel_economy_drop``: recent fill-ups show markedly worse mpg than the user's baseline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pam_proactive.analysis.dates import add_days, format_date
+from pam_proactive.analysis.fuel import Interval, plausible_intervals, primary_vehicle
+from pam_proactive.analysis.stats import median
+from pam_proactive.analysis.units import format_economy, format_percent
+from pam_proactive.data.models import UserContext
+from pam_proactive.suggestions.detectors._common import after, candidate, note, r1, r2
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate, Priority
+
+TYPE = "fuel_economy_drop"
+
+
+def split_intervals(
+    intervals: list[Interval], settings: DetectorSettings
+) -> tuple[list[Interval], list[Interval]]:
+    """(recent, baseline): the last ``economy_recent_intervals`` intervals, and the earlier
+    ones ending within ``economy_baseline_days`` before the first recent one starts."""
+    count = settings.economy_recent_intervals
+    if count <= 0 or len(intervals) < count:
+        return [], []
+    recent = intervals[-count:]
+    since = add_days(recent[0].start_date, -settings.economy_baseline_days)
+    baseline = [i for i in intervals[:-count] if i.end_date >= since]
+    return recent, baseline
+
+
+def detect_fuel_economy_drop(
+    ctx: UserContext, now: datetime, settings: DetectorSettings
+) -> list[Candidate]:
+    """Medium when the median mpg of the recent intervals is at least ``economy_drop_pct``
+    below the baseline median (which needs ``economy_baseline_min_intervals`` intervals), and
+    the latest interval ended within ``economy_recent_max_age_days``."""
+    recent, baseline = split_intervals(plausible_intervals(ctx, settings), settings)
+    if not recent or len(baseline) < settings.economy_baseline_min_intervals:
+        note(ctx, TYPE, "not enough full-to-full fill-ups for a baseline")
+        return []
+    last = recent[-1]
+    age = (ctx.today - last.end_date).days
+    if not 0 <= age <= settings.economy_recent_max_age_days:
+        note(ctx, TYPE, "no recent full-to-full fill-ups")
+        return []
+    now_mpg = median(i.mpg for i in recent)
+    usual = median(i.mpg for i in baseline)
+    if now_mpg is None or usual is None or usual <= 0:
+        return []
+    drop = (usual - now_mpg) / usual * 100.0
+    if not drop >= settings.economy_drop_pct:
+        return []
+    units = ctx.profile.units
+    vehicle = primary_vehicle(ctx)
+    message = (
+        f"Your last {len(recent)} full fill-ups (since {format_date(recent[0].start_date)}) "
+        f"averaged {format_economy(now_mpg, units)}, {format_percent(drop)} worse than your "
+        f"usual {format_economy(usual, units)} (median of {len(baseline)} earlier fill-ups). "
+        "Common causes are low tyre pressure, a dragging brake, a heavier load, a roof rack or "
+        "headwinds; if it keeps up, it's worth a check."
+    )
+    return [
+        candidate(
+            ctx,
+            now,
+            type=TYPE,
+            priority=Priority.MEDIUM,
+            title=f"Fuel economy down {format_percent(drop)}",
+            message=message,
+            dedup_key=f"{TYPE}:{vehicle.vehicle_id or 'profile'}:{last.end_fill_id}",
+            data={
+                "recent_mpg": r2(now_mpg),
+                "baseline_mpg": r2(usual),
+                "drop_pct": r1(drop),
+                "recent_intervals": [
+                    {
+                        "end_fill_id": i.end_fill_id,
+                        "miles": r1(i.miles),
+                        "gallons": r2(i.gallons),
+                        "mpg": r2(i.mpg),
+                    }
+                    for i in recent
+                ],
+                "baseline_count": len(baseline),
+                "thresholds": {
+                    "drop_pct": settings.economy_drop_pct,
+                    "baseline_days": settings.economy_baseline_days,
+                    "baseline_min_intervals": settings.economy_baseline_min_intervals,
+                },
+                "confidence": 0.8,
+            },
+            expires_at=after(now, days=14),
+            tags=("fuel",),
+        )
+    ]

@@ -1,0 +1,180 @@
+"""``fuel_low``: the primary vehicle's estimated fuel is low, or too low for the next leg."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pam_proactive.analysis.dates import add_days, format_date
+from pam_proactive.analysis.fuel import FuelState, analyze_fuel, trip_elapsed_share
+from pam_proactive.analysis.stats import positive
+from pam_proactive.analysis.units import (
+    format_distance,
+    format_economy,
+    format_percent,
+    format_volume,
+)
+from pam_proactive.data.models import Trip, UserContext
+from pam_proactive.suggestions.detectors._common import after, candidate, note, r1
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate, Priority
+
+TYPE = "fuel_low"
+MAX_TRIP_MILES = 25_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class TripNeed:
+    """Miles still to drive on a trip about to start (planned) or under way (active)."""
+
+    trip: Trip
+    miles: float
+    active: bool
+
+
+def upcoming_trip_needs(
+    ctx: UserContext, settings: DetectorSettings, window_days: int
+) -> list[TripNeed]:
+    """Planned trips starting in [today, today + ``window_days``] and the remaining share of
+    active trips, with the miles each still needs."""
+    needs: list[TripNeed] = []
+    last_day = add_days(ctx.today, window_days)
+    for trip in ctx.travel.trips:
+        distance = positive(trip.distance_miles, MAX_TRIP_MILES)
+        if distance is None:
+            continue
+        if trip.status == "planned":
+            start = trip.start_date
+            if start is not None and ctx.today <= start <= last_day:
+                needs.append(TripNeed(trip, distance, active=False))
+        elif trip.status == "active":
+            share = trip_elapsed_share(trip, ctx.today)
+            if share is not None and share < 1.0:
+                needs.append(TripNeed(trip, distance * (1.0 - share), active=True))
+    return needs
+
+
+def _where(trip: Trip) -> str:
+    destination = (trip.destination or "").strip() if isinstance(trip.destination, str) else ""
+    return f"to {destination}" if destination else ""
+
+
+def _short_trip(
+    state: FuelState, needs: list[TripNeed], settings: DetectorSettings
+) -> TripNeed | None:
+    """The trip that most exceeds the estimated range minus the reserve, if any."""
+    usable = state.range_miles - settings.fuel_reserve_miles
+    if state.level_pct >= settings.fuel_trip_max_level_pct:
+        return None
+    short = [n for n in needs if n.miles > usable]
+    return max(short, key=lambda n: n.miles, default=None)
+
+
+def _explain(ctx: UserContext, state: FuelState) -> str:
+    units = ctx.profile.units
+    miles = state.miles_since_fill
+    filled = format_date(state.last_full_fill.filled_on)
+    if miles.source == "none":
+        driven = "no recorded driving since"
+    else:
+        driven = f"about {format_distance(miles.value or 0.0, units)} driven since ({miles.detail})"
+    return (
+        f"This estimate uses your last full fill-up on {filled}, "
+        f"{driven}, {format_economy(state.mpg, units)} ({state.economy.detail}) and a tank "
+        f"of {format_volume(state.tank_gallons, units)} ({state.tank.detail})."
+        + (
+            f" It counts the {format_volume(state.partial_gallons, units)} you added since."
+            if state.partial_gallons > 0
+            else ""
+        )
+    )
+
+
+def _trip_sentence(
+    ctx: UserContext, state: FuelState, need: TripNeed, settings: DetectorSettings
+) -> str:
+    units = ctx.profile.units
+    where = _where(need.trip)
+    to_buy = format_volume(state.gallons_to_cover(need.miles, settings.fuel_reserve_miles), units)
+    distance = format_distance(need.miles, units)
+    reserve = format_distance(settings.fuel_reserve_miles, units)
+    if need.active:
+        text = (
+            f"The rest of your current trip {where} is about {distance}, more than that range "
+            f"less a reserve of {reserve}: refuel soon (about {to_buy})."
+        )
+    else:
+        when = format_date(need.trip.start_date) if need.trip.start_date else "soon"
+        text = (
+            f"Your trip {where} on {when} is about {distance}, more than that range less a "
+            f"reserve of {reserve}: refuel before you leave (about {to_buy})."
+        )
+    if need.miles + settings.fuel_reserve_miles > state.full_range_miles():
+        text += (
+            f" Even a full tank (about {format_distance(state.full_range_miles(), units)}) "
+            "won't cover it, so plan a fuel stop on the way."
+        )
+    return " ".join(text.split())
+
+
+def detect_fuel_low(ctx: UserContext, now: datetime, settings: DetectorSettings) -> list[Candidate]:
+    """A ``fuel_low`` candidate when the estimated level is below the medium/high thresholds,
+    or (high) a trip about to start or under way needs more than the range minus the
+    reserve. Silent, with a note, when the level cannot be estimated."""
+    result = analyze_fuel(ctx, settings)
+    state = result.state
+    if state is None:
+        note(ctx, TYPE, result.reason or "no fuel state")
+        return []
+    if state.confidence < settings.fuel_min_confidence:
+        note(ctx, TYPE, "estimate rests on too many defaults")
+        return []
+    need = _short_trip(
+        state, upcoming_trip_needs(ctx, settings, settings.fuel_trip_window_days), settings
+    )
+    if state.level_pct < settings.fuel_high_pct or need is not None:
+        priority = Priority.HIGH
+    elif state.level_pct < settings.fuel_medium_pct:
+        priority = Priority.MEDIUM
+    else:
+        return []
+    units = ctx.profile.units
+    level = format_percent(state.level_pct)
+    message = (
+        f"Your tank is at roughly {level} (about {format_volume(state.gallons_left, units)}, "
+        f"{format_distance(state.range_miles, units)} of range). {_explain(ctx, state)}"
+    )
+    if need is not None:
+        message += " " + _trip_sentence(ctx, state, need, settings)
+        title = "Refuel soon" if need.active else "Refuel before you leave"
+    else:
+        title = f"Fuel low: about {level} left"
+    data = state.to_data() | {
+        "thresholds": {
+            "medium_pct": settings.fuel_medium_pct,
+            "high_pct": settings.fuel_high_pct,
+            "reserve_miles": settings.fuel_reserve_miles,
+        },
+    }
+    if need is not None:
+        data["trip"] = {
+            "trip_id": need.trip.trip_id,
+            "miles_needed": r1(need.miles),
+            "active": need.active,
+            "gallons_to_buy": r1(state.gallons_to_cover(need.miles, settings.fuel_reserve_miles)),
+        }
+    vehicle_key = state.vehicle.vehicle_id or "profile"
+    return [
+        candidate(
+            ctx,
+            now,
+            type=TYPE,
+            priority=priority,
+            title=title,
+            message=message,
+            dedup_key=f"{TYPE}:{vehicle_key}:{state.last_full_fill.fill_id}",
+            data=data,
+            expires_at=after(now, hours=settings.fuel_expiry_hours),
+            tags=("fuel",),
+        )
+    ]

@@ -1,0 +1,126 @@
+"""Budgets: exceeded, forecast overspend, threshold; one per budget and period."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from pam_proactive.data.models import BudgetStatus, UserContext
+from pam_proactive.suggestions.detectors.budget import detect_budgets
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate, Priority
+
+from .factory import NOW, budget, make_context
+
+S = DetectorSettings()
+# NOW is Mon 10 Mar 2025: a March budget is 10 days in, with 21 days left.
+
+
+def run(*budgets: BudgetStatus, **overrides: Any) -> tuple[list[Candidate], UserContext]:
+    ctx = make_context(budgets=list(budgets), **overrides)
+    return detect_budgets(ctx, NOW, S), ctx
+
+
+def test_exceeded_at_one_hundred_percent() -> None:
+    [found], _ = run(budget("b1", 1000, 1000))
+    assert (found.type, found.priority) == ("budget_exceeded", Priority.HIGH)
+    assert found.dedup_key == "budget:b1:2025-03-01"
+    assert found.title == "Monthly budget exceeded"
+    assert "You've spent $1,000 of your $1,000 monthly budget (100%), $0 over" in found.message
+    # expires when the period ends: midnight starting 1 April in Denver (MDT)
+    assert found.expires_at == datetime(2025, 4, 1, 6, 0, tzinfo=UTC)
+
+
+def test_forecast_hand_checked() -> None:
+    # 500 spent in 10 days = 50/day; 500 + 50 x 21 = 1,550 >= 1,100
+    [found], _ = run(budget("b1", 1000, 500, category="Fuel"))
+    assert (found.type, found.priority) == ("budget_forecast_overspend", Priority.MEDIUM)
+    assert found.data["typical_daily"] == 50.0
+    assert found.data["projected"] == 1550.0
+    assert found.data["days_elapsed"] == 10 and found.data["days_left"] == 21
+    assert found.title == "On pace to overspend your monthly fuel budget"
+    assert "on track for about $1,550 by Mon Mar 31, 55% over" in found.message
+    assert found.dedup_key == "budget:b1:2025-03-01"
+
+
+def test_forecast_excludes_outliers_from_the_pace() -> None:
+    # 700 spent, 400 of it one-off: pace 30/day -> 700 + 630 = 1,330 >= 1,100
+    [found], _ = run(budget("b1", 1000, 700, outlier_spent=400))
+    assert found.type == "budget_forecast_overspend"
+    assert found.data["projected"] == 1330.0
+    assert "not counting $400 of one-off expenses" in found.message
+
+
+def test_outliers_can_bring_the_projection_under() -> None:
+    # 500 spent, 400 one-off: 10/day -> 710 < 1,100; 50% < 80% threshold
+    assert run(budget("b1", 1000, 500, outlier_spent=400))[0] == []
+
+
+def test_forecast_needs_five_days() -> None:
+    day4 = datetime(2025, 3, 4, 18, 0, tzinfo=UTC)
+    ctx = make_context(budgets=[budget("b1", 1000, 500)], now=day4)
+    assert detect_budgets(ctx, day4, S) == []
+    day5 = datetime(2025, 3, 5, 18, 0, tzinfo=UTC)
+    ctx = make_context(budgets=[budget("b1", 1000, 500)], now=day5)
+    [found] = detect_budgets(ctx, day5, S)
+    assert found.type == "budget_forecast_overspend"
+
+
+def test_forecast_needs_forty_percent_spent() -> None:
+    # 390 spent (39%): 390 + 39 x 21 = 1,209 would be over, but too early to tell
+    assert run(budget("b1", 1000, 390))[0] == []
+
+
+def test_threshold_when_the_projection_is_fine() -> None:
+    late = datetime(2025, 3, 28, 18, 0, tzinfo=UTC)  # 28 days in, 3 left
+    ctx = make_context(budgets=[budget("b1", 1000, 850)], now=late)
+    # 850 + 30.36 x 3 = 941 < 1,100; 85% >= 80%
+    [found] = detect_budgets(ctx, late, S)
+    assert (found.type, found.priority) == ("budget_threshold", Priority.LOW)
+    assert found.title == "Monthly budget 85% used"
+    assert "$150 is left until Mon Mar 31" in found.message
+    assert found.dedup_key == "budget:b1:2025-03-01"
+
+
+def test_threshold_uses_the_budget_setting_and_defaults_to_eighty() -> None:
+    late = datetime(2025, 3, 28, 18, 0, tzinfo=UTC)
+    own = make_context(budgets=[budget("b1", 1000, 850, threshold=90)], now=late)
+    assert detect_budgets(own, late, S) == []
+    none = make_context(budgets=[budget("b1", 1000, 850, threshold=0)], now=late)
+    assert [c.type for c in detect_budgets(none, late, S)] == ["budget_threshold"]
+
+
+def test_same_key_for_all_three_types_so_a_rise_updates_one_suggestion() -> None:
+    late = datetime(2025, 3, 28, 18, 0, tzinfo=UTC)
+    keys = set()
+    for spent in (850, 1000):
+        ctx = make_context(budgets=[budget("b1", 1000, spent)], now=late)
+        keys |= {c.dedup_key for c in detect_budgets(ctx, late, S)}
+    keys |= {c.dedup_key for c in run(budget("b1", 1000, 500))[0]}
+    assert keys == {"budget:b1:2025-03-01"}
+
+
+def test_one_per_budget_most_severe() -> None:
+    found, _ = run(budget("b1", 1000, 1200), budget("b2", 100, 20, category="food"))
+    assert [c.type for c in found] == ["budget_exceeded"]
+
+
+@pytest.mark.parametrize("limit", [0.0, -5.0, math.nan, math.inf])
+def test_bad_limit_is_skipped_with_a_note(limit: float) -> None:
+    found, ctx = run(budget("b1", limit, 500))
+    assert found == []
+    assert "budget: budget b1 skipped: limit is not a positive number" in ctx.data_quality.notes
+
+
+def test_period_not_containing_today_is_skipped() -> None:
+    found, ctx = run(budget("b1", 100, 500, start=date(2025, 2, 1), end=date(2025, 2, 28)))
+    assert found == []
+    assert any("outside the budget's period" in n for n in ctx.data_quality.notes)
+
+
+def test_currency_symbol() -> None:
+    [found], _ = run(budget("b1", 1000, 1000), currency="GBP")
+    assert "£1,000" in found.message

@@ -1,0 +1,153 @@
+"""event_travel_planning: an event soon, 100+ miles away, with no trip getting there."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from pam_proactive.data.models import CalendarEvent, Location, UserContext
+from pam_proactive.suggestions.detectors.events import detect_event_travel_planning
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.models import Candidate, Priority
+
+from .factory import BOULDER, NOW, QUARTZSITE, TODAY, event, local, make_context, trip
+
+S = DetectorSettings()
+# The traveler is in Denver; Quartzsite, AZ is about 661 miles away (great circle).
+
+
+def show(days: int, location: str | None = "Quartzsite, AZ", hour: int = 10):  # type: ignore[no-untyped-def]
+    return event(
+        "ev1", local(TODAY + timedelta(days=days), hour), location, title="Quartzsite RV Show"
+    )
+
+
+def run(*events: CalendarEvent, **overrides: Any) -> tuple[list[Candidate], UserContext]:
+    ctx = make_context(events=list(events), **overrides)
+    return detect_event_travel_planning(ctx, NOW, S), ctx
+
+
+@pytest.mark.parametrize(
+    ("days", "priority"),
+    [
+        (2, Priority.HIGH),
+        (3, Priority.MEDIUM),
+        (5, Priority.MEDIUM),
+        (10, Priority.LOW),
+        (13, Priority.LOW),
+    ],
+)
+def test_priority_by_days_until_start(days: int, priority: Priority) -> None:
+    # starts at 10:00 local; now is 09:00 local, so "3 days" is 3 days + 1 hour away
+    [found], _ = run(show(days))
+    assert found.priority is priority
+    assert found.dedup_key == "event_travel_planning:ev1"
+    assert found.expires_at == local(TODAY + timedelta(days=days), 10)
+
+
+def test_message_and_data() -> None:
+    [found], _ = run(show(5))
+    assert found.title == "Plan travel for Quartzsite RV Show"
+    assert found.message.startswith(
+        "“Quartzsite RV Show” starts Sat Mar 15 (in 5 days) in Quartzsite, AZ, about 662 miles "
+        "from your current location."
+    )
+    assert found.data["distance_miles"] == pytest.approx(661.5, abs=1)
+
+
+def test_outside_the_fourteen_day_window_or_past() -> None:
+    assert run(show(15))[0] == []
+    assert run(event("old", NOW - timedelta(hours=1), "Quartzsite, AZ"))[0] == []
+
+
+def test_event_nearby_is_silent() -> None:
+    assert run(show(5, "Boulder, CO"))[0] == []  # ~25 miles
+
+
+def test_unresolvable_location_is_skipped_and_counted() -> None:
+    found, ctx = run(show(5, "Grandma's place"), show(6, "Portland"))
+    assert found == []
+    assert ctx.data_quality.skipped_rows == {"event_location_unresolved": 2}
+    assert "event_travel_planning: event location 'Portland' not resolved" in (
+        ctx.data_quality.notes
+    )
+
+
+def test_unknown_user_location_is_silent_with_a_note() -> None:
+    found, ctx = run(show(5), location=None)
+    assert found == []
+    assert "event_travel_planning: traveler's location unknown" in ctx.data_quality.notes
+
+
+def test_user_location_from_place_name_or_last_trip() -> None:
+    assert len(run(show(5), location="Denver, CO")[0]) == 1
+    last = trip("t0", "completed", date(2025, 3, 1), date(2025, 3, 2), destination="Boulder, CO")
+    [found], _ = run(show(5), location=None, trips=[last])
+    assert "from Boulder, CO, the destination of your last trip" in found.message
+    # ...and a last trip that ended near the event means the traveler is already there
+    there = replace(last, destination=None, destination_coordinates=QUARTZSITE)
+    assert run(show(5), location=None, trips=[there])[0] == []
+
+
+def test_planned_trip_arriving_by_the_event_covers_it() -> None:
+    arrive = trip(
+        "t1",
+        "planned",
+        TODAY + timedelta(days=3),
+        TODAY + timedelta(days=4),
+        destination="Quartzsite, AZ",
+    )
+    assert run(show(5), trips=[arrive])[0] == []
+    same_day = replace(arrive, end_date=TODAY + timedelta(days=5))
+    assert run(show(5), trips=[same_day])[0] == []
+
+
+def test_trip_by_coordinates_within_fifty_miles_covers_it() -> None:
+    near = trip(
+        "t1",
+        "planned",
+        TODAY + timedelta(days=2),
+        destination="Desert camp",
+        destination_coordinates=QUARTZSITE,
+    )
+    assert run(show(5), trips=[near])[0] == []
+    far = replace(near, destination_coordinates=BOULDER)
+    assert len(run(show(5), trips=[far])[0]) == 1
+
+
+def test_trip_leaving_after_the_event_does_not_cover_it() -> None:
+    late = trip(
+        "t1",
+        "planned",
+        TODAY + timedelta(days=6),
+        TODAY + timedelta(days=7),
+        destination="Quartzsite, AZ",
+    )
+    assert len(run(show(5), trips=[late])[0]) == 1
+
+
+def test_trip_spanning_the_event_date_covers_it_unless_disabled() -> None:
+    spanning = trip(
+        "t1",
+        "planned",
+        TODAY + timedelta(days=4),
+        TODAY + timedelta(days=9),
+        destination="Quartzsite, AZ",
+    )
+    assert run(show(5), trips=[spanning])[0] == []
+    strict = replace(S, event_trip_spanning_covers=False)
+    ctx = make_context(events=[show(5)], trips=[spanning])
+    assert len(detect_event_travel_planning(ctx, NOW, strict)) == 1
+
+
+def test_cancelled_and_completed_trips_do_not_cover() -> None:
+    cancelled = trip("t1", "cancelled", TODAY + timedelta(days=1), destination="Quartzsite, AZ")
+    assert len(run(show(5), trips=[cancelled])[0]) == 1
+
+
+def test_explicit_location_coordinates_win() -> None:
+    there = Location(coordinates=QUARTZSITE, place_name="Denver, CO", source="profile")
+    assert run(show(5), location=there)[0] == []
