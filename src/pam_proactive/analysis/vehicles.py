@@ -9,6 +9,7 @@ idempotent on class names).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 VEHICLE_CLASSES = ("class_a", "class_b", "class_c", "trailer", "truck", "van", "car", "unknown")
 
@@ -174,6 +175,8 @@ def _class_from_model(model: str) -> str | None:
     return None
 
 
+# Memoised: a fleet repeats a few dozen spellings, and the regexes run once per spelling.
+@lru_cache(maxsize=4096)
 def normalize_vehicle_class(vehicle_type: str | None, make_model: str | None = None) -> str:
     """The vehicle class of a free-text type ('Class A diesel pusher', 'fifth_wheel',
     '5th Wheel', 'Pickup'), helped by the make/model when the type says nothing usable.
@@ -189,6 +192,7 @@ def normalize_vehicle_class(vehicle_type: str | None, make_model: str | None = N
     return found or "unknown"
 
 
+@lru_cache(maxsize=4096)
 def is_towing(towing_text: str | None, vehicle_type: str | None) -> bool:
     """Whether the user's driven vehicle is towing something.
 

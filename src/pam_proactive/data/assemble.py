@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pam_proactive.analysis.outliers import OutlierRule, baseline_of
@@ -62,9 +61,9 @@ def local_today(timezone: str | None, now: datetime) -> tuple[date, str, bool]:
     return now.astimezone(zone).date(), timezone or "UTC", False
 
 
-def group_by_user(rows: Iterable[Row]) -> dict[UUID, list[Row]]:
-    """Rows keyed by their first column, the user id, keeping order."""
-    grouped: dict[UUID, list[Row]] = defaultdict(list)
+def group_by_user(rows: Iterable[Row]) -> dict[Any, list[Row]]:
+    """Rows keyed by their first column (the user's key), keeping order."""
+    grouped: dict[Any, list[Row]] = defaultdict(list)
     for row in rows:
         grouped[row[0]].append(row)
     return grouped
@@ -72,6 +71,11 @@ def group_by_user(rows: Iterable[Row]) -> dict[UUID, list[Row]]:
 
 def _finite(value: Any) -> float | None:
     """A finite float, or None for NULL, NaN, infinities and non-numbers."""
+    # Fast paths: the views return double precision, so nearly every value is a float or None.
+    if value is None:
+        return None
+    if value.__class__ is float:
+        return value if math.isfinite(value) else None
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -80,6 +84,8 @@ def _finite(value: Any) -> float | None:
 
 
 def _coordinates(lat: Any, lng: Any) -> Coordinates | None:
+    if lat is None or lng is None:
+        return None
     la, ln = _finite(lat), _finite(lng)
     if la is None or ln is None or not (-90 <= la <= 90 and -180 <= ln <= 180):
         return None
@@ -369,13 +375,13 @@ def _completeness(quality: DataQuality, present: dict[str, dict[str, bool]]) -> 
 
 
 def build_context(
-    user_row: Row, now: datetime, rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None,
-    rule: OutlierRule,
+    user_row: Row, now: datetime, local: tuple[date, str, bool],
+    rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None, rule: OutlierRule,
 ) -> UserContext:
     """One user's context from their rows of every entity (keys: expenses, budgets, trips,
-    events, fuel, maintenance)."""
+    events, fuel, maintenance); ``local`` is :func:`local_today` of the user."""
     quality = DataQuality()
-    today, zone, repaired = local_today(user_row[3], now)
+    today, zone, repaired = local
     if repaired:
         quality.repair("timezone_invalid")
     profile = build_profile(user_row, zone, quality)

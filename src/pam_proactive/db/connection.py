@@ -137,7 +137,8 @@ class Database:
     async def _fetch_once(
         self, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any]
     ) -> list[tuple[Any, ...]]:
-        async with self._pool.connection() as conn, conn.cursor() as cur:
+        # Binary results: dates, floats and arrays parse faster than their text forms.
+        async with self._pool.connection() as conn, conn.cursor(binary=True) as cur:
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
 

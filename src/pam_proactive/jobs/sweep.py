@@ -137,6 +137,7 @@ async def sweep(
                     conn, schema=schema, user_ids=list(contexts), candidates=found,
                     profiles={u: c.profile for u, c in contexts.items()}, now=now, policy=policy)
                 statuses = await _statuses(conn, schema, list(contexts))
+                await _refresh_statistics(conn, schema, result)
         report.add(list(contexts.values()), found, result)
         if on_batch is not None:
             on_batch([SweptSuggestion(c, "candidate" if dry_run else statuses.get(
@@ -146,6 +147,18 @@ async def sweep(
             report.delivery = await deliver_due(conn, schema, channels(engine), now)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# Rows a batch may add to the engine's tables before their planner statistics are refreshed.
+# A first sweep grows them faster than autovacuum samples them, and plans made for
+# near-empty tables scan the whole outbox for every candidate.
+_ANALYZE_AFTER_ROWS = 1_000
+
+
+async def _refresh_statistics(conn: Any, schema: str, result: ApplyResult) -> None:
+    if result.created + result.notified >= _ANALYZE_AFTER_ROWS:
+        ident = sql.Identifier(schema)
+        await conn.execute(sql.SQL("ANALYZE {}.suggestions, {}.outbox").format(ident, ident))
 
 
 _STATUS_QUERY = """

@@ -526,7 +526,8 @@ async def apply_candidates(
         created = cur.rowcount
         resolved = await _count(conn, _RESOLVE_GONE.format(c=_CANDS, u=_USERS, s=s), params)
         expired = await _count(conn, _EXPIRE_DUE.format(u=_USERS, s=s), params)
-        await conn.execute(_REFRESH_PENDING.format(c=_CANDS, s=s), params)
+        if updated:  # only a changed suggestion can make a held notification stale
+            await conn.execute(_REFRESH_PENDING.format(c=_CANDS, s=s), params)
         cur = await conn.execute(_NOTIFY.format(c=_CANDS, u=_USERS, s=s), params)
         escalated, capped, notified, held = (int(v) for v in (await cur.fetchone() or (0,) * 4))
         # Explicit, so a caller's enclosing transaction can apply several batches.
