@@ -170,6 +170,22 @@ async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) 
                           f"({summary.users / elapsed:,.0f} users/s)")
             print_quality(console, summary)
             print_metrics(console, await engine.data.get_performance_metrics())
+            await _demo_suggestions(engine, now)
+
+
+async def _demo_suggestions(engine: Engine, now: datetime) -> None:
+    """Sweep the demo travelers, then show counts and one example of each type."""
+    from pam_proactive.cli.suggestions import ExampleCollector, print_sweep_report
+    from pam_proactive.jobs.sweep import sweep as run_sweep
+
+    examples = ExampleCollector()
+    report = await run_sweep(engine, now, on_batch=examples.batch)
+    console.print()
+    print_sweep_report(console, report)
+    examples.print(console)
+    console.print("\nSuggestions are stored in pam_proactive.suggestions and the notifications in "
+                  "pam_proactive.outbox. Re-run a sweep with `pam-proactive sweep --now "
+                  f"{now.isoformat()}`: it stores nothing new.")
 
 
 @app.command()

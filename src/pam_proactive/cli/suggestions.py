@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.panel import Panel
 from rich.table import Table
 
 from pam_proactive.cli.render import dumps
@@ -59,6 +60,33 @@ class SuggestionPrinter:
         if self.total > len(self.rows):
             self.console.print(f"... and {self.total - len(self.rows)} more "
                                "(use --format jsonl for all)")
+
+
+class ExampleCollector:
+    """Keeps the most urgent example of each suggestion type seen in a sweep."""
+
+    def __init__(self) -> None:
+        self.best: dict[str, SweptSuggestion] = {}
+
+    def batch(self, items: Sequence[SweptSuggestion], users: int) -> None:
+        """Called by the sweep after each batch."""
+        for item in items:
+            kept = self.best.get(item.candidate.type)
+            if kept is None or item.candidate.priority > kept.candidate.priority:
+                self.best[item.candidate.type] = item
+
+    def print(self, console: Console) -> None:
+        """One panel per type, most urgent first, with the numbers behind it."""
+        ordered = sorted(self.best.values(),
+                         key=lambda i: (-i.candidate.priority, i.candidate.type))
+        for item in ordered:
+            c = item.candidate
+            color = _PRIORITY_COLOR.get(c.priority.label, "")
+            facts = ", ".join(f"{k}={v}" for k, v in c.data.items()
+                              if isinstance(v, (int, float, str)) and k != "currency")
+            console.print(Panel(f"{c.message}\n\n[dim]{facts}[/]",
+                                title=f"[{color}]{c.priority.label}[/] {c.type}: {c.title}",
+                                title_align="left"))
 
 
 def print_sweep_report(console: Console, report: SweepReport) -> None:
