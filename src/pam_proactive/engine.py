@@ -13,7 +13,6 @@ from pam_proactive.data.integration import ProactiveDataIntegrator
 from pam_proactive.db.bootstrap import database_conninfo
 from pam_proactive.db.connection import Database, connection_kwargs
 from pam_proactive.db.migrate import migrate
-from pam_proactive.suggestions.detectors.anomaly import outlier_rule
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 
 
@@ -50,9 +49,7 @@ async def open_engine(
     db = Database(conninfo, settings)
     await db.open()
     try:
-        detectors = DetectorSettings()
-        # The data layer keeps outliers out of budget projections by the anomaly detector's rule.
-        data = ProactiveDataIntegrator(db, settings, outlier_rule(detectors))
-        yield Engine(settings, conninfo, db, data, detectors)
+        data = ProactiveDataIntegrator(db, settings, DetectorSettings())
+        yield Engine(settings, conninfo, db, data, data.detectors)
     finally:
         await db.close()

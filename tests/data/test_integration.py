@@ -9,7 +9,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
+from pam_proactive.analysis.geo import haversine_miles
 from pam_proactive.data.integration import ProactiveDataIntegrator
+from pam_proactive.data.models import Coordinates
 from pam_proactive.db.connection import Database
 from pam_proactive.errors import InvalidUserIdError, UnknownUserError
 from planting import Planter
@@ -191,3 +193,32 @@ async def test_health_and_metrics(world: World) -> None:
     metrics = await world.api.get_performance_metrics()
     assert metrics["statements"]["expenses"]["count"] >= 1
     assert metrics["queries_executed"] >= 8 and metrics["p95_query_ms"] > 0
+
+
+async def test_fuel_maintenance_and_event_analyses(world: World) -> None:
+    api, a = world.api, world.alice
+    fuel = await api.get_fuel_level(a, NOW)
+    assert fuel.state is not None, fuel.reason
+    # Tank from the vehicle row; economy from the one full-to-full interval: 300 mi / 30 gal.
+    assert fuel.state.tank_gallons == 55 and fuel.state.tank.source == "vehicle"
+    assert fuel.state.mpg == pytest.approx(10.0)
+    # Filled on Nov 12 without an odometer reading and no trip since: no miles driven known.
+    assert fuel.state.miles_since_fill.source == "none" and fuel.state.level_pct == 100.0
+    maintenance = await api.get_vehicle_maintenance_status(a, NOW)
+    oil = next(m for m in maintenance if m.due.item.task == "oil change")
+    # Due at 14,500 mi on 2027-03-01; the vehicle odometer reads 10,350.
+    assert oil.state == "ok"
+    assert oil.due.miles_left == pytest.approx(4_150) and oil.due.days_left == 96
+    (rally,) = await api.get_travel_events_analysis(a, NOW)
+    # From Moab (last trip's destination coordinates) to Quartzsite, AZ.
+    assert rally.place == "Quartzsite, AZ" and rally.point is not None
+    assert rally.distance_miles == pytest.approx(haversine_miles(
+        Coordinates(38.57, -109.55), rally.point), abs=0.01)
+    assert 380 < (rally.distance_miles or 0) < 460
+    assert rally.covering_trip is None and rally.needs_travel is True
+    bruce = (await api.get_fuel_level(world.bruce, NOW)).state
+    # One fill and no vehicle row: class defaults, labelled as such, with a low confidence
+    # (fuel_low stays silent under DetectorSettings.fuel_min_confidence).
+    assert bruce is not None
+    assert bruce.tank.source != "vehicle" and bruce.economy.source != "own_fills"
+    assert bruce.confidence < api.detectors.fuel_min_confidence

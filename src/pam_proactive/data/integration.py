@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from pam_proactive.analysis.outliers import OutlierRule
+from pam_proactive.analysis.fuel import FuelResult, analyze_fuel
 from pam_proactive.analysis.patterns import (
     ExpensePatterns,
     TravelPatterns,
@@ -34,9 +34,21 @@ from pam_proactive.errors import (
     TransientDataSourceError,
     UnknownUserError,
 )
+from pam_proactive.suggestions.detectors.anomaly import outlier_rule
+from pam_proactive.suggestions.detectors.events import EventAnalysis, analyze_events
+from pam_proactive.suggestions.detectors.maintenance import DueStatus, due_status, is_due_soon
+from pam_proactive.suggestions.detectors.settings import DetectorSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceStatus:
+    """One maintenance task of a vehicle and where it stands."""
+
+    state: str  # 'overdue', 'due_soon' or 'ok'
+    due: DueStatus  # days and miles left (negative when overdue), odometer estimate, trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +63,14 @@ class SpendingData:
 class ProactiveDataIntegrator:
     """Reads traveler data for the engine. One per process (it owns the cache)."""
 
-    def __init__(self, db: Database, settings: Settings, rule: OutlierRule | None = None):
+    def __init__(self, db: Database, settings: Settings,
+                 detectors: DetectorSettings | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.detectors = detectors or DetectorSettings()
         self.statements = Statements.for_schema(settings.engine_schema)
-        self.loader = ContextLoader(db, self.statements, rule)
+        # Outliers are kept out of budget projections by the anomaly detector's own rule.
+        self.loader = ContextLoader(db, self.statements, outlier_rule(self.detectors))
         self.cache = ContextCache(settings.cache_ttl, settings.cache_max_entries)
 
     # -- contexts ---------------------------------------------------------------------------
@@ -229,7 +244,53 @@ class ProactiveDataIntegrator:
             "now": now, "today": today, "until": today + timedelta(days=within_days)})
         return [r[0] for r in rows]
 
+    async def get_fuel_level_batch(self, user_ids: Iterable[object], now: datetime
+                                   ) -> dict[UUID, FuelResult]:
+        """Estimated fuel state of each user's primary vehicle (level %, gallons, range in
+        miles, each input with its source), or the reason it cannot be estimated. Never a
+        made-up level."""
+        return await self._derive(user_ids, now, lambda c: analyze_fuel(c, self.detectors))
+
+    async def get_fuel_level(self, user_id: object, now: datetime) -> FuelResult:
+        """One user's estimated fuel state, or why there is none."""
+        return await self._one(self.get_fuel_level_batch, user_id, now)  # type: ignore[no-any-return]
+
+    async def get_vehicle_maintenance_status_batch(
+        self, user_ids: Iterable[object], now: datetime
+    ) -> dict[UUID, tuple[MaintenanceStatus, ...]]:
+        """Each user's maintenance tasks (latest record per task), most urgent first."""
+        return await self._derive(user_ids, now, self._maintenance)
+
+    async def get_vehicle_maintenance_status(
+        self, user_id: object, now: datetime
+    ) -> tuple[MaintenanceStatus, ...]:
+        """One user's maintenance tasks, most urgent first."""
+        return await self._one(self.get_vehicle_maintenance_status_batch, user_id, now)  # type: ignore[no-any-return]
+
+    def _maintenance(self, ctx: UserContext) -> tuple[MaintenanceStatus, ...]:
+        found = []
+        for item in ctx.vehicle.maintenance:
+            due = due_status(ctx, item, self.detectors)
+            state = ("overdue" if due.overdue else
+                     "due_soon" if is_due_soon(due, self.detectors) else "ok")
+            found.append(MaintenanceStatus(state, due))
+        rank = {"overdue": 0, "due_soon": 1, "ok": 2}
+        return tuple(sorted(found, key=lambda m: (rank[m.state], m.due.item.task)))
+
     # -- calendar ---------------------------------------------------------------------------
+
+    async def get_travel_events_analysis_batch(
+        self, user_ids: Iterable[object], now: datetime
+    ) -> dict[UUID, tuple[EventAnalysis, ...]]:
+        """Each user's events of the next 14 days: resolved place, distance from the user
+        (miles), the trip that already gets them there, and whether travel must be planned."""
+        return await self._derive(
+            user_ids, now, lambda c: tuple(analyze_events(c, now, self.detectors)[1]))
+
+    async def get_travel_events_analysis(self, user_id: object, now: datetime
+                                         ) -> tuple[EventAnalysis, ...]:
+        """One user's events of the next 14 days seen from where they are."""
+        return await self._one(self.get_travel_events_analysis_batch, user_id, now)  # type: ignore[no-any-return]
 
     async def get_upcoming_events_batch(
         self, user_ids: Iterable[object], now: datetime, *, days: int = 14

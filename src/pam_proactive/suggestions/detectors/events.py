@@ -125,6 +125,46 @@ def _upcoming(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class EventAnalysis:
+    """One upcoming event seen from the traveler's position."""
+
+    event: CalendarEvent
+    hours_until: float
+    place: str | None  # the event's location name
+    point: Coordinates | None  # resolved offline; None when unresolvable or absent
+    distance_miles: float | None  # from the traveler; None when either end is unknown
+    covering_trip: Trip | None  # a planned or active trip getting there in time
+    needs_travel: bool  # far enough away and no trip covers it
+
+
+def analyze_events(
+    ctx: UserContext, now: datetime, settings: DetectorSettings
+) -> tuple[UserPoint | None, list[EventAnalysis]]:
+    """The traveler's position and every event starting within ``event_window_days``: where
+    it is, how far (miles), and whether a trip already gets the traveler there. Counts
+    unresolvable locations in ``data_quality`` (once per context)."""
+    here = user_location(ctx)
+    tz = user_zone(ctx)
+    found: list[EventAnalysis] = []
+    unresolved = 0
+    for event, hours in _upcoming(ctx, now, settings):
+        place = _text(event.location_name)
+        point = resolve_place(place)
+        if point is None and place is not None:
+            unresolved += 1
+            note(ctx, TYPE, f"event location {place!r} not resolved")
+        distance = haversine_miles(here.point, point) if here and point else None
+        event_day = local_date(event.starts_at, tz)
+        trip = (covering_trip(ctx, point, event_day, settings)
+                if point is not None and event_day is not None else None)
+        far = distance is not None and distance >= settings.event_min_distance_miles
+        found.append(EventAnalysis(event, hours, place, point, distance, trip,
+                                   far and trip is None and event_day is not None))
+    record_skip_once(ctx, SKIP_UNRESOLVED, unresolved)
+    return here, found
+
+
 def detect_event_travel_planning(
     ctx: UserContext, now: datetime, settings: DetectorSettings
 ) -> list[Candidate]:
@@ -132,33 +172,17 @@ def detect_event_travel_planning(
     ``event_min_distance_miles`` from the traveler, with no planned or active trip ending
     within ``event_trip_radius_miles`` of it by the event date. High within
     ``event_high_days``, medium within ``event_medium_days``, else low."""
-    upcoming = _upcoming(ctx, now, settings)
-    if not upcoming:
+    if not _upcoming(ctx, now, settings):
         return []
-    here = user_location(ctx)
+    here, events = analyze_events(ctx, now, settings)
     if here is None:
         note(ctx, TYPE, "traveler's location unknown")
         return []
-    tz = user_zone(ctx)
-    out: list[Candidate] = []
-    unresolved = 0
-    for event, hours in upcoming:
-        place = _text(event.location_name)
-        point = resolve_place(place)
-        if point is None:
-            if place is not None:
-                unresolved += 1
-                note(ctx, TYPE, f"event location {place!r} not resolved")
-            continue
-        distance = haversine_miles(here.point, point)
-        event_day = local_date(event.starts_at, tz)
-        if not distance >= settings.event_min_distance_miles or event_day is None:
-            continue
-        if covering_trip(ctx, point, event_day, settings) is not None:
-            continue
-        out.append(_candidate(ctx, now, event, place or "", hours, distance, here, settings))
-    record_skip_once(ctx, SKIP_UNRESOLVED, unresolved)
-    return out
+    return [
+        _candidate(ctx, now, e.event, e.place or "", e.hours_until, e.distance_miles or 0.0,
+                   here, settings)
+        for e in events if e.needs_travel
+    ]
 
 
 def _candidate(

@@ -131,7 +131,8 @@ def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettin
     return DueStatus(item, odometer, due_miles, days_left, miles_left, trip)
 
 
-def _is_due_soon(status: DueStatus, settings: DetectorSettings) -> bool:
+def is_due_soon(status: DueStatus, settings: DetectorSettings) -> bool:
+    """Due within the 'soon' window of days or miles, or during a planned trip."""
     return (
         (status.days_left is not None and status.days_left <= settings.maintenance_soon_days)
         or (status.miles_left is not None and status.miles_left <= settings.maintenance_soon_miles)
@@ -177,7 +178,7 @@ def _maintenance_candidate(
     ctx: UserContext, now: datetime, status: DueStatus, settings: DetectorSettings
 ) -> Candidate | None:
     overdue = status.overdue
-    if not overdue and not _is_due_soon(status, settings):
+    if not overdue and not is_due_soon(status, settings):
         return None
     item = status.item
     label = task_label(item.task)
