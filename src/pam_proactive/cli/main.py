@@ -28,11 +28,18 @@ from pam_proactive.db.bootstrap import database_conninfo, reset_demo_database
 from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.doctor import diagnose
 from pam_proactive.engine import Engine, open_engine, run_migrations
+from pam_proactive.logs import configure_logging
 
 # Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
                   help="Proactive suggestions from travelers' real PostgreSQL data.")
 console = Console()
+
+
+@app.callback()
+def _setup() -> None:
+    """Proactive suggestions from travelers' real PostgreSQL data."""
+    configure_logging()
 
 
 @app.command()
