@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.stats import clamp, median, positive
 from pam_proactive.analysis.vehicles import normalize_vehicle_class
 from pam_proactive.data.models import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
@@ -228,6 +229,7 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> 
     return intervals
 
 
+@per_context
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's plausible full-to-full intervals, oldest first; implausible ones are
     counted once in ``ctx.data_quality`` (several detectors ask)."""
@@ -252,6 +254,7 @@ def note_once(ctx: UserContext, note: str) -> None:
 # --- estimates ---------------------------------------------------------------------------
 
 
+@per_context
 def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Tank size in US gallons: the vehicle's stated size; else, with enough fills, the
     largest fill plus a margin (nobody fills from bone dry); else the class default."""
@@ -273,6 +276,7 @@ def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     return Estimate(default, "class_default", f"typical for a {label}", 0.5)
 
 
+@per_context
 def economy_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Fuel economy in mpg: the median of the user's last full-to-full intervals; else the
     vehicle's stated mpg; else the class default (lowered when towing)."""
@@ -307,6 +311,7 @@ def _belongs_to(item: MaintenanceItem, vehicle: Vehicle) -> bool:
     )
 
 
+@per_context
 def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Best estimate of the primary vehicle's current odometer, in miles: the highest reading
     from fills, completed service records, the vehicle and the loader's maximum."""
@@ -401,6 +406,7 @@ def _trip_miles_since(ctx: UserContext, since: date) -> tuple[Estimate, bool]:
     return Estimate(miles, "trips", f"{counted} trip{plural} since then", 0.6), incomplete
 
 
+@per_context
 def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     """The primary vehicle's estimated fuel state, or why it cannot be estimated.
 

@@ -52,7 +52,11 @@ class OutlierRule:
 
     def outlier_sum(self, amounts: Sequence[float] | None, base: Baseline) -> float:
         """Sum of the amounts above the bar (0 without a usable baseline)."""
-        bar = self.bar(base)
-        if bar is None or not amounts:
-            return 0.0
-        return sum(a for a in amounts if a is not None and a > bar)
+        return above(amounts, self.bar(base))
+
+
+def above(amounts: Sequence[float] | None, bar: float | None) -> float:
+    """Sum of the amounts greater than ``bar`` (0 when there is no bar)."""
+    if bar is None or not amounts:
+        return 0.0
+    return sum(a for a in amounts if a is not None and a > bar)

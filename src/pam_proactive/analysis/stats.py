@@ -8,6 +8,8 @@ from collections.abc import Iterable
 
 def finite(value: float | None) -> float | None:
     """``value`` as a float when it is a finite number, else None."""
+    if value.__class__ is float:  # the common case, checked first: contexts hold floats
+        return value if math.isfinite(value) else None
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -19,6 +21,8 @@ def finite(value: float | None) -> float | None:
 
 def positive(value: float | None, upper: float = math.inf) -> float | None:
     """``value`` when finite, > 0 and <= ``upper``, else None."""
+    if value.__class__ is float:  # NaN fails the comparison; +inf fails it unless upper is inf
+        return value if 0 < value <= upper and value != math.inf else None
     number = finite(value)
     if number is None or number <= 0 or number > upper:
         return None

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pam_proactive.analysis.outliers import OutlierRule, baseline_of
+from pam_proactive.analysis.outliers import OutlierRule, above, baseline_of
 from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
 from pam_proactive.data.models import (
     BudgetStatus,
@@ -120,38 +120,92 @@ def build_profile(row: Row, timezone: str, quality: DataQuality) -> Profile:
     )
 
 
+FAR_FUTURE_DAYS = 365  # an expense dated further ahead than this is a typo
+BASELINE_DAYS = (-97, -7)  # the anomaly baseline: the 90 days before the last 7
+
+
+class _Category:
+    """Running figures of one category while a user's expenses are scanned."""
+
+    __slots__ = ("baseline", "count_30d", "month", "spent_30d", "week", "year", "year_sum")
+
+    def __init__(self) -> None:
+        self.baseline: list[float] = []
+        self.week: list[float] = []
+        self.month: list[float] = []
+        self.year: list[float] = []
+        self.spent_30d = 0.0
+        self.count_30d = 0
+        self.year_sum = 0.0
+
+
 def build_financial(
-    expense_rows: Sequence[Row], budget_rows: Sequence[Row], today: date, quality: DataQuality,
+    expense_row: Row | None, budget_rows: Sequence[Row], today: date, quality: DataQuality,
     rule: OutlierRule,
 ) -> FinancialContext:
-    """Category statistics, budgets in their current period and the last 7 days' expenses."""
+    """Category statistics, budgets in their current period and the last 7 days' expenses,
+    from the user's expense arrays (see ``queries.EXPENSES``)."""
+    cats: dict[str, _Category] = {}
+    recent: list[Expense] = []
+    if expense_row is not None:
+        _scan_expenses(expense_row, today, cats, recent, quality)
     categories: dict[str, CategoryStats] = {}
     # category -> [week, month, year, outliers week, outliers month, outliers year]
     period_spent: dict[str, list[float]] = {}
-    recent: list[Expense] = []
-    for row in expense_rows:
-        (_u, category, base_amounts, s30, c30, week, month, year, year_sum, ids, amounts,
-         days, bad, future) = row
-        quality.skip("expense_amount_invalid", int(bad))
-        quality.skip("expense_date_far_future", int(future))
-        base = baseline_of(base_amounts)
-        month_sum = sum(month or ())
-        categories[category] = CategoryStats(
-            category=category, baseline_count=base.count, baseline_median=base.median,
-            baseline_mad=base.mad, spent_30d=float(s30), count_30d=int(c30),
-            spent_month=month_sum,
-        )
-        period_spent[category] = [
-            sum(week or ()), month_sum, float(year_sum), rule.outlier_sum(week, base),
-            rule.outlier_sum(month, base), rule.outlier_sum(year, base)]
-        for eid, amount, day in zip(ids or (), amounts or (), days or (), strict=False):
-            recent.append(Expense(str(eid), category, float(amount), day))
+    for name, c in cats.items():
+        base = baseline_of(c.baseline)
+        bar = rule.bar(base)
+        month_sum = sum(c.month)
+        categories[name] = CategoryStats(
+            category=name, baseline_count=base.count, baseline_median=base.median,
+            baseline_mad=base.mad, spent_30d=round(c.spent_30d, 2), count_30d=c.count_30d,
+            spent_month=month_sum)
+        period_spent[name] = [sum(c.week), month_sum, c.year_sum, above(c.week, bar),
+                              above(c.month, bar), above(c.year, bar)]
     recent.sort(key=lambda e: (e.spent_on, e.expense_id))
     budgets = tuple(
         b for b in (_budget(row, today, period_spent, quality) for row in budget_rows) if b
     )
     month_spent = sum(v[1] for v in period_spent.values())
     return FinancialContext(month_spent, budgets, categories, tuple(recent))
+
+
+def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: list[Expense],
+                   quality: DataQuality) -> None:
+    _i, names, amounts, offsets, recent_ids = row
+    week_from, month_from = -today.weekday(), 1 - today.day
+    year_from = 1 - today.timetuple().tm_yday
+    ids = iter(recent_ids or ())
+    first, last = BASELINE_DAYS
+    for name, amount, offset in zip(names, amounts, offsets, strict=True):
+        expense_id = next(ids, None) if offset > -7 else None
+        # Binary float8 arrays give floats or None; `> 0` is also false for NaN.
+        if amount is None or not 0 < amount < math.inf:
+            quality.skip("expense_amount_invalid")
+            continue
+        value = amount
+        if offset > 0:  # dated after the user's today: not spent yet at `now`
+            if offset > FAR_FUTURE_DAYS:
+                quality.skip("expense_date_far_future")
+            continue
+        c = cats.get(name or "uncategorized")
+        if c is None:
+            c = cats[name or "uncategorized"] = _Category()
+        if first <= offset <= last:
+            c.baseline.append(value)
+        if offset > -30:
+            c.spent_30d += value
+            c.count_30d += 1
+        if offset >= week_from:
+            c.week.append(value)
+        if offset >= month_from:
+            c.month.append(value)
+        if offset >= year_from:
+            c.year.append(value)
+            c.year_sum += value
+        if expense_id is not None:
+            recent.append(Expense(str(expense_id), name or "uncategorized", value,
+                                  date.fromordinal(today.toordinal() + offset)))
 
 
 def period_bounds(period: str, today: date) -> tuple[date, date]:
@@ -302,11 +356,11 @@ def clean_fills(fuel_rows: Sequence[Row], quality: DataQuality) -> tuple[FuelFil
     fills: list[FuelFill] = []
     last_odo: float | None = None
     for _u, fid, day, odo, gallons, cost, full in fuel_rows:
-        vol = _finite(gallons)
-        if vol is None or vol <= 0 or vol > MAX_FILL_GALLONS:
+        # The view's columns are double precision: floats or None (NaN fails both tests).
+        if gallons is None or not 0 < gallons <= MAX_FILL_GALLONS:
             quality.skip("fuel_volume_invalid")
             continue
-        reading = _finite(odo)
+        reading = odo if odo is not None and math.isfinite(odo) else None
         if reading is not None and reading < 0:
             reading = None
             quality.repair("odometer_negative")
@@ -319,7 +373,8 @@ def clean_fills(fuel_rows: Sequence[Row], quality: DataQuality) -> tuple[FuelFil
                 reading = None
         if reading is not None:
             last_odo = reading
-        fills.append(FuelFill(str(fid), day, reading, vol, _finite(cost), bool(full)))
+        paid = cost if cost is not None and math.isfinite(cost) else None
+        fills.append(FuelFill(fid, day, reading, gallons, paid, bool(full)))
     return tuple(fills)
 
 
@@ -385,7 +440,9 @@ def build_context(
     if repaired:
         quality.repair("timezone_invalid")
     profile = build_profile(user_row, zone, quality)
-    financial = build_financial(rows["expenses"], rows["budgets"], today, quality, rule)
+    expense_rows = rows["expenses"]
+    financial = build_financial(expense_rows[0] if expense_rows else None, rows["budgets"],
+                                today, quality, rule)
     travel = build_travel(rows["trips"], profile, today, quality)
     calendar = build_calendar(rows["events"])
     vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality)

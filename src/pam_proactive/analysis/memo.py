@@ -1,0 +1,37 @@
+"""Per-context memoisation of pure analyses.
+
+Several detectors need the same derived figures of one traveler (cleaned fills, economy
+intervals, odometer, fuel state); computing each once per context instead of once per use
+halves a sweep's detector time. The cache holds the last few (context, settings) pairs by
+strong reference, so an ``id`` cannot be reused by another object while it is cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+_SIZE = 4  # detectors run one context at a time; a few entries cover nesting
+
+
+def per_context(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
+    """Memoise ``fn(ctx, settings)`` on the identity of both arguments."""
+    cache: OrderedDict[tuple[int, int], tuple[Any, Any, R]] = OrderedDict()
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, settings: Any) -> R:
+        key = (id(ctx), id(settings))
+        hit = cache.get(key)
+        if hit is not None and hit[0] is ctx and hit[1] is settings:
+            return hit[2]
+        result = fn(ctx, settings)
+        cache[key] = (ctx, settings, result)
+        if len(cache) > _SIZE:
+            cache.popitem(last=False)
+        return result
+
+    return wrapper
