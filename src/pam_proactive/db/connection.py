@@ -128,7 +128,7 @@ class Database:
             except psycopg.Error as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 raise DataSourceError(
-                    f"query {name!r} failed: {type(exc).__name__}: {exc.diag.message_primary}"
+                    f"query {name!r} failed: {type(exc).__name__} {describe(exc)}"
                 ) from exc
             self.metrics.record(name, time.perf_counter() - started)
             return rows
@@ -141,6 +141,21 @@ class Database:
         async with self._pool.connection() as conn, conn.cursor(binary=True) as cur:
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
+
+
+# SQLSTATE classes whose messages name objects, not values: schema problems, privileges,
+# connection and resource errors. Others (data exceptions, constraint violations) quote the
+# offending values, which may be traveler data, so only their code is shown.
+_DESCRIBED_CLASSES = ("08", "28", "3D", "3F", "42", "53", "57")
+
+
+def describe(exc: psycopg.Error) -> str:
+    """A log-safe description of a database error: its SQLSTATE, and its message only when
+    that cannot carry row values."""
+    state = exc.sqlstate or "?????"
+    if state[:2] in _DESCRIBED_CLASSES and exc.diag.message_primary:
+        return f"[{state}] {exc.diag.message_primary}"
+    return f"[{state}]"
 
 
 def _backoff(attempt: int) -> float:
