@@ -11,7 +11,7 @@ import logging
 import os
 
 SAFE_FIELDS = ("statement", "seconds", "users", "attempt", "batch", "rows", "status_code",
-               "data_dir")
+               "data_dir", "error")
 
 
 class SafeFormatter(logging.Formatter):

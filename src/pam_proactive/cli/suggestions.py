@@ -110,4 +110,8 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
     for detector, count in report.silent_notes.most_common(8):
         table.add_row(f"silent (thin data): {detector}", str(count))
     table.add_row("rows skipped as malformed", str(report.rows_skipped))
+    if report.detector_errors:
+        table.add_row("[red]users skipped: detector error[/]", str(report.detector_errors))
+    if report.store_retries:
+        table.add_row("batches retried (transient errors)", str(report.store_retries))
     console.print(table)

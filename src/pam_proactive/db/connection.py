@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "pam-proactive"
 
-_TRANSIENT = (
+TRANSIENT_ERRORS = (
     psycopg.OperationalError,
     pg_errors.SerializationFailure,
     pg_errors.DeadlockDetected,
@@ -110,14 +110,14 @@ class Database:
                 rows = await asyncio.wait_for(
                     self._fetch_once(query, params), timeout=self.settings.query_timeout + 5
                 )
-            except (*_TRANSIENT, TimeoutError) as exc:
+            except (*TRANSIENT_ERRORS, TimeoutError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 if attempt == attempts:
                     raise TransientDataSourceError(
                         f"query {name!r} failed after {attempts} attempts "
                         f"({type(exc).__name__}); check the database is reachable"
                     ) from exc
-                await asyncio.sleep(_backoff(attempt))
+                await asyncio.sleep(backoff(attempt))
                 continue
             except pg_errors.UndefinedTable as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
@@ -158,6 +158,6 @@ def describe(exc: psycopg.Error) -> str:
     return f"[{state}]"
 
 
-def _backoff(attempt: int) -> float:
+def backoff(attempt: int) -> float:
     """Seconds to wait before retry ``attempt + 1``: exponential with jitter, capped at 5 s."""
     return min(5.0, 0.1 * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)

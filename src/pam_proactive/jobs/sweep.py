@@ -8,6 +8,7 @@ retried as a whole: the store is idempotent, so nothing is duplicated.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,12 +21,16 @@ from psycopg import sql
 
 from pam_proactive.data.loader import chunks, parse_user_id
 from pam_proactive.data.models import UserContext
+from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff
 from pam_proactive.engine import Engine
+from pam_proactive.errors import TransientDataSourceError
 from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, deliver_due
 from pam_proactive.suggestions.detectors import run_detectors
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,8 @@ class SweepReport:
     lifecycle: Counter[str] = field(default_factory=Counter)
     silent_notes: Counter[str] = field(default_factory=Counter)
     rows_skipped: int = 0
+    detector_errors: int = 0  # users whose detectors raised: skipped, logged by type only
+    store_retries: int = 0
     delivery: DeliveryReport | None = None
 
     def add(self, contexts: Sequence[UserContext], found: Sequence[Candidate],
@@ -128,16 +135,15 @@ async def sweep(
     report = SweepReport(now=now, dry_run=dry_run)
     started = time.perf_counter()
     async for contexts in _prefetched(engine, user_ids, now):
-        found = [c for ctx in contexts.values() for c in run_detectors(ctx, now, settings)]
+        found, failed = _detect(contexts, now, settings)
+        report.detector_errors += len(failed)
+        # A user whose detectors failed is left out of the store, so that their live
+        # suggestions are kept rather than resolved by mistake.
+        stored = {u: c for u, c in contexts.items() if u not in failed}
         result = None
         statuses: dict[tuple[str, str], str] = {}
-        if not dry_run and contexts:
-            async with engine.db.connection() as conn:
-                result = await apply_candidates(
-                    conn, schema=schema, user_ids=list(contexts), candidates=found,
-                    profiles={u: c.profile for u, c in contexts.items()}, now=now, policy=policy)
-                statuses = await _statuses(conn, schema, list(contexts))
-                await _refresh_statistics(conn, schema, result)
+        if not dry_run and stored:
+            result, statuses = await _store(engine, report, stored, found, now, policy)
         report.add(list(contexts.values()), found, result)
         if on_batch is not None:
             on_batch([SweptSuggestion(c, "candidate" if dry_run else statuses.get(
@@ -159,6 +165,48 @@ async def _refresh_statistics(conn: Any, schema: str, result: ApplyResult) -> No
     if result.created + result.notified >= _ANALYZE_AFTER_ROWS:
         ident = sql.Identifier(schema)
         await conn.execute(sql.SQL("ANALYZE {}.suggestions, {}.outbox").format(ident, ident))
+
+
+def _detect(contexts: dict[UUID, UserContext], now: datetime, settings: DetectorSettings
+            ) -> tuple[list[Candidate], set[UUID]]:
+    """Every user's candidates; a user whose detectors raise is skipped and logged by the
+    exception's type only (its message could quote traveler data)."""
+    found: list[Candidate] = []
+    failed: set[UUID] = set()
+    for uid, ctx in contexts.items():
+        try:
+            found.extend(run_detectors(ctx, now, settings))
+        except Exception as exc:  # one traveler's bad data must not stop the sweep
+            failed.add(uid)
+            log.error("detectors failed for one user", extra={"error": type(exc).__name__})
+    return found, failed
+
+
+async def _store(engine: Engine, report: SweepReport, contexts: dict[UUID, UserContext],
+                 found: list[Candidate], now: datetime, policy: DeliveryPolicy
+                 ) -> tuple[ApplyResult, dict[tuple[str, str], str]]:
+    """Apply one batch, retrying on transient errors: the store is idempotent, so a retry
+    never duplicates a suggestion or a notification."""
+    schema = engine.settings.engine_schema
+    attempts = engine.settings.max_retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            async with engine.db.connection() as conn:
+                result = await apply_candidates(
+                    conn, schema=schema, user_ids=list(contexts), candidates=found,
+                    profiles={u: c.profile for u, c in contexts.items()}, now=now,
+                    policy=policy)
+                statuses = await _statuses(conn, schema, list(contexts))
+                await _refresh_statistics(conn, schema, result)
+                return result, statuses
+        except TRANSIENT_ERRORS as exc:
+            if attempt == attempts:
+                raise TransientDataSourceError(
+                    f"storing a batch failed after {attempts} attempts "
+                    f"({type(exc).__name__}); rerun the sweep: it is idempotent") from exc
+            report.store_retries += 1
+            await asyncio.sleep(backoff(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 _STATUS_QUERY = """
