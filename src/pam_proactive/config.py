@@ -5,6 +5,7 @@ A wrong value stops startup with a :class:`ConfigurationError` naming the variab
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -40,10 +41,17 @@ _ENV_NAMES = {
 }
 
 
+ROOT_DATA_DIR = Path("/var/lib/pam-proactive/pgdata")
+
+
 def default_data_dir() -> Path:
-    """Per-user directory for the embedded PostgreSQL data (XDG data home)."""
+    """Directory for the embedded PostgreSQL data: the user's XDG data home, or for root
+    /var/lib/pam-proactive. As root the server runs as a system user, which must be able to
+    reach the directory: root's home is private, and opening it up is not ours to do."""
     import platformdirs
 
+    if os.name == "posix" and os.geteuid() == 0:
+        return ROOT_DATA_DIR
     return Path(platformdirs.user_data_dir("pam-proactive")) / "pgdata"
 
 
