@@ -295,16 +295,18 @@ _CREATE_TEMP = (
     ).format(c=_CANDS),
 )
 
+# Arrays go as binary parameters (%b): the text format escapes every element with a regular
+# expression, which for a batch's titles, messages and JSON was a fifth of a sweep's time.
 _LOAD_USERS = sql.SQL(
-    "INSERT INTO {u} SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::timestamptz[],"
-    " %s::timestamptz[], %s::integer[])"
+    "INSERT INTO {u} SELECT * FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[],"
+    " %b::timestamptz[], %b::integer[])"
 ).format(u=_USERS)
 
 _LOAD_CANDIDATES = sql.SQL(
     "INSERT INTO {c} (user_id, type, priority, priority_rank, title, message, data, dedup_key,"
     " computed_for, expires_at)"
-    " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::smallint[], %s::text[],"
-    " %s::text[], %s::text[]::jsonb[], %s::text[], %s::timestamptz[], %s::timestamptz[])"
+    " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::smallint[], %b::text[],"
+    " %b::text[], %b::text[]::jsonb[], %b::text[], %b::timestamptz[], %b::timestamptz[])"
 ).format(c=_CANDS)
 
 # Locks in hash order, the same in every transaction, so two batches sharing users never
