@@ -70,6 +70,8 @@ class ContextLoader:
         todays = [local_today(r[3], now) for r in users]
         params: dict[str, Any] = {
             "ids": uuid_array(r[0] for r in users),
+            "lo": min(r[0] for r in users),
+            "hi": max(r[0] for r in users),
             "today": "{" + ",".join(t[0].isoformat() for t in todays) + "}",
             "now": now,
         }

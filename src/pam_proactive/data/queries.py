@@ -16,6 +16,11 @@ from psycopg import sql
 # Users as (user_id, today, i) rows, i the user's 1-based position in the batch; shared by
 # every per-entity statement. Rows come back keyed by i, not by the uuid: an integer is far
 # cheaper than a UUID to parse and hash on the client, for every row of the batch.
+#
+# Every statement also bounds the entity's user_id by the batch's lowest and highest id
+# (``lo``, ``hi``). The join alone lets the planner hash the whole table for every batch, so a
+# sweep cost batches x table size; a keyset page's ids are contiguous, and the range turns
+# that into an index range scan of the batch's own rows.
 _USERS = """WITH u AS (SELECT * FROM unnest(%(ids)s::uuid[], %(today)s::date[])
            WITH ORDINALITY AS u(user_id, today, i))"""
 
@@ -61,7 +66,8 @@ SELECT p.i, array_agg(x.category), array_agg(x.amount), array_agg(x.spent_on - p
        array_agg(x.expense_id) FILTER (WHERE x.spent_on > p.today - 7)
 FROM p
 JOIN {s}.traveler_expenses x ON x.user_id = p.user_id AND x.spent_on >= p.scan_from
-WHERE x.created_at IS NULL OR x.created_at <= %(now)s
+WHERE x.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
+  AND (x.created_at IS NULL OR x.created_at <= %(now)s)
 GROUP BY p.i
 """
 
@@ -69,7 +75,8 @@ BUDGETS = _USERS + """
 SELECT u.i, b.budget_id, b.category, b.amount_limit, b.period, b.start_date, b.end_date,
        b.alert_threshold_pct
 FROM u JOIN {s}.traveler_budgets b ON b.user_id = u.user_id
-WHERE b.start_date <= u.today AND (b.end_date IS NULL OR b.end_date >= u.today)
+WHERE b.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
+  AND b.start_date <= u.today AND (b.end_date IS NULL OR b.end_date >= u.today)
   AND (b.created_at IS NULL OR b.created_at <= %(now)s)
 ORDER BY u.i, b.budget_id
 """
@@ -86,7 +93,8 @@ SELECT u.i, t.trip_id, t.status, t.origin, t.destination, t.start_date, t.end_da
 FROM u JOIN {s}.traveler_trips t ON t.user_id = u.user_id
 CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(t.route_data) = 'object'
                                THEN t.route_data END AS rd) r
-WHERE (t.created_at IS NULL OR t.created_at <= %(now)s)
+WHERE t.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
+  AND (t.created_at IS NULL OR t.created_at <= %(now)s)
   AND (t.end_date IS NULL OR t.end_date >= u.today - 365)
 ORDER BY u.i, t.start_date NULLS LAST, t.trip_id
 """
@@ -95,7 +103,8 @@ EVENTS = _USERS + """
 SELECT u.i, c.event_id, c.title, c.starts_at, c.ends_at, c.all_day, c.event_type,
        c.location_name
 FROM u JOIN {s}.traveler_events c ON c.user_id = u.user_id
-WHERE c.starts_at >= %(now)s - interval '1 day' AND c.starts_at < %(now)s + interval '30 days'
+WHERE c.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
+  AND c.starts_at >= %(now)s - interval '1 day' AND c.starts_at < %(now)s + interval '30 days'
   AND (c.created_at IS NULL OR c.created_at <= %(now)s)
 ORDER BY u.i, c.starts_at, c.event_id
 """
@@ -103,7 +112,8 @@ ORDER BY u.i, c.starts_at, c.event_id
 FUEL = _USERS + """
 SELECT u.i, f.fill_id, f.filled_on, f.odometer_miles, f.gallons, f.total_cost, f.is_full
 FROM u JOIN {s}.traveler_fuel_fills f ON f.user_id = u.user_id
-WHERE f.filled_on > u.today - 400 AND f.filled_on <= u.today
+WHERE f.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
+  AND f.filled_on > u.today - 400 AND f.filled_on <= u.today
   AND (f.created_at IS NULL OR f.created_at <= %(now)s)
 ORDER BY u.i, f.filled_on, f.odometer_miles NULLS FIRST, f.fill_id
 """
@@ -115,7 +125,8 @@ SELECT DISTINCT ON (u.i, m.vehicle_id, m.task)
        u.i, m.record_id, m.vehicle_id, m.task, m.performed_on, m.mileage_miles,
        m.next_due_date, m.next_due_mileage_miles
 FROM u JOIN {s}.traveler_maintenance m ON m.user_id = u.user_id
-WHERE (m.performed_on IS NULL OR m.performed_on <= u.today)
+WHERE m.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
+  AND (m.performed_on IS NULL OR m.performed_on <= u.today)
   AND (m.created_at IS NULL OR m.created_at <= %(now)s)
   AND m.task IS NOT NULL AND m.task <> ''
 ORDER BY u.i, m.vehicle_id, m.task, m.performed_on DESC NULLS FIRST, m.record_id DESC
@@ -126,6 +137,7 @@ SELECT DISTINCT ON (u.i)
        u.i, v.vehicle_id, v.name, v.vehicle_type, v.fuel_type, v.tank_gallons, v.mpg,
        v.odometer_miles, v.registration_expires, v.insurance_expires
 FROM u JOIN {s}.traveler_vehicles v ON v.user_id = u.user_id
+WHERE v.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
 ORDER BY u.i, v.is_primary DESC, v.vehicle_id
 """
 
