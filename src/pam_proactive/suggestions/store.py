@@ -316,10 +316,13 @@ _LOCK_USERS = sql.SQL(
     " (SELECT DISTINCT hashtext(user_id::text) AS k FROM {u} ORDER BY k) AS q"
 ).format(u=_USERS)
 
+# The statements joining the engine's tables to the batch also bound user_id by the batch's
+# lowest and highest id: without it the planner scans the suggestions index from its start
+# for every batch, and a sweep's storage grows with batches x stored suggestions.
 _FIND_LIVE = sql.SQL(
     "UPDATE {c} AS c SET live_id = s.id FROM {s}.suggestions AS s"
     " WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
-    " AND s.status IN ('open', 'delivered')"
+    " AND s.status IN ('open', 'delivered') AND s.user_id BETWEEN %(lo)s AND %(hi)s"
 )
 
 # For subjects without a live suggestion: the cooldown after a dismissal (or action), and the
@@ -380,6 +383,7 @@ _RESOLVE_GONE = sql.SQL(
     "  updated_at = %(now)s"
     " FROM {u} AS u"
     " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
+    "  AND s.user_id BETWEEN %(lo)s AND %(hi)s"
     "  AND NOT EXISTS (SELECT 1 FROM {c} AS c"
     "   WHERE c.user_id = s.user_id AND c.dedup_key = s.dedup_key)"
     " RETURNING s.id),"
@@ -393,7 +397,7 @@ _EXPIRE_DUE = sql.SQL(
     "  updated_at = %(now)s"
     " FROM {u} AS u"
     " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
-    "  AND s.expires_at <= %(now)s"
+    "  AND s.user_id BETWEEN %(lo)s AND %(hi)s AND s.expires_at <= %(now)s"
     " RETURNING s.id),"
     " cancelled AS (" + _CANCEL_PENDING + ")"
     " SELECT count(*) FROM closed"
@@ -508,7 +512,8 @@ async def apply_candidates(
     swept = set(user_ids)
     kept, dropped = _select_candidates(swept, candidates, profiles)
     s = sql.Identifier(schema)
-    params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS}
+    params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS,
+                              "lo": min(swept, default=None), "hi": max(swept, default=None)}
     async with conn.transaction():
         for create in _CREATE_TEMP:
             await conn.execute(create)
@@ -516,7 +521,7 @@ async def apply_candidates(
         await conn.execute(_LOAD_CANDIDATES, _candidate_columns(kept))
         await conn.execute(sql.SQL("ANALYZE {}, {}").format(_USERS, _CANDS))
         await conn.execute(_LOCK_USERS, params)
-        await conn.execute(_FIND_LIVE.format(c=_CANDS, s=s))
+        await conn.execute(_FIND_LIVE.format(c=_CANDS, s=s), params)
         await conn.execute(_MARK_HISTORY.format(c=_CANDS, s=s), params)
         cur = await conn.execute(
             sql.SQL("SELECT count(*) FILTER (WHERE suppressed) FROM {}").format(_CANDS)
