@@ -28,6 +28,7 @@ from pam_proactive.suggestions.delivery import (
     OutboxItem,
     WebhookChannel,
     deliver_due,
+    drain_due,
     payload_body,
     sign,
     verify_signature,
@@ -303,6 +304,21 @@ async def test_no_retry_on_client_errors(conn: Conn, receiver: Receiver, status:
     assert (await deliveries(conn))[-1] == (oid, "webhook", 2, True, 200, None)
     [(_, delivered_at, attempts, last_error, _, _)] = await outbox_state(conn)
     assert (delivered_at, attempts, last_error) == (later, 2, f"HTTP {status}")
+
+
+async def test_drain_delivers_everything_due_claim_after_claim(
+    conn: Conn, receiver: Receiver
+) -> None:
+    users = [await one_notification(conn) for _ in range(5)]
+    receiver.script = [400]  # one row fails: it waits for a later run, the drain still ends
+    report = await drain_due(conn, SCHEMA, [webhook(receiver.url)], NOW, batch=2)
+    assert report == DeliveryReport(picked=5, delivered=4, failed=1, attempts=5)
+    assert {json.loads(r.body)["user_id"] for r in receiver.requests} == {str(u) for u in users}
+    assert await drain_due(conn, SCHEMA, [webhook(receiver.url)], NOW, batch=2) == (
+        DeliveryReport())
+    later = NOW + timedelta(minutes=1)
+    assert await drain_due(conn, SCHEMA, [webhook(receiver.url)], later) == DeliveryReport(
+        picked=1, delivered=1, attempts=1)
 
 
 async def test_connection_failures_are_recorded(conn: Conn) -> None:

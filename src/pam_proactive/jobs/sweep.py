@@ -24,7 +24,7 @@ from pam_proactive.data.models import UserContext
 from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff
 from pam_proactive.engine import Engine
 from pam_proactive.errors import TransientDataSourceError
-from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, deliver_due
+from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, drain_due
 from pam_proactive.suggestions.detectors import run_detectors
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate
@@ -150,7 +150,9 @@ async def sweep(
                 (c.user_id, c.dedup_key), "suppressed")) for c in found], len(contexts))
     if deliver and not dry_run:
         async with engine.db.connection() as conn:
-            report.delivery = await deliver_due(conn, schema, channels(engine), now)
+            # Everything due, not just one claim's worth: a sweep of many users notifies
+            # far more than one claim holds.
+            report.delivery = await drain_due(conn, schema, channels(engine), now)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -443,3 +443,27 @@ async def deliver_due(
     )
     log.info("delivered outbox: %s", report)
     return report
+
+
+async def drain_due(
+    conn: psycopg.AsyncConnection[Any],
+    schema: str,
+    channels: Sequence[Channel],
+    now: datetime,
+    *,
+    batch: int = 1000,
+) -> DeliveryReport:
+    """Deliver every outbox row due at ``now``, :func:`deliver_due` after :func:`deliver_due`
+    of ``batch`` rows each (each its own transaction, so locks stay short), until a call finds
+    fewer than ``batch``; returns the reports summed.
+
+    It ends: each call claims rows no earlier call claimed, since a delivered or cancelled
+    row is never claimed again and a failed one waits ``retry_after`` past ``now``.
+    """
+    total = DeliveryReport()
+    while True:
+        report = await deliver_due(conn, schema, channels, now, limit=batch)
+        total = DeliveryReport(*(getattr(total, f.name) + getattr(report, f.name)
+                                 for f in fields(DeliveryReport)))
+        if report.picked < batch:
+            return total
