@@ -43,7 +43,8 @@ async def seeded_engine(users: int, seed: int, batch_size: int) -> AsyncIterator
         await run_migrations(settings, uri)
         started = time.perf_counter()
         async with await psycopg.AsyncConnection.connect(uri) as conn:
-            await seed_demo_data(conn, users=users, seed=seed, now=NOW)
+            await seed_demo_data(conn, users=users, seed=seed, now=NOW,
+                                 engine_schema=settings.engine_schema)
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
         print(f"seeded {users:,} users in {time.perf_counter() - started:.1f} s")

@@ -391,3 +391,38 @@ def test_naive_now_is_utc() -> None:
     aware = demo_data._Clock.of(NOW)
     assert (naive.now_s, naive.today) == (aware.now_s, aware.today)
     assert date.fromordinal(date(1970, 1, 1).toordinal() + aware.today) == TODAY
+
+
+async def test_preferences_go_to_the_engine_schema_without_changing_other_rows(
+    server: PostgresServer, seeded: tuple[str, SeedReport]
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from pam_proactive.db.migrate import migrate
+
+    uri = await fresh_database(server, "demo_prefs")
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        await migrate(conn, schema="pam_proactive", preset="seed")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        report = await seed_demo_data(conn, users=USERS, seed=SEED, now=NOW,
+                                      engine_schema="pam_proactive")
+    assert await checksums(uri) == await checksums(seeded[0])
+    assert seeded[1].preferences == 0
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        prefs = await rows(conn, "SELECT timezone, quiet_start, quiet_end, opted_out,"
+                                 " disabled_types, daily_cap FROM pam_proactive.user_preferences")
+        # The engine reads them through its users view.
+        zoned = await value(conn, "SELECT count(*) FROM pam_proactive.traveler_users"
+                                  " WHERE timezone IS NOT NULL")
+    assert len(prefs) == report.preferences
+    zones = [p[0] for p in prefs if p[0] is not None]
+    assert zoned == len(zones)
+    assert 0.8 <= len(zones) / USERS <= 0.97
+    assert set(zones) <= set(demo_data._ZONE_OF_STATE.values())
+    for name in set(zones):
+        ZoneInfo(name)  # every one is a real IANA zone
+    quiet = [p for p in prefs if p[1] is not None]
+    assert 0.15 <= len(quiet) / USERS <= 0.45
+    assert all(p[2] is not None and p[1] > p[2] for p in quiet)  # windows wrap midnight
+    assert 0 < sum(p[3] for p in prefs) <= 0.06 * USERS
+    assert any(p[4] for p in prefs) and all(p[5] in (None, 1, 5) for p in prefs)

@@ -97,20 +97,23 @@ def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
     async def go() -> Any:
         with database_conninfo(settings) as conninfo:
             await run_migrations(settings, conninfo)
-            return await _seed(conninfo, users, seed, moment)
+            return await _seed(conninfo, settings, users, seed, moment)
 
     report: Any = run_guarded(go())
-    console.print(f"seeded {users} users in {report.seconds:.1f} s: {report.rows}")
+    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows().items())
+    console.print(f"seeded {users:,} users in {report.seconds:.1f} s: {rows}, "
+                  f"user_preferences {report.preferences:,}")
 
 
-async def _seed(conninfo: str, users: int, seed_value: int, now: datetime) -> Any:
+async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, now: datetime
+                ) -> Any:
     from pam_proactive.db.demo_data import seed_demo_data
 
     with _progress() as progress:
         task = progress.add_task("seeding users", total=users)
         async with await psycopg.AsyncConnection.connect(conninfo) as conn:
             return await seed_demo_data(
-                conn, users=users, seed=seed_value, now=now,
+                conn, users=users, seed=seed_value, now=now, engine_schema=settings.engine_schema,
                 progress=lambda n: progress.update(task, completed=n))
 
 
@@ -167,7 +170,7 @@ async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) 
         conninfo = await reset_demo_database(server_conninfo, settings)
         console.print(f"[bold]pam-proactive demo[/] at {now.isoformat()} ({users} users)")
         await run_migrations(settings, conninfo)
-        await _seed(conninfo, users, seed_value, now)
+        await _seed(conninfo, settings, users, seed_value, now)
         async with open_engine(settings, conninfo=conninfo) as engine:
             started = time.perf_counter()
             active = len(await engine.data.get_all_active_users())

@@ -111,6 +111,7 @@ class SeedReport:
     budgets: int
     seconds: float
     planted: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
+    preferences: int = 0  # rows of the engine's user_preferences (with ``engine_schema``)
 
     def rows(self) -> dict[str, int]:
         """Rows written per table, in COPY order."""
@@ -230,6 +231,22 @@ _REGION_OF_STATE: dict[str, str] = {
     **dict.fromkeys(("AR", "LA", "MS", "AL", "TN", "KY"), "South"),
     **dict.fromkeys(("FL", "GA", "SC", "NC", "VA"), "Southeast"),
     **dict.fromkeys(("ME", "VT", "NY", "PA", "MA", "CT", "MD", "DE", "NJ"), "Northeast"),
+}
+
+# The seed schema has no time zone: an operator records it in the engine's own
+# user_preferences. The demo sets each traveler's to the main zone of the state they are in.
+_ZONE_OF_STATE: dict[str, str] = {
+    **dict.fromkeys(("CA", "OR", "WA", "NV"), "America/Los_Angeles"),
+    "AZ": "America/Phoenix",
+    **dict.fromkeys(("NM", "UT", "CO", "MT", "WY"), "America/Denver"),
+    "ID": "America/Boise",
+    **dict.fromkeys(("TX", "OK", "ND", "SD", "NE", "KS", "IA", "MN", "WI", "MO", "AR", "LA",
+                     "MS", "AL", "TN"), "America/Chicago"),
+    "MI": "America/Detroit",
+    "IN": "America/Indiana/Indianapolis",
+    "KY": "America/Kentucky/Louisville",
+    **dict.fromkeys(("OH", "FL", "GA", "SC", "NC", "VA", "ME", "VT", "NY", "PA", "MA", "CT",
+                     "MD", "DE", "NJ"), "America/New_York"),
 }
 
 _FIRST_NAMES = (
@@ -359,6 +376,7 @@ def _town_tables() -> tuple[BytesArr, FloatArr, IntArr]:
 _TOWN_NAMES, _GREAT_CIRCLE, _NEAREST = _town_tables()
 _TOWN_POINT = _s([f'{{"lat": {t[1]}, "lng": {t[2]}}}' for t in TOWNS])
 _TOWN_REGION = _s([_REGION_OF_STATE[t[0][-2:]] for t in TOWNS])
+_TOWN_ZONE = _s([_ZONE_OF_STATE[t[0][-2:]] for t in TOWNS])
 
 
 class _Grouped:
@@ -1514,6 +1532,40 @@ class _Chunk:
     blocks: dict[str, bytes]
     rows: Counter[str]
     planted: Counter[str]
+    preferences: bytes  # rows of the engine's user_preferences (PREFERENCE_COLUMNS)
+
+
+PREFERENCE_COLUMNS = ("user_id", "opted_out", "disabled_types", "timezone", "quiet_start",
+                      "quiet_end", "daily_cap")
+_DISABLED_CHOICES = _s(("{spending_anomaly}", "{group:budget}", "{fuel_economy_drop}",
+                        "{spending_anomaly,fuel_economy_drop}"))
+_QUIET_STARTS = _s(("22:00:00", "21:00:00", "23:00:00"))
+_QUIET_ENDS = _s(("07:00:00", "06:30:00", "08:00:00"))
+
+
+def _preferences_text(rng: Rng, users: _Users, trips: _Trips) -> tuple[bytes, int]:
+    """Engine preferences of the travelers who set any: ~90% a time zone (that of the state
+    they are in), ~30% quiet hours, ~4% some types switched off, ~5% their own daily cap, ~2%
+    opted out of suggestions altogether. Returns the COPY text and its row count."""
+    n = users.n
+    zone = _or_null(_TOWN_ZONE[trips.here], rng.random(n) >= 0.9)
+    quiet = rng.random(n) < 0.3
+    window = rng.integers(0, len(_QUIET_STARTS), n)
+    disabled = np.where(rng.random(n) < 0.04,
+                        _DISABLED_CHOICES[rng.integers(0, len(_DISABLED_CHOICES), n)], b"{}")
+    cap = _or_null(np.where(rng.random(n) < 0.5, b"1", b"5"), rng.random(n) >= 0.05)
+    opted_out = rng.random(n) < 0.02
+    keep = (zone != _NULL) | quiet | (disabled != b"{}") | (cap != _NULL) | opted_out
+    columns = [
+        users.ids,
+        np.where(opted_out, b"t", b"f"),
+        disabled,
+        zone,
+        _or_null(_QUIET_STARTS[window], ~quiet),
+        _or_null(_QUIET_ENDS[window], ~quiet),
+        cap,
+    ]
+    return _block([c[keep] for c in columns]), int(keep.sum())
 
 
 def _build_chunk(seed: int, index: int, first: int, n: int, clock: _Clock) -> _Chunk:
@@ -1546,6 +1598,8 @@ def _build_chunk(seed: int, index: int, first: int, n: int, clock: _Clock) -> _C
         "expenses": _expenses_text(rng, clock, users, spent),
         "budgets": _budgets_text(rng, clock, users, budgets),
     }
+    # Drawn last, so that every other table's rows are what they were without it.
+    preferences, n_preferences = _preferences_text(rng, users, trips)
     rows = Counter(
         profiles=n,
         vehicles=n_vehicles,
@@ -1556,11 +1610,14 @@ def _build_chunk(seed: int, index: int, first: int, n: int, clock: _Clock) -> _C
         expenses=len(spent.owner),
         budgets=len(budgets.owner),
     )
-    return _Chunk(n, blocks, rows, planted)
+    rows["user_preferences"] = n_preferences
+    return _Chunk(n, blocks, rows, planted, preferences)
 
 
-async def _copy_chunk(conn: psycopg.AsyncConnection[Any], chunk: _Chunk) -> None:
-    """Write one chunk in its own transaction (a savepoint if one is already open)."""
+async def _copy_chunk(conn: psycopg.AsyncConnection[Any], chunk: _Chunk,
+                      engine_schema: str | None) -> None:
+    """Write one chunk in its own transaction (a savepoint if one is already open); its
+    preferences too when ``engine_schema`` is given."""
     async with conn.transaction():
         # Losing the last chunks of a crash is fine for demo data; waiting on fsync is not.
         await conn.execute("SET LOCAL synchronous_commit = off")
@@ -1574,6 +1631,13 @@ async def _copy_chunk(conn: psycopg.AsyncConnection[Any], chunk: _Chunk) -> None
                 )
                 async with cur.copy(statement) as copy:
                     await copy.write(block)
+            if engine_schema is not None and chunk.preferences:
+                statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(engine_schema, "user_preferences"),
+                    sql.SQL(", ").join(map(sql.Identifier, PREFERENCE_COLUMNS)),
+                )
+                async with cur.copy(statement) as copy:
+                    await copy.write(chunk.preferences)
 
 
 async def seed_demo_data(
@@ -1583,8 +1647,13 @@ async def seed_demo_data(
     seed: int,
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    engine_schema: str | None = None,
 ) -> SeedReport:
     """Insert `users` demo travelers into the seed preset's tables, which must exist.
+
+    With ``engine_schema`` (a migrated engine schema), their preferences (time zone, quiet
+    hours, switched-off types, daily cap, opt-out) go into its ``user_preferences`` too:
+    the seed schema itself has no time zone.
 
     The same `users`, `seed` (>= 0) and `now` always produce the same rows. Everything is
     dated relative to `now` (a naive datetime is taken as UTC): history before it, planned
@@ -1623,7 +1692,7 @@ async def seed_demo_data(
             assert pending is not None
             chunk = await pending
             pending = build(step + 1) if step + 1 < len(plan) else None
-            await _copy_chunk(conn, chunk)
+            await _copy_chunk(conn, chunk, engine_schema)
             rows.update(chunk.rows)
             planted.update(chunk.planted)
             written += chunk.users
@@ -1637,5 +1706,6 @@ async def seed_demo_data(
         users=written,
         seconds=time.perf_counter() - started,
         planted=dict(planted),
+        preferences=rows["user_preferences"] if engine_schema is not None else 0,
         **{table: rows[table] for table in TABLE_COLUMNS},
     )
