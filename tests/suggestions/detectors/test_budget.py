@@ -124,3 +124,12 @@ def test_period_not_containing_today_is_skipped() -> None:
 def test_currency_symbol() -> None:
     [found], _ = run(budget("b1", 1000, 1000), currency="GBP")
     assert "£1,000" in found.message
+
+
+def test_exceeded_message_counts_the_days_left() -> None:
+    [found], _ = run(budget("b1", 1000, 1200))  # Mon 10 Mar: 21 days left
+    assert "$200 over, with 21 days left until Mon Mar 31." in found.message
+    last = datetime(2025, 3, 31, 18, 0, tzinfo=UTC)
+    ctx = make_context(budgets=[budget("b1", 1000, 1200)], now=last)
+    [found] = detect_budgets(ctx, last, S)
+    assert "$200 over, on the period's last day (Mon Mar 31)." in found.message

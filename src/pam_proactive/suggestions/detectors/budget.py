@@ -124,11 +124,15 @@ def _message(ctx: UserContext, kind: str, f: BudgetFigures) -> tuple[str, str]:
     plural = "s" if f.days_elapsed != 1 else ""
     if kind == EXCEEDED:
         over = format_money(f.spent - f.limit, money)
+        left = (
+            f"on the period's last day ({end})"
+            if f.days_left <= 0
+            else f"with {f.days_left} day{'s' if f.days_left != 1 else ''} left until {end}"
+        )
         return (
             f"{label.capitalize()} exceeded",
             f"You've spent {spent} of your {limit} {label} ({format_percent(f.spent_pct)}), "
-            f"{over} over, with {f.days_left} day{'s' if f.days_left != 1 else ''} left "
-            f"until {end}.",
+            f"{over} over, {left}.",
         )
     if kind == FORECAST:
         pace = format_money(f.typical_daily, money)
