@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -55,3 +56,28 @@ async def seeded_engine(users: int, seed: int, batch_size: int) -> AsyncIterator
 def run(coro: object) -> None:
     """Run a benchmark coroutine."""
     asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:  # fields after the command name, which may hold spaces
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def server_cpu_seconds(uri: str) -> float:
+    """CPU seconds used so far by the local server: the postmaster's live children plus the
+    ones that have exited (Linux /proc; the benchmarks' server is always local)."""
+    with psycopg.connect(uri) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    postmaster = int(_stat(int(row[0]))[1])
+    tick = os.sysconf("SC_CLK_TCK")
+    total = sum(int(v) for v in _stat(postmaster)[13:15])  # children that exited: cutime, cstime
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(int(entry))
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick

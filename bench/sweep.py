@@ -18,7 +18,7 @@ import time
 from typing import Any
 from uuid import UUID
 
-from _common import NOW, parser, run, seeded_engine
+from _common import NOW, parser, run, seeded_engine, server_cpu_seconds
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.config import load_settings
 from pam_proactive.engine import Engine, open_engine
@@ -63,15 +63,19 @@ async def main(args: argparse.Namespace) -> None:
     figures = []
     async with seeded_engine(args.users, args.seed, args.batch_size) as engine:
         resolve_place("Denver, CO")  # as in the workers: the gazetteer is loaded untimed
+        uri = engine.settings.database_url or ""
         for label, dry in (("dry run (read + detect)", True), ("sweep (first, stores)", False),
                            ("sweep (again, same now)", False)):
-            started = time.perf_counter()
+            server, python, started = (server_cpu_seconds(uri), time.process_time(),
+                                       time.perf_counter())
             report = await sweep(engine, NOW, dry_run=dry, deliver=False)
-            figures.append((label, report.users, time.perf_counter() - started,
+            elapsed = time.perf_counter() - started
+            figures.append((label, report.users, elapsed,
+                            f"CPU s: Python {time.process_time() - python:.1f}, server "
+                            f"{server_cpu_seconds(uri) - server:.1f}; "
                             f"{sum(report.by_type.values()):,} suggestions; "
                             f"stored {dict(report.lifecycle)}"))
         if args.processes > 1:
-            uri = engine.settings.database_url or ""
             ids = await _active_ids(engine)
             for label, dry in (("dry run", True), ("sweep (again)", False)):
                 users, seconds = await asyncio.to_thread(
