@@ -7,7 +7,7 @@ import math
 import pytest
 
 from pam_proactive.analysis.geo import haversine_miles, name_key, resolve_place, valid_coordinates
-from pam_proactive.data.models import Coordinates
+from pam_proactive.context import Coordinates
 
 DENVER = Coordinates(39.73915, -104.9847)
 PHOENIX = Coordinates(33.44838, -112.07404)

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.analysis.geo import haversine_miles
+from pam_proactive.context import Coordinates
 from pam_proactive.data.integration import ProactiveDataIntegrator
-from pam_proactive.data.models import Coordinates
 from pam_proactive.db.connection import Database
 from pam_proactive.errors import InvalidUserIdError, UnknownUserError
 from planting import Planter

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from conftest import MakeDatabase, settings_for
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
 from pam_proactive.suggestions import detectors

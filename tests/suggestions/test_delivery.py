@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from conftest import MakeDatabase
-from pam_proactive.data.models import Profile
+from pam_proactive.context import Profile
 from pam_proactive.suggestions.delivery import (
     Attempt,
     DeliveryReport,

@@ -14,7 +14,7 @@ import pytest
 from psycopg import AsyncCursor
 
 from conftest import MakeDatabase
-from pam_proactive.data.models import Profile
+from pam_proactive.context import Profile
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import (
     ApplyResult,

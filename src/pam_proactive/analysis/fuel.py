@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.stats import clamp, median, positive
 from pam_proactive.analysis.vehicles import normalize_vehicle_class
-from pam_proactive.data.models import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
+from pam_proactive.context import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
 
 if TYPE_CHECKING:  # the settings module imports the detectors, which import this module
     from pam_proactive.suggestions.detectors.settings import DetectorSettings

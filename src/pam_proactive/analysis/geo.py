@@ -16,7 +16,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from pam_proactive.data.models import Coordinates
+from pam_proactive.context import Coordinates
 
 EARTH_RADIUS_MILES = 3958.7613
 GAZETTEER_MIN_POPULATION = 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from uuid import UUID
 from rich.console import Console
 from rich.table import Table
 
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 
 
 def to_jsonable(value: Any) -> Any:

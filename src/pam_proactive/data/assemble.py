@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pam_proactive.analysis.outliers import OutlierRule, above, baseline_of
 from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
-from pam_proactive.data.models import (
+from pam_proactive.context import (
     BudgetStatus,
     CalendarContext,
     CalendarEvent,

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import datetime
 from uuid import UUID
 
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 
 
 class ContextCache:

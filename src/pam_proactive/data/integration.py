@@ -22,9 +22,9 @@ from pam_proactive.analysis.patterns import (
     travel_patterns,
 )
 from pam_proactive.config import Settings
+from pam_proactive.context import BudgetStatus, CalendarEvent, Location, Profile, UserContext
 from pam_proactive.data.cache import ContextCache
 from pam_proactive.data.loader import ContextLoader, parse_user_id, require_aware
-from pam_proactive.data.models import BudgetStatus, CalendarEvent, Location, Profile, UserContext
 from pam_proactive.data.queries import Statements
 from pam_proactive.db.connection import Database
 from pam_proactive.db.migrate import VIEW_NAMES

@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from pam_proactive.analysis.outliers import OutlierRule
+from pam_proactive.context import UserContext
 from pam_proactive.data.assemble import build_context, group_by_user, local_today
-from pam_proactive.data.models import UserContext
 from pam_proactive.data.queries import Statements
 from pam_proactive.db.connection import Database
 from pam_proactive.errors import InvalidUserIdError

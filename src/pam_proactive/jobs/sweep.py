@@ -19,8 +19,8 @@ from uuid import UUID
 
 from psycopg import sql
 
+from pam_proactive.context import UserContext
 from pam_proactive.data.loader import chunks, parse_user_id
-from pam_proactive.data.models import UserContext
 from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff
 from pam_proactive.engine import Engine
 from pam_proactive.errors import TransientDataSourceError

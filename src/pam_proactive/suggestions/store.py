@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import psycopg
 from psycopg import sql
 
-from pam_proactive.data.models import Profile
+from pam_proactive.context import Profile
 from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate, Priority
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from pam_proactive.data.models import (
+from pam_proactive.context import (
     BudgetStatus,
     CalendarContext,
     CalendarEvent,

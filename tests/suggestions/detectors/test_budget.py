@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.data.models import BudgetStatus, UserContext
+from pam_proactive.context import BudgetStatus, UserContext
 from pam_proactive.suggestions.detectors.budget import detect_budgets
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.data.models import Trip, UserContext
+from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors.departure import detect_departure_reminder
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

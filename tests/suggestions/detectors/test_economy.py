@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pam_proactive.data.models import FuelFill, UserContext
+from pam_proactive.context import FuelFill, UserContext
 from pam_proactive.suggestions.detectors.economy import detect_fuel_economy_drop
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

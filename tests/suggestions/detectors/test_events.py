@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.data.models import CalendarEvent, Location, UserContext
+from pam_proactive.context import CalendarEvent, Location, UserContext
 from pam_proactive.suggestions.detectors.events import detect_event_travel_planning
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

@@ -16,7 +16,7 @@ from pam_proactive.analysis.fuel import (
     economy_intervals,
     tank_estimate,
 )
-from pam_proactive.data.models import FuelFill
+from pam_proactive.context import FuelFill
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 
 from .factory import fill, maintenance, make_context, trip

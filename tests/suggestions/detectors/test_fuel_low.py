@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors.fuel import detect_fuel_low
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Priority

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.data.models import MaintenanceItem, UserContext
+from pam_proactive.context import MaintenanceItem, UserContext
 from pam_proactive.suggestions.detectors.maintenance import detect_documents, detect_maintenance
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

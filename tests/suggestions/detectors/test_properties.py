@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pam_proactive.data.models import (
+from pam_proactive.context import (
     BudgetStatus,
     CalendarContext,
     CalendarEvent,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors import ALL_DETECTORS, run_detectors
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate

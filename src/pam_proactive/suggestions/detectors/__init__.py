@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import Detector
 from pam_proactive.suggestions.detectors.anomaly import detect_spending_anomaly
 from pam_proactive.suggestions.detectors.budget import detect_budgets

@@ -9,7 +9,7 @@ from typing import Any
 
 from pam_proactive.analysis.dates import aware, local_midnight, shift, zone
 from pam_proactive.analysis.fuel import note_once
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority
 

@@ -8,7 +8,7 @@ from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.outliers import Baseline, OutlierRule
 from pam_proactive.analysis.stats import finite, positive
 from pam_proactive.analysis.units import format_money
-from pam_proactive.data.models import CategoryStats, Expense, UserContext
+from pam_proactive.context import CategoryStats, Expense, UserContext
 from pam_proactive.suggestions.detectors._common import after, candidate, day_start, note, r1, r2
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

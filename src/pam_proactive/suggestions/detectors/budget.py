@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.stats import clamp, finite, positive
 from pam_proactive.analysis.units import format_money, format_percent
-from pam_proactive.data.models import BudgetStatus, UserContext
+from pam_proactive.context import BudgetStatus, UserContext
 from pam_proactive.suggestions.detectors._common import (
     after,
     candidate,

@@ -23,7 +23,7 @@ from pam_proactive.analysis.dates import add_days, format_date, hours_until
 from pam_proactive.analysis.fuel import FuelState, analyze_fuel
 from pam_proactive.analysis.stats import positive
 from pam_proactive.analysis.units import format_distance, format_money, format_volume
-from pam_proactive.data.models import Trip, UserContext
+from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors._common import (
     after,
     aware_now,

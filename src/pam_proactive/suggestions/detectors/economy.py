@@ -8,7 +8,7 @@ from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.fuel import Interval, plausible_intervals, primary_vehicle
 from pam_proactive.analysis.stats import median
 from pam_proactive.analysis.units import format_economy, format_percent
-from pam_proactive.data.models import UserContext
+from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import after, candidate, note, r1, r2
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

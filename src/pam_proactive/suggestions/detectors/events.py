@@ -9,7 +9,7 @@ from pam_proactive.analysis.dates import aware, format_date, hours_until, local_
 from pam_proactive.analysis.fuel import record_skip_once
 from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
 from pam_proactive.analysis.units import format_distance
-from pam_proactive.data.models import CalendarEvent, Coordinates, Trip, UserContext
+from pam_proactive.context import CalendarEvent, Coordinates, Trip, UserContext
 from pam_proactive.suggestions.detectors._common import (
     aware_now,
     candidate,

@@ -14,7 +14,7 @@ from pam_proactive.analysis.units import (
     format_percent,
     format_volume,
 )
-from pam_proactive.data.models import Trip, UserContext
+from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors._common import after, candidate, note, r1
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority

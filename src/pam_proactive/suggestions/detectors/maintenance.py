@@ -18,7 +18,7 @@ from pam_proactive.analysis.fuel import (
 )
 from pam_proactive.analysis.stats import positive
 from pam_proactive.analysis.units import format_distance
-from pam_proactive.data.models import MaintenanceItem, Trip, UserContext
+from pam_proactive.context import MaintenanceItem, Trip, UserContext
 from pam_proactive.suggestions.detectors._common import after, candidate, day_start, note, r1
 from pam_proactive.suggestions.detectors.settings import DetectorSettings
 from pam_proactive.suggestions.models import Candidate, Priority
