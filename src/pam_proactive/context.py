@@ -8,8 +8,10 @@ user's units when they are written.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from types import MappingProxyType
 from typing import Literal
 from uuid import UUID
 
@@ -182,31 +184,70 @@ class VehicleContext:
     max_odometer_miles: float | None  # highest plausible odometer reading, any source
 
 
-@dataclass(slots=True)
-class DataQuality:
-    """How much to trust a context: filled by the loaders, then by the detectors."""
+Counts = tuple[tuple[str, int], ...]  # (reason, rows), one pair per reason, sorted
 
-    completeness: dict[str, float] = field(default_factory=dict)  # section -> 0..1
-    missing_sources: list[str] = field(default_factory=list)
-    skipped_rows: dict[str, int] = field(default_factory=dict)  # reason -> count
-    repaired_rows: dict[str, int] = field(default_factory=dict)
+
+@dataclass(frozen=True, slots=True)
+class DataQuality:
+    """How much to trust a context, as the loaders found it (immutable: built once with a
+    :class:`QualityBuilder`). Detectors report why they stayed silent in their own result,
+    not here."""
+
+    sections: tuple[tuple[str, float], ...] = ()  # (section, completeness 0..1)
+    missing_sources: tuple[str, ...] = ()
+    skipped: Counts = ()  # rows skipped as malformed or outside the schema's domain
+    repaired: Counts = ()  # rows kept with a corrected value
     stale: bool = False
-    notes: list[str] = field(default_factory=list)  # e.g. 'fuel_low: no fills, no vehicle'
+
+    @property
+    def completeness(self) -> Mapping[str, float]:
+        """Section -> share (0..1) of its sources present."""
+        return MappingProxyType(dict(self.sections))
+
+    @property
+    def skipped_rows(self) -> Mapping[str, int]:
+        """Reason -> rows skipped."""
+        return MappingProxyType(dict(self.skipped))
+
+    @property
+    def repaired_rows(self) -> Mapping[str, int]:
+        """Reason -> rows repaired."""
+        return MappingProxyType(dict(self.repaired))
+
+    @property
+    def rows_skipped(self) -> int:
+        """Total rows skipped."""
+        return sum(n for _, n in self.skipped)
+
+
+@dataclass(slots=True)
+class QualityBuilder:
+    """Accumulates one context's data-quality findings while it is assembled; :meth:`freeze`
+    gives the immutable :class:`DataQuality`."""
+
+    sections: dict[str, float] = field(default_factory=dict)
+    missing_sources: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str, n: int = 1) -> None:
-        """Count ``n`` rows skipped as malformed, by reason."""
+        """Count ``n`` rows skipped, by reason."""
         if n:
-            self.skipped_rows[reason] = self.skipped_rows.get(reason, 0) + n
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
 
     def repair(self, reason: str, n: int = 1) -> None:
         """Count ``n`` rows repaired (kept with a corrected value), by reason."""
         if n:
-            self.repaired_rows[reason] = self.repaired_rows.get(reason, 0) + n
+            self.repaired[reason] = self.repaired.get(reason, 0) + n
 
-    @property
-    def rows_skipped(self) -> int:
-        """Total rows skipped as malformed."""
-        return sum(self.skipped_rows.values())
+    def freeze(self) -> DataQuality:
+        """The findings so far as an immutable :class:`DataQuality`."""
+        return DataQuality(
+            sections=tuple(sorted(self.sections.items())),
+            missing_sources=tuple(self.missing_sources),
+            skipped=tuple(sorted(self.skipped.items())),
+            repaired=tuple(sorted(self.repaired.items())),
+        )
 
 
 @dataclass(frozen=True, slots=True)

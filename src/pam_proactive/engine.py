@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import psycopg
 
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.config import Settings
 from pam_proactive.data.integration import ProactiveDataIntegrator
 from pam_proactive.db.bootstrap import database_conninfo
 from pam_proactive.db.connection import Database, connection_kwargs
 from pam_proactive.db.migrate import migrate
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
 
 
 @dataclass(slots=True)

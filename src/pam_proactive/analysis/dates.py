@@ -7,6 +7,7 @@ detector must not fail on them.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -23,14 +24,30 @@ def days_between(start: date, end: date) -> int:
     return (end - start).days
 
 
-def zone(name: str | None) -> tzinfo:
-    """The IANA zone ``name``, or UTC when it is missing or unknown."""
+@lru_cache(maxsize=1024)
+def known_zone(name: str | None) -> ZoneInfo | None:
+    """The IANA zone ``name``, or None when it is missing or unknown to the tz database (the
+    one time-zone resolver: the data layer validates profiles with it, the rest uses
+    :func:`zone`)."""
     if not name:
-        return UTC
+        return None
     try:
         return ZoneInfo(name)
     except Exception:  # invalid keys raise several unrelated exception types
-        return UTC
+        return None
+
+
+def zone(name: str | None) -> tzinfo:
+    """The IANA zone ``name``, or UTC when it is missing or unknown."""
+    return known_zone(name) or UTC
+
+
+def require_aware(moment: datetime, what: str = "`now`") -> datetime:
+    """``moment`` itself; raises ValueError naming ``what`` if it has no timezone (it would
+    be ambiguous)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, e.g. 2026-11-25T12:00:00+00:00")
+    return moment
 
 
 def aware(moment: datetime, tz: tzinfo) -> datetime:

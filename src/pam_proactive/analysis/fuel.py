@@ -12,22 +12,26 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pam_proactive.analysis.limits import (
+    MAX_FILL_GALLONS,
+    MAX_ODOMETER_MILES,
+    MAX_TANK_GALLONS,
+    MAX_TRIP_MILES,
+    plausible_max_odometer,
+)
 from pam_proactive.analysis.memo import per_context
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import clamp, median, positive
 from pam_proactive.analysis.vehicles import normalize_vehicle_class
 from pam_proactive.context import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
 
-if TYPE_CHECKING:  # the settings module imports the detectors, which import this module
-    from pam_proactive.suggestions.detectors.settings import DetectorSettings
-
-# Readings beyond these are typos, not vehicles.
-MAX_ODOMETER_MILES = 5_000_000.0
-MAX_TRIP_MILES = 25_000.0
-MAX_TANK_GALLONS = 1_000.0
-
 SKIP_IMPLAUSIBLE_INTERVAL = "fuel_interval_implausible_mpg"
+UNLOGGED_FILL = (
+    "more miles since the last full fill-up than the tank holds: a fill-up went unlogged "
+    "(log your fill-ups)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +115,12 @@ class FuelState:
 
 @dataclass(frozen=True, slots=True)
 class FuelResult:
-    """Either a state, or the reason there is none (a short phrase for data-quality notes)."""
+    """Either a state, or the reason there is none (a short phrase for notes); ``notes`` are
+    caveats of a state (what it could not count)."""
 
     state: FuelState | None
     reason: str | None
+    notes: tuple[str, ...] = ()
 
 
 # --- the vehicle -------------------------------------------------------------------------
@@ -139,10 +145,10 @@ def primary_vehicle(ctx: UserContext) -> Vehicle:
 
 def vehicle_class(ctx: UserContext, vehicle: Vehicle) -> str:
     """The vehicle's class, falling back to the profile's when the vehicle's is unknown."""
-    own = normalize_vehicle_class(_text(vehicle.vehicle_class))
+    own = normalize_vehicle_class(vehicle.vehicle_class)
     if own != "unknown":
         return own
-    return normalize_vehicle_class(_text(ctx.profile.vehicle_class))
+    return normalize_vehicle_class(ctx.profile.vehicle_class)
 
 
 def is_towing(ctx: UserContext, vehicle: Vehicle) -> bool:
@@ -152,11 +158,7 @@ def is_towing(ctx: UserContext, vehicle: Vehicle) -> bool:
 
 def fuel_type(ctx: UserContext, vehicle: Vehicle) -> str:
     """Lower-case fuel type of the vehicle, else of the profile, else ''."""
-    return (_text(vehicle.fuel_type) or _text(ctx.profile.fuel_type) or "").strip().lower()
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    return (vehicle.fuel_type or ctx.profile.fuel_type or "").strip().lower()
 
 
 def _class_label(vehicle_class_name: str) -> str:
@@ -175,14 +177,9 @@ def _class_label(vehicle_class_name: str) -> str:
 
 
 def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[FuelFill]:
-    """Fills with a date and a plausible positive volume, in date order (stable, so same-day
-    fills keep the loader's order)."""
-    kept = [
-        f
-        for f in fills
-        if isinstance(f.filled_on, date)
-        and positive(f.gallons, settings.max_plausible_fill_gallons) is not None
-    ]
+    """Fills with a plausible positive volume, in date order (stable, so same-day fills keep
+    the loader's order)."""
+    kept = [f for f in fills if positive(f.gallons, MAX_FILL_GALLONS) is not None]
     return sorted(kept, key=lambda f: f.filled_on.toordinal())
 
 
@@ -230,25 +227,20 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> 
 
 
 @per_context
+def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
+    """The context's full-to-full intervals, plausible or not, oldest first."""
+    return economy_intervals(clean_fills(ctx.vehicle.fills, settings), settings)
+
+
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
-    """The context's plausible full-to-full intervals, oldest first; implausible ones are
-    counted once in ``ctx.data_quality`` (several detectors ask)."""
-    intervals = economy_intervals(clean_fills(ctx.vehicle.fills, settings), settings)
-    record_skip_once(ctx, SKIP_IMPLAUSIBLE_INTERVAL, sum(1 for i in intervals if not i.plausible))
-    return [i for i in intervals if i.plausible]
+    """The context's plausible full-to-full intervals, oldest first."""
+    return [i for i in all_intervals(ctx, settings) if i.plausible]
 
 
-def record_skip_once(ctx: UserContext, reason: str, count: int) -> None:
-    """Make the skip count for ``reason`` at least ``count`` (idempotent across detectors)."""
-    already = ctx.data_quality.skipped_rows.get(reason, 0)
-    if count > already:
-        ctx.data_quality.skip(reason, count - already)
-
-
-def note_once(ctx: UserContext, note: str) -> None:
-    """Append ``note`` to the context's data-quality notes unless it is already there."""
-    if note not in ctx.data_quality.notes:
-        ctx.data_quality.notes.append(note)
+def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> int:
+    """How many full-to-full intervals have an implausible mpg (reported as skipped under
+    :data:`SKIP_IMPLAUSIBLE_INTERVAL` by the detectors that use fuel economy)."""
+    return sum(1 for i in all_intervals(ctx, settings) if not i.plausible)
 
 
 # --- estimates ---------------------------------------------------------------------------
@@ -314,7 +306,8 @@ def _belongs_to(item: MaintenanceItem, vehicle: Vehicle) -> bool:
 @per_context
 def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Best estimate of the primary vehicle's current odometer, in miles: the highest reading
-    from fills, completed service records, the vehicle and the loader's maximum."""
+    from fills, completed service records, the vehicle and the loader's maximum that the
+    outlier rule (:func:`pam_proactive.analysis.limits.odometer_outliers`) keeps."""
     vehicle = primary_vehicle(ctx)
     readings: list[tuple[float, str]] = []
     for fill in clean_fills(ctx.vehicle.fills, settings):
@@ -323,7 +316,7 @@ def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
             readings.append((odo, "fill-up"))
     for item in ctx.vehicle.maintenance:
         done = item.performed_on
-        if isinstance(done, date) and done <= ctx.today and _belongs_to(item, vehicle):
+        if done is not None and done <= ctx.today and _belongs_to(item, vehicle):
             mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
             if mileage is not None:
                 readings.append((mileage, "service record"))
@@ -334,9 +327,10 @@ def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
         odo = positive(value, MAX_ODOMETER_MILES)
         if odo is not None:
             readings.append((odo, label))
-    if not readings:
+    best = plausible_max_odometer(value for value, _ in readings)
+    if best is None:
         return Estimate(None, "unknown", "unknown", 0.0)
-    value, label = max(readings)
+    value, label = max(r for r in readings if r[0] <= best)
     return Estimate(value, "odometer", f"the {label}", 0.9)
 
 
@@ -351,7 +345,7 @@ def _odometer_miles_since(
     dated: list[float] = [o for f in fills[index + 1 :] if (o := _odometer(f)) is not None]
     for item in ctx.vehicle.maintenance:
         done = item.performed_on
-        if isinstance(done, date) and since <= done <= ctx.today and _belongs_to(item, vehicle):
+        if done is not None and since <= done <= ctx.today and _belongs_to(item, vehicle):
             mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
             if mileage is not None:
                 dated.append(mileage)
@@ -363,10 +357,13 @@ def _odometer_miles_since(
         )
         if o is not None
     ]
-    best = max(dated + undated, default=None)
+    best = plausible_max_odometer([start, *dated, *undated])
+    if best is None or best < start:  # the fill's own reading is the outlier
+        return None
+    dated = [o for o in dated if o <= best]
     # A current reading equal to the fill's own is no evidence of standing still unless it
     # was taken after the fill.
-    if best is None or (not dated and best <= start):
+    if not dated and best <= start:
         return None
     return Estimate(max(0.0, best - start), "odometer", "odometer readings", 0.9)
 
@@ -375,7 +372,7 @@ def trip_elapsed_share(trip: Trip, today: date) -> float | None:
     """Share (0..1) of an active trip's days already behind the traveler as of ``today``:
     whole days since the start over the trip's days; None without usable dates."""
     start, end = trip.start_date, trip.end_date
-    if not isinstance(start, date) or not isinstance(end, date) or end < start:
+    if start is None or end is None or end < start:
         return None
     total = (end - start).days + 1
     return clamp((today - start).days / total, 0.0, 1.0)
@@ -387,7 +384,7 @@ def _trip_miles_since(ctx: UserContext, since: date) -> tuple[Estimate, bool]:
     miles, counted, incomplete = 0.0, 0, False
     for trip in ctx.travel.trips:
         start = trip.start_date
-        if not isinstance(start, date) or not since <= start <= ctx.today:
+        if start is None or not since <= start <= ctx.today:
             continue
         distance = positive(trip.distance_miles, MAX_TRIP_MILES)
         if distance is None:
@@ -411,9 +408,12 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     """The primary vehicle's estimated fuel state, or why it cannot be estimated.
 
     Level = (tank - miles since the last full fill / mpg + partial fills since) / tank,
-    clamped to [0, 100] %. Without fills the level is unknown and never guessed. When the
-    miles driven exceed a full tank by more than ``fuel_overrun_tolerance_pct`` the user
-    has evidently filled up without logging it, so there is no state either.
+    at most 100 %. Without fills the level is unknown and never guessed. When the miles
+    driven use up everything the tank and the partial fills since could carry, the traveler
+    has filled up without logging it: the level is unknown (never "empty"), so there is no
+    state either. The confidence is the product of the tank, economy and miles estimates'
+    confidences, lowered by up to half as the miles estimate consumes more of the tank (the
+    nearer to empty, the likelier an unlogged fill-up).
     """
     fills = clean_fills(ctx.vehicle.fills, settings)
     if not fills:
@@ -431,20 +431,22 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
         return FuelResult(None, "no fuel economy and no vehicle class")
     vehicle = primary_vehicle(ctx)
     miles = _odometer_miles_since(ctx, fills, index, vehicle)
+    notes: tuple[str, ...] = ()
     if miles is None:
         miles, incomplete = _trip_miles_since(ctx, last_full.filled_on)
         if incomplete:
-            note_once(ctx, "fuel: an active trip without usable dates was not counted")
+            notes = ("an active trip without usable dates was not counted",)
     partial = sum(f.gallons for f in fills[index + 1 :])
     used = (miles.value or 0.0) / economy.value
     gallons = tank.value - used + partial
     raw_pct = gallons / tank.value * 100.0
     if not math.isfinite(raw_pct):
         return FuelResult(None, "fuel numbers out of range")
-    if raw_pct < -settings.fuel_overrun_tolerance_pct:
-        return FuelResult(None, "driven farther than a full tank since the last logged fill-up")
-    gallons = clamp(gallons, 0.0, tank.value)
+    if gallons <= 0.0:
+        return FuelResult(None, UNLOGGED_FILL, notes)
+    gallons = min(gallons, tank.value)
     level = gallons / tank.value * 100.0
+    consumed = 1.0 - level / 100.0
     state = FuelState(
         vehicle=vehicle,
         tank=tank,
@@ -455,6 +457,7 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
         gallons_left=gallons,
         level_pct=level,
         range_miles=gallons * economy.value,
-        confidence=tank.confidence * economy.confidence * miles.confidence,
+        confidence=tank.confidence * economy.confidence * miles.confidence
+        * (1.0 - 0.5 * consumed),
     )
-    return FuelResult(state, None)
+    return FuelResult(state, None, notes)

@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pam_proactive.analysis.settings import DetectorSettings
+
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
@@ -60,3 +62,9 @@ def above(amounts: Sequence[float] | None, bar: float | None) -> float:
     if bar is None or not amounts:
         return 0.0
     return sum(a for a in amounts if a is not None and a > bar)
+
+
+def outlier_rule(settings: DetectorSettings) -> OutlierRule:
+    """The anomaly thresholds of ``settings`` as the shared outlier rule."""
+    return OutlierRule(settings.anomaly_median_factor, settings.anomaly_mad_factor,
+                       settings.anomaly_min_count)

@@ -57,7 +57,7 @@ class QualitySummary:
             self.skipped.update(q.skipped_rows)
             self.repaired.update(q.repaired_rows)
             self.missing.update(q.missing_sources)
-            for section, value in q.completeness.items():
+            for section, value in q.sections:
                 self.completeness_sum[section] += value  # type: ignore[assignment]
             self.stale += q.stale
 

@@ -10,11 +10,17 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time
-from functools import lru_cache
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pam_proactive.analysis.dates import known_zone
+from pam_proactive.analysis.limits import (
+    MAX_FILL_GALLONS,
+    MAX_TANK_GALLONS,
+    ODOMETER_JUMP_MILES,
+    odometer_outliers,
+)
 from pam_proactive.analysis.outliers import OutlierRule, above, baseline_of
 from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
 from pam_proactive.context import (
@@ -23,13 +29,13 @@ from pam_proactive.context import (
     CalendarEvent,
     CategoryStats,
     Coordinates,
-    DataQuality,
     Expense,
     FinancialContext,
     FuelFill,
     Location,
     MaintenanceItem,
     Profile,
+    QualityBuilder,
     TravelContext,
     Trip,
     UserContext,
@@ -39,26 +45,16 @@ from pam_proactive.context import (
 
 Row = tuple[Any, ...]
 
-ODOMETER_JUMP_MILES = 10_000.0  # more than this between two fills is a typo, not a drive
-MAX_FILL_GALLONS = 300.0  # larger than any RV tank: a unit or typing error
 _TRIP_STATUSES = {"planned", "active", "completed", "cancelled"}
 _PERIODS = {"weekly", "monthly", "yearly"}
 
 
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def local_today(timezone: str | None, now: datetime) -> tuple[date, str, bool]:
     """The user's local date at ``now``; returns (date, zone used, whether it was repaired)."""
-    zone = _zone(timezone) if timezone else None
-    if zone is None:
-        return now.astimezone(ZoneInfo("UTC")).date(), "UTC", bool(timezone)
-    return now.astimezone(zone).date(), timezone or "UTC", False
+    zone = known_zone(timezone)
+    if zone is None or timezone is None:
+        return now.astimezone(UTC).date(), "UTC", bool(timezone)
+    return now.astimezone(zone).date(), timezone, False
 
 
 def group_by_user(rows: Iterable[Row]) -> dict[Any, list[Row]]:
@@ -92,7 +88,7 @@ def _coordinates(lat: Any, lng: Any) -> Coordinates | None:
     return Coordinates(la, ln)
 
 
-def build_profile(row: Row, timezone: str, quality: DataQuality) -> Profile:
+def build_profile(row: Row, timezone: str, quality: QualityBuilder) -> Profile:
     """Profile from a ``traveler_users`` row, with the timezone already validated."""
     (user_id, status, units, _tz, currency, region, vehicle_type, fuel_type, towing, lat, lng,
      opted_out, disabled, quiet_start, quiet_end, daily_cap) = row
@@ -140,7 +136,7 @@ class _Category:
 
 
 def build_financial(
-    expense_row: Row | None, budget_rows: Sequence[Row], today: date, quality: DataQuality,
+    expense_row: Row | None, budget_rows: Sequence[Row], today: date, quality: QualityBuilder,
     rule: OutlierRule,
 ) -> FinancialContext:
     """Category statistics, budgets in their current period and the last 7 days' expenses,
@@ -171,7 +167,7 @@ def build_financial(
 
 
 def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: list[Expense],
-                   quality: DataQuality) -> None:
+                   quality: QualityBuilder) -> None:
     _i, names, amounts, offsets, recent_ids = row
     week_from, month_from = -today.weekday(), 1 - today.day
     year_from = 1 - today.timetuple().tm_yday
@@ -221,16 +217,18 @@ def period_bounds(period: str, today: date) -> tuple[date, date]:
 
 
 def _budget(
-    row: Row, today: date, spent: dict[str, list[float]], quality: DataQuality
+    row: Row, today: date, spent: dict[str, list[float]], quality: QualityBuilder
 ) -> BudgetStatus | None:
     _u, budget_id, category, limit, period, _start, _end, threshold = row
+    # Values outside the schema's domain are skipped, never reinterpreted: a period the
+    # schema does not define is not read as monthly, a zero or negative limit is no limit.
     amount = _finite(limit)
     if amount is None or amount <= 0:
         quality.skip("budget_limit_invalid")
         return None
     if period not in _PERIODS:
-        quality.repair("budget_period_assumed_monthly")
-        period = "monthly"
+        quality.skip("budget_period_invalid")
+        return None
     index = {"weekly": 0, "monthly": 1, "yearly": 2}[period]
     sources = spent.values() if category is None else [spent.get(category, [0.0] * 6)]
     total = sum(v[index] for v in sources)
@@ -286,7 +284,7 @@ def _route_text_coordinates(
     return point("origin"), point("destination"), False
 
 
-def build_trip(row: Row, today: date, quality: DataQuality) -> Trip:
+def build_trip(row: Row, today: date, quality: QualityBuilder) -> Trip:
     """A trip with its effective status and repaired dates and distance."""
     (_u, trip_id, status, origin, destination, start, end, miles, cost, olat, olng, dlat, dlng,
      route_text, route_type) = row
@@ -321,7 +319,7 @@ def build_trip(row: Row, today: date, quality: DataQuality) -> Trip:
 
 
 def build_travel(trip_rows: Sequence[Row], profile: Profile, today: date,
-                 quality: DataQuality) -> TravelContext:
+                 quality: QualityBuilder) -> TravelContext:
     """Trips and the traveler's believed location (profile, active trip, then last trip)."""
     trips = tuple(build_trip(r, today, quality) for r in trip_rows)
     location: Location | None = None
@@ -351,7 +349,7 @@ def build_calendar(event_rows: Sequence[Row]) -> CalendarContext:
     return CalendarContext(tuple(events))
 
 
-def clean_fills(fuel_rows: Sequence[Row], quality: DataQuality) -> tuple[FuelFill, ...]:
+def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder) -> tuple[FuelFill, ...]:
     """Valid fills in order; odometers that go backwards or jump are dropped from the fill."""
     fills: list[FuelFill] = []
     last_odo: float | None = None
@@ -380,9 +378,14 @@ def clean_fills(fuel_rows: Sequence[Row], quality: DataQuality) -> tuple[FuelFil
 
 def build_vehicle(
     vehicle_row: Row | None, fuel_rows: Sequence[Row], maint_rows: Sequence[Row],
-    profile: Profile, quality: DataQuality,
+    profile: Profile, quality: QualityBuilder,
 ) -> VehicleContext:
-    """Primary vehicle, cleaned fills, latest maintenance per task and the best odometer."""
+    """Primary vehicle, cleaned fills, latest maintenance per task and the best odometer.
+
+    An odometer reading far above all the others (the rule of
+    :func:`pam_proactive.analysis.limits.odometer_outliers`) is not the vehicle's odometer:
+    it is dropped from its fill, service record or vehicle and counted as skipped
+    (``odometer_outlier``)."""
     fills = clean_fills(fuel_rows, quality)
     items = []
     for _u, rid, vid, task, done_on, miles, due_date, due_miles in maint_rows:
@@ -399,13 +402,23 @@ def build_vehicle(
     readings += [m.mileage_miles for m in items if m.mileage_miles is not None]
     if primary and primary.odometer_miles is not None:
         readings.append(primary.odometer_miles)
-    return VehicleContext(primary, fills, tuple(items), max(readings) if readings else None)
+    outliers = odometer_outliers(readings)
+    if outliers:
+        quality.skip("odometer_outlier", sum(1 for r in readings if r in outliers))
+        fills = tuple(replace(f, odometer_miles=None) if f.odometer_miles in outliers else f
+                      for f in fills)
+        items = [replace(m, mileage_miles=None) if m.mileage_miles in outliers else m
+                 for m in items]
+        if primary is not None and primary.odometer_miles in outliers:
+            primary = replace(primary, odometer_miles=None)
+    kept = [r for r in readings if r not in outliers]
+    return VehicleContext(primary, fills, tuple(items), max(kept) if kept else None)
 
 
-def _vehicle(row: Row, profile: Profile, quality: DataQuality) -> Vehicle:
+def _vehicle(row: Row, profile: Profile, quality: QualityBuilder) -> Vehicle:
     _u, vid, name, vtype, fuel, tank, mpg, odo, reg, ins = row
     tank_gal, economy, odometer = _finite(tank), _finite(mpg), _finite(odo)
-    if tank_gal is not None and not 1 <= tank_gal <= 300:
+    if tank_gal is not None and not 1 <= tank_gal <= MAX_TANK_GALLONS:
         quality.repair("tank_size_implausible")
         tank_gal = None
     if economy is not None and not 1 <= economy <= 80:
@@ -423,9 +436,9 @@ def _vehicle(row: Row, profile: Profile, quality: DataQuality) -> Vehicle:
     )
 
 
-def _completeness(quality: DataQuality, present: dict[str, dict[str, bool]]) -> None:
+def _completeness(quality: QualityBuilder, present: dict[str, dict[str, bool]]) -> None:
     for section, sources in present.items():
-        quality.completeness[section] = round(sum(sources.values()) / len(sources), 3)
+        quality.sections[section] = round(sum(sources.values()) / len(sources), 3)
         quality.missing_sources.extend(name for name, ok in sources.items() if not ok)
 
 
@@ -435,7 +448,7 @@ def build_context(
 ) -> UserContext:
     """One user's context from their rows of every entity (keys: expenses, budgets, trips,
     events, fuel, maintenance); ``local`` is :func:`local_today` of the user."""
-    quality = DataQuality()
+    quality = QualityBuilder()
     today, zone, repaired = local
     if repaired:
         quality.repair("timezone_invalid")
@@ -456,4 +469,4 @@ def build_context(
                     "maintenance_records": bool(vehicle.maintenance)},
     })
     return UserContext(profile.user_id, now, today, profile, financial, travel, calendar,
-                       vehicle, quality)
+                       vehicle, quality.freeze())

@@ -7,7 +7,6 @@ user is kept past its TTL (until evicted) to stand in, marked stale, when the da
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections import OrderedDict
 from datetime import datetime
@@ -44,8 +43,7 @@ class ContextCache:
         if ctx is None:
             return None
         self.stale_served += 1
-        quality = copy.deepcopy(ctx.data_quality)
-        quality.stale = True
+        quality = dataclasses.replace(ctx.data_quality, stale=True)
         return dataclasses.replace(ctx, data_quality=quality)
 
     def put(self, ctx: UserContext) -> None:

@@ -14,17 +14,22 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
+from pam_proactive.analysis.dates import require_aware
+from pam_proactive.analysis.events import EventAnalysis, analyze_events
 from pam_proactive.analysis.fuel import FuelResult, analyze_fuel
+from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon
+from pam_proactive.analysis.outliers import outlier_rule
 from pam_proactive.analysis.patterns import (
     ExpensePatterns,
     TravelPatterns,
     expense_patterns,
     travel_patterns,
 )
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.config import Settings
 from pam_proactive.context import BudgetStatus, CalendarEvent, Location, Profile, UserContext
 from pam_proactive.data.cache import ContextCache
-from pam_proactive.data.loader import ContextLoader, parse_user_id, require_aware
+from pam_proactive.data.loader import ContextLoader, parse_user_id
 from pam_proactive.data.queries import Statements
 from pam_proactive.db.connection import Database
 from pam_proactive.db.migrate import VIEW_NAMES
@@ -34,10 +39,6 @@ from pam_proactive.errors import (
     TransientDataSourceError,
     UnknownUserError,
 )
-from pam_proactive.suggestions.detectors.anomaly import outlier_rule
-from pam_proactive.suggestions.detectors.events import EventAnalysis, analyze_events
-from pam_proactive.suggestions.detectors.maintenance import DueStatus, due_status, is_due_soon
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -285,7 +286,7 @@ class ProactiveDataIntegrator:
         """Each user's events of the next 14 days: resolved place, distance from the user
         (miles), the trip that already gets them there, and whether travel must be planned."""
         return await self._derive(
-            user_ids, now, lambda c: tuple(analyze_events(c, now, self.detectors)[1]))
+            user_ids, now, lambda c: analyze_events(c, now, self.detectors).events)
 
     async def get_travel_events_analysis(self, user_id: object, now: datetime
                                          ) -> tuple[EventAnalysis, ...]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pam_proactive.analysis.dates import require_aware
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import UserContext
 from pam_proactive.data.assemble import build_context, group_by_user, local_today
@@ -40,13 +41,6 @@ def parse_user_id(value: object) -> UUID:
         raise InvalidUserIdError(
             "user ids are UUIDs (profiles.id); got a value that is not a UUID"
         ) from None
-
-
-def require_aware(now: datetime) -> datetime:
-    """``now`` itself; raises ValueError if it has no timezone (it would be ambiguous)."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("`now` must be timezone-aware, e.g. 2026-11-25T12:00:00+00:00")
-    return now
 
 
 class ContextLoader:

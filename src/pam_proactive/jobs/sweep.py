@@ -19,14 +19,14 @@ from uuid import UUID
 
 from psycopg import sql
 
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.data.loader import chunks, parse_user_id
 from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff
 from pam_proactive.engine import Engine
 from pam_proactive.errors import TransientDataSourceError
 from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, drain_due
-from pam_proactive.suggestions.detectors import run_detectors
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.detectors import Note, run_detectors
 from pam_proactive.suggestions.models import Candidate
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
 
@@ -60,15 +60,18 @@ class SweepReport:
     delivery: DeliveryReport | None = None
 
     def add(self, contexts: Sequence[UserContext], found: Sequence[Candidate],
-            result: ApplyResult | None) -> None:
-        """Fold one batch in."""
+            result: ApplyResult | None, notes: Sequence[Note] = (),
+            analysis_skipped: int = 0) -> None:
+        """Fold one batch in: its contexts, candidates, stored result, the detectors' notes
+        and the rows the analyses skipped."""
         self.users += len(contexts)
         self.batches += 1
         self.by_type.update(c.type for c in found)
         self.by_priority.update(c.priority.label for c in found)
+        self.rows_skipped += analysis_skipped
         for ctx in contexts:
             self.rows_skipped += ctx.data_quality.rows_skipped
-            self.silent_notes.update(n.split(":", 1)[0] for n in ctx.data_quality.notes)
+        self.silent_notes.update(n.detector for n in notes)
         if result is not None:
             self.lifecycle.update({k: v for k, v in _counts(result).items() if v})
 
@@ -135,7 +138,7 @@ async def sweep(
     report = SweepReport(now=now, dry_run=dry_run)
     started = time.perf_counter()
     async for contexts in _prefetched(engine, user_ids, now):
-        found, failed = _detect(contexts, now, settings)
+        found, notes, skipped, failed = _detect(contexts, now, settings)
         report.detector_errors += len(failed)
         # A user whose detectors failed is left out of the store, so that their live
         # suggestions are kept rather than resolved by mistake.
@@ -144,7 +147,7 @@ async def sweep(
         statuses: dict[tuple[str, str], str] = {}
         if not dry_run and stored:
             result, statuses = await _store(engine, report, stored, found, now, policy)
-        report.add(list(contexts.values()), found, result)
+        report.add(list(contexts.values()), found, result, notes, skipped)
         if on_batch is not None:
             on_batch([SweptSuggestion(c, "candidate" if dry_run else statuses.get(
                 (c.user_id, c.dedup_key), "suppressed")) for c in found], len(contexts))
@@ -170,18 +173,24 @@ async def _refresh_statistics(conn: Any, schema: str, result: ApplyResult) -> No
 
 
 def _detect(contexts: dict[UUID, UserContext], now: datetime, settings: DetectorSettings
-            ) -> tuple[list[Candidate], set[UUID]]:
-    """Every user's candidates; a user whose detectors raise is skipped and logged by the
-    exception's type only (its message could quote traveler data)."""
+            ) -> tuple[list[Candidate], list[Note], int, set[UUID]]:
+    """Every user's candidates, the detectors' notes and the rows their analyses skipped; a
+    user whose detectors raise is skipped and logged by the exception's type only (its
+    message could quote traveler data)."""
     found: list[Candidate] = []
+    notes: list[Note] = []
+    skipped = 0
     failed: set[UUID] = set()
     for uid, ctx in contexts.items():
         try:
-            found.extend(run_detectors(ctx, now, settings))
+            detection = run_detectors(ctx, now, settings)
+            found.extend(detection.candidates)
+            notes.extend(detection.notes)
+            skipped += detection.rows_skipped
         except Exception as exc:  # one traveler's bad data must not stop the sweep
             failed.add(uid)
             log.error("detectors failed for one user", extra={"error": type(exc).__name__})
-    return found, failed
+    return found, notes, skipped, failed
 
 
 async def _store(engine: Engine, report: SweepReport, contexts: dict[UUID, UserContext],

@@ -63,3 +63,38 @@ class Candidate:
     computed_for: datetime
     expires_at: datetime | None = None
     tags: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Why a detector stayed silent (or left something out): ``detector`` is the detector's
+    name (its suggestion type or family), ``reason`` a short phrase with no traveler data."""
+
+    detector: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorResult:
+    """What one detector found for one context: its candidates, its notes, and rows its
+    analysis judged unusable, as (reason, count) pairs (a count is the context's total for
+    that reason, the same whichever detector reports it)."""
+
+    candidates: tuple[Candidate, ...] = ()
+    notes: tuple[Note, ...] = ()
+    skipped: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What all detectors found for one context (see ``run_detectors``): candidates in
+    detector order, notes without duplicates, and skipped rows by reason."""
+
+    candidates: tuple[Candidate, ...]
+    notes: tuple[Note, ...]
+    skipped: tuple[tuple[str, int], ...]
+
+    @property
+    def rows_skipped(self) -> int:
+        """Total rows the analyses skipped."""
+        return sum(n for _, n in self.skipped)

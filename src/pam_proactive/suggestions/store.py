@@ -26,14 +26,14 @@ import json
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal, cast, get_args
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg import sql
 
+from pam_proactive.analysis.dates import require_aware, zone
 from pam_proactive.context import Profile
 from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate, Priority
 
@@ -122,17 +122,14 @@ def is_allowed(profile: Profile, suggestion_type: str) -> bool:
     return not (group is not None and f"group:{group}" in disabled)
 
 
-def user_zone(profile: Profile) -> ZoneInfo:
+def user_zone(profile: Profile) -> tzinfo:
     """The profile's time zone; UTC when its name is unknown to this system's tz database."""
-    try:
-        return ZoneInfo(profile.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone(profile.timezone)
 
 
-def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of wall-clock ``clock`` on ``day`` in ``zone``."""
-    return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=zone).astimezone(UTC)
+def _at(day: date, clock: time, tz: tzinfo) -> datetime:
+    """The UTC instant of wall-clock ``clock`` on ``day`` in ``tz``."""
+    return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
 
 
 def quiet_hours_end(profile: Profile, now: datetime) -> datetime | None:
@@ -190,11 +187,6 @@ def _data_json(candidate: Candidate) -> str:
         ) from exc
 
 
-def _require_aware(value: datetime, what: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
-
-
 def _select_candidates(
     user_ids: Collection[UUID],
     candidates: Iterable[Candidate],
@@ -216,9 +208,9 @@ def _select_candidates(
         profile = profiles.get(uid)
         if profile is None:
             raise ValueError(f"no profile for user {uid}: preferences cannot be enforced")
-        _require_aware(cand.computed_for, "Candidate.computed_for")
+        require_aware(cand.computed_for, "Candidate.computed_for")
         if cand.expires_at is not None:
-            _require_aware(cand.expires_at, "Candidate.expires_at")
+            require_aware(cand.expires_at, "Candidate.expires_at")
         if not is_allowed(profile, cand.type):
             dropped += 1
             continue
@@ -508,7 +500,7 @@ async def apply_candidates(
 
     Returns the counts of what was done (see :class:`ApplyResult`).
     """
-    _require_aware(now, "now")
+    require_aware(now, "now")
     swept = set(user_ids)
     kept, dropped = _select_candidates(swept, candidates, profiles)
     s = sql.Identifier(schema)
@@ -568,7 +560,7 @@ async def _close(
     status: SuggestionStatus,
 ) -> bool:
     """Move a live suggestion to a final ``status``; cancel its unsent notifications."""
-    _require_aware(now, "now")
+    require_aware(now, "now")
     s = sql.Identifier(schema)
     params = {"id": suggestion_id, "now": now, "status": status, "cls": USER_LOCK_CLASS}
     async with conn.transaction():
@@ -667,7 +659,7 @@ async def list_suggestions(
         where.append(sql.SQL("status = ANY(%(statuses)s::text[])"))
         params["statuses"] = statuses
     if since is not None:
-        _require_aware(since, "since")
+        require_aware(since, "since")
         where.append(sql.SQL("updated_at >= %(since)s"))
         params["since"] = since
     query = sql.SQL(

@@ -40,6 +40,7 @@ from pam_proactive.context import (
     Vehicle,
     VehicleContext,
 )
+from pam_proactive.suggestions.models import DetectorResult
 
 USER_ID = UUID("00000000-0000-4000-8000-000000000001")
 # Monday 10 March 2025, 09:00 in Denver (MDT, UTC-6).
@@ -277,3 +278,8 @@ def _location(value: Location | Coordinates | str | None) -> Location | None:
     if isinstance(value, Coordinates):
         return Location(coordinates=value, place_name=None, source="profile")
     return Location(coordinates=None, place_name=value, source="profile")
+
+
+def notes_of(result: DetectorResult) -> list[str]:
+    """A detector result's notes as 'detector: reason' strings, for readable assertions."""
+    return [f"{n.detector}: {n.reason}" for n in result.notes]

@@ -7,22 +7,22 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.context import UserContext
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.suggestions.detectors.anomaly import detect_spending_anomaly
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
-from .factory import NOW, TODAY, category_stats, expense, make_context
+from .factory import NOW, TODAY, category_stats, expense, make_context, notes_of
 
 S = DetectorSettings()
 
 
-def run(amount: float, days_ago: int = 0, **stats: Any) -> tuple[list[Candidate], UserContext]:
+def run(amount: float, days_ago: int = 0, **stats: Any) -> tuple[list[Candidate], DetectorResult]:
     ctx = make_context(
         expenses=[expense("e1", "repairs", amount, TODAY - timedelta(days=days_ago))],
         categories=[category_stats("repairs", **stats)],
     )
-    return detect_spending_anomaly(ctx, NOW, S), ctx
+    result = detect_spending_anomaly(ctx, NOW, S)
+    return list(result.candidates), result
 
 
 def test_fires_above_both_bars() -> None:
@@ -47,9 +47,9 @@ def test_mad_bar_can_be_the_higher_one() -> None:
 
 
 def test_needs_five_baseline_expenses() -> None:
-    found, ctx = run(1000, count=4)
+    found, result = run(1000, count=4)
     assert found == []
-    assert any(n.startswith("spending_anomaly: no usable baseline") for n in ctx.data_quality.notes)
+    assert any(n.startswith("spending_anomaly: no usable baseline") for n in notes_of(result))
     assert len(run(1000, count=5)[0]) == 1
 
 

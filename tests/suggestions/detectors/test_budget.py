@@ -8,20 +8,21 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.context import BudgetStatus, UserContext
+from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.context import BudgetStatus
 from pam_proactive.suggestions.detectors.budget import detect_budgets
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
-from .factory import NOW, budget, make_context
+from .factory import NOW, budget, make_context, notes_of
 
 S = DetectorSettings()
 # NOW is Mon 10 Mar 2025: a March budget is 10 days in, with 21 days left.
 
 
-def run(*budgets: BudgetStatus, **overrides: Any) -> tuple[list[Candidate], UserContext]:
+def run(*budgets: BudgetStatus, **overrides: Any) -> tuple[list[Candidate], DetectorResult]:
     ctx = make_context(budgets=list(budgets), **overrides)
-    return detect_budgets(ctx, NOW, S), ctx
+    result = detect_budgets(ctx, NOW, S)
+    return list(result.candidates), result
 
 
 def test_exceeded_at_one_hundred_percent() -> None:
@@ -62,10 +63,10 @@ def test_outliers_can_bring_the_projection_under() -> None:
 def test_forecast_needs_five_days() -> None:
     day4 = datetime(2025, 3, 4, 18, 0, tzinfo=UTC)
     ctx = make_context(budgets=[budget("b1", 1000, 500)], now=day4)
-    assert detect_budgets(ctx, day4, S) == []
+    assert detect_budgets(ctx, day4, S).candidates == ()
     day5 = datetime(2025, 3, 5, 18, 0, tzinfo=UTC)
     ctx = make_context(budgets=[budget("b1", 1000, 500)], now=day5)
-    [found] = detect_budgets(ctx, day5, S)
+    [found] = detect_budgets(ctx, day5, S).candidates
     assert found.type == "budget_forecast_overspend"
 
 
@@ -78,7 +79,7 @@ def test_threshold_when_the_projection_is_fine() -> None:
     late = datetime(2025, 3, 28, 18, 0, tzinfo=UTC)  # 28 days in, 3 left
     ctx = make_context(budgets=[budget("b1", 1000, 850)], now=late)
     # 850 + 30.36 x 3 = 941 < 1,100; 85% >= 80%
-    [found] = detect_budgets(ctx, late, S)
+    [found] = detect_budgets(ctx, late, S).candidates
     assert (found.type, found.priority) == ("budget_threshold", Priority.LOW)
     assert found.title == "Monthly budget 85% used"
     assert "$150 is left until Mon Mar 31" in found.message
@@ -88,9 +89,9 @@ def test_threshold_when_the_projection_is_fine() -> None:
 def test_threshold_uses_the_budget_setting_and_defaults_to_eighty() -> None:
     late = datetime(2025, 3, 28, 18, 0, tzinfo=UTC)
     own = make_context(budgets=[budget("b1", 1000, 850, threshold=90)], now=late)
-    assert detect_budgets(own, late, S) == []
+    assert detect_budgets(own, late, S).candidates == ()
     none = make_context(budgets=[budget("b1", 1000, 850, threshold=0)], now=late)
-    assert [c.type for c in detect_budgets(none, late, S)] == ["budget_threshold"]
+    assert [c.type for c in detect_budgets(none, late, S).candidates] == ["budget_threshold"]
 
 
 def test_same_key_for_all_three_types_so_a_rise_updates_one_suggestion() -> None:
@@ -98,7 +99,7 @@ def test_same_key_for_all_three_types_so_a_rise_updates_one_suggestion() -> None
     keys = set()
     for spent in (850, 1000):
         ctx = make_context(budgets=[budget("b1", 1000, spent)], now=late)
-        keys |= {c.dedup_key for c in detect_budgets(ctx, late, S)}
+        keys |= {c.dedup_key for c in detect_budgets(ctx, late, S).candidates}
     keys |= {c.dedup_key for c in run(budget("b1", 1000, 500))[0]}
     assert keys == {"budget:b1:2025-03-01"}
 
@@ -110,15 +111,15 @@ def test_one_per_budget_most_severe() -> None:
 
 @pytest.mark.parametrize("limit", [0.0, -5.0, math.nan, math.inf])
 def test_bad_limit_is_skipped_with_a_note(limit: float) -> None:
-    found, ctx = run(budget("b1", limit, 500))
+    found, result = run(budget("b1", limit, 500))
     assert found == []
-    assert "budget: budget b1 skipped: limit is not a positive number" in ctx.data_quality.notes
+    assert "budget: budget skipped: limit is not a positive number" in notes_of(result)
 
 
 def test_period_not_containing_today_is_skipped() -> None:
-    found, ctx = run(budget("b1", 100, 500, start=date(2025, 2, 1), end=date(2025, 2, 28)))
+    found, result = run(budget("b1", 100, 500, start=date(2025, 2, 1), end=date(2025, 2, 28)))
     assert found == []
-    assert any("outside the budget's period" in n for n in ctx.data_quality.notes)
+    assert any("outside the budget's period" in n for n in notes_of(result))
 
 
 def test_currency_symbol() -> None:
@@ -131,5 +132,5 @@ def test_exceeded_message_counts_the_days_left() -> None:
     assert "$200 over, with 21 days left until Mon Mar 31." in found.message
     last = datetime(2025, 3, 31, 18, 0, tzinfo=UTC)
     ctx = make_context(budgets=[budget("b1", 1000, 1200)], now=last)
-    [found] = detect_budgets(ctx, last, S)
+    [found] = detect_budgets(ctx, last, S).candidates
     assert "$200 over, on the period's last day (Mon Mar 31)." in found.message

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.context import Trip, UserContext
+from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.context import Trip
 from pam_proactive.suggestions.detectors.departure import detect_departure_reminder
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 from .factory import NOW, TODAY, budget, fill, maintenance, make_context, trip
 
@@ -19,9 +19,10 @@ FILLS = [fill("f1", date(2025, 2, 1), 10_000, 40), fill("f2", date(2025, 2, 20),
 TOMORROW = TODAY + timedelta(days=1)
 
 
-def run(*trips: Trip, **overrides: Any) -> tuple[list[Candidate], UserContext]:
+def run(*trips: Trip, **overrides: Any) -> tuple[list[Candidate], DetectorResult]:
     ctx = make_context(trips=list(trips), **overrides)
-    return detect_departure_reminder(ctx, NOW, S), ctx
+    result = detect_departure_reminder(ctx, NOW, S)
+    return list(result.candidates), result
 
 
 @pytest.mark.parametrize(

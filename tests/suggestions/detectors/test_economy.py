@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from pam_proactive.context import FuelFill, UserContext
+from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.context import FuelFill
 from pam_proactive.suggestions.detectors.economy import detect_fuel_economy_drop
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
-from .factory import NOW, TODAY, fill, make_context
+from .factory import NOW, TODAY, fill, make_context, notes_of
 
 S = DetectorSettings()
 
@@ -25,9 +25,10 @@ def fills_for(mpgs: list[float], last: date = TODAY, every: int = 7) -> list[Fue
     return out
 
 
-def run(fills: list[FuelFill]) -> tuple[list[Candidate], UserContext]:
+def run(fills: list[FuelFill]) -> tuple[list[Candidate], DetectorResult]:
     ctx = make_context(fills=fills)
-    return detect_fuel_economy_drop(ctx, NOW, S), ctx
+    result = detect_fuel_economy_drop(ctx, NOW, S)
+    return list(result.candidates), result
 
 
 def test_drop_of_twenty_percent_fires() -> None:
@@ -52,10 +53,10 @@ def test_fourteen_percent_is_a_near_miss() -> None:
 
 
 def test_needs_six_baseline_intervals() -> None:
-    found, ctx = run(fills_for([10.0] * 5 + [7.0, 7.0, 7.0]))
+    found, result = run(fills_for([10.0] * 5 + [7.0, 7.0, 7.0]))
     assert found == []
     assert "fuel_economy_drop: not enough full-to-full fill-ups for a baseline" in (
-        ctx.data_quality.notes
+        notes_of(result)
     )
 
 
@@ -69,6 +70,6 @@ def test_baseline_only_counts_the_previous_180_days() -> None:
 
 def test_stale_recent_intervals_are_silent() -> None:
     old = fills_for([10.0] * 8 + [8.0] * 3, last=TODAY - timedelta(days=61))
-    found, ctx = run(old)
+    found, result = run(old)
     assert found == []
-    assert "fuel_economy_drop: no recent full-to-full fill-ups" in ctx.data_quality.notes
+    assert "fuel_economy_drop: no recent full-to-full fill-ups" in notes_of(result)

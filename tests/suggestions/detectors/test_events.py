@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.context import CalendarEvent, Location, UserContext
+from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.context import CalendarEvent, Location
 from pam_proactive.suggestions.detectors.events import detect_event_travel_planning
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
-from .factory import BOULDER, NOW, QUARTZSITE, TODAY, event, local, make_context, trip
+from .factory import BOULDER, NOW, QUARTZSITE, TODAY, event, local, make_context, notes_of, trip
 
 S = DetectorSettings()
 # The traveler is in Denver; Quartzsite, AZ is about 661 miles away (great circle).
@@ -25,9 +25,10 @@ def show(days: int, location: str | None = "Quartzsite, AZ", hour: int = 10):  #
     )
 
 
-def run(*events: CalendarEvent, **overrides: Any) -> tuple[list[Candidate], UserContext]:
+def run(*events: CalendarEvent, **overrides: Any) -> tuple[list[Candidate], DetectorResult]:
     ctx = make_context(events=list(events), **overrides)
-    return detect_event_travel_planning(ctx, NOW, S), ctx
+    result = detect_event_travel_planning(ctx, NOW, S)
+    return list(result.candidates), result
 
 
 @pytest.mark.parametrize(
@@ -68,18 +69,16 @@ def test_event_nearby_is_silent() -> None:
 
 
 def test_unresolvable_location_is_skipped_and_counted() -> None:
-    found, ctx = run(show(5, "Grandma's place"), show(6, "Portland"))
+    found, result = run(show(5, "Grandma's place"), show(6, "Portland"))
     assert found == []
-    assert ctx.data_quality.skipped_rows == {"event_location_unresolved": 2}
-    assert "event_travel_planning: event location 'Portland' not resolved" in (
-        ctx.data_quality.notes
-    )
+    assert dict(result.skipped) == {"event_location_unresolved": 2}
+    assert "event_travel_planning: event location not resolved" in notes_of(result)
 
 
 def test_unknown_user_location_is_silent_with_a_note() -> None:
-    found, ctx = run(show(5), location=None)
+    found, result = run(show(5), location=None)
     assert found == []
-    assert "event_travel_planning: traveler's location unknown" in ctx.data_quality.notes
+    assert "event_travel_planning: traveler's location unknown" in notes_of(result)
 
 
 def test_user_location_from_place_name_or_last_trip() -> None:
@@ -140,7 +139,7 @@ def test_trip_spanning_the_event_date_covers_it_unless_disabled() -> None:
     assert run(show(5), trips=[spanning])[0] == []
     strict = replace(S, event_trip_spanning_covers=False)
     ctx = make_context(events=[show(5)], trips=[spanning])
-    assert len(detect_event_travel_planning(ctx, NOW, strict)) == 1
+    assert len(detect_event_travel_planning(ctx, NOW, strict).candidates) == 1
 
 
 def test_cancelled_and_completed_trips_do_not_cover() -> None:

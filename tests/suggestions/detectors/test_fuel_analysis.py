@@ -8,18 +8,22 @@ import pytest
 
 from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
+    UNLOGGED_FILL,
     Interval,
     analyze_fuel,
     best_odometer,
     clean_fills,
     economy_estimate,
     economy_intervals,
+    implausible_interval_count,
     tank_estimate,
 )
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import FuelFill
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
+from pam_proactive.suggestions.detectors import Note, run_detectors
+from pam_proactive.suggestions.detectors.fuel import detect_fuel_low
 
-from .factory import fill, maintenance, make_context, trip
+from .factory import NOW, fill, maintenance, make_context, trip
 
 S = DetectorSettings()
 
@@ -86,8 +90,11 @@ def test_economy_is_median_of_last_five_plausible_intervals_and_skips_are_counte
     estimate = economy_estimate(ctx, S)
     assert estimate.source == "own_fills"
     assert estimate.value == pytest.approx(11.0)  # median of 9, 10, 11, 12, 13
-    economy_estimate(ctx, S)  # a second detector asking must not count the skip again
-    assert ctx.data_quality.skipped_rows == {SKIP_IMPLAUSIBLE_INTERVAL: 1}
+    assert implausible_interval_count(ctx, S) == 1
+    assert ctx.data_quality.skipped == ()  # analyses never write into the context
+    # Every fuel detector reports the same total; run_detectors keeps it once.
+    detection = run_detectors(ctx, NOW, S)
+    assert dict(detection.skipped)[SKIP_IMPLAUSIBLE_INTERVAL] == 1
 
 
 def test_economy_falls_back_to_vehicle_then_class_default() -> None:
@@ -239,7 +246,41 @@ def test_driving_far_beyond_a_full_tank_means_unlogged_fill_ups() -> None:
     ctx = make_context(fills=BASE_FILLS, vehicle={"tank_gallons": 50, "odometer_miles": 11_300})
     result = analyze_fuel(ctx, S)
     assert result.state is None
-    assert "farther than a full tank" in (result.reason or "")
+    assert result.reason == UNLOGGED_FILL and "log your fill-ups" in result.reason
+
+
+@pytest.mark.parametrize("odometer", [10_901, 10_950])  # 50.1 and 55 gal of a 50 gal tank
+def test_any_overrun_past_a_full_tank_is_unknown_not_empty(odometer: float) -> None:
+    ctx = make_context(fills=BASE_FILLS, vehicle={"tank_gallons": 50, "odometer_miles": odometer})
+    assert analyze_fuel(ctx, S).state is None
+    assert detect_fuel_low(ctx, NOW, S).candidates == ()
+
+
+def test_443_miles_at_15_7_mpg_on_a_27_gallon_tank_is_silent() -> None:
+    # The demo's case: a full tank carries 27 x 15.7 = 424 miles, so 443 miles since the last
+    # full fill means an unlogged fill-up, never "about 0 % left".
+    fills = [fill("a", date(2025, 2, 1), 20_000, 20), fill("b", date(2025, 2, 10), 20_314, 20),
+             fill("c", date(2025, 2, 20), 20_628, 20)]  # 314 mi / 20 gal = 15.7 mpg
+    ctx = make_context(fills=fills, vehicle={"tank_gallons": 27, "odometer_miles": 20_628 + 443})
+    assert economy_estimate(ctx, S).value == pytest.approx(15.7)
+    result = analyze_fuel(ctx, S)
+    assert result.state is None and result.reason == UNLOGGED_FILL
+    found = detect_fuel_low(ctx, NOW, S)
+    assert found.candidates == ()
+    assert Note("fuel_low", UNLOGGED_FILL) in found.notes
+
+
+def test_confidence_falls_as_the_miles_estimate_consumes_the_tank() -> None:
+    def confidence(odometer: float) -> float:
+        ctx = make_context(fills=BASE_FILLS,
+                           vehicle={"tank_gallons": 50, "odometer_miles": odometer})
+        state = analyze_fuel(ctx, S).state
+        assert state is not None
+        return state.confidence
+
+    full, half, low = confidence(10_410), confidence(10_650), confidence(10_880)
+    assert full > half > low
+    assert low / full == pytest.approx((1 - 0.5 * 0.96) / (1 - 0.5 * 0.02))  # 48 vs 1 gal used
 
 
 def test_gallons_to_cover() -> None:

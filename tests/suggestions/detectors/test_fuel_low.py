@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors.fuel import detect_fuel_low
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Priority
+from pam_proactive.suggestions.models import Candidate, Priority
 
-from .factory import NOW, TODAY, fill, make_context, trip
+from .factory import NOW, TODAY, fill, make_context, notes_of, trip
 
 S = DetectorSettings()
+
+
+def fuel_low(ctx: UserContext, now: datetime, settings: DetectorSettings) -> list[Candidate]:
+    return list(detect_fuel_low(ctx, now, settings).candidates)
+
 # Last full fill f2 at 10,400 miles; 10 mpg from f1 -> f2; tank 50 gal.
 FILLS = [fill("f1", date(2025, 2, 1), 10_000, 40), fill("f2", date(2025, 2, 20), 10_400, 40)]
 
@@ -33,7 +38,7 @@ def ctx_at(odometer: float, **overrides: Any) -> UserContext:
     ],
 )
 def test_fires_below_thresholds(odometer: float, level: float, priority: Priority) -> None:
-    [found] = detect_fuel_low(ctx_at(odometer), NOW, S)
+    [found] = fuel_low(ctx_at(odometer), NOW, S)
     assert found.priority is priority
     assert found.data["level_pct"] == pytest.approx(level)
     assert found.dedup_key == "fuel_low:veh-1:f2"
@@ -44,7 +49,7 @@ def test_fires_below_thresholds(odometer: float, level: float, priority: Priorit
 
 
 def test_message_explains_the_estimate() -> None:
-    [found] = detect_fuel_low(ctx_at(10_800), NOW, S)
+    [found] = fuel_low(ctx_at(10_800), NOW, S)
     assert found.title == "Fuel low: about 20% left"
     assert "roughly 20% (about 10 gallons, 100 miles of range)" in found.message
     assert "last full fill-up on Thu Feb 20" in found.message
@@ -54,7 +59,7 @@ def test_message_explains_the_estimate() -> None:
 
 
 def test_metric_user_sees_litres_and_km() -> None:
-    [found] = detect_fuel_low(ctx_at(10_800, units="metric"), NOW, S)
+    [found] = fuel_low(ctx_at(10_800, units="metric"), NOW, S)
     assert "38 litres" in found.message  # 10 gal
     assert "161 km of range" in found.message  # 100 miles
     assert "23.5 L/100 km" in found.message
@@ -63,11 +68,11 @@ def test_metric_user_sees_litres_and_km() -> None:
 
 @pytest.mark.parametrize("odometer", [10_760, 10_400, 10_775])  # 28%, 100%, exactly 25%
 def test_near_misses_stay_silent(odometer: float) -> None:
-    assert detect_fuel_low(ctx_at(odometer), NOW, S) == []
+    assert fuel_low(ctx_at(odometer), NOW, S) == []
 
 
 def test_exactly_fifteen_percent_is_medium_not_high() -> None:
-    [found] = detect_fuel_low(ctx_at(10_825), NOW, S)  # 42.5 gal used, 7.5 left = 15%
+    [found] = fuel_low(ctx_at(10_825), NOW, S)  # 42.5 gal used, 7.5 left = 15%
     assert found.priority is Priority.MEDIUM
 
 
@@ -79,7 +84,7 @@ def test_planned_trip_beyond_range_is_high_refuel_before_you_leave() -> None:
             trip("t1", "planned", TODAY + timedelta(days=1), destination="Moab, UT", distance=280)
         ],
     )
-    [found] = detect_fuel_low(ctx, NOW, S)
+    [found] = fuel_low(ctx, NOW, S)
     assert found.priority is Priority.HIGH
     assert found.title == "Refuel before you leave"
     assert "Your trip to Moab, UT on Tue Mar 11 is about 280 miles" in found.message
@@ -95,7 +100,7 @@ def test_planned_trip_beyond_range_is_high_refuel_before_you_leave() -> None:
 def test_trip_within_range_or_too_far_ahead_stays_silent() -> None:
     within = trip("t1", "planned", TODAY + timedelta(days=1), distance=250)  # = 300 - 50
     later = trip("t2", "planned", TODAY + timedelta(days=3), distance=900)
-    assert detect_fuel_low(ctx_at(10_600, trips=[within, later]), NOW, S) == []
+    assert fuel_low(ctx_at(10_600, trips=[within, later]), NOW, S) == []
 
 
 def test_active_trip_remaining_share_counts() -> None:
@@ -106,39 +111,39 @@ def test_active_trip_remaining_share_counts() -> None:
             trip("t1", "active", TODAY - timedelta(days=2), TODAY + timedelta(days=1), distance=800)
         ],
     )
-    [found] = detect_fuel_low(ctx, NOW, S)
+    [found] = fuel_low(ctx, NOW, S)
     assert found.title == "Refuel soon"
     assert found.data["trip"]["miles_needed"] == 400.0
 
 
 def test_trip_longer_than_a_full_tank_suggests_a_fuel_stop() -> None:
     ctx = ctx_at(10_600, trips=[trip("t1", "planned", TODAY, distance=700)])
-    [found] = detect_fuel_low(ctx, NOW, S)
+    [found] = fuel_low(ctx, NOW, S)
     assert "plan a fuel stop on the way" in found.message
     assert found.data["trip"]["gallons_to_buy"] == 20.0  # fill the tank
 
 
 def test_nearly_full_tank_is_not_told_to_refuel_for_a_long_trip() -> None:
     ctx = ctx_at(10_420, trips=[trip("t1", "planned", TODAY, distance=2000)])  # 96%
-    assert detect_fuel_low(ctx, NOW, S) == []
+    assert fuel_low(ctx, NOW, S) == []
 
 
 def test_no_fills_is_silent_with_a_note() -> None:
     ctx = make_context(vehicle={"tank_gallons": 50, "odometer_miles": 10_800})
-    assert detect_fuel_low(ctx, NOW, S) == []
-    assert "fuel_low: no fill-ups logged" in ctx.data_quality.notes
+    assert (result := detect_fuel_low(ctx, NOW, S)).candidates == ()
+    assert "fuel_low: no fill-ups logged" in notes_of(result)
 
 
 def test_no_tank_and_unknown_class_is_silent_with_a_note() -> None:
     ctx = make_context(fills=FILLS, vehicle=None, vehicle_class="unknown", max_odometer=10_800)
-    assert detect_fuel_low(ctx, NOW, S) == []
-    assert "fuel_low: no tank size and no vehicle class" in ctx.data_quality.notes
+    assert (result := detect_fuel_low(ctx, NOW, S)).candidates == ()
+    assert "fuel_low: no tank size and no vehicle class" in notes_of(result)
 
 
 def test_synthesised_vehicle_uses_profile_class_and_profile_key() -> None:
     # Class C default tank 50 gal; own 10 mpg; max odometer 10,800 -> 20%
     ctx = make_context(fills=FILLS, vehicle=None, vehicle_class="class_c", max_odometer=10_800)
-    [found] = detect_fuel_low(ctx, NOW, S)
+    [found] = fuel_low(ctx, NOW, S)
     assert found.dedup_key == "fuel_low:profile:f2"
     assert found.data["tank_source"] == "class_default"
     assert "typical for a Class C motorhome" in found.message
@@ -150,5 +155,5 @@ def test_estimate_resting_on_defaults_only_stays_silent() -> None:
         fills=[fill("f1", date(2025, 3, 1), None, 30)],
         trips=[trip("t", "completed", date(2025, 3, 2), date(2025, 3, 3), distance=500)],
     )
-    assert detect_fuel_low(ctx, NOW, S) == []
-    assert "fuel_low: estimate rests on too many defaults" in ctx.data_quality.notes
+    assert (result := detect_fuel_low(ctx, NOW, S)).candidates == ()
+    assert "fuel_low: estimate rests on too many defaults" in notes_of(result)

@@ -7,21 +7,22 @@ from typing import Any
 
 import pytest
 
-from pam_proactive.context import MaintenanceItem, UserContext
+from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.context import MaintenanceItem
 from pam_proactive.suggestions.detectors.maintenance import detect_documents, detect_maintenance
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
-from .factory import NOW, TODAY, fill, maintenance, make_context, trip
+from .factory import NOW, TODAY, fill, maintenance, make_context, notes_of, trip
 
 S = DetectorSettings()
 ODOMETER = {"odometer_miles": 10_600}
 
 
-def run(*items: MaintenanceItem, **overrides: Any) -> tuple[list[Candidate], UserContext]:
+def run(*items: MaintenanceItem, **overrides: Any) -> tuple[list[Candidate], DetectorResult]:
     overrides.setdefault("vehicle", ODOMETER)
     ctx = make_context(maintenance=list(items), **overrides)
-    return detect_maintenance(ctx, NOW, S), ctx
+    result = detect_maintenance(ctx, NOW, S)
+    return list(result.candidates), result
 
 
 def test_overdue_by_date() -> None:
@@ -91,9 +92,9 @@ def test_same_key_for_due_soon_and_overdue() -> None:
 
 
 def test_long_stale_records_are_silent_with_a_note() -> None:
-    found, ctx = run(maintenance("m1", "oil_change", due_date=TODAY - timedelta(days=800)))
+    found, result = run(maintenance("m1", "oil_change", due_date=TODAY - timedelta(days=800)))
     assert found == []
-    assert any("record probably stale" in n for n in ctx.data_quality.notes)
+    assert any("record probably stale" in n for n in notes_of(result))
 
 
 def test_other_vehicle_uses_its_own_service_records() -> None:
@@ -108,10 +109,10 @@ def test_other_vehicle_uses_its_own_service_records() -> None:
         ),
         maintenance("b", "tyres", vehicle_id="veh-2", due_mileage=80_000),
     ]
-    found, ctx = run(*items)
+    found, result = run(*items)
     # 'a' is inconsistent (due before it was done) and 'b' is far off
     assert found == []
-    assert any("next due mileage not after the last" in n for n in ctx.data_quality.notes)
+    assert any("next due mileage not after the last" in n for n in notes_of(result))
 
 
 def test_no_due_information_is_silent() -> None:
@@ -121,9 +122,10 @@ def test_no_due_information_is_silent() -> None:
 # --- documents -----------------------------------------------------------------------------
 
 
-def docs(**vehicle: object) -> tuple[list[Candidate], UserContext]:
+def docs(**vehicle: object) -> tuple[list[Candidate], DetectorResult]:
     ctx = make_context(vehicle=vehicle)
-    return detect_documents(ctx, NOW, S), ctx
+    result = detect_documents(ctx, NOW, S)
+    return list(result.candidates), result
 
 
 def test_registration_expiring_within_thirty_days() -> None:
@@ -144,7 +146,7 @@ def test_insurance_expired_is_high() -> None:
 
 def test_documents_near_misses() -> None:
     assert docs(registration_expires=TODAY + timedelta(days=31))[0] == []
-    found, ctx = docs(insurance_expires=TODAY - timedelta(days=200))
+    found, result = docs(insurance_expires=TODAY - timedelta(days=200))
     assert found == []
-    assert any("probably stale" in n for n in ctx.data_quality.notes)
-    assert detect_documents(make_context(vehicle=None), NOW, S) == []
+    assert any("probably stale" in n for n in notes_of(result))
+    assert detect_documents(make_context(vehicle=None), NOW, S).candidates == ()

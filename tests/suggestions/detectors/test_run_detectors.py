@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors import ALL_DETECTORS, run_detectors
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate
+from pam_proactive.suggestions.detectors import (
+    ALL_DETECTORS,
+    DETECTOR_TYPES,
+    Detection,
+    Note,
+    run_detectors,
+)
+from pam_proactive.suggestions.models import TYPE_GROUPS
 
 from .factory import NOW, TODAY, budget, fill, maintenance, make_context
 
@@ -28,8 +34,8 @@ def busy(**overrides: Any) -> UserContext:
     )
 
 
-def types(found: list[Candidate]) -> list[str]:
-    return [c.type for c in found]
+def types(found: Detection) -> list[str]:
+    return [c.type for c in found.candidates]
 
 
 def test_runs_every_detector_in_order() -> None:
@@ -44,7 +50,7 @@ def test_runs_every_detector_in_order() -> None:
 
 
 def test_opted_out_gets_nothing() -> None:
-    assert run_detectors(busy(opted_out=True), NOW) == []
+    assert run_detectors(busy(opted_out=True), NOW) == Detection((), (), ())
 
 
 def test_disabled_type_and_group() -> None:
@@ -56,4 +62,25 @@ def test_disabled_type_and_group() -> None:
 
 def test_every_type_has_a_group() -> None:
     found = run_detectors(busy(), NOW)
-    assert all(c.type in TYPE_GROUPS for c in found)
+    assert all(c.type in TYPE_GROUPS for c in found.candidates)
+
+
+def test_types_restricts_the_run_to_those_types() -> None:
+    only = run_detectors(busy(), NOW, types={"budget_exceeded", "document_expiring"})
+    assert types(only) == ["budget_exceeded", "document_expiring"]
+    # A detector that cannot produce a wanted type is not run: its notes are absent too.
+    assert all(n.detector in ("budget", "document_expiring") for n in only.notes)
+    assert types(run_detectors(busy(), NOW, types=())) == []
+
+
+def test_detector_types_cover_every_detector_and_every_type() -> None:
+    assert {d.__name__ for d in ALL_DETECTORS} == set(DETECTOR_TYPES)
+    assert frozenset().union(*DETECTOR_TYPES.values()) == frozenset(TYPE_GROUPS)
+
+
+def test_notes_are_structured_and_the_context_is_untouched() -> None:
+    ctx = make_context(budgets=[budget("b1", 0.0, 10)])
+    before = ctx.data_quality
+    found = run_detectors(ctx, NOW)
+    assert Note("fuel_low", "no fill-ups logged") in found.notes
+    assert ctx.data_quality is before and ctx.data_quality.skipped == ()

@@ -3,29 +3,51 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from pam_proactive.analysis.dates import aware, local_midnight, shift, zone
-from pam_proactive.analysis.fuel import note_once
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Note, Priority
 
-Detector = Callable[[UserContext, datetime, DetectorSettings], list[Candidate]]
+Detector = Callable[[UserContext, datetime, DetectorSettings], DetectorResult]
 
 TITLE_MAX = 80
 
 
-def note(ctx: UserContext, detector: str, text: str) -> None:
-    """Record once, in the context's data-quality notes, why ``detector`` stayed silent."""
-    note_once(ctx, f"{detector}: {text}")
+class Findings:
+    """What one detector run gathers before it returns (local to the run: the context is
+    never written)."""
+
+    __slots__ = ("_notes", "_skipped", "detector")
+
+    def __init__(self, detector: str) -> None:
+        self.detector = detector
+        self._notes: dict[Note, None] = {}
+        self._skipped: dict[str, int] = {}
+
+    def note(self, reason: str) -> None:
+        """Say, once, why the detector stayed silent or left something out."""
+        self._notes.setdefault(Note(self.detector, reason))
+
+    def skip(self, reason: str, count: int) -> None:
+        """Report ``count`` rows of the context unusable for ``reason`` (a total, not a
+        delta: reporting twice keeps the larger)."""
+        if count > self._skipped.get(reason, 0):
+            self._skipped[reason] = count
+
+    def result(self, candidates: Iterable[Candidate] = ()) -> DetectorResult:
+        """The run's :class:`DetectorResult`."""
+        return DetectorResult(
+            tuple(candidates), tuple(self._notes), tuple(sorted(self._skipped.items()))
+        )
 
 
 def user_zone(ctx: UserContext) -> tzinfo:
-    """The user's timezone (UTC when the profile's is unknown)."""
-    return zone(ctx.profile.timezone if isinstance(ctx.profile.timezone, str) else None)
+    """The user's timezone (the context holds a validated IANA name)."""
+    return zone(ctx.profile.timezone)
 
 
 def aware_now(now: datetime) -> datetime:

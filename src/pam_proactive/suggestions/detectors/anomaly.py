@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.outliers import Baseline, OutlierRule
+from pam_proactive.analysis.outliers import Baseline, outlier_rule
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import finite, positive
 from pam_proactive.analysis.units import format_money
 from pam_proactive.context import CategoryStats, Expense, UserContext
-from pam_proactive.suggestions.detectors._common import after, candidate, day_start, note, r1, r2
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.detectors._common import (
+    Findings,
+    after,
+    candidate,
+    day_start,
+    r1,
+    r2,
+)
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 TYPE = "spending_anomaly"
 
@@ -20,17 +27,9 @@ def anomaly_bar(stats: CategoryStats, settings: DetectorSettings) -> float | Non
     """The amount (user's currency) an expense must exceed to be anomalous in its category:
     max(factor x median, median + k x MAD); None without a usable baseline. The same rule
     keeps one-off outliers out of budget projections (see :class:`OutlierRule`)."""
-    if not isinstance(stats.baseline_count, int):
-        return None
     base = Baseline(stats.baseline_count, finite(stats.baseline_median),
                     finite(stats.baseline_mad))
     return outlier_rule(settings).bar(base)
-
-
-def outlier_rule(settings: DetectorSettings) -> OutlierRule:
-    """The anomaly thresholds of ``settings`` as the shared outlier rule."""
-    return OutlierRule(settings.anomaly_median_factor, settings.anomaly_mad_factor,
-                       settings.anomaly_min_count)
 
 
 def _in_window(ctx: UserContext, expense: Expense, settings: DetectorSettings) -> bool:
@@ -40,9 +39,10 @@ def _in_window(ctx: UserContext, expense: Expense, settings: DetectorSettings) -
 
 def detect_spending_anomaly(
     ctx: UserContext, now: datetime, settings: DetectorSettings
-) -> list[Candidate]:
+) -> DetectorResult:
     """A low-priority ``spending_anomaly`` per expense of the last ``anomaly_window_days``
     above its category's bar (see :func:`anomaly_bar`)."""
+    found = Findings(TYPE)
     out: list[Candidate] = []
     money = ctx.profile.currency
     for expense in ctx.financial.recent_expenses:
@@ -52,7 +52,7 @@ def detect_spending_anomaly(
         stats = ctx.financial.categories.get(expense.category)
         bar = anomaly_bar(stats, settings) if stats is not None else None
         if stats is None or bar is None:
-            note(ctx, TYPE, f"no usable baseline for category {expense.category!r}")
+            found.note("no usable baseline for the expense's category")
             continue
         if amount <= bar:
             continue
@@ -97,4 +97,4 @@ def detect_spending_anomaly(
                 tags=("budget",),
             )
         )
-    return out
+    return found.result(out)

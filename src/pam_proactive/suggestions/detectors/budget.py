@@ -6,96 +6,27 @@ One suggestion per budget and period, the most severe; the three types share the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
+from pam_proactive.analysis.budget import BudgetFigures, budget_figures, budget_label
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.stats import clamp, finite, positive
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_money, format_percent
-from pam_proactive.context import BudgetStatus, UserContext
+from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import (
+    Findings,
     after,
     candidate,
     day_start,
-    note,
     r1,
     r2,
 )
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 EXCEEDED = "budget_exceeded"
 FORECAST = "budget_forecast_overspend"
 THRESHOLD = "budget_threshold"
 DETECTOR = "budget"
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetFigures:
-    """A budget's validated numbers as of today (money in the user's currency)."""
-
-    budget: BudgetStatus
-    limit: float
-    spent: float
-    outlier_spent: float  # clamped into [0, spent]
-    days_elapsed: int  # today - period_start + 1
-    days_left: int  # period_end - today
-    threshold_pct: float
-
-    @property
-    def spent_pct(self) -> float:
-        """Spent as a percentage of the limit."""
-        return self.spent / self.limit * 100.0
-
-    @property
-    def typical_daily(self) -> float:
-        """Spend per elapsed day, outliers excluded (they are not expected to repeat)."""
-        return max(0.0, self.spent - self.outlier_spent) / self.days_elapsed
-
-    @property
-    def projected(self) -> float:
-        """Projected period total: spent + typical daily spend for each day left."""
-        return self.spent + self.typical_daily * self.days_left
-
-    @property
-    def remaining(self) -> float:
-        """What is left of the limit (never below 0)."""
-        return max(0.0, self.limit - self.spent)
-
-
-def budget_label(budget: BudgetStatus) -> str:
-    """'monthly fuel budget', 'weekly budget' (no category = all spending)."""
-    period = budget.period if budget.period in ("weekly", "monthly", "yearly") else ""
-    category = budget.category.strip().lower() if isinstance(budget.category, str) else ""
-    return " ".join(p for p in (period, category, "budget") if p)
-
-
-def budget_figures(
-    ctx: UserContext, budget: BudgetStatus, settings: DetectorSettings
-) -> BudgetFigures | str:
-    """The budget's figures, or the reason (a short phrase) it cannot be judged."""
-    limit = positive(budget.limit)
-    if limit is None:
-        return "limit is not a positive number"
-    spent = finite(budget.spent)
-    if spent is None:
-        return "spent is not a number"
-    start, end = budget.period_start, budget.period_end
-    if not isinstance(start, date) or not isinstance(end, date) or end < start:
-        return "period dates missing or out of order"
-    if not start <= ctx.today <= end:
-        return "today is outside the budget's period"
-    threshold = positive(budget.alert_threshold_pct) or settings.budget_default_threshold_pct
-    outlier = clamp(finite(budget.outlier_spent) or 0.0, 0.0, max(spent, 0.0))
-    return BudgetFigures(
-        budget=budget,
-        limit=limit,
-        spent=spent,
-        outlier_spent=outlier,
-        days_elapsed=(ctx.today - start).days + 1,
-        days_left=(end - ctx.today).days,
-        threshold_pct=threshold,
-    )
 
 
 def _forecast_applies(figures: BudgetFigures, settings: DetectorSettings) -> bool:
@@ -155,20 +86,21 @@ def _message(ctx: UserContext, kind: str, f: BudgetFigures) -> tuple[str, str]:
     )
 
 
-def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) -> list[Candidate]:
+def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) -> DetectorResult:
     """At most one candidate per budget and period: ``budget_exceeded`` (high) at 100% of the
     limit, else ``budget_forecast_overspend`` (medium) when the projection reaches
     ``budget_forecast_pct``, else ``budget_threshold`` (low) past the alert threshold."""
+    found = Findings(DETECTOR)
     out: list[Candidate] = []
     for budget in ctx.financial.budgets:
         figures = budget_figures(ctx, budget, settings)
         if isinstance(figures, str):
-            note(ctx, DETECTOR, f"budget {budget.budget_id} skipped: {figures}")
+            found.note(f"budget skipped: {figures}")
             continue
-        found = _classify(figures, settings)
-        if found is None:
+        kind_priority = _classify(figures, settings)
+        if kind_priority is None:
             continue
-        kind, priority = found
+        kind, priority = kind_priority
         title, message = _message(ctx, kind, figures)
         period_start = budget.period_start.isoformat()
         out.append(
@@ -207,4 +139,4 @@ def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) 
                 tags=("budget",),
             )
         )
-    return out
+    return found.result(out)

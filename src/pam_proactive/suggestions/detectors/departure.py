@@ -19,12 +19,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pam_proactive.analysis.budget import BudgetFigures, budget_figures, budget_label
 from pam_proactive.analysis.dates import add_days, format_date, hours_until
-from pam_proactive.analysis.fuel import FuelState, analyze_fuel
+from pam_proactive.analysis.fuel import (
+    SKIP_IMPLAUSIBLE_INTERVAL,
+    FuelState,
+    analyze_fuel,
+    implausible_interval_count,
+)
+from pam_proactive.analysis.limits import MAX_TRIP_MILES
+from pam_proactive.analysis.maintenance import due_status, is_primary_item, task_label
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import positive
 from pam_proactive.analysis.units import format_distance, format_money, format_volume
 from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors._common import (
+    Findings,
     after,
     aware_now,
     candidate,
@@ -33,15 +43,8 @@ from pam_proactive.suggestions.detectors._common import (
     r2,
     user_zone,
 )
-from pam_proactive.suggestions.detectors.budget import BudgetFigures, budget_figures, budget_label
-from pam_proactive.suggestions.detectors.maintenance import (
-    MAX_TRIP_MILES,
-    due_status,
-    is_primary_item,
-    task_label,
-)
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.detectors.fuel import MIN_GALLONS_TO_BUY
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 TYPE = "departure_reminder"
 # Categories meaning "all spending" ('' = no category).
@@ -58,8 +61,7 @@ class BudgetRoom:
 
 
 def _category(figures: BudgetFigures) -> str:
-    value = figures.budget.category
-    return value.strip().lower() if isinstance(value, str) else ""
+    return (figures.budget.category or "").strip().lower()
 
 
 def trip_budget(ctx: UserContext, start: date, settings: DetectorSettings) -> BudgetRoom | None:
@@ -87,6 +89,9 @@ def trip_budget(ctx: UserContext, start: date, settings: DetectorSettings) -> Bu
 def _fuel_item(
     ctx: UserContext, miles: float | None, state: FuelState | None, settings: DetectorSettings
 ) -> tuple[str | None, dict[str, Any]]:
+    """What to do about fuel before a trip of ``miles``: nothing when the range covers it
+    plus the reserve; else buy what the tank takes toward it (at least
+    ``MIN_GALLONS_TO_BUY``), and plan a stop on the way when even a full tank won't do."""
     if miles is None or state is None:
         return None, {}
     reserve = settings.fuel_reserve_miles
@@ -94,30 +99,48 @@ def _fuel_item(
         return None, {"range_miles": r1(state.range_miles), "covered": True}
     units = ctx.profile.units
     gallons = state.gallons_to_cover(miles, reserve)
+    full_range = state.full_range_miles()
+    beyond_full = miles + reserve > full_range
+    data: dict[str, Any] = {
+        "range_miles": r1(state.range_miles),
+        "full_range_miles": r1(full_range),
+        "covered": False,
+        "fuel_stop_needed": beyond_full,
+        "fuel": state.to_data(),
+    }
+    if gallons < MIN_GALLONS_TO_BUY:
+        if not beyond_full:  # within the estimate's noise: nothing worth doing
+            return None, data | {"covered": True}
+        # The tank is (about) full already and still won't do: only a stop on the way helps.
+        text = (
+            f"plan a fuel stop on the way: a full tank (about "
+            f"{format_distance(full_range, units)}) doesn't cover the trip plus a reserve of "
+            f"{format_distance(reserve, units)}"
+        )
+        return text, data
     text = (
         f"buy about {format_volume(gallons, units)} of fuel: your estimated range "
         f"(about {format_distance(state.range_miles, units)}) doesn't cover the trip plus a "
         f"reserve of {format_distance(reserve, units)}"
     )
-    if miles + reserve > state.full_range_miles():
-        text += ", and even a full tank won't, so plan a fuel stop on the way"
-    return text, {
-        "range_miles": r1(state.range_miles),
-        "covered": False,
-        "gallons_to_buy": r1(gallons),
-        "fuel": state.to_data(),
-    }
+    if beyond_full:
+        text += (
+            f", and even a full tank (about {format_distance(full_range, units)}) won't, so "
+            "plan a fuel stop on the way"
+        )
+    return text, data | {"gallons_to_buy": r1(gallons)}
 
 
 def _maintenance_items(
-    ctx: UserContext, trip: Trip, miles: float | None, settings: DetectorSettings
+    ctx: UserContext, trip: Trip, miles: float | None, settings: DetectorSettings,
+    found: Findings,
 ) -> tuple[list[str], list[str]]:
     """Phrases and record ids of the primary vehicle's items due before the trip ends: due
     date on or before its last day, or due mileage within the trip's miles (overdue included,
     records stale by the maintenance rules left out)."""
     start = trip.start_date
-    end = trip.end_date if isinstance(trip.end_date, date) else start
-    if not isinstance(start, date) or not isinstance(end, date) or end < start:
+    end = trip.end_date or start
+    if start is None or end is None or end < start:
         end = start
     units = ctx.profile.units
     phrases: list[str] = []
@@ -127,11 +150,13 @@ def _maintenance_items(
         if not is_primary_item(ctx, item):
             continue
         status = due_status(ctx, item, settings)
+        for reason in status.notes:
+            found.note(reason)
         label = task_label(item.task)
         by_date = (
             status.days_left is not None
             and item.next_due_date is not None
-            and isinstance(end, date)
+            and end is not None
             and item.next_due_date <= end
         )
         by_miles = status.miles_left is not None and status.miles_left <= (miles or 0.0)
@@ -150,7 +175,7 @@ def _budget_item(
     ctx: UserContext, trip: Trip, settings: DetectorSettings
 ) -> tuple[str | None, dict[str, Any]]:
     cost = positive(trip.estimated_cost)
-    if cost is None or not isinstance(trip.start_date, date):
+    if cost is None or trip.start_date is None:
         return None, {}
     room = trip_budget(ctx, trip.start_date, settings)
     if room is None:
@@ -179,16 +204,17 @@ def _when(ctx: UserContext, start: date) -> str:
 
 def detect_departure_reminder(
     ctx: UserContext, now: datetime, settings: DetectorSettings
-) -> list[Candidate]:
+) -> DetectorResult:
     """A reminder per planned trip starting (local midnight of its start date) within
     ``departure_window_hours``: high within ``departure_high_hours``, else medium."""
     tz = user_zone(ctx)
+    found = Findings(TYPE)
     out: list[Candidate] = []
     state: FuelState | None = None
     analysed = False
     for trip in ctx.travel.trips:
         start = trip.start_date
-        if trip.status != "planned" or not isinstance(start, date) or start < ctx.today:
+        if trip.status != "planned" or start is None or start < ctx.today:
             continue
         midnight = day_start(ctx, start)
         hours = hours_until(midnight, aware_now(now), tz) if midnight else None
@@ -196,8 +222,9 @@ def detect_departure_reminder(
             continue
         if not analysed:
             state, analysed = analyze_fuel(ctx, settings).state, True
-        out.append(_reminder(ctx, now, trip, start, hours, state, settings))
-    return out
+            found.skip(SKIP_IMPLAUSIBLE_INTERVAL, implausible_interval_count(ctx, settings))
+        out.append(_reminder(ctx, now, trip, start, hours, state, settings, found))
+    return found.result(out)
 
 
 def _reminder(
@@ -208,12 +235,13 @@ def _reminder(
     hours: float,
     state: FuelState | None,
     settings: DetectorSettings,
+    found: Findings,
 ) -> Candidate:
     miles = positive(trip.distance_miles, MAX_TRIP_MILES)
     fuel_text, fuel_data = _fuel_item(ctx, miles, state, settings)
-    due, due_ids = _maintenance_items(ctx, trip, miles, settings)
+    due, due_ids = _maintenance_items(ctx, trip, miles, settings, found)
     budget_text, budget_data = _budget_item(ctx, trip, settings)
-    destination = trip.destination.strip() if isinstance(trip.destination, str) else ""
+    destination = (trip.destination or "").strip()
     name = f"trip to {destination}" if destination else "trip"
     length = f" (about {format_distance(miles, ctx.profile.units)})" if miles else ""
     todo: list[str] = []

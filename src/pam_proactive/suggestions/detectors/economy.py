@@ -5,13 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.fuel import Interval, plausible_intervals, primary_vehicle
+from pam_proactive.analysis.fuel import (
+    SKIP_IMPLAUSIBLE_INTERVAL,
+    Interval,
+    implausible_interval_count,
+    plausible_intervals,
+    primary_vehicle,
+)
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import median
 from pam_proactive.analysis.units import format_economy, format_percent
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors._common import after, candidate, note, r1, r2
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1, r2
+from pam_proactive.suggestions.models import DetectorResult, Priority
 
 TYPE = "fuel_economy_drop"
 
@@ -32,26 +38,28 @@ def split_intervals(
 
 def detect_fuel_economy_drop(
     ctx: UserContext, now: datetime, settings: DetectorSettings
-) -> list[Candidate]:
+) -> DetectorResult:
     """Medium when the median mpg of the recent intervals is at least ``economy_drop_pct``
     below the baseline median (which needs ``economy_baseline_min_intervals`` intervals), and
     the latest interval ended within ``economy_recent_max_age_days``."""
+    found = Findings(TYPE)
+    found.skip(SKIP_IMPLAUSIBLE_INTERVAL, implausible_interval_count(ctx, settings))
     recent, baseline = split_intervals(plausible_intervals(ctx, settings), settings)
     if not recent or len(baseline) < settings.economy_baseline_min_intervals:
-        note(ctx, TYPE, "not enough full-to-full fill-ups for a baseline")
-        return []
+        found.note("not enough full-to-full fill-ups for a baseline")
+        return found.result()
     last = recent[-1]
     age = (ctx.today - last.end_date).days
     if not 0 <= age <= settings.economy_recent_max_age_days:
-        note(ctx, TYPE, "no recent full-to-full fill-ups")
-        return []
+        found.note("no recent full-to-full fill-ups")
+        return found.result()
     now_mpg = median(i.mpg for i in recent)
     usual = median(i.mpg for i in baseline)
     if now_mpg is None or usual is None or usual <= 0:
-        return []
+        return found.result()
     drop = (usual - now_mpg) / usual * 100.0
     if not drop >= settings.economy_drop_pct:
-        return []
+        return found.result()
     units = ctx.profile.units
     vehicle = primary_vehicle(ctx)
     message = (
@@ -61,7 +69,7 @@ def detect_fuel_economy_drop(
         "Common causes are low tyre pressure, a dragging brake, a heavier load, a roof rack or "
         "headwinds; if it keeps up, it's worth a check."
     )
-    return [
+    return found.result([
         candidate(
             ctx,
             now,
@@ -94,4 +102,4 @@ def detect_fuel_economy_drop(
             expires_at=after(now, days=14),
             tags=("fuel",),
         )
-    ]
+    ])

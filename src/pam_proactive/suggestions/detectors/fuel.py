@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.fuel import FuelState, analyze_fuel, trip_elapsed_share
+from pam_proactive.analysis.fuel import (
+    SKIP_IMPLAUSIBLE_INTERVAL,
+    FuelState,
+    analyze_fuel,
+    implausible_interval_count,
+    trip_elapsed_share,
+)
+from pam_proactive.analysis.limits import MAX_TRIP_MILES
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import positive
 from pam_proactive.analysis.units import (
     format_distance,
@@ -15,12 +23,12 @@ from pam_proactive.analysis.units import (
     format_volume,
 )
 from pam_proactive.context import Trip, UserContext
-from pam_proactive.suggestions.detectors._common import after, candidate, note, r1
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1
+from pam_proactive.suggestions.models import DetectorResult, Priority
 
 TYPE = "fuel_low"
-MAX_TRIP_MILES = 25_000.0
+# Less than this to buy is within the estimate's noise: not worth a stop, never "0 gallons".
+MIN_GALLONS_TO_BUY = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +63,23 @@ def upcoming_trip_needs(
 
 
 def _where(trip: Trip) -> str:
-    destination = (trip.destination or "").strip() if isinstance(trip.destination, str) else ""
+    destination = (trip.destination or "").strip()
     return f"to {destination}" if destination else ""
 
 
 def _short_trip(
     state: FuelState, needs: list[TripNeed], settings: DetectorSettings
 ) -> TripNeed | None:
-    """The trip that most exceeds the estimated range minus the reserve, if any."""
+    """The trip that most exceeds the estimated range minus the reserve, if any, among
+    those that buying fuel now helps with (at least :data:`MIN_GALLONS_TO_BUY`)."""
     usable = state.range_miles - settings.fuel_reserve_miles
     if state.level_pct >= settings.fuel_trip_max_level_pct:
         return None
-    short = [n for n in needs if n.miles > usable]
+    reserve = settings.fuel_reserve_miles
+    short = [
+        n for n in needs
+        if n.miles > usable and state.gallons_to_cover(n.miles, reserve) >= MIN_GALLONS_TO_BUY
+    ]
     return max(short, key=lambda n: n.miles, default=None)
 
 
@@ -117,18 +130,26 @@ def _trip_sentence(
     return " ".join(text.split())
 
 
-def detect_fuel_low(ctx: UserContext, now: datetime, settings: DetectorSettings) -> list[Candidate]:
+def detect_fuel_low(
+    ctx: UserContext, now: datetime, settings: DetectorSettings
+) -> DetectorResult:
     """A ``fuel_low`` candidate when the estimated level is below the medium/high thresholds,
     or (high) a trip about to start or under way needs more than the range minus the
-    reserve. Silent, with a note, when the level cannot be estimated."""
+    reserve. Silent, with a note, when the level cannot be estimated (no fills, or more miles
+    since the last full fill-up than the tank holds: an unlogged fill) or rests on too many
+    defaults."""
+    found = Findings(TYPE)
+    found.skip(SKIP_IMPLAUSIBLE_INTERVAL, implausible_interval_count(ctx, settings))
     result = analyze_fuel(ctx, settings)
+    for caveat in result.notes:
+        found.note(caveat)
     state = result.state
     if state is None:
-        note(ctx, TYPE, result.reason or "no fuel state")
-        return []
+        found.note(result.reason or "no fuel state")
+        return found.result()
     if state.confidence < settings.fuel_min_confidence:
-        note(ctx, TYPE, "estimate rests on too many defaults")
-        return []
+        found.note("estimate rests on too many defaults")
+        return found.result()
     need = _short_trip(
         state, upcoming_trip_needs(ctx, settings, settings.fuel_trip_window_days), settings
     )
@@ -137,7 +158,7 @@ def detect_fuel_low(ctx: UserContext, now: datetime, settings: DetectorSettings)
     elif state.level_pct < settings.fuel_medium_pct:
         priority = Priority.MEDIUM
     else:
-        return []
+        return found.result()
     units = ctx.profile.units
     level = format_percent(state.level_pct)
     message = (
@@ -164,7 +185,7 @@ def detect_fuel_low(ctx: UserContext, now: datetime, settings: DetectorSettings)
             "gallons_to_buy": r1(state.gallons_to_cover(need.miles, settings.fuel_reserve_miles)),
         }
     vehicle_key = state.vehicle.vehicle_id or "profile"
-    return [
+    return found.result([
         candidate(
             ctx,
             now,
@@ -177,4 +198,4 @@ def detect_fuel_low(ctx: UserContext, now: datetime, settings: DetectorSettings)
             expires_at=after(now, hours=settings.fuel_expiry_hours),
             tags=("fuel",),
         )
-    ]
+    ])

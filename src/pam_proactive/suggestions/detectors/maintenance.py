@@ -6,138 +6,20 @@ escalating from due soon to overdue updates one suggestion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.fuel import (
-    MAX_ODOMETER_MILES,
-    Estimate,
-    best_odometer,
-    primary_vehicle,
-)
-from pam_proactive.analysis.stats import positive
+from pam_proactive.analysis.fuel import primary_vehicle
+from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon, task_label
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance
-from pam_proactive.context import MaintenanceItem, Trip, UserContext
-from pam_proactive.suggestions.detectors._common import after, candidate, day_start, note, r1
-from pam_proactive.suggestions.detectors.settings import DetectorSettings
-from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.context import UserContext
+from pam_proactive.suggestions.detectors._common import Findings, after, candidate, day_start, r1
+from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 OVERDUE = "maintenance_overdue"
 DUE_SOON = "maintenance_due_soon"
 DOCUMENT = "document_expiring"
-MAX_TRIP_MILES = 25_000.0
-
-
-@dataclass(frozen=True, slots=True)
-class DueStatus:
-    """Where one maintenance item stands (days and miles may be negative when overdue)."""
-
-    item: MaintenanceItem
-    odometer: Estimate | None  # current odometer of the item's vehicle, miles
-    due_miles: float | None  # next_due_mileage when consistent with the record
-    days_left: int | None  # next_due_date - today
-    miles_left: float | None  # due_miles - odometer
-    trip: Trip | None  # planned trip during which the mileage falls due
-
-    @property
-    def overdue(self) -> bool:
-        """Past the due date, or past the due mileage."""
-        return (self.days_left is not None and self.days_left < 0) or (
-            self.miles_left is not None and self.miles_left < 0
-        )
-
-
-def task_label(task: object) -> str:
-    """'oil_change' -> 'Oil change'."""
-    text = " ".join(str(task or "service").replace("_", " ").split()) or "Service"
-    return text[0].upper() + text[1:]
-
-
-def is_primary_item(ctx: UserContext, item: MaintenanceItem) -> bool:
-    primary_id = primary_vehicle(ctx).vehicle_id
-    return item.vehicle_id is None or primary_id is None or item.vehicle_id == primary_id
-
-
-def item_odometer(
-    ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings
-) -> Estimate | None:
-    """Current odometer (miles) of the item's vehicle: the fuel analysis' best estimate for the
-    primary vehicle, else the highest service-record mileage of that vehicle."""
-    if is_primary_item(ctx, item):
-        estimate = best_odometer(ctx, settings)
-        return estimate if estimate.value is not None else None
-    readings = [
-        mileage
-        for other in ctx.vehicle.maintenance
-        if other.vehicle_id == item.vehicle_id
-        and isinstance(other.performed_on, date)
-        and other.performed_on <= ctx.today
-        and (mileage := positive(other.mileage_miles, MAX_ODOMETER_MILES)) is not None
-    ]
-    if not readings:
-        return None
-    return Estimate(max(readings), "service_records", "the latest service record", 0.7)
-
-
-def due_mileage(ctx: UserContext, item: MaintenanceItem) -> float | None:
-    due = positive(item.next_due_mileage_miles, MAX_ODOMETER_MILES)
-    done_at = positive(item.mileage_miles, MAX_ODOMETER_MILES)
-    if due is not None and done_at is not None and due <= done_at:
-        note(ctx, "maintenance", f"{task_label(item.task)}: next due mileage not after the last")
-        return None
-    return due
-
-
-def planned_trips_ahead(ctx: UserContext, days: int) -> list[Trip]:
-    """Planned trips starting in [today, today + days] with a distance, by start date."""
-    last = add_days(ctx.today, days)
-    trips = [
-        t
-        for t in ctx.travel.trips
-        if t.status == "planned"
-        and isinstance(t.start_date, date)
-        and ctx.today <= t.start_date <= last
-        and positive(t.distance_miles, MAX_TRIP_MILES) is not None
-    ]
-    return sorted(trips, key=lambda t: t.start_date.toordinal() if t.start_date else 0)
-
-
-def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings) -> DueStatus:
-    """The item's days and miles left, and the planned trip (within
-    ``maintenance_trip_window_days``) whose cumulative miles would pass the due mileage."""
-    odometer = item_odometer(ctx, item, settings)
-    due_miles = due_mileage(ctx, item)
-    due_date = item.next_due_date if isinstance(item.next_due_date, date) else None
-    days_left = (due_date - ctx.today).days if due_date is not None else None
-    label = task_label(item.task)
-    if days_left is not None and -days_left > settings.maintenance_stale_days:
-        note(ctx, "maintenance", f"{label}: due date long past; record probably stale")
-        days_left = None
-    miles_left = None
-    trip = None
-    if due_miles is not None and odometer is not None and odometer.value is not None:
-        miles_left = due_miles - odometer.value
-        if -miles_left > settings.maintenance_stale_miles:
-            note(ctx, "maintenance", f"{label}: due mileage long past; record probably stale")
-            miles_left = None
-        if is_primary_item(ctx, item) and miles_left is not None and miles_left >= 0:
-            driven = 0.0
-            for planned in planned_trips_ahead(ctx, settings.maintenance_trip_window_days):
-                driven += positive(planned.distance_miles, MAX_TRIP_MILES) or 0.0
-                if driven >= miles_left:
-                    trip = planned
-                    break
-    return DueStatus(item, odometer, due_miles, days_left, miles_left, trip)
-
-
-def is_due_soon(status: DueStatus, settings: DetectorSettings) -> bool:
-    """Due within the 'soon' window of days or miles, or during a planned trip."""
-    return (
-        (status.days_left is not None and status.days_left <= settings.maintenance_soon_days)
-        or (status.miles_left is not None and status.miles_left <= settings.maintenance_soon_miles)
-        or status.trip is not None
-    )
 
 
 def due_phrases(ctx: UserContext, status: DueStatus, settings: DetectorSettings) -> list[str]:
@@ -164,7 +46,7 @@ def due_phrases(ctx: UserContext, status: DueStatus, settings: DetectorSettings)
         elif miles <= settings.maintenance_soon_miles:
             parts.append(f"due at {due}, {format_distance(miles, units)} from now ({source})")
     if status.trip is not None:
-        where = status.trip.destination if isinstance(status.trip.destination, str) else None
+        where = status.trip.destination
         start = status.trip.start_date
         parts.append(
             "falls due during your planned trip"
@@ -221,51 +103,57 @@ def _maintenance_candidate(
 
 def detect_maintenance(
     ctx: UserContext, now: datetime, settings: DetectorSettings
-) -> list[Candidate]:
+) -> DetectorResult:
     """``maintenance_overdue`` (high) past the due date or mileage; ``maintenance_due_soon``
     (medium) within ``maintenance_soon_days`` / ``maintenance_soon_miles`` or before the end
     of a planned trip that would pass the due mileage. One per vehicle and task."""
+    found = Findings("maintenance")
     out: list[Candidate] = []
     seen: set[str] = set()
     for item in ctx.vehicle.maintenance:
-        found = _maintenance_candidate(ctx, now, due_status(ctx, item, settings), settings)
-        if found is not None and found.dedup_key not in seen:
-            seen.add(found.dedup_key)
-            out.append(found)
-    return out
+        status = due_status(ctx, item, settings)
+        for reason in status.notes:
+            found.note(reason)
+        made = _maintenance_candidate(ctx, now, status, settings)
+        if made is not None and made.dedup_key not in seen:
+            seen.add(made.dedup_key)
+            out.append(made)
+    return found.result(out)
 
 
 def detect_documents(
     ctx: UserContext, now: datetime, settings: DetectorSettings
-) -> list[Candidate]:
+) -> DetectorResult:
     """``document_expiring`` for the primary vehicle's registration and insurance: medium
     within ``document_window_days`` of expiry, high once expired (silent, with a note, when
     expired more than ``document_expired_max_days`` ago: the record is likely stale)."""
+    found = Findings(DOCUMENT)
     vehicle = ctx.vehicle.primary
     if vehicle is None:
-        return []
+        return found.result()
     out: list[Candidate] = []
     for kind, expires in (
         ("registration", vehicle.registration_expires),
         ("insurance", vehicle.insurance_expires),
     ):
-        if not isinstance(expires, date):
+        if expires is None:
             continue
         days = (expires - ctx.today).days
         if days > settings.document_window_days:
             continue
         if days < -settings.document_expired_max_days:
-            note(ctx, DOCUMENT, f"{kind} expired {-days} days ago; record probably stale")
+            found.note(f"{kind} expired over {settings.document_expired_max_days} days ago; "
+                       "record probably stale")
             continue
         out.append(_document_candidate(ctx, now, kind, expires, days, settings))
-    return out
+    return found.result(out)
 
 
 def _document_candidate(
     ctx: UserContext, now: datetime, kind: str, expires: date, days: int, settings: DetectorSettings
 ) -> Candidate:
     vehicle = primary_vehicle(ctx)
-    name = vehicle.name.strip() if isinstance(vehicle.name, str) and vehicle.name.strip() else None
+    name = (vehicle.name or "").strip() or None
     whose = f"{name}'s" if name else "Your vehicle's"
     when = format_date(expires)
     if days < 0:

@@ -1,5 +1,9 @@
 """Every threshold, window and default the detectors use, in one frozen dataclass.
 
+It sits at the bottom layer (with the analyses, which read it) and imports nothing of the
+engine. Plausibility limits that are facts, not tunable thresholds, live in
+:mod:`pam_proactive.analysis.limits`.
+
 Units: miles, US gallons, mpg, percent 0-100, days, hours. Override with
 ``dataclasses.replace(DetectorSettings(), fuel_high_pct=10.0)``.
 """
@@ -23,7 +27,6 @@ class DetectorSettings:
     tank_gallons_car: float = 14.0
     tank_from_fills_min_fills: int = 3  # fills needed before the largest one sizes the tank
     tank_from_fills_factor: float = 1.05  # nobody fills from bone dry
-    max_plausible_fill_gallons: float = 300.0  # larger fills are typos
 
     # --- fuel: economy defaults by class, mpg --------------------------------------------
     mpg_class_a: float = 8.0
@@ -44,7 +47,6 @@ class DetectorSettings:
     fuel_reserve_miles: float = 50.0  # never plan to arrive on fumes
     fuel_trip_window_days: int = 2  # planned trips starting in [today, today + N]
     fuel_trip_max_level_pct: float = 90.0  # above this, "refuel before you leave" is moot
-    fuel_overrun_tolerance_pct: float = 20.0  # estimate below -N% = unlogged fill-ups
     fuel_min_confidence: float = 0.2  # below: too many assumptions to alert
     fuel_expiry_hours: float = 24.0
 

@@ -1,0 +1,220 @@
+"""Upcoming calendar events seen from the traveler's position: where each is, how far, whether
+a trip already gets the traveler there, and whether it needs travel at all (pure).
+
+Shared by the ``event_travel_planning`` detector and the data facade's upcoming-events view.
+
+The no-travel rule (:func:`no_travel_reason`): an event never needs a trip when
+
+* it is **remote**: one of :data:`REMOTE_WORDS` is a word of its title or of its location name
+  (``call``, ``video``, ``zoom``, ``teams``, ``meet``, ``webinar``, ``online``, ``virtual``,
+  ...), or its location is a web address;
+* it is a **to-do**: its ``event_type`` is ``reminder``, or its title starts with one of
+  :data:`TASK_VERBS` ("Pay insurance", "Renew registration", "File taxes") or contains one of
+  :data:`TASK_WORDS` ("Rent due", "Tax deadline").
+
+``meet`` and ``teams`` alone are ambiguous in a title ("Meet the group at Quartzsite"), so in
+a title only the phrases "google meet" and "microsoft teams" count; as a location the bare
+words count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import pairwise
+
+from pam_proactive.analysis.dates import hours_until, local_date, zone
+from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
+from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.context import CalendarEvent, Coordinates, Trip, UserContext
+
+# Words (whole words, any case) that make an event remote, in its title or location.
+REMOTE_WORDS = frozenset({
+    "call", "calls", "video", "videocall", "zoom", "webinar", "online", "virtual", "facetime",
+    "skype", "webex", "teleconference", "conference call", "livestream",
+    "google meet", "microsoft teams", "ms teams", "teams call", "teams meeting",
+})
+# Also remote when they are (a word of) the location name.
+REMOTE_LOCATION_WORDS = REMOTE_WORDS | {"meet", "teams", "phone", "internet", "web"}
+# A title starting with one of these verbs is a task done from anywhere.
+# Verbs that also start trips ("Check in at ...", "Book club", "Sign the lease") are left out.
+TASK_VERBS = frozenset({
+    "pay", "renew", "file", "submit", "email", "e-mail", "text", "phone", "call", "order",
+    "cancel", "schedule", "reserve", "remember", "reminder", "send", "mail",
+})
+# A title containing one of these words is a deadline, not a place to be.
+TASK_WORDS = frozenset({"due", "deadline", "reminder", "expires", "expiring", "overdue"})
+TODO_EVENT_TYPES = frozenset({"reminder"})
+
+REMOTE = "remote"
+TO_DO = "to_do"
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+_URL = re.compile(r"https?://|www\.|\.(com|net|org|us|io)\b", re.IGNORECASE)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _has_any(words: list[str], vocabulary: frozenset[str]) -> bool:
+    singles = set(words)
+    pairs = {f"{a} {b}" for a, b in pairwise(words)}
+    return bool(vocabulary & (singles | pairs))
+
+
+def no_travel_reason(event: CalendarEvent) -> str | None:
+    """:data:`REMOTE` or :data:`TO_DO` when the event needs no trip by the module's rule,
+    else None."""
+    title = _words(event.title)
+    place = event.location_name or ""
+    if _has_any(title, REMOTE_WORDS) or _URL.search(place):
+        return REMOTE
+    if place and _has_any(_words(place), REMOTE_LOCATION_WORDS):
+        return REMOTE
+    if event.event_type.strip().lower() in TODO_EVENT_TYPES:
+        return TO_DO
+    if title and (title[0] in TASK_VERBS or _has_any(title, TASK_WORDS)):
+        return TO_DO
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class UserPoint:
+    """Where the traveler is believed to be, and a phrase saying how we know."""
+
+    point: Coordinates
+    described: str
+
+
+def trip_destination(trip: Trip) -> Coordinates | None:
+    """A trip's destination: its coordinates, else its resolved place name."""
+    return valid_coordinates(trip.destination_coordinates) or resolve_place(trip.destination)
+
+
+def user_location(ctx: UserContext) -> UserPoint | None:
+    """The traveler's position: the context's location (coordinates, else its resolved place
+    name), else the destination of the current or most recent trip."""
+    location = ctx.travel.location
+    if location is not None:
+        name = (location.place_name or "").strip() or None
+        # Only the profile's own position is known to be current; trip-derived ones are not.
+        where = (
+            "your current location" if location.source == "profile" else "your last known location"
+        )
+        where = f"{where} ({name})" if name else where
+        point = valid_coordinates(location.coordinates) or resolve_place(name)
+        if point is not None:
+            return UserPoint(point, where)
+    started = [
+        t
+        for t in ctx.travel.trips
+        if t.status in ("active", "completed") and t.start_date is not None
+        and t.start_date <= ctx.today
+    ]
+    # The current trip first, then the latest completed one.
+    started.sort(
+        key=lambda t: (t.status == "active", t.start_date.toordinal() if t.start_date else 0)
+    )
+    for trip in reversed(started):
+        point = trip_destination(trip)
+        if point is not None:
+            name = (trip.destination or "").strip()
+            label = f"{name}, " if name else ""
+            kind = "your current trip" if trip.status == "active" else "your last trip"
+            return UserPoint(point, f"{label}the destination of {kind}")
+    return None
+
+
+def _covers(trip: Trip, event_day: date, settings: DetectorSettings) -> bool:
+    """Whether ``trip`` gets the traveler there by ``event_day``: it arrives (end date, else
+    start date) by then, or, when allowed, it is under way or departs by then."""
+    start, end = trip.start_date, trip.end_date
+    arrival = end if end is not None else start
+    if arrival is None:
+        return True  # a trip there with no dates is still a plan; don't nag
+    if arrival <= event_day:
+        return True
+    return settings.event_trip_spanning_covers and start is not None and start <= event_day
+
+
+def covering_trip(
+    ctx: UserContext, point: Coordinates, event_day: date, settings: DetectorSettings
+) -> Trip | None:
+    """A planned or active trip ending near ``point`` in time for ``event_day``, if any."""
+    for trip in ctx.travel.trips:
+        if trip.status not in ("planned", "active"):
+            continue
+        destination = trip_destination(trip)
+        if destination is None:
+            continue
+        near = haversine_miles(destination, point) <= settings.event_trip_radius_miles
+        if near and _covers(trip, event_day, settings):
+            return trip
+    return None
+
+
+def upcoming_events(
+    ctx: UserContext, now: datetime, settings: DetectorSettings
+) -> list[tuple[CalendarEvent, float]]:
+    """Events starting in [now, now + ``event_window_days``], with hours until each starts."""
+    tz = zone(ctx.profile.timezone)
+    found = []
+    for event in ctx.calendar.events:
+        hours = hours_until(event.starts_at, now, tz)
+        if hours is not None and 0 <= hours <= settings.event_window_days * 24:
+            found.append((event, hours))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class EventAnalysis:
+    """One upcoming event seen from the traveler's position."""
+
+    event: CalendarEvent
+    hours_until: float
+    place: str | None  # the event's location name
+    point: Coordinates | None  # resolved offline; None when unresolvable, absent or remote
+    distance_miles: float | None  # from the traveler; None when either end is unknown
+    covering_trip: Trip | None  # a planned or active trip getting there in time
+    no_travel: str | None  # REMOTE or TO_DO: needs no trip whatever the distance
+    needs_travel: bool  # travels somewhere, far enough away, and no trip covers it
+
+
+@dataclass(frozen=True, slots=True)
+class EventsView:
+    """The traveler's position and the upcoming events, with the counts behind silences."""
+
+    here: UserPoint | None
+    events: tuple[EventAnalysis, ...]
+    unresolved: int  # events whose location name could not be placed
+    no_travel: int  # remote meetings and to-dos, never a trip
+
+
+def analyze_events(ctx: UserContext, now: datetime, settings: DetectorSettings) -> EventsView:
+    """The traveler's position and every event starting within ``event_window_days``: where
+    it is, how far (miles), whether it needs travel at all, and whether a trip already gets
+    the traveler there."""
+    here = user_location(ctx)
+    tz = zone(ctx.profile.timezone)
+    found: list[EventAnalysis] = []
+    unresolved = skipped = 0
+    for event, hours in upcoming_events(ctx, now, settings):
+        place = event.location_name
+        exempt = no_travel_reason(event)
+        if exempt is not None:
+            skipped += 1
+            found.append(EventAnalysis(event, hours, place, None, None, None, exempt, False))
+            continue
+        point = resolve_place(place)
+        if point is None and place is not None:
+            unresolved += 1
+        distance = haversine_miles(here.point, point) if here and point else None
+        event_day = local_date(event.starts_at, tz)
+        trip = (covering_trip(ctx, point, event_day, settings)
+                if point is not None and event_day is not None else None)
+        far = distance is not None and distance >= settings.event_min_distance_miles
+        found.append(EventAnalysis(event, hours, place, point, distance, trip, None,
+                                   far and trip is None and event_day is not None))
+    return EventsView(here, tuple(found), unresolved, skipped)

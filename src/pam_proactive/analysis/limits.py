@@ -1,0 +1,40 @@
+"""Plausibility limits, one constant per fact, and the odometer outlier rule (pure).
+
+Readings beyond these limits are typing or unit errors, not vehicles; the data layer and the
+analyses use the same constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import pairwise
+
+MAX_ODOMETER_MILES = 5_000_000.0  # no road vehicle gets near this
+MAX_TRIP_MILES = 25_000.0  # a single trip longer than this is a typo
+MAX_TANK_GALLONS = 300.0  # larger than any RV's tank(s)
+MAX_FILL_GALLONS = MAX_TANK_GALLONS  # one fill-up cannot exceed the largest tank
+ODOMETER_JUMP_MILES = 10_000.0  # more than this between two consecutive fills is a typo
+# The odometer outlier rule: a reading more than this above the next highest reading of the
+# vehicle (fills, service records, the vehicle's own odometer) is not its odometer. RVs drive
+# about 5,000-15,000 miles a year, so 50,000 is years of driving nobody logged.
+ODOMETER_OUTLIER_MILES = 50_000.0
+
+
+def odometer_outliers(readings: Iterable[float]) -> frozenset[float]:
+    """The readings (miles) the outlier rule rejects: from the top, each reading more than
+    :data:`ODOMETER_OUTLIER_MILES` above the next highest one. A lone reading is kept (there
+    is nothing to compare it with)."""
+    ordered = sorted(set(readings), reverse=True)
+    rejected: set[float] = set()
+    for high, below in pairwise(ordered):
+        if high - below <= ODOMETER_OUTLIER_MILES:
+            break
+        rejected.add(high)
+    return frozenset(rejected)
+
+
+def plausible_max_odometer(readings: Iterable[float]) -> float | None:
+    """The highest reading (miles) the outlier rule keeps, or None without readings."""
+    values = list(readings)
+    outliers = odometer_outliers(values)
+    return max((v for v in values if v not in outliers), default=None)

@@ -1,0 +1,133 @@
+"""Where each maintenance item stands: days and miles left, the odometer behind them, and
+the planned trip during which it falls due (pure). Shared by the maintenance detectors,
+departure reminders and the data facade."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pam_proactive.analysis.dates import add_days
+from pam_proactive.analysis.fuel import Estimate, best_odometer, primary_vehicle
+from pam_proactive.analysis.limits import MAX_ODOMETER_MILES, MAX_TRIP_MILES
+from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.analysis.stats import positive
+from pam_proactive.context import MaintenanceItem, Trip, UserContext
+
+
+@dataclass(frozen=True, slots=True)
+class DueStatus:
+    """Where one maintenance item stands (days and miles may be negative when overdue)."""
+
+    item: MaintenanceItem
+    odometer: Estimate | None  # current odometer of the item's vehicle, miles
+    due_miles: float | None  # next_due_mileage when consistent with the record
+    days_left: int | None  # next_due_date - today
+    miles_left: float | None  # due_miles - odometer
+    trip: Trip | None  # planned trip during which the mileage falls due
+    notes: tuple[str, ...] = ()  # why a date or mileage was not used (no traveler data)
+
+    @property
+    def overdue(self) -> bool:
+        """Past the due date, or past the due mileage."""
+        return (self.days_left is not None and self.days_left < 0) or (
+            self.miles_left is not None and self.miles_left < 0
+        )
+
+
+def task_label(task: object) -> str:
+    """'oil_change' -> 'Oil change'."""
+    text = " ".join(str(task or "service").replace("_", " ").split()) or "Service"
+    return text[0].upper() + text[1:]
+
+
+def is_primary_item(ctx: UserContext, item: MaintenanceItem) -> bool:
+    """Whether ``item`` belongs to the primary vehicle (or to no vehicle in particular)."""
+    primary_id = primary_vehicle(ctx).vehicle_id
+    return item.vehicle_id is None or primary_id is None or item.vehicle_id == primary_id
+
+
+def item_odometer(
+    ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings
+) -> Estimate | None:
+    """Current odometer (miles) of the item's vehicle: the fuel analysis' best estimate for the
+    primary vehicle, else the highest service-record mileage of that vehicle."""
+    if is_primary_item(ctx, item):
+        estimate = best_odometer(ctx, settings)
+        return estimate if estimate.value is not None else None
+    readings = [
+        mileage
+        for other in ctx.vehicle.maintenance
+        if other.vehicle_id == item.vehicle_id
+        and other.performed_on is not None
+        and other.performed_on <= ctx.today
+        and (mileage := positive(other.mileage_miles, MAX_ODOMETER_MILES)) is not None
+    ]
+    if not readings:
+        return None
+    return Estimate(max(readings), "service_records", "the latest service record", 0.7)
+
+
+NOT_AFTER_LAST = "next due mileage not after the last"
+
+
+def due_mileage(item: MaintenanceItem) -> float | None:
+    """The item's next due mileage, or None when absent or not after the mileage it was done
+    at (an inconsistent record, see :data:`NOT_AFTER_LAST`)."""
+    due = positive(item.next_due_mileage_miles, MAX_ODOMETER_MILES)
+    done_at = positive(item.mileage_miles, MAX_ODOMETER_MILES)
+    if due is not None and done_at is not None and due <= done_at:
+        return None
+    return due
+
+
+def planned_trips_ahead(ctx: UserContext, days: int) -> list[Trip]:
+    """Planned trips starting in [today, today + days] with a distance, by start date."""
+    last = add_days(ctx.today, days)
+    trips = [
+        t
+        for t in ctx.travel.trips
+        if t.status == "planned"
+        and t.start_date is not None
+        and ctx.today <= t.start_date <= last
+        and positive(t.distance_miles, MAX_TRIP_MILES) is not None
+    ]
+    return sorted(trips, key=lambda t: t.start_date.toordinal() if t.start_date else 0)
+
+
+def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings) -> DueStatus:
+    """The item's days and miles left, and the planned trip (within
+    ``maintenance_trip_window_days``) whose cumulative miles would pass the due mileage."""
+    odometer = item_odometer(ctx, item, settings)
+    due_miles = due_mileage(item)
+    notes: list[str] = []
+    if due_miles is None and item.next_due_mileage_miles is not None:
+        notes.append(NOT_AFTER_LAST)
+    due_date = item.next_due_date
+    days_left = (due_date - ctx.today).days if due_date is not None else None
+    if days_left is not None and -days_left > settings.maintenance_stale_days:
+        notes.append("due date long past; record probably stale")
+        days_left = None
+    miles_left = None
+    trip = None
+    if due_miles is not None and odometer is not None and odometer.value is not None:
+        miles_left = due_miles - odometer.value
+        if -miles_left > settings.maintenance_stale_miles:
+            notes.append("due mileage long past; record probably stale")
+            miles_left = None
+        if is_primary_item(ctx, item) and miles_left is not None and miles_left >= 0:
+            driven = 0.0
+            for planned in planned_trips_ahead(ctx, settings.maintenance_trip_window_days):
+                driven += positive(planned.distance_miles, MAX_TRIP_MILES) or 0.0
+                if driven >= miles_left:
+                    trip = planned
+                    break
+    return DueStatus(item, odometer, due_miles, days_left, miles_left, trip, tuple(notes))
+
+
+def is_due_soon(status: DueStatus, settings: DetectorSettings) -> bool:
+    """Due within the 'soon' window of days or miles, or during a planned trip."""
+    return (
+        (status.days_left is not None and status.days_left <= settings.maintenance_soon_days)
+        or (status.miles_left is not None and status.miles_left <= settings.maintenance_soon_miles)
+        or status.trip is not None
+    )
