@@ -28,6 +28,7 @@ from pam_proactive.analysis.vehicles import normalize_vehicle_class
 from pam_proactive.context import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
 
 SKIP_IMPLAUSIBLE_INTERVAL = "fuel_interval_implausible_mpg"
+MIN_LEVEL_PCT = 1.0  # an estimate below this is unknown, not empty
 UNLOGGED_FILL = (
     "more miles since the last full fill-up than the tank holds: a fill-up went unlogged "
     "(log your fill-ups)"
@@ -409,9 +410,9 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
 
     Level = (tank - miles since the last full fill / mpg + partial fills since) / tank,
     at most 100 %. Without fills the level is unknown and never guessed. When the miles
-    driven use up everything the tank and the partial fills since could carry, the traveler
-    has filled up without logging it: the level is unknown (never "empty"), so there is no
-    state either. The confidence is the product of the tank, economy and miles estimates'
+    driven use up everything the tank and the partial fills since could carry (to within
+    :data:`MIN_LEVEL_PCT`), the traveler has filled up without logging it: the level is
+    unknown (never "empty"), so there is no state either. The confidence is the product of the tank, economy and miles estimates'
     confidences, lowered by up to half as the miles estimate consumes more of the tank (the
     nearer to empty, the likelier an unlogged fill-up).
     """
@@ -442,7 +443,9 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     raw_pct = gallons / tank.value * 100.0
     if not math.isfinite(raw_pct):
         return FuelResult(None, "fuel numbers out of range")
-    if gallons <= 0.0:
+    # Under 1 % left (never shown as "0 %") is as unlikely as an overrun: nobody drives a
+    # tank to its last drop, so an unlogged fill-up is the likelier story.
+    if gallons < MIN_LEVEL_PCT / 100.0 * tank.value:
         return FuelResult(None, UNLOGGED_FILL, notes)
     gallons = min(gallons, tank.value)
     level = gallons / tank.value * 100.0

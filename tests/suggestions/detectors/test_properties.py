@@ -1,5 +1,9 @@
-"""Property tests: no detector raises on arbitrary, malformed contexts, and whatever they
-produce is a well-formed candidate with strictly JSON-serialisable data."""
+"""Property tests: no detector raises on arbitrary, messy contexts, and whatever they produce
+is a well-formed candidate with strictly JSON-serialisable data.
+
+Contexts are validated when the data layer builds them (types, time zone, currency, units,
+periods, statuses), so the generated ones respect the models' types; the values inside those
+types stay hostile (NaN, infinities, negatives, year 1 and 9999, empty or odd text)."""
 
 from __future__ import annotations
 
@@ -51,8 +55,7 @@ datetimes = st.one_of(
     st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 1, 1), timezones=zones),
     st.datetimes(timezones=zones),
 )
-texts = st.one_of(
-    st.none(),
+words = st.one_of(
     st.text(max_size=30),
     st.sampled_from(
         [
@@ -70,7 +73,8 @@ texts = st.one_of(
         ]
     ),
 )
-ids = st.one_of(st.text(max_size=8), st.none())
+texts = st.one_of(st.none(), words)  # optional text fields
+ids = st.text(max_size=8)
 coordinates = st.one_of(
     st.none(),
     st.builds(Coordinates, lat=numbers, lng=numbers),
@@ -80,10 +84,10 @@ coordinates = st.one_of(
         lng=st.floats(min_value=-125, max_value=-67),
     ),
 )
-statuses = st.sampled_from(["planned", "active", "completed", "cancelled", "weird"])
+statuses = st.sampled_from(["planned", "active", "completed", "cancelled"])
 classes = st.one_of(
     st.sampled_from(["class_a", "class_b", "class_c", "trailer", "truck", "van", "car", "unknown"]),
-    texts,
+    words,
 )
 
 
@@ -95,9 +99,9 @@ profiles = st.builds(
     Profile,
     user_id=st.uuids(),
     status=st.just("active"),
-    units=st.one_of(st.sampled_from(["imperial", "metric"]), st.text(max_size=5)),
-    timezone=st.one_of(st.sampled_from(["America/Denver", "UTC", "Nowhere/City", ""]), texts),
-    currency=st.one_of(st.sampled_from(["USD", "GBP", "EUR", "CHF", ""]), texts),
+    units=st.sampled_from(["imperial", "metric"]),
+    timezone=st.sampled_from(["America/Denver", "UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"]),
+    currency=st.sampled_from(["USD", "GBP", "EUR", "CHF", "CAD", "JPY"]),
     region=texts,
     vehicle_class=classes,
     fuel_type=st.one_of(st.sampled_from(["gasoline", "diesel"]), texts),
@@ -114,7 +118,7 @@ budgets = st.builds(
     budget_id=ids,
     category=texts,
     limit=numbers,
-    period=st.sampled_from(["weekly", "monthly", "yearly", "daily"]),
+    period=st.sampled_from(["weekly", "monthly", "yearly"]),
     period_start=any_dates,
     period_end=any_dates,
     spent=numbers,
@@ -125,7 +129,7 @@ category_names = st.sampled_from(["fuel", "food", "repairs", ""])
 categories = st.builds(
     CategoryStats,
     category=category_names,
-    baseline_count=st.one_of(st.none(), st.integers(-3, 50)),
+    baseline_count=st.integers(0, 50),
     baseline_median=numbers,
     baseline_mad=numbers,
     spent_30d=numbers,
@@ -160,11 +164,11 @@ locations = st.one_of(
 events = st.builds(
     CalendarEvent,
     event_id=ids,
-    title=texts,
+    title=words,
     starts_at=datetimes,
     ends_at=datetimes,
     all_day=st.booleans(),
-    event_type=st.just("event"),
+    event_type=st.sampled_from(["personal", "meeting", "reminder", "trip"]),
     location_name=texts,
 )
 fills = st.builds(
@@ -195,7 +199,7 @@ maintenance = st.builds(
     MaintenanceItem,
     record_id=ids,
     vehicle_id=ids,
-    task=texts,
+    task=words,
     performed_on=optional_dates,
     mileage_miles=numbers,
     next_due_date=optional_dates,
@@ -350,11 +354,11 @@ def plausible_contexts(draw: st.DrawFn) -> UserContext:
             st.builds(
                 CalendarEvent,
                 event_id=ids,
-                title=texts,
+                title=words,
                 starts_at=st.floats(-24, 24 * 20).map(lambda h: now + timedelta(hours=h)),
                 ends_at=datetimes,
                 all_day=st.booleans(),
-                event_type=st.just("event"),
+                event_type=st.sampled_from(["personal", "meeting", "reminder"]),
                 location_name=texts,
             )
         )
@@ -419,7 +423,7 @@ common = settings(
 @given(ctx=contexts())
 def test_no_detector_raises_and_candidates_are_well_formed(ctx: UserContext) -> None:
     for detector in ALL_DETECTORS:
-        for found in detector(ctx, ctx.now, DetectorSettings()):
+        for found in detector(ctx, ctx.now, DetectorSettings()).candidates:
             check_candidate(found, ctx, ctx.now)
 
 
@@ -427,14 +431,14 @@ def test_no_detector_raises_and_candidates_are_well_formed(ctx: UserContext) -> 
 @given(ctx=plausible_contexts())
 def test_no_detector_raises_on_realistic_messy_contexts(ctx: UserContext) -> None:
     for detector in ALL_DETECTORS:
-        for found in detector(ctx, ctx.now, DetectorSettings()):
+        for found in detector(ctx, ctx.now, DetectorSettings()).candidates:
             check_candidate(found, ctx, ctx.now)
 
 
 @common
 @given(ctx=contexts(), now=st.datetimes(timezones=st.timezones()))
 def test_run_detectors_never_raises_for_any_now(ctx: UserContext, now: datetime) -> None:
-    for found in run_detectors(ctx, now, DetectorSettings()):
+    for found in run_detectors(ctx, now, DetectorSettings()).candidates:
         check_candidate(found, ctx, now)
         group = "group:" + TYPE_GROUPS[found.type]
         assert found.type not in ctx.profile.disabled_types
@@ -445,4 +449,4 @@ def test_run_detectors_never_raises_for_any_now(ctx: UserContext, now: datetime)
 @given(ctx=contexts())
 def test_opted_out_users_get_nothing(ctx: UserContext) -> None:
     opted = replace(ctx, profile=replace(ctx.profile, opted_out=True))
-    assert run_detectors(opted, ctx.now, DetectorSettings()) == []
+    assert run_detectors(opted, ctx.now, DetectorSettings()).candidates == ()
