@@ -412,8 +412,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     at most 100 %. Without fills the level is unknown and never guessed. When the miles
     driven use up everything the tank and the partial fills since could carry (to within
     :data:`MIN_LEVEL_PCT`), the traveler has filled up without logging it: the level is
-    unknown (never "empty"), so there is no state either. The confidence is the product of the tank, economy and miles estimates'
-    confidences, lowered by up to half as the miles estimate consumes more of the tank (the
+    unknown (never "empty"), so there is no state either. The confidence is the product of
+    the tank, economy and miles estimates' confidences, lowered by up to half as the miles estimate consumes more of the tank (the
     nearer to empty, the likelier an unlogged fill-up).
     """
     fills = clean_fills(ctx.vehicle.fills, settings)
