@@ -413,8 +413,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     driven use up everything the tank and the partial fills since could carry (to within
     :data:`MIN_LEVEL_PCT`), the traveler has filled up without logging it: the level is
     unknown (never "empty"), so there is no state either. The confidence is the product of
-    the tank, economy and miles estimates' confidences, lowered by up to half as the miles estimate consumes more of the tank (the
-    nearer to empty, the likelier an unlogged fill-up).
+    the tank, economy and miles estimates' confidences, lowered by up to half as the miles
+    estimate consumes more of the tank (the nearer to empty, the likelier an unlogged fill).
     """
     fills = clean_fills(ctx.vehicle.fills, settings)
     if not fills:
