@@ -20,10 +20,12 @@ from uuid import UUID
 import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
+from pam_proactive.analysis.fuel import UNLOGGED_FILL
 from pam_proactive.analysis.geo import EARTH_RADIUS_MILES, resolve_place
+from pam_proactive.context import UserContext
 from pam_proactive.engine import Engine, open_engine
 from pam_proactive.jobs.sweep import SweepReport, SweptSuggestion, sweep
-from pam_proactive.suggestions.detectors import run_detectors
+from pam_proactive.suggestions.detectors import Detection, Note, run_detectors
 from pam_proactive.suggestions.models import Candidate
 from planting import EPOCH, Planter
 
@@ -194,7 +196,49 @@ def plant_all(p: Planter) -> dict[str, UUID]:
     # --- fuel_economy_drop -------------------------------------------------------------------
     u["economy"] = plant_economy(p, 240)  # 8 mpg: 20 % worse
     u["economy_near"] = plant_economy(p, 258)  # 8.6 mpg: 14 % worse
+    plant_messy(p, u)
     return u
+
+
+REMOTE_OR_TODO = (  # (title, location, event_type): none of them needs a trip
+    ("Video call with team", "Quartzsite, AZ", "meeting"),
+    ("Call with accountant", "Phoenix, AZ", "personal"),
+    ("Pay insurance", "Bend, OR", "personal"),
+    ("Renew registration", "Moab, UT", "personal"),
+    ("Team sync", "Zoom", "meeting"),
+    ("Planning session", "online", "meeting"),
+    ("Dentist", "Bend, OR", "reminder"),
+)
+
+
+def plant_messy(p: Planter, u: dict[str, UUID]) -> None:
+    """Rows a new user's data really holds: remote meetings and to-dos with far-away places,
+    a fill-up nobody logged, an odometer typo, budgets outside the schema's domain, and a
+    long trip tomorrow on a full tank."""
+    u["remote"] = located(p)
+    for title, place, kind in REMOTE_OR_TODO:
+        p.event(u["remote"], title, datetime(2026, 11, 28, 16, tzinfo=UTC), location=place,
+                event_type=kind)
+    p.event(u["remote"], "Rally", datetime(2026, 11, 28, 16, tzinfo=UTC),
+            location="Quartzsite, AZ")
+    # 27-gallon tank at 15.7 mpg (314 miles on 20 gallons) = 424 miles; 443 driven since.
+    u["fuel_unlogged"] = p.user()
+    p.vehicle(u["fuel_unlogged"], tank_gallons=27, odometer_miles=20_314 + 443)
+    p.fill(u["fuel_unlogged"], date(2026, 11, 1), 20, 20_000)
+    p.fill(u["fuel_unlogged"], date(2026, 11, 10), 20, 20_314)
+    # The vehicle's odometer says 1,010,700 (a typo); a service on Nov 20 read 10,700.
+    u["odometer_typo"] = plant_fuel(p, 1_010_700)
+    p.maintenance(u["odometer_typo"], "tire rotation", date(2026, 11, 20), 10_700)
+    u["budget_zero"] = p.user()
+    p.budget(u["budget_zero"], "food", 0)
+    p.expense(u["budget_zero"], 100, "food", date(2026, 11, 5))
+    if p.preset == "seed":  # wheels-wins-live budgets have no period column (monthly)
+        u["budget_daily"] = p.user()
+        p.budget(u["budget_daily"], "food", 10, period="daily")
+        p.expense(u["budget_daily"], 100, "food", date(2026, 11, 5))
+    u["departure_full"] = plant_fuel(p, 10_300)  # just filled: 500 miles of range
+    p.trip(u["departure_full"], "Denver, CO", "Bend, OR", date(2026, 11, 26),
+           date(2026, 11, 27), 1_000)
 
 
 @pytest.fixture(scope="module", params=PRESETS)
@@ -319,10 +363,68 @@ async def test_unresolved_event_place_is_counted_as_data_quality(world: World) -
     report = await sweep(world.engine, NOW, user_ids=[uid], dry_run=True)
     assert report.rows_skipped == 1 and report.silent_notes["event_travel_planning"] == 1
     ctx = (await world.engine.data.get_contexts([uid], NOW, use_cache=False))[uid]
-    assert run_detectors(ctx, NOW, world.engine.detectors) == []
-    assert ctx.data_quality.skipped_rows == {"event_location_unresolved": 1}
-    assert "event_travel_planning: event location 'Xyzzyville Nowhere' not resolved" in (
-        ctx.data_quality.notes)
+    found = run_detectors(ctx, NOW, world.engine.detectors)
+    assert found.candidates == ()
+    assert dict(found.skipped) == {"event_location_unresolved": 1}
+    assert Note("event_travel_planning", "event location not resolved") in found.notes
+
+
+# --- messy data --------------------------------------------------------------------------
+
+
+async def _detect(world: World, name: str) -> tuple[UserContext, Detection]:
+    uid = world.users[name]
+    ctx = (await world.engine.data.get_contexts([uid], NOW, use_cache=False))[uid]
+    return ctx, run_detectors(ctx, NOW, world.engine.detectors)
+
+
+async def test_remote_meetings_and_to_dos_never_need_a_trip(world: World) -> None:
+    assert world.kinds("remote") == [("event_travel_planning", "high")]
+    assert world.one("remote", "event_travel_planning").data["event_title"] == "Rally"
+    _, found = await _detect(world, "remote")
+    assert dict(found.skipped) == {"event_needs_no_travel": len(REMOTE_OR_TODO)}
+    assert Note("event_travel_planning", "remote meeting or to-do: needs no travel") in (
+        found.notes)
+
+
+async def test_more_miles_than_a_tank_holds_is_an_unlogged_fill_not_an_empty_tank(
+    world: World,
+) -> None:
+    assert world.kinds("fuel_unlogged") == []
+    _, found = await _detect(world, "fuel_unlogged")
+    assert Note("fuel_low", UNLOGGED_FILL) in found.notes
+
+
+async def test_an_odometer_typo_is_not_the_vehicles_odometer(world: World) -> None:
+    ctx, _ = await _detect(world, "odometer_typo")
+    assert ctx.data_quality.skipped_rows["odometer_outlier"] == 1
+    assert ctx.vehicle.primary is not None and ctx.vehicle.primary.odometer_miles is None
+    assert ctx.vehicle.max_odometer_miles == pytest.approx(10_700, abs=0.01)
+    # 400 miles since the 10,300 fill at 10 mpg: 10 of 50 gallons left, not "unlogged fill".
+    assert world.kinds("odometer_typo") == [("fuel_low", "medium")]
+    assert world.one("odometer_typo", "fuel_low").data["level_pct"] == pytest.approx(20, abs=0.1)
+
+
+async def test_budgets_outside_the_schema_domain_are_skipped_not_reinterpreted(
+    world: World,
+) -> None:
+    ctx, _ = await _detect(world, "budget_zero")
+    assert world.kinds("budget_zero") == [] and ctx.financial.budgets == ()
+    assert ctx.data_quality.skipped_rows["budget_limit_invalid"] == 1
+    if world.preset == "seed":
+        ctx, _ = await _detect(world, "budget_daily")
+        assert world.kinds("budget_daily") == [] and ctx.financial.budgets == ()
+        assert ctx.data_quality.skipped_rows["budget_period_invalid"] == 1
+        assert "budget_period_assumed_monthly" not in ctx.data_quality.repaired_rows
+
+
+async def test_departure_on_a_full_tank_never_says_buy_zero_gallons(world: World) -> None:
+    found = world.one("departure_full", "departure_reminder")
+    assert "buy about" not in found.message and "0 gallons" not in found.message
+    assert "plan a fuel stop on the way: a full tank (about 500 miles)" in found.message
+    fuel = found.data["fuel"]
+    assert fuel["fuel_stop_needed"] and "gallons_to_buy" not in fuel
+    assert fuel["fuel"]["level_pct"] == 100.0
 
 
 async def test_departure_reminder(world: World) -> None:
