@@ -40,7 +40,7 @@ class Planter:
         self.close()
 
     def _x(self, query: str, params: Any = ()) -> Any:
-        return self.conn.execute(query.encode(), params)  # type: ignore[call-overload]
+        return self.conn.execute(query.encode(), params)
 
     def user(self, *, units: str = "imperial", timezone: str | None = "America/Denver",
              vehicle_type: str | None = "class_c", fuel_type: str | None = "gasoline",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
@@ -33,7 +34,8 @@ class World:
 
 
 @pytest.fixture(params=PRESETS)
-async def world(request: pytest.FixtureRequest, make_database: MakeDatabase) -> World:
+async def world(request: pytest.FixtureRequest, make_database: MakeDatabase
+                ) -> AsyncIterator[World]:
     preset: str = request.param
     uri = await make_database(preset)
     with Planter(uri, preset) as p:

@@ -55,7 +55,7 @@ def _close(token: str, expected: float, factor: float = 1.0, data_decimals: int 
     """Whether ``token`` (as displayed) is ``expected`` (a ``data`` value rounded to
     ``data_decimals``, in miles or gallons) converted by ``factor``, to the token's precision."""
     decimals = len(token.split(".")[1]) if "." in token else 0
-    tolerance = 0.5 * 10**-decimals + 0.5 * 10**-data_decimals * factor + 1e-6
+    tolerance = 0.5 * 10.0**-decimals + 0.5 * 10.0**-data_decimals * factor + 1e-6
     return abs(_value(token) - expected * factor) <= tolerance
 
 
