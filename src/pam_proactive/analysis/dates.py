@@ -19,11 +19,6 @@ def add_days(day: date, days: int) -> date:
         return date.max if days > 0 else date.min
 
 
-def days_between(start: date, end: date) -> int:
-    """Whole days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
-    return (end - start).days
-
-
 @lru_cache(maxsize=1024)
 def known_zone(name: str | None) -> ZoneInfo | None:
     """The IANA zone ``name``, or None when it is missing or unknown to the tz database (the

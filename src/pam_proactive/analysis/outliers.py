@@ -52,10 +52,6 @@ class OutlierRule:
             return None
         return max(self.k_median * base.median, base.median + self.k_mad * base.mad)
 
-    def outlier_sum(self, amounts: Sequence[float] | None, base: Baseline) -> float:
-        """Sum of the amounts above the bar (0 without a usable baseline)."""
-        return above(amounts, self.bar(base))
-
 
 def above(amounts: Sequence[float] | None, bar: float | None) -> float:
     """Sum of the amounts greater than ``bar`` (0 when there is no bar)."""

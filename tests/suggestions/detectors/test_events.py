@@ -19,7 +19,7 @@ S = DetectorSettings()
 # The traveler is in Denver; Quartzsite, AZ is about 661 miles away (great circle).
 
 
-def show(days: int, location: str | None = "Quartzsite, AZ", hour: int = 10):  # type: ignore[no-untyped-def]
+def show(days: int, location: str | None = "Quartzsite, AZ", hour: int = 10) -> CalendarEvent:
     return event(
         "ev1", local(TODAY + timedelta(days=days), hour), location, title="Quartzsite RV Show"
     )
@@ -150,3 +150,16 @@ def test_cancelled_and_completed_trips_do_not_cover() -> None:
 def test_explicit_location_coordinates_win() -> None:
     there = Location(coordinates=QUARTZSITE, place_name="Denver, CO", source="profile")
     assert run(show(5), location=there)[0] == []
+
+
+def test_remote_meetings_and_to_dos_are_skipped_and_counted() -> None:
+    found, result = run(
+        event("v", local(TODAY + timedelta(days=2), 10), "Quartzsite, AZ",
+              title="Video call with team"),
+        event("p", local(TODAY + timedelta(days=2), 10), "Bend, OR", title="Pay insurance"),
+        event("z", local(TODAY + timedelta(days=2), 10), "Zoom", title="Quarterly review"),
+        show(2),
+    )
+    assert [c.data["event_title"] for c in found] == ["Quartzsite RV Show"]
+    assert dict(result.skipped) == {"event_needs_no_travel": 3}
+    assert "event_travel_planning: remote meeting or to-do: needs no travel" in notes_of(result)
