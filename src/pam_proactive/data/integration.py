@@ -3,6 +3,11 @@
 Every function has a batch form (``*_batch``, many user ids, one statement per entity for the
 whole batch) and a per-user form that calls the batch form with one id: one code path. Every
 function takes the clock (``now``, timezone-aware); data after ``now`` is ignored.
+
+The facade stays in ``data``: the derived views it serves (fuel state, maintenance due status,
+events seen from the traveler, outlier rule) are the shared analyses of ``analysis/``, which
+the detectors use too, so it imports nothing from ``suggestions`` (the import contract in
+pyproject.toml enforces it).
 """
 
 from __future__ import annotations
