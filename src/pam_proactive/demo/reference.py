@@ -218,20 +218,40 @@ _TASK_COST = np.array([[80, 350], [40, 150], [150, 450], [250, 1200], [60, 250]]
 _TASK_NOTES = ("Synthetic 15W-40", "Rotated and balanced", "Oil and filters", "Dicor lap sealant",
                "Pads at 60%")
 
+_PERSONAL, _TRIP_EVENT, _MAINT_EVENT, _MEETING, _REMINDER, _BIRTHDAY, _HOLIDAY = range(7)
 _EVENT_TYPES = ("personal", "trip", "maintenance", "meeting", "reminder", "birthday", "holiday")
 _EVENT_SHARE = (0.25, 0.2, 0.1, 0.15, 0.15, 0.1, 0.05)
-_EVENT_LOCATED = (0.5, 0.95, 0.9, 0.4, 0.05, 0.2, 0.8)
-"""Probability that an event of each type has a location_name."""
+_EVENT_LOCATED = (0.5, 0.95, 0.9, 0.6, 0.0, 0.2, 0.8)
+"""Probability that an event of each type has a location_name. To-dos (reminders) never do:
+paying a bill or renewing a registration happens wherever the traveler is."""
 _EVENT_TITLES: tuple[tuple[str, ...], ...] = (
     ("Dentist appointment", "Farmers market", "Visit family", "Hike with friends", "Haircut"),
     ("Escapees rally", "Xscapers convergence", "FMCA convention", "Campground check-in",
-     "Boondocking meetup", "Balloon fiesta"),
+     "Boondocking meetup", "Music festival"),
     ("RV service appointment", "Tire shop", "Oil change appointment", "Roof inspection"),
-    ("Call with accountant", "Doctor appointment", "Video call with team", "Bank appointment"),
+    ("Doctor appointment", "Bank appointment", "Vet appointment", "Mobile RV tech visit"),
     ("Renew registration", "Pay insurance", "Refill prescriptions", "Book next campground"),
     ("Mom's birthday", "Dad's birthday", "Grandkid's birthday", "Anniversary dinner"),
-    ("Thanksgiving with family", "Fourth of July", "Holiday potluck", "New Year's party"),
+    ("Campground potluck", "Rally social hour", "Community dinner"),
 )
+"""Titles per event type. The holiday type's are generic: an event named after a holiday is
+dated on that holiday (see ``_HOLIDAYS``)."""
+_REMOTE_SHARE = 0.45  # meetings held by phone or video: no location, or just "Zoom"
+_REMOTE_TITLES = ("Call with accountant", "Video call with team", "Zoom with the grandkids",
+                  "Webinar: RV solar basics")
+_HOLIDAYS: tuple[tuple[str, int, int, int], ...] = (
+    # (title, month, day, n): a fixed date when n == 0, else the n-th (-1: last) weekday
+    # `day` (Monday = 0) of the month.
+    ("New Year's Day brunch", 1, 1, 0),
+    ("Memorial Day cookout", 5, 0, -1),
+    ("Fourth of July fireworks", 7, 4, 0),
+    ("Labor Day barbecue", 9, 0, 1),
+    ("Halloween at the campground", 10, 31, 0),
+    ("Thanksgiving with family", 11, 3, 4),
+    ("Christmas with family", 12, 25, 0),
+    ("New Year's Eve party", 12, 31, 0),
+)
+"""US holidays the demo's holiday events are named after, each on its real date."""
 _REMINDERS = (b"{60}", b"{60,1440}", b"{30}", b"{1440}")
 
 _TRIP_NOTES = (

@@ -223,6 +223,8 @@ def _events_text(rng: Rng, clock: _Clock, users: _Users, events: _Events) -> byt
     """calendar_events."""
     m = len(events.owner)
     description = _or_null(np.full(m, b"Added from the trip planner"), rng.random(m) < 0.85)
+    # A video meeting's location is empty, or names the app: never a town.
+    location = np.where(events.remote & (rng.random(m) < 0.3), b"Zoom", _town(events.place))
     created = _stamps(clock, events.created_s)
     return _block(
         [
@@ -232,7 +234,7 @@ def _events_text(rng: Rng, clock: _Clock, users: _Users, events: _Events) -> byt
             _glue(_stamps(clock, events.start_s), _stamps(clock, events.end_s)),
             np.where(events.all_day, b"t", b"f"),
             _s(_EVENT_TYPES)[events.kind],
-            _town(events.place),
+            location,
             events.reminder,
             _glue(created, created),
         ]

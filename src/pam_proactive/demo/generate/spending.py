@@ -236,31 +236,36 @@ def _spend_matrix(spent: _Spending, n: int, first_day: int, last_day: int) -> Fl
     return sums
 
 
-def _limits(rng: Rng, spent: FloatArr, typical: FloatArr, elapsed: FloatArr) -> IntArr:
-    """Budget limits (cents): ~10% already over, ~10% past 80%, ~10% on pace to overspend.
+def _limits(rng: Rng, spent: FloatArr, typical: FloatArr, elapsed: FloatArr,
+            days_in: IntArr) -> IntArr:
+    """Budget limits (cents): ~13% already over, ~13% past 80%, ~13% on pace to overspend.
 
-    `spent` is the current period's spending so far, `typical` a usual full period's, and
-    `elapsed` the share of the period gone by."""
+    `spent` is the current period's spending so far, `typical` a usual full period's,
+    `elapsed` the share of the period gone by and `days_in` its days so far (today included).
+    "On pace" follows the detector's rule: 5 days in, 40% spent, and today's rate crossing the
+    limit by a tenth before the period ends; where the period is too young or too far gone for
+    that, those budgets are healthy instead."""
     m = len(spent)
     # Skewed above 10% each: budgets on categories with little spending stay healthy.
     state = rng.choice(4, m, p=(0.13, 0.13, 0.13, 0.61))
     projected = spent / elapsed
-    healthy = np.maximum(typical * rng.uniform(1.1, 1.5, m), projected * rng.uniform(1.15, 1.5, m))
+    healthy = np.maximum(typical * rng.uniform(1.2, 1.7, m), projected * rng.uniform(1.3, 1.8, m))
     healthy = np.ceil(np.maximum(healthy, 2_500) / 2_500) * 2_500  # people pick round numbers
     over = np.floor(spent * rng.uniform(0.6, 0.95, m) / 100) * 100
     past_80 = np.ceil(spent / rng.uniform(0.82, 0.97, m))
-    # On pace: under 80% today, but today's rate would cross the limit before the period ends.
-    on_pace = rng.uniform(spent / 0.78, np.maximum(projected * 0.95, spent / 0.78))
+    # On pace: not yet spent, but projected at least 12% over (a margin for outliers the
+    # detector leaves out of the rate), and at least 42% spent.
+    low, high = spent * 1.03, np.minimum(projected / 1.12, spent / 0.42)
+    on_pace = rng.uniform(low, np.maximum(high, low))
     meaningful = spent >= 2_000
-    can_pace = meaningful & (elapsed < 0.74)
+    can_pace = meaningful & (days_in >= 5) & (high > low * 1.01)
     limit = np.select(
         [
             meaningful & (state == 0),
             meaningful & (state == 1),
             can_pace & (state == 2),
-            meaningful & (state == 2),
         ],
-        [over, past_80, np.ceil(on_pace), past_80],
+        [over, past_80, np.ceil(on_pace)],
         healthy,
     )
     cents: IntArr = np.maximum(limit, 100).astype(np.int64)
@@ -278,7 +283,8 @@ def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets
     total = (rng.random(n) < 0.2)[owner] & (pos == per_user[owner] - 1)
     category = np.where(total, _TOTAL, category)
     draw = rng.random(m)
-    period = np.where(draw < 0.05, _WEEKLY, np.where(draw < 0.08, _YEARLY, _MONTHLY))
+    # Some budget groceries by the week, or insurance and repairs by the year.
+    period = np.where(draw < 0.09, _WEEKLY, np.where(draw < 0.17, _YEARLY, _MONTHLY))
 
     month = np.datetime64(today, "D").astype("datetime64[M]")
     month_start = int(month.astype("datetime64[D]").astype(np.int64))
@@ -295,8 +301,8 @@ def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets
     ):
         rows = period == code
         so_far = _spend_matrix(spent, n, begin, today)[owner[rows], category[rows]]
-        elapsed = np.full(int(rows.sum()), (today - begin + 1) / length)
-        limits[rows] = _limits(rng, so_far, baseline[rows] * length, elapsed)
+        days_in = np.full(int(rows.sum()), today - begin + 1, dtype=np.int64)
+        limits[rows] = _limits(rng, so_far, baseline[rows] * length, days_in / length, days_in)
 
     start_day = np.minimum(month_start, week_start) - rng.integers(0, 366, m)
     end_day = np.where(rng.random(m) < 0.15, today + rng.integers(20, 366, m), -1)

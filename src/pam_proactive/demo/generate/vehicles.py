@@ -123,6 +123,11 @@ def _make_fuel(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Fuel:
     gallons = centigallons / 100
     # Every fill is to full, so the miles since the previous fill burned this fill's gallons.
     miles = np.where(pos == 0, 0.0, gallons * users.mpg[owner] * rng.uniform(0.93, 1.07, m))
+    # ~4% of rigs have lost a fifth or so of their economy over the last three fills (a
+    # dragging brake, soft tyres, a heavier load): what fuel_economy_drop is for.
+    worse = rng.uniform(0.7, 0.82, n)
+    dropped = (rng.random(n) < 0.04)[owner] & (pos >= counts[owner] - 3)
+    miles = np.where(dropped, miles * worse[owner], miles)
     first_odo = rng.integers(3_000, 90_000, n).astype(np.float64)
     odometer = (first_odo[owner] + np.rint(_segment_cumsum(miles, pos))).astype(np.int64)
     price = np.minimum(rng.uniform(3.2, 5.0, m) + np.where(users.diesel[owner], 0.25, 0.0), 5.0)
