@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 
 from pam_proactive.config import Settings, load_settings
-from pam_proactive.db.demo_data import seed_demo_data
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
+from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import Engine, open_engine, run_migrations
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

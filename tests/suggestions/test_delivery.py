@@ -9,18 +9,19 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 
-from conftest import MakeDatabase
+from conftest import MakeDatabase, settings_for
+from pam_proactive.config import Settings
 from pam_proactive.context import Profile
+from pam_proactive.db.connection import Database
 from pam_proactive.suggestions.delivery import (
     Attempt,
     DeliveryReport,
@@ -36,7 +37,8 @@ from pam_proactive.suggestions.delivery import (
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
 
-Conn = psycopg.AsyncConnection[Any]
+Conn = Database
+OpenDatabase = Callable[[str, Settings], Awaitable[Database]]
 SCHEMA = "pam_proactive"
 SECRET = "s3cr3t-for-tests"
 NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
@@ -162,9 +164,9 @@ async def uri(make_database: MakeDatabase) -> str:
 
 
 @pytest.fixture
-async def conn(uri: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as c:
-        yield c
+async def conn(uri: str, open_database: OpenDatabase) -> Conn:
+    """The engine's instrumented connector on the test database."""
+    return await open_database(uri, settings_for("seed"))
 
 
 def webhook(url: str, **kwargs: Any) -> WebhookChannel:
@@ -173,8 +175,7 @@ def webhook(url: str, **kwargs: Any) -> WebhookChannel:
 
 
 async def rows(conn: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    cur = await conn.execute(query, params)
-    return await cur.fetchall()
+    return await conn.fetch("test.rows", query, params)
 
 
 async def outbox_state(conn: Conn) -> list[tuple[Any, ...]]:
@@ -430,10 +431,12 @@ async def test_notification_of_a_gone_condition_is_never_sent(
     await apply(conn, [], [profile(u)], now=NOW + timedelta(minutes=10))  # resolved
     v = await one_notification(conn, quiet=(time(14, 0), time(16, 0)))
     # The suggestion expired without a sweep noticing: caught at delivery time.
-    await conn.execute(
-        "UPDATE pam_proactive.suggestions SET expires_at = %s WHERE user_id = %s",
-        (NOW + timedelta(minutes=30), v),
-    )
+    async with conn.transaction("test.expire") as tx:
+        await tx.execute(
+            "test.expire",
+            "UPDATE pam_proactive.suggestions SET expires_at = %s WHERE user_id = %s",
+            (NOW + timedelta(minutes=30), v),
+        )
     end = datetime(2025, 6, 10, 16, 0, tzinfo=UTC)
     report = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], end)
     assert report == DeliveryReport(picked=1, cancelled=1)
@@ -449,7 +452,7 @@ async def test_notification_of_a_gone_condition_is_never_sent(
 
 
 async def test_concurrent_workers_never_deliver_a_row_twice(
-    conn: Conn, uri: str, receiver: Receiver
+    conn: Conn, uri: str, receiver: Receiver, open_database: OpenDatabase
 ) -> None:
     users = [uuid.uuid4() for _ in range(6)]
     batch = [cand(u, k) for u in users for k in "abcd"]
@@ -473,11 +476,11 @@ async def test_concurrent_workers_never_deliver_a_row_twice(
             await asyncio.wait_for(both_holding.wait(), timeout=10)
             return await WebhookChannel.send(self, item)
 
-    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as other:
-        reports = await asyncio.gather(
-            deliver_due(conn, SCHEMA, [Gate(1)], NOW, limit=10),
-            deliver_due(other, SCHEMA, [Gate(2)], NOW, limit=10),
-        )
+    other = await open_database(uri, settings_for("seed"))
+    reports = await asyncio.gather(
+        deliver_due(conn, SCHEMA, [Gate(1)], NOW, limit=10),
+        deliver_due(other, SCHEMA, [Gate(2)], NOW, limit=10),
+    )
     assert both_holding.is_set()
     assert sorted(r.delivered for r in reports) == [10, 10]
     rest = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
-from psycopg import AsyncCursor
 
-from conftest import MakeDatabase
+from conftest import MakeDatabase, settings_for
+from pam_proactive.config import Settings
 from pam_proactive.context import Profile
+from pam_proactive.db.connection import Database
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import (
     ApplyResult,
@@ -30,7 +30,8 @@ from pam_proactive.suggestions.store import (
 SCHEMA = "pam_proactive"
 NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)  # 15:00 UTC, a Tuesday
 
-Conn = psycopg.AsyncConnection[Any]
+Conn = Database
+OpenDatabase = Callable[[str, Settings], Awaitable[Database]]
 
 
 def profile(
@@ -104,8 +105,7 @@ async def apply(
 
 
 async def rows(conn: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    cur = await conn.execute(query, params)
-    return await cur.fetchall()
+    return await conn.fetch("test.rows", query, params)
 
 
 async def suggestions(conn: Conn, user_id: UUID) -> list[tuple[Any, ...]]:
@@ -137,9 +137,9 @@ async def uri(make_database: MakeDatabase) -> str:
 
 
 @pytest.fixture
-async def conn(uri: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as c:
-        yield c
+async def conn(uri: str, open_database: OpenDatabase) -> Conn:
+    """The engine's instrumented connector on the test database."""
+    return await open_database(uri, settings_for("seed"))
 
 
 def new_user() -> UUID:
@@ -553,37 +553,34 @@ async def test_escalation_counts_against_the_cap(conn: Conn) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-class CountingCursor(AsyncCursor[Any]):
-    statements = 0
-
-    async def execute(self, *args: Any, **kwargs: Any) -> CountingCursor:
-        CountingCursor.statements += 1
-        await super().execute(*args, **kwargs)
-        return self
+def statements_run(conn: Conn) -> int:
+    """Statements the connector has run so far (every one is recorded by name)."""
+    return int(conn.metrics.snapshot()["queries_executed"])
 
 
 async def test_statement_count_does_not_grow_with_the_batch(conn: Conn) -> None:
-    conn.cursor_factory = CountingCursor
     counts = []
     for size in (3, 400):
         users = [new_user() for _ in range(size)]
         profiles = [profile(u, cap=10) for u in users]
         candidates = [cand(u, k, Priority(1 + i % 4)) for u in users for i, k in enumerate("abc")]
-        CountingCursor.statements = 0
+        before = statements_run(conn)
         result = await apply(conn, candidates, profiles)
-        counts.append(CountingCursor.statements)
+        counts.append(statements_run(conn) - before)
         assert result == ApplyResult(created=3 * size, notified=3 * size)
     assert counts[0] == counts[1] and counts[0] >= 10  # every step ran, once per batch
     [(n,)] = await rows(conn, "SELECT count(*) FROM pam_proactive.outbox")
     assert n == 3 * 403
 
 
-async def test_concurrent_sweeps_of_one_user_create_one_suggestion(conn: Conn, uri: str) -> None:
+async def test_concurrent_sweeps_of_one_user_create_one_suggestion(
+    conn: Conn, uri: str, open_database: OpenDatabase
+) -> None:
     u = new_user()
     p = profile(u)
     batch = [cand(u, "a"), cand(u, "b", Priority.HIGH)]
-    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as other:
-        results = await asyncio.gather(apply(conn, batch, [p]), apply(other, batch, [p]))
+    other = await open_database(uri, settings_for("seed"))
+    results = await asyncio.gather(apply(conn, batch, [p]), apply(other, batch, [p]))
     assert sorted(r.created for r in results) == [0, 2]
     assert sorted(r.notified for r in results) == [0, 2]
     assert len(await suggestions(conn, u)) == 2
@@ -636,3 +633,37 @@ async def test_list_suggestions(conn: Conn) -> None:
     assert len(both) == 2
     with pytest.raises(ValueError, match="unknown suggestion status"):
         await list_suggestions(conn, SCHEMA, status="bogus")  # type: ignore[arg-type]
+
+
+async def test_types_scope_what_is_resolved(conn: Conn) -> None:
+    u = new_user()
+    p = profile(u)
+    both = [cand(u, "a"), cand(u, "b", type_="fuel_low")]
+    assert (await apply(conn, both, [p])).created == 2
+    later = NOW + timedelta(hours=1)
+    # A job running only the fuel detectors, which found nothing: only fuel_low is resolved.
+    result = await apply_candidates(
+        conn, schema=SCHEMA, user_ids=[u], candidates=[], profiles={u: p}, now=later,
+        types={"fuel_low", "departure_reminder"})
+    assert result == ApplyResult(resolved=1)
+    assert [(r[14], r[1]) for r in await suggestions(conn, u)] == [
+        ("budget_exceeded", "open"), ("fuel_low", "resolved")]
+    # A candidate outside the job's types would resolve or create another group's subject.
+    with pytest.raises(ValueError, match="outside types"):
+        await apply_candidates(
+            conn, schema=SCHEMA, user_ids=[u], candidates=[cand(u, "a", at=later)],
+            profiles={u: p}, now=later, types=["fuel_low"])
+    # Without types, every type is in scope again.
+    assert (await apply(conn, [], [p], now=later)).resolved == 1
+
+
+async def test_every_statement_is_timed_by_name(conn: Conn) -> None:
+    u = new_user()
+    await apply(conn, [cand(u, "a")], [profile(u)])
+    assert await dismiss(conn, SCHEMA, (await suggestions(conn, u))[0][13], NOW)
+    stats = conn.metrics.snapshot()["statements"]
+    for name in ("store.create_users", "store.load_candidates", "store.lock_users",
+                 "store.insert_new", "store.resolve_gone", "store.notify",
+                 "apply_candidates.commit", "store.lock_owner", "store.close_one",
+                 "close_dismissed.commit"):
+        assert stats[name]["count"] == 1 and stats[name]["errors"] == 0, name

@@ -107,7 +107,7 @@ def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
 
 async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, now: datetime
                 ) -> Any:
-    from pam_proactive.db.demo_data import seed_demo_data
+    from pam_proactive.demo import seed_demo_data
 
     with _progress() as progress:
         task = progress.add_task("seeding users", total=users)

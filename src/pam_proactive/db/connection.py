@@ -1,8 +1,15 @@
 """One async connection pool per process, with timing, retries and the right session settings.
 
+Every statement of the engine goes through :class:`Database`: reads with
+:meth:`Database.fetch`, writes in :meth:`Database.transaction` (or
+:meth:`Database.run_in_transaction`, which retries the whole transaction on transient
+errors). Each statement is timed under its name in :class:`QueryMetrics`.
+
 Direct connections get ``statement_timeout`` and ``application_name`` as startup options.
 Supabase's transaction pooler (port 6543) accepts neither prepared statements nor session
-settings, so there prepared statements are off and the timeout is enforced client-side.
+settings, so there prepared statements are off, reads are timed out client-side, and each
+transaction starts with ``SET LOCAL statement_timeout`` (a transaction-scoped setting, which
+the pooler allows).
 """
 
 from __future__ import annotations
@@ -11,9 +18,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -25,6 +33,9 @@ from pam_proactive.db.metrics import QueryMetrics
 from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Params = Sequence[Any] | dict[str, Any]
 
 APPLICATION_NAME = "pam-proactive"
 
@@ -92,6 +103,81 @@ class Database:
         async with self._pool.connection() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def transaction(self, name: str) -> AsyncIterator[Transaction]:
+        """One transaction on a borrowed connection, committed when the block ends.
+
+        Every statement run through the yielded :class:`Transaction` is timed in
+        :attr:`metrics` under its own name, and so is the commit (``<name>.commit``). The
+        statement timeout holds behind the transaction pooler too. Database errors leave
+        as :class:`TransientDataSourceError` (connection lost, timeout, serialization
+        failure, deadlock: worth retrying), :class:`SchemaError` or
+        :class:`DataSourceError`, naming the statement; other exceptions pass unchanged.
+        """
+        tx: Transaction | None = None
+        try:
+            async with self._pool.connection() as conn:
+                began = conn.transaction()
+                await began.__aenter__()
+                tx = Transaction(self, conn, name)
+                try:
+                    if self.settings.uses_transaction_pooler:
+                        await tx.execute(f"{name}.timeout", sql.SQL(
+                            "SET LOCAL statement_timeout = {}").format(
+                                sql.Literal(int(self.settings.query_timeout * 1000))))
+                    yield tx
+                except BaseException as exc:
+                    await began.__aexit__(type(exc), exc, exc.__traceback__)
+                    raise
+                started = time.perf_counter()
+                tx.statement = f"{name}.commit"
+                await began.__aexit__(None, None, None)
+                self.metrics.record(tx.statement, time.perf_counter() - started)
+        except (*TRANSIENT_ERRORS, TimeoutError) as exc:
+            where = tx.statement if tx is not None else name
+            raise TransientDataSourceError(
+                f"statement {where!r} failed ({type(exc).__name__}); the transaction was "
+                "rolled back: retry it, and check the database is reachable") from exc
+        except pg_errors.UndefinedTable as exc:
+            raise SchemaError(
+                f"statement {tx.statement if tx else name!r}: {exc.diag.message_primary}. "
+                "Run `pam-proactive migrate`, then `pam-proactive doctor`") from exc
+        except psycopg.Error as exc:
+            raise DataSourceError(
+                f"statement {tx.statement if tx else name!r} failed: {type(exc).__name__} "
+                f"{describe(exc)}") from exc
+
+    async def run_in_transaction(
+        self,
+        name: str,
+        work: Callable[[Transaction], Awaitable[T]],
+        *,
+        on_retry: Callable[[int], None] | None = None,
+    ) -> T:
+        """Run ``work(tx)`` in :meth:`transaction` ``name``; on a transient error, roll back
+        and run it again from the start, up to ``max_retries`` more times with backoff.
+
+        ``work`` must be safe to repeat (its effects are rolled back, but it runs again).
+        ``on_retry(attempt)`` is called before each retry. Returns what ``work`` returned;
+        raises :class:`TransientDataSourceError` once the attempts are used up.
+        """
+        attempts = self.settings.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.transaction(name) as tx:
+                    return await work(tx)
+            except TransientDataSourceError as exc:
+                if attempt == attempts:
+                    raise TransientDataSourceError(
+                        f"transaction {name!r} failed after {attempts} attempts: {exc}"
+                    ) from exc
+                log.warning("retrying a transaction", extra={"statement": name,
+                                                             "attempt": attempt})
+                if on_retry is not None:
+                    on_retry(attempt)
+                await asyncio.sleep(backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's counters (pool_size, pool_available, requests_waiting, ...)."""
         return dict(self._pool.get_stats())
@@ -141,6 +227,85 @@ class Database:
         async with self._pool.connection() as conn, conn.cursor(binary=True) as cur:
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A named SQL statement: ``name`` identifies it in metrics and logs; ``text`` may hold
+    ``{placeholders}`` for identifiers (schema, tables), bound with :meth:`bind`."""
+
+    name: str
+    text: str
+
+    def bind(self, **identifiers: sql.Composable) -> tuple[str, sql.Composed]:
+        """(name, composed query) with the identifiers filled in, for ``tx.execute(*...)``."""
+        return self.name, sql.SQL(self.text).format(**identifiers)
+
+
+class Transaction:
+    """The statements of one :meth:`Database.transaction`, each timed under its name.
+
+    Not created directly. Statements get the engine's timeout: the server's
+    ``statement_timeout``, and a client-side limit a little longer in case the server
+    cannot answer.
+    """
+
+    def __init__(self, db: Database, conn: psycopg.AsyncConnection[Any], name: str) -> None:
+        self._db = db
+        self._conn = conn
+        self.name = name
+        self.statement = name  # the statement running, or last run (for error messages)
+
+    async def execute(self, name: str, query: str | sql.Composed, params: Params = ()) -> int:
+        """Run a statement; return its row count (rows inserted, updated, ...; -1 if none)."""
+        async with self._cursor(name, query, params) as cur:
+            return int(cur.rowcount)
+
+    async def fetch(
+        self, name: str, query: str | sql.Composed, params: Params = ()
+    ) -> list[tuple[Any, ...]]:
+        """Run a statement; return all its rows as tuples (none for a statement without)."""
+        async with self._cursor(name, query, params) as cur:
+            return await cur.fetchall() if cur.description else []
+
+    async def fetch_value(self, name: str, query: str | sql.Composed, params: Params = ()) -> Any:
+        """Run a statement; return the first column of its first row (None without rows)."""
+        rows = await self.fetch(name, query, params)
+        return rows[0][0] if rows else None
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[Transaction]:
+        """A nested block (a savepoint) of this transaction, rolled back alone on error."""
+        async with self._conn.transaction():
+            yield self
+
+    @asynccontextmanager
+    async def _cursor(
+        self, name: str, query: str | sql.Composed, params: Params
+    ) -> AsyncIterator[psycopg.AsyncCursor[Any]]:
+        self.statement = name
+        started = time.perf_counter()
+        ok = False
+        try:
+            async with self._conn.cursor() as cur:
+                await asyncio.wait_for(
+                    cur.execute(query, params), timeout=self._db.settings.query_timeout + 5)
+                ok = True
+                yield cur
+        finally:
+            self._db.metrics.record(name, time.perf_counter() - started, ok=ok)
+
+
+@asynccontextmanager
+async def within(target: Database | Transaction, name: str) -> AsyncIterator[Transaction]:
+    """A transaction to run statements in: ``target``'s own new one when it is the
+    :class:`Database`, or a savepoint of ``target`` when it is already a transaction."""
+    if isinstance(target, Transaction):
+        async with target.savepoint() as tx:
+            yield tx
+    else:
+        async with target.transaction(name) as tx:
+            yield tx
 
 
 # SQLSTATE classes whose messages name objects, not values: schema problems, privileges,

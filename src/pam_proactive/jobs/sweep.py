@@ -11,10 +11,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from psycopg import sql
@@ -22,9 +21,9 @@ from psycopg import sql
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.data.loader import chunks, parse_user_id
-from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff
+from pam_proactive.db.connection import Transaction
 from pam_proactive.engine import Engine
-from pam_proactive.errors import TransientDataSourceError
+from pam_proactive.suggestions import store_sql
 from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, drain_due
 from pam_proactive.suggestions.detectors import Note, run_detectors
 from pam_proactive.suggestions.models import Candidate
@@ -126,11 +125,15 @@ async def sweep(
     engine: Engine, now: datetime, *, user_ids: Sequence[object] | None = None,
     dry_run: bool = False, detector_settings: DetectorSettings | None = None,
     on_batch: Callable[[list[SweptSuggestion], int], None] | None = None, deliver: bool = True,
+    types: Collection[str] | None = None,
 ) -> SweepReport:
     """Run every detector for the users (default: every active user) as of ``now``.
 
-    Stores and delivers unless ``dry_run``. ``on_batch(suggestions, users)`` is called after
-    each batch, e.g. to print or count. Returns the report.
+    With ``types``, only suggestions of those types are computed and stored, and only live
+    suggestions of those types are resolved: a job running some detectors leaves the other
+    groups' suggestions alone. Stores and delivers unless ``dry_run``.
+    ``on_batch(suggestions, users)`` is called after each batch, e.g. to print or count.
+    Returns the report.
     """
     settings = detector_settings or engine.detectors
     policy = delivery_policy(engine)
@@ -138,7 +141,7 @@ async def sweep(
     report = SweepReport(now=now, dry_run=dry_run)
     started = time.perf_counter()
     async for contexts in _prefetched(engine, user_ids, now):
-        found, notes, skipped, failed = _detect(contexts, now, settings)
+        found, notes, skipped, failed = _detect(contexts, now, settings, types)
         report.detector_errors += len(failed)
         # A user whose detectors failed is left out of the store, so that their live
         # suggestions are kept rather than resolved by mistake.
@@ -146,16 +149,15 @@ async def sweep(
         result = None
         statuses: dict[tuple[str, str], str] = {}
         if not dry_run and stored:
-            result, statuses = await _store(engine, report, stored, found, now, policy)
+            result, statuses = await _store(engine, report, stored, found, now, policy, types)
         report.add(list(contexts.values()), found, result, notes, skipped)
         if on_batch is not None:
             on_batch([SweptSuggestion(c, "candidate" if dry_run else statuses.get(
                 (c.user_id, c.dedup_key), "suppressed")) for c in found], len(contexts))
     if deliver and not dry_run:
-        async with engine.db.connection() as conn:
-            # Everything due, not just one claim's worth: a sweep of many users notifies
-            # far more than one claim holds.
-            report.delivery = await drain_due(conn, schema, channels(engine), now)
+        # Everything due, not just one claim's worth: a sweep of many users notifies far
+        # more than one claim holds.
+        report.delivery = await drain_due(engine.db, schema, channels(engine), now)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -166,24 +168,24 @@ async def sweep(
 _ANALYZE_AFTER_ROWS = 1_000
 
 
-async def _refresh_statistics(conn: Any, schema: str, result: ApplyResult) -> None:
+async def _refresh_statistics(tx: Transaction, schema: str, result: ApplyResult) -> None:
     if result.created + result.notified >= _ANALYZE_AFTER_ROWS:
-        ident = sql.Identifier(schema)
-        await conn.execute(sql.SQL("ANALYZE {}.suggestions, {}.outbox").format(ident, ident))
+        await tx.execute(*store_sql.ANALYZE_ENGINE_TABLES.bind(s=sql.Identifier(schema)))
 
 
-def _detect(contexts: dict[UUID, UserContext], now: datetime, settings: DetectorSettings
+def _detect(contexts: dict[UUID, UserContext], now: datetime, settings: DetectorSettings,
+            types: Collection[str] | None = None
             ) -> tuple[list[Candidate], list[Note], int, set[UUID]]:
-    """Every user's candidates, the detectors' notes and the rows their analyses skipped; a
-    user whose detectors raise is skipped and logged by the exception's type only (its
-    message could quote traveler data)."""
+    """Every user's candidates (of ``types`` only, when given), the detectors' notes and the
+    rows their analyses skipped; a user whose detectors raise is skipped and logged by the
+    exception's type only (its message could quote traveler data)."""
     found: list[Candidate] = []
     notes: list[Note] = []
     skipped = 0
     failed: set[UUID] = set()
     for uid, ctx in contexts.items():
         try:
-            detection = run_detectors(ctx, now, settings)
+            detection = run_detectors(ctx, now, settings, types=types)
             found.extend(detection.candidates)
             notes.extend(detection.notes)
             skipped += detection.rows_skipped
@@ -194,41 +196,31 @@ def _detect(contexts: dict[UUID, UserContext], now: datetime, settings: Detector
 
 
 async def _store(engine: Engine, report: SweepReport, contexts: dict[UUID, UserContext],
-                 found: list[Candidate], now: datetime, policy: DeliveryPolicy
+                 found: list[Candidate], now: datetime, policy: DeliveryPolicy,
+                 types: Collection[str] | None = None,
                  ) -> tuple[ApplyResult, dict[tuple[str, str], str]]:
-    """Apply one batch, retrying on transient errors: the store is idempotent, so a retry
-    never duplicates a suggestion or a notification."""
+    """Apply one batch in one transaction, retried as a whole on transient errors: the store
+    is idempotent, so a retry never duplicates a suggestion or a notification."""
     schema = engine.settings.engine_schema
-    attempts = engine.settings.max_retries + 1
-    for attempt in range(1, attempts + 1):
-        try:
-            async with engine.db.connection() as conn:
-                result = await apply_candidates(
-                    conn, schema=schema, user_ids=list(contexts), candidates=found,
-                    profiles={u: c.profile for u, c in contexts.items()}, now=now,
-                    policy=policy)
-                statuses = await _statuses(conn, schema, list(contexts))
-                await _refresh_statistics(conn, schema, result)
-                return result, statuses
-        except TRANSIENT_ERRORS as exc:
-            if attempt == attempts:
-                raise TransientDataSourceError(
-                    f"storing a batch failed after {attempts} attempts "
-                    f"({type(exc).__name__}); rerun the sweep: it is idempotent") from exc
-            report.store_retries += 1
-            await asyncio.sleep(backoff(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    async def store(tx: Transaction) -> tuple[ApplyResult, dict[tuple[str, str], str]]:
+        result = await apply_candidates(
+            tx, schema=schema, user_ids=list(contexts), candidates=found,
+            profiles={u: c.profile for u, c in contexts.items()}, now=now, policy=policy,
+            types=types)
+        statuses = await _statuses(tx, schema, list(contexts))
+        await _refresh_statistics(tx, schema, result)
+        return result, statuses
+
+    def retried(attempt: int) -> None:
+        report.store_retries += 1
+
+    return await engine.db.run_in_transaction("store_batch", store, on_retry=retried)
 
 
-_STATUS_QUERY = """
-SELECT DISTINCT ON (user_id, dedup_key) user_id::text, dedup_key, status
-FROM {}.suggestions WHERE user_id = ANY(%s::uuid[])
-ORDER BY user_id, dedup_key, updated_at DESC
-"""
-
-
-async def _statuses(conn: Any, schema: str, user_ids: list[UUID]) -> dict[tuple[str, str], str]:
+async def _statuses(tx: Transaction, schema: str, user_ids: list[UUID]
+                    ) -> dict[tuple[str, str], str]:
     """Current status of each (user, dedup_key) of these users: one statement per batch."""
-    query = sql.SQL(_STATUS_QUERY).format(sql.Identifier(schema))
-    cur = await conn.execute(query, (user_ids,))
-    return {(u, k): s for u, k, s in await cur.fetchall()}
+    rows = await tx.fetch(*store_sql.CURRENT_STATUSES.bind(s=sql.Identifier(schema)),
+                          (user_ids,))
+    return {(u, k): s for u, k, s in rows}

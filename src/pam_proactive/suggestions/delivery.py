@@ -26,9 +26,10 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 from uuid import UUID
 
-import psycopg
 from psycopg import sql
 
+from pam_proactive.db.connection import Database, Transaction
+from pam_proactive.suggestions import delivery_sql as q
 from pam_proactive.suggestions.models import Priority
 
 log = logging.getLogger(__name__)
@@ -264,47 +265,6 @@ class _Pending:
     attempts: list[tuple[str, Attempt]] = field(default_factory=list)
 
 
-_CLAIM = sql.SQL(
-    "SELECT o.id, o.suggestion_id, o.user_id, o.event, o.priority, o.payload, o.created_at,"
-    " o.deliver_after, o.attempts,"
-    " (s.status IN ('open', 'delivered') AND (s.expires_at IS NULL OR s.expires_at > %(now)s))"
-    "  AS live,"
-    " ARRAY(SELECT DISTINCT d.channel FROM {s}.deliveries AS d WHERE d.outbox_id = o.id AND d.ok)"
-    "  AS done"
-    " FROM {s}.outbox AS o JOIN {s}.suggestions AS s ON s.id = o.suggestion_id"
-    " WHERE o.delivered_at IS NULL AND o.cancelled_at IS NULL AND o.deliver_after <= %(now)s"
-    "  AND o.attempts < %(give_up)s"
-    " ORDER BY o.deliver_after, o.id"
-    " LIMIT %(limit)s"
-    " FOR UPDATE OF o SKIP LOCKED"
-)
-
-_CANCEL = sql.SQL("UPDATE {s}.outbox SET cancelled_at = %s WHERE id = ANY(%s::bigint[])")
-
-_RECORD_ATTEMPTS = sql.SQL(
-    "INSERT INTO {s}.deliveries (outbox_id, channel, attempt, ok, http_status, error, at)"
-    " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::boolean[],"
-    " %s::integer[], %s::text[], %s::timestamptz[])"
-)
-
-# A failed row waits until `retry_at` before a later run tries it again; last_error keeps the
-# most recent error, also once the row is delivered (the full history is in deliveries).
-_RECORD_OUTCOMES = sql.SQL(
-    "UPDATE {s}.outbox AS o SET attempts = o.attempts + v.n,"
-    " last_error = coalesce(v.err, o.last_error),"
-    " delivered_at = CASE WHEN v.ok THEN %(now)s END,"
-    " deliver_after = CASE WHEN v.ok THEN o.deliver_after ELSE %(retry_at)s END"
-    " FROM unnest(%(ids)s::bigint[], %(n)s::integer[], %(ok)s::boolean[], %(err)s::text[])"
-    "  AS v(id, n, ok, err)"
-    " WHERE o.id = v.id"
-)
-
-_MARK_DELIVERED = sql.SQL(
-    "UPDATE {s}.suggestions SET status = 'delivered', status_changed_at = %s"
-    " WHERE id = ANY(%s::uuid[]) AND status = 'open'"
-)
-
-
 def _pending(row: Sequence[Any]) -> _Pending:
     item = OutboxItem(
         id=int(row[0]),
@@ -343,7 +303,7 @@ def _delivered(pending: _Pending, channels: Sequence[Channel]) -> bool:
 
 
 async def _record(
-    conn: psycopg.AsyncConnection[Any],
+    tx: Transaction,
     s: sql.Identifier,
     sent: Sequence[_Pending],
     channels: Sequence[Channel],
@@ -366,10 +326,10 @@ async def _record(
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
     if columns[0]:
-        await conn.execute(_RECORD_ATTEMPTS.format(s=s), columns)
+        await tx.execute(*q.RECORD_ATTEMPTS.bind(s=s), columns)
     errors = [next((a.error for _, a in reversed(p.attempts) if not a.ok), None) for p in sent]
-    await conn.execute(
-        _RECORD_OUTCOMES.format(s=s),
+    await tx.execute(
+        *q.RECORD_OUTCOMES.bind(s=s),
         {
             "now": now,
             "retry_at": retry_at,
@@ -382,7 +342,7 @@ async def _record(
 
 
 async def deliver_due(
-    conn: psycopg.AsyncConnection[Any],
+    db: Database,
     schema: str,
     channels: Sequence[Channel],
     now: datetime,
@@ -403,20 +363,20 @@ async def deliver_due(
     keeps ``last_error``, counts its attempts, and waits ``retry_after`` for a later run; rows
     with ``give_up_after`` attempts or more are no longer picked (left for an operator).
 
-    Use an autocommit connection: the row locks are held in this call's own transaction, for
-    as long as the sends take, so keep ``limit`` modest for slow channels.
+    ``db`` is the engine's :class:`Database`: the row locks are held in this call's own
+    transaction (statements timed as ``delivery.*``), for as long as the sends take, so keep
+    ``limit`` modest for slow channels.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     s = sql.Identifier(schema)
     params = {"now": now, "limit": limit, "give_up": give_up_after}
-    async with conn.transaction():
-        cur = await conn.execute(_CLAIM.format(s=s), params)
-        rows = await cur.fetchall()
+    async with db.transaction("deliver_due") as tx:
+        rows = await tx.fetch(*q.CLAIM.bind(s=s), params)
         stale = [int(r[0]) for r in rows if not r[9]]
         sent = [_pending(r) for r in rows if r[9]]
         if stale:
-            await conn.execute(_CANCEL.format(s=s), (now, stale))
+            await tx.execute(*q.CANCEL_STALE.bind(s=s), (now, stale))
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def bounded(pending: _Pending) -> None:
@@ -425,14 +385,14 @@ async def deliver_due(
 
         await asyncio.gather(*(bounded(p) for p in sent))
         if sent:
-            await _record(conn, s, sent, channels, now, now + retry_after)
+            await _record(tx, s, sent, channels, now, now + retry_after)
     delivered = [p for p in sent if _delivered(p, channels)]
     if delivered:
         # Its own short transaction, after the outbox locks are released: a sweep holding
         # these suggestions' row locks waits on nothing of ours, so no deadlock cycle.
-        async with conn.transaction():
-            await conn.execute(
-                _MARK_DELIVERED.format(s=s), (now, [p.item.suggestion_id for p in delivered])
+        async with db.transaction("deliver_due.mark") as tx:
+            await tx.execute(
+                *q.MARK_DELIVERED.bind(s=s), (now, [p.item.suggestion_id for p in delivered])
             )
     report = DeliveryReport(
         picked=len(rows),
@@ -446,7 +406,7 @@ async def deliver_due(
 
 
 async def drain_due(
-    conn: psycopg.AsyncConnection[Any],
+    db: Database,
     schema: str,
     channels: Sequence[Channel],
     now: datetime,
@@ -462,7 +422,7 @@ async def drain_due(
     """
     total = DeliveryReport()
     while True:
-        report = await deliver_due(conn, schema, channels, now, limit=batch)
+        report = await deliver_due(db, schema, channels, now, limit=batch)
         total = DeliveryReport(*(getattr(total, f.name) + getattr(report, f.name)
                                  for f in fields(DeliveryReport)))
         if report.picked < batch:

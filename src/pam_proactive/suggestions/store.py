@@ -1,6 +1,8 @@
 """The suggestion lifecycle in PostgreSQL: upsert, resolve, expire, and the notification outbox.
 
-Everything is set-based: :func:`apply_candidates` stages a whole batch of users' candidates in
+Everything is set-based, and every statement is a named one of :mod:`store_sql`, run
+through :class:`~pam_proactive.db.connection.Database` (timed, with the engine's timeout):
+:func:`apply_candidates` stages a whole batch of users' candidates in
 two temporary tables (one ``INSERT ... SELECT FROM unnest(...)`` each, so it also works behind
 Supabase's transaction pooler) and then runs one statement per lifecycle step for the batch,
 all inside one transaction. Running it again with the same inputs changes nothing and writes
@@ -30,11 +32,12 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal, cast, get_args
 from uuid import UUID
 
-import psycopg
 from psycopg import sql
 
 from pam_proactive.analysis.dates import require_aware, zone
 from pam_proactive.context import Profile
+from pam_proactive.db.connection import Database, Statement, Transaction, within
+from pam_proactive.suggestions import store_sql as q
 from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate, Priority
 
 log = logging.getLogger(__name__)
@@ -269,217 +272,27 @@ def _candidate_columns(kept: Mapping[tuple[UUID, str], Candidate]) -> list[list[
     return columns
 
 
-_CREATE_TEMP = (
-    sql.SQL(
-        "CREATE TEMP TABLE {u} (user_id uuid PRIMARY KEY, day_start timestamptz NOT NULL,"
-        " day_end timestamptz NOT NULL, deliver_after timestamptz NOT NULL,"
-        " daily_cap integer NOT NULL) ON COMMIT DROP"
-    ).format(u=_USERS),
-    sql.SQL(
-        "CREATE TEMP TABLE {c} (user_id uuid NOT NULL, type text NOT NULL,"
-        " priority text NOT NULL, priority_rank smallint NOT NULL, title text NOT NULL,"
-        " message text NOT NULL, data jsonb NOT NULL, dedup_key text NOT NULL,"
-        " computed_for timestamptz NOT NULL, expires_at timestamptz,"
-        # Filled by the steps: the live suggestion, and what happened to the candidate.
-        " live_id uuid, suppressed boolean NOT NULL DEFAULT false, floor_rank smallint,"
-        " inserted boolean NOT NULL DEFAULT false, changed boolean NOT NULL DEFAULT false,"
-        " PRIMARY KEY (user_id, dedup_key)) ON COMMIT DROP"
-    ).format(c=_CANDS),
-)
-
-# Arrays go as binary parameters (%b): the text format escapes every element with a regular
-# expression, which for a batch's titles, messages and JSON was a fifth of a sweep's time.
-_LOAD_USERS = sql.SQL(
-    "INSERT INTO {u} SELECT * FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[],"
-    " %b::timestamptz[], %b::integer[])"
-).format(u=_USERS)
-
-_LOAD_CANDIDATES = sql.SQL(
-    "INSERT INTO {c} (user_id, type, priority, priority_rank, title, message, data, dedup_key,"
-    " computed_for, expires_at)"
-    " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::smallint[], %b::text[],"
-    " %b::text[], %b::text[]::jsonb[], %b::text[], %b::timestamptz[], %b::timestamptz[])"
-).format(c=_CANDS)
-
-# Locks in hash order, the same in every transaction, so two batches sharing users never
-# deadlock; a hash collision merely serialises two unrelated users.
-_LOCK_USERS = sql.SQL(
-    "SELECT count(pg_advisory_xact_lock(%(cls)s, k)) FROM"
-    " (SELECT DISTINCT hashtext(user_id::text) AS k FROM {u} ORDER BY k) AS q"
-).format(u=_USERS)
-
-# The statements joining the engine's tables to the batch also bound user_id by the batch's
-# lowest and highest id: without it the planner scans the suggestions index from its start
-# for every batch, and a sweep's storage grows with batches x stored suggestions.
-_FIND_LIVE = sql.SQL(
-    "UPDATE {c} AS c SET live_id = s.id FROM {s}.suggestions AS s"
-    " WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
-    " AND s.status IN ('open', 'delivered') AND s.user_id BETWEEN %(lo)s AND %(hi)s"
-)
-
-# For subjects without a live suggestion: the cooldown after a dismissal (or action), and the
-# rank already notified for the same subject recently closed (the flapping guard).
-_MARK_HISTORY = sql.SQL(
-    "UPDATE {c} AS c SET"
-    " suppressed = EXISTS (SELECT 1 FROM {s}.suggestions AS s"
-    "   WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
-    "   AND s.status IN ('dismissed', 'acted') AND s.status_changed_at > %(since)s),"
-    " floor_rank = (SELECT max(s.notified_rank) FROM {s}.suggestions AS s"
-    "   WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
-    "   AND s.status IN ('resolved', 'expired') AND s.status_changed_at > %(since)s)"
-    " WHERE c.live_id IS NULL"
-)
-
-# Only rows whose content differs are written: a re-run touches nothing, and computed_for
-# stays the moment the current content was first computed.
-_UPDATE_LIVE = sql.SQL(
-    "WITH upd AS ("
-    " UPDATE {s}.suggestions AS s SET type = c.type, priority = c.priority,"
-    "  priority_rank = c.priority_rank, title = c.title, message = c.message, data = c.data,"
-    "  computed_for = c.computed_for, expires_at = c.expires_at, updated_at = %(now)s"
-    " FROM {c} AS c"
-    " WHERE s.id = c.live_id AND s.status IN ('open', 'delivered')"
-    "  AND (s.type, s.priority_rank, s.title, s.message, s.data, s.expires_at)"
-    "   IS DISTINCT FROM (c.type, c.priority_rank, c.title, c.message, c.data, c.expires_at)"
-    " RETURNING s.id)"
-    " UPDATE {c} AS c SET changed = true FROM upd WHERE c.live_id = upd.id"
-)
-
-# A candidate already past its expiry is never created. ON CONFLICT guards the partial unique
-# index should another writer have created the subject meanwhile.
-_INSERT_NEW = sql.SQL(
-    "WITH ins AS ("
-    " INSERT INTO {s}.suggestions (user_id, type, priority, priority_rank, title, message, data,"
-    "  dedup_key, computed_for, created_at, updated_at, expires_at, status, status_changed_at,"
-    "  notified_rank)"
-    " SELECT c.user_id, c.type, c.priority, c.priority_rank, c.title, c.message, c.data,"
-    "  c.dedup_key, c.computed_for, %(now)s, %(now)s, c.expires_at, 'open', %(now)s,"
-    "  c.floor_rank"
-    " FROM {c} AS c"
-    " WHERE c.live_id IS NULL AND NOT c.suppressed"
-    "  AND (c.expires_at IS NULL OR c.expires_at > %(now)s)"
-    " ON CONFLICT (user_id, dedup_key) WHERE status IN ('open', 'delivered') DO NOTHING"
-    " RETURNING id, user_id, dedup_key)"
-    " UPDATE {c} AS c SET live_id = ins.id, inserted = true FROM ins"
-    " WHERE c.user_id = ins.user_id AND c.dedup_key = ins.dedup_key"
-)
-
-_CANCEL_PENDING = (
-    " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM closed"
-    " WHERE o.suggestion_id = closed.id AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
-)
-
-_RESOLVE_GONE = sql.SQL(
-    "WITH closed AS ("
-    " UPDATE {s}.suggestions AS s SET status = 'resolved', status_changed_at = %(now)s,"
-    "  updated_at = %(now)s"
-    " FROM {u} AS u"
-    " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
-    "  AND s.user_id BETWEEN %(lo)s AND %(hi)s"
-    "  AND NOT EXISTS (SELECT 1 FROM {c} AS c"
-    "   WHERE c.user_id = s.user_id AND c.dedup_key = s.dedup_key)"
-    " RETURNING s.id),"
-    " cancelled AS (" + _CANCEL_PENDING + ")"
-    " SELECT count(*) FROM closed"
-)
-
-_EXPIRE_DUE = sql.SQL(
-    "WITH closed AS ("
-    " UPDATE {s}.suggestions AS s SET status = 'expired', status_changed_at = %(now)s,"
-    "  updated_at = %(now)s"
-    " FROM {u} AS u"
-    " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
-    "  AND s.user_id BETWEEN %(lo)s AND %(hi)s AND s.expires_at <= %(now)s"
-    " RETURNING s.id),"
-    " cancelled AS (" + _CANCEL_PENDING + ")"
-    " SELECT count(*) FROM closed"
-)
+def _bind(statement: Statement, schema: str) -> tuple[str, sql.Composed]:
+    """``statement`` with the schema and the temporary tables filled in."""
+    return statement.bind(s=sql.Identifier(schema), u=_USERS, c=_CANDS)
 
 
-def _payload(event: str) -> str:
-    """SQL building a notification's payload (the suggestion as the app shows it) from ``s``.
-
-    Timestamps are rendered in UTC so the payload does not depend on the session time zone.
-    """
-
-    def ts(column: str) -> str:
-        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-    return (
-        "jsonb_build_object('id', s.id, 'user_id', s.user_id, 'event', " + event + ","
-        " 'type', s.type, 'priority', s.priority, 'title', s.title, 'message', s.message,"
-        " 'data', s.data, 'dedup_key', s.dedup_key, 'status', s.status,"
-        f" 'computed_for', {ts('s.computed_for')}, 'created_at', {ts('s.created_at')},"
-        f" 'updated_at', {ts('s.updated_at')}, 'expires_at', {ts('s.expires_at')})"
-    )
-
-
-# A notification held by quiet hours must say what is true when it is finally sent.
-_REFRESH_PENDING = sql.SQL(
-    "UPDATE {s}.outbox AS o SET payload = " + _payload("o.event") + " FROM {s}.suggestions AS s"
-    " JOIN {c} AS c ON c.live_id = s.id"
-    " WHERE c.changed AND o.suggestion_id = s.id"
-    " AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
-)
-
-# Notifications of the batch, most important first per user so they get the daily cap's slots.
-# `used` counts the user's outbox rows already created this local day; critical ones count
-# too but are never refused. A refused (capped) rank is still recorded in notified_rank: the
-# notification is skipped, not postponed to a moment when it would be stale. An older pending
-# notification of the same suggestion is superseded, so a held 'created' and a later
-# 'escalated' never both go out.
-_NOTIFY = sql.SQL(
-    "WITH elig AS ("
-    " SELECT s.id, s.user_id, s.priority, s.priority_rank, u.deliver_after, u.daily_cap,"
-    "  CASE WHEN c.inserted THEN 'created' ELSE 'escalated' END AS event,"
-    "  (SELECT count(*) FROM {s}.outbox AS o WHERE o.user_id = s.user_id"
-    "   AND o.created_at >= u.day_start AND o.created_at < u.day_end) AS used,"
-    "  row_number() OVER (PARTITION BY s.user_id"
-    "   ORDER BY s.priority_rank DESC, s.created_at, s.dedup_key) AS rn"
-    " FROM {c} AS c"
-    " JOIN {s}.suggestions AS s ON s.id = c.live_id"
-    " JOIN {u} AS u ON u.user_id = c.user_id"
-    " WHERE s.status IN ('open', 'delivered')"
-    "  AND s.priority_rank > coalesce(s.notified_rank, 0)),"
-    " decided AS ("
-    " SELECT elig.*, (priority_rank = 4 OR used + rn <= daily_cap) AS allowed FROM elig),"
-    " ins AS ("
-    " INSERT INTO {s}.outbox (suggestion_id, user_id, event, priority, payload, created_at,"
-    "  deliver_after)"
-    " SELECT d.id, d.user_id, d.event, d.priority, " + _payload("d.event") + ", %(now)s,"
-    "  d.deliver_after"
-    " FROM decided AS d JOIN {s}.suggestions AS s ON s.id = d.id"
-    " WHERE d.allowed"
-    " ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING"
-    " RETURNING deliver_after),"
-    " superseded AS ("
-    " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM decided AS d"
-    " WHERE d.allowed AND o.suggestion_id = d.id"
-    "  AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
-    "  AND (o.event, o.priority) IS DISTINCT FROM (d.event, d.priority)),"
-    " marked AS ("
-    " UPDATE {s}.suggestions AS s SET notified_rank = d.priority_rank FROM decided AS d"
-    " WHERE s.id = d.id)"
-    " SELECT (SELECT count(*) FROM decided WHERE event = 'escalated'),"
-    "  (SELECT count(*) FROM decided WHERE NOT allowed),"
-    "  (SELECT count(*) FROM ins),"
-    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s)"
-)
-
-_DROP_TEMP = sql.SQL("DROP TABLE {c}, {u}").format(c=_CANDS, u=_USERS)
-
-
-async def _count(
-    conn: psycopg.AsyncConnection[Any], query: sql.Composed, params: Mapping[str, Any]
-) -> int:
-    """Run a statement ending in ``SELECT count(*)``; return that count."""
-    cur = await conn.execute(query, params)
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+def _check_types(kept: Mapping[tuple[UUID, str], Candidate], types: Collection[str] | None
+                 ) -> list[str] | None:
+    """``types`` as a list (None: every type); raises if a kept candidate is outside it."""
+    if types is None:
+        return None
+    scope = sorted(set(types))
+    outside = sorted({c.type for c in kept.values()} - set(scope))
+    if outside:
+        raise ValueError(
+            f"candidates of types {outside} are outside types={scope}: pass every type the "
+            "detectors that ran can return (or types=None for a sweep of every detector)")
+    return scope
 
 
 async def apply_candidates(
-    conn: psycopg.AsyncConnection[Any],
+    db: Database | Transaction,
     *,
     schema: str,
     user_ids: Sequence[UUID],
@@ -487,6 +300,7 @@ async def apply_candidates(
     profiles: Mapping[UUID, Profile],
     now: datetime,
     policy: DeliveryPolicy = DeliveryPolicy(),
+    types: Collection[str] | None = None,
 ) -> ApplyResult:
     """Bring the stored suggestions of ``user_ids`` in line with this sweep's ``candidates``.
 
@@ -496,41 +310,42 @@ async def apply_candidates(
     notifications due (outbox rows), respecting quiet hours and the daily cap. ``user_ids``
     must hold every swept user, including those without candidates (their live suggestions
     are resolved); every user with candidates needs a profile. ``now`` is timezone-aware.
-    Idempotent: the same call again changes nothing and writes no outbox row.
+    With ``types``, only live suggestions of those types are resolved (a sweep that ran some
+    detectors leaves the others' suggestions alone), and a candidate of another type is a
+    ``ValueError``. Idempotent: the same call again changes nothing and writes no outbox row.
 
-    Returns the counts of what was done (see :class:`ApplyResult`).
+    ``db`` is the engine's :class:`Database` (its own transaction) or a :class:`Transaction`
+    to join (a savepoint of it). Returns the counts of what was done (see
+    :class:`ApplyResult`).
     """
     require_aware(now, "now")
     swept = set(user_ids)
     kept, dropped = _select_candidates(swept, candidates, profiles)
-    s = sql.Identifier(schema)
+    scope = _check_types(kept, types)
     params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS,
-                              "lo": min(swept, default=None), "hi": max(swept, default=None)}
-    async with conn.transaction():
-        for create in _CREATE_TEMP:
-            await conn.execute(create)
-        await conn.execute(_LOAD_USERS, _user_columns(user_ids, profiles, now, policy))
-        await conn.execute(_LOAD_CANDIDATES, _candidate_columns(kept))
-        await conn.execute(sql.SQL("ANALYZE {}, {}").format(_USERS, _CANDS))
-        await conn.execute(_LOCK_USERS, params)
-        await conn.execute(_FIND_LIVE.format(c=_CANDS, s=s), params)
-        await conn.execute(_MARK_HISTORY.format(c=_CANDS, s=s), params)
-        cur = await conn.execute(
-            sql.SQL("SELECT count(*) FILTER (WHERE suppressed) FROM {}").format(_CANDS)
-        )
-        suppressed = int((await cur.fetchone() or (0,))[0])
-        cur = await conn.execute(_UPDATE_LIVE.format(c=_CANDS, s=s), params)
-        updated = cur.rowcount
-        cur = await conn.execute(_INSERT_NEW.format(c=_CANDS, s=s), params)
-        created = cur.rowcount
-        resolved = await _count(conn, _RESOLVE_GONE.format(c=_CANDS, u=_USERS, s=s), params)
-        expired = await _count(conn, _EXPIRE_DUE.format(u=_USERS, s=s), params)
+                              "lo": min(swept, default=None), "hi": max(swept, default=None),
+                              "types": scope}
+    async with within(db, "apply_candidates") as tx:
+        await tx.execute(*_bind(q.CREATE_USERS, schema))
+        await tx.execute(*_bind(q.CREATE_CANDIDATES, schema))
+        await tx.execute(*_bind(q.LOAD_USERS, schema),
+                         _user_columns(user_ids, profiles, now, policy))
+        await tx.execute(*_bind(q.LOAD_CANDIDATES, schema), _candidate_columns(kept))
+        await tx.execute(*_bind(q.ANALYZE_TEMP, schema))
+        await tx.execute(*_bind(q.LOCK_USERS, schema), params)
+        await tx.execute(*_bind(q.FIND_LIVE, schema), params)
+        await tx.execute(*_bind(q.MARK_HISTORY, schema), params)
+        suppressed = int(await tx.fetch_value(*_bind(q.COUNT_SUPPRESSED, schema)) or 0)
+        updated = await tx.execute(*_bind(q.UPDATE_LIVE, schema), params)
+        created = await tx.execute(*_bind(q.INSERT_NEW, schema), params)
+        resolved = int(await tx.fetch_value(*_bind(q.RESOLVE_GONE, schema), params) or 0)
+        expired = int(await tx.fetch_value(*_bind(q.EXPIRE_DUE, schema), params) or 0)
         if updated:  # only a changed suggestion can make a held notification stale
-            await conn.execute(_REFRESH_PENDING.format(c=_CANDS, s=s), params)
-        cur = await conn.execute(_NOTIFY.format(c=_CANDS, u=_USERS, s=s), params)
-        escalated, capped, notified, held = (int(v) for v in (await cur.fetchone() or (0,) * 4))
+            await tx.execute(*_bind(q.REFRESH_PENDING, schema), params)
+        [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
+        escalated, capped, notified, held = (int(v) for v in counts)
         # Explicit, so a caller's enclosing transaction can apply several batches.
-        await conn.execute(_DROP_TEMP)
+        await tx.execute(*_bind(q.DROP_TEMP, schema))
     result = ApplyResult(
         created=created,
         updated=updated,
@@ -553,7 +368,7 @@ async def apply_candidates(
 
 
 async def _close(
-    conn: psycopg.AsyncConnection[Any],
+    db: Database | Transaction,
     schema: str,
     suggestion_id: UUID,
     now: datetime,
@@ -561,53 +376,31 @@ async def _close(
 ) -> bool:
     """Move a live suggestion to a final ``status``; cancel its unsent notifications."""
     require_aware(now, "now")
-    s = sql.Identifier(schema)
     params = {"id": suggestion_id, "now": now, "status": status, "cls": USER_LOCK_CLASS}
-    async with conn.transaction():
-        # The same per-user lock as the sweep: the dismissal is not lost under its update.
-        await conn.execute(
-            sql.SQL(
-                "SELECT pg_advisory_xact_lock(%(cls)s, hashtext(user_id::text))"
-                " FROM {s}.suggestions WHERE id = %(id)s"
-            ).format(s=s),
-            params,
-        )
-        query = sql.SQL(
-            "WITH closed AS ("
-            " UPDATE {s}.suggestions SET status = %(status)s, status_changed_at = %(now)s,"
-            "  updated_at = %(now)s"
-            " WHERE id = %(id)s AND status IN ('open', 'delivered') RETURNING id),"
-            " cancelled AS (" + _CANCEL_PENDING + ")"
-            " SELECT count(*) FROM closed"
-        ).format(s=s)
-        return await _count(conn, query, params) == 1
+    async with within(db, f"close_{status}") as tx:
+        await tx.execute(*_bind(q.LOCK_OWNER, schema), params)
+        return bool(await tx.fetch_value(*_bind(q.CLOSE_ONE, schema), params) == 1)
 
 
 async def dismiss(
-    conn: psycopg.AsyncConnection[Any], schema: str, suggestion_id: UUID, now: datetime
+    db: Database | Transaction, schema: str, suggestion_id: UUID, now: datetime
 ) -> bool:
     """The traveler dismissed a suggestion: it is not suggested again within the cooldown.
 
     Returns True if a live suggestion was dismissed, False if it was absent or already closed.
     """
-    return await _close(conn, schema, suggestion_id, now, "dismissed")
+    return await _close(db, schema, suggestion_id, now, "dismissed")
 
 
 async def mark_acted(
-    conn: psycopg.AsyncConnection[Any], schema: str, suggestion_id: UUID, now: datetime
+    db: Database | Transaction, schema: str, suggestion_id: UUID, now: datetime
 ) -> bool:
     """The traveler acted on a suggestion: closed, and (like a dismissal) not repeated within
     the cooldown while the data catches up with what they did.
 
     Returns True if a live suggestion was marked, False if it was absent or already closed.
     """
-    return await _close(conn, schema, suggestion_id, now, "acted")
-
-
-_COLUMNS = (
-    "id, user_id, type, priority, title, message, data, dedup_key, computed_for, created_at,"
-    " updated_at, expires_at, status, status_changed_at, notified_rank"
-)
+    return await _close(db, schema, suggestion_id, now, "acted")
 
 
 def _record(row: Sequence[Any]) -> SuggestionRecord:
@@ -632,7 +425,7 @@ def _record(row: Sequence[Any]) -> SuggestionRecord:
 
 
 async def list_suggestions(
-    conn: psycopg.AsyncConnection[Any],
+    db: Database,
     schema: str,
     user_id: UUID | None = None,
     status: SuggestionStatus | Collection[SuggestionStatus] | None = None,
@@ -653,18 +446,15 @@ async def list_suggestions(
     where: list[sql.Composable] = [sql.SQL("true")]
     params: dict[str, Any] = {"limit": limit}
     if user_id is not None:
-        where.append(sql.SQL("user_id = %(user_id)s"))
+        where.append(sql.SQL(q.LIST_BY_USER))
         params["user_id"] = user_id
     if statuses:
-        where.append(sql.SQL("status = ANY(%(statuses)s::text[])"))
+        where.append(sql.SQL(q.LIST_BY_STATUS))
         params["statuses"] = statuses
     if since is not None:
         require_aware(since, "since")
-        where.append(sql.SQL("updated_at >= %(since)s"))
+        where.append(sql.SQL(q.LIST_SINCE))
         params["since"] = since
-    query = sql.SQL(
-        "SELECT " + _COLUMNS + " FROM {s}.suggestions WHERE {where}"
-        " ORDER BY updated_at DESC, id LIMIT %(limit)s"
-    ).format(s=sql.Identifier(schema), where=sql.SQL(" AND ").join(where))
-    cur = await conn.execute(query, params)
-    return [_record(row) for row in await cur.fetchall()]
+    rows = await db.fetch(*q.LIST_SUGGESTIONS.bind(
+        s=sql.Identifier(schema), where=sql.SQL(" AND ").join(where)), params)
+    return [_record(row) for row in rows]

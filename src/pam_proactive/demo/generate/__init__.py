@@ -1,0 +1,1 @@
+"""Numpy generators of the demo's rows, one module per concern."""

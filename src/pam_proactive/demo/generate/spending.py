@@ -1,0 +1,313 @@
+"""Generation of expenses (bills, camping, purchases, fuel, service) and budgets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pam_proactive.demo.encoding import (
+    BytesArr,
+    FloatArr,
+    IntArr,
+    Rng,
+    _Clock,
+    _s,
+)
+from pam_proactive.demo.generate.arrays import (
+    _lognormal_cents,
+    _segments,
+)
+from pam_proactive.demo.generate.travelers import (
+    _Trips,
+    _Users,
+)
+from pam_proactive.demo.generate.vehicles import (
+    _Fuel,
+    _Service,
+)
+from pam_proactive.demo.reference import (
+    _BUDGET_CATS,
+    _CAMPING,
+    _CATEGORIES,
+    _EXPENSE_TEXT,
+    _FOOD,
+    _FUEL,
+    _FUN,
+    _INSURANCE,
+    _MAINT,
+    _MISC,
+    _SHOPPING,
+    _TASKS,
+    _TOTAL,
+    _UTILITIES,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class _Spending:
+    """Expenses (flat rows)."""
+
+    owner: IntArr
+    category: IntArr  # index into _CATEGORIES
+    day: IntArr
+    cents: IntArr
+    text: BytesArr  # description
+    place: IntArr  # town, -1 when not entered
+
+    @staticmethod
+    def join(parts: Sequence[_Spending]) -> _Spending:
+        """All rows of `parts`, in order."""
+        return _Spending(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in _SPENDING_FIELDS)
+        )
+
+    def take(self, index: IntArr) -> _Spending:
+        """The rows at `index`."""
+        return _Spending(*(getattr(self, f)[index] for f in _SPENDING_FIELDS))
+
+
+_SPENDING_FIELDS = ("owner", "category", "day", "cents", "text", "place")
+_HISTORY_DAYS = 120  # expenses cover the 120 days up to now
+
+
+def _spending(
+    rng: Rng,
+    owner: IntArr,
+    category: int,
+    day: IntArr,
+    cents: IntArr,
+    trips: _Trips,
+    text: BytesArr | None = None,
+) -> _Spending:
+    """Expense rows of one category, located in a town the user visited (or not located)."""
+    m = len(owner)
+    cat = np.full(m, category, dtype=np.int64)
+    if text is None:
+        text = _EXPENSE_TEXT.pick(rng, cat)
+    place = trips.places[owner, rng.integers(0, trips.completed[owner] + 1)]
+    place = np.where(rng.random(m) < 0.3, -1, place)
+    return _Spending(owner, cat, day, cents, text, place)
+
+
+def _monthly_bills(
+    rng: Rng, clock: _Clock, trips: _Trips, category: int, share: float, median: float
+) -> _Spending:
+    """A bill on the same day every month (insurance, phone...) for `share` of the users."""
+    users = np.flatnonzero(rng.random(len(trips.count)) < share)
+    amount = median * np.exp(0.3 * rng.standard_normal(len(users)))
+    day_of_month = rng.integers(0, 28, len(users))
+    month = np.datetime64(clock.today, "D").astype("datetime64[M]")
+    owners, days, cents = [], [], []
+    for back in range(5):
+        first = (month - back).astype("datetime64[D]").astype(np.int64)
+        day = first + day_of_month
+        keep = (day <= clock.today) & (day > clock.today - _HISTORY_DAYS)
+        owners.append(users[keep])
+        days.append(day[keep])
+        wobble = rng.uniform(0.97, 1.03, int(keep.sum()))
+        cents.append(np.rint(amount[keep] * wobble * 100).astype(np.int64))
+    return _spending(
+        rng, np.concatenate(owners), category, np.concatenate(days), np.concatenate(cents), trips
+    )
+
+
+def _camping(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Spending:
+    """Campground stays of 1-10 nights paid on arrival; ~30% of stays are free boondocking."""
+    n = users.n
+    stays = 40
+    nights = rng.integers(1, 11, (n, stays))
+    arrival = clock.today - _HISTORY_DAYS + 1 - rng.integers(0, 10, (n, 1)) + np.cumsum(nights, 1)
+    paid = (arrival > clock.today - _HISTORY_DAYS) & (arrival <= clock.today)
+    paid &= rng.random((n, stays)) >= 0.3
+    owner, slot = np.nonzero(paid)
+    nightly = 38.0 * users.spend_scale[owner] * np.exp(0.4 * rng.standard_normal(len(owner)))
+    cents = np.rint(nightly * nights[owner, slot] * 100).astype(np.int64)
+    return _spending(rng, owner, _CAMPING, arrival[owner, slot], cents, trips)
+
+
+def _purchases(
+    rng: Rng,
+    clock: _Clock,
+    users: _Users,
+    trips: _Trips,
+    category: int,
+    count: tuple[int, int],
+    median: float,
+    sigma: float,
+) -> _Spending:
+    """`count` (inclusive range) one-off purchases per user, log-normal around `median` dollars."""
+    owner, _ = _segments(rng.integers(count[0], count[1] + 1, users.n))
+    day = clock.today - rng.integers(0, _HISTORY_DAYS, len(owner))
+    cents = _lognormal_cents(rng, median * users.spend_scale[owner], sigma)
+    return _spending(rng, owner, category, day, cents, trips)
+
+
+def _outliers(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Spending:
+    """For ~1% of users, one food expense of 8-12x their usual in the last 7 days."""
+    owner = np.flatnonzero(rng.random(users.n) < 0.01)
+    day = clock.today - rng.integers(0, 7, len(owner))
+    dollars = _FOOD_MEDIAN * users.spend_scale[owner] * rng.uniform(8, 12, len(owner))
+    text = np.full(len(owner), b"Catering for the campground potluck")
+    return _spending(rng, owner, _FOOD, day, np.rint(dollars * 100).astype(np.int64), trips, text)
+
+
+_FOOD_MEDIAN = 42.0  # dollars per food expense
+
+
+def _make_expenses(
+    rng: Rng, clock: _Clock, users: _Users, trips: _Trips, fuel: _Fuel, service: _Service
+) -> tuple[_Spending, Counter[str]]:
+    """30-60 expenses per user over 120 days, sorted by user and day, with planted errors."""
+    window = clock.today - _HISTORY_DAYS
+    fills = np.flatnonzero(fuel.day > window)
+    services = np.flatnonzero(service.day > window)
+    outliers = _outliers(rng, clock, users, trips)
+    parts = [
+        _monthly_bills(rng, clock, trips, _INSURANCE, 0.7, 160.0),
+        _monthly_bills(rng, clock, trips, _UTILITIES, 0.85, 110.0),
+        _camping(rng, clock, users, trips),
+        _purchases(rng, clock, users, trips, _FOOD, (8, 16), _FOOD_MEDIAN, 0.6),
+        _purchases(rng, clock, users, trips, _FUN, (1, 4), 35.0, 0.7),
+        _purchases(rng, clock, users, trips, _SHOPPING, (1, 4), 55.0, 0.8),
+        _spending(rng, fuel.owner[fills], _FUEL, fuel.day[fills], fuel.cost_cents[fills], trips),
+        _spending(
+            rng,
+            service.owner[services],
+            _MAINT,
+            service.day[services],
+            service.cost_cents[services],
+            trips,
+            _s(_TASKS)[service.task[services]],
+        ),
+        outliers,
+    ]
+    spent = _Spending.join(parts)
+    spent = spent.take(np.lexsort((spent.day, spent.owner)))
+    planted: Counter[str] = Counter(expense_outliers=len(outliers.owner))
+    _plant_expense_errors(rng, clock, spent, planted)
+    return spent, planted
+
+
+def _plant_expense_errors(rng: Rng, clock: _Clock, spent: _Spending, planted: Counter[str]) -> None:
+    """Negative amounts (~0.2%), unknown categories (~0.1%), dates 3 years ahead (~0.05%)."""
+    draw = rng.random(len(spent.owner))
+    negative = draw < 0.002
+    unknown = (draw >= 0.002) & (draw < 0.003)
+    future = (draw >= 0.003) & (draw < 0.0035)
+    spent.cents[negative] *= -1
+    spent.category[unknown] = _MISC
+    spent.text[unknown] = b"Misc"
+    spent.day[future] = clock.today + 3 * 365 + rng.integers(0, 30, int(future.sum()))
+    planted.update(
+        negative_expenses=int(negative.sum()),
+        unknown_category_expenses=int(unknown.sum()),
+        future_expenses=int(future.sum()),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Budgets:
+    """Budgets (flat rows)."""
+
+    owner: IntArr
+    category: IntArr  # index into _CATEGORIES, _TOTAL for all spending
+    cents: IntArr  # limit per period
+    period: IntArr  # index into _PERIODS
+    start_day: IntArr
+    end_day: IntArr  # -1: open-ended
+
+
+_MONTHLY, _WEEKLY, _YEARLY = 0, 1, 2
+_PERIODS = _s(("monthly", "weekly", "yearly"))
+_BUDGET_CATEGORY = _s((*_CATEGORIES, "total"))
+
+
+def _spend_matrix(spent: _Spending, n: int, first_day: int, last_day: int) -> FloatArr:
+    """Cents spent per (user, category) in [first_day, last_day]; last column: all categories."""
+    ok = (spent.day >= first_day) & (spent.day <= last_day) & (spent.cents > 0)
+    width = len(_CATEGORIES) + 1
+    key = spent.owner[ok] * width + spent.category[ok]
+    sums = np.bincount(key, weights=spent.cents[ok], minlength=n * width).astype(np.float64)
+    sums = sums.reshape(n, width)
+    sums[:, _TOTAL] = sums[:, :_TOTAL].sum(axis=1)
+    return sums
+
+
+def _limits(rng: Rng, spent: FloatArr, typical: FloatArr, elapsed: FloatArr,
+            days_in: IntArr) -> IntArr:
+    """Budget limits (cents): ~13% already over, ~13% past 80%, ~13% on pace to overspend.
+
+    `spent` is the current period's spending so far, `typical` a usual full period's,
+    `elapsed` the share of the period gone by and `days_in` its days so far (today included).
+    "On pace" follows the detector's rule: 5 days in, 40% spent, and today's rate crossing the
+    limit by a tenth before the period ends; where the period is too young or too far gone for
+    that, those budgets are healthy instead."""
+    m = len(spent)
+    # Skewed above 10% each: budgets on categories with little spending stay healthy.
+    state = rng.choice(4, m, p=(0.13, 0.13, 0.13, 0.61))
+    projected = spent / elapsed
+    healthy = np.maximum(typical * rng.uniform(1.2, 1.7, m), projected * rng.uniform(1.3, 1.8, m))
+    healthy = np.ceil(np.maximum(healthy, 2_500) / 2_500) * 2_500  # people pick round numbers
+    over = np.floor(spent * rng.uniform(0.6, 0.95, m) / 100) * 100
+    past_80 = np.ceil(spent / rng.uniform(0.82, 0.97, m))
+    # On pace: not yet spent, but projected at least 12% over (a margin for outliers the
+    # detector leaves out of the rate), and at least 42% spent.
+    low, high = spent * 1.03, np.minimum(projected / 1.12, spent / 0.42)
+    on_pace = rng.uniform(low, np.maximum(high, low))
+    meaningful = spent >= 2_000
+    can_pace = meaningful & (days_in >= 5) & (high > low * 1.01)
+    limit = np.select(
+        [
+            meaningful & (state == 0),
+            meaningful & (state == 1),
+            can_pace & (state == 2),
+        ],
+        [over, past_80, np.ceil(on_pace)],
+        healthy,
+    )
+    cents: IntArr = np.maximum(limit, 100).astype(np.int64)
+    return cents
+
+
+def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets:
+    """1-4 budgets per user on food, camping, fuel, entertainment; 20% keep a total budget."""
+    today = clock.today
+    per_user = rng.integers(1, 5, n)
+    order = np.argsort(rng.random((n, len(_BUDGET_CATS))), axis=1)
+    owner, pos = _segments(per_user)
+    m = len(owner)
+    category = np.array(_BUDGET_CATS)[order[owner, pos]]
+    total = (rng.random(n) < 0.2)[owner] & (pos == per_user[owner] - 1)
+    category = np.where(total, _TOTAL, category)
+    draw = rng.random(m)
+    # Some budget groceries by the week, or insurance and repairs by the year.
+    period = np.where(draw < 0.09, _WEEKLY, np.where(draw < 0.17, _YEARLY, _MONTHLY))
+
+    month = np.datetime64(today, "D").astype("datetime64[M]")
+    month_start = int(month.astype("datetime64[D]").astype(np.int64))
+    month_days = int((month + 1).astype("datetime64[D]").astype(np.int64)) - month_start
+    week_start = today - (today + 3) % 7  # day 0 (1970-01-01) was a Thursday
+    year_start = int(month.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64))
+    baseline = _spend_matrix(spent, n, today - 90, today)[owner, category] / 90  # cents per day
+
+    limits = np.empty(m, dtype=np.int64)
+    for code, begin, length in (
+        (_MONTHLY, month_start, month_days),
+        (_WEEKLY, week_start, 7),
+        (_YEARLY, year_start, 365),
+    ):
+        rows = period == code
+        so_far = _spend_matrix(spent, n, begin, today)[owner[rows], category[rows]]
+        days_in = np.full(int(rows.sum()), today - begin + 1, dtype=np.int64)
+        limits[rows] = _limits(rng, so_far, baseline[rows] * length, days_in / length, days_in)
+
+    start_day = np.minimum(month_start, week_start) - rng.integers(0, 366, m)
+    end_day = np.where(rng.random(m) < 0.15, today + rng.integers(20, 366, m), -1)
+    return _Budgets(owner, category, limits, period, start_day, end_day)
+
+
+# --------------------------------------------------------------------------------------------
+# Text of each table

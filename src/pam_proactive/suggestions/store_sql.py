@@ -1,0 +1,272 @@
+"""The lifecycle store's SQL, one named :class:`Statement` each (the name is its metrics key).
+
+Placeholders: ``{s}`` the engine schema, ``{u}`` and ``{c}`` the temporary tables of one
+:func:`~pam_proactive.suggestions.store.apply_candidates` call (users, candidates).
+"""
+
+from __future__ import annotations
+
+from pam_proactive.db.connection import Statement
+
+CREATE_USERS = Statement(
+    "store.create_users",
+    "CREATE TEMP TABLE {u} (user_id uuid PRIMARY KEY, day_start timestamptz NOT NULL,"
+        " day_end timestamptz NOT NULL, deliver_after timestamptz NOT NULL,"
+        " daily_cap integer NOT NULL) ON COMMIT DROP",
+)
+
+CREATE_CANDIDATES = Statement(
+    "store.create_candidates",
+    "CREATE TEMP TABLE {c} (user_id uuid NOT NULL, type text NOT NULL,"
+        " priority text NOT NULL, priority_rank smallint NOT NULL, title text NOT NULL,"
+        " message text NOT NULL, data jsonb NOT NULL, dedup_key text NOT NULL,"
+        " computed_for timestamptz NOT NULL, expires_at timestamptz,"
+        # Filled by the steps: the live suggestion, and what happened to the candidate.
+        " live_id uuid, suppressed boolean NOT NULL DEFAULT false, floor_rank smallint,"
+        " inserted boolean NOT NULL DEFAULT false, changed boolean NOT NULL DEFAULT false,"
+        " PRIMARY KEY (user_id, dedup_key)) ON COMMIT DROP",
+)
+
+# Arrays go as binary parameters (%b): the text format escapes every element with a regular
+# expression, which for a batch's titles, messages and JSON was a fifth of a sweep's time.
+LOAD_USERS = Statement(
+    "store.load_users",
+    "INSERT INTO {u} SELECT * FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[],"
+    " %b::timestamptz[], %b::integer[])"
+)
+
+LOAD_CANDIDATES = Statement(
+    "store.load_candidates",
+    "INSERT INTO {c} (user_id, type, priority, priority_rank, title, message, data, dedup_key,"
+    " computed_for, expires_at)"
+    " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::smallint[], %b::text[],"
+    " %b::text[], %b::text[]::jsonb[], %b::text[], %b::timestamptz[], %b::timestamptz[])"
+)
+
+# Locks in hash order, the same in every transaction, so two batches sharing users never
+# deadlock; a hash collision merely serialises two unrelated users.
+LOCK_USERS = Statement(
+    "store.lock_users",
+    "SELECT count(pg_advisory_xact_lock(%(cls)s, k)) FROM"
+    " (SELECT DISTINCT hashtext(user_id::text) AS k FROM {u} ORDER BY k) AS q"
+)
+
+# The statements joining the engine's tables to the batch also bound user_id by the batch's
+# lowest and highest id: without it the planner scans the suggestions index from its start
+# for every batch, and a sweep's storage grows with batches x stored suggestions.
+FIND_LIVE = Statement(
+    "store.find_live",
+    "UPDATE {c} AS c SET live_id = s.id FROM {s}.suggestions AS s"
+    " WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
+    " AND s.status IN ('open', 'delivered') AND s.user_id BETWEEN %(lo)s AND %(hi)s"
+)
+
+# For subjects without a live suggestion: the cooldown after a dismissal (or action), and the
+# rank already notified for the same subject recently closed (the flapping guard).
+MARK_HISTORY = Statement(
+    "store.mark_history",
+    "UPDATE {c} AS c SET"
+    " suppressed = EXISTS (SELECT 1 FROM {s}.suggestions AS s"
+    "   WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
+    "   AND s.status IN ('dismissed', 'acted') AND s.status_changed_at > %(since)s),"
+    " floor_rank = (SELECT max(s.notified_rank) FROM {s}.suggestions AS s"
+    "   WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
+    "   AND s.status IN ('resolved', 'expired') AND s.status_changed_at > %(since)s)"
+    " WHERE c.live_id IS NULL"
+)
+
+# Only rows whose content differs are written: a re-run touches nothing, and computed_for
+# stays the moment the current content was first computed.
+UPDATE_LIVE = Statement(
+    "store.update_live",
+    "WITH upd AS ("
+    " UPDATE {s}.suggestions AS s SET type = c.type, priority = c.priority,"
+    "  priority_rank = c.priority_rank, title = c.title, message = c.message, data = c.data,"
+    "  computed_for = c.computed_for, expires_at = c.expires_at, updated_at = %(now)s"
+    " FROM {c} AS c"
+    " WHERE s.id = c.live_id AND s.status IN ('open', 'delivered')"
+    "  AND (s.type, s.priority_rank, s.title, s.message, s.data, s.expires_at)"
+    "   IS DISTINCT FROM (c.type, c.priority_rank, c.title, c.message, c.data, c.expires_at)"
+    " RETURNING s.id)"
+    " UPDATE {c} AS c SET changed = true FROM upd WHERE c.live_id = upd.id"
+)
+
+# A candidate already past its expiry is never created. ON CONFLICT guards the partial unique
+# index should another writer have created the subject meanwhile.
+INSERT_NEW = Statement(
+    "store.insert_new",
+    "WITH ins AS ("
+    " INSERT INTO {s}.suggestions (user_id, type, priority, priority_rank, title, message, data,"
+    "  dedup_key, computed_for, created_at, updated_at, expires_at, status, status_changed_at,"
+    "  notified_rank)"
+    " SELECT c.user_id, c.type, c.priority, c.priority_rank, c.title, c.message, c.data,"
+    "  c.dedup_key, c.computed_for, %(now)s, %(now)s, c.expires_at, 'open', %(now)s,"
+    "  c.floor_rank"
+    " FROM {c} AS c"
+    " WHERE c.live_id IS NULL AND NOT c.suppressed"
+    "  AND (c.expires_at IS NULL OR c.expires_at > %(now)s)"
+    " ON CONFLICT (user_id, dedup_key) WHERE status IN ('open', 'delivered') DO NOTHING"
+    " RETURNING id, user_id, dedup_key)"
+    " UPDATE {c} AS c SET live_id = ins.id, inserted = true FROM ins"
+    " WHERE c.user_id = ins.user_id AND c.dedup_key = ins.dedup_key"
+)
+
+CANCEL_PENDING = (
+    " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM closed"
+    " WHERE o.suggestion_id = closed.id AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
+)
+
+RESOLVE_GONE = Statement(
+    "store.resolve_gone",
+    "WITH closed AS ("
+    " UPDATE {s}.suggestions AS s SET status = 'resolved', status_changed_at = %(now)s,"
+    "  updated_at = %(now)s"
+    " FROM {u} AS u"
+    " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
+    "  AND s.user_id BETWEEN %(lo)s AND %(hi)s"
+    # A sweep of some detectors (types) resolves only what those detectors could return.
+    "  AND (%(types)s::text[] IS NULL OR s.type = ANY(%(types)s::text[]))"
+    "  AND NOT EXISTS (SELECT 1 FROM {c} AS c"
+    "   WHERE c.user_id = s.user_id AND c.dedup_key = s.dedup_key)"
+    " RETURNING s.id),"
+    " cancelled AS (" + CANCEL_PENDING + ")"
+    " SELECT count(*) FROM closed"
+)
+
+EXPIRE_DUE = Statement(
+    "store.expire_due",
+    "WITH closed AS ("
+    " UPDATE {s}.suggestions AS s SET status = 'expired', status_changed_at = %(now)s,"
+    "  updated_at = %(now)s"
+    " FROM {u} AS u"
+    " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
+    "  AND s.user_id BETWEEN %(lo)s AND %(hi)s AND s.expires_at <= %(now)s"
+    " RETURNING s.id),"
+    " cancelled AS (" + CANCEL_PENDING + ")"
+    " SELECT count(*) FROM closed"
+)
+
+
+def payload(event: str) -> str:
+    """SQL building a notification's payload (the suggestion as the app shows it) from ``s``.
+
+    Timestamps are rendered in UTC so the payload does not depend on the session time zone.
+    """
+
+    def ts(column: str) -> str:
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+    return (
+        "jsonb_build_object('id', s.id, 'user_id', s.user_id, 'event', " + event + ","
+        " 'type', s.type, 'priority', s.priority, 'title', s.title, 'message', s.message,"
+        " 'data', s.data, 'dedup_key', s.dedup_key, 'status', s.status,"
+        f" 'computed_for', {ts('s.computed_for')}, 'created_at', {ts('s.created_at')},"
+        f" 'updated_at', {ts('s.updated_at')}, 'expires_at', {ts('s.expires_at')})"
+    )
+
+
+# A notification held by quiet hours must say what is true when it is finally sent.
+REFRESH_PENDING = Statement(
+    "store.refresh_pending",
+    "UPDATE {s}.outbox AS o SET payload = " + payload("o.event") + " FROM {s}.suggestions AS s"
+    " JOIN {c} AS c ON c.live_id = s.id"
+    " WHERE c.changed AND o.suggestion_id = s.id"
+    " AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
+)
+
+# Notifications of the batch, most important first per user so they get the daily cap's slots.
+# `used` counts the user's outbox rows already created this local day; critical ones count
+# too but are never refused. A refused (capped) rank is still recorded in notified_rank: the
+# notification is skipped, not postponed to a moment when it would be stale. An older pending
+# notification of the same suggestion is superseded, so a held 'created' and a later
+# 'escalated' never both go out.
+NOTIFY = Statement(
+    "store.notify",
+    "WITH elig AS ("
+    " SELECT s.id, s.user_id, s.priority, s.priority_rank, u.deliver_after, u.daily_cap,"
+    "  CASE WHEN c.inserted THEN 'created' ELSE 'escalated' END AS event,"
+    "  (SELECT count(*) FROM {s}.outbox AS o WHERE o.user_id = s.user_id"
+    "   AND o.created_at >= u.day_start AND o.created_at < u.day_end) AS used,"
+    "  row_number() OVER (PARTITION BY s.user_id"
+    "   ORDER BY s.priority_rank DESC, s.created_at, s.dedup_key) AS rn"
+    " FROM {c} AS c"
+    " JOIN {s}.suggestions AS s ON s.id = c.live_id"
+    " JOIN {u} AS u ON u.user_id = c.user_id"
+    " WHERE s.status IN ('open', 'delivered')"
+    "  AND s.priority_rank > coalesce(s.notified_rank, 0)),"
+    " decided AS ("
+    " SELECT elig.*, (priority_rank = 4 OR used + rn <= daily_cap) AS allowed FROM elig),"
+    " ins AS ("
+    " INSERT INTO {s}.outbox (suggestion_id, user_id, event, priority, payload, created_at,"
+    "  deliver_after)"
+    " SELECT d.id, d.user_id, d.event, d.priority, " + payload("d.event") + ", %(now)s,"
+    "  d.deliver_after"
+    " FROM decided AS d JOIN {s}.suggestions AS s ON s.id = d.id"
+    " WHERE d.allowed"
+    " ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING"
+    " RETURNING deliver_after),"
+    " superseded AS ("
+    " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM decided AS d"
+    " WHERE d.allowed AND o.suggestion_id = d.id"
+    "  AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
+    "  AND (o.event, o.priority) IS DISTINCT FROM (d.event, d.priority)),"
+    " marked AS ("
+    " UPDATE {s}.suggestions AS s SET notified_rank = d.priority_rank FROM decided AS d"
+    " WHERE s.id = d.id)"
+    " SELECT (SELECT count(*) FROM decided WHERE event = 'escalated'),"
+    "  (SELECT count(*) FROM decided WHERE NOT allowed),"
+    "  (SELECT count(*) FROM ins),"
+    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s)"
+)
+
+DROP_TEMP = Statement("store.drop_temp", "DROP TABLE {c}, {u}")
+
+
+
+ANALYZE_TEMP = Statement("store.analyze_temp", "ANALYZE {c}, {u}")
+
+COUNT_SUPPRESSED = Statement(
+    "store.count_suppressed", "SELECT count(*) FILTER (WHERE suppressed) FROM {c}"
+)
+
+# The same per-user lock as the sweep: a dismissal is not lost under a sweep's update.
+LOCK_OWNER = Statement(
+    "store.lock_owner",
+    "SELECT pg_advisory_xact_lock(%(cls)s, hashtext(user_id::text))"
+    " FROM {s}.suggestions WHERE id = %(id)s",
+)
+
+CLOSE_ONE = Statement(
+    "store.close_one",
+    "WITH closed AS ("
+    " UPDATE {s}.suggestions SET status = %(status)s, status_changed_at = %(now)s,"
+    "  updated_at = %(now)s"
+    " WHERE id = %(id)s AND status IN ('open', 'delivered') RETURNING id),"
+    " cancelled AS (" + CANCEL_PENDING + ")"
+    " SELECT count(*) FROM closed",
+)
+
+RECORD_COLUMNS = (
+    "id, user_id, type, priority, title, message, data, dedup_key, computed_for, created_at,"
+    " updated_at, expires_at, status, status_changed_at, notified_rank"
+)
+
+# Filters ({where}) are composed per call from the conditions below.
+LIST_SUGGESTIONS = Statement(
+    "store.list_suggestions",
+    "SELECT " + RECORD_COLUMNS + " FROM {s}.suggestions WHERE {where}"
+    " ORDER BY updated_at DESC, id LIMIT %(limit)s",
+)
+LIST_BY_USER = "user_id = %(user_id)s"
+LIST_BY_STATUS = "status = ANY(%(statuses)s::text[])"
+LIST_SINCE = "updated_at >= %(since)s"
+
+# The sweep's own statements around apply_candidates.
+CURRENT_STATUSES = Statement(
+    "sweep.statuses",
+    "SELECT DISTINCT ON (user_id, dedup_key) user_id::text, dedup_key, status"
+    " FROM {s}.suggestions WHERE user_id = ANY(%s::uuid[])"
+    " ORDER BY user_id, dedup_key, updated_at DESC",
+)
+
+ANALYZE_ENGINE_TABLES = Statement("sweep.analyze", "ANALYZE {s}.suggestions, {s}.outbox")
