@@ -10,18 +10,24 @@ from psycopg import sql
 
 from pam_proactive.config import Settings
 from pam_proactive.db.embedded import DEFAULT_DBNAME, database_uri, embedded_server, ensure_database
+from pam_proactive.db.reachability import with_connect_timeout
 from pam_proactive.errors import ConfigurationError
 
 
 @contextmanager
 def database_conninfo(settings: Settings) -> Iterator[str]:
-    """Yield the connection string to use; starts and later stops the embedded server if needed."""
+    """Yield the connection string to use; starts and later stops the embedded server if needed.
+
+    It carries ``connect_timeout`` (``PAM_CONNECT_TIMEOUT``), so that every connection made
+    with it fails within seconds when the server is not there.
+    """
     if settings.database_url:
-        yield settings.database_url
+        yield with_connect_timeout(settings.database_url, settings.connect_timeout)
         return
     with embedded_server(settings.resolved_data_dir()) as server_uri:
         ensure_database(server_uri, DEFAULT_DBNAME)
-        yield database_uri(server_uri, DEFAULT_DBNAME)
+        yield with_connect_timeout(database_uri(server_uri, DEFAULT_DBNAME),
+                                   settings.connect_timeout)
 
 
 # The demo seeds the embedded default database itself, so that `sweep` and `context` run
