@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pam_proactive.data.models import (
     BudgetStatus,
@@ -25,7 +26,7 @@ def context_lines(ctx: UserContext) -> list[str]:
     lines += _profile(p, ctx)
     lines += _money(ctx)
     lines += _trips(ctx.travel.trips)
-    lines += _events(ctx.calendar.events)
+    lines += _events(ctx.calendar.events, p.timezone)
     lines += _vehicle(ctx.vehicle)
     lines += _quality(ctx.data_quality)
     return lines
@@ -67,7 +68,7 @@ def _money(ctx: UserContext) -> list[str]:
     lines += [_budget(b, cur) for b in f.budgets] or ["  no active budget"]
     for c in sorted(f.categories.values(), key=lambda c: -c.spent_30d):
         lines.append(f"  last 30 days, {c.category}: {_money_of(c.spent_30d, cur)} "
-                     f"in {c.count_30d} expenses")
+                     f"in {c.count_30d} expense{'s' if c.count_30d != 1 else ''}")
     for e in f.recent_expenses:
         lines.append(f"  recent expense {_day(e.spent_on)}: {e.category} "
                      f"{_money_of(e.amount, cur)}")
@@ -91,12 +92,16 @@ def _trips(trips: Iterable[Trip]) -> list[str]:
         "Trips: none in the last 365 days or planned"]
 
 
-def _events(events: Iterable[CalendarEvent]) -> list[str]:
+def _events(events: Iterable[CalendarEvent], timezone: str) -> list[str]:
+    try:
+        zone: tzinfo = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
     lines = []
     for e in events:
         where = f" at {e.location_name}" if e.location_name else ""
         when = e.starts_at.strftime("%a %Y-%m-%d") if e.all_day else (
-            e.starts_at.strftime("%a %Y-%m-%d %H:%M %Z"))
+            e.starts_at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z"))
         lines.append(f"  {when}: {e.title}{where} ({e.event_type})")
     return [f"Events ({len(lines)}, next 30 days):", *lines] if lines else [
         "Events: none in the next 30 days"]

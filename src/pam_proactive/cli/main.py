@@ -184,7 +184,7 @@ async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, 
             except psycopg.errors.UniqueViolation:
                 raise SeedConflictError(
                     f"this database already holds the demo travelers of --seed {seed_value} "
-                    "(their ids and emails follow the seed); add more travelers with another "
+                    "(their emails follow the seed); add more travelers with another "
                     f"seed, e.g. `pam-proactive seed --users {users} --seed {seed_value + 1}`"
                 ) from None
 
@@ -250,7 +250,9 @@ async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) 
         plain(console, f"pam-proactive demo at {now.isoformat()} ({users:,} travelers, "
                        f"--seed {seed_value})")
         await run_migrations(settings, conninfo)
-        await _seed(conninfo, settings, users, seed_value, now)
+        seeded = await _seed(conninfo, settings, users, seed_value, now)
+        plain(console, f"seeded {users:,} travelers in {seeded.seconds:.1f} s "
+                       f"({sum(seeded.rows().values()):,} rows)")
         async with open_engine(settings, conninfo=conninfo) as engine:
             started = time.perf_counter()
             active = len(await engine.data.get_all_active_users())
