@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pam_proactive.config import load_settings
+from pam_proactive.config import load_settings, load_settings_with_flags
 from pam_proactive.errors import ConfigurationError
 
 
@@ -53,7 +53,7 @@ def test_pooler_connections_disable_prepared_statements() -> None:
 def test_a_bad_override_names_the_flag_the_user_typed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAM_PRESET", "seed")
     with pytest.raises(ConfigurationError) as info:
-        load_settings(flags={"preset": "--preset"}, preset="nosuch")
+        load_settings_with_flags({"preset": "nosuch"}, {"preset": "--preset"})
     assert str(info.value) == "--preset nosuch: should be 'seed' or 'wheels-wins-live'"
     # Without a flag name (an app calling load_settings), the keyword argument is named.
     with pytest.raises(ConfigurationError, match=r"^batch_size=0: should be greater"):

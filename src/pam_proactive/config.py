@@ -124,18 +124,24 @@ def env_names(field: str) -> tuple[str, ...]:
     return ("PAM_" + field.upper(),)
 
 
-def load_settings(*, flags: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Read settings from the environment, with explicit overrides (CLI flags) winning.
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides winning (None = unset).
 
-    ``flags`` maps an override's field to the flag the user typed (``{"preset": "--preset"}``)
-    so that an error names it. Raises :class:`ConfigurationError` with one line per problem
-    naming what the user typed: the flag, the environment variable, or the keyword argument.
+    Raises :class:`ConfigurationError` with one line per problem naming what the user typed:
+    the environment variable or the keyword argument.
     """
+    return load_settings_with_flags(overrides, {})
+
+
+def load_settings_with_flags(overrides: Mapping[str, object], flags: Mapping[str, str]
+                             ) -> Settings:
+    """:func:`load_settings` for a command line: ``flags`` maps an override's field to the
+    flag the user typed (``{"preset": "--preset"}``), so that an error names the flag."""
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [_describe(err, clean, flags or {}) for err in exc.errors()]
+        problems = [_describe(err, clean, flags) for err in exc.errors()]
         raise ConfigurationError("; ".join(problems)) from None
 
 

@@ -12,8 +12,8 @@ import psycopg
 from typer.testing import CliRunner, Result
 
 from conftest import MakeDatabase
-from planting import Planter
 from pam_proactive.cli.main import app
+from planting import Planter
 
 NOW = "2026-11-25T18:00:00+00:00"
 UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")

@@ -24,7 +24,7 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from pam_proactive.config import Settings, load_settings
+from pam_proactive.config import Settings, load_settings_with_flags
 from pam_proactive.db.connection import describe
 from pam_proactive.db.reachability import reason
 from pam_proactive.errors import ConfigurationError, InvalidUserIdError, PamError
@@ -58,8 +58,9 @@ def settings_from(database_url: str | None, preset: str | None, data_dir: Path |
     """Settings from the environment with the command-line overrides applied; a bad value
     exits 2 with one line naming the flag or the variable."""
     try:
-        return load_settings(flags=_FLAGS, database_url=database_url, preset=preset,
-                             data_dir=data_dir, **extra)
+        return load_settings_with_flags(
+            {"database_url": database_url, "preset": preset, "data_dir": data_dir, **extra},
+            _FLAGS)
     except ConfigurationError as exc:
         fail(str(exc))
 
