@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from datetime import datetime
@@ -346,7 +345,3 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
         print_sweep_report(console, report)
     return unknown
 
-
-# Silence the root logger's "no handler" fallback for libraries (psycopg_pool logs refused
-# connections at WARNING on its own logger): the one-line error says it already.
-logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

@@ -95,10 +95,18 @@ def past_now_warning(now: datetime, real_now: datetime | None = None) -> None:
     """Warn on stderr when ``--now`` is in the past: rows recorded after it are ignored."""
     real = real_now or datetime.now(UTC)
     if now < real - _REPLAY_SLACK:
-        days = (real - now).total_seconds() / 86_400
         err_console.print(
-            f"note: --now is {days:,.1f} days ago; rows recorded (created_at) after it are "
+            f"note: --now is {_ago(real - now)} ago; rows recorded (created_at) after it are "
             "ignored, so data added since then does not count")
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    if minutes < 120:
+        return f"{minutes:.0f} minutes"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.0f} hours"
+    return f"{minutes / 1440:,.0f} days"
 
 
 def fail(message: str, code: int = BAD_INPUT) -> NoReturn:

@@ -74,13 +74,13 @@ class SuggestionPrinter:
         if self.console.is_terminal:
             table = Table(title=title, show_lines=True)
             table.add_column("user", no_wrap=True)
-            for col in ("priority", "type", "status", "message"):
-                table.add_column(col)
+            table.add_column("priority, type, status", no_wrap=True)
+            table.add_column("message")
             for item in self.rows:
                 c = item.candidate
                 color = _PRIORITY_COLOR.get(c.priority.label, "")
-                table.add_row(c.user_id, f"[{color}]{c.priority.label}[/]", c.type,
-                              item.status, f"[bold]{escape(c.title)}[/]\n{escape(c.message)}")
+                table.add_row(c.user_id, f"[{color}]{c.priority.label}[/]\n{c.type}\n{item.status}",
+                              f"[bold]{escape(c.title)}[/]\n{escape(c.message)}")
             self.console.print(table)
         else:
             plain(self.console, title)
