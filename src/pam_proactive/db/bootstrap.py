@@ -50,9 +50,10 @@ async def reset_demo_database(conninfo: str, settings: Settings) -> str:
                 has_rows = await cur.fetchone()
                 if has_rows and has_rows[0]:
                     raise ConfigurationError(
-                        "DATABASE_URL points at a database that already has travelers; the "
-                        "demo only seeds an empty one. Unset DATABASE_URL to use the embedded "
-                        "server, or point it at an empty database.")
+                        "DATABASE_URL (or --database-url) points at a database that already "
+                        "has travelers; the demo only seeds an empty one. Leave the URL out to "
+                        "use the embedded server, point it at an empty database, or add "
+                        "travelers with `pam-proactive seed --seed 43`.")
         return conninfo
     server_uri = database_uri(conninfo, "postgres")
     async with await psycopg.AsyncConnection.connect(server_uri, autocommit=True) as conn:

@@ -39,7 +39,8 @@ async def check_reachable(conninfo: str, kwargs: Mapping[str, Any], seconds: int
     except psycopg.OperationalError as exc:
         raise DatabaseUnreachableError(
             f"cannot connect to the database: {reason(exc)}. Check DATABASE_URL "
-            "(or --database-url) and that the server is up") from None
+            "(or --database-url): host, port, role, password, and that the server is up"
+        ) from None
     await conn.close()
 
 
