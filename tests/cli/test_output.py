@@ -99,6 +99,7 @@ async def test_demo_then_seed_then_sweep(make_database: MakeDatabase) -> None:
     text = ok(await invoke("demo", "--users", "60", "--now", NOW, "--database-url", uri))
     assert "Why the counts differ: 60 travelers were seeded;" in text
     assert "who opted out (so that their open suggestions are resolved" in text
+    assert re.search(r"Of the \d+ suggestions found, \d+ went over", text)
     assert "hit rate" not in text  # the demo builds contexts without the cache
     assert f"`pam-proactive context <user id> --now {NOW}`" in text
     shown = [line.removeprefix("user: ") for line in text.splitlines()

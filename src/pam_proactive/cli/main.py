@@ -261,7 +261,8 @@ async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) 
                            f"(status active, not opted out) in {elapsed:.2f} s "
                            f"({summary.users / elapsed:,.0f} users/s)")
             print_quality(console, summary)
-            print_metrics(console, await engine.data.get_performance_metrics())
+            print_metrics(console, await engine.data.get_performance_metrics(),
+                          title="Queries of the context build (per statement)")
             await _demo_suggestions(engine, now, users, summary)
 
 
@@ -278,6 +279,8 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     print_sweep_report(console, report)
     opted_out = report.users - summary.users
     skipped = sum(summary.skipped.values())
+    found, steps = sum(report.by_type.values()), report.lifecycle
+    delivered = report.delivery.delivered if report.delivery else 0
     plain(console, "\nWhy the counts differ: "
                    f"{seeded:,} travelers were seeded; {seeded - report.users:,} are not active "
                    f"and are left alone; the sweep covers the {report.users:,} active ones, "
@@ -285,8 +288,12 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
                    f"are resolved; they get no new ones), hence {summary.users:,} monitored "
                    f"contexts above. Rows skipped as malformed: {skipped:,} in the monitored "
                    f"travelers' data, {report.rows_skipped:,} in the swept travelers' data. "
-                   "Without a delivery channel (PAM_WEBHOOK_URL) a due notification is marked "
-                   "delivered in pam_proactive.outbox, for the app to read.")
+                   f"Of the {found:,} suggestions found, {steps['capped']:,} went over a "
+                   f"traveler's daily cap (stored, not notified), and {steps['held_quiet_hours']:,}"
+                   f" of the {steps['notified']:,} notifications wait for the end of quiet "
+                   f"hours, hence {delivered:,} delivered now. Without a delivery channel "
+                   "(PAM_WEBHOOK_URL) a delivered notification is marked so in "
+                   "pam_proactive.outbox, for the app to read.")
     plain(console)
     examples.print(console, now)
     plain(console, "\nSuggestions are stored in pam_proactive.suggestions and the notifications "

@@ -77,12 +77,13 @@ def print_quality(console: Console, summary: QualitySummary) -> None:
     print_measures(console, f"Data quality ({summary.users:,} contexts)", rows)
 
 
-def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
+def print_metrics(console: Console, metrics: dict[str, Any], *,
+                  title: str = "Queries (per statement)") -> None:
     """Query figures per statement, then the totals; the cache only when it was used (a
     hit rate of contexts built with ``use_cache=False`` means nothing)."""
     rows = [(name, str(s["count"]), f"{s['mean_ms']:.2f}", f"{s['p95_ms']:.2f}",
              str(s["slow"]), str(s["errors"])) for name, s in metrics["statements"].items()]
-    print_columns(console, "Queries (per statement)",
+    print_columns(console, title,
                   ("statement", "count", "mean ms", "p95 ms", "slow", "errors"), rows)
     line = (f"queries: {metrics['queries_executed']}  mean {metrics['average_query_ms']:.2f} ms"
             f"  p95 {metrics['p95_query_ms']:.2f} ms  slow {metrics['slow_queries']}")

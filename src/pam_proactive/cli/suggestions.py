@@ -28,7 +28,7 @@ _LIFECYCLE = {
     "suppressed_preferences": "not stored: the user switched the type off",
     "notified": "notifications queued in the outbox",
     "held_quiet_hours": "of those, held until the user's quiet hours end",
-    "capped": "not notified: the user's daily cap was reached (still stored)",
+    "capped": "stored, not notified: over the user's daily cap",
 }
 
 
@@ -142,7 +142,7 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
     rows += [(f"priority {label}", f"{report.by_priority[label]:,}")
              for label in ("critical", "high", "medium", "low") if report.by_priority[label]]
     rows += [(f"type {kind}", f"{count:,}") for kind, count in report.by_type.most_common()]
-    rows += [(f"{step}: {_LIFECYCLE.get(step, step)}", f"{count:,}")
+    rows += [(f"{_LIFECYCLE.get(step, step)} ({step})", f"{count:,}")
              for step, count in sorted(report.lifecycle.items(),
                                        key=lambda kv: list(_LIFECYCLE).index(kv[0])
                                        if kv[0] in _LIFECYCLE else 99)]
