@@ -97,7 +97,9 @@ def migrate(database_url: DatabaseUrl = None, preset: Preset = None,
     plain(console, "applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 
-@app.command()
+@app.command(help=(
+    "Check the database against the preset; print each problem with its "
+    "fix. Exit 1 if the engine cannot run."))
 def doctor(database_url: DatabaseUrl = None, preset: Preset = None, data_dir: DataDir = None,
            output: Annotated[Literal["table", "json"], typer.Option(
                "--format", help="table (blocks when piped) or json (one array).")] = "table",
@@ -195,8 +197,11 @@ def _progress() -> Progress:
                     disable=not console.is_terminal)
 
 
-@app.command()
-def context(user_id: Annotated[str, typer.Argument(help="The traveler's id (a UUID).")],
+@app.command(help=(
+    "Print one traveler's context as of --now: a readable summary, or every "
+    "field with --json."))
+def context(user_id: Annotated[str, typer.Argument(metavar="USER_ID",
+                                                      help="The traveler's id (a UUID).")],
             now: Now = None,
             as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
             database_url: DatabaseUrl = None, preset: Preset = None,
@@ -302,7 +307,10 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
                    "`pam-proactive seed --users 100 --seed 43` (each seed gives new ids).")
 
 
-@app.command()
+@app.command(help=(
+    "Run every detector as of --now; store, deliver and print this sweep's "
+    "suggestions. Ids given with --users that are not travelers are named "
+    "on stderr, the others swept, and the exit code is 1."))
 def sweep(now: Now = None,
           users: Annotated[str | None, typer.Option(
               "--users", help="Comma-separated user ids (default: every active user).")] = None,
