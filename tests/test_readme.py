@@ -113,3 +113,17 @@ async def test_the_python_example_runs_on_a_seeded_database(make_database: MakeD
     count, found = re.fullmatch(r"(\d+) suggestions: (\{.*\})", lines[4]).groups()  # type: ignore[union-attr]
     assert int(count) > 0 and "'" in found
     assert not (tmp_path / "unused").exists()  # it used the database it was given
+
+
+def test_the_api_calls_the_readme_names_exist() -> None:
+    from pam_proactive.data.integration import ProactiveDataIntegrator
+
+    text = section("## Python API")
+    paragraph = text[text.index("The other calls keep the seed's names"):]
+    per_user = paragraph.split("; and", 1)[0]
+    named = re.findall(r"`(get_\w+|health_check|invalidate_user)`", paragraph)
+    assert len(named) > 10
+    for name in named:
+        assert callable(getattr(ProactiveDataIntegrator, name)), name
+    for name in re.findall(r"`(get_\w+)`", per_user.split("):", 1)[1]):
+        assert callable(getattr(ProactiveDataIntegrator, name + "_batch")), name
