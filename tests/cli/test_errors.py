@@ -153,3 +153,13 @@ async def test_database_open_still_opens_a_reachable_one(make_database: MakeData
         assert await db.fetch("one", "SELECT 1") == [(1,)]
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_an_unusable_data_dir_is_one_line(command: list[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run([*command, "--data-dir", str(blocker / "pgdata")],
+                 env={"DATABASE_URL": None, "SUPABASE_DB_URL": None, "PAM_DATABASE_URL": None})
+    assert_one_line(result, 1, "could not start the embedded PostgreSQL in",
+                    "choose another with --data-dir (or PAM_DATA_DIR)")
