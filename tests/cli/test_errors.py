@@ -163,3 +163,11 @@ def test_an_unusable_data_dir_is_one_line(command: list[str], tmp_path: Path) ->
                  env={"DATABASE_URL": None, "SUPABASE_DB_URL": None, "PAM_DATABASE_URL": None})
     assert_one_line(result, 1, "could not start the embedded PostgreSQL in",
                     "choose another with --data-dir (or PAM_DATA_DIR)")
+
+
+def test_seed_refuses_another_preset_naming_where_it_came_from() -> None:
+    url = ["--database-url", "postgresql://127.0.0.1:1/x"]
+    assert_one_line(run(["seed", "--preset", "wheels-wins-live", *url]), 2,
+                    "--preset wheels-wins-live: demo data is written in the seed preset's")
+    assert_one_line(run(["seed", *url], env={"PAM_PRESET": "wheels-wins-live"}), 2,
+                    "PAM_PRESET=wheels-wins-live: demo data")

@@ -154,7 +154,8 @@ def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
     """Load realistic, reproducible demo travelers (seed preset tables) with COPY."""
     settings = settings_from(database_url, preset, data_dir)
     if settings.preset != "seed":
-        fail("--preset: demo data is written in the seed preset's tables; use --preset seed")
+        typed = f"--preset {preset}" if preset else f"PAM_PRESET={settings.preset}"
+        fail(f"{typed}: demo data is written in the seed preset's tables; use --preset seed")
     moment = parse_now(now)
 
     async def go() -> Any:
