@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pam_proactive.config import load_settings
+from pam_proactive.config import load_settings, load_settings_with_flags
 from pam_proactive.errors import ConfigurationError
 
 
@@ -48,3 +48,55 @@ def test_pooler_connections_disable_prepared_statements() -> None:
     assert pooled["prepare_threshold"] is None and "options" not in pooled
     assert direct["options"] == "-c statement_timeout=12000 -c work_mem=64MB"
     assert direct["application_name"] == "pam-proactive"
+
+
+def test_a_bad_override_names_the_flag_the_user_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAM_PRESET", "seed")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings_with_flags({"preset": "nosuch"}, {"preset": "--preset"})
+    assert str(info.value) == "--preset nosuch: should be 'seed' or 'wheels-wins-live'"
+    # Without a flag name (an app calling load_settings), the keyword argument is named.
+    with pytest.raises(ConfigurationError, match=r"^batch_size=0: should be greater"):
+        load_settings(batch_size=0)
+
+
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "SUPABASE_DB_URL", "PAM_DATABASE_URL"])
+def test_a_bad_url_names_the_variable_that_is_set_and_never_echoes_it(
+        monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    for name in ("DATABASE_URL", "SUPABASE_DB_URL", "PAM_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "mysql://admin:hunter2@db.example/x")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(f"{variable}: should be a postgresql:// URL")
+    assert "hunter2" not in message and "\n" not in message
+    monkeypatch.setenv(variable, "postgresql://admin:hunter2@db.example/x?sslmod=require")
+    with pytest.raises(ConfigurationError, match="is not a valid PostgreSQL URL") as info:
+        load_settings()
+    assert "hunter2" not in str(info.value)
+
+
+def test_each_problem_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAM_BATCH_SIZE", "-5")
+    monkeypatch.setenv("PAM_CACHE_TTL", "abc")
+    monkeypatch.setenv("PAM_CONNECT_TIMEOUT", "1")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    assert str(info.value).split("; ") == [
+        "PAM_CACHE_TTL=abc: should be a number (unset PAM_CACHE_TTL for the default, 300)",
+        "PAM_BATCH_SIZE=-5: should be greater than or equal to 1 (unset PAM_BATCH_SIZE for "
+        "the default, 1000)",
+        "PAM_CONNECT_TIMEOUT=1: should be greater than or equal to 2 (unset "
+        "PAM_CONNECT_TIMEOUT for the default, 5)"]
+
+
+def test_the_connection_string_carries_the_connect_timeout() -> None:
+    from pam_proactive.db.bootstrap import database_conninfo
+
+    with database_conninfo(load_settings(database_url="postgresql://u@h:5432/d",
+                                         connect_timeout=7)) as conninfo:
+        assert "connect_timeout=7" in conninfo
+    mine = "postgresql://u@h:5432/d?connect_timeout=20"
+    with database_conninfo(load_settings(database_url=mine, connect_timeout=7)) as conninfo:
+        assert "connect_timeout=20" in conninfo  # the URL's own wins

@@ -1,15 +1,16 @@
 """Typed settings read from the environment (the seed's variable names).
 
-A wrong value stops startup with a :class:`ConfigurationError` naming the variable.
+A wrong value stops startup with a :class:`ConfigurationError` naming the variable or flag.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,27 +20,8 @@ from pam_proactive.errors import ConfigurationError
 PresetName = Literal["seed", "wheels-wins-live"]
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
-# Environment variable name for each field, used to name the culprit in error messages.
-_ENV_NAMES = {
-    "database_url": "DATABASE_URL (or SUPABASE_DB_URL)",
-    "preset": "PAM_PRESET",
-    "engine_schema": "PAM_SCHEMA",
-    "cache_ttl": "PAM_CACHE_TTL",
-    "cache_max_entries": "PAM_CACHE_MAX_ENTRIES",
-    "batch_size": "PAM_BATCH_SIZE",
-    "query_timeout": "PAM_QUERY_TIMEOUT",
-    "pool_min_size": "PAM_POOL_MIN_SIZE",
-    "pool_max_size": "PAM_POOL_MAX_SIZE",
-    "work_mem_mb": "PAM_WORK_MEM_MB",
-    "data_dir": "PAM_DATA_DIR",
-    "slow_query_seconds": "PAM_SLOW_QUERY_SECONDS",
-    "max_retries": "PAM_MAX_RETRIES",
-    "webhook_url": "PAM_WEBHOOK_URL",
-    "webhook_secret": "PAM_WEBHOOK_SECRET",
-    "cooldown_days": "PAM_COOLDOWN_DAYS",
-    "daily_cap": "PAM_DAILY_CAP",
-    "transaction_pooler": "PAM_TRANSACTION_POOLER",
-}
+# Fields whose values are never echoed in an error message: they may carry a password.
+_SECRET_FIELDS = frozenset({"database_url", "webhook_url", "webhook_secret"})
 
 
 ROOT_DATA_DIR = Path("/var/lib/pam-proactive/pgdata")
@@ -83,21 +65,30 @@ class Settings(BaseSettings):
         default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
+    connect_timeout: int = Field(
+        default=5, ge=2, le=300,
+        description="seconds to wait for a new connection (libpq connect_timeout)")
 
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is None or value.strip() == "":
             return None
+        from psycopg.conninfo import conninfo_to_dict
+
         if not value.startswith(("postgresql://", "postgres://")) and "=" not in value:
-            raise ValueError("must be a postgresql:// URL or a libpq key=value string")
+            raise ValueError("should be a postgresql:// URL or a libpq key=value string")
+        try:
+            conninfo_to_dict(value)
+        except Exception:  # libpq's message quotes the string, which may hold a password
+            raise ValueError("is not a valid PostgreSQL URL: check its spelling") from None
         return value
 
     @field_validator("engine_schema")
     @classmethod
     def _check_schema(cls, value: str) -> str:
         if not _SCHEMA_RE.match(value):
-            raise ValueError("must be a lower-case SQL identifier such as pam_proactive")
+            raise ValueError("should be a lower-case SQL identifier such as pam_proactive")
         return value
 
     @model_validator(mode="after")
@@ -122,22 +113,75 @@ class Settings(BaseSettings):
         return self.data_dir or default_data_dir()
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment, with explicit overrides (CLI flags) winning.
+def env_names(field: str) -> tuple[str, ...]:
+    """The environment variables that set ``field``, in the order they are read."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    if isinstance(alias, str):
+        return (alias,)
+    return ("PAM_" + field.upper(),)
 
-    Raises :class:`ConfigurationError` naming the offending variable.
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides winning (None = unset).
+
+    Raises :class:`ConfigurationError` with one line per problem naming what the user typed:
+    the environment variable or the keyword argument.
     """
+    return load_settings_with_flags(overrides, {})
+
+
+def load_settings_with_flags(overrides: Mapping[str, object], flags: Mapping[str, str]
+                             ) -> Settings:
+    """:func:`load_settings` for a command line: ``flags`` maps an override's field to the
+    flag the user typed (``{"preset": "--preset"}``), so that an error names the flag."""
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            if err["loc"]:
-                field = str(err["loc"][0])
-                problems.append(f"{_ENV_NAMES.get(field, field)}: {err['msg']}")
-            else:  # a rule across fields: its message names the variables
-                problems.append(str(err["msg"]).removeprefix("Value error, "))
-        raise ConfigurationError(
-            "invalid configuration: " + "; ".join(problems) + ". Fix the variable and restart."
-        ) from None
+        problems = [_describe(err, clean, flags) for err in exc.errors()]
+        raise ConfigurationError("; ".join(problems)) from None
+
+
+_PLAIN_MESSAGES = {
+    "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_parsing": "should be a number",
+    "bool_parsing": "should be true or false",
+}
+
+
+def _describe(err: Any, overrides: Mapping[str, object], flags: Mapping[str, str]) -> str:
+    """One problem as ``<what the user typed>: <what is wrong> (<what to do>)``."""
+    message = _PLAIN_MESSAGES.get(err["type"]) or str(err["msg"])
+    message = message.removeprefix("Value error, ").removeprefix("Input ")
+    if not err["loc"]:  # a rule across fields: its message names the variables
+        return message
+    field = _field_of(str(err["loc"][0]))
+    shown = "" if field in _SECRET_FIELDS else f"={err.get('input')}"
+    if field in overrides:
+        if field in flags:
+            return f"{flags[field]}{shown.replace('=', ' ', 1)}: {message}"
+        return f"{field}{shown}: {message}"
+    variable = next((n for n in env_names(field) if _env_has(n)), env_names(field)[0])
+    default = Settings.model_fields[field].default
+    if default is None:
+        hint = f"fix or unset {variable}"
+    else:
+        shown_default = f"{default:g}" if isinstance(default, float) else str(default)
+        hint = f"unset {variable} for the default, {shown_default}"
+    return f"{variable}{shown}: {message} ({hint})"
+
+
+def _field_of(name: str) -> str:
+    """The field an error location names: the field itself or one of its aliases."""
+    if name in Settings.model_fields:
+        return name
+    return next((f for f in Settings.model_fields if name.upper() in env_names(f)), name)
+
+
+def _env_has(name: str) -> bool:
+    # pydantic-settings reads variable names case-insensitively
+    return any(key.upper() == name.upper() for key in os.environ)

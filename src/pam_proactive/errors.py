@@ -49,3 +49,12 @@ class DeliveryError(PamError):
 
 class UnknownUserError(PamError, LookupError):
     """No traveler with this id in the database (or not visible to the engine's role)."""
+
+
+class DatabaseUnreachableError(DataSourceError):
+    """A first connection was refused or timed out: the server is not there (wrong URL, down,
+    firewalled). Not retried: retries are for transient errors in the middle of work."""
+
+
+class SeedConflictError(PamError):
+    """Demo travelers of this seed are already in the database: seed again with another."""

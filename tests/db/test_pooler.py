@@ -18,7 +18,7 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.db.connection import Database
 from pam_proactive.engine import open_engine, run_migrations
-from pam_proactive.errors import TransientDataSourceError
+from pam_proactive.errors import DatabaseUnreachableError
 from pam_proactive.jobs.sweep import sweep
 from planting import Planter
 
@@ -65,7 +65,8 @@ async def test_the_pooler_rejects_direct_mode_settings(
         await psycopg.AsyncConnection.connect(pooled, options="-c statement_timeout=1000")
     direct_mode = settings_for("seed", database_url=pooled, transaction_pooler=False,
                                query_timeout=2)
-    with pytest.raises(TransientDataSourceError):
+    # Refused at the first connection, with libpq's reason, without waiting for the pool.
+    with pytest.raises(DatabaseUnreachableError, match="unsupported startup parameter"):
         await Database(pooled, direct_mode).open()
 
 

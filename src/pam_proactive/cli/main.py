@@ -2,43 +2,84 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
-from typing import Annotated, Any
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import psycopg
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
+from pam_proactive.cli.contexts import context_lines
 from pam_proactive.cli.options import (
+    FAILED,
     DatabaseUrl,
     DataDir,
     Now,
+    OneLineErrors,
     Preset,
     fail,
     parse_now,
+    parse_user_ids,
+    past_now_warning,
+    print_error,
     run_guarded,
     settings_from,
 )
-from pam_proactive.cli.render import QualitySummary, dumps, print_metrics, print_quality
+from pam_proactive.cli.render import (
+    QualitySummary,
+    dumps,
+    plain,
+    print_blocks,
+    print_metrics,
+    print_quality,
+)
 from pam_proactive.config import Settings
 from pam_proactive.db.bootstrap import database_conninfo, reset_demo_database
 from pam_proactive.db.connection import connection_kwargs
-from pam_proactive.db.doctor import diagnose
+from pam_proactive.db.doctor import Finding, diagnose
 from pam_proactive.engine import Engine, open_engine, run_migrations
+from pam_proactive.errors import SeedConflictError
 from pam_proactive.logs import configure_logging
 
 # Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_show_locals=False,
                   help="Proactive suggestions from travelers' real PostgreSQL data.")
 console = Console()
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _package_version() -> str:
+    try:
+        return version("pam-proactive")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from pam_proactive import __version__
+
+        return __version__
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"pam-proactive {_package_version()}")
+        raise typer.Exit()
+
 
 @app.callback()
-def _setup() -> None:
+def _setup(show_version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Print the version and exit.")] = False) -> None:
     """Proactive suggestions from travelers' real PostgreSQL data."""
+    level = os.environ.get("PAM_LOG_LEVEL", "WARNING")
+    if level.upper() not in _LOG_LEVELS:
+        fail(f"PAM_LOG_LEVEL={level}: should be one of {', '.join(_LOG_LEVELS)} "
+             "(unset PAM_LOG_LEVEL for the default, WARNING)")
     configure_logging()
 
 
@@ -52,46 +93,69 @@ def migrate(database_url: DatabaseUrl = None, preset: Preset = None,
         with database_conninfo(settings) as conninfo:
             return await run_migrations(settings, conninfo)
 
-    applied: Any = run_guarded(go())
-    console.print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    applied = run_guarded(go())
+    plain(console, "applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 
-@app.command()
-def doctor(database_url: DatabaseUrl = None, preset: Preset = None,
-           data_dir: DataDir = None) -> None:
-    """Check the database against the preset; print each problem with its fix."""
+@app.command(help=(
+    "Check the database against the preset; print each problem with its "
+    "fix. Exit 1 if the engine cannot run."))
+def doctor(database_url: DatabaseUrl = None, preset: Preset = None, data_dir: DataDir = None,
+           output: Annotated[Literal["table", "json"], typer.Option(
+               "--format", help="table (blocks when piped) or json (one array).")] = "table",
+           ) -> None:
+    """Check the database against the preset; print each problem with its fix. Exit 1 if the
+    engine cannot run."""
     settings = settings_from(database_url, preset, data_dir)
 
-    async def go() -> list[Any]:
+    async def go() -> list[Finding]:
         with database_conninfo(settings) as conninfo:
             async with await psycopg.AsyncConnection.connect(
                     conninfo, **connection_kwargs(settings)) as conn:
                 return await diagnose(conn, preset=settings.preset, schema=settings.engine_schema)
 
-    findings: Any = run_guarded(go())
-    if not findings:
-        console.print(f"[green]ok[/]: the database fits preset {settings.preset!r}")
-        return
-    table = Table(title=f"doctor: preset {settings.preset!r}")
-    for col in ("severity", "table", "column", "problem", "fix"):
-        table.add_column(col, overflow="fold")
-    for f in findings:
-        color = "red" if f.severity == "error" else "yellow"
-        table.add_row(f"[{color}]{f.severity}[/]", f.table, f.column, f.problem, f.fix)
-    console.print(table)
+    findings = run_guarded(go())
+    if output == "json":
+        print(dumps(findings))
+    elif not findings:
+        plain(console, f"ok: the database fits preset {settings.preset!r}")
+    else:
+        _print_findings(settings.preset, findings)
     if any(f.severity == "error" for f in findings):
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
+
+
+def _print_findings(preset: str, findings: list[Finding]) -> None:
+    if console.is_terminal:
+        from rich.table import Table
+
+        table = Table(title=f"doctor: preset {preset!r}")
+        for col in ("severity", "table", "column", "problem"):
+            table.add_column(col)
+        table.add_column("fix", overflow="fold")
+        for f in findings:
+            color = "red" if f.severity == "error" else "yellow"
+            table.add_row(f"[{color}]{f.severity}[/]", f.table, f.column, escape(f.problem),
+                          escape(f.fix))
+        console.print(table)
+        plain(console, "(pipe the output, or use --format json, to copy the fixes whole)")
+        return
+    plain(console, f"doctor: preset {preset!r}, {len(findings)} finding(s)")
+    plain(console)
+    print_blocks(console, [[("", f"{f.severity}: {f.table} {f.column}: {f.problem}"),
+                            ("", f.fix)] for f in findings])
 
 
 @app.command()
 def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
-         seed: Annotated[int, typer.Option("--seed")] = 42,
+         seed: Annotated[int, typer.Option("--seed", min=0)] = 42,
          now: Now = None, database_url: DatabaseUrl = None, preset: Preset = None,
          data_dir: DataDir = None) -> None:
     """Load realistic, reproducible demo travelers (seed preset tables) with COPY."""
     settings = settings_from(database_url, preset, data_dir)
     if settings.preset != "seed":
-        fail("demo data is written in the seed preset's tables: use --preset seed")
+        typed = f"--preset {preset}" if preset else f"PAM_PRESET={settings.preset}"
+        fail(f"{typed}: demo data is written in the seed preset's tables; use --preset seed")
     moment = parse_now(now)
 
     async def go() -> Any:
@@ -99,10 +163,12 @@ def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
             await run_migrations(settings, conninfo)
             return await _seed(conninfo, settings, users, seed, moment)
 
-    report: Any = run_guarded(go())
+    report = run_guarded(go())
     rows = ", ".join(f"{table} {count:,}" for table, count in report.rows().items())
-    console.print(f"seeded {users:,} users in {report.seconds:.1f} s: {rows}, "
-                  f"user_preferences {report.preferences:,}")
+    plain(console, f"seeded {users:,} users in {report.seconds:.1f} s: {rows}, "
+                   f"user_preferences {report.preferences:,}")
+    plain(console, f"Their data is dated around {moment.isoformat()}: sweep them as of then "
+                   f"with `pam-proactive sweep --now {moment.isoformat()}`.")
 
 
 async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, now: datetime
@@ -112,34 +178,52 @@ async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, 
     with _progress() as progress:
         task = progress.add_task("seeding users", total=users)
         async with await psycopg.AsyncConnection.connect(conninfo) as conn:
-            return await seed_demo_data(
-                conn, users=users, seed=seed_value, now=now, engine_schema=settings.engine_schema,
-                progress=lambda n: progress.update(task, completed=n))
+            try:
+                return await seed_demo_data(
+                    conn, users=users, seed=seed_value, now=now,
+                    engine_schema=settings.engine_schema,
+                    progress=lambda n: progress.update(task, completed=n))
+            except psycopg.errors.UniqueViolation:
+                raise SeedConflictError(
+                    f"this database already holds the demo travelers of --seed {seed_value} "
+                    "(their emails follow the seed); add more travelers with another "
+                    f"seed, e.g. `pam-proactive seed --users {users} --seed {seed_value + 1}`"
+                ) from None
 
 
 def _progress() -> Progress:
+    # Piped output gets no progress bar: it would leave bar characters in the file.
     return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                    disable=not console.is_terminal)
 
 
-@app.command()
-def context(user_id: str, now: Now = None,
+@app.command(help=(
+    "Print one traveler's context as of --now: a readable summary, or every "
+    "field with --json."))
+def context(user_id: Annotated[str, typer.Argument(metavar="USER_ID",
+                                                      help="The traveler's id (a UUID).")],
+            now: Now = None,
             as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
             database_url: DatabaseUrl = None, preset: Preset = None,
             data_dir: DataDir = None) -> None:
-    """Print one user's context as of --now."""
+    """Print one traveler's context as of --now: a readable summary, or every field with
+    --json."""
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
+    (uid,) = parse_user_ids([user_id], "USER_ID")
 
     async def go() -> Any:
         async with open_engine(settings) as engine:
-            return await engine.data.get_comprehensive_user_context(user_id, moment)
+            return await engine.data.get_comprehensive_user_context(uid, moment)
 
-    ctx: Any = run_guarded(go())
+    ctx = run_guarded(go())
     if as_json:
         print(dumps(ctx))
-    else:
-        console.print(ctx)
+        return
+    past_now_warning(moment)
+    for line in context_lines(ctx):
+        plain(console, line)
 
 
 async def build_all_contexts(engine: Engine, now: datetime, total: int) -> QualitySummary:
@@ -156,10 +240,10 @@ async def build_all_contexts(engine: Engine, now: datetime, total: int) -> Quali
 
 @app.command()
 def demo(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
-         seed: Annotated[int, typer.Option("--seed")] = 42,
+         seed: Annotated[int, typer.Option("--seed", min=0)] = 42,
          now: Now = None, database_url: DatabaseUrl = None,
          data_dir: DataDir = None) -> None:
-    """Embedded database → migrate → seed → every user's context → summary."""
+    """Embedded database → migrate → seed → every user's context → sweep → summary."""
     settings = settings_from(database_url, "seed", data_dir)
     moment = parse_now(now)
     run_guarded(_demo(settings, users, seed, moment))
@@ -168,64 +252,112 @@ def demo(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
 async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) -> None:
     with database_conninfo(settings) as server_conninfo:
         conninfo = await reset_demo_database(server_conninfo, settings)
-        console.print(f"[bold]pam-proactive demo[/] at {now.isoformat()} ({users} users)")
+        plain(console, f"pam-proactive demo at {now.isoformat()} ({users:,} travelers, "
+                       f"--seed {seed_value})")
         await run_migrations(settings, conninfo)
-        await _seed(conninfo, settings, users, seed_value, now)
+        seeded = await _seed(conninfo, settings, users, seed_value, now)
+        plain(console, f"seeded {users:,} travelers in {seeded.seconds:.1f} s "
+                       f"({sum(seeded.rows().values()):,} rows)")
         async with open_engine(settings, conninfo=conninfo) as engine:
             started = time.perf_counter()
             active = len(await engine.data.get_all_active_users())
             summary = await build_all_contexts(engine, now, active)
             elapsed = time.perf_counter() - started
-            console.print(f"\n{summary.users} active users' contexts built in {elapsed:.2f} s "
-                          f"({summary.users / elapsed:,.0f} users/s)")
+            plain(console, f"\nBuilt the contexts of {summary.users:,} monitored travelers "
+                           f"(status active, not opted out) in {elapsed:.2f} s "
+                           f"({summary.users / elapsed:,.0f} users/s)")
             print_quality(console, summary)
-            print_metrics(console, await engine.data.get_performance_metrics())
-            await _demo_suggestions(engine, now)
+            print_metrics(console, await engine.data.get_performance_metrics(),
+                          title="Queries of the context build (per statement)")
+            await _demo_suggestions(engine, now, users, summary)
 
 
-async def _demo_suggestions(engine: Engine, now: datetime) -> None:
-    """Sweep the demo travelers, then show counts and one example of each type."""
+async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
+                            summary: QualitySummary) -> None:
+    """Sweep the demo travelers, then show counts, what they mean, and one example of each
+    type with the traveler's id."""
     from pam_proactive.cli.suggestions import ExampleCollector, print_sweep_report
     from pam_proactive.jobs.sweep import sweep as run_sweep
 
     examples = ExampleCollector()
     report = await run_sweep(engine, now, on_batch=examples.batch)
-    console.print()
+    plain(console)
     print_sweep_report(console, report)
-    examples.print(console)
-    console.print("\nSuggestions are stored in pam_proactive.suggestions and the notifications in "
-                  "pam_proactive.outbox. Re-run a sweep with `pam-proactive sweep --now "
-                  f"{now.isoformat()}`: it stores nothing new.")
+    opted_out = report.users - summary.users
+    skipped = sum(summary.skipped.values())
+    found, steps = sum(report.by_type.values()), report.lifecycle
+    delivered = report.delivery.delivered if report.delivery else 0
+    plain(console, "\nWhy the counts differ: "
+                   f"{seeded:,} travelers were seeded; {seeded - report.users:,} are not active "
+                   f"and are left alone; the sweep covers the {report.users:,} active ones, "
+                   f"including {opted_out:,} who opted out (so that their open suggestions "
+                   f"are resolved; they get no new ones), hence {summary.users:,} monitored "
+                   f"contexts above. Rows skipped as malformed: {skipped:,} in the monitored "
+                   f"travelers' data, {report.rows_skipped:,} in the swept travelers' data. "
+                   f"Of the {found:,} suggestions found, {steps['capped']:,} went over a "
+                   f"traveler's daily cap (stored, not notified), and {steps['held_quiet_hours']:,}"
+                   f" of the {steps['notified']:,} notifications wait for the end of quiet "
+                   f"hours, hence {delivered:,} delivered now. Without a delivery channel "
+                   "(PAM_WEBHOOK_URL) a delivered notification is marked so in "
+                   "pam_proactive.outbox, for the app to read.")
+    plain(console)
+    examples.print(console, now)
+    plain(console, "\nSuggestions are stored in pam_proactive.suggestions and the notifications "
+                   "in pam_proactive.outbox. Re-run the sweep with `pam-proactive sweep --now "
+                   f"{now.isoformat()}`: it stores nothing new. Add travelers with "
+                   "`pam-proactive seed --users 100 --seed 43` (each seed gives new ids).")
 
 
-@app.command()
+@app.command(help=(
+    "Run every detector as of --now; store, deliver and print this sweep's "
+    "suggestions. Ids given with --users that are not travelers are named "
+    "on stderr, the others swept, and the exit code is 1."))
 def sweep(now: Now = None,
           users: Annotated[str | None, typer.Option(
               "--users", help="Comma-separated user ids (default: every active user).")] = None,
           dry_run: Annotated[bool, typer.Option(
               "--dry-run", help="Detect and print; store and deliver nothing.")] = False,
-          output: Annotated[str, typer.Option(
-              "--format", help="table or jsonl (one suggestion per line).")] = "table",
+          output: Annotated[Literal["table", "jsonl"], typer.Option(
+              "--format", help="table (blocks when piped) or jsonl (one suggestion per line)."
+          )] = "table",
           database_url: DatabaseUrl = None, preset: Preset = None,
           data_dir: DataDir = None) -> None:
-    """Run every detector as of --now; store, deliver and print this sweep's suggestions."""
-    if output not in ("table", "jsonl"):
-        fail("--format: use table or jsonl")
+    """Run every detector as of --now; store, deliver and print this sweep's suggestions.
+    Ids given with --users that are not travelers are named on stderr, the others swept, and
+    the exit code is 1."""
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
-    ids = [u.strip() for u in users.split(",") if u.strip()] if users else None
-    run_guarded(_sweep(settings, moment, ids, dry_run, output))
+    ids = parse_user_ids([u.strip() for u in users.split(",") if u.strip()], "--users") if (
+        users is not None) else None
+    if ids == []:
+        fail("--users: give at least one user id, or leave the flag out to sweep everyone")
+    past_now_warning(moment)
+    unknown = run_guarded(_sweep(settings, moment, ids, dry_run, output))
+    if unknown:
+        print_error(f"--users: no traveler with id {', '.join(map(str, unknown))} in this "
+                    "database (check the ids and --preset); the other ids were swept")
+        raise typer.Exit(FAILED)
 
 
-async def _sweep(settings: Settings, now: datetime, ids: list[str] | None, dry_run: bool,
-                 output: str) -> None:
+async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_run: bool,
+                 output: str) -> list[UUID]:
+    """Run the sweep and print it; return the given ids that are not travelers."""
     from pam_proactive.cli.suggestions import SuggestionPrinter, print_sweep_report
     from pam_proactive.jobs.sweep import sweep as run_sweep
 
     printer = SuggestionPrinter(console, output)
     async with open_engine(settings, migrate_first=not dry_run) as engine:
+        unknown: list[UUID] = []
+        if ids is not None:
+            known = await engine.data.get_users_batch(ids, now)
+            unknown = [uid for uid in ids if uid not in known]
+            ids = [uid for uid in ids if uid in known]
+            if not ids:
+                return unknown
         report = await run_sweep(engine, now, user_ids=ids, dry_run=dry_run,
                                  on_batch=printer.batch)
     printer.finish()
     if output == "table":
         print_sweep_report(console, report)
+    return unknown
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from enum import Enum
 from typing import Any
@@ -64,34 +64,81 @@ class QualitySummary:
 
 def print_quality(console: Console, summary: QualitySummary) -> None:
     """Completeness per section and counts of skipped and repaired rows."""
-    table = Table(title="Data quality", show_lines=False)
-    table.add_column("measure")
-    table.add_column("value", justify="right")
     n = max(summary.users, 1)
-    for section, total in sorted(summary.completeness_sum.items()):
-        table.add_row(f"completeness: {section}", f"{100 * total / n:.1f} %")
-    for reason, count in summary.missing.most_common():
-        table.add_row(f"users missing {reason}", str(count))
-    for reason, count in summary.skipped.most_common():
-        table.add_row(f"rows skipped: {reason}", str(count))
-    for reason, count in summary.repaired.most_common():
-        table.add_row(f"rows repaired: {reason}", str(count))
-    table.add_row("contexts served stale", str(summary.stale))
-    console.print(table)
+    rows = [(f"completeness: {section}", f"{100 * total / n:.1f} %")
+            for section, total in sorted(summary.completeness_sum.items())]
+    rows += [(f"users missing {reason}", str(count))
+             for reason, count in summary.missing.most_common()]
+    rows += [(f"rows skipped: {reason}", str(count))
+             for reason, count in summary.skipped.most_common()]
+    rows += [(f"rows repaired: {reason}", str(count))
+             for reason, count in summary.repaired.most_common()]
+    rows.append(("contexts served stale", str(summary.stale)))
+    print_measures(console, f"Data quality ({summary.users:,} contexts)", rows)
 
 
-def print_metrics(console: Console, metrics: dict[str, Any]) -> None:
-    """Query and cache figures."""
-    table = Table(title="Queries (per statement)")
-    for col in ("statement", "count", "mean ms", "p95 ms", "slow", "errors"):
-        table.add_column(col, justify="left" if col == "statement" else "right")
-    for name, s in metrics["statements"].items():
-        table.add_row(name, str(s["count"]), f"{s['mean_ms']:.2f}", f"{s['p95_ms']:.2f}",
-                      str(s["slow"]), str(s["errors"]))
-    console.print(table)
-    console.print(
-        f"queries: {metrics['queries_executed']}  mean {metrics['average_query_ms']:.2f} ms  "
-        f"p95 {metrics['p95_query_ms']:.2f} ms  slow {metrics['slow_queries']}  |  cache: "
-        f"{metrics['cache_size']} entries, hit rate {100 * metrics['cache_hit_rate']:.1f} %, "
-        f"{metrics['cache_evictions']} evictions"
-    )
+def print_metrics(console: Console, metrics: dict[str, Any], *,
+                  title: str = "Queries (per statement)") -> None:
+    """Query figures per statement, then the totals; the cache only when it was used (a
+    hit rate of contexts built with ``use_cache=False`` means nothing)."""
+    rows = [(name, str(s["count"]), f"{s['mean_ms']:.2f}", f"{s['p95_ms']:.2f}",
+             str(s["slow"]), str(s["errors"])) for name, s in metrics["statements"].items()]
+    print_columns(console, title,
+                  ("statement", "count", "mean ms", "p95 ms", "slow", "errors"), rows)
+    line = (f"queries: {metrics['queries_executed']}  mean {metrics['average_query_ms']:.2f} ms"
+            f"  p95 {metrics['p95_query_ms']:.2f} ms  slow {metrics['slow_queries']}")
+    if metrics.get("cache_hits", 0) + metrics.get("cache_misses", 0):
+        line += (f"  |  cache: {metrics['cache_size']} entries, hit rate "
+                 f"{100 * metrics['cache_hit_rate']:.1f} %, {metrics['cache_evictions']} evictions")
+    plain(console, line)
+
+
+def plain(console: Console, text: str = "") -> None:
+    """``text`` as it is, no markup or highlighting; wrapped at spaces on a terminal, never
+    wrapped when piped (a pipe keeps whole lines, so whole words and ids)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+
+
+def print_measures(console: Console, title: str, rows: Sequence[tuple[str, str]]) -> None:
+    """A two-column measure/value table on a terminal; aligned ``measure  value`` lines
+    otherwise."""
+    if console.is_terminal:
+        table = Table(title=title)
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    plain(console, title)
+    width = max((len(k) for k, _ in rows), default=0)
+    for key, value in rows:
+        plain(console, f"  {key:<{width}}  {value}")
+
+
+def print_columns(console: Console, title: str, columns: Sequence[str],
+                  rows: Sequence[Sequence[str]]) -> None:
+    """A table of short values: rich on a terminal, space-aligned plain columns otherwise."""
+    if console.is_terminal:
+        table = Table(title=title)
+        for i, col in enumerate(columns):
+            table.add_column(col, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    plain(console, title)
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    for row in (tuple(columns), *rows):
+        cells = [row[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(row[1:], widths[1:],
+                                                                          strict=True)]
+        plain(console, "  " + "  ".join(cells).rstrip())
+
+
+def print_blocks(console: Console, records: Sequence[Sequence[tuple[str, str]]]) -> None:
+    """Records of long text, one block of ``field: value`` lines per record, a blank line
+    between blocks: each value whole on one line (piped output)."""
+    for record in records:
+        for key, value in record:
+            plain(console, f"{key}: {value}" if key else value)
+        plain(console)

@@ -66,6 +66,14 @@ class SpendingData:
     patterns: ExpensePatterns
 
 
+@dataclass(frozen=True, slots=True)
+class MonitoredUser:
+    """A traveler with recent activity, as the seed's monitoring loop reads one (``user.id``
+    where the seed wrote ``user["id"]``)."""
+
+    id: UUID
+
+
 class ProactiveDataIntegrator:
     """Reads traveler data for the engine. One per process (it owns the cache)."""
 
@@ -202,6 +210,15 @@ class ProactiveDataIntegrator:
             if limit is not None and len(out) >= limit:
                 return out[:limit]
         return out
+
+    async def get_active_users_for_monitoring(
+        self, now: datetime, *, limit: int | None = 100, activity_days: int = 30
+    ) -> list[MonitoredUser]:
+        """Users with recent activity for monitoring (the seed's name): active, not opted out,
+        with spending in the last ``activity_days`` days, a planned or active trip, or an event
+        in the next 30 days; in id order, at most ``limit`` (None: all)."""
+        ids = await self.get_users_for_monitoring(now, activity_days=activity_days, limit=limit)
+        return [MonitoredUser(uid) for uid in ids]
 
     # -- money ------------------------------------------------------------------------------
 

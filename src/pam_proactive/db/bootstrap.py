@@ -10,18 +10,24 @@ from psycopg import sql
 
 from pam_proactive.config import Settings
 from pam_proactive.db.embedded import DEFAULT_DBNAME, database_uri, embedded_server, ensure_database
+from pam_proactive.db.reachability import with_connect_timeout
 from pam_proactive.errors import ConfigurationError
 
 
 @contextmanager
 def database_conninfo(settings: Settings) -> Iterator[str]:
-    """Yield the connection string to use; starts and later stops the embedded server if needed."""
+    """Yield the connection string to use; starts and later stops the embedded server if needed.
+
+    It carries ``connect_timeout`` (``PAM_CONNECT_TIMEOUT``), so that every connection made
+    with it fails within seconds when the server is not there.
+    """
     if settings.database_url:
-        yield settings.database_url
+        yield with_connect_timeout(settings.database_url, settings.connect_timeout)
         return
     with embedded_server(settings.resolved_data_dir()) as server_uri:
         ensure_database(server_uri, DEFAULT_DBNAME)
-        yield database_uri(server_uri, DEFAULT_DBNAME)
+        yield with_connect_timeout(database_uri(server_uri, DEFAULT_DBNAME),
+                                   settings.connect_timeout)
 
 
 # The demo seeds the embedded default database itself, so that `sweep` and `context` run
@@ -44,9 +50,10 @@ async def reset_demo_database(conninfo: str, settings: Settings) -> str:
                 has_rows = await cur.fetchone()
                 if has_rows and has_rows[0]:
                     raise ConfigurationError(
-                        "DATABASE_URL points at a database that already has travelers; the "
-                        "demo only seeds an empty one. Unset DATABASE_URL to use the embedded "
-                        "server, or point it at an empty database.")
+                        "DATABASE_URL (or --database-url) points at a database that already "
+                        "has travelers; the demo only seeds an empty one. Leave the URL out to "
+                        "use the embedded server, point it at an empty database, or add "
+                        "travelers with `pam-proactive seed --seed 43`.")
         return conninfo
     server_uri = database_uri(conninfo, "postgres")
     async with await psycopg.AsyncConnection.connect(server_uri, autocommit=True) as conn:

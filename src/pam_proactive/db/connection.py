@@ -78,7 +78,14 @@ class Database:
         )
 
     async def open(self) -> None:
-        """Open the pool; raises :class:`TransientDataSourceError` if unreachable."""
+        """Open the pool. A server that refuses or does not answer a first connection within
+        ``PAM_CONNECT_TIMEOUT`` raises :class:`DatabaseUnreachableError` at once (not retried);
+        a pool that still cannot fill raises :class:`TransientDataSourceError`."""
+        from pam_proactive.db.reachability import check_reachable
+
+        conninfo, kwargs = self._pool.conninfo, self._pool.kwargs
+        if isinstance(conninfo, str) and isinstance(kwargs, dict):  # always, from __init__
+            await check_reachable(conninfo, kwargs, self.settings.connect_timeout)
         try:
             await self._pool.open(wait=True, timeout=self.settings.query_timeout)
         except PoolTimeout as exc:

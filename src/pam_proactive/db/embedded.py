@@ -66,8 +66,8 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
             "or set DATABASE_URL to use your own PostgreSQL"
         ) from exc
     data_dir = data_dir.expanduser().resolve()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server = get_server(
@@ -78,7 +78,8 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
     except Exception as exc:
         raise EmbeddedDatabaseError(
             f"could not start the embedded PostgreSQL in {data_dir}: {exc}. "
-            "Check the directory is writable (or pass --data-dir), or set DATABASE_URL."
+            "Check the directory is writable, choose another with --data-dir (or "
+            "PAM_DATA_DIR), or set DATABASE_URL."
         ) from exc
     log.info("embedded PostgreSQL running", extra={"data_dir": str(data_dir)})
     try:

@@ -1,0 +1,129 @@
+"""The README says what the code does: its Python example runs against a real seeded
+database, its commands table matches the command line, its settings table every setting the
+code reads."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import typer.main
+from typer.testing import CliRunner
+
+from conftest import MakeDatabase
+from pam_proactive.cli.main import app
+from pam_proactive.config import Settings, env_names
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def section(title: str) -> str:
+    """The README's text from the heading ``title`` to the next heading of that level."""
+    level = title.split(" ", 1)[0]
+    start = README.index(title + "\n")
+    rest = README[start + len(title) + 1:]
+    end = re.search(rf"^{level} ", rest, re.MULTILINE)
+    return rest[: end.start()] if end else rest
+
+
+def table_rows(text: str, first_cell: str) -> list[list[str]]:
+    """Cells of the rows of a markdown table whose first cell starts with ``first_cell``."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("| " + first_cell):
+            cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+            rows.append([c.strip() for c in cells])
+    return rows
+
+
+def example(name: str) -> str:
+    marker = f"<!-- readme-example: {name} -->\n```python\n"
+    start = README.index(marker) + len(marker)
+    return README[start: README.index("```", start)]
+
+
+def test_the_commands_table_lists_every_command_with_exactly_its_flags() -> None:
+    group = typer.main.get_command(app)
+    documented = {}
+    for cells in table_rows(section("## Commands"), "`pam-proactive "):
+        name = cells[0].strip("`").split()[1]
+        documented[name] = set(re.findall(r"--[a-z][a-z-]*", cells[1]))
+    actual = {name: {opt for p in cmd.params for opt in p.opts
+                     if opt.startswith("--") and opt != "--help"}
+              for name, cmd in group.commands.items()}  # type: ignore[attr-defined]
+    assert documented == actual
+    # The prose under the table names only flags that exist on some command.
+    prose = section("## Commands").split("\n\n", 2)[2]
+    every_flag = set().union(*actual.values()) | {"--version", "--help"}
+    assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", prose)) <= every_flag
+
+
+def test_the_settings_table_lists_every_setting_the_code_reads() -> None:
+    documented = {name for cells in table_rows(section("## Configuration"), "`")
+                  for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0])}
+    from_settings = {name for field in Settings.model_fields for name in env_names(field)}
+    # Variables read straight from the environment (not through Settings); XDG_RUNTIME_DIR is
+    # set by the embedded server for its own socket, not a setting.
+    read_directly = set()
+    for path in (ROOT / "src").rglob("*.py"):
+        read_directly |= set(re.findall(r"""environ\.get\(\s*["']([A-Z0-9_]+)["']""",
+                                        path.read_text()))
+        read_directly |= set(re.findall(r"""getenv\(\s*["']([A-Z0-9_]+)["']""",
+                                        path.read_text()))
+    assert "PAM_LOG_LEVEL" in read_directly  # the scan sees what it should
+    assert documented == from_settings | read_directly
+
+
+def test_the_settings_table_gives_the_real_defaults() -> None:
+    rows = table_rows(section("## Configuration"), "`PAM_")
+    defaults = {re.findall(r"`([A-Z0-9_]+)`", cells[0])[0]: cells[1].strip("`")
+                for cells in rows if "/" not in cells[0]}
+    for field, info in Settings.model_fields.items():
+        name = env_names(field)[0]
+        if name in defaults and info.default is not None and not isinstance(info.default,
+                                                                             Path):
+            shown = f"{info.default:g}" if isinstance(info.default, float) else str(
+                info.default)
+            assert defaults[name] == shown, name
+
+
+async def test_the_python_example_runs_on_a_seeded_database(make_database: MakeDatabase,
+                                                            tmp_path: Path) -> None:
+    uri = await make_database("seed")
+    seeded = await asyncio.to_thread(CliRunner().invoke, app,
+                                     ["seed", "--users", "40", "--database-url", uri])
+    assert seeded.exit_code == 0, seeded.stderr
+    script = tmp_path / "example.py"
+    script.write_text(example("python-api"))
+    env = {**os.environ, "DATABASE_URL": uri, "PAM_DATA_DIR": str(tmp_path / "unused")}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, str(script)], env=env,
+                                   capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 5, done.stdout
+    for line in lines[:3]:
+        assert re.match(rf"^{UUID} \d+\.\d\d USD this month; budgets: ", line), line
+    assert re.fullmatch(r"(\d+) profiles; \1 spending summaries", lines[3]), lines[3]
+    count, found = re.fullmatch(r"(\d+) suggestions: (\{.*\})", lines[4]).groups()  # type: ignore[union-attr]
+    assert int(count) > 0 and "'" in found
+    assert not (tmp_path / "unused").exists()  # it used the database it was given
+
+
+def test_the_api_calls_the_readme_names_exist() -> None:
+    from pam_proactive.data.integration import ProactiveDataIntegrator
+
+    text = section("## Python API")
+    paragraph = text[text.index("The other calls keep the seed's names"):]
+    per_user = paragraph.split("; and", 1)[0]
+    named = re.findall(r"`(get_\w+|health_check|invalidate_user)`", paragraph)
+    assert len(named) > 10
+    for name in named:
+        assert callable(getattr(ProactiveDataIntegrator, name)), name
+    for name in re.findall(r"`(get_\w+)`", per_user.split("):", 1)[1]):
+        assert callable(getattr(ProactiveDataIntegrator, name + "_batch")), name
