@@ -18,7 +18,7 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.db.connection import Database
 from pam_proactive.engine import open_engine, run_migrations
-from pam_proactive.errors import DatabaseUnreachableError
+from pam_proactive.errors import DatabaseUnreachableError, TransientDataSourceError
 from pam_proactive.jobs.sweep import sweep
 from planting import Planter
 

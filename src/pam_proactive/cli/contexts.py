@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pam_proactive.data.models import (
+from pam_proactive.context import (
     BudgetStatus,
     CalendarEvent,
     DataQuality,
