@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, date, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Iterable, Sequence
+from datetime import date
 
+from pam_proactive.analysis.dates import zone as resolve_zone
 from pam_proactive.context import (
     BudgetStatus,
     CalendarEvent,
@@ -15,11 +15,13 @@ from pam_proactive.context import (
     UserContext,
     VehicleContext,
 )
+from pam_proactive.suggestions.models import Note
 
 
-def context_lines(ctx: UserContext) -> list[str]:
+def context_lines(ctx: UserContext, notes: Sequence[Note] = ()) -> list[str]:
     """The context as lines of text: profile, money, budgets, trips, events, vehicle and
-    fuel, maintenance, data quality. Amounts in the user's currency, distances in miles."""
+    fuel, maintenance, data quality, and why detectors stayed silent (``notes``). Amounts in
+    the user's currency, distances in miles."""
     p = ctx.profile
     lines = [f"Traveler {ctx.user_id}, as of {ctx.now.isoformat()} "
              f"(local day {_day(ctx.today)}, {p.timezone})"]
@@ -28,7 +30,7 @@ def context_lines(ctx: UserContext) -> list[str]:
     lines += _trips(ctx.travel.trips)
     lines += _events(ctx.calendar.events, p.timezone)
     lines += _vehicle(ctx.vehicle)
-    lines += _quality(ctx.data_quality)
+    lines += _quality(ctx.data_quality, notes)
     return lines
 
 
@@ -93,10 +95,7 @@ def _trips(trips: Iterable[Trip]) -> list[str]:
 
 
 def _events(events: Iterable[CalendarEvent], timezone: str) -> list[str]:
-    try:
-        zone: tzinfo = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
+    zone = resolve_zone(timezone)
     lines = []
     for e in events:
         where = f" at {e.location_name}" if e.location_name else ""
@@ -135,7 +134,7 @@ def _vehicle(v: VehicleContext) -> list[str]:
     return lines
 
 
-def _quality(q: DataQuality) -> list[str]:
+def _quality(q: DataQuality, notes: Sequence[Note]) -> list[str]:
     parts = [", ".join(f"{k} {100 * v:.0f} %" for k, v in sorted(q.completeness.items()))]
     if q.missing_sources:
         parts.append("missing: " + ", ".join(q.missing_sources))
@@ -147,11 +146,5 @@ def _quality(q: DataQuality) -> list[str]:
     if q.stale:
         parts.append("served stale from the cache (the database did not answer)")
     lines = ["Data quality: " + "; ".join(p for p in parts if p)]
-    lines += [f"  note: {_note(n)}" for n in q.notes]
+    lines += [f"  silent: {n.detector}: {n.reason}" for n in notes]
     return lines
-
-
-def _note(note: object) -> str:
-    # Notes are becoming structured (detector, reason); a plain string reads as it is.
-    detector, why = getattr(note, "detector", None), getattr(note, "reason", None)
-    return f"{detector}: {why}" if detector and why else str(note)

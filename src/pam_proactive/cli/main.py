@@ -46,6 +46,7 @@ from pam_proactive.db.doctor import Finding, diagnose
 from pam_proactive.engine import Engine, open_engine, run_migrations
 from pam_proactive.errors import SeedConflictError
 from pam_proactive.logs import configure_logging
+from pam_proactive.suggestions.detectors import run_detectors
 
 # Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
 app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False,
@@ -215,14 +216,15 @@ def context(user_id: Annotated[str, typer.Argument(metavar="USER_ID",
 
     async def go() -> Any:
         async with open_engine(settings) as engine:
-            return await engine.data.get_comprehensive_user_context(uid, moment)
+            ctx = await engine.data.get_comprehensive_user_context(uid, moment)
+            return ctx, run_detectors(ctx, moment, engine.detectors).notes
 
-    ctx = run_guarded(go())
+    ctx, notes = run_guarded(go())
     if as_json:
         print(dumps(ctx))
         return
     past_now_warning(moment)
-    for line in context_lines(ctx):
+    for line in context_lines(ctx, notes):
         plain(console, line)
 
 
