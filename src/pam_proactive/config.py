@@ -39,6 +39,9 @@ _ENV_NAMES = {
     "cooldown_days": "PAM_COOLDOWN_DAYS",
     "daily_cap": "PAM_DAILY_CAP",
     "transaction_pooler": "PAM_TRANSACTION_POOLER",
+    "operator_webhook_url": "PAM_OPERATOR_WEBHOOK_URL",
+    "operator_webhook_secret": "PAM_OPERATOR_WEBHOOK_SECRET",
+    "fleet_critical_score": "PAM_FLEET_CRITICAL_SCORE",
 }
 
 
@@ -83,6 +86,10 @@ class Settings(BaseSettings):
         default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
+    operator_webhook_url: str | None = None  # fleet alerts for the operator
+    operator_webhook_secret: str | None = None  # default: PAM_WEBHOOK_SECRET
+    fleet_critical_score: float = Field(
+        default=60.0, ge=0, le=100, description="vehicles scoring below this are critical")
 
     @field_validator("database_url")
     @classmethod
@@ -107,6 +114,21 @@ class Settings(BaseSettings):
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError("PAM_WEBHOOK_URL must be an http(s) URL")
         return self
+
+    @model_validator(mode="after")
+    def _check_operator_webhook(self) -> Settings:
+        url = self.operator_webhook_url
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("PAM_OPERATOR_WEBHOOK_URL must be an http(s) URL")
+        if url and not self.operator_secret:
+            raise ValueError("PAM_OPERATOR_WEBHOOK_SECRET (or PAM_WEBHOOK_SECRET) is required "
+                             "when PAM_OPERATOR_WEBHOOK_URL is set")
+        return self
+
+    @property
+    def operator_secret(self) -> str | None:
+        """The operator webhook's signing secret: its own, else PAM_WEBHOOK_SECRET."""
+        return self.operator_webhook_secret or self.webhook_secret
 
     @cached_property
     def uses_transaction_pooler(self) -> bool:
