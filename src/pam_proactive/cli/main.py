@@ -229,3 +229,8 @@ async def _sweep(settings: Settings, now: datetime, ids: list[str] | None, dry_r
     printer.finish()
     if output == "table":
         print_sweep_report(console, report)
+
+
+from pam_proactive.cli.fleet import fleet as _fleet  # noqa: E402
+
+app.command(name="fleet")(_fleet)
