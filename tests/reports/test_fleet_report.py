@@ -214,3 +214,38 @@ async def test_alert_once_when_critical_grows(world: World, engine: Engine,
     assert latest is not None and latest.id == grown.id
     earlier = await latest_fleet_report(engine, NOW + timedelta(hours=7))
     assert earlier is not None and earlier.id == later.id
+
+
+async def test_unsent_alert_is_sent_by_the_retried_run(world: World, receiver: Receiver) -> None:
+    async with open_engine(settings_for(world.preset), conninfo=world.uri) as no_webhook:
+        first = await build_fleet_report(no_webhook, NOW, run_id=7)
+    assert first.alert is not None and first.alert.sent_at is None  # recorded, not sent
+    settings = settings_for(world.preset, operator_webhook_url=receiver.url,
+                            webhook_secret=SECRET)  # the suggestion webhook's secret
+    async with open_engine(settings, conninfo=world.uri) as engine:
+        retried = await build_fleet_report(engine, NOW, run_id=7)
+        assert retried.id == first.id
+        assert retried.alert is not None and retried.alert.sent_at is not None
+        await build_fleet_report(engine, NOW, run_id=7)
+    [(headers, body)] = receiver.bodies
+    assert verify_signature(SECRET, body, headers[SIGNATURE_HEADER])
+    assert headers["X-Pam-Outbox-Id"] == f"fleet-alert-{first.alert.id}"
+
+
+async def test_one_travelers_failure_is_counted_and_the_report_goes_on(
+        world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pam_proactive.reports.fleet as fleet_module
+
+    real = fleet_module.vehicle_health
+    broken = world.users["clean"]
+
+    def failing_for_one(ctx: Any, *args: Any) -> Any:
+        if ctx.user_id == broken:
+            raise ValueError("corrupt row")
+        return real(ctx, *args)
+
+    monkeypatch.setattr(fleet_module, "vehicle_health", failing_for_one)
+    report = await build_fleet_report(engine, NOW)
+    assert report.errors == 1
+    assert broken not in {v.user_id for v in report.summary.vehicles}
+    assert len(report.summary.vehicles) == 3
