@@ -21,7 +21,8 @@ PresetName = Literal["seed", "wheels-wins-live"]
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # Fields whose values are never echoed in an error message: they may carry a password.
-_SECRET_FIELDS = frozenset({"database_url", "webhook_url", "webhook_secret"})
+_SECRET_FIELDS = frozenset({"database_url", "webhook_url", "webhook_secret",
+                            "operator_webhook_url", "operator_webhook_secret"})
 
 
 ROOT_DATA_DIR = Path("/var/lib/pam-proactive/pgdata")
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     connect_timeout: int = Field(
         default=5, ge=2, le=300,
         description="seconds to wait for a new connection (libpq connect_timeout)")
+    operator_webhook_url: str | None = None  # fleet alerts for the operator
+    operator_webhook_secret: str | None = None  # default: PAM_WEBHOOK_SECRET
+    fleet_critical_score: float = Field(
+        default=60.0, ge=0, le=100, description="vehicles scoring below this are critical")
 
     @field_validator("database_url")
     @classmethod
@@ -98,6 +103,21 @@ class Settings(BaseSettings):
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError("PAM_WEBHOOK_URL must be an http(s) URL")
         return self
+
+    @model_validator(mode="after")
+    def _check_operator_webhook(self) -> Settings:
+        url = self.operator_webhook_url
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("PAM_OPERATOR_WEBHOOK_URL must be an http(s) URL")
+        if url and not self.operator_secret:
+            raise ValueError("PAM_OPERATOR_WEBHOOK_SECRET (or PAM_WEBHOOK_SECRET) is required "
+                             "when PAM_OPERATOR_WEBHOOK_URL is set")
+        return self
+
+    @property
+    def operator_secret(self) -> str | None:
+        """The operator webhook's signing secret: its own, else PAM_WEBHOOK_SECRET."""
+        return self.operator_webhook_secret or self.webhook_secret
 
     @cached_property
     def uses_transaction_pooler(self) -> bool:

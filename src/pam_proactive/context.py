@@ -75,6 +75,9 @@ class CategoryStats:
     spent_30d: float
     count_30d: int
     spent_month: float  # calendar month to date
+    # Months -1, -2, -3 before the current one, each over days 1..today's day of month
+    # (clamped to the month's length): the spending trend's comparison span.
+    prior_months: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)

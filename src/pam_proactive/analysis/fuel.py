@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.limits import (
     MAX_FILL_GALLONS,
     MAX_ODOMETER_MILES,
@@ -236,6 +237,20 @@ def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's plausible full-to-full intervals, oldest first."""
     return [i for i in all_intervals(ctx, settings) if i.plausible]
+
+
+def split_intervals(
+    intervals: list[Interval], settings: DetectorSettings
+) -> tuple[list[Interval], list[Interval]]:
+    """(recent, baseline): the last ``economy_recent_intervals`` intervals, and the earlier
+    ones ending within ``economy_baseline_days`` before the first recent one starts."""
+    count = settings.economy_recent_intervals
+    if count <= 0 or len(intervals) < count:
+        return [], []
+    recent = intervals[-count:]
+    since = add_days(recent[0].start_date, -settings.economy_baseline_days)
+    baseline = [i for i in intervals[:-count] if i.end_date >= since]
+    return recent, baseline
 
 
 def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> int:

@@ -363,3 +363,7 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
         print_sweep_report(console, report)
     return unknown
 
+
+from pam_proactive.cli.fleet import fleet as _fleet  # noqa: E402
+
+app.command(name="fleet")(_fleet)

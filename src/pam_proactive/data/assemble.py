@@ -6,6 +6,7 @@ user's ``DataQuality``, never allowed to crash the batch and never replaced by a
 
 from __future__ import annotations
 
+import calendar
 import json
 import math
 from collections import defaultdict
@@ -123,9 +124,11 @@ BASELINE_DAYS = (-97, -7)  # the anomaly baseline: the 90 days before the last 7
 class _Category:
     """Running figures of one category while a user's expenses are scanned."""
 
-    __slots__ = ("baseline", "count_30d", "month", "spent_30d", "week", "year", "year_sum")
+    __slots__ = ("baseline", "count_30d", "month", "prior", "spent_30d", "week", "year",
+                 "year_sum")
 
     def __init__(self) -> None:
+        self.prior = [0.0, 0.0, 0.0]  # months -1, -2, -3 over the same days of the month
         self.baseline: list[float] = []
         self.week: list[float] = []
         self.month: list[float] = []
@@ -155,7 +158,7 @@ def build_financial(
         categories[name] = CategoryStats(
             category=name, baseline_count=base.count, baseline_median=base.median,
             baseline_mad=base.mad, spent_30d=round(c.spent_30d, 2), count_30d=c.count_30d,
-            spent_month=month_sum)
+            spent_month=month_sum, prior_months=(c.prior[0], c.prior[1], c.prior[2]))
         period_spent[name] = [sum(c.week), month_sum, c.year_sum, above(c.week, bar),
                               above(c.month, bar), above(c.year, bar)]
     recent.sort(key=lambda e: (e.spent_on, e.expense_id))
@@ -171,6 +174,7 @@ def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: li
     _i, names, amounts, offsets, recent_ids = row
     week_from, month_from = -today.weekday(), 1 - today.day
     year_from = 1 - today.timetuple().tm_yday
+    prior = prior_month_offsets(today)
     ids = iter(recent_ids or ())
     first, last = BASELINE_DAYS
     for name, amount, offset in zip(names, amounts, offsets, strict=True):
@@ -196,12 +200,31 @@ def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: li
             c.week.append(value)
         if offset >= month_from:
             c.month.append(value)
+        else:
+            for k, (lo, hi) in enumerate(prior):
+                if lo <= offset <= hi:
+                    c.prior[k] += value
+                    break
         if offset >= year_from:
             c.year.append(value)
             c.year_sum += value
         if expense_id is not None:
             recent.append(Expense(str(expense_id), name or "uncategorized", value,
                                   date.fromordinal(today.toordinal() + offset)))
+
+
+def prior_month_offsets(today: date) -> tuple[tuple[int, int], ...]:
+    """Day offsets from ``today`` (first, last, inclusive) of months -1, -2 and -3 over days
+    1..today's day of month, each clamped to the month's last day."""
+    spans = []
+    year, month = today.year, today.month
+    for _ in range(3):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        first = date(year, month, 1)
+        last = date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+        spans.append((first.toordinal() - today.toordinal(),
+                      last.toordinal() - today.toordinal()))
+    return tuple(spans)
 
 
 def period_bounds(period: str, today: date) -> tuple[date, date]:

@@ -51,15 +51,18 @@ ORDER BY user_id LIMIT %(limit)s
 # order). One group per user keeps the aggregate states few (a group per user and category
 # costs five times as much here); the per-category windows, medians, MADs and outliers are
 # computed from these arrays in Python, by the same rule as the anomaly detector. The window
-# reaches back 97 days, or to the start of the year for users with a yearly budget.
+# reaches back 97 days and to the first day of the third month before the current one (the
+# spending trend's prior months), or to the start of the year for users with a yearly budget.
 EXPENSES = _USERS + """,
 p AS (
     SELECT u.user_id, u.i, u.today,
-           CASE WHEN EXISTS (SELECT 1 FROM {s}.traveler_budgets b
-                             WHERE b.user_id = u.user_id AND b.period = 'yearly')
-                THEN least(u.today - 97, date_trunc('year', u.today::timestamp)::date)
-                ELSE least(u.today - 97, date_trunc('month', u.today::timestamp)::date,
-                           date_trunc('week', u.today::timestamp)::date) END AS scan_from
+           least(CASE WHEN EXISTS (SELECT 1 FROM {s}.traveler_budgets b
+                                   WHERE b.user_id = u.user_id AND b.period = 'yearly')
+                      THEN date_trunc('year', u.today::timestamp)::date
+                      ELSE date_trunc('week', u.today::timestamp)::date END,
+                 u.today - 97,
+                 (date_trunc('month', u.today::timestamp) - interval '3 months')::date)
+             AS scan_from
     FROM u
 )
 SELECT p.i, array_agg(x.category), array_agg(x.amount), array_agg(x.spent_on - p.today),

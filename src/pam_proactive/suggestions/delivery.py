@@ -200,11 +200,17 @@ class WebhookChannel:
 
     async def send(self, item: OutboxItem) -> DeliveryResult:
         """POST ``item.payload``, retrying as described; return every attempt made."""
-        body = payload_body(item.payload)
+        return await self.send_payload(item.payload, item.id)
+
+    async def send_payload(self, payload: Mapping[str, Any], delivery_id: int | str
+                           ) -> DeliveryResult:
+        """POST any ``payload`` the same way, ``delivery_id`` in ``X-Pam-Outbox-Id`` (the
+        receiver's deduplication key); return every attempt made."""
+        body = payload_body(payload)
         signature = sign(self._secret, body)
         attempts: list[Attempt] = []
         for number in range(1, self.max_attempts + 1):
-            answer = await asyncio.to_thread(self._post, body, signature, item.id)
+            answer = await asyncio.to_thread(self._post, body, signature, delivery_id)
             ok = answer.status is not None and 200 <= answer.status < 300
             attempts.append(Attempt(ok, answer.status, answer.error, datetime.now(UTC)))
             if ok or not _retryable(answer.status) or number == self.max_attempts:
@@ -217,7 +223,7 @@ class WebhookChannel:
         backoff = self.backoff_base * 2.0 ** (number - 1)
         return min(self.backoff_max, max(backoff, retry_after or 0.0))
 
-    def _post(self, body: bytes, signature: str, outbox_id: int) -> _Answer:
+    def _post(self, body: bytes, signature: str, outbox_id: int | str) -> _Answer:
         """One blocking POST (run in a worker thread)."""
         request = urllib.request.Request(
             self.url,

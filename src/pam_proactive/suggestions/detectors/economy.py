@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pam_proactive.analysis.dates import add_days, format_date
+from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
-    Interval,
     implausible_interval_count,
     plausible_intervals,
     primary_vehicle,
+    split_intervals,
 )
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import median
@@ -20,20 +20,6 @@ from pam_proactive.suggestions.detectors._common import Findings, after, candida
 from pam_proactive.suggestions.models import DetectorResult, Priority
 
 TYPE = "fuel_economy_drop"
-
-
-def split_intervals(
-    intervals: list[Interval], settings: DetectorSettings
-) -> tuple[list[Interval], list[Interval]]:
-    """(recent, baseline): the last ``economy_recent_intervals`` intervals, and the earlier
-    ones ending within ``economy_baseline_days`` before the first recent one starts."""
-    count = settings.economy_recent_intervals
-    if count <= 0 or len(intervals) < count:
-        return [], []
-    recent = intervals[-count:]
-    since = add_days(recent[0].start_date, -settings.economy_baseline_days)
-    baseline = [i for i in intervals[:-count] if i.end_date >= since]
-    return recent, baseline
 
 
 def detect_fuel_economy_drop(

@@ -1,0 +1,268 @@
+"""The operator's fleet report: computed over every active traveler in batches, stored per
+run (``fleet_reports`` + ``fleet_vehicles``), and an operator alert when the critical count
+grows from the previous report (``fleet_alerts``, sent once through the operator webhook)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pam_proactive.analysis.dates import require_aware
+from pam_proactive.analysis.fleet import (
+    FleetSummary,
+    HealthItem,
+    HealthWeights,
+    VehicleHealth,
+    summarize,
+    vehicle_health,
+)
+from pam_proactive.engine import Engine
+from pam_proactive.errors import DataSourceError
+from pam_proactive.reports.statements import ReportStatements
+from pam_proactive.suggestions.delivery import WebhookChannel
+
+log = logging.getLogger(__name__)
+
+ALERT_EVENT = "fleet_critical_increased"
+ALERT_LISTED = 50  # critical vehicles named in an alert, lowest scores first
+_LOCK_KEY = 0x70616D_666C74  # advisory lock serialising fleet report writers
+
+
+@dataclass(frozen=True, slots=True)
+class FleetAlert:
+    """The operator alert of a report: critical count before and now; ``sent_at`` is None
+    until the webhook answered 2xx (or when no operator webhook is configured)."""
+
+    id: int
+    previous_critical: int
+    critical: int
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FleetReport:
+    """One stored fleet report and its vehicles."""
+
+    id: int
+    computed_for: datetime
+    run_id: int | None
+    summary: FleetSummary
+    skipped_no_vehicle: int  # active travelers with no vehicle data at all
+    errors: int  # travelers whose analysis raised: left out, counted
+    created_at: datetime
+    alert: FleetAlert | None
+
+    @property
+    def fleet_score(self) -> float | None:
+        """Mean health score of the vehicles (0-100), None without vehicles."""
+        return self.summary.fleet_score
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as one JSON object (what ``pam-proactive fleet --format json`` prints)."""
+        s = self.summary
+        return {
+            "report_id": self.id,
+            "computed_for": self.computed_for.isoformat(),
+            "run_id": self.run_id,
+            "fleet_score": s.fleet_score,
+            "threshold": s.threshold,
+            "vehicles": [v.to_json() for v in s.vehicles],
+            "critical": [v.to_json() for v in s.critical],
+            "overdue_by_task": s.overdue_by_task,
+            "expired_documents": s.expired_documents,
+            "skipped_no_vehicle": self.skipped_no_vehicle,
+            "errors": self.errors,
+            "alert": None if self.alert is None else {
+                "previous_critical": self.alert.previous_critical,
+                "critical": self.alert.critical,
+                "sent_at": self.alert.sent_at.isoformat() if self.alert.sent_at else None,
+            },
+        }
+
+
+def _statements(engine: Engine) -> ReportStatements:
+    return ReportStatements.for_schema(engine.settings.engine_schema)
+
+
+async def _compute(engine: Engine, now: datetime, weights: HealthWeights
+                   ) -> tuple[list[VehicleHealth], int, int]:
+    """Every active traveler's vehicle health, batch by batch; returns (vehicles, travelers
+    without vehicle data, travelers whose analysis failed)."""
+    vehicles: list[VehicleHealth] = []
+    skipped = errors = 0
+    async for page in engine.data.iter_active_user_batches():
+        contexts = await engine.data.get_contexts(page, now, use_cache=False)
+        for ctx in contexts.values():
+            try:
+                health = vehicle_health(ctx, engine.detectors, weights)
+            except Exception as exc:  # one traveler's bad data must not stop the report
+                errors += 1
+                log.warning("fleet: vehicle analysis failed (%s)", type(exc).__name__)
+                continue
+            if health is None:
+                skipped += 1
+            else:
+                vehicles.append(health)
+    return vehicles, skipped, errors
+
+
+def _alert_payload(report_id: int, now: datetime, summary: FleetSummary, previous: int
+                   ) -> dict[str, Any]:
+    """Ids and scores only: no traveler names, places or amounts."""
+    return {
+        "event": ALERT_EVENT,
+        "report_id": report_id,
+        "computed_for": now.isoformat(),
+        "previous_critical": previous,
+        "critical": len(summary.critical),
+        "vehicles": len(summary.vehicles),
+        "fleet_score": summary.fleet_score,
+        "threshold": summary.threshold,
+        "critical_vehicles": [v.to_json() for v in summary.critical[:ALERT_LISTED]],
+    }
+
+
+async def _store(engine: Engine, now: datetime, run_id: int | None, summary: FleetSummary,
+                 extra: dict[str, Any]) -> int:
+    """Write the report, its vehicles (one statement per batch) and, when the critical count
+    grew from the previous report's, its alert row, in one transaction; returns the report id.
+    With a ``run_id`` already stored, returns that report's id and writes nothing."""
+    st = _statements(engine)
+    async with engine.db.transaction("store_fleet_report") as tx:
+        await tx.execute("fleet.lock", st.lock_fleet, {"key": _LOCK_KEY})
+        if run_id is not None:
+            found = await tx.fetch("fleet.report_by_run", st.report_by_run, {"run_id": run_id})
+            if found:
+                return int(found[0][0])
+        rows = await tx.fetch("fleet.insert_report", st.insert_report, {
+            "computed_for": now, "run_id": run_id, "fleet_score": summary.fleet_score,
+            "vehicles": len(summary.vehicles), "critical": len(summary.critical),
+            "threshold": summary.threshold,
+            "overdue_by_task": json.dumps(summary.overdue_by_task),
+            "report": json.dumps(extra, sort_keys=True),
+        })
+        report_id = int(rows[0][0])  # INSERT ... RETURNING always returns the row
+        size = engine.settings.batch_size
+        for start in range(0, len(summary.vehicles), size):
+            part = summary.vehicles[start : start + size]
+            await tx.execute("fleet.insert_vehicles", st.insert_vehicles, {
+                "report_id": report_id,
+                "users": [v.user_id for v in part],
+                "vehicle_ids": [v.vehicle_id for v in part],
+                "scores": [v.health_score for v in part],
+                "items": [json.dumps([i.to_json() for i in v.items]) for v in part],
+            })
+        before = await tx.fetch("fleet.previous_critical", st.previous_critical,
+                                {"computed_for": now, "id": report_id})
+        previous = int(before[0][0]) if before else 0
+        if len(summary.critical) > previous:
+            await tx.execute("fleet.insert_alert", st.insert_alert, {
+                "report_id": report_id, "previous": previous, "critical": len(summary.critical),
+                "payload": json.dumps(_alert_payload(report_id, now, summary, previous)),
+            })
+    return report_id
+
+
+def operator_channel(engine: Engine) -> WebhookChannel | None:
+    """The operator webhook (PAM_OPERATOR_WEBHOOK_URL), or None when not configured."""
+    s = engine.settings
+    if not s.operator_webhook_url or not s.operator_secret:
+        return None
+    return WebhookChannel(s.operator_webhook_url, s.operator_secret, name="operator_webhook")
+
+
+async def send_alert(engine: Engine, report_id: int,
+                     channel: WebhookChannel | None = None) -> bool:
+    """Send the report's alert if it has one not sent yet (locked while sending, so two
+    processes never both send it); record the outcome. Returns True when sent now."""
+    channel = channel or operator_channel(engine)
+    if channel is None:
+        return False
+    st = _statements(engine)
+    async with engine.db.transaction("send_fleet_alert") as tx:
+        claimed = await tx.fetch("fleet.claim_alert", st.claim_alert, {"report_id": report_id})
+        if not claimed:
+            return False
+        alert_id, payload = int(claimed[0][0]), dict(claimed[0][1])
+        result = await channel.send_payload(payload, f"fleet-alert-{alert_id}")
+        last = result.attempts[-1]
+        await tx.execute("fleet.record_alert", st.record_alert, {
+            "id": alert_id, "attempts": len(result.attempts), "http_status": last.http_status,
+            "error": None if result.ok else last.error, "ok": result.ok, "at": last.at,
+        })
+    log.info("fleet alert %s: %s", alert_id, "sent" if result.ok else "failed")
+    return result.ok
+
+
+async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | None = None
+                             ) -> FleetReport:
+    """Compute the fleet report as of ``now`` over every active traveler, store it, and alert
+    the operator when the critical count grew from the previous report. With a ``run_id``
+    already stored (a retried run), the stored report is returned and only its unsent alert,
+    if any, is retried."""
+    require_aware(now)
+    st = _statements(engine)
+    if run_id is not None and (done := await engine.db.fetch(
+            "report_by_run", st.report_by_run, {"run_id": run_id})):
+        await send_alert(engine, int(done[0][0]))
+        return await _existing(engine, int(done[0][0]))
+    weights = HealthWeights()
+    vehicles, skipped, errors = await _compute(engine, now, weights)
+    summary = summarize(vehicles, engine.settings.fleet_critical_score)
+    extra = {"skipped_no_vehicle": skipped, "errors": errors, "weights": asdict(weights),
+             "expired_documents": summary.expired_documents,
+             "critical": [v.to_json() for v in summary.critical]}
+    report_id = await _store(engine, now, run_id, summary, extra)
+    await send_alert(engine, report_id)
+    report = await _existing(engine, report_id)
+    log.info("fleet report %s: %d vehicles, %d critical, %d skipped, %d errors", report.id,
+             len(summary.vehicles), len(summary.critical), skipped, errors)
+    return report
+
+
+async def _existing(engine: Engine, report_id: int) -> FleetReport:
+    report = await _load(engine, "report_by_id", {"id": report_id})
+    if report is None:  # deleted between the write and the read
+        raise DataSourceError(f"fleet report {report_id} vanished after it was stored; rerun")
+    return report
+
+
+async def latest_fleet_report(engine: Engine, at: datetime | None = None
+                              ) -> FleetReport | None:
+    """The stored report describing the latest moment (at or before ``at`` when given), or
+    None when there is none."""
+    return await _load(engine, "latest_report", {"at": at})
+
+
+async def _load(engine: Engine, name: str, params: dict[str, Any]) -> FleetReport | None:
+    st = _statements(engine)
+    rows = await engine.db.fetch(name, getattr(st, name), params)
+    if not rows:
+        return None
+    (rid, computed_for, run_id, score, _n, _c, threshold, overdue, extra, created,
+     alert_id, previous, alerted, sent_at) = rows[0]
+    vehicles = await engine.db.fetch("report_vehicles", st.report_vehicles, {"id": rid})
+    all_vehicles = tuple(_vehicle(r) for r in vehicles)
+    summary = FleetSummary(
+        fleet_score=score,
+        vehicles=all_vehicles,
+        critical=tuple(sorted((v for v in all_vehicles if v.health_score < threshold),
+                              key=lambda v: (v.health_score, str(v.user_id)))),
+        overdue_by_task=dict(overdue),
+        expired_documents=dict(extra.get("expired_documents", {})),
+        threshold=threshold,
+    )
+    alert = None if alert_id is None else FleetAlert(alert_id, previous, alerted, sent_at)
+    return FleetReport(rid, computed_for.astimezone(UTC), run_id, summary,
+                       int(extra.get("skipped_no_vehicle", 0)), int(extra.get("errors", 0)),
+                       created, alert)
+
+
+def _vehicle(row: tuple[Any, ...]) -> VehicleHealth:
+    user_id, vehicle_id, score, items = row
+    return VehicleHealth(user_id, vehicle_id, int(score), tuple(
+        HealthItem(i["kind"], i["subject"], int(i["penalty"]), i.get("days_left"),
+                   i.get("miles_left"), i.get("drop_pct")) for i in items))

@@ -1,0 +1,127 @@
+"""The reports' SQL: insights and fleet reports, each statement named and composed once per
+engine schema. Writes take whole batches as parallel arrays (``unnest``), one statement per
+table per batch, and use no temporary tables or session state (Supabase's pooler)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from psycopg import sql
+
+# Replaces the row of the same (user, kind, period start), unless the stored one was computed
+# for a later moment (replaying the past never overwrites a newer figure).
+UPSERT_INSIGHTS = """
+INSERT INTO {s}.insights AS i (user_id, kind, period_start, period_end, "values", computed_for)
+SELECT * FROM unnest(%(users)s::uuid[], %(kinds)s::text[], %(starts)s::date[], %(ends)s::date[],
+                     %(values)s::jsonb[], %(computed)s::timestamptz[])
+ON CONFLICT (user_id, kind, period_start) DO UPDATE
+SET period_end = EXCLUDED.period_end, "values" = EXCLUDED."values",
+    computed_for = EXCLUDED.computed_for, updated_at = now()
+WHERE i.computed_for <= EXCLUDED.computed_for
+"""
+
+GET_INSIGHTS = """
+SELECT user_id, kind, period_start, period_end, "values", computed_for, updated_at
+FROM {s}.insights
+WHERE user_id = %(user_id)s AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
+ORDER BY period_start DESC, kind
+LIMIT %(limit)s
+"""
+
+# Serialises report writers: the previous report's critical count is read, and the alert
+# decided, with no other report being written at the same time.
+LOCK_FLEET = "SELECT pg_advisory_xact_lock(%(key)s)"
+
+REPORT_BY_RUN = "SELECT id FROM {s}.fleet_reports WHERE run_id = %(run_id)s"
+
+INSERT_REPORT = """
+INSERT INTO {s}.fleet_reports (computed_for, run_id, fleet_score, vehicles, critical,
+                               threshold, overdue_by_task, report)
+VALUES (%(computed_for)s, %(run_id)s, %(fleet_score)s, %(vehicles)s, %(critical)s,
+        %(threshold)s, %(overdue_by_task)s, %(report)s)
+RETURNING id
+"""
+
+INSERT_VEHICLES = """
+INSERT INTO {s}.fleet_vehicles (report_id, user_id, vehicle_id, health_score, items)
+SELECT %(report_id)s, * FROM unnest(%(users)s::uuid[], %(vehicle_ids)s::text[],
+                                    %(scores)s::integer[], %(items)s::jsonb[])
+"""
+
+# The report before one: by the moment it describes, then by insertion.
+PREVIOUS_CRITICAL = """
+SELECT critical FROM {s}.fleet_reports
+WHERE (computed_for, id) < (%(computed_for)s, %(id)s)
+ORDER BY computed_for DESC, id DESC
+LIMIT 1
+"""
+
+INSERT_ALERT = """
+INSERT INTO {s}.fleet_alerts (report_id, previous_critical, critical, payload)
+VALUES (%(report_id)s, %(previous)s, %(critical)s, %(payload)s)
+ON CONFLICT (report_id) DO NOTHING
+"""
+
+# The report's unsent alert, locked while it is sent so two processes never both send it.
+CLAIM_ALERT = """
+SELECT id, payload FROM {s}.fleet_alerts
+WHERE report_id = %(report_id)s AND sent_at IS NULL
+FOR UPDATE SKIP LOCKED
+"""
+
+RECORD_ALERT = """
+UPDATE {s}.fleet_alerts
+SET attempts = attempts + %(attempts)s, http_status = %(http_status)s,
+    last_error = %(error)s, sent_at = CASE WHEN %(ok)s THEN %(at)s END
+WHERE id = %(id)s
+"""
+
+_REPORT_COLUMNS = """r.id, r.computed_for, r.run_id, r.fleet_score, r.vehicles, r.critical,
+       r.threshold, r.overdue_by_task, r.report, r.created_at,
+       a.id, a.previous_critical, a.critical, a.sent_at"""
+
+LATEST_REPORT = f"""
+SELECT {_REPORT_COLUMNS}
+FROM {{s}}.fleet_reports r LEFT JOIN {{s}}.fleet_alerts a ON a.report_id = r.id
+WHERE %(at)s::timestamptz IS NULL OR r.computed_for <= %(at)s::timestamptz
+ORDER BY r.computed_for DESC, r.id DESC
+LIMIT 1
+"""
+
+REPORT_BY_ID = f"""
+SELECT {_REPORT_COLUMNS}
+FROM {{s}}.fleet_reports r LEFT JOIN {{s}}.fleet_alerts a ON a.report_id = r.id
+WHERE r.id = %(id)s
+"""
+
+REPORT_VEHICLES = """
+SELECT user_id, vehicle_id, health_score, items FROM {s}.fleet_vehicles
+WHERE report_id = %(id)s ORDER BY user_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStatements:
+    """Every statement above composed for one engine schema."""
+
+    upsert_insights: sql.Composed
+    get_insights: sql.Composed
+    lock_fleet: sql.Composed
+    report_by_run: sql.Composed
+    insert_report: sql.Composed
+    insert_vehicles: sql.Composed
+    previous_critical: sql.Composed
+    insert_alert: sql.Composed
+    claim_alert: sql.Composed
+    record_alert: sql.Composed
+    latest_report: sql.Composed
+    report_by_id: sql.Composed
+    report_vehicles: sql.Composed
+
+    @classmethod
+    def for_schema(cls, schema: str) -> ReportStatements:
+        """Compose every statement with ``schema`` as a quoted identifier."""
+        ident = sql.Identifier(schema)
+        texts = globals()
+        return cls(**{f.name: sql.SQL(texts[f.name.upper()]).format(s=ident)
+                      for f in fields(cls)})

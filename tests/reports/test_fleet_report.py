@@ -1,0 +1,251 @@
+"""The fleet report on the real database, both presets: planted vehicles scored by hand, the
+report stored per run, and the operator alert sent once, only when the critical count grows
+(a real HTTP receiver on 127.0.0.1).
+
+``NOW`` is Wednesday 2026-11-25 18:00 UTC = 11:00 in Denver, where every user lives.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from conftest import PRESETS, MakeDatabase, settings_for
+from pam_proactive.engine import Engine, open_engine
+from pam_proactive.reports.fleet import (
+    ALERT_EVENT,
+    FleetReport,
+    build_fleet_report,
+    latest_fleet_report,
+    send_alert,
+)
+from pam_proactive.suggestions.delivery import SIGNATURE_HEADER, verify_signature
+from planting import Planter
+
+NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 25)
+SECRET = "operator-secret-for-tests"
+
+
+def day(offset: int) -> date:
+    return TODAY + timedelta(days=offset)
+
+
+def plant_fleet(p: Planter) -> dict[str, UUID]:
+    """Five travelers; the scores by hand (100 - 25 overdue - 10 due soon - 20 expired
+    document - 15 economy drop):
+
+    * worn: registration expired 24 days ago (-20), oil change overdue since Nov 1 (-25),
+      tire rotation due Dec 10 (-10): 45, critical;
+    * no_row: no vehicles row (the profile's vehicle), oil change due Dec 5 (-10): 90;
+    * clean: a vehicles row, nothing due: 100;
+    * thirsty: fills only, 8 mpg lately against a 10 mpg baseline (20 % drop, -15): 85;
+    * walker: no vehicle data at all: skipped.
+    """
+    users = {name: p.user() for name in ("worn", "no_row", "clean", "thirsty", "walker")}
+    p.vehicle(users["worn"], registration_expires=day(-24), insurance_expires=day(200))
+    p.maintenance(users["worn"], "oil_change", date(2026, 8, 1), None,
+                  next_due_date=date(2026, 11, 1))
+    p.maintenance(users["worn"], "tire_rotation", date(2026, 6, 10), None,
+                  next_due_date=date(2026, 12, 10))
+    p.maintenance(users["no_row"], "oil_change", date(2026, 6, 5), None,
+                  next_due_date=date(2026, 12, 5))
+    p.vehicle(users["clean"], registration_expires=day(300), insurance_expires=day(300))
+    odo = 20_000.0
+    p.fill(users["thirsty"], day(-100), 30, odo)
+    for n in range(1, 10):
+        odo += 30 * (10.0 if n <= 6 else 8.0)
+        p.fill(users["thirsty"], day(-100 + 10 * n), 30, odo)
+    p.expense(users["walker"], 20.0, "food", day(-2))
+    return users
+
+
+@dataclass
+class Receiver:
+    """Records every POST and answers 200."""
+
+    url: str = ""
+    bodies: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with receiver.lock:
+                receiver.bodies.append((dict(self.headers.items()), body))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/operator"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@dataclass
+class World:
+    preset: str
+    uri: str
+    users: dict[str, UUID]
+
+
+@pytest.fixture(params=PRESETS)
+async def world(request: pytest.FixtureRequest, make_database: MakeDatabase) -> World:
+    preset: str = request.param
+    uri = await make_database(preset)
+    with Planter(uri, preset) as p:
+        users = plant_fleet(p)
+    return World(preset, uri, users)
+
+
+@pytest.fixture
+async def engine(world: World, receiver: Receiver) -> AsyncIterator[Engine]:
+    settings = settings_for(world.preset, operator_webhook_url=receiver.url,
+                            operator_webhook_secret=SECRET)
+    async with open_engine(settings, conninfo=world.uri) as opened:
+        yield opened
+
+
+def scores(report: FleetReport, users: dict[str, UUID]) -> dict[str, tuple[int, str | None]]:
+    names = {uid: name for name, uid in users.items()}
+    return {names[v.user_id]: (v.health_score, v.vehicle_id) for v in report.summary.vehicles}
+
+
+async def test_report_values_by_hand(world: World, engine: Engine) -> None:
+    report = await build_fleet_report(engine, NOW)
+    got = scores(report, world.users)
+    assert {k: s for k, (s, _) in got.items()} == {
+        "worn": 45, "no_row": 90, "clean": 100, "thirsty": 85}
+    assert got["no_row"][1] is None and got["thirsty"][1] is None  # the profile's vehicle
+    assert got["worn"][1] is not None and got["clean"][1] is not None
+    assert report.fleet_score == round((45 + 90 + 100 + 85) / 4, 1) == 80.0
+    assert report.skipped_no_vehicle == 1 and report.errors == 0
+    assert report.summary.overdue_by_task == {"oil_change": 1}
+    assert report.summary.expired_documents == {"registration": 1}
+    [critical] = report.summary.critical
+    assert critical.user_id == world.users["worn"]
+    assert [(i.kind, i.subject, i.days_left) for i in critical.items] == [
+        ("overdue", "oil_change", -24), ("due_soon", "tire_rotation", 15),
+        ("document_expired", "registration", -24)]
+    [drop] = next(v for v in report.summary.vehicles
+                  if v.user_id == world.users["thirsty"]).items
+    assert drop.kind == "economy_drop" and drop.drop_pct == pytest.approx(20.0)
+
+    # the stored report reads back the same, and the JSON has the documented fields
+    latest = await latest_fleet_report(engine)
+    assert latest is not None and latest.id == report.id
+    assert latest.summary == report.summary
+    data = latest.to_json()
+    assert {"fleet_score", "vehicles", "critical", "overdue_by_task"} <= set(data)
+    assert data["critical"][0]["user_id"] == str(world.users["worn"])
+    assert {v["vehicle_id"] is None for v in data["vehicles"]} == {True, False}
+
+
+async def test_alert_once_when_critical_grows(world: World, engine: Engine,
+                                              receiver: Receiver) -> None:
+    first = await build_fleet_report(engine, NOW, run_id=1)
+    assert first.alert is not None and first.alert.sent_at is not None
+    assert (first.alert.previous_critical, first.alert.critical) == (0, 1)
+    [(headers, body)] = receiver.bodies
+    assert verify_signature(SECRET, body, headers[SIGNATURE_HEADER])
+    payload = json.loads(body)
+    assert (payload["event"], payload["report_id"], payload["previous_critical"],
+            payload["critical"]) == (ALERT_EVENT, first.id, 0, 1)
+    assert [v["user_id"] for v in payload["critical_vehicles"]] == [str(world.users["worn"])]
+
+    # a retried run returns its report and sends nothing again; so does a second send
+    again = await build_fleet_report(engine, NOW, run_id=1)
+    assert again.id == first.id
+    assert not await send_alert(engine, first.id)
+    assert len(receiver.bodies) == 1
+
+    # the next run with the same critical count: stored, no alert
+    later = await build_fleet_report(engine, NOW + timedelta(hours=6), run_id=2)
+    assert later.id != first.id and later.alert is None
+    assert len(receiver.bodies) == 1
+
+    # one more critical vehicle: the count grows from 1 to 2, one alert
+    with Planter(world.uri, world.preset) as p:
+        extra = p.user()
+        p.maintenance(extra, "brakes", date(2026, 5, 1), None, next_due_date=day(-3))
+        p.maintenance(extra, "oil_change", date(2026, 5, 1), None, next_due_date=day(-2))
+    grown = await build_fleet_report(engine, NOW + timedelta(hours=12), run_id=3)
+    assert [(v.user_id, v.health_score) for v in grown.summary.critical] == [
+        (world.users["worn"], 45), (extra, 50)]  # lowest first
+    assert grown.alert is not None and (grown.alert.previous_critical, grown.alert.critical) == (
+        1, 2)
+    assert len(receiver.bodies) == 2
+    assert json.loads(receiver.bodies[1][1])["critical"] == 2
+
+    # every run is kept: the history
+    async with await psycopg.AsyncConnection.connect(world.uri) as conn:
+        cur = await conn.execute("SELECT run_id, critical FROM pam_proactive.fleet_reports"
+                                 " ORDER BY computed_for")
+        assert await cur.fetchall() == [(1, 1), (2, 1), (3, 2)]
+        cur = await conn.execute("SELECT count(*), count(sent_at) FROM pam_proactive.fleet_alerts")
+        assert await cur.fetchone() == (2, 2)
+    latest = await latest_fleet_report(engine)
+    assert latest is not None and latest.id == grown.id
+    earlier = await latest_fleet_report(engine, NOW + timedelta(hours=7))
+    assert earlier is not None and earlier.id == later.id
+
+
+async def test_unsent_alert_is_sent_by_the_retried_run(world: World, receiver: Receiver) -> None:
+    async with open_engine(settings_for(world.preset), conninfo=world.uri) as no_webhook:
+        first = await build_fleet_report(no_webhook, NOW, run_id=7)
+    assert first.alert is not None and first.alert.sent_at is None  # recorded, not sent
+    settings = settings_for(world.preset, operator_webhook_url=receiver.url,
+                            webhook_secret=SECRET)  # the suggestion webhook's secret
+    async with open_engine(settings, conninfo=world.uri) as engine:
+        retried = await build_fleet_report(engine, NOW, run_id=7)
+        assert retried.id == first.id
+        assert retried.alert is not None and retried.alert.sent_at is not None
+        await build_fleet_report(engine, NOW, run_id=7)
+    [(headers, body)] = receiver.bodies
+    assert verify_signature(SECRET, body, headers[SIGNATURE_HEADER])
+    assert headers["X-Pam-Outbox-Id"] == f"fleet-alert-{first.alert.id}"
+
+
+async def test_one_travelers_failure_is_counted_and_the_report_goes_on(
+        world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pam_proactive.reports.fleet as fleet_module
+    from pam_proactive.analysis.fleet import vehicle_health as real
+
+    broken = world.users["clean"]
+
+    def failing_for_one(ctx: Any, *args: Any) -> Any:
+        if ctx.user_id == broken:
+            raise ValueError("corrupt row")
+        return real(ctx, *args)
+
+    monkeypatch.setattr(fleet_module, "vehicle_health", failing_for_one)
+    report = await build_fleet_report(engine, NOW)
+    assert report.errors == 1
+    assert broken not in {v.user_id for v in report.summary.vehicles}
+    assert len(report.summary.vehicles) == 3
