@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+from pam_proactive.context import Profile
+
 
 class Priority(IntEnum):
     """Ordered so that a rise in priority is a comparison."""
@@ -42,6 +44,18 @@ TYPE_GROUPS: dict[str, str] = {
     "maintenance_due_soon": "maintenance",
     "document_expiring": "maintenance",
 }
+
+
+def is_allowed(profile: Profile, suggestion_type: str) -> bool:
+    """True when ``profile`` accepts suggestions of ``suggestion_type``: False when the user
+    opted out, or disabled the type itself or its group (``group:<name>``). The one rule both
+    the detectors and the store apply."""
+    if profile.opted_out:
+        return False
+    disabled = profile.disabled_types
+    group = TYPE_GROUPS.get(suggestion_type)
+    return suggestion_type not in disabled and (
+        group is None or f"group:{group}" not in disabled)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from pam_proactive.analysis.dates import require_aware, zone
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.suggestions import store_sql as q
-from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate, Priority
+from pam_proactive.suggestions.models import Candidate, Priority, is_allowed
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +109,6 @@ class SuggestionRecord:
 # --------------------------------------------------------------------------------------------
 # Pure helpers: preferences, quiet hours, local days
 # --------------------------------------------------------------------------------------------
-
-
-def is_allowed(profile: Profile, suggestion_type: str) -> bool:
-    """True when ``profile`` accepts suggestions of ``suggestion_type``.
-
-    False when the user opted out, or disabled the type itself or its group (``group:<name>``).
-    """
-    if profile.opted_out:
-        return False
-    disabled = profile.disabled_types
-    if suggestion_type in disabled:
-        return False
-    group = TYPE_GROUPS.get(suggestion_type)
-    return not (group is not None and f"group:{group}" in disabled)
 
 
 def user_zone(profile: Profile) -> tzinfo:

@@ -28,6 +28,7 @@ from pam_proactive.suggestions.models import (
     Detection,
     DetectorResult,
     Note,
+    is_allowed,
 )
 
 ALL_DETECTORS: list[Detector] = [
@@ -58,12 +59,7 @@ DETECTOR_TYPES: Mapping[str, frozenset[str]] = MappingProxyType({
 
 def is_disabled(ctx: UserContext, suggestion_type: str) -> bool:
     """Whether the user switched off ``suggestion_type``, its group, or everything."""
-    profile = ctx.profile
-    if profile.opted_out:
-        return True
-    group = TYPE_GROUPS.get(suggestion_type)
-    disabled = profile.disabled_types
-    return suggestion_type in disabled or (group is not None and f"group:{group}" in disabled)
+    return not is_allowed(ctx.profile, suggestion_type)
 
 
 def detector_types(detector: Detector) -> frozenset[str]:
