@@ -82,9 +82,15 @@ def json_safe(value: Any) -> Any:
 
 
 def short(text: str, limit: int = TITLE_MAX) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    """``text`` on one line, at most ``limit`` characters: cut at a word boundary with an
+    ellipsis, so that no amount or name is ever cut in half (a single word longer than the
+    limit is cut)."""
     flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit - 1]
+    cut = head.rfind(" ")
+    return (head[:cut] if cut > 0 else head).rstrip(" ,;:") + "…"
 
 
 def candidate(
