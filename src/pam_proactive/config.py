@@ -39,6 +39,12 @@ _ENV_NAMES = {
     "cooldown_days": "PAM_COOLDOWN_DAYS",
     "daily_cap": "PAM_DAILY_CAP",
     "transaction_pooler": "PAM_TRANSACTION_POOLER",
+    "redis_url": "REDIS_URL",
+    "job_range_size": "PAM_JOB_RANGE_SIZE",
+    "job_range_timeout": "PAM_JOB_RANGE_TIMEOUT",
+    "job_max_attempts": "PAM_JOB_MAX_ATTEMPTS",
+    "job_history_days": "PAM_JOB_HISTORY_DAYS",
+    "outbox_retention_days": "PAM_OUTBOX_RETENTION_DAYS",
 }
 
 
@@ -83,6 +89,15 @@ class Settings(BaseSettings):
         default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
+    # Scheduled jobs (pam_proactive.jobs).
+    redis_url: str = Field(default="redis://localhost:6379/0",
+                           validation_alias=AliasChoices("REDIS_URL", "PAM_REDIS_URL"))
+    job_range_size: int = Field(default=5000, ge=1, description="users per job range")
+    job_range_timeout: float = Field(default=600.0, gt=0, description="seconds per range")
+    job_max_attempts: int = Field(default=3, ge=1, le=20, description="tries of one range")
+    job_history_days: float = Field(default=30.0, gt=0, description="days of job runs kept")
+    outbox_retention_days: float = Field(default=30.0, ge=2, description="days of sent or "
+                                         "cancelled notifications kept (the daily cap reads them)")
 
     @field_validator("database_url")
     @classmethod
@@ -91,6 +106,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://")) and "=" not in value:
             raise ValueError("must be a postgresql:// URL or a libpq key=value string")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL, e.g. redis://localhost:6379/0")
         return value
 
     @field_validator("engine_schema")

@@ -384,6 +384,8 @@ _RESOLVE_GONE = sql.SQL(
     " FROM {u} AS u"
     " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
     "  AND s.user_id BETWEEN %(lo)s AND %(hi)s"
+    # A sweep running a subset of the detectors resolves only the types it ran.
+    "  AND (%(types)s::text[] IS NULL OR s.type = ANY(%(types)s::text[]))"
     "  AND NOT EXISTS (SELECT 1 FROM {c} AS c"
     "   WHERE c.user_id = s.user_id AND c.dedup_key = s.dedup_key)"
     " RETURNING s.id),"
@@ -495,6 +497,7 @@ async def apply_candidates(
     profiles: Mapping[UUID, Profile],
     now: datetime,
     policy: DeliveryPolicy = DeliveryPolicy(),
+    types: Collection[str] | None = None,
 ) -> ApplyResult:
     """Bring the stored suggestions of ``user_ids`` in line with this sweep's ``candidates``.
 
@@ -504,7 +507,9 @@ async def apply_candidates(
     notifications due (outbox rows), respecting quiet hours and the daily cap. ``user_ids``
     must hold every swept user, including those without candidates (their live suggestions
     are resolved); every user with candidates needs a profile. ``now`` is timezone-aware.
-    Idempotent: the same call again changes nothing and writes no outbox row.
+    Idempotent: the same call again changes nothing and writes no outbox row. With ``types``
+    (the suggestion types the caller's detectors ran) only live suggestions of those types
+    are resolved.
 
     Returns the counts of what was done (see :class:`ApplyResult`).
     """
@@ -513,7 +518,8 @@ async def apply_candidates(
     kept, dropped = _select_candidates(swept, candidates, profiles)
     s = sql.Identifier(schema)
     params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS,
-                              "lo": min(swept, default=None), "hi": max(swept, default=None)}
+                              "lo": min(swept, default=None), "hi": max(swept, default=None),
+                              "types": None if types is None else sorted(types)}
     async with conn.transaction():
         for create in _CREATE_TEMP:
             await conn.execute(create)
