@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from pam_proactive.cli.jobs import register as register_job_commands
 from pam_proactive.cli.options import (
     DatabaseUrl,
     DataDir,
@@ -229,3 +230,6 @@ async def _sweep(settings: Settings, now: datetime, ids: list[str] | None, dry_r
     printer.finish()
     if output == "table":
         print_sweep_report(console, report)
+
+
+register_job_commands(app)
