@@ -214,13 +214,17 @@ async def _insert(engine: Engine, job: JobDef, slot: datetime, now: datetime, ru
 
 
 async def claim_range(engine: Engine, runs: list[int], *, seq: int | None = None,
-                      takeover: bool = False) -> RangeClaim | None:
+                      takeover: bool = False, resume: UUID | None = None
+                      ) -> RangeClaim | None:
     """Claim a range of one of ``runs`` (``seq``: that range): a pending one, or a running
     one whose lease ran out (any running one with ``takeover``). None when nothing is
-    claimable. A range past ``PAM_JOB_MAX_ATTEMPTS`` comes back with status 'failed'."""
+    claimable. Each claim is an attempt, except one presenting the token of the previous
+    claim (``resume``: a retry after a transient error). A range past
+    ``PAM_JOB_MAX_ATTEMPTS`` comes back with status 'failed'."""
     token = uuid4()
     rows = await _rows(engine, "job_range_claim", st.CLAIM_RANGE, {
         "runs": runs, "seq": seq, "takeover": takeover, "lease": lease_seconds(engine),
+        "resume": resume,
         "max_attempts": engine.settings.job_max_attempts, "claim": token})
     if not rows:
         return None

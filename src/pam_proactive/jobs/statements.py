@@ -55,10 +55,14 @@ WHERE run_id = %(run)s AND status IN ('pending', 'running')
 # Claim one range: a given one (a Celery task) or the first claimable of the given runs (the
 # in-process runners, which share work through SKIP LOCKED). A running range is claimable
 # when its lease ran out, or always with `takeover` (Celery redelivers a task only when its
-# worker was lost). Past the attempt limit the range is failed instead of run again.
+# worker was lost). Past the attempt limit the range is failed instead of run again. A retry
+# after a transient error presents its previous token (`resume`): not a new attempt.
 CLAIM_RANGE = """
 WITH target AS (
-  SELECT g.run_id, g.seq FROM {s}.job_ranges g JOIN {s}.job_runs r ON r.id = g.run_id
+  SELECT g.run_id, g.seq,
+    (%(resume)s::uuid IS NOT NULL AND g.claim = %(resume)s::uuid) AS resuming,
+    g.attempts >= %(max_attempts)s AS exhausted
+  FROM {s}.job_ranges g JOIN {s}.job_runs r ON r.id = g.run_id
   WHERE r.status = 'running' AND g.run_id = ANY(%(runs)s::bigint[])
     AND (%(seq)s::integer IS NULL OR g.seq = %(seq)s)
     AND (g.status = 'pending' OR (g.status = 'running' AND (%(takeover)s
@@ -66,12 +70,12 @@ WITH target AS (
   ORDER BY g.run_id, g.seq LIMIT 1 FOR UPDATE OF g SKIP LOCKED),
 claimed AS (
   UPDATE {s}.job_ranges g SET
-    status = CASE WHEN g.attempts >= %(max_attempts)s THEN 'failed' ELSE 'running' END,
-    error = CASE WHEN g.attempts >= %(max_attempts)s
+    status = CASE WHEN t.exhausted AND NOT t.resuming THEN 'failed' ELSE 'running' END,
+    error = CASE WHEN t.exhausted AND NOT t.resuming
                  THEN 'gave up after ' || g.attempts || ' attempts (each lost its worker)'
                  ELSE g.error END,
-    finished_at = CASE WHEN g.attempts >= %(max_attempts)s THEN clock_timestamp() END,
-    attempts = g.attempts + CASE WHEN g.attempts >= %(max_attempts)s THEN 0 ELSE 1 END,
+    finished_at = CASE WHEN t.exhausted AND NOT t.resuming THEN clock_timestamp() END,
+    attempts = g.attempts + CASE WHEN t.exhausted OR t.resuming THEN 0 ELSE 1 END,
     claim = %(claim)s, claimed_at = clock_timestamp()
   FROM target t WHERE g.run_id = t.run_id AND g.seq = t.seq
   RETURNING g.run_id, g.seq, g.lo, g.hi, g.status, g.attempts),
