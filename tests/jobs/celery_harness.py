@@ -133,7 +133,8 @@ def wait_for_run(uri: str, job: str, timeout: float = 90) -> tuple[Any, ...]:
         if rows and rows[0][1] != "running":
             return rows[0]
         time.sleep(0.2)
-    raise AssertionError(f"run of {job} not finished: {query(uri, 'SELECT * FROM pam_proactive.job_ranges')}")
+    ranges = query(uri, "SELECT seq, status, attempts FROM pam_proactive.job_ranges")
+    raise AssertionError(f"run of {job} not finished: {ranges}")
 
 
 SUGGESTIONS = ("SELECT user_id, dedup_key, type, priority, title, message, data, status"

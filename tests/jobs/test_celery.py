@@ -19,8 +19,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-
 from celery_harness import (
     DUPLICATES,
     SUGGESTIONS,
@@ -31,6 +29,8 @@ from celery_harness import (
     wait_for_run,
     worker_env,
 )
+from psycopg import sql
+
 from conftest import create_database, settings_for
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
 from pam_proactive.db.migrate import migrate
@@ -104,7 +104,7 @@ def test_celery_stores_what_the_inprocess_runner_stores_and_runs_a_slot_once(
         w.wait_ready()
     trigger(redis_url)
     trigger(redis_url)  # beat firing twice for one slot
-    run_id, status, users, created, ranges, errors = wait_for_run(uri, JOB)
+    _run_id, status, users, created, ranges, errors = wait_for_run(uri, JOB)
     assert (status, errors) == ("ok", 0) and ranges == 3
     assert query(uri, "SELECT count(*), min(runner) FROM pam_proactive.job_runs") == [(1, "celery")]
     assert set(query(uri, "SELECT status, attempts FROM pam_proactive.job_ranges")) == {
@@ -140,7 +140,7 @@ def test_a_worker_killed_mid_range_loses_and_duplicates_nothing(
     wait_until(both_ranges_in_hand, what="both ranges running with suggestions stored")
     for pid in victim.pool_pids():  # the process executing a range, killed outright
         os.kill(pid, signal.SIGKILL)
-    run_id, status, users, *_ = wait_for_run(uri, JOB)
+    _run_id, status, users, *_ = wait_for_run(uri, JOB)
     assert status == "ok" and users == len(query(uri, "SELECT id FROM public.profiles"
                                                       " WHERE status = 'active'"))
     attempts = sorted(a for (a,) in query(uri, "SELECT attempts FROM pam_proactive.job_ranges"))
@@ -181,7 +181,7 @@ def test_the_database_restarted_mid_run_ends_in_a_completed_run(
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
         time.sleep(3)  # tasks fail against a dead server meanwhile, and back off
         pg_ctl(["-w", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user)
-        run_id, status, users, created, ranges, errors = wait_for_run(uri, JOB, timeout=150)
+        _run_id, status, users, _created, ranges, errors = wait_for_run(uri, JOB, timeout=150)
         assert status == "ok" and errors == 0 and ranges == 4
         assert users == query(uri, "SELECT count(*) FROM public.profiles"
                                    " WHERE status = 'active'")[0][0]

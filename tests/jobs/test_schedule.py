@@ -103,4 +103,4 @@ def test_invalid_cron_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="invalid cron"):
         next_fire("61 * * * *", utc(2026, 1, 1))
     with pytest.raises(ValueError, match="timezone-aware"):
-        next_fire("* * * * *", datetime(2026, 1, 1))  # noqa: DTZ001
+        next_fire("* * * * *", datetime(2026, 1, 1))

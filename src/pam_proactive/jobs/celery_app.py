@@ -121,14 +121,18 @@ def _countdown(retries: int) -> float:
     return float(min(60.0, 2.0 ** retries) * (0.5 + random.random() / 2))
 
 
-def trigger(task: Task, job_name: str, now_iso: str | None = None) -> dict[str, Any]:
+def trigger(task: Task, job_name: str, now_iso: str | None = None,
+            slot_iso: str | None = None) -> dict[str, Any]:
     """Claim ``job_name``'s run for its latest slot at or before ``now_iso`` (default: the
-    current time), plan its ranges and enqueue them. Returns the claim's status and run id."""
+    current time; ``slot_iso`` names another slot, for replays and benchmarks), plan its
+    ranges and enqueue them. Returns the claim's status and run id."""
     job = job_named(job_name)
     now = datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
+    slot = datetime.fromisoformat(slot_iso) if slot_iso else None
 
     async def claim(engine: Engine) -> runs.StartResult:
-        return await runs.start_run(engine, job, now, runner="celery", scheduled=True)
+        return await runs.start_run(engine, job, now, runner="celery", slot=slot,
+                                    scheduled=True)
 
     try:
         started = runtime().run(claim)
