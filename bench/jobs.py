@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 import psycopg
 
-from _common import NOW, parser, seeded_engine, server_cpu_seconds
+from _common import NOW, parser, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.celery_app import create_app
@@ -98,6 +98,18 @@ class Fleet:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+
+
+def server_cpu_seconds(uri: str) -> float:
+    """CPU seconds of the local server so far: the postmaster's live children plus those
+    that exited (psutil; the benchmark's server is always local)."""
+    with psycopg.connect(uri) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        postmaster = psutil.Process(int(row[0])).ppid()
+    pm = psutil.Process(postmaster)
+    times = pm.cpu_times()
+    return times.children_user + times.children_system + _cpu([c.pid for c in pm.children()])
 
 
 def _run_status(uri: str, run_slot: Any) -> tuple[str, int] | None:

@@ -6,6 +6,7 @@ words when not on a terminal); a terminal gets tables.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -158,15 +159,18 @@ async def _serve(settings: Settings, demo: bool, demo_users: int) -> None:
 
 async def _seed_if_empty(engine: Engine, users: int) -> None:
     """Demo travelers when the database has none (nothing is ever overwritten)."""
-    # The generator moves to pam_proactive.demo; imported only when asked for.
-    from pam_proactive.db.demo_data import seed_demo_data
+    # The generator is moving from pam_proactive.db.demo_data to pam_proactive.demo.
+    try:
+        module = importlib.import_module("pam_proactive.demo")
+    except ImportError:
+        module = importlib.import_module("pam_proactive.db.demo_data")
 
     async for _ in engine.data.iter_sweep_user_batches(1):
         console.print("--demo: the database already has travelers; seeding nothing")
         return
     now = datetime.now().astimezone()
     async with await psycopg.AsyncConnection.connect(engine.conninfo) as conn:
-        await seed_demo_data(conn, users=users, seed=42, now=now,
+        await module.seed_demo_data(conn, users=users, seed=42, now=now,
                              engine_schema=engine.settings.engine_schema)
     console.print(f"--demo: seeded {users:,} demo travelers")
 

@@ -43,6 +43,7 @@ class Runner:
         self.stop = Stop()
         self._wake = asyncio.Event()
         self.finished: list[RunRecord] = []
+        self._claimed: dict[str, datetime] = {}  # latest slot known to have a run, per job
 
     async def run_pending(self) -> int:
         """Claim every job's due slot, then process claimable ranges of running runs until
@@ -50,8 +51,13 @@ class Runner:
         for job in self.jobs:
             if self.stop.requested:
                 break
-            started = await runs.start_run(self.engine, job, self.clock(), runner="inprocess",
+            now = self.clock()
+            if self._claimed.get(job.name) == job.latest_slot(now):
+                continue
+            started = await runs.start_run(self.engine, job, now, runner="inprocess",
                                            scheduled=True)
+            if started.status != "busy":
+                self._claimed[job.name] = started.run.slot
             if started.status == "started":
                 log.info("job run started", extra={"job": job.name, "run_id": started.run.id,
                                                    "ranges": started.ranges})

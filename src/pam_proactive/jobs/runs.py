@@ -174,6 +174,10 @@ async def start_run(engine: Engine, job: JobDef, now: datetime, *, runner: Runne
     another run of the job still alive starts nothing (``busy``): runs never overlap.
     """
     slot = slot or job.latest_slot(now)
+    existing = await _rows(engine, "job_run_by_slot", st.RUN_BY_SLOT,
+                           {"job": job.name, "slot": slot})
+    if existing:  # the common case of a scheduler's pass: nothing to plan
+        return StartResult("duplicate", _record(existing[0]))
     lease = lease_seconds(engine)
     params = {"job": job.name, "slot": slot, "lease": lease}
     for other_id, other_slot, alive in await _rows(engine, "job_runs_other", st.OTHER_RUNNING,
