@@ -64,6 +64,8 @@ async def test_a_slot_runs_once_in_ranges(planted: tuple[str, Engine, list[Any]]
     assert later.status == "ok" and later.run.created == 0 and later.run.resolved == 0
     assert [r.id for r in await runs.recent_runs(engine, MONITOR.name)] == [
         later.run.id, first.run.id]
+    assert {k: r.id for k, r in (await runs.last_finished_runs(engine)).items()} == {
+        MONITOR.name: later.run.id}
 
 
 async def test_a_jobs_subset_never_resolves_another_groups_suggestions(

@@ -143,6 +143,12 @@ async def recent_runs(engine: Engine, job: str | None = None, limit: int = 20
     return [_record(r) for r in rows]
 
 
+async def last_finished_runs(engine: Engine) -> dict[str, RunRecord]:
+    """Each job's latest finished run (ok, partial or failed), by job name; one statement."""
+    rows = await _rows(engine, "job_runs_last_finished", st.LAST_FINISHED, {})
+    return {record.job: record for record in map(_record, rows)}
+
+
 async def running_runs(engine: Engine, jobs: list[str]) -> list[int]:
     """Ids of the runs of ``jobs`` still running, newest slot first."""
     rows = await _rows(engine, "job_runs_running", st.RUNNING_RUNS, {"jobs": jobs})

@@ -38,6 +38,12 @@ WHERE %(job)s::text IS NULL OR r.job = %(job)s
 ORDER BY r.started_at DESC, r.id DESC LIMIT %(limit)s
 """
 
+# Each job's latest finished run (a readiness check compares its slot with the job's period).
+LAST_FINISHED = f"""
+SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} FROM {{s}}.job_runs r
+WHERE r.status <> 'running' ORDER BY r.job, r.slot DESC
+"""
+
 # Other running runs of the job: alive ones (touched within the lease) block a scheduled
 # trigger from starting an overlapping run; dead ones are superseded by a newer slot.
 OTHER_RUNNING = """
