@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pam_proactive.db.connection import backoff
+from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError, TransientDataSourceError
 from pam_proactive.jobs import runs
@@ -61,9 +61,13 @@ async def process_range(engine: Engine, claim: RangeClaim, *,
         try:
             async with asyncio.timeout(engine.settings.job_range_timeout):
                 counts = await fn(engine, work)
-        except TransientDataSourceError as exc:
+        except (TransientDataSourceError, *TRANSIENT_ERRORS) as exc:
             if transient == "raise":
-                raise
+                if isinstance(exc, TransientDataSourceError):
+                    raise
+                raise TransientDataSourceError(
+                    f"range {claim.seq} of run {claim.run_id} lost the database "
+                    f"({type(exc).__name__}); retried") from exc
             if attempt < attempts:
                 await asyncio.sleep(backoff(attempt))
                 continue

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from pam_proactive.engine import Engine
+from pam_proactive.errors import TransientDataSourceError
 from pam_proactive.jobs import runs
 from pam_proactive.jobs.execute import Stop, drain_run
 from pam_proactive.jobs.runs import RunRecord
@@ -84,7 +85,12 @@ class Runner:
     async def serve(self) -> None:
         """Run until :meth:`request_stop` (SIGINT/SIGTERM via :meth:`install_signals`)."""
         while not self.stop.requested:
-            await self.run_pending()
+            try:
+                await self.run_pending()
+            except TransientDataSourceError as exc:
+                # The database is away: the ranges in hand are retaken when it is back.
+                log.warning("scheduler pass failed; retrying", extra={
+                    "error": type(exc).__name__})
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.seconds_to_next())
