@@ -132,7 +132,8 @@ def celery_trial(uri: str, redis_url: str, redis_pid: int, workers: int, slot: A
         while (state := _run_status(uri, slot)) is None or state[0] == "running":
             time.sleep(0.05)
         seconds = time.perf_counter() - started
-        return {"users": state[1], "seconds": seconds, "python": _cpu(fleet.pids()) - cpu0,
+        return {"users": state[1], "seconds": seconds, "load": os.getloadavg()[0],
+                "python": _cpu(fleet.pids()) - cpu0,
                 "server": server_cpu_seconds(uri) - srv0, "redis": _cpu([redis_pid]) - red0,
                 "status_ok": float(state[0] == "ok")}
     finally:
@@ -151,7 +152,7 @@ async def inprocess_trial(engine: Engine, slot: Any) -> dict[str, float]:
     started = time.perf_counter()
     outcome = await run_job(engine, JOB, NOW, slot=slot)
     seconds = time.perf_counter() - started
-    return {"users": outcome.run.users, "seconds": seconds,
+    return {"users": outcome.run.users, "seconds": seconds, "load": os.getloadavg()[0],
             "python": time.process_time() - cpu0, "server": server_cpu_seconds(uri) - srv0,
             "redis": 0.0, "status_ok": float(outcome.status == "ok")}
 
@@ -160,7 +161,8 @@ def _line(label: str, r: dict[str, float]) -> str:
     rate = r["users"] / r["seconds"] if r["seconds"] else 0.0
     return (f"{label:<22} {r['users']:>8,.0f} users {r['seconds']:>7.1f} s {rate:>8,.0f} users/s"
             f"   cpu s: python {r['python']:>6.1f}  server {r['server']:>6.1f}"
-            f"  redis {r['redis']:>5.2f}" + ("" if r["status_ok"] else "  (run not ok!)"))
+            f"  redis {r['redis']:>5.2f}  load {r['load']:4.1f}"
+            + ("" if r["status_ok"] else "  (run not ok!)"))
 
 
 async def main(args: Any) -> None:
@@ -198,13 +200,16 @@ async def main(args: Any) -> None:
 
 def _explain(results: list[tuple[str, dict[str, float]]]) -> None:
     cores = os.cpu_count() or 1
-    print(f"\n{cores} cores. Per run, CPU seconds per wall second (1.0 = one core busy):")
+    print(f"\n{cores} cores. Per run, CPU seconds per wall second (1.0 = one core busy), and "
+          "CPU seconds per 1,000 users:")
     for label, r in results:
-        s = r["seconds"] or 1.0
+        s, k = r["seconds"] or 1.0, (r["users"] or 1) / 1000
         print(f"  {label:<22} python {r['python'] / s:4.2f}  server {r['server'] / s:4.2f}"
-              f"  redis {r['redis'] / s:4.2f}")
+              f"  redis {r['redis'] / s:4.2f}   per 1,000 users: python {r['python'] / k:5.2f}"
+              f"  server {r['server'] / k:5.2f}")
     print("Python + server near the core count means the machine is full: more workers "
-          "cannot help here; Redis carries one message per range and stays near zero.")
+          "cannot help here (a load above the core count means other processes share it). "
+          "Redis carries one message per range and stays near zero.")
 
 
 if __name__ == "__main__":
