@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     operator_webhook_secret: str | None = None  # default: PAM_WEBHOOK_SECRET
     fleet_critical_score: float = Field(
         default=60.0, ge=0, le=100, description="vehicles scoring below this are critical")
+    # Scheduled jobs (pam_proactive.jobs).
+    redis_url: str = Field(default="redis://localhost:6379/0",
+                           validation_alias=AliasChoices("REDIS_URL", "PAM_REDIS_URL"))
+    job_range_size: int = Field(default=5000, ge=1, description="users per job range")
+    job_range_timeout: float = Field(default=600.0, gt=0, description="seconds per range")
+    job_max_attempts: int = Field(default=3, ge=1, le=20, description="tries of one range")
+    job_history_days: float = Field(default=30.0, gt=0, description="days of job runs kept")
+    outbox_retention_days: float = Field(default=30.0, ge=2, description="days of sent or "
+                                         "cancelled notifications kept (the daily cap reads them)")
 
     @field_validator("database_url")
     @classmethod
@@ -87,6 +96,13 @@ class Settings(BaseSettings):
             conninfo_to_dict(value)
         except Exception:  # libpq's message quotes the string, which may hold a password
             raise ValueError("is not a valid PostgreSQL URL: check its spelling") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL, e.g. redis://localhost:6379/0")
         return value
 
     @field_validator("engine_schema")

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from pam_proactive.cli.contexts import context_lines
+from pam_proactive.cli.jobs import register as register_job_commands
 from pam_proactive.cli.options import (
     FAILED,
     DatabaseUrl,
@@ -367,3 +368,6 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
 from pam_proactive.cli.fleet import fleet as _fleet  # noqa: E402
 
 app.command(name="fleet")(_fleet)
+
+
+register_job_commands(app)

@@ -165,12 +165,16 @@ class ProactiveDataIntegrator:
         async for page in self.loader.active_user_ids(batch_size or self.settings.batch_size):
             yield page
 
-    def iter_sweep_user_batches(self, batch_size: int | None = None
+    def iter_sweep_user_batches(self, batch_size: int | None = None, *,
+                                user_range: tuple[UUID, UUID] | None = None
                                 ) -> AsyncIterator[list[UUID]]:
         """Pages of every active user id, opted-out ones included (their open suggestions
-        must be resolved), by keyset pagination."""
-        return self.loader.ids_page("sweep_user_page", self.statements.sweep_user_page, {},
-                                    batch_size or self.settings.batch_size)
+        must be resolved), by keyset pagination; with ``user_range=(lo, hi)`` only the ids
+        with lo < id <= hi (a scheduled job's range)."""
+        lo, hi = user_range or (UUID(int=0), UUID(int=(1 << 128) - 1))
+        return self.loader.ids_page("sweep_user_page", self.statements.sweep_user_page,
+                                    {"upto": hi}, batch_size or self.settings.batch_size,
+                                    after=lo)
 
     async def get_all_active_users(self) -> list[UUID]:
         """Every active, not opted-out user id, in id order."""

@@ -86,9 +86,9 @@ class ContextLoader:
         return self.ids_page("active_user_page", self.st.active_user_page, {}, batch_size)
 
     async def ids_page(self, name: str, statement: Any, params: dict[str, Any],
-                       batch_size: int) -> AsyncIterator[list[UUID]]:
-        """Keyset pages of user ids from a statement taking ``after`` and ``limit``."""
-        after = _NIL
+                       batch_size: int, *, after: UUID = _NIL) -> AsyncIterator[list[UUID]]:
+        """Keyset pages of user ids above ``after`` from a statement taking ``after`` and
+        ``limit``."""
         while True:
             rows = await self.db.fetch(name, statement, {**params, "after": after,
                                                          "limit": batch_size})

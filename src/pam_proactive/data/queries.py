@@ -42,7 +42,7 @@ ORDER BY user_id LIMIT %(limit)s
 # The sweep includes opted-out users so that their live suggestions are resolved.
 SWEEP_USER_PAGE = """
 SELECT user_id FROM {s}.traveler_users
-WHERE status = 'active' AND user_id > %(after)s::uuid
+WHERE status = 'active' AND user_id > %(after)s::uuid AND user_id <= %(upto)s::uuid
 ORDER BY user_id LIMIT %(limit)s
 """
 

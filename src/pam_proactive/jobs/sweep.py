@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -98,21 +98,23 @@ def channels(engine: Engine) -> list[Channel]:
     return []
 
 
-async def _pages(engine: Engine, user_ids: Sequence[object] | None) -> AsyncIterator[list[UUID]]:
+async def _pages(engine: Engine, user_ids: Sequence[object] | None,
+                 user_range: tuple[UUID, UUID] | None) -> AsyncIterator[list[UUID]]:
     if user_ids is not None:
         for part in chunks([parse_user_id(u) for u in user_ids], engine.settings.batch_size):
             yield part
         return
-    async for page in engine.data.iter_sweep_user_batches():
+    async for page in engine.data.iter_sweep_user_batches(user_range=user_range):
         yield page
 
 
-async def _prefetched(engine: Engine, user_ids: Sequence[object] | None, now: datetime
+async def _prefetched(engine: Engine, user_ids: Sequence[object] | None, now: datetime,
+                      user_range: tuple[UUID, UUID] | None = None
                       ) -> AsyncIterator[dict[UUID, UserContext]]:
     """Contexts batch by batch, the next batch's reads already running while one is processed
     (the database works on one core while Python works on the other)."""
     pending: asyncio.Task[dict[UUID, UserContext]] | None = None
-    async for page in _pages(engine, user_ids):
+    async for page in _pages(engine, user_ids, user_range):
         task = asyncio.create_task(engine.data.get_contexts(page, now, use_cache=False))
         if pending is not None:
             yield await pending
@@ -125,22 +127,26 @@ async def sweep(
     engine: Engine, now: datetime, *, user_ids: Sequence[object] | None = None,
     dry_run: bool = False, detector_settings: DetectorSettings | None = None,
     on_batch: Callable[[list[SweptSuggestion], int], None] | None = None, deliver: bool = True,
-    types: Collection[str] | None = None,
+    types: Collection[str] | None = None, user_range: tuple[UUID, UUID] | None = None,
+    on_contexts: Callable[[dict[UUID, UserContext]], Awaitable[None]] | None = None,
 ) -> SweepReport:
     """Run every detector for the users (default: every active user) as of ``now``.
 
-    With ``types``, only suggestions of those types are computed and stored, and only live
-    suggestions of those types are resolved: a job running some detectors leaves the other
-    groups' suggestions alone. Stores and delivers unless ``dry_run``.
-    ``on_batch(suggestions, users)`` is called after each batch, e.g. to print or count.
-    Returns the report.
+    Stores and delivers unless ``dry_run``. ``on_batch(suggestions, users)`` is called after
+    each batch, e.g. to print or count. ``types`` keeps only candidates of those suggestion
+    types and resolves only live suggestions of those types (a scheduled job's detector
+    group). ``user_range=(lo, hi)`` sweeps the active users with lo < id <= hi.
+    ``on_contexts(contexts)`` is awaited for each batch before detection (a job storing
+    insights from the same reads). Returns the report.
     """
     settings = detector_settings or engine.detectors
     policy = delivery_policy(engine)
     schema = engine.settings.engine_schema
     report = SweepReport(now=now, dry_run=dry_run)
     started = time.perf_counter()
-    async for contexts in _prefetched(engine, user_ids, now):
+    async for contexts in _prefetched(engine, user_ids, now, user_range):
+        if on_contexts is not None:
+            await on_contexts(contexts)
         found, notes, skipped, failed = _detect(contexts, now, settings, types)
         report.detector_errors += len(failed)
         # A user whose detectors failed is left out of the store, so that their live

@@ -1,0 +1,177 @@
+"""`jobs`, `job NAME`, `runs` and `run`: the scheduled jobs from the command line.
+
+Output piped to another program is plain lines (rich tables wrap at 80 columns and split
+words when not on a terminal); a terminal gets tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pam_proactive.cli.options import (
+    DatabaseUrl,
+    DataDir,
+    Now,
+    Preset,
+    fail,
+    parse_now,
+    run_guarded,
+    settings_from,
+)
+from pam_proactive.config import Settings
+from pam_proactive.demo import seed_demo_data
+from pam_proactive.engine import Engine, open_engine
+from pam_proactive.errors import ConfigurationError
+from pam_proactive.jobs import runs as job_runs
+from pam_proactive.jobs.execute import JobOutcome, run_job
+from pam_proactive.jobs.runner import Runner, serve_until_signalled
+from pam_proactive.jobs.runs import RunRecord
+from pam_proactive.jobs.schedule import JOBS, job_named
+
+console = Console()
+
+_RUN_COLUMNS = ("id", "job", "slot", "runner", "status", "users", "created", "escalated",
+                "resolved", "errors", "seconds")
+
+
+def _print_rows(title: str, columns: Sequence[str], rows: list[list[str]]) -> None:
+    if not console.is_terminal:
+        for row in rows:
+            print("  ".join(row))
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _group(types: frozenset[str] | None) -> str:
+    return ",".join(sorted(types)) if types else "-"
+
+
+def jobs(now: Now = None) -> None:
+    """List the scheduled jobs: cron (UTC), detector group and next fire time."""
+    moment = parse_now(now)
+    rows = [[j.name, j.cron, _group(j.types), j.next_fire(moment).isoformat()] for j in JOBS]
+    _print_rows(f"scheduled jobs (next fire after {moment.isoformat()})",
+                ("job", "cron (UTC)", "detector group", "next fire"), rows)
+
+
+def _run_row(run: RunRecord, status: str | None = None) -> list[str]:
+    seconds = ((run.finished_at - run.started_at).total_seconds()
+               if run.finished_at is not None else None)
+    return [str(run.id), run.job, run.slot.isoformat(), run.runner, status or run.status,
+            str(run.users), str(run.created), str(run.escalated), str(run.resolved),
+            str(run.errors), "-" if seconds is None else f"{seconds:.1f}"]
+
+
+def job(name: str, now: Now = None,
+        output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+        database_url: DatabaseUrl = None, preset: Preset = None,
+        data_dir: DataDir = None) -> None:
+    """Run one job once in this process for its latest slot at or before --now.
+
+    A slot that already ran does nothing and reports status 'duplicate' (exit 0).
+    """
+    if output not in ("table", "json"):
+        fail("--format: use table or json")
+    settings = settings_from(database_url, preset, data_dir)
+    moment = parse_now(now)
+    try:
+        definition = job_named(name)
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+    async def go() -> JobOutcome:
+        async with open_engine(settings, migrate_first=True) as engine:
+            return await run_job(engine, definition, moment)
+
+    outcome: Any = run_guarded(go())
+    if output == "json":
+        print(json.dumps(outcome.as_dict(), sort_keys=True))
+        return
+    _print_rows(f"job {name}", _RUN_COLUMNS, [_run_row(outcome.run, outcome.status)])
+    if outcome.run.detail:
+        print("detail: " + json.dumps(outcome.run.detail, sort_keys=True))
+
+
+def runs(job_name: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
+         limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+         output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+         database_url: DatabaseUrl = None, preset: Preset = None,
+         data_dir: DataDir = None) -> None:
+    """List recent job runs, newest first."""
+    if output not in ("table", "json"):
+        fail("--format: use table or json")
+    if job_name is not None and job_name not in {j.name for j in JOBS}:
+        fail(f"--job: unknown job {job_name!r}; use one of: {', '.join(j.name for j in JOBS)}")
+    settings = settings_from(database_url, preset, data_dir)
+
+    async def go() -> list[RunRecord]:
+        async with open_engine(settings, migrate_first=True) as engine:
+            return await job_runs.recent_runs(engine, job_name, limit)
+
+    found: Any = run_guarded(go())
+    if output == "json":
+        print(json.dumps([r.as_dict() for r in found], sort_keys=True))
+        return
+    if not found:
+        print("no job runs yet: start the scheduler with `pam-proactive run`")
+        return
+    _print_rows("recent job runs", _RUN_COLUMNS, [_run_row(r) for r in found])
+
+
+def run(demo: Annotated[bool, typer.Option(
+            "--demo", help="Seed demo travelers first when the database has none.")] = False,
+        demo_users: Annotated[int, typer.Option("--demo-users", min=1)] = 1000,
+        database_url: DatabaseUrl = None, preset: Preset = None,
+        data_dir: DataDir = None) -> None:
+    """Run the scheduler: every job on its cron, in this process.
+
+    Migrates first; uses the embedded database unless DATABASE_URL is set. A slot missed
+    while it was down runs once at start-up. Ctrl-C (or SIGTERM) finishes the range in hand.
+    """
+    settings = settings_from(database_url, preset, data_dir)
+    if demo and settings.preset != "seed":
+        fail("--demo seeds the seed preset's tables: use --preset seed")
+    run_guarded(_serve(settings, demo, demo_users))
+    console.print("scheduler stopped")
+
+
+async def _serve(settings: Settings, demo: bool, demo_users: int) -> None:
+    async with open_engine(settings, migrate_first=True) as engine:
+        if demo:
+            await _seed_if_empty(engine, demo_users)
+        console.print("scheduler running; jobs: " + ", ".join(j.name for j in JOBS)
+                      + ". Runs: `pam-proactive runs`.")
+        await serve_until_signalled(Runner(engine))
+
+
+async def _seed_if_empty(engine: Engine, users: int) -> None:
+    """Demo travelers when the database has none (nothing is ever overwritten)."""
+    async for _ in engine.data.iter_sweep_user_batches(1):
+        console.print("--demo: the database already has travelers; seeding nothing")
+        return
+    now = datetime.now().astimezone()
+    async with await psycopg.AsyncConnection.connect(engine.conninfo) as conn:
+        await seed_demo_data(conn, users=users, seed=42, now=now,
+                             engine_schema=engine.settings.engine_schema)
+    console.print(f"--demo: seeded {users:,} demo travelers")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the job commands to the ``pam-proactive`` application."""
+    for command in (jobs, job, runs, run):
+        app.command(name=command.__name__)(command)
+
+

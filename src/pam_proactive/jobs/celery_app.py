@@ -1,0 +1,199 @@
+"""The distributed runner: Celery on Redis, beat's schedule generated from :data:`JOBS`.
+
+    celery -A pam_proactive.jobs.celery_app worker -Q pam.triggers,pam.ranges
+    celery -A pam_proactive.jobs.celery_app beat        # exactly one
+
+Beat sends ``pam.trigger(job)`` at each slot. The trigger claims the run (unique per slot:
+a duplicate trigger does nothing), plans its ranges and enqueues one ``pam.range`` task per
+range on its own queue. Range tasks are acknowledged late, one prefetched at a time, and
+requeued when their worker process is lost (the range's attempt counter stops a range that
+keeps killing workers); transient database errors are retried with backoff, nothing else is.
+The last range to finish finalises the run in SQL. Each worker process opens one engine
+(pool) in ``worker_process_init`` and keeps it for its life.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from celery import Celery, Task, signals
+from celery.schedules import BaseSchedule, schedstate
+
+from pam_proactive.config import Settings, load_settings
+from pam_proactive.engine import Engine
+from pam_proactive.errors import TransientDataSourceError
+from pam_proactive.jobs import runs
+from pam_proactive.jobs.execute import process_range
+from pam_proactive.jobs.runtime import ProcessRuntime
+from pam_proactive.jobs.schedule import JOBS, job_named, next_fire
+
+log = logging.getLogger(__name__)
+
+TRIGGER_QUEUE = "pam.triggers"
+RANGE_QUEUE = "pam.ranges"
+_RETRIES = 10  # transient database errors: about 5 minutes of backoff in all
+
+_runtime: ProcessRuntime | None = None
+
+
+def time_limits(settings: Settings) -> tuple[float, float, float]:
+    """(soft, hard, visibility timeout) seconds for a range task: the asyncio timeout
+    PAM_JOB_RANGE_TIMEOUT fires first, Celery's soft and hard limits back it up, and
+    Redis redelivers an unacknowledged task only well after the hard limit."""
+    t = settings.job_range_timeout
+    soft, hard = t * 1.1 + 5, t * 1.2 + 10
+    return soft, hard, hard * 2 + 60
+
+
+class CronSlots(BaseSchedule):  # type: ignore[misc]
+    """A beat schedule evaluated by :func:`next_fire` (the same rule as every runner): due
+    once the first slot after the last run has come; after downtime, once, not per slot."""
+
+    def __init__(self, cron: str, tz: str = "UTC", **kwargs: Any) -> None:
+        self.cron = cron
+        self.tz = tz
+        super().__init__(**kwargs)
+
+    def _aware(self, moment: datetime) -> datetime:
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def remaining_estimate(self, last_run_at: datetime) -> timedelta:
+        """Time left until the first slot after ``last_run_at``."""
+        last = self._aware(last_run_at)
+        return next_fire(self.cron, last, self.tz) - self._aware(self.now())
+
+    def is_due(self, last_run_at: datetime) -> schedstate:
+        """Whether to fire now, and seconds until beat should look again."""
+        now = self._aware(self.now())
+        due_at = next_fire(self.cron, self._aware(last_run_at), self.tz)
+        if now >= due_at:
+            return schedstate(True, (next_fire(self.cron, now, self.tz) - now).total_seconds())
+        return schedstate(False, (due_at - now).total_seconds())
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (self.__class__, (self.cron, self.tz))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CronSlots) and (self.cron, self.tz) == (other.cron, other.tz)
+
+    def __hash__(self) -> int:
+        return hash((self.cron, self.tz))
+
+    def __repr__(self) -> str:
+        return f"<CronSlots {self.cron} {self.tz}>"
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """Beat entries: one per job, firing ``pam.trigger(job)`` at its slots."""
+    return {job.name: {"task": "pam.trigger", "schedule": CronSlots(job.cron, job.tz),
+                       "args": (job.name,), "options": {"queue": TRIGGER_QUEUE}}
+            for job in JOBS}
+
+
+def runtime() -> ProcessRuntime:
+    """This process's runtime (one loop, one engine and pool), opened on first use."""
+    global _runtime
+    if _runtime is None:
+        _runtime = ProcessRuntime(load_settings())
+    return _runtime
+
+
+@signals.worker_process_init.connect  # type: ignore[untyped-decorator]
+def _open_runtime(**_: Any) -> None:
+    # Each pool process opens its own pool once; a forked copy of the parent's is unusable.
+    global _runtime
+    _runtime = None
+    runtime().engine()
+
+
+@signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _close_runtime(**_: Any) -> None:
+    if _runtime is not None:
+        _runtime.close()
+
+
+def _countdown(retries: int) -> float:
+    """Seconds before retry ``retries + 1``: exponential with jitter, capped at 60 s."""
+    return float(min(60.0, 2.0 ** retries) * (0.5 + random.random() / 2))
+
+
+def trigger(task: Task, job_name: str, now_iso: str | None = None,
+            slot_iso: str | None = None) -> dict[str, Any]:
+    """Claim ``job_name``'s run for its latest slot at or before ``now_iso`` (default: the
+    current time; ``slot_iso`` names another slot, for replays and benchmarks), plan its
+    ranges and enqueue them. Returns the claim's status and run id."""
+    job = job_named(job_name)
+    now = datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
+    slot = datetime.fromisoformat(slot_iso) if slot_iso else None
+
+    async def claim(engine: Engine) -> runs.StartResult:
+        return await runs.start_run(engine, job, now, runner="celery", slot=slot,
+                                    scheduled=True)
+
+    try:
+        started = runtime().run(claim)
+    except TransientDataSourceError as exc:
+        raise task.retry(exc=exc, countdown=_countdown(task.request.retries)) from exc
+    if started.status == "started":
+        for seq in range(started.ranges):
+            task.app.send_task("pam.range", args=(started.run.id, seq), queue=RANGE_QUEUE)
+    log.info("job trigger", extra={"job": job_name, "run_id": started.run.id,
+                                   "outcome": started.status})
+    return {"status": started.status, "run_id": started.run.id}
+
+
+def run_range(task: Task, run_id: int, seq: int, resume: str | None = None
+              ) -> dict[str, Any] | None:
+    """Claim range ``seq`` of run ``run_id`` (taking it over if its worker was lost), process
+    it and finalise the run if it was the last. Nothing happens when the range is already
+    finished or skipped. Returns the run once finished by this range."""
+    held: list[runs.RangeClaim] = []
+
+    async def work(engine: Engine) -> runs.RunRecord | None:
+        claim = await runs.claim_range(engine, [run_id], seq=seq, takeover=True,
+                                       resume=UUID(resume) if resume else None)
+        if claim is None:
+            return None
+        held.append(claim)
+        return await process_range(engine, claim, transient="raise")
+
+    try:
+        record = runtime().run(work)
+    except TransientDataSourceError as exc:
+        token = str(held[0].claim) if held else resume
+        raise task.retry(exc=exc, countdown=_countdown(task.request.retries),
+                         kwargs={"resume": token}) from exc
+    return record.as_dict() if record is not None else None
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    """The Celery application for ``settings`` (default: from the environment)."""
+    settings = settings or load_settings()
+    soft, hard, visibility = time_limits(settings)
+    app = Celery("pam_proactive", broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        enable_utc=True, timezone="UTC",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_acks_on_failure_or_timeout=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=soft,
+        task_time_limit=hard,
+        broker_transport_options={"visibility_timeout": visibility},
+        broker_connection_retry_on_startup=True,
+        task_default_queue=TRIGGER_QUEUE,
+        task_routes={"pam.range": {"queue": RANGE_QUEUE}, "pam.trigger": {"queue": TRIGGER_QUEUE}},
+        beat_schedule=beat_schedule(),
+        worker_hijack_root_logger=False,
+    )
+    app.task(name="pam.trigger", bind=True, max_retries=_RETRIES)(trigger)
+    app.task(name="pam.range", bind=True, max_retries=_RETRIES)(run_range)
+    return app
+
+
+app = create_app()

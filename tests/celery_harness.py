@@ -1,0 +1,139 @@
+"""Real Redis and real Celery worker processes for the distributed-runner tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+CELERY = str(Path(sys.executable).parent / "celery")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port (no persistence); yields its URL."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.path.exists(binary):
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="pam-redis-") as tmp:
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--dir", tmp],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(200):
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.025)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+class Worker:
+    """One `celery worker` subprocess (its own process group, so it can be killed whole)."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        self._out = self.log.open("w")
+        self.proc = subprocess.Popen(
+            [CELERY, "-A", "pam_proactive.jobs.celery_app", "worker", "--pool=prefork",
+             "--concurrency=1", "-Q", "pam.triggers,pam.ranges", "-n", f"{name}@%h",
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel=INFO"],
+            env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready." in self.log.read_text():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker {self.name} exited:\n{self.log.read_text()}")
+            time.sleep(0.1)
+        raise AssertionError(f"worker {self.name} not ready:\n{self.log.read_text()}")
+
+    def pool_pids(self) -> list[int]:
+        import psutil
+
+        return [c.pid for c in psutil.Process(self.proc.pid).children()]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # cold shutdown: the test is over
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # orphaned pool processes, if any
+        self._out.close()
+
+
+def worker_env(uri: str, redis_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAM_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": uri, "REDIS_URL": redis_url, "PAM_BATCH_SIZE": "25",
+                "PAM_JOB_RANGE_SIZE": "100", "PAM_MAX_RETRIES": "2", **extra})
+    return env
+
+
+def seed(uri: str, users: int, now: datetime) -> None:
+    """Demo travelers."""
+    import asyncio
+
+    from pam_proactive.demo import seed_demo_data
+
+    async def go() -> None:
+        async with await psycopg.AsyncConnection.connect(uri) as conn:
+            await seed_demo_data(conn, users=users, seed=11, now=now,
+                                        engine_schema="pam_proactive")
+
+    asyncio.run(go())
+
+
+def query(uri: str, text: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    with psycopg.connect(uri) as conn:
+        return conn.execute(text, params).fetchall()
+
+
+def wait_for_run(uri: str, job: str, timeout: float = 90) -> tuple[Any, ...]:
+    """The job's run once it is finished: (id, status, users, created, ranges, errors)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = query(uri, "SELECT id, status, users, created, ranges, errors"
+                          " FROM pam_proactive.job_runs WHERE job = %s", (job,))
+        if rows and rows[0][1] != "running":
+            return rows[0]
+        time.sleep(0.2)
+    ranges = query(uri, "SELECT seq, status, attempts FROM pam_proactive.job_ranges")
+    raise AssertionError(f"run of {job} not finished: {ranges}")
+
+
+SUGGESTIONS = ("SELECT user_id, dedup_key, type, priority, title, message, data, status"
+               " FROM pam_proactive.suggestions ORDER BY user_id, dedup_key, status")
+DUPLICATES = ("SELECT user_id, dedup_key FROM pam_proactive.suggestions"
+              " WHERE status IN ('open', 'delivered') GROUP BY 1, 2 HAVING count(*) > 1")
