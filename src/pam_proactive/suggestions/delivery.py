@@ -29,6 +29,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions.models import Priority
 
 log = logging.getLogger(__name__)
@@ -441,6 +442,10 @@ async def deliver_due(
         cancelled=len(stale),
         attempts=sum(len(p.attempts) for p in sent),
     )
+    # Counted once committed: a rolled-back run's attempts are made again by a later run.
+    metrics.observe_delivery(
+        ((channel, a.ok) for p in sent for channel, a in p.attempts),
+        {"delivered": report.delivered, "failed": report.failed, "cancelled": report.cancelled})
     log.info("delivered outbox: %s", report)
     return report
 

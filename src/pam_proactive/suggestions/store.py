@@ -35,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from pam_proactive.data.models import Profile
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate, Priority
 
 log = logging.getLogger(__name__)
@@ -353,6 +354,13 @@ _UPDATE_LIVE = sql.SQL(
     " UPDATE {c} AS c SET changed = true FROM upd WHERE c.live_id = upd.id"
 )
 
+def _kinds(rows: str, where: str = "true") -> str:
+    """SQL of a jsonb array of [type, priority, count] over ``rows`` (for the metrics)."""
+    return ("coalesce((SELECT jsonb_agg(jsonb_build_array(k.type, k.priority, k.n)) FROM"
+            f" (SELECT type, priority, count(*) AS n FROM {rows} WHERE {where}"
+            " GROUP BY 1, 2) AS k), '[]'::jsonb)")
+
+
 # A candidate already past its expiry is never created. ON CONFLICT guards the partial unique
 # index should another writer have created the subject meanwhile.
 _INSERT_NEW = sql.SQL(
@@ -367,9 +375,11 @@ _INSERT_NEW = sql.SQL(
     " WHERE c.live_id IS NULL AND NOT c.suppressed"
     "  AND (c.expires_at IS NULL OR c.expires_at > %(now)s)"
     " ON CONFLICT (user_id, dedup_key) WHERE status IN ('open', 'delivered') DO NOTHING"
-    " RETURNING id, user_id, dedup_key)"
-    " UPDATE {c} AS c SET live_id = ins.id, inserted = true FROM ins"
+    " RETURNING id, user_id, dedup_key),"
+    " marked AS (UPDATE {c} AS c SET live_id = ins.id, inserted = true FROM ins"
     " WHERE c.user_id = ins.user_id AND c.dedup_key = ins.dedup_key"
+    " RETURNING c.type, c.priority)"
+    " SELECT (SELECT count(*) FROM marked), " + _kinds("marked")
 )
 
 _CANCEL_PENDING = (
@@ -386,9 +396,9 @@ _RESOLVE_GONE = sql.SQL(
     "  AND s.user_id BETWEEN %(lo)s AND %(hi)s"
     "  AND NOT EXISTS (SELECT 1 FROM {c} AS c"
     "   WHERE c.user_id = s.user_id AND c.dedup_key = s.dedup_key)"
-    " RETURNING s.id),"
+    " RETURNING s.id, s.type, s.priority),"
     " cancelled AS (" + _CANCEL_PENDING + ")"
-    " SELECT count(*) FROM closed"
+    " SELECT (SELECT count(*) FROM closed), " + _kinds("closed")
 )
 
 _EXPIRE_DUE = sql.SQL(
@@ -398,9 +408,9 @@ _EXPIRE_DUE = sql.SQL(
     " FROM {u} AS u"
     " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
     "  AND s.user_id BETWEEN %(lo)s AND %(hi)s AND s.expires_at <= %(now)s"
-    " RETURNING s.id),"
+    " RETURNING s.id, s.type, s.priority),"
     " cancelled AS (" + _CANCEL_PENDING + ")"
-    " SELECT count(*) FROM closed"
+    " SELECT (SELECT count(*) FROM closed), " + _kinds("closed")
 )
 
 
@@ -438,7 +448,8 @@ _REFRESH_PENDING = sql.SQL(
 # 'escalated' never both go out.
 _NOTIFY = sql.SQL(
     "WITH elig AS ("
-    " SELECT s.id, s.user_id, s.priority, s.priority_rank, u.deliver_after, u.daily_cap,"
+    " SELECT s.id, s.user_id, s.type, s.priority, s.priority_rank, u.deliver_after,"
+    "  u.daily_cap,"
     "  CASE WHEN c.inserted THEN 'created' ELSE 'escalated' END AS event,"
     "  (SELECT count(*) FROM {s}.outbox AS o WHERE o.user_id = s.user_id"
     "   AND o.created_at >= u.day_start AND o.created_at < u.day_end) AS used,"
@@ -471,7 +482,8 @@ _NOTIFY = sql.SQL(
     " SELECT (SELECT count(*) FROM decided WHERE event = 'escalated'),"
     "  (SELECT count(*) FROM decided WHERE NOT allowed),"
     "  (SELECT count(*) FROM ins),"
-    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s)"
+    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s),"
+    " " + _kinds("decided", "event = 'escalated'")
 )
 
 _DROP_TEMP = sql.SQL("DROP TABLE {c}, {u}").format(c=_CANDS, u=_USERS)
@@ -484,6 +496,17 @@ async def _count(
     cur = await conn.execute(query, params)
     row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def _count_kinds(
+    conn: psycopg.AsyncConnection[Any], query: sql.Composed, params: Mapping[str, Any]
+) -> tuple[int, list[tuple[str, str, int]]]:
+    """Run a statement returning (count, [type, priority, n] array); return both."""
+    cur = await conn.execute(query, params)
+    row = await cur.fetchone()
+    if not row:
+        return 0, []
+    return int(row[0]), [(str(t), str(p), int(n)) for t, p, n in row[1]]
 
 
 async def apply_candidates(
@@ -514,6 +537,7 @@ async def apply_candidates(
     s = sql.Identifier(schema)
     params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS,
                               "lo": min(swept, default=None), "hi": max(swept, default=None)}
+    kinds: dict[str, list[tuple[str, str, int]]] = {}
     async with conn.transaction():
         for create in _CREATE_TEMP:
             await conn.execute(create)
@@ -529,16 +553,22 @@ async def apply_candidates(
         suppressed = int((await cur.fetchone() or (0,))[0])
         cur = await conn.execute(_UPDATE_LIVE.format(c=_CANDS, s=s), params)
         updated = cur.rowcount
-        cur = await conn.execute(_INSERT_NEW.format(c=_CANDS, s=s), params)
-        created = cur.rowcount
-        resolved = await _count(conn, _RESOLVE_GONE.format(c=_CANDS, u=_USERS, s=s), params)
-        expired = await _count(conn, _EXPIRE_DUE.format(u=_USERS, s=s), params)
+        created, kinds["created"] = await _count_kinds(
+            conn, _INSERT_NEW.format(c=_CANDS, s=s), params)
+        resolved, kinds["resolved"] = await _count_kinds(
+            conn, _RESOLVE_GONE.format(c=_CANDS, u=_USERS, s=s), params)
+        expired, kinds["expired"] = await _count_kinds(
+            conn, _EXPIRE_DUE.format(u=_USERS, s=s), params)
         if updated:  # only a changed suggestion can make a held notification stale
             await conn.execute(_REFRESH_PENDING.format(c=_CANDS, s=s), params)
         cur = await conn.execute(_NOTIFY.format(c=_CANDS, u=_USERS, s=s), params)
-        escalated, capped, notified, held = (int(v) for v in (await cur.fetchone() or (0,) * 4))
+        row: Sequence[Any] = await cur.fetchone() or (0, 0, 0, 0, [])
+        escalated, capped, notified, held = (int(v) for v in row[:4])
+        kinds["escalated"] = [(str(t), str(p), int(n)) for t, p, n in row[4]]
         # Explicit, so a caller's enclosing transaction can apply several batches.
         await conn.execute(_DROP_TEMP)
+    for transition, counts in kinds.items():  # after the commit: a rollback counts nothing
+        metrics.observe_suggestions(transition, counts)
     result = ApplyResult(
         created=created,
         updated=updated,
