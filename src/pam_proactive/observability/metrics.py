@@ -97,7 +97,7 @@ FLEET_CRITICAL = Gauge("pam_fleet_critical_vehicles", "Vehicles in a critical st
 FLEET_VEHICLES = Gauge("pam_fleet_vehicles", "Vehicles in the latest fleet report.",
                        multiprocess_mode="mostrecent", registry=REGISTRY)
 
-JOB_OUTCOMES = ("success", "failed", "skipped")
+JOB_OUTCOMES = ("ok", "partial", "failed", "skipped")  # job_runs.status, and skipped
 TRANSITIONS = ("created", "escalated", "resolved", "expired")
 
 
@@ -155,14 +155,15 @@ def cache_changed(*, added: int = 0, removed: int = 0, evicted: int = 0,
 
 def observe_job_run(job: str, outcome: str, seconds: float, *,
                     finished_at: float | None = None) -> None:
-    """Record one finished run of ``job``: ``outcome`` is 'success', 'failed' or 'skipped',
-    ``seconds`` its wall time; a success also sets the last-success timestamp (Unix seconds,
-    default now). Users are counted by the sweep itself (:func:`add_users_processed`)."""
+    """Record one finished run of ``job``: ``outcome`` is 'ok', 'partial', 'failed' or
+    'skipped' (job_runs.status), ``seconds`` its wall time; 'ok' also sets the last-success
+    timestamp (Unix seconds, default now). Users are counted by the sweep itself, batch by
+    batch (:func:`add_users_processed`), so a long run shows progress."""
     if outcome not in JOB_OUTCOMES:
         raise ValueError(f"job outcome must be one of {JOB_OUTCOMES}, got {outcome!r}")
     JOB_RUNS.labels(job, outcome).inc()
     JOB_SECONDS.labels(job, outcome).observe(seconds)
-    if outcome == "success":
+    if outcome == "ok":
         JOB_LAST_SUCCESS.labels(job).set(time.time() if finished_at is None else finished_at)
 
 
