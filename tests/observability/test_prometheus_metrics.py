@@ -100,7 +100,7 @@ async def test_metrics_after_a_real_sweep(make_database: MakeDatabase, receiver:
         base_app = small_app(engine, metrics_route.router)
         async with serve(base_app) as base:
             before, _ = await scrape(base)
-            with bind(job="monitor_user_context", run_id=7):
+            with bind(job_name="monitor_user_context", run_id=7):
                 report = await sweep(engine, NOW, user_ids=users)
                 with Planter(uri, "seed") as p:  # a day later: overspent, leaving, filled up
                     p.expense(budget, 200, "food", date(2026, 11, 26),
@@ -142,13 +142,13 @@ async def test_metrics_after_a_real_sweep(make_database: MakeDatabase, receiver:
     assert delta("pam_cache_misses_total") >= 3 and delta("pam_cache_evictions_total") >= 1
     assert delta("pam_cache_hits_total") + delta("pam_cache_misses_total") == 6
     # Jobs: the run, its duration, the users of both sweeps under the bound job.
-    assert delta("pam_job_runs_total", job="monitor_user_context", outcome="ok") == 1
-    assert delta("pam_job_duration_seconds_count", job="monitor_user_context",
+    assert delta("pam_job_runs_total", job_name="monitor_user_context", outcome="ok") == 1
+    assert delta("pam_job_duration_seconds_count", job_name="monitor_user_context",
                  outcome="ok") == 1
-    assert delta("pam_job_users_processed_total", job="monitor_user_context") == 6
+    assert delta("pam_job_users_processed_total", job_name="monitor_user_context") == 6
     assert abs(value(after, "pam_job_last_success_timestamp_seconds",
-                     job="monitor_user_context") - time.time()) < 60
-    assert value(after, "pam_job_period_seconds", job="monitor_user_context") == 3600
+                     job_name="monitor_user_context") - time.time()) < 60
+    assert value(after, "pam_job_period_seconds", job_name="monitor_user_context") == 3600
     # Suggestions by type and priority.
     for transition, type_, priority in (
             ("created", "budget_threshold", "low"), ("created", "departure_reminder", "medium"),
@@ -201,8 +201,8 @@ async def test_counts_of_other_processes_reach_the_scrape(
             if w.poll() is None:
                 w.kill()
     for samples in (live, gone):
-        assert value(samples, "pam_job_runs_total", job="mp_job", outcome="ok") == 2
-        assert value(samples, "pam_job_users_processed_total", job="mp_job") == 2
+        assert value(samples, "pam_job_runs_total", job_name="mp_job", outcome="ok") == 2
+        assert value(samples, "pam_job_users_processed_total", job_name="mp_job") == 2
         assert value(samples, "pam_suggestion_transitions_total", transition="created",
                      type="budget_threshold", priority="low") == 2
         assert value(samples, "pam_db_queries_total", statement="users_by_id",

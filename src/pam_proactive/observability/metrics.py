@@ -12,7 +12,9 @@ cache entries) use ``livesum``, and each process deletes its live gauge files wh
 e.g. Celery's ``worker_process_shutdown``). Clear the directory when the service restarts.
 
 Label values are statement names, job names, suggestion types and priorities, channel names
-and outcomes: a small, fixed set. Never put ids or traveler data in a label.
+and outcomes: a small, fixed set. Never put ids or traveler data in a label. Jobs are labelled
+``job_name``, not ``job``: Prometheus sets ``job`` on every scraped series (the scrape job),
+and an exported ``job`` label would be renamed ``exported_job``.
 """
 
 from __future__ import annotations
@@ -68,16 +70,16 @@ CACHE_ENTRIES = Gauge("pam_cache_entries", "Contexts held in the caches (live pr
 
 # --- jobs -------------------------------------------------------------------------------------
 JOB_RUNS = Counter("pam_job_runs", "Scheduled job runs, by job and outcome.",
-                   ("job", "outcome"), registry=REGISTRY)
+                   ("job_name", "outcome"), registry=REGISTRY)
 JOB_SECONDS = Histogram("pam_job_duration_seconds", "Job run wall time, seconds.",
-                        ("job", "outcome"), buckets=_JOB_BUCKETS, registry=REGISTRY)
+                        ("job_name", "outcome"), buckets=_JOB_BUCKETS, registry=REGISTRY)
 JOB_USERS = Counter("pam_job_users_processed", "Travelers swept, by job (counted per batch).",
-                    ("job",), registry=REGISTRY)
+                    ("job_name",), registry=REGISTRY)
 JOB_LAST_SUCCESS = Gauge("pam_job_last_success_timestamp_seconds", "Unix time of the job's "
-                         "last successful run.", ("job",), multiprocess_mode="max",
+                         "last successful run.", ("job_name",), multiprocess_mode="max",
                          registry=REGISTRY)
 JOB_PERIOD = Gauge("pam_job_period_seconds", "Scheduled period of the job, seconds.",
-                   ("job",), multiprocess_mode="max", registry=REGISTRY)
+                   ("job_name",), multiprocess_mode="max", registry=REGISTRY)
 
 # --- suggestions and delivery ------------------------------------------------------------------
 SUGGESTIONS = Counter("pam_suggestion_transitions", "Suggestions created, escalated, resolved "
