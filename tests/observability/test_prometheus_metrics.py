@@ -100,7 +100,7 @@ async def test_metrics_after_a_real_sweep(make_database: MakeDatabase, receiver:
         base_app = small_app(engine, metrics_route.router)
         async with serve(base_app) as base:
             before, _ = await scrape(base)
-            with bind(job_name="monitor_user_context", run_id=7):
+            with bind(job="monitor_user_context", run_id=7):
                 report = await sweep(engine, NOW, user_ids=users)
                 with Planter(uri, "seed") as p:  # a day later: overspent, leaving, filled up
                     p.expense(budget, 200, "food", date(2026, 11, 26),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import weakref
 from collections import OrderedDict
 from datetime import datetime
 from uuid import UUID
@@ -28,6 +29,8 @@ class ContextCache:
         self.misses = 0
         self.evictions = 0
         self.stale_served = 0
+        # A dropped cache's entries leave the entries gauge with it.
+        weakref.finalize(self, lambda e: metrics.cache_changed(removed=len(e)), self._entries)
 
     def get(self, user_id: UUID, now: datetime) -> UserContext | None:
         """The cached context if it is fresh at ``now``, else None (a miss)."""
