@@ -20,6 +20,7 @@ and an exported ``job`` label would be renamed ``exported_job``.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import threading
 import time
@@ -46,8 +47,9 @@ DB_QUERY_SECONDS = Histogram("pam_db_query_duration_seconds", "Statement wall ti
                              ("statement",), buckets=_QUERY_BUCKETS, registry=REGISTRY)
 DB_SLOW_QUERIES = Counter("pam_db_slow_queries", "Statements slower than "
                           "PAM_SLOW_QUERY_SECONDS.", ("statement",), registry=REGISTRY)
-DB_UP = Gauge("pam_db_up", "1 if the database answered the last probe (at scrape), else 0.",
-              multiprocess_mode="mostrecent", registry=REGISTRY)
+DB_UP = Gauge("pam_db_up", "1 if the database answered the last probe (at scrape), else 0; "
+              "NaN before any probe.", multiprocess_mode="mostrecent", registry=REGISTRY)
+DB_UP.set(math.nan)  # unknown, not down, in a process that never probes
 POOL_SIZE = Gauge("pam_db_pool_size_connections", "Connections open in the pools "
                   "(summed over live processes).", multiprocess_mode="livesum", registry=REGISTRY)
 POOL_MAX = Gauge("pam_db_pool_max_connections", "Configured maximum pool connections "

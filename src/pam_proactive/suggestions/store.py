@@ -354,6 +354,7 @@ _UPDATE_LIVE = sql.SQL(
     " UPDATE {c} AS c SET changed = true FROM upd WHERE c.live_id = upd.id"
 )
 
+
 def _kinds(rows: str, where: str = "true") -> str:
     """SQL of a jsonb array of [type, priority, count] over ``rows`` (for the metrics)."""
     return ("coalesce((SELECT jsonb_agg(jsonb_build_array(k.type, k.priority, k.n)) FROM"
@@ -567,7 +568,8 @@ async def apply_candidates(
         kinds["escalated"] = [(str(t), str(p), int(n)) for t, p, n in row[4]]
         # Explicit, so a caller's enclosing transaction can apply several batches.
         await conn.execute(_DROP_TEMP)
-    for transition, counts in kinds.items():  # after the commit: a rollback counts nothing
+    # Counted once this call's transaction is done: a rolled-back batch counts nothing.
+    for transition, counts in kinds.items():
         metrics.observe_suggestions(transition, counts)
     result = ApplyResult(
         created=created,
