@@ -8,11 +8,13 @@ user is kept past its TTL (until evicted) to stand in, marked stale, when the da
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections import OrderedDict
 from datetime import datetime
 from uuid import UUID
 
 from pam_proactive.context import UserContext
+from pam_proactive.observability import metrics
 
 
 class ContextCache:
@@ -26,6 +28,8 @@ class ContextCache:
         self.misses = 0
         self.evictions = 0
         self.stale_served = 0
+        # A dropped cache's entries leave the entries gauge with it.
+        weakref.finalize(self, lambda e: metrics.cache_changed(removed=len(e)), self._entries)
 
     def get(self, user_id: UUID, now: datetime) -> UserContext | None:
         """The cached context if it is fresh at ``now``, else None (a miss)."""
@@ -33,8 +37,10 @@ class ContextCache:
         if ctx is not None and 0 <= (now - ctx.now).total_seconds() < self.ttl_seconds:
             self._entries.move_to_end(user_id)
             self.hits += 1
+            metrics.cache_lookup(hit=True)
             return ctx
         self.misses += 1
+        metrics.cache_lookup(hit=False)
         return None
 
     def get_stale(self, user_id: UUID) -> UserContext | None:
@@ -43,6 +49,7 @@ class ContextCache:
         if ctx is None:
             return None
         self.stale_served += 1
+        metrics.cache_changed(stale_served=1)
         quality = dataclasses.replace(ctx.data_quality, stale=True)
         return dataclasses.replace(ctx, data_quality=quality)
 
@@ -50,18 +57,25 @@ class ContextCache:
         """Store ``ctx``, evicting the least recently used entries beyond the bound."""
         if self.ttl_seconds <= 0:
             return
+        added = ctx.user_id not in self._entries
         self._entries[ctx.user_id] = ctx
         self._entries.move_to_end(ctx.user_id)
+        evicted = 0
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
-            self.evictions += 1
+            evicted += 1
+        self.evictions += evicted
+        metrics.cache_changed(added=int(added), evicted=evicted)
 
     def invalidate(self, user_id: UUID) -> bool:
         """Forget one user's entry (e.g. after a new expense); True if there was one."""
-        return self._entries.pop(user_id, None) is not None
+        gone = self._entries.pop(user_id, None) is not None
+        metrics.cache_changed(removed=int(gone))
+        return gone
 
     def clear(self) -> None:
         """Forget everything; counters are kept."""
+        metrics.cache_changed(removed=len(self._entries))
         self._entries.clear()
 
     def stats(self) -> dict[str, float]:

@@ -15,6 +15,7 @@ from pam_proactive.data.assemble import build_context, group_by_user, local_toda
 from pam_proactive.data.queries import Statements
 from pam_proactive.db.connection import Database
 from pam_proactive.errors import InvalidUserIdError
+from pam_proactive.logs import audit_read
 
 _NIL = UUID(int=0)
 
@@ -59,6 +60,7 @@ class ContextLoader:
             return {}
         users = await self.db.fetch("users_by_id", self.st.users_by_id,
                                     {"ids": uuid_array(ids)})
+        audit_read("profiles", len(users))
         if not users:
             return {}
         todays = [local_today(r[3], now) for r in users]
@@ -71,6 +73,8 @@ class ContextLoader:
         }
         fetched = await asyncio.gather(*(
             self.db.fetch(name, getattr(self.st, attr), params) for name, attr in _ENTITIES))
+        for (entity, _), rows in zip(_ENTITIES, fetched, strict=True):
+            audit_read(entity, len(rows))  # who read how many rows, never what
         # Entity rows are keyed by the user's 1-based position in `users`.
         grouped = [group_by_user(rows) for rows in fetched[:-1]]
         vehicles = {row[0]: row for row in fetched[-1]}

@@ -31,6 +31,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pam_proactive.config import Settings
 from pam_proactive.db.metrics import QueryMetrics
 from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
+from pam_proactive.observability.metrics import track_pool
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class Database:
             open=False,
             name="pam-proactive",
         )
+        track_pool(self.pool_stats)  # the pool gauges of /metrics
 
     async def open(self) -> None:
         """Open the pool. A server that refuses or does not answer a first connection within

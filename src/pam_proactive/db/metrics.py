@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from pam_proactive.observability import metrics as prometheus
+
 log = logging.getLogger(__name__)
 
 _WINDOW = 2048  # recent durations kept per statement for the p95
@@ -44,7 +46,9 @@ class QueryMetrics:
         stat.recent.append(seconds)
         if not ok:
             stat.errors += 1
-        if seconds > self.slow_seconds:
+        slow = seconds > self.slow_seconds
+        prometheus.observe_query(name, seconds, ok=ok, slow=slow)
+        if slow:
             stat.slow += 1
             log.warning("slow query", extra={"statement": name, "seconds": round(seconds, 3)})
 

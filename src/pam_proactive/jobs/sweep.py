@@ -23,6 +23,8 @@ from pam_proactive.context import UserContext
 from pam_proactive.data.loader import chunks, parse_user_id
 from pam_proactive.db.connection import Transaction
 from pam_proactive.engine import Engine
+from pam_proactive.logs import current_job
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql
 from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, drain_due
 from pam_proactive.suggestions.detectors import Note, run_detectors
@@ -157,6 +159,8 @@ async def sweep(
         if not dry_run and stored:
             result, statuses = await _store(engine, report, stored, found, now, policy, types)
         report.add(list(contexts.values()), found, result, notes, skipped)
+        if not dry_run:
+            metrics.add_users_processed(current_job() or "sweep", len(contexts))
         if on_batch is not None:
             on_batch([SweptSuggestion(c, "candidate" if dry_run else statuses.get(
                 (c.user_id, c.dedup_key), "suppressed")) for c in found], len(contexts))

@@ -29,6 +29,7 @@ from uuid import UUID
 from psycopg import sql
 
 from pam_proactive.db.connection import Database, Transaction
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions import delivery_sql as q
 from pam_proactive.suggestions.models import Priority
 
@@ -407,6 +408,10 @@ async def deliver_due(
         cancelled=len(stale),
         attempts=sum(len(p.attempts) for p in sent),
     )
+    # Counted once committed: a rolled-back run's attempts are made again by a later run.
+    metrics.observe_delivery(
+        ((channel, a.ok) for p in sent for channel, a in p.attempts),
+        {"delivered": report.delivered, "failed": report.failed, "cancelled": report.cancelled})
     log.info("delivered outbox: %s", report)
     return report
 

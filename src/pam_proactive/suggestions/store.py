@@ -37,6 +37,7 @@ from psycopg import sql
 from pam_proactive.analysis.dates import require_aware, zone
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database, Statement, Transaction, within
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql as q
 from pam_proactive.suggestions.models import Candidate, Priority, is_allowed
 
@@ -277,6 +278,21 @@ def _check_types(kept: Mapping[tuple[UUID, str], Candidate], types: Collection[s
     return scope
 
 
+Kinds = list[tuple[str, str, int]]
+
+
+def _kinds(value: Any) -> Kinds:
+    """A statement's [type, priority, n] array (see ``store_sql.kinds``) as tuples."""
+    return [(str(t), str(p), int(n)) for t, p, n in value or ()]
+
+
+async def _counted(tx: Transaction, statement: Statement, schema: str,
+                   params: dict[str, Any]) -> tuple[int, Kinds]:
+    """Run a statement returning (count, [type, priority, n] array); return both."""
+    [(count, by_kind)] = await tx.fetch(*_bind(statement, schema), params)
+    return int(count), _kinds(by_kind)
+
+
 async def apply_candidates(
     db: Database | Transaction,
     *,
@@ -311,6 +327,7 @@ async def apply_candidates(
     params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS,
                               "lo": min(swept, default=None), "hi": max(swept, default=None),
                               "types": scope}
+    kinds: dict[str, Kinds] = {}
     async with within(db, "apply_candidates") as tx:
         await tx.execute(*_bind(q.CREATE_USERS, schema))
         await tx.execute(*_bind(q.CREATE_CANDIDATES, schema))
@@ -323,15 +340,19 @@ async def apply_candidates(
         await tx.execute(*_bind(q.MARK_HISTORY, schema), params)
         suppressed = int(await tx.fetch_value(*_bind(q.COUNT_SUPPRESSED, schema)) or 0)
         updated = await tx.execute(*_bind(q.UPDATE_LIVE, schema), params)
-        created = await tx.execute(*_bind(q.INSERT_NEW, schema), params)
-        resolved = int(await tx.fetch_value(*_bind(q.RESOLVE_GONE, schema), params) or 0)
-        expired = int(await tx.fetch_value(*_bind(q.EXPIRE_DUE, schema), params) or 0)
+        created, kinds["created"] = await _counted(tx, q.INSERT_NEW, schema, params)
+        resolved, kinds["resolved"] = await _counted(tx, q.RESOLVE_GONE, schema, params)
+        expired, kinds["expired"] = await _counted(tx, q.EXPIRE_DUE, schema, params)
         if updated:  # only a changed suggestion can make a held notification stale
             await tx.execute(*_bind(q.REFRESH_PENDING, schema), params)
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
-        escalated, capped, notified, held = (int(v) for v in counts)
+        escalated, capped, notified, held = (int(v) for v in counts[:4])
+        kinds["escalated"] = _kinds(counts[4])
         # Explicit, so a caller's enclosing transaction can apply several batches.
         await tx.execute(*_bind(q.DROP_TEMP, schema))
+    # Counted once this call's transaction is done: a rolled-back batch counts nothing.
+    for transition, counts_by_kind in kinds.items():
+        metrics.observe_suggestions(transition, counts_by_kind)
     result = ApplyResult(
         created=created,
         updated=updated,

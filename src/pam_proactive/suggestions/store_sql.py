@@ -91,8 +91,16 @@ UPDATE_LIVE = Statement(
     " UPDATE {c} AS c SET changed = true FROM upd WHERE c.live_id = upd.id"
 )
 
+def kinds(rows: str, where: str = "true") -> str:
+    """SQL of a jsonb array of [type, priority, count] over ``rows`` (for the metrics)."""
+    return ("coalesce((SELECT jsonb_agg(jsonb_build_array(k.type, k.priority, k.n)) FROM"
+            f" (SELECT type, priority, count(*) AS n FROM {rows} WHERE {where}"
+            " GROUP BY 1, 2) AS k), '[]'::jsonb)")
+
+
 # A candidate already past its expiry is never created. ON CONFLICT guards the partial unique
-# index should another writer have created the subject meanwhile.
+# index should another writer have created the subject meanwhile. Returns the count and the
+# counts by type and priority.
 INSERT_NEW = Statement(
     "store.insert_new",
     "WITH ins AS ("
@@ -106,9 +114,11 @@ INSERT_NEW = Statement(
     " WHERE c.live_id IS NULL AND NOT c.suppressed"
     "  AND (c.expires_at IS NULL OR c.expires_at > %(now)s)"
     " ON CONFLICT (user_id, dedup_key) WHERE status IN ('open', 'delivered') DO NOTHING"
-    " RETURNING id, user_id, dedup_key)"
-    " UPDATE {c} AS c SET live_id = ins.id, inserted = true FROM ins"
+    " RETURNING id, user_id, dedup_key),"
+    " marked AS (UPDATE {c} AS c SET live_id = ins.id, inserted = true FROM ins"
     " WHERE c.user_id = ins.user_id AND c.dedup_key = ins.dedup_key"
+    " RETURNING c.type, c.priority)"
+    " SELECT (SELECT count(*) FROM marked), " + kinds("marked")
 )
 
 CANCEL_PENDING = (
@@ -128,9 +138,9 @@ RESOLVE_GONE = Statement(
     "  AND (%(types)s::text[] IS NULL OR s.type = ANY(%(types)s::text[]))"
     "  AND NOT EXISTS (SELECT 1 FROM {c} AS c"
     "   WHERE c.user_id = s.user_id AND c.dedup_key = s.dedup_key)"
-    " RETURNING s.id),"
+    " RETURNING s.id, s.type, s.priority),"
     " cancelled AS (" + CANCEL_PENDING + ")"
-    " SELECT count(*) FROM closed"
+    " SELECT (SELECT count(*) FROM closed), " + kinds("closed")
 )
 
 EXPIRE_DUE = Statement(
@@ -141,9 +151,9 @@ EXPIRE_DUE = Statement(
     " FROM {u} AS u"
     " WHERE s.user_id = u.user_id AND s.status IN ('open', 'delivered')"
     "  AND s.user_id BETWEEN %(lo)s AND %(hi)s AND s.expires_at <= %(now)s"
-    " RETURNING s.id),"
+    " RETURNING s.id, s.type, s.priority),"
     " cancelled AS (" + CANCEL_PENDING + ")"
-    " SELECT count(*) FROM closed"
+    " SELECT (SELECT count(*) FROM closed), " + kinds("closed")
 )
 
 
@@ -183,7 +193,8 @@ REFRESH_PENDING = Statement(
 NOTIFY = Statement(
     "store.notify",
     "WITH elig AS ("
-    " SELECT s.id, s.user_id, s.priority, s.priority_rank, u.deliver_after, u.daily_cap,"
+    " SELECT s.id, s.user_id, s.type, s.priority, s.priority_rank, u.deliver_after,"
+    "  u.daily_cap,"
     "  CASE WHEN c.inserted THEN 'created' ELSE 'escalated' END AS event,"
     "  (SELECT count(*) FROM {s}.outbox AS o WHERE o.user_id = s.user_id"
     "   AND o.created_at >= u.day_start AND o.created_at < u.day_end) AS used,"
@@ -216,7 +227,8 @@ NOTIFY = Statement(
     " SELECT (SELECT count(*) FROM decided WHERE event = 'escalated'),"
     "  (SELECT count(*) FROM decided WHERE NOT allowed),"
     "  (SELECT count(*) FROM ins),"
-    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s)"
+    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s),"
+    " " + kinds("decided", "event = 'escalated'")
 )
 
 DROP_TEMP = Statement("store.drop_temp", "DROP TABLE {c}, {u}")

@@ -1,0 +1,119 @@
+"""The live dashboard at ``/``: a server-rendered page whose charts refresh themselves from
+``GET /v1/dashboard/data``. Offline: Chart.js is vendored in ``api/static`` (MIT, license
+beside it), nothing is fetched from elsewhere, and there is no front-end build step."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from string import Template
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from pam_proactive.api.dashboard_data import dashboard_data
+from pam_proactive.api.metrics import probe_database, request_engine
+from pam_proactive.engine import Engine
+
+DATA_PATH = "/v1/dashboard/data"
+STATIC_PATH = "/dashboard/static"
+DEFAULT_REFRESH_SECONDS = 10
+_STATIC = {"chart.umd.min.js": "text/javascript", "dashboard.js": "text/javascript",
+           "dashboard.css": "text/css", "chart.js-LICENSE.md": "text/markdown"}
+
+router = APIRouter(tags=["dashboard"])
+
+
+@cache
+def _asset(folder: str, name: str) -> bytes:
+    return (resources.files("pam_proactive.api") / folder / name).read_bytes()
+
+
+def _engine(request: Request) -> Engine:
+    engine = request_engine(request)
+    if engine is None:
+        raise HTTPException(503, "the engine is starting: retry shortly",
+                            headers={"Retry-After": "1"})
+    return engine
+
+
+async def _data(engine: Engine) -> dict[str, Any]:
+    data = await dashboard_data(engine, datetime.now(UTC))
+    if data["health"]["database"] == "reachable" and not await probe_database(engine.db):
+        data["health"]["database"] = "unreachable"
+    return data
+
+
+@router.get(DATA_PATH, summary="Dashboard data")
+async def get_dashboard_data(request: Request) -> dict[str, Any]:
+    """Engine health (database, pool, queries, cache), job runs, suggestions per day by type
+    and priority, statuses, the outbox, fleet health and the recent suggestions (user ids
+    shortened to 8 hex digits; no titles, messages, names, places or amounts)."""
+    return await _data(_engine(request))
+
+
+@router.get(STATIC_PATH + "/{name}", include_in_schema=False)
+async def get_static(name: str) -> Response:
+    """A vendored asset of the dashboard."""
+    media = _STATIC.get(name)
+    if media is None:
+        raise HTTPException(404, "no such dashboard asset")
+    return Response(_asset("static", name), media_type=media,
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _rows(items: list[dict[str, Any]], keys: tuple[str, ...]) -> str:
+    """Table rows, every cell escaped; the priority cell gets its colour class."""
+    out = []
+    for item in items:
+        cells = []
+        for key in keys:
+            value = item.get(key)
+            if key == "updated_at" and value:
+                value = str(value)[5:16].replace("T", " ")
+            css = f' class="p-{html.escape(str(value))}"' if key == "priority" else ""
+            cells.append(f"<td{css}>{html.escape(str(value))}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    return "".join(out)
+
+
+def render_page(data: dict[str, Any], refresh_seconds: int) -> str:
+    """The dashboard page with ``data`` rendered in (cards, tables) and embedded for the
+    charts."""
+    h = data["health"]
+    initial = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    values = {
+        "static": STATIC_PATH, "source": DATA_PATH, "refresh": refresh_seconds,
+        "generated_at": data["generated_at"], "database": h["database"],
+        "db_class": "good" if h["database"] == "reachable" else "bad",
+        "pool_in_use": h["pool"]["in_use"], "pool_size": h["pool"]["size"],
+        "pool_max": h["pool"]["max"], "pool_waiting": h["pool"]["waiting"],
+        "queries": h["queries"]["queries_executed"], "avg_ms": h["queries"]["average_query_ms"],
+        "p95_ms": h["queries"]["p95_query_ms"], "slow": h["queries"]["slow_queries"],
+        "errors": h["queries"]["query_errors"],
+        "hit_rate": f"{100 * h['cache']['hit_rate']:.1f} %", "cache_size": h["cache"]["size"],
+        "evictions": h["cache"]["evictions"], "pending": data["outbox"]["pending"],
+        "delivered": data["outbox"]["delivered"], "failing": data["outbox"]["failing"],
+        "jobs_note": "" if data["jobs"]["available"] else "(no job_runs table yet)",
+        "fleet_note": "" if data["fleet"]["available"] else "(no fleet reports yet)",
+    }
+    escaped = {k: html.escape(str(v)) for k, v in values.items()}
+    escaped["recent_rows"] = _rows(data["suggestions"]["recent"],
+                                   ("user", "type", "priority", "status", "updated_at"))
+    escaped["critical_rows"] = _rows(data["fleet"]["critical"], ("user", "score", "findings"))
+    escaped["initial_json"] = initial
+    template = Template(_asset("templates", "dashboard.html").decode())
+    return template.substitute(escaped)
+
+
+@router.get("/", response_class=HTMLResponse, summary="Dashboard")
+async def get_dashboard(request: Request, refresh: int = Query(
+        DEFAULT_REFRESH_SECONDS, ge=1, le=3600, description="seconds between refreshes")
+        ) -> HTMLResponse:
+    """The live dashboard (HTML): engine health, job runs, query and cache performance,
+    suggestions over time, fleet health, recent suggestions."""
+    return HTMLResponse(render_page(await _data(_engine(request)), refresh))

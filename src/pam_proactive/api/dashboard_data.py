@@ -1,0 +1,150 @@
+"""The dashboard's data: engine health, job runs, query and cache performance, suggestions over
+time, fleet health, recent suggestions — as one JSON-ready dict.
+
+Tables another part of the engine may not have created yet (``job_runs``, ``fleet_reports``)
+give empty series rather than errors. Nothing personal is returned: types, priorities,
+statuses, counts, timings and user ids shortened to 8 hex digits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from psycopg import sql
+
+from pam_proactive.api import dashboard_statements as st
+from pam_proactive.engine import Engine
+from pam_proactive.errors import PamError
+
+WINDOW_DAYS = 30
+RECENT_LIMIT = 20
+RUNS_LIMIT = 200
+FLEET_LIMIT = 30
+PRIORITIES = ("critical", "high", "medium", "low")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _series(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """(day, key, count) rows as chart series: ``{"labels": days, "series": {key: counts}}``."""
+    days = sorted({r[0] for r in rows})
+    index = {d: i for i, d in enumerate(days)}
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
+    for day, key, count in rows:
+        series[str(key)][index[day]] = int(count)
+    return {"labels": days, "series": dict(sorted(series.items()))}
+
+
+def _by_priority(data: dict[str, Any]) -> dict[str, Any]:
+    """The priority series in severity order (critical first)."""
+    series = data["series"]
+    data["series"] = {p: series[p] for p in PRIORITIES if p in series}
+    return data
+
+
+class _Reader:
+    """Runs the dashboard's statements on the engine's schema, through the timed ``fetch``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.db = engine.db
+        self.schema = engine.settings.engine_schema
+        self.ident = sql.Identifier(self.schema)
+
+    async def rows(self, name: str, statement: sql.SQL, params: dict[str, Any] | None = None
+                   ) -> list[tuple[Any, ...]]:
+        return await self.db.fetch(f"dashboard_{name}", statement.format(s=self.ident),
+                                   params or {})
+
+    async def tables(self) -> tuple[bool, bool]:
+        (row,) = await self.db.fetch("dashboard_tables", st.TABLES_PRESENT, {
+            "job_runs": f"{self.schema}.job_runs",
+            "fleet_reports": f"{self.schema}.fleet_reports"})
+        return bool(row[0]), bool(row[1])
+
+
+def _engine_health(engine: Engine, reachable: bool) -> dict[str, Any]:
+    snapshot = engine.db.metrics.snapshot()
+    # Where the time goes: total time (count x mean) first.
+    statements = sorted(snapshot["statements"].items(),
+                        key=lambda kv: (-kv[1]["count"] * kv[1]["mean_ms"], kv[0]))[:10]
+    cache = engine.data.cache.stats()
+    pool = engine.db.pool_stats()
+    return {
+        "database": "reachable" if reachable else "unreachable",
+        "pool": {"size": pool.get("pool_size", 0), "max": pool.get("pool_max", 0),
+                 "in_use": pool.get("pool_size", 0) - pool.get("pool_available", 0),
+                 "waiting": pool.get("requests_waiting", 0)},
+        "queries": {k: snapshot[k] for k in ("queries_executed", "query_errors",
+                                             "average_query_ms", "p95_query_ms",
+                                             "slow_queries")},
+        "statements": {"labels": [name for name, _ in statements],
+                       "mean_ms": [s["mean_ms"] for _, s in statements],
+                       "p95_ms": [s["p95_ms"] for _, s in statements]},
+        "cache": {"hits": cache["cache_hits"], "misses": cache["cache_misses"],
+                  "evictions": cache["cache_evictions"], "size": cache["cache_size"],
+                  "hit_rate": cache["cache_hit_rate"]},
+    }
+
+
+async def _job_runs(reader: _Reader, present: bool) -> dict[str, Any]:
+    if not present:
+        return {"available": False, "runs": []}
+    rows = await reader.rows("job_runs", st.JOB_RUNS, {"days": WINDOW_DAYS, "limit": RUNS_LIMIT})
+    return {"available": True, "runs": [
+        {"job": job, "status": status, "started_at": _iso(started), "seconds": seconds,
+         "users": users} for job, status, started, seconds, users in rows]}
+
+
+async def _fleet(reader: _Reader, present: bool) -> dict[str, Any]:
+    if not present:
+        return {"available": False, "history": [], "critical": []}
+    history = await reader.rows("fleet_history", st.FLEET_HISTORY, {"limit": FLEET_LIMIT})
+    critical = await reader.rows("fleet_critical", st.FLEET_CRITICAL, {"limit": RECENT_LIMIT})
+    return {
+        "available": True,
+        "history": [{"computed_for": _iso(at), "critical": c, "vehicles": v, "score": score}
+                    for at, c, v, score in reversed(history)],
+        "critical": [{"user": u, "score": score, "findings": n} for u, score, n in critical],
+    }
+
+
+async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
+    """Everything the dashboard shows, as of ``now`` (the generation time shown). Raises
+    :class:`PamError` subclasses only if the database fails mid-way; an unreachable database
+    before any statement gives the health section alone, marked unreachable."""
+    reader = _Reader(engine)
+    try:
+        jobs_present, fleet_present = await reader.tables()
+    except PamError:
+        return {"generated_at": now.isoformat(), "health": _engine_health(engine, False),
+                "jobs": {"available": False, "runs": []},
+                "fleet": {"available": False, "history": [], "critical": []},
+                "suggestions": {"by_type": _series([]), "by_priority": _series([]),
+                                "statuses": {}, "recent": []},
+                "outbox": {"pending": 0, "delivered": 0, "failing": 0}}
+    days = {"days": WINDOW_DAYS}
+    by_type = await reader.rows("suggestions_by_type", st.SUGGESTIONS_BY_TYPE, days)
+    by_priority = await reader.rows("suggestions_by_priority", st.SUGGESTIONS_BY_PRIORITY, days)
+    statuses = await reader.rows("suggestion_statuses", st.SUGGESTION_STATUSES)
+    recent = await reader.rows("recent_suggestions", st.RECENT_SUGGESTIONS,
+                               {"limit": RECENT_LIMIT})
+    ((pending, delivered, failing),) = await reader.rows("outbox_state", st.OUTBOX_STATE)
+    return {
+        "generated_at": now.isoformat(),
+        "health": _engine_health(engine, True),
+        "jobs": await _job_runs(reader, jobs_present),
+        "fleet": await _fleet(reader, fleet_present),
+        "suggestions": {
+            "by_type": _series(by_type),
+            "by_priority": _by_priority(_series(by_priority)),
+            "statuses": {status: int(n) for status, n in statuses},
+            "recent": [{"user": u, "type": t, "priority": p, "status": s,
+                        "created_at": _iso(c), "updated_at": _iso(up)}
+                       for u, t, p, s, c, up in recent],
+        },
+        "outbox": {"pending": int(pending), "delivered": int(delivered), "failing": int(failing)},
+    }

@@ -1,0 +1,63 @@
+"""``GET /metrics``: the engine's Prometheus metrics in the text exposition format.
+
+Single process: this process's registry, with the pool gauges refreshed and the database
+probed at scrape time. With ``PROMETHEUS_MULTIPROC_DIR`` set (several API workers, Celery
+workers on the same host): the sum over every process's files, read by MultiProcessCollector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from pam_proactive.db.connection import Database
+from pam_proactive.engine import Engine
+from pam_proactive.errors import PamError
+from pam_proactive.observability import metrics
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+router = APIRouter(tags=["operations"])
+
+
+def request_engine(request: Request) -> Engine | None:
+    """The application's engine: ``app.state.api.engine`` (the API's state) or
+    ``app.state.engine``; None while starting."""
+    state = getattr(request.app.state, "api", None)
+    engine = getattr(state, "engine", None) or getattr(request.app.state, "engine", None)
+    return engine if isinstance(engine, Engine) else None
+
+
+async def probe_database(db: Database, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """True if the database answers ``SELECT 1`` within ``timeout`` seconds."""
+    try:
+        await asyncio.wait_for(db.fetch("health_probe", "SELECT 1"), timeout)
+    except (PamError, TimeoutError):
+        return False
+    return True
+
+
+def exposition() -> bytes:
+    """The metrics text: every process's (multiprocess mode) or this process's."""
+    path = metrics.multiprocess_dir()
+    if path:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(metrics.REGISTRY)
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics",
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
+                             "description": "Prometheus text exposition format"}})
+async def get_metrics(request: Request) -> Response:
+    """The Prometheus text format: query counts and latency by statement, pool, cache, job
+    runs, users processed, suggestions by type and priority, deliveries, event lag, fleet."""
+    engine = request_engine(request)
+    if engine is not None:
+        metrics.set_db_up(await probe_database(engine.db))
+    metrics.refresh_pools()
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
