@@ -11,7 +11,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pam_proactive.errors import ConfigurationError
@@ -39,6 +46,15 @@ _ENV_NAMES = {
     "cooldown_days": "PAM_COOLDOWN_DAYS",
     "daily_cap": "PAM_DAILY_CAP",
     "transaction_pooler": "PAM_TRANSACTION_POOLER",
+    "api_token": "PAM_API_TOKEN",
+    "supabase_jwt_secret": "SUPABASE_JWT_SECRET",
+    "supabase_jwks": "SUPABASE_JWKS",
+    "supabase_jwks_url": "SUPABASE_JWKS_URL",
+    "jwt_audience": "PAM_JWT_AUDIENCE",
+    "rate_limit_per_minute": "PAM_RATE_LIMIT_PER_MINUTE",
+    "rate_limit_burst": "PAM_RATE_LIMIT_BURST",
+    "stream_poll_seconds": "PAM_STREAM_POLL_SECONDS",
+    "stream_heartbeat_seconds": "PAM_STREAM_HEARTBEAT_SECONDS",
 }
 
 
@@ -83,6 +99,21 @@ class Settings(BaseSettings):
         default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
+    # HTTP API (secrets are SecretStr: hidden in repr, logs and tracebacks).
+    api_token: SecretStr | None = Field(default=None, min_length=16)
+    supabase_jwt_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "PAM_SUPABASE_JWT_SECRET"))
+    supabase_jwks: str | None = Field(
+        default=None, description="a JWKS JSON document (the project's signing keys)",
+        validation_alias=AliasChoices("SUPABASE_JWKS", "PAM_SUPABASE_JWKS"))
+    supabase_jwks_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SUPABASE_JWKS_URL", "PAM_SUPABASE_JWKS_URL"))
+    jwt_audience: str = "authenticated"
+    rate_limit_per_minute: float = Field(default=120.0, ge=0, description="0 turns it off")
+    rate_limit_burst: int = Field(default=30, ge=1)
+    stream_poll_seconds: float = Field(default=0.5, gt=0, le=10, description="seconds")
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0, description="seconds")
 
     @field_validator("database_url")
     @classmethod
@@ -98,6 +129,30 @@ class Settings(BaseSettings):
     def _check_schema(cls, value: str) -> str:
         if not _SCHEMA_RE.match(value):
             raise ValueError("must be a lower-case SQL identifier such as pam_proactive")
+        return value
+
+    @field_validator("supabase_jwks")
+    @classmethod
+    def _check_jwks(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        import json
+
+        try:
+            keys = json.loads(value).get("keys")
+        except (ValueError, AttributeError):
+            keys = None
+        if not isinstance(keys, list) or not keys:
+            raise ValueError('must be a JWKS JSON document: {"keys": [...]}')
+        return value
+
+    @field_validator("supabase_jwks_url")
+    @classmethod
+    def _check_jwks_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL")
         return value
 
     @model_validator(mode="after")

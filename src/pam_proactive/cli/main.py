@@ -229,3 +229,9 @@ async def _sweep(settings: Settings, now: datetime, ids: list[str] | None, dry_r
     printer.finish()
     if output == "table":
         print_sweep_report(console, report)
+
+
+# The HTTP API's commands: serve, export-user, forget-user.
+from pam_proactive.cli import api as _api_commands  # noqa: E402
+
+_api_commands.register(app)
