@@ -131,6 +131,11 @@ class Settings(BaseSettings):
             raise ValueError("must be a lower-case SQL identifier such as pam_proactive")
         return value
 
+    @field_validator("api_token", "supabase_jwt_secret", mode="before")
+    @classmethod
+    def _blank_secret(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip() == "" else value
+
     @field_validator("supabase_jwks")
     @classmethod
     def _check_jwks(cls, value: str | None) -> str | None:

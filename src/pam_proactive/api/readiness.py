@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pam_proactive.api import repository
 from pam_proactive.db.migrate import engine_migrations, preset_sql
 from pam_proactive.engine import Engine
-from pam_proactive.errors import PamError
+from pam_proactive.errors import PamError, SchemaError
 
 CHECK_TIMEOUT = 5.0  # seconds; a hung database must not hang the probe
 
@@ -25,10 +25,11 @@ class CheckResult:
     detail: str
 
 
+# A check is named after its function: a failure it raises is reported under that name.
 Check = Callable[[Engine], Awaitable[CheckResult]]
 
 
-async def database_reachable(engine: Engine) -> CheckResult:
+async def database(engine: Engine) -> CheckResult:
     """The database answers a query."""
     await repository.ping(engine)
     return CheckResult("database", True, "reachable")
@@ -39,10 +40,14 @@ def _preset_checksum(preset: str) -> str:
     return hashlib.sha256((preset + preset_sql(preset)).encode()).hexdigest()
 
 
-async def migrations_current(engine: Engine) -> CheckResult:
+async def migrations(engine: Engine) -> CheckResult:
     """Every packaged migration is applied unchanged, and the configured preset's views are
     the installed ones."""
-    applied = await repository.migrations_applied(engine)
+    try:
+        applied = await repository.migrations_applied(engine)
+    except SchemaError:
+        return CheckResult("migrations", False,
+                           "the engine schema has no migrations: run `pam-proactive migrate`")
     problems = []
     for mig in engine_migrations():
         done = applied.get(mig.version)
@@ -59,7 +64,7 @@ async def migrations_current(engine: Engine) -> CheckResult:
     return CheckResult("migrations", True, f"{len(engine_migrations())} applied, preset {preset}")
 
 
-DEFAULT_CHECKS: tuple[Check, ...] = (database_reachable, migrations_current)
+DEFAULT_CHECKS: tuple[Check, ...] = (database, migrations)
 
 
 async def _guarded(check: Check, engine: Engine) -> CheckResult:
