@@ -100,7 +100,11 @@ class SuggestionHub:
         sub = Subscription(user_id, asyncio.Queue(self.queue_size))
         if not self._subs:
             # Start from the current snapshot; a poll taken before it would replay old rows.
-            self._position = await self._snapshot()
+            # If the database is down, the poller takes it once it is back.
+            try:
+                self._position = await self._snapshot()
+            except PamError:
+                self._position = None
         self._subs.setdefault(user_id, set()).add(sub)
         self._wake.set()
         try:

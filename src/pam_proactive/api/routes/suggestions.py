@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
@@ -38,13 +38,14 @@ async def list_suggestions(
         None, description="keep these statuses (repeat the parameter); default: all"),
     limit: int = Query(100, ge=1, le=1000),
     who: Caller = Depends(user_caller),
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The traveler's suggestions, most recently updated first."""
     state = api_state(request)
     found = await repository.list_user_suggestions(state.engine, user_id, status or (), limit)
     if not found:
         await _known(state, user_id)
-    return {"user_id": str(user_id), "suggestions": to_jsonable(found)}
+    # Built from the store's typed records: returned as is, not re-validated per request.
+    return JSONResponse({"user_id": str(user_id), "suggestions": to_jsonable(found)})
 
 
 async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str, Any]:
