@@ -13,7 +13,13 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from pam_proactive.api.statements import INSIGHTS_TABLE, LOCK_USER, PING, ApiStatements
+from pam_proactive.api.statements import (
+    INSIGHTS_TABLE,
+    LOCK_USER,
+    PING,
+    STREAM_SNAPSHOT,
+    ApiStatements,
+)
 from pam_proactive.engine import Engine
 from pam_proactive.suggestions import store
 from pam_proactive.suggestions.models import Priority
@@ -166,3 +172,20 @@ async def erase_user(engine: Engine, user_id: UUID) -> dict[str, int]:
             deleted[table] = cur.rowcount
     engine.data.invalidate_user(user_id)
     return deleted
+
+
+async def stream_snapshot(engine: Engine) -> tuple[str, list[str]]:
+    """The current snapshot's xmax and in-progress transaction ids (as text)."""
+    rows = await engine.db.fetch("api_stream_snapshot", STREAM_SNAPSHOT)
+    return str(rows[0][0]), [str(x) for x in rows[0][1] or ()]
+
+
+async def stream_poll(engine: Engine, xmax: str, pending: Sequence[str], users: Sequence[UUID]
+                      ) -> tuple[str, list[str], list[tuple[Any, ...]]]:
+    """Suggestions of ``users`` changed by transactions that committed after the snapshot
+    (``xmax``, ``pending``); returns this poll's snapshot and the rows (the suggestion's
+    columns, then the writing transaction's id and the change kind)."""
+    rows = await engine.db.fetch("api_stream_poll", statements(engine).stream_poll,
+                                 {"xmax": xmax, "pending": list(pending), "users": list(users)})
+    changed = [r[2:] for r in rows if r[2] is not None]
+    return str(rows[0][0]), [str(x) for x in rows[0][1] or ()], changed

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from pam_proactive.api.repository import record_from_row, statements
-from pam_proactive.api.statements import STREAM_SNAPSHOT
+from pam_proactive.api import repository
 from pam_proactive.db.connection import backoff
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
@@ -117,8 +116,8 @@ class SuggestionHub:
                     del self._subs[user_id]
 
     async def _snapshot(self) -> _Position:
-        rows = await self.engine.db.fetch("api_stream_snapshot", STREAM_SNAPSHOT)
-        return _Position(str(rows[0][0]), [str(x) for x in rows[0][1] or ()])
+        xmax, pending = await repository.stream_snapshot(self.engine)
+        return _Position(xmax, pending)
 
     async def _run(self) -> None:
         while True:
@@ -145,11 +144,10 @@ class SuggestionHub:
         if not users:
             self._position = position
             return 0
-        rows = await self.engine.db.fetch("api_stream_poll", statements(self.engine).stream_poll,
-                                          {"xmax": position.xmax, "pending": position.pending,
-                                           "users": users})
-        changes = [_change(r) for r in rows if r[2] is not None]
-        self._position = _Position(str(rows[0][0]), [str(x) for x in rows[0][1] or ()])
+        xmax, pending, rows = await repository.stream_poll(
+            self.engine, position.xmax, position.pending, users)
+        changes = [_change(r) for r in rows]
+        self._position = _Position(xmax, pending)
         self.polls += 1
         self.failures = 0
         self.last_error = None
@@ -168,6 +166,6 @@ class SuggestionHub:
 
 
 def _change(row: Sequence[Any]) -> SuggestionChange:
-    # Columns: snapshot xmax, in-progress ids, the suggestion's columns, xid, kind.
-    record = record_from_row(row[2:17])
-    return SuggestionChange(kind=str(row[18]), xid=int(row[17]), suggestion=record)
+    # Columns: the suggestion's, then the writing transaction's id and the change kind.
+    record = repository.record_from_row(row[:15])
+    return SuggestionChange(kind=str(row[16]), xid=int(row[15]), suggestion=record)
