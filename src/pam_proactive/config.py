@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
     # HTTP API (secrets are SecretStr: hidden in repr, logs and tracebacks).
-    api_token: SecretStr | None = Field(default=None, min_length=16)
+    api_token: SecretStr | None = Field(default=None, description="16+ characters")
     supabase_jwt_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "PAM_SUPABASE_JWT_SECRET"))
@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_secret(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip() == "" else value
+
+    @field_validator("api_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (a random secret)")
+        return value
 
     @field_validator("supabase_jwks")
     @classmethod
