@@ -30,7 +30,7 @@ from uuid import UUID
 from _common import NOW, parser, run, seeded_engine
 
 TOKEN = "bench-operator-token-0123456789"
-ENDPOINTS = {
+ENDPOINTS: dict[str, str] = {
     "health": "/health",  # no database: the HTTP stack's own cost
     "suggestions": "/v1/users/{id}/suggestions?status=open",
     "context": "/v1/users/{id}/context?now=" + NOW.isoformat().replace("+", "%2B"),
@@ -112,7 +112,11 @@ async def generate(args: argparse.Namespace) -> None:
     pool: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(args.concurrency):
         pool.put_nowait(Connection(where.hostname or "127.0.0.1", where.port or 80))
+    only = args.only.split(",") if args.only else list(ENDPOINTS)
     for name, template in ENDPOINTS.items():
+        if name not in only:
+            continue
+
         async def call(uid: UUID, template: str = template) -> bool:
             conn = await pool.get()
             try:
@@ -174,7 +178,8 @@ async def main(args: argparse.Namespace) -> None:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, __file__, "--generate", "--url", url, "--ids-file", f.name,
                 "--requests", str(args.requests), "--concurrency", str(args.concurrency),
-                "--seconds", str(args.seconds), stdout=subprocess.PIPE)
+                "--seconds", str(args.seconds), *(["--only", args.only] if args.only else []),
+                stdout=subprocess.PIPE)
             out, _ = await proc.communicate()
         server.should_exit = True
         await serving
@@ -200,6 +205,7 @@ def cli() -> argparse.ArgumentParser:
     p.add_argument("--requests", type=int, default=5_000, help="requests per endpoint")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--seconds", type=float, default=60.0, help="time bound per endpoint")
+    p.add_argument("--only", help="comma-separated endpoints (health, suggestions, context)")
     p.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     p.add_argument("--ids-file", help=argparse.SUPPRESS)

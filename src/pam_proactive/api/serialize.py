@@ -9,6 +9,8 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from pam_proactive.suggestions.store import SuggestionRecord
+
 
 def to_jsonable(value: Any) -> Any:
     """``value`` as JSON-ready Python: dataclasses become objects, UUIDs strings, dates and
@@ -32,3 +34,23 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def suggestion_json(record: SuggestionRecord) -> dict[str, Any]:
+    """One stored suggestion as JSON (the shape of :func:`to_jsonable`, built directly: it is
+    the API's hottest path, and ``data`` is already JSON from the jsonb column)."""
+    notified = record.notified_rank
+    return {
+        "id": str(record.id), "user_id": str(record.user_id), "type": record.type,
+        "priority": record.priority.label, "title": record.title, "message": record.message,
+        "data": record.data, "dedup_key": record.dedup_key,
+        "computed_for": record.computed_for.isoformat(),
+        "created_at": record.created_at.isoformat(), "updated_at": record.updated_at.isoformat(),
+        "expires_at": _iso(record.expires_at), "status": record.status,
+        "status_changed_at": record.status_changed_at.isoformat(),
+        "notified_rank": None if notified is None else notified.label,
+    }

@@ -17,7 +17,7 @@ from pam_proactive.api.auth import Caller
 from pam_proactive.api.errors import conflict, not_found
 from pam_proactive.api.routes.users import user_caller
 from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, SuggestionListOut
-from pam_proactive.api.serialize import to_jsonable
+from pam_proactive.api.serialize import suggestion_json
 from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
 from pam_proactive.api.stream import Subscription
 from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionStatus
@@ -45,7 +45,8 @@ async def list_suggestions(
     if not found:
         await _known(state, user_id)
     # Built from the store's typed records: returned as is, not re-validated per request.
-    return JSONResponse({"user_id": str(user_id), "suggestions": to_jsonable(found)})
+    return JSONResponse({"user_id": str(user_id),
+                         "suggestions": [suggestion_json(r) for r in found]})
 
 
 async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def sse(event: str, data: Any, event_id: str | None = None) -> str:
 async def _events(state: ApiState, user_id: UUID, sub: Subscription) -> AsyncIterator[str]:
     live = await repository.list_user_suggestions(state.engine, user_id, LIVE_STATUSES, 1000)
     # The client's reconnection delay, then the current state; changes follow.
-    yield "retry: 2000\n" + sse("snapshot", {"suggestions": to_jsonable(live)})
+    yield "retry: 2000\n" + sse("snapshot", {"suggestions": [suggestion_json(r) for r in live]})
     heartbeat = state.settings.stream_heartbeat_seconds
     while True:
         try:
@@ -97,7 +98,7 @@ async def _events(state: ApiState, user_id: UUID, sub: Subscription) -> AsyncIte
             yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
             continue
         yield sse("suggestion", {"change": change.kind,
-                                 "suggestion": to_jsonable(change.suggestion)},
+                                 "suggestion": suggestion_json(change.suggestion)},
                   change.event_id)
         if sub.overflowed and sub.queue.empty():
             yield sse("reset", {"reason": "this client fell behind: reconnect for a snapshot"})
