@@ -132,3 +132,41 @@ def test_token_bucket() -> None:
     assert limiter.take("b") == 0.0 and limiter.take("c") == 0.0  # 'a' forgotten (max_keys)
     assert limiter.take("a") == 0.0  # full bucket again
     assert TokenBucketLimiter(per_minute=0, burst=1).take("x") == 0.0  # off
+
+
+def test_serve_command_end_to_end(world: World) -> None:
+    """`pam-proactive serve` as a user runs it: says where it listens, answers, stops on
+    Ctrl-C."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    exe = Path(sys.executable).parent / "pam-proactive"
+    env = {**os.environ, "DATABASE_URL": world.uri, "PAM_API_TOKEN": ""}
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                got = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve died"
+                time.sleep(0.2)
+        assert got.status_code == 200 and got.json()["ready"] is True
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/performance").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    # uvicorn re-raises the captured SIGINT after its graceful shutdown: 130, no traceback.
+    assert proc.returncode in (0, 130, -signal.SIGINT), err
+    assert "Traceback" not in err
+    assert "loopback only" in " ".join(err.split()) and "PAM_API_TOKEN" in err

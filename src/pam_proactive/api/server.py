@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 from pam_proactive.config import Settings
 from pam_proactive.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from pam_proactive.engine import Engine
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -41,14 +47,27 @@ def startup_notice(settings: Settings, host: str, port: int) -> str:
     return f"serving {where}: operator endpoints need PAM_API_TOKEN; per-user endpoints {jwt}"
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the API until interrupted (uvicorn, one process). Applies migrations first."""
+def make_server(settings: Settings, host: str, port: int, *,
+                engine: Engine | None = None) -> uvicorn.Server:
+    """A uvicorn server for the API, not yet started: ``await server.serve()`` runs it in the
+    current event loop (as `pam-proactive run` does, sharing ``engine``); setting
+    ``server.should_exit`` stops it. Raises :class:`ConfigurationError` as
+    :func:`check_bind` does."""
     import uvicorn
 
     from pam_proactive.api.app import create_app
 
     check_bind(settings, host)
-    app = create_app(settings, migrate_first=True)
-    # No access log: it would record client addresses and every path's user id.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+    app = create_app(settings, engine=engine, migrate_first=engine is None)
+    # No access log: it would record client addresses and every path's user id. Open
+    # streams get 5 s to end at shutdown.
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                         access_log=False, timeout_graceful_shutdown=5))
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Run the API until interrupted (uvicorn, one process, its own engine; migrations are
+    applied first)."""
+    import asyncio
+
+    asyncio.run(make_server(settings, host, port).serve())
