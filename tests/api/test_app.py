@@ -62,12 +62,20 @@ async def test_shared_engine_and_extra_router(world: World) -> None:
     async def extra_route() -> dict[str, str]:
         return {"mounted": "yes"}
 
+    @extra.get("/broken")
+    async def broken_route() -> dict[str, str]:
+        raise RuntimeError("a bug")
+
     settings = api_settings(world.uri)
     async with open_engine(settings) as engine:
         before = engine.db.metrics.snapshot()["queries_executed"]
         with running(settings, engine=engine, extra_routers=(extra,)) as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
                 assert (await c.get("/extra")).json() == {"mounted": "yes"}
+                broken = await c.get("/broken")
+                assert broken.status_code == 500
+                assert broken.json()["error"] == "internal_error"
+                assert "a bug" not in broken.text
                 got = await c.get(f"/v1/users/{world.a}/suggestions", headers=bearer(TOKEN))
                 assert got.status_code == 200
         # The app used this engine (its metrics counted the request) and left it open.

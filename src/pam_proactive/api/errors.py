@@ -113,7 +113,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body(code, exc.detail), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # The server logs the traceback; the caller learns nothing of the internals.
+        return JSONResponse(body("internal_error", "the server failed; see its log"),
+                            status_code=500)
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(PamError, pam_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
