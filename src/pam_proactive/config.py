@@ -12,7 +12,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pam_proactive.errors import ConfigurationError
@@ -22,7 +29,8 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # Fields whose values are never echoed in an error message: they may carry a password.
 _SECRET_FIELDS = frozenset({"database_url", "webhook_url", "webhook_secret",
-                            "operator_webhook_url", "operator_webhook_secret"})
+                            "operator_webhook_url", "operator_webhook_secret", "api_token",
+                            "supabase_jwt_secret", "supabase_jwks"})
 
 
 ROOT_DATA_DIR = Path("/var/lib/pam-proactive/pgdata")
@@ -82,6 +90,21 @@ class Settings(BaseSettings):
     job_history_days: float = Field(default=30.0, gt=0, description="days of job runs kept")
     outbox_retention_days: float = Field(default=30.0, ge=2, description="days of sent or "
                                          "cancelled notifications kept (the daily cap reads them)")
+    # HTTP API (secrets are SecretStr: hidden in repr, logs and tracebacks).
+    api_token: SecretStr | None = Field(default=None, description="16+ characters")
+    supabase_jwt_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "PAM_SUPABASE_JWT_SECRET"))
+    supabase_jwks: str | None = Field(
+        default=None, description="a JWKS JSON document (the project's signing keys)",
+        validation_alias=AliasChoices("SUPABASE_JWKS", "PAM_SUPABASE_JWKS"))
+    supabase_jwks_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SUPABASE_JWKS_URL", "PAM_SUPABASE_JWKS_URL"))
+    jwt_audience: str = "authenticated"
+    rate_limit_per_minute: float = Field(default=120.0, ge=0, description="0 turns it off")
+    rate_limit_burst: int = Field(default=30, ge=1)
+    stream_poll_seconds: float = Field(default=0.5, gt=0, le=10, description="seconds")
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0, description="seconds")
 
     @field_validator("database_url")
     @classmethod
@@ -110,6 +133,42 @@ class Settings(BaseSettings):
     def _check_schema(cls, value: str) -> str:
         if not _SCHEMA_RE.match(value):
             raise ValueError("should be a lower-case SQL identifier such as pam_proactive")
+        return value
+
+    @field_validator("api_token", "supabase_jwt_secret", mode="before")
+    @classmethod
+    def _blank_secret(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip() == "" else value
+
+    @field_validator("api_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (a random secret)")
+        return value
+
+    @field_validator("supabase_jwks")
+    @classmethod
+    def _check_jwks(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        import json
+
+        try:
+            keys = json.loads(value).get("keys")
+        except (ValueError, AttributeError):
+            keys = None
+        if not isinstance(keys, list) or not keys:
+            raise ValueError('must be a JWKS JSON document: {"keys": [...]}')
+        return value
+
+    @field_validator("supabase_jwks_url")
+    @classmethod
+    def _check_jwks_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL")
         return value
 
     @model_validator(mode="after")

@@ -371,3 +371,9 @@ app.command(name="fleet")(_fleet)
 
 
 register_job_commands(app)
+
+
+# The HTTP API's commands: serve, export-user, forget-user.
+from pam_proactive.cli import api as _api_commands  # noqa: E402
+
+_api_commands.register(app)

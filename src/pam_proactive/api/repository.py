@@ -1,0 +1,188 @@
+"""Every read and write of the API against the engine's tables, in one place.
+
+The suggestion lifecycle goes through :mod:`pam_proactive.suggestions.store` (so dismissals
+take the same per-user lock as sweeps); the API's own statements live in
+:mod:`pam_proactive.api.statements`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from pam_proactive.api.statements import (
+    INSIGHTS_TABLE,
+    LOCK_USER,
+    PING,
+    STREAM_SNAPSHOT,
+    ApiStatements,
+)
+from pam_proactive.engine import Engine
+from pam_proactive.suggestions import store
+from pam_proactive.suggestions.models import Priority
+from pam_proactive.suggestions.store import USER_LOCK_CLASS, SuggestionRecord, SuggestionStatus
+
+
+def statements(engine: Engine) -> ApiStatements:
+    """The API statements of this engine's schema (composed once per engine)."""
+    cached = _STATEMENTS.get(engine.settings.engine_schema)
+    if cached is None:
+        cached = ApiStatements.for_schema(engine.settings.engine_schema)
+        _STATEMENTS[engine.settings.engine_schema] = cached
+    return cached
+
+
+_STATEMENTS: dict[str, ApiStatements] = {}
+
+
+async def ping(engine: Engine) -> None:
+    """One round trip to the database; raises a :class:`DataSourceError` when it fails."""
+    await engine.db.fetch("api_ping", PING)
+
+
+async def migrations_applied(engine: Engine) -> dict[str, str]:
+    """Applied migration versions (and 'preset') with their checksums."""
+    rows = await engine.db.fetch("api_migrations", statements(engine).migrations_applied)
+    return {str(v): str(c) for v, c in rows}
+
+
+async def user_exists(engine: Engine, user_id: UUID) -> bool:
+    """True when the traveler tables know ``user_id``."""
+    rows = await engine.db.fetch("api_user_exists", statements(engine).user_exists,
+                                 {"user_id": user_id})
+    return bool(rows and rows[0][0])
+
+
+async def suggestion_owner(engine: Engine, suggestion_id: UUID) -> UUID | None:
+    """The user a stored suggestion belongs to; None when no such suggestion."""
+    rows = await engine.db.fetch("api_suggestion_owner", statements(engine).suggestion_owner,
+                                 {"id": suggestion_id})
+    return rows[0][0] if rows else None
+
+
+async def list_user_suggestions(
+    engine: Engine, user_id: UUID, statuses: Collection[SuggestionStatus], limit: int
+) -> list[SuggestionRecord]:
+    """A user's suggestions with one of ``statuses`` (all when empty), newest first."""
+    return await store.list_suggestions(engine.db, engine.settings.engine_schema,
+                                        user_id=user_id, status=list(statuses) or None,
+                                        limit=limit)
+
+
+async def dismiss(engine: Engine, suggestion_id: UUID, now: datetime) -> bool:
+    """Dismiss a live suggestion; False when it was already closed (or is absent)."""
+    return await store.dismiss(engine.db, engine.settings.engine_schema, suggestion_id, now)
+
+
+async def mark_acted(engine: Engine, suggestion_id: UUID, now: datetime) -> bool:
+    """Mark a live suggestion acted upon; False when it was already closed (or is absent)."""
+    return await store.mark_acted(engine.db, engine.settings.engine_schema, suggestion_id, now)
+
+
+def record_from_row(row: Sequence[Any]) -> SuggestionRecord:
+    """A stored suggestion from a row in :data:`statements.SUGGESTION_COLUMNS` order."""
+    notified = row[14]
+    return SuggestionRecord(
+        id=row[0], user_id=row[1], type=row[2], priority=Priority.from_label(row[3]),
+        title=row[4], message=row[5], data=dict(row[6]), dedup_key=row[7],
+        computed_for=row[8], created_at=row[9], updated_at=row[10], expires_at=row[11],
+        status=cast(SuggestionStatus, row[12]), status_changed_at=row[13],
+        notified_rank=None if notified is None else Priority(notified),
+    )
+
+
+async def _insights_table(engine: Engine) -> bool:
+    rows = await engine.db.fetch("api_insights_table", INSIGHTS_TABLE,
+                                 {"schema": engine.settings.engine_schema})
+    return bool(rows and rows[0][0])
+
+
+def _rows(rows: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> list[dict[str, Any]]:
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+_OUTBOX_COLUMNS = ("id", "suggestion_id", "event", "priority", "payload", "created_at",
+                   "deliver_after", "delivered_at", "cancelled_at", "attempts", "last_error")
+_DELIVERY_COLUMNS = ("id", "outbox_id", "channel", "attempt", "ok", "http_status", "error", "at")
+_PREFERENCE_COLUMNS = ("user_id", "opted_out", "disabled_types", "timezone", "currency",
+                       "quiet_start", "quiet_end", "daily_cap", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class UserExport:
+    """Everything the engine stores about one traveler (traveler tables excluded)."""
+
+    user_id: UUID
+    suggestions: list[SuggestionRecord]
+    outbox: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    preferences: dict[str, Any] | None
+    insights: list[dict[str, Any]] | None  # None when this installation has no insights table
+
+    @property
+    def empty(self) -> bool:
+        """True when the engine holds nothing about this user."""
+        return not (self.suggestions or self.outbox or self.deliveries or self.preferences
+                    or self.insights)
+
+
+async def export_user(engine: Engine, user_id: UUID) -> UserExport:
+    """Read every engine row about ``user_id``: one statement per table."""
+    st = statements(engine)
+    params = {"user_id": user_id}
+    fetch = engine.db.fetch
+    suggestions = await fetch("api_export_suggestions", st.export_suggestions, params)
+    outbox = await fetch("api_export_outbox", st.export_outbox, params)
+    deliveries = await fetch("api_export_deliveries", st.export_deliveries, params)
+    preferences = await fetch("api_export_preferences", st.export_preferences, params)
+    insights = None
+    if await _insights_table(engine):
+        insights = [dict(r[0]) for r in
+                    await fetch("api_export_insights", st.export_insights, params)]
+    return UserExport(
+        user_id=user_id,
+        suggestions=[record_from_row(r) for r in suggestions],
+        outbox=_rows(outbox, _OUTBOX_COLUMNS),
+        deliveries=_rows(deliveries, _DELIVERY_COLUMNS),
+        preferences=_rows(preferences, _PREFERENCE_COLUMNS)[0] if preferences else None,
+        insights=insights,
+    )
+
+
+async def erase_user(engine: Engine, user_id: UUID) -> dict[str, int]:
+    """Delete every engine row about ``user_id`` in one transaction (under the user's lock, so
+    no sweep of this user interleaves); return the rows deleted per table. Traveler tables
+    are never touched."""
+    st = statements(engine)
+    params = {"user_id": user_id, "cls": USER_LOCK_CLASS}
+    steps = [("deliveries", st.erase_deliveries), ("outbox", st.erase_outbox),
+             ("suggestions", st.erase_suggestions), ("user_preferences", st.erase_preferences)]
+    if await _insights_table(engine):
+        steps.append(("insights", st.erase_insights))
+    deleted: dict[str, int] = {}
+    async with engine.db.transaction("api_erase_user") as tx:
+        await tx.execute("api_erase_lock", LOCK_USER, params)
+        for table, statement in steps:
+            deleted[table] = await tx.execute(f"api_erase_{table}", statement, params)
+    engine.data.invalidate_user(user_id)
+    return deleted
+
+
+async def stream_snapshot(engine: Engine) -> tuple[str, list[str]]:
+    """The current snapshot's xmax and in-progress transaction ids (as text)."""
+    rows = await engine.db.fetch("api_stream_snapshot", STREAM_SNAPSHOT)
+    return str(rows[0][0]), [str(x) for x in rows[0][1] or ()]
+
+
+async def stream_poll(engine: Engine, xmax: str, pending: Sequence[str], users: Sequence[UUID]
+                      ) -> tuple[str, list[str], list[tuple[Any, ...]]]:
+    """Suggestions of ``users`` changed by transactions that committed after the snapshot
+    (``xmax``, ``pending``); returns this poll's snapshot and the rows (the suggestion's
+    columns, then the writing transaction's id and the change kind)."""
+    rows = await engine.db.fetch("api_stream_poll", statements(engine).stream_poll,
+                                 {"xmax": xmax, "pending": list(pending), "users": list(users)})
+    changed = [r[2:] for r in rows if r[2] is not None]
+    return str(rows[0][0]), [str(x) for x in rows[0][1] or ()], changed

@@ -1,0 +1,128 @@
+"""A traveler's suggestions: list, feedback (dismiss, acted) and the live stream (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from pam_proactive.api import repository
+from pam_proactive.api.auth import Caller
+from pam_proactive.api.errors import conflict, not_found
+from pam_proactive.api.routes.users import user_caller
+from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, SuggestionListOut
+from pam_proactive.api.serialize import suggestion_json
+from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
+from pam_proactive.api.stream import Subscription
+from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionStatus
+
+router = APIRouter(prefix="/v1", tags=["suggestions"])
+
+
+async def _known(state: ApiState, user_id: UUID) -> None:
+    if not await repository.user_exists(state.engine, user_id):
+        raise not_found(f"no traveler with id {user_id}; check the id and the preset")
+
+
+@router.get("/users/{user_id}/suggestions", response_model=SuggestionListOut,
+            responses={**ERRORS, **NOT_FOUND})
+async def list_suggestions(
+    user_id: UUID, request: Request,
+    status: list[SuggestionStatus] | None = Query(
+        None, description="keep these statuses (repeat the parameter); default: all"),
+    limit: int = Query(100, ge=1, le=1000),
+    who: Caller = Depends(user_caller),
+) -> JSONResponse:
+    """The traveler's suggestions, most recently updated first."""
+    state = api_state(request)
+    found = await repository.list_user_suggestions(state.engine, user_id, status or (), limit)
+    if not found:
+        await _known(state, user_id)
+    # Built from the store's typed records: returned as is, not re-validated per request.
+    return JSONResponse({"user_id": str(user_id),
+                         "suggestions": [suggestion_json(r) for r in found]})
+
+
+async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str, Any]:
+    state = api_state(request)
+    who = await caller(request)
+    owner = await repository.suggestion_owner(state.engine, suggestion_id)
+    if owner is None:
+        raise not_found(f"no suggestion with id {suggestion_id}")
+    who.require_user(owner)
+    now = datetime.now(UTC)
+    close = repository.dismiss if action == "dismissed" else repository.mark_acted
+    if not await close(state.engine, suggestion_id, now):
+        raise conflict("the suggestion is already closed (dismissed, acted upon, resolved or "
+                       "expired): nothing changed")
+    return {"id": str(suggestion_id), "status": action, "status_changed_at": now.isoformat()}
+
+
+@router.post("/suggestions/{suggestion_id}/dismiss",
+             responses={**ERRORS, **NOT_FOUND, 409: {"description": "already closed"}})
+async def dismiss(suggestion_id: UUID, request: Request) -> dict[str, Any]:
+    """The traveler dismissed the suggestion: closed, its unsent notifications cancelled,
+    and its subject not suggested again within the cooldown (PAM_COOLDOWN_DAYS)."""
+    return await _close(request, suggestion_id, "dismissed")
+
+
+@router.post("/suggestions/{suggestion_id}/acted",
+             responses={**ERRORS, **NOT_FOUND, 409: {"description": "already closed"}})
+async def acted(suggestion_id: UUID, request: Request) -> dict[str, Any]:
+    """The traveler acted on the suggestion: closed like a dismissal (with the same
+    cooldown while their data catches up)."""
+    return await _close(request, suggestion_id, "acted")
+
+
+def sse(event: str, data: Any, event_id: str | None = None) -> str:
+    """One server-sent event."""
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def _events(state: ApiState, user_id: UUID, sub: Subscription) -> AsyncIterator[str]:
+    live = await repository.list_user_suggestions(state.engine, user_id, LIVE_STATUSES, 1000)
+    # The client's reconnection delay, then the current state; changes follow.
+    yield "retry: 2000\n" + sse("snapshot", {"suggestions": [suggestion_json(r) for r in live]})
+    heartbeat = state.settings.stream_heartbeat_seconds
+    while True:
+        try:
+            change = await asyncio.wait_for(sub.queue.get(), heartbeat)
+        except TimeoutError:
+            yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
+            continue
+        yield sse("suggestion", {"change": change.kind,
+                                 "suggestion": suggestion_json(change.suggestion)},
+                  change.event_id)
+        if sub.overflowed and sub.queue.empty():
+            yield sse("reset", {"reason": "this client fell behind: reconnect for a snapshot"})
+            return
+
+
+@router.get("/users/{user_id}/suggestions/stream",
+            responses={**ERRORS, **NOT_FOUND, **RATE_LIMITED,
+                       200: {"content": {"text/event-stream": {}},
+                             "description": "server-sent events"}})
+async def stream(user_id: UUID, request: Request,
+                 who: Caller = Depends(user_caller)) -> StreamingResponse:
+    """Server-sent events: first a `snapshot` of the live suggestions, then a `suggestion`
+    event (change: created, escalated, updated or closed) within about a poll interval
+    (PAM_STREAM_POLL_SECONDS) of each change being committed, and a comment line as
+    heartbeat every PAM_STREAM_HEARTBEAT_SECONDS. Rate limited per connection."""
+    rate_limit(request, who)
+    state = api_state(request)
+    await _known(state, user_id)
+
+    async def body() -> AsyncIterator[str]:
+        async with state.hub.subscribe(user_id) as sub:
+            async for chunk in _events(state, user_id, sub):
+                yield chunk
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

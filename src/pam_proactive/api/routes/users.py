@@ -1,0 +1,76 @@
+"""One traveler's context, and the privacy export and erasure of what the engine stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from pam_proactive.api import repository
+from pam_proactive.api.auth import Caller
+from pam_proactive.api.errors import not_found
+from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, EraseOut, ExportOut
+from pam_proactive.api.serialize import to_jsonable
+from pam_proactive.api.state import api_state, caller, rate_limit
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+
+
+async def user_caller(user_id: UUID, request: Request) -> Caller:
+    """A caller allowed to reach ``user_id``'s data: the operator, or that traveler's JWT."""
+    who = await caller(request)
+    who.require_user(user_id)
+    return who
+
+
+def clock(now: datetime | None) -> datetime:
+    """The request's clock: ``now`` (naive read as UTC) or the current time."""
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+NowQuery = Query(None, description="ISO-8601 moment to compute as of (default: now); "
+                 "replays a past moment")
+
+
+@router.get("/{user_id}/context", responses={**ERRORS, **NOT_FOUND, **RATE_LIMITED})
+async def context(user_id: UUID, request: Request, now: datetime | None = NowQuery,
+                  who: Caller = Depends(user_caller)) -> dict[str, Any]:
+    """The traveler's full context (profile, money, travel, calendar, vehicle, data quality)
+    as of ``now``, as `pam-proactive context --json` prints it. Rate limited."""
+    rate_limit(request, who)
+    engine = api_state(request).engine
+    ctx = await engine.data.get_comprehensive_user_context(user_id, clock(now))
+    return to_jsonable(ctx)  # type: ignore[no-any-return]
+
+
+@router.get("/{user_id}/export", response_model=ExportOut,
+            responses={**ERRORS, **NOT_FOUND, **RATE_LIMITED})
+async def export(user_id: UUID, request: Request,
+                 who: Caller = Depends(user_caller)) -> dict[str, Any]:
+    """Everything the engine stores about the traveler: suggestions, notifications (outbox)
+    and their delivery attempts, engine preferences, and insights where stored. Traveler
+    tables (the app's own data) are not included. Rate limited."""
+    rate_limit(request, who)
+    engine = api_state(request).engine
+    data = await repository.export_user(engine, user_id)
+    if data.empty and not await repository.user_exists(engine, user_id):
+        raise not_found(f"no traveler and no engine data with id {user_id}")
+    return {**to_jsonable(data), "exported_at": datetime.now(UTC).isoformat()}
+
+
+@router.delete("/{user_id}/engine-data", response_model=EraseOut,
+               responses={**ERRORS, **NOT_FOUND})
+async def erase(user_id: UUID, request: Request,
+                who: Caller = Depends(user_caller)) -> dict[str, Any]:
+    """Erase everything the engine stores about the traveler (what export returns), in one
+    transaction. Traveler tables are never touched; a later sweep computes suggestions
+    afresh from them while the traveler exists."""
+    engine = api_state(request).engine
+    deleted = await repository.erase_user(engine, user_id)
+    if not any(deleted.values()) and not await repository.user_exists(engine, user_id):
+        raise not_found(f"no traveler and no engine data with id {user_id}")
+    return {"user_id": str(user_id), "deleted": deleted}

@@ -1,0 +1,56 @@
+"""Engine values as plain JSON: dataclasses, UUIDs, dates, sets and enums."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from pam_proactive.suggestions.store import SuggestionRecord
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` as JSON-ready Python: dataclasses become objects, UUIDs strings, dates and
+    times ISO-8601, enums their lower-case name, sets sorted lists, durations seconds, and
+    NaN or infinite floats null (JSON has no such numbers)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [to_jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Enum):
+        return value.name.lower()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def suggestion_json(record: SuggestionRecord) -> dict[str, Any]:
+    """One stored suggestion as JSON (the shape of :func:`to_jsonable`, built directly: it is
+    the API's hottest path, and ``data`` is already JSON from the jsonb column)."""
+    notified = record.notified_rank
+    return {
+        "id": str(record.id), "user_id": str(record.user_id), "type": record.type,
+        "priority": record.priority.label, "title": record.title, "message": record.message,
+        "data": record.data, "dedup_key": record.dedup_key,
+        "computed_for": record.computed_for.isoformat(),
+        "created_at": record.created_at.isoformat(), "updated_at": record.updated_at.isoformat(),
+        "expires_at": _iso(record.expires_at), "status": record.status,
+        "status_changed_at": record.status_changed_at.isoformat(),
+        "notified_rank": None if notified is None else notified.label,
+    }

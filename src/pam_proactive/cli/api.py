@@ -1,0 +1,97 @@
+"""`pam-proactive serve`, `export-user` and `forget-user`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.console import Console
+
+from pam_proactive.cli.options import DatabaseUrl, DataDir, Preset, fail, run_guarded, settings_from
+from pam_proactive.config import Settings
+from pam_proactive.errors import ConfigurationError
+
+console = Console(stderr=True)
+
+Host = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default; "
+                                   "another needs PAM_API_TOKEN).")]
+Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")]
+
+
+def _settings(database_url: str | None, preset: str | None, data_dir: Path | None) -> Settings:
+    """Settings from the environment and flags; a wrong one exits 2 naming it."""
+    try:
+        return settings_from(database_url, preset, data_dir)
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+def _user_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        fail(f"USER_ID: {text!r} is not a UUID (profiles.id)")
+
+
+def serve(host: Host = "127.0.0.1", port: Port = 8080, database_url: DatabaseUrl = None,
+          preset: Preset = None, data_dir: DataDir = None) -> None:
+    """Serve the HTTP API (and, once mounted, the dashboard and /metrics) until Ctrl-C."""
+    from pam_proactive.api.server import check_bind, startup_notice
+    from pam_proactive.api.server import serve as run_server
+
+    settings = _settings(database_url, preset, data_dir)
+    try:
+        check_bind(settings, host)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    console.print(startup_notice(settings, host, port))
+    run_server(settings, host, port)
+
+
+def export_user(user_id: str, database_url: DatabaseUrl = None, preset: Preset = None,
+                data_dir: DataDir = None) -> None:
+    """Print as JSON everything the engine stores about one traveler (GET .../export)."""
+    from pam_proactive.api.repository import export_user as read_export
+    from pam_proactive.api.serialize import to_jsonable
+    from pam_proactive.engine import open_engine
+
+    uid = _user_id(user_id)
+    settings = _settings(database_url, preset, data_dir)
+
+    async def go() -> Any:
+        async with open_engine(settings) as engine:
+            return await read_export(engine, uid)
+
+    data: Any = run_guarded(go())
+    print(json.dumps(to_jsonable(data), sort_keys=True, indent=2))
+
+
+def forget_user(user_id: str,
+                yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+                database_url: DatabaseUrl = None, preset: Preset = None,
+                data_dir: DataDir = None) -> None:
+    """Erase everything the engine stores about one traveler; traveler tables are untouched."""
+    from pam_proactive.api.repository import erase_user
+    from pam_proactive.engine import open_engine
+
+    uid = _user_id(user_id)
+    settings = _settings(database_url, preset, data_dir)
+    if not yes and not typer.confirm(f"Erase the engine's data about {uid}?", err=True):
+        fail("nothing erased", code=1)
+
+    async def go() -> Any:
+        async with open_engine(settings) as engine:
+            return await erase_user(engine, uid)
+
+    deleted: Any = run_guarded(go())
+    print(json.dumps({"user_id": str(uid), "deleted": deleted}, sort_keys=True))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the API's commands to the CLI."""
+    app.command()(serve)
+    app.command("export-user")(export_user)
+    app.command("forget-user")(forget_user)
