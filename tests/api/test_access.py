@@ -50,7 +50,8 @@ async def test_bad_jwts_are_401(server: Server, world: World, token_kind: str,
                              algorithm="HS256"),
         "sub_not_uuid": user_jwt("admin"),
         "none_alg": jwt.encode({"sub": str(world.a), "aud": "authenticated",
-                                "exp": 4102444800}, None, algorithm="none"),
+                                "exp": 4102444800}, None,  # type: ignore[arg-type]
+                               algorithm="none"),
         "garbage": "a.b.c",
     }
     got = await get(server, f"/v1/users/{world.a}/suggestions", tokens[token_kind])

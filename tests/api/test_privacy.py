@@ -36,7 +36,7 @@ def engine_rows(uri: str, user_id: UUID) -> dict[str, int]:
 
 def traveler_rows(uri: str, user_id: UUID) -> tuple[int, int, int]:
     with psycopg.connect(uri) as conn:
-        return tuple(conn.execute(f"SELECT count(*) FROM {t} WHERE {c} = %s",  # type: ignore[return-value]
+        return tuple(conn.execute(f"SELECT count(*) FROM {t} WHERE {c} = %s",
                                   (user_id,)).fetchone()[0]  # type: ignore[index]
                      for t, c in (("profiles", "id"), ("expenses", "user_id"),
                                   ("budgets", "user_id")))
