@@ -62,7 +62,9 @@ def test_format_economy(mpg: float, units: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("amount", "currency", "expected"),
     [
-        (1234.7, "USD", "$1,235"),
+        (1234.7, "USD", "$1,234.70"),
+        (114.46, "USD", "$114.46"),
+        (1234.0, "USD", "$1,234"),
         (12.5, "GBP", "£12.50"),
         (40.0, "EUR", "€40"),
         (12.5, "CHF", "CHF 12.50"),

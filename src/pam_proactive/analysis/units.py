@@ -78,17 +78,18 @@ def currency_symbol(currency: str | None) -> str:
 
 
 def format_money(amount: float, currency: str | None) -> str:
-    """``amount`` in ``currency``: '$1,234', '$12.50', '£40', 'CHF 12.50', '-$5'.
+    """``amount`` in ``currency``: '$1,234.70', '$12.50', '£40', 'CHF 12.50', '-$5'.
 
-    Amounts of 100 or more are shown in whole units, smaller ones to the cent, without
-    cents when they are whole: the same amount always reads the same ('$12', never '$12.00').
+    To the cent, without cents when they are whole: the same amount always reads the same
+    ('$12', never '$12.00'), and the amounts of one message add up as written ('$94.03 of
+    $114.46, $20.43 left', never '$94.03 of $114, $20.43 left').
     """
     if not math.isfinite(amount):
         return UNKNOWN
     symbol = currency_symbol(currency)
-    value = round(abs(amount)) if abs(amount) >= 99.995 else round(abs(amount), 2)
+    value = round(abs(amount), 2)
     sign = "-" if amount < 0 and value > 0 else ""
-    cents = 0 if value >= 100 or value == int(value) else 2
+    cents = 0 if value == int(value) else 2
     number = f"{value:,.{cents}f}"
     if not symbol:
         return f"{sign}{number}"
