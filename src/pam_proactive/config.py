@@ -39,6 +39,11 @@ _ENV_NAMES = {
     "cooldown_days": "PAM_COOLDOWN_DAYS",
     "daily_cap": "PAM_DAILY_CAP",
     "transaction_pooler": "PAM_TRANSACTION_POOLER",
+    "full_sweep_hours": "PAM_FULL_SWEEP_HOURS",
+    "change_overlap_seconds": "PAM_CHANGE_OVERLAP_SECONDS",
+    "expiry_refresh_minutes": "PAM_EXPIRY_REFRESH_MINUTES",
+    "watch_interval": "PAM_WATCH_INTERVAL",
+    "watch_debounce": "PAM_WATCH_DEBOUNCE",
 }
 
 
@@ -83,6 +88,18 @@ class Settings(BaseSettings):
         default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
+    # Incremental sweeps and the watcher (jobs/incremental.py, jobs/watch.py).
+    full_sweep_hours: float = Field(
+        default=24.0, gt=0, le=24 * 31,
+        description="hours between full passes: the bound on noticing deletes")
+    change_overlap_seconds: float = Field(
+        default=300.0, ge=0, le=86_400,
+        description="seconds each change poll re-reads: longer than any writing transaction")
+    expiry_refresh_minutes: float = Field(
+        default=60.0, gt=0, description="re-evaluate this long before a rolling expiry")
+    watch_interval: float = Field(default=1.0, gt=0, le=3600, description="seconds")
+    watch_debounce: float = Field(
+        default=0.2, ge=0, le=60, description="seconds of quiet before a traveler is evaluated")
 
     @field_validator("database_url")
     @classmethod

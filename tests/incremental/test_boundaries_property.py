@@ -12,13 +12,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from suggestions.detectors.factory import NOW, event, make_context, trip
-from suggestions.detectors.test_properties import contexts, plausible_contexts
 
 from pam_proactive.analysis.boundaries import crossing, next_local_midnight, recheck_at
 from pam_proactive.data.models import UserContext
 from pam_proactive.suggestions.detectors import DetectorSettings, run_detectors
 from pam_proactive.suggestions.models import Candidate
+from suggestions.detectors.factory import NOW, event, make_context, trip
+from suggestions.detectors.test_properties import contexts, plausible_contexts
 
 SETTINGS = DetectorSettings()
 

@@ -150,9 +150,12 @@ def event_travel_planning_boundary(
         if hours > window:
             found.append(crossing(now, hours, [window], []))
         elif f"event_travel_planning:{event.event_id}" in keys:
+            # The wording counts days from 24 h out, hours below: each grid matters only in
+            # its own regime (the 24 h threshold covers the switch).
+            steps = [2.4, 24.0] if hours > 24.0 + _MARGIN_HOURS else [1.0, 2.4]
             found.append(crossing(
                 now, hours, [0.0, 1.0, 24.0, settings.event_high_days * 24.0,
-                             settings.event_medium_days * 24.0], [1.0, 2.4, 24.0]))
+                             settings.event_medium_days * 24.0], steps))
     return _earliest(found)
 
 

@@ -206,6 +206,9 @@ def sweep(now: Now = None,
               "--dry-run", help="Detect and print; store and deliver nothing.")] = False,
           output: Annotated[str, typer.Option(
               "--format", help="table or jsonl (one suggestion per line).")] = "table",
+          incremental: Annotated[bool, typer.Option(
+              "--incremental", help="Only travelers who changed or are due (see README).")
+          ] = False,
           database_url: DatabaseUrl = None, preset: Preset = None,
           data_dir: DataDir = None) -> None:
     """Run every detector as of --now; store, deliver and print this sweep's suggestions."""
@@ -213,6 +216,9 @@ def sweep(now: Now = None,
         fail("--format: use table or jsonl")
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
+    if incremental:
+        from pam_proactive.cli.watch import incremental_command
+        return incremental_command(settings, moment, output)
     ids = [u.strip() for u in users.split(",") if u.strip()] if users else None
     run_guarded(_sweep(settings, moment, ids, dry_run, output))
 
@@ -229,3 +235,10 @@ async def _sweep(settings: Settings, now: datetime, ids: list[str] | None, dry_r
     printer.finish()
     if output == "table":
         print_sweep_report(console, report)
+
+
+# `watch` and `install-triggers` live in cli/watch.py.
+from pam_proactive.cli.watch import install_triggers, watch  # noqa: E402
+
+app.command()(watch)
+app.command("install-triggers")(install_triggers)

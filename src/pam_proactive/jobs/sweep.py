@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -123,11 +123,14 @@ async def sweep(
     engine: Engine, now: datetime, *, user_ids: Sequence[object] | None = None,
     dry_run: bool = False, detector_settings: DetectorSettings | None = None,
     on_batch: Callable[[list[SweptSuggestion], int], None] | None = None, deliver: bool = True,
+    on_stored: Callable[[dict[UUID, UserContext], list[Candidate]], Awaitable[None]] | None = None,
 ) -> SweepReport:
     """Run every detector for the users (default: every active user) as of ``now``.
 
     Stores and delivers unless ``dry_run``. ``on_batch(suggestions, users)`` is called after
-    each batch, e.g. to print or count. Returns the report.
+    each batch, e.g. to print or count; ``on_stored(contexts, candidates)`` is awaited after
+    each batch is stored (the incremental paths record evaluation state there). Returns the
+    report.
     """
     settings = detector_settings or engine.detectors
     policy = delivery_policy(engine)
@@ -144,6 +147,8 @@ async def sweep(
         statuses: dict[tuple[str, str], str] = {}
         if not dry_run and stored:
             result, statuses = await _store(engine, report, stored, found, now, policy)
+            if on_stored is not None:
+                await on_stored(stored, found)
         report.add(list(contexts.values()), found, result)
         if on_batch is not None:
             on_batch([SweptSuggestion(c, "candidate" if dry_run else statuses.get(
