@@ -426,16 +426,19 @@ def _vehicle(row: Row, profile: Profile, quality: DataQuality) -> Vehicle:
 def _completeness(quality: DataQuality, present: dict[str, dict[str, bool]]) -> None:
     for section, sources in present.items():
         quality.completeness[section] = round(sum(sources.values()) / len(sources), 3)
-        quality.missing_sources.extend(name for name, ok in sources.items() if not ok)
+        quality.missing_sources.extend(name for name, ok in sources.items()
+                                       if not ok and name not in quality.recorded_after_now)
 
 
 def build_context(
     user_row: Row, now: datetime, local: tuple[date, str, bool],
     rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None, rule: OutlierRule,
+    after_now: Mapping[str, int] | None = None,
 ) -> UserContext:
     """One user's context from their rows of every entity (keys: expenses, budgets, trips,
-    events, fuel, maintenance); ``local`` is :func:`local_today` of the user."""
-    quality = DataQuality()
+    events, fuel, maintenance); ``local`` is :func:`local_today` of the user; ``after_now``
+    counts their rows recorded after ``now`` by source."""
+    quality = DataQuality(recorded_after_now=dict(after_now or {}))
     today, zone, repaired = local
     if repaired:
         quality.repair("timezone_invalid")

@@ -192,6 +192,9 @@ class DataQuality:
     repaired_rows: dict[str, int] = field(default_factory=dict)
     stale: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. 'fuel_low: no fills, no vehicle'
+    # source -> rows recorded after `now` (by created_at): ignored, so a replay stays honest,
+    # and not reported in missing_sources.
+    recorded_after_now: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str, n: int = 1) -> None:
         """Count ``n`` rows skipped as malformed, by reason."""
