@@ -51,7 +51,7 @@ def _changes_sql() -> str:
     branches = [_BRANCH.format(source=src, row_id=rid, view=view, column=col)
                 for src, view, rid in VIEW_SOURCES for col in ("created_at", "updated_at")]
     return ("WITH c AS (\n" + "\nUNION ALL\n".join([*branches, _PREFERENCES]) + "\n)\n"
-            "SELECT c.source, c.row_id, c.user_id, c.at FROM c\n"
+            "SELECT DISTINCT c.source, c.row_id, c.user_id, c.at FROM c\n"
             "WHERE c.user_id IS NOT NULL AND NOT EXISTS (\n"
             "    SELECT 1 FROM {s}.change_seen z WHERE z.feed = %(feed)s\n"
             "    AND z.source = c.source AND z.row_id = c.row_id AND z.changed_at = c.at)")

@@ -30,6 +30,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from pam_proactive.analysis.geo import gazetteer
 from pam_proactive.data.changes import Change
 from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff, connection_kwargs
 from pam_proactive.engine import Engine
@@ -110,6 +111,8 @@ class Watcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set, surviving database outages."""
+        # The offline gazetteer takes seconds to load: load it before the first write waits.
+        await asyncio.to_thread(gazetteer)
         failures = 0
         while not stop.is_set():
             try:
@@ -190,9 +193,13 @@ class Watcher:
 
     async def _full(self, now: datetime, report: TickReport) -> TickReport:
         log.info("watcher: full pass")
-        recorder = StateRecorder(self.engine, self.feed, now, None, "full", {})
+        # What the window holds now is covered by the pass: hand it over with it.
+        cursor = await self.feed.cursor()
+        covered = await self.feed.changes(cursor.position or now, now)
+        recorder = StateRecorder(self.engine, self.feed, now, None, "full",
+                                 latest_by_user(covered))
         await sweep(self.engine, now, on_stored=recorder)
-        await self.feed.advance([], now, full_sweep_at=now)
+        await self.feed.advance(covered, now, full_sweep_at=now)
         report.full = True
         report.evaluated = dict(recorder.counts)
         return report
