@@ -84,12 +84,19 @@ def test_event_and_departure_edges(hours: float, share: float) -> None:
 
 
 def test_crossing_lands_before_a_rounding_edge() -> None:
-    # 10.26 h rounds to 10.3 until it reaches 10.25: the boundary is 36 s away, less 1 s.
-    moment = crossing(NOW, 10.26, [], [0.1])
+    def r1(hours: float) -> object:
+        return round(hours, 1)
+
+    # 10.26 h shows 10.3 until it reaches 10.25: the boundary is 36 s away, less 1 s.
+    moment = crossing(NOW, 10.26, grids=[(0.1, r1)])
     assert moment is not None
     assert abs((moment - NOW).total_seconds() - 35.0) < 1e-3
-    # Exactly on an edge, the figure may flip at once.
-    assert crossing(NOW, 10.25, [], [0.1]) == NOW
+    # Exactly on an edge, the figure flips at once when rounding says so (10.55 shows 10.6,
+    # just below it 10.5)...
+    assert crossing(NOW, 10.55, grids=[(0.1, r1)]) == NOW
+    # ...and not when it does not (10.25 shows 10.2 on both sides): the next edge counts.
+    later = crossing(NOW, 10.25, grids=[(0.1, r1)])
+    assert later is not None and abs((later - NOW).total_seconds() - 359.0) < 1e-3
 
 
 def test_daily_floor_without_anything_time_dependent() -> None:

@@ -109,21 +109,39 @@ def _day_boundary(ctx: UserContext, day: date | None) -> datetime | None:
     return midnight_of(ctx, day)
 
 
+Rounder = Callable[[float], object]  # the figure as a detector shows it, from the hours
+
+
 def _edge_below(value: float, step: float) -> float:
     """The largest rounding edge ((k + 1/2) x step) not above ``value`` plus the margin."""
     k = math.floor((value + _MARGIN_HOURS) / step - 0.5)
     return (k + 0.5) * step
 
 
-def crossing(now: datetime, hours: float, thresholds: Iterable[float],
-             steps: Iterable[float]) -> datetime | None:
-    """When a figure of ``hours`` that falls by one per hour first reaches one of the
-    ``thresholds`` or a rounding edge of one of the ``steps`` (in hours), less the margin;
-    never before ``now``. None when out of range."""
+def _next_edge(hours: float, step: float, rounder: Rounder) -> float:
+    """The edge of ``step`` where the shown figure next changes. A value sitting on an edge
+    (slot times often do) changes there only if rounding says so: half-even rounding of a
+    binary float may keep it."""
+    edge = _edge_below(hours, step)
+    if hours - edge <= _MARGIN_HOURS:
+        if rounder(hours) != rounder(edge - 2 * _MARGIN_HOURS):
+            return hours
+        edge -= step
+    return edge
+
+
+def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
+             strict: Iterable[float] = (),
+             grids: Iterable[tuple[float, Rounder]] = ()) -> datetime | None:
+    """When a figure of ``hours`` that falls by one per hour first crosses a threshold, less
+    the margin; never before ``now``. ``inclusive`` thresholds flip as the figure reaches
+    them (``hours <= t``), ``strict`` ones as it passes them (``hours < t``); ``grids`` are
+    (step in hours, rounder) pairs: the figure shown changes near each rounding edge. None
+    when out of range."""
     if not math.isfinite(hours):
         return None
-    below = [t for t in thresholds if t <= hours + _MARGIN_HOURS]
-    below += [_edge_below(hours, s) for s in steps]
+    below = [t for t in inclusive if t < hours] + [t for t in strict if t <= hours]
+    below += [_next_edge(hours, step, rounder) for step, rounder in grids]
     if not below:
         return None
     gap = max(0.0, hours - max(below)) * 3600.0 - MARGIN.total_seconds()
@@ -131,6 +149,24 @@ def crossing(now: datetime, hours: float, thresholds: Iterable[float],
         return _now(now) + timedelta(seconds=max(0.0, gap))
     except OverflowError:
         return None
+
+
+# How the event and departure detectors show their figures (their own expressions).
+def _days_r1(hours: float) -> object:
+    return round(hours / 24.0, 1)
+
+
+def _whole_days(hours: float) -> object:
+    days = hours / 24.0
+    return f"{days:.0f}", round(days)
+
+
+def _whole_hours(hours: float) -> object:
+    return f"{hours:.0f}", round(hours)
+
+
+def _hours_r1(hours: float) -> object:
+    return round(hours, 1)
 
 
 def event_travel_planning_boundary(
@@ -148,14 +184,16 @@ def event_travel_planning_boundary(
         if hours is None or hours < 0:
             continue
         if hours > window:
-            found.append(crossing(now, hours, [window], []))
+            found.append(crossing(now, hours, inclusive=[window]))
         elif f"event_travel_planning:{event.event_id}" in keys:
             # The wording counts days from 24 h out, hours below: each grid matters only in
             # its own regime (the 24 h threshold covers the switch).
-            steps = [2.4, 24.0] if hours > 24.0 + _MARGIN_HOURS else [1.0, 2.4]
+            grids: list[tuple[float, Rounder]] = [(2.4, _days_r1)]
+            grids.append((24.0, _whole_days) if hours >= 24.0 else (1.0, _whole_hours))
             found.append(crossing(
-                now, hours, [0.0, 1.0, 24.0, settings.event_high_days * 24.0,
-                             settings.event_medium_days * 24.0], steps))
+                now, hours, strict=[0.0, 1.0, 24.0],
+                inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0],
+                grids=grids))
     return _earliest(found)
 
 
@@ -175,9 +213,10 @@ def departure_reminder_boundary(
         if hours is None:
             continue
         if hours > settings.departure_window_hours:
-            found.append(crossing(now, hours, [settings.departure_window_hours], []))
+            found.append(crossing(now, hours, inclusive=[settings.departure_window_hours]))
         elif f"departure_reminder:{trip.trip_id}" in keys:
-            found.append(crossing(now, hours, [settings.departure_high_hours], [0.1]))
+            found.append(crossing(now, hours, inclusive=[settings.departure_high_hours],
+                                  grids=[(0.1, _hours_r1)]))
     return _earliest(found)
 
 

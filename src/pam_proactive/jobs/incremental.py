@@ -114,7 +114,8 @@ async def incremental_sweep(
     if full is None:
         full = full_pass_due(now, cursor.position, cursor.full_sweep_at,
                              engine.settings.full_sweep_hours)
-    changes = await feed.changes(cursor.position, now) if cursor.position is not None else []
+    # A first run (no cursor) hands over what its window holds: the full pass covers it.
+    changes = await feed.changes(cursor.position or now, now)
     deleted = {c.user_id for c in await feed.take_deletions()}
     latest = latest_by_user(changes)
     report = IncrementalReport(now=now, full=full, changes=len(changes) + len(deleted))

@@ -184,9 +184,9 @@ class Watcher:
         recorder = StateRecorder(self.engine, self.feed, now, reasons, "due",
                                  latest_by_user(handed))
         await sweep(self.engine, now, user_ids=ids, on_stored=recorder)
-        stored = time.time()
+        stored = self.clock()
         for c in handed:
-            lag = stored - c.at.timestamp()
+            lag = (stored - c.at).total_seconds()
             for observer in list(_observers):
                 observer(lag)
         report.evaluated = dict(recorder.counts)
