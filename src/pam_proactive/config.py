@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="re-evaluate this long before a rolling expiry")
     watch_interval: float = Field(default=1.0, gt=0, le=3600, description="seconds")
     watch_debounce: float = Field(
-        default=0.2, ge=0, le=60, description="seconds of quiet before a traveler is evaluated")
+        default=0.1, ge=0, le=60, description="seconds of quiet before a traveler is evaluated")
 
     @field_validator("database_url")
     @classmethod

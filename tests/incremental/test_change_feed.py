@@ -150,3 +150,19 @@ async def test_doctor_prints_the_change_feed_indexes(make_database: MakeDatabase
     async with await psycopg.AsyncConnection.connect(seed_uri, autocommit=True) as conn:
         findings = await diagnose(conn, preset="seed", schema="pam_proactive")
     assert [f for f in findings if "change feed" in f.problem] == []
+
+
+async def test_sweep_incremental_command_reports_its_reasons(make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        p.user(timezone="America/Denver")
+    base = ["sweep", "--incremental", "--database-url", uri]
+    first = await asyncio.to_thread(runner.invoke, app, [*base, "--now", NOW.isoformat()],
+                                    terminal_width=200)
+    assert first.exit_code == 0, first.output
+    assert "evaluated 1 travelers (changed 0, due 0, full 1)" in first.output
+    again = await asyncio.to_thread(runner.invoke, app, [*base, "--now", LATER.isoformat()],
+                                    terminal_width=200)
+    assert "evaluated 0 travelers" in again.output
+    both = await asyncio.to_thread(runner.invoke, app, [*base, "--dry-run"])
+    assert both.exit_code == 2

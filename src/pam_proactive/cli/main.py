@@ -217,6 +217,8 @@ def sweep(now: Now = None,
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
     if incremental:
+        if users or dry_run:
+            fail("--incremental chooses its own travelers and stores: drop --users/--dry-run")
         from pam_proactive.cli.watch import incremental_command
         return incremental_command(settings, moment, output)
     ids = [u.strip() for u in users.split(",") if u.strip()] if users else None

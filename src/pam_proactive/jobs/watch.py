@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -179,17 +180,25 @@ class Watcher:
 
     async def _evaluate(self, now: datetime, ready: list[UUID], due: set[UUID],
                         handed: list[Change], report: TickReport) -> None:
-        ids = await self.feed.active_among(sorted(set(ready) | due))
-        reasons = {u: "changed" if u in self.pending else "due" for u in ids}
-        recorder = StateRecorder(self.engine, self.feed, now, reasons, "due",
-                                 latest_by_user(handed))
-        await sweep(self.engine, now, user_ids=ids, on_stored=recorder)
-        stored = self.clock()
-        for c in handed:
-            lag = (stored - c.at).total_seconds()
-            for observer in list(_observers):
-                observer(lag)
-        report.evaluated = dict(recorder.counts)
+        """The changed travelers first (someone is waiting for them), then the due ones:
+        travelers who share a time zone reach their boundaries together, and such a batch
+        must not delay a write's suggestion."""
+        counts: Counter[str] = Counter()
+        for reason, group in (("changed", set(ready)), ("due", due - set(ready))):
+            ids = await self.feed.active_among(sorted(group))
+            if not ids:
+                continue
+            recorder = StateRecorder(self.engine, self.feed, now, None, reason,
+                                     latest_by_user(handed))
+            await sweep(self.engine, now, user_ids=ids, on_stored=recorder)
+            counts.update(recorder.counts)
+            if reason == "changed":
+                stored = self.clock()
+                for c in handed:
+                    lag = (stored - c.at).total_seconds()
+                    for observer in list(_observers):
+                        observer(lag)
+        report.evaluated = dict(counts)
 
     async def _full(self, now: datetime, report: TickReport) -> TickReport:
         log.info("watcher: full pass")
