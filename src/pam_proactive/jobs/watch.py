@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,8 +70,8 @@ def channel_name(schema: str) -> str:
 
 @dataclass(slots=True)
 class _Pending:
-    first: float  # monotonic seconds when first seen
-    last: float  # monotonic seconds when last seen
+    first: datetime  # the traveler's first pending write (watcher's clock)
+    last: datetime  # and their latest
     changes: list[Change] = field(default_factory=list)
 
 
@@ -160,23 +159,36 @@ class Watcher:
     def _cooldown(self) -> timedelta:
         return timedelta(days=self.engine.settings.cooldown_days)
 
-    def _add(self, changes: list[Change], *, seen_at: float | None = None) -> None:
-        moment = time.monotonic() if seen_at is None else seen_at
+    def _add(self, changes: list[Change]) -> None:
+        """Pending travelers, with the first and last time they wrote (their rows'
+        timestamps, or a notification's arrival): debounced on the writes, not on when the
+        poll happened to see them."""
         for c in changes:
             entry = self.pending.get(c.user_id)
             if entry is None:
-                entry = self.pending[c.user_id] = _Pending(moment, moment)
-            entry.last = moment
+                entry = self.pending[c.user_id] = _Pending(c.at, c.at)
+            entry.first, entry.last = min(entry.first, c.at), max(entry.last, c.at)
             if c.row_id:
                 entry.changes.append(c)
                 self._pending_keys.add((c.source, c.row_id, c.at))
 
-    def _settled(self) -> list[UUID]:
-        """Travelers quiet for the debounce, or waiting for five debounces already."""
+    def _settle_in(self) -> float | None:
+        """Seconds until the next pending traveler settles (0: some already did)."""
+        if not self.pending:
+            return None
         debounce = self.engine.settings.watch_debounce
-        now = time.monotonic()
+        now = self.clock()
+        return max(0.0, min(min(debounce - (now - p.last).total_seconds(),
+                                5 * debounce - (now - p.first).total_seconds())
+                            for p in self.pending.values()))
+
+    def _settled(self) -> list[UUID]:
+        """Travelers quiet for the debounce, or writing for five debounces already."""
+        debounce = self.engine.settings.watch_debounce
+        now = self.clock()
         return sorted(u for u, p in self.pending.items()
-                      if now - p.last >= debounce or now - p.first >= 5 * debounce)
+                      if (now - p.last).total_seconds() >= debounce
+                      or (now - p.first).total_seconds() >= 5 * debounce)
 
     async def _evaluate(self, now: datetime, ready: list[UUID], due: set[UUID],
                         handed: list[Change], report: TickReport) -> None:
@@ -214,22 +226,27 @@ class Watcher:
         return report
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        """Sleep until the next tick: the interval, or sooner when a traveler settles; in
-        listen mode, also wake on the first notification."""
-        timeout = self.engine.settings.watch_interval
-        if self.pending:
-            timeout = min(timeout, self.engine.settings.watch_debounce)
-        if not self.listen:
+        """Sleep until the next tick: the interval, or until the next pending traveler
+        settles; in listen mode with nobody pending, until the first notification (the
+        ones queued behind it are taken too, so a burst makes one tick)."""
+        settle = self._settle_in()
+        timeout = self.engine.settings.watch_interval if settle is None else settle
+        if not self.listen or settle is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=timeout)
             return
         conn = await self._listening()
         notified: list[Change] = []
         async for note in conn.notifies(timeout=timeout, stop_after=1):
-            uid = _parse_uuid(note.payload)
-            if uid is not None:  # a delete is only ever seen this way
-                notified.append(Change("notify", "", uid, self.clock()))
-        self._add(notified)
+            notified.append(self._notified(note.payload))
+        if notified:
+            async for note in conn.notifies(timeout=0.001):
+                notified.append(self._notified(note.payload))
+        # A delete is only ever seen this way; writes are read from the feed as well.
+        self._add([c for c in notified if c.user_id.int])
+
+    def _notified(self, payload: str) -> Change:
+        return Change("notify", "", _parse_uuid(payload) or UUID(int=0), self.clock())
 
     async def _listening(self) -> psycopg.AsyncConnection[Any]:
         if self._listener is None or self._listener.closed:
