@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class Watcher:
         self._listener: psycopg.AsyncConnection[Any] | None = None
         self.ticks = 0
         self.errors = 0
+        self._due_checked = float("-inf")
         if listen and engine.settings.uses_transaction_pooler:
             raise PamError("LISTEN/NOTIFY does not work behind a transaction pooler: watch "
                            "by polling, or connect directly (port 5432)")
@@ -144,7 +146,12 @@ class Watcher:
         report.changes = len(fresh)
         self._add(fresh)
         ready = self._settled()
-        due = await self.feed.due(now, self._cooldown())
+        # The due travelers (their recheck_at has passed) once per interval: a write's
+        # suggestion must not wait behind them at every tick of a busy listener.
+        due: set[UUID] = set()
+        if time.monotonic() - self._due_checked >= self.engine.settings.watch_interval:
+            due = await self.feed.due(now, self._cooldown())
+            self._due_checked = time.monotonic()
         handed: list[Change] = []
         if ready or due:
             handed = [c for u in ready for c in self.pending[u].changes]
