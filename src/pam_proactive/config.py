@@ -105,6 +105,18 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=30, ge=1)
     stream_poll_seconds: float = Field(default=0.5, gt=0, le=10, description="seconds")
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0, description="seconds")
+    # Incremental sweeps and the watcher (jobs/incremental.py, jobs/watch.py).
+    full_sweep_hours: float = Field(
+        default=24.0, gt=0, le=24 * 31,
+        description="hours between full passes: the bound on noticing deletes")
+    change_overlap_seconds: float = Field(
+        default=300.0, ge=0, le=86_400,
+        description="seconds each change poll re-reads: longer than any writing transaction")
+    expiry_refresh_minutes: float = Field(
+        default=60.0, gt=0, description="re-evaluate this long before a rolling expiry")
+    watch_interval: float = Field(default=1.0, gt=0, le=3600, description="seconds")
+    watch_debounce: float = Field(
+        default=0.1, ge=0, le=60, description="seconds of quiet before a traveler is evaluated")
 
     @field_validator("database_url")
     @classmethod

@@ -200,6 +200,7 @@ class DataQuality:
     missing_sources: tuple[str, ...] = ()
     skipped: Counts = ()  # rows skipped as malformed or outside the schema's domain
     repaired: Counts = ()  # rows kept with a corrected value
+    recorded_after: Counts = ()  # (source, rows recorded after `now`), ignored
     stale: bool = False
 
     @property
@@ -218,6 +219,12 @@ class DataQuality:
         return MappingProxyType(dict(self.repaired))
 
     @property
+    def recorded_after_now(self) -> Mapping[str, int]:
+        """Source -> rows recorded (created_at) after ``now``: ignored, so that a replay stays
+        honest, and not reported as missing sources."""
+        return MappingProxyType(dict(self.recorded_after))
+
+    @property
     def rows_skipped(self) -> int:
         """Total rows skipped."""
         return sum(n for _, n in self.skipped)
@@ -232,6 +239,7 @@ class QualityBuilder:
     missing_sources: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     repaired: dict[str, int] = field(default_factory=dict)
+    recorded_after_now: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str, n: int = 1) -> None:
         """Count ``n`` rows skipped, by reason."""
@@ -250,6 +258,7 @@ class QualityBuilder:
             missing_sources=tuple(self.missing_sources),
             skipped=tuple(sorted(self.skipped.items())),
             repaired=tuple(sorted(self.repaired.items())),
+            recorded_after=tuple(sorted(self.recorded_after_now.items())),
         )
 
 

@@ -323,6 +323,9 @@ def sweep(now: Now = None,
           output: Annotated[Literal["table", "jsonl"], typer.Option(
               "--format", help="table (blocks when piped) or jsonl (one suggestion per line)."
           )] = "table",
+          incremental: Annotated[bool, typer.Option(
+              "--incremental", help="Only travelers who changed or are due (see README).")
+          ] = False,
           database_url: DatabaseUrl = None, preset: Preset = None,
           data_dir: DataDir = None) -> None:
     """Run every detector as of --now; store, deliver and print this sweep's suggestions.
@@ -330,6 +333,11 @@ def sweep(now: Now = None,
     the exit code is 1."""
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
+    if incremental:
+        if users or dry_run:
+            fail("--incremental chooses its own travelers and stores: drop --users/--dry-run")
+        from pam_proactive.cli.watch import incremental_command
+        return incremental_command(settings, moment, output)
     ids = parse_user_ids([u.strip() for u in users.split(",") if u.strip()], "--users") if (
         users is not None) else None
     if ids == []:
@@ -377,3 +385,10 @@ register_job_commands(app)
 from pam_proactive.cli import api as _api_commands  # noqa: E402
 
 _api_commands.register(app)
+
+
+# `watch` and `install-triggers` live in cli/watch.py.
+from pam_proactive.cli.watch import install_triggers, watch  # noqa: E402
+
+app.command()(watch)
+app.command("install-triggers")(install_triggers)

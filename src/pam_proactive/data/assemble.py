@@ -462,16 +462,19 @@ def _vehicle(row: Row, profile: Profile, quality: QualityBuilder) -> Vehicle:
 def _completeness(quality: QualityBuilder, present: dict[str, dict[str, bool]]) -> None:
     for section, sources in present.items():
         quality.sections[section] = round(sum(sources.values()) / len(sources), 3)
-        quality.missing_sources.extend(name for name, ok in sources.items() if not ok)
+        quality.missing_sources.extend(name for name, ok in sources.items()
+                                       if not ok and name not in quality.recorded_after_now)
 
 
 def build_context(
     user_row: Row, now: datetime, local: tuple[date, str, bool],
     rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None, rule: OutlierRule,
+    after_now: Mapping[str, int] | None = None,
 ) -> UserContext:
     """One user's context from their rows of every entity (keys: expenses, budgets, trips,
-    events, fuel, maintenance); ``local`` is :func:`local_today` of the user."""
-    quality = QualityBuilder()
+    events, fuel, maintenance); ``local`` is :func:`local_today` of the user; ``after_now``
+    counts their rows recorded after ``now`` by source."""
+    quality = QualityBuilder(recorded_after_now=dict(after_now or {}))
     today, zone, repaired = local
     if repaired:
         quality.repair("timezone_invalid")

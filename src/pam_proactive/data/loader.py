@@ -72,17 +72,21 @@ class ContextLoader:
             "now": now,
         }
         fetched = await asyncio.gather(*(
-            self.db.fetch(name, getattr(self.st, attr), params) for name, attr in _ENTITIES))
-        for (entity, _), rows in zip(_ENTITIES, fetched, strict=True):
+            self.db.fetch(name, getattr(self.st, attr), params) for name, attr in _ENTITIES),
+            self.db.fetch("recorded_after_now", self.st.recorded_after_now, params))
+        for (entity, _), rows in zip(_ENTITIES, fetched[: len(_ENTITIES)], strict=True):
             audit_read(entity, len(rows))  # who read how many rows, never what
         # Entity rows are keyed by the user's 1-based position in `users`.
-        grouped = [group_by_user(rows) for rows in fetched[:-1]]
-        vehicles = {row[0]: row for row in fetched[-1]}
+        grouped = [group_by_user(rows) for rows in fetched[:-2]]
+        vehicles = {row[0]: row for row in fetched[-2]}
+        after_now: dict[int, dict[str, int]] = {}
+        for i, source, count in fetched[-1]:
+            after_now.setdefault(i, {})[source] = count
         contexts = {}
         for i, (row, today) in enumerate(zip(users, todays, strict=True), start=1):
             per_user = {key: g.get(i, ()) for key, g in zip(_KEYS, grouped, strict=True)}
             contexts[row[0]] = build_context(row, now, today, per_user, vehicles.get(i),
-                                             self.rule)
+                                             self.rule, after_now.get(i))
         return contexts
 
     def active_user_ids(self, batch_size: int) -> AsyncIterator[list[UUID]]:

@@ -144,6 +144,25 @@ WHERE v.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
 ORDER BY u.i, v.is_primary DESC, v.vehicle_id
 """
 
+# Rows recorded after ``now`` (by created_at): ignored by every statement above, counted here
+# per user and source so that a replayed moment reports them as recorded-after-now rather
+# than as a missing source. In live use hardly any row is after now, so each branch is a short
+# range scan of the created_at index.
+_AFTER_NOW_SOURCES = (("expenses", "traveler_expenses"), ("budgets", "traveler_budgets"),
+                      ("trips", "traveler_trips"), ("calendar_events", "traveler_events"),
+                      ("fuel_log", "traveler_fuel_fills"),
+                      ("maintenance_records", "traveler_maintenance"))
+RECORDED_AFTER_NOW = _USERS + """
+SELECT u.i, x.source, count(*)
+FROM u JOIN (
+""" + "\n    UNION ALL\n".join(
+    f"    SELECT '{name}'::text AS source, user_id FROM {{s}}.{view}"
+    " WHERE created_at > %(now)s AND user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid"
+    for name, view in _AFTER_NOW_SOURCES) + """
+) x ON x.user_id = u.user_id
+GROUP BY u.i, x.source
+"""
+
 # Users with something going on: recent spending, trips or events, or plans ahead.
 MONITORED_USERS = """
 SELECT u.user_id FROM {s}.traveler_users u
@@ -181,6 +200,7 @@ class Statements:
     vehicles: sql.Composed
     monitored_users: sql.Composed
     planned_trip_users: sql.Composed
+    recorded_after_now: sql.Composed
 
     @classmethod
     def for_schema(cls, schema: str) -> Statements:
@@ -203,4 +223,5 @@ class Statements:
             vehicles=compose(VEHICLES),
             monitored_users=compose(MONITORED_USERS),
             planned_trip_users=compose(PLANNED_TRIP_USERS),
+            recorded_after_now=compose(RECORDED_AFTER_NOW),
         )

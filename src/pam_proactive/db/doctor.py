@@ -86,6 +86,21 @@ SWEEP_INDEXES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
 }
 
 
+# Every index the feed's range scans need, per preset: (table, column). `doctor` prints the
+# missing ones as CREATE INDEX statements; the seed preset creates them. The feed itself is
+# data/changes.py.
+_SEED_CHANGE_INDEXES: list[tuple[str, tuple[str, ...]]] = [
+    (t, (c,)) for t in ("profiles", "expenses", "budgets", "trips", "calendar_events",
+                        "maintenance_records") for c in ("created_at", "updated_at")]
+CHANGE_INDEXES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "seed": [*_SEED_CHANGE_INDEXES, ("fuel_log", ("created_at",))],
+    "wheels-wins-live": [("profiles", ("created_at",)), ("profiles", ("updated_at",)),
+                         ("expenses", ("created_at",)), ("user_trips", ("created_at",)),
+                         ("user_trips", ("updated_at",)), ("calendar_events", ("created_at",)),
+                         ("calendar_events", ("updated_at",)), ("fuel_log", ("created_at",))],
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     severity: Literal["error", "warning", "ok"]
@@ -150,14 +165,17 @@ async def _index_findings(
     for table, cols in await cur.fetchall():
         leading.setdefault(table, []).append(list(cols))
     out = []
-    for table, wanted in SWEEP_INDEXES[preset]:
+    checks = [(t, w, "no index for per-user reads") for t, w in SWEEP_INDEXES[preset]]
+    checks += [(t, w, "no index for the change feed (sweep --incremental, watch)")
+               for t, w in CHANGE_INDEXES[preset]]
+    for table, wanted, problem in checks:
         if table not in columns or not set(wanted) <= columns[table]:
             continue
         if any(idx[: len(wanted)] == list(wanted) for idx in leading.get(table, [])):
             continue
         name = f"{table}_{'_'.join(wanted)}_idx"
         out.append(Finding(
-            "warning", f"public.{table}", ", ".join(wanted), "no index for per-user reads",
+            "warning", f"public.{table}", ", ".join(wanted), problem,
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON public.{table} "
             f"({', '.join(wanted)});"))
     return out

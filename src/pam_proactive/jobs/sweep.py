@@ -131,6 +131,7 @@ async def sweep(
     on_batch: Callable[[list[SweptSuggestion], int], None] | None = None, deliver: bool = True,
     types: Collection[str] | None = None, user_range: tuple[UUID, UUID] | None = None,
     on_contexts: Callable[[dict[UUID, UserContext]], Awaitable[None]] | None = None,
+    on_stored: Callable[[dict[UUID, UserContext], list[Candidate]], Awaitable[None]] | None = None,
 ) -> SweepReport:
     """Run every detector for the users (default: every active user) as of ``now``.
 
@@ -139,7 +140,9 @@ async def sweep(
     types and resolves only live suggestions of those types (a scheduled job's detector
     group). ``user_range=(lo, hi)`` sweeps the active users with lo < id <= hi.
     ``on_contexts(contexts)`` is awaited for each batch before detection (a job storing
-    insights from the same reads). Returns the report.
+    insights from the same reads); ``on_stored(contexts, candidates)`` is awaited after each
+    batch is stored (the incremental paths record evaluation state there). Returns the
+    report.
     """
     settings = detector_settings or engine.detectors
     policy = delivery_policy(engine)
@@ -158,6 +161,8 @@ async def sweep(
         statuses: dict[tuple[str, str], str] = {}
         if not dry_run and stored:
             result, statuses = await _store(engine, report, stored, found, now, policy, types)
+            if on_stored is not None:
+                await on_stored(stored, found)
         report.add(list(contexts.values()), found, result, notes, skipped)
         if not dry_run:
             metrics.add_users_processed(current_job() or "sweep", len(contexts))

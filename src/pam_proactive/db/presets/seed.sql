@@ -118,6 +118,22 @@ CREATE INDEX IF NOT EXISTS fuel_log_user_date_idx ON public.fuel_log (user_id, d
 CREATE INDEX IF NOT EXISTS maintenance_records_user_idx ON public.maintenance_records (user_id);
 CREATE INDEX IF NOT EXISTS vehicles_user_idx ON public.vehicles (user_id);
 
+-- The change feed finds rows inserted or updated since its last poll by range scans of these
+-- (see data/changes.py; `doctor` prints the same list as CREATE INDEX statements).
+CREATE INDEX IF NOT EXISTS profiles_created_at_idx ON public.profiles (created_at);
+CREATE INDEX IF NOT EXISTS profiles_updated_at_idx ON public.profiles (updated_at);
+CREATE INDEX IF NOT EXISTS expenses_created_at_idx ON public.expenses (created_at);
+CREATE INDEX IF NOT EXISTS expenses_updated_at_idx ON public.expenses (updated_at);
+CREATE INDEX IF NOT EXISTS budgets_created_at_idx ON public.budgets (created_at);
+CREATE INDEX IF NOT EXISTS budgets_updated_at_idx ON public.budgets (updated_at);
+CREATE INDEX IF NOT EXISTS trips_created_at_idx ON public.trips (created_at);
+CREATE INDEX IF NOT EXISTS trips_updated_at_idx ON public.trips (updated_at);
+CREATE INDEX IF NOT EXISTS calendar_events_created_at_idx ON public.calendar_events (created_at);
+CREATE INDEX IF NOT EXISTS calendar_events_updated_at_idx ON public.calendar_events (updated_at);
+CREATE INDEX IF NOT EXISTS fuel_log_created_at_idx ON public.fuel_log (created_at);
+CREATE INDEX IF NOT EXISTS maintenance_records_created_at_idx ON public.maintenance_records (created_at);
+CREATE INDEX IF NOT EXISTS maintenance_records_updated_at_idx ON public.maintenance_records (updated_at);
+
 CREATE VIEW @schema@.traveler_users AS
 SELECT p.id AS user_id,
        coalesce(lower(p.status), 'active') AS status,
@@ -135,13 +151,15 @@ SELECT p.id AS user_id,
        pref.quiet_start,
        pref.quiet_end,
        pref.daily_cap,
-       p.created_at
+       p.created_at,
+       p.updated_at
 FROM public.profiles p
 LEFT JOIN @schema@.user_preferences pref ON pref.user_id = p.id;
 
 CREATE VIEW @schema@.traveler_expenses AS
 SELECT e.id::text AS expense_id, e.user_id, e.amount::double precision AS amount,
-       lower(btrim(e.category)) AS category, e.date AS spent_on, e.created_at
+       lower(btrim(e.category)) AS category, e.date AS spent_on, e.created_at,
+       e.updated_at
 FROM public.expenses e;
 
 CREATE VIEW @schema@.traveler_budgets AS
@@ -152,7 +170,8 @@ SELECT b.id::text AS budget_id, b.user_id,
        lower(b.period) AS period,
        b.start_date, b.end_date,
        80.0::double precision AS alert_threshold_pct,
-       b.created_at
+       b.created_at,
+       b.updated_at
 FROM public.budgets b;
 
 CREATE VIEW @schema@.traveler_trips AS
@@ -161,12 +180,14 @@ SELECT t.id::text AS trip_id, t.user_id, t.origin, t.destination, t.start_date, 
        t.estimated_cost::double precision AS estimated_cost,
        lower(t.status) AS status,
        t.route_data,
-       t.created_at
+       t.created_at,
+       t.updated_at
 FROM public.trips t;
 
 CREATE VIEW @schema@.traveler_events AS
 SELECT c.id::text AS event_id, c.user_id, c.title, c.start_date AS starts_at, c.end_date AS ends_at,
-       c.all_day, lower(c.event_type) AS event_type, c.location_name, c.created_at
+       c.all_day, lower(c.event_type) AS event_type, c.location_name, c.created_at,
+       c.updated_at
 FROM public.calendar_events c;
 
 CREATE VIEW @schema@.traveler_fuel_fills AS
@@ -176,7 +197,8 @@ SELECT f.id::text AS fill_id, f.user_id, f.date AS filled_on,
        f.cost::double precision AS total_cost,
        true AS is_full,
        f.mpg::double precision AS mpg_entered,
-       f.created_at
+       f.created_at,
+       NULL::timestamptz AS updated_at
 FROM public.fuel_log f;
 
 CREATE VIEW @schema@.traveler_maintenance AS
@@ -185,7 +207,8 @@ SELECT m.id::text AS record_id, m.user_id, NULL::text AS vehicle_id, lower(btrim
        m.mileage::double precision AS mileage_miles,
        m.next_due_date,
        m.next_due_mileage::double precision AS next_due_mileage_miles,
-       m.created_at
+       m.created_at,
+       m.updated_at
 FROM public.maintenance_records m;
 
 CREATE VIEW @schema@.traveler_vehicles AS
@@ -194,5 +217,7 @@ SELECT v.id::text AS vehicle_id, v.user_id, v.name, lower(v.vehicle_type) AS veh
        v.fuel_capacity_gallons::double precision AS tank_gallons,
        NULL::double precision AS mpg,
        v.mileage_current::double precision AS odometer_miles,
-       v.registration_expires, v.insurance_expires, coalesce(v.is_primary, false) AS is_primary
+       v.registration_expires, v.insurance_expires, coalesce(v.is_primary, false) AS is_primary,
+       NULL::timestamptz AS created_at,
+       NULL::timestamptz AS updated_at
 FROM public.vehicles v;

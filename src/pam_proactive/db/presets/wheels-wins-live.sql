@@ -34,7 +34,8 @@ SELECT p.id AS user_id,
        pref.quiet_start,
        pref.quiet_end,
        pref.daily_cap,
-       p.created_at
+       p.created_at,
+       p.updated_at
 FROM public.profiles p
 LEFT JOIN public.user_settings us ON us.user_id = p.id
 LEFT JOIN @schema@.user_preferences pref ON pref.user_id = p.id;
@@ -43,7 +44,8 @@ CREATE VIEW @schema@.traveler_expenses AS
 SELECT e.id::text AS expense_id, e.user_id, e.amount::double precision AS amount,
        lower(btrim(e.category)) AS category,
        coalesce(e.expense_date, e.date) AS spent_on,
-       e.created_at
+       e.created_at,
+       NULL::timestamptz AS updated_at
 FROM public.expenses e;
 
 CREATE VIEW @schema@.traveler_budgets AS
@@ -54,7 +56,8 @@ SELECT b.id::text AS budget_id, b.user_id,
        'monthly'::text AS period,
        b.start_date, b.end_date,
        coalesce(b.alert_threshold, 80)::double precision AS alert_threshold_pct,
-       NULL::timestamptz AS created_at
+       NULL::timestamptz AS created_at,
+       NULL::timestamptz AS updated_at
 FROM public.budgets b;
 
 -- A trip is the user's trip with its legs: distance is the sum of the legs, origin the start
@@ -70,7 +73,8 @@ SELECT t.id::text AS trip_id, t.user_id,
                           THEN legs.first_route -> 'origin' END,
            'destination', CASE WHEN jsonb_typeof(legs.last_route) = 'object'
                                THEN legs.last_route -> 'destination' END)) AS route_data,
-       t.created_at
+       t.created_at,
+       t.updated_at
 FROM public.user_trips t
 LEFT JOIN LATERAL (
     SELECT (array_agg(r.start_location ORDER BY r.route_order))[1] AS origin,
@@ -85,7 +89,8 @@ LEFT JOIN LATERAL (
 CREATE VIEW @schema@.traveler_events AS
 SELECT c.id::text AS event_id, c.user_id, c.title, c.start_date AS starts_at, c.end_date AS ends_at,
        coalesce(c.all_day, false) AS all_day, lower(c.event_type) AS event_type, c.location_name,
-       c.created_at
+       c.created_at,
+       c.updated_at
 FROM public.calendar_events c;
 
 -- fuel_log is in the user's units: km and litres for metric users, miles and US gallons for
@@ -100,7 +105,8 @@ SELECT f.id::text AS fill_id, f.user_id, f.date AS filled_on,
        coalesce(f.filled_to_top, true) AS is_full,
        CASE WHEN u.units = 'metric' THEN 235.215 / nullif(f.consumption, 0)
             ELSE f.consumption END::double precision AS mpg_entered,
-       f.created_at
+       f.created_at,
+       NULL::timestamptz AS updated_at
 FROM public.fuel_log f
 LEFT JOIN @schema@.traveler_users u ON u.user_id = f.user_id;
 
@@ -116,7 +122,8 @@ SELECT m.id::text AS record_id, m.user_id, NULL::text AS vehicle_id, lower(btrim
             ELSE coalesce(m.next_due_date, m.date) END AS next_due_date,
        CASE WHEN u.units = 'metric' THEN m.next_due_mileage * 0.621371
             ELSE m.next_due_mileage END::double precision AS next_due_mileage_miles,
-       NULL::timestamptz AS created_at
+       NULL::timestamptz AS created_at,
+       NULL::timestamptz AS updated_at
 FROM public.maintenance_records m
 LEFT JOIN @schema@.traveler_users u ON u.user_id = m.user_id;
 
@@ -127,5 +134,7 @@ SELECT v.id::text AS vehicle_id, v.user_id, v.name, lower(v.vehicle_type) AS veh
        coalesce(v.fuel_consumption_mpg,
                 235.215 / nullif(v.fuel_consumption_l_per_100km, 0))::double precision AS mpg,
        v.mileage_current::double precision AS odometer_miles,
-       v.registration_expires, v.insurance_expires, coalesce(v.is_primary, false) AS is_primary
+       v.registration_expires, v.insurance_expires, coalesce(v.is_primary, false) AS is_primary,
+       NULL::timestamptz AS created_at,
+       NULL::timestamptz AS updated_at
 FROM public.vehicles v;

@@ -1,0 +1,155 @@
+"""Benchmark: incremental sweep vs full sweep, and the watcher's event latency.
+
+1. Sweeps: on ``--users`` seeded travelers, after an incremental full pass (evaluation state
+   for everyone), ``--changed-pct`` of the travelers get a new expense and the incremental
+   sweep runs five minutes later; then another ``--changed-pct`` get one and a full sweep
+   runs at the same moment. Both store and deliver; each handles fresh changes of the same
+   size. Prints seconds, travelers evaluated by reason, and population swept per second.
+2. Latency: the watcher runs (poll mode, then listen mode with the optional triggers) while
+   ``--rate`` inserts per second go to random travelers for ``--seconds``; prints p50, p95,
+   p99 seconds from each row's commit (its created_at) to its traveler's suggestions stored.
+
+The seeded data is dated at bench/_common.NOW, so the watcher's clock runs from there (the
+inserted rows carry that clock's created_at, as the app would stamp them).
+
+    python bench/incremental.py --users 100000 --seconds 60 --rate 50
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import psycopg
+
+from _common import NOW, parser, run, seeded_engine
+from pam_proactive.analysis.geo import resolve_place
+from pam_proactive.db.triggers import trigger_sql
+from pam_proactive.engine import Engine
+from pam_proactive.jobs.incremental import feed_for, incremental_sweep
+from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.watch import (
+    FEED,
+    Watcher,
+    add_lag_observer,
+    channel_name,
+    remove_lag_observer,
+)
+
+PLACES = ("Quartzsite, AZ", "Phoenix", "Portland", "St. Louis, MO", "Austin, TX")
+
+
+async def _ids(engine: Engine) -> list[UUID]:
+    return [u async for page in engine.data.iter_sweep_user_batches() for u in page]
+
+
+def _touch(uri: str, users: list[UUID], at: datetime) -> None:
+    with psycopg.connect(uri) as conn, conn.cursor() as cur:
+        cur.executemany(
+            b"INSERT INTO expenses (user_id, amount, category, date, created_at, updated_at)"
+            b" VALUES (%s, 42, 'food', %s, %s, %s)", [(u, at.date(), at, at) for u in users])
+
+
+async def sweeps(engine: Engine, ids: list[UUID], pct: float) -> None:
+    rng = random.Random(3)
+    count = max(1, int(len(ids) * pct / 100))
+    started = time.perf_counter()
+    base = await incremental_sweep(engine, NOW)
+    print(f"incremental full pass at NOW: {base.evaluated:,} travelers in "
+          f"{time.perf_counter() - started:.1f} s")
+    later = NOW + timedelta(minutes=5)
+    _touch(engine.conninfo, rng.sample(ids, count), NOW + timedelta(minutes=1))
+    started = time.perf_counter()
+    inc = await incremental_sweep(engine, later)
+    inc_s = time.perf_counter() - started
+    _touch(engine.conninfo, rng.sample(ids, count), later - timedelta(minutes=1))
+    started = time.perf_counter()
+    full = await sweep(engine, later)
+    full_s = time.perf_counter() - started
+    reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(inc.reasons.items()))
+    print(f"{pct:g} % changed ({count:,} travelers), sweeps at NOW + 5 min:")
+    print(f"  full sweep:        {full.users:,} travelers in {full_s:.2f} s "
+          f"({full.users / full_s:,.0f} travelers/s)")
+    print(f"  incremental sweep: {inc.evaluated:,} evaluated ({reasons}) in {inc_s:.2f} s "
+          f"= {len(ids) / inc_s:,.0f} travelers/s of population swept")
+    print(f"  incremental is {full_s / inc_s:.1f}x faster")
+
+
+def _percentiles(values: list[float]) -> str:
+    if len(values) < 2:
+        return f"{len(values)} samples"
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return (f"p50 {q[49]:.3f} s, p95 {q[94]:.3f} s, p99 {q[98]:.3f} s, "
+            f"max {max(values):.3f} s ({len(values):,} changes)")
+
+
+async def latency(engine: Engine, ids: list[UUID], listen: bool, seconds: float,
+                  rate: float, start: datetime) -> str:
+    """Run the watcher while inserting ``rate`` rows/s; the lag percentiles."""
+    offset = start - datetime.now(start.tzinfo)
+
+    def clock() -> datetime:
+        return datetime.now(start.tzinfo) + offset
+
+    # The watcher starts where the sweeps left the evaluation state: no full pass first.
+    await feed_for(engine, FEED).advance([], clock(), full_sweep_at=clock())
+    lags: list[float] = []
+    add_lag_observer(lags.append)
+    watcher = Watcher(engine, listen=listen, clock=clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    rng = random.Random(9)
+    try:
+        async with await psycopg.AsyncConnection.connect(engine.conninfo,
+                                                         autocommit=True) as conn:
+            await asyncio.sleep(2.0)  # first ticks
+            lags.clear()
+            begin = time.monotonic()
+            sent = 0
+            while time.monotonic() - begin < seconds:
+                at = clock()
+                await conn.execute(
+                    "INSERT INTO calendar_events (id, user_id, title, start_date, end_date,"
+                    " location_name, created_at, updated_at) VALUES (%s, %s, 'Rally', %s, %s,"
+                    " %s, %s, %s)", (uuid.uuid4(), rng.choice(ids), at + timedelta(days=4),
+                                     at + timedelta(days=4, hours=3), rng.choice(PLACES),
+                                     at, at))
+                sent += 1
+                await asyncio.sleep(max(0.0, begin + sent / rate - time.monotonic()))
+            await asyncio.sleep(5.0)  # let the last ones through
+    finally:
+        stop.set()
+        await task
+        remove_lag_observer(lags.append)
+    return f"{sent:,} inserts at {rate:g}/s: " + _percentiles(lags)
+
+
+async def main(users: int, seed: int, batch_size: int, pct: float, seconds: float,
+               rate: float) -> None:
+    async with seeded_engine(users, seed, batch_size) as engine:
+        resolve_place("Denver, CO")  # a long-running process has the gazetteer loaded
+        ids = await _ids(engine)
+        await sweeps(engine, ids, pct)
+        start = NOW + timedelta(minutes=10)
+        print("event latency (commit -> suggestions stored), PAM_WATCH_INTERVAL "
+              f"{engine.settings.watch_interval:g} s:")
+        print("  poll mode:   " + await latency(engine, ids, False, seconds, rate, start))
+        with psycopg.connect(engine.conninfo, autocommit=True) as conn:
+            schema = engine.settings.engine_schema
+            conn.execute(trigger_sql("seed", schema, channel_name(schema)).encode())
+        later = start + timedelta(seconds=seconds + 30)
+        print("  listen mode: " + await latency(engine, ids, True, seconds, rate, later))
+
+
+if __name__ == "__main__":
+    p = parser(__doc__ or "")
+    p.add_argument("--changed-pct", type=float, default=1.0)
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--rate", type=float, default=50.0, help="inserts per second")
+    a = p.parse_args()
+    run(main(a.users, a.seed, a.batch_size, a.changed_pct, a.seconds, a.rate))

@@ -1,0 +1,135 @@
+"""Incremental sweeps: evaluate only the travelers whose data changed or whose suggestions can
+change with the clock, and prove nothing is lost by giving the same stored suggestions as a
+full sweep.
+
+A traveler is evaluated when one of their rows was inserted or updated since the last run
+(``changed``, from the change feed), when their ``recheck_at`` has passed or a live suggestion
+of theirs has reached its expiry (``due``), or everyone when the full-sweep interval has
+elapsed (``full``: the only way deletes and updates of tables without ``updated_at`` are
+seen). Each evaluated traveler's next ``recheck_at`` is the earliest time boundary of their
+context (analysis/boundaries.py), recorded per batch in one statement.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from pam_proactive.analysis.boundaries import recheck_at
+from pam_proactive.context import UserContext
+from pam_proactive.data.changes import Change, ChangeFeed, StateRow
+from pam_proactive.engine import Engine
+from pam_proactive.jobs.sweep import SweepReport, SweptSuggestion, sweep
+from pam_proactive.suggestions.models import Candidate
+
+FEED = "incremental"
+
+
+@dataclass(slots=True)
+class IncrementalReport:
+    """What an incremental run did: travelers evaluated and why, changes read, the sweep."""
+
+    now: datetime
+    full: bool
+    changes: int = 0  # changed rows handed over by the feed
+    reasons: Counter[str] = field(default_factory=Counter)  # changed, due, full -> travelers
+    sweep: SweepReport | None = None
+
+    @property
+    def evaluated(self) -> int:
+        """Travelers evaluated by this run."""
+        return sum(self.reasons.values())
+
+
+def feed_for(engine: Engine, name: str) -> ChangeFeed:
+    """The change feed ``name`` of this engine, with the configured overlap window."""
+    s = engine.settings
+    return ChangeFeed(engine.db, s.engine_schema, name,
+                      timedelta(seconds=s.change_overlap_seconds))
+
+
+def latest_by_user(changes: Sequence[Change]) -> dict[UUID, datetime]:
+    """Each traveler's latest change time among ``changes``."""
+    latest: dict[UUID, datetime] = {}
+    for c in changes:
+        if c.user_id not in latest or c.at > latest[c.user_id]:
+            latest[c.user_id] = c.at
+    return latest
+
+
+class StateRecorder:
+    """The sweep's ``on_stored`` hook: records each stored batch's evaluation state."""
+
+    def __init__(self, engine: Engine, feed: ChangeFeed, now: datetime,
+                 reasons: Mapping[UUID, str] | None, default_reason: str,
+                 watermarks: Mapping[UUID, datetime]) -> None:
+        self.engine = engine
+        self.feed = feed
+        self.now = now
+        self.reasons = reasons or {}
+        self.default_reason = default_reason
+        self.watermarks = watermarks
+        self.counts: Counter[str] = Counter()
+        self.margin = timedelta(minutes=engine.settings.expiry_refresh_minutes)
+
+    async def __call__(self, contexts: dict[UUID, UserContext], found: list[Candidate]) -> None:
+        """Compute and store ``recheck_at`` for every traveler of the batch."""
+        by_user: dict[str, list[Candidate]] = defaultdict(list)
+        for c in found:
+            by_user[c.user_id].append(c)
+        rows = []
+        for uid, ctx in contexts.items():
+            mine = by_user.get(str(uid), [])
+            recheck = recheck_at(ctx, self.now, self.engine.detectors,
+                                 {c.dedup_key for c in mine}, [c.expires_at for c in mine],
+                                 self.margin)
+            reason = self.reasons.get(uid, self.default_reason)
+            self.counts[reason] += 1
+            rows.append(StateRow(uid, self.watermarks.get(uid), recheck.at, recheck.reason,
+                                 reason))
+        await self.feed.save_state(self.now, rows)
+
+
+def full_pass_due(now: datetime, position: datetime | None, full_at: datetime | None,
+                  hours: float) -> bool:
+    """Whether a run at ``now`` must be a full pass: first run, the clock went back, or the
+    full-sweep interval has elapsed."""
+    if position is None or full_at is None or now < position:
+        return True
+    return now - full_at >= timedelta(hours=hours)
+
+
+async def incremental_sweep(
+    engine: Engine, now: datetime, *, full: bool | None = None,
+    on_batch: Callable[[list[SweptSuggestion], int], None] | None = None, deliver: bool = True,
+) -> IncrementalReport:
+    """Evaluate the changed and due travelers as of ``now`` (everyone when a full pass is due,
+    or ``full=True``), store, deliver, record their evaluation state and advance the feed.
+    Returns the counts by reason."""
+    feed = feed_for(engine, FEED)
+    cursor = await feed.cursor()
+    if full is None:
+        full = full_pass_due(now, cursor.position, cursor.full_sweep_at,
+                             engine.settings.full_sweep_hours)
+    # A first run (no cursor) hands over what its window holds: the full pass covers it.
+    changes = await feed.changes(cursor.position or now, now)
+    deleted = {c.user_id for c in await feed.take_deletions()}
+    latest = latest_by_user(changes)
+    report = IncrementalReport(now=now, full=full, changes=len(changes) + len(deleted))
+    if full:
+        ids: list[UUID] | None = None
+        recorder = StateRecorder(engine, feed, now, None, "full", latest)
+    else:
+        changed = set(latest) | deleted
+        due = await feed.due(now, timedelta(days=engine.settings.cooldown_days))
+        ids = await feed.active_among(sorted(changed | due))
+        reasons = {u: "changed" if u in changed else "due" for u in ids}
+        recorder = StateRecorder(engine, feed, now, reasons, "due", latest)
+    report.sweep = await sweep(engine, now, user_ids=ids, on_batch=on_batch, deliver=deliver,
+                               on_stored=recorder)
+    report.reasons = recorder.counts
+    await feed.advance(changes, now, full_sweep_at=now if full else None)
+    return report

@@ -1,0 +1,271 @@
+"""The watcher: event-driven detection within seconds of a traveler's write.
+
+Every ``PAM_WATCH_INTERVAL`` seconds (or as soon as a NOTIFY arrives, when the operator
+installed the optional triggers) it reads the change feed, waits ``PAM_WATCH_DEBOUNCE``
+seconds of quiet per traveler, and evaluates every settled traveler, plus those due by
+their ``recheck_at``, in one batch: contexts, detectors, store, delivery, evaluation state.
+A full pass runs every ``PAM_FULL_SWEEP_HOURS``.
+
+Its cursor lives in the engine's schema, so a watcher that was away (process stopped,
+database restarted) catches up on everything changed meanwhile; database errors are logged
+by type, waited out with backoff, and the loop goes on.
+
+The lag of each change (its row's timestamp to its suggestions stored) is handed to every
+function registered with :func:`add_lag_observer` (the metrics code observes
+``pam_event_lag_seconds`` there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from pam_proactive.analysis.geo import gazetteer
+from pam_proactive.data.changes import Change
+from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff, connection_kwargs
+from pam_proactive.engine import Engine
+from pam_proactive.errors import PamError, TransientDataSourceError
+from pam_proactive.jobs.incremental import (
+    StateRecorder,
+    feed_for,
+    full_pass_due,
+    latest_by_user,
+)
+from pam_proactive.jobs.sweep import sweep
+
+log = logging.getLogger(__name__)
+
+FEED = "watch"
+LagObserver = Callable[[float], None]
+_observers: list[LagObserver] = []
+
+
+def add_lag_observer(observer: LagObserver) -> None:
+    """Call ``observer(seconds)`` with each change's lag, from its row's timestamp
+    (``created_at``/``updated_at``: the writing transaction's start) to its traveler's
+    suggestions being stored."""
+    _observers.append(observer)
+
+
+def remove_lag_observer(observer: LagObserver) -> None:
+    """Stop calling ``observer``."""
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def channel_name(schema: str) -> str:
+    """The LISTEN/NOTIFY channel the optional triggers notify (one per engine schema)."""
+    return f"{schema}_changes"
+
+
+@dataclass(slots=True)
+class _Pending:
+    first: datetime  # the traveler's first pending write (watcher's clock)
+    last: datetime  # and their latest
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TickReport:
+    """What one watcher tick did."""
+
+    changes: int = 0
+    evaluated: dict[str, int] = field(default_factory=dict)  # reason -> travelers
+    full: bool = False
+
+
+def _parse_uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+class Watcher:
+    """Polls (or listens), debounces, evaluates; one per process."""
+
+    def __init__(self, engine: Engine, *, listen: bool = False,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self.listen = listen
+        self.clock = clock
+        self.feed = feed_for(engine, FEED)
+        self.pending: dict[UUID, _Pending] = {}
+        self._pending_keys: set[tuple[str, str, datetime]] = set()
+        self._listener: psycopg.AsyncConnection[Any] | None = None
+        self.ticks = 0
+        self.errors = 0
+        self._due_checked = float("-inf")
+        if listen and engine.settings.uses_transaction_pooler:
+            raise PamError("LISTEN/NOTIFY does not work behind a transaction pooler: watch "
+                           "by polling, or connect directly (port 5432)")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set, surviving database outages."""
+        # The offline gazetteer takes seconds to load: load it before the first write waits.
+        await asyncio.to_thread(gazetteer)
+        failures = 0
+        while not stop.is_set():
+            try:
+                await self.tick()
+                failures = 0
+                await self._wait(stop)
+            except (*TRANSIENT_ERRORS, TransientDataSourceError) as exc:
+                failures += 1
+                self.errors += 1
+                log.warning("watcher: database unavailable, retrying",
+                            extra={"error": type(exc).__name__})
+                await self._close_listener()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=max(0.5, backoff(failures)))
+        await self._close_listener()
+
+    async def tick(self) -> TickReport:
+        """One poll: read changes, evaluate the settled and the due travelers."""
+        self.ticks += 1
+        now = self.clock()
+        report = TickReport()
+        cursor = await self.feed.cursor()
+        if full_pass_due(now, cursor.position, cursor.full_sweep_at,
+                         self.engine.settings.full_sweep_hours):
+            return await self._full(now, report)
+        changes = await self.feed.changes(cursor.position or now, now)
+        fresh = [c for c in changes if (c.source, c.row_id, c.at) not in self._pending_keys]
+        fresh += await self.feed.take_deletions()
+        report.changes = len(fresh)
+        self._add(fresh)
+        ready = self._settled()
+        # The due travelers (their recheck_at has passed) once per interval: a write's
+        # suggestion must not wait behind them at every tick of a busy listener.
+        due: set[UUID] = set()
+        if time.monotonic() - self._due_checked >= self.engine.settings.watch_interval:
+            due = await self.feed.due(now, self._cooldown())
+            self._due_checked = time.monotonic()
+        handed: list[Change] = []
+        if ready or due:
+            handed = [c for u in ready for c in self.pending[u].changes]
+            await self._evaluate(now, ready, due, handed, report)
+            for u in ready:
+                for c in self.pending.pop(u).changes:
+                    self._pending_keys.discard((c.source, c.row_id, c.at))
+        waiting = [c.at for p in self.pending.values() for c in p.changes]
+        await self.feed.advance(handed, min([now, *waiting]))
+        return report
+
+    def _cooldown(self) -> timedelta:
+        return timedelta(days=self.engine.settings.cooldown_days)
+
+    def _add(self, changes: list[Change]) -> None:
+        """Pending travelers, with the first and last time they wrote (their rows'
+        timestamps, or a notification's arrival): debounced on the writes, not on when the
+        poll happened to see them."""
+        for c in changes:
+            entry = self.pending.get(c.user_id)
+            if entry is None:
+                entry = self.pending[c.user_id] = _Pending(c.at, c.at)
+            entry.first, entry.last = min(entry.first, c.at), max(entry.last, c.at)
+            if c.row_id:
+                entry.changes.append(c)
+                self._pending_keys.add((c.source, c.row_id, c.at))
+
+    def _settle_in(self) -> float | None:
+        """Seconds until the next pending traveler settles (0: some already did)."""
+        if not self.pending:
+            return None
+        debounce = self.engine.settings.watch_debounce
+        now = self.clock()
+        return max(0.0, min(min(debounce - (now - p.last).total_seconds(),
+                                5 * debounce - (now - p.first).total_seconds())
+                            for p in self.pending.values()))
+
+    def _settled(self) -> list[UUID]:
+        """Travelers quiet for the debounce, or writing for five debounces already."""
+        debounce = self.engine.settings.watch_debounce
+        now = self.clock()
+        return sorted(u for u, p in self.pending.items()
+                      if (now - p.last).total_seconds() >= debounce
+                      or (now - p.first).total_seconds() >= 5 * debounce)
+
+    async def _evaluate(self, now: datetime, ready: list[UUID], due: set[UUID],
+                        handed: list[Change], report: TickReport) -> None:
+        """The changed travelers first (someone is waiting for them), then the due ones:
+        travelers who share a time zone reach their boundaries together, and such a batch
+        must not delay a write's suggestion."""
+        counts: Counter[str] = Counter()
+        for reason, group in (("changed", set(ready)), ("due", due - set(ready))):
+            ids = await self.feed.active_among(sorted(group))
+            if not ids:
+                continue
+            recorder = StateRecorder(self.engine, self.feed, now, None, reason,
+                                     latest_by_user(handed))
+            await sweep(self.engine, now, user_ids=ids, on_stored=recorder)
+            counts.update(recorder.counts)
+            if reason == "changed":
+                stored = self.clock()
+                for c in handed:
+                    lag = (stored - c.at).total_seconds()
+                    for observer in list(_observers):
+                        observer(lag)
+        report.evaluated = dict(counts)
+
+    async def _full(self, now: datetime, report: TickReport) -> TickReport:
+        log.info("watcher: full pass")
+        # What the window holds now is covered by the pass: hand it over with it.
+        cursor = await self.feed.cursor()
+        covered = await self.feed.changes(cursor.position or now, now)
+        recorder = StateRecorder(self.engine, self.feed, now, None, "full",
+                                 latest_by_user(covered))
+        await sweep(self.engine, now, on_stored=recorder)
+        await self.feed.advance(covered, now, full_sweep_at=now)
+        report.full = True
+        report.evaluated = dict(recorder.counts)
+        return report
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        """Sleep until the next tick: the interval, or until the next pending traveler
+        settles; in listen mode with nobody pending, until the first notification (the
+        ones queued behind it are taken too, so a burst makes one tick)."""
+        settle = self._settle_in()
+        timeout = self.engine.settings.watch_interval if settle is None else settle
+        if not self.listen or settle is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=timeout)
+            return
+        conn = await self._listening()
+        notified: list[Change] = []
+        async for note in conn.notifies(timeout=timeout, stop_after=1):
+            notified.append(self._notified(note.payload))
+        if notified:
+            async for note in conn.notifies(timeout=0.001):
+                notified.append(self._notified(note.payload))
+        # A delete is only ever seen this way; writes are read from the feed as well.
+        self._add([c for c in notified if c.user_id.int])
+
+    def _notified(self, payload: str) -> Change:
+        return Change("notify", "", _parse_uuid(payload) or UUID(int=0), self.clock())
+
+    async def _listening(self) -> psycopg.AsyncConnection[Any]:
+        if self._listener is None or self._listener.closed:
+            kwargs = connection_kwargs(self.engine.settings)
+            self._listener = await psycopg.AsyncConnection.connect(
+                self.engine.conninfo, **kwargs)
+            channel = channel_name(self.engine.settings.engine_schema)
+            await self._listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        return self._listener
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(psycopg.Error):
+                await self._listener.close()
+            self._listener = None
