@@ -146,7 +146,8 @@ async def test_migrate_twice_then_sweep_on_wheels_wins_live(make_database: MakeD
     first = await invoke("migrate", "--preset", "wheels-wins-live", "--database-url", uri)
     assert first.exit_code == 0, first.output
     assert flat(first.stdout) == (
-        "applied: 0001_engine_preferences, 0002_suggestions, preset:wheels-wins-live")
+        "applied: 0001_engine_preferences, 0002_suggestions, 0005_evaluation_state,"
+        " preset:wheels-wins-live")
     second = await invoke("migrate", "--preset", "wheels-wins-live", "--database-url", uri)
     assert second.exit_code == 0, second.output
     assert flat(second.stdout) == "applied: nothing (up to date)"
