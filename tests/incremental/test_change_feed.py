@@ -166,3 +166,30 @@ async def test_sweep_incremental_command_reports_its_reasons(make_database: Make
     assert "evaluated 0 travelers" in again.output
     both = await asyncio.to_thread(runner.invoke, app, [*base, "--dry-run"])
     assert both.exit_code == 2
+
+
+async def test_a_traveler_whose_detectors_raise_stays_due(make_database: MakeDatabase,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from pam_proactive.data.models import UserContext
+    from pam_proactive.suggestions import detectors
+    from pam_proactive.suggestions.detectors.settings import DetectorSettings
+    from pam_proactive.suggestions.models import Candidate
+
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        alice = p.user(timezone="America/Denver")
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        await incremental_sweep(engine, NOW)
+
+        def buggy(ctx: UserContext, now: datetime, settings: DetectorSettings) -> list[Candidate]:
+            raise ZeroDivisionError("a bug")
+
+        with Planter(uri, "seed") as p:
+            p.expense(alice, 30, "food", date(2026, 11, 25), created_at=NOW + timedelta(minutes=1))
+        with monkeypatch.context() as patch:
+            patch.setattr(detectors, "ALL_DETECTORS", [*detectors.ALL_DETECTORS, buggy])
+            failed = await incremental_sweep(engine, LATER)
+        assert failed.sweep is not None and failed.sweep.detector_errors == 1
+        retried = await incremental_sweep(engine, LATER + timedelta(minutes=1))
+        assert retried.reasons == {"due": 1}  # the change was not lost with the failure
+        assert (await incremental_sweep(engine, LATER + timedelta(minutes=2))).evaluated == 0

@@ -73,6 +73,7 @@ class StateRecorder:
         self.default_reason = default_reason
         self.watermarks = watermarks
         self.counts: Counter[str] = Counter()
+        self.recorded: set[UUID] = set()
         self.margin = timedelta(minutes=engine.settings.expiry_refresh_minutes)
 
     async def __call__(self, contexts: dict[UUID, UserContext], found: list[Candidate]) -> None:
@@ -90,6 +91,15 @@ class StateRecorder:
             self.counts[reason] += 1
             rows.append(StateRow(uid, self.watermarks.get(uid), recheck.at, recheck.reason,
                                  reason))
+            self.recorded.add(uid)
+        await self.feed.save_state(self.now, rows)
+
+    async def retry_unrecorded(self, ids: Sequence[UUID]) -> None:
+        """Travelers of ``ids`` the sweep did not store (their detectors raised): due again
+        at the next run rather than forgotten with their changes."""
+        rows = [StateRow(u, self.watermarks.get(u), self.now, "retry",
+                         self.reasons.get(u, self.default_reason))
+                for u in ids if u not in self.recorded]
         await self.feed.save_state(self.now, rows)
 
 
@@ -130,6 +140,8 @@ async def incremental_sweep(
         recorder = StateRecorder(engine, feed, now, reasons, "due", latest)
     report.sweep = await sweep(engine, now, user_ids=ids, on_batch=on_batch, deliver=deliver,
                                on_stored=recorder)
+    if ids is not None:
+        await recorder.retry_unrecorded(ids)
     report.reasons = recorder.counts
     await feed.advance(changes, now, full_sweep_at=now if full else None)
     return report

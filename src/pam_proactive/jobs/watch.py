@@ -210,6 +210,7 @@ class Watcher:
             recorder = StateRecorder(self.engine, self.feed, now, None, reason,
                                      latest_by_user(handed))
             await sweep(self.engine, now, user_ids=ids, on_stored=recorder)
+            await recorder.retry_unrecorded(ids)
             counts.update(recorder.counts)
             if reason == "changed":
                 stored = self.clock()
