@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+
 from celery_harness import (
     DUPLICATES,
     SUGGESTIONS,
@@ -29,8 +31,6 @@ from celery_harness import (
     wait_for_run,
     worker_env,
 )
-from psycopg import sql
-
 from conftest import create_database, settings_for
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
 from pam_proactive.db.migrate import migrate

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import psycopg
-from pii import find_leaks, patterns, pii_values
 
 from conftest import MakeDatabase
+from pii import find_leaks, patterns, pii_values
 
 CLI = Path(sys.executable).with_name("pam-proactive")
 NOW = "2026-11-25T18:00:00+00:00"
