@@ -202,3 +202,39 @@ def test_the_database_restarted_mid_run_ends_in_a_completed_run(
         for w in workers:
             w.stop()
         workers.clear()
+
+
+async def test_a_celery_workers_counts_reach_the_scrape_in_multiprocess_mode(
+        pg_server: str, redis_url: str, workers: list[Worker], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from pam_proactive.api import metrics as metrics_route
+    from serving import get, serve, small_app
+
+    uri = await create_database(pg_server, "seed")
+    seed(uri, 40, NOW)
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = worker_env(uri, redis_url, PROMETHEUS_MULTIPROC_DIR=str(shared))
+    workers.append(Worker("mp", env, tmp_path))
+    workers[0].wait_ready()
+    trigger(redis_url)
+    _run_id, status, users, _created, _ranges, _errors = await asyncio.to_thread(
+        wait_for_run, uri, JOB)
+    assert status == "ok" and users == 40
+    # This process scrapes the directory the worker's pool process wrote to.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    async with serve(small_app(None, metrics_route.router)) as base:
+        code, _ctype, text = await get(base + "/metrics")
+    assert code == 200
+    samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+
+    def value(name: str, **labels: str) -> float:
+        return sum(s.value for s in samples if s.name == name
+                   and all(s.labels.get(k) == v for k, v in labels.items()))
+
+    assert value("pam_job_runs_total", job_name=JOB, outcome="ok") == 1  # counted once
+    assert value("pam_job_duration_seconds_count", job_name=JOB) == 1
+    assert value("pam_job_users_processed_total", job_name=JOB) == 40
+    assert value("pam_job_period_seconds", job_name=JOB) == 900
