@@ -21,7 +21,8 @@ async def test_liveness_and_readiness(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200, ready.text
     body = ready.json()
     assert body["ready"] is True
-    assert {c["name"]: c["ok"] for c in body["checks"]} == {"database": True, "migrations": True}
+    assert {c["name"]: c["ok"] for c in body["checks"]} == {"database": True, "migrations": True,
+                                                           "jobs": True}
 
 
 async def test_openapi_lists_every_endpoint(client: httpx.AsyncClient) -> None:

@@ -81,7 +81,7 @@ async def test_export_then_forget(client: httpx.AsyncClient, world: World) -> No
                                             for o in data["outbox"])
     assert len(data["deliveries"]) == 1 and data["deliveries"][0]["channel"] == "webhook"
     assert data["preferences"]["timezone"] == "Europe/Paris"
-    assert data["insights"] is None  # this installation has no insights table
+    assert data["insights"] == []  # the insights table exists (reports); none stored for this one
     assert engine_rows(world.uri, uid) == {"suggestions": 2, "outbox": 2, "user_preferences": 1,
                                            "deliveries": 1}
 
@@ -93,7 +93,7 @@ async def test_export_then_forget(client: httpx.AsyncClient, world: World) -> No
     erased = await client.delete(f"/v1/users/{uid}/engine-data", headers=token)
     assert erased.status_code == 200
     assert erased.json()["deleted"] == {"deliveries": 1, "outbox": 2, "suggestions": 2,
-                                        "user_preferences": 1}
+                                        "user_preferences": 1, "insights": 0}
     assert engine_rows(world.uri, uid) == dict.fromkeys(
         ("suggestions", "outbox", "user_preferences", "deliveries"), 0)
     assert traveler_rows(world.uri, uid) == (1, 1, 1)

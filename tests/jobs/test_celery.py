@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+
 from celery_harness import (
     DUPLICATES,
     SUGGESTIONS,
@@ -29,8 +31,6 @@ from celery_harness import (
     wait_for_run,
     worker_env,
 )
-from psycopg import sql
-
 from conftest import create_database, settings_for
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
 from pam_proactive.db.migrate import migrate
@@ -202,3 +202,44 @@ def test_the_database_restarted_mid_run_ends_in_a_completed_run(
         for w in workers:
             w.stop()
         workers.clear()
+
+
+def test_a_celery_workers_counts_reach_the_scrape_in_multiprocess_mode(
+        pg_server: str, redis_url: str, workers: list[Worker], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from api.harness import Server
+    from pam_proactive.api import metrics as metrics_route
+    from serving import small_app
+
+    uri = asyncio.run(create_database(pg_server, "seed"))
+    seed(uri, 40, NOW)
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = worker_env(uri, redis_url, PROMETHEUS_MULTIPROC_DIR=str(shared))
+    workers.append(Worker("mp", env, tmp_path))
+    workers[0].wait_ready()
+    trigger(redis_url)
+    _run_id, status, users, _created, _ranges, _errors = wait_for_run(uri, JOB)
+    assert status == "ok" and users > 0
+    # This process scrapes the directory the worker's pool process wrote to.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    server = Server(small_app(None, metrics_route.router))
+    server.start()
+    try:
+        scrape = httpx.get(server.url + "/metrics", timeout=10)
+    finally:
+        server.stop()
+    assert scrape.status_code == 200
+    samples = [s for f in text_string_to_metric_families(scrape.text) for s in f.samples]
+
+    def value(name: str, **labels: str) -> float:
+        return sum(s.value for s in samples if s.name == name
+                   and all(s.labels.get(k) == v for k, v in labels.items()))
+
+    assert value("pam_job_runs_total", job_name=JOB, outcome="ok") == 1  # counted once
+    assert value("pam_job_duration_seconds_count", job_name=JOB) == 1
+    assert value("pam_job_users_processed_total", job_name=JOB) == users
+    assert value("pam_job_period_seconds", job_name=JOB) == 900

@@ -101,7 +101,7 @@ async def test_run_command_stops_cleanly_on_sigterm(make_database: MakeDatabase,
     plant(uri, 30)
     env = {**os.environ, "DATABASE_URL": uri, "PAM_BATCH_SIZE": "5", "PAM_JOB_RANGE_SIZE": "5"}
     exe = Path(sys.executable).parent / "pam-proactive"
-    proc = subprocess.Popen([str(exe), "run"], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([str(exe), "run", "--no-api"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60

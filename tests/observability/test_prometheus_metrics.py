@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from serving import get, serve, small_app
 
 from conftest import MakeDatabase, settings_for
 from pam_proactive.api import metrics as metrics_route
@@ -26,6 +25,7 @@ from pam_proactive.jobs.sweep import sweep
 from pam_proactive.logs import bind
 from pam_proactive.observability import metrics
 from planting import Planter
+from serving import get, serve, small_app
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 NEXT_DAY = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)

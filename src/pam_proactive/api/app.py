@@ -14,22 +14,22 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from pam_proactive import __version__
+from pam_proactive.api import dashboard, metrics
 from pam_proactive.api.auth import Authenticator
 from pam_proactive.api.errors import install_error_handlers
 from pam_proactive.api.ratelimit import TokenBucketLimiter
 from pam_proactive.api.readiness import DEFAULT_CHECKS, Check
-from pam_proactive.api.routes import health, performance, suggestions, users
+from pam_proactive.api.routes import health, operations, performance, suggestions, users
 from pam_proactive.api.state import ApiState
 from pam_proactive.api.stream import SuggestionHub
 from pam_proactive.config import Settings
 from pam_proactive.engine import Engine, open_engine
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, performance.router, users.router,
-                                  suggestions.router)
+                                  suggestions.router, operations.router)
 
-# Routers of other components (metrics, dashboard, ...): one line each, e.g.
-#   EXTRA_ROUTERS = (metrics.router, dashboard.router)
-EXTRA_ROUTERS: tuple[APIRouter, ...] = ()
+# Routers of other components: /metrics, and the dashboard at / with its data.
+EXTRA_ROUTERS: tuple[APIRouter, ...] = (metrics.router, dashboard.router)
 
 _SECURITY = {"bearer": {"type": "http", "scheme": "bearer",
                         "description": "PAM_API_TOKEN (operator) or a Supabase user JWT"}}
@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
                   description="Proactive suggestions for travelers: health, performance, "
                   "each traveler's context and suggestions (with a live stream), and the "
                   "privacy export and erasure of what the engine stores.")
+    app.state.api = None  # until the lifespan sets it: requests get 503, never open access
     install_error_handlers(app)
     for router in (*ROUTERS, *(EXTRA_ROUTERS if extra_routers is None else extra_routers)):
         app.include_router(router)

@@ -1,6 +1,11 @@
 """The live dashboard at ``/``: a server-rendered page whose charts refresh themselves from
 ``GET /v1/dashboard/data``. Offline: Chart.js is vendored in ``api/static`` (MIT, license
-beside it), nothing is fetched from elsewhere, and there is no front-end build step."""
+beside it), nothing is fetched from elsewhere, and there is no front-end build step.
+
+Access: the page and its static files load without credentials; the data does not. With
+``PAM_API_TOKEN`` set, the page is served empty and its script reads the token from the URL
+fragment (``/#token=...``, which browsers never send to the server) and sends it as
+``Authorization: Bearer`` on each fetch of ``/v1/dashboard/data`` (operator only)."""
 
 from __future__ import annotations
 
@@ -12,11 +17,11 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from pam_proactive.api.dashboard_data import dashboard_data
-from pam_proactive.api.metrics import probe_database, request_engine
+from pam_proactive.api.dashboard_data import dashboard_data, empty_data
+from pam_proactive.api.metrics import operator_when_served, probe_database, request_engine
 from pam_proactive.engine import Engine
 
 DATA_PATH = "/v1/dashboard/data"
@@ -48,7 +53,15 @@ async def _data(engine: Engine) -> dict[str, Any]:
     return data
 
 
-@router.get(DATA_PATH, summary="Dashboard data")
+def needs_token(request: Request) -> bool:
+    """True when the app checks credentials and an operator token is configured: the page is
+    then served without data (its script fetches it with the token)."""
+    auth = getattr(getattr(request.app.state, "api", None), "auth", None)
+    return auth is not None and not auth.open_locally
+
+
+@router.get(DATA_PATH, summary="Dashboard data",
+            dependencies=[Depends(operator_when_served)])
 async def get_dashboard_data(request: Request) -> dict[str, Any]:
     """Engine health (database, pool, queries, cache), job runs, suggestions per day by type
     and priority, statuses, the outbox, fleet health and the recent suggestions (user ids
@@ -81,13 +94,14 @@ def _rows(items: list[dict[str, Any]], keys: tuple[str, ...]) -> str:
     return "".join(out)
 
 
-def render_page(data: dict[str, Any], refresh_seconds: int) -> str:
+def render_page(data: dict[str, Any], refresh_seconds: int, *, locked: bool = False) -> str:
     """The dashboard page with ``data`` rendered in (cards, tables) and embedded for the
-    charts."""
+    charts; ``locked``: the script must fetch the data with the operator token first."""
     h = data["health"]
     initial = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     values = {
         "static": STATIC_PATH, "source": DATA_PATH, "refresh": refresh_seconds,
+        "locked": "1" if locked else "0",
         "generated_at": data["generated_at"], "database": h["database"],
         "db_class": "good" if h["database"] == "reachable" else "bad",
         "pool_in_use": h["pool"]["in_use"], "pool_size": h["pool"]["size"],
@@ -116,4 +130,7 @@ async def get_dashboard(request: Request, refresh: int = Query(
         ) -> HTMLResponse:
     """The live dashboard (HTML): engine health, job runs, query and cache performance,
     suggestions over time, fleet health, recent suggestions."""
-    return HTMLResponse(render_page(await _data(_engine(request)), refresh))
+    engine = _engine(request)
+    if needs_token(request):
+        return HTMLResponse(render_page(empty_data(datetime.now(UTC)), refresh, locked=True))
+    return HTMLResponse(render_page(await _data(engine), refresh))

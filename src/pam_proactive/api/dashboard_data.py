@@ -112,6 +112,27 @@ async def _fleet(reader: _Reader, present: bool) -> dict[str, Any]:
     }
 
 
+def empty_data(now: datetime) -> dict[str, Any]:
+    """The dashboard's shape with nothing in it (zeros, empty series; the database shown as
+    unknown): the page rendered before the caller has shown the operator token."""
+    return {
+        "generated_at": now.isoformat(),
+        "health": {"database": "unknown",
+                   "pool": {"size": 0, "max": 0, "in_use": 0, "waiting": 0},
+                   "queries": {"queries_executed": 0, "query_errors": 0,
+                               "average_query_ms": 0.0, "p95_query_ms": 0.0,
+                               "slow_queries": 0},
+                   "statements": {"labels": [], "mean_ms": [], "p95_ms": []},
+                   "cache": {"hits": 0, "misses": 0, "evictions": 0, "size": 0,
+                             "hit_rate": 0.0}},
+        "jobs": {"available": False, "runs": []},
+        "fleet": {"available": False, "history": [], "critical": []},
+        "suggestions": {"by_type": _series([]), "by_priority": _series([]), "statuses": {},
+                        "recent": []},
+        "outbox": {"pending": 0, "delivered": 0, "failing": 0},
+    }
+
+
 async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
     """Everything the dashboard shows, as of ``now`` (the generation time shown). Raises
     :class:`PamError` subclasses only if the database fails mid-way; an unreachable database
@@ -120,12 +141,7 @@ async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
     try:
         jobs_present, fleet_present = await reader.tables()
     except PamError:
-        return {"generated_at": now.isoformat(), "health": _engine_health(engine, False),
-                "jobs": {"available": False, "runs": []},
-                "fleet": {"available": False, "history": [], "critical": []},
-                "suggestions": {"by_type": _series([]), "by_priority": _series([]),
-                                "statuses": {}, "recent": []},
-                "outbox": {"pending": 0, "delivered": 0, "failing": 0}}
+        return {**empty_data(now), "health": _engine_health(engine, False)}
     days = {"days": WINDOW_DAYS}
     by_type = await reader.rows("suggestions_by_type", st.SUGGESTIONS_BY_TYPE, days)
     by_priority = await reader.rows("suggestions_by_priority", st.SUGGESTIONS_BY_PRIORITY, days)

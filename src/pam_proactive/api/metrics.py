@@ -1,5 +1,9 @@
 """``GET /metrics``: the engine's Prometheus metrics in the text exposition format.
 
+Access: with ``PAM_API_TOKEN`` set, the scrape needs it as a bearer token (Prometheus'
+``authorization: {credentials: ...}`` in the scrape config); without one the server listens
+on loopback only and the scrape is open.
+
 Single process: this process's registry, with the pool gauges refreshed and the database
 probed at scrape time. With ``PROMETHEUS_MULTIPROC_DIR`` set (several API workers, Celery
 workers on the same host): the sum over every process's files, read by MultiProcessCollector.
@@ -9,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from pam_proactive.api.state import operator
 from pam_proactive.db.connection import Database
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
@@ -21,6 +26,16 @@ from pam_proactive.observability import metrics
 PROBE_TIMEOUT_SECONDS = 2.0
 
 router = APIRouter(tags=["operations"])
+
+
+async def operator_when_served(request: Request) -> None:
+    """Require the operator (``PAM_API_TOKEN`` as bearer, when one is configured) in an app
+    made by ``create_app``: 401 without it, 403 for a traveler's JWT, 503 while starting. An
+    app without the API's state (one assembled from these routers alone, as the
+    observability tests do) has no authentication to apply."""
+    if not hasattr(request.app.state, "api"):
+        return
+    await operator(request)
 
 
 def request_engine(request: Request) -> Engine | None:
@@ -52,7 +67,8 @@ def exposition() -> bytes:
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics",
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
-                             "description": "Prometheus text exposition format"}})
+                             "description": "Prometheus text exposition format"}},
+            dependencies=[Depends(operator_when_served)])
 async def get_metrics(request: Request) -> Response:
     """The Prometheus text format: query counts and latency by statement, pool, cache, job
     runs, users processed, suggestions by type and priority, deliveries, event lag, fleet."""

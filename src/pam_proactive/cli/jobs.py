@@ -6,8 +6,10 @@ words when not on a terminal); a terminal gets tables.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pam_proactive.api.server import DEFAULT_HOST, check_bind, make_server, startup_notice
 from pam_proactive.cli.options import (
     DatabaseUrl,
     DataDir,
@@ -134,27 +137,77 @@ def runs(job_name: Annotated[str | None, typer.Option("--job", help="Only this j
 def run(demo: Annotated[bool, typer.Option(
             "--demo", help="Seed demo travelers first when the database has none.")] = False,
         demo_users: Annotated[int, typer.Option("--demo-users", min=1)] = 1000,
+        host: Annotated[str, typer.Option("--host", help="Address of the API and dashboard "
+                                          "(loopback by default; another needs "
+                                          "PAM_API_TOKEN).")] = DEFAULT_HOST,
+        port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                          help="TCP port of the API and dashboard.")] = 8000,
+        no_api: Annotated[bool, typer.Option("--no-api", help="Run the scheduler alone: "
+                                             "no API, dashboard or /metrics.")] = False,
         database_url: DatabaseUrl = None, preset: Preset = None,
         data_dir: DataDir = None) -> None:
-    """Run the scheduler: every job on its cron, in this process.
+    """Run the scheduler (every job on its cron) and serve the API and dashboard, in this
+    process, on one engine (one pool, cache and metrics).
 
     Migrates first; uses the embedded database unless DATABASE_URL is set. A slot missed
-    while it was down runs once at start-up. Ctrl-C (or SIGTERM) finishes the range in hand.
+    while it was down runs once at start-up. Ctrl-C (or SIGTERM) finishes the range in hand,
+    stops the API and exits 0.
     """
     settings = settings_from(database_url, preset, data_dir)
     if demo and settings.preset != "seed":
         fail("--demo seeds the seed preset's tables: use --preset seed")
-    run_guarded(_serve(settings, demo, demo_users))
+    if not no_api:
+        try:
+            check_bind(settings, host)
+        except ConfigurationError as exc:
+            fail(str(exc))
+    run_guarded(_serve(settings, demo, demo_users, None if no_api else (host, port)))
     console.print("scheduler stopped")
 
 
-async def _serve(settings: Settings, demo: bool, demo_users: int) -> None:
+async def _serve(settings: Settings, demo: bool, demo_users: int,
+                 listen: tuple[str, int] | None) -> None:
     async with open_engine(settings, migrate_first=True) as engine:
         if demo:
             await _seed_if_empty(engine, demo_users)
-        console.print("scheduler running; jobs: " + ", ".join(j.name for j in JOBS)
-                      + ". Runs: `pam-proactive runs`.")
-        await serve_until_signalled(Runner(engine))
+        async with _api(settings, engine, listen):
+            console.print("scheduler running; jobs: " + ", ".join(j.name for j in JOBS)
+                          + ". Runs: `pam-proactive runs`.")
+            await serve_until_signalled(Runner(engine))
+
+
+@contextlib.asynccontextmanager
+async def _api(settings: Settings, engine: Engine, listen: tuple[str, int] | None
+               ) -> AsyncIterator[None]:
+    """The API and dashboard served on ``engine`` in this event loop for the block (nothing
+    with ``listen`` None); stopped at its end, open streams given 5 s."""
+    if listen is None:
+        yield
+        return
+    host, port = listen
+    server = make_server(settings, host, port, engine=engine)
+    # The scheduler's handlers own SIGINT/SIGTERM and stop both; uvicorn's own would re-raise
+    # the signal after its shutdown and end the process before the runner checkpoints.
+    server.capture_signals = _no_signals  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            with contextlib.suppress(BaseException):
+                task.result()
+            raise ConfigurationError(f"--host {host} --port {port}: the API cannot listen "
+                                     "there (port in use?): pick another --port, or --no-api")
+        await asyncio.sleep(0.05)
+    console.print(startup_notice(settings, host, port))
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.contextmanager
+def _no_signals() -> Iterator[None]:
+    yield
 
 
 async def _seed_if_empty(engine: Engine, users: int) -> None:

@@ -46,7 +46,7 @@ from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.doctor import Finding, diagnose
 from pam_proactive.engine import Engine, open_engine, run_migrations
 from pam_proactive.errors import SeedConflictError
-from pam_proactive.logs import configure_logging
+from pam_proactive.logs import audit_actor, configure_logging
 from pam_proactive.suggestions.detectors import run_detectors
 
 # Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
@@ -74,7 +74,7 @@ def _show_version(value: bool) -> None:
 
 
 @app.callback()
-def _setup(show_version: Annotated[bool, typer.Option(
+def _setup(ctx: typer.Context, show_version: Annotated[bool, typer.Option(
         "--version", is_eager=True, callback=_show_version,
         help="Print the version and exit.")] = False) -> None:
     """Proactive suggestions from travelers' real PostgreSQL data."""
@@ -83,6 +83,8 @@ def _setup(show_version: Annotated[bool, typer.Option(
         fail(f"PAM_LOG_LEVEL={level}: should be one of {', '.join(_LOG_LEVELS)} "
              "(unset PAM_LOG_LEVEL for the default, WARNING)")
     configure_logging()
+    # Reads the command does are audited as cli:<command> (asyncio.run copies this context).
+    ctx.with_resource(audit_actor(f"cli:{ctx.invoked_subcommand or 'pam-proactive'}"))
 
 
 @app.command()

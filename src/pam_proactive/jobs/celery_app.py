@@ -30,6 +30,7 @@ from pam_proactive.jobs import runs
 from pam_proactive.jobs.execute import process_range
 from pam_proactive.jobs.runtime import ProcessRuntime
 from pam_proactive.jobs.schedule import JOBS, job_named, next_fire
+from pam_proactive.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,9 @@ def _open_runtime(**_: Any) -> None:
 def _close_runtime(**_: Any) -> None:
     if _runtime is not None:
         _runtime.close()
+    # Multiprocess mode: this process's live gauges (pool, cache) stop counting; its
+    # counters and histograms stay in the shared directory for the scrape.
+    metrics.process_exit()
 
 
 def _countdown(retries: int) -> float:

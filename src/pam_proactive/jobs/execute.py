@@ -18,6 +18,7 @@ from pam_proactive.jobs import runs
 from pam_proactive.jobs.runs import RangeClaim, RangeCounts, RunRecord
 from pam_proactive.jobs.schedule import JobDef, job_named
 from pam_proactive.jobs.work import RangeWork
+from pam_proactive.logs import audit_actor, bind
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,13 @@ async def process_range(engine: Engine, claim: RangeClaim, *,
     run if this range finished it. ``job`` defaults to the scheduled job of the claim's name.
     """
     job = job or job_named(claim.job)
+    with bind(job=claim.job, run_id=claim.run_id, range_lo=claim.lo, range_hi=claim.hi), \
+            audit_actor(f"job:{claim.job}"):
+        return await _process_range(engine, claim, job, transient)
+
+
+async def _process_range(engine: Engine, claim: RangeClaim, job: JobDef,
+                         transient: Literal["retry", "raise"]) -> RunRecord | None:
     if claim.status == "failed":  # attempt limit reached at claim
         return await runs.finalize_run(engine, claim.run_id)
     work = RangeWork(job, claim.run_id, claim.seq, claim.lo, claim.hi, claim.slot, claim.as_of)

@@ -16,8 +16,10 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from pam_proactive.engine import Engine
+from pam_proactive.errors import ConfigurationError
 from pam_proactive.jobs import statements as st
-from pam_proactive.jobs.schedule import JobDef
+from pam_proactive.jobs.schedule import JobDef, job_named
+from pam_proactive.observability import metrics
 
 Runner = Literal["inprocess", "celery"]
 NIL = UUID(int=0)
@@ -259,4 +261,24 @@ async def finalize_run(engine: Engine, run_id: int) -> RunRecord | None:
     failed), counts summed. Returns the finished run, or None if it is not done (or was
     finalised already)."""
     rows = await _rows(engine, "job_run_finalize", st.FINALIZE_RUN, {"run": run_id})
-    return _record(rows[0]) if rows else None
+    if not rows:
+        return None
+    record = _record(rows[0])
+    observe_finished(record)
+    return record
+
+
+def observe_finished(record: RunRecord) -> None:
+    """Count a finished run in this process's metrics (job runs by outcome, duration in
+    seconds, the job's period). Called by whoever finalised it: the SQL update succeeds for
+    one caller only (``status = 'running'`` guard), so each run is counted exactly once, in
+    the process (in-process runner or Celery worker) that finished its last range."""
+    finished = record.finished_at or record.started_at
+    seconds = max(0.0, (finished - record.started_at).total_seconds())
+    metrics.observe_job_run(record.job, record.status, seconds,
+                            finished_at=finished.timestamp())
+    try:
+        job = job_named(record.job)
+    except ConfigurationError:  # a run of a job no longer scheduled: no period to declare
+        return
+    metrics.set_job_period(record.job, job.period(finished).total_seconds())

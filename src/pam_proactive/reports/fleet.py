@@ -21,6 +21,7 @@ from pam_proactive.analysis.fleet import (
 )
 from pam_proactive.engine import Engine
 from pam_proactive.errors import DataSourceError
+from pam_proactive.observability import metrics
 from pam_proactive.reports.statements import ReportStatements
 from pam_proactive.suggestions.delivery import WebhookChannel
 
@@ -208,7 +209,10 @@ async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | Non
     if run_id is not None and (done := await engine.db.fetch(
             "report_by_run", st.report_by_run, {"run_id": run_id})):
         await send_alert(engine, int(done[0][0]))
-        return await _existing(engine, int(done[0][0]))
+        stored = await _existing(engine, int(done[0][0]))
+        metrics.set_fleet_health(critical=len(stored.summary.critical),
+                                 vehicles=len(stored.summary.vehicles))
+        return stored
     weights = HealthWeights()
     vehicles, skipped, errors = await _compute(engine, now, weights)
     summary = summarize(vehicles, engine.settings.fleet_critical_score)
@@ -218,6 +222,7 @@ async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | Non
     report_id = await _store(engine, now, run_id, summary, extra)
     await send_alert(engine, report_id)
     report = await _existing(engine, report_id)
+    metrics.set_fleet_health(critical=len(summary.critical), vehicles=len(summary.vehicles))
     log.info("fleet report %s: %d vehicles, %d critical, %d skipped, %d errors", report.id,
              len(summary.vehicles), len(summary.critical), skipped, errors)
     return report

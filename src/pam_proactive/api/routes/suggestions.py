@@ -15,11 +15,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
 from pam_proactive.api.errors import conflict, not_found
-from pam_proactive.api.routes.users import user_caller
+from pam_proactive.api.routes.users import actor, user_caller
 from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, SuggestionListOut
 from pam_proactive.api.serialize import suggestion_json
 from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
 from pam_proactive.api.stream import Subscription
+from pam_proactive.logs import audit_actor
 from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionStatus
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
@@ -41,9 +42,11 @@ async def list_suggestions(
 ) -> JSONResponse:
     """The traveler's suggestions, most recently updated first."""
     state = api_state(request)
-    found = await repository.list_user_suggestions(state.engine, user_id, status or (), limit)
-    if not found:
-        await _known(state, user_id)
+    with audit_actor(actor(who)):
+        found = await repository.list_user_suggestions(state.engine, user_id, status or (),
+                                                       limit)
+        if not found:
+            await _known(state, user_id)
     # Built from the store's typed records: returned as is, not re-validated per request.
     return JSONResponse({"user_id": str(user_id),
                          "suggestions": [suggestion_json(r) for r in found]})
@@ -58,7 +61,9 @@ async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str
     who.require_user(owner)
     now = datetime.now(UTC)
     close = repository.dismiss if action == "dismissed" else repository.mark_acted
-    if not await close(state.engine, suggestion_id, now):
+    with audit_actor(actor(who)):
+        changed = await close(state.engine, suggestion_id, now)
+    if not changed:
         raise conflict("the suggestion is already closed (dismissed, acted upon, resolved or "
                        "expired): nothing changed")
     return {"id": str(suggestion_id), "status": action, "status_changed_at": now.isoformat()}

@@ -8,12 +8,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from pam_proactive.analysis.insights import KINDS
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
 from pam_proactive.api.errors import not_found
 from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, EraseOut, ExportOut
 from pam_proactive.api.serialize import to_jsonable
 from pam_proactive.api.state import api_state, caller, rate_limit
+from pam_proactive.logs import audit_actor
+from pam_proactive.reports.insights import get_insights
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -23,6 +26,11 @@ async def user_caller(user_id: UUID, request: Request) -> Caller:
     who = await caller(request)
     who.require_user(user_id)
     return who
+
+
+def actor(who: Caller) -> str:
+    """The audit log's name for ``who``: ``api:user:<id>`` or ``api:operator``."""
+    return f"api:user:{who.user_id}" if who.user_id is not None else "api:operator"
 
 
 def clock(now: datetime | None) -> datetime:
@@ -43,8 +51,25 @@ async def context(user_id: UUID, request: Request, now: datetime | None = NowQue
     as of ``now``, as `pam-proactive context --json` prints it. Rate limited."""
     rate_limit(request, who)
     engine = api_state(request).engine
-    ctx = await engine.data.get_comprehensive_user_context(user_id, clock(now))
+    with audit_actor(actor(who)):
+        ctx = await engine.data.get_comprehensive_user_context(user_id, clock(now))
     return to_jsonable(ctx)  # type: ignore[no-any-return]
+
+
+@router.get("/{user_id}/insights", responses={**ERRORS, **NOT_FOUND})
+async def insights(user_id: UUID, request: Request,
+                   kind: str | None = Query(None, pattern="^(" + "|".join(KINDS) + ")$",
+                                            description="only this kind"),
+                   who: Caller = Depends(user_caller)) -> list[dict[str, Any]]:
+    """The traveler's stored pattern insights (spending trend by category, travel pattern,
+    fuel economy trend), latest period first: kind, period (the traveler's local dates),
+    values (numbers), computed_for. Recomputed insights replace the stored ones."""
+    engine = api_state(request).engine
+    with audit_actor(actor(who)):
+        found = await get_insights(engine, user_id, kind=kind)
+        if not found and not await repository.user_exists(engine, user_id):
+            raise not_found(f"no traveler with id {user_id}")
+    return [to_jsonable(record) for record in found]
 
 
 @router.get("/{user_id}/export", response_model=ExportOut,
@@ -56,9 +81,10 @@ async def export(user_id: UUID, request: Request,
     tables (the app's own data) are not included. Rate limited."""
     rate_limit(request, who)
     engine = api_state(request).engine
-    data = await repository.export_user(engine, user_id)
-    if data.empty and not await repository.user_exists(engine, user_id):
-        raise not_found(f"no traveler and no engine data with id {user_id}")
+    with audit_actor(actor(who)):
+        data = await repository.export_user(engine, user_id)
+        if data.empty and not await repository.user_exists(engine, user_id):
+            raise not_found(f"no traveler and no engine data with id {user_id}")
     return {**to_jsonable(data), "exported_at": datetime.now(UTC).isoformat()}
 
 
@@ -70,7 +96,8 @@ async def erase(user_id: UUID, request: Request,
     transaction. Traveler tables are never touched; a later sweep computes suggestions
     afresh from them while the traveler exists."""
     engine = api_state(request).engine
-    deleted = await repository.erase_user(engine, user_id)
-    if not any(deleted.values()) and not await repository.user_exists(engine, user_id):
-        raise not_found(f"no traveler and no engine data with id {user_id}")
+    with audit_actor(actor(who)):
+        deleted = await repository.erase_user(engine, user_id)
+        if not any(deleted.values()) and not await repository.user_exists(engine, user_id):
+            raise not_found(f"no traveler and no engine data with id {user_id}")
     return {"user_id": str(user_id), "deleted": deleted}

@@ -5,6 +5,10 @@
   var body = document.body;
   var SOURCE = body.dataset.source;
   var REFRESH_MS = Math.max(1, Number(body.dataset.refresh) || 10) * 1000;
+  var LOCKED = body.dataset.locked === "1";
+  // The operator token comes in the URL fragment (/#token=...): browsers never send the
+  // fragment to the server, so it stays out of request lines and access logs.
+  var TOKEN = new URLSearchParams(window.location.hash.slice(1)).get("token");
   var PALETTE = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#c62828", "#558b2f",
                  "#4e342e", "#ad1457", "#283593", "#f9a825", "#37474f"];
   var PRIORITY = {critical: "#b71c1c", high: "#e65100", medium: "#f9a825", low: "#0277bd"};
@@ -143,13 +147,31 @@
     el.className = offline ? "status offline" : "status";
   }
 
+  function showAuthMessage(text) {
+    var el = document.getElementById("auth-message");
+    el.textContent = text;
+    el.hidden = !text;
+    state.authMessage = text;
+  }
+
   function refresh() {
-    fetch(SOURCE, {cache: "no-store", headers: {Accept: "application/json"}})
+    var headers = {Accept: "application/json"};
+    if (TOKEN) { headers.Authorization = "Bearer " + TOKEN; }
+    fetch(SOURCE, {cache: "no-store", headers: headers})
       .then(function (response) {
+        if (response.status === 401 || response.status === 403) {
+          showAuthMessage(TOKEN
+            ? "The token in the address is not the operator token (PAM_API_TOKEN): open "
+              + "this page as /#token=<PAM_API_TOKEN>."
+            : "This dashboard needs the operator token: open it as /#token=<PAM_API_TOKEN> "
+              + "(the part after # is never sent to the server).");
+          throw new Error("HTTP " + response.status + ": operator token needed");
+        }
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       })
       .then(function (data) {
+        showAuthMessage("");
         render(data);
         state.refreshes += 1;
         setStatus("live, updated " + shortTime(new Date().toISOString()) + " UTC", false);
@@ -158,5 +180,6 @@
   }
 
   render(JSON.parse(document.getElementById("initial-data").textContent));
+  if (LOCKED) { refresh(); }
   window.setInterval(refresh, REFRESH_MS);
 })();
