@@ -170,9 +170,9 @@ async def test_sweep_incremental_command_reports_its_reasons(make_database: Make
 
 async def test_a_traveler_whose_detectors_raise_stays_due(make_database: MakeDatabase,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from pam_proactive.data.models import UserContext
+    from pam_proactive.analysis.settings import DetectorSettings
+    from pam_proactive.context import UserContext
     from pam_proactive.suggestions import detectors
-    from pam_proactive.suggestions.detectors.settings import DetectorSettings
     from pam_proactive.suggestions.models import Candidate
 
     uri = await make_database("seed")
