@@ -19,6 +19,7 @@ from pam_proactive.config import Settings, load_settings
 from pam_proactive.db.connection import Database
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
 from pam_proactive.db.migrate import migrate
+from receiver import receiver  # noqa: F401  (a fixture: a real HTTP receiver on loopback)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PRESETS = ("seed", "wheels-wins-live")

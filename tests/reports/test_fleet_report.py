@@ -8,11 +8,9 @@ report stored per run, and the operator alert sent once, only when the critical 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +28,7 @@ from pam_proactive.reports.fleet import (
 )
 from pam_proactive.suggestions.delivery import SIGNATURE_HEADER, verify_signature
 from planting import Planter
+from receiver import Receiver
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
@@ -69,43 +68,6 @@ def plant_fleet(p: Planter) -> dict[str, UUID]:
     return users
 
 
-@dataclass
-class Receiver:
-    """Records every POST and answers 200."""
-
-    url: str = ""
-    bodies: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with receiver.lock:
-                receiver.bodies.append((dict(self.headers.items()), body))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/operator"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield rec
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 @dataclass
@@ -172,7 +134,8 @@ async def test_alert_once_when_critical_grows(world: World, engine: Engine,
     first = await build_fleet_report(engine, NOW, run_id=1)
     assert first.alert is not None and first.alert.sent_at is not None
     assert (first.alert.previous_critical, first.alert.critical) == (0, 1)
-    [(headers, body)] = receiver.bodies
+    [request] = receiver.requests
+    headers, body = request.headers, request.body
     assert verify_signature(SECRET, body, headers[SIGNATURE_HEADER])
     payload = json.loads(body)
     assert (payload["event"], payload["report_id"], payload["previous_critical"],
@@ -183,12 +146,12 @@ async def test_alert_once_when_critical_grows(world: World, engine: Engine,
     again = await build_fleet_report(engine, NOW, run_id=1)
     assert again.id == first.id
     assert not await send_alert(engine, first.id)
-    assert len(receiver.bodies) == 1
+    assert len(receiver.requests) == 1
 
     # the next run with the same critical count: stored, no alert
     later = await build_fleet_report(engine, NOW + timedelta(hours=6), run_id=2)
     assert later.id != first.id and later.alert is None
-    assert len(receiver.bodies) == 1
+    assert len(receiver.requests) == 1
 
     # one more critical vehicle: the count grows from 1 to 2, one alert
     with Planter(world.uri, world.preset) as p:
@@ -200,8 +163,8 @@ async def test_alert_once_when_critical_grows(world: World, engine: Engine,
         (world.users["worn"], 45), (extra, 50)]  # lowest first
     assert grown.alert is not None and (grown.alert.previous_critical, grown.alert.critical) == (
         1, 2)
-    assert len(receiver.bodies) == 2
-    assert json.loads(receiver.bodies[1][1])["critical"] == 2
+    assert len(receiver.requests) == 2
+    assert json.loads(receiver.requests[1].body)["critical"] == 2
 
     # every run is kept: the history
     async with await psycopg.AsyncConnection.connect(world.uri) as conn:
@@ -227,7 +190,8 @@ async def test_unsent_alert_is_sent_by_the_retried_run(world: World, receiver: R
         assert retried.id == first.id
         assert retried.alert is not None and retried.alert.sent_at is not None
         await build_fleet_report(engine, NOW, run_id=7)
-    [(headers, body)] = receiver.bodies
+    [request] = receiver.requests
+    headers, body = request.headers, request.body
     assert verify_signature(SECRET, body, headers[SIGNATURE_HEADER])
     assert headers["X-Pam-Outbox-Id"] == f"fleet-alert-{first.alert.id}"
 
