@@ -323,15 +323,38 @@ _DAILY: tuple[tuple[str, Callable[[UserContext, datetime, BoundarySettings],
 )
 
 
+# The suggestion types each boundary function speaks for: a scheduled job running a detector
+# group takes only the boundaries of its own detectors.
+BOUNDARY_TYPES: dict[str, frozenset[str]] = {
+    "event_travel_planning": frozenset({"event_travel_planning"}),
+    "departure_reminder": frozenset({"departure_reminder"}),
+    "fuel_low": frozenset({"fuel_low"}),
+    "budget": frozenset({"budget_exceeded", "budget_forecast_overspend", "budget_threshold"}),
+    "spending_anomaly": frozenset({"spending_anomaly"}),
+    "maintenance": frozenset({"maintenance_overdue", "maintenance_due_soon"}),
+    "document_expiring": frozenset({"document_expiring"}),
+    "fuel_economy_drop": frozenset({"fuel_economy_drop"}),
+}
+
+
+def _wanted(name: str, types: Collection[str] | None) -> bool:
+    return types is None or not BOUNDARY_TYPES[name].isdisjoint(types)
+
+
 def detector_boundaries(ctx: UserContext, now: datetime, settings: BoundarySettings,
-                        keys: Collection[str]) -> dict[str, datetime]:
-    """Each detector's boundary (those with one), by detector name."""
-    found: dict[str, datetime | None] = {
-        "event_travel_planning": event_travel_planning_boundary(ctx, now, settings, keys),
-        "departure_reminder": departure_reminder_boundary(ctx, now, settings, keys),
-    }
+                        keys: Collection[str], types: Collection[str] | None = None
+                        ) -> dict[str, datetime]:
+    """Each detector's boundary (those with one), by detector name; with ``types``, only
+    the detectors producing one of those suggestion types."""
+    found: dict[str, datetime | None] = {}
+    if _wanted("event_travel_planning", types):
+        found["event_travel_planning"] = event_travel_planning_boundary(ctx, now, settings,
+                                                                        keys)
+    if _wanted("departure_reminder", types):
+        found["departure_reminder"] = departure_reminder_boundary(ctx, now, settings, keys)
     for name, fn in _DAILY:
-        found[name] = fn(ctx, now, settings)
+        if _wanted(name, types):
+            found[name] = fn(ctx, now, settings)
     return {k: v for k, v in found.items() if v is not None}
 
 
@@ -352,10 +375,12 @@ def expiry_refresh(now: datetime, expiries: Iterable[datetime | None],
 
 def recheck_at(ctx: UserContext, now: datetime, settings: BoundarySettings,
                keys: Collection[str], expiries: Iterable[datetime | None] = (),
-               refresh_margin: timedelta = timedelta(hours=1)) -> Recheck:
-    """The earliest of every detector's boundary, the expiry refreshes and the next local
-    midnight; falls back to ``now`` + 1 day when no local midnight can be represented."""
-    options = detector_boundaries(ctx, now, settings, keys)
+               refresh_margin: timedelta = timedelta(hours=1),
+               types: Collection[str] | None = None) -> Recheck:
+    """The earliest of every detector's boundary (only those of ``types``' detectors when
+    given: a scheduled job's group), the expiry refreshes and the next local midnight; falls
+    back to ``now`` + 1 day when no local midnight can be represented."""
+    options = detector_boundaries(ctx, now, settings, keys, types)
     refresh = expiry_refresh(now, expiries, refresh_margin)
     if refresh is not None:
         options["expiry_refresh"] = refresh

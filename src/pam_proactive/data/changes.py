@@ -14,7 +14,7 @@ A full sweep on a schedule (``PAM_FULL_SWEEP_HOURS``) catches those.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,7 +52,10 @@ def _changes_sql() -> str:
                 for src, view, rid in VIEW_SOURCES for col in ("created_at", "updated_at")]
     return ("WITH c AS (\n" + "\nUNION ALL\n".join([*branches, _PREFERENCES]) + "\n)\n"
             "SELECT DISTINCT c.source, c.row_id, c.user_id, c.at FROM c\n"
-            "WHERE c.user_id IS NOT NULL AND NOT EXISTS (\n"
+            "WHERE c.user_id IS NOT NULL\n"
+            "  AND (%(ulo)s::uuid IS NULL OR c.user_id > %(ulo)s::uuid)\n"
+            "  AND (%(uhi)s::uuid IS NULL OR c.user_id <= %(uhi)s::uuid)\n"
+            "  AND NOT EXISTS (\n"
             "    SELECT 1 FROM {s}.change_seen z WHERE z.feed = %(feed)s\n"
             "    AND z.source = c.source AND z.row_id = c.row_id AND z.changed_at = c.at)")
 
@@ -88,30 +91,40 @@ TAKE_DELETIONS = "DELETE FROM {s}.deletions RETURNING user_id, deleted_at"
 
 PRUNE_SEEN = "DELETE FROM {s}.change_seen WHERE feed = %(feed)s AND changed_at <= %(before)s"
 
-# Due: the recheck moment has passed, a live suggestion has reached its expiry, or the
-# cooldown of a dismissed subject ended since the traveler was last evaluated (a full sweep
-# would suggest it again then).
+# Due, within a scope: its recheck moment has passed, a live suggestion of the scope's types
+# has reached its expiry, or the cooldown of a dismissed subject of those types ended since
+# the traveler was last evaluated in the scope (a full sweep would suggest it again then).
+# Optionally limited to one job range (lo < user_id <= hi); types NULL: every type.
 DUE = """
-SELECT user_id FROM {s}.evaluation_state WHERE recheck_at <= %(now)s
+SELECT user_id FROM {s}.evaluation_state
+WHERE scope = %(scope)s AND recheck_at <= %(now)s
+  AND (%(lo)s::uuid IS NULL OR user_id > %(lo)s::uuid)
+  AND (%(hi)s::uuid IS NULL OR user_id <= %(hi)s::uuid)
 UNION
 SELECT user_id FROM {s}.suggestions
 WHERE status IN ('open', 'delivered') AND expires_at <= %(now)s
+  AND (%(types)s::text[] IS NULL OR type = ANY(%(types)s::text[]))
+  AND (%(lo)s::uuid IS NULL OR user_id > %(lo)s::uuid)
+  AND (%(hi)s::uuid IS NULL OR user_id <= %(hi)s::uuid)
 UNION
 SELECT s.user_id FROM {s}.suggestions s
-JOIN {s}.evaluation_state e ON e.user_id = s.user_id
+JOIN {s}.evaluation_state e ON e.user_id = s.user_id AND e.scope = %(scope)s
 WHERE s.status IN ('dismissed', 'acted')
+  AND (%(types)s::text[] IS NULL OR s.type = ANY(%(types)s::text[]))
+  AND (%(lo)s::uuid IS NULL OR s.user_id > %(lo)s::uuid)
+  AND (%(hi)s::uuid IS NULL OR s.user_id <= %(hi)s::uuid)
   AND s.status_changed_at + %(cooldown)s > e.evaluated_for
   AND s.status_changed_at + %(cooldown)s <= %(now)s
 """
 
 SAVE_STATE = """
 INSERT INTO {s}.evaluation_state
-    (user_id, evaluated_for, watermark, recheck_at, recheck_reason, reason, updated_at)
-SELECT x.user_id, %(now)s, x.watermark, x.recheck_at, x.recheck_reason, x.reason, now()
+    (scope, user_id, evaluated_for, watermark, recheck_at, recheck_reason, reason, updated_at)
+SELECT %(scope)s, x.user_id, %(now)s, x.watermark, x.recheck_at, x.recheck_reason, x.reason, now()
 FROM unnest(%(ids)s::uuid[], %(watermarks)s::timestamptz[], %(rechecks)s::timestamptz[],
             %(recheck_reasons)s::text[], %(reasons)s::text[])
      AS x(user_id, watermark, recheck_at, recheck_reason, reason)
-ON CONFLICT (user_id) DO UPDATE SET
+ON CONFLICT (scope, user_id) DO UPDATE SET
     evaluated_for = EXCLUDED.evaluated_for,
     watermark = greatest(evaluation_state.watermark, EXCLUDED.watermark),
     recheck_at = EXCLUDED.recheck_at, recheck_reason = EXCLUDED.recheck_reason,
@@ -150,13 +163,19 @@ class StateRow:
     reason: str  # changed, due or full
 
 
-class ChangeFeed:
-    """Reads and advances one named feed (e.g. ``incremental``, ``watch``)."""
+SCOPE_ALL = "all"  # the evaluation state of every detector (sweep --incremental, watch)
 
-    def __init__(self, db: Database, schema: str, feed: str, overlap: timedelta) -> None:
+
+class ChangeFeed:
+    """Reads and advances one named feed (e.g. ``incremental``, ``watch``, a job's name),
+    and the evaluation state of one ``scope`` (``all``, or a scheduled job's name)."""
+
+    def __init__(self, db: Database, schema: str, feed: str, overlap: timedelta,
+                 scope: str = SCOPE_ALL) -> None:
         self.db = db
         self.feed = feed
         self.overlap = overlap
+        self.scope = scope
         ident = sql.Identifier(schema)
 
         def compose(text: str) -> sql.Composed:
@@ -177,10 +196,13 @@ class ChangeFeed:
         rows = await self.db.fetch("change_cursor", self._cursor, {"feed": self.feed})
         return Cursor(rows[0][0], rows[0][1]) if rows else Cursor(None, None)
 
-    async def changes(self, since: datetime, now: datetime) -> list[Change]:
-        """Rows changed in (``since`` - overlap, ``now``] not handed over yet."""
+    async def changes(self, since: datetime, now: datetime,
+                      user_range: tuple[UUID, UUID] | None = None) -> list[Change]:
+        """Rows changed in (``since`` - overlap, ``now``] not handed over yet (of the
+        travelers lo < id <= hi only, with ``user_range``)."""
+        lo, hi = user_range or (None, None)
         rows = await self.db.fetch("changes", self._changes, {
-            "lo": since - self.overlap, "hi": now, "feed": self.feed})
+            "lo": since - self.overlap, "hi": now, "feed": self.feed, "ulo": lo, "uhi": hi})
         return [Change(*row) for row in rows]
 
     async def take_deletions(self) -> list[Change]:
@@ -197,9 +219,15 @@ class ChangeFeed:
         rows = await self.db.fetch("active_among", self._active, {"ids": list(ids)})
         return sorted(r[0] for r in rows)
 
-    async def due(self, now: datetime, cooldown: timedelta) -> set[UUID]:
-        """Travelers due for a look without new data (see ``DUE``)."""
-        rows = await self.db.fetch("due_users", self._due, {"now": now, "cooldown": cooldown})
+    async def due(self, now: datetime, cooldown: timedelta, *,
+                  types: Collection[str] | None = None,
+                  user_range: tuple[UUID, UUID] | None = None) -> set[UUID]:
+        """Travelers due for a look in this feed's scope without new data (see ``DUE``): of
+        suggestion ``types`` (None: every type), lo < id <= hi with ``user_range``."""
+        lo, hi = user_range or (None, None)
+        rows = await self.db.fetch("due_users", self._due, {
+            "now": now, "cooldown": cooldown, "scope": self.scope, "lo": lo, "hi": hi,
+            "types": sorted(types) if types is not None else None})
         return {r[0] for r in rows}
 
     async def advance(self, changes: Sequence[Change], position: datetime,
@@ -216,13 +244,26 @@ class ChangeFeed:
             await tx.execute("change_feed_prune", self._prune, params)
             await tx.execute("change_feed_cursor", self._save_cursor, params)
 
+    async def mark_seen(self, changes: Sequence[Change], prune_before: datetime) -> None:
+        """Record ``changes`` as handed over and forget those changed at or before
+        ``prune_before`` (no window reaches them any more), without moving a cursor: a job's
+        ranges each mark their own travelers' rows (one transaction)."""
+        params: dict[str, Any] = {
+            "feed": self.feed, "sources": [c.source for c in changes],
+            "rows": [c.row_id for c in changes], "ats": [c.at for c in changes],
+            "before": prune_before}
+        async with self.db.transaction("change_feed_mark") as tx:
+            if changes:
+                await tx.execute("change_feed_mark", self._mark, params)
+            await tx.execute("change_feed_prune", self._prune, params)
+
     async def save_state(self, now: datetime, rows: Sequence[StateRow]) -> None:
-        """Upsert the evaluation state of a batch of travelers in one statement."""
+        """Upsert the evaluation state of a batch of travelers in this scope, one statement."""
         if not rows:
             return
         async with self.db.transaction("evaluation_state") as tx:
             await tx.execute("evaluation_state_save", self._save_state, {
-                "now": now, "ids": [r.user_id for r in rows],
+                "now": now, "scope": self.scope, "ids": [r.user_id for r in rows],
                 "watermarks": [r.watermark for r in rows],
                 "rechecks": [r.recheck_at for r in rows],
                 "recheck_reasons": [r.recheck_reason for r in rows],

@@ -8,20 +8,27 @@ of theirs has reached its expiry (``due``), or everyone when the full-sweep inte
 elapsed (``full``: the only way deletes and updates of tables without ``updated_at`` are
 seen). Each evaluated traveler's next ``recheck_at`` is the earliest time boundary of their
 context (analysis/boundaries.py), recorded per batch in one statement.
+
+Each scope keeps its own evaluation state: ``all`` (every detector: ``sweep --incremental``
+and the watcher) and each scheduled traveler job, whose ``recheck_at`` comes only from the
+boundaries of its own detector group (:func:`incremental_range`). A job's change cursor is its
+last cleanly finished run: its ranges run apart (other processes, other workers), so none of
+them can move a shared cursor for the others.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from pam_proactive.analysis.boundaries import recheck_at
 from pam_proactive.context import UserContext
-from pam_proactive.data.changes import Change, ChangeFeed, StateRow
+from pam_proactive.data.changes import SCOPE_ALL, Change, ChangeFeed, Cursor, StateRow
 from pam_proactive.engine import Engine
+from pam_proactive.jobs import statements as st
 from pam_proactive.jobs.sweep import SweepReport, SweptSuggestion, sweep
 from pam_proactive.suggestions.models import Candidate
 
@@ -43,12 +50,20 @@ class IncrementalReport:
         """Travelers evaluated by this run."""
         return sum(self.reasons.values())
 
+    def detail(self) -> dict[str, int]:
+        """Flat numeric counters for a job range's ``detail`` (summed over a run's ranges):
+        travelers evaluated by reason, changed rows read, and whether it was a full pass."""
+        return {"evaluated_changed": self.reasons["changed"],
+                "evaluated_due": self.reasons["due"], "evaluated_full": self.reasons["full"],
+                "changes": self.changes, "full_pass": int(self.full)}
 
-def feed_for(engine: Engine, name: str) -> ChangeFeed:
-    """The change feed ``name`` of this engine, with the configured overlap window."""
+
+def feed_for(engine: Engine, name: str, scope: str = SCOPE_ALL) -> ChangeFeed:
+    """The change feed ``name`` of this engine, with the configured overlap window, keeping
+    the evaluation state of ``scope``."""
     s = engine.settings
     return ChangeFeed(engine.db, s.engine_schema, name,
-                      timedelta(seconds=s.change_overlap_seconds))
+                      timedelta(seconds=s.change_overlap_seconds), scope)
 
 
 def latest_by_user(changes: Sequence[Change]) -> dict[UUID, datetime]:
@@ -65,13 +80,15 @@ class StateRecorder:
 
     def __init__(self, engine: Engine, feed: ChangeFeed, now: datetime,
                  reasons: Mapping[UUID, str] | None, default_reason: str,
-                 watermarks: Mapping[UUID, datetime]) -> None:
+                 watermarks: Mapping[UUID, datetime],
+                 types: Collection[str] | None = None) -> None:
         self.engine = engine
         self.feed = feed
         self.now = now
         self.reasons = reasons or {}
         self.default_reason = default_reason
         self.watermarks = watermarks
+        self.types = types  # the scope's detector group (None: every detector)
         self.counts: Counter[str] = Counter()
         self.recorded: set[UUID] = set()
         self.margin = timedelta(minutes=engine.settings.expiry_refresh_minutes)
@@ -86,7 +103,7 @@ class StateRecorder:
             mine = by_user.get(str(uid), [])
             recheck = recheck_at(ctx, self.now, self.engine.detectors,
                                  {c.dedup_key for c in mine}, [c.expires_at for c in mine],
-                                 self.margin)
+                                 self.margin, types=self.types)
             reason = self.reasons.get(uid, self.default_reason)
             self.counts[reason] += 1
             rows.append(StateRow(uid, self.watermarks.get(uid), recheck.at, recheck.reason,
@@ -144,4 +161,50 @@ async def incremental_sweep(
         await recorder.retry_unrecorded(ids)
     report.reasons = recorder.counts
     await feed.advance(changes, now, full_sweep_at=now if full else None)
+    return report
+
+
+async def job_cursor(engine: Engine, job: str, slot: datetime) -> Cursor:
+    """Where ``job``'s change feed stands for its run of ``slot``: the ``as_of`` of its latest
+    earlier run finished with every range done, and of its latest such full pass (None
+    before the first)."""
+    rows = await engine.db.fetch("job_cursor", st.compose(st.JOB_CURSOR,
+                                                          engine.settings.engine_schema),
+                                 {"job": job, "slot": slot})
+    return Cursor(rows[0][0], rows[0][1]) if rows else Cursor(None, None)
+
+
+async def incremental_range(
+    engine: Engine, scope: str, types: Collection[str], now: datetime,
+    user_range: tuple[UUID, UUID], cursor: Cursor, *,
+    on_contexts: Callable[[dict[UUID, UserContext]], Awaitable[None]] | None = None,
+) -> IncrementalReport:
+    """One range (lo < id <= hi) of a scheduled traveler job, incremental in ``scope`` (the
+    job's name) with its detector group ``types``: everyone in the range when the scope's
+    full-sweep interval has elapsed since ``cursor.full_sweep_at``, else only those who
+    changed since ``cursor.position`` or are due in the scope. Only those evaluated are
+    stored, so the others keep their suggestions. Returns the counts by reason."""
+    feed = feed_for(engine, scope, scope)
+    full = full_pass_due(now, cursor.position, cursor.full_sweep_at,
+                         engine.settings.full_sweep_hours)
+    since = cursor.position or now
+    changes = await feed.changes(since, now, user_range)
+    latest = latest_by_user(changes)
+    report = IncrementalReport(now=now, full=full, changes=len(changes))
+    if full:
+        recorder = StateRecorder(engine, feed, now, None, "full", latest, types)
+        report.sweep = await sweep(engine, now, user_range=user_range, types=types,
+                                   on_contexts=on_contexts, on_stored=recorder)
+    else:
+        due = await feed.due(now, timedelta(days=engine.settings.cooldown_days),
+                             types=types, user_range=user_range)
+        ids = await feed.active_among(sorted(set(latest) | due))
+        reasons = {u: "changed" if u in latest else "due" for u in ids}
+        recorder = StateRecorder(engine, feed, now, reasons, "due", latest, types)
+        report.sweep = await sweep(engine, now, user_ids=ids, types=types,
+                                   on_contexts=on_contexts, on_stored=recorder)
+        await recorder.retry_unrecorded(ids)
+    report.reasons = recorder.counts
+    # This range's travelers only, so ranges never mark rows for one another.
+    await feed.mark_seen(changes, since - feed.overlap)
     return report

@@ -1,7 +1,10 @@
 """What each scheduled job does with one range: ``async (engine, work) -> RangeCounts``.
 
 The user-sweeping jobs run the sweep over their range with their detector group only, so a
-job resolves only suggestions of the types it ran. The two operator jobs run as one range.
+job resolves only suggestions of the types it ran; they are incremental per job
+(jobs/incremental.py ``incremental_range``): only the range's travelers who changed or are
+due in the job's scope are evaluated, everyone when its full-sweep interval has elapsed. The
+two operator jobs run as one range.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from uuid import UUID
 from pam_proactive.context import UserContext
 from pam_proactive.engine import Engine
 from pam_proactive.jobs import statements as st
+from pam_proactive.jobs.incremental import incremental_range, job_cursor
 from pam_proactive.jobs.runs import RangeCounts
 from pam_proactive.jobs.schedule import JobDef
 from pam_proactive.jobs.sweep import SweepReport, sweep
@@ -46,9 +50,19 @@ def _counts(report: SweepReport) -> RangeCounts:
 
 async def _sweep_range(engine: Engine, work: RangeWork, on_contexts: Any = None
                        ) -> RangeCounts:
-    report = await sweep(engine, work.now, user_range=(work.lo, work.hi),
-                         types=work.job.types, on_contexts=on_contexts)
-    return _counts(report)
+    """The range's travelers who changed or are due in the job's own scope, or all of them
+    when the job's full-sweep interval has elapsed; counts by reason in ``detail``."""
+    types = work.job.types
+    if types is None:  # not a traveler job: nothing to select from
+        return _counts(await sweep(engine, work.now, user_range=(work.lo, work.hi),
+                                   on_contexts=on_contexts))
+    cursor = await job_cursor(engine, work.job.name, work.slot)
+    report = await incremental_range(engine, work.job.name, types, work.now,
+                                     (work.lo, work.hi), cursor, on_contexts=on_contexts)
+    assert report.sweep is not None
+    counts = _counts(report.sweep)
+    counts.detail.update(report.detail())
+    return counts
 
 
 async def monitor_user_context(engine: Engine, work: RangeWork) -> RangeCounts:
