@@ -42,7 +42,7 @@ from pam_proactive.jobs.schedule import JOBS, job_named
 console = Console()
 
 _RUN_COLUMNS = ("id", "job", "slot", "runner", "status", "users", "created", "escalated",
-                "resolved", "errors", "seconds")
+                "resolved", "errors", "evaluated changed/due/full", "seconds")
 
 
 def _print_rows(title: str, columns: Sequence[str], rows: list[list[str]]) -> None:
@@ -75,7 +75,12 @@ def _run_row(run: RunRecord, status: str | None = None) -> list[str]:
                if run.finished_at is not None else None)
     return [str(run.id), run.job, run.slot.isoformat(), run.runner, status or run.status,
             str(run.users), str(run.created), str(run.escalated), str(run.resolved),
-            str(run.errors), "-" if seconds is None else f"{seconds:.1f}"]
+            str(run.errors), _evaluated(run), "-" if seconds is None else f"{seconds:.1f}"]
+
+
+def _evaluated(run: RunRecord) -> str:
+    counts = run.evaluated
+    return "-" if counts is None else "/".join(str(counts[r]) for r in job_runs.REASONS)
 
 
 def job(name: str, now: Now = None,

@@ -24,6 +24,7 @@ from pam_proactive.observability import metrics
 Runner = Literal["inprocess", "celery"]
 NIL = UUID(int=0)
 MAX_ID = UUID(int=(1 << 128) - 1)
+REASONS = ("changed", "due", "full")  # why a traveler job evaluated a traveler
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +50,18 @@ class RunRecord:
     errors: int
     detail: dict[str, Any]
 
+    @property
+    def evaluated(self) -> dict[str, int] | None:
+        """Travelers a traveler job evaluated, by reason (changed, due, full), summed over
+        its ranges; None for a run that records no selection (operator jobs, older runs)."""
+        if not any(f"evaluated_{r}" in self.detail for r in REASONS):
+            return None
+        return {r: int(self.detail.get(f"evaluated_{r}", 0)) for r in REASONS}
+
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (timestamps as ISO-8601)."""
+        """JSON-ready fields (timestamps as ISO-8601), with ``evaluated`` by reason."""
         out = asdict(self)
+        out["evaluated"] = self.evaluated
         for key in ("slot", "as_of", "started_at", "finished_at"):
             out[key] = out[key].isoformat() if out[key] is not None else None
         return out
