@@ -101,7 +101,7 @@ async def test_each_job_keeps_its_own_scope(planted: tuple[str, Engine, list[Any
     predictive = await run_job(engine, PREDICTIVE, NOW + timedelta(minutes=30))
     assert evaluated(predictive.run) == {"changed": 0, "due": 0, "full": 7}
     with psycopg.connect(uri) as conn:
-        scopes = dict(conn.execute(
+        scopes: dict[str, int] = dict(conn.execute(
             "SELECT scope, count(*) FROM pam_proactive.evaluation_state GROUP BY scope"
         ).fetchall())
         reasons = {r for (r,) in conn.execute(
