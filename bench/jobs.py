@@ -5,6 +5,8 @@ measured run is the steady state every 15 minutes brings (the same data, one mor
 the in-process runner, then 1, 2 and 4 Celery worker processes (real `celery worker`
 subprocesses on a real redis-server). For each it prints users/s and the CPU seconds spent
 by the Python processes, the database server and Redis, which tell what limits scaling.
+Each run is evaluated as of its slot and is a full pass over every user (the job is
+incremental: ``PAM_FULL_SWEEP_HOURS`` is set below one slot here, so it cannot skip anyone).
 
     python bench/jobs.py --users 100000
 """
@@ -35,6 +37,7 @@ from pam_proactive.jobs.execute import run_job
 from pam_proactive.jobs.schedule import job_named
 
 JOB = job_named("monitor_user_context")
+FULL_PASS_HOURS = 0.01  # under one 15-minute slot: every measured run is a full pass
 CELERY = str(Path(sys.executable).parent / "celery")
 
 
@@ -127,7 +130,7 @@ def celery_trial(uri: str, redis_url: str, redis_pid: int, workers: int, slot: A
         client = create_app(_settings(redis_url))
         cpu0, srv0, red0 = _cpu(fleet.pids()), server_cpu_seconds(uri), _cpu([redis_pid])
         started = time.perf_counter()
-        client.send_task("pam.trigger", args=(JOB.name, NOW.isoformat(), slot.isoformat()),
+        client.send_task("pam.trigger", args=(JOB.name, slot.isoformat(), slot.isoformat()),
                          queue="pam.triggers")
         while (state := _run_status(uri, slot)) is None or state[0] == "running":
             time.sleep(0.05)
@@ -150,7 +153,7 @@ async def inprocess_trial(engine: Engine, slot: Any) -> dict[str, float]:
     uri = engine.conninfo
     cpu0, srv0 = time.process_time(), server_cpu_seconds(uri)
     started = time.perf_counter()
-    outcome = await run_job(engine, JOB, NOW, slot=slot)
+    outcome = await run_job(engine, JOB, slot, slot=slot)
     seconds = time.perf_counter() - started
     return {"users": outcome.run.users, "seconds": seconds, "load": os.getloadavg()[0],
             "python": time.process_time() - cpu0, "server": server_cpu_seconds(uri) - srv0,
@@ -176,8 +179,10 @@ async def main(args: Any) -> None:
         try:
             async with seeded_engine(args.users, args.seed, args.batch_size) as engine:
                 os.environ["PAM_JOB_RANGE_SIZE"] = str(args.range_size)
+                os.environ["PAM_FULL_SWEEP_HOURS"] = str(FULL_PASS_HOURS)
                 engine.settings = engine.settings.model_copy(
-                    update={"job_range_size": args.range_size})
+                    update={"job_range_size": args.range_size,
+                            "full_sweep_hours": FULL_PASS_HOURS})
                 resolve_place("Denver, CO")  # a long-running process has the gazetteer
                 slot = NOW
                 first = await inprocess_trial(engine, slot)
