@@ -65,7 +65,8 @@ class Fleet:
                  logs: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAM_")}
         env.update({"DATABASE_URL": uri, "REDIS_URL": redis_url, "PAM_BATCH_SIZE": str(batch),
-                    "PAM_JOB_RANGE_SIZE": str(range_size), "PAM_POOL_MAX_SIZE": "4"})
+                    "PAM_JOB_RANGE_SIZE": str(range_size), "PAM_POOL_MAX_SIZE": "4",
+                    "PAM_FULL_SWEEP_HOURS": str(FULL_PASS_HOURS)})
         self.procs = []
         self.logs = [logs / f"w{n}-{i}.log" for i in range(n)]
         for i, log in enumerate(self.logs):
@@ -179,7 +180,6 @@ async def main(args: Any) -> None:
         try:
             async with seeded_engine(args.users, args.seed, args.batch_size) as engine:
                 os.environ["PAM_JOB_RANGE_SIZE"] = str(args.range_size)
-                os.environ["PAM_FULL_SWEEP_HOURS"] = str(FULL_PASS_HOURS)
                 engine.settings = engine.settings.model_copy(
                     update={"job_range_size": args.range_size,
                             "full_sweep_hours": FULL_PASS_HOURS})

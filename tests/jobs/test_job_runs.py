@@ -82,9 +82,11 @@ async def test_a_jobs_subset_never_resolves_another_groups_suggestions(
         outcome = await run_job(engine, job, NOW + timedelta(hours=5))
         assert outcome.run.resolved == 0, job.name
         assert len(live(uri)) == 6
-    # The control: when the monitor's condition is gone, the monitor does resolve its own.
+    # The control: when the monitor's condition is gone, the monitor does resolve its own
+    # (an update the change feed sees; a delete would wait for the job's full pass).
     with psycopg.connect(uri, autocommit=True) as conn:
-        conn.execute("DELETE FROM public.expenses WHERE user_id = %s", (users[0],))
+        conn.execute("UPDATE public.expenses SET amount = 1, updated_at = %s WHERE user_id = %s",
+                     (NOW + timedelta(hours=5, minutes=30), users[0]))
     outcome = await run_job(engine, MONITOR, NOW + timedelta(hours=6))
     assert outcome.run.resolved == 1
     assert {t for _, t, _ in live(uri)} == {"budget_exceeded", "budget_threshold"}
