@@ -29,6 +29,7 @@ from pam_proactive.cli.options import (
     run_guarded,
     settings_from,
 )
+from pam_proactive.cli.watch import listens
 from pam_proactive.config import Settings
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import Engine, open_engine
@@ -38,6 +39,7 @@ from pam_proactive.jobs.execute import JobOutcome, run_job
 from pam_proactive.jobs.runner import Runner, serve_until_signalled
 from pam_proactive.jobs.runs import RunRecord
 from pam_proactive.jobs.schedule import JOBS, job_named
+from pam_proactive.jobs.watch import Watcher, observe_lag_metrics
 
 console = Console()
 
@@ -149,16 +151,23 @@ def run(demo: Annotated[bool, typer.Option(
                                           help="TCP port of the API and dashboard.")] = 8000,
         no_api: Annotated[bool, typer.Option("--no-api", help="Run the scheduler alone: "
                                              "no API, dashboard or /metrics.")] = False,
+        no_watch: Annotated[bool, typer.Option("--no-watch", help="No event-driven detection: "
+                                               "changes wait for the next job.")] = False,
+        watch_mode: Annotated[str, typer.Option(
+            "--watch-mode", help="poll (every PAM_WATCH_INTERVAL s) or listen (needs "
+            "install-triggers; not behind a transaction pooler).")] = "poll",
         database_url: DatabaseUrl = None, preset: Preset = None,
         data_dir: DataDir = None) -> None:
-    """Run the scheduler (every job on its cron) and serve the API and dashboard, in this
-    process, on one engine (one pool, cache and metrics).
+    """Run the scheduler (every job on its cron), the watcher (a traveler's write suggested
+    within seconds) and the API and dashboard, in this process, on one engine (one pool,
+    cache and metrics).
 
     Migrates first; uses the embedded database unless DATABASE_URL is set. A slot missed
     while it was down runs once at start-up. Ctrl-C (or SIGTERM) finishes the range in hand,
-    stops the API and exits 0.
+    stops the watcher and the API and exits 0.
     """
     settings = settings_from(database_url, preset, data_dir)
+    listen = None if no_watch else listens(watch_mode, settings, "--watch-mode")
     if demo and settings.preset != "seed":
         fail("--demo seeds the seed preset's tables: use --preset seed")
     if not no_api:
@@ -166,19 +175,49 @@ def run(demo: Annotated[bool, typer.Option(
             check_bind(settings, host)
         except ConfigurationError as exc:
             fail(str(exc))
-    run_guarded(_serve(settings, demo, demo_users, None if no_api else (host, port)))
+    run_guarded(_serve(settings, demo, demo_users, None if no_api else (host, port), listen))
     console.print("scheduler stopped")
 
 
 async def _serve(settings: Settings, demo: bool, demo_users: int,
-                 listen: tuple[str, int] | None) -> None:
+                 address: tuple[str, int] | None, listen: bool | None) -> None:
+    if listen is not None:
+        observe_lag_metrics()
     async with open_engine(settings, migrate_first=True) as engine:
         if demo:
             await _seed_if_empty(engine, demo_users)
-        async with _api(settings, engine, listen):
+        runner = Runner(engine)
+        async with _api(settings, engine, address), _watching(engine, runner, listen):
             console.print("scheduler running; jobs: " + ", ".join(j.name for j in JOBS)
                           + ". Runs: `pam-proactive runs`.")
-            await serve_until_signalled(Runner(engine))
+            await serve_until_signalled(runner)
+
+
+@contextlib.asynccontextmanager
+async def _watching(engine: Engine, runner: Runner, listen: bool | None
+                    ) -> AsyncIterator[None]:
+    """The watcher on ``engine`` in this event loop for the block (nothing with ``listen``
+    None), stopped at its end after the tick in hand. A watcher that dies stops the
+    runner too, so `run` exits with its error instead of serving without it."""
+    if listen is None:
+        yield
+        return
+    watcher = Watcher(engine, listen=listen)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+
+    def on_done(done: asyncio.Task[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            runner.request_stop()
+
+    task.add_done_callback(on_done)
+    console.print(f"watcher running ({'listen' if listen else 'poll'} mode, every "
+                  f"{engine.settings.watch_interval:g} s)")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 @contextlib.asynccontextmanager

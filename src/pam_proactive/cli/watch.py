@@ -24,7 +24,7 @@ from pam_proactive.db.bootstrap import database_conninfo
 from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.watch import Watcher, channel_name
+from pam_proactive.jobs.watch import Watcher, channel_name, observe_lag_metrics
 
 console = Console()
 PRODUCTION_PRESET = "wheels-wins-live"
@@ -58,13 +58,19 @@ def watch(mode: Annotated[str, typer.Option(
           database_url: DatabaseUrl = None, preset: Preset = None,
           data_dir: DataDir = None) -> None:
     """Evaluate travelers within seconds of their writes, until interrupted."""
-    if mode not in ("poll", "listen"):
-        fail("--mode: use poll or listen")
     settings = settings_from(database_url, preset, data_dir)
+    run_guarded(_watch(settings, listens(mode, settings, "--mode")))
+
+
+def listens(mode: str, settings: Settings, flag: str) -> bool:
+    """True for listen mode, False for poll; a mode that cannot work here stops the command
+    with a message naming ``flag`` (an unknown mode, or listen behind a transaction pooler)."""
+    if mode not in ("poll", "listen"):
+        fail(f"{flag}: use poll or listen")
     if mode == "listen" and settings.uses_transaction_pooler:
-        fail("--mode listen: LISTEN/NOTIFY does not work behind a transaction pooler "
-             "(PAM_TRANSACTION_POOLER / port 6543); use --mode poll or a direct connection")
-    run_guarded(_watch(settings, mode == "listen"))
+        fail(f"{flag} listen: LISTEN/NOTIFY does not work behind a transaction pooler "
+             f"(PAM_TRANSACTION_POOLER / port 6543); use {flag} poll or a direct connection")
+    return mode == "listen"
 
 
 async def _watch(settings: Settings, listen: bool) -> None:
@@ -72,6 +78,7 @@ async def _watch(settings: Settings, listen: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    observe_lag_metrics()
     async with open_engine(settings, migrate_first=True) as engine:
         watcher = Watcher(engine, listen=listen)
         console.print(f"watching ({'listen' if listen else 'poll'} mode, every "

@@ -43,6 +43,7 @@ from pam_proactive.jobs.incremental import (
     latest_by_user,
 )
 from pam_proactive.jobs.sweep import sweep
+from pam_proactive.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,13 @@ def remove_lag_observer(observer: LagObserver) -> None:
     """Stop calling ``observer``."""
     if observer in _observers:
         _observers.remove(observer)
+
+
+def observe_lag_metrics() -> None:
+    """Record every change's lag (seconds) in the ``pam_event_lag_seconds`` histogram.
+    Idempotent: a process that calls it twice still observes each change once."""
+    if metrics.observe_event_lag not in _observers:
+        add_lag_observer(metrics.observe_event_lag)
 
 
 def channel_name(schema: str) -> str:
