@@ -3,13 +3,14 @@ embedded database, plus JWT minting and suggestion planting helpers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -80,6 +81,29 @@ class Server:
         self.server.should_exit = True
         self.thread.join(15)
         self.sock.close()
+
+
+@asynccontextmanager
+async def serving_here(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` served by uvicorn in the caller's own event loop (an engine opened in this loop
+    can be shared with it: a pool must never be used from two loops); yields the base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if task.done() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 @contextmanager

@@ -8,8 +8,9 @@ import httpx
 from fastapi import APIRouter
 
 from api.conftest import World, api_settings
-from api.harness import TOKEN, bearer, running
+from api.harness import TOKEN, bearer, running, serving_here
 from conftest import MakeDatabase
+from pam_proactive.api.app import create_app
 from pam_proactive.api.readiness import DEFAULT_CHECKS, CheckResult
 from pam_proactive.engine import Engine, open_engine
 
@@ -69,8 +70,9 @@ async def test_shared_engine_and_extra_router(world: World) -> None:
     settings = api_settings(world.uri)
     async with open_engine(settings) as engine:
         before = engine.db.metrics.snapshot()["queries_executed"]
-        with running(settings, engine=engine, extra_routers=(extra,)) as server:
-            async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        app = create_app(settings, engine=engine, extra_routers=(extra,))
+        async with serving_here(app) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as c:
                 assert (await c.get("/extra")).json() == {"mounted": "yes"}
                 broken = await c.get("/broken")
                 assert broken.status_code == 500

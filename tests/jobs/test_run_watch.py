@@ -120,8 +120,9 @@ async def test_run_suggests_a_new_trip_within_seconds(make_database: MakeDatabas
     assert "watcher running (poll mode, every 0.5 s)" in out
     assert "scheduler stopped" in out and "Traceback" not in out
     with psycopg.connect(uri, autocommit=True) as conn:
+        # The watcher's scope ('all'); the jobs keep their own rows (scope = job name).
         reason = conn.execute(b"SELECT reason FROM pam_proactive.evaluation_state"
-                              b" WHERE user_id = %s", (uid,)).fetchone()
+                              b" WHERE scope = 'all' AND user_id = %s", (uid,)).fetchone()
     assert reason == ("changed",)
 
 
