@@ -71,15 +71,14 @@ async def test_shared_engine_and_extra_router(world: World) -> None:
     async with open_engine(settings) as engine:
         before = engine.db.metrics.snapshot()["queries_executed"]
         app = create_app(settings, engine=engine, extra_routers=(extra,))
-        async with serving_here(app) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=10) as c:
-                assert (await c.get("/extra")).json() == {"mounted": "yes"}
-                broken = await c.get("/broken")
-                assert broken.status_code == 500
-                assert broken.json()["error"] == "internal_error"
-                assert "a bug" not in broken.text
-                got = await c.get(f"/v1/users/{world.a}/suggestions", headers=bearer(TOKEN))
-                assert got.status_code == 200
+        async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as c:
+            assert (await c.get("/extra")).json() == {"mounted": "yes"}
+            broken = await c.get("/broken")
+            assert broken.status_code == 500
+            assert broken.json()["error"] == "internal_error"
+            assert "a bug" not in broken.text
+            got = await c.get(f"/v1/users/{world.a}/suggestions", headers=bearer(TOKEN))
+            assert got.status_code == 200
         # The app used this engine (its metrics counted the request) and left it open.
         assert engine.db.metrics.snapshot()["queries_executed"] > before
         assert (await engine.db.fetch("still_open", "SELECT 1")) == [(1,)]
