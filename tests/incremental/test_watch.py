@@ -87,7 +87,13 @@ async def test_a_write_is_suggested_within_seconds(make_database: MakeDatabase,
                 # Listen mode polls only every 30 s here: only the notification can be this fast.
                 waited = await _suggested(engine, uid, 5.0 if listen else 10.0)
                 assert waited is not None
-                assert len(lags) == 1 and 0 <= lags[0] < 5.0
+                # The lag is observed once the batch is stored and delivered, just after the
+                # suggestion becomes visible; one per change column the row touched.
+                for _ in range(100):
+                    if lags:
+                        break
+                    await asyncio.sleep(0.05)
+                assert 1 <= len(lags) <= 2 and all(0 <= lag < 5.0 for lag in lags)
     finally:
         remove_lag_observer(lags.append)
 
