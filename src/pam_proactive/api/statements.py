@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from pam_proactive.db.connection import schema_statements
+
 # Columns of a suggestion as the API returns it (the store's SuggestionRecord order).
 SUGGESTION_COLUMNS = (
     "id, user_id, type, priority, title, message, data, dedup_key, computed_for, created_at,"
@@ -109,25 +111,5 @@ class ApiStatements:
 
     @classmethod
     def for_schema(cls, schema: str) -> ApiStatements:
-        """Statements with ``{s}`` bound to the quoted engine schema."""
-        s = sql.Identifier(schema)
-
-        def compose(text: str) -> sql.Composed:
-            return sql.SQL(text).format(s=s)
-
-        return cls(
-            migrations_applied=compose(MIGRATIONS_APPLIED),
-            user_exists=compose(USER_EXISTS),
-            suggestion_owner=compose(SUGGESTION_OWNER),
-            export_suggestions=compose(EXPORT_SUGGESTIONS),
-            export_outbox=compose(EXPORT_OUTBOX),
-            export_deliveries=compose(EXPORT_DELIVERIES),
-            export_preferences=compose(EXPORT_PREFERENCES),
-            export_insights=compose(EXPORT_INSIGHTS),
-            erase_deliveries=compose(ERASE_DELIVERIES),
-            erase_outbox=compose(ERASE_OUTBOX),
-            erase_suggestions=compose(ERASE_SUGGESTIONS),
-            erase_preferences=compose(ERASE_PREFERENCES),
-            erase_insights=compose(ERASE_INSIGHTS),
-            stream_poll=compose(STREAM_POLL),
-        )
+        """Every statement composed with ``schema`` as a quoted identifier."""
+        return schema_statements(cls, schema, globals())

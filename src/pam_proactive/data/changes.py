@@ -22,7 +22,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from pam_proactive.db.connection import Database
+from pam_proactive.db.connection import Database, in_schema
 
 # (source, view, row id column) of every change source read through a traveler view. Every
 # view has created_at and updated_at columns (NULL where the table has none: the planner
@@ -176,10 +176,9 @@ class ChangeFeed:
         self.feed = feed
         self.overlap = overlap
         self.scope = scope
-        ident = sql.Identifier(schema)
 
         def compose(text: str) -> sql.Composed:
-            return sql.SQL(text).format(s=ident)
+            return in_schema(text, schema)
 
         self._changes = compose(CHANGES)
         self._active = compose(ACTIVE_AMONG)

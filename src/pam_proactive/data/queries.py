@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from pam_proactive.db.connection import schema_statements
+
 # Users as (user_id, today, i) rows, i the user's 1-based position in the batch; shared by
 # every per-entity statement. Rows come back keyed by i, not by the uuid: an integer is far
 # cheaper than a UUID to parse and hash on the client, for every row of the batch.
@@ -204,24 +206,5 @@ class Statements:
 
     @classmethod
     def for_schema(cls, schema: str) -> Statements:
-        """Compose every statement with ``schema`` as a quoted identifier."""
-        ident = sql.Identifier(schema)
-
-        def compose(text: str) -> sql.Composed:
-            return sql.SQL(text).format(s=ident)
-
-        return cls(
-            users_by_id=compose(USERS_BY_ID),
-            active_user_page=compose(ACTIVE_USER_PAGE),
-            sweep_user_page=compose(SWEEP_USER_PAGE),
-            expenses=compose(EXPENSES),
-            budgets=compose(BUDGETS),
-            trips=compose(TRIPS),
-            events=compose(EVENTS),
-            fuel=compose(FUEL),
-            maintenance=compose(MAINTENANCE),
-            vehicles=compose(VEHICLES),
-            monitored_users=compose(MONITORED_USERS),
-            planned_trip_users=compose(PLANNED_TRIP_USERS),
-            recorded_after_now=compose(RECORDED_AFTER_NOW),
-        )
+        """Every statement composed with ``schema`` as a quoted identifier."""
+        return schema_statements(cls, schema, globals())

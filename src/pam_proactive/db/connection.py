@@ -18,9 +18,9 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import psycopg
@@ -236,6 +236,30 @@ class Database:
         async with self._pool.connection() as conn, conn.cursor(binary=True) as cur:
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
+
+
+def in_schema(text: str, schema: str) -> sql.Composed:
+    """``text`` with every ``{s}`` bound to ``schema`` as a quoted identifier."""
+    return sql.SQL(text).format(s=sql.Identifier(schema))
+
+
+S = TypeVar("S")
+
+
+def schema_statements(cls: type[S], schema: str, texts: Mapping[str, object]) -> S:
+    """An instance of the dataclass ``cls`` whose every field holds the statement text
+    ``texts[FIELD_NAME]`` (the field's name in capitals) composed with :func:`in_schema`.
+
+    A statements module declares its texts as constants and one dataclass of fields named
+    after them, then calls this with its ``globals()``: a field without a text fails here,
+    at composition, not at the first query."""
+    composed: dict[str, sql.Composed] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        text = texts.get(f.name.upper())
+        if not isinstance(text, str):
+            raise TypeError(f"{cls.__name__}.{f.name}: no statement text {f.name.upper()}")
+        composed[f.name] = in_schema(text, schema)
+    return cls(**composed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ run evaluates a past moment, but its workers live now.
 
 from __future__ import annotations
 
-from psycopg import sql
+from pam_proactive.db.connection import in_schema
 
 _RUN_COLUMNS = (
     "r.id, r.job, r.slot, r.as_of, r.runner, r.status, r.started_at, r.finished_at,"
@@ -217,6 +217,4 @@ RETURNING live_suggestions, pending_outbox, failed_outbox
 """
 
 
-def compose(text: str, schema: str) -> sql.Composed:
-    """``text`` with ``{s}`` replaced by the quoted schema name."""
-    return sql.SQL(text).format(s=sql.Identifier(schema))
+compose = in_schema  # the jobs modules compose their texts per call: ``st.compose(TEXT, schema)``

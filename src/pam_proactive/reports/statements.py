@@ -4,9 +4,11 @@ table per batch, and use no temporary tables or session state (Supabase's pooler
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from psycopg import sql
+
+from pam_proactive.db.connection import schema_statements
 
 # Replaces the row of the same (user, kind, period start), unless the stored one was computed
 # for a later moment (replaying the past never overwrites a newer figure).
@@ -120,8 +122,5 @@ class ReportStatements:
 
     @classmethod
     def for_schema(cls, schema: str) -> ReportStatements:
-        """Compose every statement with ``schema`` as a quoted identifier."""
-        ident = sql.Identifier(schema)
-        texts = globals()
-        return cls(**{f.name: sql.SQL(texts[f.name.upper()]).format(s=ident)
-                      for f in fields(cls)})
+        """Every statement composed with ``schema`` as a quoted identifier."""
+        return schema_statements(cls, schema, globals())
