@@ -35,6 +35,7 @@ from pam_proactive.suggestions.delivery import (
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
 from receiver import Receiver
+from suggestions.detectors.factory import make_profile
 
 Conn = Database
 OpenDatabase = Callable[[str, Settings], Awaitable[Database]]
@@ -50,17 +51,9 @@ def profile(
     quiet: tuple[time, time] | None = None,
     cap: int | None = None,
 ) -> Profile:
-    return Profile(
+    return make_profile(
         user_id=user_id,
-        status="active",
-        units="imperial",
         timezone=tz,
-        currency="USD",
-        region=None,
-        vehicle_class="van",
-        fuel_type="diesel",
-        towing=False,
-        coordinates=None,
         opted_out=False,
         disabled_types=frozenset(),
         quiet_start=quiet[0] if quiet else None,

@@ -26,6 +26,7 @@ from pam_proactive.suggestions.store import (
     mark_acted,
     quiet_hours_end,
 )
+from suggestions.detectors.factory import make_profile
 
 SCHEMA = "pam_proactive"
 NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)  # 15:00 UTC, a Tuesday
@@ -43,17 +44,9 @@ def profile(
     quiet: tuple[time, time] | None = None,
     cap: int | None = None,
 ) -> Profile:
-    return Profile(
+    return make_profile(
         user_id=user_id,
-        status="active",
-        units="imperial",
         timezone=tz,
-        currency="USD",
-        region=None,
-        vehicle_class="class_c",
-        fuel_type="gasoline",
-        towing=False,
-        coordinates=None,
         opted_out=opted_out,
         disabled_types=frozenset(disabled),
         quiet_start=quiet[0] if quiet else None,
