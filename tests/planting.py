@@ -209,3 +209,17 @@ def _json(value: Any) -> Any:
     if isinstance(value, str):
         return Jsonb(value)  # a JSON string value, e.g. text-encoded JSON or garbage
     return Jsonb(json.loads(json.dumps(value)))
+
+
+def plant_budget_groups(uri: str, today: date) -> list[UUID]:
+    """Seven seed-preset travelers for the job tests: five over a food budget
+    (``budget_exceeded``, the monitor job's group), one on pace to overspend fuel (the
+    predictive job's group) and one with nothing to say."""
+    with Planter(uri, "seed") as p:
+        users = [p.user() for _ in range(7)]
+        for u in users[:5]:
+            p.budget(u, "food", 100)
+            p.expense(u, 120, "food", today)
+        p.budget(users[5], "fuel", 100)
+        p.expense(users[5], 85, "fuel", today)
+    return users

@@ -20,7 +20,7 @@ from pam_proactive.engine import Engine, open_engine
 from pam_proactive.jobs import runs
 from pam_proactive.jobs.execute import run_job
 from pam_proactive.jobs.schedule import job_named
-from planting import Planter
+from planting import Planter, plant_budget_groups
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # 11:00 in the planted travelers' Denver
 MONITOR = job_named("monitor_user_context")
@@ -31,13 +31,7 @@ PATTERNS = job_named("analyze_user_patterns")
 @pytest.fixture
 async def planted(make_database: MakeDatabase) -> AsyncIterator[tuple[str, Engine, list[Any]]]:
     uri = await make_database("seed")
-    with Planter(uri, "seed") as p:
-        users = [p.user() for _ in range(7)]
-        for u in users[:5]:  # over budget: budget_exceeded (the monitor's group)
-            p.budget(u, "food", 100)
-            p.expense(u, 120, "food", NOW.date())
-        p.budget(users[5], "fuel", 100)  # on pace to overspend: the predictive group
-        p.expense(users[5], 85, "fuel", NOW.date())
+    users = plant_budget_groups(uri, NOW.date())
     settings = settings_for("seed", job_range_size=2, full_sweep_hours=1.0)
     async with open_engine(settings, conninfo=uri) as engine:
         yield uri, engine, users

@@ -18,7 +18,7 @@ from pam_proactive.jobs.execute import process_range, run_job
 from pam_proactive.jobs.runs import RangeCounts
 from pam_proactive.jobs.schedule import job_named
 from pam_proactive.jobs.work import RangeWork
-from planting import Planter
+from planting import plant_budget_groups
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 MONITOR = job_named("monitor_user_context")
@@ -35,13 +35,7 @@ def live(uri: str) -> list[tuple[Any, ...]]:
 @pytest.fixture
 async def planted(make_database: MakeDatabase) -> AsyncIterator[tuple[str, Engine, list[Any]]]:
     uri = await make_database("seed")
-    with Planter(uri, "seed") as p:
-        users = [p.user() for _ in range(7)]
-        for u in users[:5]:  # over budget: budget_exceeded (the monitor's group)
-            p.budget(u, "food", 100)
-            p.expense(u, 120, "food", NOW.date())
-        p.budget(users[5], "fuel", 100)  # on pace to overspend: the predictive group
-        p.expense(users[5], 85, "fuel", NOW.date())
+    users = plant_budget_groups(uri, NOW.date())
     async with open_engine(settings_for("seed", job_range_size=2), conninfo=uri) as engine:
         yield uri, engine, users
 
