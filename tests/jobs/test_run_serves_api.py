@@ -4,19 +4,15 @@ process (one engine), and SIGTERM stops both with exit code 0."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import MakeDatabase
-
-EXE = Path(sys.executable).parent / "pam-proactive"
+from processes import cli_process, terminate
 
 
 def free_port() -> int:
@@ -46,10 +42,8 @@ async def test_run_serves_the_api_and_stops_on_sigterm(make_database: MakeDataba
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": uri, "PAM_LOG_LEVEL": "WARNING"}
     env.pop("PAM_API_TOKEN", None)
-    proc = subprocess.Popen([str(EXE), "run", "--demo", "--demo-users", "40", "--port",
-                             str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
+    with cli_process(["run", "--demo", "--demo-users", "40", "--port", str(port)],
+                     env) as proc:
         ready = wait_ready(base, proc)
         assert {c["name"] for c in ready.json()["checks"]} == {"database", "migrations",
                                                               "jobs"}
@@ -69,12 +63,7 @@ async def test_run_serves_the_api_and_stops_on_sigterm(make_database: MakeDataba
         # One process, one registry: the runs of the scheduler are in the API's scrape.
         for run in finished:
             assert runs_total.get((run["job"], run["status"]), 0) >= 1, (run, runs_total)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out = terminate(proc)
     assert proc.returncode == 0, out
     assert "loopback only" in out and "scheduler stopped" in out
     assert "Traceback" not in out

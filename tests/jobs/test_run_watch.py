@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import MakeDatabase, settings_for
-from jobs.test_run_serves_api import EXE, free_port, wait_ready
+from jobs.test_run_serves_api import free_port, wait_ready
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.watch import (
     Watcher,
@@ -27,6 +26,7 @@ from pam_proactive.jobs.watch import (
 )
 from pam_proactive.observability import metrics
 from planting import Planter
+from processes import EXE, cli_process, terminate
 
 LAG_COUNT = "pam_event_lag_seconds_count"
 
@@ -96,9 +96,7 @@ async def test_run_suggests_a_new_trip_within_seconds(make_database: MakeDatabas
            "PAM_WATCH_INTERVAL": "0.5"}
     env.pop("PAM_API_TOKEN", None)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen([str(EXE), "run", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with cli_process(["run", "--port", str(port)], env) as proc:
         await asyncio.to_thread(wait_ready, base, proc)
         await asyncio.to_thread(_wait, lambda: _settled(uri), 90, proc, "start-up")
         assert _types(uri, uid) == set()  # the start-up sweeps found nothing to say
@@ -110,12 +108,7 @@ async def test_run_suggests_a_new_trip_within_seconds(make_database: MakeDatabas
             "the trip's suggestions")
         assert waited < 15
         assert _lag_count(base) >= 1
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out = terminate(proc)
     assert proc.returncode == 0, out
     assert "watcher running (poll mode, every 0.5 s)" in out
     assert "scheduler stopped" in out and "Traceback" not in out
