@@ -3,16 +3,21 @@
 Every ``PAM_WATCH_INTERVAL`` seconds (or as soon as a NOTIFY arrives, when the operator
 installed the optional triggers) it reads the change feed, waits ``PAM_WATCH_DEBOUNCE``
 seconds of quiet per traveler, and evaluates every settled traveler, plus those due by
-their ``recheck_at``, in one batch: contexts, detectors, store, delivery, evaluation state.
-A full pass runs every ``PAM_FULL_SWEEP_HOURS``.
+their ``recheck_at``, in one batch: contexts, detectors, store, delivery, evaluation state
+(jobs/evaluate.py). ``PAM_WATCH_EXECUTOR`` says where: in this process, or as Celery tasks
+of at most ``PAM_BATCH_SIZE`` travelers (jobs/watch_executors.py); either way the cursor
+moves past a change only once its batch was evaluated or accepted by the broker, and a
+broker that refuses is waited out like the database. A full pass runs every
+``PAM_FULL_SWEEP_HOURS``.
 
 Its cursor lives in the engine's schema, so a watcher that was away (process stopped,
 database restarted) catches up on everything changed meanwhile; database errors are logged
 by type, waited out with backoff, and the loop goes on.
 
-The lag of each change (its row's timestamp to its suggestions stored) is handed to every
-function registered with :func:`add_lag_observer` (the metrics code observes
-``pam_event_lag_seconds`` there).
+The lag of each changed row (its earliest timestamp in the window to its suggestions stored;
+an inserted row stamped by ``created_at`` and ``updated_at`` is one row) is handed to every
+function registered with :func:`add_lag_observer`, in the process that stored it (the
+metrics code observes ``pam_event_lag_seconds`` there).
 """
 
 from __future__ import annotations
@@ -21,8 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,40 +39,31 @@ from pam_proactive.analysis.geo import gazetteer
 from pam_proactive.data.changes import Change
 from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff, connection_kwargs
 from pam_proactive.engine import Engine
-from pam_proactive.errors import PamError, TransientDataSourceError
-from pam_proactive.jobs.incremental import (
-    StateRecorder,
-    feed_for,
-    full_pass_due,
-    latest_by_user,
+from pam_proactive.errors import BrokerUnavailableError, PamError, TransientDataSourceError
+from pam_proactive.jobs.evaluate import (
+    WATCH_FEED,
+    Batch,
+    add_lag_observer,
+    has_lag_observer,
+    remove_lag_observer,
+    split,
 )
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.incremental import feed_for, full_pass_due
+from pam_proactive.jobs.watch_executors import Executor, executor_for
 from pam_proactive.observability import metrics
+
+__all__ = ["FEED", "TickReport", "Watcher", "add_lag_observer", "channel_name",
+           "observe_lag_metrics", "remove_lag_observer"]
 
 log = logging.getLogger(__name__)
 
-FEED = "watch"
-LagObserver = Callable[[float], None]
-_observers: list[LagObserver] = []
-
-
-def add_lag_observer(observer: LagObserver) -> None:
-    """Call ``observer(seconds)`` with each change's lag, from its row's timestamp
-    (``created_at``/``updated_at``: the writing transaction's start) to its traveler's
-    suggestions being stored."""
-    _observers.append(observer)
-
-
-def remove_lag_observer(observer: LagObserver) -> None:
-    """Stop calling ``observer``."""
-    if observer in _observers:
-        _observers.remove(observer)
+FEED = WATCH_FEED
 
 
 def observe_lag_metrics() -> None:
-    """Record every change's lag (seconds) in the ``pam_event_lag_seconds`` histogram.
-    Idempotent: a process that calls it twice still observes each change once."""
-    if metrics.observe_event_lag not in _observers:
+    """Record every changed row's lag (seconds) in the ``pam_event_lag_seconds`` histogram.
+    Idempotent: a process that calls it twice still observes each row once."""
+    if not has_lag_observer(metrics.observe_event_lag):
         add_lag_observer(metrics.observe_event_lag)
 
 
@@ -104,11 +99,15 @@ class Watcher:
     """Polls (or listens), debounces, evaluates; one per process."""
 
     def __init__(self, engine: Engine, *, listen: bool = False,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 executor: Executor | None = None) -> None:
         self.engine = engine
         self.listen = listen
         self.clock = clock
         self.feed = feed_for(engine, FEED)
+        # PAM_WATCH_EXECUTOR: here, or Celery workers.
+        self.executor = executor or executor_for(engine.settings.watch_executor, engine,
+                                                 self.feed)
         self.pending: dict[UUID, _Pending] = {}
         self._pending_keys: set[tuple[str, str, datetime]] = set()
         self._listener: psycopg.AsyncConnection[Any] | None = None
@@ -135,6 +134,15 @@ class Watcher:
                 log.warning("watcher: database unavailable, retrying",
                             extra={"error": type(exc).__name__})
                 await self._close_listener()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=max(0.5, backoff(failures)))
+            except BrokerUnavailableError as exc:
+                # Nothing was handed over: the batch stays pending, the cursor where it was.
+                failures += 1
+                self.errors += 1
+                cause = exc.__cause__ if exc.__cause__ is not None else exc
+                log.warning("watcher: broker unavailable, retrying",
+                            extra={"error": type(cause).__name__})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=max(0.5, backoff(failures)))
         await self._close_listener()
@@ -210,35 +218,25 @@ class Watcher:
         """The changed travelers first (someone is waiting for them), then the due ones:
         travelers who share a time zone reach their boundaries together, and such a batch
         must not delay a write's suggestion."""
-        counts: Counter[str] = Counter()
-        for reason, group in (("changed", set(ready)), ("due", due - set(ready))):
-            ids = await self.feed.active_among(sorted(group))
-            if not ids:
-                continue
-            recorder = StateRecorder(self.engine, self.feed, now, None, reason,
-                                     latest_by_user(handed))
-            await sweep(self.engine, now, user_ids=ids, on_stored=recorder)
-            await recorder.retry_unrecorded(ids)
-            counts.update(recorder.counts)
-            if reason == "changed":
-                stored = self.clock()
-                for c in handed:
-                    lag = (stored - c.at).total_seconds()
-                    for observer in list(_observers):
-                        observer(lag)
-        report.evaluated = dict(counts)
+        batches = (self._split(now, "changed", ready, handed)
+                   + self._split(now, "due", sorted(due - set(ready)), ()))
+        report.evaluated = dict(await self.executor.submit(batches))
+
+    def _split(self, now: datetime, reason: str, ids: Sequence[UUID],
+               changes: Sequence[Change]) -> list[Batch]:
+        size = self.executor.max_batch or max(1, len(ids))
+        return split(now, reason, ids, changes, size)
 
     async def _full(self, now: datetime, report: TickReport) -> TickReport:
-        log.info("watcher: full pass")
+        log.info("watcher: full pass", extra={"executor": self.executor.name})
         # What the window holds now is covered by the pass: hand it over with it.
         cursor = await self.feed.cursor()
         covered = await self.feed.changes(cursor.position or now, now)
-        recorder = StateRecorder(self.engine, self.feed, now, None, "full",
-                                 latest_by_user(covered))
-        await sweep(self.engine, now, on_stored=recorder)
+        ids = [u async for page in self.engine.data.iter_sweep_user_batches() for u in page]
+        report.evaluated = dict(await self.executor.submit(
+            self._split(now, "full", ids, covered)))
         await self.feed.advance(covered, now, full_sweep_at=now)
         report.full = True
-        report.evaluated = dict(recorder.counts)
         return report
 
     async def _wait(self, stop: asyncio.Event) -> None:
