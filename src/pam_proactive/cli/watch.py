@@ -87,10 +87,9 @@ async def _watch(settings: Settings, listen: bool) -> None:
     observe_lag_metrics()
     async with open_engine(settings, migrate_first=True) as engine:
         watcher = Watcher(engine, listen=listen)
-        where = ("in this process" if settings.watch_executor == "inprocess"
-                 else "by Celery workers (queue pam.events)")
         console.print(f"watching ({'listen' if listen else 'poll'} mode, every "
-                      f"{settings.watch_interval:g} s; evaluated {where}); Ctrl-C to stop")
+                      f"{settings.watch_interval:g} s, executor {settings.watch_executor}); "
+                      "Ctrl-C to stop")
         await watcher.run(stop)
     console.print(f"stopped after {watcher.ticks:,} polls")
 
