@@ -28,7 +28,8 @@ from psycopg import sql
 from pam_proactive.data.changes import Change, ChangeFeed
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.incremental import StateRecorder
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.sweep import channels, sweep
+from pam_proactive.suggestions.delivery import DeliveryReport, drain_due
 
 WATCH_FEED = "watch"  # the watcher's change feed (its cursor and seen rows)
 LagObserver = Callable[[float], None]
@@ -126,22 +127,35 @@ def split(now: datetime, reason: str, ids: Sequence[UUID], changes: Sequence[Cha
     return batches
 
 
-async def evaluate_batch(engine: Engine, feed: ChangeFeed, batch: Batch) -> Counter[str]:
-    """Contexts, detectors, store, delivery and evaluation state for the batch's active
-    travelers not evaluated for a later moment; then each changed row's lag (seconds) to
-    the lag observers. Returns the travelers evaluated by reason."""
+async def evaluate_batch(engine: Engine, feed: ChangeFeed, batch: Batch, *,
+                         deliver: bool = True) -> Counter[str]:
+    """Contexts, detectors, store and evaluation state for the batch's active travelers not
+    evaluated for a later moment; then each changed row's lag (seconds, measured once the
+    suggestions are stored) to the lag observers; then, with ``deliver``, the delivery of
+    everything due (:func:`deliver_due_now`; a caller passing False delivers later itself).
+    Returns the travelers evaluated by reason."""
     ids = await _fresh_active(engine, feed.scope, batch)
-    if not ids:
-        return Counter()
-    recorder = StateRecorder(engine, feed, batch.now, None, batch.reason, batch.watermarks)
-    await sweep(engine, batch.now, user_ids=ids, on_stored=recorder)
-    await recorder.retry_unrecorded(ids)
+    counts: Counter[str] = Counter()
+    if ids:
+        recorder = StateRecorder(engine, feed, batch.now, None, batch.reason,
+                                 batch.watermarks)
+        await sweep(engine, batch.now, user_ids=ids, on_stored=recorder, deliver=False)
+        await recorder.retry_unrecorded(ids)
+        counts = recorder.counts
     if batch.ages:
         elapsed = time.time() - batch.taken_at
         for age in batch.ages:
             for observer in list(_observers):
                 observer(age + elapsed)
-    return recorder.counts
+    if deliver and ids:
+        await deliver_due_now(engine, batch.now)
+    return counts
+
+
+async def deliver_due_now(engine: Engine, now: datetime) -> DeliveryReport:
+    """Deliver every outbox row due at ``now`` through the configured channels (what a
+    sweep does after storing); returns what happened."""
+    return await drain_due(engine.db, engine.settings.engine_schema, channels(engine), now)
 
 
 async def _fresh_active(engine: Engine, scope: str, batch: Batch) -> list[UUID]:

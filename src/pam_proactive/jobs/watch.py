@@ -114,6 +114,7 @@ class Watcher:
         self.ticks = 0
         self.errors = 0
         self._due_checked = float("-inf")
+        self._handed: set[UUID] = set()  # the travelers the last tick handed over
         if listen and engine.settings.uses_transaction_pooler:
             raise PamError("LISTEN/NOTIFY does not work behind a transaction pooler: watch "
                            "by polling, or connect directly (port 5432)")
@@ -145,11 +146,13 @@ class Watcher:
                             extra={"error": type(cause).__name__})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=max(0.5, backoff(failures)))
+        await self.executor.close()
         await self._close_listener()
 
     async def tick(self) -> TickReport:
         """One poll: read changes, evaluate the settled and the due travelers."""
         self.ticks += 1
+        self._handed = set()
         now = self.clock()
         report = TickReport()
         cursor = await self.feed.cursor()
@@ -169,6 +172,7 @@ class Watcher:
             due = await self.feed.due(now, self._cooldown())
             self._due_checked = time.monotonic()
         handed: list[Change] = []
+        self._handed = set(ready)
         if ready or due:
             handed = [c for u in ready for c in self.pending[u].changes]
             await self._evaluate(now, ready, due, handed, report)
@@ -241,23 +245,36 @@ class Watcher:
 
     async def _wait(self, stop: asyncio.Event) -> None:
         """Sleep until the next tick: the interval, or until the next pending traveler
-        settles; in listen mode with nobody pending, until the first notification (the
-        ones queued behind it are taken too, so a burst makes one tick)."""
+        settles. In listen mode it listens all the while: with nobody pending, it sleeps
+        until the first notification; then, until the first pending traveler settles, each
+        notification adds its traveler (or keeps them pending), so the next tick finds
+        them settled rather than a tick per notification re-reading the feed."""
         settle = self._settle_in()
-        timeout = self.engine.settings.watch_interval if settle is None else settle
-        if not self.listen or settle is not None:
+        if not self.listen:
+            timeout = self.engine.settings.watch_interval if settle is None else settle
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=timeout)
             return
         conn = await self._listening()
-        notified: list[Change] = []
-        async for note in conn.notifies(timeout=timeout, stop_after=1):
-            notified.append(self._notified(note.payload))
-        if notified:
-            async for note in conn.notifies(timeout=0.001):
-                notified.append(self._notified(note.payload))
+        # Queued while the tick ran: the tick's feed read saw the writes of the travelers it
+        # handed over (a delete is queued in `deletions` besides, taken at every tick).
+        self._take(await self._notes(conn, 0.001), skip=self._handed)
+        settle = self._settle_in()
+        if settle is None:
+            self._take(await self._notes(conn, self.engine.settings.watch_interval, 1))
+            settle = self._settle_in()
+        if settle:
+            self._take(await self._notes(conn, settle))
+
+    async def _notes(self, conn: psycopg.AsyncConnection[Any], timeout: float,
+                     stop_after: int | None = None) -> list[Change]:
+        return [self._notified(note.payload)
+                async for note in conn.notifies(timeout=timeout, stop_after=stop_after)]
+
+    def _take(self, notified: list[Change], skip: set[UUID] | frozenset[UUID] = frozenset()
+              ) -> None:
         # A delete is only ever seen this way; writes are read from the feed as well.
-        self._add([c for c in notified if c.user_id.int])
+        self._add([c for c in notified if c.user_id.int and c.user_id not in skip])
 
     def _notified(self, payload: str) -> Change:
         return Change("notify", "", _parse_uuid(payload) or UUID(int=0), self.clock())

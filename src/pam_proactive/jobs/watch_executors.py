@@ -1,6 +1,7 @@
 """Where the watcher's settled batches are evaluated (``PAM_WATCH_EXECUTOR``).
 
-- ``inprocess``: in the watcher's own process and engine, one batch after the other.
+- ``inprocess``: in the watcher's own process and engine, one batch after the other; the
+  delivery of what they stored runs in the background, beside the next batches.
 - ``celery``: each batch of at most ``PAM_BATCH_SIZE`` travelers is sent as one
   ``pam_proactive.evaluate_travelers`` task on the ``pam.events`` queue, for any worker; the
   watcher's call returns once the broker accepted every task (so its cursor only moves
@@ -13,17 +14,21 @@ Both end in the same function, :func:`pam_proactive.jobs.evaluate.evaluate_batch
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pam_proactive.data.changes import ChangeFeed
 from pam_proactive.engine import Engine
 from pam_proactive.errors import BrokerUnavailableError
-from pam_proactive.jobs.evaluate import Batch, evaluate_batch
+from pam_proactive.jobs.evaluate import Batch, deliver_due_now, evaluate_batch
 
 if TYPE_CHECKING:
     from celery import Celery
+
+log = logging.getLogger(__name__)
 
 EVALUATE_TASK = "pam_proactive.evaluate_travelers"
 EVENT_QUEUE = "pam.events"
@@ -42,9 +47,14 @@ class Executor(Protocol):
     async def submit(self, batches: Sequence[Batch]) -> Counter[str]:
         """Evaluate or enqueue ``batches`` in order; the travelers by reason."""
 
+    async def close(self) -> None:
+        """Finish what is in hand (the watcher is stopping)."""
+
 
 class InProcessExecutor:
-    """Evaluates in the watcher's process, on its engine."""
+    """Evaluates in the watcher's process, on its engine. Delivery runs beside the next
+    batches rather than before them: the outbox is durable and claimed with SKIP LOCKED, so
+    a write's suggestion need not wait for an earlier batch's sends."""
 
     name = "inprocess"
     max_batch: int | None = None  # the sweep pages its ids by PAM_BATCH_SIZE itself
@@ -52,13 +62,40 @@ class InProcessExecutor:
     def __init__(self, engine: Engine, feed: ChangeFeed) -> None:
         self.engine = engine
         self.feed = feed
+        self._delivery: asyncio.Task[None] | None = None
+        self._again: datetime | None = None  # a later `now` to drain for, once it ends
 
     async def submit(self, batches: Sequence[Batch]) -> Counter[str]:
-        """Evaluate each batch now; the travelers evaluated by reason."""
+        """Evaluate each batch now, then start delivering in the background; the travelers
+        evaluated by reason."""
         counts: Counter[str] = Counter()
         for batch in batches:
-            counts.update(await evaluate_batch(self.engine, self.feed, batch))
+            counts.update(await evaluate_batch(self.engine, self.feed, batch, deliver=False))
+        if counts and batches:
+            self._deliver(max(b.now for b in batches))
         return counts
+
+    def _deliver(self, now: datetime) -> None:
+        if self._delivery is not None and not self._delivery.done():
+            self._again = now if self._again is None else max(self._again, now)
+            return
+        self._delivery = asyncio.create_task(self._drain(now))
+
+    async def _drain(self, now: datetime) -> None:
+        moment: datetime | None = now
+        while moment is not None:
+            self._again = None
+            try:
+                await deliver_due_now(self.engine, moment)
+            except Exception as exc:  # in the background: its rows wait in the outbox
+                log.warning("watcher: delivery failed, retried after the next batch",
+                            extra={"error": type(exc).__name__})
+            moment = self._again
+
+    async def close(self) -> None:
+        """Wait for the delivery in hand (and the one queued behind it)."""
+        while self._delivery is not None and not self._delivery.done():
+            await self._delivery
 
 
 class CeleryExecutor:
@@ -72,6 +109,9 @@ class CeleryExecutor:
         self.app = app or create_app(engine.settings)
         self.max_batch: int | None = engine.settings.batch_size
         self.sent = 0
+
+    async def close(self) -> None:
+        """Nothing in hand: every task sent is the broker's."""
 
     async def submit(self, batches: Sequence[Batch]) -> Counter[str]:
         """Enqueue every batch (kombu's I/O is blocking: off the event loop); the travelers
