@@ -80,6 +80,16 @@ class _Pending:
 
 
 @dataclass(slots=True)
+class _Flight:
+    """A batch being evaluated (or sent) while the watcher goes on reading."""
+
+    task: asyncio.Task[dict[str, int]]
+    users: set[UUID]  # every traveler in it: none of them goes in another flight meanwhile
+    handed: list[Change]  # the changed rows it covers
+    last: dict[UUID, datetime]  # each changed traveler's latest write when handed
+
+
+@dataclass(slots=True)
 class TickReport:
     """What one watcher tick did."""
 
@@ -100,7 +110,7 @@ class Watcher:
 
     def __init__(self, engine: Engine, *, listen: bool = False,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, max_flights: int | None = None) -> None:
         self.engine = engine
         self.listen = listen
         self.clock = clock
@@ -115,6 +125,11 @@ class Watcher:
         self.errors = 0
         self._due_checked = float("-inf")
         self._handed: set[UUID] = set()  # the travelers the last tick handed over
+        self._flights: list[_Flight] = []
+        self._advanced = float("-inf")  # when the cursor last moved (monotonic)
+        # Two batches in flight in-process: one's database reads overlap the other's Python
+        # (detectors) and store; sending to Celery is quick, one at a time keeps it ordered.
+        self.max_flights = max_flights or (2 if self.executor.name == "inprocess" else 1)
         if listen and engine.settings.uses_transaction_pooler:
             raise PamError("LISTEN/NOTIFY does not work behind a transaction pooler: watch "
                            "by polling, or connect directly (port 5432)")
@@ -146,42 +161,99 @@ class Watcher:
                             extra={"error": type(cause).__name__})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=max(0.5, backoff(failures)))
+        with contextlib.suppress(Exception):  # stopping: what failed is redone next start
+            await self._land()
         await self.executor.close()
         await self._close_listener()
 
     async def tick(self) -> TickReport:
-        """One poll: read changes, evaluate the settled and the due travelers."""
+        """One poll: take the finished batches, read changes, start evaluating the settled
+        and the due travelers (not waiting for it: see :meth:`_reap`)."""
         self.ticks += 1
         self._handed = set()
         now = self.clock()
         report = TickReport()
+        done = self._reap(report)
         cursor = await self.feed.cursor()
         if full_pass_due(now, cursor.position, cursor.full_sweep_at,
                          self.engine.settings.full_sweep_hours):
+            await self._land(report)
             return await self._full(now, report)
         changes = await self.feed.changes(cursor.position or now, now)
         fresh = [c for c in changes if (c.source, c.row_id, c.at) not in self._pending_keys]
         fresh += await self.feed.take_deletions()
         report.changes = len(fresh)
         self._add(fresh)
-        ready = self._settled()
+        busy = self._busy()
+        ready = [u for u in self._settled() if u not in busy]
         # The due travelers (their recheck_at has passed) once per interval: a write's
         # suggestion must not wait behind them at every tick of a busy listener.
         due: set[UUID] = set()
-        if time.monotonic() - self._due_checked >= self.engine.settings.watch_interval:
-            due = await self.feed.due(now, self._cooldown())
+        if (len(self._flights) < self.max_flights
+                and time.monotonic() - self._due_checked >= self.engine.settings.watch_interval):
+            due = await self.feed.due(now, self._cooldown()) - busy
             self._due_checked = time.monotonic()
-        handed: list[Change] = []
-        self._handed = set(ready)
-        if ready or due:
-            handed = [c for u in ready for c in self.pending[u].changes]
-            await self._evaluate(now, ready, due, handed, report)
-            for u in ready:
-                for c in self.pending.pop(u).changes:
-                    self._pending_keys.discard((c.source, c.row_id, c.at))
-        waiting = [c.at for p in self.pending.values() for c in p.changes]
-        await self.feed.advance(handed, min([now, *waiting]))
+        if (ready or due) and len(self._flights) < self.max_flights:
+            self._handed = set(ready)
+            self._launch(now, ready, due)
+        # Each read re-reads the overlap window anyway: with nothing handed over, moving the
+        # cursor once per interval is enough (a busy listener ticks many times a second).
+        if done or time.monotonic() - self._advanced >= self.engine.settings.watch_interval:
+            waiting = [c.at for p in self.pending.values() for c in p.changes]
+            await self.feed.advance(done, min([now, *waiting]))
+            self._advanced = time.monotonic()
+        for c in done:
+            self._pending_keys.discard((c.source, c.row_id, c.at))
         return report
+
+    def _busy(self) -> set[UUID]:
+        return {u for f in self._flights for u in f.users}
+
+    def _launch(self, now: datetime, ready: list[UUID], due: set[UUID]) -> None:
+        handed = [c for u in ready for c in self.pending[u].changes]
+        task = asyncio.create_task(self._evaluate(now, ready, due, handed))
+        self._flights.append(_Flight(task, set(ready) | due, handed,
+                                     {u: self.pending[u].last for u in ready}))
+
+    def _reap(self, report: TickReport) -> list[Change]:
+        """The finished flights: their travelers leave the pending set (unless they wrote
+        again meanwhile) and their rows are returned, to be marked handed over. A flight
+        that failed is raised after the others are taken: its travelers stay pending."""
+        handed: list[Change] = []
+        failed: BaseException | None = None
+        for flight in [f for f in self._flights if f.task.done()]:
+            self._flights.remove(flight)
+            error = flight.task.exception()
+            if error is not None:
+                failed = failed or error
+                continue
+            for reason, n in flight.task.result().items():
+                report.evaluated[reason] = report.evaluated.get(reason, 0) + n
+            keys = {(c.source, c.row_id, c.at) for c in flight.handed}
+            for u, last in flight.last.items():
+                entry = self.pending.get(u)
+                if entry is None:
+                    continue
+                entry.changes = [c for c in entry.changes
+                                 if (c.source, c.row_id, c.at) not in keys]
+                if entry.last <= last and not entry.changes:
+                    del self.pending[u]
+                else:  # wrote again while evaluated: pending from that write on
+                    entry.first = min([c.at for c in entry.changes], default=entry.last)
+            handed += flight.handed
+        if failed is not None:
+            raise failed
+        return handed
+
+    async def _land(self, report: TickReport | None = None) -> None:
+        """Wait for every flight and take them (errors raised, as by :meth:`_reap`)."""
+        if self._flights:
+            await asyncio.wait([f.task for f in self._flights])
+            done = self._reap(report or TickReport())
+            if done:
+                await self.feed.mark_seen(done, self.clock() - 2 * self.feed.overlap)
+                for c in done:
+                    self._pending_keys.discard((c.source, c.row_id, c.at))
 
     def _cooldown(self) -> timedelta:
         return timedelta(days=self.engine.settings.cooldown_days)
@@ -201,13 +273,15 @@ class Watcher:
 
     def _settle_in(self) -> float | None:
         """Seconds until the next pending traveler settles (0: some already did)."""
-        if not self.pending:
+        busy = self._busy()
+        waiting = [p for u, p in self.pending.items() if u not in busy]
+        if not waiting:
             return None
         debounce = self.engine.settings.watch_debounce
         now = self.clock()
         return max(0.0, min(min(debounce - (now - p.last).total_seconds(),
                                 5 * debounce - (now - p.first).total_seconds())
-                            for p in self.pending.values()))
+                            for p in waiting))
 
     def _settled(self) -> list[UUID]:
         """Travelers quiet for the debounce, or writing for five debounces already."""
@@ -218,13 +292,13 @@ class Watcher:
                       or (now - p.first).total_seconds() >= 5 * debounce)
 
     async def _evaluate(self, now: datetime, ready: list[UUID], due: set[UUID],
-                        handed: list[Change], report: TickReport) -> None:
+                        handed: list[Change]) -> dict[str, int]:
         """The changed travelers first (someone is waiting for them), then the due ones:
         travelers who share a time zone reach their boundaries together, and such a batch
         must not delay a write's suggestion."""
         batches = (self._split(now, "changed", ready, handed)
                    + self._split(now, "due", sorted(due - set(ready)), ()))
-        report.evaluated = dict(await self.executor.submit(batches))
+        return dict(await self.executor.submit(batches))
 
     def _split(self, now: datetime, reason: str, ids: Sequence[UUID],
                changes: Sequence[Change]) -> list[Batch]:
@@ -250,18 +324,28 @@ class Watcher:
         notification adds its traveler (or keeps them pending), so the next tick finds
         them settled rather than a tick per notification re-reading the feed."""
         settle = self._settle_in()
-        if not self.listen:
-            timeout = self.engine.settings.watch_interval if settle is None else settle
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=timeout)
+        interval = self.engine.settings.watch_interval
+        # Every slot taken: nothing can start before a flight lands, settled or not.
+        full = len(self._flights) >= self.max_flights
+        if not self.listen:  # also woken by a flight landing: it frees a slot
+            stopping = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait([stopping, *(f.task for f in self._flights)],
+                                   timeout=interval if settle is None or full else settle,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
             return
         conn = await self._listening()
         # Queued while the tick ran: the tick's feed read saw the writes of the travelers it
         # handed over (a delete is queued in `deletions` besides, taken at every tick).
         self._take(await self._notes(conn, 0.001), skip=self._handed)
+        if full:  # listen a moment, then look whether a flight landed
+            self._take(await self._notes(conn, 0.02))
+            return
         settle = self._settle_in()
         if settle is None:
-            self._take(await self._notes(conn, self.engine.settings.watch_interval, 1))
+            self._take(await self._notes(conn, interval, 1))
             settle = self._settle_in()
         if settle:
             self._take(await self._notes(conn, settle))
