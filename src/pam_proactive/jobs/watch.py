@@ -127,6 +127,7 @@ class Watcher:
         self._handed: set[UUID] = set()  # the travelers the last tick handed over
         self._flights: list[_Flight] = []
         self._advanced = float("-inf")  # when the cursor last moved (monotonic)
+        self._taken = time.time()
         # Two batches in flight in-process: one's database reads overlap the other's Python
         # (detectors) and store; sending to Celery is quick, one at a time keeps it ordered.
         self.max_flights = max_flights or (2 if self.executor.name == "inprocess" else 1)
@@ -172,6 +173,7 @@ class Watcher:
         self.ticks += 1
         self._handed = set()
         now = self.clock()
+        self._taken = time.time()  # the wall-clock moment of `now`: lags count from here
         report = TickReport()
         done = self._reap(report)
         cursor = await self.feed.cursor()
@@ -211,7 +213,7 @@ class Watcher:
 
     def _launch(self, now: datetime, ready: list[UUID], due: set[UUID]) -> None:
         handed = [c for u in ready for c in self.pending[u].changes]
-        task = asyncio.create_task(self._evaluate(now, ready, due, handed))
+        task = asyncio.create_task(self._evaluate(now, ready, due, handed, self._taken))
         self._flights.append(_Flight(task, set(ready) | due, handed,
                                      {u: self.pending[u].last for u in ready}))
 
@@ -292,18 +294,18 @@ class Watcher:
                       or (now - p.first).total_seconds() >= 5 * debounce)
 
     async def _evaluate(self, now: datetime, ready: list[UUID], due: set[UUID],
-                        handed: list[Change]) -> dict[str, int]:
+                        handed: list[Change], taken: float) -> dict[str, int]:
         """The changed travelers first (someone is waiting for them), then the due ones:
         travelers who share a time zone reach their boundaries together, and such a batch
         must not delay a write's suggestion."""
-        batches = (self._split(now, "changed", ready, handed)
-                   + self._split(now, "due", sorted(due - set(ready)), ()))
+        batches = (self._split(now, "changed", ready, handed, taken)
+                   + self._split(now, "due", sorted(due - set(ready)), (), taken))
         return dict(await self.executor.submit(batches))
 
     def _split(self, now: datetime, reason: str, ids: Sequence[UUID],
-               changes: Sequence[Change]) -> list[Batch]:
+               changes: Sequence[Change], taken: float) -> list[Batch]:
         size = self.executor.max_batch or max(1, len(ids))
-        return split(now, reason, ids, changes, size)
+        return split(now, reason, ids, changes, size, taken)
 
     async def _full(self, now: datetime, report: TickReport) -> TickReport:
         log.info("watcher: full pass", extra={"executor": self.executor.name})
@@ -312,7 +314,7 @@ class Watcher:
         covered = await self.feed.changes(cursor.position or now, now)
         ids = [u async for page in self.engine.data.iter_sweep_user_batches() for u in page]
         report.evaluated = dict(await self.executor.submit(
-            self._split(now, "full", ids, covered)))
+            self._split(now, "full", ids, covered, self._taken)))
         await self.feed.advance(covered, now, full_sweep_at=now)
         report.full = True
         return report
