@@ -7,12 +7,16 @@
    size. Prints seconds, travelers evaluated by reason, and population swept per second.
 2. Latency: the watcher runs (poll mode, then listen mode with the optional triggers) while
    ``--rate`` inserts per second go to random travelers for ``--seconds``; prints p50, p95,
-   p99 seconds from each row's commit (its created_at) to its traveler's suggestions stored.
+   p99 seconds from each row's commit (its created_at) to its traveler's suggestions stored,
+   for each ``--flights`` (batches evaluated at once in-process: 1 is the serial watcher,
+   the baseline; 2 the default). ``--latency-only`` skips part 1 (after the incremental
+   full pass that gives everyone their evaluation state).
 
 The seeded data is dated at bench/_common.NOW, so the watcher's clock runs from there (the
 inserted rows carry that clock's created_at, as the app would stamp them).
 
     python bench/incremental.py --users 100000 --seconds 60 --rate 50
+    python bench/incremental.py --users 20000 --seconds 30 --rate 50 --latency-only
 """
 
 from __future__ import annotations
@@ -89,8 +93,9 @@ def _percentiles(values: list[float]) -> str:
 
 
 async def latency(engine: Engine, ids: list[UUID], listen: bool, seconds: float,
-                  rate: float, start: datetime) -> str:
-    """Run the watcher while inserting ``rate`` rows/s; the lag percentiles."""
+                  rate: float, start: datetime, flights: int = 2) -> str:
+    """Run the watcher (``flights`` batches at once) while inserting ``rate`` rows/s; the
+    lag percentiles."""
     offset = start - datetime.now(start.tzinfo)
 
     def clock() -> datetime:
@@ -100,7 +105,7 @@ async def latency(engine: Engine, ids: list[UUID], listen: bool, seconds: float,
     await feed_for(engine, FEED).advance([], clock(), full_sweep_at=clock())
     lags: list[float] = []
     add_lag_observer(lags.append)
-    watcher = Watcher(engine, listen=listen, clock=clock)
+    watcher = Watcher(engine, listen=listen, clock=clock, max_flights=flights)
     stop = asyncio.Event()
     task = asyncio.create_task(watcher.run(stop))
     rng = random.Random(9)
@@ -130,20 +135,33 @@ async def latency(engine: Engine, ids: list[UUID], listen: bool, seconds: float,
 
 
 async def main(users: int, seed: int, batch_size: int, pct: float, seconds: float,
-               rate: float) -> None:
+               rate: float, latency_only: bool, flights: list[int]) -> None:
     async with seeded_engine(users, seed, batch_size) as engine:
         resolve_place("Denver, CO")  # a long-running process has the gazetteer loaded
         ids = await _ids(engine)
-        await sweeps(engine, ids, pct)
+        if latency_only:
+            started = time.perf_counter()
+            base = await incremental_sweep(engine, NOW)
+            print(f"incremental full pass at NOW: {base.evaluated:,} travelers in "
+                  f"{time.perf_counter() - started:.1f} s")
+        else:
+            await sweeps(engine, ids, pct)
         start = NOW + timedelta(minutes=10)
+        step = timedelta(seconds=seconds + 30)
         print("event latency (commit -> suggestions stored), PAM_WATCH_INTERVAL "
-              f"{engine.settings.watch_interval:g} s:")
-        print("  poll mode:   " + await latency(engine, ids, False, seconds, rate, start))
+              f"{engine.settings.watch_interval:g} s, PAM_WATCH_DEBOUNCE "
+              f"{engine.settings.watch_debounce:g} s:")
+        for n in flights:
+            print(f"  poll mode, {n} in flight:   "
+                  + await latency(engine, ids, False, seconds, rate, start, n))
+            start += step
         with psycopg.connect(engine.conninfo, autocommit=True) as conn:
             schema = engine.settings.engine_schema
             conn.execute(trigger_sql("seed", schema, channel_name(schema)).encode())
-        later = start + timedelta(seconds=seconds + 30)
-        print("  listen mode: " + await latency(engine, ids, True, seconds, rate, later))
+        for n in flights:
+            print(f"  listen mode, {n} in flight: "
+                  + await latency(engine, ids, True, seconds, rate, start, n))
+            start += step
 
 
 if __name__ == "__main__":
@@ -151,5 +169,9 @@ if __name__ == "__main__":
     p.add_argument("--changed-pct", type=float, default=1.0)
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--rate", type=float, default=50.0, help="inserts per second")
+    p.add_argument("--latency-only", action="store_true", help="skip the sweeps (part 1)")
+    p.add_argument("--flights", default="1,2",
+                   help="comma-separated batches in flight to measure (1: serial baseline)")
     a = p.parse_args()
-    run(main(a.users, a.seed, a.batch_size, a.changed_pct, a.seconds, a.rate))
+    run(main(a.users, a.seed, a.batch_size, a.changed_pct, a.seconds, a.rate,
+             a.latency_only, [int(n) for n in a.flights.split(",")]))

@@ -30,12 +30,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port (no persistence); yields its URL."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port, or ``port`` (no persistence);
+    yields its URL."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not os.path.exists(binary):
         pytest.skip("redis-server is not installed (.ci/run installs it)")
-    port = free_port()
+    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="pam-redis-") as tmp:
         proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
                                  "--save", "", "--appendonly", "no", "--dir", tmp],
@@ -55,13 +56,14 @@ def redis_server() -> Iterator[str]:
 class Worker:
     """One `celery worker` subprocess (its own process group, so it can be killed whole)."""
 
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path,
+                 queues: str = "pam.triggers,pam.ranges,pam.events") -> None:
         self.name = name
         self.log = log_dir / f"{name}.log"
         self._out = self.log.open("w")
         self.proc = subprocess.Popen(
             [CELERY, "-A", "pam_proactive.jobs.celery_app", "worker", "--pool=prefork",
-             "--concurrency=1", "-Q", "pam.triggers,pam.ranges", "-n", f"{name}@%h",
+             "--concurrency=1", "-Q", queues, "-n", f"{name}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel=INFO"],
             env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     watch_interval: float = Field(default=1.0, gt=0, le=3600, description="seconds")
     watch_debounce: float = Field(
         default=0.1, ge=0, le=60, description="seconds of quiet before a traveler is evaluated")
+    watch_executor: Literal["inprocess", "celery"] = Field(
+        default="inprocess",
+        description="where the watcher's batches are evaluated: in its process, or as Celery "
+        "tasks on the pam.events queue")
 
     @field_validator("database_url")
     @classmethod

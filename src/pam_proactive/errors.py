@@ -58,3 +58,8 @@ class DatabaseUnreachableError(DataSourceError):
 
 class SeedConflictError(PamError):
     """Demo travelers of this seed are already in the database: seed again with another."""
+
+
+class BrokerUnavailableError(PamError):
+    """The Celery broker (Redis) did not accept a task. Check ``REDIS_URL`` and that Redis is
+    up; the watcher keeps what it was sending and retries with backoff."""

@@ -25,6 +25,7 @@ from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.watch import Watcher, channel_name, observe_lag_metrics
+from pam_proactive.jobs.watch_executors import EXECUTORS
 
 console = Console()
 PRODUCTION_PRESET = "wheels-wins-live"
@@ -55,10 +56,15 @@ def incremental_command(settings: Settings, now: datetime, output: str) -> None:
 def watch(mode: Annotated[str, typer.Option(
               "--mode", help="poll (every PAM_WATCH_INTERVAL s) or listen (needs "
               "install-triggers; not behind a transaction pooler).")] = "poll",
+          executor: Annotated[str | None, typer.Option(
+              "--executor", help="inprocess (evaluate here) or celery (send each batch to "
+              "the workers' pam.events queue); default PAM_WATCH_EXECUTOR.")] = None,
           database_url: DatabaseUrl = None, preset: Preset = None,
           data_dir: DataDir = None) -> None:
     """Evaluate travelers within seconds of their writes, until interrupted."""
-    settings = settings_from(database_url, preset, data_dir)
+    if executor is not None and executor not in EXECUTORS:
+        fail(f"--executor {executor}: use {' or '.join(EXECUTORS)}")
+    settings = settings_from(database_url, preset, data_dir, watch_executor=executor)
     run_guarded(_watch(settings, listens(mode, settings, "--mode")))
 
 
@@ -82,7 +88,8 @@ async def _watch(settings: Settings, listen: bool) -> None:
     async with open_engine(settings, migrate_first=True) as engine:
         watcher = Watcher(engine, listen=listen)
         console.print(f"watching ({'listen' if listen else 'poll'} mode, every "
-                      f"{settings.watch_interval:g} s); Ctrl-C to stop")
+                      f"{settings.watch_interval:g} s, executor {settings.watch_executor}); "
+                      "Ctrl-C to stop")
         await watcher.run(stop)
     console.print(f"stopped after {watcher.ticks:,} polls")
 

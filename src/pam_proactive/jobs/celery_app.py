@@ -1,7 +1,8 @@
 """The distributed runner: Celery on Redis, beat's schedule generated from :data:`JOBS`.
 
-    celery -A pam_proactive.jobs.celery_app worker -Q pam.triggers,pam.ranges
+    celery -A pam_proactive.jobs.celery_app worker -Q pam.triggers,pam.ranges,pam.events
     celery -A pam_proactive.jobs.celery_app beat        # exactly one
+    pam-proactive watch --executor celery               # exactly one: the change feed
 
 Beat sends ``pam.trigger(job)`` at each slot. The trigger claims the run (unique per slot:
 a duplicate trigger does nothing), plans its ranges and enqueues one ``pam.range`` task per
@@ -10,6 +11,12 @@ requeued when their worker process is lost (the range's attempt counter stops a 
 keeps killing workers); transient database errors are retried with backoff, nothing else is.
 The last range to finish finalises the run in SQL. Each worker process opens one engine
 (pool) in ``worker_process_init`` and keeps it for its life.
+
+The watcher (``PAM_WATCH_EXECUTOR=celery``) sends each settled batch of changed travelers
+as ``pam_proactive.evaluate_travelers`` on ``pam.events`` (its own queue, so a write's
+suggestion never waits behind a slot's ranges); the task evaluates it with the same function
+as the in-process watcher, acknowledged late and retried on transient database errors only,
+and observes each changed row's lag in the worker (``pam_event_lag_seconds``).
 """
 
 from __future__ import annotations
@@ -27,9 +34,13 @@ from pam_proactive.config import Settings, load_settings
 from pam_proactive.engine import Engine
 from pam_proactive.errors import TransientDataSourceError
 from pam_proactive.jobs import runs
+from pam_proactive.jobs.evaluate import WATCH_FEED, Batch, evaluate_batch
 from pam_proactive.jobs.execute import process_range
+from pam_proactive.jobs.incremental import feed_for
 from pam_proactive.jobs.runtime import ProcessRuntime
 from pam_proactive.jobs.schedule import JOBS, job_named, next_fire
+from pam_proactive.jobs.watch import observe_lag_metrics
+from pam_proactive.jobs.watch_executors import EVALUATE_TASK, EVENT_QUEUE
 from pam_proactive.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -109,6 +120,7 @@ def _open_runtime(**_: Any) -> None:
     global _runtime
     _runtime = None
     runtime().engine()
+    observe_lag_metrics()  # the watcher's batches: each changed row's lag, observed here
 
 
 @signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
@@ -174,6 +186,26 @@ def run_range(task: Task, run_id: int, seq: int, resume: str | None = None
     return record.as_dict() if record is not None else None
 
 
+def evaluate_travelers(task: Task, now: str, reason: str, user_ids: list[str],
+                       watermarks: dict[str, str], ages: list[float], taken_at: float
+                       ) -> dict[str, int]:
+    """Evaluate one batch the watcher sent (see ``jobs.evaluate.Batch.to_kwargs``): store,
+    deliver, record evaluation state and observe each changed row's lag. A redelivery or a
+    retry duplicates nothing. Returns the travelers evaluated by reason."""
+    batch = Batch.from_kwargs(now, reason, user_ids, watermarks, ages, taken_at)
+
+    async def work(engine: Engine) -> dict[str, int]:
+        return dict(await evaluate_batch(engine, feed_for(engine, WATCH_FEED), batch))
+
+    try:
+        counts = runtime().run(work)
+    except TransientDataSourceError as exc:
+        raise task.retry(exc=exc, countdown=_countdown(task.request.retries)) from exc
+    log.info("watch batch", extra={"reason": reason, "travelers": len(user_ids),
+                                   "evaluated": sum(counts.values())})
+    return counts
+
+
 def create_app(settings: Settings | None = None) -> Celery:
     """The Celery application for ``settings`` (default: from the environment)."""
     settings = settings or load_settings()
@@ -191,12 +223,14 @@ def create_app(settings: Settings | None = None) -> Celery:
         broker_transport_options={"visibility_timeout": visibility},
         broker_connection_retry_on_startup=True,
         task_default_queue=TRIGGER_QUEUE,
-        task_routes={"pam.range": {"queue": RANGE_QUEUE}, "pam.trigger": {"queue": TRIGGER_QUEUE}},
+        task_routes={"pam.range": {"queue": RANGE_QUEUE}, "pam.trigger": {"queue": TRIGGER_QUEUE},
+                     EVALUATE_TASK: {"queue": EVENT_QUEUE}},
         beat_schedule=beat_schedule(),
         worker_hijack_root_logger=False,
     )
     app.task(name="pam.trigger", bind=True, max_retries=_RETRIES)(trigger)
     app.task(name="pam.range", bind=True, max_retries=_RETRIES)(run_range)
+    app.task(name=EVALUATE_TASK, bind=True, max_retries=_RETRIES)(evaluate_travelers)
     return app
 
 

@@ -1,0 +1,167 @@
+"""One batch of the watcher's travelers evaluated: the single implementation behind the
+in-process watcher and the Celery task ``pam_proactive.evaluate_travelers``.
+
+A :class:`Batch` carries everything a worker elsewhere needs: the ``now`` to evaluate at,
+the travelers, why (``changed``, ``due``, ``full``), each traveler's data watermark, and for
+a ``changed`` batch the age of each changed row at ``now`` (one per row, its earliest
+timestamp in the window) with the wall-clock moment ``now`` was taken, so the lag of each row
+(its timestamp to its traveler's suggestions stored) is measured where the store happened.
+
+:func:`evaluate_batch` is idempotent: the lifecycle store never duplicates a live
+suggestion or its notification, and a traveler already evaluated for a later moment in the
+watcher's scope (a redelivered task arriving after a newer one) is left alone: the newer
+evaluation saw everything this one would have.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from pam_proactive.data.changes import Change, ChangeFeed
+from pam_proactive.engine import Engine
+from pam_proactive.jobs.incremental import StateRecorder
+from pam_proactive.jobs.sweep import channels, sweep
+from pam_proactive.suggestions.delivery import DeliveryReport, drain_due
+
+WATCH_FEED = "watch"  # the watcher's change feed (its cursor and seen rows)
+LagObserver = Callable[[float], None]
+_observers: list[LagObserver] = []
+
+# The active travelers among ids (what a full sweep evaluates) not already evaluated, in the
+# watcher's scope, for a moment after this batch's.
+FRESH_ACTIVE = """
+SELECT u.user_id FROM {s}.traveler_users u
+WHERE u.user_id = ANY(%(ids)s::uuid[]) AND u.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM {s}.evaluation_state e
+                  WHERE e.scope = %(scope)s AND e.user_id = u.user_id
+                    AND e.evaluated_for > %(now)s)
+"""
+
+
+def add_lag_observer(observer: LagObserver) -> None:
+    """Call ``observer(seconds)`` with each changed row's lag, from its timestamp
+    (``created_at``/``updated_at``: the writing transaction's start; the earliest when both
+    are in the window) to its traveler's suggestions being stored."""
+    _observers.append(observer)
+
+
+def remove_lag_observer(observer: LagObserver) -> None:
+    """Stop calling ``observer``."""
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def has_lag_observer(observer: LagObserver) -> bool:
+    """Whether ``observer`` is registered."""
+    return observer in _observers
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Travelers to evaluate at ``now``, and what the lag of their changed rows needs."""
+
+    now: datetime
+    reason: str  # changed, due or full
+    user_ids: tuple[UUID, ...]
+    watermarks: Mapping[UUID, datetime] = field(default_factory=dict)
+    ages: tuple[float, ...] = ()  # seconds from each changed row's timestamp to ``now``
+    taken_at: float = 0.0  # time.time() when ``now`` was read
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """JSON-serialisable keyword arguments of the Celery task."""
+        return {"now": self.now.isoformat(), "reason": self.reason,
+                "user_ids": [str(u) for u in self.user_ids],
+                "watermarks": {str(u): w.isoformat() for u, w in self.watermarks.items()},
+                "ages": list(self.ages), "taken_at": self.taken_at}
+
+    @classmethod
+    def from_kwargs(cls, now: str, reason: str, user_ids: Sequence[str],
+                    watermarks: Mapping[str, str], ages: Sequence[float],
+                    taken_at: float) -> Batch:
+        """The batch a Celery task was sent with (see :meth:`to_kwargs`)."""
+        return cls(datetime.fromisoformat(now), reason, tuple(UUID(u) for u in user_ids),
+                   {UUID(u): datetime.fromisoformat(w) for u, w in watermarks.items()},
+                   tuple(float(a) for a in ages), float(taken_at))
+
+
+def row_changes(changes: Sequence[Change]) -> dict[tuple[str, str], Change]:
+    """One change per row (table, row id), the earliest in the window: an inserted row is
+    stamped by ``created_at`` and ``updated_at`` both, and is still one write."""
+    rows: dict[tuple[str, str], Change] = {}
+    for c in changes:
+        if not c.row_id:
+            continue  # a notification or a queued delete: no row, no timestamp of its own
+        key = (c.source, c.row_id)
+        if key not in rows or c.at < rows[key].at:
+            rows[key] = c
+    return rows
+
+
+def split(now: datetime, reason: str, ids: Sequence[UUID], changes: Sequence[Change],
+          size: int, taken_at: float | None = None) -> list[Batch]:
+    """``ids`` (sorted) in batches of at most ``size`` travelers, each with its travelers'
+    watermarks and, for ``changed``, the age at ``now`` of each of their changed rows."""
+    taken = time.time() if taken_at is None else taken_at
+    rows = row_changes(changes)
+    latest: dict[UUID, datetime] = {}
+    for c in changes:
+        if c.user_id not in latest or c.at > latest[c.user_id]:
+            latest[c.user_id] = c.at
+    ordered = sorted(ids)
+    batches = []
+    for start in range(0, len(ordered), size):
+        part = tuple(ordered[start:start + size])
+        members = set(part)
+        ages = tuple((now - c.at).total_seconds() for c in rows.values()
+                     if c.user_id in members) if reason == "changed" else ()
+        batches.append(Batch(now, reason, part,
+                             {u: latest[u] for u in part if u in latest}, ages, taken))
+    return batches
+
+
+async def evaluate_batch(engine: Engine, feed: ChangeFeed, batch: Batch, *,
+                         deliver: bool = True) -> Counter[str]:
+    """Contexts, detectors, store and evaluation state for the batch's active travelers not
+    evaluated for a later moment; then each changed row's lag (seconds, measured once the
+    suggestions are stored) to the lag observers; then, with ``deliver``, the delivery of
+    everything due (:func:`deliver_due_now`; a caller passing False delivers later itself).
+    Returns the travelers evaluated by reason."""
+    ids = await _fresh_active(engine, feed.scope, batch)
+    counts: Counter[str] = Counter()
+    if ids:
+        recorder = StateRecorder(engine, feed, batch.now, None, batch.reason,
+                                 batch.watermarks)
+        await sweep(engine, batch.now, user_ids=ids, on_stored=recorder, deliver=False)
+        await recorder.retry_unrecorded(ids)
+        counts = recorder.counts
+    if batch.ages:
+        elapsed = time.time() - batch.taken_at
+        for age in batch.ages:
+            for observer in list(_observers):
+                observer(age + elapsed)
+    if deliver and ids:
+        await deliver_due_now(engine, batch.now)
+    return counts
+
+
+async def deliver_due_now(engine: Engine, now: datetime) -> DeliveryReport:
+    """Deliver every outbox row due at ``now`` through the configured channels (what a
+    sweep does after storing); returns what happened."""
+    return await drain_due(engine.db, engine.settings.engine_schema, channels(engine), now)
+
+
+async def _fresh_active(engine: Engine, scope: str, batch: Batch) -> list[UUID]:
+    if not batch.user_ids:
+        return []
+    text = sql.SQL(FRESH_ACTIVE).format(s=sql.Identifier(engine.settings.engine_schema))
+    rows = await engine.db.fetch("watch_fresh_active", text, {
+        "ids": list(batch.user_ids), "scope": scope, "now": batch.now})
+    return sorted(r[0] for r in rows)
