@@ -28,12 +28,15 @@ import statistics
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from _common import NOW, parser, run, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
+from pam_proactive.data.changes import ACTIVE_AMONG, CHANGES, DUE, SAVE_STATE
 from pam_proactive.db.triggers import trigger_sql
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.incremental import feed_for, incremental_sweep
@@ -91,7 +94,46 @@ def due_breakdown(engine: Engine, base: datetime, at: datetime) -> list[str]:
     return lines
 
 
-async def sweeps(engine: Engine, ids: list[UUID], pct: float) -> None:
+def _plan_lines(conn: psycopg.Connection[tuple[Any, ...]], statement: sql.Composable,
+                params: dict[str, object]) -> list[str]:
+    """The scan nodes (with their index) and execution time of ``statement``'s plan, run
+    with EXPLAIN ANALYZE inside a transaction that is rolled back."""
+    explain = sql.SQL("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ") + statement
+    with conn.transaction(force_rollback=True):
+        plan = [str(r[0]) for r in conn.execute(explain, params).fetchall()]
+    kept = [line.strip().lstrip("-> ") for line in plan
+            if "Scan" in line or "Execution Time" in line]
+    return sorted(set(kept), key=kept.index)
+
+
+def explain(engine: Engine, ids: list[UUID], since: datetime, now: datetime) -> None:
+    """Plans of the statements an incremental run makes besides evaluating: the change feed,
+    the due set, the active filter and one batch of state writes (rolled back)."""
+    schema = sql.Identifier(engine.settings.engine_schema)
+    batch = ids[: engine.settings.batch_size]
+    cases: list[tuple[str, str, dict[str, object]]] = [
+        ("change feed (all tables, one statement)", CHANGES,
+         {"lo": since - timedelta(seconds=engine.settings.change_overlap_seconds), "hi": now,
+          "feed": "incremental", "ulo": None, "uhi": None}),
+        ("due set (recheck_at, expiries, cooldowns)", DUE,
+         {"now": now, "cooldown": timedelta(days=engine.settings.cooldown_days),
+          "scope": "all", "lo": None, "hi": None, "types": None}),
+        (f"active filter ({len(batch):,} ids)", ACTIVE_AMONG, {"ids": batch}),
+        (f"state write ({len(batch):,} rows, rolled back)", SAVE_STATE,
+         {"now": now, "scope": "all", "ids": batch, "watermarks": [None] * len(batch),
+          "rechecks": [now] * len(batch), "recheck_reasons": ["daily"] * len(batch),
+          "reasons": ["due"] * len(batch)}),
+    ]
+    print("statements of an incremental run besides evaluation (EXPLAIN ANALYZE):")
+    with psycopg.connect(engine.conninfo) as conn:
+        for title, text, params in cases:
+            print(f"  {title}:")
+            statement = sql.SQL(text).format(s=schema)
+            for line in _plan_lines(conn, statement, params):
+                print(f"    {line}")
+
+
+async def sweeps(engine: Engine, ids: list[UUID], pct: float, plans: bool) -> None:
     rng = random.Random(3)
     count = max(1, int(len(ids) * pct / 100))
     started = time.perf_counter()
@@ -117,6 +159,8 @@ async def sweeps(engine: Engine, ids: list[UUID], pct: float) -> None:
     print(f"  incremental is {full_s / inc_s:.1f}x faster")
     print("why travelers were due (the rule whose boundary came first):")
     print("\n".join(breakdown))
+    if plans:
+        explain(engine, ids, NOW, later)
 
 
 def _percentiles(values: list[float]) -> str:
@@ -169,11 +213,11 @@ async def latency(engine: Engine, ids: list[UUID], listen: bool, seconds: float,
 
 
 async def main(users: int, seed: int, batch_size: int, pct: float, seconds: float,
-               rate: float, skip_latency: bool) -> None:
+               rate: float, skip_latency: bool, plans: bool) -> None:
     async with seeded_engine(users, seed, batch_size) as engine:
         resolve_place("Denver, CO")  # a long-running process has the gazetteer loaded
         ids = await _ids(engine)
-        await sweeps(engine, ids, pct)
+        await sweeps(engine, ids, pct, plans)
         if skip_latency:
             return
         start = NOW + timedelta(minutes=10)
@@ -193,6 +237,8 @@ if __name__ == "__main__":
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--rate", type=float, default=50.0, help="inserts per second")
     p.add_argument("--skip-latency", action="store_true", help="run part 1 (sweeps) only")
+    p.add_argument("--explain", action="store_true",
+                   help="print the plans of the change-feed, due and state statements")
     a = p.parse_args()
     run(main(a.users, a.seed, a.batch_size, a.changed_pct, a.seconds, a.rate,
-             a.skip_latency))
+             a.skip_latency, a.explain))
