@@ -4,7 +4,11 @@
    for everyone), ``--changed-pct`` of the travelers get a new expense and the incremental
    sweep runs five minutes later; then another ``--changed-pct`` get one and a full sweep
    runs at the same moment. Both store and deliver; each handles fresh changes of the same
-   size. Prints seconds, travelers evaluated by reason, and population swept per second.
+   size. Prints seconds, travelers evaluated by reason, and population swept per second,
+   and why travelers were due: for each rule that set their ``recheck_at`` (the detector
+   whose boundary came first, ``daily``, ``expiry_refresh``), how many were due at the
+   incremental sweep and how many fall due within 15 min, 1 h and 24 h of the full pass
+   (an expired live suggestion, counted apart, also makes a traveler due).
 2. Latency: the watcher runs (poll mode, then listen mode with the optional triggers) while
    ``--rate`` inserts per second go to random travelers for ``--seconds``; prints p50, p95,
    p99 seconds from each row's commit (its created_at) to its traveler's suggestions stored,
@@ -17,6 +21,7 @@ inserted rows carry that clock's created_at, as the app would stamp them).
 
     python bench/incremental.py --users 100000 --seconds 60 --rate 50
     python bench/incremental.py --users 20000 --seconds 30 --rate 50 --latency-only
+    python bench/incremental.py --users 20000 --skip-latency   # part 1 only
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ import statistics
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from _common import NOW, parser, run, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
+from pam_proactive.data.changes import ACTIVE_AMONG, CHANGES, DUE, SAVE_STATE
 from pam_proactive.db.triggers import trigger_sql
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.incremental import feed_for, incremental_sweep
@@ -59,7 +67,77 @@ def _touch(uri: str, users: list[UUID], at: datetime) -> None:
             b" VALUES (%s, 42, 'food', %s, %s, %s)", [(u, at.date(), at, at) for u in users])
 
 
-async def sweeps(engine: Engine, ids: list[UUID], pct: float) -> None:
+# Why travelers fall due (bench-only reads of the engine's state, at moments after ``base``).
+_DUE_BY_RULE = b"""
+SELECT recheck_reason,
+       count(*) FILTER (WHERE recheck_at <= %(at)s),
+       count(*) FILTER (WHERE recheck_at <= %(base)s + interval '15 minutes'),
+       count(*) FILTER (WHERE recheck_at <= %(base)s + interval '1 hour'),
+       count(*) FILTER (WHERE recheck_at <= %(base)s + interval '24 hours')
+FROM {s}.evaluation_state WHERE scope = 'all' GROUP BY 1 ORDER BY 3 DESC, 1"""
+
+_DUE_BY_EXPIRY = b"""
+SELECT count(DISTINCT s.user_id) FROM {s}.suggestions s
+JOIN {s}.evaluation_state e ON e.user_id = s.user_id AND e.scope = 'all'
+WHERE s.status IN ('open', 'delivered') AND s.expires_at <= %(at)s AND e.recheck_at > %(at)s"""
+
+
+def due_breakdown(engine: Engine, base: datetime, at: datetime) -> list[str]:
+    """Lines counting, per rule that set ``recheck_at``, the travelers due at ``at`` and
+    within 15 min, 1 h and 24 h of ``base``; then those due only by an expired suggestion."""
+    schema = engine.settings.engine_schema.encode()
+    params = {"base": base, "at": at}
+    with psycopg.connect(engine.conninfo) as conn:
+        rows = conn.execute(_DUE_BY_RULE.replace(b"{s}", schema), params).fetchall()
+        expired = conn.execute(_DUE_BY_EXPIRY.replace(b"{s}", schema), params).fetchone()
+    minutes = (at - base).total_seconds() / 60
+    lines = [f"  {'due by rule (recheck_at)':<26}{f'at +{minutes:g} min':>12}"
+             f"{'<=15 min':>10}{'<=1 h':>10}{'<=24 h':>10}"]
+    lines += [f"  {r[0]:<26}{r[1]:>12,}{r[2]:>10,}{r[3]:>10,}{r[4]:>10,}" for r in rows]
+    lines.append(f"  {'suggestion expired only':<26}{expired[0] if expired else 0:>12,}")
+    return lines
+
+
+def _plan_lines(conn: psycopg.Connection[tuple[Any, ...]], statement: sql.Composable,
+                params: dict[str, object]) -> list[str]:
+    """The scan nodes (with their index) and execution time of ``statement``'s plan, run
+    with EXPLAIN ANALYZE inside a transaction that is rolled back."""
+    explain = sql.SQL("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ") + statement
+    with conn.transaction(force_rollback=True):
+        plan = [str(r[0]) for r in conn.execute(explain, params).fetchall()]
+    kept = [line.strip().lstrip("-> ") for line in plan
+            if "Scan" in line or "Execution Time" in line]
+    return sorted(set(kept), key=kept.index)
+
+
+def explain(engine: Engine, ids: list[UUID], since: datetime, now: datetime) -> None:
+    """Plans of the statements an incremental run makes besides evaluating: the change feed,
+    the due set, the active filter and one batch of state writes (rolled back)."""
+    schema = sql.Identifier(engine.settings.engine_schema)
+    batch = ids[: engine.settings.batch_size]
+    cases: list[tuple[str, str, dict[str, object]]] = [
+        ("change feed (all tables, one statement)", CHANGES,
+         {"lo": since - timedelta(seconds=engine.settings.change_overlap_seconds), "hi": now,
+          "feed": "incremental", "ulo": None, "uhi": None}),
+        ("due set (recheck_at, expiries, cooldowns)", DUE,
+         {"now": now, "cooldown": timedelta(days=engine.settings.cooldown_days),
+          "scope": "all", "lo": None, "hi": None, "types": None}),
+        (f"active filter ({len(batch):,} ids)", ACTIVE_AMONG, {"ids": batch}),
+        (f"state write ({len(batch):,} rows, rolled back)", SAVE_STATE,
+         {"now": now, "scope": "all", "ids": batch, "watermarks": [None] * len(batch),
+          "rechecks": [now] * len(batch), "recheck_reasons": ["daily"] * len(batch),
+          "reasons": ["due"] * len(batch)}),
+    ]
+    print("statements of an incremental run besides evaluation (EXPLAIN ANALYZE):")
+    with psycopg.connect(engine.conninfo) as conn:
+        for title, text, params in cases:
+            print(f"  {title}:")
+            statement = sql.SQL(text).format(s=schema)
+            for line in _plan_lines(conn, statement, params):
+                print(f"    {line}")
+
+
+async def sweeps(engine: Engine, ids: list[UUID], pct: float, plans: bool) -> None:
     rng = random.Random(3)
     count = max(1, int(len(ids) * pct / 100))
     started = time.perf_counter()
@@ -67,6 +145,7 @@ async def sweeps(engine: Engine, ids: list[UUID], pct: float) -> None:
     print(f"incremental full pass at NOW: {base.evaluated:,} travelers in "
           f"{time.perf_counter() - started:.1f} s")
     later = NOW + timedelta(minutes=5)
+    breakdown = due_breakdown(engine, NOW, later)
     _touch(engine.conninfo, rng.sample(ids, count), NOW + timedelta(minutes=1))
     started = time.perf_counter()
     inc = await incremental_sweep(engine, later)
@@ -82,6 +161,10 @@ async def sweeps(engine: Engine, ids: list[UUID], pct: float) -> None:
     print(f"  incremental sweep: {inc.evaluated:,} evaluated ({reasons}) in {inc_s:.2f} s "
           f"= {len(ids) / inc_s:,.0f} travelers/s of population swept")
     print(f"  incremental is {full_s / inc_s:.1f}x faster")
+    print("why travelers were due (the rule whose boundary came first):")
+    print("\n".join(breakdown))
+    if plans:
+        explain(engine, ids, NOW, later)
 
 
 def _percentiles(values: list[float]) -> str:
@@ -135,7 +218,8 @@ async def latency(engine: Engine, ids: list[UUID], listen: bool, seconds: float,
 
 
 async def main(users: int, seed: int, batch_size: int, pct: float, seconds: float,
-               rate: float, latency_only: bool, flights: list[int]) -> None:
+               rate: float, latency_only: bool, skip_latency: bool, plans: bool,
+               flights: list[int]) -> None:
     async with seeded_engine(users, seed, batch_size) as engine:
         resolve_place("Denver, CO")  # a long-running process has the gazetteer loaded
         ids = await _ids(engine)
@@ -145,7 +229,9 @@ async def main(users: int, seed: int, batch_size: int, pct: float, seconds: floa
             print(f"incremental full pass at NOW: {base.evaluated:,} travelers in "
                   f"{time.perf_counter() - started:.1f} s")
         else:
-            await sweeps(engine, ids, pct)
+            await sweeps(engine, ids, pct, plans)
+        if skip_latency:
+            return
         start = NOW + timedelta(minutes=10)
         step = timedelta(seconds=seconds + 30)
         print("event latency (commit -> suggestions stored), PAM_WATCH_INTERVAL "
@@ -170,8 +256,12 @@ if __name__ == "__main__":
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--rate", type=float, default=50.0, help="inserts per second")
     p.add_argument("--latency-only", action="store_true", help="skip the sweeps (part 1)")
+    p.add_argument("--skip-latency", action="store_true", help="run part 1 (sweeps) only")
+    p.add_argument("--explain", action="store_true",
+                   help="print the plans of the change-feed, due and state statements")
     p.add_argument("--flights", default="1,2",
                    help="comma-separated batches in flight to measure (1: serial baseline)")
     a = p.parse_args()
     run(main(a.users, a.seed, a.batch_size, a.changed_pct, a.seconds, a.rate,
-             a.latency_only, [int(n) for n in a.flights.split(",")]))
+             a.latency_only, a.skip_latency, a.explain,
+             [int(n) for n in a.flights.split(",")]))

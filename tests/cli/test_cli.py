@@ -77,7 +77,9 @@ async def test_sweep_jsonl_prints_each_suggestion_and_a_rerun_stores_nothing(
     assert threshold["dedup_key"].startswith("budget:") and threshold["title"]
     assert "850" in threshold["message"]
     departure = by_type["departure_reminder"]
-    assert departure["data"]["hours_until_start"] == 37.0
+    # Local midnight of the start date (37 h after NOW), not a count of hours from NOW.
+    assert departure["data"]["starts_at"] == "2026-11-27T00:00:00-07:00"
+    assert departure["data"]["start_date"] == "2026-11-27"
     assert departure["title"] == "Your trip to Moab, UT starts on Fri Nov 27"
     assert departure["computed_for"] == NOW
     assert (count(uri, "suggestions"), count(uri, "outbox")) == (2, 2)

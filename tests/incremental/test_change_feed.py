@@ -55,7 +55,7 @@ async def test_incremental_sweep_reasons_and_deletes_at_the_full_pass(
         p.vehicle(users[0], tank_gallons=40)
         p.trip(users[1], "Austin, TX", "Denver, CO", date(2026, 11, 1), date(2026, 11, 3), 900,
                status="completed")
-        p.event(users[1], "Rally", NOW + timedelta(days=5), location="Quartzsite, AZ")
+        p.event(users[1], "Rally", NOW + timedelta(days=3, hours=2), location="Quartzsite, AZ")
     settings = settings_for("seed", full_sweep_hours=24)
     async with open_engine(settings, conninfo=uri) as engine:
         first = await incremental_sweep(engine, NOW)
@@ -68,9 +68,10 @@ async def test_incremental_sweep_reasons_and_deletes_at_the_full_pass(
                       created_at=NOW + timedelta(minutes=2))
         run = await incremental_sweep(engine, LATER)
         assert run.reasons == {"changed": 1}
-        # The event's 'days_until' (0.1 day) moves within hours: that traveler becomes due.
+        # The event comes within 3 days (high) 2 h later: that traveler, and only they, are
+        # due then (no local midnight passes in Denver; nothing else moves with the clock).
         run = await incremental_sweep(engine, NOW + timedelta(hours=3))
-        assert run.reasons["due"] >= 1
+        assert run.reasons == {"due": 1}
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute(b"DELETE FROM calendar_events")
         unseen = await incremental_sweep(engine, NOW + timedelta(hours=3, minutes=1))

@@ -10,13 +10,14 @@ it, reading the same rules as the detector (``suggestions/detectors/*.py``).
 
 Two kinds of time dependence exist in the detectors:
 
-* sub-day, through ``now``: the hours until an event or a departure, which decide the window,
-  the priority, the wording ('in 5 hours', 'in 3 days') and a rounded figure in ``data``
-  (``r1``: a new value every 0.1 hour or 0.1 day). Each is a linear function of ``now``; its
-  next crossing of a threshold or of a rounding edge is computed exactly, less a margin.
+* sub-day, through ``now``: the hours until an event or a departure, which decide the window
+  and the priority only (messages and ``data`` name dates and times, never a count of hours
+  from ``now``, so no rounding grid moves them). Each is a linear function of ``now``; its
+  next crossing of a threshold is computed exactly, less a margin.
 * daily, through ``ctx.today`` (the user's local date): budget periods and pace, due dates,
-  expiry dates, a trip's elapsed share, data windows. These change only at a local midnight;
-  the functions return the first local midnight at which one of them changes.
+  expiry dates, a trip's elapsed share, data windows, the days counted in a message ('in 5
+  days', 'tomorrow'). These change only at a local midnight; the functions return the first
+  local midnight at which one of them changes.
 
 :func:`recheck_at` takes the earliest of all of them, of a refresh ahead of each rolling
 ``expires_at``, and of the next local midnight (a traveler is rechecked at least once per
@@ -37,7 +38,6 @@ from pam_proactive.context import UserContext
 # Subtracted from every computed crossing: float arithmetic on hours must never put a
 # boundary after the moment the output really changes.
 MARGIN = timedelta(seconds=1)
-_MARGIN_HOURS = MARGIN.total_seconds() / 3600.0
 
 
 class BoundarySettings(Protocol):
@@ -109,39 +109,15 @@ def _day_boundary(ctx: UserContext, day: date | None) -> datetime | None:
     return midnight_of(ctx, day)
 
 
-Rounder = Callable[[float], object]  # the figure as a detector shows it, from the hours
-
-
-def _edge_below(value: float, step: float) -> float:
-    """The largest rounding edge ((k + 1/2) x step) not above ``value`` plus the margin."""
-    k = math.floor((value + _MARGIN_HOURS) / step - 0.5)
-    return (k + 0.5) * step
-
-
-def _next_edge(hours: float, step: float, rounder: Rounder) -> float:
-    """The edge of ``step`` where the shown figure next changes. A value sitting on an edge
-    (slot times often do) changes there only if rounding says so: half-even rounding of a
-    binary float may keep it."""
-    edge = _edge_below(hours, step)
-    if hours - edge <= _MARGIN_HOURS:
-        if rounder(hours) != rounder(edge - 2 * _MARGIN_HOURS):
-            return hours
-        edge -= step
-    return edge
-
-
 def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
-             strict: Iterable[float] = (),
-             grids: Iterable[tuple[float, Rounder]] = ()) -> datetime | None:
+             strict: Iterable[float] = ()) -> datetime | None:
     """When a figure of ``hours`` that falls by one per hour first crosses a threshold, less
     the margin; never before ``now``. ``inclusive`` thresholds flip as the figure reaches
-    them (``hours <= t``), ``strict`` ones as it passes them (``hours < t``); ``grids`` are
-    (step in hours, rounder) pairs: the figure shown changes near each rounding edge. None
-    when out of range."""
+    them (``hours <= t``), ``strict`` ones as it passes them (``hours < t``). None when out
+    of range or no threshold lies ahead."""
     if not math.isfinite(hours):
         return None
     below = [t for t in inclusive if t < hours] + [t for t in strict if t <= hours]
-    below += [_next_edge(hours, step, rounder) for step, rounder in grids]
     if not below:
         return None
     gap = max(0.0, hours - max(below)) * 3600.0 - MARGIN.total_seconds()
@@ -151,31 +127,13 @@ def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
         return None
 
 
-# How the event and departure detectors show their figures (their own expressions).
-def _days_r1(hours: float) -> object:
-    return round(hours / 24.0, 1)
-
-
-def _whole_days(hours: float) -> object:
-    days = hours / 24.0
-    return f"{days:.0f}", round(days)
-
-
-def _whole_hours(hours: float) -> object:
-    return f"{hours:.0f}", round(hours)
-
-
-def _hours_r1(hours: float) -> object:
-    return round(hours, 1)
-
-
 def event_travel_planning_boundary(
     ctx: UserContext, now: datetime, settings: BoundarySettings, keys: Collection[str]
 ) -> datetime | None:
     """Events: entering the window (``event_window_days``); for an event suggested now
-    (``keys`` holds its dedup key), the medium/high thresholds, the start, the change of
-    wording under a day and an hour, and the rounding of hours (1 h), days (1 day) and
-    ``days_until`` (0.1 day)."""
+    (``keys`` holds its dedup key), the medium/high thresholds, its start (it leaves the
+    window), and the next local midnight (the wording counts local days: 'tomorrow', 'in 5
+    days')."""
     tz = _zone_of(ctx)
     window = settings.event_window_days * 24.0
     found: list[datetime | None] = []
@@ -186,14 +144,10 @@ def event_travel_planning_boundary(
         if hours > window:
             found.append(crossing(now, hours, inclusive=[window]))
         elif f"event_travel_planning:{event.event_id}" in keys:
-            # The wording counts days from 24 h out, hours below: each grid matters only in
-            # its own regime (the 24 h threshold covers the switch).
-            grids: list[tuple[float, Rounder]] = [(2.4, _days_r1)]
-            grids.append((24.0, _whole_days) if hours >= 24.0 else (1.0, _whole_hours))
             found.append(crossing(
-                now, hours, strict=[0.0, 1.0, 24.0],
-                inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0],
-                grids=grids))
+                now, hours, strict=[0.0],
+                inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0]))
+            found.append(next_local_midnight(ctx))
     return _earliest(found)
 
 
@@ -201,8 +155,8 @@ def departure_reminder_boundary(
     ctx: UserContext, now: datetime, settings: BoundarySettings, keys: Collection[str]
 ) -> datetime | None:
     """Planned trips: their start (local midnight) entering ``departure_window_hours``; for a
-    reminder given now, ``departure_high_hours`` and the 0.1-hour rounding of
-    ``hours_until_start``."""
+    reminder given now, ``departure_high_hours`` and the next local midnight (the wording
+    says 'today'/'tomorrow'; budget and fuel figures are daily)."""
     found: list[datetime | None] = []
     for trip in ctx.travel.trips:
         start = trip.start_date
@@ -215,8 +169,8 @@ def departure_reminder_boundary(
         if hours > settings.departure_window_hours:
             found.append(crossing(now, hours, inclusive=[settings.departure_window_hours]))
         elif f"departure_reminder:{trip.trip_id}" in keys:
-            found.append(crossing(now, hours, inclusive=[settings.departure_high_hours],
-                                  grids=[(0.1, _hours_r1)]))
+            found.append(crossing(now, hours, inclusive=[settings.departure_high_hours]))
+            found.append(next_local_midnight(ctx))
     return _earliest(found)
 
 

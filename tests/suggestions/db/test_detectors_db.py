@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,6 +36,7 @@ LATE_ROW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # created_at of the rows o
 
 # Real-world coordinates (lat, lng) for the hand-computed great-circle distances.
 DENVER = (39.7392, -104.9903)
+DENVER_ZONE = ZoneInfo("America/Denver")  # the planted travelers' zone
 QUARTZSITE = (33.6639, -114.2299)
 MOAB = (38.5733, -109.5498)
 BEND = (44.0582, -121.3153)
@@ -348,7 +350,9 @@ async def test_event_travel_planning_by_days_until_the_event(world: World) -> No
                                ("Show", BEND, 9.9)):
         data = by_title[title]
         assert data["distance_miles"] == pytest.approx(great_circle_miles(DENVER, place), abs=5)
-        assert data["days_until"] == days
+        starts = datetime.fromisoformat(data["starts_at"])
+        assert (starts - NOW).total_seconds() / 86400 == pytest.approx(days, abs=0.05)
+        assert data["starts_on"] == starts.astimezone(DENVER_ZONE).date().isoformat()
     assert by_title["Rally"]["distance_miles"] == pytest.approx(661, abs=5)
 
 
@@ -431,10 +435,13 @@ async def test_departure_reminder(world: World) -> None:
     assert world.kinds("departures") == [("departure_reminder", "high"),
                                          ("departure_reminder", "medium")]
     assert world.kinds("departure_near") == []
-    by_hours = sorted((s.candidate for s in world.found[str(world.users["departures"])]),
-                      key=lambda c: c.data["hours_until_start"])
-    first, second = by_hours
-    assert (first.data["hours_until_start"], second.data["hours_until_start"]) == (13.0, 37.0)
+    by_start = sorted((s.candidate for s in world.found[str(world.users["departures"])]),
+                      key=lambda c: c.data["start_date"])
+    first, second = by_start
+    # The local midnights the 48 h window is measured to, 13 h and 37 h after NOW.
+    assert (first.data["starts_at"], second.data["starts_at"]) == (
+        (NOW + timedelta(hours=13)).astimezone(DENVER_ZONE).isoformat(),
+        (NOW + timedelta(hours=37)).astimezone(DENVER_ZONE).isoformat())
     assert first.data["start_date"] == "2026-11-26"
     assert first.data["distance_miles"] == pytest.approx(350.0, abs=0.05)
     # 600 of estimated cost against the 1,000 all-spending budget with 200 spent.

@@ -53,10 +53,38 @@ def test_message_and_data() -> None:
     [found], _ = run(show(5))
     assert found.title == "Plan travel for Quartzsite RV Show"
     assert found.message.startswith(
-        "“Quartzsite RV Show” starts Sat Mar 15 (in 5 days) in Quartzsite, AZ, about 662 miles "
-        "from your current location."
+        "“Quartzsite RV Show” starts Sat Mar 15 at 10:00 AM (in 5 days) in Quartzsite, AZ, "
+        "about 662 miles from your current location."
     )
     assert found.data["distance_miles"] == pytest.approx(661.5, abs=1)
+    # Dates, not a count from now: what is stored reads the same all day.
+    assert found.data["starts_on"] == "2025-03-15" and "days_until" not in found.data
+
+
+@pytest.mark.parametrize(
+    ("days", "hour", "all_day", "shown"),
+    [
+        (0, 21, False, "starts Mon Mar 10 at 9:00 PM (today) in"),
+        (1, 0, False, "starts Tue Mar 11 at 12:00 AM (tomorrow) in"),
+        (1, 12, False, "starts Tue Mar 11 at 12:00 PM (tomorrow) in"),
+        (2, 0, True, "starts Wed Mar 12 (in 2 days) in"),
+    ],
+)
+def test_wording_names_the_local_date_and_time(days: int, hour: int, all_day: bool,
+                                               shown: str) -> None:
+    start = local(TODAY + timedelta(days=days), hour)
+    [found], _ = run(event("ev1", start, "Quartzsite, AZ", all_day=all_day))
+    assert shown in found.message, found.message
+
+
+def test_wording_stays_the_same_through_the_day() -> None:
+    """Evaluated an hour or eight later the same day, the suggestion is unchanged."""
+    ctx = make_context(events=[show(5)])
+    first = detect_event_travel_planning(ctx, NOW, S).candidates
+    for later in (NOW + timedelta(hours=1), NOW + timedelta(hours=8, minutes=7)):
+        again = detect_event_travel_planning(ctx, later, S).candidates
+        assert [(c.message, c.data, c.priority) for c in again] == [
+            (c.message, c.data, c.priority) for c in first]
 
 
 def test_outside_the_fourteen_day_window_or_past() -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import (
     KM_PER_MILE,
@@ -173,6 +174,13 @@ def check_event(c: Candidate, ctx: UserContext) -> None:
     shown = re.search(rf"about {NUMBER} {unit_d} from", c.message)
     assert shown is not None, c.message
     assert _close(shown.group(1), c.data["distance_miles"], _distance_factor(ctx)), c.message
+    # The date shown is the stored local date, and the days away count local days from today.
+    if c.data["starts_on"] is not None:
+        day = date.fromisoformat(c.data["starts_on"])
+        assert f"starts {format_date(day)}" in c.message, c.message
+        days = (day - ctx.today).days
+        away = {0: "(today)", 1: "(tomorrow)"}.get(days, f"(in {days} days)")
+        assert away in c.message or days < 0, c.message
 
 
 CHECKS: dict[str, Any] = {

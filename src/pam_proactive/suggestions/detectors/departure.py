@@ -11,6 +11,11 @@ Each item appears only when the data supports it:
   among budgets whose current period contains the trip's start date, the all-spending budget
   (no category, or 'all'/'overall'/'total'); else the 'fuel' budget; else the sum of what is
   left of all of them.
+
+The reminder names the start by its local date ('starts tomorrow, Thu Dec 3'); ``data`` holds
+that date and the moment the 48 h window is measured to (``starts_at``, the start date's local
+midnight), never a count of hours from ``now``, so a stored reminder changes only at a local
+midnight or when it turns high.
 """
 
 from __future__ import annotations
@@ -237,6 +242,7 @@ def _reminder(
     settings: DetectorSettings,
     found: Findings,
 ) -> Candidate:
+    midnight = day_start(ctx, start)
     miles = positive(trip.distance_miles, MAX_TRIP_MILES)
     fuel_text, fuel_data = _fuel_item(ctx, miles, state, settings)
     due, due_ids = _maintenance_items(ctx, trip, miles, settings, found)
@@ -278,7 +284,7 @@ def _reminder(
             "start_date": start,
             "end_date": trip.end_date,
             "distance_miles": r1(miles) if miles else None,
-            "hours_until_start": r1(hours),
+            "starts_at": midnight,
             "fuel": fuel_data,
             "maintenance_record_ids": due_ids,
             "budget": budget_data,

@@ -1,8 +1,14 @@
-"""``event_travel_planning``: a calendar event soon, far from the traveler, with no trip there."""
+"""``event_travel_planning``: a calendar event soon, far from the traveler, with no trip there.
+
+A stored suggestion is read later, so its message and ``data`` name the event's local date
+and time ('starts Sat Mar 15 at 10:00 AM (in 5 days)', the days counted in calendar days of
+the traveler's zone) rather than a count of hours from ``now``: they change only at a local
+midnight, not every few minutes.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 
 from pam_proactive.analysis.dates import aware, format_date, local_date
 from pam_proactive.analysis.events import UserPoint, analyze_events, upcoming_events
@@ -55,6 +61,28 @@ def detect_event_travel_planning(
     )
 
 
+def _clock(moment: datetime) -> str:
+    """'10:00 AM': a wall-clock time, as US-style messages write it."""
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def _starts(event: CalendarEvent, day: date | None, today: date, tz: tzinfo) -> str:
+    """When the event starts, in the traveler's zone: its date, its time unless all-day,
+    and how many local days away ('today', 'tomorrow', 'in 5 days')."""
+    if day is None:
+        return "soon"
+    when = format_date(day)
+    if not event.all_day:
+        when += f" at {_clock(aware(event.starts_at, tz).astimezone(tz))}"
+    days = (day - today).days
+    if days == 0:
+        return f"{when} (today)"
+    if days == 1:
+        return f"{when} (tomorrow)"
+    return f"{when} (in {days} days)" if days > 1 else when
+
+
 def _candidate(
     ctx: UserContext,
     now: datetime,
@@ -68,16 +96,9 @@ def _candidate(
     days = hours / 24.0
     tz = user_zone(ctx)
     event_day = local_date(event.starts_at, tz)
-    when = format_date(event_day) if event_day else "soon"
-    if hours < 1:
-        away = "within the hour"
-    elif hours < 24:
-        away = f"in {hours:.0f} hour{'s' if round(hours) != 1 else ''}"
-    else:
-        away = f"in {days:.0f} day{'s' if round(days) != 1 else ''}"
     title = event.title.strip() or "Your event"
     message = (
-        f"“{title}” starts {when} ({away}) in {place}, about "
+        f"“{title}” starts {_starts(event, event_day, ctx.today, tz)} in {place}, about "
         f"{format_distance(distance, ctx.profile.units)} from {here.described}. "
         "No planned trip gets you there by then: plan the drive now."
     )
@@ -95,7 +116,7 @@ def _candidate(
             "starts_at": event.starts_at,
             "location_name": place,
             "distance_miles": r1(distance),
-            "days_until": r1(days),
+            "starts_on": event_day,  # the local date: days away = starts_on - today
             "user_location": here.described,
             "thresholds": {
                 "min_distance_miles": settings.event_min_distance_miles,
