@@ -13,6 +13,7 @@ from pam_proactive.analysis.units import (
     format_money,
     format_percent,
     format_volume,
+    shown_volume,
 )
 
 
@@ -81,3 +82,13 @@ def test_format_money(amount: float, currency: str | None, expected: str) -> Non
 def test_format_percent() -> None:
     assert format_percent(84.6) == "85%"
     assert format_percent(math.inf) == UNKNOWN
+
+
+@pytest.mark.parametrize(("gallons", "units", "shown"), [
+    (0.04, "imperial", 0.0), (0.05, "imperial", 0.1), (0.01, "metric", 0.0),
+    (0.02, "metric", 0.1), (3.0, "metric", 11.0), (150.4, "imperial", 150.0)])
+def test_shown_volume_is_what_format_volume_prints(gallons: float, units: str,
+                                                   shown: float) -> None:
+    assert shown_volume(gallons, units) == shown
+    number = format_volume(gallons, units).split()[0]
+    assert float(number) == shown

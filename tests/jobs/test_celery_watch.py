@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -31,13 +28,13 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from celery_harness import DUPLICATES, Worker, free_port, query, redis_server, worker_env
 from conftest import MakeDatabase, settings_for
-from jobs.test_run_serves_api import EXE
 from jobs.test_run_watch import _half_tank, _plan_trip, _types
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.celery_app import create_app
 from pam_proactive.jobs.evaluate import Batch
 from pam_proactive.jobs.watch import Watcher
 from pam_proactive.jobs.watch_executors import EVALUATE_TASK, EVENT_QUEUE, CeleryExecutor
+from processes import cli_process, terminate
 
 LAG_COUNT = "pam_event_lag_seconds_count"
 OUTBOX_DUPLICATES = ("SELECT suggestion_id, event FROM pam_proactive.outbox"
@@ -207,9 +204,7 @@ def test_the_watch_command_feeds_the_workers(
     env = worker_env(uri, redis_url, PAM_WATCH_INTERVAL="0.3", PAM_LOG_LEVEL="WARNING")
     workers.append(Worker("cmd", env, tmp_path, queues="pam.events"))
     workers[0].wait_ready()
-    proc = subprocess.Popen([str(EXE), "watch", "--executor", "celery"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with cli_process(["watch", "--executor", "celery"], env) as proc:
         deadline = time.monotonic() + 90
         while not (_full_pass_recorded(uri) and _state(uri, uid) is not None):
             assert proc.poll() is None and time.monotonic() < deadline, "no full pass"
@@ -219,12 +214,7 @@ def test_the_watch_command_feeds_the_workers(
         while "departure_reminder" not in _types(uri, uid):
             assert proc.poll() is None and time.monotonic() < deadline, "no suggestion"
             time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        out = terminate(proc)
     assert proc.returncode == 0, out
     assert "executor celery" in out and "Traceback" not in out
     assert _state(uri, uid)[0] == "changed"  # type: ignore[index]

@@ -62,6 +62,17 @@ def format_volume(gallons: float, units: UnitSystem) -> str:
     return f"{_number(gallons, _decimals(gallons))} {word}"
 
 
+def shown_volume(gallons: float, units: UnitSystem) -> float:
+    """``gallons`` as :func:`format_volume` shows it, in its display unit (gallons or
+    litres): 0.0 when the text would read '0 gallons', so a message can leave it out."""
+    if not math.isfinite(gallons):
+        return gallons
+    if is_metric(units):
+        litres = gallons * LITRES_PER_US_GALLON
+        return round(litres, 0 if abs(litres) >= 10 else 1)
+    return round(gallons, _decimals(gallons))
+
+
 def format_economy(mpg: float, units: UnitSystem) -> str:
     """Fuel economy in miles per US gallon as '8.2 mpg' or, metric, '28.7 L/100 km'."""
     if not math.isfinite(mpg) or mpg <= 0:

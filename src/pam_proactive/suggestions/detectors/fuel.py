@@ -21,6 +21,7 @@ from pam_proactive.analysis.units import (
     format_economy,
     format_percent,
     format_volume,
+    shown_volume,
 )
 from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1
@@ -97,7 +98,7 @@ def _explain(ctx: UserContext, state: FuelState) -> str:
         f"of {format_volume(state.tank_gallons, units)} ({state.tank.detail})."
         + (
             f" It counts the {format_volume(state.partial_gallons, units)} you added since."
-            if state.partial_gallons > 0
+            if shown_volume(state.partial_gallons, units) > 0
             else ""
         )
     )
