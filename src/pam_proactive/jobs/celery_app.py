@@ -195,7 +195,8 @@ def evaluate_travelers(task: Task, now: str, reason: str, user_ids: list[str],
     batch = Batch.from_kwargs(now, reason, user_ids, watermarks, ages, taken_at)
 
     async def work(engine: Engine) -> dict[str, int]:
-        return dict(await evaluate_batch(engine, feed_for(engine, WATCH_FEED), batch))
+        return dict(await evaluate_batch(engine, feed_for(engine, WATCH_FEED), batch,
+                                         serialize=True))
 
     try:
         counts = runtime().run(work)

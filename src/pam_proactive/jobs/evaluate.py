@@ -10,7 +10,10 @@ timestamp in the window) with the wall-clock moment ``now`` was taken, so the la
 :func:`evaluate_batch` is idempotent: the lifecycle store never duplicates a live
 suggestion or its notification, and a traveler already evaluated for a later moment in the
 watcher's scope (a redelivered task arriving after a newer one) is left alone: the newer
-evaluation saw everything this one would have.
+evaluation saw everything this one would have. With ``serialize`` (the Celery task, where
+two workers may hold batches sharing a traveler), the batch first takes a per-traveler
+transaction lock, so two evaluations of one traveler take turns and the second checks
+the first's state: an older evaluation is never stored over a newer one.
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ WHERE u.user_id = ANY(%(ids)s::uuid[]) AND u.status = 'active'
   AND NOT EXISTS (SELECT 1 FROM {s}.evaluation_state e
                   WHERE e.scope = %(scope)s AND e.user_id = u.user_id
                     AND e.evaluated_for > %(now)s)
+"""
+
+# Held for a whole evaluation by the Celery task (see ``serialize``). Its own lock class:
+# the store, inside the evaluation, takes the per-user store lock on other connections.
+EVALUATE_LOCK_CLASS = 0x706177
+EVALUATE_LOCK = """
+SELECT count(pg_advisory_xact_lock(%(cls)s, k)) FROM
+  (SELECT DISTINCT hashtext(u::text) AS k FROM unnest(%(ids)s::uuid[]) AS u ORDER BY k) AS q
 """
 
 
@@ -128,20 +139,21 @@ def split(now: datetime, reason: str, ids: Sequence[UUID], changes: Sequence[Cha
 
 
 async def evaluate_batch(engine: Engine, feed: ChangeFeed, batch: Batch, *,
-                         deliver: bool = True) -> Counter[str]:
+                         deliver: bool = True, serialize: bool = False) -> Counter[str]:
     """Contexts, detectors, store and evaluation state for the batch's active travelers not
     evaluated for a later moment; then each changed row's lag (seconds, measured once the
     suggestions are stored) to the lag observers; then, with ``deliver``, the delivery of
     everything due (:func:`deliver_due_now`; a caller passing False delivers later itself).
-    Returns the travelers evaluated by reason."""
-    ids = await _fresh_active(engine, feed.scope, batch)
-    counts: Counter[str] = Counter()
-    if ids:
-        recorder = StateRecorder(engine, feed, batch.now, None, batch.reason,
-                                 batch.watermarks)
-        await sweep(engine, batch.now, user_ids=ids, on_stored=recorder, deliver=False)
-        await recorder.retry_unrecorded(ids)
-        counts = recorder.counts
+    With ``serialize``, the evaluation holds a per-traveler lock (one pooled connection)
+    from the freshness check to the state written. Returns the travelers evaluated by
+    reason."""
+    if serialize and batch.user_ids:
+        async with engine.db.transaction("watch_evaluate_lock") as tx:
+            await tx.execute("watch_evaluate_lock", EVALUATE_LOCK, {
+                "cls": EVALUATE_LOCK_CLASS, "ids": list(batch.user_ids)})
+            ids, counts = await _evaluate(engine, feed, batch)
+    else:
+        ids, counts = await _evaluate(engine, feed, batch)
     if batch.ages:
         elapsed = time.time() - batch.taken_at
         for age in batch.ages:
@@ -150,6 +162,17 @@ async def evaluate_batch(engine: Engine, feed: ChangeFeed, batch: Batch, *,
     if deliver and ids:
         await deliver_due_now(engine, batch.now)
     return counts
+
+
+async def _evaluate(engine: Engine, feed: ChangeFeed, batch: Batch
+                    ) -> tuple[list[UUID], Counter[str]]:
+    ids = await _fresh_active(engine, feed.scope, batch)
+    if not ids:
+        return ids, Counter()
+    recorder = StateRecorder(engine, feed, batch.now, None, batch.reason, batch.watermarks)
+    await sweep(engine, batch.now, user_ids=ids, on_stored=recorder, deliver=False)
+    await recorder.retry_unrecorded(ids)
+    return ids, recorder.counts
 
 
 async def deliver_due_now(engine: Engine, now: datetime) -> DeliveryReport:

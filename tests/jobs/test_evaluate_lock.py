@@ -1,0 +1,77 @@
+"""Two evaluations of one traveler on two workers take turns, and the older gives way.
+
+The Celery task evaluates with ``serialize``: it holds a per-traveler lock from its
+freshness check to its evaluation state written. Here a connection of the test holds that
+lock (as a running evaluation would), a newer evaluation is stored meanwhile, and the older
+one, waiting on the lock, then leaves the traveler alone instead of storing its older view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from conftest import MakeDatabase, settings_for
+from pam_proactive.engine import open_engine
+from pam_proactive.jobs.evaluate import (
+    EVALUATE_LOCK,
+    EVALUATE_LOCK_CLASS,
+    WATCH_FEED,
+    Batch,
+    evaluate_batch,
+)
+from pam_proactive.jobs.incremental import feed_for
+from planting import Planter
+
+NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+
+
+async def test_an_older_batch_waits_for_the_newer_and_skips_the_traveler(
+        make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        uid = p.user()
+        p.budget(uid, "food", 100)
+        p.expense(uid, 120, "food", NOW.date())
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        feed = feed_for(engine, WATCH_FEED)
+        older = Batch(NOW, "changed", (uid,))
+        newer = Batch(NOW + timedelta(minutes=1), "changed", (uid,))
+        async with await psycopg.AsyncConnection.connect(uri) as holder:
+            await holder.execute(EVALUATE_LOCK, {"cls": EVALUATE_LOCK_CLASS, "ids": [uid]})
+            waiting = asyncio.create_task(
+                evaluate_batch(engine, feed, older, deliver=False, serialize=True))
+            await asyncio.sleep(1.0)
+            assert not waiting.done()  # the lock holds it before its freshness check
+            assert await evaluate_batch(engine, feed, newer, deliver=False) == {"changed": 1}
+            await holder.commit()  # the "running evaluation" ends
+        assert await asyncio.wait_for(waiting, 30) == {}
+    with psycopg.connect(uri) as conn:
+        stored = conn.execute(
+            "SELECT type, computed_for FROM pam_proactive.suggestions WHERE user_id = %s",
+            [uid]).fetchall()
+        state = conn.execute(
+            "SELECT evaluated_for FROM pam_proactive.evaluation_state WHERE user_id = %s",
+            [uid]).fetchall()
+    assert stored == [("budget_exceeded", newer.now)]
+    assert state == [(newer.now,)]
+
+
+async def test_a_serialized_batch_evaluates_like_any_other(make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        uid = p.user()
+        p.budget(uid, "food", 100)
+        p.expense(uid, 120, "food", NOW.date())
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        feed = feed_for(engine, WATCH_FEED)
+        first = await evaluate_batch(engine, feed, Batch(NOW, "changed", (uid,)),
+                                     deliver=False, serialize=True)
+        again = await evaluate_batch(engine, feed, Batch(NOW, "changed", (uid,)),
+                                     deliver=False, serialize=True)
+    assert first == again == {"changed": 1}  # a redelivery at the same moment is harmless
+    with psycopg.connect(uri) as conn:
+        rows = conn.execute("SELECT count(*) FROM pam_proactive.suggestions").fetchone()
+    assert rows == (1,)
