@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import random
+import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -187,12 +188,13 @@ async def _serve_full_sweeps(uri: str, settings: Settings, conn: Connection) -> 
         conn.send(("ready", 0))
         # One request at a time: nothing else runs on this loop while it waits for `now`.
         while (now := conn.recv()) is not None:
+            cpu = time.process_time()
             try:
                 report = await sweep(engine, now)
             except Exception:  # handed to the test, which fails with it
                 conn.send(("error", traceback.format_exc()))
             else:
-                conn.send(("ok", report.users))
+                conn.send(("ok", (report.users, time.process_time() - cpu)))
 
 
 class FullSweepProcess:
@@ -200,7 +202,9 @@ class FullSweepProcess:
     of the database at ``uri``, run on request by a worker process with its own engine.
 
     ``start(now)`` asks for one; ``await users()`` waits for it and returns how many
-    travelers it evaluated. Use it as a context manager: the worker is stopped on exit."""
+    travelers it evaluated; ``cpu_seconds`` adds up the worker's CPU time in the sweeps (its
+    share of a step, whatever else the machine runs). Use it as a context manager: the
+    worker is stopped on exit."""
 
     def __init__(self, uri: str, settings: Settings) -> None:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
@@ -209,6 +213,7 @@ class FullSweepProcess:
                                     daemon=True, name="full-sweep")
         self._process.start()
         child.close()
+        self.cpu_seconds = 0.0
         self._reply()  # its engine is open
 
     def _reply(self) -> int:
@@ -217,7 +222,11 @@ class FullSweepProcess:
         status, value = self._conn.recv()
         if status == "error":
             raise AssertionError(f"the full sweep failed in its worker:\n{value}")
-        return int(value)
+        if status == "ready":
+            return 0
+        users, cpu = value
+        self.cpu_seconds += cpu
+        return int(users)
 
     def start(self, now: datetime) -> None:
         """Ask the worker for a full sweep as of ``now``."""

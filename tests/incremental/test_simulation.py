@@ -54,6 +54,7 @@ async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str) -> No
     full_users = full_passes = 0
     started = time.perf_counter()
     incremental_seconds = waited_seconds = 0.0
+    cpu = time.process_time()
     with psycopg.connect(uri_a, autocommit=True) as conn_a, \
             psycopg.connect(uri_b, autocommit=True) as conn_b, \
             FullSweepProcess(uri_a, settings) as full_sweep:
@@ -81,7 +82,8 @@ async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str) -> No
                     reasons[reason] += count
                 a, b = stored(conn_a), stored(conn_b)
                 assert a == b, (k, now, sorted(set(a) ^ set(b))[:10])
-    seconds = time.perf_counter() - started
+        full_cpu = full_sweep.cpu_seconds
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     # Not vacuous: suggestions of many kinds came and went, and the incremental path did far
     # less work than the full sweeps while every kind of reason occurred.
     kinds = {row[3] for row in a}
@@ -92,8 +94,9 @@ async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str) -> No
     evaluated = sum(reasons.values())
     print(f"\nsimulation: {TRAVELERS} travelers, {steps + 1} steps in {seconds:.0f} s "
           f"(incremental sweeps {incremental_seconds:.0f} s, then waiting for the full sweep "
-          f"{waited_seconds:.0f} s); full sweeps evaluated {full_users:,}, incremental "
-          f"{evaluated:,} ({reasons})")
+          f"{waited_seconds:.0f} s); CPU s: full-sweep worker {full_cpu:.0f}, this process "
+          f"{cpu:.0f}; full sweeps evaluated {full_users:,}, incremental {evaluated:,} "
+          f"({reasons})")
     # Departures within 48 h dominate 'due': their hours_until_start (0.1 h) moves every
     # 6 minutes, so those travelers are due at every step.
     assert evaluated < 0.6 * full_users, (evaluated, full_users, reasons)
