@@ -11,7 +11,7 @@ process runs the incremental sweep of B, so a step uses both cores; the writes a
 to both databases here, before the step's sweeps start.
 
 Size: PAM_SIMULATION_TRAVELERS over PAM_SIMULATION_DAYS (default 7). The default is the
-issue's 2,000 travelers when PAM_SIMULATION_CI is set (`.ci/run` sets it), 100 otherwise.
+issue's 2,000 travelers when PAM_SIMULATION_CI is set, 100 otherwise.
 """
 
 from __future__ import annotations
