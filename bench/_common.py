@@ -68,8 +68,8 @@ def server_cpu_seconds(uri: str) -> float:
     ones that have exited (Linux /proc; the benchmarks' server is always local)."""
     with psycopg.connect(uri) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    postmaster = int(_stat(int(row[0]))[1])
+        assert row is not None
+        postmaster = int(_stat(int(row[0]))[1])  # read while the backend is still alive
     tick = os.sysconf("SC_CLK_TCK")
     total = sum(int(v) for v in _stat(postmaster)[13:15])  # children that exited: cutime, cstime
     for entry in os.listdir("/proc"):

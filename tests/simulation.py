@@ -4,18 +4,37 @@ Each step's mutations are dated inside the step (created_at/updated_at between t
 step and this one, as the app would stamp them at that moment): inserts of fill-ups, expenses,
 calendar events and planned trips (many of them far away, soon, or large, so the detectors
 fire and time boundaries are crossed), updates of expenses, trips and events, and deletes.
+
+Also the shared setup of the equivalence tests: a seeded database and its copy
+(:func:`seeded_pair`), and a full sweep served by its own process (:class:`FullSweepProcess`)
+so that the full side and the incremental side of a step use both cores.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import multiprocessing
+import os
 import random
+import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
+from types import TracebackType
 from typing import Any
 from uuid import UUID
 
 import psycopg
+
+from conftest import create_database
+from pam_proactive.config import Settings
+from pam_proactive.db.embedded import database_uri
+from pam_proactive.demo import seed_demo_data
+from pam_proactive.engine import open_engine
+from pam_proactive.jobs.sweep import sweep
 
 PLACES = ("Quartzsite, AZ", "Phoenix", "Denver, CO", "Portland", "St. Louis, MO", "Austin, TX")
 CATEGORIES = ("fuel", "food", "camping", "maintenance", "entertainment")
@@ -144,3 +163,112 @@ FROM pam_proactive.suggestions GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 def stored(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     """Every stored suggestion as (user, dedup_key, priority, status, rows)."""
     return list(conn.execute(STORED).fetchall())
+
+
+async def seeded_pair(pg_server: str, travelers: int, seed: int, now: datetime
+                      ) -> tuple[str, str]:
+    """URIs of a fresh database seeded with ``travelers`` demo travelers at ``now`` and of
+    its copy (CREATE DATABASE ... TEMPLATE: identical rows, engine state included)."""
+    uri_a = await create_database(pg_server, "seed")
+    async with await psycopg.AsyncConnection.connect(uri_a) as conn:
+        await seed_demo_data(conn, users=travelers, seed=seed, now=now,
+                             engine_schema="pam_proactive")
+    name_a = psycopg.conninfo.conninfo_to_dict(uri_a)["dbname"]
+    name_b = f"{name_a}_copy"
+    with psycopg.connect(pg_server, autocommit=True) as server:
+        server.execute(f'CREATE DATABASE "{name_b}" TEMPLATE "{name_a}"'.encode())
+    return uri_a, database_uri(pg_server, name_b)
+
+
+def _full_sweep_worker(uri: str, settings: Settings, conn: Connection) -> None:
+    asyncio.run(_serve_full_sweeps(uri, settings, conn))
+
+
+async def _serve_full_sweeps(uri: str, settings: Settings, conn: Connection) -> None:
+    async with open_engine(settings, conninfo=uri) as engine:
+        conn.send(("ready", 0))
+        # One request at a time: nothing else runs on this loop while it waits for `now`.
+        while (now := conn.recv()) is not None:
+            cpu = time.process_time()
+            try:
+                report = await sweep(engine, now)
+            except Exception:  # handed to the test, which fails with it
+                conn.send(("error", traceback.format_exc()))
+            else:
+                conn.send(("ok", (report.users, time.process_time() - cpu)))
+
+
+class FullSweepProcess:
+    """A full sweep (``jobs.sweep.sweep`` of every active traveler, storing and delivering)
+    of the database at ``uri``, run on request by a worker process with its own engine.
+
+    ``start(now)`` asks for one; ``await users()`` waits for it and returns how many
+    travelers it evaluated; ``cpu_seconds`` adds up the worker's CPU time in the sweeps (its
+    share of a step, whatever else the machine runs). Use it as a context manager: the
+    worker is stopped on exit."""
+
+    def __init__(self, uri: str, settings: Settings) -> None:
+        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_full_sweep_worker, args=(uri, settings, child),
+                                    daemon=True, name="full-sweep")
+        self._process.start()
+        child.close()
+        self.cpu_seconds = 0.0
+        self._reply()  # its engine is open
+
+    def _reply(self) -> int:
+        if not self._conn.poll(120):
+            raise TimeoutError("the full-sweep worker did not answer within 120 s")
+        status, value = self._conn.recv()
+        if status == "error":
+            raise AssertionError(f"the full sweep failed in its worker:\n{value}")
+        if status == "ready":
+            return 0
+        users, cpu = value
+        self.cpu_seconds += cpu
+        return int(users)
+
+    def start(self, now: datetime) -> None:
+        """Ask the worker for a full sweep as of ``now``."""
+        self._conn.send(now)
+
+    async def users(self) -> int:
+        """Travelers evaluated by the sweep last started (waits for it to finish)."""
+        return await asyncio.to_thread(self._reply)
+
+    def __enter__(self) -> FullSweepProcess:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        with contextlib.suppress(OSError):  # the worker may already be gone
+            self._conn.send(None)
+        self._process.join(30)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._conn.close()
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:  # the fields after the command name (it may hold spaces)
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def server_cpu_seconds(conn: psycopg.Connection[Any]) -> float:
+    """CPU seconds used so far by the local PostgreSQL server of ``conn``: its postmaster's
+    live children plus those that have exited (Linux /proc; the tests' server is local)."""
+    row = conn.execute(b"SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    postmaster = int(_stat(int(row[0]))[1])
+    total = sum(int(v) for v in _stat(postmaster)[13:15])  # exited children: cutime, cstime
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(int(entry))
+            except OSError:
+                continue  # exited meanwhile
+            if int(fields[1]) == postmaster:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")

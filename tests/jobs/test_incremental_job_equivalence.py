@@ -17,13 +17,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from conftest import create_database, settings_for
-from pam_proactive.db.embedded import database_uri
-from pam_proactive.demo import seed_demo_data
+from conftest import settings_for
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.execute import run_job
 from pam_proactive.jobs.schedule import JOBS, JobDef
-from simulation import apply, load_world, step_mutations, stored
+from simulation import apply, load_world, seeded_pair, step_mutations, stored
 
 START = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 STEP = timedelta(minutes=85)  # 10 steps: 14 h, across every US and Australian midnight
@@ -32,22 +30,10 @@ TRAVELERS = 40
 TRAVELER_JOBS = [j for j in JOBS if j.types is not None]
 
 
-async def _databases(pg_server: str) -> tuple[str, str]:
-    uri_a = await create_database(pg_server, "seed")
-    async with await psycopg.AsyncConnection.connect(uri_a) as conn:
-        await seed_demo_data(conn, users=TRAVELERS, seed=23, now=START,
-                             engine_schema="pam_proactive")
-    name_a = psycopg.conninfo.conninfo_to_dict(uri_a)["dbname"]
-    name_b = f"{name_a}_copy"
-    with psycopg.connect(pg_server, autocommit=True) as server:
-        server.execute(f'CREATE DATABASE "{name_b}" TEMPLATE "{name_a}"'.encode())
-    return uri_a, database_uri(pg_server, name_b)
-
-
 @pytest.mark.parametrize("job", TRAVELER_JOBS, ids=[j.name for j in TRAVELER_JOBS])
 async def test_incremental_job_stores_what_its_full_run_stores(pg_server: str,
                                                                job: JobDef) -> None:
-    uri_a, uri_b = await _databases(pg_server)
+    uri_a, uri_b = await seeded_pair(pg_server, TRAVELERS, 23, START)
     full_settings = settings_for("seed", batch_size=50, job_range_size=25,
                                  full_sweep_hours=0.01)
     inc_settings = settings_for("seed", batch_size=50, job_range_size=25,

@@ -86,7 +86,12 @@ def local_date(moment: datetime, tz: tzinfo) -> date | None:
         return None
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def format_date(day: date) -> str:
     """A short, unambiguous date for messages: 'Mon Mar 3' (year added when not obvious is
-    left to callers)."""
-    return f"{day:%a} {day:%b} {day.day}"
+    left to callers). English names whatever the process locale (strftime's %a/%b follow
+    it, and cost a locale lookup per call)."""
+    return f"{_WEEKDAYS[day.weekday()]} {_MONTHS[day.month - 1]} {day.day}"

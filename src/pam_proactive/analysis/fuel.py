@@ -182,7 +182,18 @@ def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[F
     """Fills with a plausible positive volume, in date order (stable, so same-day fills keep
     the loader's order)."""
     kept = [f for f in fills if positive(f.gallons, MAX_FILL_GALLONS) is not None]
-    return sorted(kept, key=lambda f: f.filled_on.toordinal())
+    return sorted(kept, key=_fill_day)
+
+
+def _fill_day(fill: FuelFill) -> int:
+    return fill.filled_on.toordinal()
+
+
+@per_context
+def context_fills(ctx: UserContext, settings: DetectorSettings) -> tuple[FuelFill, ...]:
+    """:func:`clean_fills` of the context's fills, computed once per context (a tuple: the
+    memoised value is shared by every caller)."""
+    return tuple(clean_fills(ctx.vehicle.fills, settings))
 
 
 def _odometer(fill: FuelFill) -> float | None:
@@ -198,16 +209,17 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> 
     """
     intervals: list[Interval] = []
     anchor: FuelFill | None = None
+    start_odo: float | None = None  # the anchor's odometer, never None while there is one
     carried = 0.0
     for fill in fills:
         if anchor is None:
-            if fill.is_full and _odometer(fill) is not None:
+            if fill.is_full and (start_odo := _odometer(fill)) is not None:
                 anchor, carried = fill, 0.0
             continue
         carried += fill.gallons
         if not fill.is_full:
             continue
-        end_odo, start_odo = _odometer(fill), _odometer(anchor)
+        end_odo = _odometer(fill)
         if end_odo is not None and start_odo is not None:
             miles = end_odo - start_odo
             mpg = miles / carried
@@ -223,7 +235,7 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> 
                     plausible=settings.mpg_min_plausible <= mpg <= settings.mpg_max_plausible,
                 )
             )
-        anchor = fill if end_odo is not None else None
+        anchor, start_odo = (fill, end_odo) if end_odo is not None else (None, None)
         carried = 0.0
     return intervals
 
@@ -231,7 +243,7 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> 
 @per_context
 def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's full-to-full intervals, plausible or not, oldest first."""
-    return economy_intervals(clean_fills(ctx.vehicle.fills, settings), settings)
+    return economy_intervals(context_fills(ctx, settings), settings)
 
 
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
@@ -270,7 +282,7 @@ def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     stated = positive(vehicle.tank_gallons, MAX_TANK_GALLONS)
     if stated is not None:
         return Estimate(stated, "vehicle", "your vehicle's tank size", 0.9)
-    fills = clean_fills(ctx.vehicle.fills, settings)
+    fills = context_fills(ctx, settings)
     if len(fills) >= settings.tank_from_fills_min_fills:
         largest = max(f.gallons for f in fills) * settings.tank_from_fills_factor
         return Estimate(largest, "largest_fill", "estimated from your largest fill-up", 0.8)
@@ -326,7 +338,7 @@ def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     outlier rule (:func:`pam_proactive.analysis.limits.odometer_outliers`) keeps."""
     vehicle = primary_vehicle(ctx)
     readings: list[tuple[float, str]] = []
-    for fill in clean_fills(ctx.vehicle.fills, settings):
+    for fill in context_fills(ctx, settings):
         odo = _odometer(fill)
         if odo is not None:
             readings.append((odo, "fill-up"))
@@ -431,7 +443,7 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     the tank, economy and miles estimates' confidences, lowered by up to half as the miles
     estimate consumes more of the tank (the nearer to empty, the likelier an unlogged fill).
     """
-    fills = clean_fills(ctx.vehicle.fills, settings)
+    fills = context_fills(ctx, settings)
     if not fills:
         return FuelResult(None, "no fill-ups logged")
     full_indexes = [i for i, f in enumerate(fills) if f.is_full]

@@ -175,41 +175,43 @@ def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: li
     week_from, month_from = -today.weekday(), 1 - today.day
     year_from = 1 - today.timetuple().tm_yday
     prior = prior_month_offsets(today)
+    oldest_prior = min(lo for lo, _ in prior)
     ids = iter(recent_ids or ())
     first, last = BASELINE_DAYS
+    inf = math.inf
     for name, amount, offset in zip(names, amounts, offsets, strict=True):
         expense_id = next(ids, None) if offset > -7 else None
         # Binary float8 arrays give floats or None; `> 0` is also false for NaN.
-        if amount is None or not 0 < amount < math.inf:
+        if amount is None or not 0 < amount < inf:
             quality.skip("expense_amount_invalid")
             continue
-        value = amount
         if offset > 0:  # dated after the user's today: not spent yet at `now`
             if offset > FAR_FUTURE_DAYS:
                 quality.skip("expense_date_far_future")
             continue
-        c = cats.get(name or "uncategorized")
+        key = name or "uncategorized"
+        c = cats.get(key)
         if c is None:
-            c = cats[name or "uncategorized"] = _Category()
+            c = cats[key] = _Category()
         if first <= offset <= last:
-            c.baseline.append(value)
+            c.baseline.append(amount)
         if offset > -30:
-            c.spent_30d += value
+            c.spent_30d += amount
             c.count_30d += 1
         if offset >= week_from:
-            c.week.append(value)
+            c.week.append(amount)
         if offset >= month_from:
-            c.month.append(value)
-        else:
+            c.month.append(amount)
+        elif offset >= oldest_prior:  # older than every prior month: no range can hold it
             for k, (lo, hi) in enumerate(prior):
                 if lo <= offset <= hi:
-                    c.prior[k] += value
+                    c.prior[k] += amount
                     break
         if offset >= year_from:
-            c.year.append(value)
-            c.year_sum += value
+            c.year.append(amount)
+            c.year_sum += amount
         if expense_id is not None:
-            recent.append(Expense(str(expense_id), name or "uncategorized", value,
+            recent.append(Expense(str(expense_id), key, amount,
                                   date.fromordinal(today.toordinal() + offset)))
 
 

@@ -40,9 +40,9 @@ class Findings:
 
     def result(self, candidates: Iterable[Candidate] = ()) -> DetectorResult:
         """The run's :class:`DetectorResult`."""
-        return DetectorResult(
-            tuple(candidates), tuple(self._notes), tuple(sorted(self._skipped.items()))
-        )
+        skipped = self._skipped
+        return DetectorResult(tuple(candidates), tuple(self._notes),
+                              tuple(sorted(skipped.items())) if skipped else ())
 
 
 def user_zone(ctx: UserContext) -> tzinfo:
@@ -65,9 +65,20 @@ def after(now: datetime, **delta: float) -> datetime | None:
     return shift(aware_now(now), timedelta(**delta))
 
 
+_PLAIN = (str, int, bool, type(None))  # exact types returned as they are
+
+
 def json_safe(value: Any) -> Any:
     """``value`` made strictly JSON-serialisable: non-finite floats become None, dates ISO
     strings, tuples and sets lists, other objects their string."""
+    kind = value.__class__
+    if kind in _PLAIN:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:  # the common case: a detector's flat data, one level deep
+        return {k if k.__class__ is str else str(k):
+                v if v.__class__ in _PLAIN else json_safe(v) for k, v in value.items()}
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):

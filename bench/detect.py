@@ -1,0 +1,143 @@
+"""Benchmark: the pure path of a sweep (build contexts from rows + run the detectors).
+
+Seeds demo travelers, reads every batch once while recording the rows the loader hands to
+``build_context``, then times, over those same rows, building the contexts and running the
+detectors, best of ``--repeat``, in CPU seconds of the process (on a shared machine wall
+time mostly measures the neighbours). With ``--baseline SRC`` the same measurement is also
+run by child processes importing the package from ``SRC`` (e.g. a checkout of main:
+``git worktree add /tmp/base main`` then ``--baseline /tmp/base/src``), on a database seeded
+the same way, alternating with children running this checkout (``--rounds`` of each), and
+both figures are printed side by side with a digest of every candidate (user, type,
+dedup_key, priority, title, message, data, expiry), which must match.
+
+    python bench/detect.py --users 2000 --baseline /tmp/base/src
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from typing import Any
+
+from _common import NOW, parser, run, seeded_engine
+from pam_proactive.analysis.geo import resolve_place
+from pam_proactive.data import assemble, loader
+from pam_proactive.suggestions.detectors import run_detectors
+
+
+async def _recorded_rows(users: int, seed: int, batch_size: int) -> list[tuple[Any, ...]]:
+    """The arguments of every ``build_context`` call of one read of all active users."""
+    calls: list[tuple[Any, ...]] = []
+    original = assemble.build_context
+
+    def record(*args: Any) -> Any:
+        calls.append(args)
+        return original(*args)
+
+    async with seeded_engine(users, seed, batch_size) as engine:
+        setattr(loader, "build_context", record)  # the loader's name for it  # noqa: B010
+        try:
+            async for page in engine.data.iter_sweep_user_batches():
+                await engine.data.get_contexts(page, NOW, use_cache=False)
+        finally:
+            setattr(loader, "build_context", original)  # noqa: B010
+    return calls
+
+
+def _digest(found: list[Any]) -> str:
+    h = hashlib.sha256()
+    for c in found:
+        h.update(json.dumps([c.user_id, c.type, c.dedup_key, c.priority.label, c.title,
+                             c.message, c.data, str(c.expires_at)], sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Seconds (best of ``repeat``) to build every context and to detect on them, and the
+    candidates' count and digest."""
+    calls: list[tuple[Any, ...]] = []
+    run(_fill(calls, args))
+    resolve_place("Denver, CO")  # the gazetteer is loaded untimed, as in a long-lived worker
+    build = detect = float("inf")
+    found: list[Any] = []
+    for _ in range(args.repeat):
+        started = time.process_time()
+        contexts = [assemble.build_context(*c) for c in calls]
+        mid = time.process_time()
+        found = [c for ctx in contexts for c in run_detectors(ctx, NOW).candidates]
+        end = time.process_time()
+        build, detect = min(build, mid - started), min(detect, end - mid)
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        for ctx in [assemble.build_context(*c) for c in calls]:
+            run_detectors(ctx, NOW)
+        prof.disable()
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(40)
+    return {"users": len(calls), "build": build, "detect": detect, "candidates": len(found),
+            "digest": _digest(found), "source": assemble.__file__}
+
+
+async def _fill(calls: list[tuple[Any, ...]], args: argparse.Namespace) -> None:
+    calls.extend(await _recorded_rows(args.users, args.seed, args.batch_size))
+
+
+def _line(label: str, m: dict[str, Any]) -> str:
+    total = m["build"] + m["detect"]
+    return (f"{label:<9} {m['users']:>7,} users: build {m['build']:6.3f} s, detect "
+            f"{m['detect']:6.3f} s, total {total:6.3f} s = {m['users'] / total:>7,.0f} users/s;"
+            f" {m['candidates']:,} candidates, digest {m['digest']}")
+
+
+def main() -> None:
+    """Print the baseline's figures (if asked) and this checkout's, side by side."""
+    cli = parser(__doc__ or "")
+    cli.set_defaults(users=2_000, seed=11, batch_size=500)
+    cli.add_argument("--repeat", type=int, default=3, help="timed passes (best is kept)")
+    cli.add_argument("--baseline", help="src directory of the code to compare against")
+    cli.add_argument("--rounds", type=int, default=3,
+                     help="with --baseline: child processes of each, alternating")
+    cli.add_argument("--profile", action="store_true", help="cProfile one pass to stderr")
+    cli.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = cli.parse_args()
+    if args.json:
+        print(json.dumps(measure(args)))
+        return
+    if not args.baseline:
+        print(_line("this", measure(args)))
+        return
+    argv = [sys.executable, __file__, "--json", "--users", str(args.users), "--seed",
+            str(args.seed), "--batch-size", str(args.batch_size), "--repeat", str(args.repeat)]
+    sources = {"baseline": os.path.abspath(args.baseline),
+               "this": os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "src"))}
+    best: dict[str, dict[str, Any]] = {}
+    for _ in range(args.rounds):
+        for label, src in sources.items():
+            env = {**os.environ, "PYTHONPATH": src}
+            out = subprocess.run(argv, env=env, check=True, capture_output=True,
+                                 text=True).stdout
+            m = json.loads(out.strip().splitlines()[-1])
+            old = best.get(label)
+            best[label] = m if old is None else {
+                **m, "build": min(old["build"], m["build"]),
+                "detect": min(old["detect"], m["detect"])}
+    for label, m in best.items():
+        print(_line(label, m))
+    base, this = best["baseline"], best["this"]
+    same = "identical" if base["digest"] == this["digest"] else "DIFFERENT"
+    speed = (base["build"] + base["detect"]) / (this["build"] + this["detect"])
+    print(f"CPU time, best of {args.rounds} x {args.repeat}: speed-up {speed:.2f}x "
+          f"(build {base['build'] / this['build']:.2f}x, detect "
+          f"{base['detect'] / this['detect']:.2f}x); candidates {same}")
+    print(f"baseline from {base['source']}; this from {this['source']}")
+
+
+if __name__ == "__main__":
+    main()
