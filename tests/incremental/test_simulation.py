@@ -107,6 +107,8 @@ async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str) -> No
           f"{waited_seconds:.0f} s); CPU s: full-sweep worker {full_cpu:.0f}, this process "
           f"{cpu:.0f}, PostgreSQL {server_cpu:.0f}; full sweeps evaluated {full_users:,}, "
           f"incremental {evaluated:,} ({reasons})")
-    # Departures within 48 h dominate 'due': their hours_until_start (0.1 h) moves every
-    # 6 minutes, so those travelers are due at every step.
-    assert evaluated < 0.6 * full_users, (evaluated, full_users, reasons)
+    # Stored suggestions name dates, not hours from now, so travelers fall due at thresholds
+    # and local midnights only: at 300 travelers the incremental path evaluated 4.3 % of
+    # what the full sweeps did (the writes per step do not grow with the travelers, so a
+    # smaller world has a larger share changed).
+    assert evaluated < 0.15 * full_users, (evaluated, full_users, reasons)
