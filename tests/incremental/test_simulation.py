@@ -10,8 +10,8 @@ The full sweep of A runs in its own worker process (its own engine and event loo
 process runs the incremental sweep of B, so a step uses both cores; the writes are applied
 to both databases here, before the step's sweeps start.
 
-Size: PAM_SIMULATION_TRAVELERS over PAM_SIMULATION_DAYS (default 7). The default is the
-issue's 2,000 travelers when PAM_SIMULATION_CI is set, 100 otherwise.
+Size: PAM_SIMULATION_TRAVELERS (default 100; the issue's size is 2,000) over
+PAM_SIMULATION_DAYS (default 7).
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ from simulation import (
 
 START = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 STEP = timedelta(minutes=15)
-TRAVELERS = int(os.environ.get("PAM_SIMULATION_TRAVELERS",
-                               "2000" if os.environ.get("PAM_SIMULATION_CI") else "100"))
+TRAVELERS = int(os.environ.get("PAM_SIMULATION_TRAVELERS", "100"))
 DAYS = float(os.environ.get("PAM_SIMULATION_DAYS", "7"))
 
 
