@@ -23,7 +23,7 @@ from pam_proactive.jobs.evaluate import (
     evaluate_batch,
 )
 from pam_proactive.jobs.incremental import feed_for
-from planting import Planter
+from planting import plant_budget_groups
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
@@ -31,10 +31,7 @@ NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 async def test_an_older_batch_waits_for_the_newer_and_skips_the_traveler(
         make_database: MakeDatabase) -> None:
     uri = await make_database("seed")
-    with Planter(uri, "seed") as p:
-        uid = p.user()
-        p.budget(uid, "food", 100)
-        p.expense(uid, 120, "food", NOW.date())
+    uid = plant_budget_groups(uri, NOW.date())[0]  # over a food budget
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
         feed = feed_for(engine, WATCH_FEED)
         older = Batch(NOW, "changed", (uid,))
@@ -61,10 +58,7 @@ async def test_an_older_batch_waits_for_the_newer_and_skips_the_traveler(
 
 async def test_a_serialized_batch_evaluates_like_any_other(make_database: MakeDatabase) -> None:
     uri = await make_database("seed")
-    with Planter(uri, "seed") as p:
-        uid = p.user()
-        p.budget(uid, "food", 100)
-        p.expense(uid, 120, "food", NOW.date())
+    uid = plant_budget_groups(uri, NOW.date())[0]  # over a food budget
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
         feed = feed_for(engine, WATCH_FEED)
         first = await evaluate_batch(engine, feed, Batch(NOW, "changed", (uid,)),
@@ -73,5 +67,6 @@ async def test_a_serialized_batch_evaluates_like_any_other(make_database: MakeDa
                                      deliver=False, serialize=True)
     assert first == again == {"changed": 1}  # a redelivery at the same moment is harmless
     with psycopg.connect(uri) as conn:
-        rows = conn.execute("SELECT count(*) FROM pam_proactive.suggestions").fetchone()
+        rows = conn.execute("SELECT count(*) FROM pam_proactive.suggestions"
+                            " WHERE user_id = %s", [uid]).fetchone()
     assert rows == (1,)
