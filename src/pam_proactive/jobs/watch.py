@@ -330,20 +330,18 @@ class Watcher:
         # Every slot taken: nothing can start before a flight lands, settled or not.
         full = len(self._flights) >= self.max_flights
         if not self.listen:  # also woken by a flight landing: it frees a slot
-            stopping = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait([stopping, *(f.task for f in self._flights)],
-                                   timeout=interval if settle is None or full else settle,
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stopping.cancel()
+            await self._landing(stop, interval if settle is None or full else settle)
             return
         conn = await self._listening()
         # Queued while the tick ran: the tick's feed read saw the writes of the travelers it
         # handed over (a delete is queued in `deletions` besides, taken at every tick).
         self._take(await self._notes(conn, 0.001), skip=self._handed)
-        if full:  # listen a moment, then look whether a flight landed
-            self._take(await self._notes(conn, 0.02))
+        if full:
+            # Nothing can start before a flight lands: wait for that, not for notifications
+            # (ticking at each one would re-read the feed many times a second while both
+            # flights run, and slow them). Notifications wait in the connection meanwhile.
+            await self._landing(stop, interval)
+            self._take(await self._notes(conn, 0.001))
             return
         settle = self._settle_in()
         if settle is None:
@@ -351,6 +349,15 @@ class Watcher:
             settle = self._settle_in()
         if settle:
             self._take(await self._notes(conn, settle))
+
+    async def _landing(self, stop: asyncio.Event, timeout: float) -> None:
+        """Sleep until a flight lands, ``stop`` is set or ``timeout`` seconds pass."""
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait([stopping, *(f.task for f in self._flights)], timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
 
     async def _notes(self, conn: psycopg.AsyncConnection[Any], timeout: float,
                      stop_after: int | None = None) -> list[Change]:
