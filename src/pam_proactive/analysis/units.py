@@ -51,15 +51,20 @@ def format_distance(miles: float, units: UnitSystem) -> str:
     return f"{_number(miles, 0 if abs(miles) >= 10 else 1)} {word}"
 
 
+def _volume_display(gallons: float, units: UnitSystem) -> tuple[float, int, str]:
+    """(the volume in its display unit, the decimals shown, the unit's word)."""
+    if is_metric(units):
+        litres = gallons * LITRES_PER_US_GALLON
+        return litres, 0 if abs(litres) >= 10 else 1, "litres"
+    return gallons, _decimals(gallons), "gallon" if abs(gallons) == 1 else "gallons"
+
+
 def format_volume(gallons: float, units: UnitSystem) -> str:
     """US ``gallons`` as '12.5 gallons' (imperial) or '47 litres' (metric)."""
     if not math.isfinite(gallons):
         return UNKNOWN
-    if is_metric(units):
-        litres = gallons * LITRES_PER_US_GALLON
-        return f"{_number(litres, 0 if abs(litres) >= 10 else 1)} litres"
-    word = "gallon" if abs(gallons) == 1 else "gallons"
-    return f"{_number(gallons, _decimals(gallons))} {word}"
+    value, decimals, word = _volume_display(gallons, units)
+    return f"{_number(value, decimals)} {word}"
 
 
 def shown_volume(gallons: float, units: UnitSystem) -> float:
@@ -67,10 +72,8 @@ def shown_volume(gallons: float, units: UnitSystem) -> float:
     litres): 0.0 when the text would read '0 gallons', so a message can leave it out."""
     if not math.isfinite(gallons):
         return gallons
-    if is_metric(units):
-        litres = gallons * LITRES_PER_US_GALLON
-        return round(litres, 0 if abs(litres) >= 10 else 1)
-    return round(gallons, _decimals(gallons))
+    value, decimals, _ = _volume_display(gallons, units)
+    return round(value, decimals)
 
 
 def format_economy(mpg: float, units: UnitSystem) -> str:
