@@ -47,6 +47,10 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("pam-proactive")) / "pgdata"
 
 
+# Where the watcher's batches are evaluated (PAM_WATCH_EXECUTOR; jobs/watch_executors.py).
+WatchExecutor = Literal["inprocess", "celery"]
+
+
 class Settings(BaseSettings):
     """Every setting of the engine. Read once at startup with :func:`load_settings`."""
 
@@ -117,7 +121,7 @@ class Settings(BaseSettings):
     watch_interval: float = Field(default=1.0, gt=0, le=3600, description="seconds")
     watch_debounce: float = Field(
         default=0.1, ge=0, le=60, description="seconds of quiet before a traveler is evaluated")
-    watch_executor: Literal["inprocess", "celery"] = Field(
+    watch_executor: WatchExecutor = Field(
         default="inprocess",
         description="where the watcher's batches are evaluated: in its process, or as Celery "
         "tasks on the pam.events queue")

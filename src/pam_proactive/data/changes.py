@@ -20,8 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.db.connection import Database, in_schema
 
 # (source, view, row id column) of every change source read through a traveler view. Every
@@ -177,18 +175,15 @@ class ChangeFeed:
         self.overlap = overlap
         self.scope = scope
 
-        def compose(text: str) -> sql.Composed:
-            return in_schema(text, schema)
-
-        self._changes = compose(CHANGES)
-        self._active = compose(ACTIVE_AMONG)
-        self._cursor = compose(CURSOR)
-        self._save_cursor = compose(SAVE_CURSOR)
-        self._mark = compose(MARK_SEEN)
-        self._prune = compose(PRUNE_SEEN)
-        self._due = compose(DUE)
-        self._deletions = compose(TAKE_DELETIONS)
-        self._save_state = compose(SAVE_STATE)
+        self._changes = in_schema(CHANGES, schema)
+        self._active = in_schema(ACTIVE_AMONG, schema)
+        self._cursor = in_schema(CURSOR, schema)
+        self._save_cursor = in_schema(SAVE_CURSOR, schema)
+        self._mark = in_schema(MARK_SEEN, schema)
+        self._prune = in_schema(PRUNE_SEEN, schema)
+        self._due = in_schema(DUE, schema)
+        self._deletions = in_schema(TAKE_DELETIONS, schema)
+        self._save_state = in_schema(SAVE_STATE, schema)
 
     async def cursor(self) -> Cursor:
         """The feed's cursor (both None before its first run)."""

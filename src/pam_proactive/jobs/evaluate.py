@@ -26,9 +26,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.data.changes import Change, ChangeFeed
+from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.incremental import StateRecorder
 from pam_proactive.jobs.sweep import channels, sweep
@@ -184,7 +183,7 @@ async def deliver_due_now(engine: Engine, now: datetime) -> DeliveryReport:
 async def _fresh_active(engine: Engine, scope: str, batch: Batch) -> list[UUID]:
     if not batch.user_ids:
         return []
-    text = sql.SQL(FRESH_ACTIVE).format(s=sql.Identifier(engine.settings.engine_schema))
+    text = in_schema(FRESH_ACTIVE, engine.settings.engine_schema)
     rows = await engine.db.fetch("watch_fresh_active", text, {
         "ids": list(batch.user_ids), "scope": scope, "now": batch.now})
     return sorted(r[0] for r in rows)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
+from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
 from pam_proactive.errors import ConfigurationError
 from pam_proactive.jobs import statements as st
@@ -123,7 +124,7 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
 
 async def _rows(engine: Engine, name: str, text: str, params: dict[str, Any]
                 ) -> list[tuple[Any, ...]]:
-    return await engine.db.fetch(name, st.compose(text, engine.settings.engine_schema), params)
+    return await engine.db.fetch(name, in_schema(text, engine.settings.engine_schema), params)
 
 
 async def plan_ranges(engine: Engine, per_user: bool) -> list[tuple[UUID, UUID]]:
@@ -218,12 +219,12 @@ async def _insert(engine: Engine, job: JobDef, slot: datetime, now: datetime, ru
     # One transaction: a run is never visible without its ranges. A transient failure
     # surfaces as TransientDataSourceError (the next trigger claims the slot again).
     async with engine.db.transaction("job_run_claim") as tx:
-        rows = await tx.fetch("job_run_insert", st.compose(st.INSERT_RUN, schema), {
+        rows = await tx.fetch("job_run_insert", in_schema(st.INSERT_RUN, schema), {
             "job": job.name, "slot": slot, "as_of": now, "runner": runner,
             "ranges": len(bounds)})
         if not rows:
             return None
-        await tx.execute("job_ranges_insert", st.compose(st.INSERT_RANGES, schema), {
+        await tx.execute("job_ranges_insert", in_schema(st.INSERT_RANGES, schema), {
             "run": rows[0][0], "lo": [b[0] for b in bounds], "hi": [b[1] for b in bounds]})
         return int(rows[0][0])
 

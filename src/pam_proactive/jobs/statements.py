@@ -6,8 +6,6 @@ run evaluates a past moment, but its workers live now.
 
 from __future__ import annotations
 
-from pam_proactive.db.connection import in_schema
-
 _RUN_COLUMNS = (
     "r.id, r.job, r.slot, r.as_of, r.runner, r.status, r.started_at, r.finished_at,"
     " r.ranges, r.ranges_failed, r.ranges_skipped, r.users, r.created, r.escalated,"
@@ -217,4 +215,3 @@ RETURNING live_suggestions, pending_outbox, failed_outbox
 """
 
 
-compose = in_schema  # the jobs modules compose their texts per call: ``st.compose(TEXT, schema)``

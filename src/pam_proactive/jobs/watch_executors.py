@@ -18,8 +18,9 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
+from pam_proactive.config import WatchExecutor
 from pam_proactive.data.changes import ChangeFeed
 from pam_proactive.engine import Engine
 from pam_proactive.errors import BrokerUnavailableError
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 EVALUATE_TASK = "pam_proactive.evaluate_travelers"
 EVENT_QUEUE = "pam.events"
-EXECUTORS = ("inprocess", "celery")
+EXECUTORS: tuple[str, ...] = get_args(WatchExecutor)  # the names PAM_WATCH_EXECUTOR takes
 # Kombu's own reconnection, per task, before the watcher's backoff takes over.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.0, "interval_step": 0.2,
                   "interval_max": 0.5}

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from pam_proactive.context import UserContext
+from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
 from pam_proactive.jobs import statements as st
 from pam_proactive.jobs.incremental import incremental_range, job_cursor
@@ -108,7 +109,7 @@ async def cleanup_and_health_check(engine: Engine, work: RangeWork) -> RangeCoun
     s = engine.settings
 
     async def count(name: str, text: str, params: dict[str, Any]) -> int:
-        rows = await engine.db.fetch(name, st.compose(text, s.engine_schema), params)
+        rows = await engine.db.fetch(name, in_schema(text, s.engine_schema), params)
         return int(rows[0][0]) if rows else 0
 
     now = work.now
@@ -119,7 +120,7 @@ async def cleanup_and_health_check(engine: Engine, work: RangeWork) -> RangeCoun
                                    {"before": runs_before})
     pruned_outbox = await count("cleanup_outbox", st.PRUNE_OUTBOX, {
         "before": now - timedelta(days=s.outbox_retention_days)})
-    rows = await engine.db.fetch("health_snapshot", st.compose(st.HEALTH_SNAPSHOT,
+    rows = await engine.db.fetch("health_snapshot", in_schema(st.HEALTH_SNAPSHOT,
                                                                s.engine_schema),
                                  {"now": now, "run": work.run_id})
     live, pending, failing = rows[0]
