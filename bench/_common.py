@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ import psycopg
 
 from pam_proactive.config import Settings, load_settings
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
+from pam_proactive.db.embedded import server_cpu_seconds as embedded_cpu_seconds
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import Engine, open_engine, run_migrations
 
@@ -58,26 +58,8 @@ def run(coro: object) -> None:
     asyncio.run(coro)  # type: ignore[arg-type]
 
 
-def _stat(pid: int) -> list[str]:
-    with open(f"/proc/{pid}/stat") as f:  # fields after the command name, which may hold spaces
-        return f.read().rsplit(")", 1)[1].split()
-
-
 def server_cpu_seconds(uri: str) -> float:
-    """CPU seconds used so far by the local server: the postmaster's live children plus the
-    ones that have exited (Linux /proc; the benchmarks' server is always local)."""
+    """CPU seconds used so far by the benchmarks' local server (see
+    :func:`pam_proactive.db.embedded.server_cpu_seconds`)."""
     with psycopg.connect(uri) as conn:
-        row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert row is not None
-        postmaster = int(_stat(int(row[0]))[1])  # read while the backend is still alive
-    tick = os.sysconf("SC_CLK_TCK")
-    total = sum(int(v) for v in _stat(postmaster)[13:15])  # children that exited: cutime, cstime
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = _stat(int(entry))
-            except OSError:
-                continue
-            if int(fields[1]) == postmaster:
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+        return embedded_cpu_seconds(conn)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-import os
 import random
 import time
 import traceback
@@ -249,26 +248,3 @@ class FullSweepProcess:
             self._process.kill()
             self._process.join()
         self._conn.close()
-
-
-def _stat(pid: int) -> list[str]:
-    with open(f"/proc/{pid}/stat") as f:  # the fields after the command name (it may hold spaces)
-        return f.read().rsplit(")", 1)[1].split()
-
-
-def server_cpu_seconds(conn: psycopg.Connection[Any]) -> float:
-    """CPU seconds used so far by the local PostgreSQL server of ``conn``: its postmaster's
-    live children plus those that have exited (Linux /proc; the tests' server is local)."""
-    row = conn.execute(b"SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    postmaster = int(_stat(int(row[0]))[1])
-    total = sum(int(v) for v in _stat(postmaster)[13:15])  # exited children: cutime, cstime
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = _stat(int(entry))
-            except OSError:
-                continue  # exited meanwhile
-            if int(fields[1]) == postmaster:
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")

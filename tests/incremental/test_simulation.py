@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from conftest import settings_for
+from pam_proactive.db.embedded import server_cpu_seconds
 from pam_proactive.db.triggers import trigger_sql
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.incremental import incremental_sweep
@@ -33,7 +34,6 @@ from simulation import (
     apply,
     load_world,
     seeded_pair,
-    server_cpu_seconds,
     step_mutations,
     stored,
 )

@@ -13,6 +13,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -86,3 +87,27 @@ def embedded_server(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
         yield uri
     finally:
         server.cleanup()
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:  # the fields after the command name (it may hold spaces)
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def server_cpu_seconds(conn: psycopg.Connection[Any]) -> float:
+    """CPU seconds used so far by the PostgreSQL server of ``conn``, which must run on this
+    machine (the embedded one): its postmaster's live children plus those that have exited,
+    read from Linux /proc. For benchmarks and tests that report the server's share."""
+    row = conn.execute(b"SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    postmaster = int(_stat(int(row[0]))[1])
+    total = sum(int(v) for v in _stat(postmaster)[13:15])  # exited children: cutime, cstime
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(int(entry))
+            except OSError:
+                continue  # exited meanwhile
+            if int(fields[1]) == postmaster:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
