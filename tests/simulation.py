@@ -179,37 +179,55 @@ async def seeded_pair(pg_server: str, travelers: int, seed: int, now: datetime
     return uri_a, database_uri(pg_server, name_b)
 
 
-def _full_sweep_worker(uri: str, settings: Settings, conn: Connection) -> None:
-    asyncio.run(_serve_full_sweeps(uri, settings, conn))
+def _full_sweep_worker(uri: str, settings: Settings, user_range: tuple[UUID, UUID],
+                       conn: Connection) -> None:
+    asyncio.run(_serve_full_sweeps(uri, settings, user_range, conn))
 
 
-async def _serve_full_sweeps(uri: str, settings: Settings, conn: Connection) -> None:
+async def _serve_full_sweeps(uri: str, settings: Settings, user_range: tuple[UUID, UUID],
+                             conn: Connection) -> None:
     async with open_engine(settings, conninfo=uri) as engine:
         conn.send(("ready", 0))
         # One request at a time: nothing else runs on this loop while it waits for `now`.
         while (now := conn.recv()) is not None:
             cpu = time.process_time()
             try:
-                report = await sweep(engine, now)
+                report = await sweep(engine, now, user_range=user_range)
             except Exception:  # handed to the test, which fails with it
                 conn.send(("error", traceback.format_exc()))
             else:
                 conn.send(("ok", (report.users, time.process_time() - cpu)))
 
 
+NIL, MAX_ID = UUID(int=0), UUID(int=(1 << 128) - 1)
+
+
+def id_ranges(users: list[UUID], parts: int) -> list[tuple[UUID, UUID]]:
+    """``parts`` contiguous ranges (lo, hi] of user ids, each holding an equal share of
+    ``users`` (sorted), together covering every id: as a scheduled job cuts its sweep into
+    ranges for workers (``jobs.runs.plan_ranges``)."""
+    cuts = [users[len(users) * i // parts - 1] for i in range(1, parts)]
+    bounds = [NIL, *cuts, MAX_ID]
+    return list(zip(bounds, bounds[1:], strict=False))
+
+
 class FullSweepProcess:
-    """A full sweep (``jobs.sweep.sweep`` of every active traveler, storing and delivering)
-    of the database at ``uri``, run on request by a worker process with its own engine.
+    """A full sweep (``jobs.sweep.sweep`` of every active traveler of ``user_range``, storing
+    and delivering) of the database at ``uri``, run on request by a worker process with its
+    own engine.
 
     ``start(now)`` asks for one; ``await users()`` waits for it and returns how many
     travelers it evaluated; ``cpu_seconds`` adds up the worker's CPU time in the sweeps (its
     share of a step, whatever else the machine runs). Use it as a context manager: the
     worker is stopped on exit."""
 
-    def __init__(self, uri: str, settings: Settings) -> None:
+    def __init__(self, uri: str, settings: Settings,
+                 user_range: tuple[UUID, UUID] = (NIL, MAX_ID)
+                 ) -> None:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_full_sweep_worker, args=(uri, settings, child),
+        self._process = ctx.Process(target=_full_sweep_worker,
+                                    args=(uri, settings, user_range, child),
                                     daemon=True, name="full-sweep")
         self._process.start()
         child.close()
@@ -248,3 +266,35 @@ class FullSweepProcess:
             self._process.kill()
             self._process.join()
         self._conn.close()
+
+
+class FullSweeps:
+    """A full sweep split by user id range between ``workers`` :class:`FullSweepProcess`
+    workers, as Celery workers share a scheduled sweep: together they evaluate every active
+    traveler of ``users`` (sorted ids) once per ``start(now)``."""
+
+    def __init__(self, uri: str, settings: Settings, users: list[UUID], workers: int) -> None:
+        self._stack = contextlib.ExitStack()
+        self._workers = [self._stack.enter_context(FullSweepProcess(uri, settings, part))
+                         for part in id_ranges(users, workers)]
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU seconds of all the workers in their sweeps."""
+        return sum(w.cpu_seconds for w in self._workers)
+
+    def start(self, now: datetime) -> None:
+        """Ask every worker for its share of a full sweep as of ``now``."""
+        for worker in self._workers:
+            worker.start(now)
+
+    async def users(self) -> int:
+        """Travelers evaluated by the sweep last started, once every share is done."""
+        return sum([await worker.users() for worker in self._workers])
+
+    def __enter__(self) -> FullSweeps:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stack.close()

@@ -46,7 +46,8 @@ def test_pooler_connections_disable_prepared_statements() -> None:
     direct = connection_kwargs(load_settings(database_url="postgresql://u@h:5432/d",
                                              query_timeout=12))
     assert pooled["prepare_threshold"] is None and "options" not in pooled
-    assert direct["options"] == "-c statement_timeout=12000 -c work_mem=64MB"
+    assert direct["options"] == ("-c statement_timeout=12000 -c work_mem=64MB"
+                                 " -c plan_cache_mode=force_custom_plan")
     assert direct["application_name"] == "pam-proactive"
 
 

@@ -88,3 +88,13 @@ async def test_other_errors_are_not_retried(
     with pytest.raises(ValueError, match="bad input"):
         await db.run_in_transaction("demo_value", work)
     assert calls == [1]
+
+
+async def test_statements_are_planned_for_each_call(
+    make_database: MakeDatabase, open_database: OpenDatabase
+) -> None:
+    # A generic plan of a batch statement, made for a sweep's contiguous ids, would walk the
+    # whole id range for a watcher's few scattered travelers.
+    db = await open_database(await make_database("seed"), settings_for("seed"))
+    for _ in range(7):  # past psycopg's prepare threshold: the statement is prepared
+        assert await db.fetch("show", "SHOW plan_cache_mode") == [("force_custom_plan",)]

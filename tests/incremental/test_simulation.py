@@ -16,6 +16,7 @@ PAM_SIMULATION_DAYS (default 7).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
@@ -30,7 +31,7 @@ from pam_proactive.engine import open_engine
 from pam_proactive.jobs.incremental import incremental_sweep
 from pam_proactive.jobs.watch import channel_name
 from simulation import (
-    FullSweepProcess,
+    FullSweeps,
     apply,
     load_world,
     seeded_pair,
@@ -42,6 +43,8 @@ START = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 STEP = timedelta(minutes=15)
 TRAVELERS = int(os.environ.get("PAM_SIMULATION_TRAVELERS", "100"))
 DAYS = float(os.environ.get("PAM_SIMULATION_DAYS", "7"))
+# The full sweep of A is shared by this many worker processes (by user id range).
+WORKERS = int(os.environ.get("PAM_SIMULATION_WORKERS", "2"))
 
 
 async def _databases(pg_server: str) -> tuple[str, str]:
@@ -62,10 +65,10 @@ async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str) -> No
     started = time.perf_counter()
     incremental_seconds = waited_seconds = 0.0
     cpu = time.process_time()
-    with psycopg.connect(uri_a, autocommit=True) as conn_a, \
-            psycopg.connect(uri_b, autocommit=True) as conn_b, \
-            FullSweepProcess(uri_a, settings) as full_sweep:
+    with contextlib.ExitStack() as stack, psycopg.connect(uri_a, autocommit=True) as conn_a, \
+            psycopg.connect(uri_b, autocommit=True) as conn_b:
         world = load_world(conn_a)
+        full_sweep = stack.enter_context(FullSweeps(uri_a, settings, world.users, WORKERS))
         server_cpu = server_cpu_seconds(conn_a)
         async with open_engine(settings, conninfo=uri_b) as inc_engine:
             for k in range(steps + 1):

@@ -338,6 +338,30 @@ async def test_without_channels_due_rows_are_released(conn: Conn) -> None:
     assert await deliveries(conn) == []
 
 
+async def _pending_share(conn: Conn) -> float:
+    """The share of outbox rows the planner's statistics take for undelivered."""
+    [(share,)] = await rows(conn, "SELECT null_frac FROM pg_stats WHERE schemaname = %s"
+                            " AND tablename = 'outbox' AND attname = 'delivered_at'", SCHEMA)
+    return float(share)
+
+
+@pytest.mark.parametrize("notified", [1_200, 40])
+async def test_a_large_drain_refreshes_the_outbox_statistics(conn: Conn, notified: int) -> None:
+    # A first sweep's ANALYZE sees every row pending; once they are delivered, the claim
+    # must be planned for the empty queue, not scan the outbox and suggestions whole.
+    users = [uuid.uuid4() for _ in range(notified)]
+    result = await apply(conn, [cand(u, "a", Priority.HIGH) for u in users],
+                         [profile(u) for u in users])
+    assert result.notified == notified
+    async with conn.transaction("test.analyze") as tx:
+        await tx.execute("test.analyze", "ANALYZE pam_proactive.outbox")
+    assert await _pending_share(conn) == 1.0
+    report = await drain_due(conn, SCHEMA, [], NOW, batch=500)
+    assert report.delivered == notified
+    # Only a drain of 1,000 rows or more pays for an ANALYZE.
+    assert await _pending_share(conn) == (0.0 if notified >= 1_000 else 1.0)
+
+
 # --------------------------------------------------------------------------------------------
 # Quiet hours and stale notifications
 # --------------------------------------------------------------------------------------------

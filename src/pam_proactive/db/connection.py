@@ -56,9 +56,13 @@ def connection_kwargs(settings: Settings) -> dict[str, Any]:
     else:
         timeout_ms = int(settings.query_timeout * 1000)
         # The batch statements sort a whole batch's rows per user; the default 4 MB spills
-        # them to disk.
+        # them to disk. Prepared statements are planned for each call's parameters: a
+        # generic plan, made once for a sweep's contiguous batches, walks the whole id
+        # range of a watcher's few scattered travelers (one statement went from 0.2 ms to
+        # 170 ms with it at 20,000 travelers).
         kwargs["options"] = (
-            f"-c statement_timeout={timeout_ms} -c work_mem={settings.work_mem_mb}MB")
+            f"-c statement_timeout={timeout_ms} -c work_mem={settings.work_mem_mb}MB"
+            " -c plan_cache_mode=force_custom_plan")
     return kwargs
 
 

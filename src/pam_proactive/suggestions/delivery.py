@@ -416,6 +416,10 @@ async def deliver_due(
     return report
 
 
+# Rows a drain may take out of the queue before the outbox's statistics are refreshed.
+_ANALYZE_AFTER_ROWS = 1_000
+
+
 async def drain_due(
     db: Database,
     schema: str,
@@ -429,7 +433,9 @@ async def drain_due(
     fewer than ``batch``; returns the reports summed.
 
     It ends: each call claims rows no earlier call claimed, since a delivered or cancelled
-    row is never claimed again and a failed one waits ``retry_after`` past ``now``.
+    row is never claimed again and a failed one waits ``retry_after`` past ``now``. After a
+    drain of at least 1,000 rows the outbox is analyzed, so that the next claims are
+    planned for the queue as it now is.
     """
     total = DeliveryReport()
     while True:
@@ -437,4 +443,8 @@ async def drain_due(
         total = DeliveryReport(*(getattr(total, f.name) + getattr(report, f.name)
                                  for f in fields(DeliveryReport)))
         if report.picked < batch:
-            return total
+            break
+    if total.picked >= _ANALYZE_AFTER_ROWS:
+        async with db.transaction("deliver_due.analyze") as tx:
+            await tx.execute(*q.ANALYZE_OUTBOX.bind(s=sql.Identifier(schema)))
+    return total

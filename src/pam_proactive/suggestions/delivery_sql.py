@@ -23,6 +23,12 @@ CLAIM = Statement(
     " FOR UPDATE OF o SKIP LOCKED",
 )
 
+# After a drain that emptied many rows out of the queue: the claim is planned from the
+# outbox's statistics, and statistics taken while those rows were pending (a first sweep's
+# ANALYZE) make it scan both tables whole for a handful of due rows until autovacuum
+# catches up (270 ms instead of 0.1 ms per claim at 20,000 travelers).
+ANALYZE_OUTBOX = Statement("delivery.analyze", "ANALYZE {s}.outbox")
+
 CANCEL_STALE = Statement(
     "delivery.cancel_stale",
     "UPDATE {s}.outbox SET cancelled_at = %s WHERE id = ANY(%s::bigint[])",
