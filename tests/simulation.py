@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import multiprocessing
 import random
 import time
@@ -33,6 +34,7 @@ from pam_proactive.config import Settings
 from pam_proactive.db.embedded import database_uri
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import open_engine
+from pam_proactive.jobs.runs import MAX_ID, NIL
 from pam_proactive.jobs.sweep import sweep
 
 PLACES = ("Quartzsite, AZ", "Phoenix", "Denver, CO", "Portland", "St. Louis, MO", "Austin, TX")
@@ -199,16 +201,13 @@ async def _serve_full_sweeps(uri: str, settings: Settings, user_range: tuple[UUI
                 conn.send(("ok", (report.users, time.process_time() - cpu)))
 
 
-NIL, MAX_ID = UUID(int=0), UUID(int=(1 << 128) - 1)
-
-
 def id_ranges(users: list[UUID], parts: int) -> list[tuple[UUID, UUID]]:
     """``parts`` contiguous ranges (lo, hi] of user ids, each holding an equal share of
     ``users`` (sorted), together covering every id: as a scheduled job cuts its sweep into
     ranges for workers (``jobs.runs.plan_ranges``)."""
     cuts = [users[len(users) * i // parts - 1] for i in range(1, parts)]
     bounds = [NIL, *cuts, MAX_ID]
-    return list(zip(bounds, bounds[1:], strict=False))
+    return list(itertools.pairwise(bounds))
 
 
 class FullSweepProcess:

@@ -6,12 +6,16 @@ deletes are seen between full passes). Both receive identical writes between ste
 updates, deletes, stamped inside the step) while time passes. After every step the stored
 suggestions must be equal row for row: (user, dedup_key, priority, status).
 
-The full sweep of A runs in its own worker process (its own engine and event loop) while this
-process runs the incremental sweep of B, so a step uses both cores; the writes are applied
-to both databases here, before the step's sweeps start.
+The full sweep of A is shared by two worker processes (each its own engine, event loop and
+range of user ids, as Celery workers share a scheduled sweep) while this process runs the
+incremental sweep of B; the writes are applied to both databases here, before the step's
+sweeps start.
 
-Size: PAM_SIMULATION_TRAVELERS (default 100; the issue's size is 2,000) over
-PAM_SIMULATION_DAYS (default 7).
+Sizes: 100 travelers over a week (every weekly and daily boundary, seven full passes) and
+2,000 travelers over a day (several batches, every time zone's midnight). The issue's size,
+2,000 travelers over a week, costs about 20 minutes of two busy cores, since every step
+fully sweeps copy A: run it with PAM_SIMULATION_TRAVELERS=2000 PAM_SIMULATION_DAYS=7 (either
+variable replaces the default sizes by one run of that size).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
 from conftest import settings_for
 from pam_proactive.db.embedded import server_cpu_seconds
@@ -41,25 +46,29 @@ from simulation import (
 
 START = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 STEP = timedelta(minutes=15)
-TRAVELERS = int(os.environ.get("PAM_SIMULATION_TRAVELERS", "100"))
-DAYS = float(os.environ.get("PAM_SIMULATION_DAYS", "7"))
+SIZES = [(100, 7.0), (2000, 1.0)]  # (travelers, days)
+if "PAM_SIMULATION_TRAVELERS" in os.environ or "PAM_SIMULATION_DAYS" in os.environ:
+    SIZES = [(int(os.environ.get("PAM_SIMULATION_TRAVELERS", "2000")),
+              float(os.environ.get("PAM_SIMULATION_DAYS", "7")))]
 # The full sweep of A is shared by this many worker processes (by user id range).
 WORKERS = int(os.environ.get("PAM_SIMULATION_WORKERS", "2"))
 
 
-async def _databases(pg_server: str) -> tuple[str, str]:
-    uri_a, uri_b = await seeded_pair(pg_server, TRAVELERS, 11, START)
+async def _databases(pg_server: str, travelers: int) -> tuple[str, str]:
+    uri_a, uri_b = await seeded_pair(pg_server, travelers, 11, START)
     with psycopg.connect(uri_b, autocommit=True) as conn:
         conn.execute(trigger_sql("seed", "pam_proactive",
                                  channel_name("pam_proactive")).encode())
     return uri_a, uri_b
 
 
-async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str) -> None:
-    uri_a, uri_b = await _databases(pg_server)
+@pytest.mark.parametrize(("travelers", "days"), SIZES)
+async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str, travelers: int,
+                                                           days: float) -> None:
+    uri_a, uri_b = await _databases(pg_server, travelers)
     settings = settings_for("seed", batch_size=500, full_sweep_hours=24.0)
     rng = random.Random(5)
-    steps = int(DAYS * 24 * 3600 / STEP.total_seconds())
+    steps = int(days * 24 * 3600 / STEP.total_seconds())
     reasons: dict[str, int] = {"changed": 0, "due": 0, "full": 0}
     full_users = full_passes = 0
     started = time.perf_counter()
@@ -102,9 +111,9 @@ async def test_incremental_stores_what_a_full_sweep_stores(pg_server: str) -> No
     assert {"open", "resolved"} <= kinds, kinds
     assert len({row[1].split(":", 1)[0] for row in a}) >= 5
     assert reasons["changed"] and reasons["due"]
-    assert full_passes == 1 + int(DAYS), full_passes
+    assert full_passes == 1 + int(days), full_passes
     evaluated = sum(reasons.values())
-    print(f"\nsimulation: {TRAVELERS} travelers, {steps + 1} steps in {seconds:.0f} s "
+    print(f"\nsimulation: {travelers:,} travelers, {steps + 1} steps in {seconds:.0f} s "
           f"(incremental sweeps {incremental_seconds:.0f} s, then waiting for the full sweep "
           f"{waited_seconds:.0f} s); CPU s: full-sweep worker {full_cpu:.0f}, this process "
           f"{cpu:.0f}, PostgreSQL {server_cpu:.0f}; full sweeps evaluated {full_users:,}, "

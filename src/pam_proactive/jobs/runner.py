@@ -85,13 +85,15 @@ class Runner:
     async def serve(self) -> None:
         """Run until :meth:`request_stop` (SIGINT/SIGTERM via :meth:`install_signals`)."""
         while not self.stop.requested:
+            # Cleared before the pass, not after it: a stop (or wake) asked while the pass
+            # runs must end the wait below at once, not after the idle interval.
+            self._wake.clear()
             try:
                 await self.run_pending()
             except TransientDataSourceError as exc:
                 # The database is away: the ranges in hand are retaken when it is back.
                 log.warning("scheduler pass failed; retrying", extra={
                     "error": type(exc).__name__})
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.seconds_to_next())
 

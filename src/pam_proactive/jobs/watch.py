@@ -174,6 +174,9 @@ class Watcher:
         self._handed = set()
         now = self.clock()
         self._taken = time.time()  # the wall-clock moment of `now`: lags count from here
+        if self.listen:
+            # Listening before the feed is read: a write is then either read now or notified.
+            await self._listening()
         report = TickReport()
         done = self._reap(report)
         cursor = await self.feed.cursor()
@@ -345,10 +348,10 @@ class Watcher:
             return
         settle = self._settle_in()
         if settle is None:
-            self._take(await self._notes(conn, interval, 1))
+            self._take(await self._notes(conn, interval, 1, stop))
             settle = self._settle_in()
         if settle:
-            self._take(await self._notes(conn, settle))
+            self._take(await self._notes(conn, settle, None, stop))
 
     async def _landing(self, stop: asyncio.Event, timeout: float) -> None:
         """Sleep until a flight lands, ``stop`` is set or ``timeout`` seconds pass."""
@@ -360,9 +363,29 @@ class Watcher:
             stopping.cancel()
 
     async def _notes(self, conn: psycopg.AsyncConnection[Any], timeout: float,
-                     stop_after: int | None = None) -> list[Change]:
-        return [self._notified(note.payload)
-                async for note in conn.notifies(timeout=timeout, stop_after=stop_after)]
+                     stop_after: int | None = None, stop: asyncio.Event | None = None
+                     ) -> list[Change]:
+        """The notifications of the next ``timeout`` seconds (at most ``stop_after``); with
+        ``stop``, none once it is set (a stopping watcher does not sit out the interval:
+        what it drops is still in the feed, past its cursor)."""
+        async def collect() -> list[Change]:
+            return [self._notified(note.payload)
+                    async for note in conn.notifies(timeout=timeout, stop_after=stop_after)]
+
+        if stop is None:
+            return await collect()
+        listening = asyncio.ensure_future(collect())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait([listening, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not listening.done():
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+            return []
+        return listening.result()
 
     def _take(self, notified: list[Change], skip: set[UUID] | frozenset[UUID] = frozenset()
               ) -> None:
