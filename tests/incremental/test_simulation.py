@@ -13,7 +13,7 @@ sweeps start.
 
 Sizes: 100 travelers over a week (every weekly and daily boundary, seven full passes) and
 2,000 travelers over a day (several batches, every time zone's midnight). The issue's size,
-2,000 travelers over a week, costs about 20 minutes of two busy cores, since every step
+2,000 travelers over a week, takes about 16 minutes of two busy cores, since every step
 fully sweeps copy A: run it with PAM_SIMULATION_TRAVELERS=2000 PAM_SIMULATION_DAYS=7 (either
 variable replaces the default sizes by one run of that size).
 """
