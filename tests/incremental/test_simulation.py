@@ -11,11 +11,11 @@ range of user ids, as Celery workers share a scheduled sweep) while this process
 incremental sweep of B; the writes are applied to both databases here, before the step's
 sweeps start.
 
-Sizes: 100 travelers over a week (every weekly and daily boundary, seven full passes) and
-2,000 travelers over a day (several batches, every time zone's midnight). The issue's size,
-2,000 travelers over a week, takes about 16 minutes of two busy cores, since every step
-fully sweeps copy A: run it with PAM_SIMULATION_TRAVELERS=2000 PAM_SIMULATION_DAYS=7 (either
-variable replaces the default sizes by one run of that size).
+Sizes: by default 100 travelers over a week (every weekly and daily boundary, seven full
+passes) and 2,000 travelers over a day (several batches, every time zone's midnight). The
+issue's size, 2,000 travelers over a week, takes about 16 minutes of two busy cores, since
+every step fully sweeps copy A: CI runs it, with PAM_SIMULATION_TRAVELERS=2000
+PAM_SIMULATION_DAYS=7 (either variable replaces the default sizes by one run of that size).
 """
 
 from __future__ import annotations
