@@ -170,8 +170,10 @@ def test_the_database_restarted_mid_run_ends_in_a_completed_run(
                 await migrate(conn, schema="pam_proactive", preset="seed")
 
         asyncio.run(prepare())
-        seed(uri, 400, NOW)
-        env = worker_env(uri, redis_url, PAM_BATCH_SIZE="10", PAM_JOB_RANGE_SIZE="100",
+        # Ranges long enough (300 travelers in batches of 10) that the restart comes while
+        # ranges are still running, so that tasks do fail and retry.
+        seed(uri, 1200, NOW)
+        env = worker_env(uri, redis_url, PAM_BATCH_SIZE="10", PAM_JOB_RANGE_SIZE="300",
                          PAM_QUERY_TIMEOUT="5")
         workers.extend(Worker(f"r{i}", env, tmp_path) for i in range(2))
         for w in workers:
