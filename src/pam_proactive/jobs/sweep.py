@@ -177,14 +177,8 @@ async def sweep(
     return report
 
 
-# Rows a batch may add to the engine's tables before their planner statistics are refreshed.
-# A first sweep grows them faster than autovacuum samples them, and plans made for
-# near-empty tables scan the whole outbox for every candidate.
-_ANALYZE_AFTER_ROWS = 1_000
-
-
 async def _refresh_statistics(tx: Transaction, schema: str, result: ApplyResult) -> None:
-    if result.created + result.notified >= _ANALYZE_AFTER_ROWS:
+    if result.created + result.notified >= store_sql.ANALYZE_AFTER_ROWS:
         await tx.execute(*store_sql.ANALYZE_ENGINE_TABLES.bind(s=sql.Identifier(schema)))
 
 

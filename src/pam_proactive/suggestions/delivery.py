@@ -32,6 +32,7 @@ from pam_proactive.db.connection import Database, Transaction
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import delivery_sql as q
 from pam_proactive.suggestions.models import Priority
+from pam_proactive.suggestions.store_sql import ANALYZE_AFTER_ROWS
 
 log = logging.getLogger(__name__)
 
@@ -416,10 +417,6 @@ async def deliver_due(
     return report
 
 
-# Rows a drain may take out of the queue before the outbox's statistics are refreshed.
-_ANALYZE_AFTER_ROWS = 1_000
-
-
 async def drain_due(
     db: Database,
     schema: str,
@@ -444,7 +441,7 @@ async def drain_due(
                                  for f in fields(DeliveryReport)))
         if report.picked < batch:
             break
-    if total.picked >= _ANALYZE_AFTER_ROWS:
+    if total.picked >= ANALYZE_AFTER_ROWS:
         async with db.transaction("deliver_due.analyze") as tx:
             await tx.execute(*q.ANALYZE_OUTBOX.bind(s=sql.Identifier(schema)))
     return total

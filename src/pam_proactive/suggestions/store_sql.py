@@ -281,4 +281,10 @@ CURRENT_STATUSES = Statement(
     " ORDER BY user_id, dedup_key, updated_at DESC",
 )
 
+# Rows a sweep's batch may add to the engine's tables, or a delivery drain take out of the
+# outbox's queue, before their planner statistics are refreshed: both change the tables
+# faster than autovacuum samples them, and plans made for the old contents scan the whole
+# outbox (for every candidate, or for every claim).
+ANALYZE_AFTER_ROWS = 1_000
+
 ANALYZE_ENGINE_TABLES = Statement("sweep.analyze", "ANALYZE {s}.suggestions, {s}.outbox")
