@@ -220,9 +220,7 @@ class FullSweepProcess:
     share of a step, whatever else the machine runs). Use it as a context manager: the
     worker is stopped on exit."""
 
-    def __init__(self, uri: str, settings: Settings,
-                 user_range: tuple[UUID, UUID] = (NIL, MAX_ID)
-                 ) -> None:
+    def __init__(self, uri: str, settings: Settings, user_range: tuple[UUID, UUID]) -> None:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(target=_full_sweep_worker,

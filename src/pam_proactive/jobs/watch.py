@@ -98,6 +98,18 @@ class TickReport:
     full: bool = False
 
 
+async def _until_stopped(stop: asyncio.Event, tasks: Sequence[asyncio.Future[Any]],
+                         timeout: float | None = None) -> None:
+    """Wait until one of ``tasks`` is done, ``stop`` is set or ``timeout`` seconds pass
+    (the tasks are left running)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([stopping, *tasks], timeout=timeout,
+                           return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+
+
 def _parse_uuid(text: str) -> UUID | None:
     try:
         return UUID(text)
@@ -355,12 +367,7 @@ class Watcher:
 
     async def _landing(self, stop: asyncio.Event, timeout: float) -> None:
         """Sleep until a flight lands, ``stop`` is set or ``timeout`` seconds pass."""
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait([stopping, *(f.task for f in self._flights)], timeout=timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
+        await _until_stopped(stop, [f.task for f in self._flights], timeout)
 
     async def _notes(self, conn: psycopg.AsyncConnection[Any], timeout: float,
                      stop_after: int | None = None, stop: asyncio.Event | None = None
@@ -375,11 +382,7 @@ class Watcher:
         if stop is None:
             return await collect()
         listening = asyncio.ensure_future(collect())
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait([listening, stopping], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
+        await _until_stopped(stop, [listening])
         if not listening.done():
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
