@@ -63,7 +63,7 @@ class Planter:
             notif = {"trip_reminders": "trip" not in groups,
                      "maintenance_alerts": "maintenance" not in groups,
                      "budget_alerts": "budget" not in groups}
-            regional = {"units": units, **({"timezone": timezone} if timezone else {}),
+            regional = {"units": units, **({"timezone": timezone} if timezone is not None else {}),
                         **({"currency": currency} if currency else {})}
             self._x("INSERT INTO user_settings (user_id, notification_preferences,"
                     " regional_preferences, pam_preferences) VALUES (%s, %s, %s, %s)",
@@ -89,10 +89,10 @@ class Planter:
                  quiet[0] if quiet else None, quiet[1] if quiet else None, cap))
 
     def expense(self, uid: UUID, amount: float | None, category: str, day: date,
-                created_at: datetime = EPOCH) -> str:
-        row = self._x("INSERT INTO expenses (user_id, amount, category, date, created_at)"
-                      " VALUES (%s, %s, %s, %s, %s) RETURNING id::text",
-                      (uid, amount, category, day, created_at)).fetchone()
+                created_at: datetime = EPOCH, *, description: str | None = None) -> str:
+        row = self._x("INSERT INTO expenses (user_id, amount, category, date, created_at,"
+                      " description) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id::text",
+                      (uid, amount, category, day, created_at, description)).fetchone()
         return str(row[0])
 
     def budget(self, uid: UUID, category: str, limit: float, *, period: str = "monthly",
@@ -136,12 +136,13 @@ class Planter:
 
     def event(self, uid: UUID, title: str, starts_at: datetime, *,
               ends_at: datetime | None = None, location: str | None = None,
-              event_type: str = "personal", created_at: datetime = EPOCH) -> str:
+              event_type: str = "personal", created_at: datetime = EPOCH,
+              all_day: bool = False) -> str:
         row = self._x("INSERT INTO calendar_events (user_id, title, start_date, end_date,"
                       " all_day, event_type, location_name, created_at)"
-                      " VALUES (%s, %s, %s, %s, false, %s, %s, %s) RETURNING id::text",
-                      (uid, title, starts_at, ends_at or starts_at, event_type, location,
-                       created_at)).fetchone()
+                      " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id::text",
+                      (uid, title, starts_at, ends_at or starts_at, all_day, event_type,
+                       location, created_at)).fetchone()
         return str(row[0])
 
     def fill(self, uid: UUID, day: date, gallons: float | None, odometer_miles: float | None,

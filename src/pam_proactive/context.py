@@ -129,6 +129,10 @@ class TravelContext:
 
 @dataclass(frozen=True, slots=True)
 class CalendarEvent:
+    """A calendar event as stored. An all-day event's ``starts_at`` is its *date* (stored as
+    midnight UTC of it), never a moment to shift into a zone: read it with
+    ``analysis.events.event_day`` / ``event_start`` (the traveler's local midnight of it)."""
+
     event_id: str
     title: str
     starts_at: datetime
@@ -202,6 +206,9 @@ class DataQuality:
     repaired: Counts = ()  # rows kept with a corrected value
     recorded_after: Counts = ()  # (source, rows recorded after `now`), ignored
     stale: bool = False
+    # (field, what the engine used instead): a value missing or outside its domain that the
+    # engine had to replace to work at all, said aloud (e.g. ('timezone', 'UTC')).
+    assumed: tuple[tuple[str, str], ...] = ()
 
     @property
     def completeness(self) -> Mapping[str, float]:
@@ -225,6 +232,11 @@ class DataQuality:
         return MappingProxyType(dict(self.recorded_after))
 
     @property
+    def assumptions(self) -> Mapping[str, str]:
+        """Field -> the value used in place of a missing or invalid one."""
+        return MappingProxyType(dict(self.assumed))
+
+    @property
     def rows_skipped(self) -> int:
         """Total rows skipped."""
         return sum(n for _, n in self.skipped)
@@ -240,6 +252,11 @@ class QualityBuilder:
     skipped: dict[str, int] = field(default_factory=dict)
     repaired: dict[str, int] = field(default_factory=dict)
     recorded_after_now: dict[str, int] = field(default_factory=dict)
+    assumed: dict[str, str] = field(default_factory=dict)
+
+    def assume(self, name: str, used: str) -> None:
+        """Say that ``used`` stands in for the missing or invalid value of ``name``."""
+        self.assumed[name] = used
 
     def skip(self, reason: str, n: int = 1) -> None:
         """Count ``n`` rows skipped, by reason."""
@@ -259,6 +276,7 @@ class QualityBuilder:
             skipped=tuple(sorted(self.skipped.items())),
             repaired=tuple(sorted(self.repaired.items())),
             recorded_after=tuple(sorted(self.recorded_after_now.items())),
+            assumed=tuple(sorted(self.assumed.items())),
         )
 
 

@@ -61,7 +61,7 @@ def test_scan_sums_each_prior_month_over_the_same_days() -> None:
              ("food", 30.0, date(2025, 1, 1)), ("fuel", 70.0, date(2024, 12, 5)),
              ("fuel", 55.0, date(2024, 11, 30))]  # month -4: not counted
     row: tuple[Any, ...] = (1, [c for c, _, _ in spent], [a for _, a, _ in spent],
-           [(d - today).days for _, _, d in spent], [])
+           [(d - today).days for _, _, d in spent], [], [None] * len(spent))
     fin = build_financial(row, [], today, QualityBuilder(), OutlierRule())
     assert fin.categories["food"].spent_month == 40.0
     assert fin.categories["food"].prior_months == (25.0, 30.0, 0.0)

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from pam_proactive.analysis.dates import add_days, aware, hours_until, local_midnight, zone
+from pam_proactive.analysis.events import event_hours_until
 from pam_proactive.context import UserContext
 
 # Subtracted from every computed crossing: float arithmetic on hours must never put a
@@ -130,7 +131,9 @@ def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
 def event_travel_planning_boundary(
     ctx: UserContext, now: datetime, settings: BoundarySettings, keys: Collection[str]
 ) -> datetime | None:
-    """Events: entering the window (``event_window_days``); for an event suggested now
+    """Events (measured to :func:`~pam_proactive.analysis.events.event_start`: an all-day
+    event's local midnight): entering the window (``event_window_days``); for an event
+    suggested now
     (``keys`` holds its dedup key), the medium/high thresholds, its start (it leaves the
     window), and the next local midnight (the wording counts local days: 'tomorrow', 'in 5
     days')."""
@@ -138,7 +141,7 @@ def event_travel_planning_boundary(
     window = settings.event_window_days * 24.0
     found: list[datetime | None] = []
     for event in ctx.calendar.events:
-        hours = hours_until(event.starts_at, _now(now), tz)
+        hours = event_hours_until(event, _now(now), tz)
         if hours is None or hours < 0:
             continue
         if hours > window:

@@ -19,13 +19,22 @@ def add_days(day: date, days: int) -> date:
         return date.max if days > 0 else date.min
 
 
-@lru_cache(maxsize=1024)
+# IANA names are at most a few dozen characters; anything longer is not one, and must not be
+# kept as a cache key (a 10 MB string in a profile would stay in memory).
+_MAX_ZONE_NAME = 64
+
+
 def known_zone(name: str | None) -> ZoneInfo | None:
     """The IANA zone ``name``, or None when it is missing or unknown to the tz database (the
     one time-zone resolver: the data layer validates profiles with it, the rest uses
     :func:`zone`)."""
-    if not name:
+    if not name or len(name) > _MAX_ZONE_NAME:
         return None
+    return _cached_zone(name)
+
+
+@lru_cache(maxsize=1024)
+def _cached_zone(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
     except Exception:  # invalid keys raise several unrelated exception types
@@ -84,6 +93,24 @@ def local_date(moment: datetime, tz: tzinfo) -> date | None:
         return moment.astimezone(tz).date()
     except (OverflowError, ValueError):
         return None
+
+
+def all_day_date(moment: datetime, tz: tzinfo) -> date | None:
+    """The date of an all-day calendar entry stored as a timestamp, never shifted by a zone.
+
+    Calendar apps store an all-day event as midnight UTC of its date: that instant *is* the
+    date (read in the traveler's zone it would fall on the day before west of UTC). Some apps
+    store the traveler's local midnight instead; any instant that is not midnight UTC is read
+    as the date it falls on in ``tz``. A naive value is the date itself. None out of range."""
+    if moment.tzinfo is None:
+        return moment.date()
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    if utc.time() == time.min:
+        return utc.date()
+    return local_date(moment, tz)
 
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -21,10 +21,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from itertools import pairwise
 
-from pam_proactive.analysis.dates import hours_until, local_date, zone
+from pam_proactive.analysis.dates import (
+    all_day_date,
+    aware,
+    hours_until,
+    local_date,
+    local_midnight,
+    zone,
+)
 from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import CalendarEvent, Coordinates, Trip, UserContext
@@ -155,6 +162,30 @@ def covering_trip(
     return None
 
 
+def event_day(event: CalendarEvent, tz: tzinfo) -> date | None:
+    """The traveler's local date of ``event``: an all-day event's own date (never shifted
+    by a time zone, :func:`~pam_proactive.analysis.dates.all_day_date`), a timed event's
+    start date in ``tz``. The one rule every output's event date follows."""
+    if event.all_day:
+        return all_day_date(event.starts_at, tz)
+    return local_date(event.starts_at, tz)
+
+
+def event_start(event: CalendarEvent, tz: tzinfo) -> datetime | None:
+    """When ``event`` starts for the traveler (aware): a timed event at its instant, an
+    all-day event at the local midnight starting its date in ``tz``. None out of range."""
+    if not event.all_day:
+        return aware(event.starts_at, tz)
+    day = event_day(event, tz)
+    return local_midnight(day, tz) if day is not None else None
+
+
+def event_hours_until(event: CalendarEvent, now: datetime, tz: tzinfo) -> float | None:
+    """Hours from ``now`` to :func:`event_start` (negative when started), or None."""
+    start = event_start(event, tz)
+    return hours_until(start, now, tz) if start is not None else None
+
+
 def upcoming_events(
     ctx: UserContext, now: datetime, settings: DetectorSettings
 ) -> list[tuple[CalendarEvent, float]]:
@@ -162,7 +193,7 @@ def upcoming_events(
     tz = zone(ctx.profile.timezone)
     found = []
     for event in ctx.calendar.events:
-        hours = hours_until(event.starts_at, now, tz)
+        hours = event_hours_until(event, now, tz)
         if hours is not None and 0 <= hours <= settings.event_window_days * 24:
             found.append((event, hours))
     return found
@@ -211,10 +242,10 @@ def analyze_events(ctx: UserContext, now: datetime, settings: DetectorSettings) 
         if point is None and place is not None:
             unresolved += 1
         distance = haversine_miles(here.point, point) if here and point else None
-        event_day = local_date(event.starts_at, tz)
-        trip = (covering_trip(ctx, point, event_day, settings)
-                if point is not None and event_day is not None else None)
+        day = event_day(event, tz)
+        trip = (covering_trip(ctx, point, day, settings)
+                if point is not None and day is not None else None)
         far = distance is not None and distance >= settings.event_min_distance_miles
         found.append(EventAnalysis(event, hours, place, point, distance, trip, None,
-                                   far and trip is None and event_day is not None))
+                                   far and trip is None and day is not None))
     return EventsView(here, tuple(found), unresolved, skipped)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from pam_proactive.analysis.dates import zone as resolve_zone
+from pam_proactive.analysis.events import event_day, event_start
 from pam_proactive.context import (
     BudgetStatus,
     CalendarEvent,
@@ -99,8 +100,10 @@ def _events(events: Iterable[CalendarEvent], timezone: str) -> list[str]:
     lines = []
     for e in events:
         where = f" at {e.location_name}" if e.location_name else ""
-        when = e.starts_at.strftime("%a %Y-%m-%d") if e.all_day else (
-            e.starts_at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z"))
+        # The same local date the suggestions use (an all-day event's own date).
+        start = event_start(e, zone)
+        when = (_day(event_day(e, zone)) + ", all day" if e.all_day or start is None
+                else start.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z"))
         lines.append(f"  {when}: {e.title}{where} ({e.event_type})")
     return [f"Events ({len(lines)}, next 30 days):", *lines] if lines else [
         "Events: none in the next 30 days"]
@@ -143,6 +146,8 @@ def _quality(q: DataQuality, notes: Sequence[Note]) -> list[str]:
     if q.repaired_rows:
         parts.append("rows repaired: " + ", ".join(
             f"{k} {n}" for k, n in q.repaired_rows.items()))
+    if q.assumed:
+        parts.append("assumed: " + ", ".join(f"{k} {v}" for k, v in q.assumptions.items()))
     if q.stale:
         parts.append("served stale from the cache (the database did not answer)")
     lines = ["Data quality: " + "; ".join(p for p in parts if p)]

@@ -18,7 +18,9 @@ from typing import Any
 from pam_proactive.analysis.dates import known_zone
 from pam_proactive.analysis.limits import (
     MAX_FILL_GALLONS,
+    MAX_ODOMETER_MILES,
     MAX_TANK_GALLONS,
+    MAX_TRIP_MILES,
     ODOMETER_JUMP_MILES,
     odometer_outliers,
 )
@@ -51,10 +53,12 @@ _PERIODS = {"weekly", "monthly", "yearly"}
 
 
 def local_today(timezone: str | None, now: datetime) -> tuple[date, str, bool]:
-    """The user's local date at ``now``; returns (date, zone used, whether it was repaired)."""
+    """The user's local date at ``now``; returns (date, zone used, whether the stored zone
+    was invalid). A zone that is not an IANA name the tz database knows (an empty string, a
+    path, 'Mars/Olympus_Mons') is invalid, not missing: UTC is used, and said."""
     zone = known_zone(timezone)
     if zone is None or timezone is None:
-        return now.astimezone(UTC).date(), "UTC", bool(timezone)
+        return now.astimezone(UTC).date(), "UTC", timezone is not None
     return now.astimezone(zone).date(), timezone, False
 
 
@@ -171,7 +175,7 @@ def build_financial(
 
 def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: list[Expense],
                    quality: QualityBuilder) -> None:
-    _i, names, amounts, offsets, recent_ids = row
+    _i, names, amounts, offsets, recent_ids, notes = row
     week_from, month_from = -today.weekday(), 1 - today.day
     year_from = 1 - today.timetuple().tm_yday
     prior = prior_month_offsets(today)
@@ -179,7 +183,11 @@ def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: li
     ids = iter(recent_ids or ())
     first, last = BASELINE_DAYS
     inf = math.inf
-    for name, amount, offset in zip(names, amounts, offsets, strict=True):
+    # The duplicate rule: an expense with the amount, category, day and description of one
+    # already counted was entered twice (a double tap, a re-sync): counted once. The key ->
+    # its position in `recent` (-1 when older than the last 7 days).
+    seen: dict[tuple[Any, ...], int] = {}
+    for name, amount, offset, note in zip(names, amounts, offsets, notes or (), strict=True):
         expense_id = next(ids, None) if offset > -7 else None
         # Binary float8 arrays give floats or None; `> 0` is also false for NaN.
         if amount is None or not 0 < amount < inf:
@@ -189,6 +197,16 @@ def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: li
             if offset > FAR_FUTURE_DAYS:
                 quality.skip("expense_date_far_future")
             continue
+        dup_key = (name, amount, offset, note)
+        kept = seen.get(dup_key)
+        if kept is not None:
+            quality.skip("expense_duplicate")
+            # Keep the lowest id whatever order the rows came in: the same suggestion key
+            # in every evaluation.
+            if kept >= 0 and expense_id is not None and expense_id < recent[kept].expense_id:
+                recent[kept] = replace(recent[kept], expense_id=str(expense_id))
+            continue
+        seen[dup_key] = len(recent) if expense_id is not None else -1
         key = name or "uncategorized"
         c = cats.get(key)
         if c is None:
@@ -254,12 +272,18 @@ def _budget(
     if period not in _PERIODS:
         quality.skip("budget_period_invalid")
         return None
+    if category is not None and not category.strip():
+        # An empty category is not "all spending" (the schema spells that 'total'/'all').
+        quality.skip("budget_category_invalid")
+        return None
     index = {"weekly": 0, "monthly": 1, "yearly": 2}[period]
     sources = spent.values() if category is None else [spent.get(category, [0.0] * 6)]
     total = sum(v[index] for v in sources)
     outliers = sum(v[index + 3] for v in sources)
     start, end = period_bounds(period, today)
     pct = _finite(threshold)
+    if threshold is not None and (pct is None or not 0 < pct <= 100):
+        quality.repair("budget_threshold_defaulted")  # the default alert threshold, 80 %
     return BudgetStatus(
         budget_id=str(budget_id),
         category=category,
@@ -320,6 +344,9 @@ def build_trip(row: Row, today: date, quality: QualityBuilder) -> Trip:
     if distance is not None and distance < 0:
         quality.repair("trip_distance_negative")
         distance = None
+    elif distance is not None and distance > MAX_TRIP_MILES:
+        quality.skip("trip_distance_implausible")  # a typo, not a trip: no distance
+        distance = None
     o_xy, d_xy = _coordinates(olat, olng), _coordinates(dlat, dlng)
     if route_type == "string":
         o_xy, d_xy, bad = _route_text_coordinates(route_text)
@@ -362,10 +389,25 @@ def build_travel(trip_rows: Sequence[Row], profile: Profile, today: date,
     return TravelContext(trips, location)
 
 
-def build_calendar(event_rows: Sequence[Row]) -> CalendarContext:
-    """Upcoming events; an end before the start is read as a point event."""
+def _same_text(text: str | None) -> str:
+    """Text as the duplicate rules compare it: case and runs of blanks ignored."""
+    return " ".join((text or "").split()).casefold()
+
+
+def build_calendar(event_rows: Sequence[Row], quality: QualityBuilder) -> CalendarContext:
+    """Upcoming events; an end before the start is read as a point event. An event with the
+    title, start and place of an earlier one is a copy a synced calendar imported again:
+    counted once (the first by id), the copy counted as ``event_duplicate``."""
     events = []
+    seen: set[tuple[str, Any, str]] = set()
     for _u, eid, title, starts, ends, all_day, etype, place in event_rows:
+        key = (_same_text(title), starts, _same_text(place))
+        if key in seen:
+            quality.skip("event_duplicate")
+            continue
+        seen.add(key)
+        if ends is not None and ends < starts:
+            quality.repair("event_end_before_start")
         events.append(CalendarEvent(
             event_id=str(eid), title=title or "", starts_at=starts,
             ends_at=ends if ends and ends >= starts else starts, all_day=bool(all_day),
@@ -374,16 +416,36 @@ def build_calendar(event_rows: Sequence[Row]) -> CalendarContext:
     return CalendarContext(tuple(events))
 
 
+def _within_odometer_range(value: Any, quality: QualityBuilder) -> float | None:
+    """A finite odometer reading (miles) up to ``MAX_ODOMETER_MILES``; a larger one (an
+    integer column's 2,147,483,647, a unit typo) is no vehicle's odometer: dropped and
+    counted as ``odometer_implausible``, even when it is the only reading (the outlier rule
+    needs another to compare with). Negative values are left to the caller's repair."""
+    reading = _finite(value)
+    if reading is not None and reading > MAX_ODOMETER_MILES:
+        quality.skip("odometer_implausible")
+        return None
+    return reading
+
+
 def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder) -> tuple[FuelFill, ...]:
-    """Valid fills in order; odometers that go backwards or jump are dropped from the fill."""
+    """Valid fills in order; odometers that go backwards or jump are dropped from the fill.
+    A fill with the date, volume and odometer of an earlier one is the same fill-up
+    submitted twice: counted once (the first by id), the copy as ``fuel_fill_duplicate``."""
     fills: list[FuelFill] = []
     last_odo: float | None = None
+    seen: set[tuple[Any, float, Any]] = set()
     for _u, fid, day, odo, gallons, cost, full in fuel_rows:
         # The view's columns are double precision: floats or None (NaN fails both tests).
         if gallons is None or not 0 < gallons <= MAX_FILL_GALLONS:
             quality.skip("fuel_volume_invalid")
             continue
-        reading = odo if odo is not None and math.isfinite(odo) else None
+        key = (day, gallons, odo)
+        if key in seen:
+            quality.skip("fuel_fill_duplicate")
+            continue
+        seen.add(key)
+        reading = _within_odometer_range(odo, quality)
         if reading is not None and reading < 0:
             reading = None
             quality.repair("odometer_negative")
@@ -396,7 +458,10 @@ def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder) -> tuple[Fuel
                 reading = None
         if reading is not None:
             last_odo = reading
-        paid = cost if cost is not None and math.isfinite(cost) else None
+        paid = _finite(cost)
+        if paid is not None and paid < 0:
+            quality.skip("fuel_cost_invalid")  # the fill stands; its cost is unknown
+            paid = None
         fills.append(FuelFill(fid, day, reading, gallons, paid, bool(full)))
     return tuple(fills)
 
@@ -414,7 +479,8 @@ def build_vehicle(
     fills = clean_fills(fuel_rows, quality)
     items = []
     for _u, rid, vid, task, done_on, miles, due_date, due_miles in maint_rows:
-        mileage, due = _finite(miles), _finite(due_miles)
+        mileage = _within_odometer_range(miles, quality)
+        due = _within_odometer_range(due_miles, quality)
         if mileage is not None and mileage < 0:
             quality.repair("maintenance_mileage_negative")
             mileage = None
@@ -442,7 +508,8 @@ def build_vehicle(
 
 def _vehicle(row: Row, profile: Profile, quality: QualityBuilder) -> Vehicle:
     _u, vid, name, vtype, fuel, tank, mpg, odo, reg, ins = row
-    tank_gal, economy, odometer = _finite(tank), _finite(mpg), _finite(odo)
+    tank_gal, economy = _finite(tank), _finite(mpg)
+    odometer = _within_odometer_range(odo, quality)
     if tank_gal is not None and not 1 <= tank_gal <= MAX_TANK_GALLONS:
         quality.repair("tank_size_implausible")
         tank_gal = None
@@ -462,10 +529,14 @@ def _vehicle(row: Row, profile: Profile, quality: QualityBuilder) -> Vehicle:
 
 
 def _completeness(quality: QualityBuilder, present: dict[str, dict[str, bool]]) -> None:
+    """Each section's share of sources present; a source absent because its value was
+    invalid (counted as skipped, e.g. ``timezone_invalid``) is not also called missing."""
     for section, sources in present.items():
         quality.sections[section] = round(sum(sources.values()) / len(sources), 3)
-        quality.missing_sources.extend(name for name, ok in sources.items()
-                                       if not ok and name not in quality.recorded_after_now)
+        quality.missing_sources.extend(
+            name for name, ok in sources.items()
+            if not ok and name not in quality.recorded_after_now
+            and f"{name}_invalid" not in quality.skipped)
 
 
 def build_context(
@@ -477,18 +548,21 @@ def build_context(
     events, fuel, maintenance); ``local`` is :func:`local_today` of the user; ``after_now``
     counts their rows recorded after ``now`` by source."""
     quality = QualityBuilder(recorded_after_now=dict(after_now or {}))
-    today, zone, repaired = local
-    if repaired:
-        quality.repair("timezone_invalid")
+    today, zone, invalid = local
+    if invalid:
+        quality.skip("timezone_invalid")
+    if invalid or user_row[3] is None:
+        # Dates, budget periods and quiet hours then follow UTC: said, never silent.
+        quality.assume("timezone", "UTC (local dates, budget periods and quiet hours)")
     profile = build_profile(user_row, zone, quality)
     expense_rows = rows["expenses"]
     financial = build_financial(expense_rows[0] if expense_rows else None, rows["budgets"],
                                 today, quality, rule)
     travel = build_travel(rows["trips"], profile, today, quality)
-    calendar = build_calendar(rows["events"])
+    calendar = build_calendar(rows["events"], quality)
     vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality)
     _completeness(quality, {
-        "profile": {"timezone": user_row[3] is not None and not repaired,
+        "profile": {"timezone": user_row[3] is not None and not invalid,
                     "vehicle_type": profile.vehicle_class != "unknown"},
         "financial": {"expenses": bool(financial.categories), "budgets": bool(financial.budgets)},
         "travel": {"trips": bool(travel.trips), "location": travel.location is not None},

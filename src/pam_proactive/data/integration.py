@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from pam_proactive.analysis.dates import require_aware
-from pam_proactive.analysis.events import EventAnalysis, analyze_events
+from pam_proactive.analysis.dates import require_aware, zone
+from pam_proactive.analysis.events import EventAnalysis, analyze_events, event_start
 from pam_proactive.analysis.fuel import FuelResult, analyze_fuel
 from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon
 from pam_proactive.analysis.outliers import outlier_rule
@@ -322,10 +322,16 @@ class ProactiveDataIntegrator:
     async def get_upcoming_events_batch(
         self, user_ids: Iterable[object], now: datetime, *, days: int = 14
     ) -> dict[UUID, tuple[CalendarEvent, ...]]:
-        """Events starting in ``[now, now + days]`` for many users, by start time."""
+        """Events starting in ``[now, now + days]`` for many users, by start time (an
+        all-day event starts at the traveler's local midnight of its date)."""
         until = now + timedelta(days=days)
-        return await self._derive(user_ids, now, lambda c: tuple(
-            e for e in c.calendar.events if now <= e.starts_at <= until))
+
+        def starting(c: UserContext) -> tuple[CalendarEvent, ...]:
+            tz = zone(c.profile.timezone)
+            return tuple(e for e in c.calendar.events
+                         if (s := event_start(e, tz)) is not None and now <= s <= until)
+
+        return await self._derive(user_ids, now, starting)
 
     async def get_upcoming_events(self, user_id: object, now: datetime, *, days: int = 14
                                   ) -> tuple[CalendarEvent, ...]:

@@ -49,12 +49,14 @@ ORDER BY user_id LIMIT %(limit)s
 """
 
 # One row per user: the expenses of the scanned window as parallel arrays (category, amount,
-# day offset from the user's today), and the ids of those of the last 7 days (in the same
-# order). One group per user keeps the aggregate states few (a group per user and category
-# costs five times as much here); the per-category windows, medians, MADs and outliers are
-# computed from these arrays in Python, by the same rule as the anomaly detector. The window
-# reaches back 97 days and to the first day of the third month before the current one (the
-# spending trend's prior months), or to the start of the year for users with a yearly budget.
+# day offset from the user's today), the ids of those of the last 7 days (in the same
+# order), and every description (with the rest, the key of the duplicate rule in
+# assemble.py). One group per user keeps the aggregate states few (a group per user and
+# category costs five times as much here); the per-category windows, medians, MADs and
+# outliers are computed from these arrays in Python, by the same rule as the anomaly
+# detector. The window reaches back 97 days and to the first day of the third month before
+# the current one (the spending trend's prior months), or to the start of the year for users
+# with a yearly budget.
 EXPENSES = _USERS + """,
 p AS (
     SELECT u.user_id, u.i, u.today,
@@ -68,7 +70,8 @@ p AS (
     FROM u
 )
 SELECT p.i, array_agg(x.category), array_agg(x.amount), array_agg(x.spent_on - p.today),
-       array_agg(x.expense_id) FILTER (WHERE x.spent_on > p.today - 7)
+       array_agg(x.expense_id) FILTER (WHERE x.spent_on > p.today - 7),
+       array_agg(x.description)
 FROM p
 JOIN {s}.traveler_expenses x ON x.user_id = p.user_id AND x.spent_on >= p.scan_from
 WHERE x.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid

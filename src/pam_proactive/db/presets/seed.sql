@@ -159,13 +159,15 @@ LEFT JOIN @schema@.user_preferences pref ON pref.user_id = p.id;
 CREATE VIEW @schema@.traveler_expenses AS
 SELECT e.id::text AS expense_id, e.user_id, e.amount::double precision AS amount,
        lower(btrim(e.category)) AS category, e.date AS spent_on, e.created_at,
-       e.updated_at
+       e.updated_at, e.description
 FROM public.expenses e;
 
 CREATE VIEW @schema@.traveler_budgets AS
 SELECT b.id::text AS budget_id, b.user_id,
-       CASE WHEN lower(btrim(b.category)) IN ('total', 'all', '') THEN NULL
-            ELSE lower(btrim(b.category)) END AS category,
+       -- 'total' and 'all' mean every category (NULL); an empty or missing category is
+       -- outside the schema's domain: passed on as '' for the engine to skip and count.
+       CASE WHEN lower(btrim(b.category)) IN ('total', 'all') THEN NULL
+            ELSE coalesce(lower(btrim(b.category)), '') END AS category,
        b.amount::double precision AS amount_limit,
        lower(b.period) AS period,
        b.start_date, b.end_date,

@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 
-from pam_proactive.analysis.dates import aware, format_date, local_date
-from pam_proactive.analysis.events import UserPoint, analyze_events, upcoming_events
+from pam_proactive.analysis.dates import format_date
+from pam_proactive.analysis.events import (
+    UserPoint,
+    analyze_events,
+    event_day,
+    event_start,
+    upcoming_events,
+)
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance
 from pam_proactive.context import CalendarEvent, UserContext
@@ -68,13 +74,15 @@ def _clock(moment: datetime) -> str:
 
 
 def _starts(event: CalendarEvent, day: date | None, today: date, tz: tzinfo) -> str:
-    """When the event starts, in the traveler's zone: its date, its time unless all-day,
-    and how many local days away ('today', 'tomorrow', 'in 5 days')."""
-    if day is None:
+    """When the event starts, in the traveler's zone: its date (an all-day event's own
+    date), its local time unless all-day, and how many local days away ('today',
+    'tomorrow', 'in 5 days')."""
+    start = event_start(event, tz)
+    if day is None or start is None:
         return "soon"
     when = format_date(day)
     if not event.all_day:
-        when += f" at {_clock(aware(event.starts_at, tz).astimezone(tz))}"
+        when += f" at {_clock(start.astimezone(tz))}"
     days = (day - today).days
     if days == 0:
         return f"{when} (today)"
@@ -95,10 +103,10 @@ def _candidate(
 ) -> Candidate:
     days = hours / 24.0
     tz = user_zone(ctx)
-    event_day = local_date(event.starts_at, tz)
+    day = event_day(event, tz)
     title = event.title.strip() or "Your event"
     message = (
-        f"“{title}” starts {_starts(event, event_day, ctx.today, tz)} in {place}, about "
+        f"“{title}” starts {_starts(event, day, ctx.today, tz)} in {place}, about "
         f"{format_distance(distance, ctx.profile.units)} from {here.described}. "
         "No planned trip gets you there by then: plan the drive now."
     )
@@ -113,10 +121,11 @@ def _candidate(
         data={
             "event_id": event.event_id,
             "event_title": title,
-            "starts_at": event.starts_at,
+            "starts_at": event_start(event, tz),  # local midnight of an all-day event
             "location_name": place,
             "distance_miles": r1(distance),
-            "starts_on": event_day,  # the local date: days away = starts_on - today
+            "starts_on": day,  # the local date: days away = starts_on - today
+            "all_day": event.all_day,
             "user_location": here.described,
             "thresholds": {
                 "min_distance_miles": settings.event_min_distance_miles,
@@ -125,6 +134,6 @@ def _candidate(
             },
             "confidence": 0.7,
         },
-        expires_at=aware(event.starts_at, tz),
+        expires_at=event_start(event, tz),
         tags=("trip",),
     )
