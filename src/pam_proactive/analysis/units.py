@@ -44,11 +44,28 @@ def format_distance(miles: float, units: UnitSystem) -> str:
     """``miles`` as '1,234 miles' (imperial) or '1,986 km' (metric)."""
     if not math.isfinite(miles):
         return UNKNOWN
+    return format_shown_distance(miles * KM_PER_MILE if is_metric(units) else miles, units)
+
+
+def format_shown_distance(value: float, units: UnitSystem) -> str:
+    """A distance already in its display unit (miles, or km when metric) written as
+    :func:`format_distance` writes it: for a figure computed from shown ones ('due at 15,000
+    miles, 500 miles from now' says 15,000 - 14,500)."""
+    if not math.isfinite(value):
+        return UNKNOWN
+    text = _number(value, 0 if abs(value) >= 10 else 1)
     if is_metric(units):
-        km = miles * KM_PER_MILE
-        return f"{_number(km, 0 if abs(km) >= 10 else 1)} km"
-    word = "mile" if abs(miles) == 1 else "miles"
-    return f"{_number(miles, 0 if abs(miles) >= 10 else 1)} {word}"
+        return f"{text} km"
+    return f"{text} {'mile' if abs(value) == 1 else 'miles'}"
+
+
+def shown_distance(miles: float, units: UnitSystem) -> float:
+    """``miles`` as :func:`format_distance` shows it, in its display unit (miles or km), to
+    the decimals shown: the number a stated relation must hold on."""
+    if not math.isfinite(miles):
+        return miles
+    value = miles * KM_PER_MILE if is_metric(units) else miles
+    return round(value, 0 if abs(value) >= 10 else 1)
 
 
 def _volume_display(gallons: float, units: UnitSystem) -> tuple[float, int, str]:
@@ -83,6 +100,19 @@ def format_economy(mpg: float, units: UnitSystem) -> str:
     if is_metric(units):
         return f"{_number(L100KM_TIMES_MPG / mpg, 1)} L/100 km"
     return f"{_number(mpg, 1)} mpg"
+
+
+def shown_economy(mpg: float, units: UnitSystem) -> float:
+    """``mpg`` as :func:`format_economy` shows it: mpg, or L/100 km when metric (where a
+    larger number is worse), to the one decimal shown."""
+    if not math.isfinite(mpg) or mpg <= 0:
+        return math.nan
+    return round(L100KM_TIMES_MPG / mpg if is_metric(units) else mpg, 1)
+
+
+def shown_money(amount: float) -> float:
+    """``amount`` to the cent, as :func:`format_money` shows it."""
+    return round(amount, 2) if math.isfinite(amount) else amount
 
 
 def currency_symbol(currency: str | None) -> str:

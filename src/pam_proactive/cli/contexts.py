@@ -7,6 +7,7 @@ from datetime import date
 
 from pam_proactive.analysis.dates import zone as resolve_zone
 from pam_proactive.analysis.events import event_day, event_start
+from pam_proactive.analysis.units import format_distance, format_economy, format_volume
 from pam_proactive.context import (
     BudgetStatus,
     CalendarEvent,
@@ -22,15 +23,16 @@ from pam_proactive.suggestions.models import Note
 def context_lines(ctx: UserContext, notes: Sequence[Note] = ()) -> list[str]:
     """The context as lines of text: profile, money, budgets, trips, events, vehicle and
     fuel, maintenance, data quality, and why detectors stayed silent (``notes``). Amounts in
-    the user's currency, distances in miles."""
+    the user's currency; distances, volumes and economy in the traveler's units, as their
+    suggestions write them."""
     p = ctx.profile
     lines = [f"Traveler {ctx.user_id}, as of {ctx.now.isoformat()} "
              f"(local day {_day(ctx.today)}, {p.timezone})"]
     lines += _profile(p, ctx)
     lines += _money(ctx)
-    lines += _trips(ctx.travel.trips)
+    lines += _trips(ctx.travel.trips, p.units)
     lines += _events(ctx.calendar.events, p.timezone)
-    lines += _vehicle(ctx.vehicle)
+    lines += _vehicle(ctx.vehicle, p.units)
     lines += _quality(ctx.data_quality, notes)
     return lines
 
@@ -85,10 +87,11 @@ def _budget(b: BudgetStatus, currency: str) -> str:
             f"{b.period_start} to {b.period_end}, alert at {b.alert_threshold_pct:g} %")
 
 
-def _trips(trips: Iterable[Trip]) -> list[str]:
+def _trips(trips: Iterable[Trip], units: str) -> list[str]:
     lines = []
     for t in trips:
-        miles = f", {t.distance_miles:,.0f} miles" if t.distance_miles is not None else ""
+        miles = (f", {format_distance(t.distance_miles, units)}"
+                 if t.distance_miles is not None else "")
         lines.append(f"  {t.status}: {t.origin or '?'} to {t.destination or '?'}, "
                      f"{_day(t.start_date)} to {_day(t.end_date)}{miles}")
     return [f"Trips ({len(lines)}, last 365 days and planned):", *lines] if lines else [
@@ -109,7 +112,7 @@ def _events(events: Iterable[CalendarEvent], timezone: str) -> list[str]:
         "Events: none in the next 30 days"]
 
 
-def _vehicle(v: VehicleContext) -> list[str]:
+def _vehicle(v: VehicleContext, units: str) -> list[str]:
     lines = []
     if v.primary is None:
         lines.append("Vehicle: none recorded")
@@ -117,11 +120,11 @@ def _vehicle(v: VehicleContext) -> list[str]:
         car = v.primary
         facts = [car.vehicle_class, car.fuel_type or "fuel ?"]
         if car.tank_gallons is not None:
-            facts.append(f"tank {car.tank_gallons:g} gal")
+            facts.append(f"tank {format_volume(car.tank_gallons, units)}")
         if car.mpg is not None:
-            facts.append(f"{car.mpg:g} mpg")
+            facts.append(format_economy(car.mpg, units))
         if car.odometer_miles is not None:
-            facts.append(f"odometer {car.odometer_miles:,.0f} miles")
+            facts.append(f"odometer {format_distance(car.odometer_miles, units)}")
         facts.append(f"registration expires {car.registration_expires or '?'}")
         facts.append(f"insurance expires {car.insurance_expires or '?'}")
         lines.append(f"Vehicle: {car.name or 'unnamed'} ({', '.join(facts)})")
@@ -130,7 +133,8 @@ def _vehicle(v: VehicleContext) -> list[str]:
     lines.append(f"Fuel log: {len(v.fills)} fills in the last 400 days{last}")
     for m in v.maintenance:
         due = [f"{m.next_due_date}" if m.next_due_date else "",
-               f"{m.next_due_mileage_miles:,.0f} miles" if m.next_due_mileage_miles else ""]
+               format_distance(m.next_due_mileage_miles, units)
+               if m.next_due_mileage_miles else ""]
         done = f"done {m.performed_on}" if m.performed_on else "scheduled"
         lines.append(f"  maintenance {m.task}: {done}, next due "
                      f"{' or '.join(d for d in due if d) or '?'}")

@@ -8,18 +8,26 @@ checked against ``data``:
 
 * nothing "0 gallons" / "0 litres" (to buy or left);
 * percentages are never negative, and at most 100 except a budget's spent share (spending can
-  pass the limit: "120% of your budget" is true);
+  pass the limit: "120% of your budget" is true) and the extra fuel used in L/100 km;
 * a range is never above what a full tank carries;
 * every amount of money is written exactly as ``format_money`` writes it in the user's
   currency, and no other currency's symbol appears;
 * the numbers a message states equal (to their displayed precision) the numbers in ``data``;
 * a fuel stop "even a full tank won't" cover is only claimed when the trip plus the reserve is
   beyond a full tank's range, and "buy" is never said to a full tank.
+
+Every context is checked in **both unit systems**, and every relation a message states is
+recomputed from the numbers it prints, in the unit it prints them (:func:`check_relations`):
+"more than that range less a reserve", "won't cover it [and keep the reserve]", "doesn't
+cover the trip plus a reserve", "is more than" / "fits in" a budget, "N% worse than" (mpg) or
+"N% more fuel than" (L/100 km), "X of your Y (P%)", "Z over", "about N× your usual",
+"D from now" between a due mileage and an odometer, "in N days" / "N days ago".
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -34,11 +42,11 @@ from pam_proactive.analysis.units import (
     currency_symbol,
     format_money,
 )
-from pam_proactive.context import UserContext
+from pam_proactive.context import Units, UserContext
 from pam_proactive.suggestions.detectors import run_detectors
 from pam_proactive.suggestions.models import Candidate
 
-from .factory import budget, fill, make_context, trip
+from .factory import budget, fill, maintenance, make_context, trip
 from .test_properties import plausible_contexts
 
 S = DetectorSettings()
@@ -94,7 +102,10 @@ def check_common(c: Candidate, ctx: UserContext) -> None:
     for token in _PERCENT.findall(text):
         pct = _value(token)
         assert pct >= 0, c.message
-        if c.type not in ("budget_exceeded", "budget_forecast_overspend", "budget_threshold"):
+        # Spending can pass a limit ("120% of your budget"), and in L/100 km a car can use
+        # more than twice the fuel ("167% more fuel than"): every other share is of a whole.
+        if c.type not in ("budget_exceeded", "budget_forecast_overspend", "budget_threshold",
+                          "fuel_economy_drop"):
             assert pct <= 100, c.message
     check_money(c, ctx)
 
@@ -194,13 +205,192 @@ CHECKS: dict[str, Any] = {
 }
 
 
-def check_all(ctx: UserContext) -> list[Candidate]:
+# --- stated relations, recomputed from the printed numbers ---------------------------------
+
+_DIST = rf"{NUMBER} (?:km|miles?)"
+
+
+def _unit_tolerance(*tokens: str) -> float:
+    """Half a unit of the last decimal of each printed token, summed: how far a relation of
+    rounded figures may be from the one of the exact figures (used only where the message
+    computes on exact figures by design, e.g. percentages of money)."""
+    total = 1e-9
+    for token in tokens:
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        total += 0.5 * 10.0**-decimals
+    return total
+
+
+def _ratio_holds(a: float, b: float, token: str, scale: float = 1.0,
+                 offset: float = 0.0) -> bool:
+    """Whether the printed ``token`` is ``scale`` x a / b - ``offset`` for some amounts that
+    print as ``a`` and ``b`` (each written to the cent, so within half a cent of them):
+    money is computed exactly and only written rounded."""
+    if b - 0.005 <= 0:
+        return True  # a limit that prints as $0 bounds nothing
+    low = max(a - 0.005, 0.0) / (b + 0.005) * scale - offset
+    high = (a + 0.005) / (b - 0.005) * scale - offset
+    slack = _unit_tolerance(token)
+    return low - slack <= _value(token) <= high + slack
+
+
+def _money_value(token: str) -> float:
+    number = re.search(NUMBER, token)
+    assert number is not None
+    return _value(number.group(1)) * (-1 if token.startswith("-") else 1)
+
+
+def _relations_fuel(c: Candidate) -> int:
+    """fuel_low and departure_reminder: every range, reserve and full-tank relation holds on
+    the printed distances (exactly: the detectors decide them on the figures shown)."""
+    n = 0
+    m = re.search(rf"is about {_DIST}, more than that range less a reserve of {_DIST}",
+                  c.message)
+    if m:
+        rng = re.search(rf"{NUMBER} (?:km|miles?) of range\)", c.message)
+        assert rng is not None, c.message
+        trip, reserve, shown_range = map(_value, (m.group(1), m.group(2), rng.group(1)))
+        assert trip > shown_range - reserve, c.message
+        n += 1
+        full = re.search(rf"Even a full tank \(about {_DIST}\) won't cover it( and keep the "
+                         rf"reserve of {_DIST})?", c.message)
+        if full is not None:
+            tank_shown = _value(full.group(1))
+            if full.group(2):  # the trip alone fits: the reserve is what does not
+                assert trip <= tank_shown < trip + _value(full.group(3)), c.message
+            else:
+                assert trip > tank_shown, c.message
+            n += 1
+    length = re.search(rf"Your trip(?: to [^(]*)? \(about {_DIST}\)", c.message)
+    short = re.search(rf"\(about {_DIST}\) doesn't cover the trip plus a reserve of {_DIST}",
+                      c.message)
+    if short:
+        assert length is not None, c.message
+        trip = _value(length.group(1))
+        assert trip + _value(short.group(2)) > _value(short.group(1)), c.message
+        n += 1
+        full = re.search(rf"even a full tank \(about {_DIST}\) won't", c.message)
+        if full:
+            assert trip + _value(short.group(2)) > _value(full.group(1)), c.message
+            n += 1
+    return n
+
+
+def _relations_budget(c: Candidate, ctx: UserContext) -> int:
+    n = 0
+    symbol = re.escape(currency_symbol(ctx.profile.currency))
+    money = rf"(-?{symbol} ?\d[\d,]*(?:\.\d+)?)"
+    cost = re.search(rf"estimated cost \({money}\) (is more than|fits in) the {money} left",
+                     c.message)
+    if cost:
+        a, b = _money_value(cost.group(1)), _money_value(cost.group(3))
+        assert (a > b) == (cost.group(2) == "is more than"), c.message
+        n += 1
+    spent = re.search(rf"You've spent {money} of your {money} .*?\({NUMBER}%\)", c.message)
+    if spent:
+        a, b, pct = _money_value(spent.group(1)), _money_value(spent.group(2)), spent.group(3)
+        # Percent of two amounts written to the cent: within half a percent plus the cents.
+        assert _ratio_holds(a, b, pct, scale=100), c.message
+        n += 1
+    over = re.search(rf"You've spent {money} of your {money} .*?\), {money} over", c.message)
+    if over:
+        a, b, o = (_money_value(over.group(i)) for i in (1, 2, 3))
+        assert abs((a - b) - o) <= 0.011, c.message
+        n += 1
+    projected = re.search(rf"on track for about {money} by [^,]+, {NUMBER}% over", c.message)
+    limit = re.search(rf"of your {money} ", c.message)
+    if projected and limit:
+        p, b = _money_value(projected.group(1)), _money_value(limit.group(1))
+        pct = projected.group(2)
+        assert _ratio_holds(p, b, pct, scale=100, offset=100), c.message
+        n += 1
+    ratio = re.search(rf"^{money} on .*? is about {NUMBER}× your usual .*?\({money},",
+                      c.message)
+    if ratio:
+        a, usual = _money_value(ratio.group(1)), _money_value(ratio.group(3))
+        times = ratio.group(2)
+        assert _ratio_holds(a, usual, times), c.message
+        n += 1
+    return n
+
+
+def _relations_economy(c: Candidate, ctx: UserContext) -> int:
+    metric = ctx.profile.units == "metric"
+    unit = "L/100 km" if metric else "mpg"
+    words = "more fuel than" if metric else "worse than"
+    m = re.search(rf"averaged {NUMBER} {re.escape(unit)}, {NUMBER}% {words} your usual "
+                  rf"{NUMBER} {re.escape(unit)}", c.message)
+    assert m is not None, c.message
+    now_v, pct, usual = _value(m.group(1)), m.group(2), _value(m.group(3))
+    change = (now_v - usual) / usual * 100 if metric else (usual - now_v) / usual * 100
+    # Computed on the two printed figures: only the percent's own rounding remains.
+    assert abs(change - _value(pct)) <= _unit_tolerance(pct), c.message
+    title = "Fuel use up" if metric else "Fuel economy down"
+    assert c.title == f"{title} {pct}%", (c.title, c.message)
+    return 1
+
+
+def _relations_maintenance(c: Candidate, ctx: UserContext) -> int:
+    n = 0
+    for due, left, odo in re.findall(rf"due at {_DIST}, {_DIST} from now \(odometer about "
+                                     rf"{_DIST}", c.message):
+        assert abs(_value(due) - _value(odo) - _value(left)) < 1e-6, c.message
+        assert _value(left) > 0, c.message
+        n += 1
+    for due, odo in re.findall(rf"overdue at {_DIST} \(odometer about {_DIST}", c.message):
+        assert _value(odo) > _value(due), c.message
+        n += 1
+    return n
+
+
+def _relations_days(c: Candidate, ctx: UserContext) -> int:
+    """'Sat Mar 1, 9 days ago' and 'Sat Mar 15, in 5 days': the count is the local days
+    between today and the printed date (of this year or the next)."""
+    n = 0
+    pattern = (r"((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d{1,2}),? "
+               r"(in (\d+) days?|(\d+) days? ago)")
+    for shown, _, ahead, ago in re.findall(pattern, c.message):
+        days = int(ahead) if ahead else -int(ago)
+        assert format_date(ctx.today + timedelta(days=days)) == shown, c.message
+        n += 1
+    return n
+
+
+def check_relations(c: Candidate, ctx: UserContext) -> int:
+    """Recompute every relation the message states from its printed numbers; returns how
+    many were checked (so a test can tell the checks ran)."""
+    n = _relations_days(c, ctx) + _relations_budget(c, ctx)
+    if c.type in ("fuel_low", "departure_reminder"):
+        n += _relations_fuel(c)
+    if c.type == "fuel_economy_drop":
+        n += _relations_economy(c, ctx)
+    if c.type in ("maintenance_due_soon", "maintenance_overdue"):
+        n += _relations_maintenance(c, ctx)
+    return n
+
+
+def in_units(ctx: UserContext, units: Units) -> UserContext:
+    """The same traveler speaking ``units``."""
+    return replace(ctx, profile=replace(ctx.profile, units=units))
+
+
+def check_one(ctx: UserContext) -> list[Candidate]:
     found = list(run_detectors(ctx, ctx.now, S).candidates)
     for c in found:
         check_common(c, ctx)
         check = CHECKS.get(c.type)
         if check is not None:
             check(c, ctx)
+        check_relations(c, ctx)
+    return found
+
+
+def check_all(ctx: UserContext) -> list[Candidate]:
+    """Every check, with the traveler in imperial and in metric units; the candidates found
+    in the context's own units."""
+    other: Units = "imperial" if ctx.profile.units == "metric" else "metric"
+    found = check_one(ctx)
+    check_one(in_units(ctx, other))
     return found
 
 
@@ -243,6 +433,42 @@ def fuel_scenarios(draw: st.DrawFn) -> UserContext:
     )
 
 
+@st.composite
+def economy_scenarios(draw: st.DrawFn) -> UserContext:
+    """Full fill-ups every week: a baseline at one economy, then recent ones at a worse one
+    (anywhere from no drop to a third of it), in either unit system."""
+    today = date(2025, 3, 10)
+    usual = draw(st.floats(4, 30))
+    worse = usual * draw(st.floats(0.3, 1.0))
+    mpgs = [usual * draw(st.floats(0.97, 1.03)) for _ in range(draw(st.integers(6, 12)))]
+    mpgs += [worse * draw(st.floats(0.97, 1.03)) for _ in range(3)]
+    first = today - timedelta(days=7 * len(mpgs))
+    miles = draw(st.floats(80, 600))
+    fills = [fill("f0", first, 20_000, 30)]
+    for n, mpg in enumerate(mpgs, start=1):
+        fills.append(fill(f"f{n}", first + timedelta(days=7 * n), 20_000 + miles * n,
+                          miles / mpg))
+    return make_context(now=datetime(2025, 3, 10, 15, 0, tzinfo=UTC), today=today,
+                        units=draw(st.sampled_from(["imperial", "metric"])), fills=fills,
+                        vehicle={"tank_gallons": 200, "odometer_miles": 20_000 + miles * len(mpgs)})
+
+
+@st.composite
+def maintenance_scenarios(draw: st.DrawFn) -> UserContext:
+    """A service due around today's odometer and date: by mileage anywhere from well
+    overdue to just out of range, by date from weeks ago to weeks ahead."""
+    today = date(2025, 3, 10)
+    odometer = draw(st.floats(1_000, 300_000))
+    due_at = odometer + draw(st.floats(-2_000, 700) | st.sampled_from([0.0, 0.4, -0.4, 0.6]))
+    due_on = today + timedelta(days=draw(st.integers(-60, 45)))
+    item = maintenance("m1", draw(st.sampled_from(["oil_change", "tire_rotation", "brakes"])),
+                       performed_on=today - timedelta(days=100), mileage=odometer - 3_000,
+                       due_date=due_on if draw(st.booleans()) else None, due_mileage=due_at)
+    return make_context(now=datetime(2025, 3, 10, 15, 0, tzinfo=UTC), today=today,
+                        units=draw(st.sampled_from(["imperial", "metric"])),
+                        vehicle={"odometer_miles": odometer}, maintenance=[item])
+
+
 properties = settings(
     max_examples=150,
     deadline=None,
@@ -260,6 +486,52 @@ def test_fuel_and_departure_messages_agree_with_their_data(ctx: UserContext) -> 
 @given(ctx=plausible_contexts())
 def test_every_message_agrees_with_its_data_on_messy_contexts(ctx: UserContext) -> None:
     check_all(ctx)
+
+
+@properties
+@given(ctx=economy_scenarios())
+def test_economy_messages_state_the_change_of_the_figures_they_show(ctx: UserContext) -> None:
+    check_all(ctx)
+
+
+@properties
+@given(ctx=maintenance_scenarios())
+def test_maintenance_messages_recompute(ctx: UserContext) -> None:
+    check_all(ctx)
+
+
+def test_the_relation_checks_run_and_catch_a_wrong_relation() -> None:
+    """The relation checks see the relations (they count them) and fail on the two the
+    issue found: the mpg drop printed between L/100 km figures, and a full tank said not to
+    cover a trip it covers without naming the reserve."""
+    economy = make_context(units="metric", fills=[
+        fill(f"f{n}", date(2024, 12, 20) + timedelta(days=7 * n), 20_000 + 300 * n,
+             300 / (10.0 if n <= 8 else 7.4)) for n in range(12)])
+    [drop] = check_all(economy)
+    assert check_relations(drop, economy) == 1
+    assert "% more fuel than your usual" in drop.message
+    wrong = replace(drop, message=re.sub(r"\d+% more fuel", "26% more fuel", drop.message))
+    if wrong.message != drop.message:
+        try:
+            check_relations(wrong, economy)
+        except AssertionError:
+            pass
+        else:
+            raise AssertionError("the economy relation check missed a wrong percent")
+    trip_ctx = make_context(
+        fills=[fill("f1", date(2025, 2, 1), 10_000, 40), fill("f2", date(2025, 3, 1), 10_400, 40)],
+        vehicle={"tank_gallons": 50, "odometer_miles": 10_650},
+        trips=[trip("t1", "planned", date(2025, 3, 11), date(2025, 3, 12),
+                    destination="Quartzsite, AZ", distance=480)])
+    [low] = [c for c in check_all(trip_ctx) if c.type == "fuel_low"]
+    assert "won't cover it and keep the reserve of 50 miles" in low.message, low.message
+    assert check_relations(low, trip_ctx) == 2
+    bare = replace(low, message=low.message.replace(" and keep the reserve of 50 miles", ""))
+    try:
+        check_relations(bare, trip_ctx)
+    except AssertionError:
+        return
+    raise AssertionError("the full-tank relation check missed a trip the tank covers")
 
 
 def test_the_checks_catch_a_contradiction() -> None:

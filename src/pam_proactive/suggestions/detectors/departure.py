@@ -36,7 +36,13 @@ from pam_proactive.analysis.limits import MAX_TRIP_MILES
 from pam_proactive.analysis.maintenance import due_status, is_primary_item, task_label
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import positive
-from pam_proactive.analysis.units import format_distance, format_money, format_volume
+from pam_proactive.analysis.units import (
+    format_distance,
+    format_money,
+    format_volume,
+    shown_distance,
+    shown_money,
+)
 from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors._common import (
     Findings,
@@ -48,7 +54,7 @@ from pam_proactive.suggestions.detectors._common import (
     r2,
     user_zone,
 )
-from pam_proactive.suggestions.detectors.fuel import MIN_GALLONS_TO_BUY
+from pam_proactive.suggestions.detectors.fuel import MIN_GALLONS_TO_BUY, beyond_range
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 TYPE = "departure_reminder"
@@ -100,12 +106,15 @@ def _fuel_item(
     if miles is None or state is None:
         return None, {}
     reserve = settings.fuel_reserve_miles
-    if miles <= state.range_miles - reserve:
-        return None, {"range_miles": r1(state.range_miles), "covered": True}
     units = ctx.profile.units
+    if not beyond_range(miles, state.range_miles, reserve, units):
+        return None, {"range_miles": r1(state.range_miles), "covered": True}
     gallons = state.gallons_to_cover(miles, reserve)
     full_range = state.full_range_miles()
-    beyond_full = miles + reserve > full_range
+    # Whether the trip plus the reserve is beyond a full tank, on the figures the message
+    # shows (the trip's length, the reserve, the full tank's range), so that it reads true.
+    beyond_full = (shown_distance(miles, units) + shown_distance(reserve, units)
+                   > shown_distance(full_range, units))
     data: dict[str, Any] = {
         "range_miles": r1(state.range_miles),
         "full_range_miles": r1(full_range),
@@ -186,7 +195,8 @@ def _budget_item(
     if room is None:
         return None, {"estimated_cost": r2(cost)}
     money = ctx.profile.currency
-    verb = "is more than" if cost > room.remaining else "fits in"
+    over = shown_money(cost) > shown_money(room.remaining)  # on the amounts shown
+    verb = "is more than" if over else "fits in"
     text = (
         f"the trip's estimated cost ({format_money(cost, money)}) {verb} the "
         f"{format_money(room.remaining, money)} left in {room.label}"
@@ -195,7 +205,7 @@ def _budget_item(
         "estimated_cost": r2(cost),
         "budget_remaining": r2(room.remaining),
         "budget_ids": list(room.budget_ids),
-        "over_budget": cost > room.remaining,
+        "over_budget": over,
     }
 
 

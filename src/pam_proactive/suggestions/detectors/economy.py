@@ -14,12 +14,22 @@ from pam_proactive.analysis.fuel import (
 )
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import median
-from pam_proactive.analysis.units import format_economy, format_percent
+from pam_proactive.analysis.units import format_economy, format_percent, is_metric, shown_economy
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1, r2
 from pam_proactive.suggestions.models import DetectorResult, Priority
 
 TYPE = "fuel_economy_drop"
+
+
+def _stated_change(now_mpg: float, usual_mpg: float, units: str) -> tuple[float, str, str]:
+    """The change the message states, computed on the two figures it shows, in their unit:
+    in mpg the share of economy lost ('26% worse than'), in L/100 km the share of fuel
+    added ('35% more fuel than'), with the title's words. (percent, comparison, title)."""
+    shown_now, shown_usual = shown_economy(now_mpg, units), shown_economy(usual_mpg, units)
+    if is_metric(units):
+        return (shown_now - shown_usual) / shown_usual * 100.0, "more fuel than", "Fuel use up"
+    return (shown_usual - shown_now) / shown_usual * 100.0, "worse than", "Fuel economy down"
 
 
 def detect_fuel_economy_drop(
@@ -48,9 +58,10 @@ def detect_fuel_economy_drop(
         return found.result()
     units = ctx.profile.units
     vehicle = primary_vehicle(ctx)
+    change, compared, title = _stated_change(now_mpg, usual, units)
     message = (
         f"Your last {len(recent)} full fill-ups (since {format_date(recent[0].start_date)}) "
-        f"averaged {format_economy(now_mpg, units)}, {format_percent(drop)} worse than your "
+        f"averaged {format_economy(now_mpg, units)}, {format_percent(change)} {compared} your "
         f"usual {format_economy(usual, units)} (median of {len(baseline)} earlier fill-ups). "
         "Common causes are low tyre pressure, a dragging brake, a heavier load, a roof rack or "
         "headwinds; if it keeps up, it's worth a check."
@@ -61,13 +72,14 @@ def detect_fuel_economy_drop(
             now,
             type=TYPE,
             priority=Priority.MEDIUM,
-            title=f"Fuel economy down {format_percent(drop)}",
+            title=f"{title} {format_percent(change)}",
             message=message,
             dedup_key=f"{TYPE}:{vehicle.vehicle_id or 'profile'}:{last.end_fill_id}",
             data={
                 "recent_mpg": r2(now_mpg),
                 "baseline_mpg": r2(usual),
-                "drop_pct": r1(drop),
+                "drop_pct": r1(drop),  # in mpg: the rule's figure
+                "shown_change_pct": r1(change),  # between the two figures the message shows
                 "recent_intervals": [
                     {
                         "end_fill_id": i.end_fill_id,

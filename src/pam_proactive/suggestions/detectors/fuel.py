@@ -17,10 +17,12 @@ from pam_proactive.analysis.limits import MAX_TRIP_MILES
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import positive
 from pam_proactive.analysis.units import (
+    UnitSystem,
     format_distance,
     format_economy,
     format_percent,
     format_volume,
+    shown_distance,
     shown_volume,
 )
 from pam_proactive.context import Trip, UserContext
@@ -68,18 +70,28 @@ def _where(trip: Trip) -> str:
     return f"to {destination}" if destination else ""
 
 
+def beyond_range(miles: float, range_miles: float, reserve: float, units: UnitSystem) -> bool:
+    """Whether a trip of ``miles`` needs more than the range less the reserve, both in fact
+    and on the figures a message shows ('about 423 miles, more than that range less a
+    reserve of 50 miles' must hold of 423, the range shown and 50)."""
+    shown = shown_distance(miles, units)
+    return (miles > range_miles - reserve
+            and shown > shown_distance(range_miles, units) - shown_distance(reserve, units))
+
+
 def _short_trip(
-    state: FuelState, needs: list[TripNeed], settings: DetectorSettings
+    state: FuelState, needs: list[TripNeed], settings: DetectorSettings, units: UnitSystem
 ) -> TripNeed | None:
-    """The trip that most exceeds the estimated range minus the reserve, if any, among
-    those that buying fuel now helps with (at least :data:`MIN_GALLONS_TO_BUY`)."""
-    usable = state.range_miles - settings.fuel_reserve_miles
+    """The trip that most exceeds the estimated range minus the reserve
+    (:func:`beyond_range`), if any, among those that buying fuel now helps with (at least
+    :data:`MIN_GALLONS_TO_BUY`)."""
     if state.level_pct >= settings.fuel_trip_max_level_pct:
         return None
     reserve = settings.fuel_reserve_miles
     short = [
         n for n in needs
-        if n.miles > usable and state.gallons_to_cover(n.miles, reserve) >= MIN_GALLONS_TO_BUY
+        if beyond_range(n.miles, state.range_miles, reserve, units)
+        and state.gallons_to_cover(n.miles, reserve) >= MIN_GALLONS_TO_BUY
     ]
     return max(short, key=lambda n: n.miles, default=None)
 
@@ -123,12 +135,25 @@ def _trip_sentence(
             f"Your trip {where} on {when} is about {distance}, more than that range less a "
             f"reserve of {reserve}: refuel before you leave (about {to_buy})."
         )
-    if need.miles + settings.fuel_reserve_miles > state.full_range_miles():
-        text += (
-            f" Even a full tank (about {format_distance(state.full_range_miles(), units)}) "
-            "won't cover it, so plan a fuel stop on the way."
-        )
+    text += full_tank_shortfall(need.miles, state.full_range_miles(),
+                                settings.fuel_reserve_miles, units)
     return " ".join(text.split())
+
+
+def full_tank_shortfall(miles: float, full_range: float, reserve: float,
+                        units: UnitSystem) -> str:
+    """' Even a full tank (about F) won't cover it[ with the reserve of R], so plan a fuel
+    stop on the way.' when a trip of ``miles`` is beyond a full tank's range (with the
+    reserve), else ''. Decided on the figures the message shows, so the sentence is true of
+    what the traveler reads; it names the reserve whenever the trip alone would fit."""
+    trip, full, kept = (shown_distance(v, units) for v in (miles, full_range, reserve))
+    tank = f" Even a full tank (about {format_distance(full_range, units)})"
+    if trip > full:
+        return f"{tank} won't cover it, so plan a fuel stop on the way."
+    if trip + kept > full:
+        return (f"{tank} won't cover it and keep the reserve of "
+                f"{format_distance(reserve, units)}, so plan a fuel stop on the way.")
+    return ""
 
 
 def detect_fuel_low(
@@ -152,7 +177,8 @@ def detect_fuel_low(
         found.note("estimate rests on too many defaults")
         return found.result()
     need = _short_trip(
-        state, upcoming_trip_needs(ctx, settings, settings.fuel_trip_window_days), settings
+        state, upcoming_trip_needs(ctx, settings, settings.fuel_trip_window_days), settings,
+        ctx.profile.units,
     )
     if state.level_pct < settings.fuel_high_pct or need is not None:
         priority = Priority.HIGH

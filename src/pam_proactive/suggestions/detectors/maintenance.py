@@ -12,7 +12,7 @@ from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.fuel import primary_vehicle
 from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon, task_label
 from pam_proactive.analysis.settings import DetectorSettings
-from pam_proactive.analysis.units import format_distance
+from pam_proactive.analysis.units import format_distance, format_shown_distance, shown_distance
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, day_start, r1
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
@@ -38,13 +38,19 @@ def due_phrases(ctx: UserContext, status: DueStatus, settings: DetectorSettings)
         elif days <= settings.maintenance_soon_days:
             parts.append(f"due {when}, in {days} day{'s' if days != 1 else ''}")
     if miles is not None and status.due_miles is not None and status.odometer is not None:
-        odo = format_distance(status.odometer.value or 0.0, units)
+        reading = status.odometer.value or 0.0
+        odo = format_distance(reading, units)
         due = format_distance(status.due_miles, units)
         source = f"odometer about {odo}, from {status.odometer.detail}"
-        if miles < 0:
+        # The distance left is the difference of the two figures shown (due - odometer).
+        left = shown_distance(status.due_miles, units) - shown_distance(reading, units)
+        if left == 0 and miles <= settings.maintenance_soon_miles:
+            parts.append(f"due now at {due} ({source})")  # the two figures shown are equal
+        elif miles < 0:
             parts.append(f"overdue at {due} ({source})")
         elif miles <= settings.maintenance_soon_miles:
-            parts.append(f"due at {due}, {format_distance(miles, units)} from now ({source})")
+            parts.append(f"due at {due}, {format_shown_distance(left, units)} from now "
+                         f"({source})")
     if status.trip is not None:
         where = status.trip.destination
         start = status.trip.start_date
