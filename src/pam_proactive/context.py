@@ -189,6 +189,10 @@ class VehicleContext:
     fills: tuple[FuelFill, ...]  # last 400 days, chronological, valid rows only
     maintenance: tuple[MaintenanceItem, ...]
     max_odometer_miles: float | None  # highest plausible odometer reading, any source
+    # Days of fill-ups skipped for an unusable volume: fuel went in that no figure counts, so
+    # no economy interval or fuel level may span one (dropping them silently would credit
+    # their fuel's miles to the next fill-up).
+    unusable_fill_days: tuple[date, ...] = ()
 
 
 Counts = tuple[tuple[str, int], ...]  # (reason, rows), one pair per reason, sorted

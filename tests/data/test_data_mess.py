@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
+from pam_proactive.analysis.fuel import UNKNOWN_FILL_SINCE, all_intervals, analyze_fuel
 from pam_proactive.cli.contexts import context_lines
 from pam_proactive.context import UserContext
 from pam_proactive.engine import Engine, open_engine
@@ -104,6 +105,34 @@ def plant(p: Planter) -> dict[str, UUID]:
         p.expense(uid, 300, "food", date(2026, 12, 1), description="Anniversary dinner")
     p.expense(uid, 20, "food", date(2026, 12, 2), description="Coffee")
     p.expense(uid, 20, "food", date(2026, 12, 2), description="Groceries")  # not a copy
+    # --- classes users of fuel-log and budget apps report ------------------------------------
+    # A decimal comma read as a thousands separator ("15,65" -> 1565): an unusable volume
+    # between two full fills, after the last full fill, and re-entered correctly that day.
+    uid = u["fill_typo_between"] = p.user()
+    p.vehicle(uid, tank_gallons=50, odometer_miles=10_650)
+    p.fill(uid, date(2026, 11, 1), 30, 10_000)
+    p.fill(uid, date(2026, 11, 10), 1565, 10_300)
+    p.fill(uid, date(2026, 11, 20), 30, 10_600)
+    uid = u["fill_typo_last"] = p.user()
+    p.vehicle(uid, tank_gallons=50, odometer_miles=10_700)
+    p.fill(uid, date(2026, 11, 1), 30, 10_000)
+    p.fill(uid, date(2026, 11, 10), 30, 10_300)
+    p.fill(uid, date(2026, 11, 20), 2000, 10_500)
+    uid = u["fill_retyped"] = p.user()
+    p.vehicle(uid, tank_gallons=50, odometer_miles=10_400)
+    p.fill(uid, date(2026, 11, 1), 30, 10_000)
+    p.fill(uid, date(2026, 11, 10), 1565, 10_300)
+    p.fill(uid, date(2026, 11, 10), 15.65, 10_300)
+    # Fill-ups logged out of order (an old receipt entered last) read as in date order.
+    uid = u["fills_late_entry"] = p.user()
+    p.vehicle(uid, tank_gallons=50, odometer_miles=10_700)
+    for day, odo in ((20, 10_600), (1, 10_000), (10, 10_300)):
+        p.fill(uid, date(2026, 11, day), 30, odo)
+    # A refund entered as a negative expense is not spending: skipped and counted.
+    uid = u["refund"] = p.user()
+    p.budget(uid, "food", 100)
+    p.expense(uid, 90, "food", date(2026, 12, 1))
+    p.expense(uid, -90, "food", date(2026, 12, 2))
     return u
 
 
@@ -233,3 +262,48 @@ async def test_an_expense_entered_twice_counts_once(mess: Mess) -> None:
     assert len(ctx.financial.recent_expenses) == 3
     anomalies = [c for c in await mess.found("dup_expense") if c.type == "spending_anomaly"]
     assert len(anomalies) == 1 and anomalies[0].data["amount"] == 300
+
+
+async def test_an_unusable_fill_volume_breaks_the_chain_instead_of_vanishing(mess: Mess) -> None:
+    """Dropped silently, the 1565-gallon typo would make Nov 1 -> Nov 20 one interval of
+    600 miles on 30 gallons (20 mpg, twice the truth)."""
+    ctx = await mess.ctx("fill_typo_between")
+    assert ctx.data_quality.skipped_rows["fuel_volume_invalid"] == 1
+    assert ctx.vehicle.unusable_fill_days == (date(2026, 11, 10),)
+    assert all_intervals(ctx, mess.engine.detectors) == []
+    # The level counts from the Nov 20 full fill, after the gap: 50 miles at an unknown
+    # economy; nothing spans the gap.
+    state = analyze_fuel(ctx, mess.engine.detectors).state
+    assert state is not None and state.last_full_fill.filled_on == date(2026, 11, 20)
+
+
+async def test_an_unusable_fill_after_the_last_full_one_leaves_the_level_unknown(
+    mess: Mess,
+) -> None:
+    ctx = await mess.ctx("fill_typo_last")
+    result = analyze_fuel(ctx, mess.engine.detectors)
+    assert result.state is None and result.reason == UNKNOWN_FILL_SINCE
+    assert not [c for c in await mess.found("fill_typo_last") if c.type == "fuel_low"]
+
+
+async def test_a_fill_retyped_the_same_day_is_no_gap(mess: Mess) -> None:
+    ctx = await mess.ctx("fill_retyped")
+    assert ctx.vehicle.unusable_fill_days == ()
+    assert ctx.data_quality.skipped_rows["fuel_volume_invalid"] == 1
+    [interval] = all_intervals(ctx, mess.engine.detectors)
+    assert interval.miles == pytest.approx(300, abs=0.01)
+
+
+async def test_fill_ups_entered_out_of_order_read_in_date_order(mess: Mess) -> None:
+    ctx = await mess.ctx("fills_late_entry")
+    assert [f.filled_on.day for f in ctx.vehicle.fills] == [1, 10, 20]
+    intervals = all_intervals(ctx, mess.engine.detectors)
+    assert [round(i.mpg, 6) for i in intervals] == [10.0, 10.0]
+    assert "odometer_backwards" not in ctx.data_quality.repaired_rows
+
+
+async def test_a_refund_entered_as_a_negative_expense_is_skipped_and_counted(mess: Mess) -> None:
+    ctx = await mess.ctx("refund")
+    assert ctx.data_quality.skipped_rows["expense_amount_invalid"] == 1
+    [budget] = ctx.financial.budgets
+    assert budget.spent == 90  # the refund is neither spending nor netted silently

@@ -30,6 +30,10 @@ from pam_proactive.context import FuelFill, MaintenanceItem, Trip, UserContext, 
 
 SKIP_IMPLAUSIBLE_INTERVAL = "fuel_interval_implausible_mpg"
 MIN_LEVEL_PCT = 1.0  # an estimate below this is unknown, not empty
+UNKNOWN_FILL_SINCE = (
+    "a fill-up since the last full one has an unusable volume: the level is unknown "
+    "(correct that fill-up)"
+)
 UNLOGGED_FILL = (
     "more miles since the last full fill-up than the tank holds: a fill-up went unlogged "
     "(log your fill-ups)"
@@ -200,11 +204,15 @@ def _odometer(fill: FuelFill) -> float | None:
     return positive(fill.odometer_miles, MAX_ODOMETER_MILES)
 
 
-def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> list[Interval]:
+def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
+                      gaps: Sequence[date] = ()) -> list[Interval]:
     """Full-to-full intervals of clean, ordered ``fills``, oldest first.
 
     Gallons of partial fills are carried into the next full fill. A full fill without an
-    odometer reading breaks the chain (the distance to it is unknown). Intervals whose mpg is
+    odometer reading breaks the chain (the distance to it is unknown), and so does a day of
+    ``gaps`` (a fill-up logged with an unusable volume: fuel no figure counts went in)
+    between an interval's two days; a full fill after one starts a new chain. Intervals
+    whose mpg is
     outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
     """
     intervals: list[Interval] = []
@@ -220,7 +228,8 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> 
         if not fill.is_full:
             continue
         end_odo = _odometer(fill)
-        if end_odo is not None and start_odo is not None:
+        spans_gap = any(anchor.filled_on < day < fill.filled_on for day in gaps)
+        if end_odo is not None and start_odo is not None and not spans_gap:
             miles = end_odo - start_odo
             mpg = miles / carried
             intervals.append(
@@ -243,7 +252,8 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings) -> 
 @per_context
 def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's full-to-full intervals, plausible or not, oldest first."""
-    return economy_intervals(context_fills(ctx, settings), settings)
+    return economy_intervals(context_fills(ctx, settings), settings,
+                             ctx.vehicle.unusable_fill_days)
 
 
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
@@ -451,6 +461,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
         return FuelResult(None, "no full fill-up logged")
     index = full_indexes[-1]
     last_full = fills[index]
+    if any(day > last_full.filled_on for day in ctx.vehicle.unusable_fill_days):
+        return FuelResult(None, UNKNOWN_FILL_SINCE)
     tank = tank_estimate(ctx, settings)
     economy = economy_estimate(ctx, settings)
     if tank.value is None:

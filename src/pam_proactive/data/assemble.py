@@ -438,7 +438,7 @@ def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder) -> tuple[Fuel
     for _u, fid, day, odo, gallons, cost, full in fuel_rows:
         # The view's columns are double precision: floats or None (NaN fails both tests).
         if gallons is None or not 0 < gallons <= MAX_FILL_GALLONS:
-            quality.skip("fuel_volume_invalid")
+            quality.skip("fuel_volume_invalid")  # its day is kept: see unusable_fill_days
             continue
         key = (day, gallons, odo)
         if key in seen:
@@ -503,7 +503,13 @@ def build_vehicle(
         if primary is not None and primary.odometer_miles in outliers:
             primary = replace(primary, odometer_miles=None)
     kept = [r for r in readings if r not in outliers]
-    return VehicleContext(primary, fills, tuple(items), max(kept) if kept else None)
+    # A day with a usable fill too is read as one fill-up typed twice, once wrongly (the
+    # common re-entry after a decimal-comma typo): only the other days are gaps.
+    logged = {f.filled_on for f in fills}
+    unusable = tuple(sorted({day for _u, _f, day, _o, gallons, _c, _full in fuel_rows
+                             if (gallons is None or not 0 < gallons <= MAX_FILL_GALLONS)
+                             and day not in logged}))
+    return VehicleContext(primary, fills, tuple(items), max(kept) if kept else None, unusable)
 
 
 def _vehicle(row: Row, profile: Profile, quality: QualityBuilder) -> Vehicle:
