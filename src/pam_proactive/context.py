@@ -129,9 +129,10 @@ class TravelContext:
 
 @dataclass(frozen=True, slots=True)
 class CalendarEvent:
-    """A calendar event as stored. An all-day event's ``starts_at`` is its *date* (stored as
-    midnight UTC of it), never a moment to shift into a zone: read it with
-    ``analysis.events.event_day`` / ``event_start`` (the traveler's local midnight of it)."""
+    """A calendar event. An all-day event's ``starts_at`` is its *date* as stored (midnight
+    UTC of it), never a moment to shift into a zone: read it with
+    ``analysis.events.event_day`` / ``event_start`` (the traveler's local midnight of it). A
+    timed event's ``starts_at`` is its instant, written in the traveler's zone."""
 
     event_id: str
     title: str
@@ -140,6 +141,9 @@ class CalendarEvent:
     all_day: bool
     event_type: str
     location_name: str | None
+    # The traveler's local date of the event (``analysis.events.event_day``), set by the data
+    # layer so that every JSON output prints the date the suggestions use.
+    starts_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,8 +162,10 @@ async def test_an_all_day_event_is_its_own_date_everywhere(mess: Mess, name: str
     zone = ZoneInfo(ZONES[name])
     assert found.expires_at == datetime.combine(SATURDAY, time.min, tzinfo=zone)
     # `context` prints the same date as the suggestion.
-    assert "Sat 2026-12-05, all day: Xscapers convergence" in "\n".join(
-        context_lines(await mess.ctx(f"allday_{name}")))
+    ctx = await mess.ctx(f"allday_{name}")
+    assert "Sat 2026-12-05, all day: Xscapers convergence" in "\n".join(context_lines(ctx))
+    [event] = ctx.calendar.events
+    assert event.starts_on == SATURDAY and event.starts_at.isoformat().startswith("2026-12-05")
 
 
 @pytest.mark.parametrize("name", list(ZONES))
@@ -186,7 +188,12 @@ async def test_a_timed_event_is_shown_in_local_time(mess: Mess, name: str) -> No
     [found] = _events(await mess.found(f"timed_{name}"))
     assert "starts Sun Dec 6 at 12:30 AM" in found.message, found.message
     assert found.data["starts_on"] == "2026-12-06"
-    assert "Sun 2026-12-06 00:30" in "\n".join(context_lines(await mess.ctx(f"timed_{name}")))
+    ctx = await mess.ctx(f"timed_{name}")
+    assert "Sun 2026-12-06 00:30" in "\n".join(context_lines(ctx))
+    # JSON outputs (the API's context, `context --json`) print the same local date.
+    [event] = ctx.calendar.events
+    assert event.starts_on == date(2026, 12, 6)
+    assert event.starts_at.isoformat().startswith("2026-12-06T00:30:00")
 
 
 @pytest.mark.parametrize("name", ["budget_blank", "budget_spaces"])

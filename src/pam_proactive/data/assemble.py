@@ -12,10 +12,11 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from pam_proactive.analysis.dates import known_zone
+from pam_proactive.analysis.dates import known_zone, zone
+from pam_proactive.analysis.events import event_day
 from pam_proactive.analysis.limits import (
     MAX_FILL_GALLONS,
     MAX_ODOMETER_MILES,
@@ -56,10 +57,10 @@ def local_today(timezone: str | None, now: datetime) -> tuple[date, str, bool]:
     """The user's local date at ``now``; returns (date, zone used, whether the stored zone
     was invalid). A zone that is not an IANA name the tz database knows (an empty string, a
     path, 'Mars/Olympus_Mons') is invalid, not missing: UTC is used, and said."""
-    zone = known_zone(timezone)
-    if zone is None or timezone is None:
+    found = known_zone(timezone)
+    if found is None or timezone is None:
         return now.astimezone(UTC).date(), "UTC", timezone is not None
-    return now.astimezone(zone).date(), timezone, False
+    return now.astimezone(found).date(), timezone, False
 
 
 def group_by_user(rows: Iterable[Row]) -> dict[Any, list[Row]]:
@@ -394,10 +395,14 @@ def _same_text(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
 
 
-def build_calendar(event_rows: Sequence[Row], quality: QualityBuilder) -> CalendarContext:
+def build_calendar(event_rows: Sequence[Row], timezone: str,
+                   quality: QualityBuilder) -> CalendarContext:
     """Upcoming events; an end before the start is read as a point event. An event with the
     title, start and place of an earlier one is a copy a synced calendar imported again:
-    counted once (the first by id), the copy counted as ``event_duplicate``."""
+    counted once (the first by id), the copy counted as ``event_duplicate``. Timed events'
+    instants are written in the traveler's zone ``timezone`` and every event carries its
+    local date (``starts_on``), so JSON outputs print the date the suggestions use."""
+    tz = zone(timezone)
     events = []
     seen: set[tuple[str, Any, str]] = set()
     for _u, eid, title, starts, ends, all_day, etype, place in event_rows:
@@ -408,11 +413,15 @@ def build_calendar(event_rows: Sequence[Row], quality: QualityBuilder) -> Calend
         seen.add(key)
         if ends is not None and ends < starts:
             quality.repair("event_end_before_start")
-        events.append(CalendarEvent(
-            event_id=str(eid), title=title or "", starts_at=starts,
-            ends_at=ends if ends and ends >= starts else starts, all_day=bool(all_day),
-            event_type=etype or "personal", location_name=(place or "").strip() or None,
-        ))
+        end = ends if ends and ends >= starts else starts
+        if not all_day:
+            starts, end = _in_zone(starts, tz), _in_zone(end, tz)
+        event = CalendarEvent(
+            event_id=str(eid), title=title or "", starts_at=starts, ends_at=end,
+            all_day=bool(all_day), event_type=etype or "personal",
+            location_name=(place or "").strip() or None,
+        )
+        events.append(replace(event, starts_on=event_day(event, tz)))
     return CalendarContext(tuple(events))
 
 
@@ -426,6 +435,16 @@ def _within_odometer_range(value: Any, quality: QualityBuilder) -> float | None:
         quality.skip("odometer_implausible")
         return None
     return reading
+
+
+def _in_zone(moment: datetime, tz: tzinfo) -> datetime:
+    """The same instant written in ``tz`` (unchanged when out of range or naive)."""
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone(tz)
+    except (OverflowError, ValueError):
+        return moment
 
 
 def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder) -> tuple[FuelFill, ...]:
@@ -554,18 +573,18 @@ def build_context(
     events, fuel, maintenance); ``local`` is :func:`local_today` of the user; ``after_now``
     counts their rows recorded after ``now`` by source."""
     quality = QualityBuilder(recorded_after_now=dict(after_now or {}))
-    today, zone, invalid = local
+    today, zone_name, invalid = local
     if invalid:
         quality.skip("timezone_invalid")
     if invalid or user_row[3] is None:
         # Dates, budget periods and quiet hours then follow UTC: said, never silent.
         quality.assume("timezone", "UTC (local dates, budget periods and quiet hours)")
-    profile = build_profile(user_row, zone, quality)
+    profile = build_profile(user_row, zone_name, quality)
     expense_rows = rows["expenses"]
     financial = build_financial(expense_rows[0] if expense_rows else None, rows["budgets"],
                                 today, quality, rule)
     travel = build_travel(rows["trips"], profile, today, quality)
-    calendar = build_calendar(rows["events"], quality)
+    calendar = build_calendar(rows["events"], zone_name, quality)
     vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality)
     _completeness(quality, {
         "profile": {"timezone": user_row[3] is not None and not invalid,
