@@ -128,6 +128,11 @@ def plant(p: Planter) -> dict[str, UUID]:
     p.vehicle(uid, tank_gallons=50, odometer_miles=10_700)
     for day, odo in ((20, 10_600), (1, 10_000), (10, 10_300)):
         p.fill(uid, date(2026, 11, day), 30, odo)
+    # A fill-up dated in the future (a typo of the year): skipped and counted, not ignored.
+    uid = u["fill_future"] = p.user()
+    p.fill(uid, date(2026, 11, 1), 30, 10_000)
+    p.fill(uid, date(2062, 11, 20), 30, 10_300)
+    p.fill(uid, date(2026, 12, 4), 30, 10_300)  # tomorrow: not yet either
     # A refund entered as a negative expense is not spending: skipped and counted.
     uid = u["refund"] = p.user()
     p.budget(uid, "food", 100)
@@ -314,3 +319,13 @@ async def test_a_refund_entered_as_a_negative_expense_is_skipped_and_counted(mes
     assert ctx.data_quality.skipped_rows["expense_amount_invalid"] == 1
     [budget] = ctx.financial.budgets
     assert budget.spent == 90  # the refund is neither spending nor netted silently
+
+
+async def test_a_fill_up_dated_in_the_future_is_skipped_and_counted(mess: Mess) -> None:
+    ctx = await mess.ctx("fill_future")
+    assert [f.filled_on for f in ctx.vehicle.fills] == [date(2026, 11, 1)]
+    assert ctx.data_quality.skipped_rows["fuel_date_future"] == 2
+    # Replayed on Dec 4 (local), Dec 4's fill counts; the 2062 one still does not.
+    later = await mess.ctx("fill_future", NOW + timedelta(days=1))
+    assert [f.filled_on for f in later.vehicle.fills] == [date(2026, 11, 1), date(2026, 12, 4)]
+    assert later.data_quality.skipped_rows["fuel_date_future"] == 1

@@ -447,14 +447,19 @@ def _in_zone(moment: datetime, tz: tzinfo) -> datetime:
         return moment
 
 
-def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder) -> tuple[FuelFill, ...]:
-    """Valid fills in order; odometers that go backwards or jump are dropped from the fill.
+def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder,
+                today: date = date.max) -> tuple[FuelFill, ...]:
+    """Valid fills up to ``today`` in order; odometers that go backwards or jump are dropped
+    from the fill.
     A fill with the date, volume and odometer of an earlier one is the same fill-up
     submitted twice: counted once (the first by id), the copy as ``fuel_fill_duplicate``."""
     fills: list[FuelFill] = []
     last_odo: float | None = None
     seen: set[tuple[Any, float, Any]] = set()
     for _u, fid, day, odo, gallons, cost, full in fuel_rows:
+        if day > today:  # a fill-up dated after the traveler's today: a typo
+            quality.skip("fuel_date_future")
+            continue
         # The view's columns are double precision: floats or None (NaN fails both tests).
         if gallons is None or not 0 < gallons <= MAX_FILL_GALLONS:
             quality.skip("fuel_volume_invalid")  # its day is kept: see unusable_fill_days
@@ -487,7 +492,7 @@ def clean_fills(fuel_rows: Sequence[Row], quality: QualityBuilder) -> tuple[Fuel
 
 def build_vehicle(
     vehicle_row: Row | None, fuel_rows: Sequence[Row], maint_rows: Sequence[Row],
-    profile: Profile, quality: QualityBuilder,
+    profile: Profile, quality: QualityBuilder, today: date = date.max,
 ) -> VehicleContext:
     """Primary vehicle, cleaned fills, latest maintenance per task and the best odometer.
 
@@ -495,7 +500,7 @@ def build_vehicle(
     :func:`pam_proactive.analysis.limits.odometer_outliers`) is not the vehicle's odometer:
     it is dropped from its fill, service record or vehicle and counted as skipped
     (``odometer_outlier``)."""
-    fills = clean_fills(fuel_rows, quality)
+    fills = clean_fills(fuel_rows, quality, today)
     items = []
     for _u, rid, vid, task, done_on, miles, due_date, due_miles in maint_rows:
         mileage = _within_odometer_range(miles, quality)
@@ -527,7 +532,7 @@ def build_vehicle(
     logged = {f.filled_on for f in fills}
     unusable = tuple(sorted({day for _u, _f, day, _o, gallons, _c, _full in fuel_rows
                              if (gallons is None or not 0 < gallons <= MAX_FILL_GALLONS)
-                             and day not in logged}))
+                             and day not in logged and day <= today}))
     return VehicleContext(primary, fills, tuple(items), max(kept) if kept else None, unusable)
 
 
@@ -585,7 +590,8 @@ def build_context(
                                 today, quality, rule)
     travel = build_travel(rows["trips"], profile, today, quality)
     calendar = build_calendar(rows["events"], zone_name, quality)
-    vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality)
+    vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality,
+                            today)
     _completeness(quality, {
         "profile": {"timezone": user_row[3] is not None and not invalid,
                     "vehicle_type": profile.vehicle_class != "unknown"},

@@ -117,11 +117,13 @@ WHERE c.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
 ORDER BY u.i, c.starts_at, c.event_id
 """
 
+# Fills dated after the user's today come too: a fill-up cannot lie ahead, so the assembly
+# skips and counts them (``fuel_date_future``) rather than ignoring them silently.
 FUEL = _USERS + """
 SELECT u.i, f.fill_id, f.filled_on, f.odometer_miles, f.gallons, f.total_cost, f.is_full
 FROM u JOIN {s}.traveler_fuel_fills f ON f.user_id = u.user_id
 WHERE f.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
-  AND f.filled_on > u.today - 400 AND f.filled_on <= u.today
+  AND f.filled_on > u.today - 400
   AND (f.created_at IS NULL OR f.created_at <= %(now)s)
 ORDER BY u.i, f.filled_on, f.odometer_miles NULLS FIRST, f.fill_id
 """
