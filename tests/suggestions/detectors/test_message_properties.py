@@ -21,7 +21,8 @@ recomputed from the numbers it prints, in the unit it prints them (:func:`check_
 "more than that range less a reserve", "won't cover it [and keep the reserve]", "doesn't
 cover the trip plus a reserve", "is more than" / "fits in" a budget, "N% worse than" (mpg) or
 "N% more fuel than" (L/100 km), "X of your Y (P%)", "Z over", "about N× your usual",
-"D from now" between a due mileage and an odometer, "in N days" / "N days ago".
+"D from now" between a due mileage and an odometer, "in N days" / "N days ago", and
+fuel_low's level (fuel left over the tank) and range (fuel left times the economy).
 """
 
 from __future__ import annotations
@@ -240,6 +241,44 @@ def _money_value(token: str) -> float:
     return _value(number.group(1)) * (-1 if token.startswith("-") else 1)
 
 
+def _half(token: str) -> float:
+    """Half a unit of the token's last printed decimal: how far the exact value may be."""
+    decimals = len(token.split(".")[1]) if "." in token else 0
+    return 0.5 * 10.0**-decimals
+
+
+def _product_holds(token: str, factors: list[tuple[str, int]], scale: float = 1.0) -> bool:
+    """Whether the printed ``token`` is ``scale`` x the product of ``factors`` (each a
+    printed token and its power, +1 or -1) for some exact values that print as they do: the
+    relation holds within what the printed digits can say."""
+    low = high = scale
+    for shown, power in factors:
+        a, b = _value(shown) - _half(shown), _value(shown) + _half(shown)
+        if a <= 0:
+            return True  # a figure that prints as 0 bounds nothing
+        lo, hi = (a, b) if power > 0 else (1 / b, 1 / a)
+        low, high = low * lo, high * hi
+    return low - _half(token) - 1e-9 <= _value(token) <= high + _half(token) + 1e-9
+
+
+def _relations_level(c: Candidate, ctx: UserContext) -> int:
+    """fuel_low's first sentences: the level is the fuel left over the tank, and the range
+    is the fuel left times the economy (over the L/100 km figure, x 100), all as printed."""
+    m = re.search(rf"roughly {NUMBER}% \(about {NUMBER} (?:litres|gallons?), {NUMBER} "
+                  rf"(?:km|miles?) of range\)", c.message)
+    tank = re.search(rf"and a tank of {NUMBER} (?:litres|gallons?)", c.message)
+    economy = re.search(rf", {NUMBER} (?:L/100 km|mpg) \(", c.message)
+    if m is None or tank is None or economy is None:
+        return 0
+    level, left, reach = m.group(1), m.group(2), m.group(3)
+    assert _product_holds(level, [(left, 1), (tank.group(1), -1)], 100.0), c.message
+    if ctx.profile.units == "metric":
+        assert _product_holds(reach, [(left, 1), (economy.group(1), -1)], 100.0), c.message
+    else:
+        assert _product_holds(reach, [(left, 1), (economy.group(1), 1)]), c.message
+    return 2
+
+
 def _relations_fuel(c: Candidate) -> int:
     """fuel_low and departure_reminder: every range, reserve and full-tank relation holds on
     the printed distances (exactly: the detectors decide them on the figures shown)."""
@@ -362,6 +401,8 @@ def check_relations(c: Candidate, ctx: UserContext) -> int:
     n = _relations_days(c, ctx) + _relations_budget(c, ctx)
     if c.type in ("fuel_low", "departure_reminder"):
         n += _relations_fuel(c)
+    if c.type == "fuel_low":
+        n += _relations_level(c, ctx)
     if c.type == "fuel_economy_drop":
         n += _relations_economy(c, ctx)
     if c.type in ("maintenance_due_soon", "maintenance_overdue"):
@@ -525,7 +566,14 @@ def test_the_relation_checks_run_and_catch_a_wrong_relation() -> None:
                     destination="Quartzsite, AZ", distance=480)])
     [low] = [c for c in check_all(trip_ctx) if c.type == "fuel_low"]
     assert "won't cover it and keep the reserve of 50 miles" in low.message, low.message
-    assert check_relations(low, trip_ctx) == 2
+    assert check_relations(low, trip_ctx) == 4  # reserve, full tank, level, range
+    wrong_level = replace(low, message=re.sub(r"roughly \d+%", "roughly 80%", low.message))
+    try:
+        check_relations(wrong_level, trip_ctx)
+    except AssertionError:
+        pass
+    else:
+        raise AssertionError("the level relation check missed a level the figures deny")
     bare = replace(low, message=low.message.replace(" and keep the reserve of 50 miles", ""))
     try:
         check_relations(bare, trip_ctx)
