@@ -133,6 +133,11 @@ def plant(p: Planter) -> dict[str, UUID]:
     p.fill(uid, date(2026, 11, 1), 30, 10_000)
     p.fill(uid, date(2062, 11, 20), 30, 10_300)
     p.fill(uid, date(2026, 12, 4), 30, 10_300)  # tomorrow: not yet either
+    # A service record whose next due date or mileage lies before the service itself.
+    uid = u["maint_typo"] = p.user()
+    p.vehicle(uid, tank_gallons=50, odometer_miles=30_500)
+    p.maintenance(uid, "oil change", date(2026, 11, 1), 30_000,
+                  next_due_date=date(2026, 10, 1), next_due_mileage=25_000)
     # A refund entered as a negative expense is not spending: skipped and counted.
     uid = u["refund"] = p.user()
     p.budget(uid, "food", 100)
@@ -329,3 +334,11 @@ async def test_a_fill_up_dated_in_the_future_is_skipped_and_counted(mess: Mess) 
     later = await mess.ctx("fill_future", NOW + timedelta(days=1))
     assert [f.filled_on for f in later.vehicle.fills] == [date(2026, 11, 1), date(2026, 12, 4)]
     assert later.data_quality.skipped_rows["fuel_date_future"] == 1
+
+
+async def test_a_service_due_before_it_was_done_is_a_typo_not_overdue(mess: Mess) -> None:
+    ctx = await mess.ctx("maint_typo")
+    [item] = ctx.vehicle.maintenance
+    assert (item.next_due_date, item.next_due_mileage_miles) == (None, None)
+    assert ctx.data_quality.skipped_rows["maintenance_due_before_service"] == 2
+    assert not [c for c in await mess.found("maint_typo") if c.type.startswith("maintenance")]

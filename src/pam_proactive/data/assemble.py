@@ -511,6 +511,14 @@ def build_vehicle(
         if due is not None and due < 0:
             quality.repair("maintenance_mileage_negative")
             due = None
+        # A service cannot fall due before it was done: such a due date or mileage is a
+        # typo (it would read as overdue at once), skipped and counted; the record stands.
+        if due_date is not None and done_on is not None and due_date < done_on:
+            quality.skip("maintenance_due_before_service")
+            due_date = None
+        if due is not None and mileage is not None and due < mileage:
+            quality.skip("maintenance_due_before_service")
+            due = None
         items.append(MaintenanceItem(str(rid), vid, task, done_on, mileage, due_date, due))
     primary = _vehicle(vehicle_row, profile, quality) if vehicle_row else None
     readings = [f.odometer_miles for f in fills if f.odometer_miles is not None]
