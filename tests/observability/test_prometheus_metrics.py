@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,6 +25,8 @@ from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
 from pam_proactive.logs import bind
 from pam_proactive.observability import metrics
+from pam_proactive.suggestions.dead_letters import replay
+from pam_proactive.suggestions.delivery import set_channels
 from planting import Planter
 from receiver import SECRET
 from serving import get, serve, small_app
@@ -216,3 +219,23 @@ async def test_counts_of_other_processes_reach_the_scrape(
     assert value(live, "pam_db_pool_max_connections") == 2 * settings_for().pool_max_size
     assert value(live, "pam_db_pool_size_connections") >= 2
     assert value(gone, "pam_db_pool_size_connections") == 0  # exited: no longer counted
+
+
+async def test_dead_notifications_are_gauged_at_scrape(make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        budget = p.user()
+        p.budget(budget, "food", 1000)
+        p.expense(budget, 850, "food", date(2026, 11, 3))
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        await set_channels(engine.db, "pam_proactive", ["webhook"])
+        await sweep(engine, NOW, user_ids=[budget], deliver=False)
+        async with serve(small_app(engine, metrics_route.router)) as base:
+            healthy, _ = await scrape(base)
+            with psycopg.connect(uri, autocommit=True) as conn:  # past its last attempt
+                conn.execute(b"UPDATE pam_proactive.outbox SET dead_at = now(), tries = 8")
+            dead, _ = await scrape(base)
+            assert await replay(engine.db, "pam_proactive", NEXT_DAY, dead=True) != []
+            replayed, _ = await scrape(base)
+    key = ("pam_outbox_dead", frozenset({("channel", "webhook")}))
+    assert (healthy[key], dead[key], replayed[key]) == (0, 1, 0)
