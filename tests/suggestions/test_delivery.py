@@ -10,6 +10,7 @@ import json
 import random
 import socket
 import time as walltime
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from pam_proactive.suggestions.delivery import (
     set_channels,
 )
 from pam_proactive.suggestions.models import Candidate, Priority
+from pam_proactive.suggestions.signing import WebhookVerificationError, verify
 from pam_proactive.suggestions.store import (
     ApplyResult,
     DeliveryPolicy,
@@ -202,6 +204,34 @@ async def test_webhook_delivery_is_signed_exactly(conn: Conn, receiver: Receiver
     later = NOW + timedelta(hours=1)
     again = await apply(conn, [cand(u, "a", Priority.HIGH, at=later)], [profile(u)], now=later)
     assert again.created == 0 and again.notified == 0 and again.resolved == 0
+
+
+def _post(url: str, headers: dict[str, str], body: bytes) -> None:
+    """Send a captured request again, as an attacker would."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
+
+
+async def test_a_replayed_or_redated_request_is_rejected_by_the_verifier(
+        conn: Conn, receiver: Receiver) -> None:
+    await one_notification(conn)
+    await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
+    [captured] = receiver.requests
+    assert captured.verified is not None
+    sent = {k: v for k, v in captured.headers.items() if k.startswith("webhook-")}
+    # Replayed later, unchanged: outside the 5-minute tolerance.
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(SECRET, sent, captured.body, now=datetime.now(UTC) + timedelta(minutes=6))
+    # Re-dated to look fresh, or given another webhook-id to pass deduplication: the
+    # signature no longer matches. Posted to the real receiver, both are refused.
+    redated = sent | {"webhook-timestamp": str(int(walltime.time()) + 60)}
+    forged = sent | {"webhook-id": "msg_" + uuid.uuid4().hex}
+    for headers in (redated, forged):
+        with pytest.raises(WebhookVerificationError, match="no signature matches"):
+            verify(SECRET, headers, captured.body)
+        await asyncio.to_thread(_post, receiver.url, headers, captured.body)
+    assert [r.verified for r in receiver.requests[1:]] == [None, None]
 
 
 # --------------------------------------------------------------------------------------------
