@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,11 @@ from pam_proactive.jobs.sweep import channels, retry_policy
 from pam_proactive.suggestions.delivery import DeliveryReport, drain_due, set_channels
 
 ROOT = Path(__file__).resolve().parents[1]
-RECEIVER = ROOT / "tests" / "receiver.py"
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' receiver process, shared
+
+from receiver import start as start_receiver  # noqa: E402
+from receiver import stop as stop_receiver  # noqa: E402
+
 SECRET = "whsec_" + "YmVuY2htYXJrLXNlY3JldC1vZi10aGUtZGVsaXZlcnk="
 
 # The burst: one suggestion and one due notification per row, payloads like real ones.
@@ -79,20 +82,6 @@ SELECT (SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid =
 """
 
 
-def start_receiver(delay: float, error_rate: float) -> tuple[subprocess.Popen[str], str]:
-    """The receiver process (tests/receiver.py), and its URL."""
-    proc = subprocess.Popen(
-        [sys.executable, str(RECEIVER), "--delay", str(delay), "--error-rate", str(error_rate),
-         "--secret", SECRET], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        cwd=ROOT, env={"PYTHONPATH": str(ROOT / "tests"), "PATH": "/usr/bin:/bin"})
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    if len(line) != 2 or line[0] != "port":
-        proc.kill()
-        raise RuntimeError("the receiver did not start")
-    return proc, f"http://127.0.0.1:{line[1]}/hook"
-
-
 def receiver_stats(url: str) -> dict[str, int]:
     with urllib.request.urlopen(url.replace("/hook", "/stats"), timeout=5) as response:
         stats: dict[str, int] = json.loads(response.read())
@@ -119,7 +108,8 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def main(ns: argparse.Namespace) -> None:
-    proc, url = start_receiver(ns.delay, ns.error_rate)
+    proc, url = start_receiver("--delay", str(ns.delay), "--error-rate", str(ns.error_rate),
+                               "--secret", SECRET)
     try:
         with tempfile.TemporaryDirectory(prefix="pam-bench-") as tmp, embedded_server(
                 Path(tmp) / "pgdata", delete=True) as server:
@@ -137,9 +127,7 @@ async def main(ns: argparse.Namespace) -> None:
                 await set_channels(engine.db, settings.engine_schema, ["webhook"])
                 await run_workers(engine, uri, url, ns)
     finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        proc.wait(timeout=10)
+        stop_receiver(proc)
 
 
 async def run_workers(engine: Engine, uri: str, url: str, ns: argparse.Namespace) -> None:
