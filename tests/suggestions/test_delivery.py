@@ -25,7 +25,9 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
+from pam_proactive.engine import open_engine
 from pam_proactive.errors import ConfigurationError
+from pam_proactive.jobs.sweep import deliver_outbox
 from pam_proactive.suggestions import delivery
 from pam_proactive.suggestions.dead_letters import dead_by_channel, inspect, list_rows, replay
 from pam_proactive.suggestions.delivery import (
@@ -639,6 +641,19 @@ async def test_concurrency_is_bounded_by_the_setting(conn: Conn, receiver: Recei
     report = await deliver_due(conn, SCHEMA, [webhook(receiver.url, concurrency=3)], NOW)
     assert report.delivered == 12
     assert receiver.max_in_flight == 3  # not the event loop's default thread pool
+
+
+async def test_the_concurrency_setting_controls_the_engine_s_channel(
+        bare: Conn, uri: str, receiver: Receiver) -> None:
+    for _ in range(8):
+        await one_notification(bare)
+    receiver.delay = 0.15
+    settings = settings_for("seed", webhook_url=receiver.url, webhook_secret=SECRET,
+                            delivery_concurrency=2)
+    async with open_engine(settings, conninfo=uri) as engine:
+        report = await deliver_outbox(engine, NOW)  # records PAM_CHANNELS=webhook first
+    assert report == DeliveryReport(picked=8, delivered=8, attempts=8)
+    assert receiver.max_in_flight == 2
 
 
 async def test_a_hanging_receiver_never_delays_a_dismissal(
