@@ -1,7 +1,8 @@
 """Delivery benchmark: 10,000 notifications to a real webhook receiver on loopback that
 answers in 200 ms and fails 5 % of requests with a 500.
 
-A throwaway embedded PostgreSQL gets 10,000 due outbox rows at once (a burst); ``--workers``
+A throwaway embedded PostgreSQL gets 10,000 due outbox rows at once (a burst), or ``--rate``
+rows a second (a steady load below the receiver's capacity); ``--workers``
 delivery loops (each as a worker's drain: claim with a lease, send outside any transaction,
 record) run until every row is delivered, or ``--max-seconds`` pass. Meanwhile a sampler
 reads ``pg_locks`` and ``pg_stat_activity`` every 20 ms.
@@ -15,7 +16,7 @@ The retry schedule is compressed after its first step (``--schedule``: 5 s as in
 then seconds instead of minutes and hours) so that the run ends by itself: the 5 % failed
 rows are retried 5 s later as in production, which is what the p99 measures.
 
-Usage: ``python bench/delivery.py [--rows 10000] [--concurrency 32] [--workers 2]``
+Usage: ``python bench/delivery.py [--rows 10000] [--rate 0] [--concurrency 32] [--workers 2]``
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ WITH s AS (
   SELECT gen_random_uuid(), 'maintenance_overdue', 'high', 3, 'Oil change overdue',
     'Your oil change is 500 miles overdue.', '{"overdue_miles": 500}',
     'maintenance_overdue:' || g, now(), 3
-  FROM generate_series(1, %(rows)s) AS g
+  FROM generate_series(%(first)s::integer, %(last)s::integer) AS g
   RETURNING id, user_id, type, priority, title, message, data, dedup_key)
 INSERT INTO pam_proactive.outbox (suggestion_id, user_id, event, priority, payload)
 SELECT id, user_id, 'created', priority, jsonb_build_object('id', id, 'user_id', user_id,
@@ -120,9 +121,10 @@ async def main(ns: argparse.Namespace) -> None:
                 delivery_concurrency=ns.concurrency, delivery_retry_schedule=ns.schedule,
                 pool_max_size=ns.workers + 2, circuit_failures=1000)
             await run_migrations(settings, uri)
-            with psycopg.connect(uri, autocommit=True) as conn:
-                conn.execute(INSERT_ROWS.encode(), {"rows": ns.rows})
-                conn.execute(b"VACUUM ANALYZE")
+            if not ns.rate:  # a burst: every row due at once
+                with psycopg.connect(uri, autocommit=True) as conn:
+                    conn.execute(INSERT_ROWS.encode(), {"first": 1, "last": ns.rows})
+                    conn.execute(b"VACUUM ANALYZE")
             async with open_engine(settings, conninfo=uri) as engine:
                 await set_channels(engine.db, settings.engine_schema, ["webhook"])
                 await run_workers(engine, uri, url, ns)
@@ -143,18 +145,36 @@ async def run_workers(engine: Engine, uri: str, url: str, ns: argparse.Namespace
                                      " WHERE delivered_at IS NULL AND dead_at IS NULL")
         return int(rows[0][0])
 
+    produced = asyncio.Event()
+
+    async def producer() -> None:
+        """--rate rows a second, in tenths of a second, until --rows are written."""
+        if not ns.rate:
+            produced.set()
+            return
+        async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+            chunk, first = max(1, round(ns.rate / 10)), 1
+            tick = time.perf_counter()
+            while first <= ns.rows:
+                last = min(ns.rows, first + chunk - 1)
+                await conn.execute(INSERT_ROWS.encode(), {"first": first, "last": last})
+                first = last + 1
+                tick += 0.1
+                await asyncio.sleep(max(0.0, tick - time.perf_counter()))
+        produced.set()
+
     async def worker() -> None:
         while time.perf_counter() < deadline:
             report = await drain_due(engine.db, "pam_proactive", own, datetime.now(UTC),
                                      batch=ns.batch, policy=policy)
             totals.append(report)
             if report.picked == 0:
-                if await pending() == 0:
+                if produced.is_set() and await pending() == 0:
                     return
-                await asyncio.sleep(0.2)  # failed rows wait for their retry
+                await asyncio.sleep(0.2)  # nothing due: new rows or retries come later
 
     sampler = asyncio.create_task(sample_locks(uri, stop, peaks))
-    await asyncio.gather(*(worker() for _ in range(ns.workers)))
+    await asyncio.gather(producer(), *(worker() for _ in range(ns.workers)))
     seconds = time.perf_counter() - started
     stop.set()
     await sampler
@@ -162,14 +182,17 @@ async def run_workers(engine: Engine, uri: str, url: str, ns: argparse.Namespace
     left = await pending()
     stats = receiver_stats(url)
     attempts = sum(r.attempts for r in totals)
-    print(f"rows {ns.rows:,}, receiver {ns.delay * 1000:.0f} ms, {ns.error_rate:.0%} errors, "
-          f"concurrency {ns.concurrency}, {ns.workers} workers, claims of {ns.batch}")
+    arrival = f"{ns.rate:g} rows/s" if ns.rate else "a burst"
+    print(f"rows {ns.rows:,} ({arrival}), receiver {ns.delay * 1000:.0f} ms, "
+          f"{ns.error_rate:.0%} errors, concurrency {ns.concurrency}, {ns.workers} workers, "
+          f"claims of {ns.batch}")
     print(f"delivered {len(lags):,} in {seconds:.1f} s: {len(lags) / seconds:.1f} rows/s; "
           f"left undelivered {left}")
     print(f"attempts {attempts:,} ({attempts - len(lags):,} failed and retried)")
     if lags:
-        print(f"end-to-end lag (burst, from creation): p50 {statistics.median(lags):.1f} s, "
-              f"p99 {percentile(lags, 0.99):.1f} s, max {max(lags):.1f} s")
+        print(f"end-to-end lag (from creation to the accepted attempt): "
+              f"p50 {statistics.median(lags):.1f} s, p99 {percentile(lags, 0.99):.1f} s, "
+              f"max {max(lags):.1f} s")
     print(f"receiver: {stats}")
     print(f"peak locks held by the engine's sessions: {peaks['locks']:.0f}; longest open "
           f"transaction {peaks['transaction_seconds'] * 1000:.0f} ms "
@@ -185,5 +208,7 @@ if __name__ == "__main__":
     p.add_argument("--workers", type=int, default=2, help="delivery loops at once")
     p.add_argument("--batch", type=int, default=250, help="rows per claim")
     p.add_argument("--schedule", default="5s,10s,20s,40s,80s,160s,320s")
+    p.add_argument("--rate", type=float, default=0,
+                   help="rows written per second (0: all at once, a burst)")
     p.add_argument("--max-seconds", type=float, default=900)
     asyncio.run(main(p.parse_args()))
