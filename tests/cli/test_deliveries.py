@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -17,6 +18,7 @@ from pam_proactive.cli.main import app
 from pam_proactive.engine import open_engine
 from pam_proactive.errors import ConfigurationError
 from pam_proactive.jobs.sweep import deliver_outbox
+from processes import cli_process
 from receiver import SECRET, Receiver
 
 runner = CliRunner()
@@ -103,3 +105,17 @@ async def test_bad_flags_are_one_line_errors(make_database: MakeDatabase) -> Non
     with pytest.raises(ConfigurationError, match="PAM_CHANNELS=webhook differs"):
         async with open_engine(settings_for("seed", channels="webhook"), conninfo=uri) as e:
             await deliver_outbox(e, datetime.now(UTC))
+
+
+@pytest.mark.parametrize("command", [["watch"], ["run", "--no-api", "--no-watch"]])
+async def test_a_wrong_pam_channels_stops_a_service_at_start_up(
+        make_database: MakeDatabase, command: list[str]) -> None:
+    uri = await make_database("seed")
+    ok(await invoke("deliveries", "channels", "--set", "none", "--database-url", uri))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAM_", "DATABASE_URL"))}
+    env |= {"PAM_CHANNELS": "webhook", "DATABASE_URL": uri}
+    with cli_process(command, env) as proc:
+        output, _ = await asyncio.to_thread(proc.communicate, timeout=60)
+    assert proc.returncode == 1, output
+    assert "PAM_CHANNELS=webhook differs from the channels recorded in the database (none)" in (
+        " ".join(output.split()))

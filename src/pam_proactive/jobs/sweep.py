@@ -127,10 +127,11 @@ def retry_policy(engine: Engine) -> RetryPolicy:
                        circuit_failures=s.circuit_failures, circuit_cooldown=s.circuit_cooldown)
 
 
-async def deliver_outbox(engine: Engine, now: datetime) -> DeliveryReport:
-    """Deliver every outbox row due at ``now`` through the recorded channels this process
-    can send through. The first call of a process reconciles PAM_CHANNELS with the recorded
-    channels (a mismatch raises ConfigurationError naming PAM_CHANNELS)."""
+async def reconcile_channels(engine: Engine) -> None:
+    """Reconcile PAM_CHANNELS and this process's credentials with the recorded channels,
+    once per process (:func:`configure_channels`): long-running commands call it at
+    start-up, every delivery before its first run. A mismatch raises ConfigurationError
+    naming PAM_CHANNELS."""
     schema = engine.settings.engine_schema
     own = channels(engine)
     declared = engine.settings.declared_channels
@@ -138,7 +139,14 @@ async def deliver_outbox(engine: Engine, now: datetime) -> DeliveryReport:
     if key not in _reconciled:
         await configure_channels(engine.db, schema, declared, [c.name for c in own])
         _reconciled.add(key)
-    return await drain_due(engine.db, schema, own, now, policy=retry_policy(engine))
+
+
+async def deliver_outbox(engine: Engine, now: datetime) -> DeliveryReport:
+    """Deliver every outbox row due at ``now`` through the recorded channels this process
+    can send through (after :func:`reconcile_channels`)."""
+    await reconcile_channels(engine)
+    return await drain_due(engine.db, engine.settings.engine_schema, channels(engine), now,
+                           policy=retry_policy(engine))
 
 
 async def _pages(engine: Engine, user_ids: Sequence[object] | None,
