@@ -104,7 +104,8 @@ RECORD_OUTCOMES = Statement(
 )
 
 # One row per channel of the batch: any success closes the circuit; failures add up and open
-# it (for a cool-down) at the threshold.
+# it (for a cool-down) at the threshold. A healthy channel's row is not rewritten by every
+# batch (the WHERE): workers do not queue on it while all goes well.
 RECORD_CIRCUITS = Statement(
     "delivery.record_circuits",
     "INSERT INTO {s}.channel_circuits AS c (channel, failures, open_until, changed_at)"
@@ -118,7 +119,8 @@ RECORD_CIRCUITS = Statement(
     "  WHEN c.failures + EXCLUDED.failures >= %(threshold)s"
     "   THEN clock_timestamp() + %(cooldown)s::interval"
     "  ELSE c.open_until END,"
-    " changed_at = clock_timestamp()",
+    " changed_at = clock_timestamp()"
+    " WHERE c.failures > 0 OR EXCLUDED.failures > 0",
 )
 
 MARK_DELIVERED = Statement(
