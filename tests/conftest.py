@@ -63,8 +63,10 @@ def make_database(pg_server: str) -> MakeDatabase:
 
 
 def settings_for(preset: str = "seed", **overrides: object) -> Settings:
-    """Settings for tests: small batches so batching is exercised, short timeouts."""
-    base: dict[str, object] = {"preset": preset, "batch_size": 7, "query_timeout": 10.0}
+    """Settings for tests: small batches so batching is exercised, short timeouts; the
+    channels declared (PAM_CHANNELS) are the webhook when one is given, else outbox only."""
+    base: dict[str, object] = {"preset": preset, "batch_size": 7, "query_timeout": 10.0,
+                               "channels": "webhook" if overrides.get("webhook_url") else "none"}
     base.update(overrides)
     return load_settings(**base)
 

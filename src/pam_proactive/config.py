@@ -5,6 +5,8 @@ A wrong value stops startup with a :class:`ConfigurationError` naming the variab
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -31,6 +33,60 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SECRET_FIELDS = frozenset({"database_url", "webhook_url", "webhook_secret",
                             "operator_webhook_url", "operator_webhook_secret", "api_token",
                             "supabase_jwt_secret", "supabase_jwks"})
+
+
+# Standard Webhooks secrets: "whsec_" + base64 of 24 to 64 random bytes (as Svix issues them).
+WEBHOOK_SECRET_PREFIX = "whsec_"
+_SECRET_BYTES = (24, 64)
+# Svix's schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+DEFAULT_RETRY_SCHEDULE = "5s,5m,30m,2h,5h,10h,10h"
+_DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+CHANNEL_NAMES = ("webhook",)  # the push channels the engine knows
+OUTBOX_ONLY = "none"  # PAM_CHANNELS value: no push channel, the outbox row is the delivery
+
+
+def parse_webhook_secret(text: str) -> bytes:
+    """The key bytes of one ``whsec_<base64>`` secret; ValueError saying what is wrong (never
+    echoing the value)."""
+    text = text.strip()
+    if not text.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"must be a Standard Webhooks secret: {WEBHOOK_SECRET_PREFIX}<base64>")
+    try:
+        key = base64.b64decode(text.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"is not valid base64 after {WEBHOOK_SECRET_PREFIX}") from None
+    low, high = _SECRET_BYTES
+    if not low <= len(key) <= high:
+        raise ValueError(f"must hold {low} to {high} bytes of key (it holds {len(key)})")
+    return key
+
+
+def parse_webhook_secrets(text: str) -> tuple[bytes, ...]:
+    """A comma-separated list of ``whsec_`` secrets: the first is the newest; every one signs
+    each request while a rotation is under way."""
+    parts = [p for p in (part.strip() for part in text.split(",")) if p]
+    if not parts:
+        raise ValueError("must hold at least one secret")
+    return tuple(parse_webhook_secret(p) for p in parts)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration written ``<number><s|m|h|d>`` (``5s``, ``30m``, ``2h``)."""
+    match = _DURATION_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text.strip()!r} is not a duration such as 5s, 30m or 2h")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_retry_schedule(text: str) -> tuple[float, ...]:
+    """The delays (seconds) before each retry, from a comma list of durations."""
+    delays = tuple(parse_duration(part) for part in text.split(",") if part.strip())
+    if not delays:
+        raise ValueError("must list at least one delay, e.g. 5s,5m,30m,2h,5h,10h,10h")
+    if min(delays) <= 0:  # a drain retries nothing at its own `now`: delays must move on
+        raise ValueError("every delay must be longer than zero")
+    return delays
 
 
 ROOT_DATA_DIR = Path("/var/lib/pam-proactive/pgdata")
@@ -73,7 +129,27 @@ class Settings(BaseSettings):
     slow_query_seconds: float = Field(default=1.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: str | None = Field(
+        default=None, description="whsec_<base64> secrets, comma-separated during a rotation "
+        "(each one signs every request; the first is the newest)")
+    # Delivery (suggestions/delivery.py): which channels the engine has, and how they send.
+    channels: str | None = Field(
+        default=None, description="the engine's push channels ('webhook') or 'none' for "
+        "outbox-only; checked against the channels recorded in the database")
+    delivery_concurrency: int = Field(
+        default=16, ge=1, le=256, description="requests in flight per channel and process")
+    delivery_timeout: float = Field(default=10.0, gt=0, le=120, description="seconds per "
+                                    "request")
+    delivery_retry_schedule: str = Field(
+        default=DEFAULT_RETRY_SCHEDULE,
+        description="delays before each retry after a failed attempt; dead after the last")
+    delivery_jitter: float = Field(
+        default=0.1, ge=0, le=0.5, description="each retry delay is scaled by a random factor "
+        "in [1 - jitter, 1 + jitter]")
+    circuit_failures: int = Field(
+        default=10, ge=1, description="consecutive failures that open a channel's circuit")
+    circuit_cooldown: float = Field(
+        default=60.0, gt=0, description="seconds an open circuit waits before one probe")
     transaction_pooler: bool | None = Field(
         default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
@@ -191,6 +267,42 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// URL")
         return value
 
+    @field_validator("webhook_secret", "operator_webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parse_webhook_secrets(value)
+        return value
+
+    @field_validator("delivery_retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        parse_retry_schedule(value)
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channels(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        names = channel_list(value)
+        unknown = [n for n in names if n not in CHANNEL_NAMES]
+        if unknown:
+            raise ValueError(f"unknown channel {unknown[0]!r}: use "
+                             f"{', '.join(CHANNEL_NAMES)} or {OUTBOX_ONLY!r} (outbox only)")
+        return value
+
+    @property
+    def declared_channels(self) -> tuple[str, ...] | None:
+        """PAM_CHANNELS as names (empty: outbox only), or None when unset."""
+        return None if self.channels is None else channel_list(self.channels)
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        """PAM_DELIVERY_RETRY_SCHEDULE in seconds."""
+        return parse_retry_schedule(self.delivery_retry_schedule)
+
     @model_validator(mode="after")
     def _check_webhook(self) -> Settings:
         if self.webhook_url and not self.webhook_secret:
@@ -226,6 +338,16 @@ class Settings(BaseSettings):
     def resolved_data_dir(self) -> Path:
         """Directory of the embedded server's data."""
         return self.data_dir or default_data_dir()
+
+
+def channel_list(text: str) -> tuple[str, ...]:
+    """Channel names of a PAM_CHANNELS value, sorted; ``none`` is the empty list."""
+    names = sorted({p.strip().lower() for p in text.split(",") if p.strip()})
+    if names == [OUTBOX_ONLY]:
+        return ()
+    if OUTBOX_ONLY in names:
+        raise ValueError(f"{OUTBOX_ONLY!r} (outbox only) cannot be combined with channels")
+    return tuple(names)
 
 
 def env_names(field: str) -> tuple[str, ...]:

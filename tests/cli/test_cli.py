@@ -62,8 +62,10 @@ async def seed_db(make_database: MakeDatabase) -> tuple[str, UUID, UUID]:
 
 
 async def test_sweep_jsonl_prints_each_suggestion_and_a_rerun_stores_nothing(
-        seed_db: tuple[str, UUID, UUID]) -> None:
+        seed_db: tuple[str, UUID, UUID], monkeypatch: pytest.MonkeyPatch) -> None:
     uri, budget, departing = seed_db
+    monkeypatch.delenv("PAM_CHANNELS", raising=False)
+    monkeypatch.delenv("PAM_WEBHOOK_URL", raising=False)
     lines = jsonl(await invoke("sweep", "--format", "jsonl", "--now", NOW,
                                "--database-url", uri))
     assert all(set(line) >= JSONL_KEYS for line in lines)
@@ -86,8 +88,18 @@ async def test_sweep_jsonl_prints_each_suggestion_and_a_rerun_stores_nothing(
 
     again = jsonl(await invoke("sweep", "--format", "jsonl", "--now", NOW,
                                "--database-url", uri))
-    # Found again, already delivered (no channel configured: released from the outbox).
+    # Found again, still open: no channel is recorded, so nothing was released as delivered.
     assert sorted((line["type"], line["status"]) for line in again) == [
+        ("budget_threshold", "open"), ("departure_reminder", "open")]
+    assert (count(uri, "suggestions"), count(uri, "outbox")) == (2, 2)
+    # Declared outbox-only (recorded): the outbox rows are the delivery, released.
+    monkeypatch.setenv("PAM_CHANNELS", "none")
+    third = jsonl(await invoke("sweep", "--format", "jsonl", "--now", NOW,
+                               "--database-url", uri))
+    assert {line["status"] for line in third} == {"open"}  # stored before the delivery
+    fourth = jsonl(await invoke("sweep", "--format", "jsonl", "--now", NOW,
+                                "--database-url", uri))
+    assert sorted((line["type"], line["status"]) for line in fourth) == [
         ("budget_threshold", "delivered"), ("departure_reminder", "delivered")]
     assert (count(uri, "suggestions"), count(uri, "outbox")) == (2, 2)
 
@@ -154,7 +166,7 @@ async def test_migrate_twice_then_sweep_on_wheels_wins_live(make_database: MakeD
     assert flat(first.stdout) == (
         "applied: 0001_engine_preferences, 0002_suggestions, 0003_job_runs, 0004_reports,"
         " 0005_suggestion_changes, 0006_evaluation_state, 0007_evaluation_scope,"
-        " preset:wheels-wins-live")
+        " 0008_delivery_leases, preset:wheels-wins-live")
     second = await invoke("migrate", "--preset", "wheels-wins-live", "--database-url", uri)
     assert second.exit_code == 0, second.output
     assert flat(second.stdout) == "applied: nothing (up to date)"

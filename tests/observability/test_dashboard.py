@@ -96,13 +96,20 @@ async def test_data_without_the_job_and_fleet_tables(make_database: MakeDatabase
         async with serve(small_app(engine, dashboard.router)) as base:
             data = await dashboard_json(base)
             status, ctype, page = await get(base + "/")
+            with psycopg.connect(uri, autocommit=True) as conn:  # one past its last attempt
+                conn.execute(b"UPDATE pam_proactive.outbox SET dead_at = now(), tries = 8"
+                             b" WHERE id = (SELECT min(id) FROM pam_proactive.outbox)")
+            one_dead = await dashboard_json(base)
+            _, _, dead_page = await get(base + "/")
+    assert one_dead["outbox"] == {"pending": 2, "delivered": 0, "failing": 0, "dead": 1}
+    assert 'data-field="outbox.dead">1</span> dead' in dead_page
     assert data["jobs"] == {"available": False, "runs": []}
     assert data["fleet"] == {"available": False, "history": [], "critical": []}
     assert data["suggestions"]["by_type"] == {"labels": ["2026-11-25"], "series": {
         "budget_threshold": [1], "departure_reminder": [1], "fuel_low": [1]}}
     assert data["suggestions"]["by_priority"]["series"] == {"medium": [2], "low": [1]}
     assert data["suggestions"]["statuses"] == {"open": 3}
-    assert data["outbox"] == {"pending": 3, "delivered": 0, "failing": 0}
+    assert data["outbox"] == {"pending": 3, "delivered": 0, "failing": 0, "dead": 0}
     recent = data["suggestions"]["recent"]
     assert sorted(r["user"] for r in recent) == sorted(str(u)[:8] for u in users)
     assert set(recent[0]) == {"user", "type", "priority", "status", "created_at", "updated_at"}

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,7 +25,10 @@ from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
 from pam_proactive.logs import bind
 from pam_proactive.observability import metrics
+from pam_proactive.suggestions.dead_letters import replay
+from pam_proactive.suggestions.delivery import set_channels
 from planting import Planter
+from receiver import SECRET
 from serving import get, serve, small_app
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -95,7 +99,8 @@ async def test_metrics_after_a_real_sweep(make_database: MakeDatabase, receiver:
         p.fill(fuel, date(2026, 11, 1), 30, 10_000)
         p.fill(fuel, date(2026, 11, 10), 30, 10_300)  # 20 % left: fuel_low, medium
     users = [budget, departing, fuel]
-    settings = settings_for("seed", webhook_url=receiver, webhook_secret="s", cache_max_entries=2)
+    settings = settings_for("seed", webhook_url=receiver, webhook_secret=SECRET,
+                            cache_max_entries=2)
     async with open_engine(settings, conninfo=uri) as engine:
         base_app = small_app(engine, metrics_route.router)
         async with serve(base_app) as base:
@@ -156,11 +161,15 @@ async def test_metrics_after_a_real_sweep(make_database: MakeDatabase, receiver:
             ("escalated", "departure_reminder", "high"), ("resolved", "fuel_low", "medium")):
         assert delta("pam_suggestion_transitions_total", transition=transition, type=type_,
                      priority=priority) == 1, (transition, type_)
-    # Deliveries: the receiver refused the very first POST, which was retried.
+    # Deliveries: the receiver refused the very first POST. Its row waited for its retry
+    # (5 s on the schedule) and was superseded by the next day's escalation of the same
+    # suggestion before the next drain: cancelled, never sent twice.
     notified = report.lifecycle["notified"] + second.lifecycle["notified"]
+    assert notified == 5
     assert delta("pam_deliveries_total", channel="webhook", outcome="failed") == 1
-    assert delta("pam_deliveries_total", channel="webhook", outcome="ok") == notified == 5
-    assert delta("pam_outbox_rows_total", outcome="delivered") == notified
+    assert delta("pam_deliveries_total", channel="webhook", outcome="ok") == notified - 1
+    assert delta("pam_outbox_rows_total", outcome="delivered") == notified - 1
+    assert delta("pam_outbox_rows_total", outcome="failed") == 1
     assert delta("pam_event_lag_seconds_count") == 1
     assert value(after, "pam_fleet_critical_vehicles") == 2
 
@@ -210,3 +219,23 @@ async def test_counts_of_other_processes_reach_the_scrape(
     assert value(live, "pam_db_pool_max_connections") == 2 * settings_for().pool_max_size
     assert value(live, "pam_db_pool_size_connections") >= 2
     assert value(gone, "pam_db_pool_size_connections") == 0  # exited: no longer counted
+
+
+async def test_dead_notifications_are_gauged_at_scrape(make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        budget = p.user()
+        p.budget(budget, "food", 1000)
+        p.expense(budget, 850, "food", date(2026, 11, 3))
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        await set_channels(engine.db, "pam_proactive", ["webhook"])
+        await sweep(engine, NOW, user_ids=[budget], deliver=False)
+        async with serve(small_app(engine, metrics_route.router)) as base:
+            healthy, _ = await scrape(base)
+            with psycopg.connect(uri, autocommit=True) as conn:  # past its last attempt
+                conn.execute(b"UPDATE pam_proactive.outbox SET dead_at = now(), tries = 8")
+            dead, _ = await scrape(base)
+            assert await replay(engine.db, "pam_proactive", NEXT_DAY, dead=True) != []
+            replayed, _ = await scrape(base)
+    key = ("pam_outbox_dead", frozenset({("channel", "webhook")}))
+    assert (healthy[key], dead[key], replayed[key]) == (0, 1, 0)

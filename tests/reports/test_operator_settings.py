@@ -7,6 +7,8 @@ import pytest
 from pam_proactive.config import load_settings
 from pam_proactive.errors import ConfigurationError
 
+SHARED = "whsec_" + "c2hhcmVkLXNlY3JldC1vZi10aGUtd2ViaG9vay0zMmI="
+OWN = "whsec_" + "b3duLXNlY3JldC1vZi10aGUtb3BlcmF0b3Itd2ViaG9vaw=="
 _NAMES = ("PAM_OPERATOR_WEBHOOK_URL", "PAM_OPERATOR_WEBHOOK_SECRET", "PAM_WEBHOOK_URL",
           "PAM_WEBHOOK_SECRET", "PAM_FLEET_CRITICAL_SCORE")
 
@@ -27,15 +29,15 @@ def test_operator_webhook_needs_a_secret(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("PAM_OPERATOR_WEBHOOK_URL", "https://ops.example/fleet")
     with pytest.raises(ConfigurationError, match="PAM_OPERATOR_WEBHOOK_SECRET"):
         load_settings()
-    monkeypatch.setenv("PAM_WEBHOOK_SECRET", "shared")  # the suggestion webhook's will do
-    assert load_settings().operator_secret == "shared"
-    monkeypatch.setenv("PAM_OPERATOR_WEBHOOK_SECRET", "own")
-    assert load_settings().operator_secret == "own"
+    monkeypatch.setenv("PAM_WEBHOOK_SECRET", SHARED)  # the suggestion webhook's will do
+    assert load_settings().operator_secret == SHARED
+    monkeypatch.setenv("PAM_OPERATOR_WEBHOOK_SECRET", OWN)
+    assert load_settings().operator_secret == OWN
 
 
 def test_operator_webhook_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAM_OPERATOR_WEBHOOK_URL", "ftp://ops.example/fleet")
-    monkeypatch.setenv("PAM_OPERATOR_WEBHOOK_SECRET", "own")
+    monkeypatch.setenv("PAM_OPERATOR_WEBHOOK_SECRET", OWN)
     with pytest.raises(ConfigurationError, match="PAM_OPERATOR_WEBHOOK_URL"):
         load_settings()
 

@@ -1,12 +1,17 @@
-"""Delivering the outbox: real HTTP to a local server, real PostgreSQL, real row locks."""
+"""Delivering the outbox: real HTTP to a local receiver, real PostgreSQL, real leases.
+
+The clock ``now`` is driven through the retry schedule; leases and circuits run on the
+database's real clock."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
+import logging
+import random
 import socket
+import time as walltime
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,27 +25,41 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
+from pam_proactive.engine import open_engine
+from pam_proactive.errors import ConfigurationError
+from pam_proactive.jobs.sweep import deliver_outbox
+from pam_proactive.suggestions import delivery
+from pam_proactive.suggestions.dead_letters import dead_by_channel, inspect, list_rows, replay
 from pam_proactive.suggestions.delivery import (
     Attempt,
     DeliveryReport,
-    DeliveryResult,
     OutboxItem,
+    RetryPolicy,
     WebhookChannel,
+    configure_channels,
     deliver_due,
     drain_due,
-    payload_body,
-    sign,
-    verify_signature,
+    set_channels,
 )
 from pam_proactive.suggestions.models import Candidate, Priority
-from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
-from receiver import Receiver
+from pam_proactive.suggestions.signing import WebhookVerificationError, verify
+from pam_proactive.suggestions.store import (
+    ApplyResult,
+    DeliveryPolicy,
+    apply_candidates,
+    dismiss,
+)
+from receiver import SECRET, Receiver, Reply
 from suggestions.detectors.factory import make_profile
 
 Conn = Database
 OpenDatabase = Callable[[str, Settings], Awaitable[Database]]
 SCHEMA = "pam_proactive"
-SECRET = "s3cr3t-for-tests"
+# Svix's schedule without jitter (5 s, 5 min, 30 min, ...), and a circuit that never opens:
+# these tests jump the engine's clock through hours of retries in a few real seconds, while
+# the circuit's cool-down runs on the real clock (it is tested on its own below).
+EXACT = RetryPolicy(jitter=0.0, circuit_failures=1_000_000)
+SCHEDULE = [timedelta(seconds=d) for d in EXACT.delays]
 NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
 
 
@@ -100,14 +119,21 @@ async def uri(make_database: MakeDatabase) -> str:
 
 
 @pytest.fixture
-async def conn(uri: str, open_database: OpenDatabase) -> Conn:
-    """The engine's instrumented connector on the test database."""
+async def bare(uri: str, open_database: OpenDatabase) -> Conn:
+    """The engine's instrumented connector on the test database, no channels recorded."""
     return await open_database(uri, settings_for("seed"))
 
 
+@pytest.fixture
+async def conn(bare: Conn) -> Conn:
+    """The connector, with the webhook recorded as the engine's channel."""
+    await set_channels(bare, SCHEMA, ["webhook"])
+    return bare
+
+
 def webhook(url: str, **kwargs: Any) -> WebhookChannel:
-    kwargs.setdefault("backoff_base", 0.01)
-    return WebhookChannel(url, SECRET, timeout=5.0, **kwargs)
+    kwargs.setdefault("timeout", 5.0)
+    return WebhookChannel(url, SECRET, **kwargs)
 
 
 async def rows(conn: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -115,10 +141,10 @@ async def rows(conn: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 async def outbox_state(conn: Conn) -> list[tuple[Any, ...]]:
-    """(id, delivered_at, attempts, last_error, deliver_after, cancelled_at) by id."""
+    """(id, delivered_at, attempts, last_error, deliver_after, cancelled_at, dead_at) by id."""
     return await rows(
         conn,
-        "SELECT id, delivered_at, attempts, last_error, deliver_after, cancelled_at"
+        "SELECT id, delivered_at, attempts, last_error, deliver_after, cancelled_at, dead_at"
         " FROM pam_proactive.outbox ORDER BY id",
     )
 
@@ -140,23 +166,8 @@ async def one_notification(conn: Conn, **profile_kwargs: Any) -> UUID:
 
 
 # --------------------------------------------------------------------------------------------
-# Signatures
+# Signed requests
 # --------------------------------------------------------------------------------------------
-
-
-def test_verify_signature() -> None:
-    body = payload_body({"b": 1, "a": "é"})
-    assert body == '{"a":"é","b":1}'.encode()
-    header = sign(SECRET, body)
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert header == f"sha256={expected}"
-    assert verify_signature(SECRET, body, header)
-    assert verify_signature(SECRET.encode(), body, header)
-    assert not verify_signature(SECRET, body + b" ", header)
-    assert not verify_signature("other", body, header)
-    assert not verify_signature(SECRET, body, None)
-    assert not verify_signature(SECRET, body, expected)  # prefix missing
-    assert not verify_signature(SECRET, body, "sha256=" + "0" * 64)
 
 
 def test_webhook_channel_validates_its_settings() -> None:
@@ -164,8 +175,10 @@ def test_webhook_channel_validates_its_settings() -> None:
         WebhookChannel("file:///etc/passwd", SECRET)
     with pytest.raises(ValueError, match="secret"):
         WebhookChannel("https://example.invalid/hook", "")
-    with pytest.raises(ValueError, match="max_attempts"):
-        WebhookChannel("https://example.invalid/hook", SECRET, max_attempts=0)
+    with pytest.raises(ValueError, match="whsec_"):
+        WebhookChannel("https://example.invalid/hook", "not-a-whsec-secret")
+    with pytest.raises(ValueError, match="PAM_DELIVERY_CONCURRENCY"):
+        WebhookChannel("https://example.invalid/hook", SECRET, concurrency=0)
     assert SECRET not in repr(WebhookChannel("https://example.invalid/hook", SECRET))
 
 
@@ -174,16 +187,15 @@ async def test_webhook_delivery_is_signed_exactly(conn: Conn, receiver: Receiver
     report = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
     assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
     [req] = receiver.requests
-    assert verify_signature(SECRET, req.body, req.headers["X-Pam-Signature"])
-    digest = hmac.new(SECRET.encode(), req.body, hashlib.sha256).hexdigest()
-    assert req.headers["X-Pam-Signature"] == f"sha256={digest}"
-    assert abs(int(req.headers["X-Pam-Timestamp"]) - datetime.now(UTC).timestamp()) < 60
-    assert req.headers["Content-Type"] == "application/json"
-    [(outbox_id, payload)] = await rows(conn, "SELECT id, payload FROM pam_proactive.outbox")
-    assert req.headers["X-Pam-Outbox-Id"] == str(outbox_id)
+    [(outbox_id, payload, msg)] = await rows(
+        conn, "SELECT id, payload, message_id FROM pam_proactive.outbox")
+    assert req.verified == req.headers["webhook-id"] == f"msg_{msg.hex}"  # the shipped verifier
+    assert abs(int(req.headers["webhook-timestamp"]) - datetime.now(UTC).timestamp()) < 60
+    assert req.headers["content-type"] == "application/json"
+    assert not any(h.lower().startswith("x-pam") for h in req.headers)  # the old scheme is gone
     assert json.loads(req.body) == payload
     assert payload["user_id"] == str(u) and payload["priority"] == "high"
-    assert await outbox_state(conn) == [(outbox_id, NOW, 1, None, NOW, None)]
+    assert await outbox_state(conn) == [(outbox_id, NOW, 1, None, NOW, None, None)]
     assert await deliveries(conn) == [(outbox_id, "webhook", 1, True, 200, None)]
     [(status, changed)] = await rows(
         conn, "SELECT status, status_changed_at FROM pam_proactive.suggestions"
@@ -198,64 +210,190 @@ async def test_webhook_delivery_is_signed_exactly(conn: Conn, receiver: Receiver
     assert again.created == 0 and again.notified == 0 and again.resolved == 0
 
 
-# --------------------------------------------------------------------------------------------
-# Retries and failures
-# --------------------------------------------------------------------------------------------
+def _post(url: str, headers: dict[str, str], body: bytes) -> None:
+    """Send a captured request again, as an attacker would."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
 
 
-@pytest.mark.parametrize("failure", [500, 503, 429])
-async def test_retries_then_delivers(conn: Conn, receiver: Receiver, failure: int) -> None:
+async def test_a_replayed_or_redated_request_is_rejected_by_the_verifier(
+        conn: Conn, receiver: Receiver) -> None:
     await one_notification(conn)
-    receiver.script = [failure, failure, 200]
-    report = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
-    assert report == DeliveryReport(picked=1, delivered=1, attempts=3)
-    assert len(receiver.requests) == 3
+    await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
+    [captured] = receiver.requests
+    assert captured.verified is not None
+    sent = {k: v for k, v in captured.headers.items() if k.startswith("webhook-")}
+    # Replayed later, unchanged: outside the 5-minute tolerance.
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(SECRET, sent, captured.body, now=datetime.now(UTC) + timedelta(minutes=6))
+    # Re-dated to look fresh, or given another webhook-id to pass deduplication: the
+    # signature no longer matches. Posted to the real receiver, both are refused.
+    redated = sent | {"webhook-timestamp": str(int(walltime.time()) + 60)}
+    forged = sent | {"webhook-id": "msg_" + uuid.uuid4().hex}
+    for headers in (redated, forged):
+        with pytest.raises(WebhookVerificationError, match="no signature matches"):
+            verify(SECRET, headers, captured.body)
+        await asyncio.to_thread(_post, receiver.url, headers, captured.body)
+    assert [r.verified for r in receiver.requests[1:]] == [None, None]
+
+
+# --------------------------------------------------------------------------------------------
+# The retry schedule
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", [500, 503, 429, 400, 404, 410])
+async def test_a_failure_waits_for_the_schedule(conn: Conn, receiver: Receiver,
+                                                failure: int) -> None:
+    await one_notification(conn)
+    receiver.script = [failure, failure]
+    channel = webhook(receiver.url)
+    report = await deliver_due(conn, SCHEMA, [channel], NOW, policy=EXACT)
+    assert report == DeliveryReport(picked=1, failed=1, attempts=1)  # one attempt per claim
+    [(oid, _, attempts, last_error, after, _, _)] = await outbox_state(conn)
+    assert (attempts, last_error, after) == (1, f"HTTP {failure}", NOW + SCHEDULE[0])
+    # Not before the next slot of the schedule, then tried again.
+    assert await deliver_due(conn, SCHEMA, [channel], after - timedelta(seconds=1),
+                             policy=EXACT) == DeliveryReport()
+    report = await deliver_due(conn, SCHEMA, [channel], after, policy=EXACT)
+    assert report == DeliveryReport(picked=1, failed=1, attempts=1)
+    [(_, _, _, _, second, _, _)] = await outbox_state(conn)
+    assert second == after + SCHEDULE[1]
+    report = await deliver_due(conn, SCHEMA, [channel], second, policy=EXACT)
+    assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
     assert len({r.body for r in receiver.requests}) == 1  # the same exact body each time
-    [(oid, delivered_at, attempts, last_error, _, _)] = await outbox_state(conn)
-    assert (delivered_at, attempts, last_error) == (NOW, 3, f"HTTP {failure}")
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
     assert await deliveries(conn) == [
         (oid, "webhook", 1, False, failure, f"HTTP {failure}"),
         (oid, "webhook", 2, False, failure, f"HTTP {failure}"),
         (oid, "webhook", 3, True, 200, None),
     ]
+    [(_, delivered_at, attempts, last_error, _, _, dead)] = await outbox_state(conn)
+    assert (delivered_at, attempts, last_error, dead) == (second, 3, f"HTTP {failure}", None)
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 410])
-async def test_no_retry_on_client_errors(conn: Conn, receiver: Receiver, status: int) -> None:
+async def test_jitter_spreads_retries_within_its_bounds(conn: Conn, receiver: Receiver) -> None:
+    for _ in range(20):
+        await one_notification(conn)
+    receiver.outage = 500
+    policy = RetryPolicy(jitter=0.1, rng=random.Random(3), circuit_failures=1_000_000)
+    report = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW, policy=policy)
+    assert report.failed == 20
+    waits = [(r[4] - NOW).total_seconds() for r in await outbox_state(conn)]
+    assert all(4.5 <= w <= 5.5 for w in waits)
+    assert len(set(waits)) > 10  # spread, not all in the same second
+
+
+@pytest.mark.parametrize(("header", "wait"), [
+    ("120", timedelta(minutes=2)),  # longer than the 5 s slot: honoured
+    ("1", SCHEDULE[0]),  # shorter than the slot: the schedule wins
+    ("999999", max(SCHEDULE)),  # capped at the schedule's longest delay
+    ("HTTP-DATE", timedelta(minutes=10)),  # an HTTP-date, ten minutes ahead
+])
+async def test_retry_after_is_honoured(conn: Conn, receiver: Receiver, header: str,
+                                       wait: timedelta) -> None:
     await one_notification(conn)
-    receiver.script = [status]
-    retry = timedelta(minutes=5)
+    if header == "HTTP-DATE":
+        from email.utils import format_datetime
+
+        header = format_datetime(datetime.now(UTC) + timedelta(minutes=10, seconds=1),
+                                 usegmt=True)
+    receiver.script = [Reply(503, retry_after=header)]
+    await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW, policy=EXACT)
+    [(_, _, _, _, after, _, _)] = await outbox_state(conn)
+    assert abs((after - NOW) - wait) < timedelta(seconds=3)
+
+
+@pytest.mark.parametrize("hours", [1, 10, 27])
+async def test_an_outage_within_the_schedule_loses_and_duplicates_nothing(
+        conn: Conn, receiver: Receiver, hours: int) -> None:
+    users = [await one_notification(conn) for _ in range(6)]
     channel = webhook(receiver.url)
-    report = await deliver_due(conn, SCHEMA, [channel], NOW, retry_after=retry)
-    assert report == DeliveryReport(picked=1, failed=1, attempts=1)
-    assert len(receiver.requests) == 1
-    [(oid, delivered_at, attempts, last_error, after, _)] = await outbox_state(conn)
-    assert (delivered_at, attempts, last_error, after) == (None, 1, f"HTTP {status}", NOW + retry)
-    assert await deliveries(conn) == [(oid, "webhook", 1, False, status, f"HTTP {status}")]
-    # Left for a later run: not before retry_after, then delivered.
-    soon = NOW + timedelta(minutes=4)
-    assert await deliver_due(conn, SCHEMA, [channel], soon) == DeliveryReport()
-    later = NOW + timedelta(minutes=5)
-    report = await deliver_due(conn, SCHEMA, [channel], later)
-    assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
-    assert (await deliveries(conn))[-1] == (oid, "webhook", 2, True, 200, None)
-    [(_, delivered_at, attempts, last_error, _, _)] = await outbox_state(conn)
-    assert (delivered_at, attempts, last_error) == (later, 2, f"HTTP {status}")
+    policy = RetryPolicy(jitter=0.1, rng=random.Random(hours), circuit_failures=1_000_000)
+    receiver.outage = 500
+    now, rounds = NOW, 0
+    while True:
+        if now >= NOW + timedelta(hours=hours):
+            receiver.outage = None  # the receiver is back
+        await drain_due(conn, SCHEMA, [channel], now, policy=policy)
+        rounds += 1
+        [(pending, due, dead)] = await rows(
+            conn, "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL),"
+            " max(deliver_after) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL),"
+            " count(*) FILTER (WHERE dead_at IS NOT NULL) FROM pam_proactive.outbox")
+        assert dead == 0
+        if not pending:
+            break
+        now = due  # the clock jumps to the next retry
+        assert rounds < 20
+    accepted = receiver.accepted()
+    assert len(accepted) == len(users) and set(accepted.values()) == {1}
+    assert "unverified" not in accepted
+    assert all(r.verified for r in receiver.requests)
+    statuses = await rows(conn, "SELECT DISTINCT status FROM pam_proactive.suggestions")
+    assert statuses == [("delivered",)]
 
 
-async def test_drain_delivers_everything_due_claim_after_claim(
-    conn: Conn, receiver: Receiver
-) -> None:
-    users = [await one_notification(conn) for _ in range(5)]
-    receiver.script = [400]  # one row fails: it waits for a later run, the drain still ends
-    report = await drain_due(conn, SCHEMA, [webhook(receiver.url)], NOW, batch=2)
-    assert report == DeliveryReport(picked=5, delivered=4, failed=1, attempts=5)
-    assert {json.loads(r.body)["user_id"] for r in receiver.requests} == {str(u) for u in users}
-    assert await drain_due(conn, SCHEMA, [webhook(receiver.url)], NOW, batch=2) == (
+async def test_after_the_last_attempt_a_row_is_dead_listed_and_replayed_once(
+        conn: Conn, receiver: Receiver) -> None:
+    await one_notification(conn)
+    kept = await one_notification(conn)
+    channel = webhook(receiver.url)
+    receiver.outage = 500
+    now = NOW
+    for number in range(1, len(SCHEDULE) + 2):
+        report = await drain_due(conn, SCHEMA, [channel], now, policy=EXACT)
+        if number <= len(SCHEDULE):
+            assert report == DeliveryReport(picked=2, failed=2, attempts=2)
+            now += SCHEDULE[number - 1]
+    assert report == DeliveryReport(picked=2, dead=2, attempts=2)
+    assert len(receiver.requests) == 2 * (len(SCHEDULE) + 1)  # 8 attempts each, no more
+    assert await drain_due(conn, SCHEMA, [channel], now + timedelta(days=30),
+                           policy=EXACT) == DeliveryReport()
+    # Dead, visibly: listed, counted per channel; the suggestions stay as they were.
+    dead = await list_rows(conn, SCHEMA, "dead")
+    assert [(r.state, r.tries, r.last_error) for r in dead] == [("dead", 8, "HTTP 500")] * 2
+    assert await dead_by_channel(conn, SCHEMA) == {"webhook": 2}
+    assert await rows(conn, "SELECT DISTINCT status FROM pam_proactive.suggestions") == [
+        ("open",)]
+    row, attempts = await inspect(conn, SCHEMA, dead[0].id) or (None, [])
+    assert row is not None and row.id == dead[0].id
+    assert [(a.attempt, a.ok, a.http_status) for a in attempts] == [
+        (n, False, 500) for n in range(1, 9)]
+    # Replayed once the receiver is back: each delivered exactly once.
+    receiver.outage = None
+    later = now + timedelta(days=1)
+    assert await replay(conn, SCHEMA, later, dead=True) == [r.id for r in dead]
+    assert await dead_by_channel(conn, SCHEMA) == {"webhook": 0}
+    report = await drain_due(conn, SCHEMA, [channel], later, policy=EXACT)
+    assert report == DeliveryReport(picked=2, delivered=2, attempts=2)
+    assert list(receiver.accepted().values()) == [1, 1]
+    assert await replay(conn, SCHEMA, later, dead=True) == []  # delivered: not dead any more
+    assert await drain_due(conn, SCHEMA, [channel], later + timedelta(days=1)) == (
         DeliveryReport())
-    later = NOW + timedelta(minutes=1)
-    assert await drain_due(conn, SCHEMA, [webhook(receiver.url)], later) == DeliveryReport(
+    assert sum(receiver.accepted().values()) == 2
+    replayed = await list_rows(conn, SCHEMA, "dead")
+    assert replayed == []
+    assert await rows(conn, "SELECT DISTINCT status FROM pam_proactive.suggestions") == [
+        ("delivered",)]
+    assert kept  # both travelers' notifications went through
+
+
+async def test_replay_of_chosen_rows(conn: Conn, receiver: Receiver) -> None:
+    await one_notification(conn)
+    channel = webhook(receiver.url)
+    await deliver_due(conn, SCHEMA, [channel], NOW)
+    [(oid,)] = await rows(conn, "SELECT id FROM pam_proactive.outbox")
+    # A delivered row replayed on purpose (the app lost it) is sent again, once.
+    assert await replay(conn, SCHEMA, NOW, ids=[oid, 999_999]) == [oid]
+    assert await deliver_due(conn, SCHEMA, [channel], NOW) == DeliveryReport(
         picked=1, delivered=1, attempts=1)
+    assert await deliver_due(conn, SCHEMA, [channel], NOW) == DeliveryReport()
+    assert len(receiver.requests) == 2
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+    [(replayed_at,)] = await rows(conn, "SELECT replayed_at FROM pam_proactive.outbox")
+    assert replayed_at == NOW
 
 
 async def test_connection_failures_are_recorded(conn: Conn) -> None:
@@ -263,28 +401,33 @@ async def test_connection_failures_are_recorded(conn: Conn) -> None:
     with socket.socket() as sock:  # a port with nobody listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    channel = webhook(f"http://127.0.0.1:{port}/hook", max_attempts=2)
+    channel = webhook(f"http://127.0.0.1:{port}/hook")
     report = await deliver_due(conn, SCHEMA, [channel], NOW)
-    assert report == DeliveryReport(picked=1, failed=1, attempts=2)
+    assert report == DeliveryReport(picked=1, failed=1, attempts=1)
     error = "connection error: ConnectionRefusedError"
-    [(oid, delivered_at, attempts, last_error, _, _)] = await outbox_state(conn)
-    assert (delivered_at, attempts, last_error) == (None, 2, error)
-    assert await deliveries(conn) == [
-        (oid, "webhook", 1, False, None, error),
-        (oid, "webhook", 2, False, None, error),
-    ]
+    [(oid, delivered_at, attempts, last_error, _, _, _)] = await outbox_state(conn)
+    assert (delivered_at, attempts, last_error) == (None, 1, error)
+    assert await deliveries(conn) == [(oid, "webhook", 1, False, None, error)]
 
 
-async def test_rows_past_give_up_are_left_alone(conn: Conn, receiver: Receiver) -> None:
-    await one_notification(conn)
-    receiver.script = [500] * 4
-    channel = webhook(receiver.url, max_attempts=2)
-    await deliver_due(conn, SCHEMA, [channel], NOW, retry_after=timedelta(0), give_up_after=4)
-    await deliver_due(conn, SCHEMA, [channel], NOW, retry_after=timedelta(0), give_up_after=4)
-    third = await deliver_due(conn, SCHEMA, [channel], NOW, give_up_after=4)
-    assert third == DeliveryReport()
-    assert len(receiver.requests) == 4
-    assert [r[2] for r in await outbox_state(conn)] == [4]
+async def test_drain_delivers_everything_due_claim_after_claim(
+    conn: Conn, receiver: Receiver
+) -> None:
+    users = [await one_notification(conn) for _ in range(5)]
+    receiver.script = [400]  # one row fails: it waits for its retry, the drain still ends
+    report = await drain_due(conn, SCHEMA, [webhook(receiver.url)], NOW, batch=2, policy=EXACT)
+    assert report == DeliveryReport(picked=5, delivered=4, failed=1, attempts=5)
+    assert {json.loads(r.body)["user_id"] for r in receiver.requests} == {str(u) for u in users}
+    assert await drain_due(conn, SCHEMA, [webhook(receiver.url)], NOW, batch=2) == (
+        DeliveryReport())
+    later = NOW + SCHEDULE[0]
+    assert await drain_due(conn, SCHEMA, [webhook(receiver.url)], later) == DeliveryReport(
+        picked=1, delivered=1, attempts=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Channels: recorded configuration
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -294,32 +437,32 @@ class FakeChannel:
     name: str
     script: list[bool | Exception] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)
+    timeout: float = 1.0
+    concurrency: int = 4
 
-    async def send(self, item: OutboxItem) -> DeliveryResult:
+    async def send(self, item: OutboxItem) -> Attempt:
         self.sent.append(item.id)
         outcome = self.script.pop(0) if self.script else True
         if isinstance(outcome, Exception):
             raise outcome
-        at = datetime.now(UTC)
-        return DeliveryResult(outcome, (Attempt(outcome, None, None if outcome else "nope", at),))
+        return Attempt(outcome, None, None if outcome else "nope", datetime.now(UTC))
 
 
 async def test_each_channel_delivers_once(conn: Conn) -> None:
+    await set_channels(conn, SCHEMA, ["push", "mail"])
     await one_notification(conn)
     push, mail = FakeChannel("push"), FakeChannel("mail", [False])
-    first = await deliver_due(conn, SCHEMA, [push, mail], NOW, retry_after=timedelta(0))
+    first = await deliver_due(conn, SCHEMA, [push, mail], NOW, policy=EXACT)
     assert first == DeliveryReport(picked=1, failed=1, attempts=2)
-    second = await deliver_due(conn, SCHEMA, [push, mail], NOW)
+    second = await deliver_due(conn, SCHEMA, [push, mail], NOW + SCHEDULE[0])
     assert second == DeliveryReport(picked=1, delivered=1, attempts=1)
     assert (len(push.sent), len(mail.sent)) == (1, 2)  # push is not sent twice
-    assert [(r[1], r[2], r[3]) for r in await deliveries(conn)] == [
-        ("push", 1, True),
-        ("mail", 2, False),
-        ("mail", 3, True),
-    ]
+    assert sorted((r[1], r[2], r[3]) for r in await deliveries(conn)) == [
+        ("mail", 2, False), ("mail", 3, True), ("push", 1, True)]
 
 
 async def test_a_raising_channel_is_recorded_not_fatal(conn: Conn) -> None:
+    await set_channels(conn, SCHEMA, ["push"])
     await one_notification(conn)
     await one_notification(conn)
     broken = FakeChannel("push", [RuntimeError("boom"), True])
@@ -331,11 +474,44 @@ async def test_a_raising_channel_is_recorded_not_fatal(conn: Conn) -> None:
     ]
 
 
-async def test_without_channels_due_rows_are_released(conn: Conn) -> None:
+async def test_outbox_only_is_an_explicit_recorded_choice(bare: Conn) -> None:
+    await one_notification(bare)
+    # Nothing recorded and no credentials: nothing is released as "delivered".
+    assert await configure_channels(bare, SCHEMA, None, []) is None
+    assert await deliver_due(bare, SCHEMA, [], NOW) == DeliveryReport()
+    assert [r[1] for r in await outbox_state(bare)] == [None]
+    # Declared outbox-only (PAM_CHANNELS=none): recorded, then due rows are released.
+    assert await configure_channels(bare, SCHEMA, (), []) == ()
+    assert await deliver_due(bare, SCHEMA, [], NOW) == DeliveryReport(picked=1, delivered=1)
+    assert [r[1] for r in await outbox_state(bare)] == [NOW]
+    assert await deliveries(bare) == []
+    # A process declaring otherwise stops, naming the setting.
+    with pytest.raises(ConfigurationError, match="PAM_CHANNELS=webhook differs"):
+        await configure_channels(bare, SCHEMA, ("webhook",), ["webhook"])
+
+
+async def test_the_first_process_with_credentials_records_its_channel(bare: Conn) -> None:
+    assert await configure_channels(bare, SCHEMA, None, ["webhook"]) == ("webhook",)
+    assert await configure_channels(bare, SCHEMA, None, []) == ("webhook",)  # unchanged
+    assert await configure_channels(bare, SCHEMA, ("webhook",), []) == ("webhook",)
+
+
+async def test_a_process_without_credentials_leaves_the_rows(
+        conn: Conn, receiver: Receiver, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     await one_notification(conn)
-    assert await deliver_due(conn, SCHEMA, [], NOW) == DeliveryReport(picked=1, delivered=1)
-    assert [r[1] for r in await outbox_state(conn)] == [NOW]
-    assert await deliveries(conn) == []
+    monkeypatch.setattr(delivery, "_said", set())  # as in a fresh process
+    caplog.set_level(logging.WARNING, logger=delivery.__name__)
+    for moment in (NOW, NOW + timedelta(hours=1)):  # say it once, not every run
+        assert await drain_due(conn, SCHEMA, [], moment) == DeliveryReport()
+    said = [r for r in caplog.records if "no credentials for channel(s) webhook" in r.message]
+    assert len(said) == 1
+    [(_, delivered_at, attempts, _, _, _, _)] = await outbox_state(conn)
+    assert (delivered_at, attempts) == (None, 0)  # untouched: not claimed, not delivered
+    assert await rows(conn, "SELECT status FROM pam_proactive.suggestions") == [("open",)]
+    # A process that has them delivers.
+    report = await drain_due(conn, SCHEMA, [webhook(receiver.url)], NOW + timedelta(hours=1))
+    assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
 
 
 async def _pending_share(conn: Conn) -> float:
@@ -349,6 +525,7 @@ async def _pending_share(conn: Conn) -> float:
 async def test_a_large_drain_refreshes_the_outbox_statistics(conn: Conn, notified: int) -> None:
     # A first sweep's ANALYZE sees every row pending; once they are delivered, the claim
     # must be planned for the empty queue, not scan the outbox and suggestions whole.
+    await set_channels(conn, SCHEMA, [])
     users = [uuid.uuid4() for _ in range(notified)]
     result = await apply(conn, [cand(u, "a", Priority.HIGH) for u in users],
                          [profile(u) for u in users])
@@ -407,7 +584,7 @@ async def test_notification_of_a_gone_condition_is_never_sent(
 
 
 # --------------------------------------------------------------------------------------------
-# Concurrency
+# Leases, concurrency, a hanging receiver
 # --------------------------------------------------------------------------------------------
 
 
@@ -429,7 +606,7 @@ async def test_concurrent_workers_never_deliver_a_row_twice(
             super().__init__(receiver.url, SECRET, timeout=5.0)
             self.worker = worker
 
-        async def send(self, item: OutboxItem) -> DeliveryResult:
+        async def send(self, item: OutboxItem) -> Attempt:
             holding.add(self.worker)
             if len(holding) == 2:
                 both_holding.set()
@@ -445,7 +622,7 @@ async def test_concurrent_workers_never_deliver_a_row_twice(
     assert sorted(r.delivered for r in reports) == [10, 10]
     rest = await deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW)
     assert rest.delivered == 4
-    ids = [int(r.headers["X-Pam-Outbox-Id"]) for r in receiver.requests]
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
     assert len(ids) == 24 and len(set(ids)) == 24
     [(n_ok, n_rows)] = await rows(
         conn, "SELECT count(*) FILTER (WHERE ok), count(*) FROM pam_proactive.deliveries"
@@ -455,3 +632,114 @@ async def test_concurrent_workers_never_deliver_a_row_twice(
         conn, "SELECT count(*) FROM pam_proactive.outbox WHERE delivered_at IS NULL"
     )
     assert undelivered == 0
+
+
+async def test_concurrency_is_bounded_by_the_setting(conn: Conn, receiver: Receiver) -> None:
+    for _ in range(12):
+        await one_notification(conn)
+    receiver.delay = 0.15
+    report = await deliver_due(conn, SCHEMA, [webhook(receiver.url, concurrency=3)], NOW)
+    assert report.delivered == 12
+    assert receiver.max_in_flight == 3  # not the event loop's default thread pool
+
+
+async def test_the_concurrency_setting_controls_the_engine_s_channel(
+        bare: Conn, uri: str, receiver: Receiver) -> None:
+    for _ in range(8):
+        await one_notification(bare)
+    receiver.delay = 0.15
+    settings = settings_for("seed", webhook_url=receiver.url, webhook_secret=SECRET,
+                            delivery_concurrency=2)
+    async with open_engine(settings, conninfo=uri) as engine:
+        report = await deliver_outbox(engine, NOW)  # records PAM_CHANNELS=webhook first
+    assert report == DeliveryReport(picked=8, delivered=8, attempts=8)
+    assert receiver.max_in_flight == 2
+
+
+async def test_a_hanging_receiver_never_delays_a_dismissal(
+        conn: Conn, receiver: Receiver) -> None:
+    await one_notification(conn)
+    [(suggestion_id,)] = await rows(conn, "SELECT id FROM pam_proactive.suggestions")
+    receiver.script = [Reply(200, hang=3.0)]
+    sending = asyncio.create_task(deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW))
+    while not receiver.requests:  # the send is under way and the receiver hangs
+        await asyncio.sleep(0.01)
+    started = walltime.perf_counter()
+    assert await dismiss(conn, SCHEMA, suggestion_id, NOW + timedelta(seconds=1))
+    took = walltime.perf_counter() - started
+    assert took < 1.0, f"the dismissal waited {took:.2f}s on a receiver"
+    assert not sending.done()  # the receiver was still hanging while we dismissed
+    report = await sending
+    assert report.delivered == 1  # the receiver did accept it: recorded as it happened
+    [(delivered_at, cancelled_at)] = await rows(
+        conn, "SELECT delivered_at, cancelled_at FROM pam_proactive.outbox")
+    assert delivered_at == NOW and cancelled_at == NOW + timedelta(seconds=1)
+    # ... and the traveler's dismissal stands.
+    assert await rows(conn, "SELECT status FROM pam_proactive.suggestions") == [("dismissed",)]
+
+
+async def test_a_timeout_is_a_failed_attempt(conn: Conn, receiver: Receiver) -> None:
+    await one_notification(conn)
+    receiver.script = [Reply(200, hang=2.0)]
+    started = walltime.perf_counter()
+    report = await deliver_due(conn, SCHEMA, [webhook(receiver.url, timeout=0.5)], NOW)
+    assert walltime.perf_counter() - started < 1.9
+    assert report == DeliveryReport(picked=1, failed=1, attempts=1)
+    assert [r[5] for r in await deliveries(conn)] == ["timeout after 0.5s"]
+
+
+async def test_a_crashed_claim_is_taken_over_after_its_lease(
+        conn: Conn, receiver: Receiver) -> None:
+    await one_notification(conn)
+    receiver.script = [Reply(200, hang=2.0)]
+    crashed = asyncio.create_task(deliver_due(conn, SCHEMA, [webhook(receiver.url)], NOW))
+    while not receiver.requests:
+        await asyncio.sleep(0.01)
+    crashed.cancel()  # the process dies mid-send: no outcome is recorded
+    with pytest.raises(asyncio.CancelledError):
+        await crashed
+    other = webhook(receiver.url)
+    assert await deliver_due(conn, SCHEMA, [other], NOW) == DeliveryReport()  # still leased
+    [(leased,)] = await rows(conn, "SELECT leased_until > now() FROM pam_proactive.outbox")
+    assert leased
+    async with conn.transaction("test.expire_lease") as tx:  # time passes: the lease runs out
+        await tx.execute("test.expire_lease", "UPDATE pam_proactive.outbox"
+                         " SET leased_until = clock_timestamp() - interval '1 second'")
+    report = await deliver_due(conn, SCHEMA, [other], NOW)
+    assert report == DeliveryReport(picked=1, delivered=1, attempts=1)
+    # At least once: the crashed send reached the receiver too, under the same webhook-id.
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Circuit breaker
+# --------------------------------------------------------------------------------------------
+
+
+async def test_the_circuit_opens_waits_and_probes(conn: Conn, receiver: Receiver) -> None:
+    for _ in range(5):
+        await one_notification(conn)
+    policy = RetryPolicy(jitter=0.0, circuit_failures=3, circuit_cooldown=0.5)
+    channel = webhook(receiver.url)
+    receiver.outage = 503
+    report = await deliver_due(conn, SCHEMA, [channel], NOW, policy=policy)
+    assert report == DeliveryReport(picked=5, failed=5, attempts=5)
+    later = NOW + timedelta(hours=1)  # every row is due again
+    # Open: nothing is sent, and the rows' schedule is not consumed.
+    assert await deliver_due(conn, SCHEMA, [channel], later, policy=policy) == DeliveryReport()
+    assert len(receiver.requests) == 5
+    assert {r[2] for r in await outbox_state(conn)} == {1}
+    await asyncio.sleep(0.6)
+    # Half-open: one probe, which fails: open again.
+    assert await deliver_due(conn, SCHEMA, [channel], later, policy=policy) == DeliveryReport(
+        picked=1, failed=1, attempts=1)
+    assert await deliver_due(conn, SCHEMA, [channel], later, policy=policy) == DeliveryReport()
+    assert len(receiver.requests) == 6
+    receiver.outage = None
+    await asyncio.sleep(0.6)
+    # The probe succeeds: closed, and the rest follows.
+    assert await deliver_due(conn, SCHEMA, [channel], later, policy=policy) == DeliveryReport(
+        picked=1, delivered=1, attempts=1)
+    report = await drain_due(conn, SCHEMA, [channel], later + timedelta(hours=1), policy=policy)
+    assert report == DeliveryReport(picked=4, delivered=4, attempts=4)
+    assert set(receiver.accepted().values()) == {1} and len(receiver.accepted()) == 5

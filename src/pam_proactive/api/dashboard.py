@@ -112,6 +112,7 @@ def render_page(data: dict[str, Any], refresh_seconds: int, *, locked: bool = Fa
         "hit_rate": f"{100 * h['cache']['hit_rate']:.1f} %", "cache_size": h["cache"]["size"],
         "evictions": h["cache"]["evictions"], "pending": data["outbox"]["pending"],
         "delivered": data["outbox"]["delivered"], "failing": data["outbox"]["failing"],
+        "dead": data["outbox"]["dead"],
         "jobs_note": "" if data["jobs"]["available"] else "(no job_runs table yet)",
         "fleet_note": "" if data["fleet"]["available"] else "(no fleet reports yet)",
     }

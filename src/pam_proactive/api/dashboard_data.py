@@ -129,7 +129,7 @@ def empty_data(now: datetime) -> dict[str, Any]:
         "fleet": {"available": False, "history": [], "critical": []},
         "suggestions": {"by_type": _series([]), "by_priority": _series([]), "statuses": {},
                         "recent": []},
-        "outbox": {"pending": 0, "delivered": 0, "failing": 0},
+        "outbox": {"pending": 0, "delivered": 0, "failing": 0, "dead": 0},
     }
 
 
@@ -148,7 +148,7 @@ async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
     statuses = await reader.rows("suggestion_statuses", st.SUGGESTION_STATUSES)
     recent = await reader.rows("recent_suggestions", st.RECENT_SUGGESTIONS,
                                {"limit": RECENT_LIMIT})
-    ((pending, delivered, failing),) = await reader.rows("outbox_state", st.OUTBOX_STATE)
+    ((pending, delivered, failing, dead),) = await reader.rows("outbox_state", st.OUTBOX_STATE)
     return {
         "generated_at": now.isoformat(),
         "health": _engine_health(engine, True),
@@ -162,5 +162,6 @@ async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
                         "created_at": _iso(c), "updated_at": _iso(up)}
                        for u, t, p, s, c, up in recent],
         },
-        "outbox": {"pending": int(pending), "delivered": int(delivered), "failing": int(failing)},
+        "outbox": {"pending": int(pending), "delivered": int(delivered), "failing": int(failing),
+                   "dead": int(dead)},
     }

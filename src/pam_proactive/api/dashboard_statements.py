@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from pam_proactive.suggestions import delivery_sql
+
 # Which optional tables exist (job_runs: scheduled jobs; fleet_reports: fleet reports).
 TABLES_PRESENT = (
     "SELECT to_regclass(%(job_runs)s) IS NOT NULL, to_regclass(%(fleet_reports)s) IS NOT NULL")
@@ -29,12 +31,16 @@ SUGGESTIONS_BY_PRIORITY = _per_day("priority")
 
 SUGGESTION_STATUSES = sql.SQL("SELECT status, count(*) FROM {s}.suggestions GROUP BY 1")
 
+# Pending: waiting for a first attempt or a retry; failing: those whose last attempt failed;
+# dead: past the last scheduled attempt (the predicate shared with the dead-letter commands).
 OUTBOX_STATE = sql.SQL(
-    "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND cancelled_at IS NULL),"
-    " count(*) FILTER (WHERE delivered_at IS NOT NULL),"
-    " count(*) FILTER (WHERE delivered_at IS NULL AND cancelled_at IS NULL"
-    "  AND last_error IS NOT NULL)"
-    " FROM {s}.outbox")
+    "SELECT count(*) FILTER (WHERE o.delivered_at IS NULL AND o.cancelled_at IS NULL"
+    "  AND o.dead_at IS NULL),"
+    " count(*) FILTER (WHERE o.delivered_at IS NOT NULL),"
+    " count(*) FILTER (WHERE o.delivered_at IS NULL AND o.cancelled_at IS NULL"
+    "  AND o.dead_at IS NULL AND o.tries > 0),"
+    " count(*) FILTER (WHERE " + delivery_sql.DEAD + ")"
+    " FROM {s}.outbox AS o")
 
 # User ids shortened to 8 hex digits; no title or message (they may name places).
 RECENT_SUGGESTIONS = sql.SQL(

@@ -22,6 +22,7 @@ from pam_proactive.db.connection import Database
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
 from pam_proactive.observability import metrics
+from pam_proactive.suggestions.dead_letters import dead_by_channel
 
 PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -55,6 +56,17 @@ async def probe_database(db: Database, timeout: float = PROBE_TIMEOUT_SECONDS) -
     return True
 
 
+async def refresh_dead_letters(engine: Engine, timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
+    """Set ``pam_outbox_dead`` from the database; on failure keep the last values (the
+    database's own alert covers an unreachable database)."""
+    try:
+        counts = await asyncio.wait_for(
+            dead_by_channel(engine.db, engine.settings.engine_schema), timeout)
+    except (PamError, TimeoutError):
+        return
+    metrics.set_outbox_dead(counts)
+
+
 def exposition() -> bytes:
     """The metrics text: every process's (multiprocess mode) or this process's."""
     path = metrics.multiprocess_dir()
@@ -71,9 +83,13 @@ def exposition() -> bytes:
             dependencies=[Depends(operator_when_served)])
 async def get_metrics(request: Request) -> Response:
     """The Prometheus text format: query counts and latency by statement, pool, cache, job
-    runs, users processed, suggestions by type and priority, deliveries, event lag, fleet."""
+    runs, users processed, suggestions by type and priority, deliveries, dead notifications
+    (read now), event lag, fleet."""
     engine = request_engine(request)
     if engine is not None:
-        metrics.set_db_up(await probe_database(engine.db))
+        up = await probe_database(engine.db)
+        metrics.set_db_up(up)
+        if up:
+            await refresh_dead_letters(engine)
     metrics.refresh_pools()
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

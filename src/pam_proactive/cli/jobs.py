@@ -39,6 +39,7 @@ from pam_proactive.jobs.execute import JobOutcome, run_job
 from pam_proactive.jobs.runner import Runner, serve_until_signalled
 from pam_proactive.jobs.runs import RunRecord
 from pam_proactive.jobs.schedule import JOBS, job_named
+from pam_proactive.jobs.sweep import reconcile_channels
 from pam_proactive.jobs.watch import Watcher, observe_lag_metrics
 
 console = Console()
@@ -184,6 +185,7 @@ async def _serve(settings: Settings, demo: bool, demo_users: int,
     if listen is not None:
         observe_lag_metrics()
     async with open_engine(settings, migrate_first=True) as engine:
+        await reconcile_channels(engine)  # a wrong PAM_CHANNELS stops it now, not later
         if demo:
             await _seed_if_empty(engine, demo_users)
         runner = Runner(engine)

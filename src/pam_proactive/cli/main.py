@@ -383,6 +383,12 @@ app.command(name="fleet")(_fleet)
 register_job_commands(app)
 
 
+# `deliveries list|inspect|replay|channels` live in cli/deliveries.py.
+from pam_proactive.cli import deliveries as _delivery_commands  # noqa: E402
+
+_delivery_commands.register(app)
+
+
 # The HTTP API's commands: serve, export-user, forget-user.
 from pam_proactive.cli import api as _api_commands  # noqa: E402
 

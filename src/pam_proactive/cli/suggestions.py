@@ -149,8 +149,11 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
     if report.delivery is not None:
         rows.append(("delivered (outbox rows due now, sent or released)",
                      f"{report.delivery.delivered:,}"))
-        rows.append(("delivery failures (retried by a later sweep)",
+        rows.append(("delivery failures (retried on the schedule)",
                      f"{report.delivery.failed:,}"))
+        if report.delivery.dead:
+            rows.append(("dead after their last attempt (deliveries list --dead)",
+                         f"{report.delivery.dead:,}"))
     rows += [(f"silent, data too thin: {detector}", f"{count:,}")
              for detector, count in report.silent_notes.most_common(8)]
     rows.append(("rows skipped as malformed (swept users' data)", f"{report.rows_skipped:,}"))

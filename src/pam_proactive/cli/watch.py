@@ -24,6 +24,7 @@ from pam_proactive.db.bootstrap import database_conninfo
 from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
 from pam_proactive.engine import open_engine
+from pam_proactive.jobs.sweep import reconcile_channels
 from pam_proactive.jobs.watch import Watcher, channel_name, observe_lag_metrics
 from pam_proactive.jobs.watch_executors import EXECUTORS
 
@@ -86,6 +87,7 @@ async def _watch(settings: Settings, listen: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     observe_lag_metrics()
     async with open_engine(settings, migrate_first=True) as engine:
+        await reconcile_channels(engine)  # a wrong PAM_CHANNELS stops it now, not later
         watcher = Watcher(engine, listen=listen)
         console.print(f"watching ({'listen' if listen else 'poll'} mode, every "
                       f"{settings.watch_interval:g} s, executor {settings.watch_executor}); "

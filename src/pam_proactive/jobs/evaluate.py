@@ -30,8 +30,8 @@ from pam_proactive.data.changes import Change, ChangeFeed
 from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.incremental import StateRecorder
-from pam_proactive.jobs.sweep import channels, sweep
-from pam_proactive.suggestions.delivery import DeliveryReport, drain_due
+from pam_proactive.jobs.sweep import deliver_outbox, sweep
+from pam_proactive.suggestions.delivery import DeliveryReport
 
 WATCH_FEED = "watch"  # the watcher's change feed (its cursor and seen rows)
 LagObserver = Callable[[float], None]
@@ -177,7 +177,7 @@ async def _evaluate(engine: Engine, feed: ChangeFeed, batch: Batch
 async def deliver_due_now(engine: Engine, now: datetime) -> DeliveryReport:
     """Deliver every outbox row due at ``now`` through the configured channels (what a
     sweep does after storing); returns what happened."""
-    return await drain_due(engine.db, engine.settings.engine_schema, channels(engine), now)
+    return await deliver_outbox(engine, now)
 
 
 async def _fresh_active(engine: Engine, scope: str, batch: Batch) -> list[UUID]:

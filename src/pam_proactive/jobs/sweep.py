@@ -26,7 +26,14 @@ from pam_proactive.engine import Engine
 from pam_proactive.logs import current_job
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql
-from pam_proactive.suggestions.delivery import Channel, DeliveryReport, WebhookChannel, drain_due
+from pam_proactive.suggestions.delivery import (
+    Channel,
+    DeliveryReport,
+    RetryPolicy,
+    WebhookChannel,
+    configure_channels,
+    drain_due,
+)
 from pam_proactive.suggestions.detectors import Note, run_detectors
 from pam_proactive.suggestions.models import Candidate
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
@@ -92,12 +99,54 @@ def delivery_policy(engine: Engine) -> DeliveryPolicy:
     return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap)
 
 
+# One webhook channel per configuration and process: it owns a thread pool, kept for the
+# process's life rather than started for every drain.
+_webhooks: dict[tuple[str, str, float, int], WebhookChannel] = {}
+# (database, schema, declared, available) whose recorded channels this process reconciled.
+_reconciled: set[tuple[str, str, tuple[str, ...] | None, tuple[str, ...]]] = set()
+
+
 def channels(engine: Engine) -> list[Channel]:
-    """Configured push channels (the outbox itself is always written)."""
+    """The push channels this process has credentials for (the outbox is always written;
+    which channels the engine has is recorded in the database: see deliver_outbox())."""
     s = engine.settings
-    if s.webhook_url and s.webhook_secret:
-        return [WebhookChannel(s.webhook_url, s.webhook_secret)]
-    return []
+    if not (s.webhook_url and s.webhook_secret):
+        return []
+    key = (s.webhook_url, s.webhook_secret, s.delivery_timeout, s.delivery_concurrency)
+    if key not in _webhooks:
+        _webhooks[key] = WebhookChannel(s.webhook_url, s.webhook_secret,
+                                        timeout=s.delivery_timeout,
+                                        concurrency=s.delivery_concurrency)
+    return [_webhooks[key]]
+
+
+def retry_policy(engine: Engine) -> RetryPolicy:
+    """Retry schedule, jitter and circuit breaker from the settings."""
+    s = engine.settings
+    return RetryPolicy(delays=s.retry_delays, jitter=s.delivery_jitter,
+                       circuit_failures=s.circuit_failures, circuit_cooldown=s.circuit_cooldown)
+
+
+async def reconcile_channels(engine: Engine) -> None:
+    """Reconcile PAM_CHANNELS and this process's credentials with the recorded channels,
+    once per process (:func:`configure_channels`): long-running commands call it at
+    start-up, every delivery before its first run. A mismatch raises ConfigurationError
+    naming PAM_CHANNELS."""
+    schema = engine.settings.engine_schema
+    own = channels(engine)
+    declared = engine.settings.declared_channels
+    key = (engine.conninfo, schema, declared, tuple(c.name for c in own))
+    if key not in _reconciled:
+        await configure_channels(engine.db, schema, declared, [c.name for c in own])
+        _reconciled.add(key)
+
+
+async def deliver_outbox(engine: Engine, now: datetime) -> DeliveryReport:
+    """Deliver every outbox row due at ``now`` through the recorded channels this process
+    can send through (after :func:`reconcile_channels`)."""
+    await reconcile_channels(engine)
+    return await drain_due(engine.db, engine.settings.engine_schema, channels(engine), now,
+                           policy=retry_policy(engine))
 
 
 async def _pages(engine: Engine, user_ids: Sequence[object] | None,
@@ -146,7 +195,6 @@ async def sweep(
     """
     settings = detector_settings or engine.detectors
     policy = delivery_policy(engine)
-    schema = engine.settings.engine_schema
     report = SweepReport(now=now, dry_run=dry_run)
     started = time.perf_counter()
     async for contexts in _prefetched(engine, user_ids, now, user_range):
@@ -172,7 +220,7 @@ async def sweep(
     if deliver and not dry_run:
         # Everything due, not just one claim's worth: a sweep of many users notifies far
         # more than one claim holds.
-        report.delivery = await drain_due(engine.db, schema, channels(engine), now)
+        report.delivery = await deliver_outbox(engine, now)
     report.seconds = time.perf_counter() - started
     return report
 

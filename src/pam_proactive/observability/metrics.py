@@ -90,7 +90,10 @@ SUGGESTIONS = Counter("pam_suggestion_transitions", "Suggestions created, escala
 DELIVERIES = Counter("pam_deliveries", "Delivery attempts, by channel and outcome (ok or "
                      "failed).", ("channel", "outcome"), registry=REGISTRY)
 OUTBOX_ROWS = Counter("pam_outbox_rows", "Outbox rows handled by delivery runs, by outcome "
-                      "(delivered, failed, cancelled).", ("outcome",), registry=REGISTRY)
+                      "(delivered, failed, cancelled, dead).", ("outcome",), registry=REGISTRY)
+OUTBOX_DEAD = Gauge("pam_outbox_dead", "Notifications past their last scheduled attempt, by "
+                    "channel that has not accepted them (read from the database at scrape).",
+                    ("channel",), multiprocess_mode="mostrecent", registry=REGISTRY)
 EVENT_LAG = Histogram("pam_event_lag_seconds", "Time from a traveler's data change to its "
                       "suggestions being stored, seconds.", buckets=_LAG_BUCKETS,
                       registry=REGISTRY)
@@ -198,6 +201,13 @@ def observe_delivery(attempts: Iterable[tuple[str, bool]], rows: Mapping[str, in
     for outcome, n in rows.items():
         if n:
             OUTBOX_ROWS.labels(outcome).inc(n)
+
+
+def set_outbox_dead(counts: Mapping[str, int]) -> None:
+    """Publish the dead notifications per channel (every recorded channel, 0 included, so
+    that a cleared channel's alert resolves)."""
+    for channel, n in counts.items():
+        OUTBOX_DEAD.labels(channel).set(n)
 
 
 def observe_event_lag(seconds: float) -> None:

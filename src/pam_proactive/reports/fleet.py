@@ -4,6 +4,7 @@ grows from the previous report (``fleet_alerts``, sent once through the operator
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 ALERT_EVENT = "fleet_critical_increased"
 ALERT_LISTED = 50  # critical vehicles named in an alert, lowest scores first
+ALERT_ATTEMPTS = 3  # tries of one operator alert per job run
+ALERT_BACKOFF_SECONDS = 0.5  # wait after the n-th failed try: n times this
 _LOCK_KEY = 0x70616D_666C74  # advisory lock serialising fleet report writers
 
 
@@ -172,30 +175,45 @@ def operator_channel(engine: Engine) -> WebhookChannel | None:
     s = engine.settings
     if not s.operator_webhook_url or not s.operator_secret:
         return None
-    return WebhookChannel(s.operator_webhook_url, s.operator_secret, name="operator_webhook")
+    return WebhookChannel(s.operator_webhook_url, s.operator_secret, name="operator_webhook",
+                          timeout=s.delivery_timeout, concurrency=1)
 
 
 async def send_alert(engine: Engine, report_id: int,
                      channel: WebhookChannel | None = None) -> bool:
     """Send the report's alert if it has one not sent yet (locked while sending, so two
     processes never both send it); record the outcome. Returns True when sent now."""
+    own = channel is None
     channel = channel or operator_channel(engine)
     if channel is None:
         return False
+    try:
+        return await _send_alert(engine, report_id, channel)
+    finally:
+        if own:
+            channel.close()
+
+
+async def _send_alert(engine: Engine, report_id: int, channel: WebhookChannel) -> bool:
     st = _statements(engine)
     async with engine.db.transaction("send_fleet_alert") as tx:
         claimed = await tx.fetch("fleet.claim_alert", st.claim_alert, {"report_id": report_id})
         if not claimed:
             return False
         alert_id, payload = int(claimed[0][0]), dict(claimed[0][1])
-        result = await channel.send_payload(payload, f"fleet-alert-{alert_id}")
-        last = result.attempts[-1]
+        tries = 0
+        while True:  # a few quick tries: the alert is retried again only with its job
+            tries += 1
+            last = await channel.send_payload(payload, f"msg_fleet_alert_{alert_id}")
+            if last.ok or tries == ALERT_ATTEMPTS:
+                break
+            await asyncio.sleep(ALERT_BACKOFF_SECONDS * tries)
         await tx.execute("fleet.record_alert", st.record_alert, {
-            "id": alert_id, "attempts": len(result.attempts), "http_status": last.http_status,
-            "error": None if result.ok else last.error, "ok": result.ok, "at": last.at,
+            "id": alert_id, "attempts": tries, "http_status": last.http_status,
+            "error": None if last.ok else last.error, "ok": last.ok, "at": last.at,
         })
-    log.info("fleet alert %s: %s", alert_id, "sent" if result.ok else "failed")
-    return result.ok
+    log.info("fleet alert %s: %s", alert_id, "sent" if last.ok else "failed")
+    return last.ok
 
 
 async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | None = None

@@ -1,45 +1,63 @@
 """Delivering the outbox through channels (webhook, ...), recording every attempt.
 
 The outbox table is always the record: an app may poll it, or subscribe to it with Supabase
-Realtime, and needs no channel at all. Channels push the same rows elsewhere.
+Realtime. Which push channels the engine has is recorded in the database
+(``delivery_channels``) so that every process agrees; an empty record means outbox only.
 
-:func:`deliver_due` locks the due rows with ``FOR UPDATE SKIP LOCKED`` and keeps them locked
-while it sends, so several workers can deliver at once without sending a row twice. Delivery is
-at least once: if the process dies after a send but before its commit, the row is sent again by
-a later run. Receivers deduplicate on the ``X-Pam-Outbox-Id`` header.
+:func:`deliver_due` works in three short steps, so that no lock is ever held across network
+I/O (a traveler's dismissal never waits on a receiver):
+
+1. *claim*: one transaction picks due rows with ``FOR UPDATE SKIP LOCKED``, gives them a
+   lease (``leased_until``, ``lease_token``) and commits;
+2. *send*: outside any transaction, one attempt per row and channel, each channel bounded by
+   its own concurrency;
+3. *record*: one transaction writes every attempt to ``deliveries`` and each row's outcome to
+   ``outbox`` (one statement per table), then the suggestions of delivered rows are marked.
+
+A failed row is tried again on the retry schedule (:mod:`pam_proactive.suggestions.retry`)
+by a later run; after its last attempt it is dead. A process that dies mid-send leaves its
+rows leased; once the lease has run out another worker takes them. Delivery is therefore at
+least once: receivers deduplicate on ``webhook-id``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
+import math
+import random
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from psycopg import sql
 
+from pam_proactive.config import DEFAULT_RETRY_SCHEDULE, parse_retry_schedule
 from pam_proactive.db.connection import Database, Transaction
+from pam_proactive.errors import ConfigurationError
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import delivery_sql as q
 from pam_proactive.suggestions.models import Priority
+from pam_proactive.suggestions.retry import next_attempt, parse_retry_after
+from pam_proactive.suggestions.signing import secret_key, sign_headers
 from pam_proactive.suggestions.store_sql import ANALYZE_AFTER_ROWS
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Pam-Signature"
-TIMESTAMP_HEADER = "X-Pam-Timestamp"
-OUTBOX_ID_HEADER = "X-Pam-Outbox-Id"
-_SIGNATURE_PREFIX = "sha256="
+MESSAGE_ID_PREFIX = "msg_"
+
+
+def message_id(value: UUID) -> str:
+    """The ``webhook-id`` of an outbox row's ``message_id``: ``msg_<32 hex digits>``."""
+    return MESSAGE_ID_PREFIX + value.hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,8 @@ class OutboxItem:
     created_at: datetime
     deliver_after: datetime
     attempts: int  # attempts made before this run, all channels together
+    tries: int  # delivery rounds made before this run
+    message_id: str  # webhook-id: msg_<hex>, the same on every retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,69 +85,56 @@ class Attempt:
     http_status: int | None
     error: str | None  # never holds traveler data: a status or an exception type
     at: datetime  # wall-clock time of the attempt, UTC
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    """A channel's outcome for one item: success, and every attempt it made (at least one)."""
-
-    ok: bool
-    attempts: tuple[Attempt, ...]
+    retry_after: float | None = None  # seconds the receiver asked to wait (Retry-After)
 
 
 class Channel(Protocol):
-    """Something that can push one outbox item somewhere, retrying as it sees fit."""
+    """Something that can push one outbox item somewhere: one attempt per call.
+
+    ``timeout`` (seconds an attempt may take at most) and ``concurrency`` (attempts in
+    flight at most) size the claim's lease."""
 
     name: str
+    timeout: float
+    concurrency: int
 
-    async def send(self, item: OutboxItem) -> DeliveryResult:
-        """Deliver ``item``; report every attempt. Must not raise for delivery failures."""
+    async def send(self, item: OutboxItem) -> Attempt:
+        """Try to deliver ``item`` once. Must not raise for delivery failures."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed rows are retried and when a channel's circuit opens."""
+
+    delays: tuple[float, ...] = field(
+        default_factory=lambda: parse_retry_schedule(DEFAULT_RETRY_SCHEDULE))  # seconds
+    jitter: float = 0.1  # each delay scaled by a factor in [1 - jitter, 1 + jitter]
+    circuit_failures: int = 10  # consecutive failures opening a channel's circuit
+    circuit_cooldown: float = 60.0  # seconds an open circuit waits before one probe
+    rng: random.Random | None = None  # the jitter's source (default: the random module)
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     """What one :func:`deliver_due` call did; counts of outbox rows unless said otherwise."""
 
-    picked: int = 0  # due rows locked by this call
+    picked: int = 0  # due rows claimed by this call
     delivered: int = 0  # rows now delivered through every channel
-    failed: int = 0  # rows with a channel still failing: left for a later run
+    failed: int = 0  # rows with a channel still failing: retried on the schedule
     cancelled: int = 0  # rows whose suggestion was no longer live: not sent
     attempts: int = 0  # channel attempts made (deliveries rows written)
+    dead: int = 0  # rows whose last scheduled attempt failed now
 
 
 # --------------------------------------------------------------------------------------------
-# Signatures
+# Webhook channel
 # --------------------------------------------------------------------------------------------
 
 
 def payload_body(payload: Mapping[str, Any]) -> bytes:
     """The exact bytes POSTed for ``payload``: compact JSON, keys sorted, UTF-8."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
-
-
-def _key(secret: str | bytes) -> bytes:
-    return secret.encode() if isinstance(secret, str) else secret
-
-
-def sign(secret: str | bytes, body: bytes) -> str:
-    """The ``X-Pam-Signature`` value: ``sha256=`` + hex HMAC-SHA256 of ``body`` with ``secret``."""
-    return _SIGNATURE_PREFIX + hmac.new(_key(secret), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(secret: str | bytes, body: bytes, header: str | None) -> bool:
-    """For receivers: True when ``header`` is the signature of the exact ``body`` bytes.
-
-    Compares in constant time. Verify the raw request body, before any JSON parsing.
-    """
-    if not header or not header.startswith(_SIGNATURE_PREFIX):
-        return False
-    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
-
-
-# --------------------------------------------------------------------------------------------
-# Webhook channel
-# --------------------------------------------------------------------------------------------
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -144,13 +151,6 @@ class _Answer:
     retry_after: float | None = None  # seconds, from a Retry-After header
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:  # an HTTP date: ignored, the exponential backoff applies
-        return None
-
-
 def _describe(exc: BaseException) -> str:
     """A short error text naming the failure, never the payload or a response body."""
     if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
@@ -162,101 +162,138 @@ def _describe(exc: BaseException) -> str:
 
 
 class WebhookChannel:
-    """POSTs each payload as JSON to one URL, signed with HMAC-SHA256.
+    """POSTs each payload as JSON to one URL, signed the Standard Webhooks way
+    (:mod:`pam_proactive.suggestions.signing`): one attempt per :meth:`send`.
 
-    Headers: ``X-Pam-Signature: sha256=<hex>`` (of the exact body bytes), ``X-Pam-Timestamp``
-    (Unix seconds of the attempt) and ``X-Pam-Outbox-Id`` (stable across retries: the receiver's
-    deduplication key). Retries connection errors, timeouts, 5xx and 429 with exponential
-    backoff (``backoff_base`` * 2^(n-1) seconds, at most ``backoff_max``, or the server's
-    Retry-After when it is longer); any other answer outside 2xx fails at once.
+    ``secrets``: one ``whsec_`` secret or several (each signs every request, for rotation).
+    At most ``concurrency`` requests are in flight: the channel has its own thread pool of
+    that size (the event loop's default pool is shared and sized by the CPU count). Each
+    request gives up after ``timeout`` seconds without an answer.
     """
 
     def __init__(
         self,
         url: str,
-        secret: str | bytes,
+        secrets: str | bytes | Sequence[str | bytes],
         *,
         timeout: float = 10.0,
-        max_attempts: int = 5,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
+        concurrency: int = 16,
         name: str = "webhook",
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError("webhook URL must be http:// or https:// (PAM_WEBHOOK_URL)")
-        if not secret:
+        listed = [secrets] if isinstance(secrets, str | bytes) else list(secrets)
+        if not listed or not all(listed):
             raise ValueError("webhook secret must not be empty (PAM_WEBHOOK_SECRET)")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1 (PAM_DELIVERY_CONCURRENCY)")
         self.name = name
         self.url = url
-        self._secret = _key(secret)
+        self._keys = tuple(secret_key(s) for s in listed)
         self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.concurrency = concurrency
         self._opener = urllib.request.build_opener(_NoRedirect())
+        self._pool = ThreadPoolExecutor(max_workers=concurrency,
+                                        thread_name_prefix=f"pam-{name}")
 
     def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
         return f"WebhookChannel(name={self.name!r}, url={self.url!r})"
 
-    async def send(self, item: OutboxItem) -> DeliveryResult:
-        """POST ``item.payload``, retrying as described; return every attempt made."""
-        return await self.send_payload(item.payload, item.id)
+    def close(self) -> None:
+        """Stop the channel's threads (requests in flight finish, queued ones are dropped)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def send_payload(self, payload: Mapping[str, Any], delivery_id: int | str
-                           ) -> DeliveryResult:
-        """POST any ``payload`` the same way, ``delivery_id`` in ``X-Pam-Outbox-Id`` (the
-        receiver's deduplication key); return every attempt made."""
+    async def send(self, item: OutboxItem) -> Attempt:
+        """POST ``item.payload`` once; report the attempt."""
+        return await self.send_payload(item.payload, item.message_id)
+
+    async def send_payload(self, payload: Mapping[str, Any], msg_id: str) -> Attempt:
+        """POST any ``payload`` once, with ``msg_id`` as its ``webhook-id`` (the receiver's
+        deduplication key, the same on every retry)."""
         body = payload_body(payload)
-        signature = sign(self._secret, body)
-        attempts: list[Attempt] = []
-        for number in range(1, self.max_attempts + 1):
-            answer = await asyncio.to_thread(self._post, body, signature, delivery_id)
-            ok = answer.status is not None and 200 <= answer.status < 300
-            attempts.append(Attempt(ok, answer.status, answer.error, datetime.now(UTC)))
-            if ok or not _retryable(answer.status) or number == self.max_attempts:
-                break
-            await asyncio.sleep(self._delay(number, answer.retry_after))
-        return DeliveryResult(attempts[-1].ok, tuple(attempts))
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(self._pool, self._post, body, msg_id)
+        ok = answer.status is not None and 200 <= answer.status < 300
+        return Attempt(ok, answer.status, answer.error, datetime.now(UTC), answer.retry_after)
 
-    def _delay(self, number: int, retry_after: float | None) -> float:
-        """Seconds to wait after failed attempt ``number``."""
-        backoff = self.backoff_base * 2.0 ** (number - 1)
-        return min(self.backoff_max, max(backoff, retry_after or 0.0))
-
-    def _post(self, body: bytes, signature: str, outbox_id: int | str) -> _Answer:
-        """One blocking POST (run in a worker thread)."""
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "pam-proactive",
-                SIGNATURE_HEADER: signature,
-                TIMESTAMP_HEADER: str(int(time.time())),
-                OUTBOX_ID_HEADER: str(outbox_id),
-            },
-        )
+    def _post(self, body: bytes, msg_id: str) -> _Answer:
+        """One blocking POST (run in the channel's threads), signed as it leaves."""
+        headers = sign_headers(self._keys, msg_id, int(time.time()), body)
+        headers |= {"Content-Type": "application/json", "User-Agent": "pam-proactive"}
+        request = urllib.request.Request(self.url, data=body, method="POST", headers=headers)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 response.read(65536)  # drained so the connection closes cleanly; not kept
                 return _Answer(int(response.status), None)
         except urllib.error.HTTPError as exc:
             with exc:
-                return _Answer(
-                    exc.code, f"HTTP {exc.code}", _retry_after(exc.headers.get("Retry-After"))
-                )
+                return _Answer(exc.code, f"HTTP {exc.code}",
+                               parse_retry_after(exc.headers.get("Retry-After")))
         except TimeoutError:
             return _Answer(None, f"timeout after {self.timeout:g}s")
         except (urllib.error.URLError, OSError) as exc:
             return _Answer(None, _describe(exc))
 
 
-def _retryable(status: int | None) -> bool:
-    """Connection failures, 5xx and 429 may pass on a retry; other answers will not."""
-    return status is None or status >= 500 or status == 429
+# --------------------------------------------------------------------------------------------
+# Recorded channels
+# --------------------------------------------------------------------------------------------
+
+_said: set[tuple[str, str]] = set()
+
+
+def _say_once(schema: str, message: str, *args: object) -> None:
+    """Log a warning once per process and schema: a worker repeats its drain every minute."""
+    if (schema, message) not in _said:
+        _said.add((schema, message))
+        log.warning(message, *args)
+
+
+async def recorded_channels(db: Database | Transaction, schema: str
+                            ) -> tuple[str, ...] | None:
+    """The engine's recorded push channels (empty: outbox only), or None when none are."""
+    query = q.RECORDED_CHANNELS.bind(s=sql.Identifier(schema))
+    found = await db.fetch(*query)
+    return tuple(found[0][0]) if found else None
+
+
+async def set_channels(db: Database, schema: str, names: Iterable[str]) -> tuple[str, ...]:
+    """Record the engine's push channels (an operator's explicit choice; empty: outbox
+    only); returns them sorted."""
+    chosen = tuple(sorted(set(names)))
+    async with db.transaction("delivery.set_channels") as tx:
+        await tx.execute(*q.SET_CHANNELS.bind(s=sql.Identifier(schema)), {"channels": list(chosen)})
+    log.info("delivery channels recorded: %s", ",".join(chosen) or "none (outbox only)")
+    return chosen
+
+
+async def configure_channels(db: Database, schema: str, declared: Sequence[str] | None,
+                             available: Sequence[str]) -> tuple[str, ...] | None:
+    """Reconcile this process's view of the channels with the recorded one, at its first
+    delivery; return the recorded channels (None: not configured).
+
+    ``declared`` is PAM_CHANNELS (None when unset). Nothing recorded yet: the declared
+    channels are recorded; without a declaration, the channels this process has credentials
+    for (``available``) are, if any (never "outbox only": that must be declared). Recorded
+    channels that differ from the declared ones stop the process with a
+    :class:`ConfigurationError` naming PAM_CHANNELS.
+    """
+    recorded = await recorded_channels(db, schema)
+    wanted = tuple(sorted(declared)) if declared is not None else tuple(sorted(available))
+    if recorded is None and (declared is not None or wanted):
+        async with db.transaction("delivery.record_channels") as tx:
+            rows = await tx.fetch(*q.RECORD_CHANNELS_ONCE.bind(s=sql.Identifier(schema)),
+                                  {"channels": list(wanted)})
+        recorded = tuple(rows[0][0])
+        if recorded == wanted:
+            log.info("delivery channels recorded: %s", ",".join(wanted) or "none (outbox only)")
+    if declared is not None and recorded is not None and tuple(sorted(declared)) != recorded:
+        shown = ",".join(recorded) or "none"
+        raise ConfigurationError(
+            f"PAM_CHANNELS={','.join(sorted(declared)) or 'none'} differs from the channels "
+            f"recorded in the database ({shown}): unset PAM_CHANNELS, set it to {shown}, or "
+            "change the record with `pam-proactive deliveries channels --set ...`")
+    return recorded
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,88 +302,147 @@ def _retryable(status: int | None) -> bool:
 
 
 @dataclass(slots=True)
-class _Pending:
-    """A locked outbox row and what this run did with it."""
+class _Claimed:
+    """A leased outbox row and what this run did with it."""
 
     item: OutboxItem
-    done: set[str]  # channels that already delivered it in earlier runs
+    done: set[str]  # channels that accepted it (earlier runs and this one)
     attempts: list[tuple[str, Attempt]] = field(default_factory=list)
 
 
-def _pending(row: Sequence[Any]) -> _Pending:
+def _claimed(row: Sequence[Any]) -> _Claimed:
     item = OutboxItem(
-        id=int(row[0]),
-        suggestion_id=row[1],
-        user_id=row[2],
-        event=str(row[3]),
-        priority=Priority.from_label(row[4]),
-        payload=dict(row[5]),
-        created_at=row[6],
-        deliver_after=row[7],
-        attempts=int(row[8]),
-    )
-    return _Pending(item, set(row[10] or ()))
+        id=int(row[0]), suggestion_id=row[1], user_id=row[2], event=str(row[3]),
+        priority=Priority.from_label(row[4]), payload=dict(row[5]), created_at=row[6],
+        deliver_after=row[7], attempts=int(row[8]), tries=int(row[9]),
+        message_id=message_id(row[11]))
+    return _Claimed(item, set(row[10] or ()))
 
 
-async def _send_one(pending: _Pending, channels: Sequence[Channel]) -> None:
-    """Send through every channel that has not delivered the item yet, recording attempts."""
-    for channel in channels:
-        if channel.name in pending.done:
-            continue  # delivered there by an earlier run: never twice
+async def _send_one(claimed: _Claimed, channels: Sequence[Channel]) -> None:
+    """One attempt through every channel that has not accepted the item yet."""
+
+    async def attempt(channel: Channel) -> Attempt:
         try:
-            result = await channel.send(pending.item)
+            return await channel.send(claimed.item)
         except Exception as exc:  # a channel bug must not lose the other rows' records
             log.warning("channel %s raised %s", channel.name, type(exc).__name__)
-            result = DeliveryResult(
-                False,
-                (Attempt(False, None, f"channel error: {type(exc).__name__}", datetime.now(UTC)),),
-            )
-        pending.attempts.extend((channel.name, a) for a in result.attempts)
+            return Attempt(False, None, f"channel error: {type(exc).__name__}",
+                           datetime.now(UTC))
+
+    todo = [c for c in channels if c.name not in claimed.done]
+    for channel, result in zip(todo, await asyncio.gather(*(attempt(c) for c in todo)),
+                               strict=True):
+        claimed.attempts.append((channel.name, result))
         if result.ok:
-            pending.done.add(channel.name)
+            claimed.done.add(channel.name)
 
 
-def _delivered(pending: _Pending, channels: Sequence[Channel]) -> bool:
-    return all(channel.name in pending.done for channel in channels)
+def _lease(limit: int, channels: Sequence[Channel]) -> timedelta:
+    """How long a claim of ``limit`` rows may take at worst, doubled, plus a minute: each
+    channel sends its rows ``concurrency`` at a time, each within ``timeout``."""
+    worst = sum(math.ceil(limit / max(1, c.concurrency)) * c.timeout for c in channels)
+    return timedelta(seconds=2 * worst + 60)
 
 
-async def _record(
-    tx: Transaction,
-    s: sql.Identifier,
-    sent: Sequence[_Pending],
-    channels: Sequence[Channel],
-    now: datetime,
-    retry_at: datetime,
-) -> None:
-    """Write every attempt to ``deliveries`` and each row's outcome to ``outbox``."""
-    columns: list[list[Any]] = [[] for _ in range(7)]
-    for pending in sent:
-        for number, (channel, attempt) in enumerate(pending.attempts, pending.item.attempts + 1):
-            row = (
-                pending.item.id,
-                channel,
-                number,
-                attempt.ok,
-                attempt.http_status,
-                attempt.error,
-                attempt.at,
-            )
-            for column, value in zip(columns, row, strict=True):
+async def _claim(db: Database, s: sql.Identifier, schema: str, channels: Sequence[Channel],
+                 now: datetime, limit: int, policy: RetryPolicy, token: UUID
+                 ) -> tuple[list[tuple[Any, ...]], tuple[str, ...], list[Channel]] | None:
+    """Claim due rows in one short transaction: (rows, recorded channels, channels to send
+    through), or None when this process must leave every row alone."""
+    async with db.transaction("deliver_due.claim") as tx:
+        recorded = await recorded_channels(tx, schema)
+        if recorded is None:
+            _say_once(schema, "no delivery channels are recorded: notifications wait in the "
+                      "outbox (set PAM_CHANNELS, or run `pam-proactive deliveries channels "
+                      "--set webhook` or `--set none` for outbox only)")
+            return None
+        usable = [c for c in channels if c.name in recorded]
+        lacking = sorted(set(recorded) - {c.name for c in usable})
+        if lacking:
+            _say_once(schema, "this process has no credentials for channel(s) %s: their "
+                      "notifications are left for processes that have them",
+                      ",".join(lacking))
+        blocked: list[str] = []
+        probing = False
+        if usable:
+            circuits = await tx.fetch(*q.CIRCUITS.bind(s=s), {
+                "names": [c.name for c in usable], "threshold": policy.circuit_failures,
+                "cooldown": timedelta(seconds=policy.circuit_cooldown)})
+            blocked = [str(name) for name, probe in circuits if not probe]
+            probing = any(probe for _, probe in circuits)
+        if blocked:
+            log.info("circuit open for channel(s) %s: their notifications wait",
+                     ",".join(blocked))
+        rows = await tx.fetch(*q.CLAIM.bind(s=s), {
+            "now": now, "limit": 1 if probing else limit, "token": token,
+            "missing": sorted(set(lacking) | set(blocked)),
+            "lease": _lease(limit, usable)})
+    return rows, recorded, [c for c in usable if c.name not in blocked]
+
+
+def _outcome_columns(sent: Sequence[_Claimed], recorded: Sequence[str], now: datetime,
+                     policy: RetryPolicy) -> tuple[dict[str, list[Any]], list[bool], list[bool]]:
+    """The RECORD_OUTCOMES columns of ``sent``, and which rows are delivered and dead."""
+    delivered = [set(recorded) <= c.done for c in sent]
+    cols: dict[str, list[Any]] = {k: [] for k in ("ids", "n", "err", "ok", "delivered",
+                                                   "dead", "retry_at")}
+    dead: list[bool] = []
+    for claimed, done in zip(sent, delivered, strict=True):
+        failures = [a for _, a in claimed.attempts if not a.ok]
+        retry_at = None
+        if not done:
+            waits = [a.retry_after for a in failures if a.retry_after is not None]
+            retry_at = next_attempt(now, claimed.item.tries + 1, policy.delays,
+                                    jitter=policy.jitter, retry_after=max(waits, default=None),
+                                    rng=policy.rng)
+        dead.append(not done and retry_at is None)
+        cols["ids"].append(claimed.item.id)
+        cols["n"].append(len(claimed.attempts))
+        cols["err"].append(failures[-1].error if failures else None)
+        cols["ok"].append(",".join(sorted(n for n, a in claimed.attempts if a.ok)))
+        cols["delivered"].append(done)
+        cols["dead"].append(dead[-1])
+        cols["retry_at"].append(retry_at)
+    return cols, delivered, dead
+
+
+async def _record(db: Database, s: sql.Identifier, sent: Sequence[_Claimed],
+                  recorded: Sequence[str], now: datetime, policy: RetryPolicy, token: UUID
+                  ) -> tuple[set[int], list[bool], list[bool]]:
+    """Write every attempt, each row's outcome (while our lease holds) and the circuits, in
+    one short transaction (retried on a transient error); return the ids whose outcome was
+    recorded, and which rows are delivered and dead."""
+    attempts: list[list[Any]] = [[] for _ in range(7)]
+    for claimed in sent:
+        for number, (channel, a) in enumerate(claimed.attempts, claimed.item.attempts + 1):
+            for column, value in zip(attempts, (claimed.item.id, channel, number, a.ok,
+                                                a.http_status, a.error, a.at), strict=True):
                 column.append(value)
-    if columns[0]:
-        await tx.execute(*q.RECORD_ATTEMPTS.bind(s=s), columns)
-    errors = [next((a.error for _, a in reversed(p.attempts) if not a.ok), None) for p in sent]
-    await tx.execute(
-        *q.RECORD_OUTCOMES.bind(s=s),
-        {
-            "now": now,
-            "retry_at": retry_at,
-            "ids": [p.item.id for p in sent],
-            "n": [len(p.attempts) for p in sent],
-            "ok": [_delivered(p, channels) for p in sent],
-            "err": errors,
-        },
-    )
+    outcomes, delivered, dead = _outcome_columns(sent, recorded, now, policy)
+    failed: dict[str, int] = {}
+    answered: set[str] = set()
+    for claimed in sent:
+        for channel, a in claimed.attempts:
+            failed[channel] = failed.get(channel, 0) + (not a.ok)
+            if a.ok:
+                answered.add(channel)
+    # Any success in the batch closes the circuit (0); otherwise its failures add up.
+    circuits = {"names": list(failed),
+                "failed": [0 if name in answered else n for name, n in failed.items()],
+                "threshold": policy.circuit_failures,
+                "cooldown": timedelta(seconds=policy.circuit_cooldown)}
+
+    async def write(tx: Transaction) -> set[int]:
+        if attempts[0]:
+            await tx.execute(*q.RECORD_ATTEMPTS.bind(s=s), attempts)
+        kept = await tx.fetch(*q.RECORD_OUTCOMES.bind(s=s),
+                              {**outcomes, "now": now, "token": token})
+        if failed:
+            await tx.execute(*q.RECORD_CIRCUITS.bind(s=s), circuits)
+        return {int(r[0]) for r in kept}
+
+    return await db.run_in_transaction("deliver_due.record", write), delivered, dead
 
 
 async def deliver_due(
@@ -354,65 +450,61 @@ async def deliver_due(
     schema: str,
     channels: Sequence[Channel],
     now: datetime,
-    limit: int = 1000,
+    limit: int = 250,
     *,
-    concurrency: int = 16,
-    retry_after: timedelta = timedelta(minutes=1),
-    give_up_after: int = 25,
+    policy: RetryPolicy | None = None,
 ) -> DeliveryReport:
-    """Deliver the outbox rows due at ``now`` through every channel; return what happened.
+    """Deliver up to ``limit`` outbox rows due at ``now`` through the recorded channels;
+    return what happened.
 
-    Picks at most ``limit`` undelivered, uncancelled rows with ``deliver_after <= now`` (oldest
-    first), skipping rows another worker holds. Rows whose suggestion is no longer live are
-    cancelled unsent. Each remaining row is sent through each channel that has not delivered
-    it yet (``concurrency`` rows at a time); every attempt becomes a ``deliveries`` row. A row
-    delivered through all channels gets ``delivered_at = now`` and its suggestion becomes
-    'delivered'; with no channels at all, due rows are simply released that way. A failed row
-    keeps ``last_error``, counts its attempts, and waits ``retry_after`` for a later run; rows
-    with ``give_up_after`` attempts or more are no longer picked (left for an operator).
-
-    ``db`` is the engine's :class:`Database`: the row locks are held in this call's own
-    transaction (statements timed as ``delivery.*``), for as long as the sends take, so keep
-    ``limit`` modest for slow channels.
+    ``channels`` are the channels this process can send through. Rows needing a recorded
+    channel this process lacks, or one whose circuit is open, are left for later (their
+    schedule is not consumed); with no channels recorded at all nothing is touched. Rows
+    whose suggestion is no longer live are cancelled unsent. Each other row gets one attempt
+    per channel that has not accepted it yet; every attempt becomes a ``deliveries`` row. A
+    row accepted by every recorded channel (at once when the record says outbox only) gets
+    ``delivered_at = now`` and its suggestion becomes 'delivered'; a failed row is retried
+    after the schedule's next delay, or becomes dead after its last attempt.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    policy = policy or RetryPolicy()
     s = sql.Identifier(schema)
-    params = {"now": now, "limit": limit, "give_up": give_up_after}
-    async with db.transaction("deliver_due") as tx:
-        rows = await tx.fetch(*q.CLAIM.bind(s=s), params)
-        stale = [int(r[0]) for r in rows if not r[9]]
-        sent = [_pending(r) for r in rows if r[9]]
-        if stale:
-            await tx.execute(*q.CANCEL_STALE.bind(s=s), (now, stale))
-        gate = asyncio.Semaphore(max(1, concurrency))
-
-        async def bounded(pending: _Pending) -> None:
-            async with gate:
-                await _send_one(pending, channels)
-
-        await asyncio.gather(*(bounded(p) for p in sent))
-        if sent:
-            await _record(tx, s, sent, channels, now, now + retry_after)
-    delivered = [p for p in sent if _delivered(p, channels)]
-    if delivered:
-        # Its own short transaction, after the outbox locks are released: a sweep holding
-        # these suggestions' row locks waits on nothing of ours, so no deadlock cycle.
+    token = uuid4()
+    claim = await _claim(db, s, schema, channels, now, limit, policy, token)
+    if claim is None:
+        return DeliveryReport()
+    rows, recorded, sending = claim
+    live = [_claimed(r) for r in rows if r[12]]
+    # Outside any transaction: no lock is held while receivers answer (or hang).
+    await asyncio.gather(*(_send_one(c, sending) for c in live))
+    kept: set[int] = set()
+    delivered: list[bool] = []
+    dead: list[bool] = []
+    if live:
+        kept, delivered, dead = await _record(db, s, live, recorded, now, policy, token)
+    if lost := [c.item.id for c in live if c.item.id not in kept]:
+        log.warning("%d claimed rows were taken over after their lease ran out", len(lost))
+    done_ids = [c.item.suggestion_id for c, d in zip(live, delivered, strict=True)
+                if d and c.item.id in kept]
+    if done_ids:
+        # Its own short transaction, after the outbox is written: a sweep holding these
+        # suggestions' row locks waits on nothing of ours, so no deadlock cycle.
         async with db.transaction("deliver_due.mark") as tx:
-            await tx.execute(
-                *q.MARK_DELIVERED.bind(s=s), (now, [p.item.suggestion_id for p in delivered])
-            )
+            await tx.execute(*q.MARK_DELIVERED.bind(s=s), (now, done_ids))
     report = DeliveryReport(
         picked=len(rows),
-        delivered=len(delivered),
-        failed=len(sent) - len(delivered),
-        cancelled=len(stale),
-        attempts=sum(len(p.attempts) for p in sent),
+        delivered=len(done_ids),
+        failed=sum(1 for c, d, x in zip(live, delivered, dead, strict=True)
+                   if not d and not x and c.item.id in kept),
+        cancelled=len(rows) - len(live),
+        attempts=sum(len(c.attempts) for c in live),
+        dead=sum(1 for c, x in zip(live, dead, strict=True) if x and c.item.id in kept),
     )
-    # Counted once committed: a rolled-back run's attempts are made again by a later run.
     metrics.observe_delivery(
-        ((channel, a.ok) for p in sent for channel, a in p.attempts),
-        {"delivered": report.delivered, "failed": report.failed, "cancelled": report.cancelled})
+        ((channel, a.ok) for c in live for channel, a in c.attempts),
+        {"delivered": report.delivered, "failed": report.failed,
+         "cancelled": report.cancelled, "dead": report.dead})
     log.info("delivered outbox: %s", report)
     return report
 
@@ -423,20 +515,21 @@ async def drain_due(
     channels: Sequence[Channel],
     now: datetime,
     *,
-    batch: int = 1000,
+    batch: int = 250,
+    policy: RetryPolicy | None = None,
 ) -> DeliveryReport:
     """Deliver every outbox row due at ``now``, :func:`deliver_due` after :func:`deliver_due`
-    of ``batch`` rows each (each its own transaction, so locks stay short), until a call finds
-    fewer than ``batch``; returns the reports summed.
+    of ``batch`` rows each, until a call finds fewer than ``batch``; returns the reports
+    summed.
 
-    It ends: each call claims rows no earlier call claimed, since a delivered or cancelled
-    row is never claimed again and a failed one waits ``retry_after`` past ``now``. After a
-    drain of at least 1,000 rows the outbox is analyzed, so that the next claims are
-    planned for the queue as it now is.
+    It ends: each call claims rows no earlier call claimed, since a delivered, cancelled or
+    dead row is never claimed again, a failed one waits past ``now`` (the schedule's delays
+    are positive) and a claimed one is leased. After a drain of at least 1,000 rows the
+    outbox is analyzed, so that the next claims are planned for the queue as it now is.
     """
     total = DeliveryReport()
     while True:
-        report = await deliver_due(db, schema, channels, now, limit=batch)
+        report = await deliver_due(db, schema, channels, now, limit=batch, policy=policy)
         total = DeliveryReport(*(getattr(total, f.name) + getattr(report, f.name)
                                  for f in fields(DeliveryReport)))
         if report.picked < batch:

@@ -1,26 +1,72 @@
 """The delivery's SQL, one named :class:`Statement` each (the name is its metrics key).
 
-Placeholder: ``{s}`` the engine schema.
+Placeholder: ``{s}`` the engine schema. Leases and circuits use the database's clock
+(``clock_timestamp()``): they are about processes and receivers as they really are, while
+``%(now)s`` is the engine's (possibly simulated) time that schedules notifications.
 """
 
 from __future__ import annotations
 
 from pam_proactive.db.connection import Statement
 
+RECORDED_CHANNELS = Statement(
+    "delivery.recorded_channels", "SELECT channels FROM {s}.delivery_channels")
+
+# Records the channels unless some are recorded already; returns the recorded ones.
+RECORD_CHANNELS_ONCE = Statement(
+    "delivery.record_channels_once",
+    "WITH ins AS (INSERT INTO {s}.delivery_channels (channels) VALUES (%(channels)s::text[])"
+    " ON CONFLICT (singleton) DO NOTHING RETURNING channels)"
+    " SELECT channels FROM ins UNION ALL SELECT channels FROM {s}.delivery_channels",
+)
+
+SET_CHANNELS = Statement(
+    "delivery.set_channels",
+    "INSERT INTO {s}.delivery_channels (channels) VALUES (%(channels)s::text[])"
+    " ON CONFLICT (singleton) DO UPDATE SET channels = EXCLUDED.channels,"
+    " recorded_at = clock_timestamp()",
+)
+
+# Each circuit of ours that is open: the first claim after its cool-down takes the probe
+# (pushing open_until one cool-down further, so no other worker probes at the same time);
+# every other open circuit blocks its channel. Returns (channel, probing) for open circuits.
+CIRCUITS = Statement(
+    "delivery.circuits",
+    "WITH probe AS (UPDATE {s}.channel_circuits"
+    " SET open_until = clock_timestamp() + %(cooldown)s::interval, changed_at = clock_timestamp()"
+    " WHERE channel = ANY(%(names)s::text[]) AND failures >= %(threshold)s"
+    "  AND open_until <= clock_timestamp()"
+    " RETURNING channel)"
+    " SELECT c.channel, c.channel IN (SELECT channel FROM probe)"
+    " FROM {s}.channel_circuits AS c"
+    " WHERE c.channel = ANY(%(names)s::text[]) AND c.failures >= %(threshold)s",
+)
+
+# Due rows nobody holds (no row lock, no unexpired lease) whose channels `missing` here (no
+# credentials, circuit open) have all accepted them already. Live rows get this claim's
+# lease; rows whose suggestion is no longer live are cancelled unsent.
 CLAIM = Statement(
     "delivery.claim",
-    "SELECT o.id, o.suggestion_id, o.user_id, o.event, o.priority, o.payload, o.created_at,"
-    " o.deliver_after, o.attempts,"
-    " (s.status IN ('open', 'delivered') AND (s.expires_at IS NULL OR s.expires_at > %(now)s))"
-    "  AS live,"
-    " ARRAY(SELECT DISTINCT d.channel FROM {s}.deliveries AS d WHERE d.outbox_id = o.id AND d.ok)"
-    "  AS done"
-    " FROM {s}.outbox AS o JOIN {s}.suggestions AS s ON s.id = o.suggestion_id"
-    " WHERE o.delivered_at IS NULL AND o.cancelled_at IS NULL AND o.deliver_after <= %(now)s"
-    "  AND o.attempts < %(give_up)s"
+    "WITH due AS ("
+    " SELECT o.id, o.suggestion_id FROM {s}.outbox AS o"
+    " WHERE o.delivered_at IS NULL AND o.cancelled_at IS NULL AND o.dead_at IS NULL"
+    "  AND o.deliver_after <= %(now)s"
+    "  AND (o.leased_until IS NULL OR o.leased_until <= clock_timestamp())"
+    "  AND o.channels_done @> %(missing)s::text[]"
     " ORDER BY o.deliver_after, o.id"
     " LIMIT %(limit)s"
-    " FOR UPDATE OF o SKIP LOCKED",
+    " FOR UPDATE SKIP LOCKED),"
+    " judged AS ("
+    " SELECT due.id, (s.status IN ('open', 'delivered')"
+    "  AND (s.expires_at IS NULL OR s.expires_at > %(now)s)) AS live"
+    " FROM due JOIN {s}.suggestions AS s ON s.id = due.suggestion_id)"
+    " UPDATE {s}.outbox AS o"
+    " SET leased_until = CASE WHEN j.live THEN clock_timestamp() + %(lease)s::interval END,"
+    "  lease_token = CASE WHEN j.live THEN %(token)s::uuid END,"
+    "  cancelled_at = CASE WHEN j.live THEN NULL ELSE %(now)s END"
+    " FROM judged AS j WHERE o.id = j.id"
+    " RETURNING o.id, o.suggestion_id, o.user_id, o.event, o.priority, o.payload, o.created_at,"
+    "  o.deliver_after, o.attempts, o.tries, o.channels_done, o.message_id, j.live",
 )
 
 # After a drain that emptied many rows out of the queue: the claim is planned from the
@@ -29,11 +75,6 @@ CLAIM = Statement(
 # catches up (270 ms instead of 0.1 ms per claim at 20,000 travelers).
 ANALYZE_OUTBOX = Statement("delivery.analyze", "ANALYZE {s}.outbox")
 
-CANCEL_STALE = Statement(
-    "delivery.cancel_stale",
-    "UPDATE {s}.outbox SET cancelled_at = %s WHERE id = ANY(%s::bigint[])",
-)
-
 RECORD_ATTEMPTS = Statement(
     "delivery.record_attempts",
     "INSERT INTO {s}.deliveries (outbox_id, channel, attempt, ok, http_status, error, at)"
@@ -41,21 +82,96 @@ RECORD_ATTEMPTS = Statement(
     " %s::integer[], %s::text[], %s::timestamptz[])",
 )
 
-# A failed row waits until `retry_at` before a later run tries it again; last_error keeps the
-# most recent error, also once the row is delivered (the full history is in deliveries).
+# Each claimed row's outcome, only while this claim still holds its lease (a claim whose lease
+# ran out lost the row to another worker: its attempts are recorded, its outcome is not).
+# `ok` is the comma-joined channels that accepted it now; last_error keeps the most recent
+# error, also once delivered (the full history is in deliveries).
 RECORD_OUTCOMES = Statement(
     "delivery.record_outcomes",
-    "UPDATE {s}.outbox AS o SET attempts = o.attempts + v.n,"
+    "UPDATE {s}.outbox AS o SET attempts = o.attempts + v.n, tries = o.tries + 1,"
     " last_error = coalesce(v.err, o.last_error),"
-    " delivered_at = CASE WHEN v.ok THEN %(now)s END,"
-    " deliver_after = CASE WHEN v.ok THEN o.deliver_after ELSE %(retry_at)s END"
-    " FROM unnest(%(ids)s::bigint[], %(n)s::integer[], %(ok)s::boolean[], %(err)s::text[])"
-    "  AS v(id, n, ok, err)"
-    " WHERE o.id = v.id",
+    " channels_done = ARRAY(SELECT DISTINCT c FROM unnest(o.channels_done"
+    "  || string_to_array(v.ok, ',')) AS c ORDER BY 1),"
+    " delivered_at = CASE WHEN v.delivered THEN %(now)s END,"
+    " dead_at = CASE WHEN v.dead THEN %(now)s END,"
+    " deliver_after = coalesce(v.retry_at, o.deliver_after),"
+    " leased_until = NULL, lease_token = NULL"
+    " FROM unnest(%(ids)s::bigint[], %(n)s::integer[], %(err)s::text[], %(ok)s::text[],"
+    "  %(delivered)s::boolean[], %(dead)s::boolean[], %(retry_at)s::timestamptz[])"
+    "  AS v(id, n, err, ok, delivered, dead, retry_at)"
+    " WHERE o.id = v.id AND o.lease_token = %(token)s::uuid"
+    " RETURNING o.id",
+)
+
+# One row per channel of the batch: any success closes the circuit; failures add up and open
+# it (for a cool-down) at the threshold. A healthy channel's row is not rewritten by every
+# batch (the WHERE): workers do not queue on it while all goes well.
+RECORD_CIRCUITS = Statement(
+    "delivery.record_circuits",
+    "INSERT INTO {s}.channel_circuits AS c (channel, failures, open_until, changed_at)"
+    " SELECT v.channel, v.failed,"
+    "  CASE WHEN v.failed >= %(threshold)s"
+    "   THEN clock_timestamp() + %(cooldown)s::interval END, clock_timestamp()"
+    " FROM unnest(%(names)s::text[], %(failed)s::integer[]) AS v(channel, failed)"
+    " ON CONFLICT (channel) DO UPDATE SET"
+    " failures = CASE WHEN EXCLUDED.failures = 0 THEN 0 ELSE c.failures + EXCLUDED.failures END,"
+    " open_until = CASE WHEN EXCLUDED.failures = 0 THEN NULL"
+    "  WHEN c.failures + EXCLUDED.failures >= %(threshold)s"
+    "   THEN clock_timestamp() + %(cooldown)s::interval"
+    "  ELSE c.open_until END,"
+    " changed_at = clock_timestamp()"
+    " WHERE c.failures > 0 OR EXCLUDED.failures > 0",
 )
 
 MARK_DELIVERED = Statement(
     "delivery.mark_delivered",
     "UPDATE {s}.suggestions SET status = 'delivered', status_changed_at = %s"
     " WHERE id = ANY(%s::uuid[]) AND status = 'open'",
+)
+
+# --- dead letters: listing, inspecting, replaying ---------------------------------------------
+
+_ROW = (
+    "SELECT o.id, o.message_id, o.event, o.priority, o.created_at, o.deliver_after, o.tries,"
+    " o.attempts, o.last_error, o.channels_done, o.dead_at, o.delivered_at, o.cancelled_at,"
+    " o.replayed_at, o.leased_until > clock_timestamp() AS leased"
+    " FROM {s}.outbox AS o"
+)
+DEAD = "o.dead_at IS NOT NULL AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
+_PENDING = "o.dead_at IS NULL AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
+
+LIST_DEAD = Statement("delivery.list_dead", _ROW + " WHERE " + DEAD
+                      + " ORDER BY o.id LIMIT %(limit)s")
+LIST_PENDING = Statement("delivery.list_pending", _ROW + " WHERE " + _PENDING
+                         + " ORDER BY o.deliver_after, o.id LIMIT %(limit)s")
+LIST_FAILING = Statement("delivery.list_failing", _ROW + " WHERE " + _PENDING
+                         + " AND o.tries > 0 ORDER BY o.deliver_after, o.id LIMIT %(limit)s")
+ONE_ROW = Statement("delivery.inspect", _ROW + " WHERE o.id = %(id)s")
+ATTEMPTS_OF = Statement(
+    "delivery.attempts_of",
+    "SELECT channel, attempt, ok, http_status, error, at FROM {s}.deliveries"
+    " WHERE outbox_id = %(id)s ORDER BY id",
+)
+
+# A replay makes a row due now with a fresh schedule: dead rows are retried; delivered rows
+# are sent again through every channel. Rows being sent (leased) and cancelled rows are left.
+_REPLAY = (
+    "UPDATE {s}.outbox AS o SET dead_at = NULL, tries = 0, deliver_after = %(now)s,"
+    " channels_done = CASE WHEN o.delivered_at IS NULL THEN o.channels_done ELSE '{{}}' END,"
+    " delivered_at = NULL, replayed_at = %(now)s"
+    " WHERE o.cancelled_at IS NULL"
+    " AND (o.leased_until IS NULL OR o.leased_until <= clock_timestamp())"
+)
+REPLAY_DEAD = Statement("delivery.replay_dead", _REPLAY + " AND " + DEAD + " RETURNING o.id")
+REPLAY_IDS = Statement("delivery.replay_ids",
+                       _REPLAY + " AND o.id = ANY(%(ids)s::bigint[]) RETURNING o.id")
+
+# Dead rows per recorded channel that has not accepted them (0 for a healthy channel, so that
+# the gauge and its alert clear).
+DEAD_BY_CHANNEL = Statement(
+    "delivery.dead_by_channel",
+    "SELECT ch, count(o.id)"
+    " FROM unnest(coalesce((SELECT channels FROM {s}.delivery_channels), '{{}}')) AS ch"
+    " LEFT JOIN {s}.outbox AS o ON " + DEAD + " AND NOT (ch = ANY(o.channels_done))"
+    " GROUP BY ch ORDER BY ch",
 )
