@@ -19,6 +19,7 @@ from pam_proactive.suggestions.detectors._common import (
     r2,
 )
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
+from pam_proactive.suggestions.relations import budget_subject
 
 TYPE = "spending_anomaly"
 
@@ -35,6 +36,17 @@ def anomaly_bar(stats: CategoryStats, settings: DetectorSettings) -> float | Non
 def _in_window(ctx: UserContext, expense: Expense, settings: DetectorSettings) -> bool:
     first = add_days(ctx.today, -(settings.anomaly_window_days - 1))
     return first <= expense.spent_on <= ctx.today
+
+
+def _budgets_counting(ctx: UserContext, expense: Expense) -> list[str]:
+    """Subjects of the budgets whose current period counts ``expense``: its category's, or
+    an all-spending one (no category), with the expense's date in the period."""
+    return [
+        budget_subject(b.budget_id, b.period_start.isoformat())
+        for b in ctx.financial.budgets
+        if (b.category is None or b.category == expense.category)
+        and b.period_start <= expense.spent_on <= b.period_end
+    ]
 
 
 def detect_spending_anomaly(
@@ -95,6 +107,7 @@ def detect_spending_anomaly(
                 expires_at=day_start(ctx, add_days(expense.spent_on, settings.anomaly_window_days))
                 or after(now, days=1),
                 tags=("budget",),
+                subjects=_budgets_counting(ctx, expense),
             )
         )
     return found.result(out)

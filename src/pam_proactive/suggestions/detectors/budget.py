@@ -22,6 +22,7 @@ from pam_proactive.suggestions.detectors._common import (
     r2,
 )
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
+from pam_proactive.suggestions.relations import budget_subject
 
 EXCEEDED = "budget_exceeded"
 FORECAST = "budget_forecast_overspend"
@@ -137,6 +138,7 @@ def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) 
                 },
                 expires_at=day_start(ctx, add_days(budget.period_end, 1)) or after(now, days=1),
                 tags=("budget",),
+                subjects=(budget_subject(budget.budget_id, period_start),),
             )
         )
     return found.result(out)
