@@ -1,4 +1,9 @@
-"""``spending_anomaly``: a recent expense far above what the category usually costs."""
+"""``spending_anomaly``: a recent expense far above what the category usually costs.
+
+A payment that fits a recurring schedule (a monthly site fee, a premium, a subscription:
+:mod:`pam_proactive.analysis.schedules`) is expected, never an anomaly; one that breaks its
+schedule (much larger than usual) is judged as any other expense.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +65,9 @@ def detect_spending_anomaly(
     for expense in ctx.financial.recent_expenses:
         amount = positive(expense.amount)
         if amount is None or not _in_window(ctx, expense, settings):
+            continue
+        if expense.scheduled:  # a recurring payment on its schedule is expected
+            found.note("recurring payment on its schedule")
             continue
         stats = ctx.financial.categories.get(expense.category)
         bar = anomaly_bar(stats, settings) if stats is not None else None
