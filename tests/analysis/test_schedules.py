@@ -25,8 +25,7 @@ def test_monthly_across_month_ends() -> None:
     assert found.scheduled == {2, 3}
     [series] = found.schedules
     assert (series.cadence, series.amount, series.last) == ("monthly", 800, date(2026, 4, 30))
-    assert series.days == (date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31),
-                           date(2026, 4, 30))
+    assert series.days == (date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30))
     assert series.expected(1) == date(2026, 5, 31) and series.expected(2) == date(2026, 6, 30)
     assert series.due(date(2026, 5, 2), date(2026, 5, 31)) == [date(2026, 5, 31)]
 
@@ -104,3 +103,12 @@ def test_add_months_clamps_to_the_month() -> None:
     assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
     assert add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
     assert add_months(date(2026, 3, 1), -3, anchor=31) == date(2025, 12, 31)
+
+
+def test_since_judges_only_the_later_payments_with_the_earlier_as_history() -> None:
+    payments = pay(*((date(2026, m, 20), 800.0) for m in range(7, 12)))
+    full = find_schedules(payments)
+    assert full.scheduled == {2, 3, 4}
+    later = find_schedules(payments, since=date(2026, 10, 23))  # only Nov 20 is judged
+    assert later.scheduled == {4}
+    assert later.schedules == full.schedules

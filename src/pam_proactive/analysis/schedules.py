@@ -26,6 +26,7 @@ payment on (or within the tolerance of) a month's last day is on month ends
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -52,8 +53,8 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """A recurring payment: its category, cadence, latest amount and every occurrence found
-    (oldest first; the last is the latest payment)."""
+    """A recurring payment: its category, cadence, latest amount and its latest
+    :data:`MIN_OCCURRENCES` occurrences (oldest first; the last is the latest payment)."""
 
     category: str
     cadence: Cadence
@@ -123,68 +124,76 @@ def _grid(head: date, cadence: Cadence, back: int) -> date:
     return add_months(head, -back)
 
 
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= AMOUNT_TOLERANCE * b
-
-
 class _Category:
-    """One category's payments, indexed by day for the backward walks."""
+    """One category's payments, sorted by amount so that a walk only looks at the payments
+    whose amount is close to its own (a handful, whatever the category's size)."""
 
     def __init__(self, payments: Sequence[Payment], members: Sequence[int]) -> None:
         self.payments = payments
-        self.by_day: dict[date, list[int]] = {}
-        for i in members:
-            self.by_day.setdefault(payments[i].day, []).append(i)
+        self.by_amount = sorted(members, key=lambda i: payments[i].amount)
+        self.amounts = [payments[i].amount for i in self.by_amount]
+        self.seen: dict[float, tuple[list[int], list[int]]] = {}
 
-    def near(self, day: date, amount: float, spread: int) -> list[int]:
-        """Payments within ``spread`` days of ``day`` whose amount is close to ``amount``."""
-        found: list[int] = []
-        for offset in range(-spread, spread + 1):
-            for i in self.by_day.get(day + timedelta(days=offset), ()):
-                if _close(self.payments[i].amount, amount):
-                    found.append(i)
-        return found
-
-    def chain(self, head: int, cadence: Cadence) -> list[int]:
-        """The payments before ``head`` one cadence apart at its amount (``head`` first):
-        every one within a band of 2 x :data:`DAY_TOLERANCE` days on the regular grid
-        through ``head``, i.e. each within the tolerance of one anchor date."""
+    def alike(self, head: int) -> tuple[list[int], list[int]]:
+        """The payments whose amount is close to ``head``'s: their ordinal days, ascending,
+        and their indexes in the same order."""
         amount = self.payments[head].amount
+        known = self.seen.get(amount)  # a fixed bill repeats its exact amount
+        if known is not None:
+            return known
+        lo = bisect_left(self.amounts, amount * (1 - AMOUNT_TOLERANCE))
+        hi = bisect_right(self.amounts, amount * (1 + AMOUNT_TOLERANCE))
+        found = sorted((self.payments[i].day.toordinal(), i) for i in self.by_amount[lo:hi])
+        self.seen[amount] = result = ([d for d, _ in found], [i for _, i in found])
+        return result
+
+    def chain(self, head: int, cadence: Cadence, alike: tuple[list[int], list[int]]
+              ) -> list[int]:
+        """``head`` and up to :data:`MIN_OCCURRENCES` - 1 payments before it one cadence
+        apart at its amount (``alike``; latest first): every one within a band of 2 x
+        :data:`DAY_TOLERANCE` days on the regular grid through ``head``, i.e. each within the
+        tolerance of one anchor date. (No further back: that is all a verdict needs, and
+        each earlier occurrence has its own walk.)"""
+        days, indexes = alike
         start = self.payments[head].day
         chain, lo, hi = [head], 0, 0
         width = 2 * DAY_TOLERANCE
-        while True:
-            expected = _grid(start, cadence, len(chain))
-            before = self.payments[chain[-1]].day
+        before = start.toordinal()
+        while len(chain) < MIN_OCCURRENCES:
+            expected = _grid(start, cadence, len(chain)).toordinal()
             options = []
-            for i in self.near(expected, amount, width):
-                day = self.payments[i].day
-                dev = (day - expected).days
+            first = bisect_left(days, expected - width)
+            last = bisect_right(days, min(expected + width, before - 1))
+            for k in range(first, last):
+                dev = days[k] - expected
                 band = max(hi, dev) - min(lo, dev)
-                if day < before and band <= width:
-                    options.append((band, abs(dev), -day.toordinal(), i))
+                if band <= width:
+                    options.append((band, abs(dev), -days[k], indexes[k]))
             if not options:
                 return chain
-            _band, _dev, _day, best = min(options)
-            dev = (self.payments[best].day - expected).days
+            _band, _dev, neg_day, best = min(options)
+            dev = -neg_day - expected
             chain.append(best)
-            lo, hi = min(lo, dev), max(hi, dev)
+            lo, hi, before = min(lo, dev), max(hi, dev), -neg_day
+        return chain
 
-    def clean(self, chain: Sequence[int]) -> bool:
+    def clean(self, chain: Sequence[int], alike: tuple[list[int], list[int]]) -> bool:
         """No other payment of the chain's amount between its first and last day."""
-        amount = self.payments[chain[0]].amount
-        first, last = self.payments[chain[-1]].day, self.payments[chain[0]].day
-        between = sum(
-            1
-            for offset in range((last - first).days + 1)
-            for i in self.by_day.get(first + timedelta(days=offset), ())
-            if _close(self.payments[i].amount, amount)
-        )
-        return between == len(chain)
+        days = alike[0]
+        first = self.payments[chain[-1]].day.toordinal()
+        last = self.payments[chain[0]].day.toordinal()
+        return bisect_right(days, last) - bisect_left(days, first) == len(chain)
 
 
-def find_schedules(payments: Sequence[Payment]) -> ScheduleView:
-    """The recurring series in ``payments`` (see the module's rule)."""
+# A series whose latest payment is older than this has stopped (its next one is overdue).
+STALE_DAYS = 31 + DAY_TOLERANCE
+
+
+def find_schedules(payments: Sequence[Payment], since: date | None = None) -> ScheduleView:
+    """The recurring series in ``payments`` (see the module's rule). With ``since``, only
+    the payments from that day on are judged (the earlier ones are their history): a
+    series seen from ``since`` on covers every one still current if ``since`` is at least
+    :data:`STALE_DAYS` before today."""
     by_category: dict[str, list[int]] = {}
     for i, p in enumerate(payments):
         if p.amount > 0:
@@ -195,9 +204,14 @@ def find_schedules(payments: Sequence[Payment]) -> ScheduleView:
         index = _Category(payments, members)
         followed: set[int] = set()  # earlier occurrences of a series already found
         for i in sorted(members, key=lambda m: (payments[m].day, m), reverse=True):
+            if since is not None and payments[i].day < since:
+                break  # latest first: the rest are history only
+            alike = index.alike(i)
+            if len(alike[0]) < MIN_OCCURRENCES:  # the common case: no repeat of this amount
+                continue
             for cadence in CADENCES:
-                chain = index.chain(i, cadence)
-                if len(chain) >= MIN_OCCURRENCES and index.clean(chain):
+                chain = index.chain(i, cadence, alike)
+                if len(chain) >= MIN_OCCURRENCES and index.clean(chain, alike):
                     scheduled.add(i)
                     if i not in followed:  # the latest payment of its series
                         schedules.append(Schedule(

@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pam_proactive.analysis.dates import known_zone
@@ -23,7 +23,12 @@ from pam_proactive.analysis.limits import (
     odometer_outliers,
 )
 from pam_proactive.analysis.outliers import OutlierRule, above, baseline_of
-from pam_proactive.analysis.schedules import Payment, due_between, find_schedules
+from pam_proactive.analysis.schedules import (
+    STALE_DAYS,
+    Payment,
+    due_between,
+    find_schedules,
+)
 from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
 from pam_proactive.context import (
     BudgetStatus,
@@ -150,7 +155,8 @@ def build_financial(
     payments: list[Payment] = []
     if expense_row is not None:
         _scan_expenses(expense_row, today, cats, recent, quality, payments)
-    scheduled, due = _recurring(payments, recent, today)
+    yearly = any(row[4] == "yearly" for row in budget_rows)
+    scheduled, due = _recurring(payments, recent, today, yearly)
     recent = [replace(e, scheduled=True) if i in scheduled.recent else e
               for i, e in enumerate(recent)]
     categories: dict[str, CategoryStats] = {}
@@ -190,12 +196,15 @@ class _Scheduled:
     amounts: dict[str, tuple[list[float], list[float], list[float]]]
 
 
-def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: date
-               ) -> tuple[_Scheduled, dict[str, tuple[float, float, float]]]:
+def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: date,
+               yearly: bool) -> tuple[_Scheduled, dict[str, tuple[float, float, float]]]:
     """The scheduled payments (see :func:`find_schedules`) and, per category, the scheduled
-    payments still expected until the end of this week, month and year."""
-    view = find_schedules(payments)
+    payments still expected until the end of this week, month and year. Only payments a
+    budget period or a current series can hold are judged (this year's only with a yearly
+    budget): the others are history."""
     starts = [period_bounds(p, today)[0] for p in ("weekly", "monthly", "yearly")]
+    since = min(starts[0], starts[1], today - timedelta(days=STALE_DAYS))
+    view = find_schedules(payments, min(since, starts[2]) if yearly else since)
     ends = [period_bounds(p, today)[1] for p in ("weekly", "monthly", "yearly")]
     amounts: dict[str, tuple[list[float], list[float], list[float]]] = {}
     keys: set[tuple[str, date, float]] = set()
