@@ -118,3 +118,17 @@ async def test_service_due_on_the_trip_is_part_of_the_reminder(env: Env) -> None
     # A full sweep agrees: it only moves the reminder's expiry (a week from its `now`).
     assert (await env.run(later, uid)).lifecycle == {"updated": 1}
     assert len(await env.outbox(uid)) == 2
+
+
+async def test_an_unusual_expense_that_exceeds_its_budget_is_one_notification(env: Env) -> None:
+    with env.planter() as p:
+        uid = p.user()
+        p.budget(uid, "campground", 500)
+        for day, amount in zip(range(5, 10), (40, 42, 38, 45, 41), strict=True):
+            p.expense(uid, amount, "campground", date(2026, 10, day))
+        p.expense(uid, 900, "campground", date(2026, 11, 22))  # 22x the usual, over budget
+    first = await env.run(NOW, uid)
+    assert first.lifecycle == {"created": 2, "notified": 1, "held": 1}
+    assert await env.live(uid) == {"budget_exceeded": ("high", None),
+                                   "spending_anomaly": ("low", "budget_exceeded")}
+    assert await env.outbox(uid) == [("budget_exceeded", "created", "high")]
