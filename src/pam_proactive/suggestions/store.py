@@ -338,12 +338,15 @@ async def apply_candidates(
 
     In one transaction, for the whole batch: create or update one live suggestion per
     (user, dedup_key); resolve the users' live suggestions absent from ``candidates``; expire
-    the users' live suggestions whose ``expires_at`` is not after ``now``; and write the
-    notifications due (outbox rows), respecting quiet hours and the daily cap. ``user_ids``
-    must hold every swept user, including those without candidates (their live suggestions
-    are resolved); every user with candidates needs a profile. ``now`` is timezone-aware.
-    With ``types``, only live suggestions of those types are resolved (a sweep that ran some
-    detectors leaves the others' suggestions alone), and a candidate of another type is a
+    the users' live suggestions whose ``expires_at`` is not after ``now``; decide which live
+    suggestions are held back by another about the same cause (:func:`holders`, over the
+    users' live suggestions of every related type, whatever ``types``); and write the
+    notifications due (outbox rows) for the others, respecting quiet hours and the daily cap.
+    ``user_ids`` must hold every swept user, including those without candidates (their live
+    suggestions are resolved); every user with candidates needs a profile. ``now`` is
+    timezone-aware. With ``types``, only live suggestions of those types are resolved (a sweep
+    that ran some detectors leaves the others' suggestions alone), and a candidate of another
+    type is a
     ``ValueError``. Idempotent: the same call again changes nothing and writes no outbox row.
 
     ``db`` is the engine's :class:`Database` (its own transaction) or a :class:`Transaction`
