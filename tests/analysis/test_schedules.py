@@ -112,3 +112,11 @@ def test_since_judges_only_the_later_payments_with_the_earlier_as_history() -> N
     later = find_schedules(payments, since=date(2026, 10, 23))  # only Nov 20 is judged
     assert later.scheduled == {4}
     assert later.schedules == full.schedules
+
+
+def test_thousands_of_equal_amounts_are_judged_without_a_schedule() -> None:
+    # A hostile (or buggy) import: 5,000 payments of 9.99 over 97 days, several a day.
+    day0 = date(2026, 8, 20)
+    flood = pay(*((day0 + timedelta(days=k % 97), 9.99) for k in range(5_000)))
+    found = find_schedules(flood)
+    assert found.scheduled == set() and found.schedules == ()

@@ -150,10 +150,11 @@ class _Category:
     def chain(self, head: int, cadence: Cadence, alike: tuple[list[int], list[int]]
               ) -> list[int]:
         """``head`` and up to :data:`MIN_OCCURRENCES` - 1 payments before it one cadence
-        apart at its amount (``alike``; latest first): every one within a band of 2 x
-        :data:`DAY_TOLERANCE` days on the regular grid through ``head``, i.e. each within the
-        tolerance of one anchor date. (No further back: that is all a verdict needs, and
-        each earlier occurrence has its own walk.)"""
+        apart at its amount (``alike``; latest first), each the latest of that amount before
+        the previous one: every one within a band of 2 x :data:`DAY_TOLERANCE` days on the
+        regular grid through ``head``, i.e. each within the tolerance of one anchor date. (No
+        further back: that is all a verdict needs, and each earlier occurrence has its own
+        walk.)"""
         days, indexes = alike
         start = self.payments[head].day
         chain, lo, hi = [head], 0, 0
@@ -161,20 +162,17 @@ class _Category:
         before = start.toordinal()
         while len(chain) < MIN_OCCURRENCES:
             expected = _grid(start, cadence, len(chain)).toordinal()
-            options = []
-            first = bisect_left(days, expected - width)
-            last = bisect_right(days, min(expected + width, before - 1))
-            for k in range(first, last):
-                dev = days[k] - expected
-                band = max(hi, dev) - min(lo, dev)
-                if band <= width:
-                    options.append((band, abs(dev), -days[k], indexes[k]))
-            if not options:
+            # Only the latest payment of this amount before the last one found can continue
+            # a clean chain (any other would lie between two occurrences): one look, O(log n)
+            # even for a hostile list of thousands of equal amounts.
+            k = bisect_left(days, before) - 1
+            if k < 0:
                 return chain
-            _band, _dev, neg_day, best = min(options)
-            dev = -neg_day - expected
-            chain.append(best)
-            lo, hi, before = min(lo, dev), max(hi, dev), -neg_day
+            dev = days[k] - expected
+            if abs(dev) > width or max(hi, dev) - min(lo, dev) > width:
+                return chain
+            chain.append(indexes[k])
+            lo, hi, before = min(lo, dev), max(hi, dev), days[k]
         return chain
 
     def clean(self, chain: Sequence[int], alike: tuple[list[int], list[int]]) -> bool:
