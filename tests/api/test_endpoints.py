@@ -94,7 +94,7 @@ async def test_a_held_suggestion_is_listed_as_part_of_its_holder(
     fuel = replace(candidate(uid, "f"), type="fuel_low", dedup_key="fuel_low:v1",
                    subjects=("fuel:v1",))
     result = await store(world.uri, [uid], [trip, fuel], now)
-    assert (result.created, result.notified, result.held) == (2, 1, 1)
+    assert (result.created, result.notified, result.held_back) == (2, 1, 1)
     listed = await client.get(f"/v1/users/{uid}/suggestions", headers=OP)
     assert listed.status_code == 200
     items = {s["type"]: s for s in listed.json()["suggestions"]}

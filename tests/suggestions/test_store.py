@@ -690,7 +690,7 @@ async def test_a_held_suggestion_is_stored_not_notified_and_released_once(conn: 
     trip = about(u, "departure_reminder", "t1", FUEL)
     fuel = about(u, "fuel_low", "v1", FUEL)
     result = await apply(conn, [trip, fuel], [p])
-    assert result == ApplyResult(created=2, notified=1, held=1)
+    assert result == ApplyResult(created=2, notified=1, held_back=1)
     assert [r[:3] for r in await outbox(conn, u)] == [
         ("departure_reminder:t1", "created", "high")]
     assert await held_by(conn, u) == {"departure_reminder:t1": None,
@@ -711,7 +711,7 @@ async def test_released_by_a_job_that_does_not_run_the_held_kind(conn: Conn) -> 
     p = profile(u)
     trip = about(u, "departure_reminder", "t1", FUEL, OIL)
     oil = about(u, "maintenance_due_soon", "v1:oil_change", OIL, priority=Priority.MEDIUM)
-    assert (await apply(conn, [trip, oil], [p])).held == 1
+    assert (await apply(conn, [trip, oil], [p])).held_back == 1
     # The monitoring job (no maintenance_due_soon) finds the trip gone: the service reminder,
     # which only the predictive job produces, is released and notified by this job.
     later = NOW + timedelta(hours=1)
@@ -730,7 +730,7 @@ async def test_released_by_a_job_that_does_not_run_the_held_kind(conn: Conn) -> 
         conn, schema=SCHEMA, user_ids=[v], profiles={v: q}, now=later,
         candidates=[about(v, "maintenance_due_soon", "oil", OIL, at=later)],
         types={"maintenance_due_soon"})
-    assert result == ApplyResult(created=1, held=1)
+    assert result == ApplyResult(created=1, held_back=1)
 
 
 async def test_becoming_held_cancels_a_pending_notification(conn: Conn) -> None:
@@ -742,7 +742,7 @@ async def test_becoming_held_cancels_a_pending_notification(conn: Conn) -> None:
     later = night + timedelta(hours=1)
     trip = about(u, "departure_reminder", "t1", FUEL, at=later)
     result = await apply(conn, [trip, fuel], [p], now=later)
-    assert result == ApplyResult(created=1, notified=1, held_quiet_hours=1, held=1)
+    assert result == ApplyResult(created=1, notified=1, held_quiet_hours=1, held_back=1)
     # Only the departure reminder goes out at 07:00; the fuel one was cancelled unsent.
     assert [(r[0], r[4] is None) for r in await outbox(conn, u)] == [
         ("fuel_low:v1", False), ("departure_reminder:t1", True)]
@@ -755,6 +755,6 @@ async def test_held_suggestions_take_no_slot_of_the_daily_cap(conn: Conn) -> Non
              about(u, "fuel_low", "v1", FUEL),
              about(u, "maintenance_overdue", "v1:oil_change", OIL),
              cand(u, "food")]
-    assert await apply(conn, batch, [p]) == ApplyResult(created=4, notified=2, held=2)
+    assert await apply(conn, batch, [p]) == ApplyResult(created=4, notified=2, held_back=2)
     assert {r[0] for r in await outbox(conn, u)} == {"departure_reminder:t1",
                                                      "budget_exceeded:food"}

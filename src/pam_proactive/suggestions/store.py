@@ -89,7 +89,7 @@ class ApplyResult:
     notified: int = 0  # outbox rows written
     held_quiet_hours: int = 0  # of ``notified``, rows held until the end of quiet hours
     capped: int = 0  # notifications not written because the user's daily cap was reached
-    held: int = 0  # live suggestions newly held back by another about the same cause
+    held_back: int = 0  # live suggestions newly held back by another about the same cause
     released: int = 0  # live suggestions no longer held back (notified if never notified)
 
 
@@ -403,7 +403,7 @@ async def apply_candidates(
         notified=notified,
         held_quiet_hours=held,
         capped=capped,
-        held=int(newly_held),
+        held_back=int(newly_held),
         released=int(released),
     )
     log.info("applied suggestions for %d users: %s", len(swept), result)

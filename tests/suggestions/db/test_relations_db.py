@@ -78,7 +78,7 @@ async def test_trip_tomorrow_and_a_low_tank_notify_once(env: Env) -> None:
         p.fill(uid, date(2026, 11, 10), 30, 10_300)
         trip = p.trip(uid, "Denver, CO", "Moab, UT", date(2026, 11, 26), date(2026, 11, 28), 300)
     first = await env.run(NOW, uid)
-    assert first.lifecycle == {"created": 2, "notified": 1, "held": 1}
+    assert first.lifecycle == {"created": 2, "notified": 1, "held_back": 1}
     assert await env.live(uid) == {"departure_reminder": ("high", None),
                                    "fuel_low": ("high", "departure_reminder")}
     assert await env.outbox(uid) == [("departure_reminder", "created", "high")]
@@ -102,7 +102,7 @@ async def test_service_due_on_the_trip_is_part_of_the_reminder(env: Env) -> None
                       next_due_date=date(2026, 11, 28))
         trip = p.trip(uid, "Denver, CO", "Moab, UT", date(2026, 11, 26), date(2026, 11, 29), 300)
     first = await env.run(NOW, uid)
-    assert first.lifecycle == {"created": 2, "notified": 1, "held": 1}
+    assert first.lifecycle == {"created": 2, "notified": 1, "held_back": 1}
     assert await env.live(uid) == {"departure_reminder": ("high", None),
                                    "maintenance_due_soon": ("medium", "departure_reminder")}
     assert await env.outbox(uid) == [("departure_reminder", "created", "high")]
@@ -128,7 +128,7 @@ async def test_an_unusual_expense_that_exceeds_its_budget_is_one_notification(en
             p.expense(uid, amount, "campground", date(2026, 10, day))
         p.expense(uid, 900, "campground", date(2026, 11, 22))  # 22x the usual, over budget
     first = await env.run(NOW, uid)
-    assert first.lifecycle == {"created": 2, "notified": 1, "held": 1}
+    assert first.lifecycle == {"created": 2, "notified": 1, "held_back": 1}
     assert await env.live(uid) == {"budget_exceeded": ("high", None),
                                    "spending_anomaly": ("low", "budget_exceeded")}
     assert await env.outbox(uid) == [("budget_exceeded", "created", "high")]
