@@ -16,6 +16,7 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import (
     ApplyResult,
@@ -677,6 +678,13 @@ def about(user_id: UUID, type_: str, key: str, *subjects: str,
     return replace(cand(user_id, key, priority, type_=type_, at=at), subjects=subjects)
 
 
+def transitions(transition: str, type_: str, priority: str) -> float:
+    """pam_suggestion_transitions_total of one transition, type and priority so far."""
+    return metrics.REGISTRY.get_sample_value(
+        "pam_suggestion_transitions_total",
+        {"transition": transition, "type": type_, "priority": priority}) or 0.0
+
+
 async def held_by(conn: Conn, user_id: UUID) -> dict[str, str | None]:
     """dedup_key -> the dedup_key of the suggestion holding it, of the user's live ones."""
     records = await list_suggestions(conn, SCHEMA, user_id=user_id, status=["open", "delivered"])
@@ -689,6 +697,8 @@ async def test_a_held_suggestion_is_stored_not_notified_and_released_once(conn: 
     p = profile(u)
     trip = about(u, "departure_reminder", "t1", FUEL)
     fuel = about(u, "fuel_low", "v1", FUEL)
+    counted = (transitions("held_back", "fuel_low", "high"),
+               transitions("released", "fuel_low", "medium"))
     result = await apply(conn, [trip, fuel], [p])
     assert result == ApplyResult(created=2, notified=1, held_back=1)
     assert [r[:3] for r in await outbox(conn, u)] == [
@@ -704,6 +714,9 @@ async def test_a_held_suggestion_is_stored_not_notified_and_released_once(conn: 
     assert [r[:3] for r in await outbox(conn, u)][1:] == [("fuel_low:v1", "created", "medium")]
     assert await held_by(conn, u) == {"fuel_low:v1": None}
     assert await apply(conn, [still], [p], now=later + timedelta(hours=1)) == ApplyResult()
+    # The operator's metric counts both transitions (by the priority at the moment).
+    assert transitions("held_back", "fuel_low", "high") == counted[0] + 1
+    assert transitions("released", "fuel_low", "medium") == counted[1] + 1
 
 
 async def test_released_by_a_job_that_does_not_run_the_held_kind(conn: Conn) -> None:

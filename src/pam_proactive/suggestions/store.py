@@ -381,8 +381,9 @@ async def apply_candidates(
         related = await tx.fetch(*_bind(q.LIVE_RELATED, schema),
                                  params | {"related": sorted(RELATED_TYPES)})
         ids, new = _holding(related)
-        [(newly_held, released)] = await tx.fetch(*_bind(q.SET_HELD, schema),
-                                            params | {"held_ids": ids, "holder_ids": new})
+        [(newly_held, released, held_kinds, released_kinds)] = await tx.fetch(
+            *_bind(q.SET_HELD, schema), params | {"held_ids": ids, "holder_ids": new})
+        kinds["held_back"], kinds["released"] = _kinds(held_kinds), _kinds(released_kinds)
         params["released"] = [sid for sid, holder in zip(ids, new, strict=True) if holder is None]
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
         escalated, capped, notified, held = (int(v) for v in counts[:4])

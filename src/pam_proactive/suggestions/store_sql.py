@@ -199,13 +199,14 @@ SET_HELD = Statement(
     " upd AS ("
     " UPDATE {s}.suggestions AS s SET held_by = v.holder, updated_at = %(now)s FROM v"
     " WHERE s.id = v.id AND s.held_by IS DISTINCT FROM v.holder"
-    " RETURNING s.id, s.held_by),"
+    " RETURNING s.id, s.held_by, s.type, s.priority),"
     " cancelled AS ("
     " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM upd"
     " WHERE upd.held_by IS NOT NULL AND o.suggestion_id = upd.id"
     "  AND o.delivered_at IS NULL AND o.cancelled_at IS NULL)"
     " SELECT (SELECT count(*) FROM upd WHERE held_by IS NOT NULL),"
-    "  (SELECT count(*) FROM upd WHERE held_by IS NULL)"
+    "  (SELECT count(*) FROM upd WHERE held_by IS NULL),"
+    " " + kinds("upd", "held_by IS NOT NULL") + ", " + kinds("upd", "held_by IS NULL")
 )
 
 # A notification held by quiet hours must say what is true when it is finally sent.
