@@ -771,3 +771,17 @@ async def test_held_suggestions_take_no_slot_of_the_daily_cap(conn: Conn) -> Non
     assert await apply(conn, batch, [p]) == ApplyResult(created=4, notified=2, held_back=2)
     assert {r[0] for r in await outbox(conn, u)} == {"departure_reminder:t1",
                                                      "budget_exceeded:food"}
+
+
+async def test_a_holder_competes_for_the_cap_at_what_it_carries(conn: Conn) -> None:
+    u = new_user()
+    p = profile(u, cap=1)
+    # A medium reminder carrying the high fuel advice takes the day's only slot from a medium
+    # budget suggestion that would otherwise come first (same rank, earlier key).
+    batch = [about(u, "departure_reminder", "t1", FUEL, priority=Priority.MEDIUM),
+             about(u, "fuel_low", "v1", FUEL),
+             cand(u, "a")]
+    assert await apply(conn, batch, [p]) == ApplyResult(created=3, notified=1, capped=1,
+                                                        held_back=1)
+    assert [r[:3] for r in await outbox(conn, u)] == [
+        ("departure_reminder:t1", "created", "medium")]

@@ -226,7 +226,9 @@ REFRESH_PENDING = Statement(
 # 'escalated' never both go out. A suggestion held back by another (held_by) is not notified;
 # one released by this batch (%(released)s, possibly of a type this sweep did not run) is,
 # as 'created' when nothing was ever notified for it. Cancelled rows were never sent: they
-# take no slot of the cap.
+# take no slot of the cap. A suggestion holding others back competes for the cap's slots at
+# the highest priority of what it carries (a medium reminder that says to buy fuel is as
+# urgent as the high fuel_low it holds), though it is notified at its own.
 NOTIFY = Statement(
     "store.notify",
     "WITH elig AS ("
@@ -238,7 +240,10 @@ NOTIFY = Statement(
     "   AND o.created_at >= u.day_start AND o.created_at < u.day_end"
     "   AND o.cancelled_at IS NULL) AS used,"
     "  row_number() OVER (PARTITION BY s.user_id"
-    "   ORDER BY s.priority_rank DESC, s.created_at, s.dedup_key) AS rn"
+    "   ORDER BY greatest(s.priority_rank, (SELECT max(h.priority_rank)"
+    "    FROM {s}.suggestions AS h WHERE h.held_by = s.id"
+    "    AND h.status IN ('open', 'delivered'))) DESC,"
+    "   s.created_at, s.dedup_key) AS rn"
     " FROM (SELECT live_id AS id, inserted FROM {c} WHERE live_id IS NOT NULL"
     "  UNION SELECT r.id, false FROM unnest(%(released)s::uuid[]) AS r(id)) AS c"
     " JOIN {s}.suggestions AS s ON s.id = c.id"

@@ -9,3 +9,7 @@ ALTER TABLE @schema@.suggestions
     -- stored and listed, never notified while set. No foreign key: history pruning deletes
     -- rows in bulk, and a dangling id is cleared by the owner's next sweep anyway.
     ADD COLUMN IF NOT EXISTS held_by uuid;
+
+-- The notification step ranks a holder by what it holds back (store_sql.NOTIFY).
+CREATE INDEX IF NOT EXISTS suggestions_held_by
+    ON @schema@.suggestions (held_by) WHERE held_by IS NOT NULL;
