@@ -155,14 +155,18 @@ def apply(conn: psycopg.Connection[Any], statements: list[Statement]) -> None:
             conn.execute(query.encode(), params)
 
 
+# The holder is named by its dedup key: ids differ between the two databases.
 STORED = b"""
-SELECT user_id::text, dedup_key, priority, status, count(*)
-FROM pam_proactive.suggestions GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+SELECT s.user_id::text, s.dedup_key, s.priority, s.status, h.dedup_key AS held_by, count(*)
+FROM pam_proactive.suggestions AS s
+LEFT JOIN pam_proactive.suggestions AS h ON h.id = s.held_by
+GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
 """
 
 
 def stored(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    """Every stored suggestion as (user, dedup_key, priority, status, rows)."""
+    """Every stored suggestion as (user, dedup_key, priority, status, dedup key of the
+    suggestion holding it back or None, rows)."""
     return list(conn.execute(STORED).fetchall())
 
 

@@ -62,6 +62,10 @@ class BudgetStatus:
     spent: float  # in [period_start, today]
     outlier_spent: float  # part of `spent` made of one-off outliers (the anomaly rule)
     alert_threshold_pct: float
+    # Recurring payments (analysis.schedules): the part of `spent` that fit a schedule (not
+    # an outlier, not daily pace), and those still expected in the rest of the period.
+    scheduled_spent: float = 0.0
+    scheduled_due: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class Expense:
     category: str
     amount: float
     spent_on: date
+    scheduled: bool = False  # fits a recurring payment's schedule (analysis.schedules)
 
 
 @dataclass(frozen=True, slots=True)

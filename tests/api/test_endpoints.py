@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -10,6 +11,7 @@ import psycopg
 from api.conftest import World
 from api.harness import TOKEN, bearer, candidate, new_id, store, user_jwt
 from pam_proactive.suggestions.models import Priority
+from planting import Planter
 
 OP = bearer(TOKEN)
 
@@ -80,6 +82,25 @@ async def test_context(client: httpx.AsyncClient, world: World) -> None:
     malformed = await client.get("/v1/users/not-a-uuid/context", headers=OP)
     assert malformed.status_code == 422 and malformed.json()["error"] == "invalid_request"
     assert (await client.get(f"/v1/users/{world.a}/context")).status_code == 401
+
+
+async def test_a_held_suggestion_is_listed_as_part_of_its_holder(
+        client: httpx.AsyncClient, world: World) -> None:
+    with Planter(world.uri, "seed") as p:
+        uid = p.user()
+    now = datetime.now(UTC)
+    trip = replace(candidate(uid, "t"), type="departure_reminder",
+                   dedup_key="departure_reminder:t", subjects=("fuel:v1",))
+    fuel = replace(candidate(uid, "f"), type="fuel_low", dedup_key="fuel_low:v1",
+                   subjects=("fuel:v1",))
+    result = await store(world.uri, [uid], [trip, fuel], now)
+    assert (result.created, result.notified, result.held_back) == (2, 1, 1)
+    listed = await client.get(f"/v1/users/{uid}/suggestions", headers=OP)
+    assert listed.status_code == 200
+    items = {s["type"]: s for s in listed.json()["suggestions"]}
+    assert items["fuel_low"]["held_by"] == items["departure_reminder"]["id"]
+    assert items["departure_reminder"]["held_by"] is None
+    assert items["fuel_low"]["notified_rank"] is None  # stored and listed, never notified
 
 
 async def test_suggestions_list_and_feedback(client: httpx.AsyncClient, world: World) -> None:

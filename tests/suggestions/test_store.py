@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,6 +16,7 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import (
     ApplyResult,
@@ -660,3 +662,126 @@ async def test_every_statement_is_timed_by_name(conn: Conn) -> None:
                  "apply_candidates.commit", "store.lock_owner", "store.close_one",
                  "close_dismissed.commit"):
         assert stats[name]["count"] == 1 and stats[name]["errors"] == 0, name
+
+
+# --------------------------------------------------------------------------------------------
+# Relations: one cause, one notification
+# --------------------------------------------------------------------------------------------
+
+FUEL = "fuel:v1"
+OIL = "service:v1:oil_change"
+
+
+def about(user_id: UUID, type_: str, key: str, *subjects: str,
+          priority: Priority = Priority.HIGH, at: datetime = NOW) -> Candidate:
+    """A candidate of ``type_`` naming ``subjects`` (see suggestions.relations)."""
+    return replace(cand(user_id, key, priority, type_=type_, at=at), subjects=subjects)
+
+
+def transitions(transition: str, type_: str, priority: str) -> float:
+    """pam_suggestion_transitions_total of one transition, type and priority so far."""
+    return metrics.REGISTRY.get_sample_value(
+        "pam_suggestion_transitions_total",
+        {"transition": transition, "type": type_, "priority": priority}) or 0.0
+
+
+async def held_by(conn: Conn, user_id: UUID) -> dict[str, str | None]:
+    """dedup_key -> the dedup_key of the suggestion holding it, of the user's live ones."""
+    records = await list_suggestions(conn, SCHEMA, user_id=user_id, status=["open", "delivered"])
+    keys = {r.id: r.dedup_key for r in records}
+    return {r.dedup_key: None if r.held_by is None else keys[r.held_by] for r in records}
+
+
+async def test_a_held_suggestion_is_stored_not_notified_and_released_once(conn: Conn) -> None:
+    u = new_user()
+    p = profile(u)
+    trip = about(u, "departure_reminder", "t1", FUEL)
+    fuel = about(u, "fuel_low", "v1", FUEL)
+    counted = (transitions("held_back", "fuel_low", "high"),
+               transitions("released", "fuel_low", "medium"))
+    result = await apply(conn, [trip, fuel], [p])
+    assert result == ApplyResult(created=2, notified=1, held_back=1)
+    assert [r[:3] for r in await outbox(conn, u)] == [
+        ("departure_reminder:t1", "created", "high")]
+    assert await held_by(conn, u) == {"departure_reminder:t1": None,
+                                      "fuel_low:v1": "departure_reminder:t1"}
+    assert await apply(conn, [trip, fuel], [p]) == ApplyResult()  # the same now: nothing new
+    # The trip is gone, the tank still low (now medium): released and notified, once.
+    later = NOW + timedelta(hours=1)
+    still = about(u, "fuel_low", "v1", FUEL, priority=Priority.MEDIUM, at=later)
+    result = await apply(conn, [still], [p], now=later)
+    assert result == ApplyResult(updated=1, resolved=1, released=1, notified=1)
+    assert [r[:3] for r in await outbox(conn, u)][1:] == [("fuel_low:v1", "created", "medium")]
+    assert await held_by(conn, u) == {"fuel_low:v1": None}
+    assert await apply(conn, [still], [p], now=later + timedelta(hours=1)) == ApplyResult()
+    # The operator's metric counts both transitions (by the priority at the moment).
+    assert transitions("held_back", "fuel_low", "high") == counted[0] + 1
+    assert transitions("released", "fuel_low", "medium") == counted[1] + 1
+
+
+async def test_released_by_a_job_that_does_not_run_the_held_kind(conn: Conn) -> None:
+    u = new_user()
+    p = profile(u)
+    trip = about(u, "departure_reminder", "t1", FUEL, OIL)
+    oil = about(u, "maintenance_due_soon", "v1:oil_change", OIL, priority=Priority.MEDIUM)
+    assert (await apply(conn, [trip, oil], [p])).held_back == 1
+    # The monitoring job (no maintenance_due_soon) finds the trip gone: the service reminder,
+    # which only the predictive job produces, is released and notified by this job.
+    later = NOW + timedelta(hours=1)
+    result = await apply_candidates(
+        conn, schema=SCHEMA, user_ids=[u], candidates=[], profiles={u: p}, now=later,
+        types={"departure_reminder", "fuel_low", "maintenance_overdue"})
+    assert result == ApplyResult(resolved=1, released=1, notified=1)
+    assert [r[:3] for r in await outbox(conn, u)] == [
+        ("departure_reminder:t1", "created", "high"),
+        ("maintenance_due_soon:v1:oil_change", "created", "medium")]
+    # And a job running only the held kind leaves a live holder's hold in place.
+    v = new_user()
+    q = profile(v)
+    await apply(conn, [about(v, "departure_reminder", "t1", OIL)], [q])
+    result = await apply_candidates(
+        conn, schema=SCHEMA, user_ids=[v], profiles={v: q}, now=later,
+        candidates=[about(v, "maintenance_due_soon", "oil", OIL, at=later)],
+        types={"maintenance_due_soon"})
+    assert result == ApplyResult(created=1, held_back=1)
+
+
+async def test_becoming_held_cancels_a_pending_notification(conn: Conn) -> None:
+    u = new_user()
+    p = profile(u, tz="America/New_York", quiet=(time(22, 0), time(7, 0)))
+    night = datetime(2025, 6, 10, 3, 30, tzinfo=UTC)  # 23:30 in New York
+    fuel = about(u, "fuel_low", "v1", FUEL, at=night)
+    await apply(conn, [fuel], [p], now=night)
+    later = night + timedelta(hours=1)
+    trip = about(u, "departure_reminder", "t1", FUEL, at=later)
+    result = await apply(conn, [trip, fuel], [p], now=later)
+    assert result == ApplyResult(created=1, notified=1, held_quiet_hours=1, held_back=1)
+    # Only the departure reminder goes out at 07:00; the fuel one was cancelled unsent.
+    assert [(r[0], r[4] is None) for r in await outbox(conn, u)] == [
+        ("fuel_low:v1", False), ("departure_reminder:t1", True)]
+
+
+async def test_held_suggestions_take_no_slot_of_the_daily_cap(conn: Conn) -> None:
+    u = new_user()
+    p = profile(u, cap=2)
+    batch = [about(u, "departure_reminder", "t1", FUEL, OIL),
+             about(u, "fuel_low", "v1", FUEL),
+             about(u, "maintenance_overdue", "v1:oil_change", OIL),
+             cand(u, "food")]
+    assert await apply(conn, batch, [p]) == ApplyResult(created=4, notified=2, held_back=2)
+    assert {r[0] for r in await outbox(conn, u)} == {"departure_reminder:t1",
+                                                     "budget_exceeded:food"}
+
+
+async def test_a_holder_competes_for_the_cap_at_what_it_carries(conn: Conn) -> None:
+    u = new_user()
+    p = profile(u, cap=1)
+    # A medium reminder carrying the high fuel advice takes the day's only slot from a medium
+    # budget suggestion that would otherwise come first (same rank, earlier key).
+    batch = [about(u, "departure_reminder", "t1", FUEL, priority=Priority.MEDIUM),
+             about(u, "fuel_low", "v1", FUEL),
+             cand(u, "a")]
+    assert await apply(conn, batch, [p]) == ApplyResult(created=3, notified=1, capped=1,
+                                                        held_back=1)
+    assert [r[:3] for r in await outbox(conn, u)] == [
+        ("departure_reminder:t1", "created", "medium")]

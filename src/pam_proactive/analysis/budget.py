@@ -21,6 +21,10 @@ class BudgetFigures:
     days_elapsed: int  # today - period_start + 1
     days_left: int  # period_end - today
     threshold_pct: float
+    # Recurring payments (analysis.schedules): paid this period (clamped into
+    # [0, spent - outlier_spent]), and still expected before the period ends (>= 0).
+    scheduled_spent: float = 0.0
+    scheduled_due: float = 0.0
 
     @property
     def spent_pct(self) -> float:
@@ -29,13 +33,15 @@ class BudgetFigures:
 
     @property
     def typical_daily(self) -> float:
-        """Spend per elapsed day, outliers excluded (they are not expected to repeat)."""
-        return max(0.0, self.spent - self.outlier_spent) / self.days_elapsed
+        """Spend per elapsed day, outliers excluded (they are not expected to repeat) and
+        scheduled payments too (they come on their own dates, see ``scheduled_due``)."""
+        return max(0.0, self.spent - self.outlier_spent - self.scheduled_spent) / self.days_elapsed
 
     @property
     def projected(self) -> float:
-        """Projected period total: spent + typical daily spend for each day left."""
-        return self.spent + self.typical_daily * self.days_left
+        """Projected period total: spent + typical daily spend for each day left + the
+        scheduled payments still expected in the period."""
+        return self.spent + self.typical_daily * self.days_left + self.scheduled_due
 
     @property
     def remaining(self) -> float:
@@ -66,6 +72,7 @@ def budget_figures(
         return "today is outside the budget's period"
     threshold = positive(budget.alert_threshold_pct) or settings.budget_default_threshold_pct
     outlier = clamp(finite(budget.outlier_spent) or 0.0, 0.0, max(spent, 0.0))
+    scheduled = clamp(finite(budget.scheduled_spent) or 0.0, 0.0, max(spent - outlier, 0.0))
     return BudgetFigures(
         budget=budget,
         limit=limit,
@@ -74,4 +81,6 @@ def budget_figures(
         days_elapsed=(ctx.today - start).days + 1,
         days_left=(end - ctx.today).days,
         threshold_pct=threshold,
+        scheduled_spent=scheduled,
+        scheduled_due=max(0.0, finite(budget.scheduled_due) or 0.0),
     )

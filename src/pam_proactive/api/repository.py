@@ -90,7 +90,7 @@ def record_from_row(row: Sequence[Any]) -> SuggestionRecord:
         title=row[4], message=row[5], data=dict(row[6]), dedup_key=row[7],
         computed_for=row[8], created_at=row[9], updated_at=row[10], expires_at=row[11],
         status=cast(SuggestionStatus, row[12]), status_changed_at=row[13],
-        notified_rank=None if notified is None else Priority(notified),
+        notified_rank=None if notified is None else Priority(notified), held_by=row[15],
     )
 
 

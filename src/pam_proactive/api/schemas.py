@@ -49,6 +49,10 @@ class SuggestionOut(BaseModel):
     status: Literal["open", "delivered", "dismissed", "acted", "resolved", "expired"]
     status_changed_at: datetime
     notified_rank: PriorityLabel | None
+    held_by: UUID | None = Field(
+        default=None,
+        description="the live suggestion this one is part of: it carries the same advice, so "
+                    "this one is listed but not notified (see the README's relations)")
 
 
 class SuggestionListOut(BaseModel):

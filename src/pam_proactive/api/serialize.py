@@ -53,4 +53,5 @@ def suggestion_json(record: SuggestionRecord) -> dict[str, Any]:
         "expires_at": _iso(record.expires_at), "status": record.status,
         "status_changed_at": record.status_changed_at.isoformat(),
         "notified_rank": None if notified is None else notified.label,
+        "held_by": None if record.held_by is None else str(record.held_by),
     }

@@ -15,8 +15,9 @@ from pam_proactive.db.connection import schema_statements
 # Columns of a suggestion as the API returns it (the store's SuggestionRecord order).
 SUGGESTION_COLUMNS = (
     "id, user_id, type, priority, title, message, data, dedup_key, computed_for, created_at,"
-    " updated_at, expires_at, status, status_changed_at, notified_rank"
+    " updated_at, expires_at, status, status_changed_at, notified_rank, held_by"
 )
+SUGGESTION_WIDTH = 16  # columns in SUGGESTION_COLUMNS
 
 PING = "SELECT 1"
 

@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from pam_proactive.api import repository
+from pam_proactive.api.statements import SUGGESTION_WIDTH
 from pam_proactive.db.connection import backoff
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
@@ -167,5 +168,6 @@ class SuggestionHub:
 
 def _change(row: Sequence[Any]) -> SuggestionChange:
     # Columns: the suggestion's, then the writing transaction's id and the change kind.
-    record = repository.record_from_row(row[:15])
-    return SuggestionChange(kind=str(row[16]), xid=int(row[15]), suggestion=record)
+    width = SUGGESTION_WIDTH
+    record = repository.record_from_row(row[:width])
+    return SuggestionChange(kind=str(row[width + 1]), xid=int(row[width]), suggestion=record)

@@ -11,8 +11,8 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime, time, tzinfo
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from pam_proactive.analysis.dates import known_zone, zone
@@ -26,6 +26,12 @@ from pam_proactive.analysis.limits import (
     odometer_outliers,
 )
 from pam_proactive.analysis.outliers import OutlierRule, above, baseline_of
+from pam_proactive.analysis.schedules import (
+    STALE_DAYS,
+    Payment,
+    due_between,
+    find_schedules,
+)
 from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
 from pam_proactive.context import (
     BudgetStatus,
@@ -151,10 +157,16 @@ def build_financial(
     from the user's expense arrays (see ``queries.EXPENSES``)."""
     cats: dict[str, _Category] = {}
     recent: list[Expense] = []
+    payments: list[Payment] = []
     if expense_row is not None:
-        _scan_expenses(expense_row, today, cats, recent, quality)
+        _scan_expenses(expense_row, today, cats, recent, quality, payments)
+    yearly = any(row[4] == "yearly" for row in budget_rows)
+    scheduled, due = _recurring(payments, recent, today, yearly)
+    recent = [replace(e, scheduled=True) if i in scheduled.recent else e
+              for i, e in enumerate(recent)]
     categories: dict[str, CategoryStats] = {}
-    # category -> [week, month, year, outliers week, outliers month, outliers year]
+    # category -> [week, month, year, outliers week, outliers month, outliers year,
+    #              scheduled week, month, year, still due week, month, year]
     period_spent: dict[str, list[float]] = {}
     for name, c in cats.items():
         base = baseline_of(c.baseline)
@@ -164,8 +176,14 @@ def build_financial(
             category=name, baseline_count=base.count, baseline_median=base.median,
             baseline_mad=base.mad, spent_30d=round(c.spent_30d, 2), count_30d=c.count_30d,
             spent_month=month_sum, prior_months=(c.prior[0], c.prior[1], c.prior[2]))
-        period_spent[name] = [sum(c.week), month_sum, c.year_sum, above(c.week, bar),
-                              above(c.month, bar), above(c.year, bar)]
+        paid = scheduled.amounts.get(name, ([], [], []))
+        # A recurring payment is expected, not a one-off: never counted as an outlier.
+        period_spent[name] = [
+            sum(c.week), month_sum, c.year_sum,
+            *(above(every, bar) - above(regular, bar)
+              for every, regular in zip((c.week, c.month, c.year), paid, strict=True)),
+            *(sum(regular) for regular in paid),
+            *due.get(name, (0.0, 0.0, 0.0))]
     recent.sort(key=lambda e: (e.spent_on, e.expense_id))
     budgets = tuple(
         b for b in (_budget(row, today, period_spent, quality) for row in budget_rows) if b
@@ -174,8 +192,47 @@ def build_financial(
     return FinancialContext(month_spent, budgets, categories, tuple(recent))
 
 
+@dataclass(frozen=True, slots=True)
+class _Scheduled:
+    """Payments that fit a schedule: indexes into the recent expenses, and per category the
+    amounts paid this week, month and year."""
+
+    recent: frozenset[int]
+    amounts: dict[str, tuple[list[float], list[float], list[float]]]
+
+
+def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: date,
+               yearly: bool) -> tuple[_Scheduled, dict[str, tuple[float, float, float]]]:
+    """The scheduled payments (see :func:`find_schedules`) and, per category, the scheduled
+    payments still expected until the end of this week, month and year. Only payments a
+    budget period or a current series can hold are judged (this year's only with a yearly
+    budget): the others are history."""
+    starts = [period_bounds(p, today)[0] for p in ("weekly", "monthly", "yearly")]
+    since = min(starts[0], starts[1], today - timedelta(days=STALE_DAYS))
+    view = find_schedules(payments, min(since, starts[2]) if yearly else since)
+    ends = [period_bounds(p, today)[1] for p in ("weekly", "monthly", "yearly")]
+    amounts: dict[str, tuple[list[float], list[float], list[float]]] = {}
+    keys: set[tuple[str, date, float]] = set()
+    for i in view.scheduled:
+        p = payments[i]
+        keys.add((p.category, p.day, p.amount))
+        lists = amounts.setdefault(p.category, ([], [], []))
+        for k, start in enumerate(starts):
+            if p.day >= start:
+                lists[k].append(p.amount)
+    marked = frozenset(i for i, e in enumerate(recent)
+                       if (e.category, e.spent_on, e.amount) in keys)
+    due = {
+        name: (due_between(view.schedules, name, today, ends[0]),
+               due_between(view.schedules, name, today, ends[1]),
+               due_between(view.schedules, name, today, ends[2]))
+        for name in {s.category for s in view.schedules}
+    }
+    return _Scheduled(marked, amounts), due
+
+
 def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: list[Expense],
-                   quality: QualityBuilder) -> None:
+                   quality: QualityBuilder, payments: list[Payment]) -> None:
     _i, names, amounts, offsets, recent_ids, notes = row
     week_from, month_from = -today.weekday(), 1 - today.day
     year_from = 1 - today.timetuple().tm_yday
@@ -229,9 +286,10 @@ def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: li
         if offset >= year_from:
             c.year.append(amount)
             c.year_sum += amount
+        spent_on = date.fromordinal(today.toordinal() + offset)
+        payments.append(Payment(key, amount, spent_on))
         if expense_id is not None:
-            recent.append(Expense(str(expense_id), key, amount,
-                                  date.fromordinal(today.toordinal() + offset)))
+            recent.append(Expense(str(expense_id), key, amount, spent_on))
 
 
 def prior_month_offsets(today: date) -> tuple[tuple[int, int], ...]:
@@ -278,9 +336,11 @@ def _budget(
         quality.skip("budget_category_invalid")
         return None
     index = {"weekly": 0, "monthly": 1, "yearly": 2}[period]
-    sources = spent.values() if category is None else [spent.get(category, [0.0] * 6)]
+    sources = spent.values() if category is None else [spent.get(category, [0.0] * 12)]
     total = sum(v[index] for v in sources)
     outliers = sum(v[index + 3] for v in sources)
+    scheduled = sum(v[index + 6] for v in sources)
+    due = sum(v[index + 9] for v in sources)
     start, end = period_bounds(period, today)
     pct = _finite(threshold)
     if threshold is not None and (pct is None or not 0 < pct <= 100):
@@ -295,6 +355,8 @@ def _budget(
         spent=round(total, 2),
         outlier_spent=round(outliers, 2),
         alert_threshold_pct=pct if pct is not None and 0 < pct <= 100 else 80.0,
+        scheduled_spent=round(scheduled, 2),
+        scheduled_due=round(due, 2),
     )
 
 

@@ -105,7 +105,7 @@ FLEET_VEHICLES = Gauge("pam_fleet_vehicles", "Vehicles in the latest fleet repor
                        multiprocess_mode="mostrecent", registry=REGISTRY)
 
 JOB_OUTCOMES = ("ok", "partial", "failed", "skipped")  # job_runs.status, and skipped
-TRANSITIONS = ("created", "escalated", "resolved", "expired")
+TRANSITIONS = ("created", "escalated", "resolved", "expired", "held_back", "released")
 
 
 def multiprocess_dir() -> str | None:

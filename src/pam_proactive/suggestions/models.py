@@ -64,7 +64,10 @@ class Candidate:
 
     ``dedup_key`` names the subject (type + subject, e.g. ``budget_exceeded:<budget>:<period>``):
     at most one open suggestion per user and key. ``data`` holds every number behind the
-    message (inputs, thresholds, confidence, sources), JSON-serialisable.
+    message (inputs, thresholds, confidence, sources), JSON-serialisable. ``subjects`` name
+    the real things it speaks about (``fuel:<vehicle>``, ``service:<vehicle>:<task>``, see
+    :mod:`pam_proactive.suggestions.relations`): how one suggestion holds back another about
+    the same cause.
     """
 
     user_id: str
@@ -77,6 +80,7 @@ class Candidate:
     computed_for: datetime
     expires_at: datetime | None = None
     tags: tuple[str, ...] = field(default=())
+    subjects: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

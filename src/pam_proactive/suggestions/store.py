@@ -19,7 +19,11 @@ The rules that keep a traveler from being told the same thing twice:
   but is notified again only at a priority above what was notified for it before, so a
   condition flapping around a threshold does not notify on every flip;
 * a notification not yet sent is cancelled when its suggestion stops being live, so a traveler
-  is never woken at the end of quiet hours for a condition that has already gone.
+  is never woken at the end of quiet hours for a condition that has already gone;
+* a suggestion held back by another about the same cause (``held_by``, decided by
+  :func:`pam_proactive.suggestions.relations.holders` over the batch's live suggestions once
+  stored) is stored and listed but not notified, and is notified when released, if it never
+  was; a pending notification of a suggestion that becomes held is cancelled.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql as q
 from pam_proactive.suggestions.models import Candidate, Priority, is_allowed
+from pam_proactive.suggestions.relations import RELATED_TYPES, Live, holders
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,8 @@ class ApplyResult:
     notified: int = 0  # outbox rows written
     held_quiet_hours: int = 0  # of ``notified``, rows held until the end of quiet hours
     capped: int = 0  # notifications not written because the user's daily cap was reached
+    held_back: int = 0  # live suggestions newly held back by another about the same cause
+    released: int = 0  # live suggestions no longer held back (notified if never notified)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,7 @@ class SuggestionRecord:
     status: SuggestionStatus
     status_changed_at: datetime
     notified_rank: Priority | None  # highest priority notified (or deliberately capped)
+    held_by: UUID | None = None  # the live suggestion this one is part of (not notified)
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,7 +248,7 @@ def _user_columns(
 
 def _candidate_columns(kept: Mapping[tuple[UUID, str], Candidate]) -> list[list[Any]]:
     """Column arrays of the candidates' temporary table, in its column order."""
-    columns: list[list[Any]] = [[] for _ in range(10)]
+    columns: list[list[Any]] = [[] for _ in range(11)]
     for (uid, key), cand in kept.items():
         row = (
             uid,
@@ -253,6 +261,7 @@ def _candidate_columns(kept: Mapping[tuple[UUID, str], Candidate]) -> list[list[
             key,
             cand.computed_for,
             cand.expires_at,
+            json.dumps(list(cand.subjects)),
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -293,6 +302,27 @@ async def _counted(tx: Transaction, statement: Statement, schema: str,
     return int(count), _kinds(by_kind)
 
 
+def _holding(rows: Iterable[Sequence[Any]]) -> tuple[list[UUID], list[UUID | None]]:
+    """From the batch's live related suggestions (``store_sql.LIVE_RELATED`` rows), the ids
+    whose holder must change and their new holder (None: released), per traveler by
+    :func:`holders`."""
+    by_user: dict[UUID, list[Live[UUID]]] = {}
+    current: dict[UUID, UUID | None] = {}
+    for sid, uid, kind, key, subjects, held_by in rows:
+        by_user.setdefault(uid, []).append(Live(sid, str(kind), str(key), tuple(subjects or ())))
+        current[sid] = held_by
+    wanted: dict[UUID, UUID] = {}
+    for items in by_user.values():
+        wanted.update(holders(items))
+    ids: list[UUID] = []
+    new: list[UUID | None] = []
+    for sid, held_by in current.items():
+        if wanted.get(sid) != held_by:
+            ids.append(sid)
+            new.append(wanted.get(sid))
+    return ids, new
+
+
 async def apply_candidates(
     db: Database | Transaction,
     *,
@@ -308,12 +338,15 @@ async def apply_candidates(
 
     In one transaction, for the whole batch: create or update one live suggestion per
     (user, dedup_key); resolve the users' live suggestions absent from ``candidates``; expire
-    the users' live suggestions whose ``expires_at`` is not after ``now``; and write the
-    notifications due (outbox rows), respecting quiet hours and the daily cap. ``user_ids``
-    must hold every swept user, including those without candidates (their live suggestions
-    are resolved); every user with candidates needs a profile. ``now`` is timezone-aware.
-    With ``types``, only live suggestions of those types are resolved (a sweep that ran some
-    detectors leaves the others' suggestions alone), and a candidate of another type is a
+    the users' live suggestions whose ``expires_at`` is not after ``now``; decide which live
+    suggestions are held back by another about the same cause (:func:`holders`, over the
+    users' live suggestions of every related type, whatever ``types``); and write the
+    notifications due (outbox rows) for the others, respecting quiet hours and the daily cap.
+    ``user_ids`` must hold every swept user, including those without candidates (their live
+    suggestions are resolved); every user with candidates needs a profile. ``now`` is
+    timezone-aware. With ``types``, only live suggestions of those types are resolved (a sweep
+    that ran some detectors leaves the others' suggestions alone), and a candidate of another
+    type is a
     ``ValueError``. Idempotent: the same call again changes nothing and writes no outbox row.
 
     ``db`` is the engine's :class:`Database` (its own transaction) or a :class:`Transaction`
@@ -345,6 +378,13 @@ async def apply_candidates(
         expired, kinds["expired"] = await _counted(tx, q.EXPIRE_DUE, schema, params)
         if updated:  # only a changed suggestion can make a held notification stale
             await tx.execute(*_bind(q.REFRESH_PENDING, schema), params)
+        related = await tx.fetch(*_bind(q.LIVE_RELATED, schema),
+                                 params | {"related": sorted(RELATED_TYPES)})
+        ids, new = _holding(related)
+        [(newly_held, released, held_kinds, released_kinds)] = await tx.fetch(
+            *_bind(q.SET_HELD, schema), params | {"held_ids": ids, "holder_ids": new})
+        kinds["held_back"], kinds["released"] = _kinds(held_kinds), _kinds(released_kinds)
+        params["released"] = [sid for sid, holder in zip(ids, new, strict=True) if holder is None]
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
         escalated, capped, notified, held = (int(v) for v in counts[:4])
         kinds["escalated"] = _kinds(counts[4])
@@ -364,6 +404,8 @@ async def apply_candidates(
         notified=notified,
         held_quiet_hours=held,
         capped=capped,
+        held_back=int(newly_held),
+        released=int(released),
     )
     log.info("applied suggestions for %d users: %s", len(swept), result)
     return result
@@ -428,6 +470,7 @@ def _record(row: Sequence[Any]) -> SuggestionRecord:
         status=cast(SuggestionStatus, row[12]),
         status_changed_at=row[13],
         notified_rank=None if notified is None else Priority(notified),
+        held_by=row[15],
     )
 
 

@@ -20,7 +20,7 @@ CREATE_CANDIDATES = Statement(
     "CREATE TEMP TABLE {c} (user_id uuid NOT NULL, type text NOT NULL,"
         " priority text NOT NULL, priority_rank smallint NOT NULL, title text NOT NULL,"
         " message text NOT NULL, data jsonb NOT NULL, dedup_key text NOT NULL,"
-        " computed_for timestamptz NOT NULL, expires_at timestamptz,"
+        " computed_for timestamptz NOT NULL, expires_at timestamptz, subjects jsonb NOT NULL,"
         # Filled by the steps: the live suggestion, and what happened to the candidate.
         " live_id uuid, suppressed boolean NOT NULL DEFAULT false, floor_rank smallint,"
         " inserted boolean NOT NULL DEFAULT false, changed boolean NOT NULL DEFAULT false,"
@@ -38,9 +38,10 @@ LOAD_USERS = Statement(
 LOAD_CANDIDATES = Statement(
     "store.load_candidates",
     "INSERT INTO {c} (user_id, type, priority, priority_rank, title, message, data, dedup_key,"
-    " computed_for, expires_at)"
+    " computed_for, expires_at, subjects)"
     " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::smallint[], %b::text[],"
-    " %b::text[], %b::text[]::jsonb[], %b::text[], %b::timestamptz[], %b::timestamptz[])"
+    " %b::text[], %b::text[]::jsonb[], %b::text[], %b::timestamptz[], %b::timestamptz[],"
+    " %b::text[]::jsonb[])"
 )
 
 # Locks in hash order, the same in every transaction, so two batches sharing users never
@@ -82,11 +83,13 @@ UPDATE_LIVE = Statement(
     "WITH upd AS ("
     " UPDATE {s}.suggestions AS s SET type = c.type, priority = c.priority,"
     "  priority_rank = c.priority_rank, title = c.title, message = c.message, data = c.data,"
-    "  computed_for = c.computed_for, expires_at = c.expires_at, updated_at = %(now)s"
+    "  computed_for = c.computed_for, expires_at = c.expires_at, subjects = c.subjects,"
+    "  updated_at = %(now)s"
     " FROM {c} AS c"
     " WHERE s.id = c.live_id AND s.status IN ('open', 'delivered')"
-    "  AND (s.type, s.priority_rank, s.title, s.message, s.data, s.expires_at)"
-    "   IS DISTINCT FROM (c.type, c.priority_rank, c.title, c.message, c.data, c.expires_at)"
+    "  AND (s.type, s.priority_rank, s.title, s.message, s.data, s.expires_at, s.subjects)"
+    "   IS DISTINCT FROM (c.type, c.priority_rank, c.title, c.message, c.data, c.expires_at,"
+    "   c.subjects)"
     " RETURNING s.id)"
     " UPDATE {c} AS c SET changed = true FROM upd WHERE c.live_id = upd.id"
 )
@@ -106,10 +109,10 @@ INSERT_NEW = Statement(
     "WITH ins AS ("
     " INSERT INTO {s}.suggestions (user_id, type, priority, priority_rank, title, message, data,"
     "  dedup_key, computed_for, created_at, updated_at, expires_at, status, status_changed_at,"
-    "  notified_rank)"
+    "  notified_rank, subjects)"
     " SELECT c.user_id, c.type, c.priority, c.priority_rank, c.title, c.message, c.data,"
     "  c.dedup_key, c.computed_for, %(now)s, %(now)s, c.expires_at, 'open', %(now)s,"
-    "  c.floor_rank"
+    "  c.floor_rank, c.subjects"
     " FROM {c} AS c"
     " WHERE c.live_id IS NULL AND NOT c.suppressed"
     "  AND (c.expires_at IS NULL OR c.expires_at > %(now)s)"
@@ -175,6 +178,37 @@ def payload(event: str) -> str:
     )
 
 
+# The batch's live suggestions of the kinds some relation names (suggestions.relations), as
+# they stand once created, updated, resolved and expired: the relations are decided from them,
+# whichever detectors this sweep ran.
+LIVE_RELATED = Statement(
+    "store.live_related",
+    "SELECT s.id, s.user_id, s.type, s.dedup_key, s.subjects, s.held_by"
+    " FROM {s}.suggestions AS s JOIN {u} AS u ON u.user_id = s.user_id"
+    " WHERE s.status IN ('open', 'delivered') AND s.user_id BETWEEN %(lo)s AND %(hi)s"
+    "  AND s.type = ANY(%(related)s::text[])"
+)
+
+# Held back (held_by set) or released (cleared): only rows whose holder changes are written.
+# A notification of a newly held suggestion not sent yet (quiet hours) is cancelled: its
+# holder tells the traveler; it is not sent again on release at the rank it was written for.
+SET_HELD = Statement(
+    "store.set_held",
+    "WITH v AS (SELECT * FROM unnest(%(held_ids)s::uuid[], %(holder_ids)s::uuid[])"
+    "  AS v(id, holder)),"
+    " upd AS ("
+    " UPDATE {s}.suggestions AS s SET held_by = v.holder, updated_at = %(now)s FROM v"
+    " WHERE s.id = v.id AND s.held_by IS DISTINCT FROM v.holder"
+    " RETURNING s.id, s.held_by, s.type, s.priority),"
+    " cancelled AS ("
+    " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM upd"
+    " WHERE upd.held_by IS NOT NULL AND o.suggestion_id = upd.id"
+    "  AND o.delivered_at IS NULL AND o.cancelled_at IS NULL)"
+    " SELECT (SELECT count(*) FROM upd WHERE held_by IS NOT NULL),"
+    "  (SELECT count(*) FROM upd WHERE held_by IS NULL),"
+    " " + kinds("upd", "held_by IS NOT NULL") + ", " + kinds("upd", "held_by IS NULL")
+)
+
 # A notification held by quiet hours must say what is true when it is finally sent.
 REFRESH_PENDING = Statement(
     "store.refresh_pending",
@@ -189,21 +223,32 @@ REFRESH_PENDING = Statement(
 # too but are never refused. A refused (capped) rank is still recorded in notified_rank: the
 # notification is skipped, not postponed to a moment when it would be stale. An older pending
 # notification of the same suggestion is superseded, so a held 'created' and a later
-# 'escalated' never both go out.
+# 'escalated' never both go out. A suggestion held back by another (held_by) is not notified;
+# one released by this batch (%(released)s, possibly of a type this sweep did not run) is,
+# as 'created' when nothing was ever notified for it. Cancelled rows were never sent: they
+# take no slot of the cap. A suggestion holding others back competes for the cap's slots at
+# the highest priority of what it carries (a medium reminder that says to buy fuel is as
+# urgent as the high fuel_low it holds), though it is notified at its own.
 NOTIFY = Statement(
     "store.notify",
     "WITH elig AS ("
     " SELECT s.id, s.user_id, s.type, s.priority, s.priority_rank, u.deliver_after,"
     "  u.daily_cap,"
-    "  CASE WHEN c.inserted THEN 'created' ELSE 'escalated' END AS event,"
+    "  CASE WHEN c.inserted OR s.notified_rank IS NULL THEN 'created' ELSE 'escalated' END"
+    "   AS event,"
     "  (SELECT count(*) FROM {s}.outbox AS o WHERE o.user_id = s.user_id"
-    "   AND o.created_at >= u.day_start AND o.created_at < u.day_end) AS used,"
+    "   AND o.created_at >= u.day_start AND o.created_at < u.day_end"
+    "   AND o.cancelled_at IS NULL) AS used,"
     "  row_number() OVER (PARTITION BY s.user_id"
-    "   ORDER BY s.priority_rank DESC, s.created_at, s.dedup_key) AS rn"
-    " FROM {c} AS c"
-    " JOIN {s}.suggestions AS s ON s.id = c.live_id"
-    " JOIN {u} AS u ON u.user_id = c.user_id"
-    " WHERE s.status IN ('open', 'delivered')"
+    "   ORDER BY greatest(s.priority_rank, (SELECT max(h.priority_rank)"
+    "    FROM {s}.suggestions AS h WHERE h.held_by = s.id"
+    "    AND h.status IN ('open', 'delivered'))) DESC,"
+    "   s.created_at, s.dedup_key) AS rn"
+    " FROM (SELECT live_id AS id, inserted FROM {c} WHERE live_id IS NOT NULL"
+    "  UNION SELECT r.id, false FROM unnest(%(released)s::uuid[]) AS r(id)) AS c"
+    " JOIN {s}.suggestions AS s ON s.id = c.id"
+    " JOIN {u} AS u ON u.user_id = s.user_id"
+    " WHERE s.status IN ('open', 'delivered') AND s.held_by IS NULL"
     "  AND s.priority_rank > coalesce(s.notified_rank, 0)),"
     " decided AS ("
     " SELECT elig.*, (priority_rank = 4 OR used + rn <= daily_cap) AS allowed FROM elig),"
@@ -260,7 +305,7 @@ CLOSE_ONE = Statement(
 
 RECORD_COLUMNS = (
     "id, user_id, type, priority, title, message, data, dedup_key, computed_for, created_at,"
-    " updated_at, expires_at, status, status_changed_at, notified_rank"
+    " updated_at, expires_at, status, status_changed_at, notified_rank, held_by"
 )
 
 # Filters ({where}) are composed per call from the conditions below.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -64,3 +65,15 @@ def test_six_days_ago_still_counts() -> None:
 
 def test_zero_median_has_no_baseline() -> None:
     assert run(1000, median=0.0)[0] == []
+
+
+def test_a_payment_on_its_schedule_is_expected() -> None:
+    # The same 800 site fee as every month: far above the 50 median, but on its schedule.
+    on_time = replace(expense("e1", "repairs", 800), scheduled=True)
+    ctx = make_context(expenses=[on_time], categories=[category_stats("repairs")])
+    result = detect_spending_anomaly(ctx, NOW, S)
+    assert result.candidates == ()
+    assert notes_of(result) == ["spending_anomaly: recurring payment on its schedule"]
+    # The same amount off its schedule is judged as any other expense.
+    [found], _ = run(800)
+    assert found.data["amount"] == 800.0

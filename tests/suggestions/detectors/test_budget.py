@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -58,6 +59,25 @@ def test_forecast_excludes_outliers_from_the_pace() -> None:
 def test_outliers_can_bring_the_projection_under() -> None:
     # 500 spent, 400 one-off: 10/day -> 710 < 1,100; 50% < 80% threshold
     assert run(budget("b1", 1000, 500, outlier_spent=400))[0] == []
+
+
+def test_forecast_counts_scheduled_payments_on_their_dates() -> None:
+    # 500 spent in 10 days, 300 of it the monthly premium (paid): pace 20/day, not 50; the
+    # 200 subscription due on the 25th is counted once: 500 + 20 x 21 + 200 = 1,120 >= 1,100.
+    scheduled = replace(budget("b1", 1000, 500), scheduled_spent=300, scheduled_due=200)
+    [found], _ = run(scheduled)
+    assert found.type == "budget_forecast_overspend"
+    assert (found.data["typical_daily"], found.data["projected"]) == (20.0, 1120.0)
+    assert (found.data["scheduled_spent"], found.data["scheduled_due"]) == (300.0, 200.0)
+    assert ("At your usual $20 a day (not counting $300 of regular payments) and $200 of "
+            "regular payments still due, you're on track for about $1,120") in found.message
+    # Without the one still due, the paid premium no longer sets the pace: no forecast.
+    assert run(replace(scheduled, scheduled_due=0.0))[0] == []
+    # Outliers and scheduled payments never count twice: scheduled is clamped to the rest.
+    both = replace(budget("b1", 1000, 850, outlier_spent=400), scheduled_spent=500)
+    [found], _ = run(both)
+    assert found.type == "budget_threshold"
+    assert found.data["scheduled_spent"] == 450.0 and found.data["typical_daily"] == 0.0
 
 
 def test_forecast_needs_five_days() -> None:

@@ -116,8 +116,10 @@ def candidate(
     data: Mapping[str, Any],
     expires_at: datetime | None,
     tags: tuple[str, ...] = (),
+    subjects: Iterable[str] = (),
 ) -> Candidate:
-    """A :class:`Candidate` for ``ctx``'s user, computed for ``now``, with JSON-safe data."""
+    """A :class:`Candidate` for ``ctx``'s user, computed for ``now``, with JSON-safe data;
+    ``subjects`` without duplicates, in their first order."""
     return Candidate(
         user_id=str(ctx.user_id),
         type=type,
@@ -129,6 +131,7 @@ def candidate(
         computed_for=now,
         expires_at=expires_at,
         tags=tags,
+        subjects=tuple(dict.fromkeys(subjects)),
     )
 
 

@@ -1,4 +1,9 @@
-"""``spending_anomaly``: a recent expense far above what the category usually costs."""
+"""``spending_anomaly``: a recent expense far above what the category usually costs.
+
+A payment that fits a recurring schedule (a monthly site fee, a premium, a subscription:
+:mod:`pam_proactive.analysis.schedules`) is expected, never an anomaly; one that breaks its
+schedule (much larger than usual) is judged as any other expense.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from pam_proactive.suggestions.detectors._common import (
     r2,
 )
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
+from pam_proactive.suggestions.relations import budget_subject
 
 TYPE = "spending_anomaly"
 
@@ -37,6 +43,17 @@ def _in_window(ctx: UserContext, expense: Expense, settings: DetectorSettings) -
     return first <= expense.spent_on <= ctx.today
 
 
+def _budgets_counting(ctx: UserContext, expense: Expense) -> list[str]:
+    """Subjects of the budgets whose current period counts ``expense``: its category's, or
+    an all-spending one (no category), with the expense's date in the period."""
+    return [
+        budget_subject(b.budget_id, b.period_start.isoformat())
+        for b in ctx.financial.budgets
+        if (b.category is None or b.category == expense.category)
+        and b.period_start <= expense.spent_on <= b.period_end
+    ]
+
+
 def detect_spending_anomaly(
     ctx: UserContext, now: datetime, settings: DetectorSettings
 ) -> DetectorResult:
@@ -48,6 +65,9 @@ def detect_spending_anomaly(
     for expense in ctx.financial.recent_expenses:
         amount = positive(expense.amount)
         if amount is None or not _in_window(ctx, expense, settings):
+            continue
+        if expense.scheduled:  # a recurring payment on its schedule is expected
+            found.note("recurring payment on its schedule")
             continue
         stats = ctx.financial.categories.get(expense.category)
         bar = anomaly_bar(stats, settings) if stats is not None else None
@@ -95,6 +115,7 @@ def detect_spending_anomaly(
                 expires_at=day_start(ctx, add_days(expense.spent_on, settings.anomaly_window_days))
                 or after(now, days=1),
                 tags=("budget",),
+                subjects=_budgets_counting(ctx, expense),
             )
         )
     return found.result(out)

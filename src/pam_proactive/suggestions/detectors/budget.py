@@ -22,6 +22,7 @@ from pam_proactive.suggestions.detectors._common import (
     r2,
 )
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
+from pam_proactive.suggestions.relations import budget_subject
 
 EXCEEDED = "budget_exceeded"
 FORECAST = "budget_forecast_overspend"
@@ -67,16 +68,23 @@ def _message(ctx: UserContext, kind: str, f: BudgetFigures) -> tuple[str, str]:
         )
     if kind == FORECAST:
         pace = format_money(f.typical_daily, money)
-        excluding = (
-            f" (not counting {format_money(f.outlier_spent, money)} of one-off expenses)"
-            if f.outlier_spent > 0
+        left_out = [
+            f"{format_money(amount, money)} of {what}"
+            for amount, what in ((f.outlier_spent, "one-off expenses"),
+                                 (f.scheduled_spent, "regular payments"))
+            if amount > 0
+        ]
+        excluding = f" (not counting {' and '.join(left_out)})" if left_out else ""
+        coming = (
+            f" and {format_money(f.scheduled_due, money)} of regular payments still due"
+            if f.scheduled_due > 0
             else ""
         )
         over_pct = format_percent(f.projected / f.limit * 100.0 - 100.0)
         return (
             f"On pace to overspend your {label}",
             f"You've spent {spent} of your {limit} {label} in {f.days_elapsed} day{plural}. "
-            f"At your usual {pace} a day{excluding}, you're on track for about "
+            f"At your usual {pace} a day{excluding}{coming}, you're on track for about "
             f"{format_money(f.projected, money)} by {end}, {over_pct} over.",
         )
     return (
@@ -122,6 +130,8 @@ def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) 
                     "spent": r2(figures.spent),
                     "spent_pct": r1(figures.spent_pct),
                     "outlier_spent": r2(figures.outlier_spent),
+                    "scheduled_spent": r2(figures.scheduled_spent),
+                    "scheduled_due": r2(figures.scheduled_due),
                     "days_elapsed": figures.days_elapsed,
                     "days_left": figures.days_left,
                     "typical_daily": r2(figures.typical_daily),
@@ -137,6 +147,7 @@ def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) 
                 },
                 expires_at=day_start(ctx, add_days(budget.period_end, 1)) or after(now, days=1),
                 tags=("budget",),
+                subjects=(budget_subject(budget.budget_id, period_start),),
             )
         )
     return found.result(out)

@@ -56,6 +56,7 @@ from pam_proactive.suggestions.detectors._common import (
 )
 from pam_proactive.suggestions.detectors.fuel import MIN_GALLONS_TO_BUY, beyond_range
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
+from pam_proactive.suggestions.relations import fuel_subject, service_subject
 
 TYPE = "departure_reminder"
 # Categories meaning "all spending" ('' = no category).
@@ -148,8 +149,9 @@ def _fuel_item(
 def _maintenance_items(
     ctx: UserContext, trip: Trip, miles: float | None, settings: DetectorSettings,
     found: Findings,
-) -> tuple[list[str], list[str]]:
-    """Phrases and record ids of the primary vehicle's items due before the trip ends: due
+) -> tuple[list[str], list[str], list[str]]:
+    """Phrases, record ids and subjects (every vehicle and task named, see
+    :func:`service_subject`) of the primary vehicle's items due before the trip ends: due
     date on or before its last day, or due mileage within the trip's miles (overdue included,
     records stale by the maintenance rules left out)."""
     start = trip.start_date
@@ -159,6 +161,7 @@ def _maintenance_items(
     units = ctx.profile.units
     phrases: list[str] = []
     ids: list[str] = []
+    subjects: list[str] = []
     seen: set[str] = set()
     for item in ctx.vehicle.maintenance:
         if not is_primary_item(ctx, item):
@@ -174,7 +177,10 @@ def _maintenance_items(
             and item.next_due_date <= end
         )
         by_miles = status.miles_left is not None and status.miles_left <= (miles or 0.0)
-        if label in seen or not (by_date or by_miles):
+        if not (by_date or by_miles):
+            continue
+        subjects.append(service_subject(item.vehicle_id, item.task))
+        if label in seen:
             continue
         seen.add(label)
         if by_date and item.next_due_date is not None:
@@ -182,7 +188,7 @@ def _maintenance_items(
         elif status.due_miles is not None:
             phrases.append(f"{label} (due at {format_distance(status.due_miles, units)})")
         ids.append(item.record_id)
-    return phrases, ids
+    return phrases, ids, subjects
 
 
 def _budget_item(
@@ -255,7 +261,7 @@ def _reminder(
     midnight = day_start(ctx, start)
     miles = positive(trip.distance_miles, MAX_TRIP_MILES)
     fuel_text, fuel_data = _fuel_item(ctx, miles, state, settings)
-    due, due_ids = _maintenance_items(ctx, trip, miles, settings, found)
+    due, due_ids, due_subjects = _maintenance_items(ctx, trip, miles, settings, found)
     budget_text, budget_data = _budget_item(ctx, trip, settings)
     destination = (trip.destination or "").strip()
     name = f"trip to {destination}" if destination else "trip"
@@ -281,6 +287,11 @@ def _reminder(
     if not todo and checked:
         sentences.append(f"Your {' and '.join(checked)} records show nothing to do first.")
     day_after = day_start(ctx, add_days(start, 1))
+    # The advice this reminder carries: the standalone suggestions about the same fuel and
+    # service are held back while it is live (see suggestions.relations).
+    carried = [*due_subjects]
+    if fuel_text and state is not None:
+        carried.insert(0, fuel_subject(state.vehicle.vehicle_id))
     return candidate(
         ctx,
         now,
@@ -307,4 +318,5 @@ def _reminder(
         },
         expires_at=day_after or after(now, days=1),
         tags=("trip",),
+        subjects=carried,
     )

@@ -28,6 +28,7 @@ from pam_proactive.analysis.units import (
 from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1
 from pam_proactive.suggestions.models import DetectorResult, Priority
+from pam_proactive.suggestions.relations import fuel_subject
 
 TYPE = "fuel_low"
 # Less than this to buy is within the estimate's noise: not worth a stop, never "0 gallons".
@@ -224,5 +225,6 @@ def detect_fuel_low(
             data=data,
             expires_at=after(now, hours=settings.fuel_expiry_hours),
             tags=("fuel",),
+            subjects=(fuel_subject(state.vehicle.vehicle_id),),
         )
     ])

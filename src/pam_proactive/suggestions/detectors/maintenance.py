@@ -16,6 +16,7 @@ from pam_proactive.analysis.units import format_distance, format_shown_distance,
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, day_start, r1
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
+from pam_proactive.suggestions.relations import service_subject
 
 OVERDUE = "maintenance_overdue"
 DUE_SOON = "maintenance_due_soon"
@@ -104,6 +105,7 @@ def _maintenance_candidate(
         },
         expires_at=after(now, days=7),
         tags=("maintenance",),
+        subjects=(service_subject(item.vehicle_id, item.task),),
     )
 
 
