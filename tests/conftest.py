@@ -63,8 +63,10 @@ def make_database(pg_server: str) -> MakeDatabase:
 
 
 def settings_for(preset: str = "seed", **overrides: object) -> Settings:
-    """Settings for tests: small batches so batching is exercised, short timeouts."""
-    base: dict[str, object] = {"preset": preset, "batch_size": 7, "query_timeout": 10.0}
+    """Settings for tests: small batches so batching is exercised, short timeouts, and 2 s of
+    retries (a test of an outage ends in seconds; tests of riding one out set more)."""
+    base: dict[str, object] = {"preset": preset, "batch_size": 7, "query_timeout": 10.0,
+                               "retry_max_seconds": 2.0}
     base.update(overrides)
     return load_settings(**base)
 

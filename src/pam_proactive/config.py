@@ -71,7 +71,10 @@ class Settings(BaseSettings):
     work_mem_mb: int = Field(default=64, ge=1, le=4096)
     data_dir: Path | None = None
     slow_query_seconds: float = Field(default=1.0, gt=0)
-    max_retries: int = Field(default=3, ge=0, le=10)
+    retry_max_seconds: float = Field(
+        default=30.0, ge=0, le=600,
+        description="seconds a transient database error is retried, with exponential backoff, "
+        "counted from the first failure: long enough to ride out a restart; 0 = no retry")
     webhook_url: str | None = None
     webhook_secret: str | None = None
     transaction_pooler: bool | None = Field(

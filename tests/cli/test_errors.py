@@ -136,7 +136,7 @@ def test_an_unreachable_database_fails_within_seconds(command: list[str], host: 
 
 async def test_database_open_fails_fast_and_is_not_retried(closed_port: int) -> None:
     # A long query timeout: the pool alone would wait that long for a first connection.
-    settings = settings_for(query_timeout=30.0, max_retries=5)
+    settings = settings_for(query_timeout=30.0, retry_max_seconds=30)
     db = Database(f"postgresql://postgres@127.0.0.1:{closed_port}/x", settings)
     started = time.monotonic()
     with pytest.raises(DatabaseUnreachableError, match="Connection refused"):

@@ -168,28 +168,28 @@ class Database:
         on_retry: Callable[[int], None] | None = None,
     ) -> T:
         """Run ``work(tx)`` in :meth:`transaction` ``name``; on a transient error, roll back
-        and run it again from the start, up to ``max_retries`` more times with backoff.
+        and run it again from the start, with backoff, for up to ``PAM_RETRY_MAX_SECONDS``
+        (:class:`RetryBudget`).
 
         ``work`` must be safe to repeat (its effects are rolled back, but it runs again).
         ``on_retry(attempt)`` is called before each retry. Returns what ``work`` returned;
-        raises :class:`TransientDataSourceError` once the attempts are used up.
+        raises :class:`TransientDataSourceError` once the budget is used up.
         """
-        attempts = self.settings.max_retries + 1
-        for attempt in range(1, attempts + 1):
+        retry = RetryBudget(self.settings.retry_max_seconds)
+        while True:
             try:
                 async with self.transaction(name) as tx:
                     return await work(tx)
             except TransientDataSourceError as exc:
-                if attempt == attempts:
+                delay = retry.next_delay()
+                if delay is None:
                     raise TransientDataSourceError(
-                        f"transaction {name!r} failed after {attempts} attempts: {exc}"
-                    ) from exc
+                        f"transaction {name!r} failed after {retry.spent()}: {exc}") from exc
                 log.warning("retrying a transaction", extra={"statement": name,
-                                                             "attempt": attempt})
+                                                             "attempt": retry.attempts})
                 if on_retry is not None:
-                    on_retry(attempt)
-                await asyncio.sleep(backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+                    on_retry(retry.attempts)
+                await asyncio.sleep(delay)
 
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's counters (pool_size, pool_available, requests_waiting, ...)."""
@@ -198,12 +198,13 @@ class Database:
     async def fetch(
         self, name: str, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any] = ()
     ) -> list[tuple[Any, ...]]:
-        """Run a read statement with retries on transient errors; return all rows as tuples.
+        """Run a read statement, retrying transient errors within ``PAM_RETRY_MAX_SECONDS``
+        (:class:`RetryBudget`); return all rows as tuples.
 
         ``name`` identifies the statement in metrics and logs; parameter values never appear.
         """
-        attempts = self.settings.max_retries + 1
-        for attempt in range(1, attempts + 1):
+        retry = RetryBudget(self.settings.retry_max_seconds)
+        while True:
             started = time.perf_counter()
             try:
                 rows = await asyncio.wait_for(
@@ -211,12 +212,15 @@ class Database:
                 )
             except (*TRANSIENT_ERRORS, TimeoutError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
-                if attempt == attempts:
+                delay = retry.next_delay()
+                if delay is None:
                     raise TransientDataSourceError(
-                        f"query {name!r} failed after {attempts} attempts "
+                        f"query {name!r} failed after {retry.spent()} "
                         f"({type(exc).__name__}); check the database is reachable"
                     ) from exc
-                await asyncio.sleep(backoff(attempt))
+                log.warning("retrying a query", extra={"statement": name,
+                                                       "attempt": retry.attempts})
+                await asyncio.sleep(delay)
                 continue
             except pg_errors.UndefinedTable as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
@@ -231,7 +235,6 @@ class Database:
                 ) from exc
             self.metrics.record(name, time.perf_counter() - started)
             return rows
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _fetch_once(
         self, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any]
@@ -363,3 +366,34 @@ def describe(exc: psycopg.Error) -> str:
 def backoff(attempt: int) -> float:
     """Seconds to wait before retry ``attempt + 1``: exponential with jitter, capped at 5 s."""
     return min(5.0, 0.1 * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+
+class RetryBudget:
+    """The waits between tries of work that failed transiently (connection lost, server
+    restarting, pool timeout): :func:`backoff`'s exponential waits, until ``seconds`` have
+    passed since the first failure (``PAM_RETRY_MAX_SECONDS``, default 30: a database restart
+    takes a few seconds). One budget per piece of work; a success does not refill it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.attempts = 0  # failures so far
+        self._first: float | None = None
+
+    def next_delay(self) -> float | None:
+        """Record a failure; return the seconds to wait before the next try, or None when the
+        budget is spent (the caller gives up). The last wait is cut to end with the budget."""
+        now = time.monotonic()
+        if self._first is None:
+            self._first = now
+        self.attempts += 1
+        left = self.seconds - (now - self._first)
+        if left <= 0:
+            return None
+        return min(left, backoff(self.attempts))
+
+    def spent(self) -> str:
+        """The failures and the time they took, for the one-line error that gives up, naming
+        the setting that bounds it."""
+        elapsed = 0.0 if self._first is None else time.monotonic() - self._first
+        return (f"{self.attempts} attempts over {elapsed:.1f} s "
+                f"(PAM_RETRY_MAX_SECONDS={self.seconds:g})")
