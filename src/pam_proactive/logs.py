@@ -34,7 +34,7 @@ from pam_proactive.errors import ConfigurationError, PamError
 
 SAFE_FIELDS = ("job", "run_id", "range_lo", "range_hi", "actor", "entity", "statement",
                "seconds", "users", "attempt", "batch", "rows", "status_code", "data_dir",
-               "error", "channel", "outcome")
+               "error", "channel", "outcome", "correlation_id", "where")
 
 FORMATS = ("json", "text", "auto")
 # Libraries whose records go through the same handler and formatter: uvicorn's own logging
@@ -197,11 +197,13 @@ def formatter_for(fmt: str | None = None, stream: Any = None) -> logging.Formatt
     return SafeFormatter() if chosen == "text" else JsonFormatter()
 
 
-def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
+def configure_logging(level: str | None = None, fmt: str | None = None,
+                      stream: Any = None) -> None:
     """Send pam_proactive's logs to stderr at ``level`` (default: PAM_LOG_LEVEL or WARNING)
     in format ``fmt`` (default: PAM_LOG_FORMAT or auto). Audit records are INFO: run services
-    at PAM_LOG_LEVEL=INFO (or DEBUG) to keep the audit trail."""
-    handler = logging.StreamHandler()
+    at PAM_LOG_LEVEL=INFO (or DEBUG) to keep the audit trail. ``stream``: another
+    destination than stderr (tests)."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter_for(fmt, handler.stream))
     name = (level or os.environ.get("PAM_LOG_LEVEL", "WARNING")).upper()
     number = logging.getLevelName(name)

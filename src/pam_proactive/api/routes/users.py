@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AfterValidator
 
+from pam_proactive.analysis.bounds import CLOCK_RANGE_YEARS, clock_problem
 from pam_proactive.analysis.insights import KINDS
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
@@ -40,12 +42,20 @@ def clock(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-NowQuery = Query(None, description="ISO-8601 moment to compute as of (default: now); "
-                 "replays a past moment")
+def _plausible(now: datetime | None) -> datetime | None:
+    problem = None if now is None else clock_problem(now)
+    if problem is not None:
+        raise ValueError(problem)  # a 422 naming the parameter
+    return now
+
+
+NowParam = Annotated[datetime | None, AfterValidator(_plausible), Query(
+    description="ISO-8601 moment to compute as of (default: now), within "
+    f"{CLOCK_RANGE_YEARS} years of the current time; replays a past moment")]
 
 
 @router.get("/{user_id}/context", responses={**ERRORS, **NOT_FOUND, **RATE_LIMITED})
-async def context(user_id: UUID, request: Request, now: datetime | None = NowQuery,
+async def context(user_id: UUID, request: Request, now: NowParam = None,
                   who: Caller = Depends(user_caller)) -> dict[str, Any]:
     """The traveler's full context (profile, money, travel, calendar, vehicle, data quality)
     as of ``now``, as `pam-proactive context --json` prints it. Rate limited."""
