@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=30, ge=1)
     stream_poll_seconds: float = Field(default=0.5, gt=0, le=10, description="seconds")
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0, description="seconds")
+    stream_max_per_user: int = Field(
+        default=5, ge=1, le=1000, description="concurrent streams of one traveler per API "
+        "process; one more is refused with 429")
     # Incremental sweeps and the watcher (jobs/incremental.py, jobs/watch.py).
     full_sweep_hours: float = Field(
         default=24.0, gt=0, le=24 * 31,

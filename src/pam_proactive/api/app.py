@@ -17,6 +17,7 @@ from pam_proactive import __version__
 from pam_proactive.api import dashboard, metrics
 from pam_proactive.api.auth import Authenticator
 from pam_proactive.api.errors import install_error_handlers
+from pam_proactive.api.limits import BodyLimit, StreamSlots
 from pam_proactive.api.ratelimit import TokenBucketLimiter
 from pam_proactive.api.readiness import DEFAULT_CHECKS, Check
 from pam_proactive.api.routes import health, operations, performance, suggestions, users
@@ -59,7 +60,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
                 settings=settings, engine=shared, auth=auth,
                 limiter=TokenBucketLimiter(settings.rate_limit_per_minute,
                                            settings.rate_limit_burst),
-                hub=hub, checks=tuple(checks))
+                hub=hub, checks=tuple(checks),
+                streams=StreamSlots(settings.stream_max_per_user))
             try:
                 yield
             finally:
@@ -71,6 +73,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
                   "privacy export and erasure of what the engine stores.")
     app.state.api = None  # until the lifespan sets it: requests get 503, never open access
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # outermost: a body past the limit reaches nothing
     for router in (*ROUTERS, *(EXTRA_ROUTERS if extra_routers is None else extra_routers)):
         app.include_router(router)
     _document_security(app)

@@ -157,7 +157,7 @@ _INVALID: Mapping[str, str] = {
     "less_than": "should be less than {lt}",
     "string_too_long": "should have at most {max_length} characters",
     "string_too_short": "should have at least {min_length} characters",
-    "string_pattern_mismatch": "is not one of the accepted values",
+    "string_pattern_mismatch": "should match {pattern}",
     "enum": "should be {expected}",
     "literal_error": "should be {expected}",
     "uuid_parsing": "should be a UUID, e.g. 0b7c2f4e-1d2a-4c1b-9e7f-3a5d6c8b9e01",
@@ -167,6 +167,14 @@ _INVALID: Mapping[str, str] = {
     "datetime_type": "should be an ISO-8601 moment, e.g. 2026-11-25T12:00:00Z",
     "json_invalid": "is not valid JSON",
 }
+
+
+def _choices(pattern: str) -> list[str]:
+    """The words of a route's ``^(a|b|c)$`` pattern, or [] for any other pattern."""
+    inner = pattern.removeprefix("^(").removesuffix(")$")
+    if inner == pattern or not all(w.replace("_", "").isalnum() for w in inner.split("|")):
+        return []
+    return inner.split("|")
 
 
 def invalid_detail(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -182,6 +190,10 @@ def invalid_detail(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         context = error.get("ctx") or {}
         if kind == "value_error":  # the engine's own validators: messages without input
             out[where] = str(context.get("error", "is not valid"))
+            continue
+        choices = _choices(str(context.get("pattern", "")))
+        if kind == "string_pattern_mismatch" and choices:
+            out[where] = "should be one of " + ", ".join(choices)
             continue
         try:
             out[where] = _INVALID[kind].format(**context)

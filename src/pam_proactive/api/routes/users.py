@@ -14,6 +14,7 @@ from pam_proactive.analysis.insights import KINDS
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
 from pam_proactive.api.errors import not_found
+from pam_proactive.api.limits import EXPORT_MAX_ROWS, bound_export
 from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, EraseOut, ExportOut
 from pam_proactive.api.serialize import to_jsonable
 from pam_proactive.api.state import api_state, caller, rate_limit
@@ -88,14 +89,16 @@ async def export(user_id: UUID, request: Request,
                  who: Caller = Depends(user_caller)) -> dict[str, Any]:
     """Everything the engine stores about the traveler: suggestions, notifications (outbox)
     and their delivery attempts, engine preferences, and insights where stored. Traveler
-    tables (the app's own data) are not included. Rate limited."""
+    tables (the app's own data) are not included. Rate limited. At most 10,000 rows per
+    table (the oldest) and 16 MiB in all; ``truncated`` names the tables cut
+    (`pam-proactive export-user` exports everything)."""
     rate_limit(request, who)
     engine = api_state(request).engine
     with audit_actor(actor(who)):
-        data = await repository.export_user(engine, user_id)
+        data = await repository.export_user(engine, user_id, EXPORT_MAX_ROWS)
         if data.empty and not await repository.user_exists(engine, user_id):
             raise not_found(f"no traveler and no engine data with id {user_id}")
-    return {**to_jsonable(data), "exported_at": datetime.now(UTC).isoformat()}
+    return bound_export({**to_jsonable(data), "exported_at": datetime.now(UTC).isoformat()})
 
 
 @router.delete("/{user_id}/engine-data", response_model=EraseOut,
