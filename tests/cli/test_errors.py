@@ -61,6 +61,8 @@ def closed_port() -> Iterator[int]:
 @pytest.mark.parametrize(("flag", "value", "said"), [
     ("--database-url", "notaurl", "--database-url: should be a postgresql:// URL"),
     ("--now", "garbage", "--now garbage: should be ISO-8601"),
+    ("--now", "9999-12-31T23:59:59Z",
+     "--now 9999-12-31T23:59:59Z: should be within 20 years of the current time"),
     ("--preset", "nosuch", "--preset nosuch: should be 'seed' or 'wheels-wins-live'"),
 ])
 def test_a_bad_flag_names_the_flag_on_every_command(command: list[str], flag: str, value: str,
