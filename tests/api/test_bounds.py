@@ -17,7 +17,7 @@ import pytest
 from fastapi import APIRouter, Request
 
 from api.conftest import api_settings
-from api.harness import TOKEN, Server, bearer, candidate, running, store
+from api.harness import TOKEN, Server, bearer, candidate, running, serving_here, store
 from conftest import MakeDatabase, settings_for
 from pam_proactive.analysis.bounds import (
     DATA_MAX_BYTES,
@@ -30,11 +30,11 @@ from pam_proactive.analysis.bounds import (
     json_size,
     webhook_body,
 )
-from pam_proactive.api.limits import REQUEST_BODY_MAX_BYTES, BodyLimit
+from pam_proactive.api.app import create_app
+from pam_proactive.api.limits import REQUEST_BODY_MAX_BYTES
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
 from planting import Planter
-from serving import serve, small_app
 
 OP = bearer(TOKEN)
 HUGE = 10 * 1024 * 1024  # characters
@@ -179,9 +179,10 @@ async def test_request_bodies_past_the_limit_are_413(http: httpx.AsyncClient,
     assert small.status_code == 404  # within the limit: the route answers
 
 
-async def test_chunked_bodies_are_refused_while_read() -> None:
-    """A route that reads its body, sent without Content-Length: the limit stops it once it
-    is past, mid-stream, having read no more than the limit."""
+async def test_chunked_bodies_are_refused_while_read(planted: Planted) -> None:
+    """Routes that read their body, sent without Content-Length: the limit stops them once
+    it is past, mid-stream, having read no more than the limit (the whole application,
+    its error handlers included)."""
     extra = APIRouter()
     read: list[int] = []
 
@@ -193,18 +194,31 @@ async def test_chunked_bodies_are_refused_while_read() -> None:
             read.append(size)
         return {"size": size}
 
-    app = small_app(None, extra)
-    app.add_middleware(BodyLimit)
-    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as c:
-        async def chunks() -> AsyncIterator[bytes]:
-            for _ in range(1000):
-                yield b"z" * 16_384
+    @extra.post("/parsed")
+    async def parsed(payload: dict[str, str]) -> dict[str, int]:  # FastAPI reads the body
+        return {"keys": len(payload)}
 
-        refused = await c.post("/echo-size", content=chunks())
-        assert refused.status_code == 413
-        assert max(read, default=0) <= REQUEST_BODY_MAX_BYTES
-        fits = await c.post("/echo-size", content=b"z" * 1000)
-        assert fits.json() == {"size": 1000}
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"a": "'
+        for _ in range(1000):
+            yield b"z" * 16_384
+
+    settings = api_settings(planted.uri)
+    async with open_engine(settings) as engine:
+        app = create_app(settings, engine=engine, extra_routers=(extra,))
+        async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as c:
+            refused = await c.post("/echo-size", content=chunks())
+            assert refused.status_code == 413, refused.text
+            assert refused.json()["error"] == "payload_too_large"
+            assert max(read, default=0) <= REQUEST_BODY_MAX_BYTES
+            fits = await c.post("/echo-size", content=b"z" * 1000)
+            assert fits.json() == {"size": 1000}
+            refused = await c.post("/parsed", content=chunks(),
+                                   headers={"Content-Type": "application/json"})
+            assert refused.status_code == 413, refused.text
+            assert refused.json()["error"] == "payload_too_large"
+            fits = await c.post("/parsed", json={"a": "b"})
+            assert fits.json() == {"keys": 1}
 
 
 async def test_concurrent_streams_per_traveler_are_capped(bounded_server: Server,

@@ -72,8 +72,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
                   "each traveler's context and suggestions (with a live stream), and the "
                   "privacy export and erasure of what the engine stores.")
     app.state.api = None  # until the lifespan sets it: requests get 503, never open access
+    app.add_middleware(BodyLimit)  # inside the error handlers' catch-all (added next)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit)  # outermost: a body past the limit reaches nothing
     for router in (*ROUTERS, *(EXTRA_ROUTERS if extra_routers is None else extra_routers)):
         app.include_router(router)
     _document_security(app)

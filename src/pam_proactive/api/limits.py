@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pam_proactive.analysis.bounds import bound_shown, json_size
@@ -76,13 +77,19 @@ def bound_export(export: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class _TooLarge(Exception):
-    """The request body went past the limit while it was being read."""
+_TOO_LARGE = f"the request body is larger than {REQUEST_BODY_MAX_BYTES} bytes"
+
+
+class _TooLarge(HTTPException):
+    """The request body went past the limit while it was being read: an HTTP error, so
+    that FastAPI's body parsing passes it on as it is and the error handlers answer 413."""
+
+    def __init__(self) -> None:
+        super().__init__(413, _TOO_LARGE)
 
 
 def _too_large() -> JSONResponse:
-    return JSONResponse(body("payload_too_large", "the request body is larger than "
-                             f"{REQUEST_BODY_MAX_BYTES} bytes"), status_code=413)
+    return JSONResponse(body("payload_too_large", _TOO_LARGE), status_code=413)
 
 
 class BodyLimit:
