@@ -31,7 +31,7 @@ from pam_proactive.analysis.bounds import (
     webhook_body,
 )
 from pam_proactive.api.app import create_app
-from pam_proactive.api.limits import REQUEST_BODY_MAX_BYTES
+from pam_proactive.api.limits import CONTEXT_MAX_BYTES, REQUEST_BODY_MAX_BYTES
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
 from planting import Planter
@@ -246,3 +246,29 @@ async def test_concurrent_streams_per_traveler_are_capped(bounded_server: Server
         else:
             raise AssertionError("a closed stream never freed its slot")
         await second.aclose()
+
+
+async def test_a_context_past_its_bound_cuts_its_largest_lists(make_database: MakeDatabase
+                                                               ) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        user = p.user()
+    async with open_engine(settings_for("seed", database_url=uri)) as engine:
+        async with engine.db.transaction("plant_events") as tx:
+            # 15,000 events in the month ahead with 200-character texts: ~9 MB of context.
+            await tx.execute("plant_events", "INSERT INTO public.calendar_events (user_id,"
+                             " title, start_date, end_date, all_day, event_type, location_name,"
+                             " created_at) SELECT %(u)s, repeat('t', 200),"
+                             " now() + g * interval '2 minutes', now() + g * interval '2 minutes',"
+                             " false, 'personal', repeat('l', 200), '2020-01-01'"
+                             " FROM generate_series(1, 15000) AS g", {"u": user})
+        app = create_app(api_settings(uri), engine=engine)
+        async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as c:
+            got = await c.get(f"/v1/users/{user}/context", headers=OP)
+    assert got.status_code == 200, got.text[:300]
+    assert len(got.content) <= CONTEXT_MAX_BYTES
+    context = got.json()
+    assert context["truncated"] == ["calendar.events"]
+    events = context["calendar"]["events"]
+    assert 3000 < len(events) < 15000  # halved until it fit: the earliest events kept
+    assert events == sorted(events, key=lambda e: e["starts_at"])

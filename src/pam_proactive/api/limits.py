@@ -8,7 +8,7 @@ here bound how many of them one response carries."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -46,6 +46,47 @@ def within_bytes(items: Sequence[T], size: Callable[[T], int], budget: int
             return kept, True
         kept.append(item)
     return kept, False
+
+
+# A traveler's context: its texts are cut as they are read, but its lists (a month of events,
+# a year of trips, 400 days of fill-ups) are bounded by time, not count. Past this many
+# bytes the longest lists are cut (their first items kept) and named in "truncated".
+CONTEXT_MAX_BYTES = 4 * 1024 * 1024
+
+
+def bound_document(doc: dict[str, Any], budget: int) -> dict[str, Any]:
+    """``doc`` (JSON-ready) within ``budget`` bytes: while it is larger, its largest list is
+    halved (its first items kept). Adds ``truncated``: the dotted paths of the lists cut
+    (empty when the document fit)."""
+    cut: list[str] = []
+    while json_size(doc) > budget:
+        lists = list(_lists(doc, ""))
+        if not lists:
+            break
+        path, parent, key, items = max(lists, key=lambda found: json_size(found[3]))
+        if not items:
+            break
+        parent[key] = items[: len(items) // 2]
+        if path not in cut:
+            cut.append(path)
+    return {**doc, "truncated": cut}
+
+
+def _lists(value: Any, path: str) -> Iterator[tuple[str, Any, Any, list[Any]]]:
+    """(dotted path, parent, key, list) of every non-empty list inside ``value``; items of a
+    list share its path."""
+    children: Iterable[tuple[Any, Any, str]]
+    if isinstance(value, dict):
+        children = ((k, v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
+    elif isinstance(value, list):
+        children = ((i, v, path) for i, v in enumerate(value))
+    else:
+        return
+    for key, child, where in children:
+        if isinstance(child, list) and child:
+            yield where, value, key, child
+        if isinstance(child, dict | list):
+            yield from _lists(child, where)
 
 
 _EXPORT_LISTS = ("suggestions", "outbox", "deliveries", "insights")

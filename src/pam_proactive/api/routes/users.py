@@ -14,7 +14,12 @@ from pam_proactive.analysis.insights import KINDS
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
 from pam_proactive.api.errors import not_found
-from pam_proactive.api.limits import EXPORT_MAX_ROWS, bound_export
+from pam_proactive.api.limits import (
+    CONTEXT_MAX_BYTES,
+    EXPORT_MAX_ROWS,
+    bound_document,
+    bound_export,
+)
 from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, EraseOut, ExportOut
 from pam_proactive.api.serialize import to_jsonable
 from pam_proactive.api.state import api_state, caller, rate_limit
@@ -59,12 +64,13 @@ NowParam = Annotated[datetime | None, AfterValidator(_plausible), Query(
 async def context(user_id: UUID, request: Request, now: NowParam = None,
                   who: Caller = Depends(user_caller)) -> dict[str, Any]:
     """The traveler's full context (profile, money, travel, calendar, vehicle, data quality)
-    as of ``now``, as `pam-proactive context --json` prints it. Rate limited."""
+    as of ``now``, as `pam-proactive context --json` prints it, at most 4 MiB: past it the
+    largest lists are cut and named in ``truncated``. Rate limited."""
     rate_limit(request, who)
     engine = api_state(request).engine
     with audit_actor(actor(who)):
         ctx = await engine.data.get_comprehensive_user_context(user_id, clock(now))
-    return to_jsonable(ctx)  # type: ignore[no-any-return]
+    return bound_document(to_jsonable(ctx), CONTEXT_MAX_BYTES)
 
 
 @router.get("/{user_id}/insights", responses={**ERRORS, **NOT_FOUND})
