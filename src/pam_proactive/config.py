@@ -259,12 +259,23 @@ def load_settings_with_flags(overrides: Mapping[str, object], flags: Mapping[str
     """:func:`load_settings` for a command line: ``flags`` maps an override's field to the
     flag the user typed (``{"preset": "--preset"}``), so that an error names the flag."""
     clean = {k: v for k, v in overrides.items() if v is not None}
+    replaced = [f"{old} is no longer read: {new}" for old, new in _REPLACED.items()
+                if _env_has(old)]
+    if replaced:
+        raise ConfigurationError("; ".join(replaced))
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [_describe(err, clean, flags) for err in exc.errors()]
         raise ConfigurationError("; ".join(problems)) from None
 
+
+# Variables an earlier version read, with what replaced them: set, they stop startup rather
+# than be silently ignored.
+_REPLACED = {
+    "PAM_MAX_RETRIES": "transient errors are retried for PAM_RETRY_MAX_SECONDS (default 30) "
+                       "from the first failure; unset PAM_MAX_RETRIES",
+}
 
 _PLAIN_MESSAGES = {
     "int_parsing": "should be a whole number",
