@@ -272,3 +272,17 @@ async def test_a_context_past_its_bound_cuts_its_largest_lists(make_database: Ma
     events = context["calendar"]["events"]
     assert 3000 < len(events) < 15000  # halved until it fit: the earliest events kept
     assert events == sorted(events, key=lambda e: e["starts_at"])
+
+
+async def test_stored_rows_and_notification_payloads_are_capped(planted: Planted) -> None:
+    """The store caps what it writes, so a notification's payload (built from the stored
+    row) and the webhook body made of it stay within their bound."""
+    async with open_engine(settings_for("seed", database_url=planted.uri)) as engine:
+        payloads = await engine.db.fetch("read", "SELECT payload FROM pam_proactive.outbox"
+                                         " WHERE user_id = %s", (planted.user,))
+    assert payloads
+    for (payload,) in payloads:
+        compact = json.dumps(payload, separators=(",", ":"), sort_keys=True,
+                             ensure_ascii=False).encode()
+        assert len(compact) <= WEBHOOK_BODY_MAX_BYTES
+        assert webhook_body(payload) == compact  # nothing left to cut at send time
