@@ -128,7 +128,8 @@ async def test_an_unhandled_error_is_a_json_500_with_a_correlation_id(
 async def test_a_served_api_logs_json_lines_only_through_an_outage(
         make_database: MakeDatabase, pg_server: str) -> None:
     """`pam-proactive serve` whose database goes away: psycopg's pool and uvicorn write
-    through the engine's JSON formatter, not plain text."""
+    through the engine's JSON formatter, not plain text, and a request gets its 503 after
+    the short retries of a request."""
     uri = await make_database("seed")
     with Planter(uri, "seed") as p:
         user = p.user()
@@ -137,7 +138,7 @@ async def test_a_served_api_logs_json_lines_only_through_an_outage(
         port = probe.getsockname()[1]
     exe = Path(sys.executable).parent / "pam-proactive"
     env = {**os.environ, "DATABASE_URL": uri, "PAM_API_TOKEN": TOKEN, "PAM_LOG_FORMAT": "json",
-           "PAM_LOG_LEVEL": "INFO", "PAM_RETRY_MAX_SECONDS": "1", "PAM_QUERY_TIMEOUT": "2"}
+           "PAM_LOG_LEVEL": "INFO", "PAM_QUERY_TIMEOUT": "2"}  # retries: the default 30 s
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     dbname = conninfo_to_dict(uri)["dbname"]
@@ -158,8 +159,14 @@ async def test_a_served_api_logs_json_lines_only_through_an_outage(
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                          " WHERE datname = %s", (dbname,))
         try:
+            asked = time.monotonic()
             down = httpx.get(f"{base}/v1/users/{user}/suggestions", headers=OP, timeout=30)
             assert down.status_code == 503, down.text
+            assert down.headers["Retry-After"] == "5"
+            # A request retries for REQUEST_RETRY_SECONDS (2 s), not PAM_RETRY_MAX_SECONDS:
+            # attempts of up to PAM_QUERY_TIMEOUT (2 s) each waiting for a connection.
+            assert time.monotonic() - asked < 12
+            assert "retries of one request=2" in down.json()["detail"]
         finally:
             with psycopg.connect(pg_server, autocommit=True) as conn:
                 conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')

@@ -179,11 +179,12 @@ def _choices(pattern: str) -> list[str]:
 
 def invalid_detail(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """One ``{"loc", "msg"}`` per invalid parameter (``query.now``, ``path.user_id``): the
-    first problem of each, said without echoing the input."""
+    first problem of each, said without echoing the input (past the parameter's own name a
+    location could be a key the caller sent, so it is not shown)."""
     out: dict[str, str] = {}
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
-        where = ".".join(loc) or "request"
+        where = ".".join(loc[:2]) or "request"
         if where in out:
             continue
         kind = str(error.get("type", ""))

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pam_proactive.analysis.bounds import bound_shown, json_size
 from pam_proactive.api.errors import ApiError, body
+from pam_proactive.db.connection import retry_cap
 
 T = TypeVar("T")
 
@@ -173,6 +174,23 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await _too_large()(scope, receive, send)
+
+
+# Transient database errors met while answering a request are retried this long at most
+# (PAM_RETRY_MAX_SECONDS if shorter); then the request is answered 503 with Retry-After.
+REQUEST_RETRY_SECONDS = 2.0
+
+
+class RequestRetries:
+    """ASGI middleware: the work of each request retries transient database errors for at
+    most :data:`REQUEST_RETRY_SECONDS` (``db.connection.retry_cap``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with retry_cap(REQUEST_RETRY_SECONDS):
+            await self.app(scope, receive, send)
 
 
 class StreamSlots:

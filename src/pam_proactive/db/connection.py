@@ -15,11 +15,12 @@ the pooler allows).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -175,7 +176,7 @@ class Database:
         ``on_retry(attempt)`` is called before each retry. Returns what ``work`` returned;
         raises :class:`TransientDataSourceError` once the budget is used up.
         """
-        retry = RetryBudget(self.settings.retry_max_seconds)
+        retry = RetryBudget.for_settings(self.settings)
         while True:
             try:
                 async with self.transaction(name) as tx:
@@ -203,7 +204,7 @@ class Database:
 
         ``name`` identifies the statement in metrics and logs; parameter values never appear.
         """
-        retry = RetryBudget(self.settings.retry_max_seconds)
+        retry = RetryBudget.for_settings(self.settings)
         while True:
             started = time.perf_counter()
             try:
@@ -368,11 +369,35 @@ def backoff(attempt: int) -> float:
     return min(5.0, 0.1 * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
 
+# A shorter bound for the work of one context (an HTTP request: its caller is better answered
+# 503 with Retry-After than held for PAM_RETRY_MAX_SECONDS); None: the setting alone.
+_RETRY_CAP: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "pam_retry_cap", default=None)
+
+
+@contextmanager
+def retry_cap(seconds: float) -> Iterator[None]:
+    """Inside the block (and the tasks it starts), transient errors are retried for at most
+    ``seconds``, or ``PAM_RETRY_MAX_SECONDS`` if that is shorter."""
+    token = _RETRY_CAP.set(seconds)
+    try:
+        yield
+    finally:
+        _RETRY_CAP.reset(token)
+
+
 class RetryBudget:
     """The waits between tries of work that failed transiently (connection lost, server
     restarting, pool timeout): :func:`backoff`'s exponential waits, until ``seconds`` have
     passed since the first failure (``PAM_RETRY_MAX_SECONDS``, default 30: a database restart
     takes a few seconds). One budget per piece of work; a success does not refill it."""
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> RetryBudget:
+        """The budget of ``PAM_RETRY_MAX_SECONDS``, or of a shorter :func:`retry_cap`."""
+        cap = _RETRY_CAP.get()
+        seconds = settings.retry_max_seconds
+        return cls(seconds if cap is None else min(seconds, cap))
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -395,5 +420,6 @@ class RetryBudget:
         """The failures and the time they took, for the one-line error that gives up, naming
         the setting that bounds it."""
         elapsed = 0.0 if self._first is None else time.monotonic() - self._first
-        return (f"{self.attempts} attempts over {elapsed:.1f} s "
-                f"(PAM_RETRY_MAX_SECONDS={self.seconds:g})")
+        bound = ("PAM_RETRY_MAX_SECONDS" if _RETRY_CAP.get() is None
+                 else "retries of one request")
+        return f"{self.attempts} attempts over {elapsed:.1f} s ({bound}={self.seconds:g})"

@@ -65,7 +65,7 @@ async def _process_range(engine: Engine, claim: RangeClaim, job: JobDef,
         return await runs.finalize_run(engine, claim.run_id)
     work = RangeWork(job, claim.run_id, claim.seq, claim.lo, claim.hi, claim.slot, claim.as_of)
     fn = resolve_target(job)
-    retry = RetryBudget(engine.settings.retry_max_seconds)
+    retry = RetryBudget.for_settings(engine.settings)
     while True:
         try:
             async with asyncio.timeout(engine.settings.job_range_timeout):
