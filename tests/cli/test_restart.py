@@ -1,5 +1,5 @@
-"""A CLI sweep rides out a database restart: transient errors are retried with exponential
-backoff for up to PAM_RETRY_MAX_SECONDS, then fail with one clear line (exit 1).
+"""A CLI sweep and a job run ride out a database restart: transient errors are retried with
+exponential backoff for up to PAM_RETRY_MAX_SECONDS, then fail with one clear line (exit 1).
 
 A real embedded PostgreSQL of its own is stopped for ~5 s in the middle of a real
 `pam-proactive sweep` process."""
@@ -7,6 +7,7 @@ A real embedded PostgreSQL of its own is stopped for ~5 s in the middle of a rea
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import tempfile
@@ -26,11 +27,15 @@ NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 STORED = "SELECT count(*) FROM pam_proactive.suggestions"
 
 
-def sweep(uri: str, now: datetime, retry_seconds: str) -> subprocess.Popen[str]:
+def cli(uri: str, args: list[str], retry_seconds: str) -> subprocess.Popen[str]:
     env = {**os.environ, "DATABASE_URL": uri, "PAM_BATCH_SIZE": "10", "PAM_LOG_FORMAT": "json",
            "PAM_RETRY_MAX_SECONDS": retry_seconds, "PAM_QUERY_TIMEOUT": "5"}
-    return subprocess.Popen([str(EXE), "sweep", "--now", now.isoformat(), "--format", "jsonl"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([str(EXE), *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def sweep(uri: str, now: datetime, retry_seconds: str) -> subprocess.Popen[str]:
+    return cli(uri, ["sweep", "--now", now.isoformat(), "--format", "jsonl"], retry_seconds)
 
 
 def wait_until(check: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
@@ -84,7 +89,26 @@ def test_a_sweep_rides_out_a_restart_and_a_long_outage_is_one_line() -> None:
         assert again.returncode == 0
         assert query(uri, STORED)[0][0] == stored
 
-        # 2. With a 1 s bound an outage that lasts fails the sweep: one line, exit 1.
+        # 2. A scheduled job run in this process: its range rides out the restart too.
+        job = cli(uri, ["job", "monitor_user_context", "--now",
+                        (NOW + timedelta(hours=1)).isoformat(), "--format", "json"], "30")
+        wait_until(lambda: query(uri, "SELECT count(*) FROM pam_proactive.job_ranges"
+                                      " WHERE status = 'running'")[0][0] > 0, job,
+                   "a job range running")
+        stop()
+        time.sleep(5)
+        start()
+        out, err = job.communicate(timeout=120)
+        assert job.returncode == 0, err
+        assert "retrying" in err  # the range did lose the database
+        run = json.loads(out)
+        assert run["status"] == "ok" and run["errors"] == 0, run
+        assert run["users"] == query(uri, "SELECT count(*) FROM public.profiles"
+                                          " WHERE status = 'active'")[0][0]
+        assert query(uri, DUPLICATES) == []
+        stored = query(uri, STORED)[0][0]
+
+        # 3. With a 1 s bound an outage that lasts fails the sweep: one line, exit 1.
         later = sweep(uri, NOW + timedelta(days=1), "1")
         wait_until(lambda: query(uri, STORED)[0][0] > stored, later, "a later batch stored")
         stop()
