@@ -6,6 +6,7 @@ bodies past the limit are refused with 413; concurrent streams per traveler are 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from pam_proactive.analysis.bounds import (
     webhook_body,
 )
 from pam_proactive.api.app import create_app
-from pam_proactive.api.limits import CONTEXT_MAX_BYTES, REQUEST_BODY_MAX_BYTES
+from pam_proactive.api.limits import CONTEXT_MAX_BYTES, LIST_MAX_BYTES, REQUEST_BODY_MAX_BYTES
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
 from planting import Planter
@@ -286,3 +287,27 @@ async def test_stored_rows_and_notification_payloads_are_capped(planted: Planted
                              ensure_ascii=False).encode()
         assert len(compact) <= WEBHOOK_BODY_MAX_BYTES
         assert webhook_body(payload) == compact  # nothing left to cut at send time
+
+
+async def test_lists_and_snapshots_past_their_bytes_are_truncated(
+        http: httpx.AsyncClient, planted: Planted) -> None:
+    with Planter(planted.uri, "seed") as p:
+        many = p.user()
+    # 160 suggestions of ~15 KB each (data just under its own cap): ~2.4 MB in all.
+    bulky = {f"k{i}": "x" * 150 for i in range(90)}
+    await store(planted.uri, [many], [
+        dataclasses.replace(candidate(many, f"bulk-{n}"), data=bulky) for n in range(160)])
+    listed = await http.get(f"/v1/users/{many}/suggestions?limit=1000", headers=OP)
+    assert listed.status_code == 200
+    assert len(listed.content) <= LIST_MAX_BYTES + 100
+    body = listed.json()
+    assert body["truncated"] is True and 100 < len(body["suggestions"]) < 160
+    assert all(s["data"] == bulky for s in body["suggestions"])  # whole items, never cut
+    fewer = (await http.get(f"/v1/users/{many}/suggestions?limit=50", headers=OP)).json()
+    assert fewer["truncated"] is False and len(fewer["suggestions"]) == 50
+    async with http.stream("GET", f"/v1/users/{many}/suggestions/stream",
+                           headers=OP) as stream:
+        snapshot = await first_event(stream)
+    assert len(snapshot.encode()) <= LIST_MAX_BYTES + 100
+    shown = json.loads(snapshot.split("data: ", 1)[1])
+    assert shown["truncated"] is True and len(shown["suggestions"]) == len(body["suggestions"])
