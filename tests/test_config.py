@@ -101,3 +101,16 @@ def test_the_connection_string_carries_the_connect_timeout() -> None:
     mine = "postgresql://u@h:5432/d?connect_timeout=20"
     with database_conninfo(load_settings(database_url=mine, connect_timeout=7)) as conninfo:
         assert "connect_timeout=20" in conninfo  # the URL's own wins
+
+
+def test_retries_are_bounded_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().retry_max_seconds == 30.0
+    monkeypatch.setenv("PAM_RETRY_MAX_SECONDS", "601")
+    with pytest.raises(ConfigurationError, match="PAM_RETRY_MAX_SECONDS=601: should be less "
+                       "than or equal to 600"):
+        load_settings()
+    monkeypatch.delenv("PAM_RETRY_MAX_SECONDS")
+    monkeypatch.setenv("PAM_MAX_RETRIES", "3")  # the count it replaced is not ignored
+    with pytest.raises(ConfigurationError, match="PAM_MAX_RETRIES is no longer read: "
+                       "transient errors are retried for PAM_RETRY_MAX_SECONDS"):
+        load_settings()

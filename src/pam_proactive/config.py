@@ -127,7 +127,10 @@ class Settings(BaseSettings):
     work_mem_mb: int = Field(default=64, ge=1, le=4096)
     data_dir: Path | None = None
     slow_query_seconds: float = Field(default=1.0, gt=0)
-    max_retries: int = Field(default=3, ge=0, le=10)
+    retry_max_seconds: float = Field(
+        default=30.0, ge=0, le=600,
+        description="seconds a transient database error is retried, with exponential backoff, "
+        "counted from the first failure: long enough to ride out a restart; 0 = no retry")
     webhook_url: str | None = None
     webhook_secret: str | None = Field(
         default=None, description="whsec_<base64> secrets, comma-separated during a rotation "
@@ -185,6 +188,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=30, ge=1)
     stream_poll_seconds: float = Field(default=0.5, gt=0, le=10, description="seconds")
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0, description="seconds")
+    stream_max_per_user: int = Field(
+        default=5, ge=1, le=1000, description="concurrent streams of one traveler per API "
+        "process; one more is refused with 429")
     # Incremental sweeps and the watcher (jobs/incremental.py, jobs/watch.py).
     full_sweep_hours: float = Field(
         default=24.0, gt=0, le=24 * 31,
@@ -375,12 +381,23 @@ def load_settings_with_flags(overrides: Mapping[str, object], flags: Mapping[str
     """:func:`load_settings` for a command line: ``flags`` maps an override's field to the
     flag the user typed (``{"preset": "--preset"}``), so that an error names the flag."""
     clean = {k: v for k, v in overrides.items() if v is not None}
+    replaced = [f"{old} is no longer read: {new}" for old, new in _REPLACED.items()
+                if _env_has(old)]
+    if replaced:
+        raise ConfigurationError("; ".join(replaced))
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [_describe(err, clean, flags) for err in exc.errors()]
         raise ConfigurationError("; ".join(problems)) from None
 
+
+# Variables an earlier version read, with what replaced them: set, they stop startup rather
+# than be silently ignored.
+_REPLACED = {
+    "PAM_MAX_RETRIES": "transient errors are retried for PAM_RETRY_MAX_SECONDS (default 30) "
+                       "from the first failure; unset PAM_MAX_RETRIES",
+}
 
 _PLAIN_MESSAGES = {
     "int_parsing": "should be a whole number",

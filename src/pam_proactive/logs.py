@@ -34,9 +34,16 @@ from pam_proactive.errors import ConfigurationError, PamError
 
 SAFE_FIELDS = ("job", "run_id", "range_lo", "range_hi", "actor", "entity", "statement",
                "seconds", "users", "attempt", "batch", "rows", "status_code", "data_dir",
-               "error", "channel", "outcome")
+               "error", "channel", "outcome", "correlation_id", "where")
 
 FORMATS = ("json", "text", "auto")
+# Libraries whose records go through the same handler and formatter: uvicorn's own logging
+# setup, and Python's last-resort handler for the others, would write plain-text lines. Their
+# INFO and DEBUG records are not vetted for traveler data, so they log from WARNING up.
+THIRD_PARTY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
+                       "psycopg", "psycopg.pool", "psycopg_pool", "celery", "kombu")
+_THIRD_PARTY_FLOOR = logging.WARNING
+_OURS = "_pam_proactive_handler"  # marks the handler configure_logging put on the root
 AUDIT_LOGGER = "pam_proactive.audit"
 
 _BOUND: contextvars.ContextVar[Mapping[str, object]] = contextvars.ContextVar(
@@ -190,17 +197,31 @@ def formatter_for(fmt: str | None = None, stream: Any = None) -> logging.Formatt
     return SafeFormatter() if chosen == "text" else JsonFormatter()
 
 
-def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
+def configure_logging(level: str | None = None, fmt: str | None = None,
+                      stream: Any = None) -> None:
     """Send pam_proactive's logs to stderr at ``level`` (default: PAM_LOG_LEVEL or WARNING)
     in format ``fmt`` (default: PAM_LOG_FORMAT or auto). Audit records are INFO: run services
-    at PAM_LOG_LEVEL=INFO (or DEBUG) to keep the audit trail."""
-    handler = logging.StreamHandler()
+    at PAM_LOG_LEVEL=INFO (or DEBUG) to keep the audit trail. ``stream``: another
+    destination than stderr (tests)."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter_for(fmt, handler.stream))
-    root = logging.getLogger("pam_proactive")
-    root.handlers[:] = [handler]
     name = (level or os.environ.get("PAM_LOG_LEVEL", "WARNING")).upper()
-    if not isinstance(logging.getLevelName(name), int):
+    number = logging.getLevelName(name)
+    if not isinstance(number, int):
         raise ConfigurationError(
             f"PAM_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {name!r}")
-    root.setLevel(name)
-    root.propagate = False
+    ours = logging.getLogger("pam_proactive")
+    ours.handlers[:] = [handler]
+    ours.setLevel(number)
+    ours.propagate = False
+    for logger_name in THIRD_PARTY_LOGGERS:
+        library = logging.getLogger(logger_name)
+        library.handlers[:] = [handler]
+        library.setLevel(max(number, _THIRD_PARTY_FLOOR))
+        library.propagate = False
+    # Any other library's warnings reach the root logger: the same handler (replacing only
+    # one installed here before, so a host's own root handlers stay).
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, _OURS, False)]
+    setattr(handler, _OURS, True)
+    root.addHandler(handler)

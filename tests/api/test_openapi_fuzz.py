@@ -12,6 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from api.harness import TOKEN, Server, bearer
 
 
+def _clock_out_of_range(response: Any) -> bool:
+    """A 422 for ``?now`` more than 20 years from the server's clock (tests/api/test_edges.py
+    checks that rule); every other 422 of a schema-valid request is a failure."""
+    if response.status_code != 422:
+        return False
+    now_range = [{"loc": "query.now", "msg": "should be within 20 years of the current time"}]
+    return bool(response.json()["detail"] == now_range)
+
+
 def test_generated_requests_conform(server: Server) -> None:
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     tested = []
@@ -24,7 +33,10 @@ def test_generated_requests_conform(server: Server) -> None:
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)
         def check(case: Any) -> None:
-            case.call_and_validate(headers=bearer(TOKEN), timeout=10)
+            response = case.call(headers=bearer(TOKEN), timeout=10)
+            if _clock_out_of_range(response):
+                return  # the one rule the schema cannot state (it moves with the clock)
+            case.validate_response(response, headers=bearer(TOKEN))
 
         check()
         tested.append(f"{operation.method.upper()} {operation.path}")

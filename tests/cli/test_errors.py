@@ -61,6 +61,8 @@ def closed_port() -> Iterator[int]:
 @pytest.mark.parametrize(("flag", "value", "said"), [
     ("--database-url", "notaurl", "--database-url: should be a postgresql:// URL"),
     ("--now", "garbage", "--now garbage: should be ISO-8601"),
+    ("--now", "9999-12-31T23:59:59Z",
+     "--now 9999-12-31T23:59:59Z: should be within 20 years of the current time"),
     ("--preset", "nosuch", "--preset nosuch: should be 'seed' or 'wheels-wins-live'"),
 ])
 def test_a_bad_flag_names_the_flag_on_every_command(command: list[str], flag: str, value: str,
@@ -136,7 +138,7 @@ def test_an_unreachable_database_fails_within_seconds(command: list[str], host: 
 
 async def test_database_open_fails_fast_and_is_not_retried(closed_port: int) -> None:
     # A long query timeout: the pool alone would wait that long for a first connection.
-    settings = settings_for(query_timeout=30.0, max_retries=5)
+    settings = settings_for(query_timeout=30.0, retry_max_seconds=30)
     db = Database(f"postgresql://postgres@127.0.0.1:{closed_port}/x", settings)
     started = time.monotonic()
     with pytest.raises(DatabaseUnreachableError, match="Connection refused"):

@@ -51,7 +51,7 @@ async def test_outage_serves_stale_copies_or_raises(pg_server: str,
     with Planter(uri, "seed") as p:
         known, unknown = p.user(), p.user()
         p.expense(known, 42, "food", NOW.date())
-    cfg = settings_for("seed", max_retries=1, query_timeout=3, pool_min_size=0)
+    cfg = settings_for("seed", retry_max_seconds=0.5, query_timeout=3, pool_min_size=0)
     db = Database(uri, cfg)
     await db.open()
     api = ProactiveDataIntegrator(db, cfg)

@@ -75,7 +75,7 @@ async def test_writes_keep_their_statement_timeout_behind_the_pooler(
 ) -> None:
     pooled = transaction_pooler(await make_database("seed"))
     settings = settings_for("seed", database_url=pooled, transaction_pooler=True,
-                            query_timeout=1, max_retries=0)
+                            query_timeout=1, retry_max_seconds=0)
     async with Database(pooled, settings) as db:
         started = time.perf_counter()
         with pytest.raises(TransientDataSourceError, match=r"'slow\.sleep'") as caught:

@@ -17,6 +17,7 @@ from pam_proactive import __version__
 from pam_proactive.api import dashboard, metrics
 from pam_proactive.api.auth import Authenticator
 from pam_proactive.api.errors import install_error_handlers
+from pam_proactive.api.limits import BodyLimit, RequestRetries, StreamSlots
 from pam_proactive.api.ratelimit import TokenBucketLimiter
 from pam_proactive.api.readiness import DEFAULT_CHECKS, Check
 from pam_proactive.api.routes import health, operations, performance, suggestions, users
@@ -59,7 +60,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
                 settings=settings, engine=shared, auth=auth,
                 limiter=TokenBucketLimiter(settings.rate_limit_per_minute,
                                            settings.rate_limit_burst),
-                hub=hub, checks=tuple(checks))
+                hub=hub, checks=tuple(checks),
+                streams=StreamSlots(settings.stream_max_per_user))
             try:
                 yield
             finally:
@@ -70,6 +72,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
                   "each traveler's context and suggestions (with a live stream), and the "
                   "privacy export and erasure of what the engine stores.")
     app.state.api = None  # until the lifespan sets it: requests get 503, never open access
+    app.add_middleware(RequestRetries)
+    app.add_middleware(BodyLimit)  # inside the error handlers' catch-all (added next)
     install_error_handlers(app)
     for router in (*ROUTERS, *(EXTRA_ROUTERS if extra_routers is None else extra_routers)):
         app.include_router(router)

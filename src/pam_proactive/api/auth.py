@@ -17,6 +17,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import jwt
+from jwt.exceptions import InvalidSubjectError
 
 from pam_proactive.api.errors import forbidden, unauthorized
 from pam_proactive.config import Settings
@@ -107,17 +108,14 @@ class Authenticator:
             claims: dict[str, Any] = jwt.decode(
                 token, key, algorithms=[str(alg)], audience=self.audience,
                 options={"require": ["exp", "sub", "aud"]}, leeway=5)
-        except jwt.ExpiredSignatureError:
-            raise unauthorized("invalid_token", "the JWT has expired: sign in again") from None
-        except jwt.InvalidAudienceError:
-            raise unauthorized("invalid_token",
-                               f"the JWT's audience is not {self.audience!r}") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise unauthorized("invalid_token", f"the JWT has no {exc.claim!r} claim") from None
-        except jwt.PyJWTError:
-            raise unauthorized("invalid_token", "the JWT's signature does not verify") from None
+        except jwt.PyJWTError as exc:
+            raise unauthorized("invalid_token", jwt_failure(exc, self.audience)) from None
+        sub = claims["sub"]
+        if not isinstance(sub, str):
+            raise unauthorized("invalid_token", "the JWT's 'sub' claim is not a string: it "
+                               "must be the traveler's user id")
         try:
-            return UUID(str(claims["sub"]))
+            return UUID(sub)
         except ValueError:
             raise unauthorized("invalid_token", "the JWT's subject is not a user id") from None
 
@@ -127,8 +125,9 @@ class Authenticator:
                 raise unauthorized("invalid_token", "HS256 JWTs are not accepted here: "
                                    "SUPABASE_JWT_SECRET is not set")
             return self._secret
-        if alg not in _ASYMMETRIC:
-            raise unauthorized("invalid_token", f"JWT algorithm {alg!r} is not accepted")
+        if alg not in _ASYMMETRIC:  # the header's value is the caller's: not echoed
+            raise unauthorized("invalid_token", "the JWT's algorithm is not accepted: use "
+                               f"HS256 or {' or '.join(_ASYMMETRIC)}")
         if self._jwks is not None:
             for candidate in self._jwks.keys:
                 if kid is None or candidate.key_id == kid:
@@ -140,6 +139,32 @@ class Authenticator:
                 pass
         raise unauthorized("invalid_token",
                            "the JWT's signing key is not in the configured JWKS")
+
+
+# PyJWT's claim checks, each with the reason said to the caller (PyJWT's own messages are
+# not passed on: they may quote a claim's value). Subclasses first.
+_JWT_FAILURES: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "the JWT has expired: sign in again"),
+    (jwt.ImmatureSignatureError, "the JWT is not valid yet (its 'nbf' or 'iat' is in the "
+                                 "future): check the issuer's clock"),
+    (jwt.InvalidAudienceError, "the JWT's audience is not {audience!r}"),
+    (jwt.InvalidIssuedAtError, "the JWT's 'iat' claim is not a number"),
+    (InvalidSubjectError, "the JWT's 'sub' claim is not a string: it must be the "
+                          "traveler's user id"),
+    (jwt.InvalidSignatureError, "the JWT's signature does not verify"),
+    (jwt.InvalidAlgorithmError, "the JWT's algorithm does not match its key"),
+    (jwt.DecodeError, "the JWT is malformed"),
+)
+
+
+def jwt_failure(exc: jwt.PyJWTError, audience: str) -> str:
+    """Why PyJWT refused a token, in words that never quote the token's own values."""
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the JWT has no {exc.claim!r} claim"
+    for kind, reason in _JWT_FAILURES:
+        if isinstance(exc, kind):
+            return reason.format(audience=audience)
+    return "the JWT is invalid (" + type(exc).__name__ + ")"
 
 
 def _fingerprint(secret: str) -> str:

@@ -1,15 +1,23 @@
-"""HTTP errors as JSON: ``{"error": <code>, "detail": <what to do>}`` with the right status."""
+"""HTTP errors as JSON: ``{"error": <code>, "detail": <what to do>}`` with the right status.
+
+An unhandled error becomes a ``500`` with a fresh correlation id, in the body and in the
+``X-Correlation-Id`` header, logged as one line with that id, the exception's type and the
+place it was raised (``module:function:line``), never its message or frame locals."""
 
 from __future__ import annotations
 
 import logging
 import math
+import traceback
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pam_proactive.errors import (
     DataSourceError,
@@ -84,8 +92,120 @@ def _from_pam(exc: PamError) -> ApiError:
     return ApiError(500, "internal_error", "the engine failed; see the server log")
 
 
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+def raised_at(exc: BaseException) -> str:
+    """``module:function:line`` of the frame that raised ``exc`` (the innermost one)."""
+    frames = list(traceback.walk_tb(exc.__traceback__))
+    if not frames:
+        return "?"
+    frame, line = frames[-1]
+    return f"{frame.f_globals.get('__name__', '?')}:{frame.f_code.co_name}:{line}"
+
+
+def internal_error(exc: BaseException) -> JSONResponse:
+    """The ``500`` answer to ``exc``, logged as one line under a new correlation id."""
+    correlation = uuid.uuid4().hex
+    log.error("unhandled error", extra={"correlation_id": correlation,
+                                        "error": type(exc).__name__, "where": raised_at(exc)})
+    detail = f"the server failed; quote correlation id {correlation} to its operator"
+    return JSONResponse({**body("internal_error", detail), "correlation_id": correlation},
+                        status_code=500, headers={CORRELATION_HEADER: correlation})
+
+
+class CatchAll:
+    """ASGI middleware (outside the routes' own handlers): any exception that escapes them
+    becomes :func:`internal_error`. Once a response has started (a stream), it can only be
+    logged and the connection ended."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            response = internal_error(exc)
+            if not started:
+                await response(scope, receive, send)
+
+
+# What each kind of invalid parameter should be, in words that never quote the input.
+# ``{...}`` fields come from the error's context: the route's own bounds, never the input.
+_INVALID: Mapping[str, str] = {
+    "missing": "is required",
+    "int_parsing": "should be a whole number",
+    "int_type": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_parsing": "should be a number",
+    "float_type": "should be a number",
+    "bool_parsing": "should be true or false",
+    "greater_than_equal": "should be at least {ge}",
+    "greater_than": "should be more than {gt}",
+    "less_than_equal": "should be at most {le}",
+    "less_than": "should be less than {lt}",
+    "string_too_long": "should have at most {max_length} characters",
+    "string_too_short": "should have at least {min_length} characters",
+    "string_pattern_mismatch": "should match {pattern}",
+    "enum": "should be {expected}",
+    "literal_error": "should be {expected}",
+    "uuid_parsing": "should be a UUID, e.g. 0b7c2f4e-1d2a-4c1b-9e7f-3a5d6c8b9e01",
+    "uuid_type": "should be a UUID, e.g. 0b7c2f4e-1d2a-4c1b-9e7f-3a5d6c8b9e01",
+    "datetime_parsing": "should be an ISO-8601 moment, e.g. 2026-11-25T12:00:00Z",
+    "datetime_from_date_parsing": "should be an ISO-8601 moment, e.g. 2026-11-25T12:00:00Z",
+    "datetime_type": "should be an ISO-8601 moment, e.g. 2026-11-25T12:00:00Z",
+    "json_invalid": "is not valid JSON",
+}
+
+
+def _choices(pattern: str) -> list[str]:
+    """The words of a route's ``^(a|b|c)$`` pattern, or [] for any other pattern."""
+    inner = pattern.removeprefix("^(").removesuffix(")$")
+    if inner == pattern or not all(w.replace("_", "").isalnum() for w in inner.split("|")):
+        return []
+    return inner.split("|")
+
+
+def invalid_detail(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One ``{"loc", "msg"}`` per invalid parameter (``query.now``, ``path.user_id``): the
+    first problem of each, said without echoing the input (past the parameter's own name a
+    location could be a key the caller sent, so it is not shown)."""
+    out: dict[str, str] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+        where = ".".join(loc[:2]) or "request"
+        if where in out:
+            continue
+        kind = str(error.get("type", ""))
+        context = error.get("ctx") or {}
+        if kind == "value_error":  # the engine's own validators: messages without input
+            out[where] = str(context.get("error", "is not valid"))
+            continue
+        choices = _choices(str(context.get("pattern", "")))
+        if kind == "string_pattern_mismatch" and choices:
+            out[where] = "should be one of " + ", ".join(choices)
+            continue
+        try:
+            out[where] = _INVALID[kind].format(**context)
+        except (KeyError, IndexError):
+            out[where] = f"is not valid ({kind})"
+    return [{"loc": where, "msg": msg} for where, msg in out.items()]
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer ApiError, engine errors, validation errors and HTTP errors as JSON bodies."""
+    """Answer ApiError, engine errors, validation errors and HTTP errors as JSON bodies, and
+    anything else as :func:`internal_error`."""
 
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -95,31 +215,27 @@ def install_error_handlers(app: FastAPI) -> None:
     async def pam_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PamError)
         mapped = _from_pam(exc)
-        if mapped.status >= 500:
+        if mapped.status == 500:
+            return internal_error(exc)
+        if mapped.status > 500:
             log.warning("request failed", extra={"status_code": mapped.status,
                                                  "error": type(exc).__name__})
         return await api_error(request, mapped)
 
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        # Location and message only: the offending input is not echoed back.
-        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")}
-                    for e in exc.errors()]
-        return JSONResponse(body("invalid_request", problems), status_code=422)
+        return JSONResponse(body("invalid_request", invalid_detail(exc.errors())),
+                            status_code=422)
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed",
+                413: "payload_too_large"}.get(exc.status_code, "http_error")
         return JSONResponse(body(code, exc.detail), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # The server logs the traceback; the caller learns nothing of the internals.
-        return JSONResponse(body("internal_error", "the server failed; see its log"),
-                            status_code=500)
-
     app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(Exception, unexpected)
+    app.add_middleware(CatchAll)
     app.add_exception_handler(PamError, pam_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)

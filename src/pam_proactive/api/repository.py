@@ -121,6 +121,7 @@ class UserExport:
     deliveries: list[dict[str, Any]]
     preferences: dict[str, Any] | None
     insights: list[dict[str, Any]] | None  # None when this installation has no insights table
+    truncated: tuple[str, ...] = ()  # tables cut at the caller's row bound
 
     @property
     def empty(self) -> bool:
@@ -129,19 +130,28 @@ class UserExport:
                     or self.insights)
 
 
-async def export_user(engine: Engine, user_id: UUID) -> UserExport:
-    """Read every engine row about ``user_id``: one statement per table."""
+async def export_user(engine: Engine, user_id: UUID, max_rows: int | None = None
+                      ) -> UserExport:
+    """Read every engine row about ``user_id``: one statement per table, each of at most
+    ``max_rows`` rows (the oldest; None: all), the tables cut named in ``truncated``."""
     st = statements(engine)
-    params = {"user_id": user_id}
-    fetch = engine.db.fetch
-    suggestions = await fetch("api_export_suggestions", st.export_suggestions, params)
-    outbox = await fetch("api_export_outbox", st.export_outbox, params)
-    deliveries = await fetch("api_export_deliveries", st.export_deliveries, params)
-    preferences = await fetch("api_export_preferences", st.export_preferences, params)
+    params = {"user_id": user_id, "limit": None if max_rows is None else max_rows + 1}
+    truncated: list[str] = []
+
+    async def fetch(table: str, statement: Any) -> list[tuple[Any, ...]]:
+        rows = await engine.db.fetch(f"api_export_{table}", statement, params)
+        if max_rows is not None and len(rows) > max_rows:
+            truncated.append(table)
+            return rows[:max_rows]
+        return rows
+
+    suggestions = await fetch("suggestions", st.export_suggestions)
+    outbox = await fetch("outbox", st.export_outbox)
+    deliveries = await fetch("deliveries", st.export_deliveries)
+    preferences = await fetch("preferences", st.export_preferences)
     insights = None
     if await _insights_table(engine):
-        insights = [dict(r[0]) for r in
-                    await fetch("api_export_insights", st.export_insights, params)]
+        insights = [dict(r[0]) for r in await fetch("insights", st.export_insights)]
     return UserExport(
         user_id=user_id,
         suggestions=[record_from_row(r) for r in suggestions],
@@ -149,6 +159,7 @@ async def export_user(engine: Engine, user_id: UUID) -> UserExport:
         deliveries=_rows(deliveries, _DELIVERY_COLUMNS),
         preferences=_rows(preferences, _PREFERENCE_COLUMNS)[0] if preferences else None,
         insights=insights,
+        truncated=tuple(truncated),
     )
 
 

@@ -58,6 +58,9 @@ class SuggestionOut(BaseModel):
 class SuggestionListOut(BaseModel):
     user_id: UUID
     suggestions: list[SuggestionOut]
+    truncated: bool = Field(description="true when suggestions past the response's byte "
+                            "bound (2 MiB) were left out: ask again with a lower limit or "
+                            "a status filter")
 
 
 class ExportOut(BaseModel):
@@ -71,6 +74,9 @@ class ExportOut(BaseModel):
     preferences: dict[str, Any] | None
     insights: list[dict[str, Any]] | None = Field(
         description="null when this installation stores no insights")
+    truncated: list[str] = Field(
+        description="tables cut at the export's bounds (10,000 rows per table, 16 MiB in "
+        "all); `pam-proactive export-user` exports everything")
 
 
 class EraseOut(BaseModel):

@@ -9,6 +9,12 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from pam_proactive.analysis.bounds import (
+    MESSAGE_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    bound_data,
+    cut_text,
+)
 from pam_proactive.suggestions.store import SuggestionRecord
 
 
@@ -44,10 +50,12 @@ def suggestion_json(record: SuggestionRecord) -> dict[str, Any]:
     """One stored suggestion as JSON (the shape of :func:`to_jsonable`, built directly: it is
     the API's hottest path, and ``data`` is already JSON from the jsonb column)."""
     notified = record.notified_rank
+    # Capped as they leave the engine (analysis.bounds), rows stored before the cut included.
     return {
         "id": str(record.id), "user_id": str(record.user_id), "type": record.type,
-        "priority": record.priority.label, "title": record.title, "message": record.message,
-        "data": record.data, "dedup_key": record.dedup_key,
+        "priority": record.priority.label, "title": cut_text(record.title, TITLE_MAX_CHARS),
+        "message": cut_text(record.message, MESSAGE_MAX_CHARS),
+        "data": bound_data(record.data), "dedup_key": record.dedup_key,
         "computed_for": record.computed_for.isoformat(),
         "created_at": record.created_at.isoformat(), "updated_at": record.updated_at.isoformat(),
         "expires_at": _iso(record.expires_at), "status": record.status,

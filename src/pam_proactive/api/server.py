@@ -59,10 +59,12 @@ def make_server(settings: Settings, host: str, port: int, *,
 
     check_bind(settings, host)
     app = create_app(settings, engine=engine, migrate_first=engine is None)
-    # No access log: it would record client addresses and every path's user id. Open
-    # streams get 5 s to end at shutdown.
+    # No access log: it would record client addresses and every path's user id. No log
+    # config of uvicorn's own: its loggers go through the engine's JSON lines
+    # (logs.configure_logging). Open streams get 5 s to end at shutdown.
     return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                         access_log=False, timeout_graceful_shutdown=5))
+                                         log_config=None, access_log=False,
+                                         timeout_graceful_shutdown=5))
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from pam_proactive.api.auth import Authenticator, Caller
 from pam_proactive.api.errors import ApiError, too_many_requests
+from pam_proactive.api.limits import StreamSlots
 from pam_proactive.api.ratelimit import TokenBucketLimiter
 from pam_proactive.api.readiness import Check
 from pam_proactive.api.stream import SuggestionHub
@@ -26,6 +27,7 @@ class ApiState:
     limiter: TokenBucketLimiter
     hub: SuggestionHub
     checks: Sequence[Check]
+    streams: StreamSlots
 
 
 def api_state(request: Request) -> ApiState:

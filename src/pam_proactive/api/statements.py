@@ -32,19 +32,19 @@ INSIGHTS_TABLE = "SELECT to_regclass(format('%%I.insights', %(schema)s::text)) I
 
 EXPORT_SUGGESTIONS = (
     "SELECT " + SUGGESTION_COLUMNS + " FROM {s}.suggestions WHERE user_id = %(user_id)s"
-    " ORDER BY created_at, id"
+    " ORDER BY created_at, id LIMIT %(limit)s"
 )
 
 EXPORT_OUTBOX = (
     "SELECT id, suggestion_id, event, priority, payload, created_at, deliver_after,"
     " delivered_at, cancelled_at, attempts, last_error"
-    " FROM {s}.outbox WHERE user_id = %(user_id)s ORDER BY id"
+    " FROM {s}.outbox WHERE user_id = %(user_id)s ORDER BY id LIMIT %(limit)s"
 )
 
 EXPORT_DELIVERIES = (
     "SELECT d.id, d.outbox_id, d.channel, d.attempt, d.ok, d.http_status, d.error, d.at"
     " FROM {s}.deliveries AS d JOIN {s}.outbox AS o ON o.id = d.outbox_id"
-    " WHERE o.user_id = %(user_id)s ORDER BY d.id"
+    " WHERE o.user_id = %(user_id)s ORDER BY d.id LIMIT %(limit)s"
 )
 
 EXPORT_PREFERENCES = (
@@ -52,7 +52,9 @@ EXPORT_PREFERENCES = (
     " daily_cap, updated_at FROM {s}.user_preferences WHERE user_id = %(user_id)s"
 )
 
-EXPORT_INSIGHTS = "SELECT to_jsonb(i) FROM {s}.insights AS i WHERE i.user_id = %(user_id)s"
+# The export's LIMIT: NULL (no limit) for the CLI, the API's row bound + 1 to notice a cut.
+EXPORT_INSIGHTS = ("SELECT to_jsonb(i) FROM {s}.insights AS i WHERE i.user_id = %(user_id)s"
+                   " LIMIT %(limit)s")
 
 # Taken by every writer of one user's suggestions (store.USER_LOCK_CLASS), so an erasure and
 # a sweep of the same user run one after the other.

@@ -24,6 +24,7 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
+from pam_proactive.analysis.bounds import clock_problem
 from pam_proactive.config import Settings, load_settings_with_flags
 from pam_proactive.db.connection import describe
 from pam_proactive.db.reachability import reason
@@ -73,6 +74,9 @@ def parse_now(text: str | None) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         fail(f"--now {text}: should be ISO-8601, e.g. 2026-11-25T12:00:00+00:00")
+    problem = clock_problem(moment)  # the API's ?now rule: calendar arithmetic stays sane
+    if problem is not None:
+        fail(f"--now {text}: {problem}")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
 from pam_proactive.analysis.dates import known_zone, zone
 from pam_proactive.analysis.events import event_day
 from pam_proactive.analysis.limits import (
@@ -639,6 +640,58 @@ def _completeness(quality: QualityBuilder, present: dict[str, dict[str, bool]]) 
             and f"{name}_invalid" not in quality.skipped)
 
 
+# Positions of the traveler's free text in each statement's rows (data/queries.py), cut by
+# analysis.bounds.cut_text before anything is built from them: a title, message or `data`
+# can then quote them without growing past the documented bounds.
+_USER_TEXT = (5, 6, 7)  # region, vehicle_type, fuel_type
+_VEHICLE_TEXT = (2, 3, 4)  # name, vehicle_type, fuel_type
+_ROW_TEXT: Mapping[str, tuple[int, ...]] = {
+    "budgets": (2,),  # category
+    "trips": (3, 4),  # origin, destination
+    "events": (2, 6, 7),  # title, event_type, location_name
+    "maintenance": (3,),  # task
+}
+_EXPENSE_NAMES = 1  # the expenses row's array of categories
+
+
+def _too_long(value: object) -> bool:
+    return isinstance(value, str) and len(value) > TEXT_MAX_CHARS
+
+
+def _cut_row(row: Row, columns: tuple[int, ...], cut: list[int]) -> Row:
+    """``row`` with its text at ``columns`` cut; ``cut[0]`` counts the values cut."""
+    long = [c for c in columns if _too_long(row[c])]
+    if not long:
+        return row
+    cut[0] += len(long)
+    return tuple(cut_text(v) if i in long else v for i, v in enumerate(row))
+
+
+def cut_texts(user_row: Row, rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None,
+              quality: QualityBuilder) -> tuple[Row, dict[str, Sequence[Row]], Row | None]:
+    """The rows with every traveler text cut to ``TEXT_MAX_CHARS`` (an ellipsis last),
+    counted as repaired (``text_cut``)."""
+    cut = [0]
+    user_row = _cut_row(user_row, _USER_TEXT, cut)
+    if vehicle_row is not None:
+        vehicle_row = _cut_row(vehicle_row, _VEHICLE_TEXT, cut)
+    out: dict[str, Sequence[Row]] = dict(rows)
+    for key, columns in _ROW_TEXT.items():
+        out[key] = [_cut_row(r, columns, cut) for r in rows[key]]
+    expenses = []
+    for row in rows["expenses"]:
+        names = row[_EXPENSE_NAMES] or ()
+        long = sum(1 for n in names if _too_long(n))
+        if long:
+            cut[0] += long
+            short = [cut_text(n) if _too_long(n) else n for n in names]
+            row = (*row[:_EXPENSE_NAMES], short, *row[_EXPENSE_NAMES + 1:])
+        expenses.append(row)
+    out["expenses"] = expenses
+    quality.repair("text_cut", cut[0])
+    return user_row, out, vehicle_row
+
+
 def build_context(
     user_row: Row, now: datetime, local: tuple[date, str, bool],
     rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None, rule: OutlierRule,
@@ -648,6 +701,7 @@ def build_context(
     events, fuel, maintenance); ``local`` is :func:`local_today` of the user; ``after_now``
     counts their rows recorded after ``now`` by source."""
     quality = QualityBuilder(recorded_after_now=dict(after_now or {}))
+    user_row, rows, vehicle_row = cut_texts(user_row, rows, vehicle_row, quality)
     today, zone_name, invalid = local
     if invalid:
         quality.skip("timezone_invalid")

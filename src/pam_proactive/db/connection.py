@@ -15,11 +15,12 @@ the pooler allows).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -168,28 +169,28 @@ class Database:
         on_retry: Callable[[int], None] | None = None,
     ) -> T:
         """Run ``work(tx)`` in :meth:`transaction` ``name``; on a transient error, roll back
-        and run it again from the start, up to ``max_retries`` more times with backoff.
+        and run it again from the start, with backoff, for up to ``PAM_RETRY_MAX_SECONDS``
+        (:class:`RetryBudget`).
 
         ``work`` must be safe to repeat (its effects are rolled back, but it runs again).
         ``on_retry(attempt)`` is called before each retry. Returns what ``work`` returned;
-        raises :class:`TransientDataSourceError` once the attempts are used up.
+        raises :class:`TransientDataSourceError` once the budget is used up.
         """
-        attempts = self.settings.max_retries + 1
-        for attempt in range(1, attempts + 1):
+        retry = RetryBudget.for_settings(self.settings)
+        while True:
             try:
                 async with self.transaction(name) as tx:
                     return await work(tx)
             except TransientDataSourceError as exc:
-                if attempt == attempts:
+                delay = retry.next_delay()
+                if delay is None:
                     raise TransientDataSourceError(
-                        f"transaction {name!r} failed after {attempts} attempts: {exc}"
-                    ) from exc
+                        f"transaction {name!r} failed after {retry.spent()}: {exc}") from exc
                 log.warning("retrying a transaction", extra={"statement": name,
-                                                             "attempt": attempt})
+                                                             "attempt": retry.attempts})
                 if on_retry is not None:
-                    on_retry(attempt)
-                await asyncio.sleep(backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+                    on_retry(retry.attempts)
+                await asyncio.sleep(delay)
 
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's counters (pool_size, pool_available, requests_waiting, ...)."""
@@ -198,12 +199,13 @@ class Database:
     async def fetch(
         self, name: str, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any] = ()
     ) -> list[tuple[Any, ...]]:
-        """Run a read statement with retries on transient errors; return all rows as tuples.
+        """Run a read statement, retrying transient errors within ``PAM_RETRY_MAX_SECONDS``
+        (:class:`RetryBudget`); return all rows as tuples.
 
         ``name`` identifies the statement in metrics and logs; parameter values never appear.
         """
-        attempts = self.settings.max_retries + 1
-        for attempt in range(1, attempts + 1):
+        retry = RetryBudget.for_settings(self.settings)
+        while True:
             started = time.perf_counter()
             try:
                 rows = await asyncio.wait_for(
@@ -211,12 +213,15 @@ class Database:
                 )
             except (*TRANSIENT_ERRORS, TimeoutError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
-                if attempt == attempts:
+                delay = retry.next_delay()
+                if delay is None:
                     raise TransientDataSourceError(
-                        f"query {name!r} failed after {attempts} attempts "
+                        f"query {name!r} failed after {retry.spent()} "
                         f"({type(exc).__name__}); check the database is reachable"
                     ) from exc
-                await asyncio.sleep(backoff(attempt))
+                log.warning("retrying a query", extra={"statement": name,
+                                                       "attempt": retry.attempts})
+                await asyncio.sleep(delay)
                 continue
             except pg_errors.UndefinedTable as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
@@ -231,7 +236,6 @@ class Database:
                 ) from exc
             self.metrics.record(name, time.perf_counter() - started)
             return rows
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _fetch_once(
         self, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any]
@@ -363,3 +367,59 @@ def describe(exc: psycopg.Error) -> str:
 def backoff(attempt: int) -> float:
     """Seconds to wait before retry ``attempt + 1``: exponential with jitter, capped at 5 s."""
     return min(5.0, 0.1 * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+
+# A shorter bound for the work of one context (an HTTP request: its caller is better answered
+# 503 with Retry-After than held for PAM_RETRY_MAX_SECONDS); None: the setting alone.
+_RETRY_CAP: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "pam_retry_cap", default=None)
+
+
+@contextmanager
+def retry_cap(seconds: float) -> Iterator[None]:
+    """Inside the block (and the tasks it starts), transient errors are retried for at most
+    ``seconds``, or ``PAM_RETRY_MAX_SECONDS`` if that is shorter."""
+    token = _RETRY_CAP.set(seconds)
+    try:
+        yield
+    finally:
+        _RETRY_CAP.reset(token)
+
+
+class RetryBudget:
+    """The waits between tries of work that failed transiently (connection lost, server
+    restarting, pool timeout): :func:`backoff`'s exponential waits, until ``seconds`` have
+    passed since the first failure (``PAM_RETRY_MAX_SECONDS``, default 30: a database restart
+    takes a few seconds). One budget per piece of work; a success does not refill it."""
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> RetryBudget:
+        """The budget of ``PAM_RETRY_MAX_SECONDS``, or of a shorter :func:`retry_cap`."""
+        cap = _RETRY_CAP.get()
+        seconds = settings.retry_max_seconds
+        return cls(seconds if cap is None else min(seconds, cap))
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.attempts = 0  # failures so far
+        self._first: float | None = None
+
+    def next_delay(self) -> float | None:
+        """Record a failure; return the seconds to wait before the next try, or None when the
+        budget is spent (the caller gives up). The last wait is cut to end with the budget."""
+        now = time.monotonic()
+        if self._first is None:
+            self._first = now
+        self.attempts += 1
+        left = self.seconds - (now - self._first)
+        if left <= 0:
+            return None
+        return min(left, backoff(self.attempts))
+
+    def spent(self) -> str:
+        """The failures and the time they took, for the one-line error that gives up, naming
+        the setting that bounds it."""
+        elapsed = 0.0 if self._first is None else time.monotonic() - self._first
+        bound = ("PAM_RETRY_MAX_SECONDS" if _RETRY_CAP.get() is None
+                 else "retries of one request")
+        return f"{self.attempts} attempts over {elapsed:.1f} s ({bound}={self.seconds:g})"

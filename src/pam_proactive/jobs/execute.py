@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff
+from pam_proactive.db.connection import TRANSIENT_ERRORS, RetryBudget
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError, TransientDataSourceError
 from pam_proactive.jobs import runs
@@ -48,9 +48,10 @@ async def process_range(engine: Engine, claim: RangeClaim, *,
     """Run one claimed range and record its outcome, then finalise the run if it was the last.
 
     A failing range is recorded as failed and the run goes on. Transient database errors are
-    retried here with backoff (``retry``), or re-raised for the caller's own retry
-    (``raise``: Celery), leaving the range claimed for the retry to take over. Returns the
-    run if this range finished it. ``job`` defaults to the scheduled job of the claim's name.
+    retried here with backoff for up to ``PAM_RETRY_MAX_SECONDS`` (``retry``), or re-raised
+    for the caller's own retry (``raise``: Celery), leaving the range claimed for the retry
+    to take over. Returns the run if this range finished it. ``job`` defaults to the
+    scheduled job of the claim's name.
     """
     job = job or job_named(claim.job)
     with bind(job=claim.job, run_id=claim.run_id, range_lo=claim.lo, range_hi=claim.hi), \
@@ -64,8 +65,8 @@ async def _process_range(engine: Engine, claim: RangeClaim, job: JobDef,
         return await runs.finalize_run(engine, claim.run_id)
     work = RangeWork(job, claim.run_id, claim.seq, claim.lo, claim.hi, claim.slot, claim.as_of)
     fn = resolve_target(job)
-    attempts = engine.settings.max_retries + 1
-    for attempt in range(1, attempts + 1):
+    retry = RetryBudget.for_settings(engine.settings)
+    while True:
         try:
             async with asyncio.timeout(engine.settings.job_range_timeout):
                 counts = await fn(engine, work)
@@ -76,8 +77,9 @@ async def _process_range(engine: Engine, claim: RangeClaim, job: JobDef,
                 raise TransientDataSourceError(
                     f"range {claim.seq} of run {claim.run_id} lost the database "
                     f"({type(exc).__name__}); retried") from exc
-            if attempt < attempts:
-                await asyncio.sleep(backoff(attempt))
+            delay = retry.next_delay()
+            if delay is not None:
+                await asyncio.sleep(delay)
                 continue
             await _failed(engine, claim, exc)
         except Exception as exc:  # one failing range is recorded; the run goes on

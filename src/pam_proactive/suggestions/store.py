@@ -38,6 +38,12 @@ from uuid import UUID
 
 from psycopg import sql
 
+from pam_proactive.analysis.bounds import (
+    MESSAGE_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    bound_data,
+    cut_text,
+)
 from pam_proactive.analysis.dates import require_aware, zone
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database, Statement, Transaction, within
@@ -178,7 +184,8 @@ def _json_default(value: object) -> str:
 
 def _data_json(candidate: Candidate) -> str:
     try:
-        return json.dumps(candidate.data, default=_json_default, allow_nan=False, sort_keys=True)
+        return json.dumps(bound_data(candidate.data), default=_json_default, allow_nan=False,
+                          sort_keys=True)
     except ValueError as exc:  # NaN or infinity: PostgreSQL's jsonb rejects them
         raise ValueError(
             f"candidate of type {candidate.type!r} has a NaN or infinite number in its data"
@@ -255,8 +262,10 @@ def _candidate_columns(kept: Mapping[tuple[UUID, str], Candidate]) -> list[list[
             cand.type,
             cand.priority.label,
             int(cand.priority),
-            cand.title,
-            cand.message,
+            # Capped as stored (analysis.bounds): the notification payload, and so the webhook
+            # body, is built from these columns.
+            cut_text(cand.title, TITLE_MAX_CHARS),
+            cut_text(cand.message, MESSAGE_MAX_CHARS),
             _data_json(cand),
             key,
             cand.computed_for,

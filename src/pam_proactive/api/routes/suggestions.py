@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
 from pam_proactive.api.errors import conflict, not_found
+from pam_proactive.api.limits import LIST_MAX_BYTES, SNAPSHOT_MAX_ITEMS, within_bytes
 from pam_proactive.api.routes.users import actor, user_caller
 from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, SuggestionListOut
 from pam_proactive.api.serialize import suggestion_json
 from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
 from pam_proactive.api.stream import Subscription
 from pam_proactive.logs import audit_actor
-from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionStatus
+from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionRecord, SuggestionStatus
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
 
@@ -39,17 +40,34 @@ async def list_suggestions(
         None, description="keep these statuses (repeat the parameter); default: all"),
     limit: int = Query(100, ge=1, le=1000),
     who: Caller = Depends(user_caller),
-) -> JSONResponse:
-    """The traveler's suggestions, most recently updated first."""
+) -> Response:
+    """The traveler's suggestions, most recently updated first: at most ``limit``, and at
+    most 2 MiB of them (``truncated`` is true when some were left out)."""
     state = api_state(request)
     with audit_actor(actor(who)):
         found = await repository.list_user_suggestions(state.engine, user_id, status or (),
                                                        limit)
         if not found:
             await _known(state, user_id)
-    # Built from the store's typed records: returned as is, not re-validated per request.
-    return JSONResponse({"user_id": str(user_id),
-                         "suggestions": [suggestion_json(r) for r in found]})
+    # Built from the store's typed records: returned as is, not re-validated per request;
+    # each suggestion encoded once, to count the response's bytes as it is built.
+    items, truncated = bounded_items(found)
+    return Response(_listing(f'"user_id":"{user_id}",', items, truncated),
+                    media_type="application/json")
+
+
+def _listing(head: str, items: list[str], truncated: bool) -> str:
+    """``{<head>"suggestions":[<items>],"truncated":<bool>}`` from encoded items."""
+    return ("{" + head + '"suggestions":[' + ",".join(items) + '],"truncated":'
+            + ("true" if truncated else "false") + "}")
+
+
+def bounded_items(records: Sequence[SuggestionRecord]) -> tuple[list[str], bool]:
+    """The records as JSON texts, as many as fit in LIST_MAX_BYTES (in order), and whether
+    some were left out."""
+    encoded = [json.dumps(suggestion_json(r), ensure_ascii=False, separators=(",", ":"))
+               for r in records]
+    return within_bytes(encoded, lambda text: len(text.encode()) + 1, LIST_MAX_BYTES)
 
 
 async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str, Any]:
@@ -92,9 +110,12 @@ def sse(event: str, data: Any, event_id: str | None = None) -> str:
 
 
 async def _events(state: ApiState, user_id: UUID, sub: Subscription) -> AsyncIterator[str]:
-    live = await repository.list_user_suggestions(state.engine, user_id, LIVE_STATUSES, 1000)
+    live = await repository.list_user_suggestions(state.engine, user_id, LIVE_STATUSES,
+                                                  SNAPSHOT_MAX_ITEMS)
+    items, truncated = bounded_items(live)
+    snapshot = _listing("", items, truncated)
     # The client's reconnection delay, then the current state; changes follow.
-    yield "retry: 2000\n" + sse("snapshot", {"suggestions": [suggestion_json(r) for r in live]})
+    yield f"retry: 2000\nevent: snapshot\ndata: {snapshot}\n\n"
     heartbeat = state.settings.stream_heartbeat_seconds
     while True:
         try:
@@ -119,15 +140,23 @@ async def stream(user_id: UUID, request: Request,
     """Server-sent events: first a `snapshot` of the live suggestions, then a `suggestion`
     event (change: created, escalated, updated or closed) within about a poll interval
     (PAM_STREAM_POLL_SECONDS) of each change being committed, and a comment line as
-    heartbeat every PAM_STREAM_HEARTBEAT_SECONDS. Rate limited per connection."""
+    heartbeat every PAM_STREAM_HEARTBEAT_SECONDS. Rate limited per connection, and at most
+    PAM_STREAM_MAX_PER_USER open at once per traveler (429 past it). The snapshot holds at
+    most 1,000 suggestions and 2 MiB (``truncated`` says when some were left out)."""
     rate_limit(request, who)
     state = api_state(request)
     await _known(state, user_id)
+    release = state.streams.take(user_id)  # 429 past PAM_STREAM_MAX_PER_USER
 
     async def body() -> AsyncIterator[str]:
-        async with state.hub.subscribe(user_id) as sub:
-            async for chunk in _events(state, user_id, sub):
-                yield chunk
+        try:
+            async with state.hub.subscribe(user_id) as sub:
+                async for chunk in _events(state, user_id, sub):
+                    yield chunk
+        finally:
+            release()
 
-    return StreamingResponse(body(), media_type="text/event-stream",
+    events = body()
+    state.streams.release_with(events, release)
+    return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

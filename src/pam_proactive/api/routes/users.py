@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AfterValidator
 
+from pam_proactive.analysis.bounds import CLOCK_RANGE_YEARS, clock_problem
 from pam_proactive.analysis.insights import KINDS
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
 from pam_proactive.api.errors import not_found
+from pam_proactive.api.limits import (
+    CONTEXT_MAX_BYTES,
+    EXPORT_MAX_ROWS,
+    bound_document,
+    bound_export,
+)
 from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, EraseOut, ExportOut
 from pam_proactive.api.serialize import to_jsonable
 from pam_proactive.api.state import api_state, caller, rate_limit
@@ -40,20 +48,29 @@ def clock(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-NowQuery = Query(None, description="ISO-8601 moment to compute as of (default: now); "
-                 "replays a past moment")
+def _plausible(now: datetime | None) -> datetime | None:
+    problem = None if now is None else clock_problem(now)
+    if problem is not None:
+        raise ValueError(problem)  # a 422 naming the parameter
+    return now
+
+
+NowParam = Annotated[datetime | None, AfterValidator(_plausible), Query(
+    description="ISO-8601 moment to compute as of (default: now), within "
+    f"{CLOCK_RANGE_YEARS} years of the current time; replays a past moment")]
 
 
 @router.get("/{user_id}/context", responses={**ERRORS, **NOT_FOUND, **RATE_LIMITED})
-async def context(user_id: UUID, request: Request, now: datetime | None = NowQuery,
+async def context(user_id: UUID, request: Request, now: NowParam = None,
                   who: Caller = Depends(user_caller)) -> dict[str, Any]:
     """The traveler's full context (profile, money, travel, calendar, vehicle, data quality)
-    as of ``now``, as `pam-proactive context --json` prints it. Rate limited."""
+    as of ``now``, as `pam-proactive context --json` prints it, at most 4 MiB: past it the
+    largest lists are cut and named in ``truncated``. Rate limited."""
     rate_limit(request, who)
     engine = api_state(request).engine
     with audit_actor(actor(who)):
         ctx = await engine.data.get_comprehensive_user_context(user_id, clock(now))
-    return to_jsonable(ctx)  # type: ignore[no-any-return]
+    return bound_document(to_jsonable(ctx), CONTEXT_MAX_BYTES)
 
 
 @router.get("/{user_id}/insights", responses={**ERRORS, **NOT_FOUND})
@@ -78,14 +95,16 @@ async def export(user_id: UUID, request: Request,
                  who: Caller = Depends(user_caller)) -> dict[str, Any]:
     """Everything the engine stores about the traveler: suggestions, notifications (outbox)
     and their delivery attempts, engine preferences, and insights where stored. Traveler
-    tables (the app's own data) are not included. Rate limited."""
+    tables (the app's own data) are not included. Rate limited. At most 10,000 rows per
+    table (the oldest) and 16 MiB in all; ``truncated`` names the tables cut
+    (`pam-proactive export-user` exports everything)."""
     rate_limit(request, who)
     engine = api_state(request).engine
     with audit_actor(actor(who)):
-        data = await repository.export_user(engine, user_id)
+        data = await repository.export_user(engine, user_id, EXPORT_MAX_ROWS)
         if data.empty and not await repository.user_exists(engine, user_id):
             raise not_found(f"no traveler and no engine data with id {user_id}")
-    return {**to_jsonable(data), "exported_at": datetime.now(UTC).isoformat()}
+    return bound_export({**to_jsonable(data), "exported_at": datetime.now(UTC).isoformat()})
 
 
 @router.delete("/{user_id}/engine-data", response_model=EraseOut,
