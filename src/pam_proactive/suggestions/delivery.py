@@ -40,6 +40,7 @@ from uuid import UUID, uuid4
 
 from psycopg import sql
 
+from pam_proactive.analysis.bounds import webhook_body
 from pam_proactive.config import DEFAULT_RETRY_SCHEDULE, parse_retry_schedule
 from pam_proactive.db.connection import Database, Transaction
 from pam_proactive.errors import ConfigurationError
@@ -204,13 +205,16 @@ class WebhookChannel:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def send(self, item: OutboxItem) -> Attempt:
-        """POST ``item.payload`` once; report the attempt."""
-        return await self.send_payload(item.payload, item.message_id)
+        """POST ``item.payload`` once, as its bounded body (:func:`webhook_body`: at most
+        ``WEBHOOK_BODY_MAX_BYTES``, whatever an older row holds); report the attempt."""
+        return await self._send_body(webhook_body(item.payload), item.message_id)
 
     async def send_payload(self, payload: Mapping[str, Any], msg_id: str) -> Attempt:
-        """POST any ``payload`` once, with ``msg_id`` as its ``webhook-id`` (the receiver's
-        deduplication key, the same on every retry)."""
-        body = payload_body(payload)
+        """POST any ``payload`` once (the operator's own, e.g. a fleet alert), with ``msg_id``
+        as its ``webhook-id`` (the receiver's deduplication key, the same on every retry)."""
+        return await self._send_body(payload_body(payload), msg_id)
+
+    async def _send_body(self, body: bytes, msg_id: str) -> Attempt:
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(self._pool, self._post, body, msg_id)
         ok = answer.status is not None and 200 <= answer.status < 300
