@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -45,6 +46,7 @@ from pam_proactive.demo.reference import (
     _SHOPPING,
     _TASKS,
     _TOTAL,
+    _TOWN_ZONE,
     _UTILITIES,
 )
 from pam_proactive.demo.ruled_out import forecast_possible, threshold_possible
@@ -289,7 +291,24 @@ def _limits(rng: Rng, spent: FloatArr, typical: FloatArr, days_in: IntArr,
     return cents
 
 
-def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets:
+def _allowed(clock: _Clock, period: IntArr, zone: BytesArr, threshold_ok: BoolArr,
+             pace_ok: BoolArr) -> None:
+    """Fill, per budget, whether the detector's rules let its period be past the alert
+    threshold, and on pace to overspend, on its owner's local date (``zone``: the zone the
+    demo records for them): in the evening across the US that is still the day before the
+    UTC date the rows are generated for."""
+    settings = DetectorSettings()
+    moment = datetime.fromtimestamp(clock.now_s, UTC)
+    for name in np.unique(zone):
+        day = moment.astimezone(ZoneInfo(name.decode("ascii"))).date()
+        for code, label in enumerate(_PERIODS):
+            rows = (zone == name) & (period == code)
+            threshold_ok[rows] = threshold_possible(label.decode("ascii"), day, settings)
+            pace_ok[rows] = forecast_possible(label.decode("ascii"), day, settings)
+
+
+def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending, trips: _Trips
+                  ) -> _Budgets:
     """1-4 budgets per user on food, camping, fuel, entertainment; 20% keep a total budget."""
     today = clock.today
     per_user = rng.integers(1, 5, n)
@@ -316,8 +335,6 @@ def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets
     length = np.empty(m, dtype=np.int64)
     threshold_ok = np.empty(m, dtype=np.bool_)
     pace_ok = np.empty(m, dtype=np.bool_)
-    settings = DetectorSettings()
-    day = date(1970, 1, 1) + timedelta(days=today)
     for code, first, days in (
         (_MONTHLY, month_start, month_days),
         (_WEEKLY, week_start, 7),
@@ -326,9 +343,7 @@ def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets
         rows = period == code
         so_far[rows] = _spend_matrix(spent, n, first, today)[owner[rows], category[rows]]
         begin[rows], length[rows] = first, days
-        name = _PERIODS[code].decode("ascii")
-        threshold_ok[rows] = threshold_possible(name, day, settings)
-        pace_ok[rows] = forecast_possible(name, day, settings)
+    _allowed(clock, period, _TOWN_ZONE[trips.here[owner]], threshold_ok, pace_ok)
     limits = _limits(rng, so_far, baseline * length, today - begin + 1, length,
                      (threshold_ok, pace_ok))
 
