@@ -258,8 +258,10 @@ async def test_trips_chain_real_towns_around_now(db: psycopg.AsyncConnection[Any
         f"AND start_date BETWEEN '{TODAY}' AND '{TODAY + timedelta(days=10)}'",
     )
     active = await value(db, "SELECT count(*) FROM public.trips WHERE status = 'active'")
-    assert 0.25 * USERS <= soon <= 0.55 * USERS
-    assert 0.07 * USERS <= active <= 0.25 * USERS
+    # Full-time travelers move every week or two: some leave in the next ten days, a few are
+    # on the road right now.
+    assert 0.10 * USERS <= soon <= 0.30 * USERS
+    assert 0.03 * USERS <= active <= 0.14 * USERS
 
 
 async def test_route_data_mostly_coordinates_some_planted_strings(
@@ -344,8 +346,12 @@ async def test_monthly_budgets_sit_near_real_spending(db: psycopg.AsyncConnectio
     ratios = [float(spent) / float(limit) for limit, spent in usage]
     over = sum(r > 1 for r in ratios) / len(ratios)
     past_80 = sum(0.8 <= r <= 1 for r in ratios) / len(ratios)
-    assert 0.04 <= over <= 0.22
-    assert 0.04 <= past_80 <= 0.30
+    # Most people keep to the budgets they set: on a given day a few are over or close. (Mid
+    # month, a monthly budget past 80 % is on pace to overspend: the demo puts its budgets
+    # past 80 % where the detector can call them so, here weekly and yearly ones.)
+    assert 0 < over <= 0.04
+    assert past_80 <= 0.06
+    assert sum(r < 0.8 for r in ratios) / len(ratios) >= 0.9
     assert all(limit > 0 for limit, _ in usage)
     starts = await rows(db, "SELECT start_date, end_date FROM public.budgets")
     assert all(start <= TODAY and (end is None or end > TODAY) for start, end in starts)
@@ -366,7 +372,7 @@ async def test_maintenance_history_and_due_dates(db: psycopg.AsyncConnection[Any
         assert due > day
         assert due_mileage is None or due_mileage > mileage
     overdue = sum(r[2] < TODAY for r in records) / len(records)
-    assert 0.03 <= overdue <= 0.3
+    assert 0 < overdue <= 0.04  # most people keep up with their service
 
 
 async def test_progress_reports_each_chunk(
@@ -453,7 +459,7 @@ async def test_a_few_rigs_lose_economy_over_their_last_fills(
         """,
     )
     worse = [r for r in drops if r[1] <= 0.85 * r[2]]
-    assert 0.01 <= len(worse) / len(drops) <= 0.08
+    assert 0.002 <= len(worse) / len(drops) <= 0.05
     assert all(r[1] >= 0.6 * r[2] for r in worse)  # a fifth or so, not a broken log
 
 
@@ -517,3 +523,41 @@ async def test_holiday_events_fall_on_their_real_dates(server: PostgresServer,
         assert named == [] and all(e[3] != "holiday" for e in events)
     else:
         assert named and all(e[3] == "holiday" for e in named)
+
+
+@pytest.mark.parametrize("now", [
+    datetime(2026, 3, 2, 23, 0, tzinfo=UTC),  # spring forward (Mar 8) within the 30 days
+    datetime(2025, 10, 20, 6, 0, tzinfo=UTC),  # fall back (Nov 2) within the 30 days
+])
+async def test_events_at_local_daytime_hours_and_all_day_on_their_date(
+    server: PostgresServer, now: datetime
+) -> None:
+    """Timed events start between 6 AM and 10 PM in the traveler's recorded time zone; all-day
+    events are stored as midnight UTC of their date (the app's convention for a date)."""
+    from zoneinfo import ZoneInfo
+
+    from pam_proactive.db.migrate import migrate
+
+    uri = await fresh_database(server, f"demo_hours_{now:%Y%m%d}")
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        await migrate(conn, schema="pam_proactive", preset="seed")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        await seed_demo_data(conn, users=USERS, seed=SEED, now=now,
+                             engine_schema="pam_proactive")
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        events = await rows(conn, """
+            SELECT e.start_date, e.end_date, e.all_day, p.timezone
+            FROM public.calendar_events e
+            JOIN pam_proactive.user_preferences p ON p.user_id = e.user_id
+            WHERE p.timezone IS NOT NULL""")
+    timed = [(start, tz) for start, _, all_day, tz in events if not all_day]
+    all_day = [(start, end) for start, end, all_day, _ in events if all_day]
+    assert len(timed) > 100 and len(all_day) > 100
+    hours = [start.astimezone(ZoneInfo(tz)).hour for start, tz in timed]
+    assert all(6 <= h < 22 for h in hours), sorted(set(hours))
+    assert len(set(hours)) >= 8  # spread over the day, not one slot
+    for start, end in all_day:
+        utc = start.astimezone(UTC)
+        assert (utc.hour, utc.minute, utc.second) == (0, 0, 0), start
+        assert end > start and (end - start) % timedelta(days=1) == timedelta(0)
+    assert all(now < start <= now + timedelta(days=31) for start, _ in timed)

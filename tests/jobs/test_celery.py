@@ -96,7 +96,7 @@ def test_celery_stores_what_the_inprocess_runner_stores_and_runs_a_slot_once(
     twin = copy_database(pg_server, uri, f"twin_{os.getpid()}")
     inprocess(twin)
     expected = query(twin, SUGGESTIONS)
-    assert len(expected) > 50
+    assert len(expected) > 30  # the demo tells about a fifth of its travelers something
 
     env = worker_env(uri, redis_url)
     workers.extend(Worker(f"w{i}", env, tmp_path) for i in range(2))

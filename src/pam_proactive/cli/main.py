@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.cli.contexts import context_lines
 from pam_proactive.cli.jobs import register as register_job_commands
 from pam_proactive.cli.options import (
@@ -44,10 +46,11 @@ from pam_proactive.config import Settings
 from pam_proactive.db.bootstrap import database_conninfo, reset_demo_database
 from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.doctor import Finding, diagnose
+from pam_proactive.demo.summary import SuggestionsPerTraveler, Told, demo_ruled_out, told
 from pam_proactive.engine import Engine, open_engine, run_migrations
 from pam_proactive.errors import SeedConflictError
 from pam_proactive.logs import audit_actor, configure_logging
-from pam_proactive.suggestions.detectors import run_detectors
+from pam_proactive.suggestions.detectors import DETECTOR_TYPES, run_detectors
 
 # Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
 app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False,
@@ -282,12 +285,21 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     """Sweep the demo travelers, then show counts, what they mean, and one example of each
     type with the traveler's id."""
     from pam_proactive.cli.suggestions import ExampleCollector, print_sweep_report
+    from pam_proactive.jobs.sweep import SweptSuggestion
     from pam_proactive.jobs.sweep import sweep as run_sweep
 
     examples = ExampleCollector()
-    report = await run_sweep(engine, now, on_batch=examples.batch)
+    per_traveler = SuggestionsPerTraveler()
+
+    def batch(items: Sequence[SweptSuggestion], users: int) -> None:
+        examples.batch(items, users)
+        per_traveler.add([i.candidate.user_id for i in items])
+
+    report = await run_sweep(engine, now, on_batch=batch)
     plain(console)
     print_sweep_report(console, report)
+    _print_told(await told(engine, summary.users), per_traveler, report.by_type, now,
+                engine.detectors)
     opted_out = report.users - summary.users
     skipped = sum(summary.skipped.values())
     found, steps = sum(report.by_type.values()), report.lifecycle
@@ -311,6 +323,23 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
                    "in pam_proactive.outbox. Re-run the sweep with `pam-proactive sweep --now "
                    f"{now.isoformat()}`: it stores nothing new. Add travelers with "
                    "`pam-proactive seed --users 100 --seed 43` (each seed gives new ids).")
+
+
+def _print_told(told: Told, per_traveler: SuggestionsPerTraveler, found: Mapping[str, int],
+                now: datetime, settings: DetectorSettings) -> None:
+    """The share of monitored travelers told something, how many got several suggestions,
+    and the types that could not occur on the demo's date (and why)."""
+    several = [per_traveler.with_at_least(n) for n in (1, 2, 3)]
+    plain(console, f"\nTold something: {told.told:,} of the {told.monitored:,} monitored "
+                   f"travelers ({told.share:.1%}) got a notification, "
+                   f"{told.told_three_or_more:,} of them three or more; the others, nothing. "
+                   f"Suggestions per traveler: {several[0] - several[1]:,} got one, "
+                   f"{several[1] - several[2]:,} two, {several[2]:,} three or more.")
+    ruled = demo_ruled_out(now, set(found), settings)
+    for kind in sorted(set().union(*DETECTOR_TYPES.values()) - set(found)):
+        why = ruled.get(kind, "possible on these travelers' dates, but none of them qualifies "
+                              "at this moment")
+        plain(console, f"No {kind}: {why}.")
 
 
 @app.command(help=(

@@ -6,11 +6,15 @@
 give the same rows, so the engine's suggestions over them can be compared from run to run.
 
 Units follow the seed schema: distances and odometers in miles, fuel in US gallons, money in
-dollars (numeric with two decimals), dates as UTC calendar days relative to ``now``.
+dollars (numeric with two decimals), dates as the travelers' calendar days relative to
+``now`` (the date in US Central time), timed events at daytime hours of each traveler's zone.
 
-The data is shaped so that the suggestions computed from it make sense: fuel fills agree with
-each vehicle's tank and fuel economy, trips chain real US towns, budgets sit near real spending
-(some over, some on pace to overspend), maintenance is sometimes overdue. A small, deterministic
+The data is shaped like a real population, so that the suggestions computed from it make
+sense and, on a given day, most travelers have nothing to be told: fuel fills agree with each
+vehicle's tank and fuel economy, trips chain real US towns, budgets sit near real spending (a
+few over, close, or on pace to overspend, where the detector's rules allow it on that date:
+``ruled_out``), maintenance is now and then due or overdue, events are where the traveler is
+or can drive to in time. A small, deterministic
 share of rows is deliberately malformed (negative amounts, unknown categories, odometers going
 backwards, JSON strings in ``route_data``...) so that data-quality handling is exercised too;
 ``SeedReport.planted`` counts them.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,8 @@ BoolArr = npt.NDArray[np.bool_]
 BytesArr = npt.NDArray[np.bytes_]
 Rng = np.random.Generator
 
+REFERENCE_ZONE = "America/Chicago"
+"""The time zone whose date is the demo's "today": the middle of the travelers' zones."""
 _NULL = b"\\N"
 _DAY = 86_400
 _ID_SLOTS = 256  # ids reserved per user and table; no user has that many rows in one table
@@ -39,7 +42,10 @@ _DAYS_AHEAD = 2_000  # latest day covered (planted expenses sit three years ahea
 
 @dataclass(frozen=True, eq=False)
 class _Clock:
-    """`now` as integers: UTC seconds and UTC day numbers (days since 1970-01-01)."""
+    """`now` as integers: UTC seconds, and today's day number (days since 1970-01-01) as the
+    date in ``REFERENCE_ZONE``: the rows are dated by the travelers' own calendar (the
+    engine judges each on their local date), which in the evening across the US is still
+    the day before the UTC date."""
 
     now_s: int
     today: int
@@ -50,7 +56,7 @@ class _Clock:
         """Clock of an aware datetime (a naive one is taken as UTC)."""
         aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
         now_s = math.floor(aware.timestamp())
-        today = now_s // _DAY
+        today = (aware.astimezone(ZoneInfo(REFERENCE_ZONE)).date() - date(1970, 1, 1)).days
         days = np.arange(today - _DAYS_BACK, today + _DAYS_AHEAD + 1).astype("datetime64[D]")
         return cls(now_s=now_s, today=today, dates=days.astype("S10"))
 

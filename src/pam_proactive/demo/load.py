@@ -140,7 +140,7 @@ def _build_chunk(seed: int, index: int, first: int, n: int, clock: _Clock) -> _C
     service = _make_maintenance(rng, clock, trips, fuel)
     events = _make_events(rng, clock, trips)
     spent, planted = _make_expenses(rng, clock, users, trips, fuel, service)
-    budgets = _make_budgets(rng, clock, n, spent)
+    budgets = _make_budgets(rng, clock, n, spent, trips)
 
     vehicles, n_vehicles, no_tank = _vehicles_text(rng, clock, users, fuel)
     trips_block, n_trips, route_planted = _trips_text(rng, clock, users, trips)

@@ -110,12 +110,13 @@ def _profiles_text(rng: Rng, clock: _Clock, seed: int, users: _Users, trips: _Tr
 
 
 def _expiry(rng: Rng, clock: _Clock, n: int) -> BytesArr:
-    """Registration/insurance expiry: ~3% lapsed, ~8% within 30 days, ~8% unknown."""
+    """Registration/insurance expiry: ~0.4% lapsed, ~0.8% within 30 days, ~8% unknown (most
+    renew ahead, so the date on file is months away)."""
     draw = rng.random(n)
     offset = np.where(
-        draw < 0.03,
+        draw < 0.004,
         -rng.integers(1, 61, n),
-        np.where(draw < 0.11, rng.integers(0, 31, n), rng.integers(31, 366, n)),
+        np.where(draw < 0.012, rng.integers(0, 31, n), rng.integers(31, 366, n)),
     )
     return _or_null(_dates(clock, clock.today + offset), rng.random(n) < 0.08)
 

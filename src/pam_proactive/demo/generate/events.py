@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from pam_proactive.demo.encoding import (
     _DAY,
     BoolArr,
     BytesArr,
+    FloatArr,
     IntArr,
     Rng,
     _Clock,
@@ -21,13 +23,16 @@ from pam_proactive.demo.generate.arrays import (
     _segments,
 )
 from pam_proactive.demo.generate.travelers import (
+    _PLANNED,
     _Trips,
 )
 from pam_proactive.demo.reference import (
+    _BIRTHDAY,
     _EVENT_LOCATED,
     _EVENT_SHARE,
     _EVENT_TITLE,
     _EVENT_TYPES,
+    _GREAT_CIRCLE,
     _HOLIDAY,
     _HOLIDAYS,
     _MAINT_EVENT,
@@ -37,8 +42,8 @@ from pam_proactive.demo.reference import (
     _REMINDERS,
     _REMOTE_SHARE,
     _REMOTE_TITLES,
+    _TOWN_ZONE,
     _TRIP_EVENT,
-    TOWNS,
 )
 
 
@@ -58,18 +63,81 @@ class _Events:
     remote: BoolArr  # a call or video meeting: no place (its location may say "Zoom")
 
 
-def _event_places(rng: Rng, trips: _Trips, owner: IntArr, kind: IntArr) -> IntArr:
-    """Where events happen: trip events often at the next planned stop, others near or far."""
+_AWAY_SHARE = 0.025
+"""Share of in-person events (personal, rally, birthday, holiday) held in another town than
+the one the traveler will be in: the only ones that can need a trip planned."""
+_LOCAL_MILES = 60.0  # a neighbouring town counts as local within this (great circle)
+_AWAY_MILES = 110.0  # an away event is at least this far (the detector acts from 100)
+_DRIVE_PER_DAY = 400.0  # miles an RV covers in a day: away events are reachable in time
+
+
+def _base_town(trips: _Trips) -> IntArr:
+    """Where each traveler is, or will be once the trip under way ends: the engine's idea of
+    their position (the destination of the current trip, else of the last one)."""
+    rows = np.arange(len(trips.count))
+    going = trips.places[rows, np.minimum(trips.completed + 1, trips.places.shape[1] - 1)]
+    base: IntArr = np.where(trips.active, going, trips.here)
+    return base
+
+
+def _next_arrival(trips: _Trips) -> IntArr:
+    """Day the first planned trip of each traveler arrives at its destination (-1: none)."""
+    planned = trips.status == _PLANNED
+    slot = planned.argmax(axis=1)
+    arrival: IntArr = np.where(planned.any(axis=1), trips.end[np.arange(len(slot)), slot], -1)
+    return arrival
+
+
+def _event_places(rng: Rng, trips: _Trips, owner: IntArr, kind: IntArr,
+                  days_away: FloatArr) -> IntArr:
+    """Where in-person events happen: in the traveler's town (or a neighbour within
+    ``_LOCAL_MILES``), rallies also at the next planned stop (the traveler's events there
+    are dated after arriving); a few (``_AWAY_SHARE``) in a town 110+ miles away that can be
+    driven to before the event (``_DRIVE_PER_DAY`` a day). -1: no location."""
     m = len(owner)
     located = rng.random(m) < np.array(_EVENT_LOCATED)[kind]
-    next_stop = trips.next_stop[owner]
-    at_next_stop = (kind == _TRIP_EVENT) & (next_stop >= 0) & (rng.random(m) < 0.5)
-    nearby = _NEAREST[trips.here[owner], rng.integers(0, 4, m)]
-    nearby = np.where(rng.random(m) < 0.4, trips.here[owner], nearby)
-    anywhere = rng.integers(0, len(TOWNS), m)  # usually far from the traveler
-    local = np.isin(kind, (_PERSONAL, _MAINT_EVENT, _MEETING)) & (rng.random(m) < 0.7)
-    place = np.where(at_next_stop, next_stop, np.where(local, nearby, anywhere))
+    base = _base_town(trips)[owner]
+    neighbour = _NEAREST[base, rng.integers(0, _NEAREST.shape[1], m)]
+    miles = _GREAT_CIRCLE[base, neighbour]
+    local = np.where((rng.random(m) < 0.3) & (miles <= _LOCAL_MILES), neighbour, base)
+    social = np.isin(kind, (_PERSONAL, _TRIP_EVENT, _BIRTHDAY, _HOLIDAY))
+    reachable = (miles >= _AWAY_MILES) & (miles <= _DRIVE_PER_DAY * np.maximum(days_away, 0.5))
+    away = social & reachable & (rng.random(m) < _AWAY_SHARE)
+    place = np.where(away, neighbour, local)
     return np.where(located, place, -1)
+
+
+def _zone_offsets(clock: _Clock, zones: BytesArr) -> tuple[BytesArr, IntArr]:
+    """The distinct zones of ``zones`` and, per zone, its UTC offset (seconds) on each day
+    from today to today + 32, read at 19:00 UTC (midday across the US, clear of any
+    2 AM DST change). Returns (zone names, offsets of shape (zones, 33))."""
+    names = np.unique(zones)
+    days = clock.today + np.arange(33)
+    offsets = np.empty((len(names), len(days)), dtype=np.int64)
+    for i, name in enumerate(names):
+        zone = ZoneInfo(name.decode("ascii"))
+        for j, day in enumerate(days):
+            moment = datetime.fromtimestamp(int(day) * _DAY + 19 * 3600, zone)
+            offset = moment.utcoffset()
+            offsets[i, j] = int(offset.total_seconds()) if offset is not None else 0
+    return names, offsets
+
+
+def _daytime_starts(rng: Rng, clock: _Clock, zone: BytesArr, kind: IntArr) -> IntArr:
+    """Start (UTC seconds) of timed events at a plausible local hour of the traveler's zone:
+    8:00 AM to 7:45 PM in quarter hours (appointments and calls 9 AM to 4:45 PM), on one of
+    the next 30 days, at least half an hour after now."""
+    m = len(zone)
+    names, offsets = _zone_offsets(clock, zone)
+    z = np.searchsorted(names, zone)
+    business = np.isin(kind, (_MAINT_EVENT, _MEETING))
+    quarter = np.where(business, rng.integers(36, 68, m), rng.integers(32, 80, m))
+    day = rng.integers(0, 30, m)
+    start: IntArr = np.zeros(m, dtype=np.int64)
+    for _ in range(3):  # a start already past (or too close to now) moves a day later
+        start = (clock.today + day) * _DAY + quarter * 900 - offsets[z, day]
+        day = np.where(start < clock.now_s + 1_800, day + 1, day)
+    return start
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
@@ -114,18 +182,26 @@ def _holiday_events(rng: Rng, clock: _Clock, kind: IntArr, start: IntArr, all_da
 
 
 def _make_events(rng: Rng, clock: _Clock, trips: _Trips) -> _Events:
-    """1-5 events per user in the 30 days after now."""
+    """1-5 events per user in the 30 days after now: timed ones at a local daytime hour of
+    the traveler's zone, all-day ones at midnight UTC of their date (the app's convention for
+    a date); rallies at the next planned stop are dated after the trip there arrives."""
     n = len(trips.count)
     owner, _ = _segments(rng.integers(1, 6, n))
     m = len(owner)
     kind = rng.choice(len(_EVENT_TYPES), m, p=_EVENT_SHARE).astype(np.int64)
     all_day_share = np.array((0.05, 0.6, 0.05, 0.0, 0.2, 0.9, 0.9))[kind]
     all_day = rng.random(m) < all_day_share
-    timed_start = (clock.now_s + rng.integers(1_800, 30 * _DAY, m)) // 900 * 900
+    timed_start = _daytime_starts(rng, clock, _TOWN_ZONE[trips.here[owner]], kind)
     day_start = (clock.today + rng.integers(1, 31, m)) * _DAY
     start = np.where(all_day, day_start, timed_start)
     title = _EVENT_TITLE.pick(rng, kind).astype(_TITLE_DTYPE)
     _holiday_events(rng, clock, kind, start, all_day, title)
+    # A rally at the next planned stop, a day or two after arriving there.
+    arrival = _next_arrival(trips)[owner]
+    at_stop = (kind == _TRIP_EVENT) & all_day & (arrival >= 0) & (rng.random(m) < 0.5)
+    stop_day = arrival + rng.integers(0, 3, m)
+    at_stop &= stop_day <= clock.today + 30
+    start = np.where(at_stop, np.maximum(stop_day, clock.today + 1) * _DAY, start)
     remote = (kind == _MEETING) & (rng.random(m) < _REMOTE_SHARE)
     title[remote] = _s(_REMOTE_TITLES)[rng.integers(0, len(_REMOTE_TITLES), int(remote.sum()))]
     rally_days = np.where(kind == _TRIP_EVENT, rng.integers(1, 5, m), 1)
@@ -133,7 +209,10 @@ def _make_events(rng: Rng, clock: _Clock, trips: _Trips) -> _Events:
     reminder = np.array(_REMINDERS, dtype=np.bytes_)[rng.integers(0, len(_REMINDERS), m)]
     reminder = _or_null(reminder, rng.random(m) < 0.4)
     created = clock.now_s - rng.integers(3_600, 45 * _DAY, m)
-    place = np.where(remote, -1, _event_places(rng, trips, owner, kind))
+    days_away = (start - clock.now_s) / _DAY
+    place = _event_places(rng, trips, owner, kind, days_away)
+    place = np.where(at_stop & (place >= 0), trips.next_stop[owner], place)
+    place = np.where(remote, -1, place)
     order = np.lexsort((start, owner))
     return _Events(
         owner[order],

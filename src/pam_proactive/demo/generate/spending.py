@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.demo.encoding import (
+    BoolArr,
     BytesArr,
     FloatArr,
     IntArr,
@@ -42,8 +46,10 @@ from pam_proactive.demo.reference import (
     _SHOPPING,
     _TASKS,
     _TOTAL,
+    _TOWN_ZONE,
     _UTILITIES,
 )
+from pam_proactive.demo.ruled_out import forecast_possible, threshold_possible
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,15 +121,15 @@ def _monthly_bills(
 
 
 def _camping(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Spending:
-    """Campground stays of 1-10 nights paid on arrival; ~30% of stays are free boondocking."""
+    """Campground stays of 1-7 nights paid on arrival; ~30% of stays are free boondocking."""
     n = users.n
     stays = 40
-    nights = rng.integers(1, 11, (n, stays))
+    nights = rng.integers(1, 8, (n, stays))
     arrival = clock.today - _HISTORY_DAYS + 1 - rng.integers(0, 10, (n, 1)) + np.cumsum(nights, 1)
     paid = (arrival > clock.today - _HISTORY_DAYS) & (arrival <= clock.today)
     paid &= rng.random((n, stays)) >= 0.3
     owner, slot = np.nonzero(paid)
-    nightly = 38.0 * users.spend_scale[owner] * np.exp(0.4 * rng.standard_normal(len(owner)))
+    nightly = 38.0 * users.spend_scale[owner] * np.exp(0.25 * rng.standard_normal(len(owner)))
     cents = np.rint(nightly * nights[owner, slot] * 100).astype(np.int64)
     return _spending(rng, owner, _CAMPING, arrival[owner, slot], cents, trips)
 
@@ -146,8 +152,8 @@ def _purchases(
 
 
 def _outliers(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Spending:
-    """For ~1% of users, one food expense of 8-12x their usual in the last 7 days."""
-    owner = np.flatnonzero(rng.random(users.n) < 0.01)
+    """For ~0.6% of users, one food expense of 8-12x their usual in the last 7 days."""
+    owner = np.flatnonzero(rng.random(users.n) < 0.006)
     day = clock.today - rng.integers(0, 7, len(owner))
     dollars = _FOOD_MEDIAN * users.spend_scale[owner] * rng.uniform(8, 12, len(owner))
     text = np.full(len(owner), b"Catering for the campground potluck")
@@ -169,7 +175,7 @@ def _make_expenses(
         _monthly_bills(rng, clock, trips, _INSURANCE, 0.7, 160.0),
         _monthly_bills(rng, clock, trips, _UTILITIES, 0.85, 110.0),
         _camping(rng, clock, users, trips),
-        _purchases(rng, clock, users, trips, _FOOD, (8, 16), _FOOD_MEDIAN, 0.6),
+        _purchases(rng, clock, users, trips, _FOOD, (8, 16), _FOOD_MEDIAN, 0.45),
         _purchases(rng, clock, users, trips, _FUN, (1, 4), 35.0, 0.7),
         _purchases(rng, clock, users, trips, _SHOPPING, (1, 4), 55.0, 0.8),
         _spending(rng, fuel.owner[fills], _FUEL, fuel.day[fills], fuel.cost_cents[fills], trips),
@@ -236,43 +242,73 @@ def _spend_matrix(spent: _Spending, n: int, first_day: int, last_day: int) -> Fl
     return sums
 
 
-def _limits(rng: Rng, spent: FloatArr, typical: FloatArr, elapsed: FloatArr,
-            days_in: IntArr) -> IntArr:
-    """Budget limits (cents): ~13% already over, ~13% past 80%, ~13% on pace to overspend.
+_OVER_SHARE, _PAST_80_SHARE, _PACE_SHARE = 0.007, 0.01, 0.006
+"""Shares of all budgets already over, past 80 %, and on pace to overspend on the demo's
+date: most people set a budget they can keep."""
+
+
+def _share_among(rng: Rng, eligible: BoolArr, share: float) -> BoolArr:
+    """About ``share`` of all rows, drawn among the ``eligible`` ones (all of them at most
+    half): the same count of budgets in that state whatever the date, as long as some
+    budget can be in it."""
+    count = int(eligible.sum())
+    p = min(0.5, share * len(eligible) / count) if count else 0.0
+    chosen: BoolArr = eligible & (rng.random(len(eligible)) < p)
+    return chosen
+
+
+def _limits(rng: Rng, spent: FloatArr, typical: FloatArr, days_in: IntArr,
+            length: IntArr, allows: tuple[BoolArr, BoolArr]) -> IntArr:
+    """Budget limits (cents): ~0.7% already over, ~1% past 80%, ~0.6% on pace to overspend,
+    the rest comfortably above what the traveler spends.
 
     `spent` is the current period's spending so far, `typical` a usual full period's,
-    `elapsed` the share of the period gone by and `days_in` its days so far (today included).
-    "On pace" follows the detector's rule: 5 days in, 40% spent, and today's rate crossing the
-    limit by a tenth before the period ends; where the period is too young or too far gone for
-    that, those budgets are healthy instead."""
+    `days_in` the period's days so far (today included) and `length` its days; `allows` says
+    per budget whether the detector's rules let its period be past the alert threshold, and
+    on pace to overspend, today (``demo.ruled_out``). Over or close to a limit only where the
+    period's spending so far is a good part of a usual period's (nobody sets a $15 monthly
+    budget): early in a month, few monthly budgets are. "On pace": 40% spent, and today's
+    rate crossing the limit by a tenth before the period ends."""
     m = len(spent)
-    # Skewed above 10% each: budgets on categories with little spending stay healthy.
-    state = rng.choice(4, m, p=(0.13, 0.13, 0.13, 0.61))
+    elapsed = days_in / length
     projected = spent / elapsed
     healthy = np.maximum(typical * rng.uniform(1.2, 1.7, m), projected * rng.uniform(1.3, 1.8, m))
     healthy = np.ceil(np.maximum(healthy, 2_500) / 2_500) * 2_500  # people pick round numbers
-    over = np.floor(spent * rng.uniform(0.6, 0.95, m) / 100) * 100
-    past_80 = np.ceil(spent / rng.uniform(0.82, 0.97, m))
+    over = np.floor(spent * rng.uniform(0.75, 0.97, m) / 1_000) * 1_000
+    past_80 = np.ceil(spent / rng.uniform(0.82, 0.97, m) / 1_000) * 1_000
     # On pace: not yet spent, but projected at least 12% over (a margin for outliers the
     # detector leaves out of the rate), and at least 42% spent.
     low, high = spent * 1.03, np.minimum(projected / 1.12, spent / 0.42)
     on_pace = rng.uniform(low, np.maximum(high, low))
-    meaningful = spent >= 2_000
-    can_pace = meaningful & (days_in >= 5) & (high > low * 1.01)
-    limit = np.select(
-        [
-            meaningful & (state == 0),
-            meaningful & (state == 1),
-            can_pace & (state == 2),
-        ],
-        [over, past_80, np.ceil(on_pace)],
-        healthy,
-    )
+    meaningful = (spent >= 2_000) & (spent >= 0.6 * typical)
+    threshold_ok, pace_ok = allows
+    can_pace = (spent >= 2_000) & pace_ok & (high > low * 1.01)
+    is_over = _share_among(rng, meaningful, _OVER_SHARE)
+    is_past_80 = _share_among(rng, meaningful & threshold_ok & ~is_over, _PAST_80_SHARE)
+    is_pace = _share_among(rng, can_pace & ~is_over & ~is_past_80, _PACE_SHARE)
+    limit = np.select([is_over, is_past_80, is_pace], [over, past_80, np.ceil(on_pace)], healthy)
     cents: IntArr = np.maximum(limit, 100).astype(np.int64)
     return cents
 
 
-def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets:
+def _allowed(clock: _Clock, period: IntArr, zone: BytesArr, threshold_ok: BoolArr,
+             pace_ok: BoolArr) -> None:
+    """Fill, per budget, whether the detector's rules let its period be past the alert
+    threshold, and on pace to overspend, on its owner's local date (``zone``: the zone the
+    demo records for them): in the evening across the US that is still the day before the
+    UTC date the rows are generated for."""
+    settings = DetectorSettings()
+    moment = datetime.fromtimestamp(clock.now_s, UTC)
+    for name in np.unique(zone):
+        day = moment.astimezone(ZoneInfo(name.decode("ascii"))).date()
+        for code, label in enumerate(_PERIODS):
+            rows = (zone == name) & (period == code)
+            threshold_ok[rows] = threshold_possible(label.decode("ascii"), day, settings)
+            pace_ok[rows] = forecast_possible(label.decode("ascii"), day, settings)
+
+
+def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending, trips: _Trips
+                  ) -> _Budgets:
     """1-4 budgets per user on food, camping, fuel, entertainment; 20% keep a total budget."""
     today = clock.today
     per_user = rng.integers(1, 5, n)
@@ -291,18 +327,25 @@ def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending) -> _Budgets
     month_days = int((month + 1).astype("datetime64[D]").astype(np.int64)) - month_start
     week_start = today - (today + 3) % 7  # day 0 (1970-01-01) was a Thursday
     year_start = int(month.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64))
+    year_days = int((month.astype("datetime64[Y]") + 1).astype("datetime64[D]").astype(np.int64))
     baseline = _spend_matrix(spent, n, today - 90, today)[owner, category] / 90  # cents per day
 
-    limits = np.empty(m, dtype=np.int64)
-    for code, begin, length in (
+    so_far = np.empty(m, dtype=np.float64)
+    begin = np.empty(m, dtype=np.int64)
+    length = np.empty(m, dtype=np.int64)
+    threshold_ok = np.empty(m, dtype=np.bool_)
+    pace_ok = np.empty(m, dtype=np.bool_)
+    for code, first, days in (
         (_MONTHLY, month_start, month_days),
         (_WEEKLY, week_start, 7),
-        (_YEARLY, year_start, 365),
+        (_YEARLY, year_start, year_days - year_start),
     ):
         rows = period == code
-        so_far = _spend_matrix(spent, n, begin, today)[owner[rows], category[rows]]
-        days_in = np.full(int(rows.sum()), today - begin + 1, dtype=np.int64)
-        limits[rows] = _limits(rng, so_far, baseline[rows] * length, days_in / length, days_in)
+        so_far[rows] = _spend_matrix(spent, n, first, today)[owner[rows], category[rows]]
+        begin[rows], length[rows] = first, days
+    _allowed(clock, period, _TOWN_ZONE[trips.here[owner]], threshold_ok, pace_ok)
+    limits = _limits(rng, so_far, baseline * length, today - begin + 1, length,
+                     (threshold_ok, pace_ok))
 
     start_day = np.minimum(month_start, week_start) - rng.integers(0, 366, m)
     end_day = np.where(rng.random(m) < 0.15, today + rng.integers(20, 366, m), -1)

@@ -112,11 +112,11 @@ def _put(matrix: IntArr, users: BoolArr, slots: IntArr, values: IntArr) -> None:
 
 
 def _make_trips(rng: Rng, clock: _Clock, n: int) -> _Trips:
-    """2-6 chained trips per user: past ones, ~15% under way now, ~40% departing within 10 days."""
+    """2-6 chained trips per user: past ones, ~8% under way now, ~18% departing within 10 days."""
     today = clock.today
     rows = np.arange(n)
-    active = rng.random(n) < 0.15
-    soon = rng.random(n) < 0.40
+    active = rng.random(n) < 0.08
+    soon = rng.random(n) < 0.18
     later = rng.random(n) < 0.25
     future = active.astype(np.int64) + soon + later
     completed = np.maximum(np.minimum(rng.integers(1, 5, n), _MAX_TRIPS - future), 2 - future)

@@ -88,16 +88,24 @@ def _before_last_trips(rng: Rng, users: _Users, trips: _Trips) -> IntArr:
 
 
 def _last_fill_day(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> IntArr:
-    """Day of each user's last fill: recent (60%), before the last trips (25%), stale (15%)."""
+    """Day of each user's last fill: recent (90%: in the last week, after arriving from
+    their last trip), before the last trips (5%), stale (5%); most travelers under way filled
+    up the day their trip began."""
     n = users.n
     mode = rng.random(n)
+    arrived = trips.end[np.arange(n), np.maximum(trips.completed - 1, 0)]
     days = np.where(
-        mode < 0.25,
+        mode < 0.05,
         _before_last_trips(rng, users, trips),
         np.where(
-            mode < 0.40, clock.today - rng.integers(7, 41, n), clock.today - rng.integers(0, 7, n)
+            mode < 0.10,
+            clock.today - rng.integers(7, 41, n),
+            np.maximum(clock.today - rng.integers(0, 7, n), arrived),
         ),
     )
+    slot = np.minimum(trips.completed, _MAX_TRIPS - 1)
+    at_start = trips.active & (rng.random(n) < 0.85)
+    days = np.where(at_start, trips.start[np.arange(n), slot], days)
     last: IntArr = np.minimum(days, clock.today)
     return last
 
@@ -123,10 +131,10 @@ def _make_fuel(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Fuel:
     gallons = centigallons / 100
     # Every fill is to full, so the miles since the previous fill burned this fill's gallons.
     miles = np.where(pos == 0, 0.0, gallons * users.mpg[owner] * rng.uniform(0.93, 1.07, m))
-    # ~4% of rigs have lost a fifth or so of their economy over the last three fills (a
+    # ~1.5% of rigs have lost a fifth or so of their economy over the last three fills (a
     # dragging brake, soft tyres, a heavier load): what fuel_economy_drop is for.
     worse = rng.uniform(0.7, 0.82, n)
-    dropped = (rng.random(n) < 0.04)[owner] & (pos >= counts[owner] - 3)
+    dropped = (rng.random(n) < 0.015)[owner] & (pos >= counts[owner] - 3)
     miles = np.where(dropped, miles * worse[owner], miles)
     first_odo = rng.integers(3_000, 90_000, n).astype(np.float64)
     odometer = (first_odo[owner] + np.rint(_segment_cumsum(miles, pos))).astype(np.int64)
@@ -204,9 +212,9 @@ def _latest_services(
 ) -> tuple[IntArr, IntArr, IntArr, IntArr]:
     """Latest record of each (user, task): day, mileage, due day, due mileage (-1: none).
 
-    ~10% are overdue and ~15% due within 30 days or 500 miles, by date or by mileage."""
+    ~1.2% are overdue and ~1.3% due within 30 days or 500 miles, by date or by mileage."""
     m = len(owner)
-    state = rng.choice(3, m, p=(0.10, 0.15, 0.75))
+    state = rng.choice(3, m, p=(0.012, 0.013, 0.975))
     interval_days, interval_miles = _TASK_DAYS[task], _TASK_MILES[task]
     odo_now = np.rint(fuel.odo_now[owner])
     offset = np.select(
