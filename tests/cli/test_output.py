@@ -137,3 +137,16 @@ async def test_sweep_names_unknown_ids_and_sweeps_the_others(make_database: Make
     assert result.stderr.splitlines()[-1] == (
         f"error: --users: no traveler with id {missing} in this database (check the ids and "
         "--preset); the other ids were swept")
+
+
+def test_every_lifecycle_count_has_a_sentence() -> None:
+    """A sweep report names each lifecycle count in words: a count added to ApplyResult
+    without its sentence would print as its bare field name ("held_back (held_back)")."""
+    from dataclasses import fields
+
+    from pam_proactive.cli.suggestions import _LIFECYCLE
+    from pam_proactive.suggestions.store import ApplyResult
+
+    names = {f.name for f in fields(ApplyResult)}
+    assert names == set(_LIFECYCLE), names ^ set(_LIFECYCLE)
+    assert all(text and text != name for name, text in _LIFECYCLE.items())

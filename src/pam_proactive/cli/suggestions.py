@@ -29,6 +29,8 @@ _LIFECYCLE = {
     "notified": "notifications queued in the outbox",
     "held_quiet_hours": "of those, held until the user's quiet hours end",
     "capped": "stored, not notified: over the user's daily cap",
+    "held_back": "stored as part of another suggestion about the same cause, not notified",
+    "released": "no longer part of another suggestion (notified if never notified)",
 }
 
 
