@@ -98,10 +98,13 @@ class Worker:
 
 def worker_env(uri: str, redis_url: str, **extra: str) -> dict[str, str]:
     """A worker's environment: half a second of retries inside a task, so that a lost
-    database fails the task and Celery's own retries (with their countdown) take over."""
+    database fails the task and Celery's own retries (with their countdown) take over; the
+    channels declared outbox only, as conftest.settings_for declares them for the
+    in-process twin it is compared with."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAM_", "DATABASE_URL"))}
     env.update({"DATABASE_URL": uri, "REDIS_URL": redis_url, "PAM_BATCH_SIZE": "25",
-                "PAM_JOB_RANGE_SIZE": "100", "PAM_RETRY_MAX_SECONDS": "0.5", **extra})
+                "PAM_JOB_RANGE_SIZE": "100", "PAM_RETRY_MAX_SECONDS": "0.5",
+                "PAM_CHANNELS": "none", **extra})
     return env
 
 
