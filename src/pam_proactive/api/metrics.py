@@ -12,6 +12,10 @@ workers on the same host): the sum over every process's files, read by MultiProc
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -22,6 +26,9 @@ from pam_proactive.db.connection import Database
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
 from pam_proactive.observability import metrics
+from pam_proactive.suggestions import relevance
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -55,6 +62,27 @@ async def probe_database(db: Database, timeout: float = PROBE_TIMEOUT_SECONDS) -
     return True
 
 
+# Scrapes closer together than this reuse the relevance gauges: the figures move by the hour.
+RELEVANCE_REFRESH_SECONDS = 60.0
+_relevance_at: dict[str, float] = {}
+
+
+async def _refresh_relevance(engine: Engine) -> None:
+    """Re-read the relevance gauges (at most once a minute per schema); a failed or slow read
+    leaves the previous values (the scrape itself must not fail)."""
+    schema = engine.settings.engine_schema
+    clock = time.monotonic()
+    if clock - _relevance_at.get(schema, -math.inf) < RELEVANCE_REFRESH_SECONDS:
+        return
+    _relevance_at[schema] = clock
+    try:
+        await asyncio.wait_for(
+            relevance.publish_metrics(engine.db, schema, datetime.now(UTC)),
+            PROBE_TIMEOUT_SECONDS * 5)
+    except (PamError, TimeoutError):
+        log.warning("the relevance gauges could not be refreshed; kept the previous values")
+
+
 def exposition() -> bytes:
     """The metrics text: every process's (multiprocess mode) or this process's."""
     path = metrics.multiprocess_dir()
@@ -74,6 +102,9 @@ async def get_metrics(request: Request) -> Response:
     runs, users processed, suggestions by type and priority, deliveries, event lag, fleet."""
     engine = request_engine(request)
     if engine is not None:
-        metrics.set_db_up(await probe_database(engine.db))
+        up = await probe_database(engine.db)
+        metrics.set_db_up(up)
+        if up:
+            await _refresh_relevance(engine)
     metrics.refresh_pools()
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

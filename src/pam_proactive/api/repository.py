@@ -21,7 +21,7 @@ from pam_proactive.api.statements import (
     ApiStatements,
 )
 from pam_proactive.engine import Engine
-from pam_proactive.suggestions import store
+from pam_proactive.suggestions import answers, store
 from pam_proactive.suggestions.models import Priority
 from pam_proactive.suggestions.store import USER_LOCK_CLASS, SuggestionRecord, SuggestionStatus
 
@@ -72,14 +72,24 @@ async def list_user_suggestions(
                                         limit=limit)
 
 
-async def dismiss(engine: Engine, suggestion_id: UUID, now: datetime) -> bool:
-    """Dismiss a live suggestion; False when it was already closed (or is absent)."""
-    return await store.dismiss(engine.db, engine.settings.engine_schema, suggestion_id, now)
+async def dismiss(engine: Engine, suggestion_id: UUID, now: datetime,
+                  reason: str | None = None, note: str | None = None) -> bool:
+    """Dismiss a live suggestion, keeping the traveler's ``reason`` (and ``note``, for
+    'other'); False when it was already closed (or is absent)."""
+    return await answers.dismiss(engine.db, engine.settings.engine_schema, suggestion_id, now,
+                                 reason, note)
 
 
 async def mark_acted(engine: Engine, suggestion_id: UUID, now: datetime) -> bool:
     """Mark a live suggestion acted upon; False when it was already closed (or is absent)."""
     return await store.mark_acted(engine.db, engine.settings.engine_schema, suggestion_id, now)
+
+
+async def live_snoozes(engine: Engine, records: Sequence[SuggestionRecord]
+                       ) -> dict[tuple[UUID, str], answers.LiveSnooze]:
+    """The snoozes in force of the live ones among ``records``, by (user, dedup_key)."""
+    subjects = {(r.user_id, r.dedup_key) for r in records if r.status in store.LIVE_STATUSES}
+    return await answers.live_snoozes(engine.db, engine.settings.engine_schema, subjects)
 
 
 def record_from_row(row: Sequence[Any]) -> SuggestionRecord:
@@ -167,6 +177,8 @@ async def erase_user(engine: Engine, user_id: UUID) -> dict[str, int]:
         await tx.execute("api_erase_lock", LOCK_USER, params)
         for table, statement in steps:
             deleted[table] = await tx.execute(f"api_erase_{table}", statement, params)
+        deleted["feedback"], deleted["snoozes"] = await answers.erase_answers(
+            tx, engine.settings.engine_schema, user_id)
     engine.data.invalidate_user(user_id)
     return deleted
 

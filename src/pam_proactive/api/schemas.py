@@ -49,6 +49,9 @@ class SuggestionOut(BaseModel):
     status: Literal["open", "delivered", "dismissed", "acted", "resolved", "expired"]
     status_changed_at: datetime
     notified_rank: PriorityLabel | None
+    why: dict[str, Any] | None = Field(
+        None, description="why it is shown: the rule that fired, the numbers and thresholds "
+        "it compared, and the snooze in force (if any)")
 
 
 class SuggestionListOut(BaseModel):

@@ -9,6 +9,8 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from pam_proactive.suggestions.answers import LiveSnooze
+from pam_proactive.suggestions.explain import explanation
 from pam_proactive.suggestions.store import SuggestionRecord
 
 
@@ -40,10 +42,13 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def suggestion_json(record: SuggestionRecord) -> dict[str, Any]:
+def suggestion_json(record: SuggestionRecord, snooze: LiveSnooze | None = None
+                    ) -> dict[str, Any]:
     """One stored suggestion as JSON (the shape of :func:`to_jsonable`, built directly: it is
-    the API's hottest path, and ``data`` is already JSON from the jsonb column)."""
+    the API's hottest path, and ``data`` is already JSON from the jsonb column), with ``why``:
+    its explanation, naming ``snooze`` (the subject's snooze in force) when given."""
     notified = record.notified_rank
+    applied = None if snooze is None else (snooze.created_at, snooze.until, snooze.priority)
     return {
         "id": str(record.id), "user_id": str(record.user_id), "type": record.type,
         "priority": record.priority.label, "title": record.title, "message": record.message,
@@ -53,4 +58,5 @@ def suggestion_json(record: SuggestionRecord) -> dict[str, Any]:
         "expires_at": _iso(record.expires_at), "status": record.status,
         "status_changed_at": record.status_changed_at.isoformat(),
         "notified_rank": None if notified is None else notified.label,
+        "why": explanation(record.type, record.priority.label, record.data, applied),
     }

@@ -19,7 +19,10 @@ The rules that keep a traveler from being told the same thing twice:
   but is notified again only at a priority above what was notified for it before, so a
   condition flapping around a threshold does not notify on every flip;
 * a notification not yet sent is cancelled when its suggestion stops being live, so a traveler
-  is never woken at the end of quiet hours for a condition that has already gone.
+  is never woken at the end of quiet hours for a condition that has already gone;
+* a snoozed subject is not notified until the snooze ends (then once, if still live at the
+  snoozed priority or above), unless its priority rises above the snoozed one, which ends the
+  snooze at once (see :mod:`pam_proactive.suggestions.answers`).
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class ApplyResult:
     notified: int = 0  # outbox rows written
     held_quiet_hours: int = 0  # of ``notified``, rows held until the end of quiet hours
     capped: int = 0  # notifications not written because the user's daily cap was reached
+    snooze_resumed: int = 0  # snoozes ended with their subject notified again ('resumed')
+    snooze_broken: int = 0  # snoozes broken by a priority above the snoozed one
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +350,7 @@ async def apply_candidates(
         expired, kinds["expired"] = await _counted(tx, q.EXPIRE_DUE, schema, params)
         if updated:  # only a changed suggestion can make a held notification stale
             await tx.execute(*_bind(q.REFRESH_PENDING, schema), params)
+        [(resumed, broken)] = await tx.fetch(*_bind(q.END_SNOOZES, schema), params)
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
         escalated, capped, notified, held = (int(v) for v in counts[:4])
         kinds["escalated"] = _kinds(counts[4])
@@ -364,6 +370,8 @@ async def apply_candidates(
         notified=notified,
         held_quiet_hours=held,
         capped=capped,
+        snooze_resumed=int(resumed),
+        snooze_broken=int(broken),
     )
     log.info("applied suggestions for %d users: %s", len(swept), result)
     return result

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
@@ -21,6 +22,7 @@ from pam_proactive.api.serialize import suggestion_json
 from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
 from pam_proactive.api.stream import Subscription
 from pam_proactive.logs import audit_actor
+from pam_proactive.suggestions.answers import MAX_NOTE, Reason, check_note
 from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionStatus
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
@@ -47,12 +49,29 @@ async def list_suggestions(
                                                        limit)
         if not found:
             await _known(state, user_id)
+        snoozes = await repository.live_snoozes(state.engine, found)
     # Built from the store's typed records: returned as is, not re-validated per request.
-    return JSONResponse({"user_id": str(user_id),
-                         "suggestions": [suggestion_json(r) for r in found]})
+    return JSONResponse({"user_id": str(user_id), "suggestions": [
+        suggestion_json(r, snoozes.get((r.user_id, r.dedup_key))) for r in found]})
 
 
-async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str, Any]:
+class DismissIn(BaseModel):
+    """Why the traveler dismissed the suggestion (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason | None = Field(None, description="not_useful, wrong (the data or the "
+                                  "conclusion is wrong), already_done, too_early or other")
+    note: str | None = Field(None, max_length=MAX_NOTE,
+                             description="free text with reason 'other'; never logged")
+
+    @model_validator(mode="after")
+    def _note_with_other(self) -> DismissIn:
+        check_note(self.reason, self.note)
+        return self
+
+
+async def _close(request: Request, suggestion_id: UUID, action: str,
+                 answer: DismissIn | None = None) -> dict[str, Any]:
     state = api_state(request)
     who = await caller(request)
     owner = await repository.suggestion_owner(state.engine, suggestion_id)
@@ -60,9 +79,13 @@ async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str
         raise not_found(f"no suggestion with id {suggestion_id}")
     who.require_user(owner)
     now = datetime.now(UTC)
-    close = repository.dismiss if action == "dismissed" else repository.mark_acted
     with audit_actor(actor(who)):
-        changed = await close(state.engine, suggestion_id, now)
+        if action == "dismissed":
+            changed = await repository.dismiss(state.engine, suggestion_id, now,
+                                               answer.reason if answer else None,
+                                               answer.note if answer else None)
+        else:
+            changed = await repository.mark_acted(state.engine, suggestion_id, now)
     if not changed:
         raise conflict("the suggestion is already closed (dismissed, acted upon, resolved or "
                        "expired): nothing changed")
@@ -71,10 +94,12 @@ async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str
 
 @router.post("/suggestions/{suggestion_id}/dismiss",
              responses={**ERRORS, **NOT_FOUND, 409: {"description": "already closed"}})
-async def dismiss(suggestion_id: UUID, request: Request) -> dict[str, Any]:
+async def dismiss(suggestion_id: UUID, request: Request,
+                  answer: DismissIn | None = Body(None)) -> dict[str, Any]:
     """The traveler dismissed the suggestion: closed, its unsent notifications cancelled,
-    and its subject not suggested again within the cooldown (PAM_COOLDOWN_DAYS)."""
-    return await _close(request, suggestion_id, "dismissed")
+    and its subject not suggested again within the cooldown (PAM_COOLDOWN_DAYS). An optional
+    body gives the reason, kept with the suggestion's type, priority and numbers."""
+    return await _close(request, suggestion_id, "dismissed", answer)
 
 
 @router.post("/suggestions/{suggestion_id}/acted",
@@ -94,7 +119,9 @@ def sse(event: str, data: Any, event_id: str | None = None) -> str:
 async def _events(state: ApiState, user_id: UUID, sub: Subscription) -> AsyncIterator[str]:
     live = await repository.list_user_suggestions(state.engine, user_id, LIVE_STATUSES, 1000)
     # The client's reconnection delay, then the current state; changes follow.
-    yield "retry: 2000\n" + sse("snapshot", {"suggestions": [suggestion_json(r) for r in live]})
+    snoozes = await repository.live_snoozes(state.engine, live)
+    yield "retry: 2000\n" + sse("snapshot", {"suggestions": [
+        suggestion_json(r, snoozes.get((r.user_id, r.dedup_key))) for r in live]})
     heartbeat = state.settings.stream_heartbeat_seconds
     while True:
         try:
