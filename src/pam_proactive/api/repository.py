@@ -8,7 +8,7 @@ take the same per-user lock as sweeps); the API's own statements live in
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -131,12 +131,14 @@ class UserExport:
     deliveries: list[dict[str, Any]]
     preferences: dict[str, Any] | None
     insights: list[dict[str, Any]] | None  # None when this installation has no insights table
+    snoozes: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)  # notes included
 
     @property
     def empty(self) -> bool:
         """True when the engine holds nothing about this user."""
         return not (self.suggestions or self.outbox or self.deliveries or self.preferences
-                    or self.insights)
+                    or self.insights or self.snoozes or self.feedback)
 
 
 async def export_user(engine: Engine, user_id: UUID) -> UserExport:
@@ -152,8 +154,11 @@ async def export_user(engine: Engine, user_id: UUID) -> UserExport:
     if await _insights_table(engine):
         insights = [dict(r[0]) for r in
                     await fetch("api_export_insights", st.export_insights, params)]
+    answered = await answers.export_answers(engine.db, engine.settings.engine_schema, user_id)
     return UserExport(
         user_id=user_id,
+        snoozes=answered["snoozes"],
+        feedback=answered["feedback"],
         suggestions=[record_from_row(r) for r in suggestions],
         outbox=_rows(outbox, _OUTBOX_COLUMNS),
         deliveries=_rows(deliveries, _DELIVERY_COLUMNS),

@@ -70,6 +70,10 @@ class ExportOut(BaseModel):
     preferences: dict[str, Any] | None
     insights: list[dict[str, Any]] | None = Field(
         description="null when this installation stores no insights")
+    snoozes: list[dict[str, Any]] = Field(default_factory=list,
+                                          description="the traveler's snoozes")
+    feedback: list[dict[str, Any]] = Field(
+        default_factory=list, description="dismissal reasons (with notes) and useful ratings")
 
 
 class EraseOut(BaseModel):
