@@ -85,7 +85,7 @@ def dismiss(suggestion_id: SuggestionId,
             reason: Annotated[str | None, typer.Option(
                 "--reason", help="not_useful, wrong, already_done, too_early or other.")] = None,
             note: Annotated[str | None, typer.Option(
-                "--note", help="Free text with --reason other (at most 500 characters).")] = None,
+                "--note", help="Free text, e.g. with --reason other (≤ 500 characters).")] = None,
             database_url: DatabaseUrl = None, preset: Preset = None,
             data_dir: DataDir = None) -> None:
     """Dismiss a live suggestion (with an optional reason), as the traveler would."""

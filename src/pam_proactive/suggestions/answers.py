@@ -6,8 +6,9 @@
   incremental sweep does it at the same moment a full one would) writes one ``resumed``
   notification if the subject is still live at the snoozed priority or above. A priority above
   the snoozed one breaks the snooze and is notified at once (store_sql.END_SNOOZES, NOTIFY).
-* **Dismiss with a reason** (:data:`REASONS`; ``other`` may carry a note of at most
-  :data:`MAX_NOTE` characters, stored for the traveler's export and never logged).
+* **Dismiss with a reason** (:data:`REASONS`) and an optional note of at most :data:`MAX_NOTE`
+  characters (the free text of ``other``, or a detail of another reason), stored for the
+  traveler's export and never logged.
 * **Useful**: kept without closing the suggestion.
 
 Snoozes and feedback keep the suggestion's type, priority, subject and numbers (``data``) at
@@ -103,14 +104,11 @@ async def snooze(db: Database | Transaction, schema: str, suggestion_id: UUID, n
 
 
 def check_note(reason: str | None, note: str | None) -> None:
-    """Raise ValueError for an unknown reason, or a note without reason 'other' or too long."""
+    """Raise ValueError for an unknown reason or a note longer than :data:`MAX_NOTE`."""
     if reason is not None and reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}: use one of {', '.join(REASONS)}")
-    if note is not None:
-        if reason != "other":
-            raise ValueError("a note goes with reason 'other' only")
-        if len(note) > MAX_NOTE:
-            raise ValueError(f"the note is longer than {MAX_NOTE} characters")
+    if note is not None and len(note) > MAX_NOTE:
+        raise ValueError(f"the note is longer than {MAX_NOTE} characters")
 
 
 async def dismiss(db: Database | Transaction, schema: str, suggestion_id: UUID, now: datetime,

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
@@ -24,19 +24,18 @@ router = APIRouter(prefix="/v1", tags=["suggestions"])
 MAX_WEEKS = 53  # GET /v1/relevance reads at most a year of weeks
 
 
-class SnoozeIn(BaseModel):
-    """Exactly one of ``until`` (a moment with its offset) or ``for`` (an ISO 8601 duration
-    such as PT2H or P3D, or seconds); at most 30 days ahead."""
+class SnoozeUntil(BaseModel):
+    """Snooze until a moment (with its offset), in the future and at most 30 days ahead."""
+
+    model_config = ConfigDict(extra="forbid")
+    until: AwareDatetime
+
+
+class SnoozeFor(BaseModel):
+    """Snooze for a duration (ISO 8601 such as PT2H or P3D, or seconds), at most 30 days."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    until: AwareDatetime | None = None
-    for_: timedelta | None = Field(None, alias="for")
-
-    @model_validator(mode="after")
-    def _one(self) -> SnoozeIn:
-        if (self.until is None) == (self.for_ is None):
-            raise ValueError("give either until (a moment) or for (a duration), not both")
-        return self
+    for_: timedelta = Field(alias="for")
 
 
 def _unprocessable(detail: str) -> ApiError:
@@ -55,7 +54,8 @@ async def _owned(request: Request, suggestion_id: UUID) -> Caller:
 
 @router.post("/suggestions/{suggestion_id}/snooze",
              responses={**ERRORS, **NOT_FOUND, 409: {"description": "not live"}})
-async def snooze(suggestion_id: UUID, body: SnoozeIn, request: Request) -> dict[str, Any]:
+async def snooze(suggestion_id: UUID, body: SnoozeUntil | SnoozeFor,
+                 request: Request) -> dict[str, Any]:
     """Snooze the suggestion's subject: no notification about it until the end (its unsent
     ones are held); then it is notified once if still live and not improved. A rise in
     priority breaks the snooze and is notified at once. At most 30 days; an end in the past
@@ -64,7 +64,8 @@ async def snooze(suggestion_id: UUID, body: SnoozeIn, request: Request) -> dict[
     state = api_state(request)
     now = datetime.now(UTC)
     try:
-        until = answers.snooze_end(now, until=body.until, duration=body.for_)
+        until = (answers.snooze_end(now, until=body.until) if isinstance(body, SnoozeUntil)
+                 else answers.snooze_end(now, duration=body.for_))
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
     with audit_actor(actor(who)):

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
@@ -22,7 +22,7 @@ from pam_proactive.api.serialize import suggestion_json
 from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
 from pam_proactive.api.stream import Subscription
 from pam_proactive.logs import audit_actor
-from pam_proactive.suggestions.answers import MAX_NOTE, Reason, check_note
+from pam_proactive.suggestions.answers import MAX_NOTE, Reason
 from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionStatus
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
@@ -62,12 +62,8 @@ class DismissIn(BaseModel):
     reason: Reason | None = Field(None, description="not_useful, wrong (the data or the "
                                   "conclusion is wrong), already_done, too_early or other")
     note: str | None = Field(None, max_length=MAX_NOTE,
-                             description="free text with reason 'other'; never logged")
-
-    @model_validator(mode="after")
-    def _note_with_other(self) -> DismissIn:
-        check_note(self.reason, self.note)
-        return self
+                             description="free text (what 'other' means, or a detail); "
+                             "never logged")
 
 
 async def _close(request: Request, suggestion_id: UUID, action: str,

@@ -36,7 +36,8 @@ CREATE INDEX IF NOT EXISTS snoozes_live_until
 CREATE INDEX IF NOT EXISTS snoozes_created ON @schema@.snoozes (created_at);
 
 -- A traveler's verdict on a suggestion: a dismissal (with an optional reason) or a "useful".
--- `note` is the free text of reason 'other': stored for the traveler's export, never logged.
+-- `note` is the traveler's free text (what 'other' means, or a detail): stored for the
+-- traveler's export, never logged.
 CREATE TABLE IF NOT EXISTS @schema@.feedback (
     id            bigserial PRIMARY KEY,
     suggestion_id uuid        NOT NULL,
