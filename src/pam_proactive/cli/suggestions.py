@@ -29,6 +29,8 @@ _LIFECYCLE = {
     "notified": "notifications queued in the outbox",
     "held_quiet_hours": "of those, held until the user's quiet hours end",
     "capped": "stored, not notified: over the user's daily cap",
+    "snooze_resumed": "snoozes ended: the subject notified again",
+    "snooze_broken": "snoozes broken by a higher priority",
 }
 
 
