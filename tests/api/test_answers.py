@@ -101,6 +101,15 @@ async def test_snooze_holds_then_notifies_once_through_a_webhook(
     assert outcome == "resumed"
     assert (await suggestions(client, u))[s["dedup_key"]]["why"]["snooze"] is None
 
+    # Snoozed again at the same priority: its own end notifies once more.
+    second = await client.post(f"/v1/suggestions/{s['id']}/snooze", json={"for": 3600},
+                               headers=bearer(user_jwt(u)))
+    assert second.status_code == 200 and second.json()["notifications_held"] == 0
+    end2 = datetime.fromisoformat(second.json()["until"]) + timedelta(seconds=1)
+    assert (await store(world.uri, [u], [candidate(u, "fuel")], now=end2)).snooze_resumed == 1
+    await deliver(world.uri, receiver.url, end2)
+    assert [p["event"] for p in mine(receiver, u)] == ["resumed", "resumed"]
+
 
 async def test_an_escalation_breaks_the_snooze_at_once(
         world: World, client: httpx.AsyncClient, receiver: Receiver) -> None:

@@ -62,15 +62,15 @@ CREATE INDEX IF NOT EXISTS feedback_user_subject ON @schema@.feedback (user_id, 
 CREATE INDEX IF NOT EXISTS feedback_created ON @schema@.feedback (created_at);
 
 -- The notification written when a snooze ends: event 'resumed', tied to its snooze so that each
--- snooze resumes at most once (outbox_once now counts the snooze: NULLs are equal in it).
-ALTER TABLE @schema@.outbox ADD COLUMN IF NOT EXISTS snooze_id bigint
-    REFERENCES @schema@.snoozes (id) ON DELETE CASCADE;
+-- snooze resumes at most once (outbox_once now counts the snooze; 0 for every other row, so
+-- the constraint needs no NULLS NOT DISTINCT and works on any supported PostgreSQL).
+ALTER TABLE @schema@.outbox ADD COLUMN IF NOT EXISTS snooze_id bigint NOT NULL DEFAULT 0;
 ALTER TABLE @schema@.outbox DROP CONSTRAINT IF EXISTS outbox_event_check;
 ALTER TABLE @schema@.outbox ADD CONSTRAINT outbox_event_check
     CHECK (event IN ('created', 'escalated', 'resumed'));
 ALTER TABLE @schema@.outbox DROP CONSTRAINT IF EXISTS outbox_once;
 ALTER TABLE @schema@.outbox ADD CONSTRAINT outbox_once
-    UNIQUE NULLS NOT DISTINCT (suggestion_id, event, priority, snooze_id);
+    UNIQUE (suggestion_id, event, priority, snooze_id);
 
 -- Relevance reads delivered notifications by week.
 CREATE INDEX IF NOT EXISTS outbox_delivered
