@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
@@ -16,6 +20,7 @@ from pam_proactive.cli.answers import parse_duration
 from pam_proactive.cli.main import app
 
 runner = CliRunner()
+CLI = Path(sys.executable).with_name("pam-proactive")
 
 
 async def invoke(*args: str) -> Result:
@@ -80,3 +85,24 @@ async def test_answers_and_relevance_from_the_command_line(make_database: MakeDa
     assert table.exit_code == 0
     assert "budget_exceeded" in table.stdout and "67%" in table.stdout
     assert (await invoke("relevance", "--format", "xml", *db)).exit_code == 2
+
+
+async def test_a_note_is_stored_and_never_logged(make_database: MakeDatabase) -> None:
+    """The CLI at DEBUG with JSON logs, in its own process: the note reaches the database
+    (the traveler's export) and no log line."""
+    uri = await make_database("seed")
+    u = uuid4()
+    await store(uri, [u], [candidate(u, "n")], now=datetime.now(UTC))
+    note = "Sold the van to Maria Lopez in Moab"
+    env = {**os.environ, "DATABASE_URL": uri, "PAM_LOG_LEVEL": "DEBUG", "PAM_LOG_FORMAT": "json"}
+    done = await asyncio.to_thread(
+        subprocess.run, [str(CLI), "dismiss", ids(uri, u)["n"], "--reason", "other", "--note",
+                         note], env=env, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "reason other, with a note" in done.stderr  # the dismissal was logged, not its note
+    for word in ("Sold", "Maria", "Lopez", "Moab"):
+        assert word not in done.stderr and word not in done.stdout
+    with psycopg.connect(uri) as conn:
+        assert conn.execute("SELECT reason, note FROM pam_proactive.feedback").fetchall() == [
+            ("other", note)]

@@ -123,7 +123,12 @@ async def dismiss(db: Database | Transaction, schema: str, suggestion_id: UUID, 
               "cls": USER_LOCK_CLASS}
     async with within(db, "dismiss_with_reason") as tx:
         await tx.execute(*_bind(LOCK_OWNER, schema), params)
-        return bool(await tx.fetch_value(*_bind(q.DISMISS, schema), params) == 1)
+        done = bool(await tx.fetch_value(*_bind(q.DISMISS, schema), params) == 1)
+    # The reason is one of REASONS; the note is the traveler's own words and is never logged.
+    log.info("dismissal of %s: %s, reason %s%s", suggestion_id,
+             "recorded" if done else "nothing to do (absent or closed)",
+             reason or "unspecified", ", with a note" if note else "")
+    return done
 
 
 async def rate_useful(db: Database | Transaction, schema: str, suggestion_id: UUID,
