@@ -8,6 +8,8 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.strategies import just
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.harness import TOKEN, Server, bearer
 
@@ -29,14 +31,18 @@ def test_generated_requests_conform(server: Server) -> None:
         if operation.path.endswith("/stream"):
             continue
 
-        @given(case=operation.as_strategy())
+        # A snooze's end is bounded relative to the clock (in the future, at most 30 days),
+        # which a schema cannot say: a schema-valid end in the past is rightly a 422.
+        excluded = [positive_data_acceptance] if operation.path.endswith("/snooze") else []
+
+        @given(case=operation.as_strategy(), excluded=just(excluded))
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)
-        def check(case: Any) -> None:
+        def check(case: Any, excluded: list[Any]) -> None:
             response = case.call(headers=bearer(TOKEN), timeout=10)
             if _clock_out_of_range(response):
                 return  # the one rule the schema cannot state (it moves with the clock)
-            case.validate_response(response, headers=bearer(TOKEN))
+            case.validate_response(response, headers=bearer(TOKEN), excluded_checks=excluded)
 
         check()
         tested.append(f"{operation.method.upper()} {operation.path}")

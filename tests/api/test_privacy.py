@@ -93,7 +93,8 @@ async def test_export_then_forget(client: httpx.AsyncClient, world: World) -> No
     erased = await client.delete(f"/v1/users/{uid}/engine-data", headers=token)
     assert erased.status_code == 200
     assert erased.json()["deleted"] == {"deliveries": 1, "outbox": 2, "suggestions": 2,
-                                        "user_preferences": 1, "insights": 0}
+                                        "user_preferences": 1, "insights": 0,
+                                        "feedback": 0, "snoozes": 0}
     assert engine_rows(world.uri, uid) == dict.fromkeys(
         ("suggestions", "outbox", "user_preferences", "deliveries"), 0)
     assert traveler_rows(world.uri, uid) == (1, 1, 1)

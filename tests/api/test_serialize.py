@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from pam_proactive.api.serialize import suggestion_json, to_jsonable
+from pam_proactive.suggestions.explain import explanation
 from pam_proactive.suggestions.models import Priority
 from pam_proactive.suggestions.store import SuggestionRecord
 
@@ -19,7 +20,9 @@ def test_suggestion_json_matches_to_jsonable() -> None:
             title="Fuel low", message="Fill up soon.", data={"level": 12.5, "tags": ["a"]},
             dedup_key="fuel_low:v1", computed_for=at, created_at=at, updated_at=at,
             expires_at=expires, status="open", status_changed_at=at, notified_rank=notified)
-        assert suggestion_json(record) == to_jsonable(record)
+        # The explanation ("why") is added to the record's own fields.
+        assert suggestion_json(record) == {**to_jsonable(record), "why": explanation(
+            "fuel_low", "critical", {"level": 12.5, "tags": ["a"]})}
 
 
 def test_to_jsonable_edge_values() -> None:

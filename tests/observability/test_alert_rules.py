@@ -19,7 +19,8 @@ RULES = Path(str(resources.files("pam_proactive.observability") / "alerts.yml"))
 UNIT_TESTS = Path(__file__).with_name("alerts_test.yml")
 PROMTOOL = shutil.which("promtool")
 ALERTS = {"PamDatabaseUnreachable", "PamJobRunMissed", "PamJobRunFailed", "PamSlowQueries",
-          "PamDeliveryFailures", "PamOutboxDead", "PamFleetCriticalRising"}
+          "PamDeliveryFailures", "PamOutboxDead", "PamFleetCriticalRising",
+          "PamRelevanceBelowTarget", "PamSuggestionsReportedWrong"}
 
 _SELECTOR = re.compile(r"\b(pam_[a-z0-9_]+)(\{[^}]*\})?")
 _MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")

@@ -21,16 +21,19 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.api import dashboard, metrics
 from pam_proactive.engine import Engine, open_engine
 from pam_proactive.jobs.sweep import sweep
+from pam_proactive.suggestions import answers
+from pam_proactive.suggestions.store import list_suggestions
 from planting import Planter
 from serving import get, serve, small_app
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+SCHEMA = "pam_proactive"
 NEXT_DAY = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-CHART_IDS = ("chart-types", "chart-priorities", "chart-jobs", "chart-queries", "chart-cache",
-             "chart-fleet")
+CHART_IDS = ("chart-relevance", "chart-types", "chart-priorities", "chart-jobs",
+             "chart-queries", "chart-cache", "chart-fleet")
 
 # The columns the dashboard reads of the jobs' and fleet reports' tables (their migrations
 # live on other branches; these are the same names and types).
@@ -167,7 +170,7 @@ return {charts: out, refreshes: window.pamDashboard.refreshes};
 
 
 def totals(section: dict[str, Any]) -> list[list[Any]]:
-    return [[name, sum(values)] for name, values in section["series"].items()]
+    return [[name, sum(v or 0 for v in values)] for name, values in section["series"].items()]
 
 
 async def test_dashboard_in_a_real_browser(make_database: MakeDatabase, browser: Any,
@@ -175,6 +178,11 @@ async def test_dashboard_in_a_real_browser(make_database: MakeDatabase, browser:
     engine = engine_with_tables
     users = plant(uri_tables)
     await sweep(engine, NOW, user_ids=users)
+    # Travelers answer: one suggestion rated useful, one dismissed as wrong.
+    stored = await list_suggestions(engine.db, SCHEMA, limit=2)
+    assert len(stored) == 2
+    await answers.rate_useful(engine.db, SCHEMA, stored[0].id, NOW)
+    await answers.dismiss(engine.db, SCHEMA, stored[1].id, NOW, "wrong")
     await engine.data.get_contexts(users, NOW)  # cache misses, then hits
     await engine.data.get_contexts(users, NOW)
     async with serve(small_app(engine, dashboard.router, metrics.router)) as base:
@@ -201,6 +209,15 @@ async def test_dashboard_in_a_real_browser(make_database: MakeDatabase, browser:
         assert charts["chart-cache"]["datasets"][0][1] == (
             cache["hits"] + cache["misses"] + cache["evictions"]) > 0
         assert charts["chart-queries"]["labels"] > 0
+        relevance = live["relevance"]
+        assert charts["chart-relevance"]["datasets"] == totals(relevance["weeks"])
+        assert relevance["weeks"]["labels"] == ["2026-W48"]
+        rates = {t: rate for t, [rate] in relevance["weeks"]["series"].items()
+                 if rate is not None}  # types delivered but not answered have no rate
+        if stored[0].type == stored[1].type:
+            assert rates == {stored[0].type: 0.5}
+        else:
+            assert rates == {stored[0].type: 1.0, stored[1].type: 0.0}
 
         # New suggestions are stored: the open page shows them without a reload.
         with Planter(uri_tables, "seed") as p:
@@ -225,6 +242,10 @@ async def test_dashboard_in_a_real_browser(make_database: MakeDatabase, browser:
             critical = [r.text for r in browser.find_elements("css selector",
                                                               "#critical tbody tr")]
             assert critical == ["aaaaaaaa 35 2", "bbbbbbbb 52 1"]
+            shown_types = {r.find_elements("css selector", "td")[0].text: r.text for r in
+                           browser.find_elements("css selector", "#relevance tbody tr")}
+            assert set(shown_types) >= {stored[0].type, stored[1].type}
+            assert "100 %" in shown_types[stored[0].type] or stored[0].type == stored[1].type
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "dashboard.png"
             browser.save_screenshot(str(shot))

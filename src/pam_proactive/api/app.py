@@ -20,14 +20,21 @@ from pam_proactive.api.errors import install_error_handlers
 from pam_proactive.api.limits import BodyLimit, RequestRetries, StreamSlots
 from pam_proactive.api.ratelimit import TokenBucketLimiter
 from pam_proactive.api.readiness import DEFAULT_CHECKS, Check
-from pam_proactive.api.routes import health, operations, performance, suggestions, users
+from pam_proactive.api.routes import (
+    answers,
+    health,
+    operations,
+    performance,
+    suggestions,
+    users,
+)
 from pam_proactive.api.state import ApiState
 from pam_proactive.api.stream import SuggestionHub
 from pam_proactive.config import Settings
 from pam_proactive.engine import Engine, open_engine
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, performance.router, users.router,
-                                  suggestions.router, operations.router)
+                                  suggestions.router, answers.router, operations.router)
 
 # Routers of other components: /metrics, and the dashboard at / with its data.
 EXTRA_ROUTERS: tuple[APIRouter, ...] = (metrics.router, dashboard.router)

@@ -94,6 +94,9 @@ def _rows(items: list[dict[str, Any]], keys: tuple[str, ...]) -> str:
     return "".join(out)
 
 
+_RELEVANCE_KEYS = ("type", "delivered", "answered", "relevance", "wrong_rate")
+
+
 def render_page(data: dict[str, Any], refresh_seconds: int, *, locked: bool = False) -> str:
     """The dashboard page with ``data`` rendered in (cards, tables) and embedded for the
     charts; ``locked``: the script must fetch the data with the operator token first."""
@@ -120,6 +123,7 @@ def render_page(data: dict[str, Any], refresh_seconds: int, *, locked: bool = Fa
     escaped["recent_rows"] = _rows(data["suggestions"]["recent"],
                                    ("user", "type", "priority", "status", "updated_at"))
     escaped["critical_rows"] = _rows(data["fleet"]["critical"], ("user", "score", "findings"))
+    escaped["relevance_rows"] = _rows(data["relevance"]["types"], _RELEVANCE_KEYS)
     escaped["initial_json"] = initial
     template = Template(_asset("templates", "dashboard.html").decode())
     return template.substitute(escaped)

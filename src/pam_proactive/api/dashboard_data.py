@@ -17,8 +17,10 @@ from psycopg import sql
 from pam_proactive.api import dashboard_statements as st
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
+from pam_proactive.suggestions import relevance as rel
 
 WINDOW_DAYS = 30
+RELEVANCE_WEEKS = 8
 RECENT_LIMIT = 20
 RUNS_LIMIT = 200
 FLEET_LIMIT = 30
@@ -112,6 +114,31 @@ async def _fleet(reader: _Reader, present: bool) -> dict[str, Any]:
     }
 
 
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{100 * rate:.0f} %"
+
+
+def _relevance(rows: list[rel.Relevance]) -> dict[str, Any]:
+    """Each type's figures over the weeks (a table) and its relevance rate per ISO week (a
+    chart: null where nothing was answered)."""
+    weeks = sorted({r.week for r in rows if r.week is not None})
+    index = {w: i for i, w in enumerate(weeks)}
+    series: dict[str, list[float | None]] = {}
+    for r in rows:
+        if r.week is not None:
+            series.setdefault(r.type, [None] * len(weeks))[index[r.week]] = r.relevance_rate
+    return {
+        "target": rel.TARGET,
+        "types": [{"type": r.type, "delivered": r.delivered, "answered": r.answered,
+                   "acted": r.acted, "useful": r.useful,
+                   "dismissed": sum(r.dismissed.values()), "wrong": r.dismissed["wrong"],
+                   "snoozed": r.snoozed, "relevance": _percent(r.relevance_rate),
+                   "wrong_rate": _percent(r.wrong_rate)}
+                  for r in rows if r.week is None],
+        "weeks": {"labels": weeks, "series": dict(sorted(series.items()))},
+    }
+
+
 def empty_data(now: datetime) -> dict[str, Any]:
     """The dashboard's shape with nothing in it (zeros, empty series; the database shown as
     unknown): the page rendered before the caller has shown the operator token."""
@@ -130,6 +157,7 @@ def empty_data(now: datetime) -> dict[str, Any]:
         "suggestions": {"by_type": _series([]), "by_priority": _series([]), "statuses": {},
                         "recent": []},
         "outbox": {"pending": 0, "delivered": 0, "failing": 0, "dead": 0},
+        "relevance": _relevance([]),
     }
 
 
@@ -149,6 +177,8 @@ async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
     recent = await reader.rows("recent_suggestions", st.RECENT_SUGGESTIONS,
                                {"limit": RECENT_LIMIT})
     ((pending, delivered, failing, dead),) = await reader.rows("outbox_state", st.OUTBOX_STATE)
+    relevance = await rel.recent_weeks(engine.db, engine.settings.engine_schema, now,
+                                       RELEVANCE_WEEKS)
     return {
         "generated_at": now.isoformat(),
         "health": _engine_health(engine, True),
@@ -164,4 +194,5 @@ async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
         },
         "outbox": {"pending": int(pending), "delivered": int(delivered), "failing": int(failing),
                    "dead": int(dead)},
+        "relevance": _relevance(relevance),
     }

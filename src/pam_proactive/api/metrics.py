@@ -12,6 +12,10 @@ workers on the same host): the sum over every process's files, read by MultiProc
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -22,7 +26,10 @@ from pam_proactive.db.connection import Database
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
 from pam_proactive.observability import metrics
+from pam_proactive.suggestions import relevance
 from pam_proactive.suggestions.dead_letters import dead_by_channel
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -67,6 +74,27 @@ async def refresh_dead_letters(engine: Engine, timeout: float = PROBE_TIMEOUT_SE
     metrics.set_outbox_dead(counts)
 
 
+# Scrapes closer together than this reuse the relevance gauges: the figures move by the hour.
+RELEVANCE_REFRESH_SECONDS = 60.0
+_relevance_at: dict[str, float] = {}
+
+
+async def _refresh_relevance(engine: Engine) -> None:
+    """Re-read the relevance gauges (at most once a minute per schema); a failed or slow read
+    leaves the previous values (the scrape itself must not fail)."""
+    schema = engine.settings.engine_schema
+    clock = time.monotonic()
+    if clock - _relevance_at.get(schema, -math.inf) < RELEVANCE_REFRESH_SECONDS:
+        return
+    _relevance_at[schema] = clock
+    try:
+        await asyncio.wait_for(
+            relevance.publish_metrics(engine.db, schema, datetime.now(UTC)),
+            PROBE_TIMEOUT_SECONDS * 5)
+    except (PamError, TimeoutError):
+        log.warning("the relevance gauges could not be refreshed; kept the previous values")
+
+
 def exposition() -> bytes:
     """The metrics text: every process's (multiprocess mode) or this process's."""
     path = metrics.multiprocess_dir()
@@ -91,5 +119,6 @@ async def get_metrics(request: Request) -> Response:
         metrics.set_db_up(up)
         if up:
             await refresh_dead_letters(engine)
+            await _refresh_relevance(engine)
     metrics.refresh_pools()
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ take the same per-user lock as sweeps); the API's own statements live in
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -21,7 +21,7 @@ from pam_proactive.api.statements import (
     ApiStatements,
 )
 from pam_proactive.engine import Engine
-from pam_proactive.suggestions import store
+from pam_proactive.suggestions import answers, store
 from pam_proactive.suggestions.models import Priority
 from pam_proactive.suggestions.store import USER_LOCK_CLASS, SuggestionRecord, SuggestionStatus
 
@@ -72,14 +72,24 @@ async def list_user_suggestions(
                                         limit=limit)
 
 
-async def dismiss(engine: Engine, suggestion_id: UUID, now: datetime) -> bool:
-    """Dismiss a live suggestion; False when it was already closed (or is absent)."""
-    return await store.dismiss(engine.db, engine.settings.engine_schema, suggestion_id, now)
+async def dismiss(engine: Engine, suggestion_id: UUID, now: datetime,
+                  reason: str | None = None, note: str | None = None) -> bool:
+    """Dismiss a live suggestion, keeping the traveler's ``reason`` (and ``note``, for
+    'other'); False when it was already closed (or is absent)."""
+    return await answers.dismiss(engine.db, engine.settings.engine_schema, suggestion_id, now,
+                                 reason, note)
 
 
 async def mark_acted(engine: Engine, suggestion_id: UUID, now: datetime) -> bool:
     """Mark a live suggestion acted upon; False when it was already closed (or is absent)."""
     return await store.mark_acted(engine.db, engine.settings.engine_schema, suggestion_id, now)
+
+
+async def live_snoozes(engine: Engine, records: Sequence[SuggestionRecord]
+                       ) -> dict[tuple[UUID, str], answers.LiveSnooze]:
+    """The snoozes in force of the live ones among ``records``, by (user, dedup_key)."""
+    subjects = {(r.user_id, r.dedup_key) for r in records if r.status in store.LIVE_STATUSES}
+    return await answers.live_snoozes(engine.db, engine.settings.engine_schema, subjects)
 
 
 def record_from_row(row: Sequence[Any]) -> SuggestionRecord:
@@ -122,12 +132,14 @@ class UserExport:
     preferences: dict[str, Any] | None
     insights: list[dict[str, Any]] | None  # None when this installation has no insights table
     truncated: tuple[str, ...] = ()  # tables cut at the caller's row bound
+    snoozes: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)  # notes included
 
     @property
     def empty(self) -> bool:
         """True when the engine holds nothing about this user."""
         return not (self.suggestions or self.outbox or self.deliveries or self.preferences
-                    or self.insights)
+                    or self.insights or self.snoozes or self.feedback)
 
 
 async def export_user(engine: Engine, user_id: UUID, max_rows: int | None = None
@@ -152,8 +164,11 @@ async def export_user(engine: Engine, user_id: UUID, max_rows: int | None = None
     insights = None
     if await _insights_table(engine):
         insights = [dict(r[0]) for r in await fetch("insights", st.export_insights)]
+    answered = await answers.export_answers(engine.db, engine.settings.engine_schema, user_id)
     return UserExport(
         user_id=user_id,
+        snoozes=answered["snoozes"],
+        feedback=answered["feedback"],
         suggestions=[record_from_row(r) for r in suggestions],
         outbox=_rows(outbox, _OUTBOX_COLUMNS),
         deliveries=_rows(deliveries, _DELIVERY_COLUMNS),
@@ -178,6 +193,8 @@ async def erase_user(engine: Engine, user_id: UUID) -> dict[str, int]:
         await tx.execute("api_erase_lock", LOCK_USER, params)
         for table, statement in steps:
             deleted[table] = await tx.execute(f"api_erase_{table}", statement, params)
+        deleted["feedback"], deleted["snoozes"] = await answers.erase_answers(
+            tx, engine.settings.engine_schema, user_id)
     engine.data.invalidate_user(user_id)
     return deleted
 

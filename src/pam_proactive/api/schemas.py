@@ -53,6 +53,9 @@ class SuggestionOut(BaseModel):
         default=None,
         description="the live suggestion this one is part of: it carries the same advice, so "
                     "this one is listed but not notified (see the README's relations)")
+    why: dict[str, Any] | None = Field(
+        None, description="why it is shown: the rule that fired, the numbers and thresholds "
+        "it compared, and the snooze in force (if any)")
 
 
 class SuggestionListOut(BaseModel):
@@ -77,6 +80,10 @@ class ExportOut(BaseModel):
     truncated: list[str] = Field(
         description="tables cut at the export's bounds (10,000 rows per table, 16 MiB in "
         "all); `pam-proactive export-user` exports everything")
+    snoozes: list[dict[str, Any]] = Field(default_factory=list,
+                                          description="the traveler's snoozes")
+    feedback: list[dict[str, Any]] = Field(
+        default_factory=list, description="dismissal reasons (with notes) and useful ratings")
 
 
 class EraseOut(BaseModel):

@@ -15,6 +15,8 @@ from pam_proactive.analysis.bounds import (
     bound_data,
     cut_text,
 )
+from pam_proactive.suggestions.answers import LiveSnooze
+from pam_proactive.suggestions.explain import explanation
 from pam_proactive.suggestions.store import SuggestionRecord
 
 
@@ -46,20 +48,25 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def suggestion_json(record: SuggestionRecord) -> dict[str, Any]:
+def suggestion_json(record: SuggestionRecord, snooze: LiveSnooze | None = None
+                    ) -> dict[str, Any]:
     """One stored suggestion as JSON (the shape of :func:`to_jsonable`, built directly: it is
-    the API's hottest path, and ``data`` is already JSON from the jsonb column)."""
+    the API's hottest path, and ``data`` is already JSON from the jsonb column), with ``why``:
+    its explanation, naming ``snooze`` (the subject's snooze in force) when given."""
     notified = record.notified_rank
     # Capped as they leave the engine (analysis.bounds), rows stored before the cut included.
+    data = bound_data(record.data)
+    applied = None if snooze is None else (snooze.created_at, snooze.until, snooze.priority)
     return {
         "id": str(record.id), "user_id": str(record.user_id), "type": record.type,
         "priority": record.priority.label, "title": cut_text(record.title, TITLE_MAX_CHARS),
         "message": cut_text(record.message, MESSAGE_MAX_CHARS),
-        "data": bound_data(record.data), "dedup_key": record.dedup_key,
+        "data": data, "dedup_key": record.dedup_key,
         "computed_for": record.computed_for.isoformat(),
         "created_at": record.created_at.isoformat(), "updated_at": record.updated_at.isoformat(),
         "expires_at": _iso(record.expires_at), "status": record.status,
         "status_changed_at": record.status_changed_at.isoformat(),
         "notified_rank": None if notified is None else notified.label,
         "held_by": None if record.held_by is None else str(record.held_by),
+        "why": explanation(record.type, record.priority.label, data, applied),
     }

@@ -431,3 +431,9 @@ from pam_proactive.cli.watch import install_triggers, watch  # noqa: E402
 
 app.command()(watch)
 app.command("install-triggers")(install_triggers)
+
+
+# A traveler's answers (snooze, dismiss, acted, useful) and `relevance`: cli/answers.py.
+from pam_proactive.cli import answers as _answer_commands  # noqa: E402
+
+_answer_commands.register(app)

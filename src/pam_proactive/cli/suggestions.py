@@ -31,6 +31,8 @@ _LIFECYCLE = {
     "capped": "stored, not notified: over the user's daily cap",
     "held_back": "stored as part of another suggestion about the same cause, not notified",
     "released": "no longer part of another suggestion (notified if never notified)",
+    "snooze_resumed": "snoozes ended: the subject notified again",
+    "snooze_broken": "snoozes broken by a higher priority",
 }
 
 

@@ -91,7 +91,8 @@ PRUNE_SEEN = "DELETE FROM {s}.change_seen WHERE feed = %(feed)s AND changed_at <
 
 # Due, within a scope: its recheck moment has passed, a live suggestion of the scope's types
 # has reached its expiry, or the cooldown of a dismissed subject of those types ended since
-# the traveler was last evaluated in the scope (a full sweep would suggest it again then).
+# the traveler was last evaluated in the scope (a full sweep would suggest it again then), or
+# a snooze of those types is over and not yet ended (a full sweep would notify it again then).
 # Optionally limited to one job range (lo < user_id <= hi); types NULL: every type.
 DUE = """
 SELECT user_id FROM {s}.evaluation_state
@@ -113,6 +114,12 @@ WHERE s.status IN ('dismissed', 'acted')
   AND (%(hi)s::uuid IS NULL OR s.user_id <= %(hi)s::uuid)
   AND s.status_changed_at + %(cooldown)s > e.evaluated_for
   AND s.status_changed_at + %(cooldown)s <= %(now)s
+UNION
+SELECT user_id FROM {s}.snoozes
+WHERE ended_at IS NULL AND until <= %(now)s
+  AND (%(types)s::text[] IS NULL OR type = ANY(%(types)s::text[]))
+  AND (%(lo)s::uuid IS NULL OR user_id > %(lo)s::uuid)
+  AND (%(hi)s::uuid IS NULL OR user_id <= %(hi)s::uuid)
 """
 
 SAVE_STATE = """

@@ -104,6 +104,23 @@ FLEET_CRITICAL = Gauge("pam_fleet_critical_vehicles", "Vehicles in a critical st
 FLEET_VEHICLES = Gauge("pam_fleet_vehicles", "Vehicles in the latest fleet report.",
                        multiprocess_mode="mostrecent", registry=REGISTRY)
 
+# --- relevance (read from the database at scrape, suggestions/relevance.py) ------------------
+RELEVANCE_RATE = Gauge("pam_relevance_rate", "Share of the answered suggestions of a type "
+                       "that were acted on or rated useful, over the relevance window "
+                       "(PAM: 28 days); NaN when none was answered.", ("type",),
+                       multiprocess_mode="mostrecent", registry=REGISTRY)
+RELEVANCE_WRONG_RATE = Gauge("pam_relevance_wrong_rate", "Share of the answered suggestions "
+                             "of a type dismissed as wrong, over the relevance window; NaN "
+                             "when none was answered.", ("type",),
+                             multiprocess_mode="mostrecent", registry=REGISTRY)
+RELEVANCE_ANSWERED = Gauge("pam_relevance_answered", "Suggestions of a type acted on, "
+                           "dismissed or rated useful over the relevance window (the rates' "
+                           "sample size).", ("type",), multiprocess_mode="mostrecent",
+                           registry=REGISTRY)
+RELEVANCE_DELIVERED = Gauge("pam_relevance_delivered", "Suggestions of a type with a "
+                            "notification delivered over the relevance window.", ("type",),
+                            multiprocess_mode="mostrecent", registry=REGISTRY)
+
 JOB_OUTCOMES = ("ok", "partial", "failed", "skipped")  # job_runs.status, and skipped
 TRANSITIONS = ("created", "escalated", "resolved", "expired", "held_back", "released")
 
@@ -219,6 +236,19 @@ def set_fleet_health(*, critical: int, vehicles: int) -> None:
     """Publish the latest fleet report's critical and total vehicle counts."""
     FLEET_CRITICAL.set(critical)
     FLEET_VEHICLES.set(vehicles)
+
+
+def set_relevance(rows: Iterable[tuple[str, int, int, float | None, float | None]]) -> None:
+    """Publish each type's (type, delivered, answered, relevance rate, wrong rate) over the
+    relevance window; types absent from ``rows`` are dropped."""
+    for gauge in (RELEVANCE_RATE, RELEVANCE_WRONG_RATE, RELEVANCE_ANSWERED,
+                  RELEVANCE_DELIVERED):
+        gauge.clear()
+    for kind, delivered, answered, rate, wrong in rows:
+        RELEVANCE_DELIVERED.labels(kind).set(delivered)
+        RELEVANCE_ANSWERED.labels(kind).set(answered)
+        RELEVANCE_RATE.labels(kind).set(math.nan if rate is None else rate)
+        RELEVANCE_WRONG_RATE.labels(kind).set(math.nan if wrong is None else wrong)
 
 
 # --- pools ------------------------------------------------------------------------------------

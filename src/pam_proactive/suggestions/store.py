@@ -24,6 +24,9 @@ The rules that keep a traveler from being told the same thing twice:
   :func:`pam_proactive.suggestions.relations.holders` over the batch's live suggestions once
   stored) is stored and listed but not notified, and is notified when released, if it never
   was; a pending notification of a suggestion that becomes held is cancelled.
+* a snoozed subject is not notified until the snooze ends (then once, if still live at the
+  snoozed priority or above), unless its priority rises above the snoozed one, which ends the
+  snooze at once (see :mod:`pam_proactive.suggestions.answers`).
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class ApplyResult:
     capped: int = 0  # notifications not written because the user's daily cap was reached
     held_back: int = 0  # live suggestions newly held back by another about the same cause
     released: int = 0  # live suggestions no longer held back (notified if never notified)
+    snooze_resumed: int = 0  # snoozes ended with their subject notified again ('resumed')
+    snooze_broken: int = 0  # snoozes broken by a priority above the snoozed one
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +399,7 @@ async def apply_candidates(
             *_bind(q.SET_HELD, schema), params | {"held_ids": ids, "holder_ids": new})
         kinds["held_back"], kinds["released"] = _kinds(held_kinds), _kinds(released_kinds)
         params["released"] = [sid for sid, holder in zip(ids, new, strict=True) if holder is None]
+        [(resumed, broken)] = await tx.fetch(*_bind(q.END_SNOOZES, schema), params)
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
         escalated, capped, notified, held = (int(v) for v in counts[:4])
         kinds["escalated"] = _kinds(counts[4])
@@ -415,6 +421,8 @@ async def apply_candidates(
         capped=capped,
         held_back=int(newly_held),
         released=int(released),
+        snooze_resumed=int(resumed),
+        snooze_broken=int(broken),
     )
     log.info("applied suggestions for %d users: %s", len(swept), result)
     return result

@@ -249,7 +249,11 @@ NOTIFY = Statement(
     " JOIN {s}.suggestions AS s ON s.id = c.id"
     " JOIN {u} AS u ON u.user_id = s.user_id"
     " WHERE s.status IN ('open', 'delivered') AND s.held_by IS NULL"
-    "  AND s.priority_rank > coalesce(s.notified_rank, 0)),"
+    "  AND s.priority_rank > coalesce(s.notified_rank, 0)"
+    # A snoozed subject is not notified: END_SNOOZES, run just before, ended every snooze
+    # that is over or broken by an escalation, so any snooze left is still in force.
+    "  AND NOT EXISTS (SELECT 1 FROM {s}.snoozes AS sn WHERE sn.user_id = s.user_id"
+    "   AND sn.dedup_key = s.dedup_key AND sn.ended_at IS NULL)),"
     " decided AS ("
     " SELECT elig.*, (priority_rank = 4 OR used + rn <= daily_cap) AS allowed FROM elig),"
     " ins AS ("
@@ -276,9 +280,46 @@ NOTIFY = Statement(
     " " + kinds("decided", "event = 'escalated'")
 )
 
+# The batch's live snoozes that end now (see suggestions/answers.py): broken by a priority above
+# the snoozed one ('escalated': NOTIFY then notifies it as any escalation), or over with the
+# subject still live at the snoozed priority or above ('resumed': one notification, event
+# 'resumed', tied to the snooze so it is written once; quiet hours hold it, the daily cap does
+# not refuse it: the traveler asked for it), lower ('improved') or gone. A resumed or improved
+# suggestion's rank counts as notified, so NOTIFY does not notify it again.
+END_SNOOZES = Statement(
+    "store.end_snoozes",
+    "WITH due AS ("
+    " SELECT sn.id AS snooze_id, s.id, u.deliver_after,"
+    "  CASE WHEN s.priority_rank > sn.priority_rank THEN 'escalated'"
+    "   WHEN sn.until > %(now)s THEN NULL"
+    "   WHEN s.id IS NULL THEN 'gone'"
+    "   WHEN s.priority_rank < sn.priority_rank THEN 'improved'"
+    "   ELSE 'resumed' END AS outcome"
+    " FROM {s}.snoozes AS sn JOIN {u} AS u ON u.user_id = sn.user_id"
+    " LEFT JOIN {s}.suggestions AS s ON s.user_id = sn.user_id"
+    "  AND s.dedup_key = sn.dedup_key AND s.status IN ('open', 'delivered')"
+    " WHERE sn.ended_at IS NULL AND sn.user_id BETWEEN %(lo)s AND %(hi)s"
+    "  AND (%(types)s::text[] IS NULL OR sn.type = ANY(%(types)s::text[]))),"
+    " ended AS ("
+    " UPDATE {s}.snoozes AS sn SET ended_at = %(now)s, outcome = d.outcome FROM due AS d"
+    " WHERE sn.id = d.snooze_id AND d.outcome IS NOT NULL),"
+    " ins AS ("
+    " INSERT INTO {s}.outbox (suggestion_id, user_id, event, priority, payload, created_at,"
+    "  deliver_after, snooze_id)"
+    " SELECT s.id, s.user_id, 'resumed', s.priority, " + payload("'resumed'") + ", %(now)s,"
+    "  d.deliver_after, d.snooze_id"
+    " FROM due AS d JOIN {s}.suggestions AS s ON s.id = d.id WHERE d.outcome = 'resumed'"
+    # Held back by another about the same cause: that one tells the traveler (relations).
+    "  AND s.held_by IS NULL"
+    " ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING RETURNING 1),"
+    " marked AS ("
+    " UPDATE {s}.suggestions AS s SET notified_rank = s.priority_rank FROM due AS d"
+    " WHERE s.id = d.id AND d.outcome IN ('resumed', 'improved')"
+    "  AND s.priority_rank > coalesce(s.notified_rank, 0))"
+    " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM due WHERE outcome = 'escalated')"
+)
+
 DROP_TEMP = Statement("store.drop_temp", "DROP TABLE {c}, {u}")
-
-
 
 ANALYZE_TEMP = Statement("store.analyze_temp", "ANALYZE {c}, {u}")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from pam_proactive.api import repository
 from pam_proactive.api.auth import Caller
@@ -22,6 +23,7 @@ from pam_proactive.api.serialize import suggestion_json
 from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
 from pam_proactive.api.stream import Subscription
 from pam_proactive.logs import audit_actor
+from pam_proactive.suggestions.answers import MAX_NOTE, LiveSnooze, Reason
 from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionRecord, SuggestionStatus
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
@@ -49,9 +51,10 @@ async def list_suggestions(
                                                        limit)
         if not found:
             await _known(state, user_id)
+        snoozes = await repository.live_snoozes(state.engine, found)
     # Built from the store's typed records: returned as is, not re-validated per request;
     # each suggestion encoded once, to count the response's bytes as it is built.
-    items, truncated = bounded_items(found)
+    items, truncated = bounded_items(found, snoozes)
     return Response(_listing(f'"user_id":"{user_id}",', items, truncated),
                     media_type="application/json")
 
@@ -62,15 +65,29 @@ def _listing(head: str, items: list[str], truncated: bool) -> str:
             + ("true" if truncated else "false") + "}")
 
 
-def bounded_items(records: Sequence[SuggestionRecord]) -> tuple[list[str], bool]:
-    """The records as JSON texts, as many as fit in LIST_MAX_BYTES (in order), and whether
-    some were left out."""
-    encoded = [json.dumps(suggestion_json(r), ensure_ascii=False, separators=(",", ":"))
+def bounded_items(records: Sequence[SuggestionRecord],
+                  snoozes: Mapping[tuple[UUID, str], LiveSnooze]) -> tuple[list[str], bool]:
+    """The records as JSON texts (each with its snooze in force, if any), as many as fit in
+    LIST_MAX_BYTES (in order), and whether some were left out."""
+    encoded = [json.dumps(suggestion_json(r, snoozes.get((r.user_id, r.dedup_key))),
+                          ensure_ascii=False, separators=(",", ":"))
                for r in records]
     return within_bytes(encoded, lambda text: len(text.encode()) + 1, LIST_MAX_BYTES)
 
 
-async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str, Any]:
+class DismissIn(BaseModel):
+    """Why the traveler dismissed the suggestion (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason | None = Field(None, description="not_useful, wrong (the data or the "
+                                  "conclusion is wrong), already_done, too_early or other")
+    note: str | None = Field(None, max_length=MAX_NOTE,
+                             description="free text (what 'other' means, or a detail); "
+                             "never logged")
+
+
+async def _close(request: Request, suggestion_id: UUID, action: str,
+                 answer: DismissIn | None = None) -> dict[str, Any]:
     state = api_state(request)
     who = await caller(request)
     owner = await repository.suggestion_owner(state.engine, suggestion_id)
@@ -78,9 +95,13 @@ async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str
         raise not_found(f"no suggestion with id {suggestion_id}")
     who.require_user(owner)
     now = datetime.now(UTC)
-    close = repository.dismiss if action == "dismissed" else repository.mark_acted
     with audit_actor(actor(who)):
-        changed = await close(state.engine, suggestion_id, now)
+        if action == "dismissed":
+            changed = await repository.dismiss(state.engine, suggestion_id, now,
+                                               answer.reason if answer else None,
+                                               answer.note if answer else None)
+        else:
+            changed = await repository.mark_acted(state.engine, suggestion_id, now)
     if not changed:
         raise conflict("the suggestion is already closed (dismissed, acted upon, resolved or "
                        "expired): nothing changed")
@@ -89,10 +110,12 @@ async def _close(request: Request, suggestion_id: UUID, action: str) -> dict[str
 
 @router.post("/suggestions/{suggestion_id}/dismiss",
              responses={**ERRORS, **NOT_FOUND, 409: {"description": "already closed"}})
-async def dismiss(suggestion_id: UUID, request: Request) -> dict[str, Any]:
+async def dismiss(suggestion_id: UUID, request: Request,
+                  answer: DismissIn | None = Body(None)) -> dict[str, Any]:
     """The traveler dismissed the suggestion: closed, its unsent notifications cancelled,
-    and its subject not suggested again within the cooldown (PAM_COOLDOWN_DAYS)."""
-    return await _close(request, suggestion_id, "dismissed")
+    and its subject not suggested again within the cooldown (PAM_COOLDOWN_DAYS). An optional
+    body gives the reason, kept with the suggestion's type, priority and numbers."""
+    return await _close(request, suggestion_id, "dismissed", answer)
 
 
 @router.post("/suggestions/{suggestion_id}/acted",
@@ -112,7 +135,8 @@ def sse(event: str, data: Any, event_id: str | None = None) -> str:
 async def _events(state: ApiState, user_id: UUID, sub: Subscription) -> AsyncIterator[str]:
     live = await repository.list_user_suggestions(state.engine, user_id, LIVE_STATUSES,
                                                   SNAPSHOT_MAX_ITEMS)
-    items, truncated = bounded_items(live)
+    snoozes = await repository.live_snoozes(state.engine, live)
+    items, truncated = bounded_items(live, snoozes)
     snapshot = _listing("", items, truncated)
     # The client's reconnection delay, then the current state; changes follow.
     yield f"retry: 2000\nevent: snapshot\ndata: {snapshot}\n\n"

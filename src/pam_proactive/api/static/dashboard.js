@@ -139,6 +139,15 @@
     fillTable("critical", data.fleet.critical, function (v) {
       return [[v.user], [v.score], [v.findings]];
     });
+    var rel = data.relevance;
+    var lines = seriesData(rel.weeks);
+    lines.datasets.forEach(function (d) { d.borderColor = d.backgroundColor; });
+    draw("chart-relevance", "line", lines, {spanGaps: true,
+      scales: {y: {min: 0, max: 1, ticks: {format: {style: "percent"}}}},
+      plugins: {legend: {position: "bottom"}}});
+    fillTable("relevance", rel.types, function (t) {
+      return [[t.type], [t.delivered], [t.answered], [t.relevance], [t.wrong_rate]];
+    });
   }
 
   function setStatus(text, offline) {
