@@ -140,8 +140,9 @@ BEGIN
                 SELECT 1 FROM pg_catalog.pg_timezone_names AS z
                  WHERE z.name = (v_val #>> '{}') AND z.name !~ '^(posix|right)/'
                    AND z.name NOT IN ('posixrules', 'localtime', 'Factory')) THEN
-            RAISE EXCEPTION 'preferences.timezone: % is not an IANA time zone '
-                '(e.g. "America/Denver")', v_val USING ERRCODE = '22023';
+            -- The value is not quoted back: errors never echo input.
+            RAISE EXCEPTION 'preferences.timezone: expected an IANA time zone name '
+                '(e.g. "America/Denver") or null' USING ERRCODE = '22023';
         ELSE
             v_tz := v_val #>> '{}';
         END IF;
