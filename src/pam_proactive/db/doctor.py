@@ -252,7 +252,10 @@ TRAVELER_FUNCTIONS = ("dismiss_suggestion(uuid)", "mark_suggestion_acted(uuid)",
                       "my_preferences()", "update_my_preferences(jsonb)")
 TRAVELER_POLICY = "pam_traveler_reads_own"
 
-_IS_SUPABASE = ("SELECT to_regnamespace('auth') IS NOT NULL"
+# From the catalogs: to_regprocedure would need USAGE on schema auth, which doctor's role may
+# lack.
+_IS_SUPABASE = ("SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n"
+                " ON n.oid = p.pronamespace WHERE n.nspname = 'auth' AND p.proname = 'uid')"
                 " AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon')"
                 " AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')")
 

@@ -82,7 +82,9 @@ def supabase_sql(name: str) -> str:
 # What Supabase provides that the Supabase SQL relies on: (what, present?) per check.
 _SUPABASE_PRIMITIVES = (
     "SELECT 'schema auth', to_regnamespace('auth') IS NOT NULL"
-    " UNION ALL SELECT 'function auth.uid()', to_regprocedure('auth.uid()') IS NOT NULL"
+    " UNION ALL SELECT 'function auth.uid()', EXISTS (SELECT 1 FROM pg_proc p"
+    "  JOIN pg_namespace n ON n.oid = p.pronamespace"
+    "  WHERE n.nspname = 'auth' AND p.proname = 'uid' AND p.pronargs = 0)"
     " UNION ALL SELECT 'role anon', EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon')"
     " UNION ALL SELECT 'role authenticated',"
     "  EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')"
