@@ -299,8 +299,8 @@ _EXTRA_GRANTS = (
 # Per app function: present, SECURITY DEFINER, search_path pinned to ''.
 _FUNCTION_STATE = (
     "SELECT f.name, p.prosecdef, coalesce('search_path=\"\"' = ANY(p.proconfig), false)"
-    " FROM unnest(%(functions)s::text[]) AS f(name)"
-    " LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.name)"
+    " FROM unnest(%(functions)s::text[]) WITH ORDINALITY AS f(name, ord)"
+    " LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.name) ORDER BY f.ord"
 )
 
 
