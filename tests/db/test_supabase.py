@@ -393,3 +393,28 @@ async def test_the_tables_are_in_the_realtime_publication(make_database: MakeDat
 def test_claims_helper_matches_supabase() -> None:
     assert json.loads(json.dumps(claims_for(None))) == {"role": "authenticated",
                                                         "aud": "authenticated"}
+
+
+async def test_the_owning_role_still_reads_every_traveler(make_database: MakeDatabase) -> None:
+    """On Supabase the engine connects as the tables' owner, not a superuser: RLS is enabled
+    but not forced, so an owner (here a plain role given the tables) reads every row."""
+    uri = await supabase_database(make_database, broadcast=False)
+    a, b = await travelers_with_suggestions(uri)
+    owner = f"pam_owner_{uuid4().hex[:8]}"
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {owner} NOLOGIN NOSUPERUSER NOBYPASSRLS")
+        conn.execute(f"GRANT USAGE ON SCHEMA {S} TO {owner}")
+        for table in TABLES:
+            conn.execute(f"ALTER TABLE {S}.{table} OWNER TO {owner}")
+        try:
+            with acting(conn, owner) as cur:
+                for table in TABLES:
+                    assert set(owners(cur, table)) == {a, b}, table
+            conn.execute(f"ALTER TABLE {S}.suggestions FORCE ROW LEVEL SECURITY")
+            with acting(conn, owner) as cur:  # what doctor warns of: forced, it sees nothing
+                assert owners(cur, "suggestions") == []
+        finally:
+            for table in TABLES:
+                conn.execute(f"ALTER TABLE {S}.{table} OWNER TO CURRENT_USER")
+            conn.execute(f"DROP OWNED BY {owner}")
+            conn.execute(f"DROP ROLE {owner}")
