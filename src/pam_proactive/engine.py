@@ -27,11 +27,14 @@ class Engine:
     detectors: DetectorSettings
 
 
-async def run_migrations(settings: Settings, conninfo: str) -> list[str]:
-    """Apply the engine's migrations and the preset's views; return what was applied."""
+async def run_migrations(settings: Settings, conninfo: str, *, supabase: bool = False,
+                         broadcast: bool = False) -> list[str]:
+    """Apply the engine's migrations and the preset's views (and, asked for, the Supabase
+    access and broadcast SQL); return what was applied."""
     kwargs = connection_kwargs(settings)
     async with await psycopg.AsyncConnection.connect(conninfo, **kwargs) as conn:
-        return await migrate(conn, schema=settings.engine_schema, preset=settings.preset)
+        return await migrate(conn, schema=settings.engine_schema, preset=settings.preset,
+                             supabase=supabase, broadcast=broadcast)
 
 
 @asynccontextmanager

@@ -35,6 +35,10 @@ class InvalidUserIdError(PamError, ValueError):
     """A user id is not a UUID."""
 
 
+class InvalidPreferencesError(PamError, ValueError):
+    """A traveler's preference change was refused; the message names the field and why."""
+
+
 class MigrationError(PamError):
     """A migration failed or was changed after it was applied."""
 

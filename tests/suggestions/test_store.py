@@ -659,7 +659,7 @@ async def test_every_statement_is_timed_by_name(conn: Conn) -> None:
     stats = conn.metrics.snapshot()["statements"]
     for name in ("store.create_users", "store.load_candidates", "store.lock_users",
                  "store.insert_new", "store.resolve_gone", "store.notify",
-                 "apply_candidates.commit", "store.lock_owner", "store.close_one",
+                 "apply_candidates.commit", "store.close_one",
                  "close_dismissed.commit"):
         assert stats[name]["count"] == 1 and stats[name]["errors"] == 0, name
 

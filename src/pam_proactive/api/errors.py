@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pam_proactive.errors import (
     DataSourceError,
+    InvalidPreferencesError,
     InvalidUserIdError,
     PamError,
     SchemaError,
@@ -81,7 +82,7 @@ def body(code: str, detail: Any) -> dict[str, Any]:
 def _from_pam(exc: PamError) -> ApiError:
     if isinstance(exc, UnknownUserError):
         return not_found(str(exc))
-    if isinstance(exc, InvalidUserIdError):
+    if isinstance(exc, InvalidUserIdError | InvalidPreferencesError):
         return ApiError(422, "invalid_request", str(exc))
     if isinstance(exc, SchemaError):
         return ApiError(503, "schema_mismatch", str(exc))

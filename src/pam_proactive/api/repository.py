@@ -13,6 +13,9 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
+import psycopg
+from psycopg.types.json import Jsonb
+
 from pam_proactive.api.statements import (
     INSIGHTS_TABLE,
     LOCK_USER,
@@ -21,6 +24,7 @@ from pam_proactive.api.statements import (
     ApiStatements,
 )
 from pam_proactive.engine import Engine
+from pam_proactive.errors import DataSourceError, InvalidPreferencesError
 from pam_proactive.suggestions import answers, store
 from pam_proactive.suggestions.models import Priority
 from pam_proactive.suggestions.store import USER_LOCK_CLASS, SuggestionRecord, SuggestionStatus
@@ -90,6 +94,34 @@ async def live_snoozes(engine: Engine, records: Sequence[SuggestionRecord]
     """The snoozes in force of the live ones among ``records``, by (user, dedup_key)."""
     subjects = {(r.user_id, r.dedup_key) for r in records if r.status in store.LIVE_STATUSES}
     return await answers.live_snoozes(engine.db, engine.settings.engine_schema, subjects)
+
+
+async def preferences(engine: Engine, user_id: UUID) -> dict[str, Any]:
+    """The traveler's notification preferences (the defaults when none are stored)."""
+    rows = await engine.db.fetch("api_preferences", statements(engine).get_preferences,
+                                 {"user_id": user_id})
+    return dict(rows[0][0])
+
+
+async def update_preferences(engine: Engine, user_id: UUID, changes: dict[str, Any]
+                             ) -> dict[str, Any]:
+    """Change the fields of ``changes`` (null clears one) and return the preferences after.
+    Validated by the database function Supabase apps call too; a refused change raises
+    :class:`InvalidPreferencesError` naming the field, and changes nothing."""
+    try:
+        async with engine.db.transaction("api_update_preferences") as tx:
+            rows = await tx.fetch("api_update_preferences",
+                                  statements(engine).update_preferences,
+                                  {"user_id": user_id, "changes": Jsonb(changes)})
+    except DataSourceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, psycopg.errors.InvalidParameterValue):
+            # The function's own message: the field and the rule, never stored data.
+            raise InvalidPreferencesError(cause.diag.message_primary or "invalid preferences"
+                                          ) from exc
+        raise
+    engine.data.invalidate_user(user_id)
+    return dict(rows[0][0])
 
 
 def record_from_row(row: Sequence[Any]) -> SuggestionRecord:

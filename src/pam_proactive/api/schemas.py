@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 PriorityLabel = Literal["low", "medium", "high", "critical"]
 
@@ -101,3 +101,36 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "unknown id"}}
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorOut, "description": "rate limited; see the Retry-After header"}}
+
+
+_CLOCK = r"^[0-9]{2}:[0-9]{2}$"
+
+
+class PreferencesOut(BaseModel):
+    """A traveler's notification preferences (the defaults while none are stored)."""
+
+    user_id: UUID
+    opted_out: bool
+    disabled_types: list[str]
+    timezone: str | None = Field(description="IANA zone; null: the traveler's profile's")
+    quiet_start: str | None = Field(description="local HH:MM; null with quiet_end: none")
+    quiet_end: str | None
+    daily_cap: int | None = Field(description="notifications a local day; null: no cap")
+    updated_at: datetime | None
+
+
+class PreferencesIn(BaseModel):
+    """The fields to change; a field sent as null is cleared, a field left out is kept. The
+    rules (a real IANA zone, a cap of 0 to 100, both quiet-hour ends or neither) are checked
+    by the database function Supabase apps call too."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    opted_out: bool | None = None
+    disabled_types: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_:\-]{1,64}$")]] | None = (
+        Field(None, max_length=64, examples=[["fuel_low"]]))
+    timezone: str | None = Field(None, pattern=r"^[A-Za-z0-9_+\-/]{1,64}$",
+                                 examples=["America/Denver"])
+    quiet_start: str | None = Field(None, pattern=_CLOCK, examples=["22:00"])
+    quiet_end: str | None = Field(None, pattern=_CLOCK, examples=["07:00"])
+    daily_cap: int | None = Field(None, examples=[3])

@@ -52,6 +52,12 @@ EXPORT_PREFERENCES = (
     " daily_cap, updated_at FROM {s}.user_preferences WHERE user_id = %(user_id)s"
 )
 
+# A traveler's preferences (defaults when none stored), and their change: the engine schema's
+# functions (migration 0010), the same ones Supabase's my_preferences/update_my_preferences
+# call, so both validate alike.
+GET_PREFERENCES = "SELECT {s}.preferences_of(%(user_id)s)"
+UPDATE_PREFERENCES = "SELECT {s}.update_preferences(%(user_id)s, %(changes)s::jsonb)"
+
 # The export's LIMIT: NULL (no limit) for the CLI, the API's row bound + 1 to notice a cut.
 EXPORT_INSIGHTS = ("SELECT to_jsonb(i) FROM {s}.insights AS i WHERE i.user_id = %(user_id)s"
                    " LIMIT %(limit)s")
@@ -104,6 +110,8 @@ class ApiStatements:
     export_outbox: sql.Composed
     export_deliveries: sql.Composed
     export_preferences: sql.Composed
+    get_preferences: sql.Composed
+    update_preferences: sql.Composed
     export_insights: sql.Composed
     erase_deliveries: sql.Composed
     erase_outbox: sql.Composed

@@ -92,13 +92,21 @@ def _setup(ctx: typer.Context, show_version: Annotated[bool, typer.Option(
 
 @app.command()
 def migrate(database_url: DatabaseUrl = None, preset: Preset = None,
-            data_dir: DataDir = None) -> None:
+            data_dir: DataDir = None,
+            supabase: Annotated[bool, typer.Option(
+                "--supabase", help="Also install the grants, RLS policies, functions and "
+                "Realtime publication a Supabase app uses (refused off Supabase).")] = False,
+            broadcast: Annotated[bool, typer.Option(
+                "--broadcast", help="With --supabase: broadcast each change on the "
+                "traveler's private Realtime channel user:<id>:suggestions.")] = False,
+            ) -> None:
     """Apply the engine's migrations and install the preset's views (idempotent)."""
     settings = settings_from(database_url, preset, data_dir)
 
     async def go() -> list[str]:
         with database_conninfo(settings) as conninfo:
-            return await run_migrations(settings, conninfo)
+            return await run_migrations(settings, conninfo, supabase=supabase,
+                                        broadcast=broadcast)
 
     applied = run_guarded(go())
     plain(console, "applied: " + (", ".join(applied) if applied else "nothing (up to date)"))

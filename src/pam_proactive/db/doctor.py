@@ -11,7 +11,12 @@ from typing import Any, Literal
 
 import psycopg
 
-from pam_proactive.db.migrate import VIEW_NAMES, engine_migrations
+from pam_proactive.db.migrate import (
+    SUPABASE_ACCESS,
+    SUPABASE_BROADCAST,
+    VIEW_NAMES,
+    engine_migrations,
+)
 
 Columns = dict[str, str]  # column -> type used in the suggested fix
 
@@ -120,6 +125,7 @@ async def diagnose(
     findings += await _index_findings(conn, preset, columns)
     findings += await _engine_findings(conn, schema, preset)
     findings += await _privilege_findings(conn, preset, columns)
+    findings += await _supabase_findings(conn, schema)
     return findings
 
 
@@ -237,3 +243,148 @@ async def _privilege_findings(
                 "row-level security hides other users' rows from the engine role",
                 f'ALTER ROLE "{role}" BYPASSRLS;  -- or connect as a role that has it'))
     return out
+
+
+# What `migrate --supabase` exposes: the traveler-facing tables (SELECT under RLS) and the
+# functions an app calls (SECURITY DEFINER, search_path pinned), by signature.
+TRAVELER_TABLES = ("suggestions", "outbox", "insights", "user_preferences")
+TRAVELER_FUNCTIONS = ("dismiss_suggestion(uuid)", "mark_suggestion_acted(uuid)",
+                      "my_preferences()", "update_my_preferences(jsonb)")
+TRAVELER_POLICY = "pam_traveler_reads_own"
+
+# From the catalogs: to_regprocedure would need USAGE on schema auth, which doctor's role may
+# lack.
+_IS_SUPABASE = ("SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n"
+                " ON n.oid = p.pronamespace WHERE n.nspname = 'auth' AND p.proname = 'uid')"
+                " AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon')"
+                " AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')")
+
+# Per traveler table: RLS on, not forced, our policy present, its publication membership.
+_TABLE_STATE = (
+    "SELECT t.name, c.relrowsecurity, c.relforcerowsecurity,"
+    " EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = %(policy)s),"
+    " EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication b ON b.oid = r.prpubid"
+    "  WHERE b.pubname = 'supabase_realtime' AND r.prrelid = c.oid),"
+    " EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'pam_broadcast'"
+    "  AND g.tgenabled <> 'D')"
+    " FROM unnest(%(tables)s::text[]) AS t(name)"
+    " JOIN pg_class c ON c.relname = t.name"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s"
+)
+
+# Every privilege anon or authenticated holds in the engine schema, beyond what we grant.
+_EXTRA_GRANTS = (
+    "SELECT r.rolname::text, 'USAGE', 'SCHEMA ' || quote_ident(%(schema)s)"
+    " FROM pg_roles r WHERE r.rolname = 'anon' AND has_schema_privilege(r.oid, %(schema)s, 'USAGE')"
+    " UNION ALL"
+    " SELECT r.rolname::text, p.priv, c.oid::regclass::text"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s"
+    " CROSS JOIN pg_roles r"
+    " CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
+    " WHERE r.rolname IN ('anon', 'authenticated') AND c.relkind IN ('r', 'v', 'm', 'p')"
+    "  AND has_table_privilege(r.oid, c.oid, p.priv)"
+    "  AND NOT (r.rolname = 'authenticated' AND p.priv = 'SELECT'"
+    "           AND c.relname = ANY(%(tables)s::text[]))"
+    " UNION ALL"
+    " SELECT r.rolname::text, 'EXECUTE', 'FUNCTION ' || f.oid::regprocedure::text"
+    " FROM pg_proc f JOIN pg_namespace n ON n.oid = f.pronamespace AND n.nspname = %(schema)s"
+    " CROSS JOIN pg_roles r"
+    " WHERE r.rolname IN ('anon', 'authenticated') AND f.prokind = 'f'"
+    "  AND f.prorettype <> 'trigger'::regtype"
+    "  AND has_function_privilege(r.oid, f.oid, 'EXECUTE')"
+    "  AND NOT (r.rolname = 'authenticated' AND f.oid = ANY(%(functions)s::regprocedure[]))"
+    " ORDER BY 1, 3, 2"
+)
+
+# Per app function: present, SECURITY DEFINER, search_path pinned to ''.
+_FUNCTION_STATE = (
+    "SELECT f.name, p.prosecdef, coalesce('search_path=\"\"' = ANY(p.proconfig), false)"
+    " FROM unnest(%(functions)s::text[]) WITH ORDINALITY AS f(name, ord)"
+    " LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.name) ORDER BY f.ord"
+)
+
+
+async def _supabase_findings(conn: psycopg.AsyncConnection[Any], schema: str) -> list[Finding]:
+    """On a Supabase project: is the traveler access of `migrate --supabase` whole?"""
+    cur = await conn.execute(_IS_SUPABASE)
+    row = await cur.fetchone()
+    if not (row and row[0]):
+        return []
+    if await _regclass(conn, f'"{schema}".schema_migrations') is None:
+        return []  # _engine_findings already says: not migrated
+    cur = await conn.execute(
+        f'SELECT version FROM "{schema}".schema_migrations'  # schema name validated
+        " WHERE version IN (%s, %s)", (SUPABASE_ACCESS, SUPABASE_BROADCAST))
+    installed = {str(r[0]) for r in await cur.fetchall()}
+    if SUPABASE_ACCESS not in installed:
+        return [Finding("warning", f"{schema}.*", "-",
+                        "a Supabase project, but its apps cannot read suggestions (no RLS "
+                        "policies, grants or functions installed)",
+                        "pam-proactive migrate --supabase")]
+    fix = "pam-proactive migrate --supabase" + (
+        " --broadcast" if SUPABASE_BROADCAST in installed else "")
+    functions = [f"{schema}.{f}" for f in TRAVELER_FUNCTIONS]
+    params = {"schema": schema, "tables": list(TRAVELER_TABLES), "policy": TRAVELER_POLICY,
+              "functions": [f'"{schema}".{f}' for f in TRAVELER_FUNCTIONS]}
+    out: list[Finding] = []
+    cur = await conn.execute(_TABLE_STATE, params)
+    seen = set()
+    cur2 = await conn.execute("SELECT EXISTS (SELECT 1 FROM pg_publication"
+                              " WHERE pubname = 'supabase_realtime')")
+    pub = await cur2.fetchone()
+    has_publication = bool(pub and pub[0])
+    for table, rls, forced, policy, published, broadcasting in await cur.fetchall():
+        seen.add(table)
+        where = f"{schema}.{table}"
+        if not rls:
+            out.append(Finding("error", where, "-", "row-level security is off: every "
+                               "signed-in traveler reads every row",
+                               f"ALTER TABLE {where} ENABLE ROW LEVEL SECURITY;"))
+        if forced:
+            out.append(Finding("error", where, "-", "row-level security is FORCEd: the "
+                               "engine's own role no longer sees other travelers' rows",
+                               f"ALTER TABLE {where} NO FORCE ROW LEVEL SECURITY;"))
+        if not policy:
+            out.append(Finding("error", where, "-",
+                               f"policy {TRAVELER_POLICY} missing: travelers read nothing", fix))
+        if has_publication and not published:
+            out.append(Finding("warning", where, "-", "not in the supabase_realtime "
+                               "publication: apps get no live changes",
+                               f"ALTER PUBLICATION supabase_realtime ADD TABLE {where};"))
+        if (SUPABASE_BROADCAST in installed and table in ("suggestions", "outbox")
+                and not broadcasting):
+            out.append(Finding("error", where, "-", "broadcast trigger pam_broadcast "
+                               "missing or disabled", fix))
+    for table in TRAVELER_TABLES:
+        if table not in seen:
+            out.append(Finding("error", f"{schema}.{table}", "-", "table missing",
+                               "pam-proactive migrate"))
+    if not has_publication:
+        out.append(Finding("warning", "supabase_realtime", "-", "publication missing: "
+                           "apps get no Postgres Changes", "CREATE PUBLICATION "
+                           "supabase_realtime;  -- then pam-proactive migrate --supabase"))
+    cur = await conn.execute(_FUNCTION_STATE, {"functions": params["functions"]})
+    for (_name, definer, pinned), short in zip(await cur.fetchall(), functions, strict=True):
+        if definer is None:
+            out.append(Finding("error", short, "-", "function missing", fix))
+        elif not definer:
+            out.append(Finding("error", short, "-", "not SECURITY DEFINER: travelers cannot "
+                               "write through it", fix))
+        elif not pinned:
+            out.append(Finding("error", short, "-", "search_path not pinned: a caller's "
+                               "objects could stand in for the engine's",
+                               f"ALTER FUNCTION {short} SET search_path = '';"))
+    cur = await conn.execute(_EXTRA_GRANTS, params)
+    for role, privilege, target in await cur.fetchall():
+        # A function's EXECUTE usually comes from PUBLIC's default grant.
+        grantees = f"{role}, PUBLIC" if privilege == "EXECUTE" else role
+        out.append(Finding("error", target, "-", f"{role} may {privilege} it: travelers "
+                           "must reach only their own rows, through the app functions",
+                           f"REVOKE {privilege} ON {target} FROM {grantees};"))
+    return out
+
+
+async def _regclass(conn: psycopg.AsyncConnection[Any], name: str) -> str | None:
+    cur = await conn.execute("SELECT to_regclass(%s)::text", (name,))
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else str(row[0])

@@ -69,11 +69,61 @@ def preset_sql(preset: str) -> str:
     return entry.read_text()
 
 
+# What `migrate --supabase` installs, recorded in schema_migrations under these versions.
+SUPABASE_ACCESS = "supabase"
+SUPABASE_BROADCAST = "supabase-broadcast"
+
+
+def supabase_sql(name: str) -> str:
+    """The SQL text of db/supabase/``name``.sql."""
+    return (resources.files("pam_proactive.db") / "supabase" / f"{name}.sql").read_text()
+
+
+# What Supabase provides that the Supabase SQL relies on: (what, present?) per check.
+_SUPABASE_PRIMITIVES = (
+    "SELECT 'schema auth', to_regnamespace('auth') IS NOT NULL"
+    " UNION ALL SELECT 'function auth.uid()', EXISTS (SELECT 1 FROM pg_proc p"
+    "  JOIN pg_namespace n ON n.oid = p.pronamespace"
+    "  WHERE n.nspname = 'auth' AND p.proname = 'uid' AND p.pronargs = 0)"
+    " UNION ALL SELECT 'role anon', EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon')"
+    " UNION ALL SELECT 'role authenticated',"
+    "  EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')"
+    " UNION ALL SELECT 'role service_role',"
+    "  EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role')"
+)
+_BROADCAST_PRIMITIVES = (
+    "SELECT 'function realtime.broadcast_changes',"
+    " to_regprocedure('realtime.broadcast_changes(text, text, text, text, text, record, record,"
+    " text)') IS NOT NULL"
+)
+
+
+async def _require(conn: psycopg.AsyncConnection[Any], query: str, flag: str) -> None:
+    cur = await conn.execute(query)
+    missing = [str(what) for what, ok in await cur.fetchall() if not ok]
+    if missing:
+        raise MigrationError(
+            f"migrate {flag}: this database is not a Supabase project: missing "
+            f"{', '.join(missing)} (nothing was changed)")
+
+
 async def migrate(
-    conn: psycopg.AsyncConnection[Any], *, schema: str, preset: str
+    conn: psycopg.AsyncConnection[Any], *, schema: str, preset: str, supabase: bool = False,
+    broadcast: bool = False,
 ) -> list[str]:
-    """Apply pending migrations and (re)install the preset's views; return what was applied."""
+    """Apply pending migrations and (re)install the preset's views; return what was applied.
+
+    With ``supabase``, also install the traveler-facing grants, RLS policies, functions and
+    Realtime publication membership (db/supabase/access.sql); with ``broadcast`` too, the
+    per-traveler broadcast triggers (db/supabase/broadcast.sql). Either is refused, before
+    anything changes, on a database without Supabase's primitives."""
+    if broadcast and not supabase:
+        raise MigrationError("migrate --broadcast needs --supabase")
     applied: list[str] = []
+    if supabase:
+        await _require(conn, _SUPABASE_PRIMITIVES, "--supabase")
+    if broadcast:
+        await _require(conn, _BROADCAST_PRIMITIVES, "--broadcast")
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -98,7 +148,26 @@ async def migrate(
             applied.append(f"{mig.version}_{mig.name}")
         if await _install_preset(conn, schema, preset, done):
             applied.append(f"preset:{preset}")
+        extras = [SUPABASE_ACCESS] if supabase else []
+        extras += [SUPABASE_BROADCAST] if broadcast else []
+        for version in extras:
+            if await _install_extra(conn, schema, version, done):
+                applied.append(version)
     return applied
+
+
+async def _install_extra(
+    conn: psycopg.AsyncConnection[Any], schema: str, version: str, done: dict[str, str]
+) -> bool:
+    """Apply a re-runnable SQL file unless this text of it is already recorded."""
+    name = "access" if version == SUPABASE_ACCESS else "broadcast"
+    text = supabase_sql(name)
+    checksum = hashlib.sha256(text.encode()).hexdigest()
+    if done.get(version) == checksum:
+        return False
+    await conn.execute(render(text, schema).encode())
+    await _record(conn, schema, version, name, checksum)
+    return True
 
 
 async def _applied(conn: psycopg.AsyncConnection[Any], schema: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from psycopg import sql
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.suggestions import answers_sql as q
+from pam_proactive.suggestions import store
 from pam_proactive.suggestions.store import USER_LOCK_CLASS
 from pam_proactive.suggestions.store_sql import LOCK_OWNER
 
@@ -119,11 +120,11 @@ async def dismiss(db: Database | Transaction, schema: str, suggestion_id: UUID, 
     Returns True if a live suggestion was dismissed, False if absent or already closed."""
     require_aware(now, "now")
     check_note(reason, note)
-    params = {"id": suggestion_id, "now": now, "reason": reason, "note": note,
-              "cls": USER_LOCK_CLASS}
+    params = {"id": suggestion_id, "now": now, "reason": reason, "note": note}
     async with within(db, "dismiss_with_reason") as tx:
-        await tx.execute(*_bind(LOCK_OWNER, schema), params)
-        done = bool(await tx.fetch_value(*_bind(q.DISMISS, schema), params) == 1)
+        done = await store.dismiss(tx, schema, suggestion_id, now)
+        if done:
+            await tx.execute(*_bind(q.KEEP_DISMISSAL, schema), params)
     # The reason is one of REASONS; the note is the traveler's own words and is never logged.
     log.info("dismissal of %s: %s, reason %s%s", suggestion_id,
              "recorded" if done else "nothing to do (absent or closed)",

@@ -46,20 +46,15 @@ _FEEDBACK_COLUMNS = (
 
 # A dismissal (store.CLOSE_ONE) that also keeps the traveler's reason with the suggestion's
 # type, priority, subject and numbers. Returns 1 when a live suggestion was dismissed.
-DISMISS = Statement(
-    "answers.dismiss",
-    "WITH closed AS ("
-    " UPDATE {s}.suggestions SET status = 'dismissed', status_changed_at = %(now)s,"
-    "  updated_at = %(now)s"
-    " WHERE id = %(id)s AND status IN ('open', 'delivered')"
-    " RETURNING id, user_id, dedup_key, type, priority, priority_rank, data),"
-    " cancelled AS (" + CANCEL_PENDING + "),"
-    " kept AS ("
-    " INSERT INTO {s}.feedback" + _FEEDBACK_COLUMNS +
+# The traveler's reason for a dismissal, kept once the suggestion was closed (by
+# store.CLOSE_ONE, the one rule for closing, in the same transaction) with what it said.
+KEEP_DISMISSAL = Statement(
+    "answers.keep_dismissal",
+    "INSERT INTO {s}.feedback" + _FEEDBACK_COLUMNS +
     " SELECT id, user_id, dedup_key, type, priority, priority_rank, data, 'dismissed',"
-    "  %(reason)s, %(note)s, %(now)s FROM closed"
-    " ON CONFLICT (suggestion_id, verdict) DO NOTHING)"
-    " SELECT count(*) FROM closed"
+    "  %(reason)s, %(note)s, %(now)s FROM {s}.suggestions"
+    " WHERE id = %(id)s AND status = 'dismissed'"
+    " ON CONFLICT (suggestion_id, verdict) DO NOTHING",
 )
 
 # "Useful", on a suggestion in any status (it stays as it is). Returns (found, recorded): a

@@ -439,13 +439,14 @@ async def _close(
     suggestion_id: UUID,
     now: datetime,
     status: SuggestionStatus,
+    user_id: UUID | None = None,
 ) -> bool:
-    """Move a live suggestion to a final ``status``; cancel its unsent notifications."""
+    """Move a live suggestion to a final ``status``; cancel its unsent notifications. With
+    ``user_id``, only that traveler's suggestion (another's counts as absent)."""
     require_aware(now, "now")
-    params = {"id": suggestion_id, "now": now, "status": status, "cls": USER_LOCK_CLASS}
+    params = {"id": suggestion_id, "now": now, "status": status, "user_id": user_id}
     async with within(db, f"close_{status}") as tx:
-        await tx.execute(*_bind(q.LOCK_OWNER, schema), params)
-        return bool(await tx.fetch_value(*_bind(q.CLOSE_ONE, schema), params) == 1)
+        return bool(await tx.fetch_value(*_bind(q.CLOSE_ONE, schema), params))
 
 
 async def dismiss(

@@ -327,21 +327,22 @@ COUNT_SUPPRESSED = Statement(
     "store.count_suppressed", "SELECT count(*) FILTER (WHERE suppressed) FROM {c}"
 )
 
-# The same per-user lock as the sweep: a dismissal is not lost under a sweep's update.
+# A traveler's dismissal or action: the engine schema's close_suggestion function (migration
+# 0010) is the one implementation, shared with Supabase's dismiss/acted functions. It takes the
+# sweep's per-user lock, closes the suggestion and cancels its unsent notifications.
+# The same per-user lock as the sweep: a traveler's answer is not lost under a sweep's update
+# (close_suggestion takes it itself; snooze and useful take it with this).
 LOCK_OWNER = Statement(
     "store.lock_owner",
     "SELECT pg_advisory_xact_lock(%(cls)s, hashtext(user_id::text))"
     " FROM {s}.suggestions WHERE id = %(id)s",
 )
 
+# Closing one suggestion is one rule, the database function that Supabase apps call too
+# (migration 0011_traveler_actions): lock, close, cancel its unsent notifications.
 CLOSE_ONE = Statement(
     "store.close_one",
-    "WITH closed AS ("
-    " UPDATE {s}.suggestions SET status = %(status)s, status_changed_at = %(now)s,"
-    "  updated_at = %(now)s"
-    " WHERE id = %(id)s AND status IN ('open', 'delivered') RETURNING id),"
-    " cancelled AS (" + CANCEL_PENDING + ")"
-    " SELECT count(*) FROM closed",
+    "SELECT {s}.close_suggestion(%(id)s, %(status)s, %(now)s, %(user_id)s)",
 )
 
 RECORD_COLUMNS = (

@@ -20,7 +20,15 @@ from pam_proactive.api.limits import (
     bound_document,
     bound_export,
 )
-from pam_proactive.api.schemas import ERRORS, NOT_FOUND, RATE_LIMITED, EraseOut, ExportOut
+from pam_proactive.api.schemas import (
+    ERRORS,
+    NOT_FOUND,
+    RATE_LIMITED,
+    EraseOut,
+    ExportOut,
+    PreferencesIn,
+    PreferencesOut,
+)
 from pam_proactive.api.serialize import to_jsonable
 from pam_proactive.api.state import api_state, caller, rate_limit
 from pam_proactive.logs import audit_actor
@@ -87,6 +95,36 @@ async def insights(user_id: UUID, request: Request,
         if not found and not await repository.user_exists(engine, user_id):
             raise not_found(f"no traveler with id {user_id}")
     return [to_jsonable(record) for record in found]
+
+
+@router.get("/{user_id}/preferences", response_model=PreferencesOut,
+            responses={**ERRORS, **NOT_FOUND})
+async def preferences(user_id: UUID, request: Request,
+                      who: Caller = Depends(user_caller)) -> dict[str, Any]:
+    """The traveler's notification preferences: opted out, switched-off suggestion types,
+    time zone, quiet hours (local HH:MM) and daily cap; the defaults while none are stored."""
+    engine = api_state(request).engine
+    with audit_actor(actor(who)):
+        found = await repository.preferences(engine, user_id)
+        if found["updated_at"] is None and not await repository.user_exists(engine, user_id):
+            raise not_found(f"no traveler with id {user_id}")
+    return found
+
+
+@router.patch("/{user_id}/preferences", response_model=PreferencesOut,
+              responses={**ERRORS, **NOT_FOUND})
+async def update_preferences(user_id: UUID, changes: PreferencesIn, request: Request,
+                             who: Caller = Depends(user_caller)) -> dict[str, Any]:
+    """Change the fields sent (null clears one; the others are kept) and return the result.
+    A refused change (unknown time zone, cap outside 0..100, one quiet-hour end without the
+    other) is a 422 naming the field, and changes nothing. The same function as a Supabase
+    app's ``update_my_preferences``; the next sweep uses the new preferences."""
+    engine = api_state(request).engine
+    with audit_actor(actor(who)):
+        if not await repository.user_exists(engine, user_id):
+            raise not_found(f"no traveler with id {user_id}")
+        return await repository.update_preferences(
+            engine, user_id, changes.model_dump(exclude_unset=True))
 
 
 @router.get("/{user_id}/export", response_model=ExportOut,

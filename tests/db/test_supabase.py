@@ -1,0 +1,420 @@
+"""`migrate --supabase`: a traveler reaches exactly their own rows, as the Data API acts.
+
+Every traveler-side statement runs as PostgREST runs a request (``supabase_fixture.acting``):
+``SET LOCAL ROLE`` and the request's JWT claims in one transaction, on a real PostgreSQL that
+has Supabase's primitives (tests/fixtures/supabase.sql).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+from typer.testing import CliRunner, Result
+
+from conftest import PRESETS, MakeDatabase, settings_for
+from pam_proactive.cli.main import app
+from pam_proactive.db.doctor import diagnose
+from pam_proactive.db.migrate import migrate
+from pam_proactive.engine import open_engine
+from pam_proactive.jobs.sweep import sweep
+from pam_proactive.suggestions import store
+from planting import Planter
+from supabase_fixture import acting, claims_for, install_supabase
+
+NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+S = "pam_proactive"
+TABLES = ("suggestions", "outbox", "insights", "user_preferences")
+runner = CliRunner()
+
+
+async def invoke(args: list[str]) -> Result:
+    """Run the CLI in a thread: it runs its own event loop, as in a terminal."""
+    return await asyncio.to_thread(runner.invoke, app, args, terminal_width=200)
+
+
+async def supabase_database(make_database: MakeDatabase, *, broadcast: bool = True) -> str:
+    """A seed database with Supabase's primitives and `migrate --supabase` applied."""
+    uri = await make_database("seed")
+    install_supabase(uri)
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        await migrate(conn, schema=S, preset="seed", supabase=True, broadcast=broadcast)
+    return uri
+
+
+async def travelers_with_suggestions(uri: str, n: int = 2) -> list[UUID]:
+    """``n`` travelers, each over a budget: the engine's sweep writes a suggestion and its
+    notification for each; each also gets an insight row."""
+    with Planter(uri, "seed") as p:
+        users = [p.user() for _ in range(n)]
+        for user in users:
+            p.budget(user, "food", 100)
+            p.expense(user, 120, "food", NOW.date())
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        await sweep(engine, NOW, user_ids=users)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for user in users:
+            conn.execute(
+                f"INSERT INTO {S}.insights (user_id, kind, period_start, period_end, \"values\","
+                " computed_for) VALUES (%s, 'spending', %s, %s, %s, %s)",
+                (user, NOW.date(), NOW.date(), Jsonb({"total": 1}), NOW))
+    return users
+
+
+def owners(cur: psycopg.Cursor[Any], table: str) -> list[UUID]:
+    cur.execute(f"SELECT user_id FROM {S}.{table} ORDER BY 1")
+    return [r[0] for r in cur.fetchall()]
+
+
+def engine_rows(conn: psycopg.Connection[Any], user: UUID) -> dict[str, list[Any]]:
+    """Every engine row of ``user``, read by the engine's own (owner) connection."""
+    out = {}
+    for table in TABLES:
+        cur = conn.execute(f"SELECT to_jsonb(t) FROM {S}.{table} AS t WHERE user_id = %s"
+                           " ORDER BY to_jsonb(t)::text", (user,))
+        out[table] = [r[0] for r in cur.fetchall()]
+    return out
+
+
+def live_suggestion(conn: psycopg.Connection[Any], user: UUID) -> UUID:
+    row = conn.execute(f"SELECT id FROM {S}.suggestions WHERE user_id = %s"
+                       " AND status IN ('open', 'delivered') LIMIT 1", (user,)).fetchone()
+    assert row is not None
+    return UUID(str(row[0]))
+
+
+async def test_refused_without_supabase_primitives(make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    result = await invoke(["migrate", "--database-url", uri, "--supabase"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "not a Supabase project" in lines[0]
+    assert "schema auth" in lines[0] and "function auth.uid()" in lines[0]
+    with psycopg.connect(uri, autocommit=True) as conn:
+        cur = conn.execute(f"SELECT count(*) FROM {S}.schema_migrations"
+                           " WHERE version LIKE 'supabase%%'")
+        assert cur.fetchone() == (0,)
+    # --broadcast needs the realtime schema even where auth exists.
+    install_supabase(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA realtime CASCADE")
+    result = await invoke(["migrate", "--database-url", uri, "--supabase", "--broadcast"])
+    assert result.exit_code == 1
+    assert "function realtime.broadcast_changes" in result.output
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+async def test_migrate_supabase_is_idempotent_and_doctor_is_clean(
+        make_database: MakeDatabase, preset: str) -> None:
+    uri = await make_database(preset)
+    install_supabase(uri)
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        assert any("migrate --supabase" in f.fix
+                   for f in await diagnose(conn, preset=preset, schema=S))
+    args = ["migrate", "--database-url", uri, "--preset", preset, "--supabase", "--broadcast"]
+    first = await invoke(args)
+    assert first.exit_code == 0, first.output
+    assert "supabase" in first.output and "supabase-broadcast" in first.output
+    again = await invoke(args)
+    assert again.exit_code == 0 and "nothing (up to date)" in again.output
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        findings = await diagnose(conn, preset=preset, schema=S)
+    # (wheels-wins-live's own tables lack some indexes: warnings about public.* only.)
+    assert [f for f in findings if not f.table.startswith("public.")] == []
+    assert [f for f in findings if f.severity == "error"] == []
+
+
+async def test_doctor_names_every_hole(make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {S}.outbox DISABLE ROW LEVEL SECURITY")
+        conn.execute(f"ALTER TABLE {S}.insights FORCE ROW LEVEL SECURITY")
+        conn.execute(f"DROP POLICY pam_traveler_reads_own ON {S}.user_preferences")
+        conn.execute(f"GRANT USAGE ON SCHEMA {S} TO anon")
+        conn.execute(f"GRANT SELECT ON {S}.deliveries TO anon")
+        conn.execute(f"GRANT UPDATE ON {S}.suggestions TO authenticated")
+        conn.execute(f"ALTER FUNCTION {S}.dismiss_suggestion(uuid) RESET search_path")
+        conn.execute(f"ALTER FUNCTION {S}.my_preferences() SECURITY INVOKER")
+        conn.execute(f"GRANT EXECUTE ON FUNCTION {S}.close_suggestion(uuid, text, timestamptz,"
+                     " uuid) TO PUBLIC")
+        conn.execute(f"ALTER PUBLICATION supabase_realtime DROP TABLE {S}.suggestions")
+        conn.execute(f"ALTER TABLE {S}.outbox DISABLE TRIGGER pam_broadcast")
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        findings = await diagnose(conn, preset="seed", schema=S)
+    got = {(f.severity, f.table, f.problem.split(":")[0]) for f in findings}
+    assert ("error", f"{S}.outbox", "row-level security is off") in got
+    assert ("error", f"{S}.insights", "row-level security is FORCEd") in got
+    assert ("error", f"{S}.user_preferences",
+            "policy pam_traveler_reads_own missing") in got
+    assert ("error", f"SCHEMA {S}", "anon may USAGE it") in got
+    assert ("error", f"{S}.deliveries", "anon may SELECT it") in got
+    assert ("error", f"{S}.suggestions", "authenticated may UPDATE it") in got
+    assert ("error", f"{S}.dismiss_suggestion(uuid)", "search_path not pinned") in got
+    assert ("error", f"{S}.my_preferences()", "not SECURITY DEFINER") in got
+    assert any(t.startswith(f"FUNCTION {S}.close_suggestion") and p == "authenticated may "
+               "EXECUTE it" for _, t, p in got)
+    assert ("warning", f"{S}.suggestions",
+            "not in the supabase_realtime publication") in got
+    assert ("error", f"{S}.outbox", "broadcast trigger pam_broadcast missing or disabled") in got
+    result = await invoke(["doctor", "--database-url", uri])
+    assert result.exit_code == 1
+    fixed = await invoke(["migrate", "--database-url", uri, "--supabase", "--broadcast"])
+    assert fixed.exit_code == 0  # recorded: nothing re-applied, the operator runs the fixes
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for f in findings:
+            if f.fix.startswith(("ALTER", "REVOKE")):
+                conn.execute(f.fix.encode())
+        conn.execute(f"DELETE FROM {S}.schema_migrations WHERE version LIKE 'supabase%%'")
+    again = await invoke(["migrate", "--database-url", uri, "--supabase", "--broadcast"])
+    assert again.exit_code == 0, again.output
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        assert await diagnose(conn, preset="seed", schema=S) == []
+
+
+async def test_a_traveler_reads_exactly_their_own_rows(make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database)
+    a, b = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        # The engine's own connection (the owner) still sees everyone: the sweep wrote both.
+        everyone = engine_rows(conn, a), engine_rows(conn, b)
+        for rows in everyone:
+            assert all(rows[t] for t in TABLES), rows
+        for me, other in ((a, b), (b, a)):
+            with acting(conn, "authenticated", claims_for(me)) as cur:
+                for table in TABLES:
+                    seen = owners(cur, table)
+                    assert seen and set(seen) == {me}, table
+                    cur.execute(f"SELECT count(*) FROM {S}.{table} WHERE user_id = %s",
+                                (other,))
+                    assert cur.fetchone() == (0,)
+                cur.execute(f"SELECT {S}.my_preferences() ->> 'user_id'")
+                assert cur.fetchone() == (str(me),)
+
+
+async def test_anon_and_a_claim_without_sub_get_nothing(make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database)
+    a, _ = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        target = live_suggestion(conn, a)
+        # anon holds no grant at all: even the schema is out of reach.
+        for table in TABLES:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="schema"), \
+                    acting(conn, "anon", claims_for(None, "anon")) as cur:
+                cur.execute(f"SELECT * FROM {S}.{table}")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+                acting(conn, "anon", claims_for(a, "anon")) as cur:
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s)", (target,))
+        # A forged token without sub: authenticated, but no one: zero rows, every write refused.
+        for claims in (claims_for(None), None):
+            with acting(conn, "authenticated", claims) as cur:
+                for table in TABLES:
+                    assert owners(cur, table) == []
+            for call in ("dismiss_suggestion(%s)", "mark_suggestion_acted(%s)"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="not signed in"), \
+                        acting(conn, "authenticated", claims) as cur:
+                    cur.execute(f"SELECT {S}.{call}", (target,))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="not signed in"), \
+                    acting(conn, "authenticated", claims) as cur:
+                cur.execute(f"SELECT {S}.update_my_preferences('{{}}')")
+        assert engine_rows(conn, a)["suggestions"][0]["status"] in ("open", "delivered")
+
+
+async def test_writes_only_through_the_functions(make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database)
+    a, b = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        mine, theirs = live_suggestion(conn, a), live_suggestion(conn, b)
+        for statement, args in (
+                (f"UPDATE {S}.suggestions SET status = 'dismissed' WHERE id = %s", (mine,)),
+                (f"DELETE FROM {S}.outbox WHERE user_id = %s", (a,)),
+                (f"INSERT INTO {S}.user_preferences (user_id) VALUES (%s)", (uuid4(),)),
+                (f"SELECT {S}.close_suggestion(%s, 'dismissed', now(), %s)", (theirs, b)),
+                (f"SELECT {S}.update_preferences(%s, '{{}}')", (b,)),
+                (f"SELECT * FROM {S}.deliveries", ()),
+                (f"SELECT * FROM {S}.traveler_expenses", ())):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+                    acting(conn, "authenticated", claims_for(a)) as cur:
+                cur.execute(statement, args)
+        before = engine_rows(conn, b)
+        # Another traveler's suggestion is "absent": false, and nothing of B changes.
+        for fn in ("dismiss_suggestion", "mark_suggestion_acted"):
+            with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+                cur.execute(f"SELECT {S}.{fn}(%s)", (theirs,))
+                assert cur.fetchone() == (False,)
+        assert engine_rows(conn, b) == before
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s)", (mine,))
+            assert cur.fetchone() == (True,)
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s)", (mine,))
+            assert cur.fetchone() == (False,)  # already closed
+        assert engine_rows(conn, b) == before
+
+
+async def test_supabase_dismiss_is_the_engine_dismiss(make_database: MakeDatabase) -> None:
+    """The same suggestion state, dismissed once through Supabase and once through the
+    engine's store (the HTTP API's path): the same rows result, save ids and times."""
+    uri = await supabase_database(make_database, broadcast=False)
+    a, b = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        via_supabase, via_engine = live_suggestion(conn, a), live_suggestion(conn, b)
+        # Their notifications not sent yet (as under quiet hours): a dismissal cancels them.
+        conn.execute(f"UPDATE {S}.outbox SET delivered_at = NULL")
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s)", (via_supabase,))
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        assert await store.dismiss(engine.db, S, via_engine, NOW + timedelta(minutes=1))
+    with psycopg.connect(uri, autocommit=True) as conn:
+        def state(sid: UUID) -> tuple[Any, ...]:
+            row = conn.execute(
+                f"SELECT s.status, s.status_changed_at = s.updated_at,"
+                " array_agg(o.cancelled_at IS NOT NULL ORDER BY o.id)"
+                f" FROM {S}.suggestions s JOIN {S}.outbox o ON o.suggestion_id = s.id"
+                " WHERE s.id = %s GROUP BY s.id", (sid,)).fetchone()
+            assert row is not None
+            return tuple(row)
+        assert state(via_supabase) == state(via_engine) == ("dismissed", True, [True])
+    # The cooldown reads the dismissal: the next sweep does not suggest the subject again.
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        await sweep(engine, NOW + timedelta(hours=1), user_ids=[a, b])
+    with psycopg.connect(uri, autocommit=True) as conn:
+        live = conn.execute(f"SELECT count(*) FROM {S}.suggestions"
+                            " WHERE status IN ('open', 'delivered')").fetchone()
+        assert live == (0,)
+
+
+async def test_preferences_are_validated_and_own(make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database, broadcast=False)
+    a, b = await travelers_with_suggestions(uri)
+    new = uuid4()  # a traveler without a preferences row yet: the defaults
+    with psycopg.connect(uri, autocommit=True) as conn:
+        before = engine_rows(conn, b)
+        with acting(conn, "authenticated", claims_for(new)) as cur:
+            cur.execute(f"SELECT {S}.my_preferences()")
+            row = cur.fetchone()
+            assert row is not None and row[0]["opted_out"] is False
+            assert row[0]["disabled_types"] == [] and row[0]["daily_cap"] is None
+        changes = {"timezone": "Europe/Paris", "quiet_start": "22:00", "quiet_end": "07:30",
+                   "daily_cap": 3, "disabled_types": ["fuel_low", "budget_overspend"]}
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.update_my_preferences(%s)", (Jsonb(changes),))
+            row = cur.fetchone()
+            assert row is not None
+            got = row[0]
+        assert got["user_id"] == str(a) and got["timezone"] == "Europe/Paris"
+        assert (got["quiet_start"], got["quiet_end"], got["daily_cap"]) == ("22:00", "07:30", 3)
+        assert got["disabled_types"] == ["budget_overspend", "fuel_low"]
+        stored = conn.execute(f"SELECT timezone, daily_cap FROM {S}.user_preferences"
+                              " WHERE user_id = %s", (a,)).fetchone()
+        assert stored == ("Europe/Paris", 3)
+        bad = [({"timezone": "Mars/Olympus"}, "preferences.timezone"),
+               ({"timezone": "posixrules"}, "preferences.timezone"),
+               ({"daily_cap": 101}, "preferences.daily_cap"),
+               ({"daily_cap": -1}, "preferences.daily_cap"),
+               ({"daily_cap": 2.5}, "preferences.daily_cap"),
+               ({"daily_cap": "3"}, "preferences.daily_cap"),
+               ({"quiet_start": "25:00"}, "preferences.quiet_start"),
+               ({"quiet_start": None}, "set both, or clear both"),
+               ({"quiet_start": "07:30"}, "must differ"),
+               ({"disabled_types": ["Fuel Low"]}, "preferences.disabled_types"),
+               ({"disabled_types": "fuel_low"}, "preferences.disabled_types"),
+               ({"opted_out": "yes"}, "preferences.opted_out"),
+               ({"user_id": str(b)}, "preferences.user_id: unknown field"),
+               ([], "expected a JSON object")]
+        for change, message in bad:
+            with pytest.raises(psycopg.errors.InvalidParameterValue, match=message), \
+                    acting(conn, "authenticated", claims_for(a)) as cur:
+                cur.execute(f"SELECT {S}.update_my_preferences(%s)", (Jsonb(change),))
+        assert conn.execute(f"SELECT timezone, daily_cap FROM {S}.user_preferences"
+                            " WHERE user_id = %s", (a,)).fetchone() == stored
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.update_my_preferences(%s)",
+                        (Jsonb({"quiet_start": None, "quiet_end": None, "daily_cap": None}),))
+            row = cur.fetchone()
+            assert row is not None and row[0]["quiet_start"] is None
+        assert engine_rows(conn, b) == before
+
+
+async def test_a_sweep_broadcasts_on_the_travelers_private_channel(
+        make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database)
+    a, b = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        rows = conn.execute("SELECT topic, event, payload FROM realtime.messages"
+                            " WHERE payload ->> 'table' = 'suggestions' ORDER BY id").fetchall()
+        inserted = {r[0]: r[2] for r in rows if r[1] == "INSERT"}
+        assert set(inserted) == {f"user:{a}:suggestions", f"user:{b}:suggestions"}
+        for user in (a, b):
+            record = inserted[f"user:{user}:suggestions"]["record"]
+            assert record["user_id"] == str(user) and record["status"] == "open"
+        assert all(r[2]["record"]["user_id"] == r[0].split(":")[1] for r in rows)
+        outbox = conn.execute("SELECT topic FROM realtime.messages"
+                              " WHERE payload ->> 'table' = 'outbox'").fetchall()
+        assert {r[0] for r in outbox} == {f"user:{a}:suggestions", f"user:{b}:suggestions"}
+        # Joining a private channel: allowed on one's own topic only (Supabase asks the
+        # realtime.messages policy with realtime.topic() set to the topic joined).
+        for topic, expected in ((f"user:{a}:suggestions", True),
+                                (f"user:{b}:suggestions", False), ("user::suggestions", False)):
+            with acting(conn, "authenticated", claims_for(a), topic=topic) as cur:
+                cur.execute("SELECT count(*) > 0 FROM realtime.messages")
+                assert cur.fetchone() == (expected,), topic
+        with acting(conn, "authenticated", claims_for(None),
+                    topic=f"user:{a}:suggestions") as cur:
+            cur.execute("SELECT count(*) FROM realtime.messages")
+            assert cur.fetchone() == (0,)
+        # A dismissal through Supabase is broadcast too.
+        mine = live_suggestion(conn, a)
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s)", (mine,))
+        last = conn.execute("SELECT topic, event, payload -> 'record' ->> 'status'"
+                            " FROM realtime.messages WHERE payload ->> 'table' = 'suggestions'"
+                            " ORDER BY id DESC LIMIT 1").fetchone()
+        assert last == (f"user:{a}:suggestions", "UPDATE", "dismissed")
+
+
+async def test_the_tables_are_in_the_realtime_publication(make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database, broadcast=False)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        cur = conn.execute("SELECT tablename::text FROM pg_publication_tables"
+                           " WHERE pubname = 'supabase_realtime' AND schemaname = %s", (S,))
+        assert sorted(r[0] for r in cur.fetchall()) == sorted(TABLES)
+        cur = conn.execute("SELECT relname::text, relreplident::text FROM pg_class"
+                           " WHERE relnamespace = %s::regnamespace AND relname = ANY(%s)",
+                           (S, list(TABLES)))
+        assert dict(cur.fetchall()) == dict.fromkeys(TABLES, "d")  # the primary key
+
+
+def test_claims_helper_matches_supabase() -> None:
+    assert json.loads(json.dumps(claims_for(None))) == {"role": "authenticated",
+                                                        "aud": "authenticated"}
+
+
+async def test_the_owning_role_still_reads_every_traveler(make_database: MakeDatabase) -> None:
+    """On Supabase the engine connects as the tables' owner, not a superuser: RLS is enabled
+    but not forced, so an owner (here a plain role given the tables) reads every row."""
+    uri = await supabase_database(make_database, broadcast=False)
+    a, b = await travelers_with_suggestions(uri)
+    owner = f"pam_owner_{uuid4().hex[:8]}"
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {owner} NOLOGIN NOSUPERUSER NOBYPASSRLS")
+        conn.execute(f"GRANT USAGE ON SCHEMA {S} TO {owner}")
+        for table in TABLES:
+            conn.execute(f"ALTER TABLE {S}.{table} OWNER TO {owner}")
+        try:
+            with acting(conn, owner) as cur:
+                for table in TABLES:
+                    assert set(owners(cur, table)) == {a, b}, table
+            conn.execute(f"ALTER TABLE {S}.suggestions FORCE ROW LEVEL SECURITY")
+            with acting(conn, owner) as cur:  # what doctor warns of: forced, it sees nothing
+                assert owners(cur, "suggestions") == []
+        finally:
+            for table in TABLES:
+                conn.execute(f"ALTER TABLE {S}.{table} OWNER TO CURRENT_USER")
+            conn.execute(f"DROP OWNED BY {owner}")
+            conn.execute(f"DROP ROLE {owner}")
