@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -54,19 +55,25 @@ def redis_server(port: int | None = None) -> Iterator[str]:
 
 
 class Worker:
-    """One `celery worker` subprocess (its own process group, so it can be killed whole)."""
+    """One `celery worker` subprocess (its own process group, so it can be killed whole).
+
+    ``log`` is its stderr: its logging, one JSON line per record (Celery's own records
+    included, e.g. ``… ready.``, ``… retry: Retry in …``); its stdout (Celery's start-up
+    banner) goes to ``out``."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path,
                  queues: str = "pam.triggers,pam.ranges,pam.events") -> None:
         self.name = name
         self.log = log_dir / f"{name}.log"
-        self._out = self.log.open("w")
+        self.out = log_dir / f"{name}.out"
+        self._err = self.log.open("w")
+        self._out = self.out.open("w")
         self.proc = subprocess.Popen(
             [CELERY, "-A", "pam_proactive.jobs.celery_app", "worker", "--pool=prefork",
              "--concurrency=1", "-Q", queues, "-n", f"{name}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel=INFO"],
-            env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env, stdout=self._out, stderr=self._err, start_new_session=True)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -94,6 +101,15 @@ class Worker:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # orphaned pool processes, if any
         self._out.close()
+        self._err.close()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Its stderr's log records; a line that is not a JSON object fails the test."""
+        lines = self.log.read_text().splitlines()
+        parsed = [json.loads(line) for line in lines if line.strip()]
+        assert all(isinstance(r, dict) and {"ts", "level", "logger", "msg"} <= r.keys()
+                   for r in parsed), lines
+        return parsed
 
 
 def worker_env(uri: str, redis_url: str, **extra: str) -> dict[str, str]:
