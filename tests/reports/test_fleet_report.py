@@ -20,8 +20,10 @@ import psycopg
 import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
+from pam_proactive.api.metrics import refresh_dead_letters
 from pam_proactive.engine import Engine, open_engine
 from pam_proactive.jobs.sweep import deliver_outbox
+from pam_proactive.observability import metrics
 from pam_proactive.reports.fleet import (
     ALERT_EVENT,
     FleetReport,
@@ -250,6 +252,9 @@ async def test_a_failing_operator_webhook_is_retried_on_the_schedule_then_dead(
         assert attempts == attempt and not sent and len(receiver.requests) == attempt
         assert dead == (attempt == 8)
     assert await dead_alerts(engine) == 1
+    await refresh_dead_letters(engine)  # what a /metrics scrape does: the alert rule's input
+    assert metrics.REGISTRY.get_sample_value(
+        "pam_outbox_dead", {"channel": "operator_webhook"}) == 1
     dead_report = await latest_fleet_report(engine)
     assert dead_report is not None and dead_report.alert is not None
     shown = dead_report.to_json()["alert"]
