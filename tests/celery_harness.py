@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -54,19 +55,25 @@ def redis_server(port: int | None = None) -> Iterator[str]:
 
 
 class Worker:
-    """One `celery worker` subprocess (its own process group, so it can be killed whole)."""
+    """One `celery worker` subprocess (its own process group, so it can be killed whole).
+
+    ``log`` is its stderr: its logging, one JSON line per record (Celery's own records
+    included, e.g. ``… ready.``, ``… retry: Retry in …``); its stdout (Celery's start-up
+    banner) goes to ``out``."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path,
                  queues: str = "pam.triggers,pam.ranges,pam.events") -> None:
         self.name = name
         self.log = log_dir / f"{name}.log"
-        self._out = self.log.open("w")
+        self.out = log_dir / f"{name}.out"
+        self._err = self.log.open("w")
+        self._out = self.out.open("w")
         self.proc = subprocess.Popen(
             [CELERY, "-A", "pam_proactive.jobs.celery_app", "worker", "--pool=prefork",
              "--concurrency=1", "-Q", queues, "-n", f"{name}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel=INFO"],
-            env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env, stdout=self._out, stderr=self._err, start_new_session=True)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -94,13 +101,22 @@ class Worker:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # orphaned pool processes, if any
         self._out.close()
+        self._err.close()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Its stderr's log records; a line that is not a JSON object fails the test."""
+        lines = self.log.read_text().splitlines()
+        parsed = [json.loads(line) for line in lines if line.strip()]
+        assert all(isinstance(r, dict) and {"ts", "level", "logger", "msg"} <= r.keys()
+                   for r in parsed), lines
+        return parsed
 
 
 def worker_env(uri: str, redis_url: str, **extra: str) -> dict[str, str]:
     """A worker's environment: half a second of retries inside a task, so that a lost
-    database fails the task and Celery's own retries (with their countdown) take over; the
-    channels declared outbox only, as conftest.settings_for declares them for the
-    in-process twin it is compared with."""
+    database fails the task and Celery's own retries (with their countdown) take over.
+    Outbox only is declared (PAM_CHANNELS=none), as ``settings_for`` declares it for the
+    tests' in-process engines, so both runners deliver alike."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAM_", "DATABASE_URL"))}
     env.update({"DATABASE_URL": uri, "REDIS_URL": redis_url, "PAM_BATCH_SIZE": "25",
                 "PAM_JOB_RANGE_SIZE": "100", "PAM_RETRY_MAX_SECONDS": "0.5",

@@ -100,6 +100,16 @@ async def test_demo_then_seed_then_sweep(make_database: MakeDatabase) -> None:
     assert "Why the counts differ: 60 travelers were seeded;" in text
     assert "who opted out (so that their open suggestions are resolved" in text
     assert re.search(r"Of the \d+ suggestions found, \d+ went over", text)
+    # Outbox only is recorded for the demo's database: due notifications are delivered.
+    delivered = re.search(r"hence ([\d,]+) delivered now\. The demo records its database as "
+                          r"outbox only", text)
+    assert delivered and int(delivered[1].replace(",", "")) > 0
+    with psycopg.connect(uri) as conn:
+        assert conn.execute("SELECT channels FROM pam_proactive.delivery_channels"
+                            ).fetchall() == [([],)]
+        assert conn.execute("SELECT count(*) FROM pam_proactive.outbox"
+                            " WHERE delivered_at IS NOT NULL").fetchall() == [
+            (int(delivered[1].replace(",", "")),)]
     assert "hit rate" not in text  # the demo builds contexts without the cache
     assert f"`pam-proactive context <user id> --now {NOW}`" in text
     shown = [line.removeprefix("user: ") for line in text.splitlines()

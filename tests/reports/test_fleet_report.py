@@ -7,7 +7,9 @@ report stored per run, and the operator alert sent once, only when the critical 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,11 +20,15 @@ import psycopg
 import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
+from pam_proactive.api.metrics import refresh_dead_letters
 from pam_proactive.engine import Engine, open_engine
+from pam_proactive.jobs.sweep import deliver_outbox
+from pam_proactive.observability import metrics
 from pam_proactive.reports.fleet import (
     ALERT_EVENT,
     FleetReport,
     build_fleet_report,
+    dead_alerts,
     latest_fleet_report,
     send_alert,
 )
@@ -213,3 +219,81 @@ async def test_one_travelers_failure_is_counted_and_the_report_goes_on(
     assert report.errors == 1
     assert broken not in {v.user_id for v in report.summary.vehicles}
     assert len(report.summary.vehicles) == 3
+
+
+async def _alert_row(uri: str) -> tuple[Any, ...]:
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        cur = await conn.execute("SELECT attempts, sent_at IS NOT NULL, dead_at IS NOT NULL,"
+                                 " deliver_after, last_error, leased_until"
+                                 " FROM pam_proactive.fleet_alerts")
+        row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def test_a_failing_operator_webhook_is_retried_on_the_schedule_then_dead(
+        world: World, engine: Engine, receiver: Receiver) -> None:
+    """The operator alert follows the notifications' schedule: one attempt per delivery run
+    when due, never sooner; dead after the 8th failure, counted and shown."""
+    receiver.outage = 500
+    report = await build_fleet_report(engine, NOW, run_id=1)
+    assert report.alert is not None and report.alert.sent_at is None
+    attempts, sent, dead, due, error, leased = await _alert_row(world.uri)
+    assert (attempts, sent, dead, error, leased) == (1, False, False, "HTTP 500", None)
+    assert timedelta(seconds=4.5) <= due - NOW <= timedelta(seconds=5.5)  # 5 s, jitter 10 %
+    # Not due yet: a delivery run does not touch it.
+    await deliver_outbox(engine, NOW + timedelta(seconds=4))
+    assert len(receiver.requests) == 1
+    moment = NOW
+    for attempt in range(2, 9):  # every later delivery run once it is due
+        moment = due
+        await deliver_outbox(engine, moment)
+        attempts, sent, dead, due, error, _ = await _alert_row(world.uri)
+        assert attempts == attempt and not sent and len(receiver.requests) == attempt
+        assert dead == (attempt == 8)
+    assert await dead_alerts(engine) == 1
+    await refresh_dead_letters(engine)  # what a /metrics scrape does: the alert rule's input
+    assert metrics.REGISTRY.get_sample_value(
+        "pam_outbox_dead", {"channel": "operator_webhook"}) == 1
+    dead_report = await latest_fleet_report(engine)
+    assert dead_report is not None and dead_report.alert is not None
+    shown = dead_report.to_json()["alert"]
+    assert shown["dead_at"] == moment.isoformat() and shown["attempts"] == 8
+    # Dead: nothing retries it, even once the receiver works again.
+    receiver.outage = None
+    await deliver_outbox(engine, moment + timedelta(days=30))
+    assert len(receiver.requests) == 8 and await dead_alerts(engine) == 1
+    # One webhook-id throughout: the receiver's deduplication key.
+    assert {verify(SECRET, r.headers, r.body) for r in receiver.requests} == {
+        f"msg_fleet_alert_{report.alert.id}"}
+
+
+async def test_an_operator_alert_outage_recovers_once_and_holds_no_lock(
+        world: World, engine: Engine, receiver: Receiver) -> None:
+    receiver.outage = 503
+    report = await build_fleet_report(engine, NOW, run_id=1)
+    assert report.alert is not None and report.alert.sent_at is None
+    *_, due, _, _ = await _alert_row(world.uri)
+    # The receiver is back but slow: while it holds the request, the alert's row is not
+    # locked (the claim committed) — another transaction locks it at once.
+    receiver.outage = None
+    receiver.delay = 2.0
+    sending = asyncio.create_task(deliver_outbox(engine, due))
+    await asyncio.sleep(0.8)
+    assert not sending.done()
+    async with await psycopg.AsyncConnection.connect(world.uri) as conn:
+        started = time.perf_counter()
+        cur = await conn.execute("SELECT leased_until > now() FROM pam_proactive.fleet_alerts"
+                                 " FOR UPDATE NOWAIT")
+        assert await cur.fetchall() == [(True,)]  # leased, not locked
+        assert time.perf_counter() - started < 0.5
+        await conn.rollback()
+    await sending
+    attempts, sent, dead, _, _, leased = await _alert_row(world.uri)
+    assert (attempts, sent, dead, leased) == (2, True, False, None)
+    receiver.delay = 0.0
+    await deliver_outbox(engine, due + timedelta(days=2))  # sent: never again
+    answered = [(r.status, verify(SECRET, r.headers, r.body)) for r in receiver.requests]
+    assert answered == [(503, f"msg_fleet_alert_{report.alert.id}"),
+                        (200, f"msg_fleet_alert_{report.alert.id}")]  # accepted once
+    assert await dead_alerts(engine) == 0

@@ -743,3 +743,131 @@ async def test_the_circuit_opens_waits_and_probes(conn: Conn, receiver: Receiver
     report = await drain_due(conn, SCHEMA, [channel], later + timedelta(hours=1), policy=policy)
     assert report == DeliveryReport(picked=4, delivered=4, attempts=4)
     assert set(receiver.accepted().values()) == {1} and len(receiver.accepted()) == 5
+
+
+async def test_one_quick_success_among_hanging_attempts_does_not_reset_the_circuit(
+        conn: Conn, receiver: Receiver) -> None:
+    """A receiver half down: it accepts the first request at once and the others only time
+    out. The failures that ended after the success are consecutive: the circuit opens (a
+    count reset by any success in the batch never would)."""
+    for _ in range(6):
+        await one_notification(conn)
+    policy = RetryPolicy(jitter=0.0, circuit_failures=3, circuit_cooldown=60)
+    channel = webhook(receiver.url, timeout=0.5)
+    receiver.script = [Reply(200), *[Reply(200, hang=2.0)] * 5]
+    report = await deliver_due(conn, SCHEMA, [channel], NOW, policy=policy)
+    assert report == DeliveryReport(picked=6, delivered=1, failed=5, attempts=6)
+    assert await rows(conn, "SELECT failures, open_until > now()"
+                            " FROM pam_proactive.channel_circuits") == [(5, True)]
+    # Open: the five failed rows wait, their schedule not consumed.
+    later = NOW + timedelta(hours=1)
+    assert await deliver_due(conn, SCHEMA, [channel], later, policy=policy) == DeliveryReport()
+    assert {r[2] for r in await outbox_state(conn) if r[2]} == {1}
+
+
+async def test_failures_before_a_success_do_not_count(conn: Conn, receiver: Receiver) -> None:
+    """The other way round: the failures ended before the batch's last success, which
+    resets the count; a healthy receiver's occasional error never opens the circuit."""
+    for _ in range(6):
+        await one_notification(conn)
+    policy = RetryPolicy(jitter=0.0, circuit_failures=3, circuit_cooldown=60)
+    channel = webhook(receiver.url, concurrency=1)  # one at a time: the order is the script's
+    receiver.script = [500, 500, 500, 500, 500, 200]
+    report = await deliver_due(conn, SCHEMA, [channel], NOW, policy=policy)
+    assert report == DeliveryReport(picked=6, delivered=1, failed=5, attempts=6)
+    assert await rows(conn, "SELECT failures, open_until FROM pam_proactive.channel_circuits"
+                      ) == [(0, None)]
+
+
+# --------------------------------------------------------------------------------------------
+# End to end: an hour's outage of a real receiver process, with the circuit breaker on
+# --------------------------------------------------------------------------------------------
+
+
+async def test_an_hour_long_outage_with_new_notifications_loses_and_doubles_nothing(
+        conn: Conn, receiver: Receiver) -> None:
+    """The issue's "Done when": the engine's clock runs through 70 minutes of outage (500s,
+    then a receiver that hangs past the timeout, then 500s again) with a delivery run every 5
+    simulated minutes and new notifications at each; the circuit breaker is on (its cool-down
+    is real time: short here). A dismissal while the receiver hangs completes within the
+    normal write time. Once the receiver is back, every live notification is accepted exactly
+    once, none is dead, the dismissed one is never sent."""
+    policy = RetryPolicy(jitter=0.1, rng=random.Random(14), circuit_failures=10,
+                         circuit_cooldown=0.2)
+    channel = webhook(receiver.url, timeout=0.3)
+    back_at = NOW + timedelta(minutes=70)
+    now, dismissed, dismiss_took, sent_before = NOW, None, None, 0
+    receiver.outage = 500
+    for step in range(15):  # 0, 5, ..., 70 minutes
+        now = NOW + timedelta(minutes=5 * step)
+        for n in range(3):  # the sweep of this moment stores new notifications
+            u = uuid.uuid4()
+            result = await apply(conn, [cand(u, f"{step}-{n}", Priority.HIGH, at=now)],
+                                 [profile(u)], now)
+            assert result.notified == 1
+        if step == 6:  # 30 minutes in: the receiver hangs past the channel's timeout
+            receiver.outage = None
+            receiver.delay = 2.0
+        if step == 9:  # 45 minutes in: failing fast again
+            receiver.delay = 0.0
+            receiver.outage = 503
+        if now >= back_at:
+            receiver.outage = None
+        if step == 7:  # a traveler dismisses while a delivery run waits on the receiver
+            [(target,)] = await rows(conn, "SELECT s.id FROM pam_proactive.suggestions s"
+                                     " WHERE s.dedup_key = 'maintenance_overdue:7-0'")
+            await asyncio.sleep(0.25)  # the open circuit's cool-down: this run probes
+            running = asyncio.create_task(drain_due(conn, SCHEMA, [channel], now,
+                                                    policy=policy))
+            while not running.done() and len(receiver.requests) == sent_before:
+                await asyncio.sleep(0.01)
+            started = walltime.perf_counter()
+            assert await dismiss(conn, SCHEMA, target, now + timedelta(seconds=1))
+            dismiss_took = walltime.perf_counter() - started
+            dismissed = target
+            await running
+        else:
+            await asyncio.sleep(0.25)  # real time between runs: circuits may probe
+            await drain_due(conn, SCHEMA, [channel], now, policy=policy)
+        sent_before = len(receiver.requests)
+    assert dismiss_took is not None and dismiss_took < 0.5, dismiss_took
+    # The outage is over: later runs, each at the next moment something is due.
+    for _ in range(40):
+        [(pending, due, dead)] = await rows(
+            conn, "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL"
+            "  AND cancelled_at IS NULL),"
+            " min(deliver_after) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL"
+            "  AND cancelled_at IS NULL),"
+            " count(*) FILTER (WHERE dead_at IS NOT NULL) FROM pam_proactive.outbox")
+        assert dead == 0
+        if not pending:
+            break
+        now = max(now + timedelta(minutes=5), due)
+        await asyncio.sleep(0.25)
+        await drain_due(conn, SCHEMA, [channel], now, policy=policy)
+    else:
+        raise AssertionError("notifications still pending long after the outage")
+    assert now < back_at + timedelta(hours=3)  # the schedule's delays, not a day
+    accepted = receiver.accepted()
+    live = await rows(conn, "SELECT o.message_id FROM pam_proactive.outbox o"
+                            " WHERE o.cancelled_at IS NULL")
+    assert len(live) == 15 * 3 - 1  # every notification but the dismissed one
+    assert set(accepted) == {delivery.message_id(m) for (m,) in live}  # nothing lost
+    # The engine sent each once with success; a receiver that answered 2xx only after the
+    # engine's timeout gave up (the hanging phase) got that notification again, under the
+    # same webhook-id: at least once, deduplicated by the receiver. No other duplicate.
+    ok_sends = await rows(conn, "SELECT o.message_id, count(*) FILTER (WHERE d.ok),"
+                                " count(*) FILTER (WHERE d.error LIKE 'timeout%%')"
+                                " FROM pam_proactive.outbox o JOIN pam_proactive.deliveries d"
+                                " ON d.outbox_id = o.id GROUP BY 1")
+    assert {delivery.message_id(m) for m, ok, _ in ok_sends if ok} == set(accepted)
+    assert all(ok <= 1 for _, ok, _ in ok_sends)
+    timeouts = {delivery.message_id(m): t for m, _, t in ok_sends}
+    assert all(n - 1 <= timeouts[m] for m, n in accepted.items()), (accepted, timeouts)
+    [(target_msg,)] = await rows(conn, "SELECT message_id FROM pam_proactive.outbox"
+                                       " WHERE suggestion_id = %s", dismissed)
+    assert delivery.message_id(target_msg) not in accepted
+    assert await rows(conn, "SELECT status, count(*) FROM pam_proactive.suggestions"
+                            " GROUP BY 1 ORDER BY 1") == [("delivered", 44), ("dismissed", 1)]
+    # The breaker did its job: far fewer requests than rows times runs during the outage.
+    assert len(receiver.requests) < 45 * 8

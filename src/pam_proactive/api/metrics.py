@@ -26,6 +26,7 @@ from pam_proactive.db.connection import Database
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
 from pam_proactive.observability import metrics
+from pam_proactive.reports.fleet import ALERT_CHANNEL, dead_alerts
 from pam_proactive.suggestions import relevance
 from pam_proactive.suggestions.dead_letters import dead_by_channel
 
@@ -69,6 +70,8 @@ async def refresh_dead_letters(engine: Engine, timeout: float = PROBE_TIMEOUT_SE
     try:
         counts = await asyncio.wait_for(
             dead_by_channel(engine.db, engine.settings.engine_schema), timeout)
+        # The operator's fleet alerts are delivered the same way: their dead count too.
+        counts[ALERT_CHANNEL] = await asyncio.wait_for(dead_alerts(engine), timeout)
     except (PamError, TimeoutError):
         return
     metrics.set_outbox_dead(counts)

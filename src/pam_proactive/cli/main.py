@@ -295,7 +295,11 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     from pam_proactive.cli.suggestions import ExampleCollector, print_sweep_report
     from pam_proactive.jobs.sweep import SweptSuggestion
     from pam_proactive.jobs.sweep import sweep as run_sweep
+    from pam_proactive.suggestions.delivery import set_channels
 
+    # The demo's own database has no push channel: outbox only is declared, not assumed
+    # (without a record, notifications would wait in the outbox, none delivered).
+    await set_channels(engine.db, engine.settings.engine_schema, ())
     examples = ExampleCollector()
     per_traveler = SuggestionsPerTraveler()
 
@@ -324,9 +328,10 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
                    "part of another suggestion about the same cause (stored, not notified "
                    f"separately), and {steps['held_quiet_hours']:,}"
                    f" of the {steps['notified']:,} notifications wait for the end of quiet "
-                   f"hours, hence {delivered:,} delivered now. Without a delivery channel "
-                   "(PAM_WEBHOOK_URL) a delivered notification is marked so in "
-                   "pam_proactive.outbox, for the app to read.")
+                   f"hours, hence {delivered:,} delivered now. The demo records its database as "
+                   "outbox only (no push channel: `pam-proactive deliveries channels --set "
+                   "none`), so a delivered notification is marked so in pam_proactive.outbox, "
+                   "for the app to read.")
     plain(console)
     examples.print(console, now)
     plain(console, "\nSuggestions are stored in pam_proactive.suggestions and the notifications "

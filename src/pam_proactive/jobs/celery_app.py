@@ -12,6 +12,10 @@ keeps killing workers); transient database errors are retried with backoff, noth
 The last range to finish finalises the run in SQL. Each worker process opens one engine
 (pool) in ``worker_process_init`` and keeps it for its life.
 
+A worker checks ``PAM_CHANNELS`` against the recorded delivery channels at start-up, before
+its pool starts, and stops (exit 1) naming the setting on a mismatch. Its logging, Celery's
+own records included, goes through the project's formatter (JSON lines off a terminal).
+
 The watcher (``PAM_WATCH_EXECUTOR=celery``) sends each settled batch of changed travelers
 as ``pam_proactive.evaluate_travelers`` on ``pam.events`` (its own queue, so a write's
 suggestion never waits behind a slot's ranges); the task evaluates it with the same function
@@ -32,15 +36,17 @@ from celery.schedules import BaseSchedule, schedstate
 
 from pam_proactive.config import Settings, load_settings
 from pam_proactive.engine import Engine
-from pam_proactive.errors import TransientDataSourceError
+from pam_proactive.errors import ConfigurationError, TransientDataSourceError
 from pam_proactive.jobs import runs
 from pam_proactive.jobs.evaluate import WATCH_FEED, Batch, evaluate_batch
 from pam_proactive.jobs.execute import process_range
 from pam_proactive.jobs.incremental import feed_for
 from pam_proactive.jobs.runtime import ProcessRuntime
 from pam_proactive.jobs.schedule import JOBS, job_named, next_fire
+from pam_proactive.jobs.sweep import reconcile_channels
 from pam_proactive.jobs.watch import observe_lag_metrics
 from pam_proactive.jobs.watch_executors import EVALUATE_TASK, EVENT_QUEUE
+from pam_proactive.logs import configure_logging
 from pam_proactive.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -112,6 +118,44 @@ def runtime() -> ProcessRuntime:
     if _runtime is None:
         _runtime = ProcessRuntime(load_settings())
     return _runtime
+
+
+@signals.celeryd_init.connect  # type: ignore[untyped-decorator]
+def _json_logging_early(**_: Any) -> None:
+    # The worker program's first step, before its own warnings (e.g. running as root).
+    configure_logging()
+    logging.captureWarnings(True)  # Python warnings become records, not plain-text lines
+
+
+@signals.setup_logging.connect  # type: ignore[untyped-decorator]
+def _json_logging(loglevel: int | None = None, **_: Any) -> None:
+    # Connected, this replaces Celery's plain-text logging: every record (Celery's, kombu's,
+    # psycopg_pool's during an outage, ours) is one line of the project's formatter.
+    # Celery's own records keep the worker's --loglevel (task names, ids, run times and
+    # retries: the operator's view of the queue); other libraries log from WARNING up.
+    configure_logging()
+    logging.captureWarnings(True)
+    if loglevel:
+        logging.getLogger("celery").setLevel(loglevel)
+
+
+@signals.celeryd_after_setup.connect  # type: ignore[untyped-decorator]
+def _check_channels(**_: Any) -> None:
+    # In the worker's main process, before its pool starts: an exception in
+    # worker_process_init is only logged by Celery and a pool process that exits is
+    # replaced, so a mismatch found there would not stop the worker. A database that is
+    # down now is no reason to refuse to start: the first delivery checks again.
+    checking = ProcessRuntime(load_settings())
+    try:
+        checking.run(reconcile_channels)
+    except ConfigurationError as exc:
+        log.critical("worker stopped: %s", exc)
+        raise SystemExit(1) from exc
+    except TransientDataSourceError:
+        log.warning("delivery channels not checked at start-up (database unavailable): "
+                    "they are at the first delivery")
+    finally:
+        checking.close()
 
 
 @signals.worker_process_init.connect  # type: ignore[untyped-decorator]

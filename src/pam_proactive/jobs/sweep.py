@@ -25,6 +25,7 @@ from pam_proactive.db.connection import Transaction
 from pam_proactive.engine import Engine
 from pam_proactive.logs import current_job
 from pam_proactive.observability import metrics
+from pam_proactive.reports.fleet import deliver_alerts, operator_channel
 from pam_proactive.suggestions import store_sql
 from pam_proactive.suggestions.delivery import (
     Channel,
@@ -120,6 +121,19 @@ def channels(engine: Engine) -> list[Channel]:
     return [_webhooks[key]]
 
 
+def operator_webhook(engine: Engine) -> WebhookChannel | None:
+    """The operator webhook (fleet alerts), kept for the process's life like the traveler
+    webhook; None when PAM_OPERATOR_WEBHOOK_URL is not set."""
+    s = engine.settings
+    key = (s.operator_webhook_url or "", s.operator_secret or "", s.delivery_timeout, 0)
+    if key not in _webhooks:
+        made = operator_channel(engine)
+        if made is None:
+            return None
+        _webhooks[key] = made
+    return _webhooks[key]
+
+
 def retry_policy(engine: Engine) -> RetryPolicy:
     """Retry schedule, jitter and circuit breaker from the settings."""
     s = engine.settings
@@ -143,10 +157,16 @@ async def reconcile_channels(engine: Engine) -> None:
 
 async def deliver_outbox(engine: Engine, now: datetime) -> DeliveryReport:
     """Deliver every outbox row due at ``now`` through the recorded channels this process
-    can send through (after :func:`reconcile_channels`)."""
+    can send through (after :func:`reconcile_channels`), then the operator's fleet alerts
+    due at ``now`` when this process has the operator webhook (their retries ride on every
+    delivery run, as the notifications' do)."""
     await reconcile_channels(engine)
-    return await drain_due(engine.db, engine.settings.engine_schema, channels(engine), now,
-                           policy=retry_policy(engine))
+    report = await drain_due(engine.db, engine.settings.engine_schema, channels(engine), now,
+                             policy=retry_policy(engine))
+    operator = operator_webhook(engine)
+    if operator is not None:
+        await deliver_alerts(engine, now, operator, policy=retry_policy(engine))
+    return report
 
 
 async def _pages(engine: Engine, user_ids: Sequence[object] | None,

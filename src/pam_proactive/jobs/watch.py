@@ -136,6 +136,7 @@ class Watcher:
         self.ticks = 0
         self.errors = 0
         self._due_checked = float("-inf")
+        self._delivered = float("-inf")  # monotonic time of the last idle delivery start
         self._handed: set[UUID] = set()  # the travelers the last tick handed over
         self._flights: list[_Flight] = []
         self._advanced = float("-inf")  # when the cursor last moved (monotonic)
@@ -213,6 +214,11 @@ class Watcher:
         if (ready or due) and len(self._flights) < self.max_flights:
             self._handed = set(ready)
             self._launch(now, ready, due)
+        elif time.monotonic() - self._delivered >= self.engine.settings.watch_interval:
+            # Nothing to evaluate: the outbox's retries still come due (a receiver that was
+            # down for a while must not wait for the next traveler's change).
+            self.executor.deliver(now)
+            self._delivered = time.monotonic()
         # Each read re-reads the overlap window anyway: with nothing handed over, moving the
         # cursor once per interval is enough (a busy listener ticks many times a second).
         if done or time.monotonic() - self._advanced >= self.engine.settings.watch_interval:

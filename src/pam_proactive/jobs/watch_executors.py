@@ -51,32 +51,22 @@ class Executor(Protocol):
     async def close(self) -> None:
         """Finish what is in hand (the watcher is stopping)."""
 
+    def deliver(self, now: datetime) -> None:
+        """Start delivering the outbox rows due at ``now`` in the background, with no new
+        batch: a failed notification's retry is due while nothing changes."""
 
-class InProcessExecutor:
-    """Evaluates in the watcher's process, on its engine. Delivery runs beside the next
-    batches rather than before them: the outbox is durable and claimed with SKIP LOCKED, so
-    a write's suggestion need not wait for an earlier batch's sends."""
 
-    name = "inprocess"
-    max_batch: int | None = None  # the sweep pages its ids by PAM_BATCH_SIZE itself
+class BackgroundDelivery:
+    """One delivery drain at a time in the background; a request while one runs is kept
+    (the latest ``now``) and drained right after it."""
 
-    def __init__(self, engine: Engine, feed: ChangeFeed) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.feed = feed
         self._delivery: asyncio.Task[None] | None = None
         self._again: datetime | None = None  # a later `now` to drain for, once it ends
 
-    async def submit(self, batches: Sequence[Batch]) -> Counter[str]:
-        """Evaluate each batch now, then start delivering in the background; the travelers
-        evaluated by reason."""
-        counts: Counter[str] = Counter()
-        for batch in batches:
-            counts.update(await evaluate_batch(self.engine, self.feed, batch, deliver=False))
-        if counts and batches:
-            self._deliver(max(b.now for b in batches))
-        return counts
-
-    def _deliver(self, now: datetime) -> None:
+    def start(self, now: datetime) -> None:
+        """Drain for ``now`` now, or right after the drain in hand."""
         if self._delivery is not None and not self._delivery.done():
             self._again = now if self._again is None else max(self._again, now)
             return
@@ -89,14 +79,46 @@ class InProcessExecutor:
             try:
                 await deliver_due_now(self.engine, moment)
             except Exception as exc:  # in the background: its rows wait in the outbox
-                log.warning("watcher: delivery failed, retried after the next batch",
+                log.warning("watcher: delivery failed, retried at the next interval",
                             extra={"error": type(exc).__name__})
             moment = self._again
 
     async def close(self) -> None:
-        """Wait for the delivery in hand (and the one queued behind it)."""
+        """Wait for the drain in hand (and the one queued behind it)."""
         while self._delivery is not None and not self._delivery.done():
             await self._delivery
+
+
+class InProcessExecutor:
+    """Evaluates in the watcher's process, on its engine. Delivery runs beside the next
+    batches rather than before them: the outbox is durable and claimed with SKIP LOCKED, so
+    a write's suggestion need not wait for an earlier batch's sends."""
+
+    name = "inprocess"
+    max_batch: int | None = None  # the sweep pages its ids by PAM_BATCH_SIZE itself
+
+    def __init__(self, engine: Engine, feed: ChangeFeed) -> None:
+        self.engine = engine
+        self.feed = feed
+        self._background = BackgroundDelivery(engine)
+
+    async def submit(self, batches: Sequence[Batch]) -> Counter[str]:
+        """Evaluate each batch now, then start delivering in the background; the travelers
+        evaluated by reason."""
+        counts: Counter[str] = Counter()
+        for batch in batches:
+            counts.update(await evaluate_batch(self.engine, self.feed, batch, deliver=False))
+        if counts and batches:
+            self._background.start(max(b.now for b in batches))
+        return counts
+
+    def deliver(self, now: datetime) -> None:
+        """Start delivering what is due at ``now`` in the background."""
+        self._background.start(now)
+
+    async def close(self) -> None:
+        """Wait for the delivery in hand (and the one queued behind it)."""
+        await self._background.close()
 
 
 class CeleryExecutor:
@@ -110,9 +132,17 @@ class CeleryExecutor:
         self.app = app or create_app(engine.settings)
         self.max_batch: int | None = engine.settings.batch_size
         self.sent = 0
+        # Workers deliver after their batches; retries due while nothing changes are
+        # delivered here (a process without a channel's credentials leaves its rows).
+        self._background = BackgroundDelivery(engine)
+
+    def deliver(self, now: datetime) -> None:
+        """Start delivering what is due at ``now`` in the background, in this process."""
+        self._background.start(now)
 
     async def close(self) -> None:
-        """Nothing in hand: every task sent is the broker's."""
+        """Every task sent is the broker's; wait for a delivery in hand."""
+        await self._background.close()
 
     async def submit(self, batches: Sequence[Batch]) -> Counter[str]:
         """Enqueue every batch (kombu's I/O is blocking: off the event loop); the travelers

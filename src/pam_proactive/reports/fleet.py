@@ -1,15 +1,22 @@
 """The operator's fleet report: computed over every active traveler in batches, stored per
 run (``fleet_reports`` + ``fleet_vehicles``), and an operator alert when the critical count
-grows from the previous report (``fleet_alerts``, sent once through the operator webhook)."""
+grows from the previous report (``fleet_alerts``, sent through the operator webhook).
+
+An alert is delivered with the guarantees of a traveler's notification
+(:mod:`pam_proactive.suggestions.delivery`): claimed with a short lease in a transaction that
+commits, sent with no transaction open, its outcome recorded in a new short transaction (while
+the lease holds), retried on the delivery schedule (PAM_DELIVERY_RETRY_SCHEDULE) by every later
+delivery run, and dead after the last attempt (counted in ``pam_outbox_dead{channel=
+"operator_webhook"}``). Receivers deduplicate on its ``webhook-id``, ``msg_fleet_alert_<id>``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.analysis.fleet import (
@@ -20,18 +27,25 @@ from pam_proactive.analysis.fleet import (
     summarize,
     vehicle_health,
 )
+from pam_proactive.db.connection import Transaction
 from pam_proactive.engine import Engine
 from pam_proactive.errors import DataSourceError
 from pam_proactive.observability import metrics
 from pam_proactive.reports.statements import ReportStatements
-from pam_proactive.suggestions.delivery import WebhookChannel
+from pam_proactive.suggestions.delivery import (
+    Attempt,
+    RetryPolicy,
+    WebhookChannel,
+    lease_for,
+)
+from pam_proactive.suggestions.retry import next_attempt
 
 log = logging.getLogger(__name__)
 
 ALERT_EVENT = "fleet_critical_increased"
 ALERT_LISTED = 50  # critical vehicles named in an alert, lowest scores first
-ALERT_ATTEMPTS = 3  # tries of one operator alert per job run
-ALERT_BACKOFF_SECONDS = 0.5  # wait after the n-th failed try: n times this
+ALERT_CHANNEL = "operator_webhook"
+ALERT_CLAIM = 20  # alerts claimed at once (there is at most one per report)
 _LOCK_KEY = 0x70616D_666C74  # advisory lock serialising fleet report writers
 
 
@@ -44,6 +58,10 @@ class FleetAlert:
     previous_critical: int
     critical: int
     sent_at: datetime | None
+    attempts: int = 0  # attempts made so far
+    last_error: str | None = None  # the last failed attempt's status or exception type
+    deliver_after: datetime | None = None  # when the next attempt is due (while unsent)
+    dead_at: datetime | None = None  # set when the last scheduled attempt failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +101,9 @@ class FleetReport:
                 "previous_critical": self.alert.previous_critical,
                 "critical": self.alert.critical,
                 "sent_at": self.alert.sent_at.isoformat() if self.alert.sent_at else None,
+                "attempts": self.alert.attempts,
+                "last_error": self.alert.last_error,
+                "dead_at": self.alert.dead_at.isoformat() if self.alert.dead_at else None,
             },
         }
 
@@ -166,6 +187,7 @@ async def _store(engine: Engine, now: datetime, run_id: int | None, summary: Fle
             await tx.execute("fleet.insert_alert", st.insert_alert, {
                 "report_id": report_id, "previous": previous, "critical": len(summary.critical),
                 "payload": json.dumps(_alert_payload(report_id, now, summary, previous)),
+                "now": now,
             })
     return report_id
 
@@ -180,40 +202,82 @@ def operator_channel(engine: Engine) -> WebhookChannel | None:
 
 
 async def send_alert(engine: Engine, report_id: int,
-                     channel: WebhookChannel | None = None) -> bool:
-    """Send the report's alert if it has one not sent yet (locked while sending, so two
-    processes never both send it); record the outcome. Returns True when sent now."""
+                     channel: WebhookChannel | None = None, *, now: datetime | None = None
+                     ) -> bool:
+    """Deliver the report's alert if it is unsent and due at ``now`` (default: the current
+    time); returns True when the receiver accepted it now. See :func:`deliver_alerts`."""
+    return await deliver_alerts(engine, now or datetime.now(UTC), channel,
+                                report_id=report_id) > 0
+
+
+async def deliver_alerts(engine: Engine, now: datetime, channel: WebhookChannel | None = None,
+                         *, report_id: int | None = None, policy: RetryPolicy | None = None
+                         ) -> int:
+    """Send every operator alert due at ``now`` (or only ``report_id``'s), one attempt each;
+    returns how many the receiver accepted. Without an operator webhook (``channel`` None
+    and none configured) nothing is touched: the alerts wait for a process that has one."""
     own = channel is None
     channel = channel or operator_channel(engine)
     if channel is None:
-        return False
+        return 0
     try:
-        return await _send_alert(engine, report_id, channel)
+        return await _deliver_alerts(engine, now, channel, report_id, policy or RetryPolicy(
+            delays=engine.settings.retry_delays, jitter=engine.settings.delivery_jitter))
     finally:
         if own:
             channel.close()
 
 
-async def _send_alert(engine: Engine, report_id: int, channel: WebhookChannel) -> bool:
+async def _deliver_alerts(engine: Engine, now: datetime, channel: WebhookChannel,
+                          report_id: int | None, policy: RetryPolicy) -> int:
     st = _statements(engine)
-    async with engine.db.transaction("send_fleet_alert") as tx:
-        claimed = await tx.fetch("fleet.claim_alert", st.claim_alert, {"report_id": report_id})
-        if not claimed:
-            return False
-        alert_id, payload = int(claimed[0][0]), dict(claimed[0][1])
-        tries = 0
-        while True:  # a few quick tries: the alert is retried again only with its job
-            tries += 1
-            last = await channel.send_payload(payload, f"msg_fleet_alert_{alert_id}")
-            if last.ok or tries == ALERT_ATTEMPTS:
-                break
-            await asyncio.sleep(ALERT_BACKOFF_SECONDS * tries)
-        await tx.execute("fleet.record_alert", st.record_alert, {
-            "id": alert_id, "attempts": tries, "http_status": last.http_status,
-            "error": None if last.ok else last.error, "ok": last.ok, "at": last.at,
-        })
-    log.info("fleet alert %s: %s", alert_id, "sent" if last.ok else "failed")
-    return last.ok
+    token = uuid4()
+    # 1. claim: a short transaction gives the due alerts a lease and commits.
+    async with engine.db.transaction("fleet_alerts.claim") as tx:
+        claimed = await tx.fetch("fleet.claim_alerts", st.claim_alerts, {
+            "now": now, "report_id": report_id, "limit": ALERT_CLAIM, "token": token,
+            "lease": lease_for(ALERT_CLAIM, [channel])})
+    if not claimed:
+        return 0
+    # 2. send: no transaction open, no lock held while the receiver answers (or hangs).
+    sent: list[tuple[int, int, Attempt]] = []
+    for alert_id, payload, attempts in claimed:
+        sent.append((int(alert_id), int(attempts), await channel.send_payload(
+            dict(payload), f"msg_fleet_alert_{int(alert_id)}")))
+    # 3. record: one short transaction (retried on a transient error), while the lease holds.
+    cols: dict[str, list[Any]] = {k: [] for k in ("ids", "status", "err", "ok", "dead",
+                                                   "retry_at", "at")}
+    for alert_id, attempts, a in sent:
+        retry_at = None if a.ok else next_attempt(
+            now, attempts + 1, policy.delays, jitter=policy.jitter,
+            retry_after=a.retry_after, rng=policy.rng)
+        for key, value in zip(cols, (alert_id, a.http_status, None if a.ok else a.error, a.ok,
+                                     not a.ok and retry_at is None, retry_at, a.at),
+                              strict=True):
+            cols[key].append(value)
+
+    async def record(tx: Transaction) -> set[int]:
+        rows = await tx.fetch("fleet.record_alerts", st.record_alerts,
+                              {**cols, "now": now, "token": token})
+        return {int(r[0]) for r in rows}
+
+    kept = await engine.db.run_in_transaction("fleet_alerts.record", record)
+    accepted = sum(1 for alert_id, _, a in sent if a.ok and alert_id in kept)
+    dead = sum(1 for i, d in zip(cols["ids"], cols["dead"], strict=True) if d and i in kept)
+    if len(kept) < len(sent):
+        log.warning("%d claimed fleet alerts were taken over after their lease ran out",
+                    len(sent) - len(kept))
+    if dead:
+        log.warning("%d fleet alerts are dead: their last scheduled attempt failed", dead)
+    metrics.observe_delivery(((ALERT_CHANNEL, a.ok) for _, _, a in sent), {})
+    log.info("fleet alerts: %d sent, %d failed", accepted, len(sent) - accepted)
+    return accepted
+
+
+async def dead_alerts(engine: Engine) -> int:
+    """Operator alerts whose last scheduled attempt failed (never sent)."""
+    rows = await engine.db.fetch("fleet.dead_alerts", _statements(engine).dead_alerts)
+    return int(rows[0][0])
 
 
 async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | None = None
@@ -226,7 +290,7 @@ async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | Non
     st = _statements(engine)
     if run_id is not None and (done := await engine.db.fetch(
             "report_by_run", st.report_by_run, {"run_id": run_id})):
-        await send_alert(engine, int(done[0][0]))
+        await send_alert(engine, int(done[0][0]), now=now)
         stored = await _existing(engine, int(done[0][0]))
         metrics.set_fleet_health(critical=len(stored.summary.critical),
                                  vehicles=len(stored.summary.vehicles))
@@ -238,7 +302,7 @@ async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | Non
              "expired_documents": summary.expired_documents,
              "critical": [v.to_json() for v in summary.critical]}
     report_id = await _store(engine, now, run_id, summary, extra)
-    await send_alert(engine, report_id)
+    await send_alert(engine, report_id, now=now)
     report = await _existing(engine, report_id)
     metrics.set_fleet_health(critical=len(summary.critical), vehicles=len(summary.vehicles))
     log.info("fleet report %s: %d vehicles, %d critical, %d skipped, %d errors", report.id,
@@ -266,7 +330,7 @@ async def _load(engine: Engine, name: str, params: dict[str, Any]) -> FleetRepor
     if not rows:
         return None
     (rid, computed_for, run_id, score, _n, _c, threshold, overdue, extra, created,
-     alert_id, previous, alerted, sent_at) = rows[0]
+     alert_id, previous, alerted, sent_at, attempts, last_error, due, dead_at) = rows[0]
     vehicles = await engine.db.fetch("report_vehicles", st.report_vehicles, {"id": rid})
     all_vehicles = tuple(_vehicle(r) for r in vehicles)
     summary = FleetSummary(
@@ -278,7 +342,8 @@ async def _load(engine: Engine, name: str, params: dict[str, Any]) -> FleetRepor
         expired_documents=dict(extra.get("expired_documents", {})),
         threshold=threshold,
     )
-    alert = None if alert_id is None else FleetAlert(alert_id, previous, alerted, sent_at)
+    alert = None if alert_id is None else FleetAlert(alert_id, previous, alerted, sent_at,
+                                                     attempts, last_error, due, dead_at)
     return FleetReport(rid, computed_for.astimezone(UTC), run_id, summary,
                        int(extra.get("skipped_no_vehicle", 0)), int(extra.get("errors", 0)),
                        created, alert)

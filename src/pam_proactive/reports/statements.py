@@ -59,28 +59,53 @@ LIMIT 1
 """
 
 INSERT_ALERT = """
-INSERT INTO {s}.fleet_alerts (report_id, previous_critical, critical, payload)
-VALUES (%(report_id)s, %(previous)s, %(critical)s, %(payload)s)
+INSERT INTO {s}.fleet_alerts (report_id, previous_critical, critical, payload, deliver_after)
+VALUES (%(report_id)s, %(previous)s, %(critical)s, %(payload)s, %(now)s)
 ON CONFLICT (report_id) DO NOTHING
 """
 
-# The report's unsent alert, locked while it is sent so two processes never both send it.
-CLAIM_ALERT = """
-SELECT id, payload FROM {s}.fleet_alerts
-WHERE report_id = %(report_id)s AND sent_at IS NULL
-FOR UPDATE SKIP LOCKED
+# Due alerts nobody holds (no row lock, no unexpired lease; all of them, or one report's),
+# given this claim's lease: the transaction commits before anything is sent. Leases use the
+# database's clock (processes as they really are), deliver_after the engine's time.
+CLAIM_ALERTS = """
+UPDATE {s}.fleet_alerts AS a
+SET leased_until = clock_timestamp() + %(lease)s::interval, lease_token = %(token)s::uuid
+WHERE a.id IN (
+    SELECT id FROM {s}.fleet_alerts
+    WHERE sent_at IS NULL AND dead_at IS NULL AND deliver_after <= %(now)s
+      AND (leased_until IS NULL OR leased_until <= clock_timestamp())
+      AND (%(report_id)s::bigint IS NULL OR report_id = %(report_id)s::bigint)
+    ORDER BY deliver_after, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING a.id, a.payload, a.attempts
 """
 
-RECORD_ALERT = """
-UPDATE {s}.fleet_alerts
-SET attempts = attempts + %(attempts)s, http_status = %(http_status)s,
-    last_error = %(error)s, sent_at = CASE WHEN %(ok)s THEN %(at)s END
-WHERE id = %(id)s
+# Each claimed alert's attempt, only while this claim still holds its lease (a claim whose
+# lease ran out lost the alert to another process). Sent, retried at retry_at, or dead.
+RECORD_ALERTS = """
+UPDATE {s}.fleet_alerts AS a
+SET attempts = a.attempts + 1, http_status = v.status, last_error = v.err,
+    sent_at = CASE WHEN v.ok THEN v.at END,
+    dead_at = CASE WHEN v.dead THEN %(now)s END,
+    deliver_after = coalesce(v.retry_at, a.deliver_after),
+    leased_until = NULL, lease_token = NULL
+FROM unnest(%(ids)s::bigint[], %(status)s::integer[], %(err)s::text[], %(ok)s::boolean[],
+            %(dead)s::boolean[], %(retry_at)s::timestamptz[], %(at)s::timestamptz[])
+     AS v(id, status, err, ok, dead, retry_at, at)
+WHERE a.id = v.id AND a.lease_token = %(token)s::uuid
+RETURNING a.id
+"""
+
+# Dead operator alerts (last scheduled attempt failed): the operator channel's dead count.
+DEAD_ALERTS = """
+SELECT count(*) FROM {s}.fleet_alerts WHERE dead_at IS NOT NULL AND sent_at IS NULL
 """
 
 _REPORT_COLUMNS = """r.id, r.computed_for, r.run_id, r.fleet_score, r.vehicles, r.critical,
        r.threshold, r.overdue_by_task, r.report, r.created_at,
-       a.id, a.previous_critical, a.critical, a.sent_at"""
+       a.id, a.previous_critical, a.critical, a.sent_at, a.attempts, a.last_error,
+       a.deliver_after, a.dead_at"""
 
 LATEST_REPORT = f"""
 SELECT {_REPORT_COLUMNS}
@@ -114,8 +139,9 @@ class ReportStatements:
     insert_vehicles: sql.Composed
     previous_critical: sql.Composed
     insert_alert: sql.Composed
-    claim_alert: sql.Composed
-    record_alert: sql.Composed
+    claim_alerts: sql.Composed
+    record_alerts: sql.Composed
+    dead_alerts: sql.Composed
     latest_report: sql.Composed
     report_by_id: sql.Composed
     report_vehicles: sql.Composed

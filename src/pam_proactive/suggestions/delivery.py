@@ -342,7 +342,7 @@ async def _send_one(claimed: _Claimed, channels: Sequence[Channel]) -> None:
             claimed.done.add(channel.name)
 
 
-def _lease(limit: int, channels: Sequence[Channel]) -> timedelta:
+def lease_for(limit: int, channels: Sequence[Channel]) -> timedelta:
     """How long a claim of ``limit`` rows may take at worst, doubled, plus a minute: each
     channel sends its rows ``concurrency`` at a time, each within ``timeout``."""
     worst = sum(math.ceil(limit / max(1, c.concurrency)) * c.timeout for c in channels)
@@ -381,7 +381,7 @@ async def _claim(db: Database, s: sql.Identifier, schema: str, channels: Sequenc
         rows = await tx.fetch(*q.CLAIM.bind(s=s), {
             "now": now, "limit": 1 if probing else limit, "token": token,
             "missing": sorted(set(lacking) | set(blocked)),
-            "lease": _lease(limit, usable)})
+            "lease": lease_for(limit, usable)})
     return rows, recorded, [c for c in usable if c.name not in blocked]
 
 
@@ -411,6 +411,31 @@ def _outcome_columns(sent: Sequence[_Claimed], recorded: Sequence[str], now: dat
     return cols, delivered, dead
 
 
+def _circuit_columns(sent: Sequence[_Claimed], policy: RetryPolicy) -> dict[str, Any]:
+    """The RECORD_CIRCUITS parameters of a batch: per channel, whether a success resets its
+    count of consecutive failures, and the failures to count.
+
+    "Consecutive" is in the order the attempts ended (their ``at``): a batch's failures that
+    ended after its last success continue from 0; a batch with no success adds all its
+    failures. So one quick success among attempts that hang until their timeout (a receiver
+    half down, or answering only some requests) does not reset the count: the failures that
+    ended after it still open the circuit."""
+    by_channel: dict[str, list[Attempt]] = {}
+    for claimed in sent:
+        for channel, a in claimed.attempts:
+            by_channel.setdefault(channel, []).append(a)
+    names, reset, failed = [], [], []
+    for channel, tried in by_channel.items():
+        ended = sorted(tried, key=lambda a: a.at)
+        last_ok = max((i for i, a in enumerate(ended) if a.ok), default=None)
+        names.append(channel)
+        reset.append(last_ok is not None)
+        failed.append(sum(1 for a in ended[(last_ok or -1) + 1:] if not a.ok))
+    return {"names": names, "reset": reset, "failed": failed,
+            "threshold": policy.circuit_failures,
+            "cooldown": timedelta(seconds=policy.circuit_cooldown)}
+
+
 async def _record(db: Database, s: sql.Identifier, sent: Sequence[_Claimed],
                   recorded: Sequence[str], now: datetime, policy: RetryPolicy, token: UUID
                   ) -> tuple[set[int], list[bool], list[bool]]:
@@ -424,25 +449,14 @@ async def _record(db: Database, s: sql.Identifier, sent: Sequence[_Claimed],
                                                 a.http_status, a.error, a.at), strict=True):
                 column.append(value)
     outcomes, delivered, dead = _outcome_columns(sent, recorded, now, policy)
-    failed: dict[str, int] = {}
-    answered: set[str] = set()
-    for claimed in sent:
-        for channel, a in claimed.attempts:
-            failed[channel] = failed.get(channel, 0) + (not a.ok)
-            if a.ok:
-                answered.add(channel)
-    # Any success in the batch closes the circuit (0); otherwise its failures add up.
-    circuits = {"names": list(failed),
-                "failed": [0 if name in answered else n for name, n in failed.items()],
-                "threshold": policy.circuit_failures,
-                "cooldown": timedelta(seconds=policy.circuit_cooldown)}
+    circuits = _circuit_columns(sent, policy)
 
     async def write(tx: Transaction) -> set[int]:
         if attempts[0]:
             await tx.execute(*q.RECORD_ATTEMPTS.bind(s=s), attempts)
         kept = await tx.fetch(*q.RECORD_OUTCOMES.bind(s=s),
                               {**outcomes, "now": now, "token": token})
-        if failed:
+        if circuits["names"]:
             await tx.execute(*q.RECORD_CIRCUITS.bind(s=s), circuits)
         return {int(r[0]) for r in kept}
 

@@ -103,22 +103,28 @@ RECORD_OUTCOMES = Statement(
     " RETURNING o.id",
 )
 
-# One row per channel of the batch: any success closes the circuit; failures add up and open
-# it (for a cool-down) at the threshold. A healthy channel's row is not rewritten by every
-# batch (the WHERE): workers do not queue on it while all goes well.
+# One row per channel of the batch. `reset`: the batch had a success, so the count of
+# consecutive failures restarts from the failures that ended after it; otherwise the batch's
+# failures add up. At the threshold the circuit opens for a cool-down; a count of 0 closes it.
+# A healthy channel's row is not rewritten by every batch (the WHERE): workers do not queue on
+# it while all goes well.
 RECORD_CIRCUITS = Statement(
     "delivery.record_circuits",
-    "INSERT INTO {s}.channel_circuits AS c (channel, failures, open_until, changed_at)"
+    "WITH v AS (SELECT * FROM unnest(%(names)s::text[], %(reset)s::boolean[],"
+    "  %(failed)s::integer[]) AS v(channel, reset, failed))"
+    " INSERT INTO {s}.channel_circuits AS c (channel, failures, open_until, changed_at)"
     " SELECT v.channel, v.failed,"
     "  CASE WHEN v.failed >= %(threshold)s"
     "   THEN clock_timestamp() + %(cooldown)s::interval END, clock_timestamp()"
-    " FROM unnest(%(names)s::text[], %(failed)s::integer[]) AS v(channel, failed)"
+    " FROM v"
     " ON CONFLICT (channel) DO UPDATE SET"
-    " failures = CASE WHEN EXCLUDED.failures = 0 THEN 0 ELSE c.failures + EXCLUDED.failures END,"
-    " open_until = CASE WHEN EXCLUDED.failures = 0 THEN NULL"
-    "  WHEN c.failures + EXCLUDED.failures >= %(threshold)s"
+    " failures = (SELECT v.failed + CASE WHEN v.reset THEN 0 ELSE c.failures END"
+    "  FROM v WHERE v.channel = EXCLUDED.channel),"
+    " open_until = (SELECT CASE"
+    "  WHEN v.failed + CASE WHEN v.reset THEN 0 ELSE c.failures END = 0 THEN NULL"
+    "  WHEN v.failed + CASE WHEN v.reset THEN 0 ELSE c.failures END >= %(threshold)s"
     "   THEN clock_timestamp() + %(cooldown)s::interval"
-    "  ELSE c.open_until END,"
+    "  ELSE c.open_until END FROM v WHERE v.channel = EXCLUDED.channel),"
     " changed_at = clock_timestamp()"
     " WHERE c.failures > 0 OR EXCLUDED.failures > 0",
 )
