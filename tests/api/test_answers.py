@@ -16,12 +16,11 @@ from pam_proactive.api import metrics as api_metrics
 from pam_proactive.config import load_settings
 from pam_proactive.data.changes import ChangeFeed
 from pam_proactive.db.connection import Database
-from pam_proactive.suggestions.delivery import WebhookChannel, deliver_due
+from pam_proactive.suggestions.delivery import WebhookChannel, deliver_due, set_channels
 from pam_proactive.suggestions.models import Candidate, Priority
-from receiver import Receiver
+from receiver import SECRET, Receiver
 
 OP = bearer(TOKEN)
-SECRET = "answers-test-secret"
 
 
 async def rows(uri: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -31,12 +30,14 @@ async def rows(uri: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
 
 async def deliver(uri: str, url: str, now: datetime) -> None:
     async with Database(uri, load_settings(database_url=uri)) as db:
+        await set_channels(db, SCHEMA, ["webhook"])  # the operator's choice, else nothing sends
         await deliver_due(db, SCHEMA, [WebhookChannel(url, SECRET, timeout=5.0)], now)
 
 
 async def release(uri: str, now: datetime) -> None:
     """Deliver every due row without channels (released to the app)."""
     async with Database(uri, load_settings(database_url=uri)) as db:
+        await set_channels(db, SCHEMA, [])  # outbox only: due rows are released to the app
         await deliver_due(db, SCHEMA, [], now)
 
 

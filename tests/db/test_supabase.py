@@ -140,7 +140,8 @@ async def test_doctor_names_every_hole(make_database: MakeDatabase) -> None:
         conn.execute(f"GRANT USAGE ON SCHEMA {S} TO anon")
         conn.execute(f"GRANT SELECT ON {S}.deliveries TO anon")
         conn.execute(f"GRANT UPDATE ON {S}.suggestions TO authenticated")
-        conn.execute(f"ALTER FUNCTION {S}.dismiss_suggestion(uuid) RESET search_path")
+        conn.execute(f"ALTER FUNCTION {S}.dismiss_suggestion(uuid, text, text)"
+                     " RESET search_path")
         conn.execute(f"ALTER FUNCTION {S}.my_preferences() SECURITY INVOKER")
         conn.execute(f"GRANT EXECUTE ON FUNCTION {S}.close_suggestion(uuid, text, timestamptz,"
                      " uuid) TO PUBLIC")
@@ -156,7 +157,8 @@ async def test_doctor_names_every_hole(make_database: MakeDatabase) -> None:
     assert ("error", f"SCHEMA {S}", "anon may USAGE it") in got
     assert ("error", f"{S}.deliveries", "anon may SELECT it") in got
     assert ("error", f"{S}.suggestions", "authenticated may UPDATE it") in got
-    assert ("error", f"{S}.dismiss_suggestion(uuid)", "search_path not pinned") in got
+    assert ("error", f"{S}.dismiss_suggestion(uuid, text, text)",
+            "search_path not pinned") in got
     assert ("error", f"{S}.my_preferences()", "not SECURITY DEFINER") in got
     assert any(t.startswith(f"FUNCTION {S}.close_suggestion") and p == "authenticated may "
                "EXECUTE it" for _, t, p in got)
