@@ -595,8 +595,14 @@ async def test_answers_are_bounded_in_sql_too(make_database: MakeDatabase) -> No
             assert row is not None and row[0]["snooze_id"] > 0
             cur.execute(f"SELECT {S}.dismiss_suggestion(%s, 'other', %s)", (mine, "x" * 500))
             assert cur.fetchone() == (True,)
-        # The engine's own callers meet the same rule in SQL (their message comes first from
-        # answers.snooze_end in Python).
+        # The SQL's bounds are the Python's (answers.MAX_SNOOZE, MAX_NOTE, REASONS), which
+        # the engine's callers meet first, with the same messages.
+        python_bounds = answers.MAX_SNOOZE, answers.MAX_NOTE
+        assert python_bounds == (timedelta(hours=720), 500)
+        for reason in answers.REASONS:  # each accepted (an absent id: nothing to dismiss)
+            with acting(conn, "authenticated", claims_for(a)) as cur:
+                cur.execute(f"SELECT {S}.dismiss_suggestion(%s, %s)", (uuid4(), reason))
+                assert cur.fetchone() == (False,)
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
         with pytest.raises(ValueError, match="at most 30 days"):
             await answers.snooze(engine.db, S, mine, NOW, NOW + timedelta(days=31))
