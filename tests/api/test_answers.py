@@ -30,7 +30,7 @@ async def rows(uri: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
 
 async def deliver(uri: str, url: str, now: datetime) -> None:
     async with Database(uri, load_settings(database_url=uri)) as db:
-        await set_channels(db, SCHEMA, ["webhook"])
+        await set_channels(db, SCHEMA, ["webhook"])  # the operator's choice, else nothing sends
         await deliver_due(db, SCHEMA, [WebhookChannel(url, SECRET, timeout=5.0)], now)
 
 
@@ -38,7 +38,7 @@ async def release(uri: str, now: datetime) -> None:
     """Deliver every due row without channels (released to the app: outbox only, recorded
     as the operator's explicit choice)."""
     async with Database(uri, load_settings(database_url=uri)) as db:
-        await set_channels(db, SCHEMA, [])
+        await set_channels(db, SCHEMA, [])  # outbox only: due rows are released to the app
         await deliver_due(db, SCHEMA, [], now)
 
 

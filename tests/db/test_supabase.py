@@ -24,13 +24,14 @@ from pam_proactive.db.doctor import diagnose
 from pam_proactive.db.migrate import migrate
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
-from pam_proactive.suggestions import store
+from pam_proactive.suggestions import answers, store
 from planting import Planter
 from supabase_fixture import acting, claims_for, install_supabase
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 S = "pam_proactive"
 TABLES = ("suggestions", "outbox", "insights", "user_preferences")
+ANSWERS = ("snoozes", "feedback")  # the traveler's answers: readable, not in Realtime
 runner = CliRunner()
 
 
@@ -75,7 +76,7 @@ def owners(cur: psycopg.Cursor[Any], table: str) -> list[UUID]:
 def engine_rows(conn: psycopg.Connection[Any], user: UUID) -> dict[str, list[Any]]:
     """Every engine row of ``user``, read by the engine's own (owner) connection."""
     out = {}
-    for table in TABLES:
+    for table in TABLES + ANSWERS:
         cur = conn.execute(f"SELECT to_jsonb(t) FROM {S}.{table} AS t WHERE user_id = %s"
                            " ORDER BY to_jsonb(t)::text", (user,))
         out[table] = [r[0] for r in cur.fetchall()]
@@ -137,10 +138,13 @@ async def test_doctor_names_every_hole(make_database: MakeDatabase) -> None:
         conn.execute(f"ALTER TABLE {S}.outbox DISABLE ROW LEVEL SECURITY")
         conn.execute(f"ALTER TABLE {S}.insights FORCE ROW LEVEL SECURITY")
         conn.execute(f"DROP POLICY pam_traveler_reads_own ON {S}.user_preferences")
+        conn.execute(f"DROP POLICY pam_traveler_reads_own ON {S}.feedback")
+        conn.execute(f"ALTER FUNCTION {S}.snooze_suggestion(uuid, timestamptz) SECURITY INVOKER")
         conn.execute(f"GRANT USAGE ON SCHEMA {S} TO anon")
         conn.execute(f"GRANT SELECT ON {S}.deliveries TO anon")
         conn.execute(f"GRANT UPDATE ON {S}.suggestions TO authenticated")
-        conn.execute(f"ALTER FUNCTION {S}.dismiss_suggestion(uuid) RESET search_path")
+        conn.execute(f"ALTER FUNCTION {S}.dismiss_suggestion(uuid, text, text)"
+                     " RESET search_path")
         conn.execute(f"ALTER FUNCTION {S}.my_preferences() SECURITY INVOKER")
         conn.execute(f"GRANT EXECUTE ON FUNCTION {S}.close_suggestion(uuid, text, timestamptz,"
                      " uuid) TO PUBLIC")
@@ -156,8 +160,11 @@ async def test_doctor_names_every_hole(make_database: MakeDatabase) -> None:
     assert ("error", f"SCHEMA {S}", "anon may USAGE it") in got
     assert ("error", f"{S}.deliveries", "anon may SELECT it") in got
     assert ("error", f"{S}.suggestions", "authenticated may UPDATE it") in got
-    assert ("error", f"{S}.dismiss_suggestion(uuid)", "search_path not pinned") in got
+    assert ("error", f"{S}.dismiss_suggestion(uuid, text, text)",
+            "search_path not pinned") in got
     assert ("error", f"{S}.my_preferences()", "not SECURITY DEFINER") in got
+    assert ("error", f"{S}.feedback", "policy pam_traveler_reads_own missing") in got
+    assert ("error", f"{S}.snooze_suggestion(uuid, timestamptz)", "not SECURITY DEFINER") in got
     assert any(t.startswith(f"FUNCTION {S}.close_suggestion") and p == "authenticated may "
                "EXECUTE it" for _, t, p in got)
     assert ("warning", f"{S}.suggestions",
@@ -418,3 +425,218 @@ async def test_the_owning_role_still_reads_every_traveler(make_database: MakeDat
                 conn.execute(f"ALTER TABLE {S}.{table} OWNER TO CURRENT_USER")
             conn.execute(f"DROP OWNED BY {owner}")
             conn.execute(f"DROP ROLE {owner}")
+
+
+def answer_rows(conn: psycopg.Connection[Any], table: str, sid: UUID) -> list[dict[str, Any]]:
+    """A suggestion's snoozes or feedback as the engine's owner reads them, without what
+    differs between two travelers' identical answers (ids, times, owner, subject), and whether
+    they kept the suggestion's owner, subject and numbers."""
+    cur = conn.execute(
+        "SELECT to_jsonb(t) - 'id' - 'user_id' - 'suggestion_id' - 'created_at' - 'until'"
+        " - 'dedup_key' - 'data' || jsonb_build_object('as_suggestion',"
+        "  t.user_id = s.user_id AND t.dedup_key = s.dedup_key"
+        "  AND coalesce(to_jsonb(t) -> 'data' = s.data, true))"
+        f" FROM {S}.{table} AS t JOIN {S}.suggestions AS s ON s.id = t.suggestion_id"
+        " WHERE t.suggestion_id = %s ORDER BY t.id", (sid,))
+    return [r[0] for r in cur.fetchall()]
+
+
+def outbox_cancelled(conn: psycopg.Connection[Any], sid: UUID) -> list[bool]:
+    cur = conn.execute(f"SELECT cancelled_at IS NOT NULL FROM {S}.outbox"
+                       " WHERE suggestion_id = %s ORDER BY id", (sid,))
+    return [r[0] for r in cur.fetchall()]
+
+
+async def test_supabase_answers_are_the_engine_answers(make_database: MakeDatabase) -> None:
+    """Snooze, useful and dismiss-with-reason, once through Supabase (A) and once through the
+    engine's answers (the HTTP API's and the CLI's path, B): the same rows result, save ids,
+    owners and times; A then reads exactly their own snoozes and feedback."""
+    uri = await supabase_database(make_database, broadcast=False)
+    a, b = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        sa, sb = live_suggestion(conn, a), live_suggestion(conn, b)
+        conn.execute(f"UPDATE {S}.outbox SET delivered_at = NULL")  # unsent: a snooze holds them
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.snooze_suggestion(%s, now() + interval '2 hours')", (sa,))
+            row = cur.fetchone()
+            assert row is not None
+            snoozed = row[0]
+            cur.execute(f"SELECT {S}.rate_suggestion_useful(%s)", (sa,))
+            assert cur.fetchone() == (True,)
+            cur.execute(f"SELECT {S}.rate_suggestion_useful(%s)", (sa,))
+            assert cur.fetchone() == (False,)  # already rated: nothing more recorded
+        assert set(snoozed) == {"snooze_id", "until", "notifications_held"}
+        assert snoozed["notifications_held"] == 1
+        until = conn.execute(f"SELECT until - created_at, until FROM {S}.snoozes WHERE id = %s",
+                             (snoozed["snooze_id"],)).fetchone()
+        assert until is not None and until[0] == timedelta(hours=2)
+        assert datetime.fromisoformat(snoozed["until"]) == until[1]
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        done = await answers.snooze(engine.db, S, sb, NOW, NOW + timedelta(hours=2))
+        assert done is not None and done.held == 1
+        assert await answers.rate_useful(engine.db, S, sb, NOW) is True
+        assert await answers.rate_useful(engine.db, S, sb, NOW) is False
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for table in ANSWERS:
+            assert answer_rows(conn, table, sa) == answer_rows(conn, table, sb), table
+        assert outbox_cancelled(conn, sa) == outbox_cancelled(conn, sb) == [True]
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s, 'wrong', 'not my van')", (sa,))
+            assert cur.fetchone() == (True,)
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        assert await answers.dismiss(engine.db, S, sb, NOW, "wrong", "not my van") is True
+    with psycopg.connect(uri, autocommit=True) as conn:
+        feedback = answer_rows(conn, "feedback", sa)
+        assert feedback == answer_rows(conn, "feedback", sb)
+        assert [(f["verdict"], f["reason"], f["note"], f["as_suggestion"]) for f in feedback] == [
+            ("useful", None, None, True), ("dismissed", "wrong", "not my van", True)]
+        status = f"SELECT status FROM {S}.suggestions WHERE id = %s"
+        assert conn.execute(status, (sa,)).fetchone() == ("dismissed",)
+        assert conn.execute(status, (sb,)).fetchone() == ("dismissed",)
+        # Reading one's answers under RLS: exactly one's own, nothing of B even by id.
+        for me, other, mine in ((a, b, sa), (b, a, sb)):
+            with acting(conn, "authenticated", claims_for(me)) as cur:
+                for table in ANSWERS:
+                    assert set(owners(cur, table)) == {me}, table
+                    cur.execute(f"SELECT count(*) FROM {S}.{table} WHERE user_id = %s",
+                                (other,))
+                    assert cur.fetchone() == (0,)
+                cur.execute(f"SELECT suggestion_id, note FROM {S}.feedback"
+                            " WHERE verdict = 'dismissed'")
+                assert cur.fetchall() == [(mine, "not my van")]
+            # Read only: the traveler writes them through the functions alone.
+            for statement in (f"DELETE FROM {S}.feedback",
+                              f"UPDATE {S}.snoozes SET until = now() + interval '1 day'",
+                              f"INSERT INTO {S}.feedback (user_id) VALUES ('{me}')"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+                        acting(conn, "authenticated", claims_for(me)) as cur:
+                    cur.execute(statement)
+
+
+async def test_answers_on_another_travelers_suggestion_change_nothing(
+        make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database)
+    a, b = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        theirs = live_suggestion(conn, b)
+        conn.execute(f"UPDATE {S}.outbox SET delivered_at = NULL")
+        before = engine_rows(conn, b)
+        for call, args, expected in (
+                ("snooze_suggestion(%s, now() + interval '1 hour')", (theirs,), None),
+                ("dismiss_suggestion(%s, 'other', 'a note')", (theirs,), False),
+                ("dismiss_suggestion(%s)", (theirs,), False),
+                ("rate_suggestion_useful(%s)", (theirs,), None),
+                ("snooze_suggestion(%s, now() + interval '1 hour')", (uuid4(),), None),
+                ("rate_suggestion_useful(%s)", (uuid4(),), None)):
+            with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+                cur.execute(f"SELECT {S}.{call}", args)
+                assert cur.fetchone() == (expected,), call
+        assert engine_rows(conn, b) == before
+        assert engine_rows(conn, a)["snoozes"] == engine_rows(conn, a)["feedback"] == []
+        # The internal functions are the engine's: a traveler cannot call them for anyone.
+        for call in ("answer_snooze(%s, now() + interval '1 hour', now(), %s)",
+                     "answer_dismiss(%s, NULL, NULL, now(), %s)",
+                     "answer_useful(%s, now(), %s)"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+                    acting(conn, "authenticated", claims_for(a)) as cur:
+                cur.execute(f"SELECT * FROM {S}.{call}", (theirs, b))
+        assert engine_rows(conn, b) == before
+
+
+async def test_answers_need_a_signed_in_traveler(make_database: MakeDatabase) -> None:
+    uri = await supabase_database(make_database, broadcast=False)
+    a, _ = await travelers_with_suggestions(uri)
+    calls = ("snooze_suggestion(%s, now() + interval '1 hour')",
+             "dismiss_suggestion(%s, 'wrong')", "rate_suggestion_useful(%s)")
+    with psycopg.connect(uri, autocommit=True) as conn:
+        target = live_suggestion(conn, a)
+        before = engine_rows(conn, a)
+        for call in calls:
+            # anon: not even the schema, whatever its claims say.
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+                    acting(conn, "anon", claims_for(a, "anon")) as cur:
+                cur.execute(f"SELECT {S}.{call}", (target,))
+            for claims in (claims_for(None), None):  # a token without sub, or no claims at all
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="not signed in"), \
+                        acting(conn, "authenticated", claims) as cur:
+                    cur.execute(f"SELECT {S}.{call}", (target,))
+        with acting(conn, "authenticated", claims_for(None)) as cur:
+            for table in ANSWERS:
+                assert owners(cur, table) == []
+        assert engine_rows(conn, a) == before
+
+
+async def test_answers_are_bounded_in_sql_too(make_database: MakeDatabase) -> None:
+    """What the API refuses with a 422 the SQL refuses too (22023), changing nothing."""
+    uri = await supabase_database(make_database, broadcast=False)
+    a, _ = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        mine = live_suggestion(conn, a)
+        before = engine_rows(conn, a)
+        for call, args, message in (
+                ("snooze_suggestion(%s, now())", (mine,), "must end in the future"),
+                ("snooze_suggestion(%s, now() - interval '1 minute')", (mine,),
+                 "must end in the future"),
+                ("snooze_suggestion(%s, now() + interval '720 hours 1 second')", (mine,),
+                 "at most 30 days"),
+                ("snooze_suggestion(%s, NULL)", (mine,), "until and now must be given"),
+                ("dismiss_suggestion(%s, 'boring')", (mine,), "unknown reason"),
+                ("dismiss_suggestion(%s, 'other', %s)", (mine, "x" * 501),
+                 "longer than 500 characters")):
+            with pytest.raises(psycopg.errors.InvalidParameterValue, match=message), \
+                    acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+                cur.execute(f"SELECT {S}.{call}", args)
+        assert engine_rows(conn, a) == before
+        # The bounds themselves are allowed: 30 days exactly, a note of 500 characters.
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.snooze_suggestion(%s, now() + interval '720 hours')",
+                        (mine,))
+            row = cur.fetchone()
+            assert row is not None and row[0]["snooze_id"] > 0
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s, 'other', %s)", (mine, "x" * 500))
+            assert cur.fetchone() == (True,)
+        # The SQL's bounds are the Python's (answers.MAX_SNOOZE, MAX_NOTE, REASONS), which
+        # the engine's callers meet first, with the same messages.
+        python_bounds = answers.MAX_SNOOZE, answers.MAX_NOTE
+        assert python_bounds == (timedelta(hours=720), 500)
+        for reason in answers.REASONS:  # each accepted (an absent id: nothing to dismiss)
+            with acting(conn, "authenticated", claims_for(a)) as cur:
+                cur.execute(f"SELECT {S}.dismiss_suggestion(%s, %s)", (uuid4(), reason))
+                assert cur.fetchone() == (False,)
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        with pytest.raises(ValueError, match="at most 30 days"):
+            await answers.snooze(engine.db, S, mine, NOW, NOW + timedelta(days=31))
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="at most 30 days"), \
+            psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"SELECT * FROM {S}.answer_snooze(%s, %s, %s)",
+                     (mine, NOW + timedelta(days=30, seconds=1), NOW))
+
+
+async def test_the_reasonless_dismiss_is_replaced_compatibly(make_database: MakeDatabase) -> None:
+    """A project migrated before reasons existed has dismiss_suggestion(uuid): re-applying the
+    access drops it for the one with defaults, which the same one-argument call reaches."""
+    uri = await supabase_database(make_database, broadcast=False)
+    a, _ = await travelers_with_suggestions(uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"DROP FUNCTION {S}.dismiss_suggestion(uuid, text, text)")
+        conn.execute(f"CREATE FUNCTION {S}.dismiss_suggestion(suggestion_id uuid)"
+                     " RETURNS boolean LANGUAGE sql AS 'SELECT false'")
+        conn.execute(f"UPDATE {S}.schema_migrations SET checksum = 'old'"
+                     " WHERE version = 'supabase'")
+    result = await invoke(["migrate", "--database-url", uri, "--supabase"])
+    assert result.exit_code == 0 and "supabase" in result.output, result.output
+    with psycopg.connect(uri, autocommit=True) as conn:
+        cur = conn.execute("SELECT p.oid::regprocedure::text FROM pg_proc p"
+                           " WHERE p.proname = 'dismiss_suggestion'"
+                           " AND p.pronamespace = %s::regnamespace", (S,))
+        assert [r[0] for r in cur.fetchall()] == [f"{S}.dismiss_suggestion(uuid,text,text)"]
+        mine = live_suggestion(conn, a)
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            # PostgREST's rpc('dismiss_suggestion', {suggestion_id}) is a call by name.
+            cur.execute(f"SELECT {S}.dismiss_suggestion(suggestion_id => %s)", (mine,))
+            assert cur.fetchone() == (True,)
+        cur = conn.execute(f"SELECT reason, note FROM {S}.feedback WHERE suggestion_id = %s",
+                           (mine,))
+        assert cur.fetchall() == [(None, None)]
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as aconn:
+        assert await diagnose(aconn, preset="seed", schema=S) == []

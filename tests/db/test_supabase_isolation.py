@@ -2,7 +2,8 @@
 
 Random pairs of travelers and random sequences of what the Data API lets a signed-in traveler
 do (read any traveler-facing table, filter by the other's id, dismiss or act on their own or
-the other's suggestion, read or change preferences, call the internal functions), each as
+the other's suggestion, snooze it, dismiss it with a reason, rate it useful, read or change
+preferences, call the internal functions), each as
 PostgREST runs a request. After each sequence every other traveler's rows are byte-for-byte
 as before, and everything the actor was shown is the actor's own.
 """
@@ -25,7 +26,7 @@ from pam_proactive.db.migrate import migrate
 from supabase_fixture import acting, claims_for, install_supabase
 
 S = "pam_proactive"
-TABLES = ("suggestions", "outbox", "insights", "user_preferences")
+TABLES = ("suggestions", "outbox", "insights", "user_preferences", "snoozes", "feedback")
 TRAVELERS = 4
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
@@ -41,9 +42,21 @@ actions = st.one_of(
         {"daily_cap": 500}, {"timezone": "Nowhere/Land"}, {"user_id": "other"}]),
         st.none()),
     st.tuples(st.just("my_preferences"), st.none(), st.none()),
-    st.tuples(st.sampled_from(["close_suggestion", "update_preferences"]), st.none(),
-              st.none()),
+    st.tuples(st.sampled_from(["close_suggestion", "update_preferences", "answer_snooze",
+                               "answer_dismiss", "answer_useful"]), st.none(), st.none()),
+    # Answers: (kind, whose suggestion, (which, argument)); arguments out of bounds included.
+    st.tuples(st.just("snooze_suggestion"), st.sampled_from(["own", "other"]),
+              st.tuples(st.integers(0, 1), st.sampled_from(
+                  ["1 hour", "720 hours", "-1 hour", "721 hours"]))),
+    st.tuples(st.just("dismiss_with_reason"), st.sampled_from(["own", "other"]),
+              st.tuples(st.integers(0, 1), st.sampled_from(
+                  [None, "wrong", "too_early", "boring"]))),
+    st.tuples(st.just("rate_suggestion_useful"), st.sampled_from(["own", "other"]),
+              st.tuples(st.integers(0, 1), st.none())),
 )
+
+# What the SQL refuses (22023) for a traveler's own answers: these arguments only.
+OUT_OF_BOUNDS = ("-1 hour", "721 hours", "boring")
 
 REFUSED = (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue)
 
@@ -113,6 +126,21 @@ def run(cur: psycopg.Cursor[Any], action: Action, me: UUID, other: UUID,
         assert row is not None
         assert row[0] in (True, False) and (arg == "own" or row[0] is False)
         return []
+    if kind in ("snooze_suggestion", "dismiss_with_reason", "rate_suggestion_useful"):
+        which, value = extra
+        target = owned[me if arg == "own" else other][which]
+        if kind == "snooze_suggestion":
+            cur.execute(f"SELECT {S}.snooze_suggestion(%s, now() + %s::interval)",
+                        (target, value))
+        elif kind == "dismiss_with_reason":
+            cur.execute(f"SELECT {S}.dismiss_suggestion(%s, %s, 'a note')", (target, value))
+        else:
+            cur.execute(f"SELECT {S}.rate_suggestion_useful(%s)", (target,))
+        row = cur.fetchone()
+        assert row is not None
+        # Another's suggestion is absent: nothing (snooze, useful) or false (dismiss).
+        assert arg == "own" or row[0] in (None, False), (action, row)
+        return []
     if kind == "prefs":
         changes = {"user_id": str(other)} if arg == {"user_id": "other"} else arg
         cur.execute(f"SELECT {S}.update_my_preferences(%s)", (Jsonb(changes),))
@@ -121,6 +149,14 @@ def run(cur: psycopg.Cursor[Any], action: Action, me: UUID, other: UUID,
     elif kind == "close_suggestion":
         cur.execute(f"SELECT {S}.close_suggestion(%s, 'dismissed', now(), %s)",
                     (owned[other][0], other))
+    elif kind == "answer_snooze":
+        cur.execute(f"SELECT * FROM {S}.answer_snooze(%s, now() + interval '1 hour', now(), %s)",
+                    (owned[other][0], other))
+    elif kind == "answer_dismiss":
+        cur.execute(f"SELECT {S}.answer_dismiss(%s, 'wrong', NULL, now(), %s)",
+                    (owned[other][0], other))
+    elif kind == "answer_useful":
+        cur.execute(f"SELECT {S}.answer_useful(%s, now(), %s)", (owned[other][0], other))
     else:
         cur.execute(f"SELECT {S}.update_preferences(%s, '{{\"daily_cap\": 1}}')", (other,))
     row = cur.fetchone()
@@ -147,8 +183,12 @@ def test_no_action_of_one_traveler_touches_or_reveals_another(
                 with acting(conn, "authenticated", claims_for(me), commit=True) as cur:
                     shown = run(cur, action, me, other, owned)
             except REFUSED:
-                # Writes of another's data are refused outright; so are invalid preferences.
-                assert action[0] in ("close_suggestion", "update_preferences", "prefs")
+                # Writes of another's data are refused outright; so are invalid preferences
+                # and answers out of bounds.
+                assert (action[0] in ("close_suggestion", "update_preferences", "prefs",
+                                      "answer_snooze", "answer_dismiss", "answer_useful")
+                        or (isinstance(action[2], tuple) and action[2][1] in OUT_OF_BOUNDS)
+                        ), action
                 continue
             assert set(shown) <= {me}, (action, shown)
         assert snapshot(conn, others) == before

@@ -247,9 +247,15 @@ async def _privilege_findings(
 
 # What `migrate --supabase` exposes: the traveler-facing tables (SELECT under RLS) and the
 # functions an app calls (SECURITY DEFINER, search_path pinned), by signature.
-TRAVELER_TABLES = ("suggestions", "outbox", "insights", "user_preferences")
-TRAVELER_FUNCTIONS = ("dismiss_suggestion(uuid)", "mark_suggestion_acted(uuid)",
-                      "my_preferences()", "update_my_preferences(jsonb)")
+# Of the tables, the first four are in the supabase_realtime publication (snoozes and feedback
+# are the traveler's own answers, returned by the functions).
+TRAVELER_TABLES = ("suggestions", "outbox", "insights", "user_preferences", "snoozes",
+                   "feedback")
+REALTIME_TABLES = TRAVELER_TABLES[:4]
+TRAVELER_FUNCTIONS = ("dismiss_suggestion(uuid, text, text)",
+                      "snooze_suggestion(uuid, timestamptz)", "rate_suggestion_useful(uuid)",
+                      "mark_suggestion_acted(uuid)", "my_preferences()",
+                      "update_my_preferences(jsonb)")
 TRAVELER_POLICY = "pam_traveler_reads_own"
 
 # From the catalogs: to_regprocedure would need USAGE on schema auth, which doctor's role may
@@ -347,7 +353,7 @@ async def _supabase_findings(conn: psycopg.AsyncConnection[Any], schema: str) ->
         if not policy:
             out.append(Finding("error", where, "-",
                                f"policy {TRAVELER_POLICY} missing: travelers read nothing", fix))
-        if has_publication and not published:
+        if has_publication and table in REALTIME_TABLES and not published:
             out.append(Finding("warning", where, "-", "not in the supabase_realtime "
                                "publication: apps get no live changes",
                                f"ALTER PUBLICATION supabase_realtime ADD TABLE {where};"))

@@ -29,9 +29,6 @@ from psycopg import sql
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.suggestions import answers_sql as q
-from pam_proactive.suggestions import store
-from pam_proactive.suggestions.store import USER_LOCK_CLASS
-from pam_proactive.suggestions.store_sql import LOCK_OWNER
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +89,9 @@ async def snooze(db: Database | Transaction, schema: str, suggestion_id: UUID, n
     """Snooze a live suggestion's subject until ``until`` (see :func:`snooze_end`).
 
     Returns the snooze, or None when the suggestion is absent or no longer live."""
-    snooze_end(now, until=until)
-    params = {"id": suggestion_id, "now": now, "until": until, "cls": USER_LOCK_CLASS}
+    snooze_end(now, until=until)  # the SQL checks the same bounds: this gives the message
+    params = {"id": suggestion_id, "now": now, "until": until}
     async with within(db, "snooze") as tx:
-        await tx.execute(*_bind(LOCK_OWNER, schema), params)
         rows = await tx.fetch(*_bind(q.SNOOZE, schema), params)
     if not rows:
         return None
@@ -114,7 +110,7 @@ def check_note(reason: str | None, note: str | None) -> None:
 
 async def dismiss(db: Database | Transaction, schema: str, suggestion_id: UUID, now: datetime,
                   reason: str | None = None, note: str | None = None) -> bool:
-    """Dismiss a live suggestion (as :func:`store.dismiss`), keeping the traveler's feedback:
+    """Dismiss a live suggestion (as ``store.dismiss``), keeping the traveler's feedback:
     the optional ``reason`` and ``note`` with the suggestion's type, priority, subject and data.
 
     Returns True if a live suggestion was dismissed, False if absent or already closed."""
@@ -122,9 +118,7 @@ async def dismiss(db: Database | Transaction, schema: str, suggestion_id: UUID, 
     check_note(reason, note)
     params = {"id": suggestion_id, "now": now, "reason": reason, "note": note}
     async with within(db, "dismiss_with_reason") as tx:
-        done = await store.dismiss(tx, schema, suggestion_id, now)
-        if done:
-            await tx.execute(*_bind(q.KEEP_DISMISSAL, schema), params)
+        done = bool(await tx.fetch_value(*_bind(q.DISMISS, schema), params))
     # The reason is one of REASONS; the note is the traveler's own words and is never logged.
     log.info("dismissal of %s: %s, reason %s%s", suggestion_id,
              "recorded" if done else "nothing to do (absent or closed)",
@@ -139,11 +133,10 @@ async def rate_useful(db: Database | Transaction, schema: str, suggestion_id: UU
     Returns None when there is no such suggestion, True when recorded now, False when it was
     already rated useful."""
     require_aware(now, "now")
-    params = {"id": suggestion_id, "now": now, "cls": USER_LOCK_CLASS}
+    params = {"id": suggestion_id, "now": now}
     async with within(db, "rate_useful") as tx:
-        await tx.execute(*_bind(LOCK_OWNER, schema), params)
-        [(found, kept)] = await tx.fetch(*_bind(q.USEFUL, schema), params)
-    return None if not found else bool(kept)
+        kept = await tx.fetch_value(*_bind(q.USEFUL, schema), params)
+    return None if kept is None else bool(kept)
 
 
 async def live_snoozes(db: Database, schema: str, subjects: Collection[tuple[UUID, str]]

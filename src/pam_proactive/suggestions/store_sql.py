@@ -327,19 +327,9 @@ COUNT_SUPPRESSED = Statement(
     "store.count_suppressed", "SELECT count(*) FILTER (WHERE suppressed) FROM {c}"
 )
 
-# A traveler's dismissal or action: the engine schema's close_suggestion function (migration
-# 0010) is the one implementation, shared with Supabase's dismiss/acted functions. It takes the
-# sweep's per-user lock, closes the suggestion and cancels its unsent notifications.
-# The same per-user lock as the sweep: a traveler's answer is not lost under a sweep's update
-# (close_suggestion takes it itself; snooze and useful take it with this).
-LOCK_OWNER = Statement(
-    "store.lock_owner",
-    "SELECT pg_advisory_xact_lock(%(cls)s, hashtext(user_id::text))"
-    " FROM {s}.suggestions WHERE id = %(id)s",
-)
-
 # Closing one suggestion is one rule, the database function that Supabase apps call too
-# (migration 0011_traveler_actions): lock, close, cancel its unsent notifications.
+# (migration 0011_traveler_actions): the sweep's per-user lock (a traveler's answer is not lost
+# under a sweep's update), close, cancel its unsent notifications.
 CLOSE_ONE = Statement(
     "store.close_one",
     "SELECT {s}.close_suggestion(%(id)s, %(status)s, %(now)s, %(user_id)s)",
