@@ -158,8 +158,17 @@ async def simulate(uri: str, start: datetime, days: int, own: tuple[int, int] | 
         async with await psycopg.AsyncConnection.connect(uri) as conn:
             await seed_demo_data(conn, users=own[0], seed=own[1], now=start,
                                  engine_schema=settings.engine_schema)
+    try:  # recorded channels came with the delivery pipeline; a baseline may predate them
+        from pam_proactive.suggestions.delivery import set_channels
+    except ImportError:
+        set_channels = None
     clock = {"now": start}
     async with open_engine(settings, conninfo=uri) as engine:
+        if set_channels is not None:
+            # Outbox only, as the demo records it: due rows are delivered (released to the
+            # app) as they come due. With nothing recorded they would wait, and a row whose
+            # suggestion resolves meanwhile is cancelled, never counted.
+            await set_channels(engine.db, settings.engine_schema, ())
         runner = Runner(engine, clock=lambda: clock["now"])
         moment, end = start, start + timedelta(days=days)
         while moment < end:
