@@ -13,6 +13,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from celery_harness import (
     SUGGESTIONS,
     Worker,
     query,
+    redis_server,
     seed,
     wait_for_run,
     worker_env,
@@ -40,6 +42,19 @@ from pam_proactive.jobs.schedule import job_named
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 JOB = "monitor_user_context"
 
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()
 
 
 def trigger(redis_url: str, job: str = JOB, now: datetime = NOW) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,19 @@ LAG_COUNT = "pam_event_lag_seconds_count"
 OUTBOX_DUPLICATES = ("SELECT suggestion_id, event FROM pam_proactive.outbox"
                      " GROUP BY 1, 2 HAVING count(*) > 1")
 
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()
 
 
 def _lag_count(directory: Path) -> float:

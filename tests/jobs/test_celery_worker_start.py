@@ -5,15 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from celery_harness import Worker, query, seed, wait_for_run, worker_env
+import pytest
+
+from celery_harness import Worker, query, redis_server, seed, wait_for_run, worker_env
 from conftest import create_database, settings_for
 from pam_proactive.jobs.celery_app import create_app
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()
 
 
 def record_channels(uri: str, channels: list[str]) -> None:
