@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pam_proactive.analysis.boundaries import MARGIN, crossing, next_local_midnight, recheck_at
+from pam_proactive.analysis.boundaries import MARGIN, crossing, next_local_midnight
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors import DetectorSettings, run_detectors
+from pam_proactive.suggestions.detectors import DetectorSettings, recheck_at, run_detectors
 from pam_proactive.suggestions.models import Candidate
 from suggestions.detectors.factory import NOW, event, make_context, trip
 from suggestions.detectors.test_properties import contexts, plausible_contexts

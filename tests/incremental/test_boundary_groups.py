@@ -13,10 +13,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pam_proactive.analysis.boundaries import BOUNDARY_TYPES, detector_boundaries, recheck_at
 from pam_proactive.context import UserContext
 from pam_proactive.jobs.schedule import MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES
-from pam_proactive.suggestions.detectors import DetectorSettings, run_detectors
+from pam_proactive.suggestions.detectors import (
+    REGISTRY,
+    DetectorSettings,
+    recheck_at,
+    run_detectors,
+)
 from pam_proactive.suggestions.models import Candidate
 from suggestions.detectors.test_properties import plausible_contexts
 
@@ -33,7 +37,7 @@ def signature(found: list[Candidate]) -> list[tuple[Any, ...]]:
 
 
 def test_every_detector_type_has_its_boundary() -> None:
-    covered = set().union(*BOUNDARY_TYPES.values())
+    covered = set().union(*(s.type_names for s in REGISTRY.specs if s.boundary is not None))
     assert set().union(*GROUPS) <= covered
 
 
@@ -48,8 +52,8 @@ def test_a_groups_output_holds_until_its_own_boundary(
     everything = recheck_at(ctx, now, SETTINGS, keys)
     mine = recheck_at(ctx, now, SETTINGS, keys, types=group)
     assert mine.at >= everything.at
-    assert all(not BOUNDARY_TYPES[name].isdisjoint(group)
-               for name in detector_boundaries(ctx, now, SETTINGS, keys, group))
+    assert all(not REGISTRY.detector_types[name].isdisjoint(group)
+               for name in REGISTRY.boundaries(ctx, now, SETTINGS, keys, group))
     span = mine.at - now.astimezone(UTC)
     later = now + span * share
     if later >= mine.at or span <= timedelta(0):

@@ -174,7 +174,8 @@ async def test_a_traveler_whose_detectors_raise_stays_due(make_database: MakeDat
     from pam_proactive.analysis.settings import DetectorSettings
     from pam_proactive.context import UserContext
     from pam_proactive.suggestions import detectors
-    from pam_proactive.suggestions.models import Candidate
+    from pam_proactive.suggestions.models import DetectorResult
+    from suggestions.detectors.registry_helpers import with_detector
 
     uri = await make_database("seed")
     with Planter(uri, "seed") as p:
@@ -182,13 +183,13 @@ async def test_a_traveler_whose_detectors_raise_stays_due(make_database: MakeDat
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
         await incremental_sweep(engine, NOW)
 
-        def buggy(ctx: UserContext, now: datetime, settings: DetectorSettings) -> list[Candidate]:
+        def buggy(ctx: UserContext, now: datetime, settings: DetectorSettings) -> DetectorResult:
             raise ZeroDivisionError("a bug")
 
         with Planter(uri, "seed") as p:
             p.expense(alice, 30, "food", date(2026, 11, 25), created_at=NOW + timedelta(minutes=1))
         with monkeypatch.context() as patch:
-            patch.setattr(detectors, "ALL_DETECTORS", [*detectors.ALL_DETECTORS, buggy])
+            patch.setattr(detectors, "REGISTRY", with_detector(buggy))
             failed = await incremental_sweep(engine, LATER)
         assert failed.sweep is not None and failed.sweep.detector_errors == 1
         retried = await incremental_sweep(engine, LATER + timedelta(minutes=1))

@@ -13,8 +13,9 @@ from pam_proactive.context import UserContext
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import sweep
 from pam_proactive.suggestions import detectors
-from pam_proactive.suggestions.models import Candidate
+from pam_proactive.suggestions.models import DetectorResult
 from planting import Planter
+from suggestions.detectors.registry_helpers import with_detector
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
@@ -30,10 +31,10 @@ async def test_detector_failure_is_isolated(make_database: MakeDatabase,
         first = await sweep(engine, NOW, user_ids=[user])
         assert first.lifecycle["created"] == 1 and first.detector_errors == 0
         # A detector with a bug, raising on this traveler's data.
-        def buggy(ctx: UserContext, now: datetime, settings: DetectorSettings) -> list[Candidate]:
+        def buggy(ctx: UserContext, now: datetime, settings: DetectorSettings) -> DetectorResult:
             raise ZeroDivisionError("secret@example.com")
 
-        monkeypatch.setattr(detectors, "ALL_DETECTORS", [*detectors.ALL_DETECTORS, buggy])
+        monkeypatch.setattr(detectors, "REGISTRY", with_detector(buggy))
         report = await sweep(engine, NOW + timedelta(hours=1), user_ids=[user])
     assert report.detector_errors == 1 and report.users == 1
     assert sum(report.by_type.values()) == 0 and "resolved" not in report.lifecycle

@@ -50,7 +50,7 @@ from pam_proactive.demo.summary import SuggestionsPerTraveler, Told, demo_ruled_
 from pam_proactive.engine import Engine, open_engine, run_migrations
 from pam_proactive.errors import SeedConflictError
 from pam_proactive.logs import audit_actor, configure_logging
-from pam_proactive.suggestions.detectors import DETECTOR_TYPES, run_detectors
+from pam_proactive.suggestions.detectors import REGISTRY, run_detectors
 
 # Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
 app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False,
@@ -351,7 +351,7 @@ def _print_told(told: Told, per_traveler: SuggestionsPerTraveler, found: Mapping
                    f"Suggestions per traveler: {several[0] - several[1]:,} got one, "
                    f"{several[1] - several[2]:,} two, {several[2]:,} three or more.")
     ruled = demo_ruled_out(now, set(found), settings)
-    for kind in sorted(set().union(*DETECTOR_TYPES.values()) - set(found)):
+    for kind in sorted(REGISTRY.types - set(found)):
         why = ruled.get(kind, "possible on these travelers' dates, but none of them qualifies "
                               "at this moment")
         plain(console, f"No {kind}: {why}.")

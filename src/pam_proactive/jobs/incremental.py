@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from pam_proactive.analysis.boundaries import recheck_at
 from pam_proactive.context import UserContext
 from pam_proactive.data.changes import SCOPE_ALL, Change, ChangeFeed, Cursor, StateRow
 from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
 from pam_proactive.jobs import statements as st
 from pam_proactive.jobs.sweep import SweepReport, SweptSuggestion, sweep
+from pam_proactive.suggestions.detectors import recheck_at
 from pam_proactive.suggestions.models import Candidate
 
 FEED = "incremental"

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim, CronSimError
 
 from pam_proactive.errors import ConfigurationError
+from pam_proactive.suggestions.detectors import REGISTRY
 
-MONITOR_TYPES = frozenset({"fuel_low", "departure_reminder", "budget_exceeded",
-                           "maintenance_overdue", "document_expiring"})
-PATTERN_TYPES = frozenset({"fuel_economy_drop", "spending_anomaly"})
-PREDICTIVE_TYPES = frozenset({"budget_forecast_overspend", "budget_threshold",
-                              "event_travel_planning", "maintenance_due_soon"})
+# The detector groups of the traveler jobs, from the detectors' specs (each type names its
+# job group there).
+MONITOR_TYPES = REGISTRY.job_types("monitor")
+PATTERN_TYPES = REGISTRY.job_types("pattern")
+PREDICTIVE_TYPES = REGISTRY.job_types("predictive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,28 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-# Each detector's rule in one sentence, by suggestion type.
-RULES: Mapping[str, str] = {
-    "fuel_low": "The estimated fuel level (from fill-ups and miles driven since) is below the "
-                "medium or high threshold, or too low for the next planned leg.",
-    "fuel_economy_drop": "Recent miles per gallon fell below the vehicle's own baseline by more "
-                         "than the allowed drop.",
-    "budget_exceeded": "Spending in the budget's period passed its limit.",
-    "budget_forecast_overspend": "At the typical daily pace, spending is projected to pass the "
-                                 "budget's limit before the period ends.",
-    "budget_threshold": "Spending in the budget's period passed the alert percentage of its "
-                        "limit.",
-    "spending_anomaly": "A day's spending in a category is far above its usual level.",
-    "event_travel_planning": "An upcoming event is far enough away to need a trip, and the "
-                             "lead time for planning it has begun.",
-    "departure_reminder": "A planned trip's departure is close, and the reminder lead time has "
-                          "begun.",
-    "maintenance_overdue": "A service is past its due mileage or date.",
-    "maintenance_due_soon": "A service is due within the lead distance or lead time.",
-    "document_expiring": "A vehicle document (registration, insurance, ...) expires within the "
-                         "lead time.",
-}
+from pam_proactive.suggestions import detectors
 
+# A stored suggestion of a type no detector emits any more (rows outlive code).
 _UNKNOWN_RULE = "A detector of this engine found the condition named by the type."
 
 
@@ -41,14 +22,15 @@ def _number(value: Any) -> bool:
 
 def explanation(type_: str, priority: str, data: Mapping[str, Any],
                 snooze: tuple[datetime, datetime, str] | None = None) -> dict[str, Any]:
-    """The explanation of one suggestion: ``rule`` (its type and the rule in a sentence),
+    """The explanation of one suggestion: ``rule`` (its type and the rule in a sentence, from
+    its detector's spec),
     ``numbers`` (the numeric values it compared, units as in ``data``), ``thresholds`` (the
     limits it compared them with) and ``snooze`` (created_at, until and the priority snoozed,
     ISO 8601, or None)."""
     thresholds = data.get("thresholds")
     return {
         "rule": {"type": type_, "priority": priority,
-                 "description": RULES.get(type_, _UNKNOWN_RULE)},
+                 "description": detectors.REGISTRY.rules.get(type_, _UNKNOWN_RULE)},
         "numbers": {k: v for k, v in data.items() if _number(v)},
         "thresholds": ({k: v for k, v in thresholds.items() if _number(v)}
                        if isinstance(thresholds, Mapping) else {}),

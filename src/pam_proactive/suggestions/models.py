@@ -7,8 +7,6 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from pam_proactive.context import Profile
-
 
 class Priority(IntEnum):
     """Ordered so that a rise in priority is a comparison."""
@@ -28,34 +26,6 @@ class Priority(IntEnum):
         """Parse a stored label."""
         return cls[label.upper()]
 
-
-# Each suggestion type belongs to a group a user can switch off as a whole
-# (e.g. the app's "budget alerts" toggle), besides switching off the type itself.
-TYPE_GROUPS: dict[str, str] = {
-    "fuel_low": "fuel",
-    "fuel_economy_drop": "fuel",
-    "budget_exceeded": "budget",
-    "budget_forecast_overspend": "budget",
-    "budget_threshold": "budget",
-    "spending_anomaly": "budget",
-    "event_travel_planning": "trip",
-    "departure_reminder": "trip",
-    "maintenance_overdue": "maintenance",
-    "maintenance_due_soon": "maintenance",
-    "document_expiring": "maintenance",
-}
-
-
-def is_allowed(profile: Profile, suggestion_type: str) -> bool:
-    """True when ``profile`` accepts suggestions of ``suggestion_type``: False when the user
-    opted out, or disabled the type itself or its group (``group:<name>``). The one rule both
-    the detectors and the store apply."""
-    if profile.opted_out:
-        return False
-    disabled = profile.disabled_types
-    group = TYPE_GROUPS.get(suggestion_type)
-    return suggestion_type not in disabled and (
-        group is None or f"group:{group}" not in disabled)
 
 
 @dataclass(frozen=True, slots=True)

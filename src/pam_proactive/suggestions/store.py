@@ -52,7 +52,8 @@ from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql as q
-from pam_proactive.suggestions.models import Candidate, Priority, is_allowed
+from pam_proactive.suggestions.detectors import is_allowed
+from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.relations import RELATED_TYPES, Live, holders
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pam_proactive.analysis.boundaries import event_travel_planning_boundary
 from pam_proactive.analysis.dates import all_day_date, format_date
 from pam_proactive.analysis.events import event_day, event_start
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.cli.contexts import context_lines
 from pam_proactive.context import Coordinates
-from pam_proactive.suggestions.detectors.events import detect_event_travel_planning
+from pam_proactive.suggestions.detectors.events import (
+    detect_event_travel_planning,
+    event_travel_planning_boundary,
+)
 
 from .factory import event, make_context
 

@@ -9,7 +9,8 @@ import pytest
 
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import MaintenanceItem
-from pam_proactive.suggestions.detectors.maintenance import detect_documents, detect_maintenance
+from pam_proactive.suggestions.detectors.documents import detect_documents
+from pam_proactive.suggestions.detectors.maintenance import detect_maintenance
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 from .factory import NOW, TODAY, fill, maintenance, make_context, notes_of, trip

@@ -35,8 +35,13 @@ from pam_proactive.context import (
     Vehicle,
     VehicleContext,
 )
-from pam_proactive.suggestions.detectors import ALL_DETECTORS, DetectorSettings, run_detectors
-from pam_proactive.suggestions.models import TYPE_GROUPS, Candidate, Priority
+from pam_proactive.suggestions.detectors import (
+    ALL_DETECTORS,
+    TYPE_GROUPS,
+    DetectorSettings,
+    run_detectors,
+)
+from pam_proactive.suggestions.models import Candidate, Priority
 
 # Numbers as a database or a bug might hand them over: None, NaN, infinities, zero, negatives,
 # subnormals and huge values, besides ordinary ones.

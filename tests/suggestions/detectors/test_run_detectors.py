@@ -10,11 +10,12 @@ from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors import (
     ALL_DETECTORS,
     DETECTOR_TYPES,
+    REGISTRY,
+    TYPE_GROUPS,
     Detection,
     Note,
     run_detectors,
 )
-from pam_proactive.suggestions.models import TYPE_GROUPS
 
 from .factory import NOW, TODAY, budget, fill, maintenance, make_context
 
@@ -74,7 +75,8 @@ def test_types_restricts_the_run_to_those_types() -> None:
 
 
 def test_detector_types_cover_every_detector_and_every_type() -> None:
-    assert {d.__name__ for d in ALL_DETECTORS} == set(DETECTOR_TYPES)
+    assert {s.name for s in REGISTRY.specs} == set(DETECTOR_TYPES)
+    assert [s.detect for s in REGISTRY.specs] == list(ALL_DETECTORS)
     assert frozenset().union(*DETECTOR_TYPES.values()) == frozenset(TYPE_GROUPS)
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from pam_proactive.analysis.dates import aware, local_midnight, shift, zone
-from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Note, Priority
-
-Detector = Callable[[UserContext, datetime, DetectorSettings], DetectorResult]
 
 TITLE_MAX = 80
 

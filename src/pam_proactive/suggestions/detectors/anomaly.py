@@ -7,8 +7,10 @@ schedule (much larger than usual) is judged as any other expense.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import date, datetime
 
+from pam_proactive.analysis.boundaries import day_boundary, earliest
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.outliers import Baseline, outlier_rule
 from pam_proactive.analysis.settings import DetectorSettings
@@ -23,6 +25,7 @@ from pam_proactive.suggestions.detectors._common import (
     r1,
     r2,
 )
+from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 from pam_proactive.suggestions.relations import budget_subject
 
@@ -119,3 +122,23 @@ def detect_spending_anomaly(
             )
         )
     return found.result(out)
+
+
+def spending_anomaly_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
+                              keys: Collection[str]) -> datetime | None:
+    """Recent expenses: each leaves the ``anomaly_window_days`` window at a local midnight."""
+    return earliest(
+        day_boundary(ctx, add_days(e.spent_on, settings.anomaly_window_days))
+        for e in ctx.financial.recent_expenses if isinstance(e.spent_on, date))
+
+
+SPEC = DetectorSpec(
+    name=TYPE,
+    types=(SuggestionType(
+        TYPE, group="budget", job="pattern",
+        rule="A day's spending in a category is far above its usual level."),),
+    detect=detect_spending_anomaly,
+    boundary=spending_anomaly_boundary,
+    settings=("anomaly_window_days", "anomaly_median_factor", "anomaly_mad_factor",
+              "anomaly_min_count"),
+)

@@ -6,8 +6,10 @@ One suggestion per budget and period, the most severe; the three types share the
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import date, datetime
 
+from pam_proactive.analysis.boundaries import day_boundary, earliest, next_local_midnight
 from pam_proactive.analysis.budget import BudgetFigures, budget_figures, budget_label
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.settings import DetectorSettings
@@ -21,6 +23,7 @@ from pam_proactive.suggestions.detectors._common import (
     r1,
     r2,
 )
+from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 from pam_proactive.suggestions.relations import budget_subject
 
@@ -151,3 +154,37 @@ def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) 
             )
         )
     return found.result(out)
+
+
+def budget_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
+                    keys: Collection[str]) -> datetime | None:
+    """Budgets: days elapsed and left change every local day while a budget's period runs
+    (pace, forecast, wording); the period's end, the day after ``period_end``."""
+    found: list[datetime | None] = []
+    for budget in ctx.financial.budgets:
+        start, end = budget.period_start, budget.period_end
+        if not isinstance(start, date) or not isinstance(end, date):
+            continue
+        if start > ctx.today:
+            found.append(day_boundary(ctx, start))
+        elif end >= ctx.today:
+            found.append(next_local_midnight(ctx))
+    return earliest(found)
+
+
+SPEC = DetectorSpec(
+    name=DETECTOR,
+    types=(
+        SuggestionType(EXCEEDED, group="budget", job="monitor",
+                       rule="Spending in the budget's period passed its limit."),
+        SuggestionType(FORECAST, group="budget", job="predictive",
+                       rule="At the typical daily pace, spending is projected to pass the "
+                            "budget's limit before the period ends."),
+        SuggestionType(THRESHOLD, group="budget", job="predictive",
+                       rule="Spending in the budget's period passed the alert percentage of "
+                            "its limit."),
+    ),
+    detect=detect_budgets,
+    boundary=budget_boundary,
+    settings=("budget_forecast_pct", "budget_forecast_min_days", "budget_forecast_min_spent_pct"),
+)

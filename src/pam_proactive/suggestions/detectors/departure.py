@@ -20,10 +20,19 @@ midnight or when it turns high.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pam_proactive.analysis.boundaries import (
+    crossing,
+    earliest,
+    midnight_of,
+    next_local_midnight,
+    utc_now,
+    zone_of,
+)
 from pam_proactive.analysis.budget import BudgetFigures, budget_figures, budget_label
 from pam_proactive.analysis.dates import add_days, format_date, hours_until
 from pam_proactive.analysis.fuel import (
@@ -55,6 +64,7 @@ from pam_proactive.suggestions.detectors._common import (
     user_zone,
 )
 from pam_proactive.suggestions.detectors.fuel import MIN_GALLONS_TO_BUY, beyond_range
+from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 from pam_proactive.suggestions.relations import fuel_subject, service_subject
 
@@ -320,3 +330,38 @@ def _reminder(
         tags=("trip",),
         subjects=carried,
     )
+
+
+def departure_reminder_boundary(
+    ctx: UserContext, now: datetime, settings: DetectorSettings, keys: Collection[str]
+) -> datetime | None:
+    """Planned trips: their start (local midnight) entering ``departure_window_hours``; for a
+    reminder given now, ``departure_high_hours`` and the next local midnight (the wording
+    says 'today'/'tomorrow'; budget and fuel figures are daily)."""
+    found: list[datetime | None] = []
+    for trip in ctx.travel.trips:
+        start = trip.start_date
+        if trip.status != "planned" or not isinstance(start, date) or start < ctx.today:
+            continue
+        midnight = midnight_of(ctx, start)
+        hours = hours_until(midnight, utc_now(now), zone_of(ctx)) if midnight else None
+        if hours is None:
+            continue
+        if hours > settings.departure_window_hours:
+            found.append(crossing(now, hours, inclusive=[settings.departure_window_hours]))
+        elif f"departure_reminder:{trip.trip_id}" in keys:
+            found.append(crossing(now, hours, inclusive=[settings.departure_high_hours]))
+            found.append(next_local_midnight(ctx))
+    return earliest(found)
+
+
+SPEC = DetectorSpec(
+    name=TYPE,
+    types=(SuggestionType(
+        TYPE, group="trip", job="monitor",
+        rule="A planned trip's departure is close, and the reminder lead time has begun."),),
+    detect=detect_departure_reminder,
+    boundary=departure_reminder_boundary,
+    settings=("departure_window_hours", "departure_high_hours", "fuel_reserve_miles"),
+    sub_day=True,
+)

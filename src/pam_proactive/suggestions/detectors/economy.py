@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
+from pam_proactive.analysis.boundaries import next_local_midnight
 from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
@@ -17,6 +19,7 @@ from pam_proactive.analysis.stats import median
 from pam_proactive.analysis.units import format_economy, format_percent, is_metric, shown_economy
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1, r2
+from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import DetectorResult, Priority
 
 TYPE = "fuel_economy_drop"
@@ -101,3 +104,26 @@ def detect_fuel_economy_drop(
             tags=("fuel",),
         )
     ])
+
+
+def fuel_economy_drop_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
+                               keys: Collection[str]) -> datetime | None:
+    """Economy: the recent and baseline windows are counted in days back from today, so
+    with any fill on record the result can change at the next local midnight."""
+    return next_local_midnight(ctx) if ctx.vehicle.fills else None
+
+
+# (name, boundary function) of every detector: the ones reading ``now`` take the dedup keys
+
+
+SPEC = DetectorSpec(
+    name=TYPE,
+    types=(SuggestionType(
+        TYPE, group="fuel", job="pattern",
+        rule="Recent miles per gallon fell below the vehicle's own baseline by more than the "
+             "allowed drop."),),
+    detect=detect_fuel_economy_drop,
+    boundary=fuel_economy_drop_boundary,
+    settings=("economy_baseline_days", "economy_baseline_min_intervals", "economy_drop_pct",
+              "economy_recent_max_age_days"),
+)

@@ -8,13 +8,22 @@ midnight, not every few minutes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, tzinfo
 
+from pam_proactive.analysis.boundaries import (
+    crossing,
+    earliest,
+    next_local_midnight,
+    utc_now,
+    zone_of,
+)
 from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.events import (
     UserPoint,
     analyze_events,
     event_day,
+    event_hours_until,
     event_start,
     upcoming_events,
 )
@@ -22,6 +31,7 @@ from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance
 from pam_proactive.context import CalendarEvent, UserContext
 from pam_proactive.suggestions.detectors._common import Findings, candidate, r1, user_zone
+from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
 TYPE = "event_travel_planning"
@@ -137,3 +147,43 @@ def _candidate(
         expires_at=event_start(event, tz),
         tags=("trip",),
     )
+
+
+def event_travel_planning_boundary(
+    ctx: UserContext, now: datetime, settings: DetectorSettings, keys: Collection[str]
+) -> datetime | None:
+    """Events (measured to :func:`~pam_proactive.analysis.events.event_start`: an all-day
+    event's local midnight): entering the window (``event_window_days``); for an event
+    suggested now
+    (``keys`` holds its dedup key), the medium/high thresholds, its start (it leaves the
+    window), and the next local midnight (the wording counts local days: 'tomorrow', 'in 5
+    days')."""
+    tz = zone_of(ctx)
+    window = settings.event_window_days * 24.0
+    found: list[datetime | None] = []
+    for event in ctx.calendar.events:
+        hours = event_hours_until(event, utc_now(now), tz)
+        if hours is None or hours < 0:
+            continue
+        if hours > window:
+            found.append(crossing(now, hours, inclusive=[window]))
+        elif f"event_travel_planning:{event.event_id}" in keys:
+            found.append(crossing(
+                now, hours, strict=[0.0],
+                inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0]))
+            found.append(next_local_midnight(ctx))
+    return earliest(found)
+
+
+SPEC = DetectorSpec(
+    name=TYPE,
+    types=(SuggestionType(
+        TYPE, group="trip", job="predictive",
+        rule="An upcoming event is far enough away to need a trip, and the lead time for "
+             "planning it has begun."),),
+    detect=detect_event_travel_planning,
+    boundary=event_travel_planning_boundary,
+    settings=("event_window_days", "event_min_distance_miles", "event_trip_radius_miles",
+              "event_high_days", "event_medium_days"),
+    sub_day=True,
+)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from pam_proactive.analysis.boundaries import day_boundary, earliest, next_local_midnight
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
@@ -27,6 +29,7 @@ from pam_proactive.analysis.units import (
 )
 from pam_proactive.context import Trip, UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1
+from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import DetectorResult, Priority
 from pam_proactive.suggestions.relations import fuel_subject
 
@@ -228,3 +231,34 @@ def detect_fuel_low(
             subjects=(fuel_subject(state.vehicle.vehicle_id),),
         )
     ])
+
+
+def fuel_low_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
+                      keys: Collection[str]) -> datetime | None:
+    """Fuel: an active trip's elapsed share (the estimated level falls by one day's share
+    each local day, so the 25 %/15 % crossings fall on local midnights); a planned trip
+    entering ``fuel_trip_window_days``, or starting (it becomes the active trip)."""
+    found: list[datetime | None] = []
+    for trip in ctx.travel.trips:
+        start, end = trip.start_date, trip.end_date
+        if trip.status == "active":
+            last = end if isinstance(end, date) else start
+            if isinstance(last, date) and last >= ctx.today:
+                found.append(next_local_midnight(ctx))
+        elif trip.status == "planned" and isinstance(start, date):
+            found.append(day_boundary(ctx, add_days(start, -settings.fuel_trip_window_days)))
+            found.append(day_boundary(ctx, start))
+    return earliest(found)
+
+
+SPEC = DetectorSpec(
+    name=TYPE,
+    types=(SuggestionType(
+        TYPE, group="fuel", job="monitor",
+        rule="The estimated fuel level (from fill-ups and miles driven since) is below the "
+             "medium or high threshold, or too low for the next planned leg."),),
+    detect=detect_fuel_low,
+    boundary=fuel_low_boundary,
+    settings=("fuel_medium_pct", "fuel_high_pct", "fuel_reserve_miles", "fuel_trip_window_days",
+              "fuel_trip_max_level_pct", "fuel_min_confidence", "fuel_expiry_hours"),
+)

@@ -1,4 +1,4 @@
-"""Maintenance and documents: service overdue or due soon, registration/insurance expiring.
+"""Maintenance: a service overdue or due soon.
 
 Overdue and due-soon share the dedup key ``maintenance:<vehicle>:<task>`` so that an item
 escalating from due soon to overdue updates one suggestion.
@@ -6,21 +6,22 @@ escalating from due soon to overdue updates one suggestion.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 
+from pam_proactive.analysis.boundaries import day_boundary, earliest, next_local_midnight
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.fuel import primary_vehicle
 from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon, task_label
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance, format_shown_distance, shown_distance
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors._common import Findings, after, candidate, day_start, r1
+from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1
+from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 from pam_proactive.suggestions.relations import service_subject
 
 OVERDUE = "maintenance_overdue"
 DUE_SOON = "maintenance_due_soon"
-DOCUMENT = "document_expiring"
 
 
 def due_phrases(ctx: UserContext, status: DueStatus, settings: DetectorSettings) -> list[str]:
@@ -129,70 +130,39 @@ def detect_maintenance(
     return found.result(out)
 
 
-def detect_documents(
-    ctx: UserContext, now: datetime, settings: DetectorSettings
-) -> DetectorResult:
-    """``document_expiring`` for the primary vehicle's registration and insurance: medium
-    within ``document_window_days`` of expiry, high once expired (silent, with a note, when
-    expired more than ``document_expired_max_days`` ago: the record is likely stale)."""
-    found = Findings(DOCUMENT)
-    vehicle = ctx.vehicle.primary
-    if vehicle is None:
-        return found.result()
-    out: list[Candidate] = []
-    for kind, expires in (
-        ("registration", vehicle.registration_expires),
-        ("insurance", vehicle.insurance_expires),
-    ):
-        if expires is None:
+def maintenance_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
+                         keys: Collection[str]) -> datetime | None:
+    """Maintenance: a due date entering ``maintenance_soon_days``, then the days left
+    changing daily while due soon or overdue, until the record is stale
+    (``maintenance_stale_days``); a planned trip entering ``maintenance_trip_window_days``
+    (its miles count toward a due mileage)."""
+    found: list[datetime | None] = []
+    for item in ctx.vehicle.maintenance:
+        due = item.next_due_date
+        if not isinstance(due, date):
             continue
-        days = (expires - ctx.today).days
-        if days > settings.document_window_days:
-            continue
-        if days < -settings.document_expired_max_days:
-            found.note(f"{kind} expired over {settings.document_expired_max_days} days ago; "
-                       "record probably stale")
-            continue
-        out.append(_document_candidate(ctx, now, kind, expires, days, settings))
-    return found.result(out)
+        if (due - ctx.today).days > settings.maintenance_soon_days:
+            found.append(day_boundary(ctx, add_days(due, -settings.maintenance_soon_days)))
+        elif (ctx.today - due).days <= settings.maintenance_stale_days:
+            found.append(next_local_midnight(ctx))
+    for trip in ctx.travel.trips:
+        if trip.status == "planned" and isinstance(trip.start_date, date):
+            found.append(day_boundary(
+                ctx, add_days(trip.start_date, -settings.maintenance_trip_window_days)))
+            found.append(day_boundary(ctx, trip.start_date))
+    return earliest(found)
 
 
-def _document_candidate(
-    ctx: UserContext, now: datetime, kind: str, expires: date, days: int, settings: DetectorSettings
-) -> Candidate:
-    vehicle = primary_vehicle(ctx)
-    name = (vehicle.name or "").strip() or None
-    whose = f"{name}'s" if name else "Your vehicle's"
-    when = format_date(expires)
-    if days < 0:
-        title, priority = f"{kind.capitalize()} expired", Priority.HIGH
-        text = (
-            f"{whose} {kind} expired on {when}. Renew it, or update the date if you already have."
-        )
-    else:
-        left = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
-        title, priority = f"{kind.capitalize()} expires {left}", Priority.MEDIUM
-        text = f"{whose} {kind} expires on {when} ({left}). Renew it before then."
-    return candidate(
-        ctx,
-        now,
-        type=DOCUMENT,
-        priority=priority,
-        title=title,
-        message=text,
-        dedup_key=f"document:{vehicle.vehicle_id or '-'}:{kind}:{expires.isoformat()}",
-        data={
-            "vehicle_id": vehicle.vehicle_id,
-            "document": kind,
-            "expires_on": expires,
-            "days_left": days,
-            "thresholds": {
-                "window_days": settings.document_window_days,
-                "expired_max_days": settings.document_expired_max_days,
-            },
-            "confidence": 1.0,
-        },
-        expires_at=(day_start(ctx, add_days(expires, 1)) if days >= 0 else None)
-        or after(now, days=7),
-        tags=("maintenance",),
-    )
+SPEC = DetectorSpec(
+    name="maintenance",
+    types=(
+        SuggestionType(OVERDUE, group="maintenance", job="monitor",
+                       rule="A service is past its due mileage or date."),
+        SuggestionType(DUE_SOON, group="maintenance", job="predictive",
+                       rule="A service is due within the lead distance or lead time."),
+    ),
+    detect=detect_maintenance,
+    boundary=maintenance_boundary,
+    settings=("maintenance_soon_days", "maintenance_soon_miles", "maintenance_stale_days",
+              "maintenance_trip_window_days"),
+)
