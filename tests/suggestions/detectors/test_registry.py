@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -26,12 +25,12 @@ from pam_proactive.suggestions.detectors import (
     recheck_at,
     run_detectors,
 )
-from pam_proactive.suggestions.detectors._common import Findings, candidate
 from pam_proactive.suggestions.explain import explanation
-from pam_proactive.suggestions.models import DetectorResult, Priority
+from pam_proactive.suggestions.models import DetectorResult
 from pam_proactive.suggestions.relations import Relation
 
-from .factory import NOW, make_context
+from . import example_fuel_log as example
+from .factory import NOW, TODAY, fill, make_context
 from .registry_helpers import fake_spec, never
 
 REAL = REGISTRY.specs
@@ -128,58 +127,38 @@ def test_lookups_of_unknown_names_raise() -> None:
     assert REGISTRY.spec_of_type("maintenance_due_soon").name == "maintenance"
 
 
-# --- adding a detector touches its module only ---------------------------------------------
-
-BOUNDARY = NOW + timedelta(minutes=7)
-
-
-def detect_tyre_pressure(ctx: UserContext, now: datetime,
-                         settings: DetectorSettings) -> DetectorResult:
-    """A made-up detector, written as a detector module would be."""
-    found = Findings("tyre_pressure")
-    found.note("no pressure sensor on record")
-    return found.result([candidate(
-        ctx, now, type="tyre_pressure_low", priority=Priority.MEDIUM,
-        title="Check your tyre pressure", message="A tyre may be low.",
-        dedup_key=f"tyre_pressure_low:{ctx.user_id}", data={"thresholds": {"psi": 30}},
-        expires_at=None)])
-
-
-def tyre_pressure_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
-                           keys: Collection[str]) -> datetime | None:
-    return BOUNDARY
-
-
-TYRE_SPEC = DetectorSpec(
-    name="tyre_pressure",
-    types=(SuggestionType("tyre_pressure_low", group="maintenance", job="monitor",
-                          rule="A tyre's pressure is below the vehicle's minimum."),),
-    detect=detect_tyre_pressure,
-    boundary=tyre_pressure_boundary,
-    settings=("maintenance_soon_days",),
-)
-
+# --- adding a detector touches its module only (docs/adding-a-detector.md) -----------------
 
 def test_a_new_spec_reaches_every_derived_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    registry = with_spec(TYRE_SPEC)
-    assert registry.detectors[-1] is detect_tyre_pressure
-    assert registry.detector_types["tyre_pressure"] == {"tyre_pressure_low"}
-    assert registry.type_groups["tyre_pressure_low"] == "maintenance"
-    assert registry.job_types("monitor") == MONITOR_TYPES | {"tyre_pressure_low"}
-    assert registry.job_types("predictive") == PREDICTIVE_TYPES
-    assert registry.rules["tyre_pressure_low"].startswith("A tyre's pressure")
-    ctx = make_context()
-    assert registry.boundaries(ctx, NOW, DetectorSettings(), (), {"tyre_pressure_low"}) == {
-        "tyre_pressure": BOUNDARY}
+    registry = with_spec(example.SPEC)
+    assert registry.detectors[-1] is example.detect_fuel_log_stale
+    assert registry.detector_types["fuel_log_stale"] == {"fuel_log_stale"}
+    assert registry.type_groups["fuel_log_stale"] == "fuel"
+    assert registry.job_types("pattern") == PATTERN_TYPES | {"fuel_log_stale"}
+    assert registry.job_types("monitor") == MONITOR_TYPES
+    assert registry.rules["fuel_log_stale"].startswith("No fill-up was logged")
 
     # The engine reads the registry it is given: run, opt-out group, recheck, explanation.
     monkeypatch.setattr(detectors, "REGISTRY", registry)
-    found = run_detectors(ctx, NOW, types=registry.job_types("monitor"))
-    assert [c.type for c in found.candidates][-1] == "tyre_pressure_low"
-    assert any(n.detector == "tyre_pressure" for n in found.notes)
-    quiet = make_context(disabled_types=frozenset({"group:maintenance"}))
-    assert "tyre_pressure_low" not in {c.type for c in run_detectors(quiet, NOW).candidates}
-    recheck = recheck_at(ctx, NOW, DetectorSettings(), set(), types={"tyre_pressure_low"})
-    assert (recheck.at, recheck.reason) == (BOUNDARY, "tyre_pressure")
-    assert explanation("tyre_pressure_low", "medium", {})["rule"]["description"] == (
-        "A tyre's pressure is below the vehicle's minimum.")
+    stale = make_context(fills=[fill("f1", TODAY - timedelta(days=61), 10_000, 40)])
+    found = run_detectors(stale, NOW, types=registry.job_types("pattern"))
+    assert [c.type for c in found.candidates] == ["fuel_log_stale"]
+    quiet = make_context(fills=[fill("f1", TODAY - timedelta(days=61), 10_000, 40)],
+                         disabled_types=frozenset({"group:fuel"}))
+    assert run_detectors(quiet, NOW).candidates == ()
+    assert explanation("fuel_log_stale", "low", {})["rule"]["description"] == (
+        "No fill-up was logged within the allowed number of days.")
+
+
+def test_the_new_detectors_boundary_is_where_its_output_changes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detectors, "REGISTRY", with_spec(example.SPEC))
+    fills = [fill("f1", TODAY - timedelta(days=60), 10_000, 40)]
+    ctx = make_context(fills=fills, timezone="America/Denver")
+    assert run_detectors(ctx, NOW, types={"fuel_log_stale"}).candidates == ()
+    recheck = recheck_at(ctx, NOW, DetectorSettings(), set(), types={"fuel_log_stale"})
+    assert recheck.reason == "fuel_log_stale"  # credited before the daily floor on a tie
+    later = recheck.at + timedelta(seconds=1)
+    moved = make_context(fills=fills, timezone="America/Denver", now=later)
+    assert moved.today == ctx.today + timedelta(days=1)
+    assert [c.type for c in run_detectors(moved, later).candidates] == ["fuel_log_stale"]
