@@ -25,9 +25,8 @@ from zoneinfo import ZoneInfo
 from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.data.assemble import period_bounds
+from pam_proactive.suggestions.detectors.budget import FORECAST, THRESHOLD
 
-FORECAST = "budget_forecast_overspend"
-THRESHOLD = "budget_threshold"
 PERIODS = ("weekly", "monthly", "yearly")
 
 
