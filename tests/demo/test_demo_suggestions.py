@@ -13,10 +13,10 @@ import pytest
 
 from conftest import MakeDatabase, settings_for
 from pam_proactive.demo import seed_demo_data
-from pam_proactive.demo.ruled_out import FORECAST, THRESHOLD
 from pam_proactive.demo.summary import demo_ruled_out, told
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import SweptSuggestion, sweep
+from pam_proactive.suggestions.detectors.budget import FORECAST, THRESHOLD
 
 TYPES = {
     "fuel_low", "budget_exceeded", "budget_forecast_overspend", "budget_threshold",

@@ -10,15 +10,13 @@ import pytest
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.data.assemble import period_bounds
 from pam_proactive.demo.ruled_out import (
-    FORECAST,
     PERIODS,
-    THRESHOLD,
     forecast_possible,
     local_dates,
     ruled_out,
     threshold_possible,
 )
-from pam_proactive.suggestions.detectors.budget import detect_budgets
+from pam_proactive.suggestions.detectors.budget import FORECAST, THRESHOLD, detect_budgets
 from suggestions.detectors.factory import budget, make_context
 
 SETTINGS = DetectorSettings()

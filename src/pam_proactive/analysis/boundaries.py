@@ -51,7 +51,7 @@ def zone_of(ctx: UserContext) -> tzinfo:
     return zone(ctx.profile.timezone if isinstance(ctx.profile.timezone, str) else None)
 
 
-def utc_now(now: datetime) -> datetime:
+def _now(now: datetime) -> datetime:
     """``now`` with a timezone (a naive value is taken as UTC)."""
     return aware(now, UTC)
 
@@ -94,7 +94,7 @@ def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
         return None
     gap = max(0.0, hours - max(below)) * 3600.0 - MARGIN.total_seconds()
     try:
-        return utc_now(now) + timedelta(seconds=max(0.0, gap))
+        return _now(now) + timedelta(seconds=max(0.0, gap))
     except OverflowError:
         return None
 
@@ -109,9 +109,9 @@ def expiry_refresh(now: datetime, expiries: Iterable[datetime | None],
     if first is None:
         return None
     try:
-        return max(utc_now(now), first - margin)
+        return max(_now(now), first - margin)
     except OverflowError:
-        return utc_now(now)
+        return _now(now)
 
 
 def earliest_recheck(ctx: UserContext, now: datetime, boundaries: Mapping[str, datetime],
@@ -125,7 +125,7 @@ def earliest_recheck(ctx: UserContext, now: datetime, boundaries: Mapping[str, d
     if refresh is not None:
         options["expiry_refresh"] = refresh
     midnight = next_local_midnight(ctx)
-    options["daily"] = midnight if midnight is not None else utc_now(now) + timedelta(days=1)
+    options["daily"] = midnight if midnight is not None else _now(now) + timedelta(days=1)
     reason = min(options, key=lambda k: options[k].astimezone(UTC))
     # A context whose local day is already over (only a stale or replayed one) is due now.
-    return Recheck(max(options[reason].astimezone(UTC), utc_now(now).astimezone(UTC)), reason)
+    return Recheck(max(options[reason].astimezone(UTC), _now(now).astimezone(UTC)), reason)

@@ -30,7 +30,6 @@ from pam_proactive.analysis.boundaries import (
     earliest,
     midnight_of,
     next_local_midnight,
-    utc_now,
     zone_of,
 )
 from pam_proactive.analysis.budget import BudgetFigures, budget_figures, budget_label
@@ -344,12 +343,12 @@ def departure_reminder_boundary(
         if trip.status != "planned" or not isinstance(start, date) or start < ctx.today:
             continue
         midnight = midnight_of(ctx, start)
-        hours = hours_until(midnight, utc_now(now), zone_of(ctx)) if midnight else None
+        hours = hours_until(midnight, aware_now(now), zone_of(ctx)) if midnight else None
         if hours is None:
             continue
         if hours > settings.departure_window_hours:
             found.append(crossing(now, hours, inclusive=[settings.departure_window_hours]))
-        elif f"departure_reminder:{trip.trip_id}" in keys:
+        elif f"{TYPE}:{trip.trip_id}" in keys:
             found.append(crossing(now, hours, inclusive=[settings.departure_high_hours]))
             found.append(next_local_midnight(ctx))
     return earliest(found)

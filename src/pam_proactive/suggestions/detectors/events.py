@@ -15,7 +15,6 @@ from pam_proactive.analysis.boundaries import (
     crossing,
     earliest,
     next_local_midnight,
-    utc_now,
     zone_of,
 )
 from pam_proactive.analysis.dates import format_date
@@ -30,7 +29,13 @@ from pam_proactive.analysis.events import (
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance
 from pam_proactive.context import CalendarEvent, UserContext
-from pam_proactive.suggestions.detectors._common import Findings, candidate, r1, user_zone
+from pam_proactive.suggestions.detectors._common import (
+    Findings,
+    aware_now,
+    candidate,
+    r1,
+    user_zone,
+)
 from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
@@ -154,20 +159,19 @@ def event_travel_planning_boundary(
 ) -> datetime | None:
     """Events (measured to :func:`~pam_proactive.analysis.events.event_start`: an all-day
     event's local midnight): entering the window (``event_window_days``); for an event
-    suggested now
-    (``keys`` holds its dedup key), the medium/high thresholds, its start (it leaves the
-    window), and the next local midnight (the wording counts local days: 'tomorrow', 'in 5
-    days')."""
+    suggested now (``keys`` holds its dedup key), the medium/high thresholds, its start (it
+    leaves the window), and the next local midnight (the wording counts local days:
+    'tomorrow', 'in 5 days')."""
     tz = zone_of(ctx)
     window = settings.event_window_days * 24.0
     found: list[datetime | None] = []
     for event in ctx.calendar.events:
-        hours = event_hours_until(event, utc_now(now), tz)
+        hours = event_hours_until(event, aware_now(now), tz)
         if hours is None or hours < 0:
             continue
         if hours > window:
             found.append(crossing(now, hours, inclusive=[window]))
-        elif f"event_travel_planning:{event.event_id}" in keys:
+        elif f"{TYPE}:{event.event_id}" in keys:
             found.append(crossing(
                 now, hours, strict=[0.0],
                 inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0]))
