@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
@@ -32,6 +33,7 @@ from pam_proactive.suggestions.relations import Relation
 from . import example_fuel_log as example
 from .factory import NOW, TODAY, fill, make_context
 from .registry_helpers import fake_spec, never
+from .test_properties import contexts
 
 REAL = REGISTRY.specs
 
@@ -71,6 +73,15 @@ def test_a_spec_names_every_setting_its_module_reads(spec: DetectorSpec) -> None
     fields = {f.name for f in dataclasses.fields(DetectorSettings)}
     read = set(re.findall(r"settings\.(\w+)", source)) & fields
     assert read == set(spec.settings)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ctx=contexts())
+def test_a_detectors_notes_carry_its_spec_name(ctx: UserContext) -> None:
+    """Notes and recheck reasons name a detector the same way."""
+    for spec in REAL:
+        assert {n.detector for n in spec.detect(ctx, NOW, DetectorSettings()).notes
+                } <= {spec.name}
 
 
 # --- a broken spec fails -------------------------------------------------------------------

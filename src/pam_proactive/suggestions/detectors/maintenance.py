@@ -22,6 +22,7 @@ from pam_proactive.suggestions.relations import service_subject
 
 OVERDUE = "maintenance_overdue"
 DUE_SOON = "maintenance_due_soon"
+DETECTOR = "maintenance"  # its notes and recheck reason
 
 
 def due_phrases(ctx: UserContext, status: DueStatus, settings: DetectorSettings) -> list[str]:
@@ -116,7 +117,7 @@ def detect_maintenance(
     """``maintenance_overdue`` (high) past the due date or mileage; ``maintenance_due_soon``
     (medium) within ``maintenance_soon_days`` / ``maintenance_soon_miles`` or before the end
     of a planned trip that would pass the due mileage. One per vehicle and task."""
-    found = Findings("maintenance")
+    found = Findings(DETECTOR)
     out: list[Candidate] = []
     seen: set[str] = set()
     for item in ctx.vehicle.maintenance:
@@ -154,7 +155,7 @@ def maintenance_boundary(ctx: UserContext, now: datetime, settings: DetectorSett
 
 
 SPEC = DetectorSpec(
-    name="maintenance",
+    name=DETECTOR,
     types=(
         SuggestionType(OVERDUE, group="maintenance", job="monitor",
                        rule="A service is past its due mileage or date."),
