@@ -89,7 +89,7 @@ async def seed_population(server: str, users: int, seed: int, start: datetime) -
 # ----------------------------------------------------------------------------------------
 # A side (child process): migrate, adopt the preferences, simulate, count.
 
-async def _adopt_preferences(uri: str, schema: str) -> None:
+async def adopt_preferences(uri: str, schema: str) -> None:
     """Copy the population's preferences into ``schema`` (the columns both have), then drop
     the population's engine schema so that only this side's engine remains."""
     async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
@@ -153,7 +153,7 @@ async def simulate(uri: str, start: datetime, days: int, own: tuple[int, int] | 
     settings = load_settings(database_url=uri, pool_max_size=4)
     await run_migrations(settings, uri)
     if own is None:
-        await _adopt_preferences(uri, settings.engine_schema)
+        await adopt_preferences(uri, settings.engine_schema)
     else:
         async with await psycopg.AsyncConnection.connect(uri) as conn:
             await seed_demo_data(conn, users=own[0], seed=own[1], now=start,
