@@ -148,7 +148,7 @@ async def simulate(uri: str, start: datetime, days: int, own: tuple[int, int] | 
     from pam_proactive.config import load_settings
     from pam_proactive.demo import seed_demo_data
     from pam_proactive.engine import open_engine, run_migrations
-    from pam_proactive.jobs.runner import Runner
+    from pam_proactive.jobs.scheduling.runner import Runner
 
     settings = load_settings(database_url=uri, pool_max_size=4)
     await run_migrations(settings, uri)

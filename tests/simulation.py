@@ -34,8 +34,8 @@ from pam_proactive.config import Settings
 from pam_proactive.db.embedded import database_uri
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.runs import MAX_ID, NIL
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
+from pam_proactive.jobs.scheduling.runs import MAX_ID, NIL
 
 PLACES = ("Quartzsite, AZ", "Phoenix", "Denver, CO", "Portland", "St. Louis, MO", "Austin, TX")
 CATEGORIES = ("fuel", "food", "camping", "maintenance", "entertainment")

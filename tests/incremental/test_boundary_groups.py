@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pam_proactive.analysis.boundaries import BOUNDARY_TYPES, detector_boundaries, recheck_at
 from pam_proactive.context import UserContext
-from pam_proactive.jobs.schedule import MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES
+from pam_proactive.jobs.scheduling.schedule import MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES
 from pam_proactive.suggestions.detectors import DetectorSettings, run_detectors
 from pam_proactive.suggestions.models import Candidate
 from suggestions.detectors.test_properties import plausible_contexts

@@ -14,7 +14,8 @@ from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.db.doctor import diagnose
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.incremental import feed_for, incremental_sweep
+from pam_proactive.jobs.pipeline.state import feed_for
+from pam_proactive.jobs.pipeline.sweeps import incremental_sweep
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -60,7 +61,7 @@ async def test_incremental_sweep_reasons_and_deletes_at_the_full_pass(
     async with open_engine(settings, conninfo=uri) as engine:
         first = await incremental_sweep(engine, NOW)
         assert first.full and first.reasons["full"] == 4
-        assert first.sweep is not None and first.sweep.by_type["event_travel_planning"] == 1
+        assert first.by_type["event_travel_planning"] == 1
         idle = await incremental_sweep(engine, NOW + timedelta(minutes=1))
         assert idle.evaluated == 0
         with Planter(uri, "seed") as p:
@@ -190,7 +191,7 @@ async def test_a_traveler_whose_detectors_raise_stays_due(make_database: MakeDat
         with monkeypatch.context() as patch:
             patch.setattr(detectors, "ALL_DETECTORS", [*detectors.ALL_DETECTORS, buggy])
             failed = await incremental_sweep(engine, LATER)
-        assert failed.sweep is not None and failed.sweep.detector_errors == 1
+        assert failed.detector_errors == 1
         retried = await incremental_sweep(engine, LATER + timedelta(minutes=1))
         assert retried.reasons == {"due": 1}  # the change was not lost with the failure
         assert (await incremental_sweep(engine, LATER + timedelta(minutes=2))).evaluated == 0
