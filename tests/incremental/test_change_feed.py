@@ -4,6 +4,7 @@ indexes and the trigger command, on a real database (both presets where they app
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -14,7 +15,9 @@ from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.db.doctor import diagnose
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.pipeline.state import feed_for
+from pam_proactive.jobs.pipeline.evaluate import Evaluation
+from pam_proactive.jobs.pipeline.selection import ChangedOrDue
+from pam_proactive.jobs.pipeline.state import FEED, feed_for
 from pam_proactive.jobs.pipeline.sweeps import incremental_sweep
 from planting import Planter
 
@@ -84,6 +87,26 @@ async def test_incremental_sweep_reasons_and_deletes_at_the_full_pass(
                 "SELECT count(*) FROM pam_proactive.suggestions WHERE status = 'open'"
                 " AND type = 'event_travel_planning'")
             assert (await cur.fetchone()) == (0,)
+
+
+async def test_an_evaluation_stopped_early_leaves_the_feed_for_the_next_run(
+        make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        users = [p.user(timezone="America/Denver") for _ in range(3)]
+    async with open_engine(settings_for("seed", batch_size=1), conninfo=uri) as engine:
+        await incremental_sweep(engine, NOW)
+        with Planter(uri, "seed") as p:
+            for uid in users[:2]:
+                p.expense(uid, 30, "food", date(2026, 11, 25),
+                          created_at=NOW + timedelta(minutes=2))
+        run = Evaluation(engine, LATER, ChangedOrDue())
+        async with aclosing(aiter(run)) as batches:
+            first = await anext(batches)  # a consumer that stops after one batch
+        assert first.users == 1 and run.report.batches == 1
+        assert (await feed_for(engine, FEED).cursor()).position == NOW  # not handed over
+        again = await incremental_sweep(engine, LATER)
+        assert again.reasons == {"changed": 2} and again.users == 2
 
 
 async def test_triggers_queue_deletes_for_the_next_incremental_run(

@@ -1,4 +1,4 @@
-"""The watcher's batches (jobs/evaluate.py): one lag per changed row, split by size, and the
+"""The watcher's batches (jobs/pipeline/batches.py): one lag per changed row, split by size, and the
 task's arguments round-trip."""
 
 from __future__ import annotations

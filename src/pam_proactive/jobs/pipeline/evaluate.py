@@ -17,7 +17,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -147,24 +148,25 @@ class Evaluation:
         self.insights = insights
         self.report = SweepReport(now=now, dry_run=dry_run)
 
-    def __aiter__(self) -> AsyncIterator[EvaluatedBatch]:
+    def __aiter__(self) -> AsyncGenerator[EvaluatedBatch, None]:
         return self._run()
 
     async def collect(self) -> list[SweptSuggestion]:
         """Run to the end; every batch's suggestions, in order (then read :attr:`report`)."""
         return [item async for batch in self for item in batch.suggestions]
 
-    async def _run(self) -> AsyncIterator[EvaluatedBatch]:
+    async def _run(self) -> AsyncGenerator[EvaluatedBatch, None]:
         engine, now, report = self.engine, self.now, self.report
         started = time.perf_counter()
         chosen = await plan(engine, now, self.selection, self.types)
         report.full, report.changes = chosen.full, chosen.changes
         report.selected = len(chosen.user_ids) if chosen.user_ids is not None else 0
         policy = delivery_policy(engine)
-        async for contexts in prefetched_contexts(engine, chosen, now):
-            if self.insights:
-                report.insights += await store_insights(engine, contexts, now)
-            yield await self._batch(contexts, chosen, policy)
+        async with aclosing(prefetched_contexts(engine, chosen, now)) as batches:
+            async for contexts in batches:
+                if self.insights:
+                    report.insights += await store_insights(engine, contexts, now)
+                yield await self._batch(contexts, chosen, policy)
         if self.deliver and not self.dry_run:
             # Everything due, not just one claim's worth: a sweep of many users notifies
             # far more than one claim holds.
@@ -235,17 +237,22 @@ async def _pages(engine: Engine, chosen: Plan) -> AsyncIterator[list[UUID]]:
 
 
 async def prefetched_contexts(engine: Engine, chosen: Plan, now: datetime
-                              ) -> AsyncIterator[dict[UUID, UserContext]]:
+                              ) -> AsyncGenerator[dict[UUID, UserContext], None]:
     """Contexts batch by batch, the next batch's reads already running while one is processed
     (the database works on one core while Python works on the other)."""
-    pending: asyncio.Task[dict[UUID, UserContext]] | None = None
-    async for page in _pages(engine, chosen):
-        task = asyncio.create_task(engine.data.get_contexts(page, now, use_cache=False))
-        if pending is not None:
-            yield await pending
-        pending = task
-    if pending is not None:
-        yield await pending
+    reading: list[asyncio.Task[dict[UUID, UserContext]]] = []
+    try:
+        async for page in _pages(engine, chosen):
+            reading.append(asyncio.create_task(
+                engine.data.get_contexts(page, now, use_cache=False)))
+            if len(reading) > 1:
+                yield await reading.pop(0)
+        if reading:
+            yield await reading.pop(0)
+    finally:
+        # Closed early (a consumer that stopped, a batch that failed): no read left behind.
+        for task in reading:
+            task.cancel()
 
 
 async def _refresh_statistics(tx: Transaction, schema: str, result: ApplyResult) -> None:
