@@ -15,7 +15,7 @@ from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.db.doctor import diagnose
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.pipeline.evaluate import Evaluation
+from pam_proactive.jobs.pipeline.evaluate import Evaluation, evaluate
 from pam_proactive.jobs.pipeline.selection import ChangedOrDue
 from pam_proactive.jobs.pipeline.state import FEED, feed_for
 from pam_proactive.jobs.pipeline.sweeps import incremental_sweep
@@ -89,7 +89,7 @@ async def test_incremental_sweep_reasons_and_deletes_at_the_full_pass(
             assert (await cur.fetchone()) == (0,)
 
 
-async def test_an_evaluation_stopped_early_leaves_the_feed_for_the_next_run(
+async def test_an_evaluation_stopped_early_or_dry_leaves_the_feed_for_the_next_run(
         make_database: MakeDatabase) -> None:
     uri = await make_database("seed")
     with Planter(uri, "seed") as p:
@@ -105,6 +105,9 @@ async def test_an_evaluation_stopped_early_leaves_the_feed_for_the_next_run(
             first = await anext(batches)  # a consumer that stops after one batch
         assert first.users == 1 and run.report.batches == 1
         assert (await feed_for(engine, FEED).cursor()).position == NOW  # not handed over
+        dry = await evaluate(engine, LATER, ChangedOrDue(), dry_run=True)
+        assert dry.users == 2 and dry.evaluated == 0 and not dry.lifecycle
+        assert (await feed_for(engine, FEED).cursor()).position == NOW
         again = await incremental_sweep(engine, LATER)
         assert again.reasons == {"changed": 2} and again.users == 2
 

@@ -158,13 +158,13 @@ class Evaluation:
     async def _run(self) -> AsyncGenerator[EvaluatedBatch, None]:
         engine, now, report = self.engine, self.now, self.report
         started = time.perf_counter()
-        chosen = await plan(engine, now, self.selection, self.types)
+        chosen = await plan(engine, now, self.selection, self.types, dry_run=self.dry_run)
         report.full, report.changes = chosen.full, chosen.changes
         report.selected = len(chosen.user_ids) if chosen.user_ids is not None else 0
         policy = delivery_policy(engine)
         async with aclosing(prefetched_contexts(engine, chosen, now)) as batches:
             async for contexts in batches:
-                if self.insights:
+                if self.insights and not self.dry_run:
                     report.insights += await store_insights(engine, contexts, now)
                 yield await self._batch(contexts, chosen, policy)
         if self.deliver and not self.dry_run:

@@ -102,9 +102,10 @@ class Plan:
 
 
 async def plan(engine: Engine, now: datetime, selection: Selection,
-               types: Collection[str] | None = None) -> Plan:
+               types: Collection[str] | None = None, *, dry_run: bool = False) -> Plan:
     """Resolve ``selection`` at ``now`` (reading the feed for the incremental ones);
-    ``types`` is the detector group evaluated (it decides who is due in a job's scope)."""
+    ``types`` is the detector group evaluated (it decides who is due in a job's scope). A
+    ``dry_run`` takes nothing from the feed: its queued deletions stay for a real run."""
     if isinstance(selection, Everyone):
         return Plan(None, selection.within)
     if isinstance(selection, Given):
@@ -114,11 +115,11 @@ async def plan(engine: Engine, now: datetime, selection: Selection,
         ids = await _fresh_active(engine, feed.scope, now, selection.user_ids)
         return Plan(ids, recorder=StateRecorder(engine, feed, now, None, selection.reason,
                                                 selection.watermarks))
-    return await _changed_or_due(engine, now, selection, types)
+    return await _changed_or_due(engine, now, selection, types, dry_run)
 
 
 async def _changed_or_due(engine: Engine, now: datetime, selection: ChangedOrDue,
-                          types: Collection[str] | None) -> Plan:
+                          types: Collection[str] | None, dry_run: bool) -> Plan:
     feed = feed_for(engine, selection.feed, selection.scope)
     own = selection.cursor is None  # the feed's own cursor (else a job run's)
     cursor = await feed.cursor() if selection.cursor is None else selection.cursor
@@ -128,7 +129,8 @@ async def _changed_or_due(engine: Engine, now: datetime, selection: ChangedOrDue
                              engine.settings.full_sweep_hours)
     since = cursor.position or now  # a first run hands over what its window holds
     changes = await feed.changes(since, now, selection.within)
-    deleted = {c.user_id for c in await feed.take_deletions()} if own else set()
+    taking = own and not dry_run
+    deleted = {c.user_id for c in await feed.take_deletions()} if taking else set()
     latest = latest_by_user(changes)
     found = Plan(None, selection.within, full=full, handed=changes,
                  changes=len(changes) + len(deleted), advance=own,
