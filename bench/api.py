@@ -135,7 +135,7 @@ async def main(args: argparse.Namespace) -> None:
 
     from pam_proactive.api import repository
     from pam_proactive.api.app import create_app
-    from pam_proactive.jobs.sweep import sweep
+    from pam_proactive.jobs.pipeline.sweeps import sweep
 
     async with seeded_engine(args.users, args.seed, args.batch_size) as engine:
         started = time.perf_counter()

@@ -17,11 +17,12 @@ from pam_proactive.engine import Engine
 
 async def batch_rate(engine: Engine) -> tuple[int, float]:
     """Users and seconds to build every active user's context, batch by batch."""
-    from pam_proactive.jobs.sweep import _prefetched
+    from pam_proactive.jobs.pipeline.evaluate import prefetched_contexts
+    from pam_proactive.jobs.pipeline.selection import Plan
 
     started = time.perf_counter()
     users = 0
-    async for contexts in _prefetched(engine, None, NOW):
+    async for contexts in prefetched_contexts(engine, Plan(None), NOW):
         users += len(contexts)
     return users, time.perf_counter() - started
 

@@ -38,7 +38,7 @@ import psycopg
 from pam_proactive.config import load_settings
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
 from pam_proactive.engine import Engine, open_engine, run_migrations
-from pam_proactive.jobs.sweep import channels, retry_policy
+from pam_proactive.jobs.pipeline.delivery import channels, retry_policy
 from pam_proactive.suggestions.delivery import DeliveryReport, drain_due, set_channels
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -43,15 +43,10 @@ from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.data.changes import ACTIVE_AMONG, CHANGES, DUE, SAVE_STATE
 from pam_proactive.db.triggers import trigger_sql
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.incremental import feed_for, incremental_sweep
-from pam_proactive.jobs.sweep import sweep
-from pam_proactive.jobs.watch import (
-    FEED,
-    Watcher,
-    add_lag_observer,
-    channel_name,
-    remove_lag_observer,
-)
+from pam_proactive.jobs.pipeline.batches import add_lag_observer, remove_lag_observer
+from pam_proactive.jobs.pipeline.state import feed_for
+from pam_proactive.jobs.pipeline.sweeps import incremental_sweep, sweep
+from pam_proactive.jobs.watcher.watch import FEED, Watcher, channel_name
 
 PLACES = ("Quartzsite, AZ", "Phoenix", "Portland", "St. Louis, MO", "Austin, TX")
 

@@ -32,9 +32,9 @@ import psycopg
 from _common import NOW, parser, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.celery_app import create_app
-from pam_proactive.jobs.execute import run_job
-from pam_proactive.jobs.schedule import job_named
+from pam_proactive.jobs.scheduling.celery_tasks import create_app
+from pam_proactive.jobs.scheduling.execute import run_job
+from pam_proactive.jobs.scheduling.schedule import job_named
 
 JOB = job_named("monitor_user_context")
 FULL_PASS_HOURS = 0.01  # under one 15-minute slot: every measured run is a full pass

@@ -7,9 +7,9 @@ the baseline from ``git archive`` of ``--baseline`` (default: the merge-base of 
 main) unpacked in a temporary directory, this checkout from its ``src``. A child migrates its
 engine schema, takes the population's engine preferences (time zones, quiet hours, caps,
 opt-outs), and steps a simulated clock from ``--start`` over ``--days`` days in 15-minute
-steps, running the in-process scheduler (``jobs.runner.Runner``: the five scheduled jobs on
-their crons, incremental with their full passes) at every step, exactly as ``pam-proactive
-run`` does on the wall clock.
+steps, running the in-process scheduler (``jobs.scheduling.runner.Runner``: the five
+scheduled jobs on their crons, incremental with their full passes) at every step, exactly as
+``pam-proactive run`` does on the wall clock.
 
 With ``--population each`` each side seeds its own code's demo population instead (the
 change of the population and of the engine together: "before and after" of the whole
@@ -148,7 +148,7 @@ async def simulate(uri: str, start: datetime, days: int, own: tuple[int, int] | 
     from pam_proactive.config import load_settings
     from pam_proactive.demo import seed_demo_data
     from pam_proactive.engine import open_engine, run_migrations
-    from pam_proactive.jobs.runner import Runner
+    from pam_proactive.jobs.scheduling.runner import Runner
 
     settings = load_settings(database_url=uri, pool_max_size=4)
     await run_migrations(settings, uri)

@@ -9,7 +9,7 @@ Every side runs THIS checkout in a child process; the sides differ only in setti
 * ``adaptive``: the digest, and the engine learns from each traveler's answers.
 
 A side steps a simulated clock over ``--days`` days in steps of ``--step-minutes`` (an hour by
-default), running the in-process scheduler (``jobs.runner.Runner``, as ``pam-proactive run``
+default), running the in-process scheduler (``Runner``, as ``pam-proactive run``
 does). After each step the scripted travelers answer what was delivered to them during it (a
 digest's items one by one), through the engine's own answer functions
 (``suggestions.answers``, ``mark_acted``).
@@ -150,7 +150,7 @@ async def simulate(uri: str, start: datetime, days: int, seed: int, step: timede
     """Step the scheduler's clock over the period with the travelers answering."""
     from pam_proactive.config import load_settings
     from pam_proactive.engine import open_engine, run_migrations
-    from pam_proactive.jobs.runner import Runner
+    from pam_proactive.jobs.scheduling.runner import Runner
     from pam_proactive.suggestions.delivery import set_channels
     from pam_proactive.suggestions.relevance import relevance
 

@@ -22,7 +22,7 @@ from _common import NOW, parser, run, seeded_engine, server_cpu_seconds
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.config import load_settings
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 
 
 async def _worker_sweep(uri: str, batch_size: int, ids: list[UUID], dry_run: bool,

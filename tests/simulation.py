@@ -34,8 +34,8 @@ from pam_proactive.config import Settings
 from pam_proactive.db.embedded import database_uri
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.runs import MAX_ID, NIL
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
+from pam_proactive.jobs.scheduling.runs import MAX_ID, NIL
 
 PLACES = ("Quartzsite, AZ", "Phoenix", "Denver, CO", "Portland", "St. Louis, MO", "Austin, TX")
 CATEGORIES = ("fuel", "food", "camping", "maintenance", "entertainment")
@@ -208,16 +208,16 @@ async def _serve_full_sweeps(uri: str, settings: Settings, user_range: tuple[UUI
 def id_ranges(users: list[UUID], parts: int) -> list[tuple[UUID, UUID]]:
     """``parts`` contiguous ranges (lo, hi] of user ids, each holding an equal share of
     ``users`` (sorted), together covering every id: as a scheduled job cuts its sweep into
-    ranges for workers (``jobs.runs.plan_ranges``)."""
+    ranges for workers (``jobs.scheduling.runs.plan_ranges``)."""
     cuts = [users[len(users) * i // parts - 1] for i in range(1, parts)]
     bounds = [NIL, *cuts, MAX_ID]
     return list(itertools.pairwise(bounds))
 
 
 class FullSweepProcess:
-    """A full sweep (``jobs.sweep.sweep`` of every active traveler of ``user_range``, storing
-    and delivering) of the database at ``uri``, run on request by a worker process with its
-    own engine.
+    """A full sweep (``jobs.pipeline.sweeps.sweep`` of every active traveler of
+    ``user_range``, storing and delivering) of the database at ``uri``, run on request by a
+    worker process with its own engine.
 
     ``start(now)`` asks for one; ``await users()`` waits for it and returns how many
     travelers it evaluated; ``cpu_seconds`` adds up the worker's CPU time in the sweeps (its

@@ -84,7 +84,7 @@ def lines_of(stream: io.StringIO) -> list[dict[str, object]]:
 
 
 def test_json_lines_carry_bound_fields_and_safe_extras_only(captured: io.StringIO) -> None:
-    log = logging.getLogger("pam_proactive.jobs.sweep")
+    log = logging.getLogger("pam_proactive.jobs.pipeline.evaluate")
     with bind(job="monitor_user_context", run_id=41):
         with bind(range_lo="0000", range_hi="ffff"):
             assert current_job() == "monitor_user_context"
@@ -93,7 +93,7 @@ def test_json_lines_carry_bound_fields_and_safe_extras_only(captured: io.StringI
     log.info("unbound")
     first, second, third = lines_of(captured)
     assert first["msg"] == "batch stored" and first["level"] == "info"
-    assert first["logger"] == "pam_proactive.jobs.sweep"
+    assert first["logger"] == "pam_proactive.jobs.pipeline.evaluate"
     assert (first["job"], first["run_id"], first["range_lo"], first["range_hi"],
             first["users"]) == ("monitor_user_context", 41, "0000", "ffff", 7)
     assert datetime.fromisoformat(str(first["ts"])).tzinfo is not None

@@ -103,7 +103,7 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("pam-proactive")) / "pgdata"
 
 
-# Where the watcher's batches are evaluated (PAM_WATCH_EXECUTOR; jobs/watch_executors.py).
+# Where the watcher's batches are evaluated (PAM_WATCH_EXECUTOR; jobs/watcher/executors.py).
 WatchExecutor = Literal["inprocess", "celery"]
 
 
@@ -191,7 +191,7 @@ class Settings(BaseSettings):
     stream_max_per_user: int = Field(
         default=5, ge=1, le=1000, description="concurrent streams of one traveler per API "
         "process; one more is refused with 429")
-    # Incremental sweeps and the watcher (jobs/incremental.py, jobs/watch.py).
+    # Incremental sweeps and the watcher (jobs/pipeline/state.py, jobs/watcher/watch.py).
     full_sweep_hours: float = Field(
         default=24.0, gt=0, le=24 * 31,
         description="hours between full passes: the bound on noticing deletes")

@@ -34,7 +34,7 @@ from pam_proactive.analysis.bounds import (
 from pam_proactive.api.app import create_app
 from pam_proactive.api.limits import CONTEXT_MAX_BYTES, LIST_MAX_BYTES, REQUEST_BODY_MAX_BYTES
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from planting import Planter
 
 OP = bearer(TOKEN)

@@ -16,8 +16,8 @@ from api.harness import TOKEN, Server, bearer, new_id, running, user_jwt
 from conftest import MakeDatabase, settings_for
 from pam_proactive.api.readiness import job_staleness, jobs
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.execute import run_job
-from pam_proactive.jobs.schedule import JOBS, job_named
+from pam_proactive.jobs.scheduling.execute import run_job
+from pam_proactive.jobs.scheduling.schedule import JOBS, job_named
 from pam_proactive.reports.fleet import latest_fleet_report
 from pam_proactive.reports.insights import get_insights
 from planting import Planter

@@ -17,7 +17,7 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.engine import open_engine
 from pam_proactive.errors import ConfigurationError
-from pam_proactive.jobs.sweep import deliver_outbox
+from pam_proactive.jobs.pipeline.delivery import deliver_outbox
 from processes import cli_process
 from receiver import SECRET, Receiver
 

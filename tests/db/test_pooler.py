@@ -19,7 +19,7 @@ from pam_proactive.cli.main import app
 from pam_proactive.db.connection import Database
 from pam_proactive.engine import open_engine, run_migrations
 from pam_proactive.errors import DatabaseUnreachableError, TransientDataSourceError
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

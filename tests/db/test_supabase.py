@@ -23,7 +23,7 @@ from pam_proactive.cli.main import app
 from pam_proactive.db.doctor import diagnose
 from pam_proactive.db.migrate import migrate
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from pam_proactive.suggestions import answers, store
 from planting import Planter
 from supabase_fixture import acting, claims_for, install_supabase

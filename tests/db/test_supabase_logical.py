@@ -18,7 +18,7 @@ from conftest import settings_for
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
 from pam_proactive.db.migrate import migrate
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from planting import Planter
 from supabase_fixture import install_supabase
 

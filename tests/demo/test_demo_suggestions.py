@@ -15,7 +15,8 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.demo.summary import demo_ruled_out, told
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import SweptSuggestion, sweep
+from pam_proactive.jobs.pipeline.evaluate import Evaluation
+from pam_proactive.jobs.pipeline.selection import Everyone
 from pam_proactive.suggestions.detectors.budget import FORECAST, THRESHOLD
 
 TYPES = {
@@ -43,9 +44,10 @@ async def test_a_realistic_population_on_any_date(make_database: MakeDatabase,
     async with await psycopg.AsyncConnection.connect(uri) as conn:
         await seed_demo_data(conn, users=USERS, seed=42, now=now,  # the demo's default
                              engine_schema=settings.engine_schema)
-    found: list[SweptSuggestion] = []
     async with open_engine(settings, conninfo=uri) as engine:
-        report = await sweep(engine, now, on_batch=lambda items, _: found.extend(items))
+        run = Evaluation(engine, now, Everyone())
+        found = await run.collect()
+        report = run.report
         result = await told(engine, report.users)
     assert report.users >= 0.9 * USERS
 

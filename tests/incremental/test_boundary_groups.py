@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pam_proactive.context import UserContext
-from pam_proactive.jobs.schedule import MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES
+from pam_proactive.jobs.scheduling.schedule import MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES
 from pam_proactive.suggestions.detectors import (
     REGISTRY,
     DetectorSettings,

@@ -4,6 +4,7 @@ indexes and the trigger command, on a real database (both presets where they app
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -14,7 +15,10 @@ from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.db.doctor import diagnose
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.incremental import feed_for, incremental_sweep
+from pam_proactive.jobs.pipeline.evaluate import Evaluation, evaluate
+from pam_proactive.jobs.pipeline.selection import ChangedOrDue
+from pam_proactive.jobs.pipeline.state import FEED, feed_for
+from pam_proactive.jobs.pipeline.sweeps import incremental_sweep
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -60,7 +64,7 @@ async def test_incremental_sweep_reasons_and_deletes_at_the_full_pass(
     async with open_engine(settings, conninfo=uri) as engine:
         first = await incremental_sweep(engine, NOW)
         assert first.full and first.reasons["full"] == 4
-        assert first.sweep is not None and first.sweep.by_type["event_travel_planning"] == 1
+        assert first.by_type["event_travel_planning"] == 1
         idle = await incremental_sweep(engine, NOW + timedelta(minutes=1))
         assert idle.evaluated == 0
         with Planter(uri, "seed") as p:
@@ -83,6 +87,29 @@ async def test_incremental_sweep_reasons_and_deletes_at_the_full_pass(
                 "SELECT count(*) FROM pam_proactive.suggestions WHERE status = 'open'"
                 " AND type = 'event_travel_planning'")
             assert (await cur.fetchone()) == (0,)
+
+
+async def test_an_evaluation_stopped_early_or_dry_leaves_the_feed_for_the_next_run(
+        make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        users = [p.user(timezone="America/Denver") for _ in range(3)]
+    async with open_engine(settings_for("seed", batch_size=1), conninfo=uri) as engine:
+        await incremental_sweep(engine, NOW)
+        with Planter(uri, "seed") as p:
+            for uid in users[:2]:
+                p.expense(uid, 30, "food", date(2026, 11, 25),
+                          created_at=NOW + timedelta(minutes=2))
+        run = Evaluation(engine, LATER, ChangedOrDue())
+        async with aclosing(aiter(run)) as batches:
+            first = await anext(batches)  # a consumer that stops after one batch
+        assert first.users == 1 and run.report.batches == 1
+        assert (await feed_for(engine, FEED).cursor()).position == NOW  # not handed over
+        dry = await evaluate(engine, LATER, ChangedOrDue(), dry_run=True)
+        assert dry.users == 2 and dry.evaluated == 0 and not dry.lifecycle
+        assert (await feed_for(engine, FEED).cursor()).position == NOW
+        again = await incremental_sweep(engine, LATER)
+        assert again.reasons == {"changed": 2} and again.users == 2
 
 
 async def test_triggers_queue_deletes_for_the_next_incremental_run(
@@ -191,7 +218,7 @@ async def test_a_traveler_whose_detectors_raise_stays_due(make_database: MakeDat
         with monkeypatch.context() as patch:
             patch.setattr(detectors, "REGISTRY", with_detector(buggy))
             failed = await incremental_sweep(engine, LATER)
-        assert failed.sweep is not None and failed.sweep.detector_errors == 1
+        assert failed.detector_errors == 1
         retried = await incremental_sweep(engine, LATER + timedelta(minutes=1))
         assert retried.reasons == {"due": 1}  # the change was not lost with the failure
         assert (await incremental_sweep(engine, LATER + timedelta(minutes=2))).evaluated == 0

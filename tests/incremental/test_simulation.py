@@ -33,8 +33,8 @@ from conftest import settings_for
 from pam_proactive.db.embedded import server_cpu_seconds
 from pam_proactive.db.triggers import trigger_sql
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.incremental import incremental_sweep
-from pam_proactive.jobs.watch import channel_name
+from pam_proactive.jobs.pipeline.sweeps import incremental_sweep
+from pam_proactive.jobs.watcher.watch import channel_name
 from simulation import (
     FullSweeps,
     apply,

@@ -17,7 +17,8 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.db.triggers import trigger_sql
 from pam_proactive.engine import Engine, open_engine
 from pam_proactive.errors import TransientDataSourceError
-from pam_proactive.jobs.watch import Watcher, add_lag_observer, channel_name, remove_lag_observer
+from pam_proactive.jobs.pipeline.batches import add_lag_observer, remove_lag_observer
+from pam_proactive.jobs.watcher.watch import Watcher, channel_name
 from planting import Planter
 
 

@@ -35,9 +35,9 @@ from conftest import create_database, settings_for
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
 from pam_proactive.db.migrate import migrate
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.celery_app import create_app
-from pam_proactive.jobs.execute import run_job
-from pam_proactive.jobs.schedule import job_named
+from pam_proactive.jobs.scheduling.celery_tasks import create_app
+from pam_proactive.jobs.scheduling.execute import run_job
+from pam_proactive.jobs.scheduling.schedule import job_named
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 JOB = "monitor_user_context"

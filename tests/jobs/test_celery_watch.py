@@ -30,10 +30,10 @@ from celery_harness import DUPLICATES, Worker, free_port, query, redis_server, w
 from conftest import MakeDatabase, settings_for
 from jobs.test_run_watch import _half_tank, _plan_trip, _types
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.celery_app import create_app
-from pam_proactive.jobs.evaluate import Batch
-from pam_proactive.jobs.watch import Watcher
-from pam_proactive.jobs.watch_executors import EVALUATE_TASK, EVENT_QUEUE, CeleryExecutor
+from pam_proactive.jobs.pipeline.batches import Batch
+from pam_proactive.jobs.scheduling.celery_tasks import EVALUATE_TASK, EVENT_QUEUE, create_app
+from pam_proactive.jobs.watcher.executors import CeleryExecutor
+from pam_proactive.jobs.watcher.watch import Watcher
 from processes import cli_process, terminate
 
 LAG_COUNT = "pam_event_lag_seconds_count"
@@ -175,7 +175,7 @@ async def test_a_broker_outage_keeps_the_batch_and_the_cursor(
     with redis_server(port):
         workers.append(Worker("out", worker_env(uri, redis), tmp_path))
         await asyncio.to_thread(workers[0].wait_ready)
-    caplog.set_level(logging.WARNING, logger="pam_proactive.jobs.watch")
+    caplog.set_level(logging.WARNING, logger="pam_proactive.jobs.watcher.watch")
     async with _watching(uri, redis) as watcher:
         # The broker is down from the first tick: not even the full pass is handed over.
         await _until(lambda: watcher.errors >= 2, 60, "the watcher failing to send")

@@ -13,7 +13,7 @@ import pytest
 
 from celery_harness import Worker, query, redis_server, seed, wait_for_run, worker_env
 from conftest import create_database, settings_for
-from pam_proactive.jobs.celery_app import create_app
+from pam_proactive.jobs.scheduling.celery_tasks import create_app
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 

@@ -15,14 +15,8 @@ import psycopg
 
 from conftest import MakeDatabase, settings_for
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.evaluate import (
-    EVALUATE_LOCK,
-    EVALUATE_LOCK_CLASS,
-    WATCH_FEED,
-    Batch,
-    evaluate_batch,
-)
-from pam_proactive.jobs.incremental import feed_for
+from pam_proactive.jobs.pipeline.batches import Batch, evaluate_batch
+from pam_proactive.jobs.pipeline.statements import EVALUATE_LOCK, EVALUATE_LOCK_CLASS
 from planting import plant_budget_groups
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -33,16 +27,15 @@ async def test_an_older_batch_waits_for_the_newer_and_skips_the_traveler(
     uri = await make_database("seed")
     uid = plant_budget_groups(uri, NOW.date())[0]  # over a food budget
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
-        feed = feed_for(engine, WATCH_FEED)
         older = Batch(NOW, "changed", (uid,))
         newer = Batch(NOW + timedelta(minutes=1), "changed", (uid,))
         async with await psycopg.AsyncConnection.connect(uri) as holder:
             await holder.execute(EVALUATE_LOCK, {"cls": EVALUATE_LOCK_CLASS, "ids": [uid]})
             waiting = asyncio.create_task(
-                evaluate_batch(engine, feed, older, deliver=False, serialize=True))
+                evaluate_batch(engine, older, deliver=False, serialize=True))
             await asyncio.sleep(1.0)
             assert not waiting.done()  # the lock holds it before its freshness check
-            assert await evaluate_batch(engine, feed, newer, deliver=False) == {"changed": 1}
+            assert await evaluate_batch(engine, newer, deliver=False) == {"changed": 1}
             await holder.commit()  # the "running evaluation" ends
         assert await asyncio.wait_for(waiting, 30) == {}
     with psycopg.connect(uri) as conn:
@@ -60,10 +53,9 @@ async def test_a_serialized_batch_evaluates_like_any_other(make_database: MakeDa
     uri = await make_database("seed")
     uid = plant_budget_groups(uri, NOW.date())[0]  # over a food budget
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
-        feed = feed_for(engine, WATCH_FEED)
-        first = await evaluate_batch(engine, feed, Batch(NOW, "changed", (uid,)),
+        first = await evaluate_batch(engine, Batch(NOW, "changed", (uid,)),
                                      deliver=False, serialize=True)
-        again = await evaluate_batch(engine, feed, Batch(NOW, "changed", (uid,)),
+        again = await evaluate_batch(engine, Batch(NOW, "changed", (uid,)),
                                      deliver=False, serialize=True)
     assert first == again == {"changed": 1}  # a redelivery at the same moment is harmless
     with psycopg.connect(uri) as conn:

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import settings_for
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.execute import run_job
-from pam_proactive.jobs.schedule import JOBS, JobDef
+from pam_proactive.jobs.scheduling.execute import run_job
+from pam_proactive.jobs.scheduling.schedule import JOBS, JobDef
 from simulation import apply, load_world, seeded_pair, step_mutations, stored
 
 START = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from typer.testing import CliRunner, Result
 from conftest import MakeDatabase, settings_for
 from pam_proactive.cli.main import app
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs import runs
-from pam_proactive.jobs.execute import run_job
-from pam_proactive.jobs.schedule import job_named
+from pam_proactive.jobs.scheduling import runs
+from pam_proactive.jobs.scheduling.execute import run_job
+from pam_proactive.jobs.scheduling.schedule import job_named
 from planting import Planter, plant_budget_groups
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # 11:00 in the planted travelers' Denver

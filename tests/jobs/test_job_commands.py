@@ -10,8 +10,13 @@ from typer.testing import CliRunner
 
 from conftest import create_database
 from pam_proactive.cli.main import app
-from pam_proactive.jobs.celery_app import CronSlots, beat_schedule, create_app, time_limits
-from pam_proactive.jobs.schedule import JOBS
+from pam_proactive.jobs.scheduling.celery_tasks import (
+    CronSlots,
+    beat_schedule,
+    create_app,
+    time_limits,
+)
+from pam_proactive.jobs.scheduling.schedule import JOBS
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

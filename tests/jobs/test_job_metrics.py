@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import MakeDatabase, settings_for
 from pam_proactive.api import metrics as metrics_route
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.execute import run_job
-from pam_proactive.jobs.schedule import job_named
+from pam_proactive.jobs.scheduling.execute import run_job
+from pam_proactive.jobs.scheduling.schedule import job_named
 from pam_proactive.logs import current_actor, formatter_for
 from planting import Planter
 from serving import get, serve, small_app

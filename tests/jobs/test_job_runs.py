@@ -13,11 +13,11 @@ import pytest
 
 from conftest import MakeDatabase, settings_for
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs import runs
-from pam_proactive.jobs.execute import process_range, run_job
-from pam_proactive.jobs.runs import RangeCounts
-from pam_proactive.jobs.schedule import job_named
-from pam_proactive.jobs.work import RangeWork
+from pam_proactive.jobs.scheduling import runs
+from pam_proactive.jobs.scheduling.execute import process_range, run_job
+from pam_proactive.jobs.scheduling.runs import RangeCounts
+from pam_proactive.jobs.scheduling.schedule import job_named
+from pam_proactive.jobs.scheduling.work import RangeWork
 from planting import plant_budget_groups
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

@@ -18,12 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import MakeDatabase, settings_for
 from jobs.test_run_serves_api import free_port, wait_ready
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.watch import (
-    Watcher,
+from pam_proactive.jobs.pipeline.batches import (
     add_lag_observer,
     observe_lag_metrics,
     remove_lag_observer,
 )
+from pam_proactive.jobs.watcher.watch import Watcher
 from pam_proactive.observability import metrics
 from planting import Planter
 from processes import EXE, cli_process, terminate

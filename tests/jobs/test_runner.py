@@ -18,9 +18,9 @@ import psycopg
 
 from conftest import MakeDatabase, settings_for
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs import runs
-from pam_proactive.jobs.runner import Runner
-from pam_proactive.jobs.schedule import job_named
+from pam_proactive.jobs.scheduling import runs
+from pam_proactive.jobs.scheduling.runner import Runner
+from pam_proactive.jobs.scheduling.schedule import job_named
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from conftest import create_database, settings_for
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.runtime import ProcessRuntime
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
+from pam_proactive.jobs.scheduling.runtime import ProcessRuntime
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pam_proactive.errors import ConfigurationError
-from pam_proactive.jobs.schedule import JOBS, job_named, latest_slot, next_fire
+from pam_proactive.jobs.scheduling.schedule import JOBS, job_named, latest_slot, next_fire
 
 NY = "America/New_York"
 

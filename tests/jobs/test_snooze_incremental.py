@@ -13,7 +13,7 @@ import pytest
 
 from conftest import MakeDatabase, settings_for
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.incremental import incremental_sweep
+from pam_proactive.jobs.pipeline.sweeps import incremental_sweep
 from pam_proactive.suggestions import answers
 from planting import plant_budget_groups
 
@@ -39,7 +39,7 @@ async def test_an_incremental_sweep_resumes_a_snooze_when_it_ends(
         planted: tuple[str, Engine, list[UUID]]) -> None:
     uri, engine, users = planted
     first = await incremental_sweep(engine, NOW, full=True)
-    assert first.full and first.sweep is not None and first.sweep.users == 7
+    assert first.full and first.users == 7
     with psycopg.connect(uri) as conn:
         row = conn.execute("SELECT id FROM pam_proactive.suggestions WHERE user_id = %s"
                            " AND type = 'budget_exceeded'", (users[0],)).fetchone()
@@ -57,7 +57,7 @@ async def test_an_incremental_sweep_resumes_a_snooze_when_it_ends(
     # Just after its end, the traveler is due and is notified once.
     after = await incremental_sweep(engine, until + timedelta(minutes=1))
     assert not after.full and dict(after.reasons) == {"due": 1}
-    assert after.sweep is not None and after.sweep.users == 1
+    assert after.users == 1
     assert outbox(uri) == [*before, (users[0], "resumed", "high", True)]
 
     # A full sweep then has nothing left to notify: the incremental path did what it would.

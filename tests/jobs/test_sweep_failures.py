@@ -11,7 +11,7 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from pam_proactive.suggestions import detectors
 from pam_proactive.suggestions.models import DetectorResult
 from planting import Planter

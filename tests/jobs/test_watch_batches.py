@@ -1,4 +1,4 @@
-"""The watcher's batches (jobs/evaluate.py): one lag per changed row, split by size, and the
+"""The watcher's batches (jobs/pipeline/batches.py): one lag per changed row, split by size, and the
 task's arguments round-trip."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from pam_proactive.data.changes import Change
-from pam_proactive.jobs.evaluate import Batch, row_changes, split
+from pam_proactive.jobs.pipeline.batches import Batch, row_changes, split
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 A, B, C = (UUID(int=n) for n in (1, 2, 3))

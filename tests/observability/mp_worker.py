@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from pam_proactive.config import load_settings
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from pam_proactive.logs import bind
 from pam_proactive.observability import metrics
 

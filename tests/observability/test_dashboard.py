@@ -20,7 +20,7 @@ import pytest
 from conftest import MakeDatabase, settings_for
 from pam_proactive.api import dashboard, metrics
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from pam_proactive.suggestions import answers
 from pam_proactive.suggestions.store import list_suggestions
 from planting import Planter

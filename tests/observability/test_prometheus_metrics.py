@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import MakeDatabase, settings_for
 from pam_proactive.api import metrics as metrics_route
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import sweep
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from pam_proactive.logs import bind
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions.dead_letters import replay

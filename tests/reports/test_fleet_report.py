@@ -22,7 +22,7 @@ import pytest
 from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.api.metrics import refresh_dead_letters
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.sweep import deliver_outbox
+from pam_proactive.jobs.pipeline.delivery import deliver_outbox
 from pam_proactive.observability import metrics
 from pam_proactive.reports.fleet import (
     ALERT_EVENT,

@@ -27,7 +27,7 @@ from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
 from pam_proactive.engine import open_engine
 from pam_proactive.errors import ConfigurationError
-from pam_proactive.jobs.sweep import deliver_outbox
+from pam_proactive.jobs.pipeline.delivery import deliver_outbox
 from pam_proactive.suggestions import delivery
 from pam_proactive.suggestions.dead_letters import dead_by_channel, inspect, list_rows, replay
 from pam_proactive.suggestions.delivery import (

@@ -14,8 +14,8 @@ from pam_proactive.api import repository
 from pam_proactive.db.migrate import engine_migrations, preset_sql
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError, SchemaError
-from pam_proactive.jobs.runs import RunRecord, last_finished_runs
-from pam_proactive.jobs.schedule import JOBS, JobDef
+from pam_proactive.jobs.scheduling.runs import RunRecord, last_finished_runs
+from pam_proactive.jobs.scheduling.schedule import JOBS, JobDef
 
 CHECK_TIMEOUT = 5.0  # seconds; a hung database must not hang the probe
 PROCESS_STARTED = time.monotonic()  # the jobs check's grace period counts from here

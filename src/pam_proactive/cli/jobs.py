@@ -34,13 +34,14 @@ from pam_proactive.config import Settings
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import Engine, open_engine
 from pam_proactive.errors import ConfigurationError
-from pam_proactive.jobs import runs as job_runs
-from pam_proactive.jobs.execute import JobOutcome, run_job
-from pam_proactive.jobs.runner import Runner, serve_until_signalled
-from pam_proactive.jobs.runs import RunRecord
-from pam_proactive.jobs.schedule import JOBS, job_named
-from pam_proactive.jobs.sweep import reconcile_channels
-from pam_proactive.jobs.watch import Watcher, observe_lag_metrics
+from pam_proactive.jobs.pipeline.batches import observe_lag_metrics
+from pam_proactive.jobs.pipeline.delivery import reconcile_channels
+from pam_proactive.jobs.scheduling import runs as job_runs
+from pam_proactive.jobs.scheduling.execute import JobOutcome, run_job
+from pam_proactive.jobs.scheduling.runner import Runner, serve_until_signalled
+from pam_proactive.jobs.scheduling.runs import RunRecord
+from pam_proactive.jobs.scheduling.schedule import JOBS, job_named
+from pam_proactive.jobs.watcher.watch import Watcher
 
 console = Console()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any, Literal
@@ -293,8 +293,8 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     """Sweep the demo travelers, then show counts, what they mean, and one example of each
     type with the traveler's id."""
     from pam_proactive.cli.suggestions import ExampleCollector, print_sweep_report
-    from pam_proactive.jobs.sweep import SweptSuggestion
-    from pam_proactive.jobs.sweep import sweep as run_sweep
+    from pam_proactive.jobs.pipeline.evaluate import Evaluation
+    from pam_proactive.jobs.pipeline.selection import Everyone
     from pam_proactive.suggestions.delivery import set_channels
 
     # The demo's own database has no push channel: outbox only is declared, not assumed
@@ -303,11 +303,11 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     examples = ExampleCollector()
     per_traveler = SuggestionsPerTraveler()
 
-    def batch(items: Sequence[SweptSuggestion], users: int) -> None:
-        examples.batch(items, users)
-        per_traveler.add([i.candidate.user_id for i in items])
-
-    report = await run_sweep(engine, now, on_batch=batch)
+    run = Evaluation(engine, now, Everyone())
+    async for batch in run:
+        examples.batch(batch.suggestions, batch.users)
+        per_traveler.add([i.candidate.user_id for i in batch.suggestions])
+    report = run.report
     plain(console)
     print_sweep_report(console, report)
     _print_told(await told(engine, summary.users), per_traveler, report.by_type, now,
@@ -400,7 +400,8 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
                  output: str) -> list[UUID]:
     """Run the sweep and print it; return the given ids that are not travelers."""
     from pam_proactive.cli.suggestions import SuggestionPrinter, print_sweep_report
-    from pam_proactive.jobs.sweep import sweep as run_sweep
+    from pam_proactive.jobs.pipeline.evaluate import Evaluation
+    from pam_proactive.jobs.pipeline.sweeps import selection_of
 
     printer = SuggestionPrinter(console, output)
     async with open_engine(settings, migrate_first=not dry_run) as engine:
@@ -411,8 +412,10 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
             ids = [uid for uid in ids if uid in known]
             if not ids:
                 return unknown
-        report = await run_sweep(engine, now, user_ids=ids, dry_run=dry_run,
-                                 on_batch=printer.batch)
+        run = Evaluation(engine, now, selection_of(ids), dry_run=dry_run)
+        async for batch in run:
+            printer.batch(batch.suggestions, batch.users)
+        report = run.report
     printer.finish()
     if output == "table":
         print_sweep_report(console, report)

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from pam_proactive.cli.render import dumps, plain, print_blocks, print_measures
-from pam_proactive.jobs.sweep import SweepReport, SweptSuggestion
+from pam_proactive.jobs.pipeline.evaluate import SweepReport, SweptSuggestion
 
 _PRIORITY_COLOR = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -61,7 +61,7 @@ class SuggestionPrinter:
         self.total = 0
 
     def batch(self, items: Sequence[SweptSuggestion], users: int) -> None:
-        """Called by the sweep after each batch."""
+        """Called with each batch of the evaluation as soon as it is stored."""
         self.total += len(items)
         if self.output == "jsonl":
             for item in items:
@@ -106,7 +106,7 @@ class ExampleCollector:
         self.best: dict[str, SweptSuggestion] = {}
 
     def batch(self, items: Sequence[SweptSuggestion], users: int) -> None:
-        """Called by the sweep after each batch."""
+        """Called with each batch of the evaluation as soon as it is stored."""
         for item in items:
             kept = self.best.get(item.candidate.type)
             if kept is None or item.candidate.priority > kept.candidate.priority:

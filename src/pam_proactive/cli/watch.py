@@ -24,9 +24,10 @@ from pam_proactive.db.bootstrap import database_conninfo
 from pam_proactive.db.connection import connection_kwargs
 from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.sweep import reconcile_channels
-from pam_proactive.jobs.watch import Watcher, channel_name, observe_lag_metrics
-from pam_proactive.jobs.watch_executors import EXECUTORS
+from pam_proactive.jobs.pipeline.batches import observe_lag_metrics
+from pam_proactive.jobs.pipeline.delivery import reconcile_channels
+from pam_proactive.jobs.watcher.executors import EXECUTORS
+from pam_proactive.jobs.watcher.watch import Watcher, channel_name
 
 console = Console()
 PRODUCTION_PRESET = "wheels-wins-live"
@@ -35,13 +36,17 @@ PRODUCTION_PRESET = "wheels-wins-live"
 def incremental_command(settings: Settings, now: datetime, output: str) -> None:
     """`sweep --incremental`: evaluate the changed and due travelers, print the report."""
     from pam_proactive.cli.suggestions import SuggestionPrinter, print_sweep_report
-    from pam_proactive.jobs.incremental import incremental_sweep
+    from pam_proactive.jobs.pipeline.evaluate import Evaluation
+    from pam_proactive.jobs.pipeline.selection import ChangedOrDue
 
     printer = SuggestionPrinter(console, output)
 
     async def go() -> Any:
         async with open_engine(settings, migrate_first=True) as engine:
-            return await incremental_sweep(engine, now, on_batch=printer.batch)
+            run = Evaluation(engine, now, ChangedOrDue())
+            async for batch in run:
+                printer.batch(batch.suggestions, batch.users)
+            return run.report
 
     report: Any = run_guarded(go())
     printer.finish()
@@ -50,8 +55,7 @@ def incremental_command(settings: Settings, now: datetime, output: str) -> None:
         console.print(f"incremental: evaluated {report.evaluated:,} travelers ({reasons}); "
                       f"{report.changes:,} changed rows read"
                       + ("; full pass" if report.full else ""))
-        if report.sweep is not None:
-            print_sweep_report(console, report.sweep)
+        print_sweep_report(console, report)
 
 
 def watch(mode: Annotated[str, typer.Option(

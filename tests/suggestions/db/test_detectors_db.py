@@ -25,7 +25,9 @@ from pam_proactive.analysis.fuel import UNLOGGED_FILL
 from pam_proactive.analysis.geo import EARTH_RADIUS_MILES, resolve_place
 from pam_proactive.context import UserContext
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.sweep import SweepReport, SweptSuggestion, sweep
+from pam_proactive.jobs.pipeline.evaluate import Evaluation, SweepReport, SweptSuggestion
+from pam_proactive.jobs.pipeline.selection import Given
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from pam_proactive.suggestions.detectors import Detection, Note, run_detectors
 from pam_proactive.suggestions.models import Candidate
 from planting import EPOCH, Planter
@@ -251,9 +253,9 @@ async def world(request: pytest.FixtureRequest, make_database: MakeDatabase
     with Planter(uri, preset) as p:
         users = plant_all(p)
     async with open_engine(settings_for(preset), conninfo=uri) as engine:
-        collected: list[SweptSuggestion] = []
-        report = await sweep(engine, NOW, user_ids=list(users.values()),
-                             on_batch=lambda items, _n: collected.extend(items))
+        run = Evaluation(engine, NOW, Given(list(users.values())))
+        collected = await run.collect()
+        report = run.report
         w = World(preset, engine, report, users)
         for item in collected:
             w.found.setdefault(item.candidate.user_id, []).append(item)
@@ -495,9 +497,9 @@ async def test_fuel_economy_drop(world: World) -> None:
 
 async def test_replay_at_an_earlier_now_gives_the_earlier_answer(world: World) -> None:
     budget, economy = world.users["budget_exceeded"], world.users["economy"]
-    collected: list[SweptSuggestion] = []
-    report = await sweep(world.engine, PAST, user_ids=[budget, economy], dry_run=True,
-                         on_batch=lambda items, _n: collected.extend(items))
+    run = Evaluation(world.engine, PAST, Given([budget, economy]), dry_run=True)
+    collected = await run.collect()
+    report = run.report
     assert report.users == 2 and not report.lifecycle
     # On Nov 18 the 300 of Nov 20 did not exist: 750 spent in 18 days, 12 days left at
     # 41.67 a day = 1,250 projected: on pace to overspend, not exceeded yet.

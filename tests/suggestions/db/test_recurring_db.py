@@ -13,7 +13,8 @@ import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.sweep import SweptSuggestion, sweep
+from pam_proactive.jobs.pipeline.evaluate import Evaluation
+from pam_proactive.jobs.pipeline.selection import Given
 from pam_proactive.suggestions.models import Candidate
 from planting import Planter
 
@@ -28,9 +29,7 @@ class Env:
     engine: Engine
 
     async def found(self, now: datetime, user: UUID) -> list[Candidate]:
-        items: list[SweptSuggestion] = []
-        await sweep(self.engine, now, user_ids=[user], dry_run=True,
-                    on_batch=lambda batch, _n: items.extend(batch))
+        items = await Evaluation(self.engine, now, Given([user]), dry_run=True).collect()
         return [s.candidate for s in items]
 
 

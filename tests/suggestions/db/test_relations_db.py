@@ -14,8 +14,9 @@ import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.schedule import MONITOR_TYPES
-from pam_proactive.jobs.sweep import SweepReport, sweep
+from pam_proactive.jobs.pipeline.evaluate import SweepReport
+from pam_proactive.jobs.pipeline.sweeps import sweep
+from pam_proactive.jobs.scheduling.schedule import MONITOR_TYPES
 from pam_proactive.suggestions.store import list_suggestions
 from planting import Planter
 

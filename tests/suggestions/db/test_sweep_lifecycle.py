@@ -16,7 +16,9 @@ import pytest
 
 from conftest import PRESETS, MakeDatabase, settings_for
 from pam_proactive.engine import Engine, open_engine
-from pam_proactive.jobs.sweep import SweepReport, SweptSuggestion, sweep
+from pam_proactive.jobs.pipeline.evaluate import Evaluation, SweepReport, SweptSuggestion
+from pam_proactive.jobs.pipeline.selection import Given
+from pam_proactive.jobs.pipeline.sweeps import sweep
 from pam_proactive.suggestions.store import dismiss, list_suggestions
 from planting import Planter
 
@@ -36,10 +38,9 @@ class Env:
 
     async def run(self, now: datetime, *users: UUID, dry_run: bool = False
                   ) -> tuple[SweepReport, list[SweptSuggestion]]:
-        found: list[SweptSuggestion] = []
-        report = await sweep(self.engine, now, user_ids=list(users), dry_run=dry_run,
-                             on_batch=lambda items, _n: found.extend(items))
-        return report, found
+        run = Evaluation(self.engine, now, Given(list(users)), dry_run=dry_run)
+        found = await run.collect()
+        return run.report, found
 
     async def rows(self, user: UUID) -> list[tuple[Any, ...]]:
         """(id, type, priority, status, updated_at, data) of the user's stored suggestions."""
@@ -199,10 +200,10 @@ async def test_a_sweep_of_some_types_leaves_the_others_live(env: Env) -> None:
         ("budget_exceeded", "delivered"), ("document_expiring", "delivered")]
     # A job of the vehicle detectors only: it finds the registration, and must not read the
     # budget's absence from its own results as "resolved".
-    found: list[SweptSuggestion] = []
-    report = await sweep(env.engine, NEXT_DAY, user_ids=[uid],
-                         types={"document_expiring", "maintenance_overdue"},
-                         on_batch=lambda items, _n: found.extend(items))
+    run = Evaluation(env.engine, NEXT_DAY, Given([uid]),
+                     types={"document_expiring", "maintenance_overdue"})
+    found = await run.collect()
+    report = run.report
     assert [s.candidate.type for s in found] == ["document_expiring"]
     assert "resolved" not in report.lifecycle
     assert sorted((r[1], r[3]) for r in await env.rows(uid)) == [

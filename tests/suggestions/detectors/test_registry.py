@@ -13,7 +13,12 @@ from hypothesis import HealthCheck, given, settings
 
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
-from pam_proactive.jobs.schedule import JOBS, MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES
+from pam_proactive.jobs.scheduling.schedule import (
+    JOBS,
+    MONITOR_TYPES,
+    PATTERN_TYPES,
+    PREDICTIVE_TYPES,
+)
 from pam_proactive.suggestions import detectors
 from pam_proactive.suggestions.detectors import (
     REGISTRY,

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pam_proactive.api.auth import Caller
 from pam_proactive.api.schemas import ERRORS
 from pam_proactive.api.state import api_state, operator
-from pam_proactive.jobs.runs import recent_runs
-from pam_proactive.jobs.schedule import JOBS
+from pam_proactive.jobs.scheduling.runs import recent_runs
+from pam_proactive.jobs.scheduling.schedule import JOBS
 from pam_proactive.logs import audit_actor
 from pam_proactive.reports.fleet import build_fleet_report, latest_fleet_report
 

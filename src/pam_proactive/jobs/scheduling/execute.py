@@ -14,10 +14,10 @@ from typing import Literal
 from pam_proactive.db.connection import TRANSIENT_ERRORS, RetryBudget
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError, TransientDataSourceError
-from pam_proactive.jobs import runs
-from pam_proactive.jobs.runs import RangeClaim, RangeCounts, RunRecord
-from pam_proactive.jobs.schedule import JobDef, job_named
-from pam_proactive.jobs.work import RangeWork
+from pam_proactive.jobs.scheduling import runs
+from pam_proactive.jobs.scheduling.runs import RangeClaim, RangeCounts, RunRecord
+from pam_proactive.jobs.scheduling.schedule import JobDef, job_named
+from pam_proactive.jobs.scheduling.work import RangeWork
 from pam_proactive.logs import audit_actor, bind
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 The user-sweeping jobs run the sweep over their range with their detector group only, so a
 job resolves only suggestions of the types it ran; they are incremental per job
-(jobs/incremental.py ``incremental_range``): only the range's travelers who changed or are
+(jobs/pipeline/sweeps.py ``incremental_range``): only the range's travelers who changed or are
 due in the job's scope are evaluated, everyone when its full-sweep interval has elapsed. The
 two operator jobs run as one range.
 """
@@ -14,16 +14,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pam_proactive.context import UserContext
 from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
-from pam_proactive.jobs import statements as st
-from pam_proactive.jobs.incremental import incremental_range, job_cursor
-from pam_proactive.jobs.runs import RangeCounts
-from pam_proactive.jobs.schedule import JobDef
-from pam_proactive.jobs.sweep import SweepReport, sweep
+from pam_proactive.jobs.pipeline.evaluate import SweepReport
+from pam_proactive.jobs.pipeline.state import job_cursor
+from pam_proactive.jobs.pipeline.sweeps import incremental_range, sweep
+from pam_proactive.jobs.scheduling import statements as st
+from pam_proactive.jobs.scheduling.runs import RangeCounts
+from pam_proactive.jobs.scheduling.schedule import JobDef
 from pam_proactive.reports.fleet import build_fleet_report
-from pam_proactive.reports.insights import store_insights
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +48,20 @@ def _counts(report: SweepReport) -> RangeCounts:
                 "rows_skipped": report.rows_skipped, "store_retries": report.store_retries})
 
 
-async def _sweep_range(engine: Engine, work: RangeWork, on_contexts: Any = None
+async def _sweep_range(engine: Engine, work: RangeWork, *, insights: bool = False
                        ) -> RangeCounts:
     """The range's travelers who changed or are due in the job's own scope, or all of them
     when the job's full-sweep interval has elapsed; counts by reason in ``detail``."""
     types = work.job.types
     if types is None:  # not a traveler job: nothing to select from
-        return _counts(await sweep(engine, work.now, user_range=(work.lo, work.hi),
-                                   on_contexts=on_contexts))
+        return _counts(await sweep(engine, work.now, user_range=(work.lo, work.hi)))
     cursor = await job_cursor(engine, work.job.name, work.slot)
     report = await incremental_range(engine, work.job.name, types, work.now,
-                                     (work.lo, work.hi), cursor, on_contexts=on_contexts)
-    assert report.sweep is not None
-    counts = _counts(report.sweep)
+                                     (work.lo, work.hi), cursor, insights=insights)
+    counts = _counts(report)
     counts.detail.update(report.detail())
+    if insights:
+        counts.detail["insights"] = report.insights
     return counts
 
 
@@ -81,15 +80,7 @@ async def generate_predictive_recommendations(engine: Engine, work: RangeWork) -
 async def analyze_user_patterns(engine: Engine, work: RangeWork) -> RangeCounts:
     """Pattern insights stored for each traveler of the range (from the same reads as the
     detectors), then the economy-drop and spending-anomaly detectors."""
-    stored = 0
-
-    async def insights(contexts: dict[UUID, UserContext]) -> None:
-        nonlocal stored
-        stored += await store_insights(engine, contexts, work.now)
-
-    counts = await _sweep_range(engine, work, insights)
-    counts.detail["insights"] = stored
-    return counts
+    return await _sweep_range(engine, work, insights=True)
 
 
 async def monitor_fleet_maintenance(engine: Engine, work: RangeWork) -> RangeCounts:

@@ -8,7 +8,7 @@
   past changes a worker will see), and raises :class:`BrokerUnavailableError` when it did
   not (the watcher keeps the batch and sends it again after a backoff).
 
-Both end in the same function, :func:`pam_proactive.jobs.evaluate.evaluate_batch`.
+Both end in the same function, :func:`pam_proactive.jobs.pipeline.batches.evaluate_batch`.
 """
 
 from __future__ import annotations
@@ -18,21 +18,19 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, get_args
+from typing import Any, Protocol, get_args
+
+from celery import Celery
 
 from pam_proactive.config import WatchExecutor
-from pam_proactive.data.changes import ChangeFeed
 from pam_proactive.engine import Engine
 from pam_proactive.errors import BrokerUnavailableError
-from pam_proactive.jobs.evaluate import Batch, deliver_due_now, evaluate_batch
-
-if TYPE_CHECKING:
-    from celery import Celery
+from pam_proactive.jobs.pipeline.batches import Batch, evaluate_batch
+from pam_proactive.jobs.pipeline.delivery import deliver_outbox
+from pam_proactive.jobs.scheduling.celery_tasks import EVALUATE_TASK, EVENT_QUEUE, create_app
 
 log = logging.getLogger(__name__)
 
-EVALUATE_TASK = "pam_proactive.evaluate_travelers"
-EVENT_QUEUE = "pam.events"
 EXECUTORS: tuple[str, ...] = get_args(WatchExecutor)  # the names PAM_WATCH_EXECUTOR takes
 # Kombu's own reconnection, per task, before the watcher's backoff takes over.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.0, "interval_step": 0.2,
@@ -77,7 +75,7 @@ class BackgroundDelivery:
         while moment is not None:
             self._again = None
             try:
-                await deliver_due_now(self.engine, moment)
+                await deliver_outbox(self.engine, moment)
             except Exception as exc:  # in the background: its rows wait in the outbox
                 log.warning("watcher: delivery failed, retried at the next interval",
                             extra={"error": type(exc).__name__})
@@ -97,9 +95,9 @@ class InProcessExecutor:
     name = "inprocess"
     max_batch: int | None = None  # the sweep pages its ids by PAM_BATCH_SIZE itself
 
-    def __init__(self, engine: Engine, feed: ChangeFeed) -> None:
+    def __init__(self, engine: Engine, feed: str) -> None:
         self.engine = engine
-        self.feed = feed
+        self.feed = feed  # the change feed (and scope) the batches are recorded in
         self._background = BackgroundDelivery(engine)
 
     async def submit(self, batches: Sequence[Batch]) -> Counter[str]:
@@ -107,7 +105,8 @@ class InProcessExecutor:
         evaluated by reason."""
         counts: Counter[str] = Counter()
         for batch in batches:
-            counts.update(await evaluate_batch(self.engine, self.feed, batch, deliver=False))
+            counts.update(await evaluate_batch(self.engine, batch, feed=self.feed,
+                                               deliver=False))
         if counts and batches:
             self._background.start(max(b.now for b in batches))
         return counts
@@ -127,8 +126,6 @@ class CeleryExecutor:
     name = "celery"
 
     def __init__(self, engine: Engine, app: Celery | None = None) -> None:
-        from pam_proactive.jobs.celery_app import create_app
-
         self.app = app or create_app(engine.settings)
         self.max_batch: int | None = engine.settings.batch_size
         self.sent = 0
@@ -177,8 +174,10 @@ def _redis_error() -> type[Exception]:
     return RedisError
 
 
-def executor_for(name: str, engine: Engine, feed: ChangeFeed, **kwargs: Any) -> Executor:
-    """The executor called ``name`` (one of :data:`EXECUTORS`)."""
+def executor_for(name: str, engine: Engine, feed: str, **kwargs: Any) -> Executor:
+    """The executor called ``name`` (one of :data:`EXECUTORS`); ``feed`` names the change
+    feed whose scope the batches are recorded in (the Celery task records in the watcher's
+    own)."""
     if name == "celery":
         return CeleryExecutor(engine, **kwargs)
     return InProcessExecutor(engine, feed)

@@ -148,17 +148,6 @@ SELECT id, job, slot FROM {s}.job_runs WHERE status = 'running' AND job = ANY(%(
 ORDER BY slot DESC
 """
 
-# A traveler job's change-feed cursor: the as_of of its latest earlier run that finished with
-# every range done (a run with a failed or skipped range does not move it, so the next run
-# re-reads that window), and of the latest such run that was a full pass.
-JOB_CURSOR = """
-SELECT max(as_of),
-  max(as_of) FILTER (WHERE coalesce((detail->>'full_pass')::numeric, 0) > 0)
-FROM {s}.job_runs
-WHERE job = %(job)s AND slot < %(slot)s AND status IN ('ok', 'partial')
-  AND ranges_failed = 0 AND ranges_skipped = 0
-"""
-
 RANGES_OF_RUN = """
 SELECT seq, lo, hi, status, attempts, users, created, escalated, resolved, errors, error
 FROM {s}.job_ranges WHERE run_id = %(run)s ORDER BY seq

@@ -29,8 +29,8 @@ class JobDef:
     """One scheduled job.
 
     ``types`` is the detector group it runs (None: it runs no detector). ``target`` is the
-    import path ``module:function`` of its range function (see ``jobs.work``). ``per_user``
-    jobs are split into ranges of users; the others run as one range covering everyone.
+    import path ``module:function`` of its range function (see ``jobs.scheduling.work``).
+    ``per_user`` jobs are split into ranges of users; the others run as one range covering everyone.
     """
 
     name: str
@@ -55,7 +55,7 @@ class JobDef:
         return self.next_fire(now) - self.latest_slot(now)
 
 
-_WORK = "pam_proactive.jobs.work"
+_WORK = "pam_proactive.jobs.scheduling.work"
 
 JOBS: tuple[JobDef, ...] = (
     JobDef("monitor_user_context", "*/15 * * * *", MONITOR_TYPES,

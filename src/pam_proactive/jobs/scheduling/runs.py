@@ -18,8 +18,8 @@ from uuid import UUID, uuid4
 from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
 from pam_proactive.errors import ConfigurationError
-from pam_proactive.jobs import statements as st
-from pam_proactive.jobs.schedule import JobDef, job_named
+from pam_proactive.jobs.scheduling import statements as st
+from pam_proactive.jobs.scheduling.schedule import JobDef, job_named
 from pam_proactive.observability import metrics
 
 Runner = Literal["inprocess", "celery"]

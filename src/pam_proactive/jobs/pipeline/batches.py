@@ -10,10 +10,11 @@ timestamp in the window) with the wall-clock moment ``now`` was taken, so the la
 :func:`evaluate_batch` is idempotent: the lifecycle store never duplicates a live
 suggestion or its notification, and a traveler already evaluated for a later moment in the
 watcher's scope (a redelivered task arriving after a newer one) is left alone: the newer
-evaluation saw everything this one would have. With ``serialize`` (the Celery task, where
-two workers may hold batches sharing a traveler), the batch first takes a per-traveler
-transaction lock, so two evaluations of one traveler take turns and the second checks
-the first's state: an older evaluation is never stored over a newer one.
+evaluation saw everything this one would have (the :class:`Settled` selection). With
+``serialize`` (the Celery task, where two workers may hold batches sharing a traveler), the
+batch first takes a per-traveler transaction lock, so two evaluations of one traveler take
+turns and the second checks the first's state: an older evaluation is never stored over a
+newer one.
 """
 
 from __future__ import annotations
@@ -26,34 +27,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pam_proactive.data.changes import Change, ChangeFeed
-from pam_proactive.db.connection import in_schema
+from pam_proactive.data.changes import Change
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.incremental import StateRecorder
-from pam_proactive.jobs.sweep import deliver_outbox, sweep
-from pam_proactive.suggestions.delivery import DeliveryReport
+from pam_proactive.jobs.pipeline import statements as st
+from pam_proactive.jobs.pipeline.delivery import deliver_outbox
+from pam_proactive.jobs.pipeline.evaluate import SweepReport, evaluate
+from pam_proactive.jobs.pipeline.selection import Settled
+from pam_proactive.jobs.pipeline.state import WATCH_FEED, latest_by_user
+from pam_proactive.observability import metrics
 
-WATCH_FEED = "watch"  # the watcher's change feed (its cursor and seen rows)
 LagObserver = Callable[[float], None]
 _observers: list[LagObserver] = []
-
-# The active travelers among ids (what a full sweep evaluates) not already evaluated, in the
-# watcher's scope, for a moment after this batch's.
-FRESH_ACTIVE = """
-SELECT u.user_id FROM {s}.traveler_users u
-WHERE u.user_id = ANY(%(ids)s::uuid[]) AND u.status = 'active'
-  AND NOT EXISTS (SELECT 1 FROM {s}.evaluation_state e
-                  WHERE e.scope = %(scope)s AND e.user_id = u.user_id
-                    AND e.evaluated_for > %(now)s)
-"""
-
-# Held for a whole evaluation by the Celery task (see ``serialize``). Its own lock class:
-# the store, inside the evaluation, takes the per-user store lock on other connections.
-EVALUATE_LOCK_CLASS = 0x706177
-EVALUATE_LOCK = """
-SELECT count(pg_advisory_xact_lock(%(cls)s, k)) FROM
-  (SELECT DISTINCT hashtext(u::text) AS k FROM unnest(%(ids)s::uuid[]) AS u ORDER BY k) AS q
-"""
 
 
 def add_lag_observer(observer: LagObserver) -> None:
@@ -69,9 +53,11 @@ def remove_lag_observer(observer: LagObserver) -> None:
         _observers.remove(observer)
 
 
-def has_lag_observer(observer: LagObserver) -> bool:
-    """Whether ``observer`` is registered."""
-    return observer in _observers
+def observe_lag_metrics() -> None:
+    """Record every changed row's lag (seconds) in the ``pam_event_lag_seconds`` histogram.
+    Idempotent: a process that calls it twice still observes each row once."""
+    if metrics.observe_event_lag not in _observers:
+        add_lag_observer(metrics.observe_event_lag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +107,7 @@ def split(now: datetime, reason: str, ids: Sequence[UUID], changes: Sequence[Cha
     watermarks and, for ``changed``, the age at ``now`` of each of their changed rows."""
     taken = time.time() if taken_at is None else taken_at
     rows = row_changes(changes)
-    latest: dict[UUID, datetime] = {}
-    for c in changes:
-        if c.user_id not in latest or c.at > latest[c.user_id]:
-            latest[c.user_id] = c.at
+    latest = latest_by_user(changes)
     ordered = sorted(ids)
     batches = []
     for start in range(0, len(ordered), size):
@@ -137,53 +120,31 @@ def split(now: datetime, reason: str, ids: Sequence[UUID], changes: Sequence[Cha
     return batches
 
 
-async def evaluate_batch(engine: Engine, feed: ChangeFeed, batch: Batch, *,
+async def evaluate_batch(engine: Engine, batch: Batch, *, feed: str = WATCH_FEED,
                          deliver: bool = True, serialize: bool = False) -> Counter[str]:
-    """Contexts, detectors, store and evaluation state for the batch's active travelers not
-    evaluated for a later moment; then each changed row's lag (seconds, measured once the
-    suggestions are stored) to the lag observers; then, with ``deliver``, the delivery of
-    everything due (:func:`deliver_due_now`; a caller passing False delivers later itself).
-    With ``serialize``, the evaluation holds a per-traveler lock (one pooled connection)
-    from the freshness check to the state written. Returns the travelers evaluated by
-    reason."""
+    """Contexts, detectors, store and evaluation state (in ``feed``'s scope) for the batch's
+    active travelers not evaluated for a later moment; then each changed row's lag (seconds,
+    measured once the suggestions are stored) to the lag observers; then, with ``deliver``,
+    the delivery of everything due (a caller passing False delivers later itself). With
+    ``serialize``, the evaluation holds a per-traveler lock (one pooled connection) from the
+    freshness check to the state written. Returns the travelers evaluated by reason."""
+    selection = Settled(batch.user_ids, batch.reason, batch.watermarks, feed)
     if serialize and batch.user_ids:
         async with engine.db.transaction("watch_evaluate_lock") as tx:
-            await tx.execute("watch_evaluate_lock", EVALUATE_LOCK, {
-                "cls": EVALUATE_LOCK_CLASS, "ids": list(batch.user_ids)})
-            ids, counts = await _evaluate(engine, feed, batch)
+            await tx.execute("watch_evaluate_lock", st.EVALUATE_LOCK, {
+                "cls": st.EVALUATE_LOCK_CLASS, "ids": list(batch.user_ids)})
+            report = await _evaluate(engine, batch, selection)
     else:
-        ids, counts = await _evaluate(engine, feed, batch)
+        report = await _evaluate(engine, batch, selection)
     if batch.ages:
         elapsed = time.time() - batch.taken_at
         for age in batch.ages:
             for observer in list(_observers):
                 observer(age + elapsed)
-    if deliver and ids:
-        await deliver_due_now(engine, batch.now)
-    return counts
+    if deliver and report.selected:
+        await deliver_outbox(engine, batch.now)
+    return report.reasons
 
 
-async def _evaluate(engine: Engine, feed: ChangeFeed, batch: Batch
-                    ) -> tuple[list[UUID], Counter[str]]:
-    ids = await _fresh_active(engine, feed.scope, batch)
-    if not ids:
-        return ids, Counter()
-    recorder = StateRecorder(engine, feed, batch.now, None, batch.reason, batch.watermarks)
-    await sweep(engine, batch.now, user_ids=ids, on_stored=recorder, deliver=False)
-    await recorder.retry_unrecorded(ids)
-    return ids, recorder.counts
-
-
-async def deliver_due_now(engine: Engine, now: datetime) -> DeliveryReport:
-    """Deliver every outbox row due at ``now`` through the configured channels (what a
-    sweep does after storing); returns what happened."""
-    return await deliver_outbox(engine, now)
-
-
-async def _fresh_active(engine: Engine, scope: str, batch: Batch) -> list[UUID]:
-    if not batch.user_ids:
-        return []
-    text = in_schema(FRESH_ACTIVE, engine.settings.engine_schema)
-    rows = await engine.db.fetch("watch_fresh_active", text, {
-        "ids": list(batch.user_ids), "scope": scope, "now": batch.now})
-    return sorted(r[0] for r in rows)
+async def _evaluate(engine: Engine, batch: Batch, selection: Settled) -> SweepReport:
+    return await evaluate(engine, batch.now, selection, deliver=False)

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from pam_proactive.engine import Engine
 from pam_proactive.errors import TransientDataSourceError
-from pam_proactive.jobs import runs
-from pam_proactive.jobs.execute import Stop, drain_run
-from pam_proactive.jobs.runs import RunRecord
-from pam_proactive.jobs.schedule import JOBS, JobDef
+from pam_proactive.jobs.scheduling import runs
+from pam_proactive.jobs.scheduling.execute import Stop, drain_run
+from pam_proactive.jobs.scheduling.runs import RunRecord
+from pam_proactive.jobs.scheduling.schedule import JOBS, JobDef
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ Every ``PAM_WATCH_INTERVAL`` seconds (or as soon as a NOTIFY arrives, when the o
 installed the optional triggers) it reads the change feed, waits ``PAM_WATCH_DEBOUNCE``
 seconds of quiet per traveler, and evaluates every settled traveler, plus those due by
 their ``recheck_at``, in one batch: contexts, detectors, store, delivery, evaluation state
-(jobs/evaluate.py). ``PAM_WATCH_EXECUTOR`` says where: in this process, or as Celery tasks
-of at most ``PAM_BATCH_SIZE`` travelers (jobs/watch_executors.py); either way the cursor
+(jobs/pipeline/batches.py). ``PAM_WATCH_EXECUTOR`` says where: in this process, or as Celery
+tasks of at most ``PAM_BATCH_SIZE`` travelers (jobs/watcher/executors.py); either way the cursor
 moves past a change only once its batch was evaluated or accepted by the broker, and a
 broker that refuses is waited out like the database. A full pass runs every
 ``PAM_FULL_SWEEP_HOURS``.
@@ -16,8 +16,8 @@ by type, waited out with backoff, and the loop goes on.
 
 The lag of each changed row (its earliest timestamp in the window to its suggestions stored;
 an inserted row stamped by ``created_at`` and ``updated_at`` is one row) is handed to every
-function registered with :func:`add_lag_observer`, in the process that stored it (the
-metrics code observes ``pam_event_lag_seconds`` there).
+function registered with ``jobs.pipeline.batches.add_lag_observer``, in the process that
+stored it (the metrics code observes ``pam_event_lag_seconds`` there).
 """
 
 from __future__ import annotations
@@ -40,31 +40,13 @@ from pam_proactive.data.changes import Change
 from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff, connection_kwargs
 from pam_proactive.engine import Engine
 from pam_proactive.errors import BrokerUnavailableError, PamError, TransientDataSourceError
-from pam_proactive.jobs.evaluate import (
-    WATCH_FEED,
-    Batch,
-    add_lag_observer,
-    has_lag_observer,
-    remove_lag_observer,
-    split,
-)
-from pam_proactive.jobs.incremental import feed_for, full_pass_due
-from pam_proactive.jobs.watch_executors import Executor, executor_for
-from pam_proactive.observability import metrics
-
-__all__ = ["FEED", "TickReport", "Watcher", "add_lag_observer", "channel_name",
-           "observe_lag_metrics", "remove_lag_observer"]
+from pam_proactive.jobs.pipeline.batches import Batch, split
+from pam_proactive.jobs.pipeline.state import WATCH_FEED, feed_for, full_pass_due
+from pam_proactive.jobs.watcher.executors import Executor, executor_for
 
 log = logging.getLogger(__name__)
 
 FEED = WATCH_FEED
-
-
-def observe_lag_metrics() -> None:
-    """Record every changed row's lag (seconds) in the ``pam_event_lag_seconds`` histogram.
-    Idempotent: a process that calls it twice still observes each row once."""
-    if not has_lag_observer(metrics.observe_event_lag):
-        add_lag_observer(metrics.observe_event_lag)
 
 
 def channel_name(schema: str) -> str:
@@ -129,7 +111,7 @@ class Watcher:
         self.feed = feed_for(engine, FEED)
         # PAM_WATCH_EXECUTOR: here, or Celery workers.
         self.executor = executor or executor_for(engine.settings.watch_executor, engine,
-                                                 self.feed)
+                                                 FEED)
         self.pending: dict[UUID, _Pending] = {}
         self._pending_keys: set[tuple[str, str, datetime]] = set()
         self._listener: psycopg.AsyncConnection[Any] | None = None
