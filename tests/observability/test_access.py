@@ -14,7 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.harness import TOKEN, Server, bearer, running, user_jwt
 from conftest import MakeDatabase, settings_for
-from observability.test_dashboard import browser  # noqa: F401  (fixture)
+from observability.test_dashboard import (
+    ARTIFACTS,
+    browser,  # noqa: F401  (fixture)
+)
 from pam_proactive.api.dashboard import DATA_PATH
 from pam_proactive.config import Settings
 
@@ -130,6 +133,8 @@ def test_browser_reads_the_token_from_the_fragment(locked: Server, browser: Any 
     assert shown["cards"] == ["\u2014"] * 4
     for false in ("unknown", "table yet", "no runs yet", "0 of 0", "data as of"):
         assert false not in shown["text"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-signed-out.png"))
     browser.get(locked.url + "/?refresh=1#token=wrong-token-wrong-token")
     browser.refresh()
     _, message, _, _ = _wait(lambda: (lambda r: r if "not the operator token" in r[1]

@@ -75,6 +75,8 @@
     empty.textContent = signedOut() ? "Sign in with the operator token to see this chart."
       : canvas.closest("figure").dataset.empty;
     empty.hidden = !blank;
+    // Empty axes (0 to 1) would read as a measured zero: show the words alone.
+    canvas.style.visibility = blank ? "hidden" : "";
   }
 
   function stackedOptions(xTitle) {
