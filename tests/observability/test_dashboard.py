@@ -20,6 +20,7 @@ from uuid import UUID
 import httpx
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from conftest import MakeDatabase, settings_for
 from pam_proactive.api import dashboard, dashboard_data, metrics
@@ -411,6 +412,62 @@ async def test_dashboard_in_a_real_browser(make_database: MakeDatabase, browser:
     assert [e for e in console if e["level"] in ("SEVERE", "WARNING")] == []
     assert Path(shot).stat().st_size > 20_000
     assert "Moab" not in page and "Denver" not in page
+
+
+async def test_an_outage_is_said_so(pg_server: str, make_database: MakeDatabase,
+                                    browser: Any) -> None:
+    uri = await make_database("seed")
+    users = plant(uri)
+    dbname = conninfo_to_dict(uri)["dbname"]
+    cfg = settings_for("seed", retry_max_seconds=0.5, query_timeout=3, pool_min_size=0)
+    async with open_engine(cfg, conninfo=uri) as engine:
+        await sweep(engine, NOW, user_ids=users, deliver=False)
+        async with serve(small_app(engine, dashboard.router)) as base:
+
+            def before() -> dict[str, Any]:
+                browser.get(base + "/?refresh=1")
+                found: dict[str, Any] = wait_for(lambda: (lambda r: r if r["refreshes"] >= 1
+                                                          else None)(outage_view()))
+                return found
+
+            def during() -> dict[str, Any]:
+                found: dict[str, Any] = wait_for(lambda: (lambda r: r if r["database"]
+                                                          == "unreachable" else None)(
+                    outage_view()))
+                return found
+
+            def outage_view() -> dict[str, Any]:
+                found: dict[str, Any] = browser.execute_script(OUTAGE_VIEW)
+                return found
+
+            up = await asyncio.to_thread(before)
+            try:
+                # A real outage: every connection killed, no new one allowed.
+                with psycopg.connect(pg_server, autocommit=True) as conn:
+                    conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false'.encode())
+                    conn.execute(b"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                 b" WHERE datname = %s", (dbname,))
+                down = await asyncio.to_thread(during)
+            finally:
+                with psycopg.connect(pg_server, autocommit=True) as conn:
+                    conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'.encode())
+    assert up["databaseClass"] == "big good" and up["counts"] == ["1\u20133 of 3", "0 of 0"]
+    assert "no runs yet" in up["empty"] and "no fleet reports yet" in up["empty"]
+    # Down, nothing claims there is nothing: each empty chart and list says it was not read.
+    assert down["databaseClass"] == "big bad" and down["counts"] == ["", ""]
+    assert down["empty"] and set(down["empty"]) == {"Not read: the database is unreachable."}
+    assert down["rows"] and set(down["rows"]) == {"Not read: the database is unreachable."}
+
+
+OUTAGE_VIEW = """
+const all = q => Array.from(document.querySelectorAll(q));
+const db = document.querySelector('[data-field="health.database"]');
+return {refreshes: window.pamDashboard.refreshes, database: db.textContent,
+        databaseClass: db.className,
+        empty: all('.chart .empty').filter(el => !el.hidden).map(el => el.textContent),
+        rows: all('td.empty-row').map(el => el.textContent),
+        counts: all('.pager .count').map(el => el.textContent)};
+"""
 
 
 @pytest.fixture

@@ -29,7 +29,13 @@
   var charts = {};
   var state = {charts: charts, data: null, refreshes: 0, authMessage: "",
                offsets: {recent: 0, critical: 0}};
-  var requested = 0;  // the newest fetch sent: older answers are dropped when they arrive late
+  // Fetches are numbered: an answer older than the one on screen, or sent before the reader
+  // last turned a page, is dropped; a timed refresh waits while a fetch is still out (a slow
+  // database must not pile them up).
+  var requested = 0;
+  var rendered = 0;
+  var floor = 0;
+  var inFlight = 0;
   window.pamDashboard = state;
 
   Chart.defaults.animation = false;
@@ -38,6 +44,15 @@
 
   // Signed out: a locked page that has not had its data yet shows no figure at all.
   function signedOut() { return LOCKED && state.refreshes === 0; }
+
+  /* Why a chart or list is empty when that does not mean "nothing yet", else null. */
+  function notRead(what) {
+    if (signedOut()) { return "Sign in with the operator token to see this " + what + "."; }
+    if (state.data && state.data.health.database !== "reachable") {
+      return "Not read: the database is unreachable.";
+    }
+    return null;
+  }
 
   /* "2026-11-25 18:00 UTC" for an ISO 8601 time with any offset. */
   function utcTime(iso) {
@@ -72,8 +87,7 @@
     var blank = data.labels.length === 0 || data.datasets.every(function (d) {
       return d.data.every(function (v) { return !v; });
     });
-    empty.textContent = signedOut() ? "Sign in with the operator token to see this chart."
-      : canvas.closest("figure").dataset.empty;
+    empty.textContent = notRead("chart") || canvas.closest("figure").dataset.empty;
     empty.hidden = !blank;
     // Empty axes (0 to 1) would read as a measured zero: show the words alone.
     canvas.style.visibility = blank ? "hidden" : "";
@@ -195,8 +209,7 @@
       var td = document.createElement("td");
       td.colSpan = table.querySelectorAll("thead th").length;
       td.className = "empty-row";
-      td.textContent = signedOut() ? "Sign in with the operator token to see this list."
-        : table.dataset.empty;
+      td.textContent = notRead("list") || table.dataset.empty;
       tr.appendChild(td);
       fresh.appendChild(tr);
     }
@@ -209,7 +222,7 @@
     var first = page.offset + 1;
     var last = page.offset + page.items.length;
     state.offsets[name] = page.offset;
-    nav.querySelector(".count").textContent = signedOut() ? ""
+    nav.querySelector(".count").textContent = notRead("list") ? ""
       : page.items.length ? first + "\u2013" + last + " of " + page.total
       : page.total ? "none past row " + page.offset + " of " + page.total
       : "0 of 0";
@@ -220,7 +233,7 @@
     if (!page.items.length && page.total && page.offset) {  // the list shrank: its last page
       state.offsets[name] = Math.min(MAX_OFFSET,
                                      Math.floor((page.total - 1) / page.limit) * page.limit);
-      refresh();
+      refresh(true);
     }
   }
 
@@ -285,7 +298,7 @@
     fillTable("relevance", rel.types, function (t) {
       return [[t.type], [t.delivered], [t.answered], [t.relevance], [t.wrong_rate]];
     });
-    document.getElementById("relevance-count").textContent = signedOut() ? ""
+    document.getElementById("relevance-count").textContent = notRead("list") ? ""
       : rel.types.length + " of " + rel.types.length + " types";
   }
 
@@ -304,12 +317,15 @@
     state.authMessage = text;
   }
 
-  function refresh() {
+  function refresh(force) {
+    if (inFlight && force !== true) { return; }
     var headers = {Accept: "application/json"};
     if (TOKEN) { headers.Authorization = "Bearer " + TOKEN; }
     var query = "?recent_offset=" + state.offsets.recent
       + "&critical_offset=" + state.offsets.critical;
     var sent = requested += 1;
+    if (force === true) { floor = sent; }
+    inFlight += 1;
     fetch(SOURCE + query, {cache: "no-store", headers: headers})
       .then(function (response) {
         if (response.status === 401 || response.status === 403) {
@@ -325,13 +341,15 @@
         return response.json();
       })
       .then(function (data) {
-        if (data === null || sent !== requested) { return; }
+        if (data === null || sent < floor || sent < rendered) { return; }
+        rendered = sent;
         showAuthMessage("");
         state.refreshes += 1;
         render(data);
         setStatus("live, refreshed " + new Date().toISOString().slice(11, 19) + " UTC", false);
       })
-      .catch(function (err) { setStatus("not updating: " + err.message, true); });
+      .catch(function (err) { setStatus("not updating: " + err.message, true); })
+      .finally(function () { inFlight -= 1; });
   }
 
   document.querySelectorAll(".pager button").forEach(function (button) {
@@ -340,7 +358,7 @@
       var name = nav.dataset.list;
       var step = Number(button.dataset.step) * Number(nav.dataset.limit);
       state.offsets[name] = Math.max(0, state.offsets[name] + step);
-      refresh();
+      refresh(true);
     });
   });
 
