@@ -136,7 +136,7 @@ async def test_data_without_the_job_and_fleet_tables(make_database: MakeDatabase
             _, _, dead_page = await get(base + "/")
     assert one_dead["outbox"] == {"pending": 2, "delivered": 0, "failing": 0, "dead": 1}
     assert 'data-field="outbox.dead">1</span> dead' in dead_page
-    assert data["jobs"] == {"available": False, "runs": [], "total": 0}
+    assert data["jobs"] == {"available": False, "runs": [], "total": 0, "days": 30}
     assert data["fleet"] == {"available": False, "history": [], "critical": {
         "items": [], "offset": 0, "limit": 20, "total": 0}}
     assert data["suggestions"]["by_type"] == {"labels": ["2026-11-25"], "series": {

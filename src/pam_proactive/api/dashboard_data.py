@@ -107,14 +107,15 @@ def _engine_health(engine: Engine, reachable: bool) -> dict[str, Any]:
 
 
 async def _job_runs(reader: _Reader, present: bool) -> dict[str, Any]:
-    """The newest :data:`RUNS_LIMIT` runs of the window, oldest first, and how many runs the
-    window holds (``total``)."""
+    """The newest :data:`RUNS_LIMIT` runs of the window (the last ``days`` days of runs),
+    oldest first, and how many runs the window holds (``total``)."""
     if not present:
-        return {"available": False, "runs": [], "total": 0}
+        return {"available": False, "runs": [], "total": 0, "days": WINDOW_DAYS}
     rows = await reader.rows("job_runs", st.JOB_RUNS, {"days": WINDOW_DAYS, "limit": RUNS_LIMIT})
-    return {"available": True, "total": int(rows[0][5]) if rows else 0, "runs": [
-        {"job": job, "status": status, "started_at": _iso(started), "seconds": seconds,
-         "users": users} for job, status, started, seconds, users, _ in reversed(rows)]}
+    runs = [{"job": job, "status": status, "started_at": _iso(started), "seconds": seconds,
+             "users": users} for job, status, started, seconds, users, _ in reversed(rows)]
+    return {"available": True, "runs": runs, "total": int(rows[0][5]) if rows else 0,
+            "days": WINDOW_DAYS}
 
 
 async def _fleet(reader: _Reader, present: bool, critical_offset: int) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def empty_data(now: datetime) -> dict[str, Any]:
                    "statements": {"labels": [], "mean_ms": [], "p95_ms": []},
                    "cache": {"hits": 0, "misses": 0, "evictions": 0, "size": 0,
                              "hit_rate": 0.0}},
-        "jobs": {"available": False, "runs": [], "total": 0},
+        "jobs": {"available": False, "runs": [], "total": 0, "days": WINDOW_DAYS},
         "fleet": {"available": False, "history": [], "critical": page([], 0, 0)},
         "suggestions": {"by_type": _series([]), "by_priority": _series([]), "statuses": {},
                         "recent": page([], 0, 0)},

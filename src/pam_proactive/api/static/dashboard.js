@@ -253,7 +253,7 @@
     jobsLegend(data.jobs.runs, runs);
     document.getElementById("jobs-count").textContent = signedOut() || !data.jobs.runs.length
       ? "" : "(newest " + data.jobs.runs.length + " of " + data.jobs.total
-        + " runs in the last 30 days)";
+        + " runs in the last " + data.jobs.days + " days)";
     var st = data.health.statements;
     draw("chart-queries", "bar", {labels: st.labels, datasets: [
       {label: "mean ms", data: st.mean_ms, backgroundColor: "#1565c0"},
