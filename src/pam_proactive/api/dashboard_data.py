@@ -3,7 +3,8 @@ time, fleet health, recent suggestions — as one JSON-ready dict.
 
 Tables another part of the engine may not have created yet (``job_runs``, ``fleet_reports``)
 give empty series rather than errors. Nothing personal is returned: types, priorities,
-statuses, counts, timings and user ids shortened to 8 hex digits.
+statuses, counts, timings and whole user ids (no names, places, amounts, titles or messages).
+Long lists are pages (:func:`page`): a bounded slice with its offset, size and total.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any
 from psycopg import sql
 
 from pam_proactive.api import dashboard_statements as st
+from pam_proactive.api.limits import DASHBOARD_MAX_OFFSET, DASHBOARD_PAGE_ROWS
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
 from pam_proactive.suggestions import relevance as rel
 
 WINDOW_DAYS = 30
 RELEVANCE_WEEKS = 8
-RECENT_LIMIT = 20
 RUNS_LIMIT = 200
 FLEET_LIMIT = 30
 PRIORITIES = ("critical", "high", "medium", "low")
@@ -29,6 +30,19 @@ PRIORITIES = ("critical", "high", "medium", "low")
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def page(items: list[dict[str, Any]], offset: int, total: int) -> dict[str, Any]:
+    """One page of a list: its ``items``, where it starts (``offset``, rows), the page size
+    (``limit``, rows) and how many rows the whole list holds (``total``)."""
+    return {"items": items, "offset": offset, "limit": DASHBOARD_PAGE_ROWS, "total": total}
+
+
+def _offset(offset: int) -> int:
+    """``offset`` within the dashboard's bound (the HTTP layer refuses others first)."""
+    if not 0 <= offset <= DASHBOARD_MAX_OFFSET:
+        raise ValueError(f"a dashboard page starts at 0 to {DASHBOARD_MAX_OFFSET} rows in")
+    return offset
 
 
 def _series(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
@@ -93,24 +107,30 @@ def _engine_health(engine: Engine, reachable: bool) -> dict[str, Any]:
 
 
 async def _job_runs(reader: _Reader, present: bool) -> dict[str, Any]:
+    """The newest :data:`RUNS_LIMIT` runs of the window (the last ``days`` days of runs),
+    oldest first, and how many runs the window holds (``total``)."""
     if not present:
-        return {"available": False, "runs": []}
+        return {"available": False, "runs": [], "total": 0, "days": WINDOW_DAYS}
     rows = await reader.rows("job_runs", st.JOB_RUNS, {"days": WINDOW_DAYS, "limit": RUNS_LIMIT})
-    return {"available": True, "runs": [
-        {"job": job, "status": status, "started_at": _iso(started), "seconds": seconds,
-         "users": users} for job, status, started, seconds, users in rows]}
+    runs = [{"job": job, "status": status, "started_at": _iso(started), "seconds": seconds,
+             "users": users} for job, status, started, seconds, users, _ in reversed(rows)]
+    return {"available": True, "runs": runs, "total": int(rows[0][5]) if rows else 0,
+            "days": WINDOW_DAYS}
 
 
-async def _fleet(reader: _Reader, present: bool) -> dict[str, Any]:
+async def _fleet(reader: _Reader, present: bool, critical_offset: int) -> dict[str, Any]:
     if not present:
-        return {"available": False, "history": [], "critical": []}
+        return {"available": False, "history": [], "critical": page([], critical_offset, 0)}
     history = await reader.rows("fleet_history", st.FLEET_HISTORY, {"limit": FLEET_LIMIT})
-    critical = await reader.rows("fleet_critical", st.FLEET_CRITICAL, {"limit": RECENT_LIMIT})
+    critical = await reader.rows("fleet_critical", st.FLEET_CRITICAL, {
+        "limit": DASHBOARD_PAGE_ROWS, "offset": critical_offset})
     return {
         "available": True,
         "history": [{"computed_for": _iso(at), "critical": c, "vehicles": v, "score": score}
                     for at, c, v, score in reversed(history)],
-        "critical": [{"user": u, "score": score, "findings": n} for u, score, n in critical],
+        "critical": page([{"user": u, "score": score, "findings": n}
+                          for _, u, score, n in critical if u is not None],
+                         critical_offset, int(critical[0][0])),
     }
 
 
@@ -152,19 +172,24 @@ def empty_data(now: datetime) -> dict[str, Any]:
                    "statements": {"labels": [], "mean_ms": [], "p95_ms": []},
                    "cache": {"hits": 0, "misses": 0, "evictions": 0, "size": 0,
                              "hit_rate": 0.0}},
-        "jobs": {"available": False, "runs": []},
-        "fleet": {"available": False, "history": [], "critical": []},
+        "jobs": {"available": False, "runs": [], "total": 0, "days": WINDOW_DAYS},
+        "fleet": {"available": False, "history": [], "critical": page([], 0, 0)},
         "suggestions": {"by_type": _series([]), "by_priority": _series([]), "statuses": {},
-                        "recent": []},
+                        "recent": page([], 0, 0)},
         "outbox": {"pending": 0, "delivered": 0, "failing": 0, "dead": 0},
         "relevance": _relevance([]),
     }
 
 
-async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
-    """Everything the dashboard shows, as of ``now`` (the generation time shown). Raises
-    :class:`PamError` subclasses only if the database fails mid-way; an unreachable database
-    before any statement gives the health section alone, marked unreachable."""
+async def dashboard_data(engine: Engine, now: datetime, *, recent_offset: int = 0,
+                         critical_offset: int = 0) -> dict[str, Any]:
+    """Everything the dashboard shows, as of ``now`` (the generation time shown), with the
+    page of recent suggestions starting ``recent_offset`` rows in and that of critical
+    vehicles ``critical_offset`` rows in (each 0 to :data:`DASHBOARD_MAX_OFFSET`, else
+    ``ValueError``). Raises :class:`PamError` subclasses only if the database fails mid-way;
+    an unreachable database before any statement gives the health section alone, marked
+    unreachable."""
+    recent_offset, critical_offset = _offset(recent_offset), _offset(critical_offset)
     reader = _Reader(engine)
     try:
         jobs_present, fleet_present = await reader.tables()
@@ -175,7 +200,7 @@ async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
     by_priority = await reader.rows("suggestions_by_priority", st.SUGGESTIONS_BY_PRIORITY, days)
     statuses = await reader.rows("suggestion_statuses", st.SUGGESTION_STATUSES)
     recent = await reader.rows("recent_suggestions", st.RECENT_SUGGESTIONS,
-                               {"limit": RECENT_LIMIT})
+                               {"limit": DASHBOARD_PAGE_ROWS, "offset": recent_offset})
     ((pending, delivered, failing, dead),) = await reader.rows("outbox_state", st.OUTBOX_STATE)
     relevance = await rel.recent_weeks(engine.db, engine.settings.engine_schema, now,
                                        RELEVANCE_WEEKS)
@@ -183,14 +208,15 @@ async def dashboard_data(engine: Engine, now: datetime) -> dict[str, Any]:
         "generated_at": now.isoformat(),
         "health": _engine_health(engine, True),
         "jobs": await _job_runs(reader, jobs_present),
-        "fleet": await _fleet(reader, fleet_present),
+        "fleet": await _fleet(reader, fleet_present, critical_offset),
         "suggestions": {
             "by_type": _series(by_type),
             "by_priority": _by_priority(_series(by_priority)),
             "statuses": {status: int(n) for status, n in statuses},
-            "recent": [{"user": u, "type": t, "priority": p, "status": s,
-                        "created_at": _iso(c), "updated_at": _iso(up)}
-                       for u, t, p, s, c, up in recent],
+            "recent": page([{"user": u, "type": t, "priority": p, "status": s,
+                             "created_at": _iso(c), "updated_at": _iso(up)}
+                            for u, t, p, s, c, up in recent],
+                           recent_offset, sum(int(n) for _, n in statuses)),
         },
         "outbox": {"pending": int(pending), "delivered": int(delivered), "failing": int(failing),
                    "dead": int(dead)},

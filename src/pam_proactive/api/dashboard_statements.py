@@ -2,7 +2,9 @@
 
 Windows are anchored on the newest row (not the wall clock), so a demo swept at any ``--now``
 shows its history. Nothing here reads traveler tables: only types, priorities, statuses,
-counts, timings and shortened user ids leave the database.
+counts, timings and user ids leave the database. Lists are pages: ``%(limit)s`` and
+``%(offset)s`` are bounded by the caller (api.limits), and each list's total comes with it
+(a window count, or the status counts for the suggestions).
 """
 
 from __future__ import annotations
@@ -42,29 +44,38 @@ OUTBOX_STATE = sql.SQL(
     " count(*) FILTER (WHERE " + delivery_sql.DEAD + ")"
     " FROM {s}.outbox AS o")
 
-# User ids shortened to 8 hex digits; no title or message (they may name places).
+# Whole user ids (a prefix of a time-ordered id is a timestamp, shared by many travelers); no
+# title or message (they may name places). The total is the sum of SUGGESTION_STATUSES.
 RECENT_SUGGESTIONS = sql.SQL(
-    "SELECT left(user_id::text, 8), type, priority, status, created_at, updated_at"
-    " FROM {s}.suggestions ORDER BY updated_at DESC, id LIMIT %(limit)s")
+    "SELECT user_id::text, type, priority, status, created_at, updated_at"
+    " FROM {s}.suggestions ORDER BY updated_at DESC, id"
+    " LIMIT %(limit)s OFFSET %(offset)s")
 
+# The newest runs of the window (newest first) and how many the window holds.
 JOB_RUNS = sql.SQL(
     "WITH anchor AS (SELECT max(started_at) AS hi FROM {s}.job_runs)"
     " SELECT r.job, r.status, r.started_at,"
     " extract(epoch FROM coalesce(r.finished_at, r.touched_at) - r.started_at)::float8,"
-    " r.users"
+    " r.users, count(*) OVER ()"
     " FROM {s}.job_runs AS r, anchor"
     " WHERE r.started_at > anchor.hi - make_interval(days => %(days)s)"
-    " ORDER BY r.started_at, r.id LIMIT %(limit)s")
+    " ORDER BY r.started_at DESC, r.id DESC LIMIT %(limit)s")
 
 FLEET_HISTORY = sql.SQL(
     "SELECT computed_for, critical, vehicles, fleet_score FROM {s}.fleet_reports"
     " ORDER BY computed_for DESC, id DESC LIMIT %(limit)s")
 
-# Vehicles of the latest report scoring below its threshold, worst first.
+# A page of the vehicles of the latest report scoring below its threshold, worst first, after
+# how many there are in all: (total, user, score, findings) rows, or one (total, NULL, NULL,
+# NULL) row when the page is past the last (so the total always comes back).
 FLEET_CRITICAL = sql.SQL(
     "WITH latest AS (SELECT id, threshold FROM {s}.fleet_reports"
-    "  ORDER BY computed_for DESC, id DESC LIMIT 1)"
-    " SELECT left(v.user_id::text, 8), v.health_score, jsonb_array_length(v.items)"
-    " FROM {s}.fleet_vehicles AS v JOIN latest ON v.report_id = latest.id"
-    " WHERE v.health_score < latest.threshold"
-    " ORDER BY v.health_score, v.user_id LIMIT %(limit)s")
+    "  ORDER BY computed_for DESC, id DESC LIMIT 1),"
+    " below AS (SELECT v.user_id, v.health_score, jsonb_array_length(v.items) AS findings"
+    "  FROM {s}.fleet_vehicles AS v JOIN latest ON v.report_id = latest.id"
+    "  WHERE v.health_score < latest.threshold),"
+    " page AS (SELECT * FROM below ORDER BY health_score, user_id"
+    "  LIMIT %(limit)s OFFSET %(offset)s)"
+    " SELECT total.n, page.user_id::text, page.health_score, page.findings"
+    " FROM (SELECT count(*) AS n FROM below) AS total LEFT JOIN page ON true"
+    " ORDER BY page.health_score, page.user_id")

@@ -33,6 +33,11 @@ SNAPSHOT_MAX_ITEMS = 1000
 # in all; tables cut are named in "truncated". `pam-proactive export-user` has no cap.
 EXPORT_MAX_ROWS = 10_000
 EXPORT_MAX_BYTES = 16 * 1024 * 1024
+# The dashboard's lists (recent suggestions, critical vehicles) come a page of this many rows
+# at a time; a page starts at most this many rows in (deeper pages are for the CLI and the
+# export, not a dashboard that re-reads its page every few seconds).
+DASHBOARD_PAGE_ROWS = 20
+DASHBOARD_MAX_OFFSET = 10_000
 
 
 def within_bytes(items: Sequence[T], size: Callable[[T], int], budget: int
