@@ -48,7 +48,7 @@ async def run_migrations(settings: Settings, conninfo: str, *, supabase: bool = 
 
 def migration_notice(settings: Settings, applied: list[str]) -> str:
     """The stderr line of a command that migrated before its work."""
-    return (f"migrated schema {settings.engine_schema} (preset {settings.preset}): applied "
+    return (f"note: migrated schema {settings.engine_schema} (preset {settings.preset}): applied "
             f"{', '.join(applied)}")
 
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -28,6 +32,7 @@ TRAVELER_DDL = re.compile(
     r"\bALTER\s+COLUMN\b", re.IGNORECASE)
 
 runner = CliRunner()
+CLI = Path(sys.executable).with_name("pam-proactive")
 _names = itertools.count()
 
 
@@ -134,6 +139,25 @@ async def test_every_migrating_command_refuses_a_production_database_of_another_
     assert not engine_schema_exists(uri)
 
 
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["run", "--port", "0"],
+                                     ["watch"]])
+async def test_long_running_commands_refuse_before_they_start(
+        make_database: MakeDatabase, command: list[str]) -> None:
+    """Real processes (they install signal handlers): one line, exit 1, not a traceback."""
+    uri = await make_database("wheels-wins-live", migrate_engine=False)
+    before = public_columns(uri)
+    env = {**os.environ, "DATABASE_URL": uri}
+    env.pop("PAM_PRESET", None)
+    done = await asyncio.to_thread(subprocess.run, [str(CLI), *command], env=env,
+                                   capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.startswith("error: the traveler tables do not fit preset 'seed'")
+    assert "this looks like wheels-wins-live: use `--preset wheels-wins-live`" in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+    assert public_columns(uri) == before
+    assert not engine_schema_exists(uri)
+
+
 async def test_migrate_creates_traveler_tables_only_when_asked(pg_server: str) -> None:
     uri = empty_database(pg_server)
     plain = await invoke("migrate", "--database-url", uri)
@@ -160,9 +184,9 @@ async def test_a_command_that_migrates_says_so_on_stderr(make_database: MakeData
         before = public_columns(uri)
         first = await invoke(*command, "--database-url", uri)
         assert first.exit_code == 0, first.output
-        lines = [line for line in first.stderr.splitlines() if line.startswith("migrated")]
+        lines = [line for line in first.stderr.splitlines() if "migrated" in line]
         assert len(lines) == 1, first.stderr
-        assert lines[0].startswith("migrated schema pam_proactive (preset seed): applied "
+        assert lines[0].startswith("note: migrated schema pam_proactive (preset seed): applied "
                                    "0001_engine_preferences, ")
         assert lines[0].endswith(", preset:seed")
         assert public_columns(uri) == before

@@ -44,8 +44,8 @@ SWEEP_INDEXES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
 
 
 # Every index the feed's range scans need, per preset: (table, column). `doctor` prints the
-# missing ones as CREATE INDEX statements; the seed preset creates them. The feed itself is
-# data/changes.py.
+# missing ones as CREATE INDEX statements; the seed reference tables come with them. The feed
+# itself is data/changes.py.
 _SEED_CHANGE_INDEXES: list[tuple[str, tuple[str, ...]]] = [
     (t, (c,)) for t in ("profiles", "expenses", "budgets", "trips", "calendar_events",
                         "maintenance_records") for c in ("created_at", "updated_at")]
