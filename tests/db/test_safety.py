@@ -139,6 +139,22 @@ async def test_every_migrating_command_refuses_a_production_database_of_another_
     assert not engine_schema_exists(uri)
 
 
+async def test_tables_that_fit_no_preset_are_refused_with_the_closest(
+        make_database: MakeDatabase) -> None:
+    uri = await make_database("seed")
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("ALTER TABLE public.expenses DROP COLUMN category CASCADE")
+    before = public_columns(uri)
+    result = await invoke("sweep", "--now", NOW, "--database-url", uri)
+    assert result.exit_code == 1, result.output
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: the traveler tables do not fit preset 'seed' (missing "
+                            "public.expenses.category): they fit no preset (closest: seed, ")
+    assert "`pam-proactive doctor --preset seed`" in error
+    assert "'A schema no preset fits'" in error and error.endswith("nothing was changed")
+    assert public_columns(uri) == before
+
+
 @pytest.mark.parametrize("command", [["serve", "--port", "0"], ["run", "--port", "0"],
                                      ["watch"]])
 async def test_long_running_commands_refuse_before_they_start(
