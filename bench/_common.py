@@ -41,7 +41,7 @@ async def seeded_engine(users: int, seed: int, batch_size: int) -> AsyncIterator
         uri = database_uri(server, "bench")
         settings: Settings = load_settings(database_url=uri, batch_size=batch_size,
                                            pool_max_size=6)
-        await run_migrations(settings, uri)
+        await run_migrations(settings, uri, create_reference_tables=True)
         started = time.perf_counter()
         async with await psycopg.AsyncConnection.connect(uri) as conn:
             await seed_demo_data(conn, users=users, seed=seed, now=NOW,

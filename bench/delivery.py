@@ -120,7 +120,7 @@ async def main(ns: argparse.Namespace) -> None:
                 database_url=uri, webhook_url=url, webhook_secret=SECRET, channels="webhook",
                 delivery_concurrency=ns.concurrency, delivery_retry_schedule=ns.schedule,
                 pool_max_size=ns.workers + 2, circuit_failures=1000)
-            await run_migrations(settings, uri)
+            await run_migrations(settings, uri, create_reference_tables=True)
             if not ns.rate:  # a burst: every row due at once
                 with psycopg.connect(uri, autocommit=True) as conn:
                     conn.execute(INSERT_ROWS.encode(), {"first": 1, "last": ns.rows})

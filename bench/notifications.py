@@ -78,7 +78,8 @@ async def seed_population(server: str, users: int, seed: int, start: datetime) -
     ensure_database(server, POPULATION)
     uri = database_uri(server, POPULATION)
     async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
-        await migrate(conn, schema=POPULATION_SCHEMA, preset="seed")
+        await migrate(conn, schema=POPULATION_SCHEMA, preset="seed",
+                      create_reference_tables=True)
     async with await psycopg.AsyncConnection.connect(uri) as conn:
         await seed_demo_data(conn, users=users, seed=seed, now=start,
                              engine_schema=POPULATION_SCHEMA)
@@ -151,7 +152,7 @@ async def simulate(uri: str, start: datetime, days: int, own: tuple[int, int] | 
     from pam_proactive.jobs.scheduling.runner import Runner
 
     settings = load_settings(database_url=uri, pool_max_size=4)
-    await run_migrations(settings, uri)
+    await run_migrations(settings, uri, create_reference_tables=True)
     if own is None:
         await adopt_preferences(uri, settings.engine_schema)
     else:

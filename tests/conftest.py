@@ -1,8 +1,9 @@
 """Shared fixtures: one real embedded PostgreSQL server for the whole test session.
 
 Each test module that needs a database asks ``make_database(preset)`` for a fresh one, with the
-preset's traveler tables (the wheels-wins-live ones from its production-like DDL) and the engine
-schema migrated, so tests never share rows.
+preset's traveler tables (the seed's reference tables, created explicitly as `migrate
+--create-reference-tables` does; the wheels-wins-live ones from its production-like DDL) and the
+engine schema migrated, so tests never share rows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from pam_proactive.config import Settings, load_settings
 from pam_proactive.db.connection import Database
 from pam_proactive.db.embedded import database_uri, embedded_server, ensure_database
-from pam_proactive.db.migrate import migrate
+from pam_proactive.db.migrate import migrate, reference_tables_sql
 from receiver import receiver  # noqa: F401  (a fixture: a real HTTP receiver on loopback)
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -40,9 +41,11 @@ async def create_database(server_uri: str, preset: str, *, migrate_engine: bool 
     name = f"t_{preset.replace('-', '_')}_{next(_counter)}"
     ensure_database(server_uri, name)
     uri = database_uri(server_uri, name)
-    if preset == "wheels-wins-live":
-        with psycopg.connect(uri, autocommit=True) as conn:
-            conn.execute((FIXTURES / "wheels_wins_live.sql").read_text().encode())
+    # The traveler tables first: migrating never creates them.
+    tables = (reference_tables_sql(preset) if preset == "seed"
+              else (FIXTURES / "wheels_wins_live.sql").read_text())
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(tables.encode())
     if migrate_engine:
         async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
             await migrate(conn, schema="pam_proactive", preset=preset)

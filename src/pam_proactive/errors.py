@@ -43,6 +43,11 @@ class MigrationError(PamError):
     """A migration failed or was changed after it was applied."""
 
 
+class PresetMismatchError(MigrationError):
+    """The traveler tables do not fit the chosen preset; the message names the preset they
+    look like, or how to create the reference tables or write a preset. Nothing was changed."""
+
+
 class EmbeddedDatabaseError(PamError):
     """The embedded PostgreSQL server could not be started."""
 

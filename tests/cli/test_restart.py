@@ -67,7 +67,8 @@ def test_a_sweep_rides_out_a_restart_and_a_long_outage_is_one_line() -> None:
 
         async def prepare() -> None:
             async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
-                await migrate(conn, schema="pam_proactive", preset="seed")
+                await migrate(conn, schema="pam_proactive", preset="seed",
+                              create_reference_tables=True)
 
         asyncio.run(prepare())
         seed(uri, 1500, NOW)

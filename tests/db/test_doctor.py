@@ -38,7 +38,9 @@ async def test_dropped_column_is_named_with_its_fix(make_database: MakeDatabase)
         findings = await diagnose(conn, preset="seed", schema="pam_proactive")
     missing = [f for f in findings if f.problem == "column missing"]
     assert [(f.table, f.column) for f in missing] == [("public.expenses", "category")]
-    assert missing[0].fix == "ALTER TABLE public.expenses ADD COLUMN category text;"
+    # Advice, never DDL for the traveler's own table.
+    assert missing[0].fix.startswith("preset 'seed' reads it: choose the preset these tables fit")
+    assert "ALTER" not in missing[0].fix
     assert any(f.table == "pam_proactive.traveler_expenses" for f in findings)  # view dropped
     result = await invoke(["doctor", "--database-url", uri])
     assert result.exit_code == 1
@@ -53,9 +55,12 @@ async def test_wwl_lists_missing_indexes_and_wrong_preset(make_database: MakeDat
         assert ("CREATE INDEX CONCURRENTLY IF NOT EXISTS fuel_log_user_id_date_idx "
                 "ON public.fuel_log (user_id, date);") in fixes
         wrong = await diagnose(conn, preset="seed", schema="pam_proactive")
-    tables = {(f.table, f.problem) for f in wrong if f.severity == "error"}
-    assert ("public.trips", "column missing") in tables  # the route catalogue is not user data
-    assert any("views installed for preset" in f.problem for f in wrong)
+    # The wrong preset: one finding, naming the right one (the route catalogue public.trips
+    # is not the seed's trips table).
+    assert len(wrong) == 1 and wrong[0].severity == "error"
+    assert wrong[0].problem.startswith("the traveler tables do not fit preset 'seed' (missing ")
+    assert wrong[0].fix.startswith("this looks like wheels-wins-live: use `--preset "
+                                   "wheels-wins-live`")
 
 
 async def test_unmigrated_database_is_an_error(make_database: MakeDatabase) -> None:

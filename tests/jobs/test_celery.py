@@ -167,7 +167,8 @@ def test_the_database_restarted_mid_run_ends_in_a_completed_run(
 
         async def prepare() -> None:
             async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
-                await migrate(conn, schema="pam_proactive", preset="seed")
+                await migrate(conn, schema="pam_proactive", preset="seed",
+                              create_reference_tables=True)
 
         asyncio.run(prepare())
         # Ranges long enough (300 travelers in batches of 10) that the restart comes while

@@ -47,8 +47,19 @@ def serve(host: Host = "127.0.0.1", port: Port = 8080, database_url: DatabaseUrl
         check_bind(settings, host)
     except ConfigurationError as exc:
         fail(str(exc))
+    # Migrated here, not only in the server's start-up: a database it refuses (traveler tables
+    # that do not fit the preset) is then one line and exit 1, not uvicorn's traceback.
+    run_guarded(_migrate(settings))
     console.print(startup_notice(settings, host, port))
     run_server(settings, host, port)
+
+
+async def _migrate(settings: Settings) -> None:
+    from pam_proactive.db.bootstrap import database_conninfo
+    from pam_proactive.engine import run_migrations
+
+    with database_conninfo(settings) as conninfo:
+        await run_migrations(settings, conninfo, announce=True)
 
 
 def export_user(user_id: str, database_url: DatabaseUrl = None, preset: Preset = None,

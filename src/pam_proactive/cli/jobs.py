@@ -164,7 +164,8 @@ def run(demo: Annotated[bool, typer.Option(
     within seconds) and the API and dashboard, in this process, on one engine (one pool,
     cache and metrics).
 
-    Migrates first; uses the embedded database unless DATABASE_URL is set. A slot missed
+    Migrates the engine schema first (`--demo` also creates the seed preset's tables when
+    absent); uses the embedded database unless DATABASE_URL is set. A slot missed
     while it was down runs once at start-up. Ctrl-C (or SIGTERM) finishes the range in hand,
     stops the watcher and the API and exits 0.
     """
@@ -185,7 +186,8 @@ async def _serve(settings: Settings, demo: bool, demo_users: int,
                  address: tuple[str, int] | None, listen: bool | None) -> None:
     if listen is not None:
         observe_lag_metrics()
-    async with open_engine(settings, migrate_first=True) as engine:
+    # --demo seeds the seed preset's tables, so it may create them; nothing else does.
+    async with open_engine(settings, migrate_first=True, create_reference_tables=demo) as engine:
         await reconcile_channels(engine)  # a wrong PAM_CHANNELS stops it now, not later
         if demo:
             await _seed_if_empty(engine, demo_users)

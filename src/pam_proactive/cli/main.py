@@ -99,14 +99,20 @@ def migrate(database_url: DatabaseUrl = None, preset: Preset = None,
             broadcast: Annotated[bool, typer.Option(
                 "--broadcast", help="With --supabase: broadcast each change on the "
                 "traveler's private Realtime channel user:<id>:suggestions.")] = False,
+            create_reference_tables: Annotated[bool, typer.Option(
+                "--create-reference-tables", help="First create the seed preset's traveler "
+                "tables where absent (an empty database; seed preset only).")] = False,
             ) -> None:
-    """Apply the engine's migrations and install the preset's views (idempotent)."""
+    """Apply the engine's migrations and install the preset's views (idempotent). Traveler
+    tables are only created with --create-reference-tables; tables that do not fit the
+    preset are refused, nothing changed."""
     settings = settings_from(database_url, preset, data_dir)
 
     async def go() -> list[str]:
         with database_conninfo(settings) as conninfo:
             return await run_migrations(settings, conninfo, supabase=supabase,
-                                        broadcast=broadcast)
+                                        broadcast=broadcast,
+                                        create_reference_tables=create_reference_tables)
 
     applied = run_guarded(go())
     plain(console, "applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
@@ -175,7 +181,9 @@ def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
 
     async def go() -> Any:
         with database_conninfo(settings) as conninfo:
-            await run_migrations(settings, conninfo)
+            # Demo data goes in the seed preset's tables: created here when absent.
+            await run_migrations(settings, conninfo, create_reference_tables=True,
+                                 announce=True)
             return await _seed(conninfo, settings, users, seed, moment)
 
     report = run_guarded(go())
@@ -270,7 +278,7 @@ async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) 
         conninfo = await reset_demo_database(server_conninfo, settings)
         plain(console, f"pam-proactive demo at {now.isoformat()} ({users:,} travelers, "
                        f"--seed {seed_value})")
-        await run_migrations(settings, conninfo)
+        await run_migrations(settings, conninfo, create_reference_tables=True, announce=True)
         seeded = await _seed(conninfo, settings, users, seed_value, now)
         plain(console, f"seeded {users:,} travelers in {seeded.seconds:.1f} s "
                        f"({sum(seeded.rows().values()):,} rows)")

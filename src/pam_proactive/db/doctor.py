@@ -1,7 +1,9 @@
-"""`pam-proactive doctor`: does this database fit the chosen preset?
+"""`pam-proactive doctor`: does this database fit the chosen preset, and if not, which one?
 
-Each finding names the table, the column and the fix (as SQL where there is one). Errors mean
-the engine cannot run; warnings mean it runs, slower or with less data.
+Each finding names the table, the column and the fix. Errors mean the engine cannot run;
+warnings mean it runs, slower or with less data. A fix is SQL only for the engine's own schema,
+indexes, grants and roles: never DDL that creates or alters a traveler table (a database that
+does not fit is told the preset it looks like, or how to write one).
 """
 
 from __future__ import annotations
@@ -17,66 +19,15 @@ from pam_proactive.db.migrate import (
     VIEW_NAMES,
     engine_migrations,
 )
-
-Columns = dict[str, str]  # column -> type used in the suggested fix
-
-SEED_TABLES: dict[str, Columns] = {
-    "profiles": {"id": "uuid", "email": "text", "vehicle_type": "text", "fuel_type": "text",
-                 "towing": "text", "region": "text", "status": "text",
-                 "preferred_units": "text", "created_at": "timestamptz"},
-    "expenses": {"id": "uuid", "user_id": "uuid", "amount": "numeric(10,2)", "category": "text",
-                 "description": "text", "date": "date", "created_at": "timestamptz"},
-    "budgets": {"id": "uuid", "user_id": "uuid", "category": "text", "amount": "numeric(10,2)",
-                "period": "text", "start_date": "date", "end_date": "date",
-                "created_at": "timestamptz"},
-    "trips": {"id": "uuid", "user_id": "uuid", "origin": "text", "destination": "text",
-              "start_date": "date", "end_date": "date", "distance_miles": "numeric(10,2)",
-              "estimated_cost": "numeric(10,2)", "status": "text", "route_data": "jsonb",
-              "created_at": "timestamptz"},
-    "calendar_events": {"id": "uuid", "user_id": "uuid", "title": "text",
-                        "start_date": "timestamptz", "end_date": "timestamptz",
-                        "all_day": "boolean", "event_type": "text", "location_name": "text",
-                        "created_at": "timestamptz"},
-    "fuel_log": {"id": "uuid", "user_id": "uuid", "date": "date", "gallons": "numeric(10,2)",
-                 "cost": "numeric(10,2)", "odometer": "integer", "mpg": "numeric(5,2)",
-                 "created_at": "timestamptz"},
-    "maintenance_records": {"id": "uuid", "user_id": "uuid", "task": "text", "date": "date",
-                            "mileage": "integer", "next_due_date": "date",
-                            "next_due_mileage": "integer", "created_at": "timestamptz"},
-    "vehicles": {"id": "uuid", "user_id": "uuid", "name": "text", "vehicle_type": "text",
-                 "fuel_type": "text", "fuel_capacity_gallons": "numeric(6,2)",
-                 "mileage_current": "integer", "registration_expires": "date",
-                 "insurance_expires": "date", "is_primary": "boolean"},
-}
-
-WWL_TABLES: dict[str, Columns] = {
-    "profiles": {"id": "uuid", "status": "text", "region": "text", "vehicle_type": "text",
-                 "fuel_type": "text", "towing": "text", "current_latitude": "double precision",
-                 "current_longitude": "double precision", "created_at": "timestamptz"},
-    "user_settings": {"user_id": "uuid", "notification_preferences": "jsonb",
-                      "regional_preferences": "jsonb", "pam_preferences": "jsonb"},
-    "expenses": {"id": "bigint", "user_id": "uuid", "amount": "numeric", "category": "text",
-                 "description": "text", "date": "date", "expense_date": "date",
-                 "created_at": "timestamptz"},
-    "budgets": {"id": "uuid", "user_id": "uuid", "category": "text", "monthly_limit": "numeric",
-                "budgeted_amount": "numeric", "alert_threshold": "numeric",
-                "start_date": "date", "end_date": "date"},
-    "user_trips": {"id": "uuid", "user_id": "uuid", "start_date": "date", "end_date": "date",
-                   "status": "text", "total_budget": "numeric", "created_at": "timestamptz"},
-    "trip_routes": {"trip_id": "uuid", "route_order": "integer", "start_location": "text",
-                    "end_location": "text", "distance_km": "numeric", "route_data": "jsonb"},
-    "calendar_events": SEED_TABLES["calendar_events"],
-    "fuel_log": {"id": "bigint", "user_id": "uuid", "date": "date", "odometer": "numeric",
-                 "volume": "numeric", "total": "numeric", "consumption": "numeric",
-                 "filled_to_top": "boolean", "created_at": "timestamptz"},
-    "maintenance_records": {"id": "bigint", "user_id": "uuid", "task": "text", "date": "date",
-                            "mileage": "numeric", "next_due_date": "date",
-                            "next_due_mileage": "numeric", "status": "text"},
-    "vehicles": {**SEED_TABLES["vehicles"], "fuel_consumption_mpg": "numeric",
-                 "fuel_consumption_l_per_100km": "numeric"},
-}
-
-PRESET_TABLES = {"seed": SEED_TABLES, "wheels-wins-live": WWL_TABLES}
+from pam_proactive.db.preset_fit import (
+    CREATE_REFERENCE_TABLES,
+    OWN_SCHEMA_HELP,
+    PRESET_TABLES,
+    fit,
+    has_traveler_tables,
+    public_columns,
+    recognise,
+)
 
 # The index each per-user read needs: (table, columns). Without it a sweep scans the table.
 SWEEP_INDEXES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
@@ -93,8 +44,8 @@ SWEEP_INDEXES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
 
 
 # Every index the feed's range scans need, per preset: (table, column). `doctor` prints the
-# missing ones as CREATE INDEX statements; the seed preset creates them. The feed itself is
-# data/changes.py.
+# missing ones as CREATE INDEX statements; the seed reference tables come with them. The feed
+# itself is data/changes.py.
 _SEED_CHANGE_INDEXES: list[tuple[str, tuple[str, ...]]] = [
     (t, (c,)) for t in ("profiles", "expenses", "budgets", "trips", "calendar_events",
                         "maintenance_records") for c in ("created_at", "updated_at")]
@@ -119,41 +70,40 @@ class Finding:
 async def diagnose(
     conn: psycopg.AsyncConnection[Any], *, preset: str, schema: str
 ) -> list[Finding]:
-    """Every problem of this database for ``preset``; empty means all is well."""
-    columns = await _columns(conn)
+    """Every problem of this database for ``preset``; empty means all is well.
+
+    When the traveler tables fit another preset, that is the one finding: the rest would be
+    about the wrong preset (`doctor --preset OTHER` tells it)."""
+    columns = await public_columns(conn)
+    chosen = fit(preset, columns)
+    others = [p for p in recognise(columns) if p != preset]
+    if others and not chosen.fits:
+        return [Finding("error", "public.*", "-", chosen.summary(),
+                        f"this looks like {others[0]}: use `--preset {others[0]}` (e.g. "
+                        f"`pam-proactive doctor --preset {others[0]}`)")]
     findings = _table_findings(preset, columns)
     findings += await _index_findings(conn, preset, columns)
-    findings += await _engine_findings(conn, schema, preset)
+    findings += await _engine_findings(conn, schema, preset, chosen.fits)
     findings += await _privilege_findings(conn, preset, columns)
     findings += await _supabase_findings(conn, schema)
     return findings
 
 
-async def _columns(conn: psycopg.AsyncConnection[Any]) -> dict[str, set[str]]:
-    cur = await conn.execute(
-        "SELECT table_name::text, column_name::text FROM information_schema.columns"
-        " WHERE table_schema = 'public'"
-    )
-    found: dict[str, set[str]] = {}
-    for table, column in await cur.fetchall():
-        found.setdefault(table, set()).add(column)
-    return found
-
-
 def _table_findings(preset: str, columns: dict[str, set[str]]) -> list[Finding]:
-    out = []
-    for table, expected in PRESET_TABLES[preset].items():
-        if table not in columns:
-            fix = ("run `pam-proactive migrate` (the seed preset creates it)" if preset == "seed"
-                   else f"this preset reads public.{table}: check that the database is the "
-                   "right one, or choose the matching --preset")
-            out.append(Finding("error", f"public.{table}", "-", "table missing", fix))
-            continue
-        for column, sql_type in expected.items():
-            if column not in columns[table]:
-                out.append(Finding(
-                    "error", f"public.{table}", column, "column missing",
-                    f"ALTER TABLE public.{table} ADD COLUMN {column} {sql_type};"))
+    """What the preset reads that is not there, with advice that never alters the tables."""
+    if not has_traveler_tables(columns):
+        fix = (f"`{CREATE_REFERENCE_TABLES}` creates the seed preset's reference tables here"
+               if preset == "seed" else
+               "point DATABASE_URL (or --database-url) at the database that has them")
+        return [Finding("error", "public.*", "-", "no traveler tables in this database", fix)]
+    advice = (f"choose the preset these tables fit (`pam-proactive doctor --preset NAME`), "
+              f"or write one for your schema: {OWN_SCHEMA_HELP}")
+    found = fit(preset, columns)
+    out = [Finding("error", f"public.{table}", "-", "table missing",
+                   f"preset {preset!r} reads it: {advice}") for table in found.missing_tables]
+    out += [Finding("error", f"public.{table}", column, "column missing",
+                    f"preset {preset!r} reads it: {advice}")
+            for table, column in found.missing_columns]
     return out
 
 
@@ -189,15 +139,18 @@ async def _index_findings(
 
 
 async def _engine_findings(
-    conn: psycopg.AsyncConnection[Any], schema: str, preset: str
+    conn: psycopg.AsyncConnection[Any], schema: str, preset: str, fits: bool
 ) -> list[Finding]:
+    # `migrate` refuses tables that do not fit: the fix comes after theirs (listed above).
+    migrate = ("" if fits else "once the traveler tables fit: ") + (
+        f"pam-proactive migrate --preset {preset}")
     cur = await conn.execute(
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = %s",
         (schema,))
     present = {r[0] for r in await cur.fetchall()}
     if "schema_migrations" not in present:
         return [Finding("error", f"{schema}.*", "-", "engine schema not migrated",
-                        f"pam-proactive migrate --preset {preset}")]
+                        migrate)]
     cur = await conn.execute(
         f'SELECT version, name FROM "{schema}".schema_migrations'  # schema name validated
     )
@@ -210,11 +163,10 @@ async def _engine_findings(
     if done.get("preset") != preset:
         out.append(Finding("error", f"{schema}.traveler_*", "-",
                            f"views installed for preset {done.get('preset')!r}, not {preset!r}",
-                           f"pam-proactive migrate --preset {preset}"))
+                           migrate))
     for view in VIEW_NAMES:
         if view not in present:
-            out.append(Finding("error", f"{schema}.{view}", "-", "view missing",
-                               f"pam-proactive migrate --preset {preset}"))
+            out.append(Finding("error", f"{schema}.{view}", "-", "view missing", migrate))
     return out
 
 

@@ -1,8 +1,13 @@
 """Versioned SQL migrations of the engine schema, then the chosen preset's views.
 
-Migrations are applied in order, each in its own transaction, recorded with a checksum, under
-a transaction-level advisory lock (session locks are unavailable behind Supabase's pooler), so
+Migrations are applied in order, recorded with a checksum, in one transaction under a
+transaction-level advisory lock (session locks are unavailable behind Supabase's pooler), so
 two processes migrating at once apply each file once. Running `migrate` again changes nothing.
+
+Traveler tables are never created or altered here, except the seed preset's reference tables
+on explicit request (``create_reference_tables``: `migrate --create-reference-tables`, `demo`,
+`seed`). A database whose traveler tables do not fit the preset is refused before anything
+changes, with the preset they look like (db/preset_fit.py).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pam_proactive.errors import MigrationError
+from pam_proactive.db.preset_fit import mismatch, public_columns
+from pam_proactive.errors import MigrationError, PresetMismatchError
 
 # An arbitrary constant: the advisory lock key that serialises concurrent migrations.
 _LOCK_KEY = 0x70616D_7072
@@ -69,6 +75,20 @@ def preset_sql(preset: str) -> str:
     return entry.read_text()
 
 
+# The only preset with reference tables the engine may create (on explicit request).
+REFERENCE_PRESET = "seed"
+
+
+def reference_tables_sql(preset: str) -> str:
+    """The SQL text creating ``preset``'s reference tables and their indexes."""
+    if preset != REFERENCE_PRESET:
+        raise MigrationError(
+            f"--create-reference-tables creates the seed preset's tables; preset {preset!r} "
+            "reads a schema the engine never creates: use --preset seed, or leave the flag "
+            "out (nothing was changed)")
+    return (resources.files("pam_proactive.db") / "reference" / f"{preset}.sql").read_text()
+
+
 # What `migrate --supabase` installs, recorded in schema_migrations under these versions.
 SUPABASE_ACCESS = "supabase"
 SUPABASE_BROADCAST = "supabase-broadcast"
@@ -109,16 +129,21 @@ async def _require(conn: psycopg.AsyncConnection[Any], query: str, flag: str) ->
 
 async def migrate(
     conn: psycopg.AsyncConnection[Any], *, schema: str, preset: str, supabase: bool = False,
-    broadcast: bool = False,
+    broadcast: bool = False, create_reference_tables: bool = False,
 ) -> list[str]:
     """Apply pending migrations and (re)install the preset's views; return what was applied.
 
-    With ``supabase``, also install the traveler-facing grants, RLS policies, functions and
-    Realtime publication membership (db/supabase/access.sql); with ``broadcast`` too, the
+    Refused with :class:`PresetMismatchError`, nothing changed, when the traveler tables in
+    public do not fit ``preset``. With ``create_reference_tables`` (seed preset only), the
+    seed's reference tables are created first where absent (reported as
+    ``reference-tables:seed`` when any was). With ``supabase``, also install the
+    traveler-facing grants, RLS policies, functions and Realtime publication membership
+    (db/supabase/access.sql); with ``broadcast`` too, the
     per-traveler broadcast triggers (db/supabase/broadcast.sql). Either is refused, before
     anything changes, on a database without Supabase's primitives."""
     if broadcast and not supabase:
         raise MigrationError("migrate --broadcast needs --supabase")
+    reference = reference_tables_sql(preset) if create_reference_tables else None
     applied: list[str] = []
     if supabase:
         await _require(conn, _SUPABASE_PRIMITIVES, "--supabase")
@@ -126,6 +151,15 @@ async def migrate(
         await _require(conn, _BROADCAST_PRIMITIVES, "--broadcast")
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        if reference is not None:
+            before = await public_columns(conn)
+            await conn.execute(reference.encode())
+            if await public_columns(conn) != before:
+                applied.append(f"reference-tables:{preset}")
+        # Checked inside the transaction: a refusal rolls back the reference tables too.
+        problem = mismatch(preset, await public_columns(conn))
+        if problem is not None:
+            raise PresetMismatchError(f"{problem}; nothing was changed")
         await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         await conn.execute(
             sql.SQL(
