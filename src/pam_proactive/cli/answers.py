@@ -21,7 +21,7 @@ from pam_proactive.cli.options import (
     run_guarded,
     settings_from,
 )
-from pam_proactive.cli.render import print_columns, print_data
+from pam_proactive.cli.render import Column, print_data, print_table
 
 if TYPE_CHECKING:
     from pam_proactive.suggestions import answers, relevance
@@ -169,8 +169,13 @@ def _row(r: relevance.Relevance) -> list[str]:
             _rate(r.wrong_rate)]
 
 
-_COLUMNS = ("type", "week", "delivered", "acted", "useful", "dismissed", "wrong",
-            "not useful", "snoozed", "expired unread", "answered", "relevance", "wrong rate")
+# At 80 columns: type, week, delivered, answered and the two rates; the breakdowns go first.
+_COLUMNS = (Column("type"), Column("week"), Column("delivered", right=True),
+            Column("acted", right=True, drop=1), Column("useful", right=True, drop=1),
+            Column("dismissed", right=True, drop=1), Column("wrong", right=True, drop=3),
+            Column("not useful", right=True, drop=3), Column("snoozed", right=True, drop=2),
+            Column("expired unread", right=True, drop=2), Column("answered", right=True),
+            Column("relevance", right=True), Column("wrong rate", right=True))
 
 
 def relevance_command(
@@ -205,8 +210,8 @@ def relevance_command(
     if not found:
         print(f"no answered or delivered suggestions in the last {weeks} weeks")
         return
-    print_columns(console, f"relevance (target {relevance.TARGET:.0%})", _COLUMNS,
-                  [_row(r) for r in found])
+    print_table(console, f"relevance (target {relevance.TARGET:.0%})", _COLUMNS,
+                [_row(r) for r in found])
 
 
 def register(app: typer.Typer) -> None:
