@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 
 from pam_proactive.cli.options import (
     Command,
@@ -25,10 +26,12 @@ from pam_proactive.cli.options import (
     run_guarded,
     settings_from,
 )
-from pam_proactive.cli.render import print_data
+from pam_proactive.cli.render import Column, minute, print_data, print_table
 
 if TYPE_CHECKING:
     from pam_proactive.suggestions.dead_letters import AttemptRow, OutboxRow, State
+
+console = Console()
 
 app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False,
                   help="Notifications in the outbox: list, inspect and replay dead or "
@@ -39,6 +42,18 @@ def _line(row: OutboxRow) -> str:
     return (f"{row.id:>8}  {row.state:<9}  {row.priority:<8}  {row.event:<9}  "
             f"tries {row.tries}  {when.isoformat()}  {row.message_id}  "
             f"{row.last_error or '-'}")
+
+
+# At 80 columns the webhook-id goes first, then the error (wrapped at its spaces before that).
+_LIST_COLUMNS = (Column("id", right=True), Column("state"), Column("priority"), Column("event"),
+                 Column("tries", right=True), Column("when (UTC)"),
+                 Column("webhook-id", drop=2), Column("last error", drop=1, text=True))
+
+
+def _list_row(row: OutboxRow) -> list[str]:
+    when = row.dead_at if row.dead_at is not None else row.deliver_after
+    return [str(row.id), row.state, row.priority, row.event, str(row.tries), minute(when),
+            row.message_id, row.last_error or "-"]
 
 
 def _attempt_line(a: AttemptRow) -> str:
@@ -80,8 +95,9 @@ def list_command(
     if output != "table":
         print_data([row.to_json() for row in found], output)
     else:
-        for row in found:
-            print(_line(row))
+        if found:
+            print_table(console, f"{state} notifications", _LIST_COLUMNS,
+                        [_list_row(row) for row in found])
         print(f"{len(found)} {state} notification(s)" + (" (--limit reached)"
                                                           if len(found) == limit else ""))
 

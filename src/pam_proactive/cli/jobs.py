@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,7 +28,7 @@ from pam_proactive.cli.options import (
     run_guarded,
     settings_from,
 )
-from pam_proactive.cli.render import Column, print_data, print_table
+from pam_proactive.cli.render import Column, minute, print_data, print_table
 
 if TYPE_CHECKING:
     from pam_proactive.config import Settings
@@ -50,12 +50,6 @@ _RUN_COLUMNS = (Column("id", right=True), Column("job"), Column("slot (UTC)"),
 _JOB_COLUMNS = (Column("job"), Column("cron (UTC)"), Column("next fire (UTC)"),
                 Column("detector group", drop=1, listing=True))
 _LAST_RUN = Column("last finished run", drop=2)
-
-
-def minute(moment: datetime) -> str:
-    """A moment to the minute in UTC, ``2026-11-25T18:00Z``: one word (safe to split
-    piped output on spaces), 17 characters."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def _group(types: frozenset[str] | None) -> str:

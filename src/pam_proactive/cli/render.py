@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -59,12 +59,20 @@ def print_data(value: Any, output: str) -> None:
 class Column:
     """A column of :func:`print_table`: its header, alignment, ``drop`` (0 for a column
     always shown; higher numbers are dropped first when a terminal is too narrow) and
-    ``listing`` (a comma-separated list, wrapped after its commas on a terminal)."""
+    ``listing`` (a comma-separated list, wrapped after its commas on a terminal) or ``text``
+    (free text, wrapped at its spaces)."""
 
     header: str
     right: bool = False
     drop: int = 0
     listing: bool = False
+    text: bool = False
+
+
+def minute(moment: datetime) -> str:
+    """A moment to the minute in UTC, ``2026-11-25T18:00Z``: one word (safe to split
+    piped output on spaces), 17 characters."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 # Columns are separated by two spaces (no box): the most columns fit in 80.
@@ -109,7 +117,10 @@ def _fitting(width: int, columns: Sequence[Column], rows: Sequence[Sequence[str]
     def need(i: int) -> int:
         words = columns[i].header.split()
         for row in rows:
-            words += row[i].split(",") if columns[i].listing else [row[i]]
+            if columns[i].listing:
+                words += row[i].split(",")
+            else:
+                words += row[i].split() if columns[i].text else [row[i]]
         return max((len(w) + (1 if columns[i].listing else 0) for w in words), default=1)
 
     shown = list(range(len(columns)))
