@@ -63,6 +63,15 @@ def test_job_runs_once_and_reports_json(pg_server: str) -> None:
     assert row.split()[:5] == [str(record["id"]), "monitor_user_context", "2026-11-25T18:00Z",
                                "ok", "1"]
     assert row.split()[-1] == "inprocess"  # the runner: the last column
+    # With a database, `jobs` adds each job's last finished run.
+    scheduled = json.loads(runner.invoke(app, ["jobs", "--format", "json", "--database-url",
+                                               uri]).stdout)
+    last = {j["job"]: j["last_run"] for j in scheduled}
+    assert last["monitor_user_context"]["id"] == record["id"]
+    assert last["analyze_user_patterns"] is None
+    shown = runner.invoke(app, ["jobs", "--database-url", uri]).stdout.splitlines()
+    assert shown[1].split()[-3:] == ["last", "finished", "run"]
+    assert shown[2].split()[-1].startswith("ok@") and shown[3].split()[-1] == "-"
     unknown = runner.invoke(app, ["job", "nope", "--database-url", uri])
     assert unknown.exit_code == 2 and "unknown job 'nope'" in unknown.output
 
