@@ -45,6 +45,30 @@ async def test_now_outside_its_range_is_422(client: httpx.AsyncClient, world: Wo
         {"loc": "query.now", "msg": "should be within 20 years of the current time"}]}
 
 
+async def test_a_422_on_a_body_says_each_problem_once_and_never_echoes(
+        client: httpx.AsyncClient, world: World) -> None:
+    """A snooze body fits one of two forms: a bad one is one entry naming the form's own
+    field, not one per form under the models' class names; a key the caller made up is not
+    repeated back."""
+    marker = "zz-echo-marker"
+    sid = "0b7c2f4e-1d2a-4c1b-9e7f-3a5d6c8b9e01"
+    cases = [({"for": marker}, "for should be a duration: ISO 8601 such as PT2H, or seconds"),
+             ({"until": "2026-11-25T12:00:00"},
+              "until should have its UTC offset, e.g. 2026-11-25T12:00:00Z"),
+             ({marker: 1}, "should have one of: until, for")]
+    for sent, said in cases:
+        got = await client.post(f"/v1/suggestions/{sid}/snooze", json=sent, headers=OP)
+        assert got.status_code == 422, got.text
+        assert got.json() == {"error": "invalid_request",
+                              "detail": [{"loc": "body", "msg": said}]}, got.text
+        assert marker not in got.text and "Snooze" not in got.text
+    extra = await client.post(f"/v1/suggestions/{sid}/dismiss",
+                              json={"reason": "wrong", marker: marker}, headers=OP)
+    assert extra.status_code == 422, extra.text
+    assert extra.json()["detail"] == [{"loc": "body", "msg": "has a field it does not take"}]
+    assert marker not in extra.text
+
+
 async def test_now_inside_its_range_replays(client: httpx.AsyncClient, world: World) -> None:
     for moment in (datetime.now(UTC) - timedelta(days=19 * 365),
                    datetime.now(UTC) + timedelta(days=365)):

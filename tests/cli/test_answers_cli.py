@@ -84,6 +84,8 @@ async def test_answers_and_relevance_from_the_command_line(make_database: MakeDa
     table = await invoke("relevance", *db)
     assert table.exit_code == 0
     assert "budget_exceeded" in table.stdout and "67%" in table.stdout
+    header = table.stdout.splitlines()[1]  # piped: every column under a header row
+    assert header.split()[:3] == ["type", "week", "delivered"] and "wrong rate" in header
     assert (await invoke("relevance", "--format", "xml", *db)).exit_code == 2
 
 

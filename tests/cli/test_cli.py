@@ -106,7 +106,7 @@ async def test_sweep_jsonl_prints_each_suggestion_and_a_rerun_stores_nothing(
 
 async def test_sweep_table_format_prints_the_report(seed_db: tuple[str, UUID, UUID]) -> None:
     uri, budget, _ = seed_db
-    result = await invoke("sweep", "--now", NOW, "--users", str(budget), "--dry-run",
+    result = await invoke("sweep", "--now", NOW, "--user-ids", str(budget), "--dry-run",
                           "--database-url", uri)
     assert result.exit_code == 0, result.output
     text = flat(result.stdout)
@@ -118,9 +118,14 @@ async def test_sweep_dry_run_stores_nothing(make_database: MakeDatabase) -> None
     uri = await make_database("seed")
     budget, departing = plant_pair(uri, "seed")
     lines = jsonl(await invoke("sweep", "--format", "jsonl", "--dry-run", "--now", NOW,
-                               "--users", f"{budget},{departing}", "--database-url", uri))
+                               "--user-ids", f"{budget},{departing}", "--database-url", uri))
     assert sorted((line["type"], line["status"]) for line in lines) == [
         ("budget_threshold", "candidate"), ("departure_reminder", "candidate")]
+    as_one = await invoke("sweep", "--format", "json", "--dry-run", "--now", NOW,
+                          "--user-ids", f"{budget},{departing}", "--database-url", uri)
+    assert as_one.exit_code == 0, as_one.output
+    # The same suggestions as one JSON array (one document), not one per line.
+    assert sorted(json.loads(as_one.stdout), key=str) == sorted(lines, key=str)
     assert (count(uri, "suggestions"), count(uri, "outbox")) == (0, 0)
 
 
@@ -129,7 +134,7 @@ async def test_sweep_rejects_a_bad_format_and_a_bad_now(seed_db: tuple[str, UUID
     uri = seed_db[0]
     bad_format = await invoke("sweep", "--format", "xml", "--database-url", uri)
     assert bad_format.exit_code == 2
-    assert "'--format': 'xml' is not one of 'table', 'jsonl'" in bad_format.stderr
+    assert "'--format': 'xml' is not one of 'table', 'json', 'jsonl'" in bad_format.stderr
     bad_now = await invoke("sweep", "--now", "yesterday", "--database-url", uri)
     assert bad_now.exit_code == 2
     assert bad_now.stderr.startswith("error: --now yesterday: should be ISO-8601")
@@ -137,7 +142,8 @@ async def test_sweep_rejects_a_bad_format_and_a_bad_now(seed_db: tuple[str, UUID
 
 async def test_context_json(seed_db: tuple[str, UUID, UUID]) -> None:
     uri, budget, _ = seed_db
-    result = await invoke("context", str(budget), "--json", "--now", NOW, "--database-url", uri)
+    result = await invoke("context", str(budget), "--format", "json", "--now", NOW,
+                          "--database-url", uri)
     assert result.exit_code == 0, result.output
     ctx = json.loads(result.stdout)
     assert ctx["user_id"] == str(budget)
@@ -145,6 +151,10 @@ async def test_context_json(seed_db: tuple[str, UUID, UUID]) -> None:
     assert ctx["financial"]["month_spent"] == 850.0
     (food,) = ctx["financial"]["budgets"]
     assert (food["category"], food["limit"], food["spent"]) == ("food", 1000.0, 850.0)
+    # The deprecated spelling prints the same document, with a note on stderr.
+    old = await invoke("context", str(budget), "--json", "--now", NOW, "--database-url", uri)
+    assert old.exit_code == 0 and json.loads(old.stdout) == ctx
+    assert old.stderr.startswith("note: --json is deprecated")
 
 
 async def test_context_rejects_a_bad_user_id(seed_db: tuple[str, UUID, UUID]) -> None:
@@ -184,7 +194,7 @@ async def test_migrate_twice_then_sweep_on_wheels_wins_live(make_database: MakeD
     assert departure["data"]["distance_miles"] == pytest.approx(350.0, abs=0.05)
     assert count(uri, "suggestions") == 2
 
-    context = await invoke("context", str(budget), "--json", "--now", NOW,
+    context = await invoke("context", str(budget), "--format", "json", "--now", NOW,
                            "--preset", "wheels-wins-live", "--database-url", uri)
     assert context.exit_code == 0, context.output
     assert json.loads(context.stdout)["user_id"] == str(budget)

@@ -56,11 +56,17 @@ async def test_dead_rows_are_listed_inspected_and_replayed_once(
     assert len(receiver.requests) == 2 * 8
     listed = ok(await invoke("deliveries", "list", "--database-url", uri)).splitlines()
     assert listed[-1] == "2 dead notification(s)"
-    assert all(" dead " in line and "tries 8" in line and "HTTP 500" in line
-               for line in listed[:-1])
+    assert listed[:2] == ["dead notifications", listed[1]]  # a title, then a header row
+    assert listed[1].split() == ["id", "state", "priority", "event", "tries", "when", "(UTC)",
+                                 "webhook-id", "last", "error"]
+    assert len(listed) == 5 and all(
+        line.split()[1] == "dead" and line.split()[4] == "8" and "HTTP 500" in line
+        for line in listed[2:-1])
     rows = [json.loads(line) for line in ok(await invoke(
-        "deliveries", "list", "--dead", "--format", "json", "--database-url", uri)).splitlines()]
+        "deliveries", "list", "--dead", "--format", "jsonl", "--database-url", uri)).splitlines()]
     assert [r["state"] for r in rows] == ["dead", "dead"]
+    assert json.loads(ok(await invoke("deliveries", "list", "--dead", "--format", "json",
+                                      "--database-url", uri))) == rows  # one array
     assert "payload" not in rows[0] and "Moab" not in json.dumps(rows)  # no traveler text
     assert ok(await invoke("deliveries", "list", "--pending", "--database-url", uri)) == (
         "0 pending notification(s)\n")

@@ -20,7 +20,7 @@ from pam_proactive.errors import DatabaseUnreachableError
 
 UID = "0b7c2f4e-1d2a-4c1b-9e7f-3a5d6c8b9e01"
 # Each command with the arguments it needs to get as far as reading its settings.
-COMMANDS = [["migrate"], ["doctor"], ["seed", "--users", "3"], ["context", UID], ["demo"],
+COMMANDS = [["migrate"], ["doctor"], ["seed", "--travelers", "3"], ["context", UID], ["demo"],
             ["sweep"]]
 runner = CliRunner()
 
@@ -69,8 +69,6 @@ def test_a_bad_flag_names_the_flag_on_every_command(command: list[str], flag: st
                                                     said: str) -> None:
     if command[0] in ("migrate", "doctor") and flag == "--now":
         said = "No such option: --now"  # they read no traveler data: no clock
-    if command[0] == "demo" and flag == "--preset":
-        said = "No such option: --preset"  # the demo always uses the seed preset
     # A closed port: a command that got past its settings would fail to connect instead.
     result = run([*command, flag, value, "--database-url", "postgresql://127.0.0.1:1/x"]
                  if flag != "--database-url" else [*command, flag, value])
@@ -101,14 +99,17 @@ def test_a_bad_variable_names_the_variable_on_every_command(
 
 
 @pytest.mark.parametrize(("args", "said"), [
-    (["sweep", "--format", "xml"], "'--format': 'xml' is not one of 'table', 'jsonl'"),
-    (["doctor", "--format", "xml"], "'--format': 'xml' is not one of 'table', 'json'"),
-    (["seed", "--users", "abc"], "'--users': should be a whole number"),
-    (["seed", "--users", "0"], "'--users': should be greater than or equal to 1"),
+    (["sweep", "--format", "xml"], "'--format': 'xml' is not one of 'table', 'json', 'jsonl'"),
+    (["doctor", "--format", "xml"], "'--format': 'xml' is not one of 'table', 'json', 'jsonl'"),
+    (["seed", "--travelers", "abc"], "'--travelers': should be a whole number"),
+    (["seed", "--travelers", "0"], "'--travelers': should be greater than or equal to 1"),
+    (["context", UID, "--now", "2026-11-25T12:00:00"],
+     "--now 2026-11-25T12:00:00: give its UTC offset, e.g. 2026-11-25T12:00:00+00:00"),
+    (["sweep", "--now", "2026-11-25"], "--now 2026-11-25: give its UTC offset"),
     (["context"], "Missing argument"),
     (["context", "not-a-uuid"], "USER_ID not-a-uuid: not a user id"),
-    (["sweep", "--users", f"{UID},nope,zz"], "--users nope, zz: not a user id"),
-    (["sweep", "--users", ","], "--users: give at least one user id"),
+    (["sweep", "--user-ids", f"{UID},nope,zz"], "--user-ids nope, zz: not a user id"),
+    (["sweep", "--user-ids", ","], "--user-ids: give at least one user id"),
     (["sweep", "--bogus"], "No such option: --bogus"),
     (["nosuch"], "No such command 'nosuch'"),
 ])

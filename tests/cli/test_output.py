@@ -99,7 +99,7 @@ async def test_demo_then_seed_then_sweep(make_database: MakeDatabase) -> None:
     """The demo on an empty database shows the ids behind its examples and explains its
     counts; seeding again after it explains how to add travelers; a past --now warns."""
     uri = await make_database("seed")
-    text = ok(await invoke("demo", "--users", "60", "--now", NOW, "--database-url", uri))
+    text = ok(await invoke("demo", "--travelers", "60", "--now", NOW, "--database-url", uri))
     assert "Why the counts differ: 60 travelers were seeded;" in text
     assert "who opted out (so that their open suggestions are resolved" in text
     assert re.search(r"Of the \d+ suggestions found, \d+ went over", text)
@@ -121,13 +121,13 @@ async def test_demo_then_seed_then_sweep(make_database: MakeDatabase) -> None:
     looked_up = ok(await invoke("context", shown[0], "--now", NOW, "--database-url", uri))
     assert looked_up.startswith(f"Traveler {shown[0]}")
 
-    again = await invoke("seed", "--users", "5", "--now", NOW, "--database-url", uri)
+    again = await invoke("seed", "--travelers", "5", "--now", NOW, "--database-url", uri)
     assert again.exit_code == 1 and again.stderr.count("\n") == 1
     assert "already holds the demo travelers of --seed 42" in again.stderr
     assert "--seed 43" in again.stderr
-    more = ok(await invoke("seed", "--users", "5", "--seed", "43", "--now", NOW,
+    more = ok(await invoke("seed", "--travelers", "5", "--seed", "43", "--now", NOW,
                            "--database-url", uri))
-    assert more.startswith("seeded 5 users in ")
+    assert more.startswith("seeded 5 travelers in ")
 
     swept = await invoke("sweep", "--dry-run", "--format", "jsonl", "--now", NOW,
                          "--database-url", uri)
@@ -143,12 +143,12 @@ async def test_sweep_names_unknown_ids_and_sweeps_the_others(make_database: Make
         p.budget(uid, "food", 1000)
         p.expense(uid, 950, "food", date(2026, 11, 3))
     missing = "0b7c2f4e-1d2a-4c1b-9e7f-3a5d6c8b9e01"
-    result = await invoke("sweep", "--dry-run", "--format", "jsonl", "--users",
+    result = await invoke("sweep", "--dry-run", "--format", "jsonl", "--user-ids",
                           f"{uid},{missing}", "--now", NOW, "--database-url", uri)
     assert result.exit_code == 1
     assert [json.loads(line)["user_id"] for line in result.stdout.splitlines()] == [str(uid)]
     assert result.stderr.splitlines()[-1] == (
-        f"error: --users: no traveler with id {missing} in this database (check the ids and "
+        f"error: --user-ids: no traveler with id {missing} in this database (check the ids and "
         "--preset); the other ids were swept")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
@@ -24,16 +25,21 @@ runner = CliRunner()
 
 
 def test_jobs_lists_each_job_on_one_line_when_piped() -> None:
-    result = runner.invoke(app, ["jobs", "--now", "2026-11-30T23:50:00+00:00"])
+    result = runner.invoke(app, ["jobs", "--now", "2026-11-30T23:50:00+00:00"],
+                           env={"DATABASE_URL": None, "SUPABASE_DB_URL": None})
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
+    title, header, *lines = result.output.strip().splitlines()
+    assert title.startswith("scheduled jobs (next fire after 2026-11-30T23:50:00+00:00)")
+    # Plain columns two spaces apart or more, under a header row.
+    assert re.split(r"\s{2,}", header) == ["job", "cron (UTC)", "next fire (UTC)",
+                                           "detector group"]
     assert [line.split()[0] for line in lines] == [j.name for j in JOBS]
-    monitor = lines[0].split("  ")
+    monitor = re.split(r"\s{2,}", lines[0])
     assert monitor[1] == "*/15 * * * *"
-    assert monitor[2] == ("budget_exceeded,departure_reminder,document_expiring,fuel_low,"
+    assert monitor[2] == "2026-12-01T00:00Z"
+    assert monitor[3] == ("budget_exceeded,departure_reminder,document_expiring,fuel_low,"
                           "maintenance_overdue")
-    assert monitor[3] == "2026-12-01T00:00:00+00:00"
-    assert lines[3].split("  ")[2:] == ["-", "2026-12-01T00:00:00+00:00"]
+    assert re.split(r"\s{2,}", lines[3])[2:] == ["2026-12-01T00:00Z", "-"]
 
 
 def test_job_runs_once_and_reports_json(pg_server: str) -> None:
@@ -46,18 +52,31 @@ def test_job_runs_once_and_reports_json(pg_server: str) -> None:
             "--format", "json", "--database-url", uri]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
-    record = json.loads(first.output)
+    record = json.loads(first.stdout)  # stderr may carry log lines
     assert {k: record[k] for k in ("job", "slot", "status", "users", "created", "escalated",
                                    "resolved", "errors")} == {
         "job": "monitor_user_context", "slot": "2026-11-25T18:00:00+00:00", "status": "ok",
         "users": 1, "created": 1, "escalated": 0, "resolved": 0, "errors": 0}
     again = runner.invoke(app, args)
-    assert again.exit_code == 0 and json.loads(again.output)["status"] == "duplicate"
+    assert again.exit_code == 0 and json.loads(again.stdout)["status"] == "duplicate"
     listed = runner.invoke(app, ["runs", "--format", "json", "--database-url", uri])
-    assert [r["id"] for r in json.loads(listed.output)] == [record["id"]]
+    assert [r["id"] for r in json.loads(listed.stdout)] == [record["id"]]
     table = runner.invoke(app, ["runs", "--job", "monitor_user_context", "--database-url", uri])
-    assert table.output.splitlines()[0].split()[:5] == [
-        str(record["id"]), "monitor_user_context", "2026-11-25T18:00:00+00:00", "inprocess", "ok"]
+    title, header, row = table.stdout.splitlines()[:3]
+    assert title == "recent job runs" and header.split()[:5] == ["id", "job", "slot", "(UTC)",
+                                                                 "status"]
+    assert row.split()[:5] == [str(record["id"]), "monitor_user_context", "2026-11-25T18:00Z",
+                               "ok", "1"]
+    assert row.split()[-1] == "inprocess"  # the runner: the last column
+    # With a database, `jobs` adds each job's last finished run.
+    scheduled = json.loads(runner.invoke(app, ["jobs", "--format", "json", "--database-url",
+                                               uri]).stdout)
+    last = {j["job"]: j["last_run"] for j in scheduled}
+    assert last["monitor_user_context"]["id"] == record["id"]
+    assert last["analyze_user_patterns"] is None
+    shown = runner.invoke(app, ["jobs", "--database-url", uri]).stdout.splitlines()
+    assert shown[1].split()[-3:] == ["last", "finished", "run"]
+    assert shown[2].split()[-1].startswith("ok@") and shown[3].split()[-1] == "-"
     unknown = runner.invoke(app, ["job", "nope", "--database-url", uri])
     assert unknown.exit_code == 2 and "unknown job 'nope'" in unknown.output
 

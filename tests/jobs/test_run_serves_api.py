@@ -42,7 +42,7 @@ async def test_run_serves_the_api_and_stops_on_sigterm(make_database: MakeDataba
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": uri, "PAM_LOG_LEVEL": "WARNING"}
     env.pop("PAM_API_TOKEN", None)
-    with cli_process(["run", "--demo", "--demo-users", "40", "--port", str(port)],
+    with cli_process(["run", "--demo", "--demo-travelers", "40", "--port", str(port)],
                      env) as proc:
         ready = wait_ready(base, proc)
         assert {c["name"] for c in ready.json()["checks"]} == {"database", "migrations",

@@ -33,7 +33,7 @@ def run_cli(uri: str, *args: str) -> list[str]:
 
 async def test_no_personal_value_in_any_log_line(make_database: MakeDatabase) -> None:
     uri = await make_database("seed")
-    lines = run_cli(uri, "demo", "--users", "60", "--now", NOW)
+    lines = run_cli(uri, "demo", "--travelers", "60", "--now", NOW)
     lines += run_cli(uri, "sweep", "--now", NOW)
     with psycopg.connect(uri) as conn:
         row = conn.execute("SELECT id::text FROM profiles ORDER BY id LIMIT 1").fetchone()
@@ -71,7 +71,7 @@ async def test_no_personal_value_in_the_api_servers_log_lines(make_database: Mak
     import httpx
 
     uri = await make_database("seed")
-    run_cli(uri, "demo", "--users", "30", "--now", NOW)
+    run_cli(uri, "demo", "--travelers", "30", "--now", NOW)
     run_cli(uri, "job", "analyze_user_patterns", "--now", NOW)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import traceback
 import uuid
 from collections.abc import Mapping, Sequence
@@ -167,7 +168,16 @@ _INVALID: Mapping[str, str] = {
     "datetime_from_date_parsing": "should be an ISO-8601 moment, e.g. 2026-11-25T12:00:00Z",
     "datetime_type": "should be an ISO-8601 moment, e.g. 2026-11-25T12:00:00Z",
     "json_invalid": "is not valid JSON",
+    "timezone_aware": "should have its UTC offset, e.g. 2026-11-25T12:00:00Z",
+    "time_delta_parsing": "should be a duration: ISO 8601 such as PT2H, or seconds",
+    "time_delta_type": "should be a duration: ISO 8601 such as PT2H, or seconds",
+    "model_attributes_type": "should be a JSON object",
+    "dict_type": "should be a JSON object",
 }
+
+# A location segment naming one member of a union of bodies (``body.SnoozeUntil.until``):
+# the model's class name, which says nothing to the caller.
+_UNION_MEMBER = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
 
 def _choices(pattern: str) -> list[str]:
@@ -179,29 +189,69 @@ def _choices(pattern: str) -> list[str]:
 
 
 def invalid_detail(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """One ``{"loc", "msg"}`` per invalid parameter (``query.now``, ``path.user_id``): the
-    first problem of each, said without echoing the input (past the parameter's own name a
-    location could be a key the caller sent, so it is not shown)."""
+    """One ``{"loc", "msg"}`` per invalid parameter (``query.now``, ``path.user_id``,
+    ``body.note``): the first problem of each, said once and without echoing the input.
+    Past a parameter's own name a location could be a key the caller sent, so it is not
+    shown; a key the endpoint does not take is reported on its parent, unnamed; a body that
+    fits none of a union's forms is one ``body`` entry (see :func:`_union_detail`)."""
+    plain: list[Mapping[str, Any]] = []
+    union: list[tuple[str, Mapping[str, Any]]] = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+        if len(loc) > 2 and _UNION_MEMBER.match(loc[1]):
+            union.append((".".join(loc[2:3]), error))
+        else:
+            plain.append(error)
+    out = _plain_detail(plain)
+    if union and "body" not in out:
+        out["body"] = _union_detail(union)
+    return [{"loc": where, "msg": msg} for where, msg in out.items()]
+
+
+def _union_detail(errors: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """What is wrong with a body that fits none of a union's forms: each problem with a
+    field it sent (named by the form's own field names, never the caller's keys), else the
+    fields one of which it must have."""
+    problems: dict[str, str] = {}
+    required: dict[str, None] = {}
+    for field, error in errors:
+        kind = str(error.get("type", ""))
+        if kind == "missing":
+            required[field] = None
+        elif kind != "extra_forbidden" and field not in problems:
+            problems[field] = _message(error)
+    if problems:
+        return "; ".join(f"{field} {msg}" for field, msg in problems.items())
+    return "should have one of: " + ", ".join(required)
+
+
+def _plain_detail(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
-        where = ".".join(loc[:2]) or "request"
-        if where in out:
-            continue
         kind = str(error.get("type", ""))
-        context = error.get("ctx") or {}
-        if kind == "value_error":  # the engine's own validators: messages without input
-            out[where] = str(context.get("error", "is not valid"))
-            continue
-        choices = _choices(str(context.get("pattern", "")))
-        if kind == "string_pattern_mismatch" and choices:
-            out[where] = "should be one of " + ", ".join(choices)
-            continue
-        try:
-            out[where] = _INVALID[kind].format(**context)
-        except (KeyError, IndexError):
-            out[where] = f"is not valid ({kind})"
-    return [{"loc": where, "msg": msg} for where, msg in out.items()]
+        if kind == "extra_forbidden":  # the last segment is the caller's own key
+            loc = loc[:-1]
+        where = ".".join(loc[:2]) or "request"
+        if where not in out:
+            out[where] = ("has a field it does not take" if kind == "extra_forbidden"
+                          else _message(error))
+    return out
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """One error's problem in words, from its type and context (never its input)."""
+    kind = str(error.get("type", ""))
+    context = error.get("ctx") or {}
+    if kind == "value_error":  # the engine's own validators: messages without input
+        return str(context.get("error", "is not valid"))
+    choices = _choices(str(context.get("pattern", "")))
+    if kind == "string_pattern_mismatch" and choices:
+        return "should be one of " + ", ".join(choices)
+    try:
+        return _INVALID[kind].format(**context)
+    except (KeyError, IndexError):
+        return f"is not valid ({kind})"
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,8 +13,6 @@ if TYPE_CHECKING:
 
     from pam_proactive.engine import Engine
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
 
 
 def is_loopback(host: str) -> bool:

@@ -3,26 +3,28 @@ and `relevance` (the figures per type and ISO week)."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from uuid import UUID
 
 import typer
 from rich.console import Console
 
 from pam_proactive.cli.options import (
+    Command,
     DatabaseUrl,
     DataDir,
+    Format,
     Preset,
     fail,
     run_guarded,
     settings_from,
 )
-from pam_proactive.cli.render import print_columns
-from pam_proactive.engine import open_engine
-from pam_proactive.suggestions import answers, relevance, store
+from pam_proactive.cli.render import Column, print_data, print_table
+
+if TYPE_CHECKING:
+    from pam_proactive.suggestions import answers, relevance
 
 console = Console()
 
@@ -54,13 +56,18 @@ def _closed(what: str) -> NoReturn:
 
 def snooze(suggestion_id: SuggestionId,
            for_: Annotated[str | None, typer.Option(
-               "--for", help="How long: 30m, 2h, 3d (at most 30 days).")] = None,
+               "--for", metavar="30m|2h|3d",
+               help="How long: 30m, 2h, 3d (at most 30 days).")] = None,
            until: Annotated[str | None, typer.Option(
-               "--until", help="Until this moment (ISO-8601 with its offset).")] = None,
+               "--until", metavar="ISO",
+               help="Until this moment (ISO-8601 with its offset).")] = None,
            database_url: DatabaseUrl = None, preset: Preset = None,
            data_dir: DataDir = None) -> None:
     """Snooze a live suggestion's subject: no notification until then; it is notified once at
     the end if still live and not improved; a rise in priority breaks the snooze."""
+    from pam_proactive.engine import open_engine
+    from pam_proactive.suggestions import answers
+
     sid = _suggestion_id(suggestion_id)
     now = datetime.now(UTC)
     try:
@@ -83,12 +90,17 @@ def snooze(suggestion_id: SuggestionId,
 
 def dismiss(suggestion_id: SuggestionId,
             reason: Annotated[str | None, typer.Option(
-                "--reason", help="not_useful, wrong, already_done, too_early or other.")] = None,
+                "--reason", metavar="REASON",
+                help="not_useful, wrong, already_done, too_early or other.")] = None,
             note: Annotated[str | None, typer.Option(
-                "--note", help="Free text, e.g. with --reason other (≤ 500 characters).")] = None,
+                "--note", metavar="TEXT",
+                help="Free text, e.g. with --reason other (≤ 500 characters).")] = None,
             database_url: DatabaseUrl = None, preset: Preset = None,
             data_dir: DataDir = None) -> None:
     """Dismiss a live suggestion (with an optional reason), as the traveler would."""
+    from pam_proactive.engine import open_engine
+    from pam_proactive.suggestions import answers
+
     sid = _suggestion_id(suggestion_id)
     try:
         answers.check_note(reason, note)
@@ -109,6 +121,9 @@ def dismiss(suggestion_id: SuggestionId,
 def acted(suggestion_id: SuggestionId, database_url: DatabaseUrl = None,
           preset: Preset = None, data_dir: DataDir = None) -> None:
     """Mark a live suggestion acted upon, as the traveler would."""
+    from pam_proactive.engine import open_engine
+    from pam_proactive.suggestions import store
+
     sid = _suggestion_id(suggestion_id)
     settings = settings_from(database_url, preset, data_dir)
 
@@ -125,6 +140,9 @@ def acted(suggestion_id: SuggestionId, database_url: DatabaseUrl = None,
 def useful(suggestion_id: SuggestionId, database_url: DatabaseUrl = None,
            preset: Preset = None, data_dir: DataDir = None) -> None:
     """Rate a suggestion useful, as the traveler would (it stays as it is)."""
+    from pam_proactive.engine import open_engine
+    from pam_proactive.suggestions import answers
+
     sid = _suggestion_id(suggestion_id)
     settings = settings_from(database_url, preset, data_dir)
 
@@ -151,21 +169,27 @@ def _row(r: relevance.Relevance) -> list[str]:
             _rate(r.wrong_rate)]
 
 
-_COLUMNS = ("type", "week", "delivered", "acted", "useful", "dismissed", "wrong",
-            "not useful", "snoozed", "expired unread", "answered", "relevance", "wrong rate")
+# At 80 columns: type, week, delivered, answered and the two rates; the breakdowns go first.
+_COLUMNS = (Column("type"), Column("week"), Column("delivered", right=True),
+            Column("acted", right=True, drop=1), Column("useful", right=True, drop=1),
+            Column("dismissed", right=True, drop=1), Column("wrong", right=True, drop=3),
+            Column("not useful", right=True, drop=3), Column("snoozed", right=True, drop=2),
+            Column("expired unread", right=True, drop=2), Column("answered", right=True),
+            Column("relevance", right=True), Column("wrong rate", right=True))
 
 
 def relevance_command(
-        weeks: Annotated[int, typer.Option("--weeks", min=1, max=53,
+        weeks: Annotated[int, typer.Option("--weeks", metavar="N", min=1, max=53,
                                            help="ISO weeks back, this one included.")] = 4,
-        output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+        output: Format = "table",
         database_url: DatabaseUrl = None, preset: Preset = None,
         data_dir: DataDir = None) -> None:
     """Relevance per suggestion type and ISO week (UTC): delivered, acted, rated useful,
     dismissed (by reason), snoozed, expired unread; relevance = (acted + useful) / answered,
     wrong rate = dismissed as wrong / answered. Rows with week 'all' total the weeks."""
-    if output not in ("table", "json"):
-        fail("--format: use table or json")
+    from pam_proactive.engine import open_engine
+    from pam_proactive.suggestions import relevance
+
     settings = settings_from(database_url, preset, data_dir)
     now = datetime.now(UTC)
 
@@ -178,17 +202,20 @@ def relevance_command(
     if output == "json":
         body: dict[str, Any] = {"target": relevance.TARGET,
                                 "rows": [r.as_json() for r in found]}
-        print(json.dumps(body, sort_keys=True))
+        print_data(body, output)
+        return
+    if output == "jsonl":  # one row a line, each with the target it is measured against
+        print_data([{**r.as_json(), "target": relevance.TARGET} for r in found], output)
         return
     if not found:
         print(f"no answered or delivered suggestions in the last {weeks} weeks")
         return
-    print_columns(console, f"relevance (target {relevance.TARGET:.0%})", _COLUMNS,
-                  [_row(r) for r in found])
+    print_table(console, f"relevance (target {relevance.TARGET:.0%})", _COLUMNS,
+                [_row(r) for r in found])
 
 
 def register(app: typer.Typer) -> None:
     """Add the answer commands and `relevance` to the ``pam-proactive`` application."""
     for command in (snooze, dismiss, acted, useful):
-        app.command(name=command.__name__)(command)
-    app.command(name="relevance")(relevance_command)
+        app.command(name=command.__name__, cls=Command)(command)
+    app.command(name="relevance", cls=Command)(relevance_command)

@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
 from rich.console import Console
 
-from pam_proactive.cli.options import DatabaseUrl, DataDir, Preset, fail, run_guarded, settings_from
-from pam_proactive.config import Settings
-from pam_proactive.errors import ConfigurationError
+from pam_proactive.api import DEFAULT_HOST, DEFAULT_PORT
+from pam_proactive.cli.options import (
+    Command,
+    DatabaseUrl,
+    DataDir,
+    Port,
+    Preset,
+    fail,
+    run_guarded,
+    settings_from,
+)
+
+if TYPE_CHECKING:
+    from pam_proactive.config import Settings
 
 console = Console(stderr=True)
 
-Host = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default; "
+Host = Annotated[str, typer.Option("--host", metavar="HOST",
+                                   help="Address to listen on (loopback by default; "
                                    "another needs PAM_API_TOKEN).")]
-Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")]
-
-
-def _settings(database_url: str | None, preset: str | None, data_dir: Path | None) -> Settings:
-    """Settings from the environment and flags; a wrong one exits 2 naming it."""
-    try:
-        return settings_from(database_url, preset, data_dir)
-    except ConfigurationError as exc:
-        fail(str(exc))
 
 
 def _user_id(text: str) -> UUID:
@@ -36,13 +38,16 @@ def _user_id(text: str) -> UUID:
         fail(f"USER_ID: {text!r} is not a UUID (profiles.id)")
 
 
-def serve(host: Host = "127.0.0.1", port: Port = 8080, database_url: DatabaseUrl = None,
-          preset: Preset = None, data_dir: DataDir = None) -> None:
-    """Serve the HTTP API (and, once mounted, the dashboard and /metrics) until Ctrl-C."""
+def serve(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT,
+          database_url: DatabaseUrl = None, preset: Preset = None,
+          data_dir: DataDir = None) -> None:
+    """Serve the HTTP API, the dashboard and /metrics until Ctrl-C (no scheduler: see
+    `run`)."""
     from pam_proactive.api.server import check_bind, startup_notice
     from pam_proactive.api.server import serve as run_server
+    from pam_proactive.errors import ConfigurationError
 
-    settings = _settings(database_url, preset, data_dir)
+    settings = settings_from(database_url, preset, data_dir)
     try:
         check_bind(settings, host)
     except ConfigurationError as exc:
@@ -70,7 +75,7 @@ def export_user(user_id: str, database_url: DatabaseUrl = None, preset: Preset =
     from pam_proactive.engine import open_engine
 
     uid = _user_id(user_id)
-    settings = _settings(database_url, preset, data_dir)
+    settings = settings_from(database_url, preset, data_dir)
 
     async def go() -> Any:
         async with open_engine(settings) as engine:
@@ -89,7 +94,7 @@ def forget_user(user_id: str,
     from pam_proactive.engine import open_engine
 
     uid = _user_id(user_id)
-    settings = _settings(database_url, preset, data_dir)
+    settings = settings_from(database_url, preset, data_dir)
     if not yes and not typer.confirm(f"Erase the engine's data about {uid}?", err=True):
         fail("nothing erased", code=1)
 
@@ -103,6 +108,6 @@ def forget_user(user_id: str,
 
 def register(app: typer.Typer) -> None:
     """Add the API's commands to the CLI."""
-    app.command()(serve)
-    app.command("export-user")(export_user)
-    app.command("forget-user")(forget_user)
+    app.command(cls=Command)(serve)
+    app.command("export-user", cls=Command)(export_user)
+    app.command("forget-user", cls=Command)(forget_user)

@@ -1,4 +1,4 @@
-"""`pam-proactive context USER_ID` as a readable summary (``--json`` gives every field)."""
+"""`pam-proactive context USER_ID` as a readable summary (``--format json`` gives every field)."""
 
 from __future__ import annotations
 

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
 from pam_proactive.cli.options import (
+    Command,
     DatabaseUrl,
     DataDir,
+    Format,
     Now,
     Preset,
-    fail,
     parse_now,
     run_guarded,
     settings_from,
 )
-from pam_proactive.engine import open_engine
-from pam_proactive.reports.fleet import FleetReport, build_fleet_report, latest_fleet_report
+from pam_proactive.cli.render import print_data
 
-Output = Annotated[str, typer.Option("--format", help="table or json (one object).")]
+if TYPE_CHECKING:
+    from pam_proactive.reports.fleet import FleetReport
 
 
-def fleet(now: Now = None, output: Output = "table", database_url: DatabaseUrl = None,
+def fleet(now: Now = None, output: Format = "table", database_url: DatabaseUrl = None,
           preset: Preset = None, data_dir: DataDir = None) -> None:
     """Print the latest fleet report at or before --now, computing it if none is stored."""
-    if output not in ("table", "json"):
-        fail("--format: use table or json")
+    from pam_proactive.engine import open_engine
+    from pam_proactive.reports.fleet import build_fleet_report, latest_fleet_report
+
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
 
@@ -38,8 +39,8 @@ def fleet(now: Now = None, output: Output = "table", database_url: DatabaseUrl =
             return stored or await build_fleet_report(engine, moment)
 
     report: Any = run_guarded(go())
-    if output == "json":
-        sys.stdout.write(json.dumps(report.to_json(), sort_keys=True) + "\n")
+    if output != "table":
+        print_data(report.to_json(), output)
     else:
         print_report(report, sys.stdout)
 
@@ -77,3 +78,8 @@ def print_report(report: FleetReport, out: TextIO, *, limit: int = 50) -> None:
     if len(data["critical"]) > limit:
         lines.append(f"  ... and {len(data['critical']) - limit} more (use --format json)")
     out.write("\n".join(lines) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `fleet` to the ``pam-proactive`` application."""
+    app.command(cls=Command)(fleet)

@@ -1,102 +1,131 @@
 """`jobs`, `job NAME`, `runs` and `run`: the scheduled jobs from the command line.
 
-Output piped to another program is plain lines (rich tables wrap at 80 columns and split
-words when not on a terminal); a terminal gets tables.
+Tables fit the terminal (render.print_table); piped, they are plain text under a header row.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import psycopg
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from pam_proactive.api.server import DEFAULT_HOST, check_bind, make_server, startup_notice
+from pam_proactive.api import DEFAULT_HOST, DEFAULT_PORT
 from pam_proactive.cli.options import (
+    Command,
     DatabaseUrl,
     DataDir,
+    Format,
     Now,
+    Port,
     Preset,
     fail,
     parse_now,
+    renamed,
     run_guarded,
     settings_from,
 )
-from pam_proactive.cli.watch import listens
-from pam_proactive.config import Settings
-from pam_proactive.demo import seed_demo_data
-from pam_proactive.engine import Engine, open_engine
-from pam_proactive.errors import ConfigurationError
-from pam_proactive.jobs.pipeline.batches import observe_lag_metrics
-from pam_proactive.jobs.pipeline.delivery import reconcile_channels
-from pam_proactive.jobs.scheduling import runs as job_runs
-from pam_proactive.jobs.scheduling.execute import JobOutcome, run_job
-from pam_proactive.jobs.scheduling.runner import Runner, serve_until_signalled
-from pam_proactive.jobs.scheduling.runs import RunRecord
-from pam_proactive.jobs.scheduling.schedule import JOBS, job_named
-from pam_proactive.jobs.watcher.watch import Watcher
+from pam_proactive.cli.render import Column, minute, print_data, print_table
+
+if TYPE_CHECKING:
+    from pam_proactive.config import Settings
+    from pam_proactive.engine import Engine
+    from pam_proactive.jobs.scheduling.runner import Runner
+    from pam_proactive.jobs.scheduling.runs import RunRecord
+    from pam_proactive.jobs.scheduling.schedule import JobDef
 
 console = Console()
 
-_RUN_COLUMNS = ("id", "job", "slot", "runner", "status", "users", "created", "escalated",
-                "resolved", "errors", "evaluated changed/due/full", "seconds")
-
-
-def _print_rows(title: str, columns: Sequence[str], rows: list[list[str]]) -> None:
-    if not console.is_terminal:
-        for row in rows:
-            print("  ".join(row))
-        return
-    table = Table(title=title)
-    for col in columns:
-        table.add_column(col, no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+# Essential columns first (drop 0); on a narrow terminal the highest drop goes first.
+_RUN_COLUMNS = (Column("id", right=True), Column("job"), Column("slot (UTC)"),
+                Column("status"), Column("users", right=True),
+                Column("errors", right=True, drop=1), Column("seconds", right=True, drop=2),
+                Column("created", right=True, drop=3),
+                Column("evaluated changed/due/full", right=True, drop=4),
+                Column("escalated", right=True, drop=5), Column("resolved", right=True, drop=5),
+                Column("runner", drop=6))
+_JOB_COLUMNS = (Column("job"), Column("cron (UTC)"), Column("next fire (UTC)"),
+                Column("detector group", drop=1, listing=True))
+_LAST_RUN = Column("last finished run", drop=2)
 
 
 def _group(types: frozenset[str] | None) -> str:
     return ",".join(sorted(types)) if types else "-"
 
 
-def jobs(now: Now = None) -> None:
-    """List the scheduled jobs: cron (UTC), detector group and next fire time."""
+def _job_json(j: JobDef, moment: datetime, last: RunRecord | None) -> dict[str, Any]:
+    return {"job": j.name, "cron": j.cron, "types": sorted(j.types or ()),
+            "next_fire": j.next_fire(moment).isoformat(),
+            "last_run": None if last is None else last.as_dict()}
+
+
+def jobs(now: Now = None, output: Format = "table", database_url: DatabaseUrl = None,
+         preset: Preset = None, data_dir: DataDir = None) -> None:
+    """List the scheduled jobs: cron (UTC), next fire time and detector group; with a
+    database (--database-url, DATABASE_URL or --data-dir) also each one's last finished
+    run."""
+    from pam_proactive.jobs.scheduling.schedule import JOBS
+
     moment = parse_now(now)
-    rows = [[j.name, j.cron, _group(j.types), j.next_fire(moment).isoformat()] for j in JOBS]
-    _print_rows(f"scheduled jobs (next fire after {moment.isoformat()})",
-                ("job", "cron (UTC)", "detector group", "next fire"), rows)
+    settings = settings_from(database_url, preset, data_dir)
+    last: dict[str, RunRecord] = {}
+    with_db = settings.database_url is not None or data_dir is not None
+    if with_db:
+        from pam_proactive.engine import open_engine
+        from pam_proactive.jobs.scheduling.runs import last_finished_runs
+
+        async def go() -> dict[str, RunRecord]:
+            async with open_engine(settings, migrate_first=True) as engine:
+                return await last_finished_runs(engine)
+
+        last = run_guarded(go())
+    if output != "table":
+        print_data([_job_json(j, moment, last.get(j.name)) for j in JOBS], output)
+        return
+    rows = []
+    for j in JOBS:
+        row = [j.name, j.cron, minute(j.next_fire(moment)), _group(j.types)]
+        if with_db:
+            run = last.get(j.name)
+            row.append("-" if run is None or run.finished_at is None
+                       else f"{run.status}@{minute(run.finished_at)}")
+        rows.append(row)
+    print_table(console, f"scheduled jobs (next fire after {moment.isoformat()})",
+                _JOB_COLUMNS + ((_LAST_RUN,) if with_db else ()), rows)
 
 
 def _run_row(run: RunRecord, status: str | None = None) -> list[str]:
     seconds = ((run.finished_at - run.started_at).total_seconds()
                if run.finished_at is not None else None)
-    return [str(run.id), run.job, run.slot.isoformat(), run.runner, status or run.status,
-            str(run.users), str(run.created), str(run.escalated), str(run.resolved),
-            str(run.errors), _evaluated(run), "-" if seconds is None else f"{seconds:.1f}"]
+    return [str(run.id), run.job, minute(run.slot), status or run.status, str(run.users),
+            str(run.errors), "-" if seconds is None else f"{seconds:.1f}", str(run.created),
+            _evaluated(run), str(run.escalated), str(run.resolved), run.runner]
 
 
 def _evaluated(run: RunRecord) -> str:
+    from pam_proactive.jobs.scheduling.runs import REASONS
+
     counts = run.evaluated
-    return "-" if counts is None else "/".join(str(counts[r]) for r in job_runs.REASONS)
+    return "-" if counts is None else "/".join(str(counts[r]) for r in REASONS)
 
 
-def job(name: str, now: Now = None,
-        output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+def job(name: str, now: Now = None, output: Format = "table",
         database_url: DatabaseUrl = None, preset: Preset = None,
         data_dir: DataDir = None) -> None:
     """Run one job once in this process for its latest slot at or before --now.
 
     A slot that already ran does nothing and reports status 'duplicate' (exit 0).
     """
-    if output not in ("table", "json"):
-        fail("--format: use table or json")
+    import json
+
+    from pam_proactive.engine import open_engine
+    from pam_proactive.errors import ConfigurationError
+    from pam_proactive.jobs.scheduling.execute import JobOutcome, run_job
+    from pam_proactive.jobs.scheduling.schedule import job_named
+
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
     try:
@@ -109,22 +138,26 @@ def job(name: str, now: Now = None,
             return await run_job(engine, definition, moment)
 
     outcome: Any = run_guarded(go())
-    if output == "json":
-        print(json.dumps(outcome.as_dict(), sort_keys=True))
+    if output != "table":
+        print_data(outcome.as_dict(), output)
         return
-    _print_rows(f"job {name}", _RUN_COLUMNS, [_run_row(outcome.run, outcome.status)])
+    print_table(console, f"job {name}", _RUN_COLUMNS, [_run_row(outcome.run, outcome.status)])
     if outcome.run.detail:
         print("detail: " + json.dumps(outcome.run.detail, sort_keys=True))
 
 
-def runs(job_name: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
-         limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
-         output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+def runs(job_name: Annotated[str | None, typer.Option(
+             "--job", metavar="NAME", help="Only this job.")] = None,
+         limit: Annotated[int, typer.Option("--limit", metavar="N", min=1,
+                                            help="Runs at most.")] = 20,
+         output: Format = "table",
          database_url: DatabaseUrl = None, preset: Preset = None,
          data_dir: DataDir = None) -> None:
     """List recent job runs, newest first."""
-    if output not in ("table", "json"):
-        fail("--format: use table or json")
+    from pam_proactive.engine import open_engine
+    from pam_proactive.jobs.scheduling import runs as job_runs
+    from pam_proactive.jobs.scheduling.schedule import JOBS
+
     if job_name is not None and job_name not in {j.name for j in JOBS}:
         fail(f"--job: unknown job {job_name!r}; use one of: {', '.join(j.name for j in JOBS)}")
     settings = settings_from(database_url, preset, data_dir)
@@ -134,32 +167,37 @@ def runs(job_name: Annotated[str | None, typer.Option("--job", help="Only this j
             return await job_runs.recent_runs(engine, job_name, limit)
 
     found: Any = run_guarded(go())
-    if output == "json":
-        print(json.dumps([r.as_dict() for r in found], sort_keys=True))
+    if output != "table":
+        print_data([r.as_dict() for r in found], output)
         return
     if not found:
         print("no job runs yet: start the scheduler with `pam-proactive run`")
         return
-    _print_rows("recent job runs", _RUN_COLUMNS, [_run_row(r) for r in found])
+    print_table(console, "recent job runs", _RUN_COLUMNS, [_run_row(r) for r in found])
 
 
 def run(demo: Annotated[bool, typer.Option(
             "--demo", help="Seed demo travelers first when the database has none.")] = False,
-        demo_users: Annotated[int, typer.Option("--demo-users", min=1)] = 1000,
-        host: Annotated[str, typer.Option("--host", help="Address of the API and dashboard "
+        demo_travelers: Annotated[int, typer.Option(
+            "--demo-travelers", metavar="N", min=1,
+            help="How many demo travelers --demo generates.")] = 1000,
+        host: Annotated[str, typer.Option("--host", metavar="HOST",
+                                          help="Address of the API and dashboard "
                                           "(loopback by default; another needs "
                                           "PAM_API_TOKEN).")] = DEFAULT_HOST,
-        port: Annotated[int, typer.Option("--port", min=0, max=65535,
-                                          help="TCP port of the API and dashboard.")] = 8000,
+        port: Port = DEFAULT_PORT,
         no_api: Annotated[bool, typer.Option("--no-api", help="Run the scheduler alone: "
                                              "no API, dashboard or /metrics.")] = False,
         no_watch: Annotated[bool, typer.Option("--no-watch", help="No event-driven detection: "
                                                "changes wait for the next job.")] = False,
         watch_mode: Annotated[str, typer.Option(
-            "--watch-mode", help="poll (every PAM_WATCH_INTERVAL s) or listen (needs "
-            "install-triggers; not behind a transaction pooler).")] = "poll",
+            "--watch-mode", metavar="poll|listen",
+            help="poll (every PAM_WATCH_INTERVAL s) or listen (needs install-triggers; not "
+                 "behind a transaction pooler).")] = "poll",
         database_url: DatabaseUrl = None, preset: Preset = None,
-        data_dir: DataDir = None) -> None:
+        data_dir: DataDir = None,
+        demo_users: Annotated[int | None, typer.Option("--demo-users", min=1, hidden=True)
+                              ] = None) -> None:
     """Run the scheduler (every job on its cron), the watcher (a traveler's write suggested
     within seconds) and the API and dashboard, in this process, on one engine (one pool,
     cache and metrics).
@@ -169,6 +207,11 @@ def run(demo: Annotated[bool, typer.Option(
     while it was down runs once at start-up. Ctrl-C (or SIGTERM) finishes the range in hand,
     stops the watcher and the API and exits 0.
     """
+    from pam_proactive.api.server import check_bind
+    from pam_proactive.cli.watch import listens
+    from pam_proactive.errors import ConfigurationError
+
+    count = renamed(demo_travelers, demo_users, "--demo-users", "--demo-travelers")
     settings = settings_from(database_url, preset, data_dir)
     listen = None if no_watch else listens(watch_mode, settings, "--watch-mode")
     if demo and settings.preset != "seed":
@@ -178,12 +221,18 @@ def run(demo: Annotated[bool, typer.Option(
             check_bind(settings, host)
         except ConfigurationError as exc:
             fail(str(exc))
-    run_guarded(_serve(settings, demo, demo_users, None if no_api else (host, port), listen))
+    run_guarded(_serve(settings, demo, count, None if no_api else (host, port), listen))
     console.print("scheduler stopped")
 
 
 async def _serve(settings: Settings, demo: bool, demo_users: int,
                  address: tuple[str, int] | None, listen: bool | None) -> None:
+    from pam_proactive.engine import open_engine
+    from pam_proactive.jobs.pipeline.batches import observe_lag_metrics
+    from pam_proactive.jobs.pipeline.delivery import reconcile_channels
+    from pam_proactive.jobs.scheduling.runner import Runner, serve_until_signalled
+    from pam_proactive.jobs.scheduling.schedule import JOBS
+
     if listen is not None:
         observe_lag_metrics()
     # --demo seeds the seed preset's tables, so it may create them; nothing else does.
@@ -204,6 +253,10 @@ async def _watching(engine: Engine, runner: Runner, listen: bool | None
     """The watcher on ``engine`` in this event loop for the block (nothing with ``listen``
     None), stopped at its end after the tick in hand. A watcher that dies stops the
     runner too, so `run` exits with its error instead of serving without it."""
+    import asyncio
+
+    from pam_proactive.jobs.watcher.watch import Watcher
+
     if listen is None:
         yield
         return
@@ -230,6 +283,11 @@ async def _api(settings: Settings, engine: Engine, listen: tuple[str, int] | Non
                ) -> AsyncIterator[None]:
     """The API and dashboard served on ``engine`` in this event loop for the block (nothing
     with ``listen`` None); stopped at its end, open streams given 5 s."""
+    import asyncio
+
+    from pam_proactive.api.server import make_server, startup_notice
+    from pam_proactive.errors import ConfigurationError
+
     if listen is None:
         yield
         return
@@ -261,6 +319,10 @@ def _no_signals() -> Iterator[None]:
 
 async def _seed_if_empty(engine: Engine, users: int) -> None:
     """Demo travelers when the database has none (nothing is ever overwritten)."""
+    import psycopg
+
+    from pam_proactive.demo import seed_demo_data
+
     async for _ in engine.data.iter_sweep_user_batches(1):
         console.print("--demo: the database already has travelers; seeding nothing")
         return
@@ -274,6 +336,6 @@ async def _seed_if_empty(engine: Engine, users: int) -> None:
 def register(app: typer.Typer) -> None:
     """Add the job commands to the ``pam-proactive`` application."""
     for command in (jobs, job, runs, run):
-        app.command(name=command.__name__)(command)
+        app.command(name=command.__name__, cls=Command)(command)
 
 

@@ -6,23 +6,25 @@ import os
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
-import psycopg
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from pam_proactive.analysis.settings import DetectorSettings
-from pam_proactive.cli.contexts import context_lines
-from pam_proactive.cli.jobs import register as register_job_commands
+from pam_proactive.cli import answers as _answer_commands
+from pam_proactive.cli import api as _api_commands
+from pam_proactive.cli import deliveries as _delivery_commands
+from pam_proactive.cli import fleet as _fleet_commands
+from pam_proactive.cli import jobs as _job_commands
+from pam_proactive.cli import watch as _watch_commands
 from pam_proactive.cli.options import (
     FAILED,
+    Command,
     DatabaseUrl,
     DataDir,
+    Format,
     Now,
     OneLineErrors,
     Preset,
@@ -31,26 +33,29 @@ from pam_proactive.cli.options import (
     parse_user_ids,
     past_now_warning,
     print_error,
+    renamed,
     run_guarded,
     settings_from,
 )
 from pam_proactive.cli.render import (
     QualitySummary,
-    dumps,
     plain,
     print_blocks,
+    print_data,
     print_metrics,
     print_quality,
 )
-from pam_proactive.config import Settings
-from pam_proactive.db.bootstrap import database_conninfo, reset_demo_database
-from pam_proactive.db.connection import connection_kwargs
-from pam_proactive.db.doctor import Finding, diagnose
-from pam_proactive.demo.summary import SuggestionsPerTraveler, Told, demo_ruled_out, told
-from pam_proactive.engine import Engine, open_engine, run_migrations
-from pam_proactive.errors import SeedConflictError
-from pam_proactive.logs import audit_actor, configure_logging
-from pam_proactive.suggestions.detectors import REGISTRY, run_detectors
+
+# Only what `--help` and `--version` need is imported above; the database driver, the engine,
+# Celery, FastAPI and numpy are imported by the commands that use them (README: CLI start-up).
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from pam_proactive.analysis.settings import DetectorSettings
+    from pam_proactive.config import Settings
+    from pam_proactive.db.doctor import Finding
+    from pam_proactive.demo.summary import SuggestionsPerTraveler, Told
+    from pam_proactive.engine import Engine
 
 # Tracebacks never print frame locals: they would carry traveler data into terminals and logs.
 app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False,
@@ -62,6 +67,8 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("pam-proactive")
     except PackageNotFoundError:  # running from a source tree that is not installed
@@ -81,6 +88,8 @@ def _setup(ctx: typer.Context, show_version: Annotated[bool, typer.Option(
         "--version", is_eager=True, callback=_show_version,
         help="Print the version and exit.")] = False) -> None:
     """Proactive suggestions from travelers' real PostgreSQL data."""
+    from pam_proactive.logs import audit_actor, configure_logging
+
     level = os.environ.get("PAM_LOG_LEVEL", "WARNING")
     if level.upper() not in _LOG_LEVELS:
         fail(f"PAM_LOG_LEVEL={level}: should be one of {', '.join(_LOG_LEVELS)} "
@@ -90,7 +99,7 @@ def _setup(ctx: typer.Context, show_version: Annotated[bool, typer.Option(
     ctx.with_resource(audit_actor(f"cli:{ctx.invoked_subcommand or 'pam-proactive'}"))
 
 
-@app.command()
+@app.command(cls=Command)
 def migrate(database_url: DatabaseUrl = None, preset: Preset = None,
             data_dir: DataDir = None,
             supabase: Annotated[bool, typer.Option(
@@ -106,6 +115,9 @@ def migrate(database_url: DatabaseUrl = None, preset: Preset = None,
     """Apply the engine's migrations and install the preset's views (idempotent). Traveler
     tables are only created with --create-reference-tables; tables that do not fit the
     preset are refused, nothing changed."""
+    from pam_proactive.db.bootstrap import database_conninfo
+    from pam_proactive.engine import run_migrations
+
     settings = settings_from(database_url, preset, data_dir)
 
     async def go() -> list[str]:
@@ -118,15 +130,19 @@ def migrate(database_url: DatabaseUrl = None, preset: Preset = None,
     plain(console, "applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 
-@app.command(help=(
+@app.command(cls=Command, help=(
     "Check the database against the preset; print each problem with its "
     "fix. Exit 1 if the engine cannot run."))
 def doctor(database_url: DatabaseUrl = None, preset: Preset = None, data_dir: DataDir = None,
-           output: Annotated[Literal["table", "json"], typer.Option(
-               "--format", help="table (blocks when piped) or json (one array).")] = "table",
-           ) -> None:
+           output: Format = "table") -> None:
     """Check the database against the preset; print each problem with its fix. Exit 1 if the
     engine cannot run."""
+    import psycopg
+
+    from pam_proactive.db.bootstrap import database_conninfo
+    from pam_proactive.db.connection import connection_kwargs
+    from pam_proactive.db.doctor import diagnose
+
     settings = settings_from(database_url, preset, data_dir)
 
     async def go() -> list[Finding]:
@@ -136,8 +152,8 @@ def doctor(database_url: DatabaseUrl = None, preset: Preset = None, data_dir: Da
                 return await diagnose(conn, preset=settings.preset, schema=settings.engine_schema)
 
     findings = run_guarded(go())
-    if output == "json":
-        print(dumps(findings))
+    if output != "table":
+        print_data(findings, output)
     elif not findings:
         plain(console, f"ok: the database fits preset {settings.preset!r}")
     else:
@@ -148,6 +164,7 @@ def doctor(database_url: DatabaseUrl = None, preset: Preset = None, data_dir: Da
 
 def _print_findings(preset: str, findings: list[Finding]) -> None:
     if console.is_terminal:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title=f"doctor: preset {preset!r}")
@@ -167,16 +184,36 @@ def _print_findings(preset: str, findings: list[Finding]) -> None:
                             ("", f.fix)] for f in findings])
 
 
-@app.command()
-def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
-         seed: Annotated[int, typer.Option("--seed", min=0)] = 42,
-         now: Now = None, database_url: DatabaseUrl = None, preset: Preset = None,
-         data_dir: DataDir = None) -> None:
-    """Load realistic, reproducible demo travelers (seed preset tables) with COPY."""
+# How many travelers `seed` and `demo` generate: a count, named apart from `--user-ids`.
+Travelers = Annotated[int, typer.Option("--travelers", metavar="N", min=1,
+                                        help="How many travelers to generate.")]
+# The deprecated spelling of --travelers (it read like sweep's list of ids).
+UsersCount = Annotated[int | None, typer.Option("--users", min=1, hidden=True)]
+SeedValue = Annotated[int, typer.Option(
+    "--seed", metavar="S", min=0, help="Random seed: each gives other travelers.")]
+
+
+def _seed_preset_settings(database_url: str | None, preset: str | None,
+                          data_dir: Path | None) -> Settings:
+    """Settings for a command that writes demo travelers: only the seed preset's tables
+    can take them."""
     settings = settings_from(database_url, preset, data_dir)
     if settings.preset != "seed":
         typed = f"--preset {preset}" if preset else f"PAM_PRESET={settings.preset}"
         fail(f"{typed}: demo data is written in the seed preset's tables; use --preset seed")
+    return settings
+
+
+@app.command(cls=Command)
+def seed(travelers: Travelers = 1000, seed: SeedValue = 42,
+         now: Now = None, database_url: DatabaseUrl = None, preset: Preset = None,
+         data_dir: DataDir = None, users: UsersCount = None) -> None:
+    """Load realistic, reproducible demo travelers (seed preset tables) with COPY."""
+    from pam_proactive.db.bootstrap import database_conninfo
+    from pam_proactive.engine import run_migrations
+
+    count = renamed(travelers, users, "--users", "--travelers")
+    settings = _seed_preset_settings(database_url, preset, data_dir)
     moment = parse_now(now)
 
     async def go() -> Any:
@@ -184,11 +221,11 @@ def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
             # Demo data goes in the seed preset's tables: created here when absent.
             await run_migrations(settings, conninfo, create_reference_tables=True,
                                  announce=True)
-            return await _seed(conninfo, settings, users, seed, moment)
+            return await _seed(conninfo, settings, count, seed, moment)
 
     report = run_guarded(go())
     rows = ", ".join(f"{table} {count:,}" for table, count in report.rows().items())
-    plain(console, f"seeded {users:,} users in {report.seconds:.1f} s: {rows}, "
+    plain(console, f"seeded {count:,} travelers in {report.seconds:.1f} s: {rows}, "
                    f"user_preferences {report.preferences:,}")
     plain(console, f"Their data is dated around {moment.isoformat()}: sweep them as of then "
                    f"with `pam-proactive sweep --now {moment.isoformat()}`.")
@@ -196,7 +233,10 @@ def seed(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
 
 async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, now: datetime
                 ) -> Any:
+    import psycopg
+
     from pam_proactive.demo import seed_demo_data
+    from pam_proactive.errors import SeedConflictError
 
     with _progress() as progress:
         task = progress.add_task("seeding users", total=users)
@@ -210,28 +250,37 @@ async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, 
                 raise SeedConflictError(
                     f"this database already holds the demo travelers of --seed {seed_value} "
                     "(their emails follow the seed); add more travelers with another "
-                    f"seed, e.g. `pam-proactive seed --users {users} --seed {seed_value + 1}`"
+                    f"seed, e.g. `pam-proactive seed --travelers {users} --seed {seed_value + 1}`"
                 ) from None
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     # Piped output gets no progress bar: it would leave bar characters in the file.
     return Progress("[progress.description]{task.description}", BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                     disable=not console.is_terminal)
 
 
-@app.command(help=(
+@app.command(cls=Command, help=(
     "Print one traveler's context as of --now: a readable summary, or every "
-    "field with --json."))
+    "field with --format json."))
 def context(user_id: Annotated[str, typer.Argument(metavar="USER_ID",
                                                       help="The traveler's id (a UUID).")],
-            now: Now = None,
-            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+            now: Now = None, output: Format = "table",
             database_url: DatabaseUrl = None, preset: Preset = None,
-            data_dir: DataDir = None) -> None:
+            data_dir: DataDir = None,
+            as_json: Annotated[bool | None, typer.Option("--json", hidden=True)] = None
+            ) -> None:
     """Print one traveler's context as of --now: a readable summary, or every field with
-    --json."""
+    --format json."""
+    from pam_proactive.cli.contexts import context_lines
+    from pam_proactive.engine import open_engine
+    from pam_proactive.suggestions.detectors import run_detectors
+
+    if renamed(None, as_json, "--json", "--format json"):
+        output = "json"
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
     (uid,) = parse_user_ids([user_id], "USER_ID")
@@ -242,8 +291,8 @@ def context(user_id: Annotated[str, typer.Argument(metavar="USER_ID",
             return ctx, run_detectors(ctx, moment, engine.detectors).notes
 
     ctx, notes = run_guarded(go())
-    if as_json:
-        print(dumps(ctx))
+    if output != "table":
+        print_data(ctx, output)
         return
     past_now_warning(moment)
     for line in context_lines(ctx, notes):
@@ -262,18 +311,24 @@ async def build_all_contexts(engine: Engine, now: datetime, total: int) -> Quali
     return summary
 
 
-@app.command()
-def demo(users: Annotated[int, typer.Option("--users", min=1)] = 1000,
-         seed: Annotated[int, typer.Option("--seed", min=0)] = 42,
-         now: Now = None, database_url: DatabaseUrl = None,
-         data_dir: DataDir = None) -> None:
-    """Embedded database → migrate → seed → every user's context → sweep → summary."""
+@app.command(cls=Command)
+def demo(travelers: Travelers = 1000, seed: SeedValue = 42,
+         now: Now = None, database_url: DatabaseUrl = None, preset: Preset = None,
+         data_dir: DataDir = None, users: UsersCount = None) -> None:
+    """Embedded database → migrate → seed → every traveler's context → sweep → summary
+    (always the seed preset)."""
+    count = renamed(travelers, users, "--users", "--travelers")
+    if preset is not None:  # the demo writes its own travelers: only in the seed preset
+        _seed_preset_settings(database_url, preset, data_dir)
     settings = settings_from(database_url, "seed", data_dir)
     moment = parse_now(now)
-    run_guarded(_demo(settings, users, seed, moment))
+    run_guarded(_demo(settings, count, seed, moment))
 
 
 async def _demo(settings: Settings, users: int, seed_value: int, now: datetime) -> None:
+    from pam_proactive.db.bootstrap import database_conninfo, reset_demo_database
+    from pam_proactive.engine import open_engine, run_migrations
+
     with database_conninfo(settings) as server_conninfo:
         conninfo = await reset_demo_database(server_conninfo, settings)
         plain(console, f"pam-proactive demo at {now.isoformat()} ({users:,} travelers, "
@@ -301,6 +356,7 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     """Sweep the demo travelers, then show counts, what they mean, and one example of each
     type with the traveler's id."""
     from pam_proactive.cli.suggestions import ExampleCollector, print_sweep_report
+    from pam_proactive.demo.summary import SuggestionsPerTraveler, told
     from pam_proactive.jobs.pipeline.evaluate import Evaluation
     from pam_proactive.jobs.pipeline.selection import Everyone
     from pam_proactive.suggestions.delivery import set_channels
@@ -345,13 +401,16 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     plain(console, "\nSuggestions are stored in pam_proactive.suggestions and the notifications "
                    "in pam_proactive.outbox. Re-run the sweep with `pam-proactive sweep --now "
                    f"{now.isoformat()}`: it stores nothing new. Add travelers with "
-                   "`pam-proactive seed --users 100 --seed 43` (each seed gives new ids).")
+                   "`pam-proactive seed --travelers 100 --seed 43` (each seed gives new ids).")
 
 
 def _print_told(told: Told, per_traveler: SuggestionsPerTraveler, found: Mapping[str, int],
                 now: datetime, settings: DetectorSettings) -> None:
     """The share of monitored travelers told something, how many got several suggestions,
     and the types that could not occur on the demo's date (and why)."""
+    from pam_proactive.demo.summary import demo_ruled_out
+    from pam_proactive.suggestions.detectors import REGISTRY
+
     several = [per_traveler.with_at_least(n) for n in (1, 2, 3)]
     plain(console, f"\nTold something: {told.told:,} of the {told.monitored:,} monitored "
                    f"travelers ({told.share:.1%}) got a notification, "
@@ -365,41 +424,42 @@ def _print_told(told: Told, per_traveler: SuggestionsPerTraveler, found: Mapping
         plain(console, f"No {kind}: {why}.")
 
 
-@app.command(help=(
+@app.command(cls=Command, help=(
     "Run every detector as of --now; store, deliver and print this sweep's "
-    "suggestions. Ids given with --users that are not travelers are named "
+    "suggestions. Ids given with --user-ids that are not travelers are named "
     "on stderr, the others swept, and the exit code is 1."))
 def sweep(now: Now = None,
-          users: Annotated[str | None, typer.Option(
-              "--users", help="Comma-separated user ids (default: every active user).")] = None,
+          user_ids: Annotated[str | None, typer.Option(
+              "--user-ids", metavar="ID,...",
+              help="Comma-separated user ids (default: every active user).")] = None,
           dry_run: Annotated[bool, typer.Option(
               "--dry-run", help="Detect and print; store and deliver nothing.")] = False,
-          output: Annotated[Literal["table", "jsonl"], typer.Option(
-              "--format", help="table (blocks when piped) or jsonl (one suggestion per line)."
-          )] = "table",
+          output: Format = "table",
           incremental: Annotated[bool, typer.Option(
               "--incremental", help="Only travelers who changed or are due (see README).")
           ] = False,
           database_url: DatabaseUrl = None, preset: Preset = None,
-          data_dir: DataDir = None) -> None:
+          data_dir: DataDir = None,
+          users: Annotated[str | None, typer.Option("--users", hidden=True)] = None) -> None:
     """Run every detector as of --now; store, deliver and print this sweep's suggestions.
-    Ids given with --users that are not travelers are named on stderr, the others swept, and
-    the exit code is 1."""
+    Ids given with --user-ids that are not travelers are named on stderr, the others swept,
+    and the exit code is 1."""
+    chosen = renamed(user_ids, users, "--users", "--user-ids")
     settings = settings_from(database_url, preset, data_dir)
     moment = parse_now(now)
     if incremental:
-        if users or dry_run:
-            fail("--incremental chooses its own travelers and stores: drop --users/--dry-run")
-        from pam_proactive.cli.watch import incremental_command
-        return incremental_command(settings, moment, output)
-    ids = parse_user_ids([u.strip() for u in users.split(",") if u.strip()], "--users") if (
-        users is not None) else None
+        if chosen or dry_run:
+            fail("--incremental chooses its own travelers and stores: drop "
+                 "--user-ids/--dry-run")
+        return _watch_commands.incremental_command(settings, moment, output)
+    ids = parse_user_ids([u.strip() for u in chosen.split(",") if u.strip()],
+                         "--user-ids") if chosen is not None else None
     if ids == []:
-        fail("--users: give at least one user id, or leave the flag out to sweep everyone")
+        fail("--user-ids: give at least one user id, or leave the flag out to sweep everyone")
     past_now_warning(moment)
     unknown = run_guarded(_sweep(settings, moment, ids, dry_run, output))
     if unknown:
-        print_error(f"--users: no traveler with id {', '.join(map(str, unknown))} in this "
+        print_error(f"--user-ids: no traveler with id {', '.join(map(str, unknown))} in this "
                     "database (check the ids and --preset); the other ids were swept")
         raise typer.Exit(FAILED)
 
@@ -408,6 +468,7 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
                  output: str) -> list[UUID]:
     """Run the sweep and print it; return the given ids that are not travelers."""
     from pam_proactive.cli.suggestions import SuggestionPrinter, print_sweep_report
+    from pam_proactive.engine import open_engine
     from pam_proactive.jobs.pipeline.evaluate import Evaluation
     from pam_proactive.jobs.pipeline.sweeps import selection_of
 
@@ -430,34 +491,7 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
     return unknown
 
 
-from pam_proactive.cli.fleet import fleet as _fleet  # noqa: E402
-
-app.command(name="fleet")(_fleet)
-
-
-register_job_commands(app)
-
-
-# `deliveries list|inspect|replay|channels` live in cli/deliveries.py.
-from pam_proactive.cli import deliveries as _delivery_commands  # noqa: E402
-
-_delivery_commands.register(app)
-
-
-# The HTTP API's commands: serve, export-user, forget-user.
-from pam_proactive.cli import api as _api_commands  # noqa: E402
-
-_api_commands.register(app)
-
-
-# `watch` and `install-triggers` live in cli/watch.py.
-from pam_proactive.cli.watch import install_triggers, watch  # noqa: E402
-
-app.command()(watch)
-app.command("install-triggers")(install_triggers)
-
-
-# A traveler's answers (snooze, dismiss, acted, useful) and `relevance`: cli/answers.py.
-from pam_proactive.cli import answers as _answer_commands  # noqa: E402
-
-_answer_commands.register(app)
+# The other commands live in their own modules; each registers itself.
+for _module in (_fleet_commands, _job_commands, _delivery_commands, _api_commands,
+                _watch_commands, _answer_commands):
+    _module.register(app)

@@ -3,32 +3,32 @@
 Every error is one line on stderr naming what the user typed (the flag or the variable) and
 what to do. Exit codes: 2 for bad input (a flag, a setting, a user id), 1 for a failure while
 running (database unreachable, unknown traveler, doctor found errors).
+
+This module is imported by every command module when the CLI starts, so that `--help` and
+`--version` stay fast: it imports no database driver, settings model or engine at import
+time; each is imported by the function that needs it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 from uuid import UUID
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 # typer 0.29 vendors click (pinned in pyproject); its usage errors live here.
+from typer._click.core import Context, Parameter
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from pam_proactive.analysis.bounds import clock_problem
-from pam_proactive.config import Settings, load_settings_with_flags
-from pam_proactive.db.connection import describe
-from pam_proactive.db.reachability import reason
-from pam_proactive.errors import ConfigurationError, InvalidUserIdError, PamError
+if TYPE_CHECKING:
+    from pam_proactive.config import Settings
 
 T = TypeVar("T")
 
@@ -42,22 +42,53 @@ FAILED = 1
 _REPLAY_SLACK = timedelta(minutes=5)
 
 DatabaseUrl = Annotated[str | None, typer.Option(
-    "--database-url", help="PostgreSQL URL; overrides DATABASE_URL / SUPABASE_DB_URL.")]
+    "--database-url", metavar="URL",
+    help="PostgreSQL URL; overrides DATABASE_URL / SUPABASE_DB_URL.")]
 Preset = Annotated[str | None, typer.Option(
-    "--preset", help="Schema preset: seed or wheels-wins-live (overrides PAM_PRESET).")]
+    "--preset", metavar="NAME",
+    help="Schema preset: seed or wheels-wins-live (overrides PAM_PRESET).")]
 DataDir = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Embedded PostgreSQL data directory (overrides PAM_DATA_DIR).")]
+    "--data-dir", metavar="DIR",
+    help="Embedded PostgreSQL data directory (overrides PAM_DATA_DIR).")]
 Now = Annotated[str | None, typer.Option(
-    "--now", help="The clock as ISO-8601 (default: the current time); replays a past moment.")]
+    "--now", metavar="ISO",
+    help="The clock as ISO-8601 with its UTC offset, e.g. 2026-11-25T12:00:00+00:00 "
+         "(default: the current time); replays a past moment.")]
+Port = Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535,
+                                   help="TCP port of the API and dashboard.")]
+
+OutputFormat = Literal["table", "json", "jsonl"]
+Format = Annotated[OutputFormat, typer.Option(
+    "--format", metavar="table|json|jsonl",
+    help="table (plain text with a header when piped), json (one document) or jsonl (one "
+         "record a line).")]
 
 # The flag behind each settings field a command can override, to name it in errors.
 _FLAGS = {"database_url": "--database-url", "preset": "--preset", "data_dir": "--data-dir"}
+
+
+def deprecated(old: str, new: str) -> None:
+    """One line on stderr: ``old`` still works for this release; ``new`` replaces it."""
+    err_console.print(f"note: {old} is deprecated and will be removed in the next release: "
+                      f"use {new}", markup=False)
+
+
+def renamed(value: T, old_value: T | None, old: str, new: str) -> T:
+    """The value of a renamed flag: ``old_value`` (the deprecated spelling ``old``, with a
+    note on stderr) when it was given, else ``value``."""
+    if old_value is None:
+        return value
+    deprecated(old, new)
+    return old_value
 
 
 def settings_from(database_url: str | None, preset: str | None, data_dir: Path | None,
                   **extra: object) -> Settings:
     """Settings from the environment with the command-line overrides applied; a bad value
     exits 2 with one line naming the flag or the variable."""
+    from pam_proactive.config import load_settings_with_flags
+    from pam_proactive.errors import ConfigurationError
+
     try:
         return load_settings_with_flags(
             {"database_url": database_url, "preset": preset, "data_dir": data_dir, **extra},
@@ -67,17 +98,23 @@ def settings_from(database_url: str | None, preset: str | None, data_dir: Path |
 
 
 def parse_now(text: str | None) -> datetime:
-    """``--now`` as an aware datetime (naive input is read as UTC); default: current time."""
+    """``--now`` as an aware datetime; default: the current time. A moment without its UTC
+    offset exits 2: reading it as UTC or as local time would silently shift a replay."""
     if text is None:
         return datetime.now(UTC)
+    from pam_proactive.analysis.bounds import clock_problem
+
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         fail(f"--now {text}: should be ISO-8601, e.g. 2026-11-25T12:00:00+00:00")
+    if moment.tzinfo is None:
+        fail(f"--now {text}: give its UTC offset, e.g. {moment.isoformat()}+00:00 (or Z) "
+             "for UTC")
     problem = clock_problem(moment)  # the API's ?now rule: calendar arithmetic stays sane
     if problem is not None:
         fail(f"--now {text}: {problem}")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 def parse_user_ids(values: Sequence[str], what: str) -> list[UUID]:
@@ -127,6 +164,14 @@ def print_error(message: str) -> None:
 def run_guarded(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; an error of the engine or of the database becomes one line on stderr
     and exit code 1 (2 for a malformed user id): never a traceback."""
+    import asyncio
+
+    import psycopg
+
+    from pam_proactive.db.connection import describe
+    from pam_proactive.db.reachability import reason
+    from pam_proactive.errors import InvalidUserIdError, PamError
+
     try:
         return asyncio.run(coro)
     except InvalidUserIdError as exc:
@@ -141,9 +186,39 @@ def run_guarded(coro: Coroutine[Any, Any, T]) -> T:
         fail(f"the database refused: {type(exc).__name__} {describe(exc)}", FAILED)
 
 
+def honest_metavars(params: list[Parameter]) -> list[Parameter]:
+    """``params`` with no made-up metavar in the help: a flag (``--dry-run``, ``--help``)
+    takes no value, so it shows none instead of typer's ``<bool>``; an option that takes a
+    value shows the metavar it was declared with (see tests/cli/test_grammar.py)."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+        elif isinstance(param, TyperArgument):
+            # An argument is shown by its name (USER_ID); typer would add the
+            # Python type beside it (<str>), which says nothing to the user.
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+    return params
+
+
+def _no_type(ctx: Context) -> None:
+    return None
+
+
+class Command(TyperCommand):
+    """Every ``pam-proactive`` command: honest metavars in its help."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        """The command's parameters, help option included."""
+        return honest_metavars(super().get_params(ctx))
+
+
 class OneLineErrors(TyperGroup):
     """The command group, with click's usage errors (bad flag value, unknown option, missing
     argument) printed as one line instead of a usage box."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        """The group's parameters (``--version``, ``--help``)."""
+        return honest_metavars(super().get_params(ctx))
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,

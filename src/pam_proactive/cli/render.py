@@ -1,4 +1,10 @@
-"""Turning results into readable terminal output (and JSON)."""
+"""Turning results into readable terminal output (and JSON).
+
+Every command that prints data takes ``--format table|json|jsonl``: ``table`` is for a
+person (a rich table on a terminal, fitted to its width; plain aligned text with a header
+row when piped), ``json`` one JSON document, ``jsonl`` one JSON object a line (a list's
+records, or the one record).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,16 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
 
-from pam_proactive.context import UserContext
+if TYPE_CHECKING:
+    from pam_proactive.context import UserContext
 
 
 def to_jsonable(value: Any) -> Any:
@@ -36,6 +43,93 @@ def to_jsonable(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """Compact, key-sorted JSON of ``value``."""
     return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"))
+
+
+def print_data(value: Any, output: str) -> None:
+    """``value`` on stdout for ``--format json`` (one document) or ``jsonl`` (each record of
+    a list on its own line; anything else on one line)."""
+    if output == "jsonl" and isinstance(value, (list, tuple)):
+        for item in value:
+            print(dumps(item))
+    else:
+        print(dumps(value))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Column:
+    """A column of :func:`print_table`: its header, alignment, ``drop`` (0 for a column
+    always shown; higher numbers are dropped first when a terminal is too narrow) and
+    ``listing`` (a comma-separated list, wrapped after its commas on a terminal) or ``text``
+    (free text, wrapped at its spaces)."""
+
+    header: str
+    right: bool = False
+    drop: int = 0
+    listing: bool = False
+    text: bool = False
+
+
+def minute(moment: datetime) -> str:
+    """A moment to the minute in UTC, ``2026-11-25T18:00Z``: one word (safe to split
+    piped output on spaces), 17 characters."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+# Columns are separated by two spaces (no box): the most columns fit in 80.
+_GAP = 2
+
+
+def print_table(console: Console, title: str, columns: Sequence[Column],
+                rows: Sequence[Sequence[str]]) -> None:
+    """A table readable at any width. On a terminal: the columns that fit its width, each
+    value whole (low-value columns dropped first and named in a note; never a value cut
+    to "…"). Piped: every column, plain space-aligned text under a header row."""
+    if not console.is_terminal:
+        plain(console, title)
+        widths = [max([len(c.header)] + [len(r[i]) for r in rows])
+                  for i, c in enumerate(columns)]
+        for row in ([c.header for c in columns], *rows):
+            cells = [v.rjust(w) if c.right else v.ljust(w)
+                     for v, w, c in zip(row, widths, columns, strict=True)]
+            plain(console, (" " * _GAP).join(cells).rstrip())
+        return
+    shown = _fitting(console.width, columns, rows)
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False,
+                  padding=(0, _GAP // 2), header_style="bold")
+    for i in shown:
+        table.add_column(columns[i].header, justify="right" if columns[i].right else "left",
+                         overflow="fold")
+    for row in rows:
+        table.add_row(*(row[i].replace(",", ", ") if columns[i].listing else row[i]
+                        for i in shown))
+    console.print(table)
+    hidden = [c.header for i, c in enumerate(columns) if i not in shown]
+    if hidden:
+        plain(console, f"(not shown at this width: {', '.join(hidden)}; pipe the output or "
+                       "use --format json for every column)")
+
+
+def _fitting(width: int, columns: Sequence[Column], rows: Sequence[Sequence[str]]
+             ) -> list[int]:
+    """The indexes of the columns to show within ``width`` (each value whole, a list
+    wrapped after its commas, a header wrapped at its spaces), the highest ``drop``
+    dropped first."""
+    def need(i: int) -> int:
+        words = columns[i].header.split()
+        for row in rows:
+            if columns[i].listing:
+                words += row[i].split(",")
+            else:
+                words += row[i].split() if columns[i].text else [row[i]]
+        return max((len(w) + (1 if columns[i].listing else 0) for w in words), default=1)
+
+    shown = list(range(len(columns)))
+    while sum(need(i) for i in shown) + _GAP * (len(shown) - 1) > width:
+        droppable = [i for i in shown if columns[i].drop > 0]
+        if not droppable:
+            break  # only the essential columns left: rich folds what still does not fit
+        shown.remove(max(droppable, key=lambda i: (columns[i].drop, i)))
+    return shown
 
 
 @dataclasses.dataclass(slots=True)

@@ -38,8 +38,12 @@ _LIFECYCLE = {
 
 def suggestion_json(item: SweptSuggestion) -> str:
     """One suggestion as a JSON line."""
+    return dumps(_suggestion_fields(item))
+
+
+def _suggestion_fields(item: SweptSuggestion) -> dict[str, object]:
     c = item.candidate
-    return dumps({"user_id": c.user_id, "type": c.type, "priority": c.priority.label,
+    return ({"user_id": c.user_id, "type": c.type, "priority": c.priority.label,
                   "title": c.title, "message": c.message, "data": c.data,
                   "dedup_key": c.dedup_key, "status": item.status,
                   "computed_for": c.computed_for, "expires_at": c.expires_at})
@@ -51,7 +55,8 @@ def _facts(item: SweptSuggestion) -> str:
 
 
 class SuggestionPrinter:
-    """Streams jsonl as batches finish, or collects rows for a table."""
+    """Streams jsonl as batches finish, or collects every suggestion for json (one array)
+    or the first ``limit`` for a table."""
 
     def __init__(self, console: Console, output: str, *, limit: int = 50) -> None:
         self.console = console
@@ -59,6 +64,7 @@ class SuggestionPrinter:
         self.limit = limit
         self.rows: list[SweptSuggestion] = []
         self.total = 0
+        self.documents: list[dict[str, object]] = []
 
     def batch(self, items: Sequence[SweptSuggestion], users: int) -> None:
         """Called with each batch of the evaluation as soon as it is stored."""
@@ -67,11 +73,16 @@ class SuggestionPrinter:
             for item in items:
                 sys.stdout.write(suggestion_json(item) + "\n")
             sys.stdout.flush()
+        elif self.output == "json":
+            self.documents.extend(_suggestion_fields(item) for item in items)
         elif len(self.rows) < self.limit:
             self.rows.extend(items[: self.limit - len(self.rows)])
 
     def finish(self) -> None:
-        """Print the collected suggestions (table format)."""
+        """Print the collected suggestions (table or json format)."""
+        if self.output == "json":
+            sys.stdout.write(dumps(self.documents) + "\n")
+            return
         if self.output != "table":
             return
         title = f"Suggestions of this sweep ({self.total})"
@@ -132,7 +143,7 @@ class ExampleCollector:
         if ordered:
             plain(console, "\nLook up the traveler behind an example (profile, money, trips, "
                            "events, vehicle) with `pam-proactive context <user id> --now "
-                           f"{now.isoformat()}` (add --json for every field).")
+                           f"{now.isoformat()}` (add --format json for every field).")
 
 
 def print_sweep_report(console: Console, report: SweepReport) -> None:

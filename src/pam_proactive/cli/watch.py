@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import psycopg
 import typer
 from rich.console import Console
 
 from pam_proactive.cli.options import (
+    Command,
     DatabaseUrl,
     DataDir,
     Preset,
@@ -19,15 +17,9 @@ from pam_proactive.cli.options import (
     run_guarded,
     settings_from,
 )
-from pam_proactive.config import Settings
-from pam_proactive.db.bootstrap import database_conninfo
-from pam_proactive.db.connection import connection_kwargs
-from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
-from pam_proactive.engine import open_engine
-from pam_proactive.jobs.pipeline.batches import observe_lag_metrics
-from pam_proactive.jobs.pipeline.delivery import reconcile_channels
-from pam_proactive.jobs.watcher.executors import EXECUTORS
-from pam_proactive.jobs.watcher.watch import Watcher, channel_name
+
+if TYPE_CHECKING:
+    from pam_proactive.config import Settings
 
 console = Console()
 PRODUCTION_PRESET = "wheels-wins-live"
@@ -36,6 +28,7 @@ PRODUCTION_PRESET = "wheels-wins-live"
 def incremental_command(settings: Settings, now: datetime, output: str) -> None:
     """`sweep --incremental`: evaluate the changed and due travelers, print the report."""
     from pam_proactive.cli.suggestions import SuggestionPrinter, print_sweep_report
+    from pam_proactive.engine import open_engine
     from pam_proactive.jobs.pipeline.evaluate import Evaluation
     from pam_proactive.jobs.pipeline.selection import ChangedOrDue
 
@@ -59,14 +52,18 @@ def incremental_command(settings: Settings, now: datetime, output: str) -> None:
 
 
 def watch(mode: Annotated[str, typer.Option(
-              "--mode", help="poll (every PAM_WATCH_INTERVAL s) or listen (needs "
+              "--mode", metavar="poll|listen",
+              help="poll (every PAM_WATCH_INTERVAL s) or listen (needs "
               "install-triggers; not behind a transaction pooler).")] = "poll",
           executor: Annotated[str | None, typer.Option(
-              "--executor", help="inprocess (evaluate here) or celery (send each batch to "
+              "--executor", metavar="inprocess|celery",
+              help="inprocess (evaluate here) or celery (send each batch to "
               "the workers' pam.events queue); default PAM_WATCH_EXECUTOR.")] = None,
           database_url: DatabaseUrl = None, preset: Preset = None,
           data_dir: DataDir = None) -> None:
     """Evaluate travelers within seconds of their writes, until interrupted."""
+    from pam_proactive.jobs.watcher.executors import EXECUTORS
+
     if executor is not None and executor not in EXECUTORS:
         fail(f"--executor {executor}: use {' or '.join(EXECUTORS)}")
     settings = settings_from(database_url, preset, data_dir, watch_executor=executor)
@@ -85,6 +82,14 @@ def listens(mode: str, settings: Settings, flag: str) -> bool:
 
 
 async def _watch(settings: Settings, listen: bool) -> None:
+    import asyncio
+    import signal
+
+    from pam_proactive.engine import open_engine
+    from pam_proactive.jobs.pipeline.batches import observe_lag_metrics
+    from pam_proactive.jobs.pipeline.delivery import reconcile_channels
+    from pam_proactive.jobs.watcher.watch import Watcher
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -111,6 +116,13 @@ def install_triggers(
         database_url: DatabaseUrl = None, preset: Preset = None,
         data_dir: DataDir = None) -> None:
     """Print (or --apply) the optional NOTIFY triggers that wake `watch --mode listen`."""
+    import psycopg
+
+    from pam_proactive.db.bootstrap import database_conninfo
+    from pam_proactive.db.connection import connection_kwargs
+    from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
+    from pam_proactive.jobs.watcher.watch import channel_name
+
     settings = settings_from(database_url, preset, data_dir)
     schema = settings.engine_schema
     text = (drop_trigger_sql(settings.preset, schema) if drop
@@ -135,3 +147,9 @@ def install_triggers(
     run_guarded(go())
     console.print("triggers removed" if drop else
                   f"triggers installed: they notify channel {channel_name(schema)!r}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `watch` and `install-triggers` to the ``pam-proactive`` application."""
+    app.command(cls=Command)(watch)
+    app.command("install-triggers", cls=Command)(install_triggers)

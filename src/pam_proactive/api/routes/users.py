@@ -72,7 +72,7 @@ NowParam = Annotated[datetime | None, AfterValidator(_plausible), Query(
 async def context(user_id: UUID, request: Request, now: NowParam = None,
                   who: Caller = Depends(user_caller)) -> dict[str, Any]:
     """The traveler's full context (profile, money, travel, calendar, vehicle, data quality)
-    as of ``now``, as `pam-proactive context --json` prints it, at most 4 MiB: past it the
+    as of ``now``, as `pam-proactive context --format json` prints it, at most 4 MiB: past it the
     largest lists are cut and named in ``truncated``. Rate limited."""
     rate_limit(request, who)
     engine = api_state(request).engine
