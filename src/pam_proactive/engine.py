@@ -6,13 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import psycopg
-
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.config import Settings
 from pam_proactive.data.integration import ProactiveDataIntegrator
 from pam_proactive.db.bootstrap import database_conninfo
-from pam_proactive.db.connection import Database, connection_kwargs
+from pam_proactive.db.connection import Database, admin_connection
 from pam_proactive.db.migrate import migrate
 
 
@@ -31,8 +29,7 @@ async def run_migrations(settings: Settings, conninfo: str, *, supabase: bool = 
                          broadcast: bool = False) -> list[str]:
     """Apply the engine's migrations and the preset's views (and, asked for, the Supabase
     access and broadcast SQL); return what was applied."""
-    kwargs = connection_kwargs(settings)
-    async with await psycopg.AsyncConnection.connect(conninfo, **kwargs) as conn:
+    async with admin_connection(conninfo, settings) as conn:
         return await migrate(conn, schema=settings.engine_schema, preset=settings.preset,
                              supabase=supabase, broadcast=broadcast)
 

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -262,7 +261,7 @@ async def _seed_if_empty(engine: Engine, users: int) -> None:
         console.print("--demo: the database already has travelers; seeding nothing")
         return
     now = datetime.now().astimezone()
-    async with await psycopg.AsyncConnection.connect(engine.conninfo) as conn:
+    async with engine.db.admin(bounded=False) as conn:
         await seed_demo_data(conn, users=users, seed=42, now=now,
                              engine_schema=engine.settings.engine_schema)
     console.print(f"--demo: seeded {users:,} demo travelers")

@@ -44,7 +44,7 @@ from pam_proactive.cli.render import (
 )
 from pam_proactive.config import Settings
 from pam_proactive.db.bootstrap import database_conninfo, reset_demo_database
-from pam_proactive.db.connection import connection_kwargs
+from pam_proactive.db.connection import admin_connection
 from pam_proactive.db.doctor import Finding, diagnose
 from pam_proactive.demo.summary import SuggestionsPerTraveler, Told, demo_ruled_out, told
 from pam_proactive.engine import Engine, open_engine, run_migrations
@@ -125,8 +125,7 @@ def doctor(database_url: DatabaseUrl = None, preset: Preset = None, data_dir: Da
 
     async def go() -> list[Finding]:
         with database_conninfo(settings) as conninfo:
-            async with await psycopg.AsyncConnection.connect(
-                    conninfo, **connection_kwargs(settings)) as conn:
+            async with admin_connection(conninfo, settings) as conn:
                 return await diagnose(conn, preset=settings.preset, schema=settings.engine_schema)
 
     findings = run_guarded(go())
@@ -192,7 +191,8 @@ async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, 
 
     with _progress() as progress:
         task = progress.add_task("seeding users", total=users)
-        async with await psycopg.AsyncConnection.connect(conninfo) as conn:
+        # Unbounded: a chunk's COPY may take longer than one query's timeout.
+        async with admin_connection(conninfo, settings, bounded=False) as conn:
             try:
                 return await seed_demo_data(
                     conn, users=users, seed=seed_value, now=now,

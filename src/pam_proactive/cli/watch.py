@@ -7,7 +7,6 @@ import signal
 from datetime import datetime
 from typing import Annotated, Any
 
-import psycopg
 import typer
 from rich.console import Console
 
@@ -21,7 +20,7 @@ from pam_proactive.cli.options import (
 )
 from pam_proactive.config import Settings
 from pam_proactive.db.bootstrap import database_conninfo
-from pam_proactive.db.connection import connection_kwargs
+from pam_proactive.db.connection import admin_connection
 from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.sweep import reconcile_channels
@@ -124,8 +123,7 @@ def install_triggers(
 
     async def go() -> None:
         with database_conninfo(settings) as conninfo:
-            async with await psycopg.AsyncConnection.connect(
-                    conninfo, **connection_kwargs(settings)) as conn, conn.transaction():
+            async with admin_connection(conninfo, settings) as conn, conn.transaction():
                 await conn.execute(text.encode())
 
     run_guarded(go())

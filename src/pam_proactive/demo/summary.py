@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.demo.reference import _ZONE_OF_STATE
 from pam_proactive.demo.ruled_out import local_dates, ruled_out
-from pam_proactive.demo.statements import TOLD
+from pam_proactive.demo.statements import DemoStatements
 from pam_proactive.engine import Engine
 
 
@@ -50,8 +48,7 @@ class Told:
 async def told(engine: Engine, monitored: int) -> Told:
     """Count the travelers with notifications in the engine's outbox (the demo's database
     is fresh: every row is from its sweep)."""
-    name, query = TOLD.bind(s=sql.Identifier(engine.settings.engine_schema))
-    rows = await engine.db.fetch(name, query)
+    rows = await engine.db.fetch(*DemoStatements.for_schema(engine.settings.engine_schema).told)
     told_any, three = rows[0] if rows else (0, 0)
     return Told(monitored, int(told_any), int(three))
 
