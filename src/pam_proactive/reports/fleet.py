@@ -31,7 +31,7 @@ from pam_proactive.db.connection import BoundStatement, Transaction
 from pam_proactive.engine import Engine
 from pam_proactive.errors import DataSourceError
 from pam_proactive.observability import metrics
-from pam_proactive.reports.statements import ReportStatements
+from pam_proactive.reports.statements import FleetReportRow, ReportStatements
 from pam_proactive.suggestions.delivery import (
     Attempt,
     RetryPolicy,
@@ -327,27 +327,28 @@ async def latest_fleet_report(engine: Engine, at: datetime | None = None
 async def _load(engine: Engine, statement: BoundStatement, params: dict[str, Any]
                 ) -> FleetReport | None:
     st = _statements(engine)
-    rows = await engine.db.fetch(*statement, params)
+    rows = await engine.db.fetch(*statement, params, row_type=FleetReportRow)
     if not rows:
         return None
-    (rid, computed_for, run_id, score, _n, _c, threshold, overdue, extra, created,
-     alert_id, previous, alerted, sent_at, attempts, last_error, due, dead_at) = rows[0]
-    vehicles = await engine.db.fetch(*st.report_vehicles, {"id": rid})
+    row = rows[0]
+    threshold, extra = row.threshold, row.report
+    vehicles = await engine.db.fetch(*st.report_vehicles, {"id": row.report_id})
     all_vehicles = tuple(_vehicle(r) for r in vehicles)
     summary = FleetSummary(
-        fleet_score=score,
+        fleet_score=row.fleet_score,
         vehicles=all_vehicles,
         critical=tuple(sorted((v for v in all_vehicles if v.health_score < threshold),
                               key=lambda v: (v.health_score, str(v.user_id)))),
-        overdue_by_task=dict(overdue),
+        overdue_by_task=dict(row.overdue_by_task),
         expired_documents=dict(extra.get("expired_documents", {})),
         threshold=threshold,
     )
-    alert = None if alert_id is None else FleetAlert(alert_id, previous, alerted, sent_at,
-                                                     attempts, last_error, due, dead_at)
-    return FleetReport(rid, computed_for.astimezone(UTC), run_id, summary,
+    alert = None if row.alert_id is None else FleetAlert(
+        row.alert_id, row.previous_critical, row.alert_critical, row.sent_at, row.attempts,
+        row.last_error, row.deliver_after, row.dead_at)
+    return FleetReport(row.report_id, row.computed_for.astimezone(UTC), row.run_id, summary,
                        int(extra.get("skipped_no_vehicle", 0)), int(extra.get("errors", 0)),
-                       created, alert)
+                       row.created_at, alert)
 
 
 def _vehicle(row: tuple[Any, ...]) -> VehicleHealth:

@@ -4,12 +4,42 @@ table per batch, and use no temporary tables or session state (Supabase's pooler
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, NamedTuple
+
 from pam_proactive.db.connection import Statement, StatementSet
 
-_REPORT_COLUMNS = """r.id, r.computed_for, r.run_id, r.fleet_score, r.vehicles, r.critical,
-       r.threshold, r.overdue_by_task, r.report, r.created_at,
-       a.id, a.previous_critical, a.critical, a.sent_at, a.attempts, a.last_error,
-       a.deliver_after, a.dead_at"""
+
+class FleetReportRow(NamedTuple):
+    """A stored fleet report with its alert, if any (``latest_report``, ``report_by_id``):
+    the columns are named after these fields, read by name."""
+
+    report_id: int
+    computed_for: datetime
+    run_id: int | None
+    fleet_score: float
+    vehicles: int
+    critical: int
+    threshold: int
+    overdue_by_task: dict[str, int]
+    report: dict[str, Any]  # skipped and error counts, weights, expired documents
+    created_at: datetime
+    # The alert's columns are all NULL when the report has no alert: read them only when
+    # alert_id is set (then they hold the types below).
+    alert_id: int | None
+    previous_critical: int
+    alert_critical: int
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+    deliver_after: datetime | None
+    dead_at: datetime | None
+
+
+_REPORT_COLUMNS = """r.id AS report_id, r.computed_for, r.run_id, r.fleet_score, r.vehicles,
+       r.critical, r.threshold, r.overdue_by_task, r.report, r.created_at,
+       a.id AS alert_id, a.previous_critical, a.critical AS alert_critical, a.sent_at,
+       a.attempts, a.last_error, a.deliver_after, a.dead_at"""
 
 
 class ReportStatements(StatementSet):
