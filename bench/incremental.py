@@ -40,7 +40,7 @@ from psycopg import sql
 
 from _common import NOW, parser, run, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
-from pam_proactive.data.changes import ACTIVE_AMONG, CHANGES, DUE, SAVE_STATE
+from pam_proactive.data.changes import ChangeStatements
 from pam_proactive.db.triggers import trigger_sql
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.pipeline.batches import add_lag_observer, remove_lag_observer
@@ -108,26 +108,25 @@ def _plan_lines(conn: psycopg.Connection[tuple[Any, ...]], statement: sql.Compos
 def explain(engine: Engine, ids: list[UUID], since: datetime, now: datetime) -> None:
     """Plans of the statements an incremental run makes besides evaluating: the change feed,
     the due set, the active filter and one batch of state writes (rolled back)."""
-    schema = sql.Identifier(engine.settings.engine_schema)
+    st = ChangeStatements.for_schema(engine.settings.engine_schema)
     batch = ids[: engine.settings.batch_size]
-    cases: list[tuple[str, str, dict[str, object]]] = [
-        ("change feed (all tables, one statement)", CHANGES,
+    cases: list[tuple[str, sql.Composed, dict[str, object]]] = [
+        ("change feed (all tables, one statement)", st.changes.query,
          {"lo": since - timedelta(seconds=engine.settings.change_overlap_seconds), "hi": now,
           "feed": "incremental", "ulo": None, "uhi": None}),
-        ("due set (recheck_at, expiries, cooldowns)", DUE,
+        ("due set (recheck_at, expiries, cooldowns)", st.due.query,
          {"now": now, "cooldown": timedelta(days=engine.settings.cooldown_days),
           "scope": "all", "lo": None, "hi": None, "types": None}),
-        (f"active filter ({len(batch):,} ids)", ACTIVE_AMONG, {"ids": batch}),
-        (f"state write ({len(batch):,} rows, rolled back)", SAVE_STATE,
+        (f"active filter ({len(batch):,} ids)", st.active_among.query, {"ids": batch}),
+        (f"state write ({len(batch):,} rows, rolled back)", st.save_state.query,
          {"now": now, "scope": "all", "ids": batch, "watermarks": [None] * len(batch),
           "rechecks": [now] * len(batch), "recheck_reasons": ["daily"] * len(batch),
           "reasons": ["due"] * len(batch)}),
     ]
     print("statements of an incremental run besides evaluation (EXPLAIN ANALYZE):")
     with psycopg.connect(engine.conninfo) as conn:
-        for title, text, params in cases:
+        for title, statement, params in cases:
             print(f"  {title}:")
-            statement = sql.SQL(text).format(s=schema)
             for line in _plan_lines(conn, statement, params):
                 print(f"    {line}")
 

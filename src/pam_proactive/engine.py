@@ -7,13 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import psycopg
-
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.config import Settings
 from pam_proactive.data.integration import ProactiveDataIntegrator
 from pam_proactive.db.bootstrap import database_conninfo
-from pam_proactive.db.connection import Database, connection_kwargs
+from pam_proactive.db.connection import Database, admin_connection
 from pam_proactive.db.migrate import migrate
 
 
@@ -36,8 +34,7 @@ async def run_migrations(settings: Settings, conninfo: str, *, supabase: bool = 
     applied. A database whose traveler tables do not fit the preset is refused
     (:class:`~pam_proactive.errors.PresetMismatchError`). With ``announce``, what was applied
     (if anything) is one line on stderr: a command that migrates as a side effect says so."""
-    kwargs = connection_kwargs(settings)
-    async with await psycopg.AsyncConnection.connect(conninfo, **kwargs) as conn:
+    async with admin_connection(conninfo, settings) as conn:
         applied = await migrate(conn, schema=settings.engine_schema, preset=settings.preset,
                                 supabase=supabase, broadcast=broadcast,
                                 create_reference_tables=create_reference_tables)

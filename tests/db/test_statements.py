@@ -1,49 +1,75 @@
-"""Statement modules compose their texts for one engine schema through one helper."""
+"""Statement modules declare named statements in a StatementSet, bound once per schema."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
-
 import pytest
-from psycopg import sql
 
 from pam_proactive.api.statements import ApiStatements
-from pam_proactive.data.queries import Statements
-from pam_proactive.db.connection import in_schema, schema_statements
+from pam_proactive.data.changes import ChangeStatements
+from pam_proactive.data.queries import BatchStatements
+from pam_proactive.db.connection import (
+    BoundStatement,
+    Statement,
+    StatementSet,
+    in_schema,
+)
+from pam_proactive.demo.statements import DemoStatements
 from pam_proactive.reports.statements import ReportStatements
 
 PING = "SELECT 1 FROM {s}.ping"
 
 
-@dataclass(frozen=True, slots=True)
-class _Pair:
-    ping: sql.Composed
-
-
-@dataclass(frozen=True, slots=True)
-class _Orphan:
-    ping: sql.Composed
-    pong: sql.Composed
+class _Pair(StatementSet):
+    ping = Statement("test.ping", PING)
 
 
 def test_in_schema_quotes_the_schema() -> None:
     assert in_schema(PING, 'odd "name"').as_string(None) == 'SELECT 1 FROM "odd ""name""".ping'
 
 
-def test_each_field_gets_the_text_named_after_it() -> None:
-    pair = schema_statements(_Pair, "engine", {"PING": PING})
-    assert pair.ping.as_string(None) == 'SELECT 1 FROM "engine".ping'
+def test_an_instance_holds_each_statement_bound_for_its_schema() -> None:
+    pair = _Pair.for_schema('odd "name"')
+    assert isinstance(pair.ping, BoundStatement)
+    assert pair.ping.name == "test.ping"
+    assert pair.ping.query.as_string(None) == 'SELECT 1 FROM "odd ""name""".ping'
 
 
-def test_a_field_without_a_text_fails_at_composition() -> None:
-    with pytest.raises(TypeError, match=r"_Orphan\.pong: no statement text PONG"):
-        schema_statements(_Orphan, "engine", {"PING": PING})
+def test_the_class_attribute_is_the_statement_itself() -> None:
+    assert _Pair.ping == Statement("test.ping", PING)
+    assert _Pair.statements == {"ping": _Pair.ping}
 
 
-@pytest.mark.parametrize("cls", [Statements, ApiStatements, ReportStatements])
-def test_every_module_statement_names_the_schema(cls: Any) -> None:
-    composed = cls.for_schema("eng_x")
-    texts = [getattr(composed, f.name).as_string(None) for f in fields(cls)]
+def test_statements_are_bound_once_per_schema() -> None:
+    assert _Pair.for_schema("a") is _Pair.for_schema("a")
+    assert _Pair.for_schema("a") is not _Pair.for_schema("b")
+
+
+def test_an_unknown_placeholder_fails_when_the_set_is_defined() -> None:
+    with pytest.raises(TypeError, match=r"_Bad\.pong: bad placeholder in 'test\.pong'"):
+        class _Bad(StatementSet):
+            pong = Statement("test.pong", "SELECT 1 FROM {schema}.pong")
+
+
+def test_two_statements_of_one_name_fail_when_the_set_is_defined() -> None:
+    with pytest.raises(TypeError, match="_Twice: two statements share a name"):
+        class _Twice(StatementSet):
+            ping = Statement("test.ping", PING)
+            pong = Statement("test.ping", PING)
+
+
+SETS: list[type[StatementSet]] = [BatchStatements, ChangeStatements, ApiStatements,
+                                  ReportStatements, DemoStatements]
+
+
+@pytest.mark.parametrize("cls", SETS)
+def test_every_module_statement_names_the_schema(cls: type[StatementSet]) -> None:
+    bound = cls.for_schema("eng_x")
+    texts = [bound.bound(st).query.as_string(None) for st in cls.statements.values()]
     assert texts and all("{s}" not in t for t in texts)
     assert any('"eng_x".' in t for t in texts)
+
+
+def test_statement_names_are_unique_across_sets() -> None:
+    """A metric label names one statement only."""
+    names = [st.name for cls in SETS for st in cls.statements.values()]
+    assert len(names) == len(set(names))

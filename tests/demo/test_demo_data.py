@@ -15,9 +15,9 @@ from psycopg import sql
 
 from pam_proactive.db.migrate import reference_tables_sql
 from pam_proactive.demo import SeedReport, load, seed_demo_data
-from pam_proactive.demo.encoding import _Clock
+from pam_proactive.demo.encoding import Clock
 from pam_proactive.demo.load import TABLE_COLUMNS
-from pam_proactive.demo.reference import _ZONE_OF_STATE, TOWNS
+from pam_proactive.demo.reference import TOWNS, ZONE_OF_STATE
 
 NOW = datetime(2025, 6, 15, 14, 30, tzinfo=UTC)
 TODAY = NOW.date()
@@ -396,8 +396,8 @@ async def test_rejects_negative_inputs(db: psycopg.AsyncConnection[Any]) -> None
 
 
 def test_naive_now_is_utc() -> None:
-    naive = _Clock.of(NOW.replace(tzinfo=None))
-    aware = _Clock.of(NOW)
+    naive = Clock.of(NOW.replace(tzinfo=None))
+    aware = Clock.of(NOW)
     assert (naive.now_s, naive.today) == (aware.now_s, aware.today)
     assert date.fromordinal(date(1970, 1, 1).toordinal() + aware.today) == TODAY
 
@@ -427,7 +427,7 @@ async def test_preferences_go_to_the_engine_schema_without_changing_other_rows(
     zones = [p[0] for p in prefs if p[0] is not None]
     assert zoned == len(zones)
     assert 0.8 <= len(zones) / USERS <= 0.97
-    assert set(zones) <= set(_ZONE_OF_STATE.values())
+    assert set(zones) <= set(ZONE_OF_STATE.values())
     for name in set(zones):
         ZoneInfo(name)  # every one is a real IANA zone
     quiet = [p for p in prefs if p[1] is not None]

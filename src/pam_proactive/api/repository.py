@@ -16,13 +16,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pam_proactive.api.statements import (
-    INSIGHTS_TABLE,
-    LOCK_USER,
-    PING,
-    STREAM_SNAPSHOT,
-    ApiStatements,
-)
+from pam_proactive.api.statements import ApiStatements
+from pam_proactive.db.connection import BoundStatement
 from pam_proactive.engine import Engine
 from pam_proactive.errors import DataSourceError, InvalidPreferencesError
 from pam_proactive.suggestions import answers, store
@@ -31,38 +26,31 @@ from pam_proactive.suggestions.store import USER_LOCK_CLASS, SuggestionRecord, S
 
 
 def statements(engine: Engine) -> ApiStatements:
-    """The API statements of this engine's schema (composed once per engine)."""
-    cached = _STATEMENTS.get(engine.settings.engine_schema)
-    if cached is None:
-        cached = ApiStatements.for_schema(engine.settings.engine_schema)
-        _STATEMENTS[engine.settings.engine_schema] = cached
-    return cached
-
-
-_STATEMENTS: dict[str, ApiStatements] = {}
+    """The API statements bound for this engine's schema (bound once per schema)."""
+    return ApiStatements.for_schema(engine.settings.engine_schema)
 
 
 async def ping(engine: Engine) -> None:
     """One round trip to the database; raises a :class:`DataSourceError` when it fails."""
-    await engine.db.fetch("api_ping", PING)
+    await engine.db.fetch(*statements(engine).ping)
 
 
 async def migrations_applied(engine: Engine) -> dict[str, str]:
     """Applied migration versions (and 'preset') with their checksums."""
-    rows = await engine.db.fetch("api_migrations", statements(engine).migrations_applied)
+    rows = await engine.db.fetch(*statements(engine).migrations_applied)
     return {str(v): str(c) for v, c in rows}
 
 
 async def user_exists(engine: Engine, user_id: UUID) -> bool:
     """True when the traveler tables know ``user_id``."""
-    rows = await engine.db.fetch("api_user_exists", statements(engine).user_exists,
+    rows = await engine.db.fetch(*statements(engine).user_exists,
                                  {"user_id": user_id})
     return bool(rows and rows[0][0])
 
 
 async def suggestion_owner(engine: Engine, suggestion_id: UUID) -> UUID | None:
     """The user a stored suggestion belongs to; None when no such suggestion."""
-    rows = await engine.db.fetch("api_suggestion_owner", statements(engine).suggestion_owner,
+    rows = await engine.db.fetch(*statements(engine).suggestion_owner,
                                  {"id": suggestion_id})
     return rows[0][0] if rows else None
 
@@ -98,7 +86,7 @@ async def live_snoozes(engine: Engine, records: Sequence[SuggestionRecord]
 
 async def preferences(engine: Engine, user_id: UUID) -> dict[str, Any]:
     """The traveler's notification preferences (the defaults when none are stored)."""
-    rows = await engine.db.fetch("api_preferences", statements(engine).get_preferences,
+    rows = await engine.db.fetch(*statements(engine).get_preferences,
                                  {"user_id": user_id})
     return dict(rows[0][0])
 
@@ -110,8 +98,7 @@ async def update_preferences(engine: Engine, user_id: UUID, changes: dict[str, A
     :class:`InvalidPreferencesError` naming the field, and changes nothing."""
     try:
         async with engine.db.transaction("api_update_preferences") as tx:
-            rows = await tx.fetch("api_update_preferences",
-                                  statements(engine).update_preferences,
+            rows = await tx.fetch(*statements(engine).update_preferences,
                                   {"user_id": user_id, "changes": Jsonb(changes)})
     except DataSourceError as exc:
         cause = exc.__cause__
@@ -137,7 +124,7 @@ def record_from_row(row: Sequence[Any]) -> SuggestionRecord:
 
 
 async def _insights_table(engine: Engine) -> bool:
-    rows = await engine.db.fetch("api_insights_table", INSIGHTS_TABLE,
+    rows = await engine.db.fetch(*statements(engine).insights_table,
                                  {"schema": engine.settings.engine_schema})
     return bool(rows and rows[0][0])
 
@@ -182,8 +169,8 @@ async def export_user(engine: Engine, user_id: UUID, max_rows: int | None = None
     params = {"user_id": user_id, "limit": None if max_rows is None else max_rows + 1}
     truncated: list[str] = []
 
-    async def fetch(table: str, statement: Any) -> list[tuple[Any, ...]]:
-        rows = await engine.db.fetch(f"api_export_{table}", statement, params)
+    async def fetch(table: str, statement: BoundStatement) -> list[tuple[Any, ...]]:
+        rows = await engine.db.fetch(*statement, params)
         if max_rows is not None and len(rows) > max_rows:
             truncated.append(table)
             return rows[:max_rows]
@@ -222,9 +209,9 @@ async def erase_user(engine: Engine, user_id: UUID) -> dict[str, int]:
         steps.append(("insights", st.erase_insights))
     deleted: dict[str, int] = {}
     async with engine.db.transaction("api_erase_user") as tx:
-        await tx.execute("api_erase_lock", LOCK_USER, params)
+        await tx.execute(*st.lock_user, params)
         for table, statement in steps:
-            deleted[table] = await tx.execute(f"api_erase_{table}", statement, params)
+            deleted[table] = await tx.execute(*statement, params)
         deleted["feedback"], deleted["snoozes"] = await answers.erase_answers(
             tx, engine.settings.engine_schema, user_id)
     engine.data.invalidate_user(user_id)
@@ -233,7 +220,7 @@ async def erase_user(engine: Engine, user_id: UUID) -> dict[str, int]:
 
 async def stream_snapshot(engine: Engine) -> tuple[str, list[str]]:
     """The current snapshot's xmax and in-progress transaction ids (as text)."""
-    rows = await engine.db.fetch("api_stream_snapshot", STREAM_SNAPSHOT)
+    rows = await engine.db.fetch(*statements(engine).stream_snapshot)
     return str(rows[0][0]), [str(x) for x in rows[0][1] or ()]
 
 
@@ -242,7 +229,7 @@ async def stream_poll(engine: Engine, xmax: str, pending: Sequence[str], users: 
     """Suggestions of ``users`` changed by transactions that committed after the snapshot
     (``xmax``, ``pending``); returns this poll's snapshot and the rows (the suggestion's
     columns, then the writing transaction's id and the change kind)."""
-    rows = await engine.db.fetch("api_stream_poll", statements(engine).stream_poll,
+    rows = await engine.db.fetch(*statements(engine).stream_poll,
                                  {"xmax": xmax, "pending": list(pending), "users": list(users)})
     changed = [r[2:] for r in rows if r[2] is not None]
     return str(rows[0][0]), [str(x) for x in rows[0][1] or ()], changed

@@ -319,7 +319,6 @@ def _no_signals() -> Iterator[None]:
 
 async def _seed_if_empty(engine: Engine, users: int) -> None:
     """Demo travelers when the database has none (nothing is ever overwritten)."""
-    import psycopg
 
     from pam_proactive.demo import seed_demo_data
 
@@ -327,7 +326,7 @@ async def _seed_if_empty(engine: Engine, users: int) -> None:
         console.print("--demo: the database already has travelers; seeding nothing")
         return
     now = datetime.now().astimezone()
-    async with await psycopg.AsyncConnection.connect(engine.conninfo) as conn:
+    async with engine.db.admin(bounded=False) as conn:
         await seed_demo_data(conn, users=users, seed=42, now=now,
                              engine_schema=engine.settings.engine_schema)
     console.print(f"--demo: seeded {users:,} demo travelers")

@@ -137,18 +137,15 @@ def doctor(database_url: DatabaseUrl = None, preset: Preset = None, data_dir: Da
            output: Format = "table") -> None:
     """Check the database against the preset; print each problem with its fix. Exit 1 if the
     engine cannot run."""
-    import psycopg
-
     from pam_proactive.db.bootstrap import database_conninfo
-    from pam_proactive.db.connection import connection_kwargs
+    from pam_proactive.db.connection import admin_connection
     from pam_proactive.db.doctor import diagnose
 
     settings = settings_from(database_url, preset, data_dir)
 
     async def go() -> list[Finding]:
         with database_conninfo(settings) as conninfo:
-            async with await psycopg.AsyncConnection.connect(
-                    conninfo, **connection_kwargs(settings)) as conn:
+            async with admin_connection(conninfo, settings) as conn:
                 return await diagnose(conn, preset=settings.preset, schema=settings.engine_schema)
 
     findings = run_guarded(go())
@@ -235,12 +232,14 @@ async def _seed(conninfo: str, settings: Settings, users: int, seed_value: int, 
                 ) -> Any:
     import psycopg
 
+    from pam_proactive.db.connection import admin_connection
     from pam_proactive.demo import seed_demo_data
     from pam_proactive.errors import SeedConflictError
 
     with _progress() as progress:
         task = progress.add_task("seeding users", total=users)
-        async with await psycopg.AsyncConnection.connect(conninfo) as conn:
+        # Unbounded: a chunk's COPY may take longer than one query's timeout.
+        async with admin_connection(conninfo, settings, bounded=False) as conn:
             try:
                 return await seed_demo_data(
                     conn, users=users, seed=seed_value, now=now,

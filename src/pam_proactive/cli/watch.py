@@ -116,10 +116,8 @@ def install_triggers(
         database_url: DatabaseUrl = None, preset: Preset = None,
         data_dir: DataDir = None) -> None:
     """Print (or --apply) the optional NOTIFY triggers that wake `watch --mode listen`."""
-    import psycopg
-
     from pam_proactive.db.bootstrap import database_conninfo
-    from pam_proactive.db.connection import connection_kwargs
+    from pam_proactive.db.connection import admin_connection
     from pam_proactive.db.triggers import drop_trigger_sql, trigger_sql
     from pam_proactive.jobs.watcher.watch import channel_name
 
@@ -140,8 +138,7 @@ def install_triggers(
 
     async def go() -> None:
         with database_conninfo(settings) as conninfo:
-            async with await psycopg.AsyncConnection.connect(
-                    conninfo, **connection_kwargs(settings)) as conn, conn.transaction():
+            async with admin_connection(conninfo, settings) as conn, conn.transaction():
                 await conn.execute(text.encode())
 
     run_guarded(go())

@@ -10,10 +10,10 @@ import calendar
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
 from pam_proactive.analysis.dates import known_zone, zone
@@ -53,8 +53,10 @@ from pam_proactive.context import (
     Vehicle,
     VehicleContext,
 )
+from pam_proactive.data.rows import TripRow, UserRow
 
 Row = tuple[Any, ...]
+R = TypeVar("R", bound=Row)
 
 _TRIP_STATUSES = {"planned", "active", "completed", "cancelled"}
 _PERIODS = {"weekly", "monthly", "yearly"}
@@ -101,28 +103,28 @@ def _coordinates(lat: Any, lng: Any) -> Coordinates | None:
     return Coordinates(la, ln)
 
 
-def build_profile(row: Row, timezone: str, quality: QualityBuilder) -> Profile:
+def build_profile(row: UserRow, timezone: str, quality: QualityBuilder) -> Profile:
     """Profile from a ``traveler_users`` row, with the timezone already validated."""
-    (user_id, status, units, _tz, currency, region, vehicle_type, fuel_type, towing, lat, lng,
-     opted_out, disabled, quiet_start, quiet_end, daily_cap) = row
+    currency, vehicle_type = row.currency, row.vehicle_type
+    quiet_start, quiet_end, daily_cap = row.quiet_start, row.quiet_end, row.daily_cap
     cur = (currency or "").strip().upper()
     if len(cur) != 3 or not cur.isalpha():
         if currency:
             quality.repair("currency_defaulted")
         cur = "USD"
     return Profile(
-        user_id=user_id,
-        status=status or "active",
-        units="imperial" if units == "imperial" else "metric",
+        user_id=row.user_id,
+        status=row.status or "active",
+        units="imperial" if row.units == "imperial" else "metric",
         timezone=timezone,
         currency=cur,
-        region=region,
+        region=row.region,
         vehicle_class=normalize_vehicle_class(vehicle_type),
-        fuel_type=(fuel_type or "").strip().lower() or None,
-        towing=is_towing(towing, vehicle_type),
-        coordinates=_coordinates(lat, lng),
-        opted_out=bool(opted_out),
-        disabled_types=frozenset(disabled or ()),
+        fuel_type=(row.fuel_type or "").strip().lower() or None,
+        towing=is_towing(row.towing, vehicle_type),
+        coordinates=_coordinates(row.latitude, row.longitude),
+        opted_out=bool(row.opted_out),
+        disabled_types=frozenset(row.disabled_types or ()),
         quiet_start=quiet_start if isinstance(quiet_start, time) else None,
         quiet_end=quiet_end if isinstance(quiet_end, time) else None,
         daily_cap=daily_cap if isinstance(daily_cap, int) and daily_cap >= 0 else None,
@@ -397,23 +399,23 @@ def _route_text_coordinates(
     return point("origin"), point("destination"), False
 
 
-def build_trip(row: Row, today: date, quality: QualityBuilder) -> Trip:
+def build_trip(row: TripRow, today: date, quality: QualityBuilder) -> Trip:
     """A trip with its effective status and repaired dates and distance."""
-    (_u, trip_id, status, origin, destination, start, end, miles, cost, olat, olng, dlat, dlng,
-     route_text, route_type) = row
+    start, end, route_type = row.start_date, row.end_date, row.route_type
     if start and end and end < start:
         quality.repair("trip_end_before_start")
         end = start
-    distance = _finite(miles)
+    distance = _finite(row.distance_miles)
     if distance is not None and distance < 0:
         quality.repair("trip_distance_negative")
         distance = None
     elif distance is not None and distance > MAX_TRIP_MILES:
         quality.skip("trip_distance_implausible")  # a typo, not a trip: no distance
         distance = None
-    o_xy, d_xy = _coordinates(olat, olng), _coordinates(dlat, dlng)
+    o_xy = _coordinates(row.origin_lat, row.origin_lng)
+    d_xy = _coordinates(row.destination_lat, row.destination_lng)
     if route_type == "string":
-        o_xy, d_xy, bad = _route_text_coordinates(route_text)
+        o_xy, d_xy, bad = _route_text_coordinates(row.route_text)
         if bad:
             quality.skip("route_data_malformed")
         else:
@@ -421,20 +423,20 @@ def build_trip(row: Row, today: date, quality: QualityBuilder) -> Trip:
     elif route_type not in (None, "object", "null"):
         quality.skip("route_data_malformed")
     return Trip(
-        trip_id=str(trip_id),
-        status=effective_trip_status(status, start, end, today),  # type: ignore[arg-type]
-        origin=origin,
-        destination=destination,
+        trip_id=str(row.trip_id),
+        status=effective_trip_status(row.status, start, end, today),  # type: ignore[arg-type]
+        origin=row.origin,
+        destination=row.destination,
         start_date=start,
         end_date=end,
         distance_miles=distance,
-        estimated_cost=_finite(cost),
+        estimated_cost=_finite(row.estimated_cost),
         origin_coordinates=o_xy,
         destination_coordinates=d_xy,
     )
 
 
-def build_travel(trip_rows: Sequence[Row], profile: Profile, today: date,
+def build_travel(trip_rows: Sequence[TripRow], profile: Profile, today: date,
                  quality: QualityBuilder) -> TravelContext:
     """Trips and the traveler's believed location (profile, active trip, then last trip)."""
     trips = tuple(build_trip(r, today, quality) for r in trip_rows)
@@ -643,11 +645,11 @@ def _completeness(quality: QualityBuilder, present: dict[str, dict[str, bool]]) 
 # Positions of the traveler's free text in each statement's rows (data/queries.py), cut by
 # analysis.bounds.cut_text before anything is built from them: a title, message or `data`
 # can then quote them without growing past the documented bounds.
-_USER_TEXT = (5, 6, 7)  # region, vehicle_type, fuel_type
+_USER_TEXT = tuple(UserRow._fields.index(f) for f in ("region", "vehicle_type", "fuel_type"))
 _VEHICLE_TEXT = (2, 3, 4)  # name, vehicle_type, fuel_type
 _ROW_TEXT: Mapping[str, tuple[int, ...]] = {
     "budgets": (2,),  # category
-    "trips": (3, 4),  # origin, destination
+    "trips": (TripRow._fields.index("origin"), TripRow._fields.index("destination")),
     "events": (2, 6, 7),  # title, event_type, location_name
     "maintenance": (3,),  # task
 }
@@ -658,17 +660,19 @@ def _too_long(value: object) -> bool:
     return isinstance(value, str) and len(value) > TEXT_MAX_CHARS
 
 
-def _cut_row(row: Row, columns: tuple[int, ...], cut: list[int]) -> Row:
-    """``row`` with its text at ``columns`` cut; ``cut[0]`` counts the values cut."""
+def _cut_row(row: R, columns: tuple[int, ...], cut: list[int]) -> R:
+    """``row`` (of the same type: a named row stays one) with its text at ``columns`` cut;
+    ``cut[0]`` counts the values cut."""
     long = [c for c in columns if _too_long(row[c])]
     if not long:
         return row
     cut[0] += len(long)
-    return tuple(cut_text(v) if i in long else v for i, v in enumerate(row))
+    make = cast(Callable[[Iterable[Any]], R], getattr(type(row), "_make", tuple))
+    return make(cut_text(v) if i in long else v for i, v in enumerate(row))
 
 
-def cut_texts(user_row: Row, rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None,
-              quality: QualityBuilder) -> tuple[Row, dict[str, Sequence[Row]], Row | None]:
+def cut_texts(user_row: UserRow, rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None,
+              quality: QualityBuilder) -> tuple[UserRow, dict[str, Sequence[Row]], Row | None]:
     """The rows with every traveler text cut to ``TEXT_MAX_CHARS`` (an ellipsis last),
     counted as repaired (``text_cut``)."""
     cut = [0]
@@ -693,7 +697,7 @@ def cut_texts(user_row: Row, rows: Mapping[str, Sequence[Row]], vehicle_row: Row
 
 
 def build_context(
-    user_row: Row, now: datetime, local: tuple[date, str, bool],
+    user_row: UserRow, now: datetime, local: tuple[date, str, bool],
     rows: Mapping[str, Sequence[Row]], vehicle_row: Row | None, rule: OutlierRule,
     after_now: Mapping[str, int] | None = None,
 ) -> UserContext:
@@ -705,19 +709,20 @@ def build_context(
     today, zone_name, invalid = local
     if invalid:
         quality.skip("timezone_invalid")
-    if invalid or user_row[3] is None:
+    if invalid or user_row.timezone is None:
         # Dates, budget periods and quiet hours then follow UTC: said, never silent.
         quality.assume("timezone", "UTC (local dates, budget periods and quiet hours)")
     profile = build_profile(user_row, zone_name, quality)
     expense_rows = rows["expenses"]
     financial = build_financial(expense_rows[0] if expense_rows else None, rows["budgets"],
                                 today, quality, rule)
-    travel = build_travel(rows["trips"], profile, today, quality)
+    # The loader reads trips as TripRow (the other entities stay plain tuples).
+    travel = build_travel(cast(Sequence[TripRow], rows["trips"]), profile, today, quality)
     calendar = build_calendar(rows["events"], zone_name, quality)
     vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality,
                             today)
     _completeness(quality, {
-        "profile": {"timezone": user_row[3] is not None and not invalid,
+        "profile": {"timezone": user_row.timezone is not None and not invalid,
                     "vehicle_type": profile.vehicle_class != "unknown"},
         "financial": {"expenses": bool(financial.categories), "budgets": bool(financial.budgets)},
         "travel": {"trips": bool(travel.trips), "location": travel.location is not None},

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pam_proactive.db.connection import Database, in_schema
+from pam_proactive.db.connection import Database, Statement, StatementSet
 
 # (source, view, row id column) of every change source read through a traveler view. Every
 # view has created_at and updated_at columns (NULL where the table has none: the planner
@@ -58,43 +58,52 @@ def _changes_sql() -> str:
             "    AND z.source = c.source AND z.row_id = c.row_id AND z.changed_at = c.at)")
 
 
-CHANGES = _changes_sql()
+class ChangeStatements(StatementSet):
+    """The change feed's and evaluation state's statements;
+    ``ChangeStatements.for_schema(schema)`` binds them for one engine schema."""
 
-# The full sweep's population: active users (opted-out ones included, so that their live
-# suggestions are resolved).
-ACTIVE_AMONG = """
+    changes = Statement("changes", _changes_sql())
+
+    # The full sweep's population: active users (opted-out ones included, so that their live
+    # suggestions are resolved).
+    active_among = Statement("active_among", """
 SELECT user_id FROM {s}.traveler_users
 WHERE user_id = ANY(%(ids)s::uuid[]) AND status = 'active'
-"""
+""")
 
-CURSOR = "SELECT position, full_sweep_at FROM {s}.change_cursors WHERE feed = %(feed)s"
+    cursor = Statement(
+        "change_cursor",
+        "SELECT position, full_sweep_at FROM {s}.change_cursors WHERE feed = %(feed)s")
 
-SAVE_CURSOR = """
+    save_cursor = Statement("change_feed_cursor", """
 INSERT INTO {s}.change_cursors (feed, position, full_sweep_at, updated_at)
 VALUES (%(feed)s, %(position)s, %(full)s, now())
 ON CONFLICT (feed) DO UPDATE SET position = EXCLUDED.position,
     full_sweep_at = coalesce(EXCLUDED.full_sweep_at, change_cursors.full_sweep_at),
     updated_at = now()
-"""
+""")
 
-MARK_SEEN = """
+    mark_seen = Statement("change_feed_mark", """
 INSERT INTO {s}.change_seen (feed, source, row_id, changed_at)
 SELECT %(feed)s, x.source, x.row_id, x.at
 FROM unnest(%(sources)s::text[], %(rows)s::text[], %(ats)s::timestamptz[]) AS x(source, row_id, at)
 ON CONFLICT DO NOTHING
-"""
+""")
 
-# Travelers whose rows were deleted, queued by the optional triggers; taken once.
-TAKE_DELETIONS = "DELETE FROM {s}.deletions RETURNING user_id, deleted_at"
+    # Travelers whose rows were deleted, queued by the optional triggers; taken once.
+    take_deletions = Statement(
+        "take_deletions", "DELETE FROM {s}.deletions RETURNING user_id, deleted_at")
 
-PRUNE_SEEN = "DELETE FROM {s}.change_seen WHERE feed = %(feed)s AND changed_at <= %(before)s"
+    prune_seen = Statement(
+        "change_feed_prune",
+        "DELETE FROM {s}.change_seen WHERE feed = %(feed)s AND changed_at <= %(before)s")
 
-# Due, within a scope: its recheck moment has passed, a live suggestion of the scope's types
-# has reached its expiry, or the cooldown of a dismissed subject of those types ended since
-# the traveler was last evaluated in the scope (a full sweep would suggest it again then), or
-# a snooze of those types is over and not yet ended (a full sweep would notify it again then).
-# Optionally limited to one job range (lo < user_id <= hi); types NULL: every type.
-DUE = """
+    # Due, within a scope: its recheck moment has passed, a live suggestion of the scope's types
+    # has reached its expiry, or the cooldown of a dismissed subject of those types ended since
+    # the traveler was last evaluated in the scope (a full sweep would suggest it again then), or
+    # a snooze of those types is over and not yet ended (a full sweep would notify it again then).
+    # Optionally limited to one job range (lo < user_id <= hi); types NULL: every type.
+    due = Statement("due_users", """
 SELECT user_id FROM {s}.evaluation_state
 WHERE scope = %(scope)s AND recheck_at <= %(now)s
   AND (%(lo)s::uuid IS NULL OR user_id > %(lo)s::uuid)
@@ -120,9 +129,9 @@ WHERE ended_at IS NULL AND until <= %(now)s
   AND (%(types)s::text[] IS NULL OR type = ANY(%(types)s::text[]))
   AND (%(lo)s::uuid IS NULL OR user_id > %(lo)s::uuid)
   AND (%(hi)s::uuid IS NULL OR user_id <= %(hi)s::uuid)
-"""
+""")
 
-SAVE_STATE = """
+    save_state = Statement("evaluation_state_save", """
 INSERT INTO {s}.evaluation_state
     (scope, user_id, evaluated_for, watermark, recheck_at, recheck_reason, reason, updated_at)
 SELECT %(scope)s, x.user_id, %(now)s, x.watermark, x.recheck_at, x.recheck_reason, x.reason, now()
@@ -134,7 +143,7 @@ ON CONFLICT (scope, user_id) DO UPDATE SET
     watermark = greatest(evaluation_state.watermark, EXCLUDED.watermark),
     recheck_at = EXCLUDED.recheck_at, recheck_reason = EXCLUDED.recheck_reason,
     reason = EXCLUDED.reason, updated_at = now()
-"""
+""")
 
 # The indexes these range scans need are listed in db/doctor.py (CHANGE_INDEXES).
 
@@ -182,19 +191,11 @@ class ChangeFeed:
         self.overlap = overlap
         self.scope = scope
 
-        self._changes = in_schema(CHANGES, schema)
-        self._active = in_schema(ACTIVE_AMONG, schema)
-        self._cursor = in_schema(CURSOR, schema)
-        self._save_cursor = in_schema(SAVE_CURSOR, schema)
-        self._mark = in_schema(MARK_SEEN, schema)
-        self._prune = in_schema(PRUNE_SEEN, schema)
-        self._due = in_schema(DUE, schema)
-        self._deletions = in_schema(TAKE_DELETIONS, schema)
-        self._save_state = in_schema(SAVE_STATE, schema)
+        self._st = ChangeStatements.for_schema(schema)
 
     async def cursor(self) -> Cursor:
         """The feed's cursor (both None before its first run)."""
-        rows = await self.db.fetch("change_cursor", self._cursor, {"feed": self.feed})
+        rows = await self.db.fetch(*self._st.cursor, {"feed": self.feed})
         return Cursor(rows[0][0], rows[0][1]) if rows else Cursor(None, None)
 
     async def changes(self, since: datetime, now: datetime,
@@ -202,7 +203,7 @@ class ChangeFeed:
         """Rows changed in (``since`` - overlap, ``now``] not handed over yet (of the
         travelers lo < id <= hi only, with ``user_range``)."""
         lo, hi = user_range or (None, None)
-        rows = await self.db.fetch("changes", self._changes, {
+        rows = await self.db.fetch(*self._st.changes, {
             "lo": since - self.overlap, "hi": now, "feed": self.feed, "ulo": lo, "uhi": hi})
         return [Change(*row) for row in rows]
 
@@ -210,14 +211,14 @@ class ChangeFeed:
         """Deletes queued by the optional triggers, removed from the queue (each is handed to
         one consumer only: whichever evaluates the traveler stores for everyone)."""
         async with self.db.transaction("take_deletions") as tx:
-            rows = await tx.fetch("take_deletions", self._deletions)
+            rows = await tx.fetch(*self._st.take_deletions)
         return [Change("deleted", "", uid, at) for uid, at in rows]
 
     async def active_among(self, ids: Sequence[UUID]) -> list[UUID]:
         """The ids, in order, that a full sweep would evaluate (active users)."""
         if not ids:
             return []
-        rows = await self.db.fetch("active_among", self._active, {"ids": list(ids)})
+        rows = await self.db.fetch(*self._st.active_among, {"ids": list(ids)})
         return sorted(r[0] for r in rows)
 
     async def due(self, now: datetime, cooldown: timedelta, *,
@@ -226,7 +227,7 @@ class ChangeFeed:
         """Travelers due for a look in this feed's scope without new data (see ``DUE``): of
         suggestion ``types`` (None: every type), lo < id <= hi with ``user_range``."""
         lo, hi = user_range or (None, None)
-        rows = await self.db.fetch("due_users", self._due, {
+        rows = await self.db.fetch(*self._st.due, {
             "now": now, "cooldown": cooldown, "scope": self.scope, "lo": lo, "hi": hi,
             "types": sorted(types) if types is not None else None})
         return {r[0] for r in rows}
@@ -241,9 +242,9 @@ class ChangeFeed:
             "before": position - self.overlap, "position": position, "full": full_sweep_at}
         async with self.db.transaction("change_feed_advance") as tx:
             if changes:
-                await tx.execute("change_feed_mark", self._mark, params)
-            await tx.execute("change_feed_prune", self._prune, params)
-            await tx.execute("change_feed_cursor", self._save_cursor, params)
+                await tx.execute(*self._st.mark_seen, params)
+            await tx.execute(*self._st.prune_seen, params)
+            await tx.execute(*self._st.save_cursor, params)
 
     async def mark_seen(self, changes: Sequence[Change], prune_before: datetime) -> None:
         """Record ``changes`` as handed over and forget those changed at or before
@@ -255,15 +256,15 @@ class ChangeFeed:
             "before": prune_before}
         async with self.db.transaction("change_feed_mark") as tx:
             if changes:
-                await tx.execute("change_feed_mark", self._mark, params)
-            await tx.execute("change_feed_prune", self._prune, params)
+                await tx.execute(*self._st.mark_seen, params)
+            await tx.execute(*self._st.prune_seen, params)
 
     async def save_state(self, now: datetime, rows: Sequence[StateRow]) -> None:
         """Upsert the evaluation state of a batch of travelers in this scope, one statement."""
         if not rows:
             return
         async with self.db.transaction("evaluation_state") as tx:
-            await tx.execute("evaluation_state_save", self._save_state, {
+            await tx.execute(*self._st.save_state, {
                 "now": now, "scope": self.scope, "ids": [r.user_id for r in rows],
                 "watermarks": [r.watermark for r in rows],
                 "rechecks": [r.recheck_at for r in rows],

@@ -35,7 +35,7 @@ from pam_proactive.config import Settings
 from pam_proactive.context import BudgetStatus, CalendarEvent, Location, Profile, UserContext
 from pam_proactive.data.cache import ContextCache
 from pam_proactive.data.loader import ContextLoader, parse_user_id
-from pam_proactive.data.queries import Statements
+from pam_proactive.data.queries import BatchStatements
 from pam_proactive.db.connection import Database
 from pam_proactive.db.migrate import VIEW_NAMES
 from pam_proactive.errors import (
@@ -82,7 +82,7 @@ class ProactiveDataIntegrator:
         self.db = db
         self.settings = settings
         self.detectors = detectors or DetectorSettings()
-        self.statements = Statements.for_schema(settings.engine_schema)
+        self.statements = BatchStatements.for_schema(settings.engine_schema)
         # Outliers are kept out of budget projections by the anomaly detector's own rule.
         self.loader = ContextLoader(db, self.statements, outlier_rule(self.detectors))
         self.cache = ContextCache(settings.cache_ttl, settings.cache_max_entries)
@@ -172,7 +172,7 @@ class ProactiveDataIntegrator:
         must be resolved), by keyset pagination; with ``user_range=(lo, hi)`` only the ids
         with lo < id <= hi (a scheduled job's range)."""
         lo, hi = user_range or (UUID(int=0), UUID(int=(1 << 128) - 1))
-        return self.loader.ids_page("sweep_user_page", self.statements.sweep_user_page,
+        return self.loader.ids_page(self.statements.sweep_user_page,
                                     {"upto": hi}, batch_size or self.settings.batch_size,
                                     after=lo)
 
@@ -208,7 +208,7 @@ class ProactiveDataIntegrator:
         params = {"now": now, "today": today, "since": today - timedelta(days=activity_days)}
         out: list[UUID] = []
         async for page in self.loader.ids_page(
-            "monitored_users", self.statements.monitored_users, params, self.settings.batch_size
+            self.statements.monitored_users, params, self.settings.batch_size
         ):
             out.extend(page)
             if limit is not None and len(out) >= limit:
@@ -267,7 +267,7 @@ class ProactiveDataIntegrator:
         dates), in id order."""
         require_aware(now)
         today = now.date()
-        rows = await self.db.fetch("planned_trip_users", self.statements.planned_trip_users, {
+        rows = await self.db.fetch(*self.statements.planned_trip_users, {
             "now": now, "today": today, "until": today + timedelta(days=within_days)})
         return [r[0] for r in rows]
 

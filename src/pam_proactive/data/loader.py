@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,17 +12,15 @@ from pam_proactive.analysis.dates import require_aware
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import UserContext
 from pam_proactive.data.assemble import build_context, group_by_user, local_today
-from pam_proactive.data.queries import Statements
-from pam_proactive.db.connection import Database
+from pam_proactive.data.queries import BatchStatements
+from pam_proactive.data.rows import TripRow, UserRow
+from pam_proactive.db.connection import BoundStatement, Database
 from pam_proactive.errors import InvalidUserIdError
 from pam_proactive.logs import audit_read
 
 _NIL = UUID(int=0)
 
 # (metrics name, statement attribute) of each entity, vehicles last; keys for the assembly.
-_ENTITIES = (("expenses", "expenses"), ("budgets", "budgets"), ("trips", "trips"),
-             ("calendar_events", "events"), ("fuel_log", "fuel"),
-             ("maintenance_records", "maintenance"), ("vehicles", "vehicles"))
 _KEYS = ("expenses", "budgets", "trips", "events", "fuel", "maintenance")
 
 
@@ -47,7 +45,8 @@ def parse_user_id(value: object) -> UUID:
 class ContextLoader:
     """Builds :class:`UserContext` objects for batches of users."""
 
-    def __init__(self, db: Database, statements: Statements, rule: OutlierRule | None = None):
+    def __init__(self, db: Database, statements: BatchStatements,
+                 rule: OutlierRule | None = None):
         self.db = db
         self.st = statements
         self.rule = rule or OutlierRule()
@@ -58,24 +57,29 @@ class ContextLoader:
         ids = list(dict.fromkeys(parse_user_id(u) for u in user_ids))
         if not ids:
             return {}
-        users = await self.db.fetch("users_by_id", self.st.users_by_id,
-                                    {"ids": uuid_array(ids)})
+        users = await self.db.fetch(*self.st.users_by_id, {"ids": uuid_array(ids)},
+                                    row_type=UserRow)
         audit_read("profiles", len(users))
         if not users:
             return {}
-        todays = [local_today(r[3], now) for r in users]
+        todays = [local_today(r.timezone, now) for r in users]
         params: dict[str, Any] = {
-            "ids": uuid_array(r[0] for r in users),
-            "lo": min(r[0] for r in users),
-            "hi": max(r[0] for r in users),
+            "ids": uuid_array(r.user_id for r in users),
+            "lo": min(r.user_id for r in users),
+            "hi": max(r.user_id for r in users),
             "today": "{" + ",".join(t[0].isoformat() for t in todays) + "}",
             "now": now,
         }
-        fetched = await asyncio.gather(*(
-            self.db.fetch(name, getattr(self.st, attr), params) for name, attr in _ENTITIES),
-            self.db.fetch("recorded_after_now", self.st.recorded_after_now, params))
-        for (entity, _), rows in zip(_ENTITIES, fetched[: len(_ENTITIES)], strict=True):
-            audit_read(entity, len(rows))  # who read how many rows, never what
+        st = self.st
+        # In _KEYS order, then the vehicles; each statement is named after its source.
+        entities = (st.expenses, st.budgets, st.trips, st.events, st.fuel, st.maintenance,
+                    st.vehicles)
+        reads: list[Awaitable[Sequence[tuple[Any, ...]]]] = [
+            self.db.fetch(*entity, params, row_type=TripRow) if entity is st.trips
+            else self.db.fetch(*entity, params) for entity in entities]
+        fetched = await asyncio.gather(*reads, self.db.fetch(*st.recorded_after_now, params))
+        for entity, rows in zip(entities, fetched[: len(entities)], strict=True):
+            audit_read(entity.name, len(rows))  # who read how many rows, never what
         # Entity rows are keyed by the user's 1-based position in `users`.
         grouped = [group_by_user(rows) for rows in fetched[:-2]]
         vehicles = {row[0]: row for row in fetched[-2]}
@@ -85,21 +89,21 @@ class ContextLoader:
         contexts = {}
         for i, (row, today) in enumerate(zip(users, todays, strict=True), start=1):
             per_user = {key: g.get(i, ()) for key, g in zip(_KEYS, grouped, strict=True)}
-            contexts[row[0]] = build_context(row, now, today, per_user, vehicles.get(i),
+            contexts[row.user_id] = build_context(row, now, today, per_user, vehicles.get(i),
                                              self.rule, after_now.get(i))
         return contexts
 
     def active_user_ids(self, batch_size: int) -> AsyncIterator[list[UUID]]:
         """Pages of active, not opted-out user ids, by keyset pagination over the user id."""
-        return self.ids_page("active_user_page", self.st.active_user_page, {}, batch_size)
+        return self.ids_page(self.st.active_user_page, {}, batch_size)
 
-    async def ids_page(self, name: str, statement: Any, params: dict[str, Any],
+    async def ids_page(self, statement: BoundStatement, params: dict[str, Any],
                        batch_size: int, *, after: UUID = _NIL) -> AsyncIterator[list[UUID]]:
         """Keyset pages of user ids above ``after`` from a statement taking ``after`` and
         ``limit``."""
         while True:
-            rows = await self.db.fetch(name, statement, {**params, "after": after,
-                                                         "limit": batch_size})
+            rows = await self.db.fetch(*statement, {**params, "after": after,
+                                                    "limit": batch_size})
             if not rows:
                 return
             page = [r[0] for r in rows]

@@ -9,11 +9,8 @@ is what makes a past moment replayable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from psycopg import sql
-
-from pam_proactive.db.connection import schema_statements
+from pam_proactive.data.rows import UserRow
+from pam_proactive.db.connection import Statement, StatementSet
 
 # Users as (user_id, today, i) rows, i the user's 1-based position in the batch; shared by
 # every per-entity statement. Rows come back keyed by i, not by the uuid: an integer is far
@@ -26,38 +23,52 @@ from pam_proactive.db.connection import schema_statements
 _USERS = """WITH u AS (SELECT * FROM unnest(%(ids)s::uuid[], %(today)s::date[])
            WITH ORDINALITY AS u(user_id, today, i))"""
 
-_USER_COLUMNS = """user_id, status, units, timezone, currency, region, vehicle_type, fuel_type,
-       towing, latitude, longitude, opted_out, disabled_types, quiet_start, quiet_end, daily_cap"""
+# users_by_id's columns are the fields of its row type, in order (read by name).
+_USER_COLUMNS = ", ".join(UserRow._fields)
 
-USERS_BY_ID = f"""
+# Rows recorded after ``now`` (by created_at): ignored by every statement below, counted
+# by recorded_after_now per user and source so that a replayed moment reports them as
+# recorded-after-now rather than as a missing source. In live use hardly any row is after now,
+# so each branch is a short range scan of the created_at index.
+_AFTER_NOW_SOURCES = (("expenses", "traveler_expenses"), ("budgets", "traveler_budgets"),
+                      ("trips", "traveler_trips"), ("calendar_events", "traveler_events"),
+                      ("fuel_log", "traveler_fuel_fills"),
+                      ("maintenance_records", "traveler_maintenance"))
+
+
+class BatchStatements(StatementSet):
+    """The batch statements; ``BatchStatements.for_schema(schema)`` binds them for one engine
+    schema. Entity statements are named after the source they read (``audit_read``)."""
+
+    users_by_id = Statement("users_by_id", f"""
 SELECT {_USER_COLUMNS}
 FROM {{s}}.traveler_users WHERE user_id = ANY(%(ids)s::uuid[])
-"""
+""")
 
-# Keyset pagination: stable under concurrent inserts, no OFFSET scans.
-ACTIVE_USER_PAGE = """
+    # Keyset pagination: stable under concurrent inserts, no OFFSET scans.
+    active_user_page = Statement("active_user_page", """
 SELECT user_id FROM {s}.traveler_users
 WHERE status = 'active' AND NOT opted_out AND user_id > %(after)s::uuid
 ORDER BY user_id LIMIT %(limit)s
-"""
+""")
 
-# The sweep includes opted-out users so that their live suggestions are resolved.
-SWEEP_USER_PAGE = """
+    # The sweep includes opted-out users so that their live suggestions are resolved.
+    sweep_user_page = Statement("sweep_user_page", """
 SELECT user_id FROM {s}.traveler_users
 WHERE status = 'active' AND user_id > %(after)s::uuid AND user_id <= %(upto)s::uuid
 ORDER BY user_id LIMIT %(limit)s
-"""
+""")
 
-# One row per user: the expenses of the scanned window as parallel arrays (category, amount,
-# day offset from the user's today), the ids of those of the last 7 days (in the same
-# order), and every description (with the rest, the key of the duplicate rule in
-# assemble.py). One group per user keeps the aggregate states few (a group per user and
-# category costs five times as much here); the per-category windows, medians, MADs and
-# outliers are computed from these arrays in Python, by the same rule as the anomaly
-# detector. The window reaches back 97 days and to the first day of the third month before
-# the current one (the spending trend's prior months), or to the start of the year for users
-# with a yearly budget.
-EXPENSES = _USERS + """,
+    # One row per user: the expenses of the scanned window as parallel arrays (category, amount,
+    # day offset from the user's today), the ids of those of the last 7 days (in the same
+    # order), and every description (with the rest, the key of the duplicate rule in
+    # assemble.py). One group per user keeps the aggregate states few (a group per user and
+    # category costs five times as much here); the per-category windows, medians, MADs and
+    # outliers are computed from these arrays in Python, by the same rule as the anomaly
+    # detector. The window reaches back 97 days and to the first day of the third month before
+    # the current one (the spending trend's prior months), or to the start of the year for users
+    # with a yearly budget.
+    expenses = Statement("expenses", _USERS + """,
 p AS (
     SELECT u.user_id, u.i, u.today,
            least(CASE WHEN EXISTS (SELECT 1 FROM {s}.traveler_budgets b
@@ -77,9 +88,9 @@ JOIN {s}.traveler_expenses x ON x.user_id = p.user_id AND x.spent_on >= p.scan_f
 WHERE x.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
   AND (x.created_at IS NULL OR x.created_at <= %(now)s)
 GROUP BY p.i
-"""
+""")
 
-BUDGETS = _USERS + """
+    budgets = Statement("budgets", _USERS + """
 SELECT u.i, b.budget_id, b.category, b.amount_limit, b.period, b.start_date, b.end_date,
        b.alert_threshold_pct
 FROM u JOIN {s}.traveler_budgets b ON b.user_id = u.user_id
@@ -87,17 +98,22 @@ WHERE b.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
   AND b.start_date <= u.today AND (b.end_date IS NULL OR b.end_date >= u.today)
   AND (b.created_at IS NULL OR b.created_at <= %(now)s)
 ORDER BY u.i, b.budget_id
-"""
+""")
 
-# Coordinates are pulled out of route_data in SQL only when it is a JSON object; a JSON string
-# (text-encoded JSON, as some clients store it) comes back as text to be parsed in Python.
-TRIPS = _USERS + """
+    # Rows are data.rows.TripRow (read by name: each column is named after its field).
+    # Coordinates are pulled out of route_data in SQL only when it is a JSON object; a JSON
+    # string (text-encoded JSON, as some clients store it) comes back as text to be parsed in
+    # Python.
+    trips = Statement("trips", _USERS + """
 SELECT u.i, t.trip_id, t.status, t.origin, t.destination, t.start_date, t.end_date,
        t.distance_miles, t.estimated_cost,
-       r.rd #>> ARRAY['origin', 'lat'], r.rd #>> ARRAY['origin', 'lng'],
-       r.rd #>> ARRAY['destination', 'lat'], r.rd #>> ARRAY['destination', 'lng'],
-       CASE WHEN jsonb_typeof(t.route_data) = 'string' THEN t.route_data #>> ARRAY[]::text[] END,
-       jsonb_typeof(t.route_data)
+       r.rd #>> ARRAY['origin', 'lat'] AS origin_lat,
+       r.rd #>> ARRAY['origin', 'lng'] AS origin_lng,
+       r.rd #>> ARRAY['destination', 'lat'] AS destination_lat,
+       r.rd #>> ARRAY['destination', 'lng'] AS destination_lng,
+       CASE WHEN jsonb_typeof(t.route_data) = 'string' THEN t.route_data #>> ARRAY[]::text[] END
+         AS route_text,
+       jsonb_typeof(t.route_data) AS route_type
 FROM u JOIN {s}.traveler_trips t ON t.user_id = u.user_id
 CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(t.route_data) = 'object'
                                THEN t.route_data END AS rd) r
@@ -105,9 +121,9 @@ WHERE t.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
   AND (t.created_at IS NULL OR t.created_at <= %(now)s)
   AND (t.end_date IS NULL OR t.end_date >= u.today - 365)
 ORDER BY u.i, t.start_date NULLS LAST, t.trip_id
-"""
+""")
 
-EVENTS = _USERS + """
+    events = Statement("calendar_events", _USERS + """
 SELECT u.i, c.event_id, c.title, c.starts_at, c.ends_at, c.all_day, c.event_type,
        c.location_name
 FROM u JOIN {s}.traveler_events c ON c.user_id = u.user_id
@@ -115,22 +131,22 @@ WHERE c.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
   AND c.starts_at >= %(now)s - interval '1 day' AND c.starts_at < %(now)s + interval '30 days'
   AND (c.created_at IS NULL OR c.created_at <= %(now)s)
 ORDER BY u.i, c.starts_at, c.event_id
-"""
+""")
 
-# Fills dated after the user's today come too: a fill-up cannot lie ahead, so the assembly
-# skips and counts them (``fuel_date_future``) rather than ignoring them silently.
-FUEL = _USERS + """
+    # Fills dated after the user's today come too: a fill-up cannot lie ahead, so the assembly
+    # skips and counts them (``fuel_date_future``) rather than ignoring them silently.
+    fuel = Statement("fuel_log", _USERS + """
 SELECT u.i, f.fill_id, f.filled_on, f.odometer_miles, f.gallons, f.total_cost, f.is_full
 FROM u JOIN {s}.traveler_fuel_fills f ON f.user_id = u.user_id
 WHERE f.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
   AND f.filled_on > u.today - 400
   AND (f.created_at IS NULL OR f.created_at <= %(now)s)
 ORDER BY u.i, f.filled_on, f.odometer_miles NULLS FIRST, f.fill_id
-"""
+""")
 
-# Latest record per (vehicle, task): a scheduled service (not performed yet) is the task's
-# current state; otherwise the most recent service supersedes the older ones.
-MAINTENANCE = _USERS + """
+    # Latest record per (vehicle, task): a scheduled service (not performed yet) is the task's
+    # current state; otherwise the most recent service supersedes the older ones.
+    maintenance = Statement("maintenance_records", _USERS + """
 SELECT DISTINCT ON (u.i, m.vehicle_id, m.task)
        u.i, m.record_id, m.vehicle_id, m.task, m.performed_on, m.mileage_miles,
        m.next_due_date, m.next_due_mileage_miles
@@ -140,26 +156,18 @@ WHERE m.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
   AND (m.created_at IS NULL OR m.created_at <= %(now)s)
   AND m.task IS NOT NULL AND m.task <> ''
 ORDER BY u.i, m.vehicle_id, m.task, m.performed_on DESC NULLS FIRST, m.record_id DESC
-"""
+""")
 
-VEHICLES = _USERS + """
+    vehicles = Statement("vehicles", _USERS + """
 SELECT DISTINCT ON (u.i)
        u.i, v.vehicle_id, v.name, v.vehicle_type, v.fuel_type, v.tank_gallons, v.mpg,
        v.odometer_miles, v.registration_expires, v.insurance_expires
 FROM u JOIN {s}.traveler_vehicles v ON v.user_id = u.user_id
 WHERE v.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
 ORDER BY u.i, v.is_primary DESC, v.vehicle_id
-"""
+""")
 
-# Rows recorded after ``now`` (by created_at): ignored by every statement above, counted here
-# per user and source so that a replayed moment reports them as recorded-after-now rather
-# than as a missing source. In live use hardly any row is after now, so each branch is a short
-# range scan of the created_at index.
-_AFTER_NOW_SOURCES = (("expenses", "traveler_expenses"), ("budgets", "traveler_budgets"),
-                      ("trips", "traveler_trips"), ("calendar_events", "traveler_events"),
-                      ("fuel_log", "traveler_fuel_fills"),
-                      ("maintenance_records", "traveler_maintenance"))
-RECORDED_AFTER_NOW = _USERS + """
+    recorded_after_now = Statement("recorded_after_now", _USERS + """
 SELECT u.i, x.source, count(*)
 FROM u JOIN (
 """ + "\n    UNION ALL\n".join(
@@ -168,10 +176,10 @@ FROM u JOIN (
     for name, view in _AFTER_NOW_SOURCES) + """
 ) x ON x.user_id = u.user_id
 GROUP BY u.i, x.source
-"""
+""")
 
-# Users with something going on: recent spending, trips or events, or plans ahead.
-MONITORED_USERS = """
+    # Users with something going on: recent spending, trips or events, or plans ahead.
+    monitored_users = Statement("monitored_users", """
 SELECT u.user_id FROM {s}.traveler_users u
 WHERE u.status = 'active' AND NOT u.opted_out AND u.user_id > %(after)s::uuid
   AND (EXISTS (SELECT 1 FROM {s}.traveler_expenses e WHERE e.user_id = u.user_id
@@ -181,35 +189,11 @@ WHERE u.status = 'active' AND NOT u.opted_out AND u.user_id > %(after)s::uuid
        OR EXISTS (SELECT 1 FROM {s}.traveler_events c WHERE c.user_id = u.user_id
                AND c.starts_at BETWEEN %(now)s AND %(now)s + interval '30 days'))
 ORDER BY u.user_id LIMIT %(limit)s
-"""
+""")
 
-PLANNED_TRIP_USERS = """
+    planned_trip_users = Statement("planned_trip_users", """
 SELECT DISTINCT t.user_id FROM {s}.traveler_trips t
 WHERE t.status IN ('planned', 'active') AND t.start_date BETWEEN %(today)s AND %(until)s
   AND (t.created_at IS NULL OR t.created_at <= %(now)s)
 ORDER BY t.user_id
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Statements:
-    """Every statement composed once for one engine schema."""
-
-    users_by_id: sql.Composed
-    active_user_page: sql.Composed
-    sweep_user_page: sql.Composed
-    expenses: sql.Composed
-    budgets: sql.Composed
-    trips: sql.Composed
-    events: sql.Composed
-    fuel: sql.Composed
-    maintenance: sql.Composed
-    vehicles: sql.Composed
-    monitored_users: sql.Composed
-    planned_trip_users: sql.Composed
-    recorded_after_now: sql.Composed
-
-    @classmethod
-    def for_schema(cls, schema: str) -> Statements:
-        """Every statement composed with ``schema`` as a quoted identifier."""
-        return schema_statements(cls, schema, globals())
+""")

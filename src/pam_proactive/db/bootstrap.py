@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
 from psycopg import sql
 
 from pam_proactive.config import Settings
+from pam_proactive.db.connection import admin_connection
 from pam_proactive.db.embedded import DEFAULT_DBNAME, database_uri, embedded_server, ensure_database
 from pam_proactive.db.reachability import with_connect_timeout
 from pam_proactive.errors import ConfigurationError
@@ -42,7 +42,7 @@ async def reset_demo_database(conninfo: str, settings: Settings) -> str:
     URL nothing is dropped: the demo refuses to run unless it holds no travelers yet.
     """
     if settings.database_url:
-        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        async with admin_connection(conninfo, settings) as conn:
             cur = await conn.execute("SELECT to_regclass('public.profiles') IS NOT NULL")
             row = await cur.fetchone()
             if row and row[0]:
@@ -56,7 +56,7 @@ async def reset_demo_database(conninfo: str, settings: Settings) -> str:
                         "travelers with `pam-proactive seed --seed 43`.")
         return conninfo
     server_uri = database_uri(conninfo, "postgres")
-    async with await psycopg.AsyncConnection.connect(server_uri, autocommit=True) as conn:
+    async with admin_connection(server_uri, settings) as conn:
         await conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(DEMO_DBNAME)))
         await conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEMO_DBNAME)))

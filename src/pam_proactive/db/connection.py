@@ -19,10 +19,10 @@ import contextvars
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, TypeVar, cast, overload
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -31,12 +31,18 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pam_proactive.config import Settings
 from pam_proactive.db.metrics import QueryMetrics
-from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
+from pam_proactive.errors import (
+    ConfigurationError,
+    DataSourceError,
+    SchemaError,
+    TransientDataSourceError,
+)
 from pam_proactive.observability.metrics import track_pool
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R", bound=tuple[Any, ...])  # a NamedTuple row type
 Params = Sequence[Any] | dict[str, Any]
 
 APPLICATION_NAME = "pam-proactive"
@@ -71,6 +77,7 @@ class Database:
     """The process's pool plus query metrics. Create once per process, ``open()`` once."""
 
     def __init__(self, conninfo: str, settings: Settings) -> None:
+        self.conninfo = conninfo
         self.settings = settings
         self.metrics = QueryMetrics(settings.slow_query_seconds)
         self._pool = AsyncConnectionPool(
@@ -117,6 +124,31 @@ class Database:
         async with self._pool.connection() as conn:
             yield conn
 
+    def admin(self, *, bounded: bool = True
+              ) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        """A short-lived autocommit connection of its own, outside the pool: see
+        :func:`admin_connection`."""
+        return admin_connection(self.conninfo, self.settings, bounded=bounded)
+
+    @asynccontextmanager
+    async def listen(self, channel: str) -> AsyncIterator[Listener]:
+        """LISTEN on ``channel`` on a dedicated connection outside the pool (a pooled one
+        would be handed to other work, and its notifications with it), closed when the block
+        ends. Works on a direct connection or a session pooler; behind a transaction pooler
+        (PAM_TRANSACTION_POOLER, Supabase's port 6543) notifications never arrive, so it
+        raises :class:`ConfigurationError` naming the setting. Connection failures raise
+        :class:`DatabaseUnreachableError`; database errors while listening leave translated
+        like every statement's (:func:`refused`)."""
+        if self.settings.uses_transaction_pooler:
+            raise ConfigurationError(
+                "LISTEN/NOTIFY does not work behind a transaction pooler: set DATABASE_URL to "
+                "a direct connection (port 5432) or a session pooler, or PAM_TRANSACTION_POOLER"
+                "=false if the URL is not one")
+        async with admin_connection(self.conninfo, self.settings) as conn:
+            listener = Listener(conn, channel)
+            await listener.start()
+            yield listener
+
     @asynccontextmanager
     async def transaction(self, name: str) -> AsyncIterator[Transaction]:
         """One transaction on a borrowed connection, committed when the block ends.
@@ -152,14 +184,8 @@ class Database:
             raise TransientDataSourceError(
                 f"statement {where!r} failed ({type(exc).__name__}); the transaction was "
                 "rolled back: retry it, and check the database is reachable") from exc
-        except pg_errors.UndefinedTable as exc:
-            raise SchemaError(
-                f"statement {tx.statement if tx else name!r}: {exc.diag.message_primary}. "
-                "Run `pam-proactive migrate`, then `pam-proactive doctor`") from exc
         except psycopg.Error as exc:
-            raise DataSourceError(
-                f"statement {tx.statement if tx else name!r} failed: {type(exc).__name__} "
-                f"{describe(exc)}") from exc
+            raise refused(exc, f"statement {tx.statement if tx else name!r}") from exc
 
     async def run_in_transaction(
         self,
@@ -196,11 +222,19 @@ class Database:
         """psycopg_pool's counters (pool_size, pool_available, requests_waiting, ...)."""
         return dict(self._pool.get_stats())
 
-    async def fetch(
-        self, name: str, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any] = ()
-    ) -> list[tuple[Any, ...]]:
+    @overload
+    async def fetch(self, name: str, query: str | sql.Composed, params: Params = ()
+                    ) -> list[tuple[Any, ...]]: ...
+
+    @overload
+    async def fetch(self, name: str, query: str | sql.Composed, params: Params = (), *,
+                    row_type: type[R]) -> list[R]: ...
+
+    async def fetch(self, name: str, query: str | sql.Composed, params: Params = (), *,
+                    row_type: type[Any] | None = None) -> list[Any]:
         """Run a read statement, retrying transient errors within ``PAM_RETRY_MAX_SECONDS``
-        (:class:`RetryBudget`); return all rows as tuples.
+        (:class:`RetryBudget`); return all rows as tuples, or as ``row_type`` (a NamedTuple
+        whose fields are the statement's column names, in order: :func:`named_rows`).
 
         ``name`` identifies the statement in metrics and logs; parameter values never appear.
         """
@@ -209,7 +243,8 @@ class Database:
             started = time.perf_counter()
             try:
                 rows = await asyncio.wait_for(
-                    self._fetch_once(query, params), timeout=self.settings.query_timeout + 5
+                    self._fetch_once(query, params, row_type),
+                    timeout=self.settings.query_timeout + 5
                 )
             except (*TRANSIENT_ERRORS, TimeoutError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
@@ -223,64 +258,196 @@ class Database:
                                                        "attempt": retry.attempts})
                 await asyncio.sleep(delay)
                 continue
-            except pg_errors.UndefinedTable as exc:
-                self.metrics.record(name, time.perf_counter() - started, ok=False)
-                raise SchemaError(
-                    f"query {name!r}: {exc.diag.message_primary}. Run `pam-proactive migrate`, "
-                    "then `pam-proactive doctor`"
-                ) from exc
             except psycopg.Error as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
-                raise DataSourceError(
-                    f"query {name!r} failed: {type(exc).__name__} {describe(exc)}"
-                ) from exc
+                raise refused(exc, f"query {name!r}") from exc
             self.metrics.record(name, time.perf_counter() - started)
             return rows
 
-    async def _fetch_once(
-        self, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any]
-    ) -> list[tuple[Any, ...]]:
+    async def _fetch_once(self, query: str | sql.Composed, params: Params,
+                          row_type: type[Any] | None) -> list[Any]:
         # Binary results: dates, floats and arrays parse faster than their text forms.
         async with self._pool.connection() as conn, conn.cursor(binary=True) as cur:
+            if row_type is not None:
+                cur.row_factory = named_rows(row_type)
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
 
 
+def refused(exc: psycopg.Error | PoolTimeout | TimeoutError, what: str) -> DataSourceError:
+    """The engine's error for a database error of ``what`` ("query 'x'", "statement 'x'"):
+    :class:`TransientDataSourceError` for those worth retrying, :class:`SchemaError` for a
+    missing table, :class:`DataSourceError` otherwise; messages never quote row values."""
+    if isinstance(exc, (*TRANSIENT_ERRORS, TimeoutError)):
+        return TransientDataSourceError(
+            f"{what} failed ({type(exc).__name__}); check the database is reachable")
+    if isinstance(exc, pg_errors.UndefinedTable):
+        return SchemaError(f"{what}: {exc.diag.message_primary}. Run `pam-proactive migrate`, "
+                           "then `pam-proactive doctor`")
+    assert isinstance(exc, psycopg.Error)  # PoolTimeout and TimeoutError are transient
+    return DataSourceError(f"{what} failed: {type(exc).__name__} {describe(exc)}")
+
+
+@asynccontextmanager
+async def admin_connection(conninfo: str, settings: Settings, *, bounded: bool = True
+                           ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A short-lived autocommit connection of its own, outside the pool, for DDL, migrations,
+    LISTEN and the CLI's helpers (doctor, seeding, triggers), closed when the block ends.
+
+    It has the engine's session settings (:func:`connection_kwargs`); ``bounded=False`` drops
+    the statement timeout (bulk loads that take longer than one query may). A refused first
+    connection raises :class:`DatabaseUnreachableError`; psycopg errors leaving the block are
+    translated by :func:`refused`, once (errors the block catches itself stay its own)."""
+    from pam_proactive.db.reachability import unreachable
+
+    kwargs = connection_kwargs(settings)
+    if not bounded:
+        kwargs.pop("options", None)
+    try:
+        conn = await psycopg.AsyncConnection.connect(conninfo, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise unreachable(exc) from None
+    try:
+        async with conn:
+            yield conn
+    except psycopg.Error as exc:
+        raise refused(exc, "admin connection") from exc
+
+
+class Listener:
+    """Notifications of one channel on a dedicated connection (:meth:`Database.listen`)."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], channel: str) -> None:
+        self._conn = conn
+        self.channel = channel
+
+    async def start(self) -> None:
+        """Send LISTEN for the channel (quoted as an identifier)."""
+        await self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is lost or closed: listen again with a new one."""
+        return bool(self._conn.closed)
+
+    async def payloads(self, timeout: float | None = None, stop_after: int | None = None
+                       ) -> AsyncIterator[str]:
+        """Payloads of the notifications arriving in the next ``timeout`` seconds (None: until
+        ``stop_after`` have arrived, or forever)."""
+        try:
+            async for note in self._conn.notifies(timeout=timeout, stop_after=stop_after):
+                yield note.payload
+        except psycopg.Error as exc:
+            raise refused(exc, f"LISTEN {self.channel!r}") from exc
+
+
+def named_rows(row_type: type[R]
+               ) -> Callable[[psycopg.AsyncCursor[Any]], Callable[[Sequence[Any]], R]]:
+    """A psycopg row factory making ``row_type`` (a NamedTuple) of each row. The statement's
+    column names must be the fields, in order, or it raises :class:`TypeError` naming both:
+    a reordered select list fails at its first run instead of filling the wrong fields."""
+    fields: tuple[str, ...] = getattr(row_type, "_fields")  # noqa: B009 (NamedTuple API)
+    make: Callable[[Sequence[Any]], R] = getattr(row_type, "_make")  # noqa: B009
+
+    def factory(cur: psycopg.AsyncCursor[Any]) -> Callable[[Sequence[Any]], R]:
+        names = tuple(c.name for c in cur.description or ())
+        if names != fields:
+            raise TypeError(f"{row_type.__name__}: the statement returns columns {names}, "
+                            f"not the fields {fields}")
+        return make
+
+    return factory
+
+
 def in_schema(text: str, schema: str) -> sql.Composed:
-    """``text`` with every ``{s}`` bound to ``schema`` as a quoted identifier."""
+    """``text`` with every ``{s}`` bound to ``schema`` as a quoted identifier (for the job
+    modules' plain texts, until they become :class:`StatementSet` s)."""
     return sql.SQL(text).format(s=sql.Identifier(schema))
 
 
-S = TypeVar("S")
+class BoundStatement(NamedTuple):
+    """A statement ready to run: its metric name and its query with identifiers filled in,
+    unpacked into a call (``db.fetch(*bound, params)``, ``tx.execute(*bound, params)``)."""
 
-
-def schema_statements(cls: type[S], schema: str, texts: Mapping[str, object]) -> S:
-    """An instance of the dataclass ``cls`` whose every field holds the statement text
-    ``texts[FIELD_NAME]`` (the field's name in capitals) composed with :func:`in_schema`.
-
-    A statements module declares its texts as constants and one dataclass of fields named
-    after them, then calls this with its ``globals()``: a field without a text fails here,
-    at composition, not at the first query."""
-    composed: dict[str, sql.Composed] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        text = texts.get(f.name.upper())
-        if not isinstance(text, str):
-            raise TypeError(f"{cls.__name__}.{f.name}: no statement text {f.name.upper()}")
-        composed[f.name] = in_schema(text, schema)
-    return cls(**composed)
+    name: str
+    query: sql.Composed
 
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """A named SQL statement: ``name`` identifies it in metrics and logs; ``text`` may hold
-    ``{placeholders}`` for identifiers (schema, tables), bound with :meth:`bind`."""
+    """A named SQL statement: ``name`` identifies it in metrics and logs
+    (``pam_query_seconds{statement=...}``); ``text`` may hold ``{placeholders}`` for
+    identifiers (``{s}``: the engine schema), bound with :meth:`bind`.
+
+    Declared as a class attribute of a :class:`StatementSet`, it reads as itself on the
+    class and as its :class:`BoundStatement` on an instance bound for one schema."""
 
     name: str
     text: str
 
-    def bind(self, **identifiers: sql.Composable) -> tuple[str, sql.Composed]:
+    def bind(self, **identifiers: sql.Composable) -> BoundStatement:
         """(name, composed query) with the identifiers filled in, for ``tx.execute(*...)``."""
-        return self.name, sql.SQL(self.text).format(**identifiers)
+        return BoundStatement(self.name, sql.SQL(self.text).format(**identifiers))
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Statement: ...
+
+    @overload
+    def __get__(self, obj: StatementSet, owner: type[Any]) -> BoundStatement: ...
+
+    def __get__(self, obj: StatementSet | None, owner: type[Any]) -> Statement | BoundStatement:
+        return self if obj is None else obj.bound(self)
+
+
+SS = TypeVar("SS", bound="StatementSet")
+
+
+class StatementSet:
+    """A namespace of :class:`Statement` class attributes, bound once per engine schema.
+
+    ``Sub.for_schema(schema)`` is an instance whose every statement attribute is a
+    :class:`BoundStatement` with ``{s}`` bound to ``schema`` as a quoted identifier (mypy checks
+    the attribute names). Texts are checked when the subclass is defined (an unknown
+    placeholder or two statements of one name fail at import); one instance per schema and
+    class is made, then reused."""
+
+    statements: ClassVar[dict[str, Statement]] = {}
+    _instances: ClassVar[dict[str, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[str, Statement] = {}
+        for klass in reversed(cls.__mro__):
+            found.update({k: v for k, v in vars(klass).items() if isinstance(v, Statement)})
+        names = [st.name for st in found.values()]
+        if len(set(names)) != len(names):
+            raise TypeError(f"{cls.__name__}: two statements share a name")
+        probe = sql.Identifier("schema")
+        for attr, st in found.items():
+            try:
+                st.bind(s=probe)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise TypeError(f"{cls.__name__}.{attr}: bad placeholder in {st.name!r}: "
+                                f"{exc!r}") from exc
+        cls.statements = found
+        cls._instances = {}
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        s = sql.Identifier(schema)
+        self._bound = {st.name: st.bind(s=s) for st in self.statements.values()}
+
+    @classmethod
+    def for_schema(cls: type[SS], schema: str) -> SS:
+        """The statements bound for ``schema`` (made on the first call, then reused)."""
+        found = cls._instances.get(schema)
+        if found is None:
+            found = cls._instances[schema] = cls(schema)
+        return cast(SS, found)
+
+    def bound(self, statement: Statement) -> BoundStatement:
+        """``statement`` bound for this set's schema."""
+        return self._bound[statement.name]
 
 
 class Transaction:

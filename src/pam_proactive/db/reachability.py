@@ -37,11 +37,15 @@ async def check_reachable(conninfo: str, kwargs: Mapping[str, Any], seconds: int
             f"cannot connect to the database: no answer within {seconds} s. Check DATABASE_URL "
             "(or --database-url) and that the server is up and reachable") from None
     except psycopg.OperationalError as exc:
-        raise DatabaseUnreachableError(
-            f"cannot connect to the database: {reason(exc)}. Check DATABASE_URL "
-            "(or --database-url): host, port, role, password, and that the server is up"
-        ) from None
+        raise unreachable(exc) from None
     await conn.close()
+
+
+def unreachable(exc: psycopg.OperationalError) -> DatabaseUnreachableError:
+    """The error of a first connection that failed, with libpq's reason."""
+    return DatabaseUnreachableError(
+        f"cannot connect to the database: {reason(exc)}. Check DATABASE_URL "
+        "(or --database-url): host, port, role, password, and that the server is up")
 
 
 def reason(exc: psycopg.OperationalError) -> str:

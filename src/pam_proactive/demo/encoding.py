@@ -20,20 +20,20 @@ Rng = np.random.Generator
 
 REFERENCE_ZONE = "America/Chicago"
 """The time zone whose date is the demo's "today": the middle of the travelers' zones."""
-_NULL = b"\\N"
-_DAY = 86_400
-_ID_SLOTS = 256  # ids reserved per user and table; no user has that many rows in one table
+NULL = b"\\N"
+DAY = 86_400
+ID_SLOTS = 256  # ids reserved per user and table; no user has that many rows in one table
 
 
-def _s(values: Sequence[str]) -> BytesArr:
+def ascii_array(values: Sequence[str]) -> BytesArr:
     """ASCII text values as a numpy bytes array, for vectorised lookup."""
     return np.array([v.encode("ascii") for v in values], dtype=np.bytes_)
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_TWO_DIGITS = _s([f"{i:02d}" for i in range(100)])
+_TWO_DIGITS = ascii_array([f"{i:02d}" for i in range(100)])
 _CLOCK_TIMES = (
-    np.arange(_DAY).astype("datetime64[s]").astype("S19").view(np.uint8).reshape(_DAY, 19)[:, 11:]
+    np.arange(DAY).astype("datetime64[s]").astype("S19").view(np.uint8).reshape(DAY, 19)[:, 11:]
 )
 """'HH:MM:SS' for every second of a day, as an (86400, 8) byte matrix."""
 _DAYS_BACK = 4_000  # oldest day the date lookup covers, relative to now
@@ -41,7 +41,7 @@ _DAYS_AHEAD = 2_000  # latest day covered (planted expenses sit three years ahea
 
 
 @dataclass(frozen=True, eq=False)
-class _Clock:
+class Clock:
     """`now` as integers: UTC seconds, and today's day number (days since 1970-01-01) as the
     date in ``REFERENCE_ZONE``: the rows are dated by the travelers' own calendar (the
     engine judges each on their local date), which in the evening across the US is still
@@ -52,7 +52,7 @@ class _Clock:
     dates: BytesArr  # 'YYYY-MM-DD' of day today - _DAYS_BACK + i
 
     @classmethod
-    def of(cls, now: datetime) -> _Clock:
+    def of(cls, now: datetime) -> Clock:
         """Clock of an aware datetime (a naive one is taken as UTC)."""
         aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
         now_s = math.floor(aware.timestamp())
@@ -68,7 +68,7 @@ class _Clock:
         return idx
 
 
-def _uuids(rng: Rng, prefix: IntArr) -> BytesArr:
+def uuids(rng: Rng, prefix: IntArr) -> BytesArr:
     """UUIDv7-layout ids whose 48-bit time field is `prefix` (increasing => B-tree appends)."""
     n = len(prefix)
     raw = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
@@ -85,41 +85,41 @@ def _uuids(rng: Rng, prefix: IntArr) -> BytesArr:
     return text.view("S36").ravel()
 
 
-def _ints(values: IntArr) -> BytesArr:
+def ints(values: IntArr) -> BytesArr:
     """Integers as text."""
     return values.astype(np.int64).astype(np.bytes_)
 
 
-def _money(cents: IntArr) -> BytesArr:
+def money(cents: IntArr) -> BytesArr:
     """Hundredths (cents, centi-gallons) as exact two-decimal text, e.g. -12.05."""
     whole = np.abs(cents)
-    text = np.strings.add(np.strings.add(_ints(whole // 100), b"."), _TWO_DIGITS[whole % 100])
+    text = np.strings.add(np.strings.add(ints(whole // 100), b"."), _TWO_DIGITS[whole % 100])
     return np.where(cents < 0, np.strings.add(b"-", text), text)
 
 
-def _dates(clock: _Clock, days: IntArr) -> BytesArr:
+def date_texts(clock: Clock, days: IntArr) -> BytesArr:
     """Day numbers as 'YYYY-MM-DD'."""
     return clock.dates[clock.day_index(days)]
 
 
-def _stamps(clock: _Clock, seconds: IntArr) -> BytesArr:
+def stamps(clock: Clock, seconds: IntArr) -> BytesArr:
     """UTC unix seconds as timestamptz text 'YYYY-MM-DD HH:MM:SS+00'."""
     n = len(seconds)
     text = np.empty((n, 22), dtype=np.uint8)
-    text[:, :10] = _dates(clock, seconds // _DAY).view(np.uint8).reshape(n, 10)
+    text[:, :10] = date_texts(clock, seconds // DAY).view(np.uint8).reshape(n, 10)
     text[:, 10] = ord(" ")
-    text[:, 11:19] = _CLOCK_TIMES[seconds % _DAY]
+    text[:, 11:19] = _CLOCK_TIMES[seconds % DAY]
     text[:, 19:] = np.frombuffer(b"+00", dtype=np.uint8)
     return text.view("S22").ravel()
 
 
-def _or_null(values: BytesArr, null: BoolArr) -> BytesArr:
+def or_null(values: BytesArr, null: BoolArr) -> BytesArr:
     """`values`, with NULL where `null`."""
-    return np.where(null, _NULL, values)
+    return np.where(null, NULL, values)
 
 
-def _glue(*parts: BytesArr) -> BytesArr:
-    """Adjacent columns pre-joined into one, which halves the per-value work of `_block`.
+def glue(*parts: BytesArr) -> BytesArr:
+    """Adjacent columns pre-joined into one, which halves the per-value work of `block`.
 
     Only for fixed-width text (ids, dates, timestamps, constants) whose every value fills its
     array's width: shorter values would leave NUL padding inside the row."""
@@ -133,12 +133,12 @@ def _glue(*parts: BytesArr) -> BytesArr:
     return glued.view(f"S{glued.shape[1]}").ravel()
 
 
-def _const(value: bytes, n: int) -> list[bytes]:
+def const(value: bytes, n: int) -> list[bytes]:
     """A column holding one value."""
     return [value] * n
 
 
-def _block(columns: Sequence[BytesArr | list[bytes]]) -> bytes:
+def block(columns: Sequence[BytesArr | list[bytes]]) -> bytes:
     """COPY text of rows made of `columns` (all the same length, already escaped)."""
     lists = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns]
     if not lists[0]:
@@ -147,15 +147,15 @@ def _block(columns: Sequence[BytesArr | list[bytes]]) -> bytes:
 
 
 
-def _id_base(clock: _Clock) -> int:
+def id_base(clock: Clock) -> int:
     """Start of the ids' 48-bit sequence (a millisecond time, as in UUIDv7)."""
-    return (clock.now_s - 30 * _DAY) * 1000
+    return (clock.now_s - 30 * DAY) * 1000
 
 
-def _row_ids(rng: Rng, clock: _Clock, first_user: int, n_users: int, n_rows: int) -> BytesArr:
+def row_ids(rng: Rng, clock: Clock, first_user: int, n_users: int, n_rows: int) -> BytesArr:
     """Ids of one table's rows for the chunk starting at `first_user`, increasing across chunks."""
-    if n_rows > n_users * _ID_SLOTS:
+    if n_rows > n_users * ID_SLOTS:
         raise ValueError("more rows than reserved ids")
-    prefix = _id_base(clock) + first_user * _ID_SLOTS + np.arange(n_rows, dtype=np.int64)
-    return _uuids(rng, prefix)
+    prefix = id_base(clock) + first_user * ID_SLOTS + np.arange(n_rows, dtype=np.int64)
+    return uuids(rng, prefix)
 

@@ -17,34 +17,34 @@ import psycopg
 from psycopg import sql
 
 from pam_proactive.demo.encoding import (
-    _Clock,
+    Clock,
 )
 from pam_proactive.demo.generate.events import (
-    _make_events,
+    make_events,
 )
 from pam_proactive.demo.generate.spending import (
-    _make_budgets,
-    _make_expenses,
+    make_budgets,
+    make_expenses,
 )
 from pam_proactive.demo.generate.travelers import (
-    _make_trips,
-    _make_users,
+    make_trips,
+    make_users,
 )
 from pam_proactive.demo.generate.vehicles import (
-    _make_fuel,
-    _make_maintenance,
+    make_fuel,
+    make_maintenance,
 )
 from pam_proactive.demo.tables import (
     PREFERENCE_COLUMNS,
-    _budgets_text,
-    _events_text,
-    _expenses_text,
-    _fuel_text,
-    _maintenance_text,
-    _preferences_text,
-    _profiles_text,
-    _trips_text,
-    _vehicles_text,
+    budgets_text,
+    events_text,
+    expenses_text,
+    fuel_text,
+    maintenance_text,
+    preferences_text,
+    profiles_text,
+    trips_text,
+    vehicles_text,
 )
 
 CHUNK_USERS = 5_000
@@ -131,19 +131,19 @@ class _Chunk:
 
 
 
-def _build_chunk(seed: int, index: int, first: int, n: int, clock: _Clock) -> _Chunk:
+def _build_chunk(seed: int, index: int, first: int, n: int, clock: Clock) -> _Chunk:
     """Generate users [first, first + n): chunk `index` of `seed` (independent of other chunks)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
-    users = _make_users(rng, clock, first, n)
-    trips = _make_trips(rng, clock, n)
-    fuel = _make_fuel(rng, clock, users, trips)
-    service = _make_maintenance(rng, clock, trips, fuel)
-    events = _make_events(rng, clock, trips)
-    spent, planted = _make_expenses(rng, clock, users, trips, fuel, service)
-    budgets = _make_budgets(rng, clock, n, spent, trips)
+    users = make_users(rng, clock, first, n)
+    trips = make_trips(rng, clock, n)
+    fuel = make_fuel(rng, clock, users, trips)
+    service = make_maintenance(rng, clock, trips, fuel)
+    events = make_events(rng, clock, trips)
+    spent, planted = make_expenses(rng, clock, users, trips, fuel, service)
+    budgets = make_budgets(rng, clock, n, spent, trips)
 
-    vehicles, n_vehicles, no_tank = _vehicles_text(rng, clock, users, fuel)
-    trips_block, n_trips, route_planted = _trips_text(rng, clock, users, trips)
+    vehicles, n_vehicles, no_tank = vehicles_text(rng, clock, users, fuel)
+    trips_block, n_trips, route_planted = trips_text(rng, clock, users, trips)
     planted.update(route_planted)
     planted.update(
         fuel_odometer_backwards=fuel.backwards,
@@ -152,17 +152,17 @@ def _build_chunk(seed: int, index: int, first: int, n: int, clock: _Clock) -> _C
         vehicles_without_tank=no_tank,
     )
     blocks = {
-        "profiles": _profiles_text(rng, clock, seed, users, trips),
+        "profiles": profiles_text(rng, clock, seed, users, trips),
         "vehicles": vehicles,
         "trips": trips_block,
-        "calendar_events": _events_text(rng, clock, users, events),
-        "fuel_log": _fuel_text(rng, clock, users, fuel),
-        "maintenance_records": _maintenance_text(rng, clock, users, service),
-        "expenses": _expenses_text(rng, clock, users, spent),
-        "budgets": _budgets_text(rng, clock, users, budgets),
+        "calendar_events": events_text(rng, clock, users, events),
+        "fuel_log": fuel_text(rng, clock, users, fuel),
+        "maintenance_records": maintenance_text(rng, clock, users, service),
+        "expenses": expenses_text(rng, clock, users, spent),
+        "budgets": budgets_text(rng, clock, users, budgets),
     }
     # Drawn last, so that every other table's rows are what they were without it.
-    preferences, n_preferences = _preferences_text(rng, users, trips)
+    preferences, n_preferences = preferences_text(rng, users, trips)
     rows = Counter(
         profiles=n,
         vehicles=n_vehicles,
@@ -230,7 +230,7 @@ async def seed_demo_data(
     if users < 0 or seed < 0:
         raise ValueError("users and seed must be >= 0")
     started = time.perf_counter()
-    clock = _Clock.of(now)
+    clock = Clock.of(now)
     plan = [
         (i, first, min(CHUNK_USERS, users - first))
         for i, first in enumerate(range(0, users, CHUNK_USERS))

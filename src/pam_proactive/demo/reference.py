@@ -12,7 +12,7 @@ from pam_proactive.demo.encoding import (
     FloatArr,
     IntArr,
     Rng,
-    _s,
+    ascii_array,
 )
 
 # Reference data
@@ -126,7 +126,7 @@ _REGION_OF_STATE: dict[str, str] = {
 
 # The seed schema has no time zone: an operator records it in the engine's own
 # user_preferences. The demo sets each traveler's to the main zone of the state they are in.
-_ZONE_OF_STATE: dict[str, str] = {
+ZONE_OF_STATE: dict[str, str] = {
     **dict.fromkeys(("CA", "OR", "WA", "NV"), "America/Los_Angeles"),
     "AZ": "America/Phoenix",
     **dict.fromkeys(("NM", "UT", "CO", "MT", "WY"), "America/Denver"),
@@ -140,14 +140,14 @@ _ZONE_OF_STATE: dict[str, str] = {
                      "MD", "DE", "NJ"), "America/New_York"),
 }
 
-_FIRST_NAMES = (
+FIRST_NAMES = (
     "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
     "Barbara", "William", "Susan", "Richard", "Karen", "Joseph", "Nancy", "Thomas", "Lisa",
     "Charles", "Sandra", "Gary", "Donna", "Steven", "Carol", "Kenneth", "Sharon", "Dennis",
     "Debra", "Larry", "Cynthia", "Ronald", "Deborah", "Jeff", "Kathy", "Mark", "Pam", "Alex",
     "Maria", "Sam", "Jordan",
 )
-_LAST_NAMES = (
+LAST_NAMES = (
     "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
     "Martinez", "Hernandez", "Lopez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
     "Jackson", "Martin", "Lee", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson",
@@ -157,14 +157,14 @@ _LAST_NAMES = (
 
 # Vehicle classes (profile vehicle_type), with what drives their fuel use: the motorhome
 # itself, or for trailers the truck that tows them.
-_CLASS_A, _CLASS_B, _CLASS_C, _FIFTH, _TRAILER, _TRUCK, _VAN = range(7)
-_CLASS_NAMES = ("class_a", "class_b", "class_c", "fifth_wheel", "travel_trailer", "truck", "van")
-_CLASS_SHARE = (0.16, 0.10, 0.22, 0.16, 0.18, 0.08, 0.10)
-_MPG_RANGE = ((7, 10), (16, 20), (10, 14), (9, 12), (9, 12), (11, 15), (16, 20))
+CLASS_A, _CLASS_B, CLASS_C, FIFTH, TRAILER, _TRUCK, _VAN = range(7)
+CLASS_NAMES = ("class_a", "class_b", "class_c", "fifth_wheel", "travel_trailer", "truck", "van")
+CLASS_SHARE = (0.16, 0.10, 0.22, 0.16, 0.18, 0.08, 0.10)
+MPG_RANGE = ((7, 10), (16, 20), (10, 14), (9, 12), (9, 12), (11, 15), (16, 20))
 """Miles per US gallon of the fuel-burning vehicle, by class."""
-_TANK_RANGE = ((80, 100), (20, 28), (40, 60), (26, 36), (26, 36), (26, 36), (20, 28))
+TANK_RANGE = ((80, 100), (20, 28), (40, 60), (26, 36), (26, 36), (26, 36), (20, 28))
 """Fuel tank, US gallons, of the fuel-burning vehicle, by class."""
-_DIESEL_SHARE = (0.6, 0.3, 0.05, 0.45, 0.45, 0.35, 0.2)
+DIESEL_SHARE = (0.6, 0.3, 0.05, 0.45, 0.45, 0.35, 0.2)
 _MAKE_MODELS: tuple[tuple[str, ...], ...] = (
     ("Tiffin Allegro Bus", "Newmar Dutch Star", "Winnebago Forza", "Thor Palazzo",
      "Fleetwood Bounder", "Entegra Cornerstone"),
@@ -178,19 +178,19 @@ _MAKE_MODELS: tuple[tuple[str, ...], ...] = (
      "Chevrolet Silverado 2500 with Four Wheel Camper"),
     ("Ford Transit camper van", "Ram ProMaster conversion", "Mercedes Sprinter conversion"),
 )
-_TOW_TRUCKS = (
+TOW_TRUCKS = (
     "Ford F-250 Super Duty", "Ford F-350 Super Duty", "Ram 2500", "Ram 3500",
     "Chevrolet Silverado 2500HD", "GMC Sierra 3500HD",
 )
-_TOADS = ("Jeep Wrangler", "Honda CR-V", "Chevrolet Equinox", "Ford Bronco", "Honda Fit")
+TOADS = ("Jeep Wrangler", "Honda CR-V", "Chevrolet Equinox", "Ford Bronco", "Honda Fit")
 _VEHICLE_ROW_TYPES: tuple[tuple[str, ...], ...] = (
     ("motorhome", "rv"), ("rv", "motorhome"), ("motorhome", "rv"), ("truck",), ("truck",),
     ("truck",), ("rv",),
 )
 """vehicles.vehicle_type spellings per class (the tow truck for trailers)."""
 
-_FUEL, _CAMPING, _FOOD, _MAINT, _FUN, _SHOPPING, _UTILITIES, _INSURANCE, _MISC = range(9)
-_CATEGORIES = (
+FUEL, CAMPING, FOOD, MAINT, FUN, SHOPPING, UTILITIES, INSURANCE, MISC = range(9)
+CATEGORIES = (
     "fuel", "camping", "food", "maintenance", "entertainment", "shopping", "utilities",
     "insurance", "misc stuff",
 )
@@ -208,20 +208,20 @@ _DESCRIPTIONS: tuple[tuple[str, ...], ...] = (
     ("Misc",),
 )
 
-_TASKS = ("oil change", "tire rotation", "generator service", "roof reseal", "brake inspection")
-_TASK_DAYS = np.array([183, 365, 365, 365, 365], dtype=np.int64)
+TASKS = ("oil change", "tire rotation", "generator service", "roof reseal", "brake inspection")
+TASK_DAYS = np.array([183, 365, 365, 365, 365], dtype=np.int64)
 """Service interval per task, days."""
-_TASK_MILES = np.array([5_000, 7_500, 0, 0, 12_000], dtype=np.int64)
+TASK_MILES = np.array([5_000, 7_500, 0, 0, 12_000], dtype=np.int64)
 """Service interval per task, miles (0: time-based only)."""
-_TASK_COST = np.array([[80, 350], [40, 150], [150, 450], [250, 1200], [60, 250]], np.float64)
+TASK_COST = np.array([[80, 350], [40, 150], [150, 450], [250, 1200], [60, 250]], np.float64)
 """Cost range per task, dollars."""
-_TASK_NOTES = ("Synthetic 15W-40", "Rotated and balanced", "Oil and filters", "Dicor lap sealant",
+TASK_NOTES = ("Synthetic 15W-40", "Rotated and balanced", "Oil and filters", "Dicor lap sealant",
                "Pads at 60%")
 
-_PERSONAL, _TRIP_EVENT, _MAINT_EVENT, _MEETING, _REMINDER, _BIRTHDAY, _HOLIDAY = range(7)
-_EVENT_TYPES = ("personal", "trip", "maintenance", "meeting", "reminder", "birthday", "holiday")
-_EVENT_SHARE = (0.25, 0.2, 0.1, 0.15, 0.15, 0.1, 0.05)
-_EVENT_LOCATED = (0.5, 0.95, 0.9, 0.6, 0.0, 0.2, 0.8)
+PERSONAL, TRIP_EVENT, MAINT_EVENT, MEETING, _REMINDER, BIRTHDAY, HOLIDAY = range(7)
+EVENT_TYPES = ("personal", "trip", "maintenance", "meeting", "reminder", "birthday", "holiday")
+EVENT_SHARE = (0.25, 0.2, 0.1, 0.15, 0.15, 0.1, 0.05)
+EVENT_LOCATED = (0.5, 0.95, 0.9, 0.6, 0.0, 0.2, 0.8)
 """Probability that an event of each type has a location_name. To-dos (reminders) never do:
 paying a bill or renewing a registration happens wherever the traveler is."""
 _EVENT_TITLES: tuple[tuple[str, ...], ...] = (
@@ -235,11 +235,11 @@ _EVENT_TITLES: tuple[tuple[str, ...], ...] = (
     ("Campground potluck", "Rally social hour", "Community dinner"),
 )
 """Titles per event type. The holiday type's are generic: an event named after a holiday is
-dated on that holiday (see ``_HOLIDAYS``)."""
-_REMOTE_SHARE = 0.45  # meetings held by phone or video: no location, or just "Zoom"
-_REMOTE_TITLES = ("Call with accountant", "Video call with team", "Zoom with the grandkids",
+dated on that holiday (see ``HOLIDAYS``)."""
+REMOTE_SHARE = 0.45  # meetings held by phone or video: no location, or just "Zoom"
+REMOTE_TITLES = ("Call with accountant", "Video call with team", "Zoom with the grandkids",
                   "Webinar: RV solar basics")
-_HOLIDAYS: tuple[tuple[str, int, int, int], ...] = (
+HOLIDAYS: tuple[tuple[str, int, int, int], ...] = (
     # (title, month, day, n): a fixed date when n == 0, else the n-th (-1: last) weekday
     # `day` (Monday = 0) of the month.
     ("New Year's Day brunch", 1, 1, 0),
@@ -252,14 +252,14 @@ _HOLIDAYS: tuple[tuple[str, int, int, int], ...] = (
     ("New Year's Eve party", 12, 31, 0),
 )
 """US holidays the demo's holiday events are named after, each on its real date."""
-_REMINDERS = (b"{60}", b"{60,1440}", b"{30}", b"{1440}")
+REMINDERS = (b"{60}", b"{60,1440}", b"{30}", b"{1440}")
 
-_TRIP_NOTES = (
+TRIP_NOTES = (
     "Dump station at the Flying J", "Check low clearance on route", "Avoid the interstate",
     "Stop at the outlet mall", "Reservation confirmed", "Windy pass, drive early",
 )
-_BUDGET_CATS = (_FOOD, _CAMPING, _FUEL, _FUN)
-_TOTAL = len(_CATEGORIES)  # budget category index standing for all spending
+BUDGET_CATS = (FOOD, CAMPING, FUEL, FUN)
+TOTAL = len(CATEGORIES)  # budget category index standing for all spending
 # fmt: on
 
 
@@ -268,7 +268,7 @@ _NEIGHBOURS = 14  # next stop is one of the nearest towns: 40-500 mile hops, lik
 
 def _town_tables() -> tuple[BytesArr, FloatArr, IntArr]:
     """Town names, great-circle distances (miles) and each town's nearest neighbours."""
-    names = _s([t[0] for t in TOWNS])
+    names = ascii_array([t[0] for t in TOWNS])
     lat = np.radians(np.array([t[1] for t in TOWNS]))
     lng = np.radians(np.array([t[2] for t in TOWNS]))
     dlat = lat[:, None] - lat[None, :]
@@ -279,17 +279,17 @@ def _town_tables() -> tuple[BytesArr, FloatArr, IntArr]:
     return names, great_circle, order[:, :_NEIGHBOURS]
 
 
-_TOWN_NAMES, _GREAT_CIRCLE, _NEAREST = _town_tables()
-_TOWN_POINT = _s([f'{{"lat": {t[1]}, "lng": {t[2]}}}' for t in TOWNS])
-_TOWN_REGION = _s([_REGION_OF_STATE[t[0][-2:]] for t in TOWNS])
-_TOWN_ZONE = _s([_ZONE_OF_STATE[t[0][-2:]] for t in TOWNS])
+TOWN_NAMES, GREAT_CIRCLE, NEAREST = _town_tables()
+TOWN_POINT = ascii_array([f'{{"lat": {t[1]}, "lng": {t[2]}}}' for t in TOWNS])
+TOWN_REGION = ascii_array([_REGION_OF_STATE[t[0][-2:]] for t in TOWNS])
+TOWN_ZONE = ascii_array([ZONE_OF_STATE[t[0][-2:]] for t in TOWNS])
 
 
 class _Grouped:
     """Text choices grouped by an index (e.g. make/models per vehicle class)."""
 
     def __init__(self, groups: Sequence[Sequence[str]]) -> None:
-        self.flat = _s([v for g in groups for v in g])
+        self.flat = ascii_array([v for g in groups for v in g])
         sizes = np.array([len(g) for g in groups], dtype=np.int64)
         self.sizes = sizes
         self.offsets = np.cumsum(sizes) - sizes
@@ -300,7 +300,7 @@ class _Grouped:
         return self.flat[self.offsets[group] + r % self.sizes[group]]
 
 
-_MAKES = _Grouped(_MAKE_MODELS)
-_VEHICLE_ROW_TYPE = _Grouped(_VEHICLE_ROW_TYPES)
-_EXPENSE_TEXT = _Grouped(_DESCRIPTIONS)
-_EVENT_TITLE = _Grouped(_EVENT_TITLES)
+MAKES = _Grouped(_MAKE_MODELS)
+VEHICLE_ROW_TYPE = _Grouped(_VEHICLE_ROW_TYPES)
+EXPENSE_TEXT = _Grouped(_DESCRIPTIONS)
+EVENT_TITLE = _Grouped(_EVENT_TITLES)

@@ -30,20 +30,20 @@ from pam_proactive.suggestions.detectors.budget import FORECAST, THRESHOLD
 PERIODS = ("weekly", "monthly", "yearly")
 
 
-def forecast_possible(period: str, today: date, settings: DetectorSettings) -> bool:
+def forecast_possible(period: str, today: date, detector_settings: DetectorSettings) -> bool:
     """Whether a budget of ``period`` can be on pace to overspend on ``today`` (some spending
     below the limit projects to ``budget_forecast_pct`` % of it)."""
     start, end = period_bounds(period, today)
     length = (end - start).days + 1
     day = (today - start).days + 1
     return (
-        day >= settings.budget_forecast_min_days
-        and settings.budget_forecast_min_spent_pct < 100.0
-        and settings.budget_forecast_pct * day / length < 100.0
+        day >= detector_settings.budget_forecast_min_days
+        and detector_settings.budget_forecast_min_spent_pct < 100.0
+        and detector_settings.budget_forecast_pct * day / length < 100.0
     )
 
 
-def _why_not(today: date, settings: DetectorSettings) -> str:
+def _why_not(today: date, detector_settings: DetectorSettings) -> str:
     """Each period's position on ``today`` ('weekly day 4 of 7, ...')."""
     parts = []
     for period in PERIODS:
@@ -52,40 +52,43 @@ def _why_not(today: date, settings: DetectorSettings) -> str:
     return ", ".join(parts)
 
 
-def threshold_possible(period: str, today: date, settings: DetectorSettings) -> bool:
+def threshold_possible(period: str, today: date, detector_settings: DetectorSettings) -> bool:
     """Whether a budget of ``period`` spending at a steady pace can be past the default alert
     threshold on ``today`` without being on pace to overspend (always, while the period is
     too young for a forecast)."""
     start, end = period_bounds(period, today)
     length = (end - start).days + 1
     day = (today - start).days + 1
+    threshold_pct = detector_settings.budget_default_threshold_pct
     return (
-        day < settings.budget_forecast_min_days
-        or settings.budget_forecast_min_spent_pct > settings.budget_default_threshold_pct
-        or settings.budget_default_threshold_pct * length / day < settings.budget_forecast_pct
+        day < detector_settings.budget_forecast_min_days
+        or detector_settings.budget_forecast_min_spent_pct > threshold_pct
+        or threshold_pct * length / day < detector_settings.budget_forecast_pct
     )
 
 
-def ruled_out(days: set[date], settings: DetectorSettings) -> dict[str, str]:
+def ruled_out(days: set[date], detector_settings: DetectorSettings) -> dict[str, str]:
     """Types that no traveler can get on any of ``days`` (their local dates), each with the
     reason, one sentence; ``budget_threshold`` when spending at a steady pace cannot."""
     if not days:
         return {}
     shown = " and ".join(format_date(d) for d in sorted(days))
-    where = f"{_why_not(min(days), settings)}"
+    where = f"{_why_not(min(days), detector_settings)}"
+    pace_pct = detector_settings.budget_forecast_pct
+    threshold_pct = detector_settings.budget_default_threshold_pct
     found = {}
-    if not any(forecast_possible(p, d, settings) for p in PERIODS for d in days):
+    if not any(forecast_possible(p, d, detector_settings) for p in PERIODS for d in days):
         found[FORECAST] = (
             f"not possible on {shown} (the travelers' local dates): a budget period must be "
-            f"at least {settings.budget_forecast_min_days} days in and early enough that "
-            f"spending still under the limit can project to {settings.budget_forecast_pct:g} "
+            f"at least {detector_settings.budget_forecast_min_days} days in and early enough "
+            f"that spending still under the limit can project to {pace_pct:g} "
             f"% of it ({where})")
-    if not any(threshold_possible(p, d, settings) for p in PERIODS for d in days):
+    if not any(threshold_possible(p, d, detector_settings) for p in PERIODS for d in days):
         found[THRESHOLD] = (
             f"not possible at a steady pace on {shown}: no budget period is far enough along "
-            f"({where}) for {settings.budget_default_threshold_pct:g} % used to project under "
-            f"{settings.budget_forecast_pct:g} %, so a budget past "
-            f"{settings.budget_default_threshold_pct:g} % is on pace to overspend instead; "
+            f"({where}) for {threshold_pct:g} % used to project under "
+            f"{pace_pct:g} %, so a budget past "
+            f"{threshold_pct:g} % is on pace to overspend instead; "
             "only a one-off expense (left out of the pace) could make it one")
     return found
 

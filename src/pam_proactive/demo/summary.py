@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.analysis.settings import DetectorSettings
-from pam_proactive.demo.reference import _ZONE_OF_STATE
+from pam_proactive.demo.reference import ZONE_OF_STATE
 from pam_proactive.demo.ruled_out import local_dates, ruled_out
-from pam_proactive.demo.statements import TOLD
+from pam_proactive.demo.statements import DemoStatements
 from pam_proactive.engine import Engine
 
 
@@ -50,19 +48,18 @@ class Told:
 async def told(engine: Engine, monitored: int) -> Told:
     """Count the travelers with notifications in the engine's outbox (the demo's database
     is fresh: every row is from its sweep)."""
-    name, query = TOLD.bind(s=sql.Identifier(engine.settings.engine_schema))
-    rows = await engine.db.fetch(name, query)
+    rows = await engine.db.fetch(*DemoStatements.for_schema(engine.settings.engine_schema).told)
     told_any, three = rows[0] if rows else (0, 0)
     return Told(monitored, int(told_any), int(three))
 
 
-DEMO_ZONES: frozenset[str | None] = frozenset({*_ZONE_OF_STATE.values(), None})
+DEMO_ZONES: frozenset[str | None] = frozenset({*ZONE_OF_STATE.values(), None})
 """Every time zone a demo traveler can have (None: none recorded, read as UTC)."""
 
 
 def demo_ruled_out(now: datetime, found: Collection[str],
-                   settings: DetectorSettings) -> dict[str, str]:
+                   detector_settings: DetectorSettings) -> dict[str, str]:
     """Types not found that no demo traveler could get at ``now`` (on any of their local
     dates), each with its reason."""
-    reasons = ruled_out(local_dates(now, set(DEMO_ZONES)), settings)
+    reasons = ruled_out(local_dates(now, set(DEMO_ZONES)), detector_settings)
     return {kind: why for kind, why in reasons.items() if kind not in found}

@@ -27,11 +27,11 @@ from pam_proactive.analysis.fleet import (
     summarize,
     vehicle_health,
 )
-from pam_proactive.db.connection import Transaction
+from pam_proactive.db.connection import BoundStatement, Transaction
 from pam_proactive.engine import Engine
 from pam_proactive.errors import DataSourceError
 from pam_proactive.observability import metrics
-from pam_proactive.reports.statements import ReportStatements
+from pam_proactive.reports.statements import FleetReportRow, ReportStatements
 from pam_proactive.suggestions.delivery import (
     Attempt,
     RetryPolicy,
@@ -157,12 +157,12 @@ async def _store(engine: Engine, now: datetime, run_id: int | None, summary: Fle
     With a ``run_id`` already stored, returns that report's id and writes nothing."""
     st = _statements(engine)
     async with engine.db.transaction("store_fleet_report") as tx:
-        await tx.execute("fleet.lock", st.lock_fleet, {"key": _LOCK_KEY})
+        await tx.execute(*st.lock_fleet, {"key": _LOCK_KEY})
         if run_id is not None:
-            found = await tx.fetch("fleet.report_by_run", st.report_by_run, {"run_id": run_id})
+            found = await tx.fetch(*st.report_by_run, {"run_id": run_id})
             if found:
                 return int(found[0][0])
-        rows = await tx.fetch("fleet.insert_report", st.insert_report, {
+        rows = await tx.fetch(*st.insert_report, {
             "computed_for": now, "run_id": run_id, "fleet_score": summary.fleet_score,
             "vehicles": len(summary.vehicles), "critical": len(summary.critical),
             "threshold": summary.threshold,
@@ -173,18 +173,18 @@ async def _store(engine: Engine, now: datetime, run_id: int | None, summary: Fle
         size = engine.settings.batch_size
         for start in range(0, len(summary.vehicles), size):
             part = summary.vehicles[start : start + size]
-            await tx.execute("fleet.insert_vehicles", st.insert_vehicles, {
+            await tx.execute(*st.insert_vehicles, {
                 "report_id": report_id,
                 "users": [v.user_id for v in part],
                 "vehicle_ids": [v.vehicle_id for v in part],
                 "scores": [v.health_score for v in part],
                 "items": [json.dumps([i.to_json() for i in v.items]) for v in part],
             })
-        before = await tx.fetch("fleet.previous_critical", st.previous_critical,
+        before = await tx.fetch(*st.previous_critical,
                                 {"computed_for": now, "id": report_id})
         previous = int(before[0][0]) if before else 0
         if len(summary.critical) > previous:
-            await tx.execute("fleet.insert_alert", st.insert_alert, {
+            await tx.execute(*st.insert_alert, {
                 "report_id": report_id, "previous": previous, "critical": len(summary.critical),
                 "payload": json.dumps(_alert_payload(report_id, now, summary, previous)),
                 "now": now,
@@ -234,7 +234,7 @@ async def _deliver_alerts(engine: Engine, now: datetime, channel: WebhookChannel
     token = uuid4()
     # 1. claim: a short transaction gives the due alerts a lease and commits.
     async with engine.db.transaction("fleet_alerts.claim") as tx:
-        claimed = await tx.fetch("fleet.claim_alerts", st.claim_alerts, {
+        claimed = await tx.fetch(*st.claim_alerts, {
             "now": now, "report_id": report_id, "limit": ALERT_CLAIM, "token": token,
             "lease": lease_for(ALERT_CLAIM, [channel])})
     if not claimed:
@@ -257,7 +257,7 @@ async def _deliver_alerts(engine: Engine, now: datetime, channel: WebhookChannel
             cols[key].append(value)
 
     async def record(tx: Transaction) -> set[int]:
-        rows = await tx.fetch("fleet.record_alerts", st.record_alerts,
+        rows = await tx.fetch(*st.record_alerts,
                               {**cols, "now": now, "token": token})
         return {int(r[0]) for r in rows}
 
@@ -276,7 +276,7 @@ async def _deliver_alerts(engine: Engine, now: datetime, channel: WebhookChannel
 
 async def dead_alerts(engine: Engine) -> int:
     """Operator alerts whose last scheduled attempt failed (never sent)."""
-    rows = await engine.db.fetch("fleet.dead_alerts", _statements(engine).dead_alerts)
+    rows = await engine.db.fetch(*_statements(engine).dead_alerts)
     return int(rows[0][0])
 
 
@@ -289,7 +289,7 @@ async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | Non
     require_aware(now)
     st = _statements(engine)
     if run_id is not None and (done := await engine.db.fetch(
-            "report_by_run", st.report_by_run, {"run_id": run_id})):
+            *st.report_by_run, {"run_id": run_id})):
         await send_alert(engine, int(done[0][0]), now=now)
         stored = await _existing(engine, int(done[0][0]))
         metrics.set_fleet_health(critical=len(stored.summary.critical),
@@ -311,7 +311,7 @@ async def build_fleet_report(engine: Engine, now: datetime, *, run_id: int | Non
 
 
 async def _existing(engine: Engine, report_id: int) -> FleetReport:
-    report = await _load(engine, "report_by_id", {"id": report_id})
+    report = await _load(engine, _statements(engine).report_by_id, {"id": report_id})
     if report is None:  # deleted between the write and the read
         raise DataSourceError(f"fleet report {report_id} vanished after it was stored; rerun")
     return report
@@ -321,32 +321,34 @@ async def latest_fleet_report(engine: Engine, at: datetime | None = None
                               ) -> FleetReport | None:
     """The stored report describing the latest moment (at or before ``at`` when given), or
     None when there is none."""
-    return await _load(engine, "latest_report", {"at": at})
+    return await _load(engine, _statements(engine).latest_report, {"at": at})
 
 
-async def _load(engine: Engine, name: str, params: dict[str, Any]) -> FleetReport | None:
+async def _load(engine: Engine, statement: BoundStatement, params: dict[str, Any]
+                ) -> FleetReport | None:
     st = _statements(engine)
-    rows = await engine.db.fetch(name, getattr(st, name), params)
+    rows = await engine.db.fetch(*statement, params, row_type=FleetReportRow)
     if not rows:
         return None
-    (rid, computed_for, run_id, score, _n, _c, threshold, overdue, extra, created,
-     alert_id, previous, alerted, sent_at, attempts, last_error, due, dead_at) = rows[0]
-    vehicles = await engine.db.fetch("report_vehicles", st.report_vehicles, {"id": rid})
+    row = rows[0]
+    threshold, extra = row.threshold, row.report
+    vehicles = await engine.db.fetch(*st.report_vehicles, {"id": row.report_id})
     all_vehicles = tuple(_vehicle(r) for r in vehicles)
     summary = FleetSummary(
-        fleet_score=score,
+        fleet_score=row.fleet_score,
         vehicles=all_vehicles,
         critical=tuple(sorted((v for v in all_vehicles if v.health_score < threshold),
                               key=lambda v: (v.health_score, str(v.user_id)))),
-        overdue_by_task=dict(overdue),
+        overdue_by_task=dict(row.overdue_by_task),
         expired_documents=dict(extra.get("expired_documents", {})),
         threshold=threshold,
     )
-    alert = None if alert_id is None else FleetAlert(alert_id, previous, alerted, sent_at,
-                                                     attempts, last_error, due, dead_at)
-    return FleetReport(rid, computed_for.astimezone(UTC), run_id, summary,
+    alert = None if row.alert_id is None else FleetAlert(
+        row.alert_id, row.previous_critical, row.alert_critical, row.sent_at, row.attempts,
+        row.last_error, row.deliver_after, row.dead_at)
+    return FleetReport(row.report_id, row.computed_for.astimezone(UTC), row.run_id, summary,
                        int(extra.get("skipped_no_vehicle", 0)), int(extra.get("errors", 0)),
-                       created, alert)
+                       row.created_at, alert)
 
 
 def _vehicle(row: tuple[Any, ...]) -> VehicleHealth:

@@ -55,7 +55,7 @@ async def store_insights(engine: Engine, contexts: Mapping[UUID, UserContext], n
     if not columns["users"]:
         return 0
     async with engine.db.transaction("upsert_insights") as tx:
-        return max(await tx.execute("insights.upsert", _statements(engine).upsert_insights,
+        return max(await tx.execute(*_statements(engine).upsert_insights,
                                     columns), 0)
 
 
@@ -65,6 +65,6 @@ async def get_insights(engine: Engine, user_id: object, *, kind: str | None = No
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown insight kind {kind!r}; use one of {', '.join(KINDS)}")
     uid = parse_user_id(user_id)
-    rows = await engine.db.fetch("get_insights", _statements(engine).get_insights,
+    rows = await engine.db.fetch(*_statements(engine).get_insights,
                                  {"user_id": uid, "kind": kind, "limit": limit})
     return [InsightRecord(r[0], r[1], r[2], r[3], dict(r[4]), r[5], r[6]) for r in rows]

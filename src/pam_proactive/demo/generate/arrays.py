@@ -5,22 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from pam_proactive.demo.encoding import (
-    _DAY,
+    DAY,
+    Clock,
     FloatArr,
     IntArr,
     Rng,
-    _Clock,
 )
 
 
-def _segments(counts: IntArr) -> tuple[IntArr, IntArr]:
+def segments(counts: IntArr) -> tuple[IntArr, IntArr]:
     """For per-user row counts: each row's user (owner) and its position within the user."""
     owner = np.repeat(np.arange(len(counts)), counts)
     starts = np.cumsum(counts) - counts
     return owner, np.arange(len(owner)) - starts[owner]
 
 
-def _segment_cumsum(values: FloatArr, pos: IntArr) -> FloatArr:
+def segment_cumsum(values: FloatArr, pos: IntArr) -> FloatArr:
     """Running sum of `values` restarting at each user's first row."""
     total: FloatArr = np.cumsum(values)
     first = np.arange(len(values)) - pos
@@ -28,15 +28,15 @@ def _segment_cumsum(values: FloatArr, pos: IntArr) -> FloatArr:
     return restarted
 
 
-def _lognormal_cents(rng: Rng, median: FloatArr, sigma: float) -> IntArr:
+def lognormal_cents(rng: Rng, median: FloatArr, sigma: float) -> IntArr:
     """Amounts in cents, log-normal around `median` dollars."""
     dollars = median * np.exp(sigma * rng.standard_normal(len(median)))
     return np.maximum(np.rint(dollars * 100), 50).astype(np.int64)
 
 
-def _created(rng: Rng, clock: _Clock, days: IntArr) -> IntArr:
+def created_at_seconds(rng: Rng, clock: Clock, days: IntArr) -> IntArr:
     """created_at (unix seconds) of rows dated `days`: a few hours into the day, never after now."""
-    seconds = days * _DAY + rng.integers(7 * 3600, 22 * 3600, len(days))
+    seconds = days * DAY + rng.integers(7 * 3600, 22 * 3600, len(days))
     created: IntArr = np.minimum(seconds, clock.now_s - rng.integers(60, 3600, len(days)))
     return created
 

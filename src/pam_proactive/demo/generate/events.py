@@ -9,50 +9,50 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pam_proactive.demo.encoding import (
-    _DAY,
+    DAY,
     BoolArr,
     BytesArr,
+    Clock,
     FloatArr,
     IntArr,
     Rng,
-    _Clock,
-    _or_null,
-    _s,
+    ascii_array,
+    or_null,
 )
 from pam_proactive.demo.generate.arrays import (
-    _segments,
+    segments,
 )
 from pam_proactive.demo.generate.travelers import (
-    _PLANNED,
-    _Trips,
+    PLANNED,
+    Trips,
 )
 from pam_proactive.demo.reference import (
-    _BIRTHDAY,
-    _EVENT_LOCATED,
-    _EVENT_SHARE,
-    _EVENT_TITLE,
-    _EVENT_TYPES,
-    _GREAT_CIRCLE,
-    _HOLIDAY,
-    _HOLIDAYS,
-    _MAINT_EVENT,
-    _MEETING,
-    _NEAREST,
-    _PERSONAL,
-    _REMINDERS,
-    _REMOTE_SHARE,
-    _REMOTE_TITLES,
-    _TOWN_ZONE,
-    _TRIP_EVENT,
+    BIRTHDAY,
+    EVENT_LOCATED,
+    EVENT_SHARE,
+    EVENT_TITLE,
+    EVENT_TYPES,
+    GREAT_CIRCLE,
+    HOLIDAY,
+    HOLIDAYS,
+    MAINT_EVENT,
+    MEETING,
+    NEAREST,
+    PERSONAL,
+    REMINDERS,
+    REMOTE_SHARE,
+    REMOTE_TITLES,
+    TOWN_ZONE,
+    TRIP_EVENT,
 )
 
 
 @dataclass(frozen=True, eq=False)
-class _Events:
+class Events:
     """Upcoming calendar events (flat rows)."""
 
     owner: IntArr
-    kind: IntArr  # index into _EVENT_TYPES
+    kind: IntArr  # index into EVENT_TYPES
     title: BytesArr
     start_s: IntArr
     end_s: IntArr
@@ -71,7 +71,7 @@ _AWAY_MILES = 110.0  # an away event is at least this far (the detector acts fro
 _DRIVE_PER_DAY = 400.0  # miles an RV covers in a day: away events are reachable in time
 
 
-def _base_town(trips: _Trips) -> IntArr:
+def _base_town(trips: Trips) -> IntArr:
     """Where each traveler is, or will be once the trip under way ends: the engine's idea of
     their position (the destination of the current trip, else of the last one)."""
     rows = np.arange(len(trips.count))
@@ -80,34 +80,34 @@ def _base_town(trips: _Trips) -> IntArr:
     return base
 
 
-def _next_arrival(trips: _Trips) -> IntArr:
+def _next_arrival(trips: Trips) -> IntArr:
     """Day the first planned trip of each traveler arrives at its destination (-1: none)."""
-    planned = trips.status == _PLANNED
+    planned = trips.status == PLANNED
     slot = planned.argmax(axis=1)
     arrival: IntArr = np.where(planned.any(axis=1), trips.end[np.arange(len(slot)), slot], -1)
     return arrival
 
 
-def _event_places(rng: Rng, trips: _Trips, owner: IntArr, kind: IntArr,
+def _event_places(rng: Rng, trips: Trips, owner: IntArr, kind: IntArr,
                   days_away: FloatArr) -> IntArr:
     """Where in-person events happen: in the traveler's town (or a neighbour within
     ``_LOCAL_MILES``), rallies also at the next planned stop (the traveler's events there
     are dated after arriving); a few (``_AWAY_SHARE``) in a town 110+ miles away that can be
     driven to before the event (``_DRIVE_PER_DAY`` a day). -1: no location."""
     m = len(owner)
-    located = rng.random(m) < np.array(_EVENT_LOCATED)[kind]
+    located = rng.random(m) < np.array(EVENT_LOCATED)[kind]
     base = _base_town(trips)[owner]
-    neighbour = _NEAREST[base, rng.integers(0, _NEAREST.shape[1], m)]
-    miles = _GREAT_CIRCLE[base, neighbour]
+    neighbour = NEAREST[base, rng.integers(0, NEAREST.shape[1], m)]
+    miles = GREAT_CIRCLE[base, neighbour]
     local = np.where((rng.random(m) < 0.3) & (miles <= _LOCAL_MILES), neighbour, base)
-    social = np.isin(kind, (_PERSONAL, _TRIP_EVENT, _BIRTHDAY, _HOLIDAY))
+    social = np.isin(kind, (PERSONAL, TRIP_EVENT, BIRTHDAY, HOLIDAY))
     reachable = (miles >= _AWAY_MILES) & (miles <= _DRIVE_PER_DAY * np.maximum(days_away, 0.5))
     away = social & reachable & (rng.random(m) < _AWAY_SHARE)
     place = np.where(away, neighbour, local)
     return np.where(located, place, -1)
 
 
-def _zone_offsets(clock: _Clock, zones: BytesArr) -> tuple[BytesArr, IntArr]:
+def _zone_offsets(clock: Clock, zones: BytesArr) -> tuple[BytesArr, IntArr]:
     """The distinct zones of ``zones`` and, per zone, its UTC offset (seconds) on each day
     from today to today + 32, read at 19:00 UTC (midday across the US, clear of any
     2 AM DST change). Returns (zone names, offsets of shape (zones, 33))."""
@@ -117,25 +117,25 @@ def _zone_offsets(clock: _Clock, zones: BytesArr) -> tuple[BytesArr, IntArr]:
     for i, name in enumerate(names):
         zone = ZoneInfo(name.decode("ascii"))
         for j, day in enumerate(days):
-            moment = datetime.fromtimestamp(int(day) * _DAY + 19 * 3600, zone)
+            moment = datetime.fromtimestamp(int(day) * DAY + 19 * 3600, zone)
             offset = moment.utcoffset()
             offsets[i, j] = int(offset.total_seconds()) if offset is not None else 0
     return names, offsets
 
 
-def _daytime_starts(rng: Rng, clock: _Clock, zone: BytesArr, kind: IntArr) -> IntArr:
+def _daytime_starts(rng: Rng, clock: Clock, zone: BytesArr, kind: IntArr) -> IntArr:
     """Start (UTC seconds) of timed events at a plausible local hour of the traveler's zone:
     8:00 AM to 7:45 PM in quarter hours (appointments and calls 9 AM to 4:45 PM), on one of
     the next 30 days, at least half an hour after now."""
     m = len(zone)
     names, offsets = _zone_offsets(clock, zone)
     z = np.searchsorted(names, zone)
-    business = np.isin(kind, (_MAINT_EVENT, _MEETING))
+    business = np.isin(kind, (MAINT_EVENT, MEETING))
     quarter = np.where(business, rng.integers(36, 68, m), rng.integers(32, 80, m))
     day = rng.integers(0, 30, m)
     start: IntArr = np.zeros(m, dtype=np.int64)
     for _ in range(3):  # a start already past (or too close to now) moves a day later
-        start = (clock.today + day) * _DAY + quarter * 900 - offsets[z, day]
+        start = (clock.today + day) * DAY + quarter * 900 - offsets[z, day]
         day = np.where(start < clock.now_s + 1_800, day + 1, day)
     return start
 
@@ -150,12 +150,12 @@ def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
 
 
 def holidays_between(first_day: int, last_day: int) -> list[tuple[int, bytes]]:
-    """(day number, event title) of the holidays of ``_HOLIDAYS`` in [first_day, last_day]
+    """(day number, event title) of the holidays of ``HOLIDAYS`` in [first_day, last_day]
     (UTC day numbers), in date order."""
     epoch = date(1970, 1, 1)
     found = []
     for year in range((epoch + timedelta(first_day)).year, (epoch + timedelta(last_day)).year + 1):
-        for title, month, day, n in _HOLIDAYS:
+        for title, month, day, n in HOLIDAYS:
             when = date(year, month, day) if n == 0 else _nth_weekday(year, month, day, n)
             number = (when - epoch).days
             if first_day <= number <= last_day:
@@ -163,58 +163,59 @@ def holidays_between(first_day: int, last_day: int) -> list[tuple[int, bytes]]:
     return sorted(found)
 
 
-def _holiday_events(rng: Rng, clock: _Clock, kind: IntArr, start: IntArr, all_day: BoolArr,
+def _holiday_events(rng: Rng, clock: Clock, kind: IntArr, start: IntArr, all_day: BoolArr,
                     title: BytesArr) -> None:
     """Dates each holiday event on a real holiday of the coming 30 days, all day, named
     after it; without one in that window, the event is a generic social one (personal)."""
-    rows = np.flatnonzero(kind == _HOLIDAY)
+    rows = np.flatnonzero(kind == HOLIDAY)
     coming = holidays_between(clock.today + 1, clock.today + 30)
     if not coming:
-        kind[rows] = _PERSONAL
+        kind[rows] = PERSONAL
         return
     pick = rng.integers(0, len(coming), len(rows))
     days = np.array([d for d, _ in coming], dtype=np.int64)
     names = np.array([t for _, t in coming], dtype=np.bytes_)
     named = rng.random(len(rows)) < 0.7  # others keep a generic title on the holiday
-    start[rows] = days[pick] * _DAY
+    start[rows] = days[pick] * DAY
     all_day[rows] = True
     title[rows] = np.where(named, names[pick], title[rows])
 
 
-def _make_events(rng: Rng, clock: _Clock, trips: _Trips) -> _Events:
+def make_events(rng: Rng, clock: Clock, trips: Trips) -> Events:
     """1-5 events per user in the 30 days after now: timed ones at a local daytime hour of
     the traveler's zone, all-day ones at midnight UTC of their date (the app's convention for
     a date); rallies at the next planned stop are dated after the trip there arrives."""
     n = len(trips.count)
-    owner, _ = _segments(rng.integers(1, 6, n))
+    owner, _ = segments(rng.integers(1, 6, n))
     m = len(owner)
-    kind = rng.choice(len(_EVENT_TYPES), m, p=_EVENT_SHARE).astype(np.int64)
+    kind = rng.choice(len(EVENT_TYPES), m, p=EVENT_SHARE).astype(np.int64)
     all_day_share = np.array((0.05, 0.6, 0.05, 0.0, 0.2, 0.9, 0.9))[kind]
     all_day = rng.random(m) < all_day_share
-    timed_start = _daytime_starts(rng, clock, _TOWN_ZONE[trips.here[owner]], kind)
-    day_start = (clock.today + rng.integers(1, 31, m)) * _DAY
+    timed_start = _daytime_starts(rng, clock, TOWN_ZONE[trips.here[owner]], kind)
+    day_start = (clock.today + rng.integers(1, 31, m)) * DAY
     start = np.where(all_day, day_start, timed_start)
-    title = _EVENT_TITLE.pick(rng, kind).astype(_TITLE_DTYPE)
+    title = EVENT_TITLE.pick(rng, kind).astype(_TITLE_DTYPE)
     _holiday_events(rng, clock, kind, start, all_day, title)
     # A rally at the next planned stop, a day or two after arriving there.
     arrival = _next_arrival(trips)[owner]
-    at_stop = (kind == _TRIP_EVENT) & all_day & (arrival >= 0) & (rng.random(m) < 0.5)
+    at_stop = (kind == TRIP_EVENT) & all_day & (arrival >= 0) & (rng.random(m) < 0.5)
     stop_day = arrival + rng.integers(0, 3, m)
     at_stop &= stop_day <= clock.today + 30
-    start = np.where(at_stop, np.maximum(stop_day, clock.today + 1) * _DAY, start)
-    remote = (kind == _MEETING) & (rng.random(m) < _REMOTE_SHARE)
-    title[remote] = _s(_REMOTE_TITLES)[rng.integers(0, len(_REMOTE_TITLES), int(remote.sum()))]
-    rally_days = np.where(kind == _TRIP_EVENT, rng.integers(1, 5, m), 1)
-    end = np.where(all_day, start + rally_days * _DAY, start + 900 * rng.integers(2, 17, m))
-    reminder = np.array(_REMINDERS, dtype=np.bytes_)[rng.integers(0, len(_REMINDERS), m)]
-    reminder = _or_null(reminder, rng.random(m) < 0.4)
-    created = clock.now_s - rng.integers(3_600, 45 * _DAY, m)
-    days_away = (start - clock.now_s) / _DAY
+    start = np.where(at_stop, np.maximum(stop_day, clock.today + 1) * DAY, start)
+    remote = (kind == MEETING) & (rng.random(m) < REMOTE_SHARE)
+    title[remote] = ascii_array(REMOTE_TITLES)[
+        rng.integers(0, len(REMOTE_TITLES), int(remote.sum()))]
+    rally_days = np.where(kind == TRIP_EVENT, rng.integers(1, 5, m), 1)
+    end = np.where(all_day, start + rally_days * DAY, start + 900 * rng.integers(2, 17, m))
+    reminder = np.array(REMINDERS, dtype=np.bytes_)[rng.integers(0, len(REMINDERS), m)]
+    reminder = or_null(reminder, rng.random(m) < 0.4)
+    created = clock.now_s - rng.integers(3_600, 45 * DAY, m)
+    days_away = (start - clock.now_s) / DAY
     place = _event_places(rng, trips, owner, kind, days_away)
     place = np.where(at_stop & (place >= 0), trips.next_stop[owner], place)
     place = np.where(remote, -1, place)
     order = np.lexsort((start, owner))
-    return _Events(
+    return Events(
         owner[order],
         kind[order],
         title[order],

@@ -14,65 +14,65 @@ from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.demo.encoding import (
     BoolArr,
     BytesArr,
+    Clock,
     FloatArr,
     IntArr,
     Rng,
-    _Clock,
-    _s,
+    ascii_array,
 )
 from pam_proactive.demo.generate.arrays import (
-    _lognormal_cents,
-    _segments,
+    lognormal_cents,
+    segments,
 )
 from pam_proactive.demo.generate.travelers import (
-    _Trips,
-    _Users,
+    Trips,
+    Users,
 )
 from pam_proactive.demo.generate.vehicles import (
-    _Fuel,
-    _Service,
+    Fuel,
+    Service,
 )
 from pam_proactive.demo.reference import (
-    _BUDGET_CATS,
-    _CAMPING,
-    _CATEGORIES,
-    _EXPENSE_TEXT,
-    _FOOD,
-    _FUEL,
-    _FUN,
-    _INSURANCE,
-    _MAINT,
-    _MISC,
-    _SHOPPING,
-    _TASKS,
-    _TOTAL,
-    _TOWN_ZONE,
-    _UTILITIES,
+    BUDGET_CATS,
+    CAMPING,
+    CATEGORIES,
+    EXPENSE_TEXT,
+    FOOD,
+    FUEL,
+    FUN,
+    INSURANCE,
+    MAINT,
+    MISC,
+    SHOPPING,
+    TASKS,
+    TOTAL,
+    TOWN_ZONE,
+    UTILITIES,
 )
 from pam_proactive.demo.ruled_out import forecast_possible, threshold_possible
 
 
 @dataclass(frozen=True, eq=False)
-class _Spending:
+class Spending:
     """Expenses (flat rows)."""
 
     owner: IntArr
-    category: IntArr  # index into _CATEGORIES
+    category: IntArr  # index into CATEGORIES
     day: IntArr
     cents: IntArr
     text: BytesArr  # description
     place: IntArr  # town, -1 when not entered
 
     @staticmethod
-    def join(parts: Sequence[_Spending]) -> _Spending:
+    def join(parts: Sequence[Spending]) -> Spending:
         """All rows of `parts`, in order."""
-        return _Spending(
+        return Spending(
             *(np.concatenate([getattr(p, f) for p in parts]) for f in _SPENDING_FIELDS)
         )
 
-    def take(self, index: IntArr) -> _Spending:
+    def take(self, index: IntArr) -> Spending:
         """The rows at `index`."""
-        return _Spending(*(getattr(self, f)[index] for f in _SPENDING_FIELDS))
+        return Spending(*(getattr(self, f)[index] for f in _SPENDING_FIELDS))
 
 
 _SPENDING_FIELDS = ("owner", "category", "day", "cents", "text", "place")
@@ -85,22 +85,22 @@ def _spending(
     category: int,
     day: IntArr,
     cents: IntArr,
-    trips: _Trips,
+    trips: Trips,
     text: BytesArr | None = None,
-) -> _Spending:
+) -> Spending:
     """Expense rows of one category, located in a town the user visited (or not located)."""
     m = len(owner)
     cat = np.full(m, category, dtype=np.int64)
     if text is None:
-        text = _EXPENSE_TEXT.pick(rng, cat)
+        text = EXPENSE_TEXT.pick(rng, cat)
     place = trips.places[owner, rng.integers(0, trips.completed[owner] + 1)]
     place = np.where(rng.random(m) < 0.3, -1, place)
-    return _Spending(owner, cat, day, cents, text, place)
+    return Spending(owner, cat, day, cents, text, place)
 
 
 def _monthly_bills(
-    rng: Rng, clock: _Clock, trips: _Trips, category: int, share: float, median: float
-) -> _Spending:
+    rng: Rng, clock: Clock, trips: Trips, category: int, share: float, median: float
+) -> Spending:
     """A bill on the same day every month (insurance, phone...) for `share` of the users."""
     users = np.flatnonzero(rng.random(len(trips.count)) < share)
     amount = median * np.exp(0.3 * rng.standard_normal(len(users)))
@@ -120,7 +120,7 @@ def _monthly_bills(
     )
 
 
-def _camping(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Spending:
+def _camping(rng: Rng, clock: Clock, users: Users, trips: Trips) -> Spending:
     """Campground stays of 1-7 nights paid on arrival; ~30% of stays are free boondocking."""
     n = users.n
     stays = 40
@@ -131,80 +131,80 @@ def _camping(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Spending
     owner, slot = np.nonzero(paid)
     nightly = 38.0 * users.spend_scale[owner] * np.exp(0.25 * rng.standard_normal(len(owner)))
     cents = np.rint(nightly * nights[owner, slot] * 100).astype(np.int64)
-    return _spending(rng, owner, _CAMPING, arrival[owner, slot], cents, trips)
+    return _spending(rng, owner, CAMPING, arrival[owner, slot], cents, trips)
 
 
 def _purchases(
     rng: Rng,
-    clock: _Clock,
-    users: _Users,
-    trips: _Trips,
+    clock: Clock,
+    users: Users,
+    trips: Trips,
     category: int,
     count: tuple[int, int],
     median: float,
     sigma: float,
-) -> _Spending:
+) -> Spending:
     """`count` (inclusive range) one-off purchases per user, log-normal around `median` dollars."""
-    owner, _ = _segments(rng.integers(count[0], count[1] + 1, users.n))
+    owner, _ = segments(rng.integers(count[0], count[1] + 1, users.n))
     day = clock.today - rng.integers(0, _HISTORY_DAYS, len(owner))
-    cents = _lognormal_cents(rng, median * users.spend_scale[owner], sigma)
+    cents = lognormal_cents(rng, median * users.spend_scale[owner], sigma)
     return _spending(rng, owner, category, day, cents, trips)
 
 
-def _outliers(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Spending:
+def _outliers(rng: Rng, clock: Clock, users: Users, trips: Trips) -> Spending:
     """For ~0.6% of users, one food expense of 8-12x their usual in the last 7 days."""
     owner = np.flatnonzero(rng.random(users.n) < 0.006)
     day = clock.today - rng.integers(0, 7, len(owner))
     dollars = _FOOD_MEDIAN * users.spend_scale[owner] * rng.uniform(8, 12, len(owner))
     text = np.full(len(owner), b"Catering for the campground potluck")
-    return _spending(rng, owner, _FOOD, day, np.rint(dollars * 100).astype(np.int64), trips, text)
+    return _spending(rng, owner, FOOD, day, np.rint(dollars * 100).astype(np.int64), trips, text)
 
 
 _FOOD_MEDIAN = 42.0  # dollars per food expense
 
 
-def _make_expenses(
-    rng: Rng, clock: _Clock, users: _Users, trips: _Trips, fuel: _Fuel, service: _Service
-) -> tuple[_Spending, Counter[str]]:
+def make_expenses(
+    rng: Rng, clock: Clock, users: Users, trips: Trips, fuel: Fuel, service: Service
+) -> tuple[Spending, Counter[str]]:
     """30-60 expenses per user over 120 days, sorted by user and day, with planted errors."""
     window = clock.today - _HISTORY_DAYS
     fills = np.flatnonzero(fuel.day > window)
     services = np.flatnonzero(service.day > window)
     outliers = _outliers(rng, clock, users, trips)
     parts = [
-        _monthly_bills(rng, clock, trips, _INSURANCE, 0.7, 160.0),
-        _monthly_bills(rng, clock, trips, _UTILITIES, 0.85, 110.0),
+        _monthly_bills(rng, clock, trips, INSURANCE, 0.7, 160.0),
+        _monthly_bills(rng, clock, trips, UTILITIES, 0.85, 110.0),
         _camping(rng, clock, users, trips),
-        _purchases(rng, clock, users, trips, _FOOD, (8, 16), _FOOD_MEDIAN, 0.45),
-        _purchases(rng, clock, users, trips, _FUN, (1, 4), 35.0, 0.7),
-        _purchases(rng, clock, users, trips, _SHOPPING, (1, 4), 55.0, 0.8),
-        _spending(rng, fuel.owner[fills], _FUEL, fuel.day[fills], fuel.cost_cents[fills], trips),
+        _purchases(rng, clock, users, trips, FOOD, (8, 16), _FOOD_MEDIAN, 0.45),
+        _purchases(rng, clock, users, trips, FUN, (1, 4), 35.0, 0.7),
+        _purchases(rng, clock, users, trips, SHOPPING, (1, 4), 55.0, 0.8),
+        _spending(rng, fuel.owner[fills], FUEL, fuel.day[fills], fuel.cost_cents[fills], trips),
         _spending(
             rng,
             service.owner[services],
-            _MAINT,
+            MAINT,
             service.day[services],
             service.cost_cents[services],
             trips,
-            _s(_TASKS)[service.task[services]],
+            ascii_array(TASKS)[service.task[services]],
         ),
         outliers,
     ]
-    spent = _Spending.join(parts)
+    spent = Spending.join(parts)
     spent = spent.take(np.lexsort((spent.day, spent.owner)))
     planted: Counter[str] = Counter(expense_outliers=len(outliers.owner))
     _plant_expense_errors(rng, clock, spent, planted)
     return spent, planted
 
 
-def _plant_expense_errors(rng: Rng, clock: _Clock, spent: _Spending, planted: Counter[str]) -> None:
+def _plant_expense_errors(rng: Rng, clock: Clock, spent: Spending, planted: Counter[str]) -> None:
     """Negative amounts (~0.2%), unknown categories (~0.1%), dates 3 years ahead (~0.05%)."""
     draw = rng.random(len(spent.owner))
     negative = draw < 0.002
     unknown = (draw >= 0.002) & (draw < 0.003)
     future = (draw >= 0.003) & (draw < 0.0035)
     spent.cents[negative] *= -1
-    spent.category[unknown] = _MISC
+    spent.category[unknown] = MISC
     spent.text[unknown] = b"Misc"
     spent.day[future] = clock.today + 3 * 365 + rng.integers(0, 30, int(future.sum()))
     planted.update(
@@ -215,30 +215,30 @@ def _plant_expense_errors(rng: Rng, clock: _Clock, spent: _Spending, planted: Co
 
 
 @dataclass(frozen=True, eq=False)
-class _Budgets:
+class Budgets:
     """Budgets (flat rows)."""
 
     owner: IntArr
-    category: IntArr  # index into _CATEGORIES, _TOTAL for all spending
+    category: IntArr  # index into CATEGORIES, TOTAL for all spending
     cents: IntArr  # limit per period
-    period: IntArr  # index into _PERIODS
+    period: IntArr  # index into PERIODS
     start_day: IntArr
     end_day: IntArr  # -1: open-ended
 
 
 _MONTHLY, _WEEKLY, _YEARLY = 0, 1, 2
-_PERIODS = _s(("monthly", "weekly", "yearly"))
-_BUDGET_CATEGORY = _s((*_CATEGORIES, "total"))
+PERIODS = ascii_array(("monthly", "weekly", "yearly"))
+BUDGET_CATEGORY = ascii_array((*CATEGORIES, "total"))
 
 
-def _spend_matrix(spent: _Spending, n: int, first_day: int, last_day: int) -> FloatArr:
+def _spend_matrix(spent: Spending, n: int, first_day: int, last_day: int) -> FloatArr:
     """Cents spent per (user, category) in [first_day, last_day]; last column: all categories."""
     ok = (spent.day >= first_day) & (spent.day <= last_day) & (spent.cents > 0)
-    width = len(_CATEGORIES) + 1
+    width = len(CATEGORIES) + 1
     key = spent.owner[ok] * width + spent.category[ok]
     sums = np.bincount(key, weights=spent.cents[ok], minlength=n * width).astype(np.float64)
     sums = sums.reshape(n, width)
-    sums[:, _TOTAL] = sums[:, :_TOTAL].sum(axis=1)
+    sums[:, TOTAL] = sums[:, :TOTAL].sum(axis=1)
     return sums
 
 
@@ -291,33 +291,33 @@ def _limits(rng: Rng, spent: FloatArr, typical: FloatArr, days_in: IntArr,
     return cents
 
 
-def _allowed(clock: _Clock, period: IntArr, zone: BytesArr, threshold_ok: BoolArr,
+def _allowed(clock: Clock, period: IntArr, zone: BytesArr, threshold_ok: BoolArr,
              pace_ok: BoolArr) -> None:
     """Fill, per budget, whether the detector's rules let its period be past the alert
     threshold, and on pace to overspend, on its owner's local date (``zone``: the zone the
     demo records for them): in the evening across the US that is still the day before the
     UTC date the rows are generated for."""
-    settings = DetectorSettings()
+    detector_settings = DetectorSettings()
     moment = datetime.fromtimestamp(clock.now_s, UTC)
     for name in np.unique(zone):
         day = moment.astimezone(ZoneInfo(name.decode("ascii"))).date()
-        for code, label in enumerate(_PERIODS):
+        for code, label in enumerate(PERIODS):
             rows = (zone == name) & (period == code)
-            threshold_ok[rows] = threshold_possible(label.decode("ascii"), day, settings)
-            pace_ok[rows] = forecast_possible(label.decode("ascii"), day, settings)
+            threshold_ok[rows] = threshold_possible(label.decode("ascii"), day, detector_settings)
+            pace_ok[rows] = forecast_possible(label.decode("ascii"), day, detector_settings)
 
 
-def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending, trips: _Trips
-                  ) -> _Budgets:
+def make_budgets(rng: Rng, clock: Clock, n: int, spent: Spending, trips: Trips
+                  ) -> Budgets:
     """1-4 budgets per user on food, camping, fuel, entertainment; 20% keep a total budget."""
     today = clock.today
     per_user = rng.integers(1, 5, n)
-    order = np.argsort(rng.random((n, len(_BUDGET_CATS))), axis=1)
-    owner, pos = _segments(per_user)
+    order = np.argsort(rng.random((n, len(BUDGET_CATS))), axis=1)
+    owner, pos = segments(per_user)
     m = len(owner)
-    category = np.array(_BUDGET_CATS)[order[owner, pos]]
+    category = np.array(BUDGET_CATS)[order[owner, pos]]
     total = (rng.random(n) < 0.2)[owner] & (pos == per_user[owner] - 1)
-    category = np.where(total, _TOTAL, category)
+    category = np.where(total, TOTAL, category)
     draw = rng.random(m)
     # Some budget groceries by the week, or insurance and repairs by the year.
     period = np.where(draw < 0.09, _WEEKLY, np.where(draw < 0.17, _YEARLY, _MONTHLY))
@@ -343,13 +343,13 @@ def _make_budgets(rng: Rng, clock: _Clock, n: int, spent: _Spending, trips: _Tri
         rows = period == code
         so_far[rows] = _spend_matrix(spent, n, first, today)[owner[rows], category[rows]]
         begin[rows], length[rows] = first, days
-    _allowed(clock, period, _TOWN_ZONE[trips.here[owner]], threshold_ok, pace_ok)
+    _allowed(clock, period, TOWN_ZONE[trips.here[owner]], threshold_ok, pace_ok)
     limits = _limits(rng, so_far, baseline * length, today - begin + 1, length,
                      (threshold_ok, pace_ok))
 
     start_day = np.minimum(month_start, week_start) - rng.integers(0, 366, m)
     end_day = np.where(rng.random(m) < 0.15, today + rng.integers(20, 366, m), -1)
-    return _Budgets(owner, category, limits, period, start_day, end_day)
+    return Budgets(owner, category, limits, period, start_day, end_day)
 
 
 # --------------------------------------------------------------------------------------------

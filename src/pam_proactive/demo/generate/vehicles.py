@@ -7,31 +7,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from pam_proactive.demo.encoding import (
+    Clock,
     FloatArr,
     IntArr,
     Rng,
-    _Clock,
 )
 from pam_proactive.demo.generate.arrays import (
-    _segment_cumsum,
-    _segments,
+    segment_cumsum,
+    segments,
 )
 from pam_proactive.demo.generate.travelers import (
-    _DONE,
-    _MAX_TRIPS,
-    _Trips,
-    _Users,
+    DONE,
+    MAX_TRIPS,
+    Trips,
+    Users,
 )
 from pam_proactive.demo.reference import (
-    _TASK_COST,
-    _TASK_DAYS,
-    _TASK_MILES,
-    _TASKS,
+    TASK_COST,
+    TASK_DAYS,
+    TASK_MILES,
+    TASKS,
 )
 
 
 @dataclass(frozen=True, eq=False)
-class _Fuel:
+class Fuel:
     """Fuel fills (flat rows, grouped by user) and each user's odometer story."""
 
     owner: IntArr
@@ -70,15 +70,15 @@ class _Fuel:
         return np.rint(np.where(miles <= self.last_odo[users], back, ahead)).astype(np.int64)
 
 
-def _before_last_trips(rng: Rng, users: _Users, trips: _Trips) -> IntArr:
+def _before_last_trips(rng: Rng, users: Users, trips: Trips) -> IntArr:
     """A day just before the latest past trips that add up to 50-105% of the tank's range.
 
     Filling up there leaves the tank much emptier than the fill's date suggests (at least
     the latest trip is always included, even when it alone is longer than the range)."""
     n = users.n
-    slots = np.arange(_MAX_TRIPS)[None, :]
+    slots = np.arange(MAX_TRIPS)[None, :]
     past = slots < trips.completed[:, None]
-    driven = np.where(past & (trips.status == _DONE), trips.miles, 0.0)
+    driven = np.where(past & (trips.status == DONE), trips.miles, 0.0)
     from_latest = np.cumsum(driven[:, ::-1], axis=1)[:, ::-1]  # miles of trip j and all later
     budget = users.tank * users.mpg * rng.uniform(0.5, 1.05, n)
     fits = past & (from_latest <= budget[:, None])
@@ -87,7 +87,7 @@ def _before_last_trips(rng: Rng, users: _Users, trips: _Trips) -> IntArr:
     return before
 
 
-def _last_fill_day(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> IntArr:
+def _last_fill_day(rng: Rng, clock: Clock, users: Users, trips: Trips) -> IntArr:
     """Day of each user's last fill: recent (90%: in the last week, after arriving from
     their last trip), before the last trips (5%), stale (5%); most travelers under way filled
     up the day their trip began."""
@@ -103,27 +103,27 @@ def _last_fill_day(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> Int
             np.maximum(clock.today - rng.integers(0, 7, n), arrived),
         ),
     )
-    slot = np.minimum(trips.completed, _MAX_TRIPS - 1)
+    slot = np.minimum(trips.completed, MAX_TRIPS - 1)
     at_start = trips.active & (rng.random(n) < 0.85)
     days = np.where(at_start, trips.start[np.arange(n), slot], days)
     last: IntArr = np.minimum(days, clock.today)
     return last
 
 
-def _make_fuel(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Fuel:
+def make_fuel(rng: Rng, clock: Clock, users: Users, trips: Trips) -> Fuel:
     """8-25 fills over 200-300 days, each of 40-90% of the tank, odometers following the mpg."""
     n = users.n
     rows = np.arange(n)
     last_day = _last_fill_day(rng, clock, users, trips)
     span = rng.integers(200, 301, n)
     counts = rng.integers(8, 26, n)
-    owner, pos = _segments(counts)
+    owner, pos = segments(counts)
     m = len(owner)
     first_idx = np.cumsum(counts) - counts
     last_idx = first_idx + counts - 1
 
     weight = np.where(pos == 0, 0.0, rng.uniform(0.5, 1.5, m))
-    elapsed = _segment_cumsum(weight, pos)
+    elapsed = segment_cumsum(weight, pos)
     day = last_day[owner] - span[owner] + np.rint(elapsed / elapsed[last_idx][owner] * span[owner])
     day = day.astype(np.int64)
 
@@ -137,7 +137,7 @@ def _make_fuel(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Fuel:
     dropped = (rng.random(n) < 0.015)[owner] & (pos >= counts[owner] - 3)
     miles = np.where(dropped, miles * worse[owner], miles)
     first_odo = rng.integers(3_000, 90_000, n).astype(np.float64)
-    odometer = (first_odo[owner] + np.rint(_segment_cumsum(miles, pos))).astype(np.int64)
+    odometer = (first_odo[owner] + np.rint(segment_cumsum(miles, pos))).astype(np.int64)
     price = np.minimum(rng.uniform(3.2, 5.0, m) + np.where(users.diesel[owner], 0.25, 0.0), 5.0)
     cost = np.rint(gallons * price * 100).astype(np.int64)
     mpg_centi = np.where(
@@ -147,15 +147,15 @@ def _make_fuel(rng: Rng, clock: _Clock, users: _Users, trips: _Trips) -> _Fuel:
     place = np.where(rng.random(m) < 0.1, -1, place)
 
     last_odo = odometer[last_idx].astype(np.float64)
-    since = (trips.status == _DONE) & (trips.start >= last_day[:, None])
+    since = (trips.status == DONE) & (trips.start >= last_day[:, None])
     driven = np.where(since, trips.miles, 0.0).sum(axis=1)
-    slot = np.minimum(trips.completed, _MAX_TRIPS - 1)
+    slot = np.minimum(trips.completed, MAX_TRIPS - 1)
     a_start, a_end = trips.start[rows, slot], trips.end[rows, slot]
     progress = np.clip((clock.today - a_start) / (a_end - a_start + 1), 0.0, 1.0)
     driven += np.where(trips.active, trips.miles[rows, slot] * progress, 0.0)
 
     backwards, jumps = _plant_odometer_errors(rng, odometer, counts, first_idx)
-    return _Fuel(
+    return Fuel(
         owner,
         day,
         centigallons,
@@ -190,11 +190,11 @@ def _plant_odometer_errors(
 
 
 @dataclass(frozen=True, eq=False)
-class _Service:
+class Service:
     """Maintenance records (flat rows)."""
 
     owner: IntArr
-    task: IntArr  # index into _TASKS
+    task: IntArr  # index into TASKS
     day: IntArr
     mileage: IntArr  # odometer at the service, miles
     cost_cents: IntArr
@@ -208,14 +208,14 @@ _OVERDUE, _DUE_SOON, _FINE = 0, 1, 2
 
 
 def _latest_services(
-    rng: Rng, clock: _Clock, fuel: _Fuel, owner: IntArr, task: IntArr
+    rng: Rng, clock: Clock, fuel: Fuel, owner: IntArr, task: IntArr
 ) -> tuple[IntArr, IntArr, IntArr, IntArr]:
     """Latest record of each (user, task): day, mileage, due day, due mileage (-1: none).
 
     ~1.2% are overdue and ~1.3% due within 30 days or 500 miles, by date or by mileage."""
     m = len(owner)
     state = rng.choice(3, m, p=(0.012, 0.013, 0.975))
-    interval_days, interval_miles = _TASK_DAYS[task], _TASK_MILES[task]
+    interval_days, interval_miles = TASK_DAYS[task], TASK_MILES[task]
     odo_now = np.rint(fuel.odo_now[owner])
     offset = np.select(
         [state == _OVERDUE, state == _DUE_SOON],
@@ -252,14 +252,14 @@ def _latest_services(
     )
 
 
-def _make_maintenance(rng: Rng, clock: _Clock, trips: _Trips, fuel: _Fuel) -> _Service:
+def make_maintenance(rng: Rng, clock: Clock, trips: Trips, fuel: Fuel) -> Service:
     """2-3 tasks per user, each with 1-3 records (older ones superseded by the newest)."""
     n = len(trips.count)
     tasks = np.where(rng.random(n) < 0.5, 2, 3)
-    keys = rng.random((n, len(_TASKS)))
+    keys = rng.random((n, len(TASKS)))
     keys[:, 0] -= 0.6  # nearly everyone logs oil changes
     order = np.argsort(keys, axis=1)
-    owner, pos = _segments(tasks)
+    owner, pos = segments(tasks)
     task = order[owner, pos]
     m = len(owner)
     records = np.where(tasks[owner] == 2, rng.integers(1, 4, m), rng.integers(1, 3, m))
@@ -270,10 +270,10 @@ def _make_maintenance(rng: Rng, clock: _Clock, trips: _Trips, fuel: _Fuel) -> _S
         keep = records > k
         owner, task, day = owner[keep], task[keep], day[keep]
         records = records[keep]
-        day = day - np.rint(_TASK_DAYS[task] * rng.uniform(0.85, 1.2, len(day))).astype(np.int64)
+        day = day - np.rint(TASK_DAYS[task] * rng.uniform(0.85, 1.2, len(day))).astype(np.int64)
         mileage = fuel.odometer_at(owner, day).astype(np.int64)
-        due_miles = np.where(_TASK_MILES[task] > 0, mileage + _TASK_MILES[task], -1)
-        parts.append((owner, task, day, mileage, day + _TASK_DAYS[task], due_miles))
+        due_miles = np.where(TASK_MILES[task] > 0, mileage + TASK_MILES[task], -1)
+        parts.append((owner, task, day, mileage, day + TASK_DAYS[task], due_miles))
     owner, task, day, mileage, due_day, due_miles = (
         np.concatenate(c) for c in zip(*parts, strict=True)
     )
@@ -283,10 +283,10 @@ def _make_maintenance(rng: Rng, clock: _Clock, trips: _Trips, fuel: _Fuel) -> _S
         a[order] for a in (owner, task, day, mileage, due_day, due_miles)
     )
     m = len(owner)
-    lo, hi = _TASK_COST[task, 0], _TASK_COST[task, 1]
+    lo, hi = TASK_COST[task, 0], TASK_COST[task, 1]
     cost = np.rint(rng.uniform(lo, hi) * 100).astype(np.int64)
     place = trips.places[owner, rng.integers(0, trips.completed[owner] + 1)]
     place = np.where(rng.random(m) < 0.2, -1, place)
     note = np.where(rng.random(m) < 0.3, task, -1)
-    return _Service(owner, task, day, mileage, cost, place, note, due_day, due_miles)
+    return Service(owner, task, day, mileage, cost, place, note, due_day, due_miles)
 
