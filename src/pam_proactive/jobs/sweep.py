@@ -19,6 +19,7 @@ from uuid import UUID
 from psycopg import sql
 
 from pam_proactive.analysis.settings import DetectorSettings
+from pam_proactive.config import parse_digest_priorities
 from pam_proactive.context import UserContext
 from pam_proactive.data.loader import chunks, parse_user_id
 from pam_proactive.db.connection import Transaction
@@ -36,6 +37,7 @@ from pam_proactive.suggestions.delivery import (
     drain_due,
 )
 from pam_proactive.suggestions.detectors import Note, run_detectors
+from pam_proactive.suggestions.digest import DigestPolicy, parse_priorities
 from pam_proactive.suggestions.models import Candidate
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
 
@@ -95,9 +97,12 @@ def _counts(result: ApplyResult) -> dict[str, int]:
 
 
 def delivery_policy(engine: Engine) -> DeliveryPolicy:
-    """Cooldown and daily cap from the settings."""
+    """Cooldown, daily cap and the digest's defaults from the settings."""
     s = engine.settings
-    return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap)
+    digest = DigestPolicy(enabled=s.digest, hour=s.digest_hour,
+                          priorities=parse_priorities(parse_digest_priorities(s.digest_priorities)))
+    return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap,
+                          digest=digest)
 
 
 # One webhook channel per configuration and process: it owns a thread pool, kept for the
