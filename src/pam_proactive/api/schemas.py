@@ -147,6 +147,6 @@ class PreferencesIn(BaseModel):
     quiet_end: str | None = Field(None, pattern=_CLOCK, examples=["07:00"])
     daily_cap: int | None = Field(None, examples=[3])
     digest: bool | None = Field(None, examples=[True])
-    digest_hour: int | None = Field(None, ge=0, le=23, examples=[8])
-    digest_priorities: list[DigestPriority] | None = Field(
-        None, min_length=1, max_length=3, examples=[["low", "medium"]])
+    digest_hour: int | None = Field(None, examples=[8])
+    digest_priorities: list[Annotated[str, Field(max_length=16)]] | None = Field(
+        None, max_length=8, examples=[["low", "medium"]])
