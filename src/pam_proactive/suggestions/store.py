@@ -26,7 +26,11 @@ The rules that keep a traveler from being told the same thing twice:
   was; a pending notification of a suggestion that becomes held is cancelled.
 * a snoozed subject is not notified until the snooze ends (then once, if still live at the
   snoozed priority or above), unless its priority rises above the snoozed one, which ends the
-  snooze at once (see :mod:`pam_proactive.suggestions.answers`).
+  snooze at once (see :mod:`pam_proactive.suggestions.answers`);
+* a notification of a priority the traveler's daily digest gathers is written as a digest
+  item, due at the traveler's digest moment (:mod:`pam_proactive.suggestions.digest`), and
+  takes no slot of the daily cap; the delivery drain gathers the items into one notification
+  (:mod:`pam_proactive.suggestions.digest_assembly`).
 """
 
 from __future__ import annotations

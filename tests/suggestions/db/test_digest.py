@@ -19,6 +19,7 @@ from conftest import MakeDatabase, settings_for
 from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
+from pam_proactive.observability import metrics
 from pam_proactive.suggestions.dead_letters import replay
 from pam_proactive.suggestions.delivery import (
     RetryPolicy,
@@ -108,7 +109,12 @@ async def test_three_items_one_post_at_the_local_hour_in_priority_order(
         assert await drain(db, receiver, moment) == 0
     assert receiver.requests == []
 
+    sent, items = (metrics.REGISTRY.get_sample_value(name) or 0.0
+                   for name in ("pam_digests_sent_total", "pam_digest_items_sum"))
     assert await drain(db, receiver, DIGEST_AT) == 1
+    # /metrics: one digest sent, carrying three items.
+    assert metrics.REGISTRY.get_sample_value("pam_digests_sent_total") == sent + 1
+    assert metrics.REGISTRY.get_sample_value("pam_digest_items_sum") == items + 3
     [body] = bodies(receiver)
     assert (body["event"], body["user_id"], body["digest_day"], body["count"]) == (
         "digest", str(who.user_id), "2025-06-11", 3)
