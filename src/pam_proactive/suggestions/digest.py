@@ -79,9 +79,10 @@ def digest_slots(profile: Profile, hour: int, now: datetime) -> tuple[DigestSlot
     hours when it falls inside them), and the one of the following local day (for items
     written after today's digest already went out)."""
     today = now.astimezone(user_zone(profile)).date()
-    first = _slot(profile, hour, today)
-    if first.at < now:
-        first = _slot(profile, hour, today + timedelta(days=1))
+    # Yesterday's may still be ahead: a late hour moved past midnight by quiet hours. Tomorrow's
+    # always is (its hour is after today's end).
+    first = next(slot for slot in (_slot(profile, hour, today + timedelta(days=d))
+                                   for d in (-1, 0, 1)) if slot.at >= now)
     return first, _slot(profile, hour, first.day + timedelta(days=1))
 
 

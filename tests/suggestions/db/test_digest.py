@@ -292,5 +292,11 @@ def test_digest_slots_follow_the_local_clock_and_daylight_saving() -> None:
         datetime(2025, 3, 10, 12, 0, tzinfo=UTC))
     same, _ = digest_slots(who, 8, datetime(2025, 3, 9, 12, 0, tzinfo=UTC))
     assert same.at == datetime(2025, 3, 9, 12, 0, tzinfo=UTC)  # at the hour: this one
+    # 23:00 inside quiet hours 22:00-07:00: the digest comes at 07:00 the next morning, and at
+    # 06:00 that morning the next one is still yesterday's, an hour away.
+    night = make_profile(timezone="UTC", quiet_start=time(22, 0), quiet_end=time(7, 0))
+    late, _ = digest_slots(night, 23, datetime(2025, 6, 11, 6, 0, tzinfo=UTC))
+    assert (late.day.isoformat(), late.at) == ("2025-06-10",
+                                               datetime(2025, 6, 11, 7, 0, tzinfo=UTC))
     with pytest.raises(ValueError, match="without critical"):
         DigestPolicy(priorities=frozenset({Priority.CRITICAL}))
