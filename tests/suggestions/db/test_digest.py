@@ -20,7 +20,7 @@ from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
 from pam_proactive.observability import metrics
-from pam_proactive.suggestions.dead_letters import replay
+from pam_proactive.suggestions.dead_letters import dead_by_channel, replay
 from pam_proactive.suggestions.delivery import (
     RetryPolicy,
     WebhookChannel,
@@ -188,6 +188,28 @@ async def test_an_item_closed_between_retries_leaves_the_retried_digest(
     assert len(receiver.requests) == 2
     [(_, _, cancelled)] = await digests(db, who.user_id)
     assert cancelled is not None
+
+
+async def test_a_digest_the_receiver_never_takes_is_dead_then_replayed(
+        db: Database, receiver: Receiver) -> None:
+    who = profile()
+    await apply(db, [cand(who, "tires", Priority.LOW), cand(who, "brakes", Priority.MEDIUM)],
+                [who])
+    receiver.outage = 500
+    moment = DIGEST_AT
+    for delay in (0.0, *EXACT.delays):  # the whole retry schedule, every attempt refused
+        moment += timedelta(seconds=delay)
+        assert await drain(db, receiver, moment) == 0
+    assert len(receiver.requests) == 1 + len(EXACT.delays)
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+    assert await dead_by_channel(db, SCHEMA) == {"webhook": 1}  # one dead notification
+    receiver.outage = None
+    assert await replay(db, SCHEMA, moment, dead=True) != []
+    assert await drain(db, receiver, moment) == 1
+    assert bodies(receiver)[-1]["count"] == 2
+    [(delivered,)] = await db.fetch("test.items", "SELECT count(*) FROM pam_proactive.outbox"
+                                    " WHERE digest_item AND delivered_at IS NOT NULL", ())
+    assert delivered == 2 and await dead_by_channel(db, SCHEMA) == {"webhook": 0}
 
 
 async def test_high_goes_out_at_once_and_an_escalation_leaves_the_digest(
