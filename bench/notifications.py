@@ -16,16 +16,21 @@ change of the population and of the engine together: "before and after" of the w
 issue).
 
 A notification is an outbox row delivered, or due and not cancelled, by the end of the
-period. Printed per side: notifications per traveler per week (mean, p95, max over the
-travelers the engine monitors: active, not opted out, zeros included) and the share of those
-travelers notified on a given day (mean over the period's days, and the worst day), with the
-run's wall time. The population writes nothing during the period (no new fill-ups, expenses
-or events): the figures show what the passing of time brings (events and departures coming
-close, service falling due, budgets moving through their periods) on top of the first day.
+period; a daily digest counts once (the items it gathers are not counted). Printed per side:
+notifications per traveler per week (mean, p95, max over the travelers the engine monitors:
+active, not opted out, zeros included) and the share of those travelers notified on a given
+day (mean over the period's days, and the worst day), with the run's wall time. The
+population writes nothing during the period (no new fill-ups, expenses or events): the
+figures show what the passing of time brings (events and departures coming close, service
+falling due, budgets moving through their periods) on top of the first day.
 
     python bench/notifications.py --users 200 --days 7
     python bench/notifications.py --users 1000 --days 30 --baseline a24aa79
     python bench/notifications.py --users 200 --days 7 --population each
+    python bench/notifications.py --users 200 --days 7 --digest-off-vs-on
+
+With ``--digest-off-vs-on`` both sides run this checkout, the first with the daily digest
+off (``PAM_DIGEST=false``: every notification on its own), the second with the defaults.
 """
 
 from __future__ import annotations
@@ -111,8 +116,11 @@ COUNTS = """
 SELECT o.user_id, floor(extract(epoch FROM coalesce(o.delivered_at, o.deliver_after)
                                   - %(start)s) / 86400)::int AS day, count(*)
 FROM {s}.outbox o
-WHERE o.delivered_at IS NOT NULL
-   OR (o.cancelled_at IS NULL AND o.deliver_after <= %(end)s)
+WHERE (o.delivered_at IS NOT NULL
+       OR (o.cancelled_at IS NULL AND o.deliver_after <= %(end)s))
+  -- A digest's items go out in it: the digest row is the notification (a schema before
+  -- the digest has no such column).
+  AND coalesce((to_jsonb(o) ->> 'digest_item')::boolean, false) = false
 GROUP BY 1, 2
 """
 MONITORED = "SELECT user_id FROM {s}.traveler_users WHERE status = 'active' AND NOT opted_out"
@@ -195,10 +203,12 @@ def child(args: argparse.Namespace) -> None:
 # ----------------------------------------------------------------------------------------
 # The parent: population, both sides, the table.
 
-def run_side(src: Path, uri: str, args: argparse.Namespace) -> dict[str, Any]:
-    """One side in a child process importing the package from ``src``."""
+def run_side(src: Path, uri: str, args: argparse.Namespace, **settings: str
+             ) -> dict[str, Any]:
+    """One side in a child process importing the package from ``src``, with ``settings``
+    (PAM_* variables) for it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAM_")}
-    env.update(PYTHONPATH=str(src), PAM_OUTBOX_RETENTION_DAYS=RETENTION_DAYS)
+    env.update(PYTHONPATH=str(src), PAM_OUTBOX_RETENTION_DAYS=RETENTION_DAYS, **settings)
     argv = [sys.executable, __file__, "--child", "--uri", uri, "--start", args.start,
             "--days", str(args.days), "--users", str(args.users), "--seed", str(args.seed),
             "--population", args.population]
@@ -216,7 +226,7 @@ def run_side(src: Path, uri: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _table(results: dict[str, dict[str, Any]], rev: str) -> list[str]:
+def _table(results: dict[str, dict[str, Any]], first: str, second: str) -> list[str]:
     rows = [
         ("travelers monitored", lambda r: f"{r['travelers']:,}"),
         ("notifications", lambda r: f"{r['notifications']:,}"),
@@ -228,7 +238,7 @@ def _table(results: dict[str, dict[str, Any]], rev: str) -> list[str]:
         ("share notified on the first day", lambda r: f"{r['day_one_share']:.1%}"),
         ("wall time of the side, s", lambda r: f"{r['seconds']:.0f}"),
     ]
-    head = f"{'':34}{'baseline ' + rev[:10]:>20}{'this checkout':>16}"
+    head = f"{'':34}{first:>20}{second:>16}"
     return [head] + [f"{label:34}{show(results['baseline']):>20}{show(results['this']):>16}"
                      for label, show in rows]
 
@@ -248,6 +258,9 @@ def main() -> None:
                           "demo (the population's change too)")
     cli.add_argument("--max-minutes", type=float, default=90,
                      help="stop if a side runs longer than this")
+    cli.add_argument("--digest-off-vs-on", action="store_true",
+                     help="compare this checkout with the daily digest off and on (no "
+                          "baseline commit)")
     cli.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     cli.add_argument("--uri", help=argparse.SUPPRESS)
     args = cli.parse_args()
@@ -265,12 +278,15 @@ def main() -> None:
 
     whose = ("this checkout's demo population" if args.population == "this"
              else "each side's own demo population")
+    first = "digest off" if args.digest_off_vs_on else "baseline " + rev[:10]
     print(f"{args.users:,} demo travelers (--seed {args.seed}; {whose}) from "
-          f"{start.isoformat()} over {args.days} days in 15-minute steps; baseline "
-          f"{rev[:10]}", flush=True)
+          f"{start.isoformat()} over {args.days} days in 15-minute steps; {first}",
+          flush=True)
     with tempfile.TemporaryDirectory(prefix="pam-notifications-") as tmp:
-        sources = {"baseline": export_source(rev, Path(tmp) / "baseline"),
-                   "this": REPO / "src"}
+        sources = {"baseline": REPO / "src" if args.digest_off_vs_on
+                   else export_source(rev, Path(tmp) / "baseline"), "this": REPO / "src"}
+        side_settings = {"baseline": {"PAM_DIGEST": "false"} if args.digest_off_vs_on else {},
+                         "this": {}}
         with embedded_server(Path(tmp) / "pgdata", delete=True) as server:
             if args.population == "this":
                 asyncio.run(seed_population(server, args.users, args.seed, start))
@@ -281,9 +297,11 @@ def main() -> None:
                 with psycopg.connect(server, autocommit=True) as conn:
                     conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                         sql.Identifier(name), sql.Identifier(template)))
-                results[label] = run_side(src, database_uri(server, name), args)
+                results[label] = run_side(src, database_uri(server, name), args,
+                                          **side_settings[label])
                 print(f"  {label} done in {results[label]['seconds']:.0f} s", flush=True)
-    print("\n".join(_table(results, rev)))
+    second = "digest on" if args.digest_off_vs_on else "this checkout"
+    print("\n".join(_table(results, first, second)))
 
 
 if __name__ == "__main__":

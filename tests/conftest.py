@@ -68,9 +68,11 @@ def make_database(pg_server: str) -> MakeDatabase:
 def settings_for(preset: str = "seed", **overrides: object) -> Settings:
     """Settings for tests: small batches so batching is exercised, short timeouts, 2 s of
     retries (a test of an outage ends in seconds; tests of riding one out set more); the
-    channels declared (PAM_CHANNELS) are the webhook when one is given, else outbox only."""
+    channels declared (PAM_CHANNELS) are the webhook when one is given, else outbox only.
+    The daily digest is off (``digest=True`` turns it on): these tests follow single
+    notifications as they are written; suggestions/db/test_digest.py tests the digest."""
     base: dict[str, object] = {"preset": preset, "batch_size": 7, "query_timeout": 10.0,
-                               "retry_max_seconds": 2.0,
+                               "retry_max_seconds": 2.0, "digest": False,
                                "channels": "webhook" if overrides.get("webhook_url") else "none"}
     base.update(overrides)
     return load_settings(**base)

@@ -44,6 +44,8 @@ _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 CHANNEL_NAMES = ("webhook",)  # the push channels the engine knows
 OUTBOX_ONLY = "none"  # PAM_CHANNELS value: no push channel, the outbox row is the delivery
+# Priorities a daily digest may gather (PAM_DIGEST_PRIORITIES); critical always goes at once.
+DIGEST_PRIORITY_LABELS = ("low", "medium", "high")
 
 
 def parse_webhook_secret(text: str) -> bytes:
@@ -77,6 +79,15 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"{text.strip()!r} is not a duration such as 5s, 30m or 2h")
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_digest_priorities(text: str) -> tuple[str, ...]:
+    """The priority labels of a comma list such as ``low,medium``, in rank order."""
+    labels = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if not labels or not labels <= set(DIGEST_PRIORITY_LABELS):
+        raise ValueError("must list one or more of low, medium, high (critical is always sent "
+                         "at once)")
+    return tuple(p for p in DIGEST_PRIORITY_LABELS if p in labels)
 
 
 def parse_retry_schedule(text: str) -> tuple[float, ...]:
@@ -157,6 +168,13 @@ class Settings(BaseSettings):
         default=None, description="None: detect Supabase's pooler port 6543")
     cooldown_days: float = Field(default=7.0, ge=0, description="days after a dismissal")
     daily_cap: int = Field(default=3, ge=0, description="notifications per user per local day")
+    # The daily digest (suggestions/digest.py): the engine-wide defaults of a traveler's choice.
+    digest: bool = Field(
+        default=True, description="gather non-urgent notifications into one a day (a "
+        "traveler's own choice wins)")
+    digest_hour: int = Field(default=8, ge=0, le=23, description="local hour of the digest")
+    digest_priorities: str = Field(
+        default="low,medium", description="priorities the digest gathers: low, medium, high")
     connect_timeout: int = Field(
         default=5, ge=2, le=300,
         description="seconds to wait for a new connection (libpq connect_timeout)")
@@ -285,6 +303,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_schedule(cls, value: str) -> str:
         parse_retry_schedule(value)
+        return value
+
+    @field_validator("digest_priorities")
+    @classmethod
+    def _check_digest_priorities(cls, value: str) -> str:
+        parse_digest_priorities(value)
         return value
 
     @field_validator("channels")

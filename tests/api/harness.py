@@ -24,8 +24,9 @@ from pam_proactive.api.app import create_app
 from pam_proactive.config import Settings, load_settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
+from pam_proactive.suggestions.digest import DigestPolicy
 from pam_proactive.suggestions.models import Candidate, Priority
-from pam_proactive.suggestions.store import ApplyResult, apply_candidates
+from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
 
 TOKEN = "operator-token-0123456789abcdef"
 JWT_SECRET = "test-jwt-secret-with-at-least-32-characters!!"
@@ -136,12 +137,14 @@ def candidate(user_id: UUID, key: str, priority: Priority = Priority.MEDIUM,
 
 async def store(uri: str, user_ids: Sequence[UUID], candidates: Sequence[Candidate],
                 now: datetime | None = None) -> ApplyResult:
-    """Store ``candidates`` as a sweep of ``user_ids`` would (the store's own code)."""
+    """Store ``candidates`` as a sweep of ``user_ids`` would (the store's own code), each
+    notification on its own (the daily digest off: it is tested in test_digest.py)."""
     async with Database(uri, load_settings(database_url=uri)) as db:
         return await apply_candidates(db, schema=SCHEMA, user_ids=list(user_ids),
                                       candidates=candidates,
                                       profiles={u: profile(u) for u in user_ids},
-                                      now=now or datetime.now(UTC))
+                                      now=now or datetime.now(UTC),
+                                      policy=DeliveryPolicy(digest=DigestPolicy(enabled=False)))
 
 
 def new_id() -> UUID:

@@ -61,7 +61,9 @@ async def test_refusals_are_the_database_functions(client: httpx.AsyncClient,
     before = (await client.get(url, headers=OP)).json()
     refusals: list[dict[str, object]] = [
         {"timezone": "Mars/Olympus"}, {"daily_cap": 101}, {"daily_cap": -1},
-        {"quiet_start": "23:00"}, {"disabled_types": ["Fuel_Low"]}]
+        {"quiet_start": "23:00"}, {"disabled_types": ["Fuel_Low"]}, {"digest_hour": 24},
+        {"digest_hour": -1}, {"digest_priorities": ["critical"]}, {"digest_priorities": []},
+        {"digest_priorities": ["low", "urgent"]}]
     for changes in refusals:
         refused = await client.patch(url, headers=OP, json=changes)
         assert refused.status_code == 422, (changes, refused.text)
@@ -70,10 +72,37 @@ async def test_refusals_are_the_database_functions(client: httpx.AsyncClient,
     # Shapes the schema refuses before the database: an unknown field, a wrong type.
     shapes: list[dict[str, object]] = [
         {"user_id": str(world.a)}, {"daily_cap": "3"}, {"opted_out": "yes"},
-        {"quiet_start": "22h"}]
+        {"quiet_start": "22h"}, {"digest": "yes"}, {"digest_hour": "8"},
+        {"digest_priorities": "low"}]
     for changes in shapes:
         assert (await client.patch(url, headers=OP, json=changes)).status_code == 422
     assert (await client.get(url, headers=OP)).json() == before
     unknown = f"/v1/users/{uuid4()}/preferences"
     assert (await client.get(unknown, headers=OP)).status_code == 404
     assert (await client.patch(unknown, headers=OP, json={"daily_cap": 1})).status_code == 404
+
+
+async def test_the_digest_choices_round_trip(client: httpx.AsyncClient, world: World) -> None:
+    url = f"/v1/users/{world.a}/preferences"
+    mine = bearer(user_jwt(world.a))
+    # Nothing chosen: null, the engine's defaults apply (PAM_DIGEST, _HOUR, _PRIORITIES).
+    await client.patch(url, headers=mine, json={"digest": None, "digest_hour": None,
+                                                "digest_priorities": None})
+    fresh = (await client.get(url, headers=mine)).json()
+    assert (fresh["digest"], fresh["digest_hour"], fresh["digest_priorities"]) == (
+        None, None, None)
+    changed = await client.patch(url, headers=mine, json={
+        "digest": True, "digest_hour": 19, "digest_priorities": ["medium", "low", "medium"]})
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    # Stored once each, in rank order.
+    assert (body["digest"], body["digest_hour"], body["digest_priorities"]) == (
+        True, 19, ["low", "medium"])
+    assert (await client.get(url, headers=OP)).json() == body
+    with psycopg.connect(world.uri) as conn:
+        stored = conn.execute("SELECT digest, digest_hour, digest_priorities FROM"
+                              " pam_proactive.user_preferences WHERE user_id = %s",
+                              (world.a,)).fetchone()
+    assert stored == (True, 19, ["low", "medium"])
+    off = await client.patch(url, headers=mine, json={"digest": False})
+    assert (off.json()["digest"], off.json()["digest_hour"]) == (False, 19)

@@ -66,6 +66,8 @@ async def test_sweep_jsonl_prints_each_suggestion_and_a_rerun_stores_nothing(
     uri, budget, departing = seed_db
     monkeypatch.delenv("PAM_CHANNELS", raising=False)
     monkeypatch.delenv("PAM_WEBHOOK_URL", raising=False)
+    # Each notification on its own (released below): the daily digest is test_digest.py's.
+    monkeypatch.setenv("PAM_DIGEST", "false")
     lines = jsonl(await invoke("sweep", "--format", "jsonl", "--now", NOW,
                                "--database-url", uri))
     assert all(set(line) >= JSONL_KEYS for line in lines)
@@ -178,7 +180,7 @@ async def test_migrate_twice_then_sweep_on_wheels_wins_live(make_database: MakeD
         " 0005_suggestion_changes, 0006_evaluation_state, 0007_evaluation_scope,"
         " 0008_delivery_leases, 0009_relations, 0010_relevance_feedback,"
         " 0011_traveler_actions, 0012_fleet_alert_delivery, 0013_traveler_answers,"
-        " preset:wheels-wins-live")
+        " 0014_digest, preset:wheels-wins-live")
     second = await invoke("migrate", "--preset", "wheels-wins-live", "--database-url", uri)
     assert second.exit_code == 0, second.output
     assert flat(second.stdout) == "applied: nothing (up to date)"

@@ -21,7 +21,8 @@ from pam_proactive.jobs.pipeline.delivery import deliver_outbox
 from processes import cli_process
 from receiver import SECRET, Receiver
 
-runner = CliRunner()
+# Each notification on its own: the daily digest (tested in test_digest.py) is off.
+runner = CliRunner(env={"PAM_DIGEST": "false"})
 
 
 async def invoke(*args: str) -> Result:

@@ -113,6 +113,17 @@ async def test_demo_then_seed_then_sweep(make_database: MakeDatabase) -> None:
         assert conn.execute("SELECT count(*) FROM pam_proactive.outbox"
                             " WHERE delivered_at IS NOT NULL").fetchall() == [
             (int(delivered[1].replace(",", "")),)]
+    # The daily digest is on (the default): travelers told at once and those whose non-urgent
+    # notifications wait for their digest are counted apart, each as the outbox says.
+    told = re.search(r"got a notification: ([\d,]+) at once, ([\d,]+) in their daily digest",
+                     " ".join(text.split()))  # rich's line wrapping undone
+    assert told and int(told[2]) > 0, text
+    with psycopg.connect(uri) as conn:
+        assert conn.execute(
+            "SELECT count(DISTINCT user_id) FILTER (WHERE NOT digest_item),"
+            " count(DISTINCT user_id) FILTER (WHERE digest_item)"
+            " FROM pam_proactive.outbox WHERE cancelled_at IS NULL").fetchall() == [
+            (int(told[1].replace(",", "")), int(told[2].replace(",", "")))]
     assert "hit rate" not in text  # the demo builds contexts without the cache
     assert f"`pam-proactive context <user id> --now {NOW}`" in text
     shown = [line.removeprefix("user: ") for line in text.splitlines()

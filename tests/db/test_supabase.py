@@ -307,8 +307,12 @@ async def test_preferences_are_validated_and_own(make_database: MakeDatabase) ->
             row = cur.fetchone()
             assert row is not None and row[0]["opted_out"] is False
             assert row[0]["disabled_types"] == [] and row[0]["daily_cap"] is None
+            # The digest's choices: null while the engine's defaults apply.
+            assert (row[0]["digest"], row[0]["digest_hour"], row[0]["digest_priorities"]) == (
+                None, None, None)
         changes = {"timezone": "Europe/Paris", "quiet_start": "22:00", "quiet_end": "07:30",
-                   "daily_cap": 3, "disabled_types": ["fuel_low", "budget_overspend"]}
+                   "daily_cap": 3, "disabled_types": ["fuel_low", "budget_overspend"],
+                   "digest": True, "digest_hour": 7, "digest_priorities": ["high", "low"]}
         with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
             cur.execute(f"SELECT {S}.update_my_preferences(%s)", (Jsonb(changes),))
             row = cur.fetchone()
@@ -317,6 +321,8 @@ async def test_preferences_are_validated_and_own(make_database: MakeDatabase) ->
         assert got["user_id"] == str(a) and got["timezone"] == "Europe/Paris"
         assert (got["quiet_start"], got["quiet_end"], got["daily_cap"]) == ("22:00", "07:30", 3)
         assert got["disabled_types"] == ["budget_overspend", "fuel_low"]
+        assert (got["digest"], got["digest_hour"], got["digest_priorities"]) == (
+            True, 7, ["low", "high"])
         stored = conn.execute(f"SELECT timezone, daily_cap FROM {S}.user_preferences"
                               " WHERE user_id = %s", (a,)).fetchone()
         assert stored == ("Europe/Paris", 3)
@@ -332,6 +338,11 @@ async def test_preferences_are_validated_and_own(make_database: MakeDatabase) ->
                ({"disabled_types": ["Fuel Low"]}, "preferences.disabled_types"),
                ({"disabled_types": "fuel_low"}, "preferences.disabled_types"),
                ({"opted_out": "yes"}, "preferences.opted_out"),
+               ({"digest": "yes"}, "preferences.digest"),
+               ({"digest_hour": 24}, "preferences.digest_hour"),
+               ({"digest_hour": 7.5}, "preferences.digest_hour"),
+               ({"digest_priorities": ["critical"]}, "critical is always sent at once"),
+               ({"digest_priorities": []}, "preferences.digest_priorities"),
                ({"user_id": str(b)}, "preferences.user_id: unknown field"),
                ([], "expected a JSON object")]
         for change, message in bad:

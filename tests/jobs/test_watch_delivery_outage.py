@@ -53,7 +53,8 @@ async def test_watch_rides_out_a_stopped_then_hanging_receiver(
            "DATABASE_URL": uri, "PAM_LOG_LEVEL": "WARNING", "PAM_WATCH_INTERVAL": "0.5",
            "PAM_WEBHOOK_URL": url, "PAM_WEBHOOK_SECRET": SECRET, "PAM_CHANNELS": "webhook",
            "PAM_DELIVERY_TIMEOUT": "0.5", "PAM_CIRCUIT_COOLDOWN": "1",
-           "PAM_DELIVERY_RETRY_SCHEDULE": "1s,2s,2s,3s,3s,5s,5s,10s"}  # 31 s in all
+           "PAM_DELIVERY_RETRY_SCHEDULE": "1s,2s,2s,3s,3s,5s,5s,10s",  # 31 s in all
+           "PAM_DIGEST": "false"}  # each notification on its own (test_digest.py: digests)
     receiver_proc = None
     with cli_process(["watch"], env) as proc:
         await asyncio.to_thread(_wait, lambda: _settled(uri), 90, proc, "start-up")

@@ -41,6 +41,7 @@ from pam_proactive.suggestions.delivery import (
     drain_due,
     set_channels,
 )
+from pam_proactive.suggestions.digest import DigestPolicy
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.signing import WebhookVerificationError, verify
 from pam_proactive.suggestions.store import (
@@ -106,7 +107,8 @@ async def apply(
         candidates=candidates,
         profiles={p.user_id: p for p in profiles},
         now=now,
-        policy=DeliveryPolicy(),
+        # Single notifications: the daily digest is tested in suggestions/db/test_digest.py.
+        policy=DeliveryPolicy(digest=DigestPolicy(enabled=False)),
     )
 
 

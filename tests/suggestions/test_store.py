@@ -17,6 +17,7 @@ from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
 from pam_proactive.observability import metrics
+from pam_proactive.suggestions.digest import DigestPolicy
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import (
     ApplyResult,
@@ -32,6 +33,10 @@ from suggestions.detectors.factory import make_profile
 
 SCHEMA = "pam_proactive"
 NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)  # 15:00 UTC, a Tuesday
+# These tests are about single notifications: the daily digest is tested in
+# suggestions/db/test_digest.py.
+NO_DIGEST = DigestPolicy(enabled=False)
+IMMEDIATE = DeliveryPolicy(digest=NO_DIGEST)
 
 Conn = Database
 OpenDatabase = Callable[[str, Settings], Awaitable[Database]]
@@ -95,7 +100,7 @@ async def apply(
         candidates=candidates,
         profiles={p.user_id: p for p in profiles},
         now=now,
-        policy=policy or DeliveryPolicy(),
+        policy=policy or IMMEDIATE,
     )
 
 
@@ -356,7 +361,7 @@ async def test_custom_cooldown(conn: Conn) -> None:
     await apply(conn, [cand(u, "a")], [p])
     [row] = await suggestions(conn, u)
     await dismiss(conn, SCHEMA, row[13], NOW)
-    policy = DeliveryPolicy(cooldown=timedelta(hours=1))
+    policy = DeliveryPolicy(cooldown=timedelta(hours=1), digest=NO_DIGEST)
     t = NOW + timedelta(minutes=59)
     assert (await apply(conn, [cand(u, "a")], [p], t, policy)).suppressed_cooldown == 1
     t = NOW + timedelta(minutes=61)
@@ -529,7 +534,8 @@ async def test_profile_cap_overrides_the_policy_and_critical_bypasses(conn: Conn
     assert result == ApplyResult(created=4, notified=2, capped=2)
     assert sorted(r[2] for r in await outbox(conn, u)) == ["critical", "critical"]
     v = new_user()
-    result = await apply(conn, [cand(v, "a")], [profile(v)], policy=DeliveryPolicy(daily_cap=0))
+    result = await apply(conn, [cand(v, "a")], [profile(v)],
+                         policy=DeliveryPolicy(daily_cap=0, digest=NO_DIGEST))
     assert result == ApplyResult(created=1, capped=1)
 
 
@@ -639,7 +645,7 @@ async def test_types_scope_what_is_resolved(conn: Conn) -> None:
     # A job running only the fuel detectors, which found nothing: only fuel_low is resolved.
     result = await apply_candidates(
         conn, schema=SCHEMA, user_ids=[u], candidates=[], profiles={u: p}, now=later,
-        types={"fuel_low", "departure_reminder"})
+        types={"fuel_low", "departure_reminder"}, policy=IMMEDIATE)
     assert result == ApplyResult(resolved=1)
     assert [(r[14], r[1]) for r in await suggestions(conn, u)] == [
         ("budget_exceeded", "open"), ("fuel_low", "resolved")]
@@ -730,7 +736,8 @@ async def test_released_by_a_job_that_does_not_run_the_held_kind(conn: Conn) -> 
     later = NOW + timedelta(hours=1)
     result = await apply_candidates(
         conn, schema=SCHEMA, user_ids=[u], candidates=[], profiles={u: p}, now=later,
-        types={"departure_reminder", "fuel_low", "maintenance_overdue"})
+        types={"departure_reminder", "fuel_low", "maintenance_overdue"},
+        policy=IMMEDIATE)
     assert result == ApplyResult(resolved=1, released=1, notified=1)
     assert [r[:3] for r in await outbox(conn, u)] == [
         ("departure_reminder:t1", "created", "high"),
@@ -742,7 +749,7 @@ async def test_released_by_a_job_that_does_not_run_the_held_kind(conn: Conn) -> 
     result = await apply_candidates(
         conn, schema=SCHEMA, user_ids=[v], profiles={v: q}, now=later,
         candidates=[about(v, "maintenance_due_soon", "oil", OIL, at=later)],
-        types={"maintenance_due_soon"})
+        types={"maintenance_due_soon"}, policy=IMMEDIATE)
     assert result == ApplyResult(created=1, held_back=1)
 
 

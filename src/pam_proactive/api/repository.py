@@ -134,10 +134,12 @@ def _rows(rows: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> list[dict[
 
 
 _OUTBOX_COLUMNS = ("id", "suggestion_id", "event", "priority", "payload", "created_at",
-                   "deliver_after", "delivered_at", "cancelled_at", "attempts", "last_error")
+                   "deliver_after", "delivered_at", "cancelled_at", "attempts", "last_error",
+                   "digest_id")
 _DELIVERY_COLUMNS = ("id", "outbox_id", "channel", "attempt", "ok", "http_status", "error", "at")
 _PREFERENCE_COLUMNS = ("user_id", "opted_out", "disabled_types", "timezone", "currency",
-                       "quiet_start", "quiet_end", "daily_cap", "updated_at")
+                       "quiet_start", "quiet_end", "daily_cap", "digest", "digest_hour",
+                       "digest_priorities", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)

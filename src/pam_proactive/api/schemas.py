@@ -104,6 +104,8 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
 
 
 _CLOCK = r"^[0-9]{2}:[0-9]{2}$"
+# What a daily digest may gather: critical always goes out at once.
+DigestPriority = Literal["low", "medium", "high"]
 
 
 class PreferencesOut(BaseModel):
@@ -116,13 +118,23 @@ class PreferencesOut(BaseModel):
     quiet_start: str | None = Field(description="local HH:MM; null with quiet_end: none")
     quiet_end: str | None
     daily_cap: int | None = Field(description="notifications a local day; null: no cap")
+    digest: bool | None = Field(
+        None, description="gather non-urgent notifications into one daily digest; null: the "
+        "engine's default (PAM_DIGEST, on)")
+    digest_hour: int | None = Field(
+        None, description="local hour (0-23) the digest is sent; null: the engine's default "
+        "(PAM_DIGEST_HOUR, 8)")
+    digest_priorities: list[DigestPriority] | None = Field(
+        None, description="priorities the digest gathers; null: the engine's default "
+        "(PAM_DIGEST_PRIORITIES, low and medium)")
     updated_at: datetime | None
 
 
 class PreferencesIn(BaseModel):
     """The fields to change; a field sent as null is cleared, a field left out is kept. The
-    rules (a real IANA zone, a cap of 0 to 100, both quiet-hour ends or neither) are checked
-    by the database function Supabase apps call too."""
+    rules (a real IANA zone, a cap of 0 to 100, both quiet-hour ends or neither, a digest
+    hour of 0 to 23, digest priorities among low, medium, high) are checked by the database
+    function Supabase apps call too."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -134,3 +146,7 @@ class PreferencesIn(BaseModel):
     quiet_start: str | None = Field(None, pattern=_CLOCK, examples=["22:00"])
     quiet_end: str | None = Field(None, pattern=_CLOCK, examples=["07:00"])
     daily_cap: int | None = Field(None, examples=[3])
+    digest: bool | None = Field(None, examples=[True])
+    digest_hour: int | None = Field(None, examples=[8])
+    digest_priorities: list[Annotated[str, Field(max_length=16)]] | None = Field(
+        None, max_length=8, examples=[["low", "medium"]])

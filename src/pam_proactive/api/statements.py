@@ -44,7 +44,7 @@ class ApiStatements(StatementSet):
 
     export_outbox = Statement("api_export_outbox", (
         "SELECT id, suggestion_id, event, priority, payload, created_at, deliver_after,"
-        " delivered_at, cancelled_at, attempts, last_error"
+        " delivered_at, cancelled_at, attempts, last_error, digest_id"
         " FROM {s}.outbox WHERE user_id = %(user_id)s ORDER BY id LIMIT %(limit)s"
     ))
 
@@ -56,7 +56,8 @@ class ApiStatements(StatementSet):
 
     export_preferences = Statement("api_export_preferences", (
         "SELECT user_id, opted_out, disabled_types, timezone, currency, quiet_start, quiet_end,"
-        " daily_cap, updated_at FROM {s}.user_preferences WHERE user_id = %(user_id)s"
+        " daily_cap, digest, digest_hour, digest_priorities, updated_at"
+        " FROM {s}.user_preferences WHERE user_id = %(user_id)s"
     ))
 
     # A traveler's preferences (defaults when none stored), and their change: the engine

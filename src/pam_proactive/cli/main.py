@@ -389,9 +389,10 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
                    f"Of the {found:,} suggestions found, {steps['capped']:,} went over a "
                    f"traveler's daily cap (stored, not notified), {steps['held_back']:,} are "
                    "part of another suggestion about the same cause (stored, not notified "
-                   f"separately), and {steps['held_quiet_hours']:,}"
-                   f" of the {steps['notified']:,} notifications wait for the end of quiet "
-                   f"hours, hence {delivered:,} delivered now. The demo records its database as "
+                   f"separately), and of the {steps['notified']:,} notifications "
+                   f"{steps['held_quiet_hours']:,} wait for the end of quiet hours and "
+                   f"{steps['digest_items']:,} for their traveler's daily digest, hence "
+                   f"{delivered:,} delivered now. The demo records its database as "
                    "outbox only (no push channel: `pam-proactive deliveries channels --set "
                    "none`), so a delivered notification is marked so in pam_proactive.outbox, "
                    "for the app to read.")
@@ -412,8 +413,11 @@ def _print_told(told: Told, per_traveler: SuggestionsPerTraveler, found: Mapping
 
     several = [per_traveler.with_at_least(n) for n in (1, 2, 3)]
     plain(console, f"\nTold something: {told.told:,} of the {told.monitored:,} monitored "
-                   f"travelers ({told.share:.1%}) got a notification, "
-                   f"{told.told_three_or_more:,} of them three or more; the others, nothing. "
+                   f"travelers ({told.share:.1%}) got a notification: {told.single:,} at "
+                   f"once, {told.digest:,} in their daily digest (one notification at their "
+                   "local digest hour gathering the non-urgent ones; some got both); "
+                   f"{told.told_three_or_more:,} got three notifications or more (a digest "
+                   "counts once); the others, nothing. "
                    f"Suggestions per traveler: {several[0] - several[1]:,} got one, "
                    f"{several[1] - several[2]:,} two, {several[2]:,} three or more.")
     ruled = demo_ruled_out(now, set(found), settings)

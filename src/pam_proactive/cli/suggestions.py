@@ -28,6 +28,7 @@ _LIFECYCLE = {
     "suppressed_preferences": "not stored: the user switched the type off",
     "notified": "notifications queued in the outbox",
     "held_quiet_hours": "of those, held until the user's quiet hours end",
+    "digest_items": "of those, waiting for the user's daily digest",
     "capped": "stored, not notified: over the user's daily cap",
     "held_back": "stored as part of another suggestion about the same cause, not notified",
     "released": "no longer part of another suggestion (notified if never notified)",

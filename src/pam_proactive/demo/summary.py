@@ -37,7 +37,9 @@ class Told:
 
     monitored: int
     told: int
-    told_three_or_more: int
+    told_three_or_more: int  # three notifications or more (a digest counts once)
+    single: int = 0  # travelers with a notification of its own
+    digest: int = 0  # travelers whose daily digest gathers their non-urgent ones
 
     @property
     def share(self) -> float:
@@ -49,8 +51,8 @@ async def told(engine: Engine, monitored: int) -> Told:
     """Count the travelers with notifications in the engine's outbox (the demo's database
     is fresh: every row is from its sweep)."""
     rows = await engine.db.fetch(*DemoStatements.for_schema(engine.settings.engine_schema).told)
-    told_any, three = rows[0] if rows else (0, 0)
-    return Told(monitored, int(told_any), int(three))
+    told_any, three, single, digest = rows[0] if rows else (0, 0, 0, 0)
+    return Told(monitored, int(told_any), int(three), int(single), int(digest))
 
 
 DEMO_ZONES: frozenset[str | None] = frozenset({*ZONE_OF_STATE.values(), None})

@@ -94,6 +94,10 @@ OUTBOX_ROWS = Counter("pam_outbox_rows", "Outbox rows handled by delivery runs, 
 OUTBOX_DEAD = Gauge("pam_outbox_dead", "Notifications past their last scheduled attempt, by "
                     "channel that has not accepted them (read from the database at scrape).",
                     ("channel",), multiprocess_mode="mostrecent", registry=REGISTRY)
+DIGESTS = Counter("pam_digests_sent", "Daily digests delivered (each one notification "
+                  "gathering a traveler's non-urgent ones).", registry=REGISTRY)
+DIGEST_ITEMS = Histogram("pam_digest_items", "Items (suggestions) per delivered daily digest.",
+                         buckets=(1, 2, 3, 4, 5, 7, 10, 15, 20, 30), registry=REGISTRY)
 EVENT_LAG = Histogram("pam_event_lag_seconds", "Time from a traveler's data change to its "
                       "suggestions being stored, seconds.", buckets=_LAG_BUCKETS,
                       registry=REGISTRY)
@@ -218,6 +222,13 @@ def observe_delivery(attempts: Iterable[tuple[str, bool]], rows: Mapping[str, in
     for outcome, n in rows.items():
         if n:
             OUTBOX_ROWS.labels(outcome).inc(n)
+
+
+def observe_digests(items: Iterable[int]) -> None:
+    """Count delivered digests, one per value, each the number of items it carried."""
+    for n in items:
+        DIGESTS.inc()
+        DIGEST_ITEMS.observe(n)
 
 
 def set_outbox_dead(counts: Mapping[str, int]) -> None:

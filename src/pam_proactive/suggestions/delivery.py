@@ -46,6 +46,8 @@ from pam_proactive.db.connection import Database, Transaction
 from pam_proactive.errors import ConfigurationError
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import delivery_sql as q
+from pam_proactive.suggestions import digest_sql
+from pam_proactive.suggestions.digest_assembly import assemble_digests
 from pam_proactive.suggestions.models import Priority
 from pam_proactive.suggestions.retry import next_attempt, parse_retry_after
 from pam_proactive.suggestions.signing import secret_key, sign_headers
@@ -66,9 +68,9 @@ class OutboxItem:
     """One notification to deliver, as stored in the outbox."""
 
     id: int
-    suggestion_id: UUID
+    suggestion_id: UUID | None  # None for a digest (its items name theirs)
     user_id: UUID
-    event: str  # 'created' or 'escalated'
+    event: str  # 'created', 'escalated', 'resumed' or 'digest'
     priority: Priority
     payload: dict[str, Any]  # the suggestion as the app shows it
     created_at: datetime
@@ -438,10 +440,11 @@ def _circuit_columns(sent: Sequence[_Claimed], policy: RetryPolicy) -> dict[str,
 
 async def _record(db: Database, s: sql.Identifier, sent: Sequence[_Claimed],
                   recorded: Sequence[str], now: datetime, policy: RetryPolicy, token: UUID
-                  ) -> tuple[set[int], list[bool], list[bool]]:
-    """Write every attempt, each row's outcome (while our lease holds) and the circuits, in
-    one short transaction (retried on a transient error); return the ids whose outcome was
-    recorded, and which rows are delivered and dead."""
+                  ) -> tuple[set[int], list[bool], list[bool], list[UUID]]:
+    """Write every attempt, each row's outcome (while our lease holds), the items of the
+    digests delivered, and the circuits, in one short transaction (retried on a transient
+    error); return the ids whose outcome was recorded, which rows are delivered and dead, and
+    the suggestions of the digests' items."""
     attempts: list[list[Any]] = [[] for _ in range(7)]
     for claimed in sent:
         for number, (channel, a) in enumerate(claimed.attempts, claimed.item.attempts + 1):
@@ -451,16 +454,24 @@ async def _record(db: Database, s: sql.Identifier, sent: Sequence[_Claimed],
     outcomes, delivered, dead = _outcome_columns(sent, recorded, now, policy)
     circuits = _circuit_columns(sent, policy)
 
-    async def write(tx: Transaction) -> set[int]:
+    digests = [c.item.id for c, d in zip(sent, delivered, strict=True)
+               if d and c.item.suggestion_id is None]
+
+    async def write(tx: Transaction) -> tuple[set[int], list[UUID]]:
         if attempts[0]:
             await tx.execute(*q.RECORD_ATTEMPTS.bind(s=s), attempts)
-        kept = await tx.fetch(*q.RECORD_OUTCOMES.bind(s=s),
-                              {**outcomes, "now": now, "token": token})
+        kept = {int(r[0]) for r in await tx.fetch(*q.RECORD_OUTCOMES.bind(s=s),
+                                                   {**outcomes, "now": now, "token": token})}
+        items: list[UUID] = []
+        if ours := [i for i in digests if i in kept]:
+            items = [r[0] for r in await tx.fetch(*digest_sql.DELIVER_ITEMS.bind(s=s),
+                                                   {"ids": ours, "now": now})]
         if circuits["names"]:
             await tx.execute(*q.RECORD_CIRCUITS.bind(s=s), circuits)
-        return {int(r[0]) for r in kept}
+        return kept, items
 
-    return await db.run_in_transaction("deliver_due.record", write), delivered, dead
+    kept, items = await db.run_in_transaction("deliver_due.record", write)
+    return kept, delivered, dead, items
 
 
 async def deliver_due(
@@ -499,12 +510,17 @@ async def deliver_due(
     kept: set[int] = set()
     delivered: list[bool] = []
     dead: list[bool] = []
+    items: list[UUID] = []
     if live:
-        kept, delivered, dead = await _record(db, s, live, recorded, now, policy, token)
+        kept, delivered, dead, items = await _record(db, s, live, recorded, now, policy,
+                                                     token)
     if lost := [c.item.id for c in live if c.item.id not in kept]:
         log.warning("%d claimed rows were taken over after their lease ran out", len(lost))
-    done_ids = [c.item.suggestion_id for c, d in zip(live, delivered, strict=True)
-                if d and c.item.id in kept]
+    sent = [c for c, d in zip(live, delivered, strict=True) if d and c.item.id in kept]
+    done_ids = [c.item.suggestion_id for c in sent if c.item.suggestion_id is not None]
+    done_ids += items
+    metrics.observe_digests(len(c.item.payload.get("items") or ()) for c in sent
+                            if c.item.suggestion_id is None)
     if done_ids:
         # Its own short transaction, after the outbox is written: a sweep holding these
         # suggestions' row locks waits on nothing of ours, so no deadlock cycle.
@@ -512,7 +528,7 @@ async def deliver_due(
             await tx.execute(*q.MARK_DELIVERED.bind(s=s), (now, done_ids))
     report = DeliveryReport(
         picked=len(rows),
-        delivered=len(done_ids),
+        delivered=len(sent),
         failed=sum(1 for c, d, x in zip(live, delivered, dead, strict=True)
                    if not d and not x and c.item.id in kept),
         cancelled=len(rows) - len(live),
@@ -538,13 +554,15 @@ async def drain_due(
 ) -> DeliveryReport:
     """Deliver every outbox row due at ``now``, :func:`deliver_due` after :func:`deliver_due`
     of ``batch`` rows each, until a call finds fewer than ``batch``; returns the reports
-    summed.
+    summed. First the travelers' digests due at ``now`` are gathered (:func:`assemble_digests`),
+    so a digest goes out in the same drain as its hour comes.
 
     It ends: each call claims rows no earlier call claimed, since a delivered, cancelled or
     dead row is never claimed again, a failed one waits past ``now`` (the schedule's delays
     are positive) and a claimed one is leased. After a drain of at least 1,000 rows the
     outbox is analyzed, so that the next claims are planned for the queue as it now is.
     """
+    await assemble_digests(db, schema, now, batch=batch)
     total = DeliveryReport()
     while True:
         report = await deliver_due(db, schema, channels, now, limit=batch, policy=policy)

@@ -8,6 +8,7 @@ Placeholder: ``{s}`` the engine schema. Leases and circuits use the database's c
 from __future__ import annotations
 
 from pam_proactive.db.connection import Statement
+from pam_proactive.suggestions.digest_sql import ITEM_LIVE, ITEM_ORDER
 
 RECORDED_CHANNELS = Statement(
     "delivery.recorded_channels", "SELECT channels FROM {s}.delivery_channels")
@@ -43,27 +44,37 @@ CIRCUITS = Statement(
 )
 
 # Due rows nobody holds (no row lock, no unexpired lease) whose channels `missing` here (no
-# credentials, circuit open) have all accepted them already. Live rows get this claim's
-# lease; rows whose suggestion is no longer live are cancelled unsent.
+# credentials, circuit open) have all accepted them already; digest items are not claimed
+# (their digest is). Live rows get this claim's lease; rows whose suggestion is no longer live
+# are cancelled unsent. A digest is live while one of its items is: its payload's items are
+# re-read from them (digest_sql.ITEM_LIVE), so what was closed since it was gathered is left
+# out, and a digest with none left is cancelled unsent.
 CLAIM = Statement(
     "delivery.claim",
     "WITH due AS ("
     " SELECT o.id, o.suggestion_id FROM {s}.outbox AS o"
     " WHERE o.delivered_at IS NULL AND o.cancelled_at IS NULL AND o.dead_at IS NULL"
-    "  AND o.deliver_after <= %(now)s"
+    "  AND o.deliver_after <= %(now)s AND NOT o.digest_item"
     "  AND (o.leased_until IS NULL OR o.leased_until <= clock_timestamp())"
     "  AND o.channels_done @> %(missing)s::text[]"
     " ORDER BY o.deliver_after, o.id"
     " LIMIT %(limit)s"
     " FOR UPDATE SKIP LOCKED),"
     " judged AS ("
-    " SELECT due.id, (s.status IN ('open', 'delivered')"
-    "  AND (s.expires_at IS NULL OR s.expires_at > %(now)s)) AS live"
-    " FROM due JOIN {s}.suggestions AS s ON s.id = due.suggestion_id)"
+    " SELECT due.id, CASE WHEN due.suggestion_id IS NULL THEN dg.items IS NOT NULL"
+    "  ELSE coalesce(s.status IN ('open', 'delivered')"
+    "   AND (s.expires_at IS NULL OR s.expires_at > %(now)s), false) END AS live, dg.items"
+    " FROM due LEFT JOIN {s}.suggestions AS s ON s.id = due.suggestion_id"
+    " LEFT JOIN LATERAL (SELECT jsonb_agg(i.payload ORDER BY " + ITEM_ORDER + ") AS items"
+    "  FROM {s}.outbox AS i JOIN {s}.suggestions AS si ON si.id = i.suggestion_id"
+    "  WHERE due.suggestion_id IS NULL AND i.digest_id = due.id AND i.cancelled_at IS NULL"
+    "  AND " + ITEM_LIVE + ") AS dg ON true)"
     " UPDATE {s}.outbox AS o"
     " SET leased_until = CASE WHEN j.live THEN clock_timestamp() + %(lease)s::interval END,"
     "  lease_token = CASE WHEN j.live THEN %(token)s::uuid END,"
-    "  cancelled_at = CASE WHEN j.live THEN NULL ELSE %(now)s END"
+    "  cancelled_at = CASE WHEN j.live THEN NULL ELSE %(now)s END,"
+    "  payload = CASE WHEN j.items IS NULL THEN o.payload ELSE o.payload"
+    "   || jsonb_build_object('count', jsonb_array_length(j.items), 'items', j.items) END"
     " FROM judged AS j WHERE o.id = j.id"
     " RETURNING o.id, o.suggestion_id, o.user_id, o.event, o.priority, o.payload, o.created_at,"
     "  o.deliver_after, o.attempts, o.tries, o.channels_done, o.message_id, j.live",

@@ -26,7 +26,11 @@ The rules that keep a traveler from being told the same thing twice:
   was; a pending notification of a suggestion that becomes held is cancelled.
 * a snoozed subject is not notified until the snooze ends (then once, if still live at the
   snoozed priority or above), unless its priority rises above the snoozed one, which ends the
-  snooze at once (see :mod:`pam_proactive.suggestions.answers`).
+  snooze at once (see :mod:`pam_proactive.suggestions.answers`);
+* a notification of a priority the traveler's daily digest gathers is written as a digest
+  item, due at the traveler's digest moment (:mod:`pam_proactive.suggestions.digest`), and
+  takes no slot of the daily cap; the delivery drain gathers the items into one notification
+  (:mod:`pam_proactive.suggestions.digest_assembly`).
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, cast, get_args
 from uuid import UUID
 
@@ -47,16 +51,20 @@ from pam_proactive.analysis.bounds import (
     bound_data,
     cut_text,
 )
-from pam_proactive.analysis.dates import require_aware, zone
+from pam_proactive.analysis.dates import require_aware
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql as q
 from pam_proactive.suggestions.detectors import is_allowed
+from pam_proactive.suggestions.digest import DigestPolicy, digest_slots, policy_of
+from pam_proactive.suggestions.local_time import local_day_bounds, quiet_hours_end
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.relations import RELATED_TYPES, Live, holders
 
 log = logging.getLogger(__name__)
+
+__all__ = ["local_day_bounds", "quiet_hours_end"]  # re-exported: their home is local_time
 
 SuggestionStatus = Literal["open", "delivered", "dismissed", "acted", "resolved", "expired"]
 STATUSES: frozenset[str] = frozenset(get_args(SuggestionStatus))
@@ -73,10 +81,13 @@ _CANDS = sql.Identifier("pam_apply_candidates")
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
-    """Engine-wide notification rules; a profile's own ``daily_cap`` wins over ``daily_cap``."""
+    """Engine-wide notification rules; a profile's own ``daily_cap`` wins over ``daily_cap``,
+    a traveler's stored digest choices (``user_preferences``) over ``digest``."""
 
     cooldown: timedelta = timedelta(days=7)
     daily_cap: int = 3  # notifications per user per local day; critical ones are never capped
+    # Non-urgent notifications wait for a daily digest.
+    digest: DigestPolicy = field(default_factory=DigestPolicy)
 
     def __post_init__(self) -> None:
         if self.cooldown < timedelta(0):
@@ -98,6 +109,7 @@ class ApplyResult:
     suppressed_preferences: int = 0  # candidates dropped: opted out or type/group disabled
     notified: int = 0  # outbox rows written
     held_quiet_hours: int = 0  # of ``notified``, rows held until the end of quiet hours
+    digest_items: int = 0  # of ``notified``, rows waiting for the traveler's daily digest
     capped: int = 0  # notifications not written because the user's daily cap was reached
     held_back: int = 0  # live suggestions newly held back by another about the same cause
     released: int = 0  # live suggestions no longer held back (notified if never notified)
@@ -125,55 +137,6 @@ class SuggestionRecord:
     status_changed_at: datetime
     notified_rank: Priority | None  # highest priority notified (or deliberately capped)
     held_by: UUID | None = None  # the live suggestion this one is part of (not notified)
-
-
-# --------------------------------------------------------------------------------------------
-# Pure helpers: preferences, quiet hours, local days
-# --------------------------------------------------------------------------------------------
-
-
-def user_zone(profile: Profile) -> tzinfo:
-    """The profile's time zone; UTC when its name is unknown to this system's tz database."""
-    return zone(profile.timezone)
-
-
-def _at(day: date, clock: time, tz: tzinfo) -> datetime:
-    """The UTC instant of wall-clock ``clock`` on ``day`` in ``tz``."""
-    return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
-
-
-def quiet_hours_end(profile: Profile, now: datetime) -> datetime | None:
-    """If ``now`` falls in the profile's quiet hours, the UTC instant they end; else None.
-
-    The window is read in the user's time zone, from ``quiet_start`` (inclusive) to
-    ``quiet_end`` (exclusive), and wraps midnight when ``quiet_start > quiet_end``
-    (22:00-07:00). No window when either bound is missing or both are equal.
-    """
-    start, end = profile.quiet_start, profile.quiet_end
-    if start is None or end is None or start == end:
-        return None
-    zone = user_zone(profile)
-    local = now.astimezone(zone)
-    clock = local.time().replace(tzinfo=None)
-    start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-    if start < end:
-        inside, end_day = start <= clock < end, local.date()
-    elif clock >= start:  # evening part of a window wrapping midnight: ends tomorrow
-        inside, end_day = True, local.date() + timedelta(days=1)
-    else:  # early-morning part (or outside): ends today
-        inside, end_day = clock < end, local.date()
-    if not inside:
-        return None
-    ends = _at(end_day, end, zone)
-    # A DST jump can put the wall-clock end in the past; deliver now rather than never.
-    return ends if ends > now else None
-
-
-def local_day_bounds(profile: Profile, now: datetime) -> tuple[datetime, datetime]:
-    """UTC instants [start, end) of the user's local calendar day containing ``now``."""
-    zone = user_zone(profile)
-    today = now.astimezone(zone).date()
-    return _at(today, time(0), zone), _at(today + timedelta(days=1), time(0), zone)
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,27 +199,30 @@ def _user_columns(
     profiles: Mapping[UUID, Profile],
     now: datetime,
     policy: DeliveryPolicy,
+    digests: Mapping[UUID, Sequence[Any]],
 ) -> list[list[Any]]:
-    """Column arrays of the users' temporary table: id, day start/end, deliver_after, cap."""
-    ids: list[UUID] = []
-    starts: list[datetime] = []
-    ends: list[datetime] = []
-    after: list[datetime] = []
-    caps: list[int] = []
+    """Column arrays of the users' temporary table: id, day start/end, deliver_after, cap,
+    and the digest's: the bit mask of the priority ranks it takes (0: none), this digest's
+    moment and local day, and the next day's (``digests``: the travelers' stored choices)."""
+    columns: list[list[Any]] = [[] for _ in range(10)]
     for uid in dict.fromkeys(user_ids):  # unique, order kept
         profile = profiles.get(uid)
         if profile is None:  # no candidates possible (checked): only resolution applies
             start, end, held, cap = now, now, None, policy.daily_cap
+            mask, slots = 0, None
         else:
             start, end = local_day_bounds(profile, now)
             held = quiet_hours_end(profile, now)
             cap = policy.daily_cap if profile.daily_cap is None else profile.daily_cap
-        ids.append(uid)
-        starts.append(start)
-        ends.append(end)
-        after.append(held or now)
-        caps.append(cap)
-    return [ids, starts, ends, after, caps]
+            chosen = policy_of(policy.digest, digests.get(uid))
+            mask = sum(1 << rank for rank in chosen.ranks)
+            slots = digest_slots(profile, chosen.hour, now) if mask else None
+        row = (uid, start, end, held or now, cap, mask,
+               slots[0].at if slots else now, slots[0].day if slots else now.date(),
+               slots[1].at if slots else now, slots[1].day if slots else now.date())
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
 
 
 def _candidate_columns(kept: Mapping[tuple[UUID, str], Candidate]) -> list[list[Any]]:
@@ -377,10 +343,12 @@ async def apply_candidates(
                               "types": scope}
     kinds: dict[str, Kinds] = {}
     async with within(db, "apply_candidates") as tx:
+        digests = {row[0]: row[1:] for row in await tx.fetch(
+            *_bind(q.DIGEST_CHOICES, schema), {"ids": [u for u in swept if u in profiles]})}
         await tx.execute(*_bind(q.CREATE_USERS, schema))
         await tx.execute(*_bind(q.CREATE_CANDIDATES, schema))
         await tx.execute(*_bind(q.LOAD_USERS, schema),
-                         _user_columns(user_ids, profiles, now, policy))
+                         _user_columns(user_ids, profiles, now, policy, digests))
         await tx.execute(*_bind(q.LOAD_CANDIDATES, schema), _candidate_columns(kept))
         await tx.execute(*_bind(q.ANALYZE_TEMP, schema))
         await tx.execute(*_bind(q.LOCK_USERS, schema), params)
@@ -402,8 +370,8 @@ async def apply_candidates(
         params["released"] = [sid for sid, holder in zip(ids, new, strict=True) if holder is None]
         [(resumed, broken)] = await tx.fetch(*_bind(q.END_SNOOZES, schema), params)
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
-        escalated, capped, notified, held = (int(v) for v in counts[:4])
-        kinds["escalated"] = _kinds(counts[4])
+        escalated, capped, notified, held, digest_items = (int(v) for v in counts[:5])
+        kinds["escalated"] = _kinds(counts[5])
         # Explicit, so a caller's enclosing transaction can apply several batches.
         await tx.execute(*_bind(q.DROP_TEMP, schema))
     # Counted once this call's transaction is done: a rolled-back batch counts nothing.
@@ -419,6 +387,7 @@ async def apply_candidates(
         suppressed_preferences=dropped,
         notified=notified,
         held_quiet_hours=held,
+        digest_items=digest_items,
         capped=capped,
         held_back=int(newly_held),
         released=int(released),

@@ -12,7 +12,18 @@ CREATE_USERS = Statement(
     "store.create_users",
     "CREATE TEMP TABLE {u} (user_id uuid PRIMARY KEY, day_start timestamptz NOT NULL,"
         " day_end timestamptz NOT NULL, deliver_after timestamptz NOT NULL,"
-        " daily_cap integer NOT NULL) ON COMMIT DROP",
+        " daily_cap integer NOT NULL,"
+        # The daily digest (suggestions/digest.py): bit r set when priority rank r waits for
+        # it; this digest's moment and local day, and the next day's (today's already sent).
+        " digest_mask integer NOT NULL, digest_at timestamptz NOT NULL, digest_day date NOT NULL,"
+        " digest_next_at timestamptz NOT NULL, digest_next_day date NOT NULL) ON COMMIT DROP",
+)
+
+# The batch's travelers' own digest choices (NULL columns: the engine's default).
+DIGEST_CHOICES = Statement(
+    "store.digest_choices",
+    "SELECT user_id, digest, digest_hour, digest_priorities FROM {s}.user_preferences"
+    " WHERE user_id = ANY(%(ids)s::uuid[])",
 )
 
 CREATE_CANDIDATES = Statement(
@@ -32,7 +43,8 @@ CREATE_CANDIDATES = Statement(
 LOAD_USERS = Statement(
     "store.load_users",
     "INSERT INTO {u} SELECT * FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[],"
-    " %b::timestamptz[], %b::integer[])"
+    " %b::timestamptz[], %b::integer[], %b::integer[], %b::timestamptz[], %b::date[],"
+    " %b::timestamptz[], %b::date[])"
 )
 
 LOAD_CANDIDATES = Statement(
@@ -229,21 +241,25 @@ REFRESH_PENDING = Statement(
 # take no slot of the cap. A suggestion holding others back competes for the cap's slots at
 # the highest priority of what it carries (a medium reminder that says to buy fuel is as
 # urgent as the high fuel_low it holds), though it is notified at its own.
+# The daily digest: a notification whose rank (that same highest one) the traveler's digest
+# takes (u.digest_mask) is a digest item, due at the traveler's digest moment (the next day's
+# when today's digest already exists); it takes no slot of the cap (the digest takes one).
 NOTIFY = Statement(
     "store.notify",
-    "WITH elig AS ("
-    " SELECT s.id, s.user_id, s.type, s.priority, s.priority_rank, u.deliver_after,"
-    "  u.daily_cap,"
+    "WITH base AS ("
+    " SELECT s.id, s.user_id, s.type, s.priority, s.priority_rank, s.created_at, s.dedup_key,"
+    "  u.deliver_after, u.daily_cap,"
     "  CASE WHEN c.inserted OR s.notified_rank IS NULL THEN 'created' ELSE 'escalated' END"
     "   AS event,"
     "  (SELECT count(*) FROM {s}.outbox AS o WHERE o.user_id = s.user_id"
     "   AND o.created_at >= u.day_start AND o.created_at < u.day_end"
-    "   AND o.cancelled_at IS NULL) AS used,"
-    "  row_number() OVER (PARTITION BY s.user_id"
-    "   ORDER BY greatest(s.priority_rank, (SELECT max(h.priority_rank)"
-    "    FROM {s}.suggestions AS h WHERE h.held_by = s.id"
-    "    AND h.status IN ('open', 'delivered'))) DESC,"
-    "   s.created_at, s.dedup_key) AS rn"
+    "   AND o.cancelled_at IS NULL AND NOT o.digest_item) AS used,"
+    "  greatest(s.priority_rank, (SELECT max(h.priority_rank)"
+    "   FROM {s}.suggestions AS h WHERE h.held_by = s.id"
+    "   AND h.status IN ('open', 'delivered'))) AS rank_due,"
+    "  u.digest_mask, EXISTS (SELECT 1 FROM {s}.outbox AS g WHERE g.event = 'digest'"
+    "   AND g.user_id = s.user_id AND g.digest_day = u.digest_day) AS digest_sent,"
+    "  u.digest_at, u.digest_day, u.digest_next_at, u.digest_next_day"
     " FROM (SELECT live_id AS id, inserted FROM {c} WHERE live_id IS NOT NULL"
     "  UNION SELECT r.id, false FROM unnest(%(released)s::uuid[]) AS r(id)) AS c"
     " JOIN {s}.suggestions AS s ON s.id = c.id"
@@ -254,17 +270,27 @@ NOTIFY = Statement(
     # that is over or broken by an escalation, so any snooze left is still in force.
     "  AND NOT EXISTS (SELECT 1 FROM {s}.snoozes AS sn WHERE sn.user_id = s.user_id"
     "   AND sn.dedup_key = s.dedup_key AND sn.ended_at IS NULL)),"
+    " typed AS ("
+    " SELECT base.*, (digest_mask >> rank_due) & 1 = 1 AS to_digest FROM base),"
+    " elig AS ("
+    " SELECT typed.*, row_number() OVER (PARTITION BY user_id, to_digest"
+    "   ORDER BY rank_due DESC, created_at, dedup_key) AS rn FROM typed),"
     " decided AS ("
-    " SELECT elig.*, (priority_rank = 4 OR used + rn <= daily_cap) AS allowed FROM elig),"
+    " SELECT elig.*, (to_digest OR priority_rank = 4 OR used + rn <= daily_cap) AS allowed,"
+    "  CASE WHEN NOT to_digest THEN deliver_after"
+    "   WHEN digest_sent THEN digest_next_at ELSE digest_at END AS due_at,"
+    "  CASE WHEN NOT to_digest THEN NULL"
+    "   WHEN digest_sent THEN digest_next_day ELSE digest_day END AS due_day"
+    " FROM elig),"
     " ins AS ("
     " INSERT INTO {s}.outbox (suggestion_id, user_id, event, priority, payload, created_at,"
-    "  deliver_after)"
+    "  deliver_after, digest_item, digest_day)"
     " SELECT d.id, d.user_id, d.event, d.priority, " + payload("d.event") + ", %(now)s,"
-    "  d.deliver_after"
+    "  d.due_at, d.to_digest, d.due_day"
     " FROM decided AS d JOIN {s}.suggestions AS s ON s.id = d.id"
     " WHERE d.allowed"
     " ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING"
-    " RETURNING deliver_after),"
+    " RETURNING deliver_after, digest_item),"
     " superseded AS ("
     " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM decided AS d"
     " WHERE d.allowed AND o.suggestion_id = d.id"
@@ -276,7 +302,8 @@ NOTIFY = Statement(
     " SELECT (SELECT count(*) FROM decided WHERE event = 'escalated'),"
     "  (SELECT count(*) FROM decided WHERE NOT allowed),"
     "  (SELECT count(*) FROM ins),"
-    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s),"
+    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s AND NOT digest_item),"
+    "  (SELECT count(*) FROM ins WHERE digest_item),"
     " " + kinds("decided", "event = 'escalated'")
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pam_proactive.config import parse_digest_priorities
 from pam_proactive.engine import Engine
 from pam_proactive.reports.fleet import deliver_alerts, operator_channel
 from pam_proactive.suggestions.delivery import (
@@ -16,13 +17,17 @@ from pam_proactive.suggestions.delivery import (
     configure_channels,
     drain_due,
 )
+from pam_proactive.suggestions.digest import DigestPolicy, parse_priorities
 from pam_proactive.suggestions.store import DeliveryPolicy
 
 
 def delivery_policy(engine: Engine) -> DeliveryPolicy:
-    """Cooldown and daily cap from the settings."""
+    """Cooldown, daily cap and the digest's defaults from the settings."""
     s = engine.settings
-    return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap)
+    digest = DigestPolicy(enabled=s.digest, hour=s.digest_hour,
+                          priorities=parse_priorities(parse_digest_priorities(s.digest_priorities)))
+    return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap,
+                          digest=digest)
 
 
 # One webhook channel per configuration and process: it owns a thread pool, kept for the
