@@ -33,13 +33,17 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
 
 from pam_proactive.analysis.geo import gazetteer
 from pam_proactive.data.changes import Change
-from pam_proactive.db.connection import TRANSIENT_ERRORS, backoff, connection_kwargs
+from pam_proactive.db.connection import TRANSIENT_ERRORS, Listener, backoff
 from pam_proactive.engine import Engine
-from pam_proactive.errors import BrokerUnavailableError, PamError, TransientDataSourceError
+from pam_proactive.errors import (
+    BrokerUnavailableError,
+    DatabaseUnreachableError,
+    PamError,
+    TransientDataSourceError,
+)
 from pam_proactive.jobs.pipeline.batches import Batch, split
 from pam_proactive.jobs.pipeline.state import WATCH_FEED, feed_for, full_pass_due
 from pam_proactive.jobs.watcher.executors import Executor, executor_for
@@ -114,7 +118,9 @@ class Watcher:
                                                  FEED)
         self.pending: dict[UUID, _Pending] = {}
         self._pending_keys: set[tuple[str, str, datetime]] = set()
-        self._listener: psycopg.AsyncConnection[Any] | None = None
+        # The LISTEN connection (Database.listen), kept open across ticks, reopened if lost.
+        self._listener: Listener | None = None
+        self._listening_scope: contextlib.AsyncExitStack | None = None
         self.ticks = 0
         self.errors = 0
         self._due_checked = float("-inf")
@@ -140,7 +146,9 @@ class Watcher:
                 await self.tick()
                 failures = 0
                 await self._wait(stop)
-            except (*TRANSIENT_ERRORS, TransientDataSourceError) as exc:
+            # A refused reconnection (DatabaseUnreachableError) mid-run is an outage too.
+            except (*TRANSIENT_ERRORS, TransientDataSourceError, DatabaseUnreachableError
+                    ) as exc:
                 failures += 1
                 self.errors += 1
                 log.warning("watcher: database unavailable, retrying",
@@ -357,15 +365,15 @@ class Watcher:
         """Sleep until a flight lands, ``stop`` is set or ``timeout`` seconds pass."""
         await _until_stopped(stop, [f.task for f in self._flights], timeout)
 
-    async def _notes(self, conn: psycopg.AsyncConnection[Any], timeout: float,
+    async def _notes(self, conn: Listener, timeout: float,
                      stop_after: int | None = None, stop: asyncio.Event | None = None
                      ) -> list[Change]:
         """The notifications of the next ``timeout`` seconds (at most ``stop_after``); with
         ``stop``, none once it is set (a stopping watcher does not sit out the interval:
         what it drops is still in the feed, past its cursor)."""
         async def collect() -> list[Change]:
-            return [self._notified(note.payload)
-                    async for note in conn.notifies(timeout=timeout, stop_after=stop_after)]
+            return [self._notified(payload)
+                    async for payload in conn.payloads(timeout=timeout, stop_after=stop_after)]
 
         if stop is None:
             return await collect()
@@ -386,17 +394,17 @@ class Watcher:
     def _notified(self, payload: str) -> Change:
         return Change("notify", "", _parse_uuid(payload) or UUID(int=0), self.clock())
 
-    async def _listening(self) -> psycopg.AsyncConnection[Any]:
+    async def _listening(self) -> Listener:
         if self._listener is None or self._listener.closed:
-            kwargs = connection_kwargs(self.engine.settings)
-            self._listener = await psycopg.AsyncConnection.connect(
-                self.engine.conninfo, **kwargs)
+            await self._close_listener()
+            scope = contextlib.AsyncExitStack()
             channel = channel_name(self.engine.settings.engine_schema)
-            await self._listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            self._listener = await scope.enter_async_context(self.engine.db.listen(channel))
+            self._listening_scope = scope
         return self._listener
 
     async def _close_listener(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(psycopg.Error):
-                await self._listener.close()
-            self._listener = None
+        scope, self._listening_scope, self._listener = self._listening_scope, None, None
+        if scope is not None:
+            with contextlib.suppress(PamError, psycopg.Error):  # a lost connection: closed
+                await scope.aclose()
