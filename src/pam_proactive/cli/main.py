@@ -450,3 +450,9 @@ app.command("install-triggers")(install_triggers)
 from pam_proactive.cli import answers as _answer_commands  # noqa: E402
 
 _answer_commands.register(app)
+
+
+# `adaptations list|reset` (per-traveler adaptation): cli/adaptations.py.
+from pam_proactive.cli import adaptations as _adaptation_commands  # noqa: E402
+
+_adaptation_commands.register(app)

@@ -27,6 +27,7 @@ from pam_proactive.logs import current_job
 from pam_proactive.observability import metrics
 from pam_proactive.reports.fleet import deliver_alerts, operator_channel
 from pam_proactive.suggestions import store_sql
+from pam_proactive.suggestions.adaptation import AdaptationPolicy
 from pam_proactive.suggestions.delivery import (
     Channel,
     DeliveryReport,
@@ -95,9 +96,10 @@ def _counts(result: ApplyResult) -> dict[str, int]:
 
 
 def delivery_policy(engine: Engine) -> DeliveryPolicy:
-    """Cooldown and daily cap from the settings."""
+    """Cooldown, daily cap and the bounds of per-traveler adaptation from the settings."""
     s = engine.settings
-    return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap)
+    return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap,
+                          adaptation=AdaptationPolicy.from_settings(s))
 
 
 # One webhook channel per configuration and process: it owns a thread pool, kept for the

@@ -27,6 +27,10 @@ The rules that keep a traveler from being told the same thing twice:
 * a snoozed subject is not notified until the snooze ends (then once, if still live at the
   snoozed priority or above), unless its priority rises above the snoozed one, which ends the
   snooze at once (see :mod:`pam_proactive.suggestions.answers`).
+* what a traveler's dismissal reasons taught (:mod:`pam_proactive.suggestions.adaptation`)
+  is brought up to date for the batch first, then applied: a longer cooldown, digest only, a
+  held first notification, a subject silenced while its numbers stay those judged wrong, and
+  the one-time offer to turn a type off.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal, cast, get_args
 from uuid import UUID
@@ -52,6 +56,7 @@ from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql as q
+from pam_proactive.suggestions.adaptation import OFFER_TYPE, AdaptationPolicy, offer_candidate
 from pam_proactive.suggestions.models import Candidate, Priority, is_allowed
 from pam_proactive.suggestions.relations import RELATED_TYPES, Live, holders
 
@@ -76,6 +81,7 @@ class DeliveryPolicy:
 
     cooldown: timedelta = timedelta(days=7)
     daily_cap: int = 3  # notifications per user per local day; critical ones are never capped
+    adaptation: AdaptationPolicy = field(default_factory=AdaptationPolicy)  # per traveler
 
     def __post_init__(self) -> None:
         if self.cooldown < timedelta(0):
@@ -102,6 +108,9 @@ class ApplyResult:
     released: int = 0  # live suggestions no longer held back (notified if never notified)
     snooze_resumed: int = 0  # snoozes ended with their subject notified again ('resumed')
     snooze_broken: int = 0  # snoozes broken by a priority above the snoozed one
+    adapted: int = 0  # adaptations created or changed from the batch's dismissal reasons
+    suppressed_wrong: int = 0  # candidates silenced: their subject was answered `wrong`
+    held_too_early: int = 0  # of ``notified``, first notifications held for `too_early`
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +310,21 @@ def _check_types(kept: Mapping[tuple[UUID, str], Candidate], types: Collection[s
     return scope
 
 
+def _offers(rows: Iterable[Sequence[Any]], profiles: Mapping[UUID, Profile]
+            ) -> dict[tuple[UUID, str], Candidate]:
+    """The outstanding offers to turn a type off (``store_sql.OFFERS`` rows) as candidates,
+    for the travelers whose preferences still accept both the offered type and the offer."""
+    found: dict[tuple[UUID, str], Candidate] = {}
+    for uid, offered, answers, offered_at in rows:
+        profile = profiles.get(uid)
+        if profile is None or not (is_allowed(profile, offered)
+                                   and is_allowed(profile, OFFER_TYPE)):
+            continue
+        cand = offer_candidate(uid, str(offered), int(answers), offered_at)
+        found[(uid, cand.dedup_key)] = cand
+    return found
+
+
 Kinds = list[tuple[str, str, int]]
 
 
@@ -371,21 +395,29 @@ async def apply_candidates(
     swept = set(user_ids)
     kept, dropped = _select_candidates(swept, candidates, profiles)
     scope = _check_types(kept, types)
+    if scope is not None:  # every sweep keeps the offers it makes (see _offers)
+        scope = sorted({*scope, OFFER_TYPE})
+    adapt = policy.adaptation
     params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS,
                               "lo": min(swept, default=None), "hi": max(swept, default=None),
-                              "types": scope}
+                              "types": scope, "cooldown": policy.cooldown} | adapt.params()
     kinds: dict[str, Kinds] = {}
+    adapted = 0
     async with within(db, "apply_candidates") as tx:
         await tx.execute(*_bind(q.CREATE_USERS, schema))
         await tx.execute(*_bind(q.CREATE_CANDIDATES, schema))
         await tx.execute(*_bind(q.LOAD_USERS, schema),
                          _user_columns(user_ids, profiles, now, policy))
+        await tx.execute(*_bind(q.LOCK_USERS, schema), params)
+        if adapt.enabled and swept:
+            # Under the users' locks: no answer of theirs lands between this and NOTIFY.
+            adapted = int(await tx.fetch_value(*_bind(q.ADAPT, schema), params) or 0)
+            kept.update(_offers(await tx.fetch(*_bind(q.OFFERS, schema), params), profiles))
         await tx.execute(*_bind(q.LOAD_CANDIDATES, schema), _candidate_columns(kept))
         await tx.execute(*_bind(q.ANALYZE_TEMP, schema))
-        await tx.execute(*_bind(q.LOCK_USERS, schema), params)
         await tx.execute(*_bind(q.FIND_LIVE, schema), params)
         await tx.execute(*_bind(q.MARK_HISTORY, schema), params)
-        suppressed = int(await tx.fetch_value(*_bind(q.COUNT_SUPPRESSED, schema)) or 0)
+        [(suppressed, silenced)] = await tx.fetch(*_bind(q.COUNT_SUPPRESSED, schema))
         updated = await tx.execute(*_bind(q.UPDATE_LIVE, schema), params)
         created, kinds["created"] = await _counted(tx, q.INSERT_NEW, schema, params)
         resolved, kinds["resolved"] = await _counted(tx, q.RESOLVE_GONE, schema, params)
@@ -403,6 +435,7 @@ async def apply_candidates(
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
         escalated, capped, notified, held = (int(v) for v in counts[:4])
         kinds["escalated"] = _kinds(counts[4])
+        held_too_early = int(counts[5])
         # Explicit, so a caller's enclosing transaction can apply several batches.
         await tx.execute(*_bind(q.DROP_TEMP, schema))
     # Counted once this call's transaction is done: a rolled-back batch counts nothing.
@@ -414,7 +447,7 @@ async def apply_candidates(
         escalated=escalated,
         resolved=resolved,
         expired=expired,
-        suppressed_cooldown=suppressed,
+        suppressed_cooldown=int(suppressed),
         suppressed_preferences=dropped,
         notified=notified,
         held_quiet_hours=held,
@@ -423,6 +456,9 @@ async def apply_candidates(
         released=int(released),
         snooze_resumed=int(resumed),
         snooze_broken=int(broken),
+        adapted=adapted,
+        suppressed_wrong=int(silenced),
+        held_too_early=held_too_early,
     )
     log.info("applied suggestions for %d users: %s", len(swept), result)
     return result
