@@ -215,9 +215,17 @@ async def test_too_early_holds_the_first_notification_within_bounds(
     effect = (await suggestions(client, u))[far.dedup_key]["why"]["adaptations"][0]["effect"]
     assert "too early 3 times" in effect and "held 2 days" in effect
 
-    # Through the webhook: the held ones arrive on their day, each once.
+    # Through the webhook: the held ones arrive on their day, each once; one that becomes
+    # urgent meanwhile goes out at once instead.
     await deliver(world.uri, receiver.url, t)
     assert sorted(p["dedup_key"].split(":")[1] for p in mine(receiver, u)) == ["close", "urgent"]
+    rising = event(u, "near", near.expires_at or t, Priority.HIGH)
+    risen = await sweep(world.uri, u, [far, rising, close, urgent], t + timedelta(hours=1),
+                        policy)
+    assert risen.escalated == 1 and risen.held_too_early == 0
+    await deliver(world.uri, receiver.url, t + timedelta(hours=1))
+    [early] = [p for p in mine(receiver, u) if p["dedup_key"].endswith(":near")]
+    assert early["event"] == "escalated" and early["priority"] == "high"
     await deliver(world.uri, receiver.url, t + DAY)
     await deliver(world.uri, receiver.url, t + 2 * DAY)
     assert sorted(p["dedup_key"].split(":")[1] for p in mine(receiver, u)) == [
@@ -227,8 +235,8 @@ async def test_too_early_holds_the_first_notification_within_bounds(
     reset = await client.delete(f"/v1/users/{u}/adaptations", headers=OP)
     assert reset.json()["reset"] == 1 and reset.json()["by"] == "operator"
     fresh = event(u, "fresh", t + 10 * DAY)
-    later = t + timedelta(minutes=5)
-    assert (await sweep(world.uri, u, [far, near, close, urgent, fresh], later,
+    later = t + timedelta(hours=2)
+    assert (await sweep(world.uri, u, [far, rising, close, urgent, fresh], later,
                         policy)).held_too_early == 0
     assert {k.split(":")[1]: after for k, _, _, after in await outbox(world.uri, u)}[
         "fresh"] == later
