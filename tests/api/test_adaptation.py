@@ -206,6 +206,7 @@ async def test_too_early_holds_the_first_notification_within_bounds(
     urgent = event(u, "urgent", t + 10 * DAY, Priority.HIGH)  # urgent: never held
     done = await sweep(world.uri, u, [far, near, close, urgent], t, policy)
     assert done.adapted == 1 and done.notified == 4 and done.held_too_early == 2
+    assert done.held_quiet_hours == 0  # counted apart from the holds of quiet hours
     held = {k.split(":")[1]: after for k, _, _, after in await outbox(world.uri, u)}
     assert held["far"] == t + 2 * DAY
     assert held["near"] == t + DAY

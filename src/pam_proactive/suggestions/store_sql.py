@@ -286,7 +286,7 @@ NOTIFY = Statement(
     " FROM decided AS d JOIN {s}.suggestions AS s ON s.id = d.id"
     " WHERE d.allowed"
     " ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING"
-    " RETURNING deliver_after),"
+    " RETURNING suggestion_id),"
     " superseded AS ("
     " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM decided AS d"
     " WHERE d.allowed AND o.suggestion_id = d.id"
@@ -298,9 +298,12 @@ NOTIFY = Statement(
     " SELECT (SELECT count(*) FROM decided WHERE event = 'escalated'),"
     "  (SELECT count(*) FROM decided WHERE NOT allowed),"
     "  (SELECT count(*) FROM ins),"
-    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s),"
+    # Held by quiet hours (the user's deliver_after), and, apart, by too_early holds.
+    "  (SELECT count(*) FROM ins JOIN decided AS d ON d.id = ins.suggestion_id"
+    "   WHERE d.deliver_after > %(now)s),"
     " " + kinds("decided", "event = 'escalated'") + ","
-    "  (SELECT count(*) FROM decided WHERE allowed AND hold_days > 0)"
+    "  (SELECT count(*) FROM ins JOIN decided AS d ON d.id = ins.suggestion_id"
+    "   WHERE d.hold_days > 0)"
 )
 
 # The batch's live snoozes that end now (see suggestions/answers.py): broken by a priority above
