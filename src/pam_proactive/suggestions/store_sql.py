@@ -361,6 +361,8 @@ ADAPT = Statement(
     "  AND a.kind = f.reason"
     "  AND a.dedup_key = CASE WHEN f.reason = 'wrong' THEN f.dedup_key ELSE '' END"
     " WHERE f.verdict = 'dismissed' AND f.reason IN ('not_useful', 'too_early', 'wrong')"
+    # The offer is answered by acting on or dismissing it, whatever the reason: never adapted.
+    "  AND f.type <> 'adaptation_offer'"
     "  AND f.user_id BETWEEN %(lo)s AND %(hi)s AND f.created_at <= %(now)s"
     "  AND (a.reset_at IS NULL OR f.created_at > a.reset_at)),"
     " counted AS ("
