@@ -63,6 +63,13 @@ async def adaptations(client: httpx.AsyncClient, user: UUID) -> list[dict[str, A
     return list(got.json()["adaptations"])
 
 
+async def stored(uri: str, user: UUID) -> int:
+    """The traveler's rows in the adaptations table."""
+    [(count,)] = await rows(uri, "SELECT count(*) FROM pam_proactive.adaptations"
+                            " WHERE user_id = %s", user)
+    return int(count)
+
+
 async def outbox(uri: str, user: UUID) -> list[tuple[Any, ...]]:
     return await rows(uri, "SELECT s.dedup_key, o.event, o.priority, o.deliver_after"
                       " FROM pam_proactive.outbox AS o JOIN pam_proactive.suggestions AS s"
@@ -74,7 +81,8 @@ async def test_not_useful_lengthens_the_cooldown_then_goes_digest_only_and_is_re
         world: World, client: httpx.AsyncClient, receiver: Receiver) -> None:
     u = new_id()
     await answer(client, world.uri, u, "k1", "not_useful")
-    assert await adaptations(client, u) == []  # one answer: below level 1, nothing changes
+    await sweep(world.uri, u, [], datetime.now(UTC) + timedelta(seconds=1))
+    assert await stored(world.uri, u) == 0  # one answer: below level 1, nothing changes
     await answer(client, world.uri, u, "k2", "not_useful")
     t = datetime.now(UTC) + timedelta(seconds=1)
     first = await sweep(world.uri, u, [], t)
@@ -299,6 +307,13 @@ async def test_only_the_traveler_or_the_operator_reaches_adaptations(
         assert got.status_code == 403, got.text
     bad = await client.delete(f"/v1/users/{u}/adaptations/Not-A-Type", headers=OP)
     assert bad.status_code == 422
+    # A traveler with none: an empty list; an id that is no traveler: 404, and nothing written.
+    assert await adaptations(client, world.a) == []
+    nobody = new_id()
+    for method in ("GET", "DELETE"):
+        missing = await client.request(method, f"/v1/users/{nobody}/adaptations", headers=OP)
+        assert missing.status_code == 404, missing.text
+    assert await stored(world.uri, nobody) == 0
     assert len(await adaptations(client, u)) == 1  # nothing was reset
 
 
@@ -310,4 +325,4 @@ async def test_nothing_adapts_when_adaptation_is_off(world: World,
     t = datetime.now(UTC) + timedelta(seconds=1)
     result = await sweep(world.uri, u, [candidate(u, "o")], t + 8 * DAY, off)
     assert result.adapted == 0 and result.suppressed_wrong == 0 and result.created == 1
-    assert await adaptations(client, u) == []
+    assert await stored(world.uri, u) == 0
