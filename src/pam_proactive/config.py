@@ -48,6 +48,17 @@ OUTBOX_ONLY = "none"  # PAM_CHANNELS value: no push channel, the outbox row is t
 DIGEST_PRIORITY_LABELS = ("low", "medium", "high")
 
 
+def parse_levels(text: str) -> tuple[int, int, int]:
+    """``"2,3,4"``: the answers for adaptation levels 1, 2 and 3, increasing, 1 to 100."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError("must be three whole numbers such as 2,3,4 (levels 1, 2 and 3)")
+    low, mid, high = (int(p) for p in parts)
+    if not 1 <= low < mid < high <= 100:
+        raise ValueError("must increase from level 1 to 3, between 1 and 100 answers")
+    return low, mid, high
+
+
 def parse_webhook_secret(text: str) -> bytes:
     """The key bytes of one ``whsec_<base64>`` secret; ValueError saying what is wrong (never
     echoing the value)."""
@@ -175,6 +186,22 @@ class Settings(BaseSettings):
     digest_hour: int = Field(default=8, ge=0, le=23, description="local hour of the digest")
     digest_priorities: str = Field(
         default="low,medium", description="priorities the digest gathers: low, medium, high")
+    # Per-traveler adaptation from dismissal reasons (suggestions/adaptation.py). The global
+    # thresholds themselves never move: only these settings change them.
+    adaptation: bool = Field(default=True, description="learn from a traveler's dismissal "
+                             "reasons (false: nothing adapts, nothing adapted applies)")
+    adapt_window_days: int = Field(default=60, ge=1, le=365, description="days of answers "
+                                   "counted for not_useful levels and too_early holds")
+    adapt_not_useful_answers: str = Field(
+        default="2,3,4", description="not_useful answers within the window for levels 1, 2 "
+        "and 3 (longer cooldown, digest only, offer to turn the type off)")
+    adapt_cooldown_factor: int = Field(default=2, ge=1, le=8, description="level 1 and up: "
+                                       "the cooldown after a dismissal is multiplied by it")
+    adapt_hold_step_days: int = Field(default=1, ge=1, le=7, description="days a type's "
+                                      "first notification is held per too_early answer")
+    adapt_hold_max_days: int = Field(default=7, ge=0, le=30, description="the longest hold")
+    adapt_hold_notice_days: int = Field(default=2, ge=0, le=30, description="a hold ends at "
+                                        "least this many days before the subject's deadline")
     connect_timeout: int = Field(
         default=5, ge=2, le=300,
         description="seconds to wait for a new connection (libpq connect_timeout)")
@@ -297,6 +324,12 @@ class Settings(BaseSettings):
         if value is None or value.strip() == "":
             return None
         parse_webhook_secrets(value)
+        return value
+
+    @field_validator("adapt_not_useful_answers")
+    @classmethod
+    def _check_levels(cls, value: str) -> str:
+        parse_levels(value)
         return value
 
     @field_validator("delivery_retry_schedule")

@@ -94,7 +94,7 @@ async def test_export_then_forget(client: httpx.AsyncClient, world: World) -> No
     assert erased.status_code == 200
     assert erased.json()["deleted"] == {"deliveries": 1, "outbox": 2, "suggestions": 2,
                                         "user_preferences": 1, "insights": 0,
-                                        "feedback": 0, "snoozes": 0}
+                                        "feedback": 0, "snoozes": 0, "adaptations": 0}
     assert engine_rows(world.uri, uid) == dict.fromkeys(
         ("suggestions", "outbox", "user_preferences", "deliveries"), 0)
     assert traveler_rows(world.uri, uid) == (1, 1, 1)

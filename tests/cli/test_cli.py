@@ -180,7 +180,7 @@ async def test_migrate_twice_then_sweep_on_wheels_wins_live(make_database: MakeD
         " 0005_suggestion_changes, 0006_evaluation_state, 0007_evaluation_scope,"
         " 0008_delivery_leases, 0009_relations, 0010_relevance_feedback,"
         " 0011_traveler_actions, 0012_fleet_alert_delivery, 0013_traveler_answers,"
-        " 0014_digest, preset:wheels-wins-live")
+        " 0014_digest, 0015_adaptation, preset:wheels-wins-live")
     second = await invoke("migrate", "--preset", "wheels-wins-live", "--database-url", uri)
     assert second.exit_code == 0, second.output
     assert flat(second.stdout) == "applied: nothing (up to date)"

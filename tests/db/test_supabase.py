@@ -651,3 +651,35 @@ async def test_the_reasonless_dismiss_is_replaced_compatibly(make_database: Make
         assert cur.fetchall() == [(None, None)]
     async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as aconn:
         assert await diagnose(aconn, preset="seed", schema=S) == []
+
+
+async def test_a_traveler_reads_and_resets_only_their_own_adaptations(
+        make_database: MakeDatabase) -> None:
+    """Adaptations under RLS: one's own rows only; reset_my_adaptations is migration 0014's
+    reset_adaptations for auth.uid(), never for another traveler."""
+    uri = await supabase_database(make_database, broadcast=False)
+    a, b = uuid4(), uuid4()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for user in (a, b):  # as the store writes them (store_sql.ADAPT)
+            conn.execute(f"INSERT INTO {S}.adaptations (user_id, type, kind, level, value,"
+                         " answers, since, updated_at) VALUES (%s, 'fuel_low', 'not_useful',"
+                         " 2, 2, 3, now(), now())", (user,))
+        with acting(conn, "authenticated", claims_for(a)) as cur:
+            cur.execute(f"SELECT user_id, level FROM {S}.adaptations")
+            assert cur.fetchall() == [(a, 2)]
+        with acting(conn, "authenticated", claims_for(a), commit=True) as cur:
+            cur.execute(f"SELECT {S}.reset_my_adaptations('fuel_low')")
+            assert cur.fetchone() == (1,)
+            cur.execute(f"SELECT {S}.reset_my_adaptations()")
+            assert cur.fetchone() == (0,)  # nothing left in force
+        levels = conn.execute(f"SELECT user_id, level, reset_by FROM {S}.adaptations"
+                              " WHERE kind = 'not_useful' ORDER BY level").fetchall()
+        assert sorted(levels) == sorted([(a, 0, "traveler"), (b, 2, None)])
+        for statement in (f"SELECT {S}.reset_adaptations('{b}', NULL, now(), 'traveler')",
+                          f"UPDATE {S}.adaptations SET level = 0",
+                          f"DELETE FROM {S}.adaptations"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+                    acting(conn, "authenticated", claims_for(a)) as cur:
+                cur.execute(statement)
+        assert conn.execute(f"SELECT level FROM {S}.adaptations WHERE user_id = %s",
+                            (b,)).fetchall() == [(2,)]

@@ -21,6 +21,7 @@ from pam_proactive.api.limits import BodyLimit, RequestRetries, StreamSlots
 from pam_proactive.api.ratelimit import TokenBucketLimiter
 from pam_proactive.api.readiness import DEFAULT_CHECKS, Check
 from pam_proactive.api.routes import (
+    adaptations,
     answers,
     health,
     operations,
@@ -34,7 +35,8 @@ from pam_proactive.config import Settings
 from pam_proactive.engine import Engine, open_engine
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, performance.router, users.router,
-                                  suggestions.router, answers.router, operations.router)
+                                  suggestions.router, answers.router, adaptations.router,
+                                  operations.router)
 
 # Routers of other components: /metrics, and the dashboard at / with its data.
 EXTRA_ROUTERS: tuple[APIRouter, ...] = (metrics.router, dashboard.router)

@@ -20,7 +20,7 @@ from pam_proactive.api.statements import ApiStatements
 from pam_proactive.db.connection import BoundStatement
 from pam_proactive.engine import Engine
 from pam_proactive.errors import DataSourceError, InvalidPreferencesError
-from pam_proactive.suggestions import answers, store
+from pam_proactive.suggestions import adaptation, answers, store
 from pam_proactive.suggestions.models import Priority
 from pam_proactive.suggestions.store import USER_LOCK_CLASS, SuggestionRecord, SuggestionStatus
 
@@ -82,6 +82,13 @@ async def live_snoozes(engine: Engine, records: Sequence[SuggestionRecord]
     """The snoozes in force of the live ones among ``records``, by (user, dedup_key)."""
     subjects = {(r.user_id, r.dedup_key) for r in records if r.status in store.LIVE_STATUSES}
     return await answers.live_snoozes(engine.db, engine.settings.engine_schema, subjects)
+
+
+async def adaptations_in_force(engine: Engine, records: Sequence[SuggestionRecord]
+                               ) -> dict[tuple[UUID, str], list[adaptation.Adaptation]]:
+    """The adaptations in force of the types of ``records``, by (user, type)."""
+    pairs = {(r.user_id, r.type) for r in records}
+    return await adaptation.in_force(engine.db, engine.settings.engine_schema, pairs)
 
 
 async def preferences(engine: Engine, user_id: UUID) -> dict[str, Any]:
@@ -155,12 +162,13 @@ class UserExport:
     truncated: tuple[str, ...] = ()  # tables cut at the caller's row bound
     snoozes: list[dict[str, Any]] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)  # notes included
+    adaptations: list[dict[str, Any]] = field(default_factory=list)  # reset ones included
 
     @property
     def empty(self) -> bool:
         """True when the engine holds nothing about this user."""
         return not (self.suggestions or self.outbox or self.deliveries or self.preferences
-                    or self.insights or self.snoozes or self.feedback)
+                    or self.insights or self.snoozes or self.feedback or self.adaptations)
 
 
 async def export_user(engine: Engine, user_id: UUID, max_rows: int | None = None
@@ -190,6 +198,7 @@ async def export_user(engine: Engine, user_id: UUID, max_rows: int | None = None
         user_id=user_id,
         snoozes=answered["snoozes"],
         feedback=answered["feedback"],
+        adaptations=await adaptation.export(engine.db, engine.settings.engine_schema, user_id),
         suggestions=[record_from_row(r) for r in suggestions],
         outbox=_rows(outbox, _OUTBOX_COLUMNS),
         deliveries=_rows(deliveries, _DELIVERY_COLUMNS),
@@ -216,6 +225,8 @@ async def erase_user(engine: Engine, user_id: UUID) -> dict[str, int]:
             deleted[table] = await tx.execute(*statement, params)
         deleted["feedback"], deleted["snoozes"] = await answers.erase_answers(
             tx, engine.settings.engine_schema, user_id)
+        deleted["adaptations"] = await adaptation.erase(tx, engine.settings.engine_schema,
+                                                        user_id)
     engine.data.invalidate_user(user_id)
     return deleted
 

@@ -84,6 +84,9 @@ class ExportOut(BaseModel):
                                           description="the traveler's snoozes")
     feedback: list[dict[str, Any]] = Field(
         default_factory=list, description="dismissal reasons (with notes) and useful ratings")
+    adaptations: list[dict[str, Any]] = Field(
+        default_factory=list, description="what the traveler's dismissal reasons changed, "
+        "each explained (reset ones included)")
 
 
 class EraseOut(BaseModel):

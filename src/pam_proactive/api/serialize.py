@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
@@ -15,6 +16,7 @@ from pam_proactive.analysis.bounds import (
     bound_data,
     cut_text,
 )
+from pam_proactive.suggestions.adaptation import Adaptation, explained
 from pam_proactive.suggestions.answers import LiveSnooze
 from pam_proactive.suggestions.explain import explanation
 from pam_proactive.suggestions.store import SuggestionRecord
@@ -48,11 +50,12 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def suggestion_json(record: SuggestionRecord, snooze: LiveSnooze | None = None
-                    ) -> dict[str, Any]:
+def suggestion_json(record: SuggestionRecord, snooze: LiveSnooze | None = None,
+                    adaptations: Sequence[Adaptation] = ()) -> dict[str, Any]:
     """One stored suggestion as JSON (the shape of :func:`to_jsonable`, built directly: it is
     the API's hottest path, and ``data`` is already JSON from the jsonb column), with ``why``:
-    its explanation, naming ``snooze`` (the subject's snooze in force) when given."""
+    its explanation, naming ``snooze`` (the subject's snooze in force) and the traveler's
+    ``adaptations`` of its type when given."""
     notified = record.notified_rank
     # Capped as they leave the engine (analysis.bounds), rows stored before the cut included.
     data = bound_data(record.data)
@@ -68,5 +71,6 @@ def suggestion_json(record: SuggestionRecord, snooze: LiveSnooze | None = None
         "status_changed_at": record.status_changed_at.isoformat(),
         "notified_rank": None if notified is None else notified.label,
         "held_by": None if record.held_by is None else str(record.held_by),
-        "why": explanation(record.type, record.priority.label, data, applied),
+        "why": explanation(record.type, record.priority.label, data, applied,
+                           explained(adaptations)),
     }

@@ -13,6 +13,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
+from pam_proactive.cli import adaptations as _adaptation_commands
 from pam_proactive.cli import answers as _answer_commands
 from pam_proactive.cli import api as _api_commands
 from pam_proactive.cli import deliveries as _delivery_commands
@@ -496,5 +497,5 @@ async def _sweep(settings: Settings, now: datetime, ids: list[UUID] | None, dry_
 
 # The other commands live in their own modules; each registers itself.
 for _module in (_fleet_commands, _job_commands, _delivery_commands, _api_commands,
-                _watch_commands, _answer_commands):
+                _watch_commands, _answer_commands, _adaptation_commands):
     _module.register(app)

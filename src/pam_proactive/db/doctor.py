@@ -199,15 +199,15 @@ async def _privilege_findings(
 
 # What `migrate --supabase` exposes: the traveler-facing tables (SELECT under RLS) and the
 # functions an app calls (SECURITY DEFINER, search_path pinned), by signature.
-# Of the tables, the first four are in the supabase_realtime publication (snoozes and feedback
-# are the traveler's own answers, returned by the functions).
+# Of the tables, the first four are in the supabase_realtime publication (snoozes, feedback and
+# adaptations are the traveler's own answers and what they changed, returned by the functions).
 TRAVELER_TABLES = ("suggestions", "outbox", "insights", "user_preferences", "snoozes",
-                   "feedback")
+                   "feedback", "adaptations")
 REALTIME_TABLES = TRAVELER_TABLES[:4]
 TRAVELER_FUNCTIONS = ("dismiss_suggestion(uuid, text, text)",
                       "snooze_suggestion(uuid, timestamptz)", "rate_suggestion_useful(uuid)",
                       "mark_suggestion_acted(uuid)", "my_preferences()",
-                      "update_my_preferences(jsonb)")
+                      "update_my_preferences(jsonb)", "reset_my_adaptations(text)")
 TRAVELER_POLICY = "pam_traveler_reads_own"
 
 # From the catalogs: to_regprocedure would need USAGE on schema auth, which doctor's role may

@@ -30,7 +30,11 @@ The rules that keep a traveler from being told the same thing twice:
 * a notification of a priority the traveler's daily digest gathers is written as a digest
   item, due at the traveler's digest moment (:mod:`pam_proactive.suggestions.digest`), and
   takes no slot of the daily cap; the delivery drain gathers the items into one notification
-  (:mod:`pam_proactive.suggestions.digest_assembly`).
+  (:mod:`pam_proactive.suggestions.digest_assembly`);
+* what a traveler's dismissal reasons taught (:mod:`pam_proactive.suggestions.adaptation`)
+  is brought up to date for the batch first, then applied: a longer cooldown, digest only, a
+  held first notification, a subject silenced while its numbers stay those judged wrong, and
+  the one-time offer to turn a type off.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database, Statement, Transaction, within
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions import store_sql as q
+from pam_proactive.suggestions.adaptation import OFFER_TYPE, AdaptationPolicy, offer_candidate
 from pam_proactive.suggestions.detectors import is_allowed
 from pam_proactive.suggestions.digest import DigestPolicy, digest_slots, policy_of
 from pam_proactive.suggestions.local_time import local_day_bounds, quiet_hours_end
@@ -88,6 +93,7 @@ class DeliveryPolicy:
     daily_cap: int = 3  # notifications per user per local day; critical ones are never capped
     # Non-urgent notifications wait for a daily digest.
     digest: DigestPolicy = field(default_factory=DigestPolicy)
+    adaptation: AdaptationPolicy = field(default_factory=AdaptationPolicy)  # per traveler
 
     def __post_init__(self) -> None:
         if self.cooldown < timedelta(0):
@@ -115,6 +121,9 @@ class ApplyResult:
     released: int = 0  # live suggestions no longer held back (notified if never notified)
     snooze_resumed: int = 0  # snoozes ended with their subject notified again ('resumed')
     snooze_broken: int = 0  # snoozes broken by a priority above the snoozed one
+    adapted: int = 0  # adaptations created or changed from the batch's dismissal reasons
+    suppressed_wrong: int = 0  # candidates silenced: their subject was answered `wrong`
+    held_too_early: int = 0  # of ``notified``, first notifications held for `too_early`
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +225,8 @@ def _user_columns(
             cap = policy.daily_cap if profile.daily_cap is None else profile.daily_cap
             chosen = policy_of(policy.digest, digests.get(uid))
             mask = sum(1 << rank for rank in chosen.ranks)
-            slots = digest_slots(profile, chosen.hour, now) if mask else None
+            # Even with the digest off: a type adapted to "digest only" still goes in one.
+            slots = digest_slots(profile, chosen.hour, now)
         row = (uid, start, end, held or now, cap, mask,
                slots[0].at if slots else now, slots[0].day if slots else now.date(),
                slots[1].at if slots else now, slots[1].day if slots else now.date())
@@ -266,6 +276,21 @@ def _check_types(kept: Mapping[tuple[UUID, str], Candidate], types: Collection[s
             f"candidates of types {outside} are outside types={scope}: pass every type the "
             "detectors that ran can return (or types=None for a sweep of every detector)")
     return scope
+
+
+def _offers(rows: Iterable[Sequence[Any]], profiles: Mapping[UUID, Profile]
+            ) -> dict[tuple[UUID, str], Candidate]:
+    """The outstanding offers to turn a type off (``store_sql.OFFERS`` rows) as candidates,
+    for the travelers whose preferences still accept both the offered type and the offer."""
+    found: dict[tuple[UUID, str], Candidate] = {}
+    for uid, offered, answers, offered_at in rows:
+        profile = profiles.get(uid)
+        if profile is None or not (is_allowed(profile, offered)
+                                   and is_allowed(profile, OFFER_TYPE)):
+            continue
+        cand = offer_candidate(uid, str(offered), int(answers), offered_at)
+        found[(uid, cand.dedup_key)] = cand
+    return found
 
 
 Kinds = list[tuple[str, str, int]]
@@ -338,10 +363,14 @@ async def apply_candidates(
     swept = set(user_ids)
     kept, dropped = _select_candidates(swept, candidates, profiles)
     scope = _check_types(kept, types)
+    if scope is not None:  # every sweep keeps the offers it makes (see _offers)
+        scope = sorted({*scope, OFFER_TYPE})
+    adapt = policy.adaptation
     params: dict[str, Any] = {"now": now, "since": now - policy.cooldown, "cls": USER_LOCK_CLASS,
                               "lo": min(swept, default=None), "hi": max(swept, default=None),
-                              "types": scope}
+                              "types": scope, "cooldown": policy.cooldown} | adapt.params()
     kinds: dict[str, Kinds] = {}
+    adapted = 0
     async with within(db, "apply_candidates") as tx:
         digests = {row[0]: row[1:] for row in await tx.fetch(
             *_bind(q.DIGEST_CHOICES, schema), {"ids": [u for u in swept if u in profiles]})}
@@ -349,12 +378,16 @@ async def apply_candidates(
         await tx.execute(*_bind(q.CREATE_CANDIDATES, schema))
         await tx.execute(*_bind(q.LOAD_USERS, schema),
                          _user_columns(user_ids, profiles, now, policy, digests))
+        await tx.execute(*_bind(q.LOCK_USERS, schema), params)
+        if adapt.enabled and swept:
+            # Under the users' locks: no answer of theirs lands between this and NOTIFY.
+            adapted = int(await tx.fetch_value(*_bind(q.ADAPT, schema), params) or 0)
+            kept.update(_offers(await tx.fetch(*_bind(q.OFFERS, schema), params), profiles))
         await tx.execute(*_bind(q.LOAD_CANDIDATES, schema), _candidate_columns(kept))
         await tx.execute(*_bind(q.ANALYZE_TEMP, schema))
-        await tx.execute(*_bind(q.LOCK_USERS, schema), params)
         await tx.execute(*_bind(q.FIND_LIVE, schema), params)
         await tx.execute(*_bind(q.MARK_HISTORY, schema), params)
-        suppressed = int(await tx.fetch_value(*_bind(q.COUNT_SUPPRESSED, schema)) or 0)
+        [(suppressed, silenced)] = await tx.fetch(*_bind(q.COUNT_SUPPRESSED, schema))
         updated = await tx.execute(*_bind(q.UPDATE_LIVE, schema), params)
         created, kinds["created"] = await _counted(tx, q.INSERT_NEW, schema, params)
         resolved, kinds["resolved"] = await _counted(tx, q.RESOLVE_GONE, schema, params)
@@ -372,6 +405,7 @@ async def apply_candidates(
         [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
         escalated, capped, notified, held, digest_items = (int(v) for v in counts[:5])
         kinds["escalated"] = _kinds(counts[5])
+        held_too_early = int(counts[6])
         # Explicit, so a caller's enclosing transaction can apply several batches.
         await tx.execute(*_bind(q.DROP_TEMP, schema))
     # Counted once this call's transaction is done: a rolled-back batch counts nothing.
@@ -383,7 +417,7 @@ async def apply_candidates(
         escalated=escalated,
         resolved=resolved,
         expired=expired,
-        suppressed_cooldown=suppressed,
+        suppressed_cooldown=int(suppressed),
         suppressed_preferences=dropped,
         notified=notified,
         held_quiet_hours=held,
@@ -393,6 +427,9 @@ async def apply_candidates(
         released=int(released),
         snooze_resumed=int(resumed),
         snooze_broken=int(broken),
+        adapted=adapted,
+        suppressed_wrong=int(silenced),
+        held_too_early=held_too_early,
     )
     log.info("applied suggestions for %d users: %s", len(swept), result)
     return result

@@ -34,6 +34,7 @@ CREATE_CANDIDATES = Statement(
         " computed_for timestamptz NOT NULL, expires_at timestamptz, subjects jsonb NOT NULL,"
         # Filled by the steps: the live suggestion, and what happened to the candidate.
         " live_id uuid, suppressed boolean NOT NULL DEFAULT false, floor_rank smallint,"
+        " silenced boolean NOT NULL DEFAULT false,"
         " inserted boolean NOT NULL DEFAULT false, changed boolean NOT NULL DEFAULT false,"
         " PRIMARY KEY (user_id, dedup_key)) ON COMMIT DROP",
 )
@@ -74,14 +75,22 @@ FIND_LIVE = Statement(
     " AND s.status IN ('open', 'delivered') AND s.user_id BETWEEN %(lo)s AND %(hi)s"
 )
 
-# For subjects without a live suggestion: the cooldown after a dismissal (or action), and the
-# rank already notified for the same subject recently closed (the flapping guard).
+# For subjects without a live suggestion: the cooldown after a dismissal (or action), longer
+# for a type the traveler answered not_useful (adaptation level 1 and up: x its value), the
+# silence of a subject answered `wrong` while its numbers are the same (subject_fingerprint),
+# and the rank already notified for the same subject recently closed (the flapping guard).
 MARK_HISTORY = Statement(
     "store.mark_history",
     "UPDATE {c} AS c SET"
     " suppressed = EXISTS (SELECT 1 FROM {s}.suggestions AS s"
     "   WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
-    "   AND s.status IN ('dismissed', 'acted') AND s.status_changed_at > %(since)s),"
+    "   AND s.status IN ('dismissed', 'acted') AND s.status_changed_at > %(now)s"
+    "   - %(cooldown)s::interval * coalesce((SELECT a.value FROM {s}.adaptations AS a"
+    "    WHERE %(adapt)s AND a.user_id = c.user_id AND a.type = c.type"
+    "    AND a.kind = 'not_useful' AND a.dedup_key = '' AND a.level >= 1), 1)),"
+    " silenced = %(adapt)s AND EXISTS (SELECT 1 FROM {s}.adaptations AS a"
+    "   WHERE a.user_id = c.user_id AND a.kind = 'wrong' AND a.dedup_key = c.dedup_key"
+    "   AND a.level >= 1 AND a.fingerprint = {s}.subject_fingerprint(c.data)),"
     " floor_rank = (SELECT max(s.notified_rank) FROM {s}.suggestions AS s"
     "   WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
     "   AND s.status IN ('resolved', 'expired') AND s.status_changed_at > %(since)s)"
@@ -126,7 +135,7 @@ INSERT_NEW = Statement(
     "  c.dedup_key, c.computed_for, %(now)s, %(now)s, c.expires_at, 'open', %(now)s,"
     "  c.floor_rank, c.subjects"
     " FROM {c} AS c"
-    " WHERE c.live_id IS NULL AND NOT c.suppressed"
+    " WHERE c.live_id IS NULL AND NOT c.suppressed AND NOT c.silenced"
     "  AND (c.expires_at IS NULL OR c.expires_at > %(now)s)"
     " ON CONFLICT (user_id, dedup_key) WHERE status IN ('open', 'delivered') DO NOTHING"
     " RETURNING id, user_id, dedup_key),"
@@ -251,6 +260,16 @@ NOTIFY = Statement(
     "  u.deliver_after, u.daily_cap,"
     "  CASE WHEN c.inserted OR s.notified_rank IS NULL THEN 'created' ELSE 'escalated' END"
     "   AS event,"
+    # too_early: a first, non-urgent notification is held whole days (the time of day, so
+    # quiet hours, kept), never past the subject's deadline less the notice.
+    "  CASE WHEN %(adapt)s AND s.priority_rank < 3"
+    "   AND (c.inserted OR s.notified_rank IS NULL) THEN"
+    "   (SELECT greatest(0, least(a.value, floor(extract(epoch FROM"
+    "     {s}.subject_deadline(s.data, s.expires_at) - %(notice)s::interval"
+    "     - u.deliver_after) / 86400)))::integer"
+    "    FROM {s}.adaptations AS a WHERE a.user_id = s.user_id AND a.type = s.type"
+    "    AND a.kind = 'too_early' AND a.dedup_key = '' AND a.level >= 1)"
+    "   END AS hold_days,"
     "  (SELECT count(*) FROM {s}.outbox AS o WHERE o.user_id = s.user_id"
     "   AND o.created_at >= u.day_start AND o.created_at < u.day_end"
     "   AND o.cancelled_at IS NULL AND NOT o.digest_item) AS used,"
@@ -270,8 +289,12 @@ NOTIFY = Statement(
     # that is over or broken by an escalation, so any snooze left is still in force.
     "  AND NOT EXISTS (SELECT 1 FROM {s}.snoozes AS sn WHERE sn.user_id = s.user_id"
     "   AND sn.dedup_key = s.dedup_key AND sn.ended_at IS NULL)),"
+    # not_useful level 2 (adaptation): the type's non-urgent notifications go to the digest
+    # only, whatever priorities the traveler's digest takes (a digest at their hour even when
+    # they turned the digest off: they said these pings were not useful on their own).
     " typed AS ("
-    " SELECT base.*, (digest_mask >> rank_due) & 1 = 1 AS to_digest FROM base),"
+    " SELECT base.*, ((digest_mask >> rank_due) & 1 = 1 OR (%(adapt)s AND priority_rank < 3"
+    "  AND {s}.digest_only(user_id, type))) AS to_digest FROM base),"
     " elig AS ("
     " SELECT typed.*, row_number() OVER (PARTITION BY user_id, to_digest"
     "   ORDER BY rank_due DESC, created_at, dedup_key) AS rn FROM typed),"
@@ -286,11 +309,13 @@ NOTIFY = Statement(
     " INSERT INTO {s}.outbox (suggestion_id, user_id, event, priority, payload, created_at,"
     "  deliver_after, digest_item, digest_day)"
     " SELECT d.id, d.user_id, d.event, d.priority, " + payload("d.event") + ", %(now)s,"
-    "  d.due_at, d.to_digest, d.due_day"
+    "  d.due_at + make_interval(days => coalesce(d.hold_days, 0)), d.to_digest,"
+    # A held digest item goes in the digest of the day its hold ends.
+    "  d.due_day + coalesce(d.hold_days, 0)"
     " FROM decided AS d JOIN {s}.suggestions AS s ON s.id = d.id"
     " WHERE d.allowed"
     " ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING"
-    " RETURNING deliver_after, digest_item),"
+    " RETURNING suggestion_id, deliver_after, digest_item),"
     " superseded AS ("
     " UPDATE {s}.outbox AS o SET cancelled_at = %(now)s FROM decided AS d"
     " WHERE d.allowed AND o.suggestion_id = d.id"
@@ -302,9 +327,14 @@ NOTIFY = Statement(
     " SELECT (SELECT count(*) FROM decided WHERE event = 'escalated'),"
     "  (SELECT count(*) FROM decided WHERE NOT allowed),"
     "  (SELECT count(*) FROM ins),"
-    "  (SELECT count(*) FROM ins WHERE deliver_after > %(now)s AND NOT digest_item),"
+    # Held by quiet hours (the user's deliver_after), digest items, and, apart, by too_early
+    # holds.
+    "  (SELECT count(*) FROM ins JOIN decided AS d ON d.id = ins.suggestion_id"
+    "   WHERE d.deliver_after > %(now)s AND NOT ins.digest_item),"
     "  (SELECT count(*) FROM ins WHERE digest_item),"
-    " " + kinds("decided", "event = 'escalated'")
+    " " + kinds("decided", "event = 'escalated'") + ","
+    "  (SELECT count(*) FROM ins JOIN decided AS d ON d.id = ins.suggestion_id"
+    "   WHERE d.hold_days > 0)"
 )
 
 # The batch's live snoozes that end now (see suggestions/answers.py): broken by a priority above
@@ -346,12 +376,93 @@ END_SNOOZES = Statement(
     " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM due WHERE outcome = 'escalated')"
 )
 
+# Per-traveler adaptation (suggestions/adaptation.py) from the batch's dismissal reasons since
+# each row's reset: not_useful levels from the answers within the window (never lowered but
+# by a reset), too_early holds (step x answers within the window, up to the maximum), and
+# the latest `wrong` fingerprint per subject. Only rows whose content changes are written.
+# Returns the rows written.
+ADAPT = Statement(
+    "store.adapt",
+    "WITH f AS ("
+    " SELECT f.user_id, f.type, f.reason AS kind,"
+    "  CASE WHEN f.reason = 'wrong' THEN f.dedup_key ELSE '' END AS dedup_key,"
+    "  f.data, f.created_at"
+    " FROM {s}.feedback AS f JOIN {u} AS u ON u.user_id = f.user_id"
+    " LEFT JOIN {s}.adaptations AS a ON a.user_id = f.user_id AND a.type = f.type"
+    "  AND a.kind = f.reason"
+    "  AND a.dedup_key = CASE WHEN f.reason = 'wrong' THEN f.dedup_key ELSE '' END"
+    " WHERE f.verdict = 'dismissed' AND f.reason IN ('not_useful', 'too_early', 'wrong')"
+    # The offer is answered by acting on or dismissing it, whatever the reason: never adapted.
+    "  AND f.type <> 'adaptation_offer'"
+    "  AND f.user_id BETWEEN %(lo)s AND %(hi)s AND f.created_at <= %(now)s"
+    "  AND (a.reset_at IS NULL OR f.created_at > a.reset_at)),"
+    " counted AS ("
+    " SELECT user_id, type, kind, dedup_key, count(*)::integer AS answers,"
+    "  count(*) FILTER (WHERE created_at > %(now)s - %(window)s::interval) AS recent,"
+    "  (array_agg({s}.subject_fingerprint(data) ORDER BY created_at DESC))[1] AS fingerprint"
+    " FROM f GROUP BY 1, 2, 3, 4),"
+    " computed AS ("
+    " SELECT k.*, CASE k.kind"
+    "  WHEN 'not_useful' THEN CASE WHEN k.recent >= %(l3)s THEN 3 WHEN k.recent >= %(l2)s"
+    "   THEN 2 WHEN k.recent >= %(l1)s THEN 1 ELSE 0 END"
+    "  WHEN 'too_early' THEN CASE WHEN least(k.recent * %(step)s, %(max_hold)s) > 0"
+    "   THEN 1 ELSE 0 END"
+    "  ELSE 1 END AS new_level,"
+    "  CASE WHEN k.kind = 'too_early' THEN least(k.recent * %(step)s, %(max_hold)s)::integer"
+    "   ELSE 0 END AS new_value"
+    " FROM counted AS k),"
+    " wanted AS ("
+    " SELECT k.user_id, k.type, k.kind, k.dedup_key, k.answers,"
+    "  greatest(coalesce(a.level, 0), k.new_level) AS level,"
+    "  CASE WHEN k.kind = 'not_useful'"
+    "   THEN CASE WHEN greatest(coalesce(a.level, 0), k.new_level) >= 1"
+    "    THEN %(factor)s::integer ELSE 0 END"
+    "   ELSE greatest(coalesce(a.value, 0), k.new_value) END AS value,"
+    "  CASE WHEN k.kind = 'wrong' THEN k.fingerprint END AS fingerprint,"
+    "  a.level AS old_level, a.value AS old_value, a.answers AS old_answers,"
+    "  a.fingerprint AS old_fingerprint, a.since AS old_since, a.offered_at AS old_offered"
+    " FROM computed AS k LEFT JOIN {s}.adaptations AS a ON a.user_id = k.user_id"
+    "  AND a.type = k.type AND a.kind = k.kind AND a.dedup_key = k.dedup_key),"
+    " written AS ("
+    " INSERT INTO {s}.adaptations AS a (user_id, type, kind, dedup_key, level, value, answers,"
+    "  fingerprint, since, updated_at, offered_at)"
+    " SELECT w.user_id, w.type, w.kind, w.dedup_key, w.level, w.value, w.answers,"
+    "  w.fingerprint,"
+    "  CASE WHEN coalesce(w.old_level, 0) = 0 THEN %(now)s ELSE w.old_since END, %(now)s,"
+    # The offer's moment: when level 3 is first reached (made once: see OFFERS).
+    "  CASE WHEN w.kind = 'not_useful' AND w.level >= 3"
+    "   THEN coalesce(w.old_offered, %(now)s) END"
+    " FROM wanted AS w WHERE w.level > 0"
+    "  AND (w.level, w.value, w.answers, w.fingerprint) IS DISTINCT FROM"
+    "  (w.old_level, w.old_value, w.old_answers, w.old_fingerprint)"
+    " ON CONFLICT (user_id, type, kind, dedup_key) DO UPDATE SET level = EXCLUDED.level,"
+    "  value = EXCLUDED.value, answers = EXCLUDED.answers,"
+    "  fingerprint = EXCLUDED.fingerprint, since = EXCLUDED.since,"
+    "  updated_at = EXCLUDED.updated_at, offered_at = EXCLUDED.offered_at"
+    " RETURNING 1)"
+    " SELECT count(*) FROM written"
+)
+
+# The batch's outstanding offers to turn a type off (not_useful level 3, made at offered_at,
+# neither accepted nor dismissed): each is a candidate of every sweep until answered, so that
+# it stays live, and expires once (adaptation.OFFER_LIFETIME) instead of being made again.
+OFFERS = Statement(
+    "store.offers",
+    "SELECT a.user_id, a.type, a.answers, a.offered_at FROM {s}.adaptations AS a"
+    " JOIN {u} AS u ON u.user_id = a.user_id"
+    " WHERE %(adapt)s AND a.kind = 'not_useful' AND a.dedup_key = '' AND a.level >= 3"
+    "  AND a.offered_at IS NOT NULL AND a.offer_answered_at IS NULL"
+    "  AND a.user_id BETWEEN %(lo)s AND %(hi)s"
+)
+
 DROP_TEMP = Statement("store.drop_temp", "DROP TABLE {c}, {u}")
 
 ANALYZE_TEMP = Statement("store.analyze_temp", "ANALYZE {c}, {u}")
 
 COUNT_SUPPRESSED = Statement(
-    "store.count_suppressed", "SELECT count(*) FILTER (WHERE suppressed) FROM {c}"
+    "store.count_suppressed",
+    "SELECT count(*) FILTER (WHERE suppressed),"
+    " count(*) FILTER (WHERE silenced AND NOT suppressed) FROM {c}"
 )
 
 # Closing one suggestion is one rule, the database function that Supabase apps call too

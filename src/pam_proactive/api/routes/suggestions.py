@@ -23,6 +23,7 @@ from pam_proactive.api.serialize import suggestion_json
 from pam_proactive.api.state import ApiState, api_state, caller, rate_limit
 from pam_proactive.api.stream import Subscription
 from pam_proactive.logs import audit_actor
+from pam_proactive.suggestions.adaptation import Adaptation
 from pam_proactive.suggestions.answers import MAX_NOTE, LiveSnooze, Reason
 from pam_proactive.suggestions.store import LIVE_STATUSES, SuggestionRecord, SuggestionStatus
 
@@ -52,9 +53,10 @@ async def list_suggestions(
         if not found:
             await _known(state, user_id)
         snoozes = await repository.live_snoozes(state.engine, found)
+        adapted = await repository.adaptations_in_force(state.engine, found)
     # Built from the store's typed records: returned as is, not re-validated per request;
     # each suggestion encoded once, to count the response's bytes as it is built.
-    items, truncated = bounded_items(found, snoozes)
+    items, truncated = bounded_items(found, snoozes, adapted)
     return Response(_listing(f'"user_id":"{user_id}",', items, truncated),
                     media_type="application/json")
 
@@ -66,10 +68,15 @@ def _listing(head: str, items: list[str], truncated: bool) -> str:
 
 
 def bounded_items(records: Sequence[SuggestionRecord],
-                  snoozes: Mapping[tuple[UUID, str], LiveSnooze]) -> tuple[list[str], bool]:
-    """The records as JSON texts (each with its snooze in force, if any), as many as fit in
-    LIST_MAX_BYTES (in order), and whether some were left out."""
-    encoded = [json.dumps(suggestion_json(r, snoozes.get((r.user_id, r.dedup_key))),
+                  snoozes: Mapping[tuple[UUID, str], LiveSnooze],
+                  adapted: Mapping[tuple[UUID, str], Sequence[Adaptation]] | None = None
+                  ) -> tuple[list[str], bool]:
+    """The records as JSON texts (each with its snooze in force, if any, and the adaptations
+    of its type), as many as fit in LIST_MAX_BYTES (in order), and whether some were left
+    out."""
+    adapted = adapted or {}
+    encoded = [json.dumps(suggestion_json(r, snoozes.get((r.user_id, r.dedup_key)),
+                                          adapted.get((r.user_id, r.type), ())),
                           ensure_ascii=False, separators=(",", ":"))
                for r in records]
     return within_bytes(encoded, lambda text: len(text.encode()) + 1, LIST_MAX_BYTES)
@@ -136,7 +143,8 @@ async def _events(state: ApiState, user_id: UUID, sub: Subscription) -> AsyncIte
     live = await repository.list_user_suggestions(state.engine, user_id, LIVE_STATUSES,
                                                   SNAPSHOT_MAX_ITEMS)
     snoozes = await repository.live_snoozes(state.engine, live)
-    items, truncated = bounded_items(live, snoozes)
+    adapted = await repository.adaptations_in_force(state.engine, live)
+    items, truncated = bounded_items(live, snoozes, adapted)
     snapshot = _listing("", items, truncated)
     # The client's reconnection delay, then the current state; changes follow.
     yield f"retry: 2000\nevent: snapshot\ndata: {snapshot}\n\n"

@@ -14,8 +14,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @schema@ FROM PUBLIC, anon, authenticated;
 -- Reading: exactly one's own rows. The engine's role owns the tables and RLS is not FORCEd,
 -- so its sweeps keep reading every traveler; service_role bypasses RLS (Supabase's backend).
 -- Snoozes and feedback (notes included) are the traveler's own answers, in their export too.
+-- Adaptations are what those answers changed (migration 0014), each reversible below.
 GRANT SELECT ON @schema@.suggestions, @schema@.outbox, @schema@.insights,
-    @schema@.user_preferences, @schema@.snoozes, @schema@.feedback TO authenticated, service_role;
+    @schema@.user_preferences, @schema@.snoozes, @schema@.feedback, @schema@.adaptations
+    TO authenticated, service_role;
 
 ALTER TABLE @schema@.suggestions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @schema@.outbox ENABLE ROW LEVEL SECURITY;
@@ -23,6 +25,7 @@ ALTER TABLE @schema@.insights ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @schema@.user_preferences ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @schema@.snoozes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @schema@.feedback ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @schema@.adaptations ENABLE ROW LEVEL SECURITY;
 
 -- (SELECT auth.uid()): evaluated once per statement, not once per row (Supabase's advice).
 DROP POLICY IF EXISTS pam_traveler_reads_own ON @schema@.suggestions;
@@ -42,6 +45,9 @@ CREATE POLICY pam_traveler_reads_own ON @schema@.snoozes
     FOR SELECT TO authenticated USING (user_id = (SELECT auth.uid()));
 DROP POLICY IF EXISTS pam_traveler_reads_own ON @schema@.feedback;
 CREATE POLICY pam_traveler_reads_own ON @schema@.feedback
+    FOR SELECT TO authenticated USING (user_id = (SELECT auth.uid()));
+DROP POLICY IF EXISTS pam_traveler_reads_own ON @schema@.adaptations;
+CREATE POLICY pam_traveler_reads_own ON @schema@.adaptations
     FOR SELECT TO authenticated USING (user_id = (SELECT auth.uid()));
 
 -- The signed-in traveler, or an error: a JWT without `sub` (anon, a forged claim) acts as no
@@ -122,6 +128,20 @@ BEGIN
 END
 $$;
 
+-- Reverse the signed-in traveler's adaptations of one type (all with NULL): migration 0014's
+-- reset_adaptations, as the engine's DELETE /v1/users/{id}/adaptations[/{type}]. Returns how
+-- many were in force.
+CREATE OR REPLACE FUNCTION @schema@.reset_my_adaptations(suggestion_type text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+AS $$
+BEGIN
+    RETURN @schema@.reset_adaptations(@schema@.signed_in_traveler(), suggestion_type,
+                                      pg_catalog.now(), 'traveler');
+END
+$$;
+
 CREATE OR REPLACE FUNCTION @schema@.my_preferences() RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = ''
@@ -146,11 +166,12 @@ REVOKE ALL ON FUNCTION @schema@.snooze_suggestion(uuid, timestamptz) FROM PUBLIC
 REVOKE ALL ON FUNCTION @schema@.rate_suggestion_useful(uuid) FROM PUBLIC, anon;
 REVOKE ALL ON FUNCTION @schema@.mark_suggestion_acted(uuid) FROM PUBLIC, anon;
 REVOKE ALL ON FUNCTION @schema@.my_preferences() FROM PUBLIC, anon;
+REVOKE ALL ON FUNCTION @schema@.reset_my_adaptations(text) FROM PUBLIC, anon;
 REVOKE ALL ON FUNCTION @schema@.update_my_preferences(jsonb) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION @schema@.dismiss_suggestion(uuid, text, text),
     @schema@.snooze_suggestion(uuid, timestamptz), @schema@.rate_suggestion_useful(uuid),
     @schema@.mark_suggestion_acted(uuid), @schema@.my_preferences(),
-    @schema@.update_my_preferences(jsonb) TO authenticated;
+    @schema@.update_my_preferences(jsonb), @schema@.reset_my_adaptations(text) TO authenticated;
 
 -- Realtime's Postgres Changes: the tables join Supabase's publication (not snoozes and
 -- feedback: the traveler's own answers, returned by the functions above; a snooze's end shows

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pam_proactive.config import parse_digest_priorities
 from pam_proactive.engine import Engine
 from pam_proactive.reports.fleet import deliver_alerts, operator_channel
+from pam_proactive.suggestions.adaptation import AdaptationPolicy
 from pam_proactive.suggestions.delivery import (
     Channel,
     DeliveryReport,
@@ -22,12 +23,13 @@ from pam_proactive.suggestions.store import DeliveryPolicy
 
 
 def delivery_policy(engine: Engine) -> DeliveryPolicy:
-    """Cooldown, daily cap and the digest's defaults from the settings."""
+    """Cooldown, daily cap, the digest's defaults and the bounds of per-traveler adaptation
+    from the settings."""
     s = engine.settings
     digest = DigestPolicy(enabled=s.digest, hour=s.digest_hour,
                           priorities=parse_priorities(parse_digest_priorities(s.digest_priorities)))
     return DeliveryPolicy(cooldown=timedelta(days=s.cooldown_days), daily_cap=s.daily_cap,
-                          digest=digest)
+                          digest=digest, adaptation=AdaptationPolicy.from_settings(s))
 
 
 # One webhook channel per configuration and process: it owns a thread pool, kept for the

@@ -28,6 +28,7 @@ from pam_proactive.suggestions.detectors import (
     fuel,
     maintenance,
 )
+from pam_proactive.suggestions.detectors.engine_types import ENGINE_TYPES
 from pam_proactive.suggestions.detectors.registry import Registry, RegistryError, UnknownName
 from pam_proactive.suggestions.detectors.spec import (
     Detector,
@@ -48,7 +49,7 @@ REGISTRY = Registry((
     maintenance.SPEC,
     documents.SPEC,
     economy.SPEC,
-))
+), own=ENGINE_TYPES)
 REGISTRY.check_relations(RELATIONS)
 
 # Derived views, for readers that want a plain value.

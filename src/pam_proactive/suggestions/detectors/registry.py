@@ -16,7 +16,12 @@ from types import MappingProxyType
 
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors.spec import JOB_GROUPS, Detector, DetectorSpec
+from pam_proactive.suggestions.detectors.spec import (
+    JOB_GROUPS,
+    Detector,
+    DetectorSpec,
+    SuggestionType,
+)
 from pam_proactive.suggestions.relations import Relation
 
 _SETTINGS_FIELDS = frozenset(f.name for f in fields(DetectorSettings))
@@ -34,8 +39,20 @@ class UnknownName(KeyError):
         return str(self.args[0])
 
 
-def _validate(specs: tuple[DetectorSpec, ...]) -> None:
-    """Raise :class:`RegistryError` naming the first spec that breaks a rule."""
+def _validate_own(own: tuple[SuggestionType, ...], owner: Mapping[str, str]) -> None:
+    """Raise :class:`RegistryError` for an engine-written type that breaks a rule."""
+    for kind in own:
+        if not kind.name or kind.name in owner:
+            raise RegistryError(f"engine type {kind.name!r} empty or also a detector's")
+        if not kind.group or not kind.rule.strip():
+            raise RegistryError(f"engine type {kind.name!r} needs a group and a rule sentence")
+        if kind.job is not None:
+            raise RegistryError(f"engine type {kind.name!r} is run by no job group: job=None")
+
+
+def _validate(specs: tuple[DetectorSpec, ...]) -> dict[str, str]:
+    """Raise :class:`RegistryError` naming the first spec that breaks a rule; each type's
+    detector."""
     if not specs:
         raise RegistryError("no detector spec")
     names: set[str] = set()
@@ -69,17 +86,22 @@ def _validate(specs: tuple[DetectorSpec, ...]) -> None:
                                     f"{kind.job!r}; use one of {list(JOB_GROUPS)}")
             if not kind.rule.strip():
                 raise RegistryError(f"type {kind.name!r} has no rule sentence")
+    return owner
 
 
 class Registry:
     """Validated detector specs (in run order) and the lists derived from them."""
 
-    __slots__ = ("_by_name", "_by_type", "_job_types", "_timed", "detector_types", "rules",
-                 "specs", "type_groups", "types")
+    __slots__ = ("_by_name", "_by_type", "_job_types", "_timed", "detector_types", "own",
+                 "rules", "specs", "type_groups", "types")
 
-    def __init__(self, specs: Iterable[DetectorSpec]) -> None:
+    def __init__(self, specs: Iterable[DetectorSpec], own: Iterable[SuggestionType] = ()
+                 ) -> None:
+        """``own``: the types the engine writes itself (no detector, no job group, no
+        boundary), known to the opt-out groups and the rules all the same."""
         self.specs: tuple[DetectorSpec, ...] = tuple(specs)
-        _validate(self.specs)
+        self.own: tuple[SuggestionType, ...] = tuple(own)
+        _validate_own(self.own, _validate(self.specs))
         self._by_name = {s.name: s for s in self.specs}
         self._by_type = {t.name: s for s in self.specs for t in s.types}
         #: Detector name -> the suggestion types it emits.
@@ -87,10 +109,10 @@ class Registry:
             {s.name: s.type_names for s in self.specs})
         #: Suggestion type -> its opt-out group.
         self.type_groups: Mapping[str, str] = MappingProxyType(
-            {t.name: t.group for s in self.specs for t in s.types})
+            {t.name: t.group for t in self._all_types()})
         #: Suggestion type -> its rule in one sentence.
         self.rules: Mapping[str, str] = MappingProxyType(
-            {t.name: t.rule for s in self.specs for t in s.types})
+            {t.name: t.rule for t in self._all_types()})
         self.types: frozenset[str] = frozenset(self.type_groups)
         # Sub-day boundaries first, then the daily ones, each in run order: on a tie the
         # recheck is credited to an exact crossing rather than to a midnight.
@@ -102,6 +124,9 @@ class Registry:
         for job, types in self._job_types.items():
             if not types:
                 raise RegistryError(f"job group {job!r} runs no suggestion type")
+
+    def _all_types(self) -> tuple[SuggestionType, ...]:
+        return (*(t for s in self.specs for t in s.types), *self.own)
 
     @property
     def detectors(self) -> tuple[Detector, ...]:

@@ -37,13 +37,14 @@ class SuggestionType:
     """One suggestion type a detector emits.
 
     ``group`` is the user's opt-out group (a profile disables it as ``group:<group>``);
-    ``job`` the scheduled job group computing it; ``rule`` the condition in one sentence,
-    as "why am I seeing this" shows it.
+    ``job`` the scheduled job group computing it (None for a type the engine writes itself,
+    not a detector: see :data:`~pam_proactive.suggestions.detectors.engine_types.ENGINE_TYPES`);
+    ``rule`` the condition in one sentence, as "why am I seeing this" shows it.
     """
 
     name: str
     group: str
-    job: JobGroup
+    job: JobGroup | None
     rule: str
 
 
