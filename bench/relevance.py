@@ -68,9 +68,9 @@ RETENTION_DAYS = "3650"  # keep every sent notification until it is counted
 
 # The settings of each side (environment variables of its child process).
 SIDES: dict[str, dict[str, str]] = {
-    "stream": {"PAM_DIGEST": "off", "PAM_ADAPTATION": "off"},
-    "digest": {"PAM_DIGEST": "on", "PAM_ADAPTATION": "off"},
-    "adaptive": {"PAM_DIGEST": "on", "PAM_ADAPTATION": "on"},
+    "stream": {"PAM_DIGEST": "false", "PAM_ADAPTATION": "false"},
+    "digest": {"PAM_DIGEST": "true", "PAM_ADAPTATION": "false"},
+    "adaptive": {"PAM_DIGEST": "true", "PAM_ADAPTATION": "true"},
 }
 
 ANSWERS = ("acted", "useful", "snooze", "not_useful", "already_done", "too_early", "wrong",
@@ -96,9 +96,10 @@ def taste(seed: int, user: UUID, kind: str) -> str:
     return "likes"
 
 
-def answer(seed: int, user: UUID, kind: str, suggestion: UUID, event: str) -> str:
-    """The traveler's answer to one delivered item (deterministic per item and event)."""
-    draw = random.Random(f"{seed}:{suggestion}:{event}").random()
+def answer(seed: int, user: UUID, kind: str, subject: str, event: str, day: str) -> str:
+    """The traveler's answer to one delivered item: deterministic per traveler, subject
+    (dedup key), event and day, so every side answers the same notification alike."""
+    draw = random.Random(f"{seed}:{user}:{subject}:{event}:{day}").random()
     for name, odds in zip(ANSWERS, ODDS[taste(seed, user, kind)], strict=True):
         if draw < odds:
             return name
@@ -106,11 +107,15 @@ def answer(seed: int, user: UUID, kind: str, suggestion: UUID, event: str) -> st
     return "silent"
 
 
-# What a step delivered: (user, suggestion, type, event) of each item, a digest's one by one.
+# What a step delivered: (user, suggestion, type, event) of each item. A digest's items are
+# outbox rows of their own (digest_item), marked delivered with their digest; the digest row
+# itself has no suggestion.
 DELIVERED = """
-SELECT o.user_id, o.suggestion_id, s.type, o.event
+SELECT o.user_id, o.suggestion_id, s.type, s.dedup_key, o.event,
+       (o.delivered_at AT TIME ZONE 'UTC')::date::text
 FROM {s}.outbox o JOIN {s}.suggestions s ON s.id = o.suggestion_id
 WHERE o.delivered_at > %(since)s AND o.delivered_at <= %(until)s
+ORDER BY o.id
 """
 
 
@@ -122,8 +127,8 @@ async def answer_step(db: Any, schema: str, seed: int, since: datetime, until: d
 
     rows = await db.fetch("bench_delivered", sql.SQL(DELIVERED).format(
         s=sql.Identifier(schema)), {"since": since, "until": until})
-    for user, suggestion, kind, event in rows:
-        said = answer(seed, user, kind, suggestion, event)
+    for user, suggestion, kind, subject, event, day in rows:
+        said = answer(seed, user, kind, subject, event, day)
         tally[said] += 1
         if said == "acted":
             await mark_acted(db, schema, suggestion, until)
@@ -137,12 +142,21 @@ async def answer_step(db: Any, schema: str, seed: int, since: datetime, until: d
 
 WEEKLY = """
 SELECT floor(extract(epoch FROM o.delivered_at - %(start)s) / 604800)::int AS week,
-       count(DISTINCT o.id) AS notifications, count(*) AS items
+       count(*) FILTER (WHERE NOT o.digest_item) AS notifications,
+       count(*) FILTER (WHERE o.suggestion_id IS NOT NULL) AS items
 FROM {s}.outbox o
 WHERE o.delivered_at >= %(start)s AND o.delivered_at < %(end)s
 GROUP BY 1 ORDER BY 1
 """
 MONITORED = "SELECT count(*) FROM {s}.traveler_users WHERE status = 'active' AND NOT opted_out"
+# The outbox at the end: rows by event, digest item or not, and state.
+SHAPES = """
+SELECT event, digest_item, CASE WHEN delivered_at IS NOT NULL THEN 'delivered'
+  WHEN cancelled_at IS NOT NULL THEN 'cancelled' ELSE 'pending' END, count(*)
+FROM {s}.outbox GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+# The adaptations in force at the end, by kind and level.
+ADAPTED = "SELECT kind, level, count(*) FROM {s}.adaptations WHERE level > 0 GROUP BY 1, 2"
 
 
 async def simulate(uri: str, start: datetime, days: int, seed: int, step: timedelta
@@ -186,11 +200,15 @@ async def simulate(uri: str, start: datetime, days: int, seed: int, step: timede
         monitored = conn.execute(sql.SQL(MONITORED).format(s=s)).fetchone()
         counts = conn.execute(sql.SQL(WEEKLY).format(s=s), {"start": start, "end": end}
                               ).fetchall()
+        shapes = {f"{event}{' item' if item else ''} {state}": n for event, item, state, n in
+                  conn.execute(sql.SQL(SHAPES).format(s=s)).fetchall()}
+        adapted = {f"{kind} level {level}": n for kind, level, n in
+                   conn.execute(sql.SQL(ADAPTED).format(s=s)).fetchall()}
     per_week: dict[int, dict[str, float]] = {}
     for week, notifications, items in counts:
         per_week[int(week)] = {"notifications": notifications, "items": items}
     return {"travelers": int(monitored[0]) if monitored else 0, "weeks": per_week,
-            "relevance": rated, "answers": dict(tally)}
+            "relevance": rated, "answers": dict(tally), "adapted": adapted, "outbox": shapes}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -249,6 +267,9 @@ def report(results: dict[str, dict[str, Any]], days: int) -> list[str]:
         total = sum(w["notifications"] for w in r["weeks"].values())
         lines.append(f"  per traveler per week over the period: {total / n * 7 / days:.2f}")
         lines.append(f"  answers: {json.dumps(r['answers'], sort_keys=True)}")
+        lines.append(f"  outbox at the end: {json.dumps(r['outbox'], sort_keys=True)}")
+        lines.append(f"  adaptations in force at the end: "
+                     f"{json.dumps(r['adapted'], sort_keys=True) or '{}'}")
     return lines
 
 
@@ -282,7 +303,7 @@ def main() -> None:
     from pam_proactive.db.embedded import database_uri, embedded_server
 
     print(f"{args.users:,} demo travelers (--seed {args.seed}) from {start.isoformat()} over "
-          f"{args.days} days in 15-minute steps, answered by the scripted traveler model",
+          f"{args.days} days in {args.step_minutes}-minute steps, answered by the scripted traveler model",
           flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="pam-relevance-") as tmp, embedded_server(
