@@ -303,8 +303,8 @@ def main() -> None:
     from pam_proactive.db.embedded import database_uri, embedded_server
 
     print(f"{args.users:,} demo travelers (--seed {args.seed}) from {start.isoformat()} over "
-          f"{args.days} days in {args.step_minutes}-minute steps, answered by the scripted traveler model",
-          flush=True)
+          f"{args.days} days in {args.step_minutes}-minute steps, answered by the scripted "
+          "traveler model", flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="pam-relevance-") as tmp, embedded_server(
             Path(tmp) / "pgdata", delete=True) as server:
