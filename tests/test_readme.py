@@ -1,5 +1,6 @@
-"""The README says what the code does: its Python example runs against a real seeded
-database, its commands table matches the command line, its settings table every setting the
+"""The documentation says what the code does: the README's two commands are the ones CI runs
+and its links lead somewhere; the Python example of the docs runs against a real seeded
+database, the commands table matches the command line, the settings table every setting the
 code reads."""
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from pam_proactive.config import Settings, env_names
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
-def section(title: str) -> str:
-    """The README's text from the heading ``title`` to the next heading of that level."""
+def section(page: str, title: str) -> str:
+    """The text of ``docs/page`` from the heading ``title`` to the next heading of that level
+    (the whole page after it for a page's ``# `` title)."""
+    text = (DOCS / page).read_text()
     level = title.split(" ", 1)[0]
-    start = README.index(title + "\n")
-    rest = README[start + len(title) + 1:]
+    start = text.index(title + "\n")
+    rest = text[start + len(title) + 1:]
     end = re.search(rf"^{level} ", rest, re.MULTILINE)
     return rest[: end.start()] if end else rest
 
@@ -44,9 +48,31 @@ def table_rows(text: str, first_cell: str) -> list[list[str]]:
 
 
 def example(name: str) -> str:
+    text = (DOCS / "python-api.md").read_text()
     marker = f"<!-- readme-example: {name} -->\n```python\n"
-    start = README.index(marker) + len(marker)
-    return README[start: README.index("```", start)]
+    start = text.index(marker) + len(marker)
+    return text[start: text.index("```", start)]
+
+
+def test_the_readme_test_command_is_the_one_ci_runs() -> None:
+    blocks = re.findall(r"```bash\n(.*?)\n```", README, re.DOTALL)
+    demo = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/pam-proactive demo"
+    tests = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
+    assert blocks[:2] == [demo, tests]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci.splitlines()
+    # The packages the README names for the tests are the ones CI installs.
+    apt = next(b for b in blocks if b.startswith("sudo apt-get install"))
+    for package in apt.split()[4:]:
+        assert f"install -y -qq {package}" in ci or f" {package} >" in ci, package
+
+
+def test_the_readme_links_lead_to_files_that_exist() -> None:
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README)
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    assert len(local) > 20
+    for link in local:
+        assert (ROOT / link).exists(), link
 
 
 def test_the_commands_table_lists_every_command_with_exactly_its_flags() -> None:
@@ -58,7 +84,7 @@ def test_the_commands_table_lists_every_command_with_exactly_its_flags() -> None
         else:
             commands[name] = cmd
     documented = {}
-    for cells in table_rows(section("## Commands"), "`pam-proactive "):
+    for cells in table_rows(section("cli.md", "## Commands"), "`pam-proactive "):
         words = cells[0].strip("`").split()
         name = " ".join(words[1:3]) if " ".join(words[1:3]) in commands else words[1]
         documented[name] = set(re.findall(r"--[a-z][a-z-]*", cells[1]))
@@ -70,13 +96,14 @@ def test_the_commands_table_lists_every_command_with_exactly_its_flags() -> None
     deprecated = {opt for cmd in commands.values() for p in cmd.params if p.hidden
                   for opt in p.opts}
     # The prose under the table names only flags that exist on some command.
-    prose = section("## Commands").split("\n\n", 2)[2]
+    prose = section("cli.md", "## Commands").split("\n\n", 2)[2]
     every_flag = set().union(*actual.values()) | deprecated | {"--version", "--help"}
     assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", prose)) <= every_flag
 
 
 def test_the_settings_table_lists_every_setting_the_code_reads() -> None:
-    documented = {name for cells in table_rows(section("## Configuration"), "`")
+    settings_table = section("configuration.md", "# Configuration")
+    documented = {name for cells in table_rows(settings_table, "`")
                   for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0])}
     from_settings = {name for field in Settings.model_fields for name in env_names(field)}
     # Variables read straight from the environment (not through Settings); XDG_RUNTIME_DIR is
@@ -92,7 +119,7 @@ def test_the_settings_table_lists_every_setting_the_code_reads() -> None:
 
 
 def test_the_settings_table_gives_the_real_defaults() -> None:
-    rows = table_rows(section("## Configuration"), "`PAM_")
+    rows = table_rows(section("configuration.md", "# Configuration"), "`PAM_")
     defaults = {re.findall(r"`([A-Z0-9_]+)`", cells[0])[0]: cells[1].strip("`")
                 for cells in rows if "/" not in cells[0]}
     for field, info in Settings.model_fields.items():
@@ -129,7 +156,7 @@ async def test_the_python_example_runs_on_a_seeded_database(make_database: MakeD
 def test_the_api_calls_the_readme_names_exist() -> None:
     from pam_proactive.data.integration import ProactiveDataIntegrator
 
-    text = section("## Python API")
+    text = section("python-api.md", "# Python API")
     paragraph = text[text.index("The other calls keep the seed's names"):]
     per_user = paragraph.split("; and", 1)[0]
     named = re.findall(r"`(get_\w+|health_check|invalidate_user)`", paragraph)

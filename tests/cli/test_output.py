@@ -66,8 +66,8 @@ async def test_piped_doctor_prints_each_fix_whole_and_json(make_database: MakeDa
              "ON public.calendar_events (user_id, start_date);",
              # A traveler table is never altered: the fix is advice, whole on its line.
              "preset 'seed' reads it: choose the preset these tables fit (`pam-proactive "
-             "doctor --preset NAME`), or write one for your schema: the README's section "
-             "'A schema no preset fits'"]
+             "doctor --preset NAME`), or write one for your schema: the docs' section "
+             "'A schema no preset fits' (docs/writing-a-preset.md)"]
     for fix in fixes:
         assert fix in result.stdout.splitlines(), result.stdout  # a line of its own, whole
     as_json = await invoke("doctor", "--format", "json", "--database-url", uri)

@@ -52,7 +52,7 @@ class SuggestionOut(BaseModel):
     held_by: UUID | None = Field(
         default=None,
         description="the live suggestion this one is part of: it carries the same advice, so "
-                    "this one is listed but not notified (see the README's relations)")
+                    "this one is listed but not notified (docs/suggestions.md)")
     why: dict[str, Any] | None = Field(
         None, description="why it is shown: the rule that fired, the numbers and thresholds "
         "it compared, and the snooze in force (if any)")

@@ -48,7 +48,7 @@ from pam_proactive.cli.render import (
 )
 
 # Only what `--help` and `--version` need is imported above; the database driver, the engine,
-# Celery, FastAPI and numpy are imported by the commands that use them (README: CLI start-up).
+# Celery, FastAPI and numpy are imported by the commands that use them (docs/cli.md: Start-up).
 if TYPE_CHECKING:
     from rich.progress import Progress
 
@@ -440,7 +440,7 @@ def sweep(now: Now = None,
               "--dry-run", help="Detect and print; store and deliver nothing.")] = False,
           output: Format = "table",
           incremental: Annotated[bool, typer.Option(
-              "--incremental", help="Only travelers who changed or are due (see README).")
+              "--incremental", help="Only travelers who changed or are due (docs/incremental.md).")
           ] = False,
           database_url: DatabaseUrl = None, preset: Preset = None,
           data_dir: DataDir = None,

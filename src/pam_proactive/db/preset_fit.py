@@ -75,8 +75,8 @@ WWL_TABLES: dict[str, Columns] = {
 PRESET_TABLES: dict[str, dict[str, Columns]] = {"seed": SEED_TABLES,
                                                 "wheels-wins-live": WWL_TABLES}
 
-# Where the README tells how to read a schema that fits no preset.
-OWN_SCHEMA_HELP = "the README's section 'A schema no preset fits'"
+# Where the documentation tells how to read a schema that fits no preset.
+OWN_SCHEMA_HELP = "the docs' section 'A schema no preset fits' (docs/writing-a-preset.md)"
 
 # The command that creates the seed preset's tables: the only one besides demo and seed.
 CREATE_REFERENCE_TABLES = "pam-proactive migrate --create-reference-tables"

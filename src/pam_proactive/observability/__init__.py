@@ -1,1 +1,1 @@
-"""Prometheus metrics, alert rules and the dashboard's data (see README: Metrics, Alerting)."""
+"""Prometheus metrics, alert rules and the dashboard's data (see docs/metrics.md)."""

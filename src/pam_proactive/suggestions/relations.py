@@ -35,7 +35,7 @@ BUDGET = "budget"
 @dataclass(frozen=True, slots=True)
 class Relation:
     """A live ``holder`` suggestion holds back the ``held`` kinds naming one subject of kind
-    ``on`` that it names too; ``why`` says so in the README's words."""
+    ``on`` that it names too; ``why`` says so in the docs' words (docs/suggestions.md)."""
 
     holder: str
     held: frozenset[str]
