@@ -62,6 +62,7 @@ fi
 
 step "compose: postgres, redis"
 compose down -v >/dev/null 2>&1 || true
+podman rm -f "${PROJECT}_run_1" >/dev/null 2>&1 || true
 compose up -d postgres redis
 wait_healthy() {  # container, tries (2 s apart)
     n=0
@@ -106,6 +107,31 @@ until podman exec "${PROJECT}_api_1" pam-proactive runs --format json 2>/dev/nul
     n=$((n + 1)); [ "$n" -lt 60 ] || fail "no recorded run of monitor_user_context"; sleep 2
 done
 podman exec "${PROJECT}_api_1" pam-proactive runs
+
+step "a traveler's write: watcher -> pam.events -> worker evaluates it"
+changed() { podman logs "${PROJECT}_worker_1" 2>&1 | grep -c "evaluate_travelers.*succeeded.*'changed'" || true; }
+before=$(changed)
+podman exec "${PROJECT}_postgres_1" psql -U pam -d pam -qAtc "INSERT INTO expenses \
+    (user_id, amount, category, date) SELECT id, 12.50, 'food', current_date FROM profiles \
+    ORDER BY id LIMIT 1"
+n=0
+until [ "$(changed)" -gt "$before" ]; do
+    n=$((n + 1)); [ "$n" -lt 30 ] || fail "the worker evaluated no changed traveler"; sleep 1
+done
+podman logs "${PROJECT}_worker_1" 2>&1 | grep "evaluate_travelers.*succeeded.*'changed'" \
+    | tail -1 | grep -o "succeeded in .*"
+
+step "one process instead: pam-proactive run (beat and watch stopped first)"
+compose stop beat watch
+podman run -d --name "${PROJECT}_run_1" --network "${PROJECT}_default" \
+    -e DATABASE_URL=postgresql://pam:pam@postgres:5432/pam -e PAM_CHANNELS=none \
+    -e PAM_API_TOKEN="$PAM_API_TOKEN" "$PAM_IMAGE" run --host 0.0.0.0 --port 8000
+wait_healthy "${PROJECT}_run_1" 45
+podman stop -t 30 "${PROJECT}_run_1" >/dev/null
+test "$(podman inspect "${PROJECT}_run_1" --format '{{.State.ExitCode}}')" = 0 \
+    || fail "run did not exit 0 on SIGTERM"
+echo "run stopped on SIGTERM, exit 0"
+podman rm "${PROJECT}_run_1" >/dev/null
 
 step "SMOKE PASSED"
 if [ "$KEEP" != "--keep" ]; then
