@@ -11,9 +11,10 @@ from pam_proactive.db.connection import (
     BoundStatement,
     Statement,
     StatementSet,
-    in_schema,
 )
 from pam_proactive.demo.statements import DemoStatements
+from pam_proactive.jobs.pipeline.statements import PipelineStatements
+from pam_proactive.jobs.scheduling.statements import JobStatements
 from pam_proactive.reports.statements import ReportStatements
 
 PING = "SELECT 1 FROM {s}.ping"
@@ -21,10 +22,6 @@ PING = "SELECT 1 FROM {s}.ping"
 
 class _Pair(StatementSet):
     ping = Statement("test.ping", PING)
-
-
-def test_in_schema_quotes_the_schema() -> None:
-    assert in_schema(PING, 'odd "name"').as_string(None) == 'SELECT 1 FROM "odd ""name""".ping'
 
 
 def test_an_instance_holds_each_statement_bound_for_its_schema() -> None:
@@ -58,7 +55,8 @@ def test_two_statements_of_one_name_fail_when_the_set_is_defined() -> None:
 
 
 SETS: list[type[StatementSet]] = [BatchStatements, ChangeStatements, ApiStatements,
-                                  ReportStatements, DemoStatements]
+                                  ReportStatements, DemoStatements, PipelineStatements,
+                                  JobStatements]
 
 
 @pytest.mark.parametrize("cls", SETS)
