@@ -348,7 +348,7 @@ class ProactiveDataIntegrator:
         """Database reachability, installed views, pool and cache figures. Never raises."""
         report: dict[str, Any] = {"database": "down", "views": {}, "healthy": False}
         try:
-            rows = await self.db.fetch("health_views", _HEALTH_VIEWS, {
+            rows = await self.db.fetch(*self.statements.health_views, {
                 "schema": self.settings.engine_schema, "views": list(VIEW_NAMES)})
             present = {r[0] for r in rows}
             report["database"] = "up"
@@ -366,11 +366,3 @@ class ProactiveDataIntegrator:
         """Query metrics (count, mean and p95 ms, slow queries), cache and pool figures."""
         return {**self.db.metrics.snapshot(), **self.cache.stats(),
                 "connection_pool_status": self.db.pool_stats()}
-
-
-_HEALTH_VIEWS = (
-    "SELECT table_name::text FROM information_schema.views "
-    "WHERE table_schema = %(schema)s AND table_name = ANY(%(views)s)"
-)
-
-
