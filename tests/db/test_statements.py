@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import ClassVar
 
+import pytest
+from psycopg import sql
+
+from pam_proactive.api.dashboard_statements import DashboardStatements
 from pam_proactive.api.statements import ApiStatements
 from pam_proactive.data.changes import ChangeStatements
 from pam_proactive.data.queries import BatchStatements
@@ -16,6 +20,12 @@ from pam_proactive.demo.statements import DemoStatements
 from pam_proactive.jobs.pipeline.statements import PipelineStatements
 from pam_proactive.jobs.scheduling.statements import JobStatements
 from pam_proactive.reports.statements import ReportStatements
+from pam_proactive.suggestions.adaptation_sql import AdaptationStatements
+from pam_proactive.suggestions.answers_sql import AnswerStatements
+from pam_proactive.suggestions.delivery_sql import DeliveryStatements
+from pam_proactive.suggestions.digest_sql import DigestStatements
+from pam_proactive.suggestions.relevance_sql import RelevanceStatements
+from pam_proactive.suggestions.store_sql import StoreStatements
 
 PING = "SELECT 1 FROM {s}.ping"
 
@@ -41,6 +51,23 @@ def test_statements_are_bound_once_per_schema() -> None:
     assert _Pair.for_schema("a") is not _Pair.for_schema("b")
 
 
+class _Temp(StatementSet):
+    identifiers: ClassVar[dict[str, sql.Composable]] = {"t": sql.Identifier("pam_tmp")}
+    copy = Statement("test.copy", "INSERT INTO {s}.ping SELECT * FROM {t}")
+
+
+def test_constant_identifiers_are_bound_with_the_schema() -> None:
+    assert (_Temp.for_schema("a").copy.query.as_string(None)
+            == 'INSERT INTO "a".ping SELECT * FROM "pam_tmp"')
+
+
+def test_store_statements_name_its_temporary_tables() -> None:
+    texts = [StoreStatements.for_schema("e").bound(st).query.as_string(None)
+             for st in StoreStatements.statements.values()]
+    assert any('"pam_apply_users"' in t for t in texts)
+    assert any('"pam_apply_candidates"' in t for t in texts)
+
+
 def test_an_unknown_placeholder_fails_when_the_set_is_defined() -> None:
     with pytest.raises(TypeError, match=r"_Bad\.pong: bad placeholder in 'test\.pong'"):
         class _Bad(StatementSet):
@@ -56,7 +83,9 @@ def test_two_statements_of_one_name_fail_when_the_set_is_defined() -> None:
 
 SETS: list[type[StatementSet]] = [BatchStatements, ChangeStatements, ApiStatements,
                                   ReportStatements, DemoStatements, PipelineStatements,
-                                  JobStatements]
+                                  JobStatements, DashboardStatements, StoreStatements,
+                                  DeliveryStatements, DigestStatements, AnswerStatements,
+                                  AdaptationStatements, RelevanceStatements]
 
 
 @pytest.mark.parametrize("cls", SETS)
