@@ -143,7 +143,7 @@ class Evaluation:
         self.types = types
         self.dry_run = dry_run
         self.deliver = deliver
-        self.settings = detector_settings or engine.detectors
+        self.settings = detector_settings or engine.detector_settings
         self.insights = insights
         self.report = SweepReport(now=now, dry_run=dry_run)
 

@@ -96,7 +96,7 @@ class StateRecorder:
         rows = []
         for uid, ctx in contexts.items():
             mine = by_user.get(str(uid), [])
-            recheck = recheck_at(ctx, self.now, self.engine.detectors,
+            recheck = recheck_at(ctx, self.now, self.engine.detector_settings,
                                  {c.dedup_key for c in mine}, [c.expires_at for c in mine],
                                  self.margin, types=self.types)
             reason = self.reasons.get(uid, self.default_reason)
