@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import ClassVar
 
 import pytest
 from psycopg import sql
 
+import pam_proactive
 from pam_proactive.api.dashboard_statements import DashboardStatements
 from pam_proactive.api.statements import ApiStatements
 from pam_proactive.data.changes import ChangeStatements
@@ -100,3 +103,29 @@ def test_statement_names_are_unique_across_sets() -> None:
     """A metric label names one statement only."""
     names = [st.name for cls in SETS for st in cls.statements.values()]
     assert len(names) == len(set(names))
+
+
+def _statement_modules() -> list[str]:
+    """Every module of the package that holds SQL by its name (statements, *_sql, queries)."""
+    return [m.name for m in pkgutil.walk_packages(pam_proactive.__path__, "pam_proactive.")
+            if m.name.rsplit(".", 1)[-1] in {"statements", "queries", "changes",
+                                             "dashboard_statements"}
+            or m.name.endswith("_sql")]
+
+
+def test_every_statement_of_a_statements_module_is_in_a_checked_set() -> None:
+    """One way to write SQL: a statements module's Statements all sit in a StatementSet, and
+    every such set is in SETS (so the checks above cover it)."""
+    found: set[type[StatementSet]] = set()
+    loose: list[str] = []
+    for name in _statement_modules():
+        module = importlib.import_module(name)
+        members = vars(module)
+        sets = [v for v in members.values() if isinstance(v, type)
+                and issubclass(v, StatementSet) and v.__module__ == name]
+        found.update(sets)
+        in_sets = {id(st) for cls in sets for st in cls.statements.values()}
+        loose += [f"{name}.{k}" for k, v in members.items()
+                  if isinstance(v, Statement) and id(v) not in in_sets]
+    assert loose == []
+    assert found == set(SETS)
