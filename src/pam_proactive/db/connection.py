@@ -401,7 +401,8 @@ class StatementSet:
 
     ``Sub.for_schema(schema)`` is an instance whose every statement attribute is a
     :class:`BoundStatement` with ``{s}`` bound to ``schema`` as a quoted identifier (mypy checks
-    the attribute names). Texts are checked when the subclass is defined (an unknown
+    the attribute names), and any other placeholder to the set's constant ``identifiers``
+    (e.g. temporary table names). Texts are checked when the subclass is defined (an unknown
     placeholder or two statements of one name fail at import); one instance per schema and
     class is made, then reused."""
 
