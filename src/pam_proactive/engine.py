@@ -23,7 +23,7 @@ class Engine:
     conninfo: str
     db: Database
     data: ProactiveDataIntegrator
-    detectors: DetectorSettings
+    detector_settings: DetectorSettings
 
 
 async def run_migrations(settings: Settings, conninfo: str, *, supabase: bool = False,
@@ -72,6 +72,6 @@ async def open_engine(
     await db.open()
     try:
         data = ProactiveDataIntegrator(db, settings, DetectorSettings())
-        yield Engine(settings, conninfo, db, data, data.detectors)
+        yield Engine(settings, conninfo, db, data, data.detector_settings)
     finally:
         await db.close()

@@ -47,7 +47,7 @@ class Mess:
 
     async def found(self, name: str, now: datetime = NOW) -> list[Candidate]:
         ctx = await self.ctx(name, now)
-        return list(run_detectors(ctx, now, self.engine.detectors).candidates)
+        return list(run_detectors(ctx, now, self.engine.detector_settings).candidates)
 
 
 def _located(p: Planter, timezone: str | None = "America/Denver") -> UUID:
@@ -287,10 +287,10 @@ async def test_an_unusable_fill_volume_breaks_the_chain_instead_of_vanishing(mes
     ctx = await mess.ctx("fill_typo_between")
     assert ctx.data_quality.skipped_rows["fuel_volume_invalid"] == 1
     assert ctx.vehicle.unusable_fill_days == (date(2026, 11, 10),)
-    assert all_intervals(ctx, mess.engine.detectors) == []
+    assert all_intervals(ctx, mess.engine.detector_settings) == []
     # The level counts from the Nov 20 full fill, after the gap: 50 miles at an unknown
     # economy; nothing spans the gap.
-    state = analyze_fuel(ctx, mess.engine.detectors).state
+    state = analyze_fuel(ctx, mess.engine.detector_settings).state
     assert state is not None and state.last_full_fill.filled_on == date(2026, 11, 20)
 
 
@@ -298,7 +298,7 @@ async def test_an_unusable_fill_after_the_last_full_one_leaves_the_level_unknown
     mess: Mess,
 ) -> None:
     ctx = await mess.ctx("fill_typo_last")
-    result = analyze_fuel(ctx, mess.engine.detectors)
+    result = analyze_fuel(ctx, mess.engine.detector_settings)
     assert result.state is None and result.reason == UNKNOWN_FILL_SINCE
     assert not [c for c in await mess.found("fill_typo_last") if c.type == "fuel_low"]
 
@@ -307,14 +307,14 @@ async def test_a_fill_retyped_the_same_day_is_no_gap(mess: Mess) -> None:
     ctx = await mess.ctx("fill_retyped")
     assert ctx.vehicle.unusable_fill_days == ()
     assert ctx.data_quality.skipped_rows["fuel_volume_invalid"] == 1
-    [interval] = all_intervals(ctx, mess.engine.detectors)
+    [interval] = all_intervals(ctx, mess.engine.detector_settings)
     assert interval.miles == pytest.approx(300, abs=0.01)
 
 
 async def test_fill_ups_entered_out_of_order_read_in_date_order(mess: Mess) -> None:
     ctx = await mess.ctx("fills_late_entry")
     assert [f.filled_on.day for f in ctx.vehicle.fills] == [1, 10, 20]
-    intervals = all_intervals(ctx, mess.engine.detectors)
+    intervals = all_intervals(ctx, mess.engine.detector_settings)
     assert [round(i.mpg, 6) for i in intervals] == [10.0, 10.0]
     assert "odometer_backwards" not in ctx.data_quality.repaired_rows
 

@@ -223,4 +223,4 @@ async def test_fuel_maintenance_and_event_analyses(world: World) -> None:
     # (fuel_low stays silent under DetectorSettings.fuel_min_confidence).
     assert bruce is not None
     assert bruce.tank.source != "vehicle" and bruce.economy.source != "own_fills"
-    assert bruce.confidence < api.detectors.fuel_min_confidence
+    assert bruce.confidence < api.detector_settings.fuel_min_confidence

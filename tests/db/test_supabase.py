@@ -660,7 +660,7 @@ async def test_a_traveler_reads_and_resets_only_their_own_adaptations(
     uri = await supabase_database(make_database, broadcast=False)
     a, b = uuid4(), uuid4()
     with psycopg.connect(uri, autocommit=True) as conn:
-        for user in (a, b):  # as the store writes them (store_sql.ADAPT)
+        for user in (a, b):  # as the store writes them (StoreStatements.adapt)
             conn.execute(f"INSERT INTO {S}.adaptations (user_id, type, kind, level, value,"
                          " answers, since, updated_at) VALUES (%s, 'fuel_low', 'not_useful',"
                          " 2, 2, 3, now(), now())", (user,))

@@ -59,7 +59,7 @@ async def test_a_realistic_population_on_any_date(make_database: MakeDatabase,
 
     # Every type occurs, except those the demo says its rules rule out on this date; a
     # forecast it rules out never occurs.
-    ruled = demo_ruled_out(now, set(report.by_type), engine.detectors)
+    ruled = demo_ruled_out(now, set(report.by_type), engine.detector_settings)
     missing = TYPES - set(report.by_type)
     assert missing <= set(ruled), f"no {sorted(missing - set(ruled))} on {now:%Y-%m-%d}"
     assert set(ruled) <= {FORECAST, THRESHOLD}

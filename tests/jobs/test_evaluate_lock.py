@@ -16,7 +16,7 @@ import psycopg
 from conftest import MakeDatabase, settings_for
 from pam_proactive.engine import open_engine
 from pam_proactive.jobs.pipeline.batches import Batch, evaluate_batch
-from pam_proactive.jobs.pipeline.statements import EVALUATE_LOCK, EVALUATE_LOCK_CLASS
+from pam_proactive.jobs.pipeline.statements import EVALUATE_LOCK_CLASS, PipelineStatements
 from planting import plant_budget_groups
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -30,7 +30,8 @@ async def test_an_older_batch_waits_for_the_newer_and_skips_the_traveler(
         older = Batch(NOW, "changed", (uid,))
         newer = Batch(NOW + timedelta(minutes=1), "changed", (uid,))
         async with await psycopg.AsyncConnection.connect(uri) as holder:
-            await holder.execute(EVALUATE_LOCK, {"cls": EVALUATE_LOCK_CLASS, "ids": [uid]})
+            lock = PipelineStatements.for_schema(engine.settings.engine_schema).evaluate_lock
+            await holder.execute(lock.query, {"cls": EVALUATE_LOCK_CLASS, "ids": [uid]})
             waiting = asyncio.create_task(
                 evaluate_batch(engine, older, deliver=False, serialize=True))
             await asyncio.sleep(1.0)

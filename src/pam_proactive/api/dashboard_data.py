@@ -13,10 +13,9 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from psycopg import sql
-
-from pam_proactive.api import dashboard_statements as st
+from pam_proactive.api.dashboard_statements import DashboardStatements
 from pam_proactive.api.limits import DASHBOARD_MAX_OFFSET, DASHBOARD_PAGE_ROWS
+from pam_proactive.db.connection import BoundStatement
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
 from pam_proactive.suggestions import relevance as rel
@@ -68,15 +67,14 @@ class _Reader:
     def __init__(self, engine: Engine) -> None:
         self.db = engine.db
         self.schema = engine.settings.engine_schema
-        self.ident = sql.Identifier(self.schema)
+        self.q = DashboardStatements.for_schema(self.schema)
 
-    async def rows(self, name: str, statement: sql.SQL, params: dict[str, Any] | None = None
+    async def rows(self, statement: BoundStatement, params: dict[str, Any] | None = None
                    ) -> list[tuple[Any, ...]]:
-        return await self.db.fetch(f"dashboard_{name}", statement.format(s=self.ident),
-                                   params or {})
+        return await self.db.fetch(*statement, params or {})
 
     async def tables(self) -> tuple[bool, bool]:
-        (row,) = await self.db.fetch("dashboard_tables", st.TABLES_PRESENT, {
+        (row,) = await self.db.fetch(*self.q.tables, {
             "job_runs": f"{self.schema}.job_runs",
             "fleet_reports": f"{self.schema}.fleet_reports"})
         return bool(row[0]), bool(row[1])
@@ -111,7 +109,7 @@ async def _job_runs(reader: _Reader, present: bool) -> dict[str, Any]:
     oldest first, and how many runs the window holds (``total``)."""
     if not present:
         return {"available": False, "runs": [], "total": 0, "days": WINDOW_DAYS}
-    rows = await reader.rows("job_runs", st.JOB_RUNS, {"days": WINDOW_DAYS, "limit": RUNS_LIMIT})
+    rows = await reader.rows(reader.q.job_runs, {"days": WINDOW_DAYS, "limit": RUNS_LIMIT})
     runs = [{"job": job, "status": status, "started_at": _iso(started), "seconds": seconds,
              "users": users} for job, status, started, seconds, users, _ in reversed(rows)]
     return {"available": True, "runs": runs, "total": int(rows[0][5]) if rows else 0,
@@ -121,8 +119,8 @@ async def _job_runs(reader: _Reader, present: bool) -> dict[str, Any]:
 async def _fleet(reader: _Reader, present: bool, critical_offset: int) -> dict[str, Any]:
     if not present:
         return {"available": False, "history": [], "critical": page([], critical_offset, 0)}
-    history = await reader.rows("fleet_history", st.FLEET_HISTORY, {"limit": FLEET_LIMIT})
-    critical = await reader.rows("fleet_critical", st.FLEET_CRITICAL, {
+    history = await reader.rows(reader.q.fleet_history, {"limit": FLEET_LIMIT})
+    critical = await reader.rows(reader.q.fleet_critical, {
         "limit": DASHBOARD_PAGE_ROWS, "offset": critical_offset})
     return {
         "available": True,
@@ -196,12 +194,12 @@ async def dashboard_data(engine: Engine, now: datetime, *, recent_offset: int = 
     except PamError:
         return {**empty_data(now), "health": _engine_health(engine, False)}
     days = {"days": WINDOW_DAYS}
-    by_type = await reader.rows("suggestions_by_type", st.SUGGESTIONS_BY_TYPE, days)
-    by_priority = await reader.rows("suggestions_by_priority", st.SUGGESTIONS_BY_PRIORITY, days)
-    statuses = await reader.rows("suggestion_statuses", st.SUGGESTION_STATUSES)
-    recent = await reader.rows("recent_suggestions", st.RECENT_SUGGESTIONS,
+    by_type = await reader.rows(reader.q.suggestions_by_type, days)
+    by_priority = await reader.rows(reader.q.suggestions_by_priority, days)
+    statuses = await reader.rows(reader.q.suggestion_statuses)
+    recent = await reader.rows(reader.q.recent_suggestions,
                                {"limit": DASHBOARD_PAGE_ROWS, "offset": recent_offset})
-    ((pending, delivered, failing, dead),) = await reader.rows("outbox_state", st.OUTBOX_STATE)
+    ((pending, delivered, failing, dead),) = await reader.rows(reader.q.outbox_state)
     relevance = await rel.recent_weeks(engine.db, engine.settings.engine_schema, now,
                                        RELEVANCE_WEEKS)
     return {

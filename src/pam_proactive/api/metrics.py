@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from pam_proactive.api.state import operator
+from pam_proactive.api.statements import ApiStatements
 from pam_proactive.db.connection import Database
 from pam_proactive.engine import Engine
 from pam_proactive.errors import PamError
@@ -58,7 +59,8 @@ def request_engine(request: Request) -> Engine | None:
 async def probe_database(db: Database, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
     """True if the database answers ``SELECT 1`` within ``timeout`` seconds."""
     try:
-        await asyncio.wait_for(db.fetch("health_probe", "SELECT 1"), timeout)
+        probe = ApiStatements.for_schema(db.settings.engine_schema).health_probe
+        await asyncio.wait_for(db.fetch(*probe), timeout)
     except (PamError, TimeoutError):
         return False
     return True

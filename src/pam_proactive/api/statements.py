@@ -21,6 +21,8 @@ class ApiStatements(StatementSet):
     schema (names label ``pam_query_seconds{statement=...}``)."""
 
     ping = Statement("api_ping", "SELECT 1")
+    # The /metrics scrape's liveness probe (pam_database_up).
+    health_probe = Statement("health_probe", "SELECT 1")
 
     migrations_applied = Statement(
         "api_migrations", "SELECT version, checksum FROM {s}.schema_migrations")

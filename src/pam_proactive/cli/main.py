@@ -288,7 +288,7 @@ def context(user_id: Annotated[str, typer.Argument(metavar="USER_ID",
     async def go() -> Any:
         async with open_engine(settings) as engine:
             ctx = await engine.data.get_comprehensive_user_context(uid, moment)
-            return ctx, run_detectors(ctx, moment, engine.detectors).notes
+            return ctx, run_detectors(ctx, moment, engine.detector_settings).notes
 
     ctx, notes = run_guarded(go())
     if output != "table":
@@ -375,7 +375,7 @@ async def _demo_suggestions(engine: Engine, now: datetime, seeded: int,
     plain(console)
     print_sweep_report(console, report)
     _print_told(await told(engine, summary.users), per_traveler, report.by_type, now,
-                engine.detectors)
+                engine.detector_settings)
     opted_out = report.users - summary.users
     skipped = sum(summary.skipped.values())
     found, steps = sum(report.by_type.values()), report.lifecycle

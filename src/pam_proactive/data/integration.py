@@ -78,13 +78,13 @@ class ProactiveDataIntegrator:
     """Reads traveler data for the engine. One per process (it owns the cache)."""
 
     def __init__(self, db: Database, settings: Settings,
-                 detectors: DetectorSettings | None = None) -> None:
+                 detector_settings: DetectorSettings | None = None) -> None:
         self.db = db
         self.settings = settings
-        self.detectors = detectors or DetectorSettings()
+        self.detector_settings = detector_settings or DetectorSettings()
         self.statements = BatchStatements.for_schema(settings.engine_schema)
         # Outliers are kept out of budget projections by the anomaly detector's own rule.
-        self.loader = ContextLoader(db, self.statements, outlier_rule(self.detectors))
+        self.loader = ContextLoader(db, self.statements, outlier_rule(self.detector_settings))
         self.cache = ContextCache(settings.cache_ttl, settings.cache_max_entries)
 
     # -- contexts ---------------------------------------------------------------------------
@@ -276,7 +276,7 @@ class ProactiveDataIntegrator:
         """Estimated fuel state of each user's primary vehicle (level %, gallons, range in
         miles, each input with its source), or the reason it cannot be estimated. Never a
         made-up level."""
-        return await self._derive(user_ids, now, lambda c: analyze_fuel(c, self.detectors))
+        return await self._derive(user_ids, now, lambda c: analyze_fuel(c, self.detector_settings))
 
     async def get_fuel_level(self, user_id: object, now: datetime) -> FuelResult:
         """One user's estimated fuel state, or why there is none."""
@@ -297,9 +297,9 @@ class ProactiveDataIntegrator:
     def _maintenance(self, ctx: UserContext) -> tuple[MaintenanceStatus, ...]:
         found = []
         for item in ctx.vehicle.maintenance:
-            due = due_status(ctx, item, self.detectors)
+            due = due_status(ctx, item, self.detector_settings)
             state = ("overdue" if due.overdue else
-                     "due_soon" if is_due_soon(due, self.detectors) else "ok")
+                     "due_soon" if is_due_soon(due, self.detector_settings) else "ok")
             found.append(MaintenanceStatus(state, due))
         rank = {"overdue": 0, "due_soon": 1, "ok": 2}
         return tuple(sorted(found, key=lambda m: (rank[m.state], m.due.item.task)))
@@ -312,7 +312,7 @@ class ProactiveDataIntegrator:
         """Each user's events of the next 14 days: resolved place, distance from the user
         (miles), the trip that already gets them there, and whether travel must be planned."""
         return await self._derive(
-            user_ids, now, lambda c: analyze_events(c, now, self.detectors).events)
+            user_ids, now, lambda c: analyze_events(c, now, self.detector_settings).events)
 
     async def get_travel_events_analysis(self, user_id: object, now: datetime
                                          ) -> tuple[EventAnalysis, ...]:
@@ -348,7 +348,7 @@ class ProactiveDataIntegrator:
         """Database reachability, installed views, pool and cache figures. Never raises."""
         report: dict[str, Any] = {"database": "down", "views": {}, "healthy": False}
         try:
-            rows = await self.db.fetch("health_views", _HEALTH_VIEWS, {
+            rows = await self.db.fetch(*self.statements.health_views, {
                 "schema": self.settings.engine_schema, "views": list(VIEW_NAMES)})
             present = {r[0] for r in rows}
             report["database"] = "up"
@@ -366,11 +366,3 @@ class ProactiveDataIntegrator:
         """Query metrics (count, mean and p95 ms, slow queries), cache and pool figures."""
         return {**self.db.metrics.snapshot(), **self.cache.stats(),
                 "connection_pool_status": self.db.pool_stats()}
-
-
-_HEALTH_VIEWS = (
-    "SELECT table_name::text FROM information_schema.views "
-    "WHERE table_schema = %(schema)s AND table_name = ANY(%(views)s)"
-)
-
-

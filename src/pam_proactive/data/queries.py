@@ -40,6 +40,12 @@ class BatchStatements(StatementSet):
     """The batch statements; ``BatchStatements.for_schema(schema)`` binds them for one engine
     schema. Entity statements are named after the source they read (``audit_read``)."""
 
+    # Which of the engine's traveler views exist (the health report).
+    health_views = Statement(
+        "health_views",
+        "SELECT table_name::text FROM information_schema.views"
+        " WHERE table_schema = %(schema)s AND table_name = ANY(%(views)s)")
+
     users_by_id = Statement("users_by_id", f"""
 SELECT {_USER_COLUMNS}
 FROM {{s}}.traveler_users WHERE user_id = ANY(%(ids)s::uuid[])

@@ -359,12 +359,6 @@ def named_rows(row_type: type[R]
     return factory
 
 
-def in_schema(text: str, schema: str) -> sql.Composed:
-    """``text`` with every ``{s}`` bound to ``schema`` as a quoted identifier (for the job
-    modules' plain texts, until they become :class:`StatementSet` s)."""
-    return sql.SQL(text).format(s=sql.Identifier(schema))
-
-
 class BoundStatement(NamedTuple):
     """A statement ready to run: its metric name and its query with identifiers filled in,
     unpacked into a call (``db.fetch(*bound, params)``, ``tx.execute(*bound, params)``)."""
@@ -407,11 +401,15 @@ class StatementSet:
 
     ``Sub.for_schema(schema)`` is an instance whose every statement attribute is a
     :class:`BoundStatement` with ``{s}`` bound to ``schema`` as a quoted identifier (mypy checks
-    the attribute names). Texts are checked when the subclass is defined (an unknown
+    the attribute names), and any other placeholder to the set's constant ``identifiers``
+    (e.g. temporary table names). Texts are checked when the subclass is defined (an unknown
     placeholder or two statements of one name fail at import); one instance per schema and
     class is made, then reused."""
 
     statements: ClassVar[dict[str, Statement]] = {}
+    # Constant identifiers besides ``{s}`` (e.g. a transaction's temporary table names), bound
+    # with it in every statement of the set.
+    identifiers: ClassVar[dict[str, sql.Composable]] = {}
     _instances: ClassVar[dict[str, Any]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -425,7 +423,7 @@ class StatementSet:
         probe = sql.Identifier("schema")
         for attr, st in found.items():
             try:
-                st.bind(s=probe)
+                st.bind(s=probe, **cls.identifiers)
             except (KeyError, IndexError, ValueError) as exc:
                 raise TypeError(f"{cls.__name__}.{attr}: bad placeholder in {st.name!r}: "
                                 f"{exc!r}") from exc
@@ -435,7 +433,8 @@ class StatementSet:
     def __init__(self, schema: str) -> None:
         self.schema = schema
         s = sql.Identifier(schema)
-        self._bound = {st.name: st.bind(s=s) for st in self.statements.values()}
+        self._bound = {st.name: st.bind(s=s, **self.identifiers)
+                       for st in self.statements.values()}
 
     @classmethod
     def for_schema(cls: type[SS], schema: str) -> SS:

@@ -122,7 +122,7 @@ async def _compute(engine: Engine, now: datetime, weights: HealthWeights
         contexts = await engine.data.get_contexts(page, now, use_cache=False)
         for ctx in contexts.values():
             try:
-                health = vehicle_health(ctx, engine.detectors, weights)
+                health = vehicle_health(ctx, engine.detector_settings, weights)
             except Exception as exc:  # one traveler's bad data must not stop the report
                 errors += 1
                 log.warning("fleet: vehicle analysis failed (%s)", type(exc).__name__)

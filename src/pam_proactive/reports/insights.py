@@ -41,7 +41,7 @@ async def store_insights(engine: Engine, contexts: Mapping[UUID, UserContext], n
     the same user, kind and period start is replaced, not duplicated (unless it was computed
     for a later moment than ``now``). Opted-out travelers get none. Returns the rows written."""
     require_aware(now)
-    found = insights_by_user(contexts, engine.detectors)
+    found = insights_by_user(contexts, engine.detector_settings)
     columns: dict[str, list[Any]] = {k: [] for k in
                                      ("users", "kinds", "starts", "ends", "values", "computed")}
     for user_id, insights in found.items():

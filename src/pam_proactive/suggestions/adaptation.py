@@ -19,7 +19,7 @@ engine-wide rules themselves never move):
   traveler judged (SQL ``subject_fingerprint``: ``data`` without clock-derived values); a
   candidate with other numbers is suggested again.
 
-Adaptations are computed by the store from ``feedback`` (``store_sql.ADAPT``, set-based per
+Adaptations are computed by the store from ``feedback`` (``StoreStatements.adapt``, set-based per
 batch), stored in ``adaptations``, named in each suggestion's ``why`` (:func:`describe`), in
 the traveler's export, and reset by the traveler or the operator (SQL ``reset_adaptations``,
 the one implementation behind the API, the CLI and Supabase's ``reset_my_adaptations``).
@@ -34,12 +34,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.config import Settings, parse_levels
-from pam_proactive.db.connection import Database, Statement, Transaction, within
-from pam_proactive.suggestions import adaptation_sql as q
+from pam_proactive.db.connection import Database, Transaction, within
+from pam_proactive.suggestions.adaptation_sql import AdaptationStatements
 from pam_proactive.suggestions.detectors.engine_types import ADAPTATION_OFFER
 from pam_proactive.suggestions.models import Candidate, Priority
 
@@ -181,9 +179,6 @@ def offer_candidate(user_id: UUID, offered_type: str, answers: int, offered_at: 
         computed_for=offered_at, expires_at=offered_at + OFFER_LIFETIME)
 
 
-def _bind(statement: Statement, schema: str) -> tuple[str, sql.Composed]:
-    return statement.bind(s=sql.Identifier(schema))
-
 
 def _adaptation(row: Sequence[Any]) -> Adaptation:
     return Adaptation(user_id=row[0], type=row[1], kind=row[2], dedup_key=row[3],
@@ -199,7 +194,7 @@ async def in_force(db: Database, schema: str, pairs: Collection[tuple[UUID, str]
         return {}
     params = {"users": sorted({u for u, _ in pairs}), "types": sorted({t for _, t in pairs})}
     found: dict[tuple[UUID, str], list[Adaptation]] = {}
-    for row in await db.fetch(*_bind(q.IN_FORCE, schema), params):
+    for row in await db.fetch(*AdaptationStatements.for_schema(schema).in_force, params):
         a = _adaptation(row)
         if (a.user_id, a.type) in pairs:
             found.setdefault((a.user_id, a.type), []).append(a)
@@ -214,7 +209,7 @@ async def list_adaptations(db: Database, schema: str, user_id: UUID | None = Non
     wrote only to restart a type's count (never in force)."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    rows = await db.fetch(*_bind(q.LIST, schema),
+    rows = await db.fetch(*AdaptationStatements.for_schema(schema).list,
                           {"user_id": user_id, "all": include_reset, "markers": markers,
                            "limit": limit})
     return [_adaptation(r) for r in rows]
@@ -226,8 +221,9 @@ async def reset(db: Database | Transaction, schema: str, user_id: UUID,
     until ``now`` no longer count. Returns how many were in force."""
     require_aware(now, "now")
     params = {"user_id": user_id, "type": suggestion_type, "now": now, "by": by}
+    q = AdaptationStatements.for_schema(schema)
     async with within(db, "reset_adaptations") as tx:
-        count = int(await tx.fetch_value(*_bind(q.RESET, schema), params) or 0)
+        count = int(await tx.fetch_value(*q.reset, params) or 0)
     log.info("adaptations reset by the %s: %d in force", by, count)
     return count
 
@@ -240,7 +236,7 @@ async def export(db: Database, schema: str, user_id: UUID) -> list[dict[str, Any
 
 async def erase(tx: Transaction, schema: str, user_id: UUID) -> int:
     """Delete a traveler's adaptations (inside the erasure's transaction)."""
-    return await tx.execute(*_bind(q.ERASE, schema), {"user_id": user_id})
+    return await tx.execute(*AdaptationStatements.for_schema(schema).erase, {"user_id": user_id})
 
 
 def explained(adaptations: Sequence[Adaptation]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@
   the snooze is over, the next sweep of the traveler (the snooze's end makes them due, so an
   incremental sweep does it at the same moment a full one would) writes one ``resumed``
   notification if the subject is still live at the snoozed priority or above. A priority above
-  the snoozed one breaks the snooze and is notified at once (store_sql.END_SNOOZES, NOTIFY).
+  the snoozed one breaks the snooze and is notified at once (StoreStatements.end_snoozes, notify).
 * **Dismiss with a reason** (:data:`REASONS`) and an optional note of at most :data:`MAX_NOTE`
   characters (the free text of ``other``, or a detail of another reason), stored for the
   traveler's export and never logged.
@@ -24,11 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.analysis.dates import require_aware
-from pam_proactive.db.connection import Database, Statement, Transaction, within
-from pam_proactive.suggestions import answers_sql as q
+from pam_proactive.db.connection import Database, Transaction, within
+from pam_proactive.suggestions.answers_sql import AnswerStatements
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +55,6 @@ class LiveSnooze:
     until: datetime
     priority: str  # the priority snoozed: a higher one breaks the snooze
 
-
-def _bind(statement: Statement, schema: str) -> tuple[str, sql.Composed]:
-    return statement.bind(s=sql.Identifier(schema))
 
 
 def snooze_end(now: datetime, *, until: datetime | None = None,
@@ -92,7 +87,7 @@ async def snooze(db: Database | Transaction, schema: str, suggestion_id: UUID, n
     snooze_end(now, until=until)  # the SQL checks the same bounds: this gives the message
     params = {"id": suggestion_id, "now": now, "until": until}
     async with within(db, "snooze") as tx:
-        rows = await tx.fetch(*_bind(q.SNOOZE, schema), params)
+        rows = await tx.fetch(*AnswerStatements.for_schema(schema).snooze, params)
     if not rows:
         return None
     snooze_id, end, held = rows[0]
@@ -118,7 +113,7 @@ async def dismiss(db: Database | Transaction, schema: str, suggestion_id: UUID, 
     check_note(reason, note)
     params = {"id": suggestion_id, "now": now, "reason": reason, "note": note}
     async with within(db, "dismiss_with_reason") as tx:
-        done = bool(await tx.fetch_value(*_bind(q.DISMISS, schema), params))
+        done = bool(await tx.fetch_value(*AnswerStatements.for_schema(schema).dismiss, params))
     # The reason is one of REASONS; the note is the traveler's own words and is never logged.
     log.info("dismissal of %s: %s, reason %s%s", suggestion_id,
              "recorded" if done else "nothing to do (absent or closed)",
@@ -135,7 +130,7 @@ async def rate_useful(db: Database | Transaction, schema: str, suggestion_id: UU
     require_aware(now, "now")
     params = {"id": suggestion_id, "now": now}
     async with within(db, "rate_useful") as tx:
-        kept = await tx.fetch_value(*_bind(q.USEFUL, schema), params)
+        kept = await tx.fetch_value(*AnswerStatements.for_schema(schema).useful, params)
     return None if kept is None else bool(kept)
 
 
@@ -145,7 +140,7 @@ async def live_snoozes(db: Database, schema: str, subjects: Collection[tuple[UUI
     if not subjects:
         return {}
     params = {"users": sorted({u for u, _ in subjects}), "keys": sorted({k for _, k in subjects})}
-    rows = await db.fetch(*_bind(q.LIVE_SNOOZES, schema), params)
+    rows = await db.fetch(*AnswerStatements.for_schema(schema).live_snoozes, params)
     return {(r[0], r[1]): LiveSnooze(int(r[2]), r[3], r[4], str(r[5])) for r in rows
             if (r[0], r[1]) in subjects}
 
@@ -153,8 +148,8 @@ async def live_snoozes(db: Database, schema: str, subjects: Collection[tuple[UUI
 async def export_answers(db: Database, schema: str, user_id: UUID) -> dict[str, list[Any]]:
     """A traveler's snoozes and feedback (notes included) for the privacy export."""
     params = {"user_id": user_id}
-    snoozes = await db.fetch(*_bind(q.EXPORT_SNOOZES, schema), params)
-    feedback = await db.fetch(*_bind(q.EXPORT_FEEDBACK, schema), params)
+    snoozes = await db.fetch(*AnswerStatements.for_schema(schema).export_snoozes, params)
+    feedback = await db.fetch(*AnswerStatements.for_schema(schema).export_feedback, params)
     return {"snoozes": [r[0] for r in snoozes], "feedback": [r[0] for r in feedback]}
 
 
@@ -162,5 +157,5 @@ async def erase_answers(tx: Transaction, schema: str, user_id: UUID) -> Sequence
     """Delete a traveler's feedback and snoozes (inside the erasure's transaction); returns
     the rows deleted of each."""
     params = {"user_id": user_id}
-    return (await tx.execute(*_bind(q.ERASE_FEEDBACK, schema), params),
-            await tx.execute(*_bind(q.ERASE_SNOOZES, schema), params))
+    return (await tx.execute(*AnswerStatements.for_schema(schema).erase_feedback, params),
+            await tx.execute(*AnswerStatements.for_schema(schema).erase_snoozes, params))

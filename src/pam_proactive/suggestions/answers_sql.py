@@ -9,12 +9,12 @@ sweep of the same traveler never interleave. The engine calls them without a tra
 
 from __future__ import annotations
 
-from pam_proactive.db.connection import Statement
+from pam_proactive.db.connection import Statement, StatementSet
 
 # Snoozing a live suggestion snoozes its subject (user + dedup_key); snoozing it again moves
 # the end; its unsent notifications are cancelled. Returns the snooze's id, its end and the
 # notifications held, or no row when the suggestion is absent or no longer live.
-SNOOZE = Statement(
+_SNOOZE = Statement(
     "answers.snooze",
     "SELECT snooze_id, until, held FROM {s}.answer_snooze(%(id)s, %(until)s, %(now)s, NULL)",
 )
@@ -22,20 +22,20 @@ SNOOZE = Statement(
 # A dismissal (close_suggestion, the one rule for closing) keeping the traveler's reason and
 # note with the suggestion's type, priority, subject and numbers. True when a live suggestion
 # was dismissed.
-DISMISS = Statement(
+_DISMISS = Statement(
     "answers.dismiss",
     "SELECT {s}.answer_dismiss(%(id)s, %(reason)s, %(note)s, %(now)s, NULL)",
 )
 
 # "Useful", on a suggestion in any status (it stays as it is): NULL when absent, true when
 # recorded, false when already rated useful.
-USEFUL = Statement(
+_USEFUL = Statement(
     "answers.useful",
     "SELECT {s}.answer_useful(%(id)s, %(now)s, NULL)",
 )
 
 # The live snoozes of some subjects, for the suggestions' explanations.
-LIVE_SNOOZES = Statement(
+_LIVE_SNOOZES = Statement(
     "answers.live_snoozes",
     "SELECT user_id, dedup_key, id, created_at, until, priority FROM {s}.snoozes"
     " WHERE ended_at IS NULL AND user_id = ANY(%(users)s::uuid[])"
@@ -43,17 +43,31 @@ LIVE_SNOOZES = Statement(
 )
 
 # A traveler's snoozes and feedback, for the privacy export and erasure.
-EXPORT_SNOOZES = Statement(
+_EXPORT_SNOOZES = Statement(
     "answers.export_snoozes",
     "SELECT to_jsonb(n) FROM {s}.snoozes AS n WHERE n.user_id = %(user_id)s ORDER BY n.id"
 )
-EXPORT_FEEDBACK = Statement(
+_EXPORT_FEEDBACK = Statement(
     "answers.export_feedback",
     "SELECT to_jsonb(f) FROM {s}.feedback AS f WHERE f.user_id = %(user_id)s ORDER BY f.id"
 )
-ERASE_FEEDBACK = Statement(
+_ERASE_FEEDBACK = Statement(
     "answers.erase_feedback", "DELETE FROM {s}.feedback WHERE user_id = %(user_id)s"
 )
-ERASE_SNOOZES = Statement(
+_ERASE_SNOOZES = Statement(
     "answers.erase_snoozes", "DELETE FROM {s}.snoozes WHERE user_id = %(user_id)s"
 )
+
+
+class AnswerStatements(StatementSet):
+    """The answers' statements; ``AnswerStatements.for_schema(schema)`` binds them for one engine
+    schema (names label ``pam_query_seconds{statement=...}``)."""
+
+    snooze = _SNOOZE
+    dismiss = _DISMISS
+    useful = _USEFUL
+    live_snoozes = _LIVE_SNOOZES
+    export_snoozes = _EXPORT_SNOOZES
+    export_feedback = _EXPORT_FEEDBACK
+    erase_feedback = _ERASE_FEEDBACK
+    erase_snoozes = _ERASE_SNOOZES

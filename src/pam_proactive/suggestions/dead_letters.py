@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from psycopg import sql
-
 from pam_proactive.db.connection import Database
-from pam_proactive.suggestions import delivery_sql as q
 from pam_proactive.suggestions.delivery import message_id
+from pam_proactive.suggestions.delivery_sql import DeliveryStatements
 
 State = Literal["dead", "pending", "failing"]
-_LISTS = {"dead": q.LIST_DEAD, "pending": q.LIST_PENDING, "failing": q.LIST_FAILING}
+_LISTS = {"dead": DeliveryStatements.list_dead, "pending": DeliveryStatements.list_pending,
+          "failing": DeliveryStatements.list_failing}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +91,19 @@ async def list_rows(db: Database, schema: str, state: State, limit: int = 100
                     ) -> list[OutboxRow]:
     """Notifications in ``state``: dead (oldest first), pending or failing (next due first).
     Failing: pending rows whose last attempt failed and that wait for a retry."""
-    statement = _LISTS[state]
-    found = await db.fetch(*statement.bind(s=sql.Identifier(schema)), {"limit": limit})
+    statement = DeliveryStatements.for_schema(schema).bound(_LISTS[state])
+    found = await db.fetch(*statement, {"limit": limit})
     return [_row(r) for r in found]
 
 
 async def inspect(db: Database, schema: str, outbox_id: int
                   ) -> tuple[OutboxRow, list[AttemptRow]] | None:
     """One notification and every attempt made for it, oldest first; None if absent."""
-    s = sql.Identifier(schema)
-    found = await db.fetch(*q.ONE_ROW.bind(s=s), {"id": outbox_id})
+    q = DeliveryStatements.for_schema(schema)
+    found = await db.fetch(*q.one_row, {"id": outbox_id})
     if not found:
         return None
-    attempts = await db.fetch(*q.ATTEMPTS_OF.bind(s=s), {"id": outbox_id})
+    attempts = await db.fetch(*q.attempts_of, {"id": outbox_id})
     return _row(found[0]), [AttemptRow(str(a[0]), int(a[1]), bool(a[2]), a[3], a[4], a[5])
                             for a in attempts]
 
@@ -116,19 +115,19 @@ async def replay(db: Database, schema: str, now: datetime, *, ids: Sequence[int]
     channel; a dead or failing one through the channels that have not accepted it. Rows
     being sent right now and cancelled rows are left as they are. Returns the ids replayed.
     Replaying changes nothing else: once delivered, a replayed row is done like any other."""
-    s = sql.Identifier(schema)
+    q = DeliveryStatements.for_schema(schema)
     replayed: list[int] = []
     async with db.transaction("delivery.replay") as tx:
         if dead:
-            replayed += [int(r[0]) for r in await tx.fetch(*q.REPLAY_DEAD.bind(s=s),
+            replayed += [int(r[0]) for r in await tx.fetch(*q.replay_dead,
                                                            {"now": now})]
         if ids:
-            replayed += [int(r[0]) for r in await tx.fetch(*q.REPLAY_IDS.bind(s=s), {
+            replayed += [int(r[0]) for r in await tx.fetch(*q.replay_ids, {
                 "now": now, "ids": [i for i in ids if i not in replayed]})]
     return sorted(replayed)
 
 
 async def dead_by_channel(db: Database, schema: str) -> dict[str, int]:
     """Dead notifications per recorded channel that has not accepted them (0 included)."""
-    found = await db.fetch(*q.DEAD_BY_CHANNEL.bind(s=sql.Identifier(schema)))
+    found = await db.fetch(*DeliveryStatements.for_schema(schema).dead_by_channel)
     return {str(ch): int(n) for ch, n in found}

@@ -38,16 +38,14 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
-from psycopg import sql
-
 from pam_proactive.analysis.bounds import webhook_body
 from pam_proactive.config import DEFAULT_RETRY_SCHEDULE, parse_retry_schedule
 from pam_proactive.db.connection import Database, Transaction
 from pam_proactive.errors import ConfigurationError
 from pam_proactive.observability import metrics
-from pam_proactive.suggestions import delivery_sql as q
-from pam_proactive.suggestions import digest_sql
+from pam_proactive.suggestions.delivery_sql import DeliveryStatements
 from pam_proactive.suggestions.digest_assembly import assemble_digests
+from pam_proactive.suggestions.digest_sql import DigestStatements
 from pam_proactive.suggestions.models import Priority
 from pam_proactive.suggestions.retry import next_attempt, parse_retry_after
 from pam_proactive.suggestions.signing import secret_key, sign_headers
@@ -258,7 +256,7 @@ def _say_once(schema: str, message: str, *args: object) -> None:
 async def recorded_channels(db: Database | Transaction, schema: str
                             ) -> tuple[str, ...] | None:
     """The engine's recorded push channels (empty: outbox only), or None when none are."""
-    query = q.RECORDED_CHANNELS.bind(s=sql.Identifier(schema))
+    query = DeliveryStatements.for_schema(schema).recorded_channels
     found = await db.fetch(*query)
     return tuple(found[0][0]) if found else None
 
@@ -267,8 +265,9 @@ async def set_channels(db: Database, schema: str, names: Iterable[str]) -> tuple
     """Record the engine's push channels (an operator's explicit choice; empty: outbox
     only); returns them sorted."""
     chosen = tuple(sorted(set(names)))
+    q = DeliveryStatements.for_schema(schema)
     async with db.transaction("delivery.set_channels") as tx:
-        await tx.execute(*q.SET_CHANNELS.bind(s=sql.Identifier(schema)), {"channels": list(chosen)})
+        await tx.execute(*q.set_channels, {"channels": list(chosen)})
     log.info("delivery channels recorded: %s", ",".join(chosen) or "none (outbox only)")
     return chosen
 
@@ -288,7 +287,7 @@ async def configure_channels(db: Database, schema: str, declared: Sequence[str] 
     wanted = tuple(sorted(declared)) if declared is not None else tuple(sorted(available))
     if recorded is None and (declared is not None or wanted):
         async with db.transaction("delivery.record_channels") as tx:
-            rows = await tx.fetch(*q.RECORD_CHANNELS_ONCE.bind(s=sql.Identifier(schema)),
+            rows = await tx.fetch(*DeliveryStatements.for_schema(schema).record_channels_once,
                                   {"channels": list(wanted)})
         recorded = tuple(rows[0][0])
         if recorded == wanted:
@@ -351,11 +350,12 @@ def lease_for(limit: int, channels: Sequence[Channel]) -> timedelta:
     return timedelta(seconds=2 * worst + 60)
 
 
-async def _claim(db: Database, s: sql.Identifier, schema: str, channels: Sequence[Channel],
+async def _claim(db: Database, schema: str, channels: Sequence[Channel],
                  now: datetime, limit: int, policy: RetryPolicy, token: UUID
                  ) -> tuple[list[tuple[Any, ...]], tuple[str, ...], list[Channel]] | None:
     """Claim due rows in one short transaction: (rows, recorded channels, channels to send
     through), or None when this process must leave every row alone."""
+    q = DeliveryStatements.for_schema(schema)
     async with db.transaction("deliver_due.claim") as tx:
         recorded = await recorded_channels(tx, schema)
         if recorded is None:
@@ -372,7 +372,7 @@ async def _claim(db: Database, s: sql.Identifier, schema: str, channels: Sequenc
         blocked: list[str] = []
         probing = False
         if usable:
-            circuits = await tx.fetch(*q.CIRCUITS.bind(s=s), {
+            circuits = await tx.fetch(*q.circuits, {
                 "names": [c.name for c in usable], "threshold": policy.circuit_failures,
                 "cooldown": timedelta(seconds=policy.circuit_cooldown)})
             blocked = [str(name) for name, probe in circuits if not probe]
@@ -380,7 +380,7 @@ async def _claim(db: Database, s: sql.Identifier, schema: str, channels: Sequenc
         if blocked:
             log.info("circuit open for channel(s) %s: their notifications wait",
                      ",".join(blocked))
-        rows = await tx.fetch(*q.CLAIM.bind(s=s), {
+        rows = await tx.fetch(*q.claim, {
             "now": now, "limit": 1 if probing else limit, "token": token,
             "missing": sorted(set(lacking) | set(blocked)),
             "lease": lease_for(limit, usable)})
@@ -438,13 +438,15 @@ def _circuit_columns(sent: Sequence[_Claimed], policy: RetryPolicy) -> dict[str,
             "cooldown": timedelta(seconds=policy.circuit_cooldown)}
 
 
-async def _record(db: Database, s: sql.Identifier, sent: Sequence[_Claimed],
+async def _record(db: Database, schema: str, sent: Sequence[_Claimed],
                   recorded: Sequence[str], now: datetime, policy: RetryPolicy, token: UUID
                   ) -> tuple[set[int], list[bool], list[bool], list[UUID]]:
     """Write every attempt, each row's outcome (while our lease holds), the items of the
     digests delivered, and the circuits, in one short transaction (retried on a transient
     error); return the ids whose outcome was recorded, which rows are delivered and dead, and
     the suggestions of the digests' items."""
+    q, items_of = (DeliveryStatements.for_schema(schema),
+                   DigestStatements.for_schema(schema).deliver_items)
     attempts: list[list[Any]] = [[] for _ in range(7)]
     for claimed in sent:
         for number, (channel, a) in enumerate(claimed.attempts, claimed.item.attempts + 1):
@@ -459,15 +461,14 @@ async def _record(db: Database, s: sql.Identifier, sent: Sequence[_Claimed],
 
     async def write(tx: Transaction) -> tuple[set[int], list[UUID]]:
         if attempts[0]:
-            await tx.execute(*q.RECORD_ATTEMPTS.bind(s=s), attempts)
-        kept = {int(r[0]) for r in await tx.fetch(*q.RECORD_OUTCOMES.bind(s=s),
+            await tx.execute(*q.record_attempts, attempts)
+        kept = {int(r[0]) for r in await tx.fetch(*q.record_outcomes,
                                                    {**outcomes, "now": now, "token": token})}
         items: list[UUID] = []
         if ours := [i for i in digests if i in kept]:
-            items = [r[0] for r in await tx.fetch(*digest_sql.DELIVER_ITEMS.bind(s=s),
-                                                   {"ids": ours, "now": now})]
+            items = [r[0] for r in await tx.fetch(*items_of, {"ids": ours, "now": now})]
         if circuits["names"]:
-            await tx.execute(*q.RECORD_CIRCUITS.bind(s=s), circuits)
+            await tx.execute(*q.record_circuits, circuits)
         return kept, items
 
     kept, items = await db.run_in_transaction("deliver_due.record", write)
@@ -498,9 +499,9 @@ async def deliver_due(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     policy = policy or RetryPolicy()
-    s = sql.Identifier(schema)
+    q = DeliveryStatements.for_schema(schema)
     token = uuid4()
-    claim = await _claim(db, s, schema, channels, now, limit, policy, token)
+    claim = await _claim(db, schema, channels, now, limit, policy, token)
     if claim is None:
         return DeliveryReport()
     rows, recorded, sending = claim
@@ -512,7 +513,7 @@ async def deliver_due(
     dead: list[bool] = []
     items: list[UUID] = []
     if live:
-        kept, delivered, dead, items = await _record(db, s, live, recorded, now, policy,
+        kept, delivered, dead, items = await _record(db, schema, live, recorded, now, policy,
                                                      token)
     if lost := [c.item.id for c in live if c.item.id not in kept]:
         log.warning("%d claimed rows were taken over after their lease ran out", len(lost))
@@ -525,7 +526,7 @@ async def deliver_due(
         # Its own short transaction, after the outbox is written: a sweep holding these
         # suggestions' row locks waits on nothing of ours, so no deadlock cycle.
         async with db.transaction("deliver_due.mark") as tx:
-            await tx.execute(*q.MARK_DELIVERED.bind(s=s), (now, done_ids))
+            await tx.execute(*q.mark_delivered, (now, done_ids))
     report = DeliveryReport(
         picked=len(rows),
         delivered=len(sent),
@@ -572,5 +573,5 @@ async def drain_due(
             break
     if total.picked >= ANALYZE_AFTER_ROWS:
         async with db.transaction("deliver_due.analyze") as tx:
-            await tx.execute(*q.ANALYZE_OUTBOX.bind(s=sql.Identifier(schema)))
+            await tx.execute(*DeliveryStatements.for_schema(schema).analyze_outbox)
     return total

@@ -7,21 +7,21 @@ Placeholder: ``{s}`` the engine schema. Leases and circuits use the database's c
 
 from __future__ import annotations
 
-from pam_proactive.db.connection import Statement
+from pam_proactive.db.connection import Statement, StatementSet
 from pam_proactive.suggestions.digest_sql import ITEM_LIVE, ITEM_ORDER
 
-RECORDED_CHANNELS = Statement(
+_RECORDED_CHANNELS = Statement(
     "delivery.recorded_channels", "SELECT channels FROM {s}.delivery_channels")
 
 # Records the channels unless some are recorded already; returns the recorded ones.
-RECORD_CHANNELS_ONCE = Statement(
+_RECORD_CHANNELS_ONCE = Statement(
     "delivery.record_channels_once",
     "WITH ins AS (INSERT INTO {s}.delivery_channels (channels) VALUES (%(channels)s::text[])"
     " ON CONFLICT (singleton) DO NOTHING RETURNING channels)"
     " SELECT channels FROM ins UNION ALL SELECT channels FROM {s}.delivery_channels",
 )
 
-SET_CHANNELS = Statement(
+_SET_CHANNELS = Statement(
     "delivery.set_channels",
     "INSERT INTO {s}.delivery_channels (channels) VALUES (%(channels)s::text[])"
     " ON CONFLICT (singleton) DO UPDATE SET channels = EXCLUDED.channels,"
@@ -31,7 +31,7 @@ SET_CHANNELS = Statement(
 # Each circuit of ours that is open: the first claim after its cool-down takes the probe
 # (pushing open_until one cool-down further, so no other worker probes at the same time);
 # every other open circuit blocks its channel. Returns (channel, probing) for open circuits.
-CIRCUITS = Statement(
+_CIRCUITS = Statement(
     "delivery.circuits",
     "WITH probe AS (UPDATE {s}.channel_circuits"
     " SET open_until = clock_timestamp() + %(cooldown)s::interval, changed_at = clock_timestamp()"
@@ -49,7 +49,7 @@ CIRCUITS = Statement(
 # are cancelled unsent. A digest is live while one of its items is: its payload's items are
 # re-read from them (digest_sql.ITEM_LIVE), so what was closed since it was gathered is left
 # out, and a digest with none left is cancelled unsent.
-CLAIM = Statement(
+_CLAIM = Statement(
     "delivery.claim",
     "WITH due AS ("
     " SELECT o.id, o.suggestion_id FROM {s}.outbox AS o"
@@ -84,9 +84,9 @@ CLAIM = Statement(
 # outbox's statistics, and statistics taken while those rows were pending (a first sweep's
 # ANALYZE) make it scan both tables whole for a handful of due rows until autovacuum
 # catches up (270 ms instead of 0.1 ms per claim at 20,000 travelers).
-ANALYZE_OUTBOX = Statement("delivery.analyze", "ANALYZE {s}.outbox")
+_ANALYZE_OUTBOX = Statement("delivery.analyze", "ANALYZE {s}.outbox")
 
-RECORD_ATTEMPTS = Statement(
+_RECORD_ATTEMPTS = Statement(
     "delivery.record_attempts",
     "INSERT INTO {s}.deliveries (outbox_id, channel, attempt, ok, http_status, error, at)"
     " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::boolean[],"
@@ -97,7 +97,7 @@ RECORD_ATTEMPTS = Statement(
 # ran out lost the row to another worker: its attempts are recorded, its outcome is not).
 # `ok` is the comma-joined channels that accepted it now; last_error keeps the most recent
 # error, also once delivered (the full history is in deliveries).
-RECORD_OUTCOMES = Statement(
+_RECORD_OUTCOMES = Statement(
     "delivery.record_outcomes",
     "UPDATE {s}.outbox AS o SET attempts = o.attempts + v.n, tries = o.tries + 1,"
     " last_error = coalesce(v.err, o.last_error),"
@@ -119,7 +119,7 @@ RECORD_OUTCOMES = Statement(
 # failures add up. At the threshold the circuit opens for a cool-down; a count of 0 closes it.
 # A healthy channel's row is not rewritten by every batch (the WHERE): workers do not queue on
 # it while all goes well.
-RECORD_CIRCUITS = Statement(
+_RECORD_CIRCUITS = Statement(
     "delivery.record_circuits",
     "WITH v AS (SELECT * FROM unnest(%(names)s::text[], %(reset)s::boolean[],"
     "  %(failed)s::integer[]) AS v(channel, reset, failed))"
@@ -140,7 +140,7 @@ RECORD_CIRCUITS = Statement(
     " WHERE c.failures > 0 OR EXCLUDED.failures > 0",
 )
 
-MARK_DELIVERED = Statement(
+_MARK_DELIVERED = Statement(
     "delivery.mark_delivered",
     "UPDATE {s}.suggestions SET status = 'delivered', status_changed_at = %s"
     " WHERE id = ANY(%s::uuid[]) AND status = 'open'",
@@ -157,14 +157,14 @@ _ROW = (
 DEAD = "o.dead_at IS NOT NULL AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
 _PENDING = "o.dead_at IS NULL AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
 
-LIST_DEAD = Statement("delivery.list_dead", _ROW + " WHERE " + DEAD
+_LIST_DEAD = Statement("delivery.list_dead", _ROW + " WHERE " + DEAD
                       + " ORDER BY o.id LIMIT %(limit)s")
-LIST_PENDING = Statement("delivery.list_pending", _ROW + " WHERE " + _PENDING
+_LIST_PENDING = Statement("delivery.list_pending", _ROW + " WHERE " + _PENDING
                          + " ORDER BY o.deliver_after, o.id LIMIT %(limit)s")
-LIST_FAILING = Statement("delivery.list_failing", _ROW + " WHERE " + _PENDING
+_LIST_FAILING = Statement("delivery.list_failing", _ROW + " WHERE " + _PENDING
                          + " AND o.tries > 0 ORDER BY o.deliver_after, o.id LIMIT %(limit)s")
-ONE_ROW = Statement("delivery.inspect", _ROW + " WHERE o.id = %(id)s")
-ATTEMPTS_OF = Statement(
+_ONE_ROW = Statement("delivery.inspect", _ROW + " WHERE o.id = %(id)s")
+_ATTEMPTS_OF = Statement(
     "delivery.attempts_of",
     "SELECT channel, attempt, ok, http_status, error, at FROM {s}.deliveries"
     " WHERE outbox_id = %(id)s ORDER BY id",
@@ -179,16 +179,41 @@ _REPLAY = (
     " WHERE o.cancelled_at IS NULL"
     " AND (o.leased_until IS NULL OR o.leased_until <= clock_timestamp())"
 )
-REPLAY_DEAD = Statement("delivery.replay_dead", _REPLAY + " AND " + DEAD + " RETURNING o.id")
-REPLAY_IDS = Statement("delivery.replay_ids",
+_REPLAY_DEAD = Statement("delivery.replay_dead", _REPLAY + " AND " + DEAD + " RETURNING o.id")
+_REPLAY_IDS = Statement("delivery.replay_ids",
                        _REPLAY + " AND o.id = ANY(%(ids)s::bigint[]) RETURNING o.id")
 
 # Dead rows per recorded channel that has not accepted them (0 for a healthy channel, so that
 # the gauge and its alert clear).
-DEAD_BY_CHANNEL = Statement(
+_DEAD_BY_CHANNEL = Statement(
     "delivery.dead_by_channel",
     "SELECT ch, count(o.id)"
     " FROM unnest(coalesce((SELECT channels FROM {s}.delivery_channels), '{{}}')) AS ch"
     " LEFT JOIN {s}.outbox AS o ON " + DEAD + " AND NOT (ch = ANY(o.channels_done))"
     " GROUP BY ch ORDER BY ch",
 )
+
+
+class DeliveryStatements(StatementSet):
+    """The delivery's statements;
+    ``DeliveryStatements.for_schema(schema)`` binds them for one engine schema (names label
+    ``pam_query_seconds{statement=...}``)."""
+
+    recorded_channels = _RECORDED_CHANNELS
+    record_channels_once = _RECORD_CHANNELS_ONCE
+    set_channels = _SET_CHANNELS
+    circuits = _CIRCUITS
+    claim = _CLAIM
+    analyze_outbox = _ANALYZE_OUTBOX
+    record_attempts = _RECORD_ATTEMPTS
+    record_outcomes = _RECORD_OUTCOMES
+    record_circuits = _RECORD_CIRCUITS
+    mark_delivered = _MARK_DELIVERED
+    list_dead = _LIST_DEAD
+    list_pending = _LIST_PENDING
+    list_failing = _LIST_FAILING
+    one_row = _ONE_ROW
+    attempts_of = _ATTEMPTS_OF
+    replay_dead = _REPLAY_DEAD
+    replay_ids = _REPLAY_IDS
+    dead_by_channel = _DEAD_BY_CHANNEL

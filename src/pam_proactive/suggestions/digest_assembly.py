@@ -15,11 +15,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from psycopg import sql
-
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.db.connection import Database
-from pam_proactive.suggestions import digest_sql as q
+from pam_proactive.suggestions.digest_sql import DigestStatements
 from pam_proactive.suggestions.store import USER_LOCK_CLASS
 
 log = logging.getLogger(__name__)
@@ -41,14 +39,14 @@ async def assemble_batch(db: Database, schema: str, now: datetime, limit: int
     """Gather the due items of up to ``limit`` travelers into their digests (one short
     transaction); returns the counts."""
     require_aware(now, "now")
-    s = sql.Identifier(schema)
+    q = DigestStatements.for_schema(schema)
     params = {"now": now, "limit": limit, "cls": USER_LOCK_CLASS}
     async with db.transaction("digest.assemble") as tx:
-        [(users, locked)] = await tx.fetch(*q.LOCK_DUE.bind(s=s), params)
+        [(users, locked)] = await tx.fetch(*q.lock_due, params)
         if not locked:
             return AssemblyReport()
         [(digests, items, stale, moved)] = await tx.fetch(
-            *q.ASSEMBLE.bind(s=s), params | {"users": list(users)})
+            *q.assemble, params | {"users": list(users)})
     return AssemblyReport(int(locked), int(digests), int(items), int(stale), int(moved))
 
 

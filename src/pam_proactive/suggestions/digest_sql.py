@@ -1,12 +1,12 @@
 """The daily digest's SQL, one named :class:`Statement` each (the name is its metrics key).
 
 Placeholder: ``{s}`` the engine schema. Items are outbox rows with ``digest_item`` set (written
-by ``store_sql.NOTIFY``); a digest is an outbox row with event ``'digest'`` and no suggestion.
+by ``StoreStatements.notify``); a digest is an outbox row with event ``'digest'`` and no suggestion.
 """
 
 from __future__ import annotations
 
-from pam_proactive.db.connection import Statement
+from pam_proactive.db.connection import Statement, StatementSet
 
 # Items waiting for a digest that is due, not yet gathered (the outbox_digest_waiting index).
 _WAITING = (
@@ -18,7 +18,7 @@ _WAITING = (
 # (store.USER_LOCK_CLASS) in hash order, as a sweep locks them: a sweep writing an item and a
 # drain gathering that traveler's digest run one after the other, so no item is written for a
 # day whose digest is already out. Returns the travelers' ids.
-LOCK_DUE = Statement(
+_LOCK_DUE = Statement(
     "digest.lock_due",
     "SELECT coalesce(array_agg(q.user_id), '{{}}'), count(pg_advisory_xact_lock(%(cls)s, q.k))"
     " FROM (SELECT d.user_id, hashtext(d.user_id::text) AS k FROM ("
@@ -37,7 +37,7 @@ ITEM_LIVE = ("si.status IN ('open', 'delivered')"
 # point to it. Items whose day's digest exists already (not possible under the lock; a guard so
 # that nothing waits forever) move to the next day. Returns the digests written, the items
 # gathered, and the items cancelled and moved.
-ASSEMBLE = Statement(
+_ASSEMBLE = Statement(
     "digest.assemble",
     "WITH due AS ("
     " SELECT i.id, i.user_id, i.digest_day, i.payload, si.priority_rank, si.created_at,"
@@ -76,9 +76,19 @@ ASSEMBLE = Statement(
 # A delivered digest's items are delivered with it (the relevance counts read them); their
 # suggestions are then marked delivered like any other's. Items cancelled after the digest was
 # claimed stay cancelled. Returns the items' suggestions.
-DELIVER_ITEMS = Statement(
+_DELIVER_ITEMS = Statement(
     "digest.deliver_items",
     "UPDATE {s}.outbox AS i SET delivered_at = %(now)s"
     " WHERE i.digest_id = ANY(%(ids)s::bigint[]) AND i.delivered_at IS NULL"
     " AND i.cancelled_at IS NULL RETURNING i.suggestion_id",
 )
+
+
+class DigestStatements(StatementSet):
+    """The digest's statements;
+    ``DigestStatements.for_schema(schema)`` binds them for one engine schema (names label
+    ``pam_query_seconds{statement=...}``)."""
+
+    lock_due = _LOCK_DUE
+    assemble = _ASSEMBLE
+    deliver_items = _DELIVER_ITEMS

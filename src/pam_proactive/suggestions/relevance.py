@@ -19,12 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import sql
-
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.db.connection import Database
 from pam_proactive.observability import metrics
-from pam_proactive.suggestions.relevance_sql import REASON_COLUMNS, RELEVANCE
+from pam_proactive.suggestions.relevance_sql import REASON_COLUMNS, RelevanceStatements
 
 TARGET = 0.85  # the seed's "85%+ relevant suggestions"
 WINDOW = timedelta(days=28)  # the rolling window of the /metrics gauges
@@ -80,7 +78,7 @@ async def relevance(db: Database, schema: str, *, since: datetime, until: dateti
     require_aware(until, "until")
     if until <= since:
         raise ValueError("until must be after since")
-    rows = await db.fetch(*RELEVANCE.bind(s=sql.Identifier(schema)),
+    rows = await db.fetch(*RelevanceStatements.for_schema(schema).relevance,
                           {"since": since, "until": until})
     found = []
     n = len(REASON_COLUMNS)

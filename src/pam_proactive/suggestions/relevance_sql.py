@@ -7,7 +7,7 @@ on Monday), plus one row per type over the whole window (``week`` NULL).
 
 from __future__ import annotations
 
-from pam_proactive.db.connection import Statement
+from pam_proactive.db.connection import Statement, StatementSet
 
 REASON_COLUMNS = ("not_useful", "wrong", "already_done", "too_early", "other", "unspecified")
 
@@ -18,7 +18,7 @@ def _in(at: str) -> str:
     return _WINDOW.format(at=at)
 
 
-RELEVANCE = Statement(
+_RELEVANCE = Statement(
     "relevance.by_type_week",
     "WITH ev (type, at, what, sid) AS ("
     # A notification delivered (every channel, or released to the app without channels).
@@ -60,3 +60,11 @@ RELEVANCE = Statement(
     " GROUP BY GROUPING SETS ((type, week), (type))"
     " ORDER BY type, week NULLS FIRST"
 )
+
+
+class RelevanceStatements(StatementSet):
+    """The relevance figures' statement;
+    ``RelevanceStatements.for_schema(schema)`` binds them for one engine schema (names label
+    ``pam_query_seconds{statement=...}``)."""
+
+    relevance = _RELEVANCE

@@ -47,8 +47,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, cast, get_args
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.analysis.bounds import (
     MESSAGE_MAX_CHARS,
     TITLE_MAX_CHARS,
@@ -57,15 +55,15 @@ from pam_proactive.analysis.bounds import (
 )
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.context import Profile
-from pam_proactive.db.connection import Database, Statement, Transaction, within
+from pam_proactive.db.connection import BoundStatement, Database, Transaction, within
 from pam_proactive.observability import metrics
-from pam_proactive.suggestions import store_sql as q
 from pam_proactive.suggestions.adaptation import OFFER_TYPE, AdaptationPolicy, offer_candidate
 from pam_proactive.suggestions.detectors import is_allowed
 from pam_proactive.suggestions.digest import DigestPolicy, digest_slots, policy_of
 from pam_proactive.suggestions.local_time import local_day_bounds, quiet_hours_end
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.relations import RELATED_TYPES, Live, holders
+from pam_proactive.suggestions.store_sql import StoreStatements
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +77,6 @@ LIVE_STATUSES: tuple[SuggestionStatus, ...] = ("open", "delivered")
 # writers of one user's suggestions (two sweeps, or a sweep and a dismissal) run one at a time.
 USER_LOCK_CLASS = 0x70616D
 
-# Temporary tables of one apply_candidates call (dropped at commit).
-_USERS = sql.Identifier("pam_apply_users")
-_CANDS = sql.Identifier("pam_apply_candidates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,10 +254,6 @@ def _candidate_columns(kept: Mapping[tuple[UUID, str], Candidate]) -> list[list[
     return columns
 
 
-def _bind(statement: Statement, schema: str) -> tuple[str, sql.Composed]:
-    """``statement`` with the schema and the temporary tables filled in."""
-    return statement.bind(s=sql.Identifier(schema), u=_USERS, c=_CANDS)
-
 
 def _check_types(kept: Mapping[tuple[UUID, str], Candidate], types: Collection[str] | None
                  ) -> list[str] | None:
@@ -280,7 +271,7 @@ def _check_types(kept: Mapping[tuple[UUID, str], Candidate], types: Collection[s
 
 def _offers(rows: Iterable[Sequence[Any]], profiles: Mapping[UUID, Profile]
             ) -> dict[tuple[UUID, str], Candidate]:
-    """The outstanding offers to turn a type off (``store_sql.OFFERS`` rows) as candidates,
+    """The outstanding offers to turn a type off (``StoreStatements.offers`` rows) as candidates,
     for the travelers whose preferences still accept both the offered type and the offer."""
     found: dict[tuple[UUID, str], Candidate] = {}
     for uid, offered, answers, offered_at in rows:
@@ -301,15 +292,15 @@ def _kinds(value: Any) -> Kinds:
     return [(str(t), str(p), int(n)) for t, p, n in value or ()]
 
 
-async def _counted(tx: Transaction, statement: Statement, schema: str,
-                   params: dict[str, Any]) -> tuple[int, Kinds]:
+async def _counted(tx: Transaction, statement: BoundStatement, params: dict[str, Any]
+                   ) -> tuple[int, Kinds]:
     """Run a statement returning (count, [type, priority, n] array); return both."""
-    [(count, by_kind)] = await tx.fetch(*_bind(statement, schema), params)
+    [(count, by_kind)] = await tx.fetch(*statement, params)
     return int(count), _kinds(by_kind)
 
 
 def _holding(rows: Iterable[Sequence[Any]]) -> tuple[list[UUID], list[UUID | None]]:
-    """From the batch's live related suggestions (``store_sql.LIVE_RELATED`` rows), the ids
+    """From the batch's live related suggestions (``StoreStatements.live_related`` rows), the ids
     whose holder must change and their new holder (None: released), per traveler by
     :func:`holders`."""
     by_user: dict[UUID, list[Live[UUID]]] = {}
@@ -371,43 +362,44 @@ async def apply_candidates(
                               "types": scope, "cooldown": policy.cooldown} | adapt.params()
     kinds: dict[str, Kinds] = {}
     adapted = 0
+    q = StoreStatements.for_schema(schema)
     async with within(db, "apply_candidates") as tx:
         digests = {row[0]: row[1:] for row in await tx.fetch(
-            *_bind(q.DIGEST_CHOICES, schema), {"ids": [u for u in swept if u in profiles]})}
-        await tx.execute(*_bind(q.CREATE_USERS, schema))
-        await tx.execute(*_bind(q.CREATE_CANDIDATES, schema))
-        await tx.execute(*_bind(q.LOAD_USERS, schema),
+            *q.digest_choices, {"ids": [u for u in swept if u in profiles]})}
+        await tx.execute(*q.create_users)
+        await tx.execute(*q.create_candidates)
+        await tx.execute(*q.load_users,
                          _user_columns(user_ids, profiles, now, policy, digests))
-        await tx.execute(*_bind(q.LOCK_USERS, schema), params)
+        await tx.execute(*q.lock_users, params)
         if adapt.enabled and swept:
             # Under the users' locks: no answer of theirs lands between this and NOTIFY.
-            adapted = int(await tx.fetch_value(*_bind(q.ADAPT, schema), params) or 0)
-            kept.update(_offers(await tx.fetch(*_bind(q.OFFERS, schema), params), profiles))
-        await tx.execute(*_bind(q.LOAD_CANDIDATES, schema), _candidate_columns(kept))
-        await tx.execute(*_bind(q.ANALYZE_TEMP, schema))
-        await tx.execute(*_bind(q.FIND_LIVE, schema), params)
-        await tx.execute(*_bind(q.MARK_HISTORY, schema), params)
-        [(suppressed, silenced)] = await tx.fetch(*_bind(q.COUNT_SUPPRESSED, schema))
-        updated = await tx.execute(*_bind(q.UPDATE_LIVE, schema), params)
-        created, kinds["created"] = await _counted(tx, q.INSERT_NEW, schema, params)
-        resolved, kinds["resolved"] = await _counted(tx, q.RESOLVE_GONE, schema, params)
-        expired, kinds["expired"] = await _counted(tx, q.EXPIRE_DUE, schema, params)
+            adapted = int(await tx.fetch_value(*q.adapt, params) or 0)
+            kept.update(_offers(await tx.fetch(*q.offers, params), profiles))
+        await tx.execute(*q.load_candidates, _candidate_columns(kept))
+        await tx.execute(*q.analyze_temp)
+        await tx.execute(*q.find_live, params)
+        await tx.execute(*q.mark_history, params)
+        [(suppressed, silenced)] = await tx.fetch(*q.count_suppressed)
+        updated = await tx.execute(*q.update_live, params)
+        created, kinds["created"] = await _counted(tx, q.insert_new, params)
+        resolved, kinds["resolved"] = await _counted(tx, q.resolve_gone, params)
+        expired, kinds["expired"] = await _counted(tx, q.expire_due, params)
         if updated:  # only a changed suggestion can make a held notification stale
-            await tx.execute(*_bind(q.REFRESH_PENDING, schema), params)
-        related = await tx.fetch(*_bind(q.LIVE_RELATED, schema),
+            await tx.execute(*q.refresh_pending, params)
+        related = await tx.fetch(*q.live_related,
                                  params | {"related": sorted(RELATED_TYPES)})
         ids, new = _holding(related)
         [(newly_held, released, held_kinds, released_kinds)] = await tx.fetch(
-            *_bind(q.SET_HELD, schema), params | {"held_ids": ids, "holder_ids": new})
+            *q.set_held, params | {"held_ids": ids, "holder_ids": new})
         kinds["held_back"], kinds["released"] = _kinds(held_kinds), _kinds(released_kinds)
         params["released"] = [sid for sid, holder in zip(ids, new, strict=True) if holder is None]
-        [(resumed, broken)] = await tx.fetch(*_bind(q.END_SNOOZES, schema), params)
-        [counts] = await tx.fetch(*_bind(q.NOTIFY, schema), params)
+        [(resumed, broken)] = await tx.fetch(*q.end_snoozes, params)
+        [counts] = await tx.fetch(*q.notify, params)
         escalated, capped, notified, held, digest_items = (int(v) for v in counts[:5])
         kinds["escalated"] = _kinds(counts[5])
         held_too_early = int(counts[6])
         # Explicit, so a caller's enclosing transaction can apply several batches.
-        await tx.execute(*_bind(q.DROP_TEMP, schema))
+        await tx.execute(*q.drop_temp)
     # Counted once this call's transaction is done: a rolled-back batch counts nothing.
     for transition, counts_by_kind in kinds.items():
         metrics.observe_suggestions(transition, counts_by_kind)
@@ -453,7 +445,7 @@ async def _close(
     require_aware(now, "now")
     params = {"id": suggestion_id, "now": now, "status": status, "user_id": user_id}
     async with within(db, f"close_{status}") as tx:
-        return bool(await tx.fetch_value(*_bind(q.CLOSE_ONE, schema), params))
+        return bool(await tx.fetch_value(*StoreStatements.for_schema(schema).close_one, params))
 
 
 async def dismiss(
@@ -518,18 +510,8 @@ async def list_suggestions(
         raise ValueError(f"unknown suggestion status {sorted(unknown)}: use {sorted(STATUSES)}")
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    where: list[sql.Composable] = [sql.SQL("true")]
-    params: dict[str, Any] = {"limit": limit}
-    if user_id is not None:
-        where.append(sql.SQL(q.LIST_BY_USER))
-        params["user_id"] = user_id
-    if statuses:
-        where.append(sql.SQL(q.LIST_BY_STATUS))
-        params["statuses"] = statuses
     if since is not None:
         require_aware(since, "since")
-        where.append(sql.SQL(q.LIST_SINCE))
-        params["since"] = since
-    rows = await db.fetch(*q.LIST_SUGGESTIONS.bind(
-        s=sql.Identifier(schema), where=sql.SQL(" AND ").join(where)), params)
+    params = {"user_id": user_id, "statuses": statuses or None, "since": since, "limit": limit}
+    rows = await db.fetch(*StoreStatements.for_schema(schema).list_suggestions, params)
     return [_record(row) for row in rows]

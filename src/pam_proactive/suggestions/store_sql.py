@@ -6,9 +6,13 @@ Placeholders: ``{s}`` the engine schema, ``{u}`` and ``{c}`` the temporary table
 
 from __future__ import annotations
 
-from pam_proactive.db.connection import Statement
+from typing import ClassVar
 
-CREATE_USERS = Statement(
+from psycopg import sql
+
+from pam_proactive.db.connection import Statement, StatementSet
+
+_CREATE_USERS = Statement(
     "store.create_users",
     "CREATE TEMP TABLE {u} (user_id uuid PRIMARY KEY, day_start timestamptz NOT NULL,"
         " day_end timestamptz NOT NULL, deliver_after timestamptz NOT NULL,"
@@ -20,13 +24,13 @@ CREATE_USERS = Statement(
 )
 
 # The batch's travelers' own digest choices (NULL columns: the engine's default).
-DIGEST_CHOICES = Statement(
+_DIGEST_CHOICES = Statement(
     "store.digest_choices",
     "SELECT user_id, digest, digest_hour, digest_priorities FROM {s}.user_preferences"
     " WHERE user_id = ANY(%(ids)s::uuid[])",
 )
 
-CREATE_CANDIDATES = Statement(
+_CREATE_CANDIDATES = Statement(
     "store.create_candidates",
     "CREATE TEMP TABLE {c} (user_id uuid NOT NULL, type text NOT NULL,"
         " priority text NOT NULL, priority_rank smallint NOT NULL, title text NOT NULL,"
@@ -41,14 +45,14 @@ CREATE_CANDIDATES = Statement(
 
 # Arrays go as binary parameters (%b): the text format escapes every element with a regular
 # expression, which for a batch's titles, messages and JSON was a fifth of a sweep's time.
-LOAD_USERS = Statement(
+_LOAD_USERS = Statement(
     "store.load_users",
     "INSERT INTO {u} SELECT * FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[],"
     " %b::timestamptz[], %b::integer[], %b::integer[], %b::timestamptz[], %b::date[],"
     " %b::timestamptz[], %b::date[])"
 )
 
-LOAD_CANDIDATES = Statement(
+_LOAD_CANDIDATES = Statement(
     "store.load_candidates",
     "INSERT INTO {c} (user_id, type, priority, priority_rank, title, message, data, dedup_key,"
     " computed_for, expires_at, subjects)"
@@ -59,7 +63,7 @@ LOAD_CANDIDATES = Statement(
 
 # Locks in hash order, the same in every transaction, so two batches sharing users never
 # deadlock; a hash collision merely serialises two unrelated users.
-LOCK_USERS = Statement(
+_LOCK_USERS = Statement(
     "store.lock_users",
     "SELECT count(pg_advisory_xact_lock(%(cls)s, k)) FROM"
     " (SELECT DISTINCT hashtext(user_id::text) AS k FROM {u} ORDER BY k) AS q"
@@ -68,7 +72,7 @@ LOCK_USERS = Statement(
 # The statements joining the engine's tables to the batch also bound user_id by the batch's
 # lowest and highest id: without it the planner scans the suggestions index from its start
 # for every batch, and a sweep's storage grows with batches x stored suggestions.
-FIND_LIVE = Statement(
+_FIND_LIVE = Statement(
     "store.find_live",
     "UPDATE {c} AS c SET live_id = s.id FROM {s}.suggestions AS s"
     " WHERE s.user_id = c.user_id AND s.dedup_key = c.dedup_key"
@@ -79,7 +83,7 @@ FIND_LIVE = Statement(
 # for a type the traveler answered not_useful (adaptation level 1 and up: x its value), the
 # silence of a subject answered `wrong` while its numbers are the same (subject_fingerprint),
 # and the rank already notified for the same subject recently closed (the flapping guard).
-MARK_HISTORY = Statement(
+_MARK_HISTORY = Statement(
     "store.mark_history",
     "UPDATE {c} AS c SET"
     " suppressed = EXISTS (SELECT 1 FROM {s}.suggestions AS s"
@@ -99,7 +103,7 @@ MARK_HISTORY = Statement(
 
 # Only rows whose content differs are written: a re-run touches nothing, and computed_for
 # stays the moment the current content was first computed.
-UPDATE_LIVE = Statement(
+_UPDATE_LIVE = Statement(
     "store.update_live",
     "WITH upd AS ("
     " UPDATE {s}.suggestions AS s SET type = c.type, priority = c.priority,"
@@ -125,7 +129,7 @@ def kinds(rows: str, where: str = "true") -> str:
 # A candidate already past its expiry is never created. ON CONFLICT guards the partial unique
 # index should another writer have created the subject meanwhile. Returns the count and the
 # counts by type and priority.
-INSERT_NEW = Statement(
+_INSERT_NEW = Statement(
     "store.insert_new",
     "WITH ins AS ("
     " INSERT INTO {s}.suggestions (user_id, type, priority, priority_rank, title, message, data,"
@@ -150,7 +154,7 @@ CANCEL_PENDING = (
     " WHERE o.suggestion_id = closed.id AND o.delivered_at IS NULL AND o.cancelled_at IS NULL"
 )
 
-RESOLVE_GONE = Statement(
+_RESOLVE_GONE = Statement(
     "store.resolve_gone",
     "WITH closed AS ("
     " UPDATE {s}.suggestions AS s SET status = 'resolved', status_changed_at = %(now)s,"
@@ -167,7 +171,7 @@ RESOLVE_GONE = Statement(
     " SELECT (SELECT count(*) FROM closed), " + kinds("closed")
 )
 
-EXPIRE_DUE = Statement(
+_EXPIRE_DUE = Statement(
     "store.expire_due",
     "WITH closed AS ("
     " UPDATE {s}.suggestions AS s SET status = 'expired', status_changed_at = %(now)s,"
@@ -202,7 +206,7 @@ def payload(event: str) -> str:
 # The batch's live suggestions of the kinds some relation names (suggestions.relations), as
 # they stand once created, updated, resolved and expired: the relations are decided from them,
 # whichever detectors this sweep ran.
-LIVE_RELATED = Statement(
+_LIVE_RELATED = Statement(
     "store.live_related",
     "SELECT s.id, s.user_id, s.type, s.dedup_key, s.subjects, s.held_by"
     " FROM {s}.suggestions AS s JOIN {u} AS u ON u.user_id = s.user_id"
@@ -213,7 +217,7 @@ LIVE_RELATED = Statement(
 # Held back (held_by set) or released (cleared): only rows whose holder changes are written.
 # A notification of a newly held suggestion not sent yet (quiet hours) is cancelled: its
 # holder tells the traveler; it is not sent again on release at the rank it was written for.
-SET_HELD = Statement(
+_SET_HELD = Statement(
     "store.set_held",
     "WITH v AS (SELECT * FROM unnest(%(held_ids)s::uuid[], %(holder_ids)s::uuid[])"
     "  AS v(id, holder)),"
@@ -231,7 +235,7 @@ SET_HELD = Statement(
 )
 
 # A notification held by quiet hours must say what is true when it is finally sent.
-REFRESH_PENDING = Statement(
+_REFRESH_PENDING = Statement(
     "store.refresh_pending",
     "UPDATE {s}.outbox AS o SET payload = " + payload("o.event") + " FROM {s}.suggestions AS s"
     " JOIN {c} AS c ON c.live_id = s.id"
@@ -253,7 +257,7 @@ REFRESH_PENDING = Statement(
 # The daily digest: a notification whose rank (that same highest one) the traveler's digest
 # takes (u.digest_mask) is a digest item, due at the traveler's digest moment (the next day's
 # when today's digest already exists); it takes no slot of the cap (the digest takes one).
-NOTIFY = Statement(
+_NOTIFY = Statement(
     "store.notify",
     "WITH base AS ("
     " SELECT s.id, s.user_id, s.type, s.priority, s.priority_rank, s.created_at, s.dedup_key,"
@@ -285,7 +289,7 @@ NOTIFY = Statement(
     " JOIN {u} AS u ON u.user_id = s.user_id"
     " WHERE s.status IN ('open', 'delivered') AND s.held_by IS NULL"
     "  AND s.priority_rank > coalesce(s.notified_rank, 0)"
-    # A snoozed subject is not notified: END_SNOOZES, run just before, ended every snooze
+    # A snoozed subject is not notified: _END_SNOOZES, run just before, ended every snooze
     # that is over or broken by an escalation, so any snooze left is still in force.
     "  AND NOT EXISTS (SELECT 1 FROM {s}.snoozes AS sn WHERE sn.user_id = s.user_id"
     "   AND sn.dedup_key = s.dedup_key AND sn.ended_at IS NULL)),"
@@ -338,12 +342,12 @@ NOTIFY = Statement(
 )
 
 # The batch's live snoozes that end now (see suggestions/answers.py): broken by a priority above
-# the snoozed one ('escalated': NOTIFY then notifies it as any escalation), or over with the
+# the snoozed one ('escalated': _NOTIFY then notifies it as any escalation), or over with the
 # subject still live at the snoozed priority or above ('resumed': one notification, event
 # 'resumed', tied to the snooze so it is written once; quiet hours hold it, the daily cap does
 # not refuse it: the traveler asked for it), lower ('improved') or gone. A resumed or improved
-# suggestion's rank counts as notified, so NOTIFY does not notify it again.
-END_SNOOZES = Statement(
+# suggestion's rank counts as notified, so _NOTIFY does not notify it again.
+_END_SNOOZES = Statement(
     "store.end_snoozes",
     "WITH due AS ("
     " SELECT sn.id AS snooze_id, s.id, u.deliver_after,"
@@ -381,7 +385,7 @@ END_SNOOZES = Statement(
 # by a reset), too_early holds (step x answers within the window, up to the maximum), and
 # the latest `wrong` fingerprint per subject. Only rows whose content changes are written.
 # Returns the rows written.
-ADAPT = Statement(
+_ADAPT = Statement(
     "store.adapt",
     "WITH f AS ("
     " SELECT f.user_id, f.type, f.reason AS kind,"
@@ -429,7 +433,7 @@ ADAPT = Statement(
     " SELECT w.user_id, w.type, w.kind, w.dedup_key, w.level, w.value, w.answers,"
     "  w.fingerprint,"
     "  CASE WHEN coalesce(w.old_level, 0) = 0 THEN %(now)s ELSE w.old_since END, %(now)s,"
-    # The offer's moment: when level 3 is first reached (made once: see OFFERS).
+    # The offer's moment: when level 3 is first reached (made once: see _OFFERS).
     "  CASE WHEN w.kind = 'not_useful' AND w.level >= 3"
     "   THEN coalesce(w.old_offered, %(now)s) END"
     " FROM wanted AS w WHERE w.level > 0"
@@ -446,7 +450,7 @@ ADAPT = Statement(
 # The batch's outstanding offers to turn a type off (not_useful level 3, made at offered_at,
 # neither accepted nor dismissed): each is a candidate of every sweep until answered, so that
 # it stays live, and expires once (adaptation.OFFER_LIFETIME) instead of being made again.
-OFFERS = Statement(
+_OFFERS = Statement(
     "store.offers",
     "SELECT a.user_id, a.type, a.answers, a.offered_at FROM {s}.adaptations AS a"
     " JOIN {u} AS u ON u.user_id = a.user_id"
@@ -455,11 +459,11 @@ OFFERS = Statement(
     "  AND a.user_id BETWEEN %(lo)s AND %(hi)s"
 )
 
-DROP_TEMP = Statement("store.drop_temp", "DROP TABLE {c}, {u}")
+_DROP_TEMP = Statement("store.drop_temp", "DROP TABLE {c}, {u}")
 
-ANALYZE_TEMP = Statement("store.analyze_temp", "ANALYZE {c}, {u}")
+_ANALYZE_TEMP = Statement("store.analyze_temp", "ANALYZE {c}, {u}")
 
-COUNT_SUPPRESSED = Statement(
+_COUNT_SUPPRESSED = Statement(
     "store.count_suppressed",
     "SELECT count(*) FILTER (WHERE suppressed),"
     " count(*) FILTER (WHERE silenced AND NOT suppressed) FROM {c}"
@@ -468,7 +472,7 @@ COUNT_SUPPRESSED = Statement(
 # Closing one suggestion is one rule, the database function that Supabase apps call too
 # (migration 0011_traveler_actions): the sweep's per-user lock (a traveler's answer is not lost
 # under a sweep's update), close, cancel its unsent notifications.
-CLOSE_ONE = Statement(
+_CLOSE_ONE = Statement(
     "store.close_one",
     "SELECT {s}.close_suggestion(%(id)s, %(status)s, %(now)s, %(user_id)s)",
 )
@@ -479,17 +483,19 @@ RECORD_COLUMNS = (
 )
 
 # Filters ({where}) are composed per call from the conditions below.
-LIST_SUGGESTIONS = Statement(
+# A filter given as NULL is off: the statement is planned for each call's values
+# (plan_cache_mode=force_custom_plan), so the planner drops the constant-true branches.
+_LIST_SUGGESTIONS = Statement(
     "store.list_suggestions",
-    "SELECT " + RECORD_COLUMNS + " FROM {s}.suggestions WHERE {where}"
+    "SELECT " + RECORD_COLUMNS + " FROM {s}.suggestions"
+    " WHERE (%(user_id)s::uuid IS NULL OR user_id = %(user_id)s::uuid)"
+    "   AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))"
+    "   AND (%(since)s::timestamptz IS NULL OR updated_at >= %(since)s::timestamptz)"
     " ORDER BY updated_at DESC, id LIMIT %(limit)s",
 )
-LIST_BY_USER = "user_id = %(user_id)s"
-LIST_BY_STATUS = "status = ANY(%(statuses)s::text[])"
-LIST_SINCE = "updated_at >= %(since)s"
 
 # The sweep's own statements around apply_candidates.
-CURRENT_STATUSES = Statement(
+_CURRENT_STATUSES = Statement(
     "sweep.statuses",
     "SELECT DISTINCT ON (user_id, dedup_key) user_id::text, dedup_key, status"
     " FROM {s}.suggestions WHERE user_id = ANY(%s::uuid[])"
@@ -502,4 +508,40 @@ CURRENT_STATUSES = Statement(
 # outbox (for every candidate, or for every claim).
 ANALYZE_AFTER_ROWS = 1_000
 
-ANALYZE_ENGINE_TABLES = Statement("sweep.analyze", "ANALYZE {s}.suggestions, {s}.outbox")
+_ANALYZE_ENGINE_TABLES = Statement("sweep.analyze", "ANALYZE {s}.suggestions, {s}.outbox")
+
+
+class StoreStatements(StatementSet):
+    """The store's statements; ``StoreStatements.for_schema(schema)`` binds them for one engine
+    schema (names label ``pam_query_seconds{statement=...}``)."""
+
+    # The temporary tables of one apply_candidates call (dropped at commit): ``{u}``, ``{c}``.
+    identifiers: ClassVar[dict[str, sql.Composable]] = {
+        "u": sql.Identifier("pam_apply_users"), "c": sql.Identifier("pam_apply_candidates")}
+
+    create_users = _CREATE_USERS
+    digest_choices = _DIGEST_CHOICES
+    create_candidates = _CREATE_CANDIDATES
+    load_users = _LOAD_USERS
+    load_candidates = _LOAD_CANDIDATES
+    lock_users = _LOCK_USERS
+    find_live = _FIND_LIVE
+    mark_history = _MARK_HISTORY
+    update_live = _UPDATE_LIVE
+    insert_new = _INSERT_NEW
+    resolve_gone = _RESOLVE_GONE
+    expire_due = _EXPIRE_DUE
+    live_related = _LIVE_RELATED
+    set_held = _SET_HELD
+    refresh_pending = _REFRESH_PENDING
+    notify = _NOTIFY
+    end_snoozes = _END_SNOOZES
+    adapt = _ADAPT
+    offers = _OFFERS
+    drop_temp = _DROP_TEMP
+    analyze_temp = _ANALYZE_TEMP
+    count_suppressed = _COUNT_SUPPRESSED
+    close_one = _CLOSE_ONE
+    list_suggestions = _LIST_SUGGESTIONS
+    current_statuses = _CURRENT_STATUSES
+    analyze_engine_tables = _ANALYZE_ENGINE_TABLES

@@ -369,7 +369,7 @@ async def test_unresolved_event_place_is_counted_as_data_quality(world: World) -
     report = await sweep(world.engine, NOW, user_ids=[uid], dry_run=True)
     assert report.rows_skipped == 1 and report.silent_notes["event_travel_planning"] == 1
     ctx = (await world.engine.data.get_contexts([uid], NOW, use_cache=False))[uid]
-    found = run_detectors(ctx, NOW, world.engine.detectors)
+    found = run_detectors(ctx, NOW, world.engine.detector_settings)
     assert found.candidates == ()
     assert dict(found.skipped) == {"event_location_unresolved": 1}
     assert Note("event_travel_planning", "event location not resolved") in found.notes
@@ -381,7 +381,7 @@ async def test_unresolved_event_place_is_counted_as_data_quality(world: World) -
 async def _detect(world: World, name: str) -> tuple[UserContext, Detection]:
     uid = world.users[name]
     ctx = (await world.engine.data.get_contexts([uid], NOW, use_cache=False))[uid]
-    return ctx, run_detectors(ctx, NOW, world.engine.detectors)
+    return ctx, run_detectors(ctx, NOW, world.engine.detector_settings)
 
 
 async def test_remote_meetings_and_to_dos_never_need_a_trip(world: World) -> None:

@@ -29,11 +29,11 @@ from uuid import UUID
 
 from pam_proactive.data.changes import Change
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.pipeline import statements as st
 from pam_proactive.jobs.pipeline.delivery import deliver_outbox
 from pam_proactive.jobs.pipeline.evaluate import SweepReport, evaluate
 from pam_proactive.jobs.pipeline.selection import Settled
 from pam_proactive.jobs.pipeline.state import WATCH_FEED, latest_by_user
+from pam_proactive.jobs.pipeline.statements import EVALUATE_LOCK_CLASS, PipelineStatements
 from pam_proactive.observability import metrics
 
 LagObserver = Callable[[float], None]
@@ -131,8 +131,9 @@ async def evaluate_batch(engine: Engine, batch: Batch, *, feed: str = WATCH_FEED
     selection = Settled(batch.user_ids, batch.reason, batch.watermarks, feed)
     if serialize and batch.user_ids:
         async with engine.db.transaction("watch_evaluate_lock") as tx:
-            await tx.execute("watch_evaluate_lock", st.EVALUATE_LOCK, {
-                "cls": st.EVALUATE_LOCK_CLASS, "ids": list(batch.user_ids)})
+            st = PipelineStatements.for_schema(engine.settings.engine_schema)
+            await tx.execute(*st.evaluate_lock, {
+                "cls": EVALUATE_LOCK_CLASS, "ids": list(batch.user_ids)})
             report = await _evaluate(engine, batch, selection)
     else:
         report = await _evaluate(engine, batch, selection)

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from psycopg import sql
-
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.data.loader import chunks, parse_user_id
@@ -40,6 +38,7 @@ from pam_proactive.suggestions.delivery import DeliveryReport
 from pam_proactive.suggestions.detectors import Note, run_detectors
 from pam_proactive.suggestions.models import Candidate
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
+from pam_proactive.suggestions.store_sql import StoreStatements
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +143,7 @@ class Evaluation:
         self.types = types
         self.dry_run = dry_run
         self.deliver = deliver
-        self.settings = detector_settings or engine.detectors
+        self.settings = detector_settings or engine.detector_settings
         self.insights = insights
         self.report = SweepReport(now=now, dry_run=dry_run)
 
@@ -257,7 +256,7 @@ async def prefetched_contexts(engine: Engine, chosen: Plan, now: datetime
 
 async def _refresh_statistics(tx: Transaction, schema: str, result: ApplyResult) -> None:
     if result.created + result.notified >= store_sql.ANALYZE_AFTER_ROWS:
-        await tx.execute(*store_sql.ANALYZE_ENGINE_TABLES.bind(s=sql.Identifier(schema)))
+        await tx.execute(*StoreStatements.for_schema(schema).analyze_engine_tables)
 
 
 def _detect(contexts: Mapping[UUID, UserContext], now: datetime, settings: DetectorSettings,
@@ -308,6 +307,6 @@ async def _store(engine: Engine, report: SweepReport, contexts: dict[UUID, UserC
 async def _statuses(tx: Transaction, schema: str, user_ids: list[UUID]
                     ) -> dict[tuple[str, str], str]:
     """Current status of each (user, dedup_key) of these users: one statement per batch."""
-    rows = await tx.fetch(*store_sql.CURRENT_STATUSES.bind(s=sql.Identifier(schema)),
+    rows = await tx.fetch(*StoreStatements.for_schema(schema).current_statuses,
                           (user_ids,))
     return {(u, k): s for u, k, s in rows}

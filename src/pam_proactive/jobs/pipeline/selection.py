@@ -21,9 +21,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from pam_proactive.data.changes import SCOPE_ALL, Change, ChangeFeed, Cursor
-from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.pipeline import statements as st
 from pam_proactive.jobs.pipeline.state import (
     FEED,
     WATCH_FEED,
@@ -32,6 +30,7 @@ from pam_proactive.jobs.pipeline.state import (
     full_pass_due,
     latest_by_user,
 )
+from pam_proactive.jobs.pipeline.statements import PipelineStatements
 
 UserRange = tuple[UUID, UUID]  # (lo, hi]: the travelers with lo < id <= hi
 
@@ -153,7 +152,7 @@ async def _fresh_active(engine: Engine, scope: str, now: datetime, ids: Sequence
                         ) -> list[UUID]:
     if not ids:
         return []
-    text = in_schema(st.FRESH_ACTIVE, engine.settings.engine_schema)
-    rows = await engine.db.fetch("watch_fresh_active", text, {
+    st = PipelineStatements.for_schema(engine.settings.engine_schema)
+    rows = await engine.db.fetch(*st.fresh_active, {
         "ids": list(ids), "scope": scope, "now": now})
     return sorted(r[0] for r in rows)

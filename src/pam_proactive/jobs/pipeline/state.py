@@ -24,9 +24,8 @@ from uuid import UUID
 
 from pam_proactive.context import UserContext
 from pam_proactive.data.changes import SCOPE_ALL, Change, ChangeFeed, Cursor, StateRow
-from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.pipeline import statements as st
+from pam_proactive.jobs.pipeline.statements import PipelineStatements
 from pam_proactive.suggestions.detectors import recheck_at
 from pam_proactive.suggestions.models import Candidate
 
@@ -64,9 +63,8 @@ async def job_cursor(engine: Engine, job: str, slot: datetime) -> Cursor:
     """Where ``job``'s change feed stands for its run of ``slot``: the ``as_of`` of its latest
     earlier run finished with every range done, and of its latest such full pass (None
     before the first)."""
-    rows = await engine.db.fetch("job_cursor", in_schema(st.JOB_CURSOR,
-                                                          engine.settings.engine_schema),
-                                 {"job": job, "slot": slot})
+    st = PipelineStatements.for_schema(engine.settings.engine_schema)
+    rows = await engine.db.fetch(*st.job_cursor, {"job": job, "slot": slot})
     return Cursor(rows[0][0], rows[0][1]) if rows else Cursor(None, None)
 
 
@@ -98,7 +96,7 @@ class StateRecorder:
         rows = []
         for uid, ctx in contexts.items():
             mine = by_user.get(str(uid), [])
-            recheck = recheck_at(ctx, self.now, self.engine.detectors,
+            recheck = recheck_at(ctx, self.now, self.engine.detector_settings,
                                  {c.dedup_key for c in mine}, [c.expires_at for c in mine],
                                  self.margin, types=self.types)
             reason = self.reasons.get(uid, self.default_reason)

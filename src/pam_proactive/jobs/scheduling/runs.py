@@ -15,11 +15,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from pam_proactive.db.connection import in_schema
 from pam_proactive.engine import Engine
 from pam_proactive.errors import ConfigurationError
-from pam_proactive.jobs.scheduling import statements as st
 from pam_proactive.jobs.scheduling.schedule import JobDef, job_named
+from pam_proactive.jobs.scheduling.statements import JobStatements
 from pam_proactive.observability import metrics
 
 Runner = Literal["inprocess", "celery"]
@@ -122,9 +121,9 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
     return RunRecord(**values)
 
 
-async def _rows(engine: Engine, name: str, text: str, params: dict[str, Any]
-                ) -> list[tuple[Any, ...]]:
-    return await engine.db.fetch(name, in_schema(text, engine.settings.engine_schema), params)
+def _sql(engine: Engine) -> JobStatements:
+    """The job statements bound for the engine schema (bound once, then reused)."""
+    return JobStatements.for_schema(engine.settings.engine_schema)
 
 
 async def plan_ranges(engine: Engine, per_user: bool) -> list[tuple[UUID, UUID]]:
@@ -142,32 +141,32 @@ async def plan_ranges(engine: Engine, per_user: bool) -> list[tuple[UUID, UUID]]
 
 async def get_run(engine: Engine, run_id: int) -> RunRecord | None:
     """The run with this id, if any."""
-    rows = await _rows(engine, "job_run_by_id", st.RUN_BY_ID, {"run": run_id})
+    rows = await engine.db.fetch(*_sql(engine).run_by_id, {"run": run_id})
     return _record(rows[0]) if rows else None
 
 
 async def recent_runs(engine: Engine, job: str | None = None, limit: int = 20
                       ) -> list[RunRecord]:
     """The latest runs (of one job, or all), newest first."""
-    rows = await _rows(engine, "job_runs_recent", st.RECENT_RUNS, {"job": job, "limit": limit})
+    rows = await engine.db.fetch(*_sql(engine).recent_runs, {"job": job, "limit": limit})
     return [_record(r) for r in rows]
 
 
 async def last_finished_runs(engine: Engine) -> dict[str, RunRecord]:
     """Each job's latest finished run (ok, partial or failed), by job name; one statement."""
-    rows = await _rows(engine, "job_runs_last_finished", st.LAST_FINISHED, {})
+    rows = await engine.db.fetch(*_sql(engine).last_finished)
     return {record.job: record for record in map(_record, rows)}
 
 
 async def running_runs(engine: Engine, jobs: list[str]) -> list[int]:
     """Ids of the runs of ``jobs`` still running, newest slot first."""
-    rows = await _rows(engine, "job_runs_running", st.RUNNING_RUNS, {"jobs": jobs})
+    rows = await engine.db.fetch(*_sql(engine).running_runs, {"jobs": jobs})
     return [int(r[0]) for r in rows]
 
 
 async def run_ranges(engine: Engine, run_id: int) -> list[dict[str, Any]]:
     """A run's ranges with their status, attempts and counts, in order."""
-    rows = await _rows(engine, "job_ranges_of_run", st.RANGES_OF_RUN, {"run": run_id})
+    rows = await engine.db.fetch(*_sql(engine).ranges_of_run, {"run": run_id})
     keys = ("seq", "lo", "hi", "status", "attempts", "users", "created", "escalated",
             "resolved", "errors", "error")
     return [dict(zip(keys, r, strict=True)) for r in rows]
@@ -177,7 +176,7 @@ async def supersede(engine: Engine, run_id: int) -> RunRecord | None:
     """Close a run whose workers are gone because a newer slot is due: its unfinished ranges
     are skipped (evaluating an old moment now would notify stale conditions) and it is
     finalised as partial. Returns the finished run."""
-    await _rows(engine, "job_ranges_skip", st.SKIP_OPEN_RANGES, {"run": run_id})
+    await engine.db.fetch(*_sql(engine).skip_open_ranges, {"run": run_id})
     return await finalize_run(engine, run_id)
 
 
@@ -190,14 +189,12 @@ async def start_run(engine: Engine, job: JobDef, now: datetime, *, runner: Runne
     another run of the job still alive starts nothing (``busy``): runs never overlap.
     """
     slot = slot or job.latest_slot(now)
-    existing = await _rows(engine, "job_run_by_slot", st.RUN_BY_SLOT,
-                           {"job": job.name, "slot": slot})
+    existing = await engine.db.fetch(*_sql(engine).run_by_slot, {"job": job.name, "slot": slot})
     if existing:  # the common case of a scheduler's pass: nothing to plan
         return StartResult("duplicate", _record(existing[0]))
     lease = lease_seconds(engine)
     params = {"job": job.name, "slot": slot, "lease": lease}
-    for other_id, other_slot, alive in await _rows(engine, "job_runs_other", st.OTHER_RUNNING,
-                                                   params):
+    for other_id, other_slot, alive in await engine.db.fetch(*_sql(engine).other_running, params):
         if alive and scheduled:
             other = await get_run(engine, int(other_id))
             if other is not None:
@@ -206,7 +203,7 @@ async def start_run(engine: Engine, job: JobDef, now: datetime, *, runner: Runne
             await supersede(engine, int(other_id))
     bounds = await plan_ranges(engine, job.per_user)
     run_id = await _insert(engine, job, slot, now, runner, bounds)
-    rows = await _rows(engine, "job_run_by_slot", st.RUN_BY_SLOT, {"job": job.name, "slot": slot})
+    rows = await engine.db.fetch(*_sql(engine).run_by_slot, {"job": job.name, "slot": slot})
     record = _record(rows[0])
     if run_id is None:
         return StartResult("duplicate", record)
@@ -215,16 +212,16 @@ async def start_run(engine: Engine, job: JobDef, now: datetime, *, runner: Runne
 
 async def _insert(engine: Engine, job: JobDef, slot: datetime, now: datetime, runner: Runner,
                   bounds: list[tuple[UUID, UUID]]) -> int | None:
-    schema = engine.settings.engine_schema
+    q = _sql(engine)
     # One transaction: a run is never visible without its ranges. A transient failure
     # surfaces as TransientDataSourceError (the next trigger claims the slot again).
     async with engine.db.transaction("job_run_claim") as tx:
-        rows = await tx.fetch("job_run_insert", in_schema(st.INSERT_RUN, schema), {
+        rows = await tx.fetch(*q.insert_run, {
             "job": job.name, "slot": slot, "as_of": now, "runner": runner,
             "ranges": len(bounds)})
         if not rows:
             return None
-        await tx.execute("job_ranges_insert", in_schema(st.INSERT_RANGES, schema), {
+        await tx.execute(*q.insert_ranges, {
             "run": rows[0][0], "lo": [b[0] for b in bounds], "hi": [b[1] for b in bounds]})
         return int(rows[0][0])
 
@@ -238,7 +235,7 @@ async def claim_range(engine: Engine, runs: list[int], *, seq: int | None = None
     claim (``resume``: a retry after a transient error). A range past
     ``PAM_JOB_MAX_ATTEMPTS`` comes back with status 'failed'."""
     token = uuid4()
-    rows = await _rows(engine, "job_range_claim", st.CLAIM_RANGE, {
+    rows = await engine.db.fetch(*_sql(engine).claim_range, {
         "runs": runs, "seq": seq, "takeover": takeover, "lease": lease_seconds(engine),
         "resume": resume,
         "max_attempts": engine.settings.job_max_attempts, "claim": token})
@@ -252,7 +249,7 @@ async def claim_range(engine: Engine, runs: list[int], *, seq: int | None = None
 async def finish_range(engine: Engine, claim: RangeClaim, status: Literal["done", "failed"],
                        counts: RangeCounts, error: str | None = None) -> bool:
     """Record a range's outcome; False if this caller no longer held it (a takeover)."""
-    rows = await _rows(engine, "job_range_finish", st.FINISH_RANGE, {
+    rows = await engine.db.fetch(*_sql(engine).finish_range, {
         "run": claim.run_id, "seq": claim.seq, "claim": claim.claim, "status": status,
         "users": counts.users, "created": counts.created, "escalated": counts.escalated,
         "resolved": counts.resolved, "expired": counts.expired, "errors": counts.errors,
@@ -262,8 +259,8 @@ async def finish_range(engine: Engine, claim: RangeClaim, status: Literal["done"
 
 async def release_range(engine: Engine, claim: RangeClaim) -> None:
     """Give a range back unfinished (a runner stopping): pending again for anyone."""
-    await _rows(engine, "job_range_release", st.RELEASE_RANGE,
-                {"run": claim.run_id, "seq": claim.seq, "claim": claim.claim})
+    await engine.db.fetch(*_sql(engine).release_range,
+                          {"run": claim.run_id, "seq": claim.seq, "claim": claim.claim})
 
 
 async def finalize_run(engine: Engine, run_id: int) -> RunRecord | None:
@@ -271,7 +268,7 @@ async def finalize_run(engine: Engine, run_id: int) -> RunRecord | None:
     range failed or skipped, or users whose detectors failed) or failed (every range
     failed), counts summed. Returns the finished run, or None if it is not done (or was
     finalised already)."""
-    rows = await _rows(engine, "job_run_finalize", st.FINALIZE_RUN, {"run": run_id})
+    rows = await engine.db.fetch(*_sql(engine).finalize_run, {"run": run_id})
     if not rows:
         return None
     record = _record(rows[0])

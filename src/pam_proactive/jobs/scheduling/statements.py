@@ -6,6 +6,8 @@ run evaluates a past moment, but its workers live now.
 
 from __future__ import annotations
 
+from pam_proactive.db.connection import Statement, StatementSet
+
 _RUN_COLUMNS = (
     "r.id, r.job, r.slot, r.as_of, r.runner, r.status, r.started_at, r.finished_at,"
     " r.ranges, r.ranges_failed, r.ranges_skipped, r.users, r.created, r.escalated,"
@@ -13,44 +15,44 @@ _RUN_COLUMNS = (
 )
 
 # The claim of a slot: the winner gets the id back, a duplicate gets nothing.
-INSERT_RUN = """
+_INSERT_RUN = """
 INSERT INTO {s}.job_runs (job, slot, as_of, runner, ranges)
 VALUES (%(job)s, %(slot)s, %(as_of)s, %(runner)s, %(ranges)s)
 ON CONFLICT ON CONSTRAINT job_runs_once DO NOTHING
 RETURNING id
 """
 
-INSERT_RANGES = """
+_INSERT_RANGES = """
 INSERT INTO {s}.job_ranges (run_id, seq, lo, hi)
 SELECT %(run)s, n - 1, lo, hi FROM unnest(%(lo)s::uuid[], %(hi)s::uuid[])
   WITH ORDINALITY AS b(lo, hi, n)
 """
 
-RUN_BY_SLOT = (f"SELECT {_RUN_COLUMNS} FROM {{s}}.job_runs r"
+_RUN_BY_SLOT = (f"SELECT {_RUN_COLUMNS} FROM {{s}}.job_runs r"
                " WHERE r.job = %(job)s AND r.slot = %(slot)s")
-RUN_BY_ID = f"SELECT {_RUN_COLUMNS} FROM {{s}}.job_runs r WHERE r.id = %(run)s"
+_RUN_BY_ID = f"SELECT {_RUN_COLUMNS} FROM {{s}}.job_runs r WHERE r.id = %(run)s"
 
-RECENT_RUNS = f"""
+_RECENT_RUNS = f"""
 SELECT {_RUN_COLUMNS} FROM {{s}}.job_runs r
 WHERE %(job)s::text IS NULL OR r.job = %(job)s
 ORDER BY r.started_at DESC, r.id DESC LIMIT %(limit)s
 """
 
 # Each job's latest finished run (a readiness check compares its slot with the job's period).
-LAST_FINISHED = f"""
+_LAST_FINISHED = f"""
 SELECT DISTINCT ON (r.job) {_RUN_COLUMNS} FROM {{s}}.job_runs r
 WHERE r.status <> 'running' ORDER BY r.job, r.slot DESC
 """
 
 # Other running runs of the job: alive ones (touched within the lease) block a scheduled
 # trigger from starting an overlapping run; dead ones are superseded by a newer slot.
-OTHER_RUNNING = """
+_OTHER_RUNNING = """
 SELECT id, slot, touched_at > clock_timestamp() - make_interval(secs => %(lease)s::float8) AS alive
 FROM {s}.job_runs WHERE job = %(job)s AND status = 'running' AND slot <> %(slot)s
 ORDER BY slot
 """
 
-SKIP_OPEN_RANGES = """
+_SKIP_OPEN_RANGES = """
 UPDATE {s}.job_ranges SET status = 'skipped', finished_at = clock_timestamp(),
   error = 'superseded by a newer run of the job'
 WHERE run_id = %(run)s AND status IN ('pending', 'running')
@@ -61,7 +63,7 @@ WHERE run_id = %(run)s AND status IN ('pending', 'running')
 # when its lease ran out, or always with `takeover` (Celery redelivers a task only when its
 # worker was lost). Past the attempt limit the range is failed instead of run again. A retry
 # after a transient error presents its previous token (`resume`): not a new attempt.
-CLAIM_RANGE = """
+_CLAIM_RANGE = """
 WITH target AS (
   SELECT g.run_id, g.seq,
     (%(resume)s::uuid IS NOT NULL AND g.claim = %(resume)s::uuid) AS resuming,
@@ -90,7 +92,7 @@ FROM claimed c JOIN {s}.job_runs r ON r.id = c.run_id
 """
 
 # Only the current holder (its claim token) finishes a range, and only once.
-FINISH_RANGE = """
+_FINISH_RANGE = """
 WITH done AS (
   UPDATE {s}.job_ranges SET status = %(status)s, finished_at = clock_timestamp(),
     users = %(users)s, created = %(created)s, escalated = %(escalated)s,
@@ -104,7 +106,7 @@ SELECT count(*) FROM done
 """
 
 # Give a range back (a runner stopping in the middle of it): pending again, attempt undone.
-RELEASE_RANGE = """
+_RELEASE_RANGE = """
 UPDATE {s}.job_ranges SET status = 'pending', claim = NULL, claimed_at = NULL,
   attempts = greatest(attempts - 1, 0)
 WHERE run_id = %(run)s AND seq = %(seq)s AND claim = %(claim)s AND status = 'running'
@@ -112,7 +114,7 @@ WHERE run_id = %(run)s AND seq = %(seq)s AND claim = %(claim)s AND status = 'run
 
 # The last range to finish finalises the run; run after the range's own commit, so the last
 # committer always sees every range finished. Idempotent: a finished run is not touched.
-FINALIZE_RUN = """
+_FINALIZE_RUN = """
 WITH totals AS (
   SELECT run_id, count(*) AS ranges,
     count(*) FILTER (WHERE status = 'failed') AS failed,
@@ -143,19 +145,19 @@ RETURNING """ + _RUN_COLUMNS
 
 # Runs of the given jobs still running, newest slot first per job (the in-process runner
 # helps with them; a stale older one is superseded).
-RUNNING_RUNS = """
+_RUNNING_RUNS = """
 SELECT id, job, slot FROM {s}.job_runs WHERE status = 'running' AND job = ANY(%(jobs)s)
 ORDER BY slot DESC
 """
 
-RANGES_OF_RUN = """
+_RANGES_OF_RUN = """
 SELECT seq, lo, hi, status, attempts, users, created, escalated, resolved, errors, error
 FROM {s}.job_ranges WHERE run_id = %(run)s ORDER BY seq
 """
 
 # -- cleanup_and_health_check ---------------------------------------------------------------
 
-EXPIRE_STALE = """
+_EXPIRE_STALE = """
 WITH closed AS (
   UPDATE {s}.suggestions SET status = 'expired', status_changed_at = %(now)s,
     updated_at = %(now)s
@@ -167,20 +169,20 @@ cancelled AS (
 SELECT count(*) FROM closed
 """
 
-PRUNE_RUNS = """
+_PRUNE_RUNS = """
 WITH gone AS (DELETE FROM {s}.job_runs WHERE status <> 'running' AND finished_at < %(before)s
               RETURNING id)
 SELECT count(*) FROM gone
 """
 
-PRUNE_SNAPSHOTS = """
+_PRUNE_SNAPSHOTS = """
 WITH gone AS (DELETE FROM {s}.health_snapshots WHERE taken_at < %(before)s RETURNING id)
 SELECT count(*) FROM gone
 """
 
 # Sent or cancelled notifications past retention (their delivery attempts cascade); unsent
 # ones are kept whatever their age.
-PRUNE_OUTBOX = """
+_PRUNE_OUTBOX = """
 WITH gone AS (
   DELETE FROM {s}.outbox WHERE (delivered_at IS NOT NULL AND delivered_at < %(before)s)
                             OR (cancelled_at IS NOT NULL AND cancelled_at < %(before)s)
@@ -188,7 +190,7 @@ WITH gone AS (
 SELECT count(*) FROM gone
 """
 
-HEALTH_SNAPSHOT = """
+_HEALTH_SNAPSHOT = """
 INSERT INTO {s}.health_snapshots (taken_at, run_id, database_ok, live_suggestions,
                                   pending_outbox, failed_outbox, last_runs)
 SELECT %(now)s, %(run)s, true,
@@ -204,3 +206,26 @@ RETURNING live_suggestions, pending_outbox, failed_outbox
 """
 
 
+class JobStatements(StatementSet):
+    """The job runs' statements; ``JobStatements.for_schema(schema)`` binds them for one engine
+    schema (names label ``pam_query_seconds{statement=...}``)."""
+
+    insert_run = Statement("job_run_insert", _INSERT_RUN)
+    insert_ranges = Statement("job_ranges_insert", _INSERT_RANGES)
+    run_by_slot = Statement("job_run_by_slot", _RUN_BY_SLOT)
+    run_by_id = Statement("job_run_by_id", _RUN_BY_ID)
+    recent_runs = Statement("job_runs_recent", _RECENT_RUNS)
+    last_finished = Statement("job_runs_last_finished", _LAST_FINISHED)
+    other_running = Statement("job_runs_other", _OTHER_RUNNING)
+    skip_open_ranges = Statement("job_ranges_skip", _SKIP_OPEN_RANGES)
+    claim_range = Statement("job_range_claim", _CLAIM_RANGE)
+    finish_range = Statement("job_range_finish", _FINISH_RANGE)
+    release_range = Statement("job_range_release", _RELEASE_RANGE)
+    finalize_run = Statement("job_run_finalize", _FINALIZE_RUN)
+    running_runs = Statement("job_runs_running", _RUNNING_RUNS)
+    ranges_of_run = Statement("job_ranges_of_run", _RANGES_OF_RUN)
+    expire_stale = Statement("cleanup_expire", _EXPIRE_STALE)
+    prune_runs = Statement("cleanup_runs", _PRUNE_RUNS)
+    prune_snapshots = Statement("cleanup_snapshots", _PRUNE_SNAPSHOTS)
+    prune_outbox = Statement("cleanup_outbox", _PRUNE_OUTBOX)
+    health_snapshot = Statement("health_snapshot", _HEALTH_SNAPSHOT)

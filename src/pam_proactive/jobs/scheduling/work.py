@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pam_proactive.db.connection import in_schema
+from pam_proactive.db.connection import BoundStatement
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.pipeline.evaluate import SweepReport
 from pam_proactive.jobs.pipeline.state import job_cursor
 from pam_proactive.jobs.pipeline.sweeps import incremental_range, sweep
-from pam_proactive.jobs.scheduling import statements as st
 from pam_proactive.jobs.scheduling.runs import RangeCounts
 from pam_proactive.jobs.scheduling.schedule import JobDef
+from pam_proactive.jobs.scheduling.statements import JobStatements
 from pam_proactive.reports.fleet import build_fleet_report
 
 
@@ -98,22 +98,20 @@ async def cleanup_and_health_check(engine: Engine, work: RangeWork) -> RangeCoun
     cancelled notifications past retention, and record a health snapshot; set-based, one
     statement each."""
     s = engine.settings
+    st = JobStatements.for_schema(s.engine_schema)
 
-    async def count(name: str, text: str, params: dict[str, Any]) -> int:
-        rows = await engine.db.fetch(name, in_schema(text, s.engine_schema), params)
+    async def count(statement: BoundStatement, params: dict[str, Any]) -> int:
+        rows = await engine.db.fetch(*statement, params)
         return int(rows[0][0]) if rows else 0
 
     now = work.now
-    expired = await count("cleanup_expire", st.EXPIRE_STALE, {"now": now})
+    expired = await count(st.expire_stale, {"now": now})
     runs_before = now - timedelta(days=s.job_history_days)
-    pruned_runs = await count("cleanup_runs", st.PRUNE_RUNS, {"before": runs_before})
-    pruned_snapshots = await count("cleanup_snapshots", st.PRUNE_SNAPSHOTS,
-                                   {"before": runs_before})
-    pruned_outbox = await count("cleanup_outbox", st.PRUNE_OUTBOX, {
+    pruned_runs = await count(st.prune_runs, {"before": runs_before})
+    pruned_snapshots = await count(st.prune_snapshots, {"before": runs_before})
+    pruned_outbox = await count(st.prune_outbox, {
         "before": now - timedelta(days=s.outbox_retention_days)})
-    rows = await engine.db.fetch("health_snapshot", in_schema(st.HEALTH_SNAPSHOT,
-                                                               s.engine_schema),
-                                 {"now": now, "run": work.run_id})
+    rows = await engine.db.fetch(*st.health_snapshot, {"now": now, "run": work.run_id})
     live, pending, failing = rows[0]
     return RangeCounts(expired=expired, detail={
         "pruned_runs": pruned_runs, "pruned_snapshots": pruned_snapshots,
