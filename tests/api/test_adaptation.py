@@ -18,9 +18,11 @@ from api.test_answers import deliver, mine, rows, suggestions
 from pam_proactive.config import load_settings
 from pam_proactive.db.connection import Database
 from pam_proactive.suggestions.adaptation import OFFER_TYPE, AdaptationPolicy
+from pam_proactive.suggestions.delivery import WebhookChannel, drain_due, set_channels
+from pam_proactive.suggestions.digest import DigestPolicy
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
-from receiver import Receiver
+from receiver import SECRET, Receiver
 
 OP = bearer(TOKEN)
 DAY = timedelta(days=1)
@@ -29,8 +31,11 @@ DAY = timedelta(days=1)
 async def sweep(uri: str, user: UUID, candidates: Sequence[Candidate], now: datetime,
                 adaptation: AdaptationPolicy | None = None,
                 disabled: frozenset[str] = frozenset()) -> ApplyResult:
-    """Store ``candidates`` of one traveler as a sweep would, with an adaptation policy."""
-    policy = DeliveryPolicy(daily_cap=100, adaptation=adaptation or AdaptationPolicy())
+    """Store ``candidates`` of one traveler as a sweep would, with an adaptation policy and
+    the traveler's daily digest off (each notification on its own, but for the types the
+    traveler's answers send to the digest)."""
+    policy = DeliveryPolicy(daily_cap=100, digest=DigestPolicy(enabled=False),
+                            adaptation=adaptation or AdaptationPolicy())
     async with Database(uri, load_settings(database_url=uri)) as db:
         return await apply_candidates(
             db, schema=SCHEMA, user_ids=[user], candidates=candidates,
@@ -104,12 +109,13 @@ async def test_not_useful_lengthens_the_cooldown_then_goes_digest_only_and_is_re
     assert explained["effect"].startswith("You told us budget exceeded suggestions were not "
                                           "useful twice")
 
-    # Level 2 (a third answer): medium ones are not sent on their own; a high one is.
+    # Level 2 (a third answer): medium ones go to the daily digest, though the traveler's
+    # digest is off; a high one is sent at once.
     await answer(client, world.uri, u, "k3", "not_useful")
     t2 = datetime.now(UTC) + 16 * DAY
     quiet, urgent = candidate(u, "k4"), candidate(u, "k5", Priority.HIGH)
     level2 = await sweep(world.uri, u, [k1, quiet, urgent], t2)
-    assert level2.notified == 1  # k1 back (its rank already notified), k4 held, k5 sent
+    assert level2.notified == 3 and level2.digest_items == 2  # k1, k4 to the digest; k5 sent
     [(level,)] = await rows(world.uri, "SELECT level FROM pam_proactive.adaptations"
                             " WHERE user_id = %s", u)
     assert level == 2
@@ -117,13 +123,13 @@ async def test_not_useful_lengthens_the_cooldown_then_goes_digest_only_and_is_re
                                   " 'budget_exceeded')", u)
     assert digest_only is True
     await deliver(world.uri, receiver.url, t2)
-    sent = [p["dedup_key"] for p in mine(receiver, u)]
+    sent = [p.get("dedup_key") for p in mine(receiver, u)]
     assert quiet.dedup_key not in sent and urgent.dedup_key in sent
     listed = await suggestions(client, u)
     assert listed[quiet.dedup_key]["status"] == "open"  # listed in the app all the same
     assert "digest only" in listed[quiet.dedup_key]["why"]["adaptations"][0]["effect"]
 
-    # Reversed by the traveler: the usual rules again, the held one notified at the next sweep.
+    # Reversed by the traveler: the usual rules again for what comes next.
     gone = await client.delete(f"/v1/users/{u}/adaptations/budget_exceeded",
                                headers=bearer(user_jwt(u)))
     assert gone.status_code == 200, gone.text
@@ -133,11 +139,17 @@ async def test_not_useful_lengthens_the_cooldown_then_goes_digest_only_and_is_re
     assert a["in_force"] is False and a["reset_by"] == "traveler" and a["level"] == 0
     assert a["explanation"].startswith("Reset by the traveler")
     after = await sweep(world.uri, u, [k1, quiet, urgent], t2 + timedelta(minutes=1))
-    # k1 and k4, both held as digest only (k1 came back past the flapping guard's week).
-    assert after.notified == 2 and after.adapted == 0  # the old answers no longer count
-    await deliver(world.uri, receiver.url, t2 + timedelta(minutes=1))
-    assert quiet.dedup_key in [p["dedup_key"] for p in mine(receiver, u)]
+    # k1 and k4 were notified already, as digest items: not again.
+    assert after.notified == 0 and after.adapted == 0  # the old answers no longer count
     assert (await suggestions(client, u))[quiet.dedup_key]["why"]["adaptations"] == []
+    # Their digest goes out at the traveler's digest hour, one POST with both items.
+    async with Database(world.uri, load_settings(database_url=world.uri)) as db:
+        await set_channels(db, SCHEMA, ["webhook"])
+        await drain_due(db, SCHEMA, [WebhookChannel(receiver.url, SECRET, timeout=5.0)],
+                        t2 + DAY)
+    [digest] = [p for p in mine(receiver, u) if p.get("event") == "digest"]
+    assert sorted(i["dedup_key"] for i in digest["items"]) == sorted(
+        [k1.dedup_key, quiet.dedup_key])
 
 
 async def test_the_offer_to_turn_a_type_off_is_made_once(

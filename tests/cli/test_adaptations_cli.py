@@ -28,7 +28,9 @@ async def test_list_and_reset_from_the_command_line(make_database: MakeDatabase)
 
     listed = await invoke("adaptations", "list", "--format", "json", *db_args)
     assert listed.exit_code == 0, listed.output
-    [row] = [json.loads(line) for line in listed.stdout.splitlines()]
+    [row] = json.loads(listed.stdout)  # one document: the list
+    lines = await invoke("adaptations", "list", "--format", "jsonl", *db_args)
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == [row]
     assert (row["user_id"], row["type"], row["kind"], row["level"], row["answers"]) == (
         str(u), "budget_exceeded", "not_useful", 1, 2)
     assert "not useful twice" in row["explanation"]
@@ -46,5 +48,5 @@ async def test_list_and_reset_from_the_command_line(make_database: MakeDatabase)
     assert (await invoke("adaptations", "list", *db_args)).stdout.strip() == (
         "no adaptations in force")
     every = await invoke("adaptations", "list", "--all", "--format", "json", *db_args)
-    [reset] = [json.loads(line) for line in every.stdout.splitlines()]
+    [reset] = json.loads(every.stdout)
     assert reset["in_force"] is False and reset["reset_by"] == "operator"

@@ -34,7 +34,8 @@ app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, add_completion=False,
 
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
-UserOption = Annotated[str | None, typer.Option("--user", help="A traveler's id (UUID).")]
+UserOption = Annotated[str | None, typer.Option("--user", metavar="ID",
+                                                 help="A traveler's id (UUID).")]
 
 
 def _user(text: str | None) -> UUID | None:
@@ -61,7 +62,8 @@ def _row(a: adaptation.Adaptation) -> list[str]:
 def list_command(
     user: UserOption = None,
     reset_too: Annotated[bool, typer.Option("--all", help="Reset ones too.")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows at most.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1,
+                                       help="Rows at most.")] = 100,
     output: Format = "table",
     database_url: DatabaseUrl = None, preset: Preset = None, data_dir: DataDir = None,
 ) -> None:
@@ -92,7 +94,7 @@ def list_command(
 def reset_command(
     user: UserOption = None,
     type_: Annotated[str | None, typer.Option(
-        "--type", help="One suggestion type (default: every type).")] = None,
+        "--type", metavar="TYPE", help="One suggestion type (default: every type).")] = None,
     database_url: DatabaseUrl = None, preset: Preset = None, data_dir: DataDir = None,
 ) -> None:
     """Reverse a traveler's adaptations (of one type with --type), as the operator: the usual

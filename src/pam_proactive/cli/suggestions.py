@@ -29,6 +29,10 @@ _LIFECYCLE = {
     "notified": "notifications queued in the outbox",
     "held_quiet_hours": "of those, held until the user's quiet hours end",
     "digest_items": "of those, waiting for the user's daily digest",
+    "held_too_early": "of those, held longer: the user said this type came too early",
+    "suppressed_wrong": "not stored: the user said this subject was wrong, its numbers "
+                        "unchanged since",
+    "adapted": "adaptations brought up to date from the users' dismissal reasons",
     "capped": "stored, not notified: over the user's daily cap",
     "held_back": "stored as part of another suggestion about the same cause, not notified",
     "released": "no longer part of another suggestion (notified if never notified)",

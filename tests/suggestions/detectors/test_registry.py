@@ -56,12 +56,17 @@ def with_spec(spec: DetectorSpec) -> Registry:
 def test_the_real_registry_validates_and_derives_the_shipped_lists() -> None:
     Registry(REAL)  # validates again from scratch
     assert len(REAL) == 8 and len(REGISTRY.types) == 11
-    assert set(REGISTRY.type_groups.values()) == {"fuel", "budget", "trip", "maintenance"}
+    # The engine's own types (the adaptation offer) have a group and a rule, but no job.
+    assert [t.name for t in REGISTRY.own] == ["adaptation_offer"]
+    assert REGISTRY.group_of("adaptation_offer") == "adaptation"
+    assert "adaptation_offer" in REGISTRY.rules and "adaptation_offer" not in REGISTRY.types
+    assert set(REGISTRY.type_groups.values()) == {"fuel", "budget", "trip", "maintenance",
+                                                  "adaptation"}
     assert REGISTRY.types == MONITOR_TYPES | PATTERN_TYPES | PREDICTIVE_TYPES
     assert not (MONITOR_TYPES & PATTERN_TYPES or MONITOR_TYPES & PREDICTIVE_TYPES
                 or PATTERN_TYPES & PREDICTIVE_TYPES)
     assert all(s.boundary is not None for s in REAL)
-    assert set(REGISTRY.rules) == REGISTRY.types
+    assert set(REGISTRY.rules) == REGISTRY.types | {"adaptation_offer"}
 
 
 def test_every_scheduled_job_runs_known_types_only() -> None:
@@ -178,3 +183,13 @@ def test_the_new_detectors_boundary_is_where_its_output_changes(
     moved = make_context(fills=fills, timezone="America/Denver", now=later)
     assert moved.today == ctx.today + timedelta(days=1)
     assert [c.type for c in run_detectors(moved, later).candidates] == ["fuel_log_stale"]
+
+
+def test_an_engine_type_must_not_be_a_detectors_nor_have_a_job() -> None:
+    own = REGISTRY.own[0]
+    with pytest.raises(RegistryError, match="also a detector's"):
+        Registry(REAL, own=(dataclasses.replace(own, name="fuel_low"),))
+    with pytest.raises(RegistryError, match="run by no job group"):
+        Registry(REAL, own=(dataclasses.replace(own, job="monitor"),))
+    with pytest.raises(RegistryError, match="group and a rule"):
+        Registry(REAL, own=(dataclasses.replace(own, rule=" "),))

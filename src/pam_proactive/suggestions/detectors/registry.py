@@ -113,7 +113,9 @@ class Registry:
         #: Suggestion type -> its rule in one sentence.
         self.rules: Mapping[str, str] = MappingProxyType(
             {t.name: t.rule for t in self._all_types()})
-        self.types: frozenset[str] = frozenset(self.type_groups)
+        #: The types the detectors emit (the engine's own, ``own``, are not: no job computes
+        #: them and no sweep is scoped to them).
+        self.types: frozenset[str] = frozenset(self._by_type)
         # Sub-day boundaries first, then the daily ones, each in run order: on a tie the
         # recheck is credited to an exact crossing rather than to a midnight.
         self._timed = (*(s for s in self.specs if s.sub_day),
