@@ -115,12 +115,13 @@ class Worker:
 def worker_env(uri: str, redis_url: str, **extra: str) -> dict[str, str]:
     """A worker's environment: half a second of retries inside a task, so that a lost
     database fails the task and Celery's own retries (with their countdown) take over.
-    Outbox only is declared (PAM_CHANNELS=none), as ``settings_for`` declares it for the
-    tests' in-process engines, so both runners deliver alike."""
+    Outbox only is declared (PAM_CHANNELS=none) and the daily digest is off, as
+    ``settings_for`` has them for the tests' in-process engines, so both runners deliver
+    alike."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAM_", "DATABASE_URL"))}
     env.update({"DATABASE_URL": uri, "REDIS_URL": redis_url, "PAM_BATCH_SIZE": "25",
                 "PAM_JOB_RANGE_SIZE": "100", "PAM_RETRY_MAX_SECONDS": "0.5",
-                "PAM_CHANNELS": "none", **extra})
+                "PAM_CHANNELS": "none", "PAM_DIGEST": "false", **extra})
     return env
 
 
