@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -53,15 +54,21 @@ class ContextLoader:
 
     async def load(self, user_ids: Iterable[object], now: datetime) -> dict[UUID, UserContext]:
         """Contexts of the given users as of ``now``; unknown ids are absent from the result."""
+        rows = await self.fetch_rows(user_ids, now)
+        return {} if rows is None else assemble_rows(rows, now, self.rule)
+
+    async def fetch_rows(self, user_ids: Iterable[object], now: datetime) -> BatchRows | None:
+        """The batch statements' rows for the given users as of ``now`` (one statement per
+        entity); None when none of the ids is a known user."""
         require_aware(now)
         ids = list(dict.fromkeys(parse_user_id(u) for u in user_ids))
         if not ids:
-            return {}
+            return None
         users = await self.db.fetch(*self.st.users_by_id, {"ids": uuid_array(ids)},
                                     row_type=UserRow)
         audit_read("profiles", len(users))
         if not users:
-            return {}
+            return None
         todays = [local_today(r.timezone, now) for r in users]
         params: dict[str, Any] = {
             "ids": uuid_array(r.user_id for r in users),
@@ -80,18 +87,8 @@ class ContextLoader:
         fetched = await asyncio.gather(*reads, self.db.fetch(*st.recorded_after_now, params))
         for entity, rows in zip(entities, fetched[: len(entities)], strict=True):
             audit_read(entity.name, len(rows))  # who read how many rows, never what
-        # Entity rows are keyed by the user's 1-based position in `users`.
-        grouped = [group_by_user(rows) for rows in fetched[:-2]]
-        vehicles = {row[0]: row for row in fetched[-2]}
-        after_now: dict[int, dict[str, int]] = {}
-        for i, source, count in fetched[-1]:
-            after_now.setdefault(i, {})[source] = count
-        contexts = {}
-        for i, (row, today) in enumerate(zip(users, todays, strict=True), start=1):
-            per_user = {key: g.get(i, ()) for key, g in zip(_KEYS, grouped, strict=True)}
-            contexts[row.user_id] = build_context(row, now, today, per_user, vehicles.get(i),
-                                             self.rule, after_now.get(i))
-        return contexts
+        return BatchRows(list(users), todays,
+                         dict(zip((*_KEYS, "vehicles", "after_now"), fetched, strict=True)))
 
     def active_user_ids(self, batch_size: int) -> AsyncIterator[list[UUID]]:
         """Pages of active, not opted-out user ids, by keyset pagination over the user id."""
@@ -111,6 +108,33 @@ class ContextLoader:
             after = page[-1]
             if len(page) < batch_size:
                 return
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRows:
+    """One batch's rows as the batch statements return them: the users in batch order, each
+    one's :func:`local_today`, and the entity rows by key (``expenses``, ``budgets``,
+    ``trips``, ``events``, ``fuel``, ``maintenance``, ``vehicles``, ``after_now``), keyed by
+    the user's 1-based position in ``users``."""
+
+    users: list[UserRow]
+    todays: list[tuple[date, str, bool]]
+    fetched: dict[str, Sequence[tuple[Any, ...]]]
+
+
+def assemble_rows(rows: BatchRows, now: datetime, rule: OutlierRule) -> dict[UUID, UserContext]:
+    """The per-object assembly of a batch's contexts from its rows."""
+    grouped = [group_by_user(rows.fetched[key]) for key in _KEYS]
+    vehicles = {row[0]: row for row in rows.fetched["vehicles"]}
+    after_now: dict[int, dict[str, int]] = {}
+    for i, source, count in rows.fetched["after_now"]:
+        after_now.setdefault(i, {})[source] = count
+    contexts = {}
+    for i, (row, today) in enumerate(zip(rows.users, rows.todays, strict=True), start=1):
+        per_user = {key: g.get(i, ()) for key, g in zip(_KEYS, grouped, strict=True)}
+        contexts[row.user_id] = build_context(row, now, today, per_user, vehicles.get(i),
+                                              rule, after_now.get(i))
+    return contexts
 
 
 def chunks(items: Sequence[UUID], size: int) -> list[list[UUID]]:

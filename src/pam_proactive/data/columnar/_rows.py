@@ -1,0 +1,35 @@
+"""Transition helpers: a frame's rows grouped by user, as the per-object builders take them.
+
+Used by the sections that still delegate to the per-object builders of ``data/assemble.py``;
+goes away with them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import polars as pl
+
+from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
+from pam_proactive.context import QualityBuilder
+
+Row = tuple[Any, ...]
+
+
+def rows_by_user(frame: pl.DataFrame) -> dict[int, list[Row]]:
+    """The frame's rows (tuples in column order) by their ``i``, keeping order."""
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in frame.iter_rows():
+        grouped[row[0]].append(row)
+    return grouped
+
+
+def cut_columns(row: Row, columns: tuple[int, ...], quality: QualityBuilder) -> Row:
+    """``row`` with its text at ``columns`` cut to ``TEXT_MAX_CHARS``, each cut counted as
+    repaired (``text_cut``)."""
+    long = [c for c in columns if isinstance(row[c], str) and len(row[c]) > TEXT_MAX_CHARS]
+    if not long:
+        return row
+    quality.repair("text_cut", len(long))
+    return tuple(cut_text(v) if k in long else v for k, v in enumerate(row))
