@@ -133,6 +133,7 @@ def build_profile(row: UserRow, timezone: str, quality: QualityBuilder) -> Profi
 
 FAR_FUTURE_DAYS = 365  # an expense dated further ahead than this is a typo
 BASELINE_DAYS = (-97, -7)  # the anomaly baseline: the 90 days before the last 7
+SPENT_DAYS = 30  # CategoryStats.spent_30d and count_30d: the last 30 days, today included
 
 
 class _Category:
@@ -211,8 +212,7 @@ def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: da
     budget period or a current series can hold are judged (this year's only with a yearly
     budget): the others are history."""
     starts = [period_bounds(p, today)[0] for p in ("weekly", "monthly", "yearly")]
-    since = min(starts[0], starts[1], today - timedelta(days=STALE_DAYS))
-    view = find_schedules(payments, min(since, starts[2]) if yearly else since)
+    view = find_schedules(payments, judged_since(today, yearly))
     ends = [period_bounds(p, today)[1] for p in ("weekly", "monthly", "yearly")]
     amounts: dict[str, tuple[list[float], list[float], list[float]]] = {}
     keys: set[tuple[str, date, float]] = set()
@@ -232,6 +232,15 @@ def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: da
         for name in {s.category for s in view.schedules}
     }
     return _Scheduled(marked, amounts), due
+
+
+def judged_since(today: date, yearly: bool) -> date:
+    """The first day whose payments :func:`_recurring` has judged by the schedule finder:
+    the start of this week, this month and :data:`STALE_DAYS` ago, whichever is earliest
+    (and of this year with a yearly budget)."""
+    starts = [period_bounds(p, today)[0] for p in ("weekly", "monthly", "yearly")]
+    since = min(starts[0], starts[1], today - timedelta(days=STALE_DAYS))
+    return min(since, starts[2]) if yearly else since
 
 
 def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: list[Expense],
@@ -274,7 +283,7 @@ def _scan_expenses(row: Row, today: date, cats: dict[str, _Category], recent: li
             c = cats[key] = _Category()
         if first <= offset <= last:
             c.baseline.append(amount)
-        if offset > -30:
+        if offset > -SPENT_DAYS:
             c.spent_30d += amount
             c.count_30d += 1
         if offset >= week_from:

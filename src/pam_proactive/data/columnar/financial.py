@@ -1,32 +1,271 @@
 """The financial section of a batch's contexts: category statistics, budgets in their current
-period, recurring payments and the last 7 days' expenses (pure)."""
+period, recurring payments and the last 7 days' expenses (pure).
+
+The rules are those of ``data/assemble.build_financial`` (the oracle), applied to the whole
+batch's expenses at once: the skips (invalid amount, far future, duplicate), the per-category
+windows, baseline median and MAD, period sums and outliers are Polars expressions; only the
+schedule finder (on the few payments that can belong to a schedule, see
+:mod:`.recurring`), the budgets and the objects themselves are per user.
+
+Sums are taken in the oracle's order (row order, one after the other: a cumulative sum's last
+value), so every figure, rounded or not, is the oracle's; an empty sum is the integer 0 as
+Python's ``sum`` gives it.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
+from typing import Any
 
-from pam_proactive.analysis.outliers import OutlierRule
-from pam_proactive.context import FinancialContext, QualityBuilder
-from pam_proactive.data.assemble import build_financial
-from pam_proactive.data.columnar._rows import cut_columns, rows_by_user
+import polars as pl
+
+from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
+from pam_proactive.analysis.outliers import Baseline, OutlierRule, above
+from pam_proactive.analysis.schedules import Payment
+from pam_proactive.context import CategoryStats, Expense, FinancialContext, QualityBuilder
+from pam_proactive.data.assemble import (
+    BASELINE_DAYS,
+    FAR_FUTURE_DAYS,
+    SPENT_DAYS,
+    _budget,
+    _recurring,
+    judged_since,
+    period_bounds,
+    prior_month_offsets,
+)
 from pam_proactive.data.columnar.frames import BatchFrames
+from pam_proactive.data.columnar.recurring import schedule_core
+
+_PERIODS = ("weekly", "monthly", "yearly")
+# The duplicate rule's key: the same user, category, amount, day and description.
+_DUPLICATE = ["i", "category", "amount", "offset", "description"]
+_GROUP = ["i", "key"]
+_PRIOR = [(f"prior{k}_lo", f"prior{k}_hi") for k in range(3)]
+_CALENDAR = {
+    "today": pl.Date(), "week_from": pl.Int32(), "month_from": pl.Int32(),
+    "year_from": pl.Int32(), **{c: pl.Int32() for span in _PRIOR for c in span},
+    "since": pl.Int32(), "since_yearly": pl.Int32(),
+}
+
+_amount, _offset = pl.col("amount"), pl.col("offset")
 
 
 def financial_section(frames: BatchFrames, rule: OutlierRule,
                       quality: Mapping[int, QualityBuilder]) -> dict[int, FinancialContext]:
     """Every batch user's :class:`FinancialContext`, by position ``i``; rows skipped or
     repaired are counted in the user's ``quality``."""
-    expenses = rows_by_user(frames.expenses)
-    budgets = rows_by_user(frames.budgets)
+    yearly = set(frames.budgets.filter(pl.col("period") == "yearly")["i"].to_list())
+    expenses = _cut(frames.expenses, quality)
+    budgets = _cut(frames.budgets, quality)
+    kept = _kept(expenses, _calendar(frames.people, yearly), quality)
+    stats = _categories(kept)
+    bars = {(i, key): bar for i, key, n, med, mad in
+            stats.filter(pl.col("base_n") > 0)
+            .select(*_GROUP, "base_n", "median", "mad").iter_rows()
+            if (bar := rule.bar(Baseline(n, med, mad))) is not None}
+    over = _outliers(kept, bars)
+    recent = _by_user(kept.filter(pl.col("expense_id").is_not_null())
+                      .select("i", "expense_id", "key", "amount", "offset"))
+    core = _by_user(schedule_core(kept).select("i", "key", "amount", "offset"))
+    by_category = _by_user(stats)
+    budget_rows = _by_user(budgets)
     out = {}
     for i, today in frames.people.select("i", "today").iter_rows():
-        q = quality[i]
-        mine = [cut_columns(r, (1,), q) for r in expenses.get(i, ())]
-        row = None
-        if mine:
-            recent = [r[4] for r in mine if r[3] > -7]
-            row = (i, [r[1] for r in mine], [r[2] for r in mine], [r[3] for r in mine],
-                   recent, [r[5] for r in mine])
-        out[i] = build_financial(row, [cut_columns(r, (2,), q) for r in budgets.get(i, ())],
-                                 today, q, rule)
+        out[i] = _context(i, today, by_category.get(i, ()), recent.get(i, ()),
+                          core.get(i, ()), budget_rows.get(i, ()), i in yearly, bars, over,
+                          quality[i])
     return out
+
+
+def _context(i: int, today: date, categories: Any, recent_rows: Any, core: Any,
+             budget_rows: Any, yearly: bool, bars: Mapping[tuple[int, str], float],
+             over: Mapping[tuple[int, str], tuple[Any, ...]],
+             quality: QualityBuilder) -> FinancialContext:
+    """One user's context from their rows of the batch results (as ``build_financial``
+    puts it together)."""
+    day0 = today.toordinal()
+    recent = [Expense(eid, key, amount, date.fromordinal(day0 + offset))
+              for _i, eid, key, amount, offset in recent_rows]
+    paid_by: Mapping[str, tuple[list[float], list[float], list[float]]] = {}
+    due: Mapping[str, tuple[float, float, float]] = {}
+    if core:
+        payments = [Payment(key, amount, date.fromordinal(day0 + offset))
+                    for _i, key, amount, offset in core]
+        scheduled, due = _recurring(payments, recent, today, yearly)
+        paid_by = scheduled.amounts
+        if scheduled.recent:
+            recent = [replace(e, scheduled=True) if k in scheduled.recent else e
+                      for k, e in enumerate(recent)]
+    stats: dict[str, CategoryStats] = {}
+    # category -> [week, month, year, outliers week, month, year, scheduled week, month,
+    #              year, still due week, month, year], as build_financial's period_spent
+    period_spent: dict[str, list[float]] = {}
+    for (_i, key, n30, s30, week_n, week_s, month_n, month_s, year_n, year_s, p0, p1, p2,
+         base_n, median, mad) in categories:
+        week_sum, month_sum = week_s if week_n else 0, month_s if month_n else 0
+        stats[key] = CategoryStats(
+            category=key, baseline_count=base_n, baseline_median=median, baseline_mad=mad,
+            spent_30d=round(s30, 2), count_30d=n30, spent_month=month_sum,
+            prior_months=(p0, p1, p2))
+        bar = bars.get((i, key))
+        paid = paid_by.get(key, ([], [], []))
+        big = over.get((i, key), (0, 0.0, 0, 0.0, 0, 0.0))
+        # above(every expense of the period, bar), as analysis.outliers.above sums it.
+        every = [0.0 if bar is None or not n else (big[2 * k + 1] if big[2 * k] else 0)
+                 for k, n in enumerate((week_n, month_n, year_n))]
+        period_spent[key] = [
+            week_sum, month_sum, year_s,
+            *(e - above(regular, bar) for e, regular in zip(every, paid, strict=True)),
+            *(sum(regular) for regular in paid),
+            *due.get(key, (0.0, 0.0, 0.0))]
+    recent.sort(key=lambda e: (e.spent_on, e.expense_id))
+    budgets = tuple(b for b in (_budget(row, today, period_spent, quality)
+                                for row in budget_rows) if b)
+    month_spent = sum(v[1] for v in period_spent.values())
+    return FinancialContext(month_spent, budgets, stats, tuple(recent))
+
+
+def _by_user(frame: pl.DataFrame) -> dict[int, list[tuple[Any, ...]]]:
+    """The frame's rows (tuples in column order; ``i`` first) by ``i``, keeping order."""
+    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in frame.iter_rows():
+        grouped[row[0]].append(row)
+    return grouped
+
+
+def _cut(frame: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
+    """``frame`` with its ``category`` texts cut to ``TEXT_MAX_CHARS`` (``cut_text``), each
+    cut counted as repaired (``text_cut``)."""
+    long = frame.filter(pl.col("category").str.len_chars() > TEXT_MAX_CHARS)
+    if long.is_empty():
+        return frame
+    for i, n in long.group_by("i").len().iter_rows():
+        quality[i].repair("text_cut", n)
+    cuts = {text: cut_text(text) for text in long["category"].unique().to_list()}
+    return frame.with_columns(pl.col("category").replace(cuts))
+
+
+def _calendar(people: pl.DataFrame, yearly: set[int]) -> pl.DataFrame:
+    """Per user ``i``: the first day of their week, month and year, of the three prior
+    months' spans (``prior_month_offsets``) and the first day the schedule finder judges
+    (``judged_since``), all as day offsets from their today. Computed once per distinct
+    today (a batch has a few)."""
+    rows = []
+    for today in people["today"].unique().to_list():
+        day0 = today.toordinal()
+        starts = [period_bounds(p, today)[0].toordinal() - day0 for p in _PERIODS]
+        prior = [x for span in prior_month_offsets(today) for x in span]
+        rows.append((today, *starts, *prior,
+                     judged_since(today, False).toordinal() - day0,
+                     judged_since(today, True).toordinal() - day0))
+    days = pl.DataFrame(rows, schema=_CALENDAR, orient="row")
+    users = people.select("i", "today", yearly=pl.col("i").is_in(list(yearly)))
+    return (users.join(days, on="today", how="left", maintain_order="left")
+            .with_columns(since=pl.when("yearly").then("since_yearly").otherwise("since"))
+            .drop("today", "yearly", "since_yearly"))
+
+
+def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
+          quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
+    """The expenses that count (valid, not after today, not a duplicate), in row order
+    (``r``), with their user's calendar columns, ``key`` (the category, 'uncategorized'
+    for none) and the window flags; the others counted as skipped, by reason."""
+    rows = (expenses.with_row_index("r")
+            .with_columns(valid=(_amount.is_finite() & (_amount > 0)).fill_null(False)))
+    # A NULL, NaN, infinite, zero or negative amount; then a valid one dated past the
+    # far-future bound (one after today but before it is simply not spent yet).
+    skipped = rows.group_by("i").agg(
+        invalid=(~pl.col("valid")).sum(),
+        far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum())
+    candidates = rows.filter(pl.col("valid") & (_offset <= 0)).with_columns(
+        first=pl.col("r") == pl.col("r").min().over(_DUPLICATE),
+        # The duplicate rule keeps the first row with the lowest id of its copies (rows of
+        # one key share their day: all have an id, or none).
+        lowest=pl.col("expense_id").min().over(_DUPLICATE))
+    duplicates = candidates.group_by("i").agg(duplicate=(~pl.col("first")).sum())
+    for i, invalid, far in skipped.iter_rows():
+        quality[i].skip("expense_amount_invalid", invalid)
+        quality[i].skip("expense_date_far_future", far)
+    for i, n in duplicates.iter_rows():
+        quality[i].skip("expense_duplicate", n)
+    category = pl.col("category")
+    first_day, last_day = BASELINE_DAYS
+    return (candidates.filter("first")
+            .join(calendar, on="i", how="left", maintain_order="left")
+            .select(
+                "r", "i", "amount", "offset", "since",
+                expense_id=pl.when(pl.col("expense_id").is_not_null()).then("lowest"),
+                key=pl.when(category.is_null() | (category == "")).then(pl.lit("uncategorized"))
+                .otherwise(category),
+                base=_offset.is_between(first_day, last_day),
+                d30=_offset > -SPENT_DAYS,
+                week=_offset >= pl.col("week_from"),
+                month=_offset >= pl.col("month_from"),
+                year=_offset >= pl.col("year_from"),
+                # Prior months are before this month (the oracle's elif).
+                **{f"prior{k}": (_offset < pl.col("month_from"))
+                   & _offset.is_between(pl.col(lo), pl.col(hi))
+                   for k, (lo, hi) in enumerate(_PRIOR)}))
+
+
+def _running(flag: str) -> pl.Expr:
+    """Sum of the amounts where ``flag``, added one after the other in row order (the last
+    value of a cumulative sum: a plain sum may add in another order). Adding 0.0 leaves a
+    sum unchanged, so the masked rows do not change it."""
+    return pl.when(flag).then(_amount).otherwise(0.0).cum_sum().last()
+
+
+def _categories(kept: pl.DataFrame) -> pl.DataFrame:
+    """Per user and category (in order of first expense, as the oracle's dict): the
+    30-day count and sum, the week's, month's and year's sums (with counts where an empty
+    sum is Python's 0), the prior months' sums and the baseline count, median and MAD."""
+    flag = pl.col
+    stats = kept.group_by(_GROUP, maintain_order=True).agg(
+        n30=flag("d30").sum(), s30=_running("d30"),
+        week_n=flag("week").sum(), week_s=_running("week"),
+        month_n=flag("month").sum(), month_s=_running("month"),
+        year_n=flag("year").sum(), year_s=_running("year"),
+        p0=_running("prior0"), p1=_running("prior1"), p2=_running("prior2"))
+    base = _baselines(kept.filter("base").select(*_GROUP, "amount"))
+    return (stats.join(base, on=_GROUP, how="left", maintain_order="left")
+            .with_columns(pl.col("base_n").fill_null(0))
+            .select(*stats.columns, "base_n", "median", "mad"))
+
+
+def _middle(values: pl.Expr) -> pl.Expr:
+    """``analysis.outliers._middle`` of a sorted list column: its middle value, or the two
+    middle ones halved and added (that order of operations: the same float)."""
+    n = values.list.len()
+    return (pl.when(n % 2 == 1).then(values.list.get(n // 2))
+            .otherwise(values.list.get(n // 2 - 1) / 2 + values.list.get(n // 2) / 2))
+
+
+def _baselines(base: pl.DataFrame) -> pl.DataFrame:
+    """``analysis.outliers.baseline_of`` per user and category: count, median and MAD of
+    the baseline window's amounts (all finite here)."""
+    return (base.group_by(_GROUP).agg(values=_amount.sort())
+            .with_columns(median=_middle(pl.col("values")))
+            .select(*_GROUP, "median", base_n=pl.col("values").list.len().cast(pl.Int64),
+                    mad=_middle((pl.col("values") - pl.col("median"))
+                                .list.eval(pl.element().abs().sort()))))
+
+
+def _outliers(kept: pl.DataFrame, bars: Mapping[tuple[int, str], float]
+              ) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """Per user and category with an outlier bar: how many of the week's, month's and
+    year's expenses are above it, and their sum (in row order), as ``analysis.outliers.above``
+    takes them."""
+    if not bars:
+        return {}
+    bar = pl.DataFrame([(i, key, b) for (i, key), b in bars.items()],
+                       schema={"i": pl.Int32(), "key": pl.String(), "bar": pl.Float64()},
+                       orient="row")
+    big = (kept.join(bar, on=_GROUP, how="inner", maintain_order="left")
+           .filter(_amount > pl.col("bar"))
+           .group_by(_GROUP, maintain_order=True)
+           .agg(*(e for p in ("week", "month", "year")
+                  for e in (pl.col(p).sum().alias(f"{p}_n"), _running(p).alias(f"{p}_s")))))
+    return {(i, key): tuple(rest) for i, key, *rest in big.iter_rows()}

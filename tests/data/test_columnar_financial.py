@@ -1,0 +1,236 @@
+"""The column-wise financial section against its oracle, ``data/assemble.build_financial``,
+on hand-written rows (pure: no database). Contexts must be equal down to their ``repr``
+(every float bit, an empty sum's integer 0) and the quality counts the same."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
+from pam_proactive.analysis.outliers import OutlierRule
+from pam_proactive.context import DataQuality, FinancialContext, QualityBuilder
+from pam_proactive.data.assemble import FAR_FUTURE_DAYS, build_financial, cut_texts
+from pam_proactive.data.columnar.financial import financial_section
+from pam_proactive.data.columnar.frames import frames_from_rows
+from pam_proactive.data.rows import UserRow
+
+RULE = OutlierRule()
+NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+Row = tuple[Any, ...]
+# One user: today, expenses (category, amount, offset, id or None, description), budgets
+# (budget_id, category, limit, period, alert_threshold_pct).
+Expenses = Sequence[tuple[Any, Any, int, str | None, str | None]]
+Budgets = Sequence[tuple[str, str | None, Any, str, Any]]
+
+
+def _batch(users: Sequence[tuple[date, Expenses, Budgets]]
+           ) -> tuple[list[UserRow], list[tuple[date, str, bool]], dict[str, list[Row]]]:
+    """The batch statements' rows of ``users`` (positions 1..n)."""
+    rows: list[UserRow] = []
+    expenses: list[Row] = []
+    budgets: list[Row] = []
+    for i, (today, mine, theirs) in enumerate(users, start=1):
+        rows.append(UserRow(UUID(int=i), "active", "metric", "UTC", "USD", None, None, None,
+                            None, None, None, False, None, None, None, None))
+        if mine:
+            expenses.append((i, [e[0] for e in mine], [e[1] for e in mine],
+                             [e[2] for e in mine],
+                             [e[3] for e in mine if e[2] > -7] or None,
+                             [e[4] for e in mine]))
+        budgets += [(i, bid, cat, limit, period, today - timedelta(days=400), None, pct)
+                    for bid, cat, limit, period, pct in theirs]
+    fetched: dict[str, list[Row]] = {
+        "expenses": expenses, "budgets": budgets, "trips": [], "events": [], "fuel": [],
+        "maintenance": [], "vehicles": [], "after_now": []}
+    return rows, [(u[0], "UTC", False) for u in users], fetched
+
+
+def _oracle(users: Sequence[tuple[date, Expenses, Budgets]]
+            ) -> dict[int, tuple[FinancialContext, DataQuality]]:
+    rows, todays, fetched = _batch(users)
+    out = {}
+    for i, (user, (today, _zone, _invalid)) in enumerate(zip(rows, todays, strict=True),
+                                                         start=1):
+        q = QualityBuilder()
+        mine = {"expenses": [r for r in fetched["expenses"] if r[0] == i],
+                "budgets": [r for r in fetched["budgets"] if r[0] == i],
+                "trips": [], "events": [], "maintenance": []}
+        _user, cut, _vehicle = cut_texts(user, mine, None, q)
+        expense = cut["expenses"][0] if cut["expenses"] else None
+        out[i] = (build_financial(expense, cut["budgets"], today, q, RULE), q.freeze())
+    return out
+
+
+def _columnar(users: Sequence[tuple[date, Expenses, Budgets]]
+              ) -> dict[int, tuple[FinancialContext, DataQuality]]:
+    rows, todays, fetched = _batch(users)
+    frames = frames_from_rows(rows, todays, NOW, fetched)
+    quality = {i: QualityBuilder() for i in range(1, len(users) + 1)}
+    section = financial_section(frames, RULE, quality)
+    return {i: (fin, quality[i].freeze()) for i, fin in section.items()}
+
+
+def check(users: Sequence[tuple[date, Expenses, Budgets]]) -> dict[int, Any]:
+    """Both paths on ``users``: the same contexts (repr: every bit) and quality counts."""
+    old, new = _oracle(users), _columnar(users)
+    assert old.keys() == new.keys() == set(range(1, len(users) + 1))
+    for i in old:
+        assert repr(new[i][0]) == repr(old[i][0]), i
+        assert new[i][1] == old[i][1], i
+    return new
+
+
+TODAY = date(2026, 11, 25)  # a Wednesday
+
+
+def test_empty_batch() -> None:
+    assert check([]) == {}
+
+
+def test_users_without_expenses_or_budgets() -> None:
+    found = check([(TODAY, [], []), (TODAY, [], [("b1", None, 500.0, "monthly", None)])])
+    assert found[1][0] == FinancialContext(0, (), {}, ())
+    budget = found[2][0].budgets[0]
+    assert (budget.spent, budget.period_start) == (0, date(2026, 11, 1))
+
+
+@pytest.mark.parametrize("ids", [("b", "a"), ("a", "b")])
+def test_duplicates_keep_the_lowest_id_in_either_order(ids: tuple[str, str]) -> None:
+    mine = [("food", 12.5, -1, ids[0], "lunch"), ("food", 12.5, -1, ids[1], "lunch"),
+            ("food", 12.5, -1, "c", "dinner"),  # another description: not a copy
+            ("food", 30.0, -40, None, None), ("food", 30.0, -40, None, None),
+            (None, 3.0, -2, "d", None), (None, 3.0, -2, "e", None)]
+    found = check([(TODAY, mine, [])])
+    fin, quality = found[1]
+    assert dict(quality.skipped) == {"expense_duplicate": 3}
+    assert [(e.expense_id, e.category) for e in fin.recent_expenses] == [
+        ("d", "uncategorized"), ("a", "food"), ("c", "food")]
+
+
+def test_invalid_amounts_and_far_future_dates() -> None:
+    mine = [("fuel", None, -1, "a", None), ("fuel", math.nan, -2, "b", None),
+            ("fuel", -5.0, -3, "c", None), ("fuel", 0.0, -4, "d", None),
+            ("fuel", math.inf, -5, "e", None), ("fuel", 40.0, -6, "f", None),
+            ("fuel", 41.0, FAR_FUTURE_DAYS + 1, None, None),  # far future: counted
+            ("fuel", 42.0, FAR_FUTURE_DAYS, None, None),  # not spent yet: just left out
+            ("fuel", math.nan, FAR_FUTURE_DAYS + 5, None, None)]  # invalid amount first
+    fin, quality = check([(TODAY, mine, [])])[1]
+    assert dict(quality.skipped) == {"expense_amount_invalid": 6,
+                                     "expense_date_far_future": 1}
+    assert fin.categories["fuel"].count_30d == 1
+
+
+def _spread(today: date) -> list[tuple[Any, Any, int, str | None, str | None]]:
+    """Expenses on every day from 400 days ago to today, at amounts that differ."""
+    return [("misc", 1.0 + (k % 17) * 0.37, -k, f"id{k:03d}" if k < 7 else None, None)
+            for k in range(0, 400)]
+
+
+@pytest.mark.parametrize("today", [
+    date(2026, 11, 22),  # a Sunday
+    date(2026, 11, 23),  # a Monday
+    date(2026, 1, 1),  # the year's first day (and a Thursday)
+    date(2026, 3, 31),  # prior months clamped to their lengths (Feb 28)
+    date(2024, 2, 29),  # a leap day
+    date(2026, 12, 31),
+])
+def test_period_boundaries(today: date) -> None:
+    budgets = [("w", "misc", 10.0, "weekly", 80), ("m", "misc", 50.0, "monthly", None),
+               ("y", None, 900.0, "yearly", 90.5)]
+    fin, _quality = check([(today, _spread(today), budgets)])[1]
+    assert [b.period for b in fin.budgets] == ["weekly", "monthly", "yearly"]
+
+
+def test_budget_rows_skipped_repaired_and_totals() -> None:
+    budgets = [("a", None, 100.0, "monthly", None), ("b", "food", 0.0, "monthly", 80),
+               ("c", "food", math.nan, "weekly", 80), ("d", "food", 50.0, "daily", 80),
+               ("e", "  ", 50.0, "weekly", 80), ("f", "food", 50.0, "weekly", 0),
+               ("g", "food", 50.0, "weekly", 150), ("h", "food", 50.0, "weekly", math.nan),
+               ("i", "other", 20.0, "yearly", 100)]
+    mine = [("food", 10.004, 0, "x", None), ("food", 5.0049, -1, "y", None),
+            ("fuel", 33.335, -20, None, None)]
+    _fin, quality = check([(TODAY, mine, budgets)])[1]
+    assert dict(quality.skipped) == {"budget_category_invalid": 1, "budget_limit_invalid": 2,
+                                     "budget_period_invalid": 1}
+    assert dict(quality.repaired) == {"budget_threshold_defaulted": 3}
+
+
+def test_long_category_texts_are_cut_and_counted() -> None:
+    long = "x" * (TEXT_MAX_CHARS + 5)
+    mine = [(long, 5.0, -1, "a", None), (long, 6.0, -2, "b", None),
+            ("y" * TEXT_MAX_CHARS, 7.0, -3, "c", None),
+            (long, math.nan, -1, "d", None)]  # cut before it is skipped, as before
+    fin, quality = check([(TODAY, mine, [("b", long, 50.0, "weekly", None)])])[1]
+    assert dict(quality.repaired) == {"text_cut": 4}
+    assert all(len(name) <= TEXT_MAX_CHARS for name in fin.categories)
+
+
+def test_baselines_even_and_odd_counts_and_outliers() -> None:
+    # Odd and even baseline counts; medians whose halves are not exact (0.1 + 0.2).
+    odd: list[tuple[Any, Any, int, str | None, str | None]]
+    odd = [("a", v, -10 - k, None, None) for k, v in enumerate((0.1, 0.2, 0.3, 7.0, 0.2))]
+    even = [("b", v, -10 - k, None, None) for k, v in enumerate((0.1, 0.2, 0.7, 0.3, 5e307,
+                                                                  1.7e308))]
+    big = [("a", 50.0, -1, "o1", None), ("b", 2.0, 0, "o2", None), ("a", 0.2, 0, "o3", None)]
+    fin, _quality = check([(TODAY, [*odd, *even, *big], [("t", None, 10.0, "weekly", 80)])])[1]
+    assert fin.budgets[0].outlier_spent == 50.0
+
+
+def _series(category: str, amount: float, step: int, count: int, start: int,
+            jitter: Sequence[int] = (0,)) -> list[tuple[Any, Any, int, str | None, str | None]]:
+    out: list[tuple[Any, Any, int, str | None, str | None]] = []
+    for k in range(count):
+        offset = start - k * step + jitter[k % len(jitter)]
+        out.append((category, amount * (1 + 0.01 * (k % 3)), offset,
+                    f"{category}{k:02d}" if offset > -7 else None, None))
+    return out
+
+
+def test_recurring_payments_scheduled_and_due() -> None:
+    mine = (_series("rent", 950.0, 30, 5, -1, (0, 2, -1))  # roughly monthly
+            + _series("gym", 20.0, 7, 12, 0)  # weekly
+            + _series("phone", 45.0, 14, 6, -3, (0, 1))  # biweekly
+            + _series("coffee", 4.0, 1, 60, 0))  # every day: no schedule
+    budgets = [("a", None, 3000.0, "monthly", None), ("b", "gym", 100.0, "weekly", None),
+               ("c", "rent", 12000.0, "yearly", None)]
+    found = check([(date(2026, 11, 30), mine, budgets), (date(2026, 2, 28), mine, budgets)])
+    for fin, _quality in found.values():
+        assert any(e.scheduled for e in fin.recent_expenses)
+        assert any(b.scheduled_spent > 0 for b in fin.budgets)
+        assert any(b.scheduled_due > 0 for b in fin.budgets)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_batches(seed: int) -> None:
+    rnd = random.Random(seed)
+    categories = ["food", "fuel", "rent", None, "", "camp"]
+    users = []
+    for _ in range(40):
+        today = date(2026, 1, 1) + timedelta(days=rnd.randrange(-400, 400))
+        mine: list[tuple[Any, Any, int, str | None, str | None]] = []
+        for n in range(rnd.randrange(0, 60)):
+            offset = rnd.choice([rnd.randrange(-130, 1), rnd.randrange(-400, 500)])
+            amount = rnd.choice([round(rnd.uniform(1, 200), 2), rnd.choice([9.99, 10.0]),
+                                 None, math.nan, -1.0])
+            mine.append((rnd.choice(categories), amount, offset,
+                         f"{rnd.randrange(10**6):06d}-{n}" if offset > -7 else None,
+                         rnd.choice([None, "x"])))
+        if rnd.random() < 0.3 and mine:
+            mine.append(mine[rnd.randrange(len(mine))])  # an exact copy
+        for _ in range(rnd.randrange(0, 3)):
+            mine += _series(rnd.choice(["rent", "gym"]), rnd.choice([20.0, 99.5]),
+                            rnd.choice([7, 14, 30, 31]), rnd.randrange(2, 8),
+                            -rnd.randrange(0, 20), (0, rnd.randrange(-2, 3)))
+        rnd.shuffle(mine)
+        budgets = [(f"b{k}", rnd.choice([*categories, "food"]), rnd.choice([100.0, -1.0]),
+                    rnd.choice(["weekly", "monthly", "yearly", "daily"]),
+                    rnd.choice([None, 80, 0])) for k in range(rnd.randrange(0, 4))]
+        users.append((today, mine, budgets))
+    check(users)
