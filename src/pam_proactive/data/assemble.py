@@ -30,6 +30,7 @@ from pam_proactive.analysis.outliers import OutlierRule, above, baseline_of
 from pam_proactive.analysis.schedules import (
     STALE_DAYS,
     Payment,
+    ScheduleView,
     due_between,
     find_schedules,
 )
@@ -211,8 +212,16 @@ def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: da
     payments still expected until the end of this week, month and year. Only payments a
     budget period or a current series can hold are judged (this year's only with a yearly
     budget): the others are history."""
+    return schedule_effects(find_schedules(payments, judged_since(today, yearly)),
+                            payments, recent, today)
+
+
+def schedule_effects(view: ScheduleView, payments: Sequence[Payment],
+                     recent: Sequence[Expense], today: date
+                     ) -> tuple[_Scheduled, dict[str, tuple[float, float, float]]]:
+    """What the schedule finder's ``view`` of ``payments`` means for the recent expenses
+    and the budget periods (see :func:`_recurring`)."""
     starts = [period_bounds(p, today)[0] for p in ("weekly", "monthly", "yearly")]
-    view = find_schedules(payments, judged_since(today, yearly))
     ends = [period_bounds(p, today)[1] for p in ("weekly", "monthly", "yearly")]
     amounts: dict[str, tuple[list[float], list[float], list[float]]] = {}
     keys: set[tuple[str, date, float]] = set()

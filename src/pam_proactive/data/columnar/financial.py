@@ -15,7 +15,7 @@ Python's ``sum`` gives it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -24,20 +24,20 @@ import polars as pl
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
 from pam_proactive.analysis.outliers import Baseline, OutlierRule, above
-from pam_proactive.analysis.schedules import Payment
+from pam_proactive.analysis.schedules import CADENCES, Payment, Schedule, ScheduleView
 from pam_proactive.context import CategoryStats, Expense, FinancialContext, QualityBuilder
 from pam_proactive.data.assemble import (
     BASELINE_DAYS,
     FAR_FUTURE_DAYS,
     SPENT_DAYS,
     _budget,
-    _recurring,
     judged_since,
     period_bounds,
     prior_month_offsets,
+    schedule_effects,
 )
 from pam_proactive.data.columnar.frames import BatchFrames
-from pam_proactive.data.columnar.recurring import schedule_core
+from pam_proactive.data.columnar.recurring import batch_schedules, schedule_core
 
 _PERIODS = ("weekly", "monthly", "yearly")
 # The duplicate rule's key: the same user, category, amount, day and description.
@@ -48,7 +48,7 @@ _PRIOR = [(f"prior{k}_lo", f"prior{k}_hi") for k in range(3)]
 _CALENDAR = {
     "today": pl.Date(), "week_from": pl.Int32(), "month_from": pl.Int32(),
     "year_from": pl.Int32(), **{c: pl.Int32() for span in _PRIOR for c in span},
-    "since": pl.Int32(), "since_yearly": pl.Int32(),
+    "since": pl.Int32(), "since_yearly": pl.Int32(), "day0": pl.Int32(),
 }
 
 _amount, _offset = pl.col("amount"), pl.col("offset")
@@ -69,20 +69,36 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
     over = _outliers(kept, bars)
     recent = _by_user(kept.filter(pl.col("expense_id").is_not_null())
                       .select("i", "expense_id", "key", "amount", "offset"))
-    core = _by_user(schedule_core(kept).select("i", "key", "amount", "offset"))
+    scheduled, series = batch_schedules(schedule_core(kept))
+    paid = _by_user(scheduled.select("i", "key", "amount", "day"))
+    found = _by_user(series.select("i", "key", "cadence", "amount", "r", "days"))
     by_category = _by_user(stats)
     budget_rows = _by_user(budgets)
     out = {}
     for i, today in frames.people.select("i", "today").iter_rows():
-        out[i] = _context(i, today, by_category.get(i, ()), recent.get(i, ()),
-                          core.get(i, ()), budget_rows.get(i, ()), i in yearly, bars, over,
-                          quality[i])
+        out[i] = _context(today, by_category.get(i, ()), recent.get(i, ()),
+                          _view(paid.get(i, ()), found.get(i, ())), budget_rows.get(i, ()),
+                          bars, over, quality[i])
     return out
 
 
-def _context(i: int, today: date, categories: Any, recent_rows: Any, core: Any,
-             budget_rows: Any, yearly: bool, bars: Mapping[int, float],
-             over: Mapping[int, tuple[Any, ...]],
+def _view(paid: Sequence[tuple[Any, ...]], found: Sequence[tuple[Any, ...]]
+          ) -> tuple[list[Payment], ScheduleView] | None:
+    """One user's scheduled payments and the finder's view of them (its series sorted as
+    ``find_schedules`` sorts them: by category, last day and amount, then latest first);
+    None when nothing fits a schedule."""
+    if not paid:
+        return None
+    payments = [Payment(key, amount, date.fromordinal(day)) for _i, key, amount, day in paid]
+    series = sorted(found, key=lambda s: (s[1], s[5][-1], s[3], -s[4]))
+    return payments, ScheduleView(frozenset(range(len(payments))), tuple(
+        Schedule(key, CADENCES[cadence], amount, tuple(date.fromordinal(d) for d in days))
+        for _i, key, cadence, amount, _r, days in series))
+
+
+def _context(today: date, categories: Any, recent_rows: Any,
+             view: tuple[list[Payment], ScheduleView] | None, budget_rows: Any,
+             bars: Mapping[int, float], over: Mapping[int, tuple[Any, ...]],
              quality: QualityBuilder) -> FinancialContext:
     """One user's context from their rows of the batch results (as ``build_financial``
     puts it together)."""
@@ -91,10 +107,8 @@ def _context(i: int, today: date, categories: Any, recent_rows: Any, core: Any,
               for _i, eid, key, amount, offset in recent_rows]
     paid_by: Mapping[str, tuple[list[float], list[float], list[float]]] = {}
     due: Mapping[str, tuple[float, float, float]] = {}
-    if core:
-        payments = [Payment(key, amount, date.fromordinal(day0 + offset))
-                    for _i, key, amount, offset in core]
-        scheduled, due = _recurring(payments, recent, today, yearly)
+    if view is not None:
+        scheduled, due = schedule_effects(view[1], view[0], recent, today)
         paid_by = scheduled.amounts
         if scheduled.recent:
             recent = [replace(e, scheduled=True) if k in scheduled.recent else e
@@ -160,7 +174,7 @@ def _calendar(people: pl.DataFrame, yearly: set[int]) -> pl.DataFrame:
         prior = [x for span in prior_month_offsets(today) for x in span]
         rows.append((today, *starts, *prior,
                      judged_since(today, False).toordinal() - day0,
-                     judged_since(today, True).toordinal() - day0))
+                     judged_since(today, True).toordinal() - day0, day0))
     days = pl.DataFrame(rows, schema=_CALENDAR, orient="row")
     users = people.select("i", "today", yearly=pl.col("i").is_in(list(yearly)))
     return (users.join(days, on="today", how="left", maintain_order="left")
@@ -203,7 +217,7 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
         category.is_null() | (category == "")).then(pl.lit("uncategorized")).otherwise(category))
     return (kept
             .select(
-                "r", "i", "key", "amount", "offset", "since", "expense_id",
+                "r", "i", "key", "amount", "offset", "since", "day0", "expense_id",
                 g=pl.col("i").cast(pl.Int64) * (kept.height + 1)
                 + pl.col("key").rank("dense").cast(pl.Int64),
                 base=_offset.is_between(first_day, last_day),

@@ -17,9 +17,17 @@ inclusive comparisons (``bisect_left``/``bisect_right``).
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
-from pam_proactive.analysis.schedules import AMOUNT_TOLERANCE, MIN_OCCURRENCES
+from pam_proactive.analysis.schedules import (
+    AMOUNT_TOLERANCE,
+    CADENCES,
+    DAY_TOLERANCE,
+    MIN_OCCURRENCES,
+    _grid,
+)
 
 _GROUP = "g"  # the user and category as one integer
 
@@ -27,8 +35,9 @@ _GROUP = "g"  # the user and category as one integer
 def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
     """The core of ``payments`` (columns ``r``, ``i``, ``key``, ``g``: the user and category
     as one integer, ``amount`` > 0, ``offset`` and ``since``: the user's first judged day,
-    as offsets from their today), in ``r`` order, with columns ``r``, ``i``, ``key``,
-    ``amount``, ``offset``."""
+    as offsets from their today ``day0``, an ordinal), in ``r`` order, with columns ``r``,
+    ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head the finder
+    judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts."""
     amount = pl.col("amount")
     # Each distinct amount of a user's category, ascending, with how many payments have an
     # amount at most it (``upto``) and below it (``below``), counted over the whole sorted
@@ -51,13 +60,81 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
         amounts.select(_GROUP, "below", at_lo="amount").sort("at_lo"),
         left_on="lo", right_on="at_lo", by=_GROUP, strategy="forward",
         check_sortedness=False)
-    judged = (heads.filter(pl.col("upto") - pl.col("below") >= MIN_OCCURRENCES)
-              .select(_GROUP, "lo", "hi").sort("lo"))
+    judged = heads.filter(pl.col("upto") - pl.col("below") >= MIN_OCCURRENCES)
     # A payment is alike to a judged head when lo <= amount <= hi; both bounds grow with the
     # head's amount, so the head with the largest lo <= amount has the largest hi of those.
-    return (payments.select("r", "i", "key", _GROUP, "amount", "offset").sort("amount")
-            .join_asof(judged, left_on="amount", right_on="lo", by=_GROUP,
-                       strategy="backward", check_sortedness=False)
+    core = (payments.select("r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
+            .sort("amount")
+            .join_asof(judged.select(_GROUP, "lo", "hi").sort("lo"), left_on="amount",
+                       right_on="lo", by=_GROUP, strategy="backward", check_sortedness=False)
             .filter(pl.col("amount") <= pl.col("hi"))
+            .drop("lo", "hi"))
+    return (core.join(judged.select(_GROUP, "amount", "lo", "hi"), on=[_GROUP, "amount"],
+                      how="left")
             .sort("r")
-            .select("r", "i", "key", "amount", "offset"))
+            .select("r", "i", "key", _GROUP, "amount",
+                    day=pl.col("day0") + pl.col("offset"),
+                    judged=(pl.col("offset") >= pl.col("since")) & pl.col("lo").is_not_null(),
+                    lo="lo", hi="hi"))
+
+
+def _grids(days: list[int]) -> pl.DataFrame:
+    """For each head's day (ordinal) and cadence (its index in :data:`CADENCES`), the
+    expected day (ordinal) of the occurrences 1 .. MIN_OCCURRENCES - 1 cadences before it
+    (``_grid``: once per distinct day, a batch has a few hundred)."""
+    rows = [(day, c, *(_grid(date.fromordinal(day), cadence, k).toordinal()
+                       for k in range(1, MIN_OCCURRENCES)))
+            for day in days for c, cadence in enumerate(CADENCES)]
+    schema = {"h_day": pl.Int64(), "cadence": pl.Int64(),
+              **{f"expected{k}": pl.Int64() for k in range(1, MIN_OCCURRENCES)}}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``find_schedules`` over every user's core at once (see :func:`schedule_core`): the
+    payments that fit a schedule (``r``, ``i``, ``key``, ``amount``, ``day``) and the
+    series, one per latest payment (``i``, ``key``, ``cadence``: an index into CADENCES,
+    ``amount``, ``r``: the latest payment's, ``days``: ordinals, oldest first).
+
+    The finder's walk from a judged head takes, MIN_OCCURRENCES - 1 times, the latest alike
+    payment dated before the last one taken (whatever the cadence); the chain holds for a
+    cadence when the deviations from that cadence's grid, with the head's 0, span at most
+    2 x DAY_TOLERANCE days, and it is clean when no other alike payment lies between its
+    ends. The first cadence that holds (in CADENCES order) is the series'; a scheduled
+    payment in an earlier payment's chain is not the latest of its series."""
+    width = 2 * DAY_TOLERANCE
+    heads = core.filter("judged").select(
+        "i", "key", _GROUP, "amount", "lo", "hi", h="r", h_day="day")
+    # Each judged head with its alike payments up to its day (itself excluded).
+    pairs = (heads.select("h", _GROUP, "lo", "hi", "h_day")
+             .join(core.select(_GROUP, p="r", p_day="day", p_amount="amount"), on=_GROUP)
+             .filter((pl.col("p") != pl.col("h")) & (pl.col("p_day") <= pl.col("h_day"))
+                     & pl.col("p_amount").is_between(pl.col("lo"), pl.col("hi")))
+             .select("h", "p", "p_day"))
+    chain = heads.select("h", "h_day", last="h_day")
+    for k in range(1, MIN_OCCURRENCES):
+        # The latest by (day, position), as the finder's sorted list and bisect take it.
+        step = (pairs.join(chain.select("h", "last"), on="h")
+                .filter(pl.col("p_day") < pl.col("last"))
+                .group_by("h").agg(pl.col("p", "p_day").sort_by("p_day", "p").last()))
+        chain = (chain.join(step, on="h")
+                 .rename({"p": f"r{k}", "p_day": f"day{k}"})
+                 .with_columns(last=pl.col(f"day{k}")))
+    between = (pairs.join(chain.select("h", "last"), on="h")
+               .filter(pl.col("p_day") >= pl.col("last"))
+               .group_by("h").len())
+    chain = (chain.join(between, on="h", how="left")
+             .filter(pl.col("len").fill_null(0) + 1 == MIN_OCCURRENCES))
+    steps = range(1, MIN_OCCURRENCES)
+    devs = [pl.col(f"day{k}") - pl.col(f"expected{k}") for k in steps]
+    fits = (chain.join(_grids(chain["h_day"].unique().to_list()), on="h_day")
+            .filter(pl.max_horizontal(0, *devs) - pl.min_horizontal(0, *devs) <= width)
+            .group_by("h").agg(pl.col("cadence").min(),
+                               *(pl.col(f"r{k}", f"day{k}").first() for k in steps)))
+    fits = heads.join(fits, on="h")
+    followed = pl.concat([fits[f"r{k}"] for k in steps])
+    scheduled = fits.select(r="h", i="i", key="key", amount="amount", day="h_day").sort("r")
+    series = (fits.filter(~pl.col("h").is_in(followed.implode()))
+              .select("i", "key", "cadence", "amount", r="h",
+                      days=pl.concat_list(*(f"day{k}" for k in reversed(steps)), "h_day")))
+    return scheduled, series
