@@ -234,3 +234,41 @@ def test_random_batches(seed: int) -> None:
                     rnd.choice([None, 80, 0])) for k in range(rnd.randrange(0, 4))]
         users.append((today, mine, budgets))
     check(users)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_recurring_payments(seed: int) -> None:
+    """Series at every cadence with days off by up to 3, amounts off by up to 6 %, copies
+    on the same day under another description, stops and restarts, month ends: the edges
+    of the finder's tolerances."""
+    rnd = random.Random(1000 + seed)
+    users = []
+    for _ in range(30):
+        today = date(2026, 1, 1) + timedelta(days=rnd.randrange(-200, 400))
+        mine: list[tuple[Any, Any, int, str | None, str | None]] = []
+        for s in range(rnd.randrange(1, 5)):
+            step = rnd.choice([7, 14, 28, 30, 31, 61])
+            start = -rnd.randrange(0, 40)
+            if rnd.random() < 0.3:  # on a month's last days
+                start = (date(today.year, today.month, 1) - timedelta(days=rnd.randrange(1, 3))
+                         ).toordinal() - today.toordinal()
+            base = rnd.choice([9.99, 20.0, 54.5, 100.0])
+            category = rnd.choice(["rent", "gym", "phone"])
+            for k in range(rnd.randrange(2, 9)):
+                offset = start - k * step + rnd.choice([0, 0, 0, 1, -1, 2, -2, 3])
+                amount = round(base * (1 + rnd.choice([0, 0, 0.01, -0.03, 0.05, -0.05, 0.06])),
+                               2)
+                note = rnd.choice([None, None, f"n{s}", "other"])
+                mine.append((category, amount, offset,
+                             f"{rnd.randrange(10**6):06d}" if offset > -7 else None, note))
+        for _ in range(rnd.randrange(0, 30)):
+            offset = -rnd.randrange(0, 120)
+            mine.append((rnd.choice(["rent", "food"]), rnd.choice([20.0, 9.99, 5.0]), offset,
+                         f"{rnd.randrange(10**6):06d}" if offset > -7 else None, None))
+        rnd.shuffle(mine)
+        budgets = [("w", None, 100.0, "weekly", None), ("m", "rent", 500.0, "monthly", None)]
+        if rnd.random() < 0.5:
+            budgets.append(("y", "gym", 900.0, "yearly", None))
+        users.append((today, mine, budgets))
+    found = check(users)
+    assert any(b.scheduled_spent for fin, _q in found.values() for b in fin.budgets)
