@@ -52,6 +52,8 @@ _CALENDAR = {
 }
 
 _amount, _offset = pl.col("amount"), pl.col("offset")
+_NOTHING_ABOVE = (0, 0.0, 0, 0.0, 0, 0.0)  # week, month, year: (count, sum) above the bar
+_NONE_DUE = (0.0, 0.0, 0.0)
 
 
 def financial_section(frames: BatchFrames, rule: OutlierRule,
@@ -105,7 +107,7 @@ def _context(today: date, categories: Any, recent_rows: Any,
     day0 = today.toordinal()
     recent = [Expense(eid, key, amount, date.fromordinal(day0 + offset))
               for _i, eid, key, amount, offset in recent_rows]
-    paid_by: Mapping[str, tuple[list[float], list[float], list[float]]] = {}
+    paid_by: dict[str, tuple[list[float], list[float], list[float]]] = {}
     due: Mapping[str, tuple[float, float, float]] = {}
     if view is not None:
         scheduled, due = schedule_effects(view[1], view[0], recent, today)
@@ -125,16 +127,24 @@ def _context(today: date, categories: Any, recent_rows: Any,
             spent_30d=round(s30, 2), count_30d=n30, spent_month=month_sum,
             prior_months=(p0, p1, p2))
         bar = bars.get(g)
-        paid = paid_by.get(key, ([], [], []))
-        big = over.get(g, (0, 0.0, 0, 0.0, 0, 0.0))
-        # above(every expense of the period, bar), as analysis.outliers.above sums it.
-        every = [0.0 if bar is None or not n else (big[2 * k + 1] if big[2 * k] else 0)
-                 for k, n in enumerate((week_n, month_n, year_n))]
+        if bar is None:
+            every = [0.0, 0.0, 0.0]
+        else:
+            # above(every expense of the period, bar), as analysis.outliers.above sums it.
+            big = over.get(g, _NOTHING_ABOVE)
+            every = [0.0 if not n else (big[2 * k + 1] if big[2 * k] else 0)
+                     for k, n in enumerate((week_n, month_n, year_n))]
+        paid = paid_by.get(key)
+        if paid is None:  # above([], bar) is 0.0 and sum([]) is 0, as the oracle has them
+            period_spent[key] = [week_sum, month_sum, year_s, every[0] - 0.0,
+                                 every[1] - 0.0, every[2] - 0.0, 0, 0, 0,
+                                 *due.get(key, _NONE_DUE)]
+            continue
         period_spent[key] = [
             week_sum, month_sum, year_s,
             *(e - above(regular, bar) for e, regular in zip(every, paid, strict=True)),
             *(sum(regular) for regular in paid),
-            *due.get(key, (0.0, 0.0, 0.0))]
+            *due.get(key, _NONE_DUE)]
     recent.sort(key=lambda e: (e.spent_on, e.expense_id))
     budgets = tuple(b for b in (_budget(row, today, period_spent, quality)
                                 for row in budget_rows) if b)
