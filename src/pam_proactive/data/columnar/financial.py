@@ -3,9 +3,10 @@ period, recurring payments and the last 7 days' expenses (pure).
 
 The rules are those of ``data/assemble.build_financial`` (the oracle), applied to the whole
 batch's expenses at once: the skips (invalid amount, far future, duplicate), the per-category
-windows, baseline median and MAD, period sums and outliers are Polars expressions; only the
-schedule finder (on the few payments that can belong to a schedule, see
-:mod:`.recurring`), the budgets and the objects themselves are per user.
+windows, baseline median and MAD, period sums, outliers and the schedule finder (see
+:mod:`.recurring`) are Polars expressions; only the dues of the series found
+(``assemble.schedule_effects``), the budgets (``assemble._budget``) and the objects
+themselves are built per user, in one pass over the results.
 
 Sums are taken in the oracle's order (row order, one after the other: a cumulative sum's last
 value), so every figure, rounded or not, is the oracle's; an empty sum is the integer 0 as

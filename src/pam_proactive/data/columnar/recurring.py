@@ -1,4 +1,4 @@
-"""Which payments of a batch the schedule finder must see (pure, column-wise).
+"""The schedule finder over a whole batch (pure, column-wise).
 
 :func:`pam_proactive.analysis.schedules.find_schedules` judges a payment (a *head*) only when
 it is dated from ``since`` on and at least :data:`MIN_OCCURRENCES` payments of its category
@@ -9,8 +9,9 @@ payments from the *core* alone: the alike payments of every head it judges. (Wit
 between the core and all the payments, a judged head keeps exactly its alike payments and
 any other payment still has fewer than :data:`MIN_OCCURRENCES`: it is skipped as before.)
 
-Most payments have no repeat of their amount: the core is a small part of the batch, and
-the finder's per-user search runs on it only. The counts use the finder's own bounds,
+Most payments have no repeat of their amount: the core is a small part of the batch.
+:func:`batch_schedules` then runs the finder's walk for every judged head of the batch at
+once, column-wise, on the core. The counts use the finder's own bounds,
 ``amount * (1 - AMOUNT_TOLERANCE)`` and ``amount * (1 + AMOUNT_TOLERANCE)``, with its
 inclusive comparisons (``bisect_left``/``bisect_right``).
 """
