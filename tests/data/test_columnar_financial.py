@@ -101,6 +101,15 @@ def test_users_without_expenses_or_budgets() -> None:
     assert (budget.spent, budget.period_start) == (0, date(2026, 11, 1))
 
 
+def test_a_batch_whose_expenses_are_all_skipped() -> None:
+    found = check([(TODAY, [("a", math.nan, -1, "x", None), ("a", None, -100, None, None)],
+                    [("b", "a", 5.0, "weekly", None)]),
+                   (TODAY, [("a", 5.0, 3, None, None)], [])])
+    assert dict(found[1][1].skipped) == {"expense_amount_invalid": 2}
+    assert found[1][0].budgets[0].spent == 0
+    assert found[2][0] == FinancialContext(0, (), {}, ())
+
+
 @pytest.mark.parametrize("ids", [("b", "a"), ("a", "b")])
 def test_duplicates_keep_the_lowest_id_in_either_order(ids: tuple[str, str]) -> None:
     mine = [("food", 12.5, -1, ids[0], "lunch"), ("food", 12.5, -1, ids[1], "lunch"),
