@@ -48,7 +48,7 @@ def trip(i: int, tid: str, status: str | None, start: date | None, end: date | N
 
 
 def event(i: int, eid: str, title: str | None, starts: datetime, ends: datetime | None,
-          all_day: bool = False, kind: str | None = "meeting",
+          all_day: bool | None = False, kind: str | None = "meeting",
           place: str | None = "Moab, UT") -> tuple[Any, ...]:
     return (i, eid, title, starts, ends, all_day, kind, place)
 
@@ -127,11 +127,14 @@ def test_distances_costs_and_location_sources() -> None:
         trip(3, "z", "active", TODAY - DAY, TODAY + DAY),  # profile coordinates win
         trip(5, "b", "completed", TODAY - 9 * DAY, TODAY - 2 * DAY, destination="B"),
         trip(5, "a", "completed", TODAY - 7 * DAY, TODAY - 2 * DAY, destination="A"),
+        # The same point with zeros and negative zeros: never one shared object.
+        trip(6, "a", "planned", None, None, route=("0", "0.0", "0", "0", None, "object")),
+        trip(6, "b", "planned", None, None, route=("-0", "-0.0", "-0", "0", None, "object")),
     ]
     users = [user(1), user(2), user(3, latitude=36.1, longitude="-115.2"), user(4),
-             user(5, latitude=91.0, longitude=0.0)]
+             user(5, latitude=91.0, longitude=0.0), user(6)]
     _old, new = both(users, rows)
-    one, two, three, four, five = (new[UUID(int=n)] for n in range(1, 6))
+    one, two, three, four, five, six = (new[UUID(int=n)] for n in range(1, 7))
     assert [t.distance_miles for t in one.travel.trips] == [None, None, 25_000.0, None, -0.0,
                                                             None]
     negative_zero = one.travel.trips[4].distance_miles
@@ -146,6 +149,7 @@ def test_distances_costs_and_location_sources() -> None:
     assert three.travel.location is not None and three.travel.location.source == "profile"
     assert four.travel.trips == () and four.travel.location is None
     assert five.travel.location is not None and five.travel.location.place_name == "B"
+    assert repr(six.travel.trips[1].origin_coordinates) == "Coordinates(lat=-0.0, lng=-0.0)"
 
 
 @pytest.mark.parametrize("route", [
@@ -153,6 +157,7 @@ def test_distances_costs_and_location_sources() -> None:
     ("90.0001", "0", "0", "180.5", None, "object"),  # out of range: no points
     ("1e1", " 12.5", "NaN", "-inf", None, "object"),  # not plain decimals: Python reads
     ("-0", "-0.0", "0", "1_0", None, "object"),
+    ("+5", ".5", "١٢", "12.5 ", None, "object"),  # Python reads these; Polars not all
     ("abc", "{\"x\": 1}", "true", None, None, "object"),
     ("12.5", None, None, "7", None, "object"),  # one side missing
     (None, None, None, None, '{"origin": {"lat": 1, "lng": 2}, "destination": 3}', "string"),
@@ -205,14 +210,16 @@ def test_duplicate_events_and_end_repairs() -> None:
         event(1, "e", "straße", at, None, place="  "),  # casefold: the same title
         event(1, "f", "Later", at + DAY, at, kind=None, place="   "),  # end before start
         event(1, "g", None, at + 2 * DAY, None, kind=None),
+        event(1, "h", "No all-day flag: timed", at + 3 * DAY, None, all_day=None),
         event(2, "a", "Dinner at Joe's", at, None),  # another traveler: not a copy
     ]
     _old, new = both([user(1), user(2)], events=events)
     ctx = new[UUID(int=1)]
-    assert [e.event_id for e in ctx.calendar.events] == ["a", "c", "d", "f", "g"]
+    assert [e.event_id for e in ctx.calendar.events] == ["a", "c", "d", "f", "g", "h"]
     skipped, repaired = counts(ctx)
     assert skipped["event_duplicate"] == 2 and repaired["event_end_before_start"] == 1
-    f, g = ctx.calendar.events[3:]
+    f, g, h = ctx.calendar.events[3:]
+    assert h.all_day is False and h.starts_at.utcoffset() == timedelta(hours=-5)
     assert f.ends_at == f.starts_at and f.location_name is None
     assert f.event_type == "personal" and g.title == ""
     assert len(new[UUID(int=2)].calendar.events) == 1

@@ -229,40 +229,36 @@ def calendar_section(frames: BatchFrames,
                      quality: Mapping[int, QualityBuilder]) -> dict[int, CalendarContext]:
     """Every batch user's :class:`CalendarContext`, by position ``i`` (``build_calendar``)."""
     events = frames.events.select(
-        "i", "event_id", "title", "starts_at", "ends_at", "all_day", "event_type",
-        "location_name",
+        "i", "event_id", "title", "starts_at", "ends_at", pl.col("all_day").fill_null(False),
+        "event_type", "location_name",
         # Only events sharing their user and start can be copies of one another: the
         # duplicate key (texts compared by ``_same_text``) is built for those only.
         pl.struct("i", "starts_at").is_duplicated().alias("shared"),
         (_too_long("title") | _too_long("event_type") | _too_long("location_name"))
         .alias("cut"),
     )
-    zones = dict(frames.people.select("i", "zone").iter_rows())
+    # Each user's zone, as build_calendar resolves it (zone() is cached per name).
+    zones = {i: zone(name) for i, name in frames.people.select("i", "zone").iter_rows()}
     by_user: dict[int, list[CalendarEvent]] = {}
     seen: set[tuple[int, str, datetime, str]] = set()
-    tz_of: dict[int, Any] = {}
     row: tuple[Any, ...]
     for row in zip(*(c.to_list() for c in events.iter_columns()), strict=True):
         i, eid, title, starts, ends, all_day, etype, place, shared, cut = row
-        q = quality[i]
         if cut:
             _i, _e, title, _s, _t, _a, etype, place = cut_columns(
-                (i, eid, title, starts, ends, all_day, etype, place), _EVENT_TEXT, q)
+                (i, eid, title, starts, ends, all_day, etype, place), _EVENT_TEXT, quality[i])
         if shared:
             key = (i, _same_text(title), starts, _same_text(place))
             if key in seen:
-                q.skip("event_duplicate")
+                quality[i].skip("event_duplicate")
                 continue
             seen.add(key)
         if ends is None:
             ends = starts
         elif ends < starts:
-            q.repair("event_end_before_start")
+            quality[i].repair("event_end_before_start")
             ends = starts
-        tz = tz_of.get(i)
-        if tz is None:
-            tz = tz_of[i] = zone(zones[i])
-        all_day = bool(all_day)
+        tz = zones[i]
         if not all_day:
             local = _in_zone(starts, tz)
             ends = local if ends is starts else _in_zone(ends, tz)
