@@ -126,8 +126,9 @@ def _trip_columns(frames: BatchFrames) -> pl.DataFrame:
         _bit(_too_long("origin") | _too_long("destination"), _TEXT_CUT),
         _bit(end < start, 8), _bit(negative, 16), _bit(implausible, 32), _bit(malformed, 64))
     return (
-        frames.trips.join(frames.people.select("i", "today"), on="i", how="left",
-                          maintain_order="left")
+        frames.trips.lazy()
+        .join(frames.people.lazy().select("i", "today"), on="i", how="left",
+              maintain_order="left")
         .with_columns(_finite("distance_miles").alias("_distance"),
                       *(_degrees(c).alias(f"_{c}") for c in _TEXTS))
         .select(
@@ -137,7 +138,7 @@ def _trip_columns(frames: BatchFrames) -> pl.DataFrame:
             _finite("estimated_cost").alias("cost"),
             o_lat.alias("o_lat"), o_lng.alias("o_lng"), d_lat.alias("d_lat"),
             d_lng.alias("d_lng"), again.fill_null(0).alias("again"),
-        ))
+        ).collect())
 
 
 class _Points(dict[tuple[float, float], Coordinates]):
