@@ -12,7 +12,7 @@ oracle, so one rule stays in one place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -37,6 +37,7 @@ from pam_proactive.data.assemble import (
     _in_zone,
     _route_text_coordinates,
     _same_text,
+    trip_location,
 )
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.frames import BatchFrames
@@ -120,11 +121,16 @@ def _trip_columns(frames: BatchFrames) -> pl.DataFrame:
     route = pl.col("route_type")
     o_lat, o_lng, o_odd = _point("origin_lat", "origin_lng")
     d_lat, d_lng, d_odd = _point("destination_lat", "destination_lng")
-    malformed = (route.is_not_null() & ~route.is_in(["object", "null", "string"]))
+    counted = {
+        "trip_end_before_start": end < start,
+        "trip_distance_negative": negative,
+        "trip_distance_implausible": implausible,
+        "route_data_malformed": route.is_not_null() & ~route.is_in(["object", "null", "string"]),
+    }
     again = pl.sum_horizontal(
         _bit(o_odd | d_odd, _ODD_COORDINATES), _bit(route == "string", _ROUTE_TEXT),
         _bit(_too_long("origin") | _too_long("destination"), _TEXT_CUT),
-        _bit(end < start, 8), _bit(negative, 16), _bit(implausible, 32), _bit(malformed, 64))
+        *(_bit(counted[reason], bit) for bit, _kind, reason in _FLAGS))
     return (
         frames.trips.lazy()
         .join(frames.people.lazy().select("i", "today"), on="i", how="left",
@@ -180,7 +186,7 @@ def travel_section(frames: BatchFrames, profiles: Mapping[int, Profile],
         if profile.coordinates is not None:
             location: Location | None = Location(profile.coordinates, None, "profile")
         else:
-            location = _trip_location(mine) if mine else None
+            location = trip_location(mine) if mine else None
         out[i] = TravelContext(tuple(mine) if mine else (), location)
     return out
 
@@ -206,24 +212,6 @@ def _look_again(stored: tuple[Any, ...], again: int, quality: QualityBuilder,
     if again & _TEXT_CUT:
         row = TripRow._make(cut_columns(row, _TRIP_TEXT, quality))
     return row.origin, row.destination, o_xy, d_xy
-
-
-def _trip_location(trips: list[Trip]) -> Location | None:
-    """The location ``build_travel`` reads from the trips: the last active trip's
-    destination, else the latest completed one's (by end, else start date, then id)."""
-    for t in reversed(trips):
-        if t.status == "active":
-            return Location(t.destination_coordinates, t.destination, "active_trip")
-    done: Trip | None = None
-    done_key: tuple[date, str] | None = None
-    for t in trips:
-        if t.status == "completed":
-            key = (t.end_date or t.start_date or date.min, t.trip_id)
-            if done_key is None or key > done_key:  # the first of equals, as max() keeps
-                done, done_key = t, key
-    if done is None:
-        return None
-    return Location(done.destination_coordinates, done.destination, "last_trip")
 
 
 def calendar_section(frames: BatchFrames,
