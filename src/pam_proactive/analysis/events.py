@@ -166,9 +166,15 @@ def event_day(event: CalendarEvent, tz: tzinfo) -> date | None:
     """The traveler's local date of ``event``: an all-day event's own date (never shifted
     by a time zone, :func:`~pam_proactive.analysis.dates.all_day_date`), a timed event's
     start date in ``tz``. The one rule every output's event date follows."""
-    if event.all_day:
-        return all_day_date(event.starts_at, tz)
-    return local_date(event.starts_at, tz)
+    return day_of_event(event.starts_at, event.all_day, tz)
+
+
+def day_of_event(starts_at: datetime, all_day: bool, tz: tzinfo) -> date | None:
+    """:func:`event_day` of an event starting at ``starts_at`` (as a
+    :class:`CalendarEvent` holds it), before the event is built."""
+    if all_day:
+        return all_day_date(starts_at, tz)
+    return local_date(starts_at, tz)
 
 
 def event_start(event: CalendarEvent, tz: tzinfo) -> datetime | None:

@@ -462,15 +462,22 @@ def build_travel(trip_rows: Sequence[TripRow], profile: Profile, today: date,
     if profile.coordinates is not None:
         location = Location(profile.coordinates, None, "profile")
     else:
-        active = [t for t in trips if t.status == "active"]
-        done = [t for t in trips if t.status == "completed"]
-        if active:
-            t = active[-1]
-            location = Location(t.destination_coordinates, t.destination, "active_trip")
-        elif done:
-            t = max(done, key=lambda t: (t.end_date or t.start_date or date.min, t.trip_id))
-            location = Location(t.destination_coordinates, t.destination, "last_trip")
+        location = trip_location(trips)
     return TravelContext(trips, location)
+
+
+def trip_location(trips: Sequence[Trip]) -> Location | None:
+    """Where the trips put a traveler without profile coordinates: the destination of the
+    last active trip, else of the latest completed one (by end, else start date, then id)."""
+    active = [t for t in trips if t.status == "active"]
+    done = [t for t in trips if t.status == "completed"]
+    if active:
+        t = active[-1]
+        return Location(t.destination_coordinates, t.destination, "active_trip")
+    if done:
+        t = max(done, key=lambda t: (t.end_date or t.start_date or date.min, t.trip_id))
+        return Location(t.destination_coordinates, t.destination, "last_trip")
+    return None
 
 
 def _same_text(text: str | None) -> str:

@@ -9,10 +9,12 @@ every row skipped or repaired is counted in the user's ``DataQuality``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID
 
+from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
 from pam_proactive.analysis.outliers import OutlierRule
-from pam_proactive.context import QualityBuilder, UserContext
+from pam_proactive.context import Profile, QualityBuilder, UserContext
 from pam_proactive.data.assemble import _USER_TEXT, _completeness, build_profile
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.financial import financial_section
@@ -22,41 +24,86 @@ from pam_proactive.data.columnar.vehicle import vehicle_section
 from pam_proactive.data.rows import UserRow
 
 
-def build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserContext]:
-    """Every batch user's context as of ``frames.now``, by user id."""
+def profile_section(frames: BatchFrames) -> tuple[dict[int, QualityBuilder],
+                                                   dict[int, UserRow], dict[int, Profile]]:
+    """Every batch user's quality builder (with the rows recorded after ``now``), profile row
+    (texts cut) and :class:`Profile`, by position ``i`` (as ``assemble.build_context``)."""
     after: dict[int, dict[str, int]] = {}
     for i, source, rows in frames.after_now.iter_rows():
         after.setdefault(i, {})[source] = rows
-    people = frames.people.select("i", "today", "zone", "zone_invalid").rows()
-    quality = {i: QualityBuilder(recorded_after_now=after.get(i, {})) for i, *_ in people}
+    people = frames.people.select("i", "zone", "zone_invalid").iter_columns()
+    quality: dict[int, QualityBuilder] = {}
     users: dict[int, UserRow] = {}
-    profiles = {}
-    for (i, _today, zone, invalid), row in zip(people, frames.users, strict=True):
-        q = quality[i]
-        users[i] = user = UserRow._make(cut_columns(row, _USER_TEXT, q))
+    profiles: dict[int, Profile] = {}
+    for i, zone, invalid, user in zip(*(c.to_list() for c in people), frames.users,
+                                      strict=True):
+        quality[i] = q = QualityBuilder(recorded_after_now=after.get(i, {}))
+        if _long_text(user):
+            user = UserRow._make(cut_columns(user, _USER_TEXT, q))
+        users[i] = user
         if invalid:
             q.skip("timezone_invalid")
         if invalid or user.timezone is None:
             # Dates, budget periods and quiet hours then follow UTC: said, never silent.
             q.assume("timezone", "UTC (local dates, budget periods and quiet hours)")
         profiles[i] = build_profile(user, zone, q)
+    return quality, users, profiles
+
+
+def _long_text(user: UserRow) -> bool:
+    """Whether one of the profile's texts (``_USER_TEXT``: region, vehicle and fuel type) is
+    to be cut (a quick test: the cut itself is ``cut_columns``)."""
+    region, vehicle, fuel = user.region, user.vehicle_type, user.fuel_type
+    return ((region is not None and len(region) > TEXT_MAX_CHARS)
+            or (vehicle is not None and len(vehicle) > TEXT_MAX_CHARS)
+            or (fuel is not None and len(fuel) > TEXT_MAX_CHARS))
+
+
+# Each section's sources, in the order the completeness lists the missing ones.
+_SOURCES = (
+    ("profile", ("timezone", "vehicle_type")),
+    ("financial", ("expenses", "budgets")),
+    ("travel", ("trips", "location")),
+    ("calendar", ("calendar_events",)),
+    ("vehicle", ("vehicles", "fuel_log", "maintenance_records")),
+)
+
+
+@lru_cache(maxsize=4096)
+def _shares(present: tuple[bool, ...], after_now: frozenset[str], skipped: frozenset[str],
+            ) -> tuple[tuple[tuple[str, float], ...], tuple[str, ...]]:
+    """``assemble._completeness`` of the sources ``present`` (flags in :data:`_SOURCES`
+    order) for a user whose rows recorded after ``now`` and skips are of these names: the
+    sections' shares and the missing sources. A few hundred combinations cover a batch, so
+    the rule runs once for each, not once per user."""
+    flags = iter(present)
+    scratch = QualityBuilder(recorded_after_now=dict.fromkeys(after_now, 0),
+                             skipped=dict.fromkeys(skipped, 1))
+    _completeness(scratch, {section: {name: next(flags) for name in names}
+                            for section, names in _SOURCES})
+    return tuple(scratch.sections.items()), tuple(scratch.missing_sources)
+
+
+def build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserContext]:
+    """Every batch user's context as of ``frames.now``, by user id."""
+    quality, users, profiles = profile_section(frames)
     financial = financial_section(frames, rule, quality)
     travel = travel_section(frames, profiles, quality)
     calendar = calendar_section(frames, quality)
     vehicle = vehicle_section(frames, profiles, quality)
     contexts = {}
-    for i, today, _zone, invalid in people:
+    people = frames.people.select("i", "today", "zone_invalid").iter_columns()
+    for i, today, invalid in zip(*(c.to_list() for c in people), strict=True):
         q, profile, user = quality[i], profiles[i], users[i]
         fin, trv, cal, veh = financial[i], travel[i], calendar[i], vehicle[i]
-        _completeness(q, {
-            "profile": {"timezone": user.timezone is not None and not invalid,
-                        "vehicle_type": profile.vehicle_class != "unknown"},
-            "financial": {"expenses": bool(fin.categories), "budgets": bool(fin.budgets)},
-            "travel": {"trips": bool(trv.trips), "location": trv.location is not None},
-            "calendar": {"calendar_events": bool(cal.events)},
-            "vehicle": {"vehicles": veh.primary is not None, "fuel_log": bool(veh.fills),
-                        "maintenance_records": bool(veh.maintenance)},
-        })
+        sections, missing = _shares(
+            (user.timezone is not None and not invalid, profile.vehicle_class != "unknown",
+             bool(fin.categories), bool(fin.budgets), bool(trv.trips),
+             trv.location is not None, bool(cal.events), veh.primary is not None,
+             bool(veh.fills), bool(veh.maintenance)),
+            frozenset(q.recorded_after_now), frozenset(q.skipped))
+        q.sections.update(sections)
+        q.missing_sources.extend(missing)
         contexts[profile.user_id] = UserContext(profile.user_id, frames.now, today, profile,
                                                 fin, trv, cal, veh, q.freeze())
     return contexts
