@@ -15,9 +15,10 @@ Units as the frames': miles, US gallons, the user's currency.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
@@ -48,7 +49,9 @@ Quality = Mapping[int, QualityBuilder]
 # (column of booleans, reason, QualityBuilder method name): one count per true row.
 Tally = tuple[tuple[str, str, str], ...]
 
-_READING = "reading"  # an odometer reading (miles) in the readings frame
+_READING = "reading"
+# Dates are made once per day of the batch's span when it spans at most this many days.
+_DATE_SPAN = 4_000  # an odometer reading (miles) in the readings frame
 _VEHICLE_TEXT = ("name", "vehicle_type", "fuel_type")
 _MAINTENANCE_TEXT = ("task",)
 
@@ -71,17 +74,14 @@ def _by_user(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _tally(frame: pl.DataFrame, tally: Tally, quality: Quality) -> None:
     """Count, per user, the rows of ``frame`` true in each column of ``tally``."""
-    columns = [column for column, _reason, _kind in tally]
     if frame.is_empty():
         return
-    flagged = frame.filter(pl.any_horizontal(columns))
-    if flagged.is_empty():
-        return
-    sums = flagged.group_by("i").agg(pl.col(columns).cast(pl.Int64).sum())
-    for row in sums.iter_rows(named=True):
-        q = quality[row["i"]]
-        for column, reason, kind in tally:
-            getattr(q, kind)(reason, row[column])
+    users = frame["i"].to_numpy()
+    for column, reason, kind in tally:
+        flagged = users[frame[column].to_numpy()]
+        if len(flagged):
+            for i, n in zip(*np.unique(flagged, return_counts=True), strict=True):
+                getattr(quality[int(i)], kind)(reason, int(n))
 
 
 def _cut(frame: pl.DataFrame, columns: Iterable[str], quality: Quality) -> pl.DataFrame:
@@ -117,46 +117,88 @@ def _fills(fuel: pl.DataFrame, people: pl.DataFrame,
            quality: Quality) -> tuple[pl.DataFrame, dict[int, tuple[date, ...]]]:
     """The fill-ups ``clean_fills`` keeps (columns of :class:`FuelFill` plus ``i``), and each
     user's days of fill-ups skipped for their volume with no kept fill-up that day."""
-    gallons, odometer, cost = pl.col("gallons"), pl.col("odometer_miles"), pl.col("total_cost")
-    rows = fuel.join(people.select("i", "today"), on="i", how="left",
-                     maintain_order="left").with_columns(
+    gallons, cost = pl.col("gallons"), pl.col("total_cost")
+    past = ~pl.col("fuel_date_future")
+    rows = fuel.with_columns(_today_of_rows(fuel["i"], people)).with_columns(
         fuel_date_future=pl.col("filled_on") > pl.col("today"),
         usable=(gallons.is_not_nan() & (gallons > 0) & (gallons <= MAX_FILL_GALLONS))
         .fill_null(False),
     )
-    past = rows.filter(~pl.col("fuel_date_future"))
-    past = past.with_columns(fuel_volume_invalid=~pl.col("usable"))
-    # The same fill-up typed twice has the date, volume and odometer of an earlier one; a
-    # NaN odometer equals nothing (as in Python), hence each its own key.
-    usable = past.filter(pl.col("usable")).with_columns(
-        fuel_fill_duplicate=~pl.struct(
-            "i", "filled_on", "gallons", "odometer_miles",
-            pl.when(odometer.is_nan()).then(pl.int_range(pl.len())).alias("nan"),
-        ).is_first_distinct())
-    kept = usable.filter(~pl.col("fuel_fill_duplicate")).with_columns(
-        **_odometer("odometer_miles", "odometer"),
-        fuel_cost_invalid=(cost.is_finite() & (cost < 0)).fill_null(False),
-        total_cost=pl.when(cost.is_finite() & (cost >= 0)).then(cost),
-        is_full=pl.col("is_full").fill_null(False),
+    keep = pl.col("keep")
+    odometer = _odometer("odometer_miles", "odometer")
+    rows = (
+        rows.lazy()
+        .with_columns(fuel_volume_invalid=past & ~pl.col("usable"),
+                      fuel_fill_duplicate=pl.Series(_duplicates(rows)))
+        .with_columns(keep=past & pl.col("usable") & ~pl.col("fuel_fill_duplicate"))
+        .with_columns(**{name: keep & flag for name, flag in odometer.items()
+                         if name != "odometer_miles"},
+                      odometer_miles=odometer["odometer_miles"],
+                      fuel_cost_invalid=keep & (cost.is_finite() & (cost < 0)).fill_null(False),
+                      total_cost=pl.when(cost.is_finite() & (cost >= 0)).then(cost),
+                      is_full=pl.col("is_full").fill_null(False))
+        .collect()
     )
-    kept = _last_kept_readings(kept)
-    _tally(rows, (("fuel_date_future", "fuel_date_future", "skip"),), quality)
-    _tally(past, (("fuel_volume_invalid", "fuel_volume_invalid", "skip"),), quality)
-    _tally(usable, (("fuel_fill_duplicate", "fuel_fill_duplicate", "skip"),), quality)
-    _tally(kept, (("odometer_implausible", "odometer_implausible", "skip"),
+    kept = _last_kept_readings(rows.filter(keep))
+    _tally(rows, (("fuel_date_future", "fuel_date_future", "skip"),
+                  ("fuel_volume_invalid", "fuel_volume_invalid", "skip"),
+                  ("fuel_fill_duplicate", "fuel_fill_duplicate", "skip"),
+                  ("odometer_implausible", "odometer_implausible", "skip"),
                   ("odometer_negative", "odometer_negative", "repair"),
-                  ("odometer_backwards", "odometer_backwards", "repair"),
-                  ("odometer_jump", "odometer_jump", "repair"),
                   ("fuel_cost_invalid", "fuel_cost_invalid", "skip")), quality)
+    _tally(kept, (("odometer_backwards", "odometer_backwards", "repair"),
+                  ("odometer_jump", "odometer_jump", "repair")), quality)
     # A day with a usable fill too is read as one fill-up typed twice, once wrongly: only
     # the other days are gaps (see build_vehicle).
-    gaps = (past.filter(pl.col("fuel_volume_invalid")).select("i", "filled_on")
-            .join(kept.select("i", "filled_on"), on=["i", "filled_on"], how="anti")
-            .unique().sort("i", "filled_on"))
     unusable: dict[int, list[date]] = {}
-    for i, day in gaps.iter_rows():
-        unusable.setdefault(i, []).append(day)
+    skipped = rows.filter(pl.col("fuel_volume_invalid"))
+    if not skipped.is_empty():
+        gaps = (skipped.select("i", "filled_on")
+                .join(kept.select("i", "filled_on"), on=["i", "filled_on"], how="anti")
+                .unique().sort("i", "filled_on"))
+        for i, day in gaps.iter_rows():
+            unusable.setdefault(i, []).append(day)
     return kept, {i: tuple(days) for i, days in unusable.items()}
+
+
+def _today_of_rows(users: pl.Series, people: pl.DataFrame) -> pl.Series:
+    """Each row's user's local date (``today``), by the user's position ``i``."""
+    positions = people["i"].to_numpy()
+    days = np.zeros(int(positions.max(initial=0)) + 1, dtype=np.int32)
+    days[positions] = people["today"].to_physical().to_numpy()
+    return pl.Series("today", days[users.to_numpy()], dtype=pl.Int32()).cast(pl.Date())
+
+
+def _duplicates(rows: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """The rows that repeat an earlier usable, past fill-up of their user: the same date,
+    volume and odometer (a NaN odometer equals nothing, as in Python).
+
+    Only rows sharing their user and date with another can be one: in the statement's order
+    (user, date) those are neighbours, and the full comparison runs on them alone."""
+    candidate = (~rows["fuel_date_future"] & rows["usable"]).to_numpy()
+    duplicate = np.zeros(rows.height, dtype=np.bool_)
+    if not candidate.any():
+        return duplicate
+    users, days = rows["i"].to_numpy(), rows["filled_on"].to_physical().to_numpy()
+    same = (users[1:] == users[:-1]) & (days[1:] == days[:-1])
+    ordered = bool(np.all((users[1:] > users[:-1]) | same | (
+        (users[1:] == users[:-1]) & (days[1:] > days[:-1]))))
+    near = candidate.copy()
+    if ordered:
+        shared = np.zeros(rows.height, dtype=np.bool_)
+        shared[1:] |= same
+        shared[:-1] |= same
+        near &= shared
+    if not near.any():
+        return duplicate
+    positions = np.flatnonzero(near)
+    odometer = pl.col("odometer_miles")
+    first = rows.filter(pl.Series(near)).select(pl.struct(
+        "i", "filled_on", "gallons", "odometer_miles",
+        pl.when(odometer.is_nan()).then(pl.int_range(pl.len())).alias("own"),
+    ).is_first_distinct())
+    duplicate[positions[~first.to_series().to_numpy()]] = True
+    return duplicate
 
 
 def _last_kept_readings(kept: pl.DataFrame) -> pl.DataFrame:
@@ -167,32 +209,31 @@ def _last_kept_readings(kept: pl.DataFrame) -> pl.DataFrame:
     Sequential (a dropped reading does not move the last kept one), so it runs as a loop,
     but only over the users whose readings step backwards or jump somewhere: for the others
     every reading is kept."""
-    rows = kept.with_row_index("row")
-    read = rows.filter(pl.col("odometer_miles").is_not_null()).select("row", "i",
-                                                                       "odometer_miles")
-    step = pl.col("odometer_miles") - pl.col("odometer_miles").shift(1)
-    suspects = read.filter(
-        (pl.col("i") == pl.col("i").shift(1)) & ((step < 0) | (step >= ODOMETER_JUMP_MILES))
-    )["i"].unique()
-    backwards: list[int] = []
-    jumps: list[int] = []
-    if not suspects.is_empty():
+    odometer = kept["odometer_miles"]
+    positions = np.flatnonzero(odometer.is_not_null().to_numpy())
+    users = kept["i"].to_numpy()[positions]
+    readings = odometer.fill_null(0.0).to_numpy()[positions]
+    step = readings[1:] - readings[:-1]
+    strange = (users[1:] == users[:-1]) & ((step < 0) | (step >= ODOMETER_JUMP_MILES))
+    backwards = np.zeros(kept.height, dtype=np.bool_)
+    jumps = np.zeros(kept.height, dtype=np.bool_)
+    if strange.any():
+        mine = np.isin(users, users[1:][strange])
         last: dict[int, float] = {}
-        for row, i, reading in read.filter(pl.col("i").is_in(suspects.implode())).iter_rows():
+        for row, i, reading in zip(positions[mine].tolist(), users[mine].tolist(),
+                                   readings[mine].tolist(), strict=True):
             previous = last.get(i)
             if previous is not None and reading < previous:
-                backwards.append(row)
+                backwards[row] = True
             elif previous is not None and reading - previous >= ODOMETER_JUMP_MILES:
-                jumps.append(row)
+                jumps[row] = True
             else:
                 last[i] = reading
-    row = pl.col("row")
-    back, jump = row.is_in(pl.Series(backwards, dtype=pl.UInt32()).implode()), \
-        row.is_in(pl.Series(jumps, dtype=pl.UInt32()).implode())
-    return rows.with_columns(
-        odometer_backwards=back, odometer_jump=jump,
-        odometer_miles=pl.when(back | jump).then(None).otherwise(pl.col("odometer_miles")),
-    ).drop("row")
+    dropped = pl.Series(backwards | jumps)
+    return kept.with_columns(
+        odometer_backwards=pl.Series(backwards), odometer_jump=pl.Series(jumps),
+        odometer_miles=pl.when(dropped).then(None).otherwise(pl.col("odometer_miles")),
+    )
 
 
 def _maintenance(records: pl.DataFrame, quality: Quality) -> pl.DataFrame:
@@ -267,32 +308,39 @@ def _drop_outliers(
         items.select("i", pl.col("mileage_miles").alias(_READING)),
         vehicles.select("i", pl.col("odometer_miles").alias(_READING)),
     ]).drop_nulls(_READING)
-    # Only a user whose highest reading is more than the rule's gap above the next one can
-    # have an outlier: the rule itself runs for those users alone.
-    ranked = readings.unique().sort("i", _READING, descending=[False, True])
-    gap = pl.col(_READING) - pl.col(_READING).shift(-1)
-    top = pl.col("i").is_first_distinct()
-    suspects = ranked.filter(
-        top & (pl.col("i") == pl.col("i").shift(-1)) & (gap > ODOMETER_OUTLIER_MILES))["i"]
+    users = readings["i"].to_numpy()
+    values = readings[_READING].to_numpy()
+    size = int(users.max()) + 1 if len(users) else 1
+    # Only a user whose highest reading is more than the rule's gap above the next lower
+    # one can have an outlier: the rule itself runs for those users alone.
+    top = np.full(size, -np.inf)
+    np.maximum.at(top, users, values)
+    lower = values < top[users]
+    below = np.full(size, -np.inf)
+    np.maximum.at(below, users[lower], values[lower])
+    some_lower = np.flatnonzero(below > -np.inf)
+    suspects = some_lower[top[some_lower] - below[some_lower] > ODOMETER_OUTLIER_MILES]
+    best = {i: v for i, v in zip(np.flatnonzero(top > -np.inf).tolist(),
+                                   top[top > -np.inf].tolist(), strict=True)}
     rejected: list[tuple[int, float]] = []
-    if not suspects.is_empty():
-        mine = readings.filter(pl.col("i").is_in(suspects.implode()))
-        values: dict[int, list[float]] = {}
+    if len(suspects):
+        mine = readings.filter(pl.col("i").is_in(pl.Series(suspects, dtype=pl.Int32())
+                                                 .implode()))
+        found: dict[int, list[float]] = {}
         for i, reading in mine.iter_rows():
-            values.setdefault(i, []).append(reading)
-        for i, found in values.items():
-            outliers = odometer_outliers(found)
-            quality[i].skip("odometer_outlier", sum(1 for r in found if r in outliers))
+            found.setdefault(i, []).append(reading)
+        for i, read in found.items():
+            outliers = odometer_outliers(read)
+            quality[i].skip("odometer_outlier", sum(1 for r in read if r in outliers))
             rejected += [(i, r) for r in outliers]
+            best[i] = max(r for r in read if r not in outliers)  # never empty: the lowest stays
     if rejected:
         out = pl.DataFrame(rejected, schema={"i": pl.Int32(), _READING: pl.Float64()},
                            orient="row").with_columns(outlier=pl.lit(True))
-        readings = readings.join(out, on=["i", _READING], how="anti")
         fills = _without(fills, "odometer_miles", out)
         items = _without(items, "mileage_miles", out)
         vehicles = _without(vehicles, "odometer_miles", out)
-    best = readings.group_by("i").agg(pl.col(_READING).max())
-    return fills, items, vehicles, dict(best.iter_rows())
+    return fills, items, vehicles, best
 
 
 def _without(frame: pl.DataFrame, column: str, outliers: pl.DataFrame) -> pl.DataFrame:
@@ -307,18 +355,33 @@ def _without(frame: pl.DataFrame, column: str, outliers: pl.DataFrame) -> pl.Dat
 def _objects(frame: pl.DataFrame, cls: type[Any], names: Iterable[str]) -> list[Any]:
     """One ``cls`` per row of ``frame`` from its ``names`` columns (in ``cls``'s field
     order)."""
-    return instances(cls, [frame[name].to_list() for name in names])
+    return instances(cls, [_values(frame[name]) for name in names])
+
+
+def _values(column: pl.Series) -> list[Any]:
+    """``column``'s values as Python objects. A batch's dates span few days: each is made
+    once and shared (a date is immutable), far cheaper than one object per row."""
+    if column.dtype != pl.Date() or column.null_count() or column.len() < 64:
+        return column.to_list()
+    days = column.to_physical().to_numpy()  # days since 1970-01-01
+    first, last = int(days.min()), int(days.max())
+    if last - first > _DATE_SPAN:
+        return column.to_list()
+    epoch = date(1970, 1, 1)
+    made = [epoch + timedelta(days=d) for d in range(first, last + 1)]
+    return list(map(made.__getitem__, (days - first).tolist()))
 
 
 def _per_user(frame: pl.DataFrame, made: list[Any]) -> dict[int, tuple[Any, ...]]:
     """``made`` (one object per row of ``frame``, whose users' rows are together) cut into
     each user's tuple."""
-    out: dict[int, tuple[Any, ...]] = {}
-    start = 0
-    for i, n in frame.group_by("i", maintain_order=True).len().iter_rows():
-        out[i] = tuple(made[start : start + n])
-        start += n
-    return out
+    users = frame["i"].to_numpy()
+    if not len(users):
+        return {}
+    starts = np.flatnonzero(np.diff(users)) + 1
+    bounds = [0, *starts.tolist(), len(users)]
+    return {i: tuple(made[a:b]) for i, a, b in zip(users[bounds[:-1]].tolist(), bounds,
+                                                    bounds[1:], strict=False)}
 
 
 def _contexts(users: list[int], fills: pl.DataFrame, items: pl.DataFrame,
