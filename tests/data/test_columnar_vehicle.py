@@ -270,3 +270,13 @@ def test_rows_of_a_user_apart_are_taken_in_their_order(shuffled: bool) -> None:
     old, new = both_paths(2, fuel)
     assert_same(old, new)
     assert counts(new[1][1]) == {"odometer_backwards": 1}
+
+
+def test_two_vehicle_rows_of_a_user_the_last_stands() -> None:
+    long = "n" * (TEXT_MAX_CHARS + 1)
+    vehicles = [vehicle(1, name=long, tank=0.1), vehicle(2), vehicle(1, odo=55_000.0)]
+    old, new = both_paths(2, (), (), vehicles)
+    assert_same(old, new)
+    one = new[1][0].primary
+    assert one is not None and one.odometer_miles == 55_000.0
+    assert counts(new[1][1]) == {}  # the first row was never read: nothing cut or repaired

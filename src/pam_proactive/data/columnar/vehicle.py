@@ -268,8 +268,10 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
     :class:`Vehicle` plus ``i``); the class and fuel type fall back to the profile's."""
     # One row per user (the statement's DISTINCT ON); were there more, the last would stand,
     # as in the per-object path's lookup.
-    vehicles = _cut(vehicles.unique("i", keep="last", maintain_order=True), _VEHICLE_TEXT,
-                    quality)
+    users = vehicles["i"].to_numpy()
+    if np.any(users[1:] <= users[:-1]):
+        vehicles = vehicles.unique("i", keep="last", maintain_order=True)
+    vehicles = _cut(vehicles, _VEHICLE_TEXT, quality)
     tank, mpg = pl.col("tank_gallons"), pl.col("mpg")
     tank_ok = tank.is_finite().fill_null(False)
     mpg_ok = mpg.is_finite().fill_null(False)
