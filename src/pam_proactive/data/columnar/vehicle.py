@@ -268,8 +268,8 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
     :class:`Vehicle` plus ``i``); the class and fuel type fall back to the profile's."""
     # One row per user (the statement's DISTINCT ON); were there more, the last would stand,
     # as in the per-object path's lookup.
-    users = vehicles["i"].to_numpy()
-    if np.any(users[1:] <= users[:-1]):
+    positions = vehicles["i"].to_numpy()
+    if np.any(positions[1:] <= positions[:-1]):
         vehicles = vehicles.unique("i", keep="last", maintain_order=True)
     vehicles = _cut(vehicles, _VEHICLE_TEXT, quality)
     tank, mpg = pl.col("tank_gallons"), pl.col("mpg")
