@@ -14,7 +14,7 @@ Units as the frames': miles, US gallons, the user's currency.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,9 +49,9 @@ Quality = Mapping[int, QualityBuilder]
 # (column of booleans, reason, QualityBuilder method name): one count per true row.
 Tally = tuple[tuple[str, str, str], ...]
 
-_READING = "reading"
+_READING = "reading"  # an odometer reading (miles) in the readings frame
 # Dates are made once per day of the batch's span when it spans at most this many days.
-_DATE_SPAN = 4_000  # an odometer reading (miles) in the readings frame
+_DATE_SPAN = 4_000
 _VEHICLE_TEXT = ("name", "vehicle_type", "fuel_type")
 _MAINTENANCE_TEXT = ("task",)
 
@@ -402,10 +402,7 @@ def _contexts(users: list[int], fills: pl.DataFrame, items: pl.DataFrame,
     by_user_fills = _per_user(fills, fill_objects)
     by_user_items = _per_user(items, item_objects)
     primary = dict(zip(vehicles["i"].to_list(), vehicle_objects, strict=True))
-    get: Callable[[int], Any]
-    columns: list[list[Any]] = []
-    for source, default in ((primary, None), (by_user_fills, ()), (by_user_items, ()),
-                            (best, None), (unusable, ())):
-        get = source.get
-        columns.append([get(i, default) for i in users])
+    sources: tuple[tuple[Mapping[int, Any], Any], ...] = (
+        (primary, None), (by_user_fills, ()), (by_user_items, ()), (best, None), (unusable, ()))
+    columns = [[source.get(i, default) for i in users] for source, default in sources]
     return dict(zip(users, instances(VehicleContext, columns), strict=True))
