@@ -11,7 +11,12 @@ from itertools import pairwise
 
 MAX_ODOMETER_MILES = 5_000_000.0  # no road vehicle gets near this
 MAX_TRIP_MILES = 25_000.0  # a single trip longer than this is a typo
+MIN_TANK_GALLONS = 1.0  # no vehicle's tank holds less
 MAX_TANK_GALLONS = 300.0  # larger than any RV's tank(s)
+# A vehicle's stated fuel economy (miles per US gallon) outside [MIN_MPG, MAX_MPG] is a typo
+# or a unit error.
+MIN_MPG = 1.0
+MAX_MPG = 80.0
 MAX_FILL_GALLONS = MAX_TANK_GALLONS  # one fill-up cannot exceed the largest tank
 ODOMETER_JUMP_MILES = 10_000.0  # more than this between two consecutive fills is a typo
 # The odometer outlier rule: a reading more than this above the next highest reading of the

@@ -20,9 +20,12 @@ from pam_proactive.analysis.dates import known_zone, zone
 from pam_proactive.analysis.events import event_day
 from pam_proactive.analysis.limits import (
     MAX_FILL_GALLONS,
+    MAX_MPG,
     MAX_ODOMETER_MILES,
     MAX_TANK_GALLONS,
     MAX_TRIP_MILES,
+    MIN_MPG,
+    MIN_TANK_GALLONS,
     ODOMETER_JUMP_MILES,
     odometer_outliers,
 )
@@ -638,10 +641,10 @@ def _vehicle(row: Row, profile: Profile, quality: QualityBuilder) -> Vehicle:
     _u, vid, name, vtype, fuel, tank, mpg, odo, reg, ins = row
     tank_gal, economy = _finite(tank), _finite(mpg)
     odometer = _within_odometer_range(odo, quality)
-    if tank_gal is not None and not 1 <= tank_gal <= MAX_TANK_GALLONS:
+    if tank_gal is not None and not MIN_TANK_GALLONS <= tank_gal <= MAX_TANK_GALLONS:
         quality.repair("tank_size_implausible")
         tank_gal = None
-    if economy is not None and not 1 <= economy <= 80:
+    if economy is not None and not MIN_MPG <= economy <= MAX_MPG:
         quality.repair("vehicle_mpg_implausible")
         economy = None
     if odometer is not None and odometer < 0:
