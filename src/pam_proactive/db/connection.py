@@ -238,14 +238,27 @@ class Database:
 
         ``name`` identifies the statement in metrics and logs; parameter values never appear.
         """
+        return await self._read(name, lambda: self._fetch_once(query, params, row_type))
+
+    async def copy_csv(self, name: str, query: str | sql.Composed, params: Params = ()
+                       ) -> bytes:
+        """The rows of a read statement as CSV: ``COPY (query) TO STDOUT (FORMAT CSV)``, for
+        column-wise readers to parse in bulk (``data/columnar/read.py``). Retried, timed under
+        ``name`` and translated like :meth:`fetch`.
+
+        COPY takes no bind parameters: psycopg merges ``params`` into the text client-side as
+        quoted literals (never string formatting). The text formats are fixed for the
+        transaction with transaction-scoped settings (the only ones a transaction pooler
+        keeps): ISO dates, timestamps in UTC (``+00``), floats in their shortest exact text,
+        and the statement timeout. NULL is an unquoted empty field, '' a quoted one."""
+        return await self._read(name, lambda: self._copy_once(query, params))
+
+    async def _read(self, name: str, once: Callable[[], Awaitable[T]]) -> T:
         retry = RetryBudget.for_settings(self.settings)
         while True:
             started = time.perf_counter()
             try:
-                rows = await asyncio.wait_for(
-                    self._fetch_once(query, params, row_type),
-                    timeout=self.settings.query_timeout + 5
-                )
+                result = await asyncio.wait_for(once(), timeout=self.settings.query_timeout + 5)
             except (*TRANSIENT_ERRORS, TimeoutError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 delay = retry.next_delay()
@@ -262,7 +275,20 @@ class Database:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 raise refused(exc, f"query {name!r}") from exc
             self.metrics.record(name, time.perf_counter() - started)
-            return rows
+            return result
+
+    async def _copy_once(self, query: str | sql.Composed, params: Params) -> bytes:
+        inner = sql.SQL(query) if isinstance(query, str) else query
+        copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT CSV)").format(inner)
+        async with self._pool.connection() as conn, conn.transaction(), \
+                conn.cursor() as cur:
+            await cur.execute(_COPY_FORMATS, {
+                "timeout": str(int(self.settings.query_timeout * 1000))})
+            parts: list[bytes] = []
+            async with cur.copy(copy_sql, params or None) as copy:
+                async for block in copy:
+                    parts.append(bytes(block))
+        return b"".join(parts)
 
     async def _fetch_once(self, query: str | sql.Composed, params: Params,
                           row_type: type[Any] | None) -> list[Any]:
@@ -273,6 +299,12 @@ class Database:
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
 
+
+# Transaction-scoped text formats of :meth:`Database.copy_csv` (set_config(..., true) is SET
+# LOCAL: allowed behind a transaction pooler, gone at commit).
+_COPY_FORMATS = """SELECT set_config('datestyle', 'ISO, YMD', true),
+       set_config('timezone', 'UTC', true), set_config('extra_float_digits', '1', true),
+       set_config('statement_timeout', %(timeout)s, true)"""
 
 def refused(exc: psycopg.Error | PoolTimeout | TimeoutError, what: str) -> DataSourceError:
     """The engine's error for a database error of ``what`` ("query 'x'", "statement 'x'"):
