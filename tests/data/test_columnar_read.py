@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 import psycopg
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,12 +23,12 @@ from polars.testing import assert_frame_equal
 from conftest import MakeDatabase, create_database, settings_for
 from generated import plant, user_data
 from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, frames_from_rows
-from pam_proactive.data.columnar.read import parse_csv, read_frames
+from pam_proactive.data.columnar.read import read_frames, to_frame
 from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.db.connection import Database
 from pam_proactive.demo import seed_demo_data
-from pam_proactive.errors import SchemaError
+from pam_proactive.errors import SchemaError, TransientDataSourceError
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -183,11 +184,16 @@ async def test_extreme_values_cross_the_transport_exactly(
         for key, query in (("budgets", _EDGES), ("events", _EDGE_EVENTS)):
             rows = await db.fetch("edges", query)
             expected = getattr(frames_from_rows([], [], NOW, {**empties, key: rows}), key)
-            got = parse_csv(await db.copy_csv("edges", query), key)
+            got = to_frame(await db.copy_arrow("edges", query), key)
             assert_frame_equal(got, expected, check_exact=True)
             assert got.height == len(rows) >= 3
-        floats = parse_csv(await db.copy_csv("edges", _EDGES), "budgets")["alert_threshold_pct"]
+        floats = to_frame(await db.copy_arrow("edges", _EDGES), "budgets")["alert_threshold_pct"]
         assert math.isinf(floats[1]) and floats[2] == 5e-324 and floats[3] == 0.1 + 0.2
+        # Values are merged in client-side as quoted literals, whatever they hold.
+        tricky = "x'); DROP TABLE profiles; --\\"
+        echoed = await db.copy_arrow("echo", "SELECT %(v)s::text AS v, %(n)s::int AS n",
+                                     {"v": tricky, "n": 7})
+        assert echoed.to_pylist() == [{"v": tricky, "n": 7}]
     finally:
         await db.close()
 
@@ -236,9 +242,33 @@ async def test_through_a_transaction_pooler_same_frames(
     assert compared > 3_000
 
 
-def test_parse_csv_of_nothing_is_the_empty_frame() -> None:
+def test_to_frame_takes_any_names_and_the_schema_dtypes() -> None:
     for key, schema in SCHEMAS.items():
-        frame = parse_csv(b"", key)
+        empty = pa.table({f"c{k}": pa.array([], pa.string()) for k in range(len(schema))})
+        frame = to_frame(empty, key)
         assert frame.height == 0 and dict(frame.schema) == dict(schema)
-    assert parse_csv(b'1,,3.5,-7,"",\n', "expenses").row(0) == (1, None, 3.5, -7, "", None)
-    assert parse_csv(b"2,fuel_log,9\n", "after_now").dtypes == [pl.Int32, pl.String, pl.Int64]
+    table = pa.table({"a": pa.array([2], pa.int64()), "b": ["fuel_log"],
+                      "count": pa.array([9], pa.int64())})
+    frame = to_frame(table, "after_now")
+    assert frame.columns == ["i", "source", "rows"] and frame.row(0) == (2, "fuel_log", 9)
+    assert frame.dtypes == [pl.Int32, pl.String, pl.Int64]
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["direct", "pooler"])
+async def test_the_statement_timeout_holds_and_a_timed_out_read_is_retried_then_refused(
+    make_database: MakeDatabase, transaction_pooler: Callable[[str], str], pooled: bool
+) -> None:
+    direct = await make_database("seed")
+    uri = transaction_pooler(direct) if pooled else direct
+    db = Database(uri, settings_for("seed", database_url=uri, transaction_pooler=pooled,
+                                    query_timeout=0.3, retry_max_seconds=1.0))
+    await db.open()
+    try:
+        with pytest.raises(TransientDataSourceError, match="'sleepy'"):
+            await db.copy_arrow("sleepy", "SELECT pg_sleep(3) AS s")
+        assert db.metrics.snapshot()["statements"]["sleepy"]["errors"] >= 2  # retried
+        # The readers are still good after the cancelled reads.
+        table = await db.copy_arrow("after", "SELECT 1::int AS one")
+        assert table.to_pylist() == [{"one": 1}]
+    finally:
+        await db.close()

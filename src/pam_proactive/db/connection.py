@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, TypeVar, cast, overload
 
 import psycopg
+import pyarrow as pa
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pam_proactive.config import Settings
+from pam_proactive.db.arrow import ArrowReadError, ArrowReaders, ArrowTransientError
 from pam_proactive.db.metrics import QueryMetrics
 from pam_proactive.errors import (
     ConfigurationError,
@@ -90,6 +92,7 @@ class Database:
             name="pam-proactive",
         )
         track_pool(self.pool_stats)  # the pool gauges of /metrics
+        self._arrow: ArrowReaders | None = None  # opened by the first copy_arrow
 
     async def open(self) -> None:
         """Open the pool. A server that refuses or does not answer a first connection within
@@ -110,6 +113,8 @@ class Database:
     async def close(self) -> None:
         """Close the pool and every connection."""
         await self._pool.close()
+        if self._arrow is not None:
+            self._arrow.close()
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -240,18 +245,19 @@ class Database:
         """
         return await self._read(name, lambda: self._fetch_once(query, params, row_type))
 
-    async def copy_csv(self, name: str, query: str | sql.Composed, params: Params = ()
-                       ) -> bytes:
-        """The rows of a read statement as CSV: ``COPY (query) TO STDOUT (FORMAT CSV)``, for
-        column-wise readers to parse in bulk (``data/columnar/read.py``). Retried, timed under
-        ``name`` and translated like :meth:`fetch`.
+    async def copy_arrow(self, name: str, query: str | sql.Composed, params: Params = ()
+                         ) -> pa.Table:
+        """The rows of a read statement as one Arrow table, for the column-wise reads
+        (``data/columnar/read.py``): adbc-driver-postgresql runs it as ``COPY (query) TO
+        STDOUT (FORMAT BINARY)`` and decodes it in C++ (no Python object per value). Retried,
+        timed under ``name`` and translated like :meth:`fetch`.
 
-        COPY takes no bind parameters: psycopg merges ``params`` into the text client-side as
-        quoted literals (never string formatting). The text formats are fixed for the
-        transaction with transaction-scoped settings (the only ones a transaction pooler
-        keeps): ISO dates, timestamps in UTC (``+00``), floats in their shortest exact text,
-        and the statement timeout. NULL is an unquoted empty field, '' a quoted one."""
-        return await self._read(name, lambda: self._copy_once(query, params))
+        COPY takes no bind parameters: psycopg merges ``params`` into the text client-side
+        as quoted literals (``mogrify``, never string formatting). The driver runs the text
+        with an unnamed statement and a plain COPY within one transaction (db/arrow.py),
+        relying on no session state: it works behind a transaction pooler
+        (``tests/data/test_columnar_read.py`` goes through pgbouncer)."""
+        return await self._read(name, lambda: self._arrow_once(query, params))
 
     async def _read(self, name: str, once: Callable[[], Awaitable[T]]) -> T:
         retry = RetryBudget.for_settings(self.settings)
@@ -259,7 +265,7 @@ class Database:
             started = time.perf_counter()
             try:
                 result = await asyncio.wait_for(once(), timeout=self.settings.query_timeout + 5)
-            except (*TRANSIENT_ERRORS, TimeoutError) as exc:
+            except (*TRANSIENT_ERRORS, TimeoutError, ArrowTransientError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 delay = retry.next_delay()
                 if delay is None:
@@ -274,21 +280,23 @@ class Database:
             except psycopg.Error as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 raise refused(exc, f"query {name!r}") from exc
+            except ArrowReadError as exc:
+                self.metrics.record(name, time.perf_counter() - started, ok=False)
+                raise exc.refused(f"query {name!r}") from exc
             self.metrics.record(name, time.perf_counter() - started)
             return result
 
-    async def _copy_once(self, query: str | sql.Composed, params: Params) -> bytes:
-        inner = sql.SQL(query) if isinstance(query, str) else query
-        copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT CSV)").format(inner)
-        async with self._pool.connection() as conn, conn.transaction(), \
-                conn.cursor() as cur:
-            await cur.execute(_COPY_FORMATS, {
-                "timeout": str(int(self.settings.query_timeout * 1000))})
-            parts: list[bytes] = []
-            async with cur.copy(copy_sql, params or None) as copy:
-                async for block in copy:
-                    parts.append(bytes(block))
-        return b"".join(parts)
+    async def _arrow_once(self, query: str | sql.Composed, params: Params) -> pa.Table:
+        async with self._pool.connection() as conn:
+            # Only the connection's adaptation context (encoding): no round trip.
+            text = psycopg.AsyncClientCursor(conn).mogrify(query, params)
+        if self._arrow is None:
+            self._arrow = ArrowReaders(self.conninfo, connection_kwargs(self.settings),
+                                       self.settings.pool_max_size,
+                                       self.settings.connect_timeout,
+                                       int(self.settings.query_timeout * 1000)
+                                       if self.settings.uses_transaction_pooler else None)
+        return await self._arrow.read(text)
 
     async def _fetch_once(self, query: str | sql.Composed, params: Params,
                           row_type: type[Any] | None) -> list[Any]:
@@ -299,12 +307,6 @@ class Database:
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
 
-
-# Transaction-scoped text formats of :meth:`Database.copy_csv` (set_config(..., true) is SET
-# LOCAL: allowed behind a transaction pooler, gone at commit).
-_COPY_FORMATS = """SELECT set_config('datestyle', 'ISO, YMD', true),
-       set_config('timezone', 'UTC', true), set_config('extra_float_digits', '1', true),
-       set_config('statement_timeout', %(timeout)s, true)"""
 
 def refused(exc: psycopg.Error | PoolTimeout | TimeoutError, what: str) -> DataSourceError:
     """The engine's error for a database error of ``what`` ("query 'x'", "statement 'x'"):

@@ -1,0 +1,173 @@
+"""Reads straight into Arrow through adbc-driver-postgresql (used by
+:meth:`Database.copy_arrow`; nothing else imports it).
+
+The driver runs a query as ``COPY (query) TO STDOUT (FORMAT BINARY)`` and decodes the binary
+rows in C++: measured on 20,000 demo travelers (bench/read_transports.py) it costs the client
+a third of the CPU of psycopg's COPY (whose per-row messages alone cost more than the
+driver's whole read) and a fifth of the row path's. It is blocking, so each read runs in a
+worker thread on a connection of its own (at most ``PAM_POOL_MAX_SIZE`` of them, opened on
+demand, with the engine's session settings as the pool's).
+
+The query arrives with its values already merged in as literals: the driver prepares it
+unnamed to learn its columns, then runs the COPY, within one transaction per read; no named
+prepared statement, no session state, so it works behind a transaction pooler. A read that
+outlives its caller's timeout is cancelled on the server (``adbc_cancel``) and its connection
+dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from typing import Any
+
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi as adbc
+import pyarrow as pa
+from psycopg import errors as pg_errors
+from psycopg.conninfo import make_conninfo
+
+from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
+
+# SQLSTATE classes whose messages name objects, not values (as connection.describe's).
+_DESCRIBED_CLASSES = ("08", "28", "3D", "3F", "42", "53", "57")
+# psycopg's classes of the errors worth retrying (connection.TRANSIENT_ERRORS's).
+_TRANSIENT = (pg_errors.OperationalError, pg_errors.SerializationFailure,
+              pg_errors.DeadlockDetected)
+
+
+class ArrowReadError(Exception):
+    """A failed read of :class:`ArrowReaders`: its SQLSTATE and primary message only (the
+    driver's own message quotes the query, values included, so it is never kept)."""
+
+    def __init__(self, sqlstate: str | None, primary: str | None) -> None:
+        super().__init__(f"[{sqlstate or '?????'}]")
+        self.sqlstate = sqlstate
+        self.primary = primary
+
+    @classmethod
+    def of(cls, exc: adbc_driver_manager.Error) -> ArrowReadError:
+        """The error to raise for ``exc``: :class:`ArrowTransientError` when worth retrying
+        (as psycopg classes its SQLSTATE; a failure without one is the connection's)."""
+        found = {(k.decode() if isinstance(k, bytes) else k): v for k, v in exc.details or ()}
+        primary = found.get("PG_DIAG_MESSAGE_PRIMARY")
+        text = primary.decode(errors="replace") if isinstance(primary, bytes) else primary
+        state = exc.sqlstate
+        if state is None:  # no answer from the server: the connection failed, or the driver
+            transient = isinstance(exc, adbc_driver_manager.OperationalError)
+        else:
+            try:
+                transient = issubclass(pg_errors.lookup(state), _TRANSIENT)
+            except KeyError:
+                transient = False
+        return (ArrowTransientError if transient else ArrowReadError)(state, text)
+
+    def refused(self, what: str) -> DataSourceError:
+        """The engine's error for this failure of ``what`` (as connection.refused)."""
+        state = self.sqlstate or "?????"
+        if isinstance(self, ArrowTransientError):
+            return TransientDataSourceError(
+                f"{what} failed ([{state}]); check the database is reachable")
+        if state == "42P01":
+            return SchemaError(f"{what}: {self.primary}. Run `pam-proactive migrate`, "
+                               "then `pam-proactive doctor`")
+        shown = f" {self.primary}" if self.primary and state[:2] in _DESCRIBED_CLASSES else ""
+        return DataSourceError(f"{what} failed: [{state}]{shown}")
+
+
+class ArrowTransientError(ArrowReadError):
+    """A failed read worth retrying: connection lost, timeout, serialization failure..."""
+
+
+class ArrowReaders:
+    """Blocking ADBC connections for :meth:`read`, at most ``size`` at once."""
+
+    def __init__(self, conninfo: str, session: dict[str, Any], size: int,
+                 connect_timeout: float, pooler_timeout_ms: int | None) -> None:
+        # libpq settings of the engine's connections (application_name, and on a direct
+        # connection statement_timeout, work_mem, plan_cache_mode as startup options);
+        # behind a transaction pooler, ``pooler_timeout_ms`` is set in each read's
+        # transaction instead.
+        self._conninfo = make_conninfo(
+            conninfo, connect_timeout=max(1, round(connect_timeout)),
+            **{k: v for k, v in session.items() if k in ("application_name", "options")})
+        self._timeout_ms = pooler_timeout_ms
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._slots = asyncio.Semaphore(size)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def read(self, text: str) -> pa.Table:
+        """The rows of the query ``text`` (values merged in) as an Arrow table."""
+        async with self._slots:
+            conn = await asyncio.to_thread(self._take)
+            cursor = conn.cursor()
+            work = asyncio.ensure_future(
+                asyncio.to_thread(_run, conn, cursor, text, self._timeout_ms))
+            try:
+                table = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # A timeout or a cancelled caller: stop the server's work, drop the session.
+                with contextlib.suppress(Exception):
+                    cursor.adbc_cancel()
+                with contextlib.suppress(BaseException):
+                    await work
+                _close(conn)
+                raise
+            except adbc_driver_manager.Error as exc:
+                _close(conn)
+                raise ArrowReadError.of(exc) from None  # its message quotes the values
+            cursor.close()
+            self._give(conn)
+            return table
+
+    def close(self) -> None:
+        """Close every idle connection; those in use close when their read ends."""
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                _close(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+    def _take(self) -> Any:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        try:
+            return adbc.connect(self._conninfo, autocommit=True)
+        except adbc_driver_manager.Error as exc:
+            raise ArrowReadError.of(exc) from None
+
+    def _give(self, conn: Any) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.put(conn)
+                return
+        _close(conn)
+
+
+def _run(conn: Any, cursor: Any, text: str, timeout_ms: int | None) -> pa.Table:
+    # One transaction per read: the driver prepares the query unnamed, describes it, then
+    # runs the COPY, in separate exchanges; a transaction pooler hands a server session per
+    # transaction, so outside one a later exchange may reach a session that never saw the
+    # first ("prepared statement "" does not exist", seen through pgbouncer). Turning
+    # autocommit off sends BEGIN, on again COMMIT (plain queries): no transaction is left
+    # open between reads.
+    raw = conn.adbc_connection
+    raw.set_autocommit(False)
+    if timeout_ms is not None:  # behind a pooler: no startup options, a local setting
+        cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+    cursor.execute(text)
+    table = cursor.fetch_arrow_table()
+    raw.set_autocommit(True)
+    return table
+
+
+def _close(conn: Any) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
