@@ -102,26 +102,33 @@ class ArrowReaders:
     async def read(self, text: str) -> pa.Table:
         """The rows of the query ``text`` (values merged in) as an Arrow table."""
         async with self._slots:
-            conn = await asyncio.to_thread(self._take)
-            cursor = conn.cursor()
-            work = asyncio.ensure_future(
-                asyncio.to_thread(_run, conn, cursor, text, self._timeout_ms))
+            running: list[Any] = []  # the worker's cursor, once it has one
+            work = asyncio.ensure_future(asyncio.to_thread(self._read, text, running))
             try:
-                table = await asyncio.shield(work)
+                return await asyncio.shield(work)
             except asyncio.CancelledError:
-                # A timeout or a cancelled caller: stop the server's work, drop the session.
-                with contextlib.suppress(Exception):
-                    cursor.adbc_cancel()
-                with contextlib.suppress(BaseException):
-                    await work
-                _close(conn)
+                # A timeout or a cancelled caller: stop the server's work (the worker then
+                # fails and drops its session) without waiting for a worker that may hang.
+                if running:
+                    with contextlib.suppress(Exception):
+                        running[0].adbc_cancel()
+                work.add_done_callback(_consume)
                 raise
-            except adbc_driver_manager.Error as exc:
-                _close(conn)
-                raise ArrowReadError.of(exc) from None  # its message quotes the values
-            cursor.close()
-            self._give(conn)
-            return table
+
+    def _read(self, text: str, running: list[Any]) -> pa.Table:
+        conn = self._take()
+        try:
+            with conn.cursor() as cursor:
+                running.append(cursor)
+                table = _run(conn, cursor, text, self._timeout_ms)
+        except adbc_driver_manager.Error as exc:
+            _close(conn)
+            raise ArrowReadError.of(exc) from None  # its message quotes the values
+        except BaseException:
+            _close(conn)
+            raise
+        self._give(conn)
+        return table
 
     def close(self) -> None:
         """Close every idle connection; those in use close when their read ends."""
@@ -166,6 +173,12 @@ def _run(conn: Any, cursor: Any, text: str, timeout_ms: int | None) -> pa.Table:
     table = cursor.fetch_arrow_table()
     raw.set_autocommit(True)
     return table
+
+
+def _consume(work: asyncio.Future[Any]) -> None:
+    """Mark an abandoned read's outcome as seen (it was translated or dropped already)."""
+    if not work.cancelled():
+        work.exception()
 
 
 def _close(conn: Any) -> None:
