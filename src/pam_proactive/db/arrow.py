@@ -21,15 +21,16 @@ import asyncio
 import contextlib
 import queue
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import adbc_driver_manager
-import adbc_driver_postgresql.dbapi as adbc
-import pyarrow as pa
 from psycopg import errors as pg_errors
 from psycopg.conninfo import make_conninfo
 
 from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
+
+if TYPE_CHECKING:  # the driver and Arrow load with the first read (half a second to import)
+    import adbc_driver_manager
+    import pyarrow as pa
 
 # SQLSTATE classes whose messages name objects, not values (as connection.describe's).
 _DESCRIBED_CLASSES = ("08", "28", "3D", "3F", "42", "53", "57")
@@ -56,7 +57,9 @@ class ArrowReadError(Exception):
         text = primary.decode(errors="replace") if isinstance(primary, bytes) else primary
         state = exc.sqlstate
         if state is None:  # no answer from the server: the connection failed, or the driver
-            transient = isinstance(exc, adbc_driver_manager.OperationalError)
+            from adbc_driver_manager import OperationalError
+
+            transient = isinstance(exc, OperationalError)
         else:
             try:
                 transient = issubclass(pg_errors.lookup(state), _TRANSIENT)
@@ -116,6 +119,8 @@ class ArrowReaders:
                 raise
 
     def _read(self, text: str, running: list[Any]) -> pa.Table:
+        import adbc_driver_manager
+
         conn = self._take()
         try:
             with conn.cursor() as cursor:
@@ -141,6 +146,9 @@ class ArrowReaders:
                 return
 
     def _take(self) -> Any:
+        import adbc_driver_manager
+        import adbc_driver_postgresql.dbapi as adbc
+
         try:
             return self._idle.get_nowait()
         except queue.Empty:

@@ -22,10 +22,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, cast, overload
 
 import psycopg
-import pyarrow as pa
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -40,6 +39,9 @@ from pam_proactive.errors import (
     TransientDataSourceError,
 )
 from pam_proactive.observability.metrics import track_pool
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -287,9 +289,9 @@ class Database:
             return result
 
     async def _arrow_once(self, query: str | sql.Composed, params: Params) -> pa.Table:
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, psycopg.AsyncClientCursor(conn) as cur:
             # Only the connection's adaptation context (encoding): no round trip.
-            text = psycopg.AsyncClientCursor(conn).mogrify(query, params)
+            text = cur.mogrify(query, params)
         if self._arrow is None:
             self._arrow = ArrowReaders(self.conninfo, connection_kwargs(self.settings),
                                        self.settings.pool_max_size,

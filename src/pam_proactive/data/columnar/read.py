@@ -5,8 +5,9 @@ taken over by Polars without a Python object per value.
 Each source is its batch statement of ``data/queries.py`` unchanged (same filters, same
 order: by ``i`` then the statement's keys), the expenses by ``expense_rows`` (one row per
 expense). Why this transport: bench/read_transports.py, 20,000 demo travelers in batches of
-2,000, client CPU seconds of a full read: the row path (psycopg fetch + frames_from_rows)
-7.5, psycopg COPY CSV parsed by pyarrow 4.9 (its per-row COPY messages alone 3.6), ADBC 1.5.
+2,000, client CPU seconds of a full read (best of 3, two runs): the row path (psycopg fetch
++ frames_from_rows) 6.4-7.2, psycopg COPY CSV parsed by pyarrow 4.0-5.2 (psycopg's per-row
+COPY messages alone, binary, unparsed: 3.7-4.0), ADBC 1.5-1.7.
 
 The frames equal :func:`frames.frames_from_rows` of the row path for the same ids and
 moment (``tests/data/test_columnar_read.py``), except the expenses' order within a user,
