@@ -26,9 +26,10 @@ from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, frames_from
 from pam_proactive.data.columnar.read import read_frames, to_frame
 from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
-from pam_proactive.db.connection import Database
+from pam_proactive.db.arrow import ArrowReadError
+from pam_proactive.db.connection import Database, refused
 from pam_proactive.demo import seed_demo_data
-from pam_proactive.errors import SchemaError, TransientDataSourceError
+from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -272,3 +273,18 @@ async def test_the_statement_timeout_holds_and_a_timed_out_read_is_retried_then_
         assert table.to_pylist() == [{"one": 1}]
     finally:
         await db.close()
+
+
+def test_failed_arrow_reads_are_translated_as_psycopg_errors_are_without_values() -> None:
+    def error(state: str | None, primary: str | None, lost: bool = False) -> Exception:
+        return refused(ArrowReadError(state, primary, lost), "query 'q'")
+
+    assert isinstance(error("57014", "canceling statement due to statement timeout"),
+                      TransientDataSourceError)
+    assert isinstance(error("40001", "could not serialize access"), TransientDataSourceError)
+    assert isinstance(error(None, None, lost=True), TransientDataSourceError)
+    missing = error("42P01", 'relation "pam_proactive.traveler_fuel_fills" does not exist')
+    assert isinstance(missing, SchemaError) and "traveler_fuel_fills" in str(missing)
+    bad = error("22P02", 'invalid input syntax for type uuid: "secret-value"')
+    assert type(bad) is DataSourceError and "22P02" in str(bad) and "secret" not in str(bad)
+    assert type(error(None, None)) is DataSourceError  # a driver error: not retried

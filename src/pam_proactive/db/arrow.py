@@ -23,65 +23,34 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
-from psycopg import errors as pg_errors
 from psycopg.conninfo import make_conninfo
-
-from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
 
 if TYPE_CHECKING:  # the driver and Arrow load with the first read (half a second to import)
     import adbc_driver_manager
     import pyarrow as pa
 
-# SQLSTATE classes whose messages name objects, not values (as connection.describe's).
-_DESCRIBED_CLASSES = ("08", "28", "3D", "3F", "42", "53", "57")
-# psycopg's classes of the errors worth retrying (connection.TRANSIENT_ERRORS's).
-_TRANSIENT = (pg_errors.OperationalError, pg_errors.SerializationFailure,
-              pg_errors.DeadlockDetected)
-
-
 class ArrowReadError(Exception):
     """A failed read of :class:`ArrowReaders`: its SQLSTATE and primary message only (the
-    driver's own message quotes the query, values included, so it is never kept)."""
+    driver's own message quotes the query, values included, so it is never kept); without
+    a SQLSTATE, ``connection_failed`` tells a lost or refused connection from a driver
+    error. ``connection.refused`` turns it into the engine's error."""
 
-    def __init__(self, sqlstate: str | None, primary: str | None) -> None:
+    def __init__(self, sqlstate: str | None, primary: str | None,
+                 connection_failed: bool) -> None:
         super().__init__(f"[{sqlstate or '?????'}]")
         self.sqlstate = sqlstate
         self.primary = primary
+        self.connection_failed = connection_failed
 
     @classmethod
     def of(cls, exc: adbc_driver_manager.Error) -> ArrowReadError:
-        """The error to raise for ``exc``: :class:`ArrowTransientError` when worth retrying
-        (as psycopg classes its SQLSTATE; a failure without one is the connection's)."""
+        """The error to raise for the driver's ``exc``."""
+        from adbc_driver_manager import OperationalError
+
         found = {(k.decode() if isinstance(k, bytes) else k): v for k, v in exc.details or ()}
         primary = found.get("PG_DIAG_MESSAGE_PRIMARY")
         text = primary.decode(errors="replace") if isinstance(primary, bytes) else primary
-        state = exc.sqlstate
-        if state is None:  # no answer from the server: the connection failed, or the driver
-            from adbc_driver_manager import OperationalError
-
-            transient = isinstance(exc, OperationalError)
-        else:
-            try:
-                transient = issubclass(pg_errors.lookup(state), _TRANSIENT)
-            except KeyError:
-                transient = False
-        return (ArrowTransientError if transient else ArrowReadError)(state, text)
-
-    def refused(self, what: str) -> DataSourceError:
-        """The engine's error for this failure of ``what`` (as connection.refused)."""
-        state = self.sqlstate or "?????"
-        if isinstance(self, ArrowTransientError):
-            return TransientDataSourceError(
-                f"{what} failed ([{state}]); check the database is reachable")
-        if state == "42P01":
-            return SchemaError(f"{what}: {self.primary}. Run `pam-proactive migrate`, "
-                               "then `pam-proactive doctor`")
-        shown = f" {self.primary}" if self.primary and state[:2] in _DESCRIBED_CLASSES else ""
-        return DataSourceError(f"{what} failed: [{state}]{shown}")
-
-
-class ArrowTransientError(ArrowReadError):
-    """A failed read worth retrying: connection lost, timeout, serialization failure..."""
+        return cls(exc.sqlstate, text, exc.sqlstate is None and isinstance(exc, OperationalError))
 
 
 class ArrowReaders:

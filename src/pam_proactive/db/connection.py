@@ -30,7 +30,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pam_proactive.config import Settings
-from pam_proactive.db.arrow import ArrowReadError, ArrowReaders, ArrowTransientError
+from pam_proactive.db.arrow import ArrowReadError, ArrowReaders
 from pam_proactive.db.metrics import QueryMetrics
 from pam_proactive.errors import (
     ConfigurationError,
@@ -267,8 +267,10 @@ class Database:
             started = time.perf_counter()
             try:
                 result = await asyncio.wait_for(once(), timeout=self.settings.query_timeout + 5)
-            except (*TRANSIENT_ERRORS, TimeoutError, ArrowTransientError) as exc:
+            except (*TRANSIENT_ERRORS, TimeoutError, ArrowReadError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
+                if isinstance(exc, ArrowReadError) and not transient(exc):
+                    raise refused(exc, f"query {name!r}") from exc
                 delay = retry.next_delay()
                 if delay is None:
                     raise TransientDataSourceError(
@@ -282,9 +284,6 @@ class Database:
             except psycopg.Error as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 raise refused(exc, f"query {name!r}") from exc
-            except ArrowReadError as exc:
-                self.metrics.record(name, time.perf_counter() - started, ok=False)
-                raise exc.refused(f"query {name!r}") from exc
             self.metrics.record(name, time.perf_counter() - started)
             return result
 
@@ -310,10 +309,20 @@ class Database:
             return await cur.fetchall() if cur.description else []
 
 
-def refused(exc: psycopg.Error | PoolTimeout | TimeoutError, what: str) -> DataSourceError:
+def refused(exc: psycopg.Error | PoolTimeout | TimeoutError | ArrowReadError, what: str
+            ) -> DataSourceError:
     """The engine's error for a database error of ``what`` ("query 'x'", "statement 'x'"):
     :class:`TransientDataSourceError` for those worth retrying, :class:`SchemaError` for a
     missing table, :class:`DataSourceError` otherwise; messages never quote row values."""
+    if isinstance(exc, ArrowReadError):  # as the psycopg error of its SQLSTATE would be
+        name = type(exc).__name__
+        if transient(exc):
+            return TransientDataSourceError(
+                f"{what} failed ({name}); check the database is reachable")
+        if exc.sqlstate == pg_errors.UndefinedTable.sqlstate:
+            return SchemaError(f"{what}: {exc.primary}. Run `pam-proactive migrate`, "
+                               "then `pam-proactive doctor`")
+        return DataSourceError(f"{what} failed: {name} {_described(exc.sqlstate, exc.primary)}")
     if isinstance(exc, (*TRANSIENT_ERRORS, TimeoutError)):
         return TransientDataSourceError(
             f"{what} failed ({type(exc).__name__}); check the database is reachable")
@@ -322,6 +331,17 @@ def refused(exc: psycopg.Error | PoolTimeout | TimeoutError, what: str) -> DataS
                            "then `pam-proactive doctor`")
     assert isinstance(exc, psycopg.Error)  # PoolTimeout and TimeoutError are transient
     return DataSourceError(f"{what} failed: {type(exc).__name__} {describe(exc)}")
+
+
+def transient(exc: ArrowReadError) -> bool:
+    """Whether a failed Arrow read is worth retrying, as the psycopg error of its SQLSTATE
+    would be (:data:`TRANSIENT_ERRORS`); without one, when its connection failed."""
+    if exc.sqlstate is None:
+        return exc.connection_failed
+    try:
+        return issubclass(pg_errors.lookup(exc.sqlstate), TRANSIENT_ERRORS)
+    except KeyError:
+        return False
 
 
 @asynccontextmanager
@@ -560,9 +580,13 @@ _DESCRIBED_CLASSES = ("08", "28", "3D", "3F", "42", "53", "57")
 def describe(exc: psycopg.Error) -> str:
     """A log-safe description of a database error: its SQLSTATE, and its message only when
     that cannot carry row values."""
-    state = exc.sqlstate or "?????"
-    if state[:2] in _DESCRIBED_CLASSES and exc.diag.message_primary:
-        return f"[{state}] {exc.diag.message_primary}"
+    return _described(exc.sqlstate, exc.diag.message_primary)
+
+
+def _described(sqlstate: str | None, primary: str | None) -> str:
+    state = sqlstate or "?????"
+    if state[:2] in _DESCRIBED_CLASSES and primary:
+        return f"[{state}] {primary}"
     return f"[{state}]"
 
 
