@@ -60,23 +60,10 @@ class ContextLoader:
     async def fetch_rows(self, user_ids: Iterable[object], now: datetime) -> BatchRows | None:
         """The batch statements' rows for the given users as of ``now`` (one statement per
         entity); None when none of the ids is a known user."""
-        require_aware(now)
-        ids = list(dict.fromkeys(parse_user_id(u) for u in user_ids))
-        if not ids:
+        batch = await read_users(self.db, self.st, user_ids, now)
+        if batch is None:
             return None
-        users = await self.db.fetch(*self.st.users_by_id, {"ids": uuid_array(ids)},
-                                    row_type=UserRow)
-        audit_read("profiles", len(users))
-        if not users:
-            return None
-        todays = [local_today(r.timezone, now) for r in users]
-        params: dict[str, Any] = {
-            "ids": uuid_array(r.user_id for r in users),
-            "lo": min(r.user_id for r in users),
-            "hi": max(r.user_id for r in users),
-            "today": "{" + ",".join(t[0].isoformat() for t in todays) + "}",
-            "now": now,
-        }
+        users, todays, params = batch.users, batch.todays, batch.params
         st = self.st
         # In _KEYS order, then the vehicles; each statement is named after its source.
         entities = (st.expenses, st.budgets, st.trips, st.events, st.fuel, st.maintenance,
@@ -108,6 +95,41 @@ class ContextLoader:
             after = page[-1]
             if len(page) < batch_size:
                 return
+
+
+@dataclass(frozen=True, slots=True)
+class BatchUsers:
+    """A batch's users in batch order (position ``i`` = index + 1), each one's
+    :func:`local_today`, and the parameters every batch statement takes."""
+
+    users: list[UserRow]
+    todays: list[tuple[date, str, bool]]
+    params: dict[str, Any]
+
+
+async def read_users(db: Database, statements: BatchStatements, user_ids: Iterable[object],
+                     now: datetime) -> BatchUsers | None:
+    """The batch's known users as of ``now`` (``users_by_id``, audited as ``profiles``) and
+    the batch statements' parameters; None when none of the ids is a known user. Raises
+    :class:`InvalidUserIdError` for an id that is not a UUID."""
+    require_aware(now)
+    ids = list(dict.fromkeys(parse_user_id(u) for u in user_ids))
+    if not ids:
+        return None
+    users = await db.fetch(*statements.users_by_id, {"ids": uuid_array(ids)},
+                           row_type=UserRow)
+    audit_read("profiles", len(users))
+    if not users:
+        return None
+    todays = [local_today(r.timezone, now) for r in users]
+    params: dict[str, Any] = {
+        "ids": uuid_array(r.user_id for r in users),
+        "lo": min(r.user_id for r in users),
+        "hi": max(r.user_id for r in users),
+        "today": "{" + ",".join(t[0].isoformat() for t in todays) + "}",
+        "now": now,
+    }
+    return BatchUsers(users, todays, params)
 
 
 @dataclass(frozen=True, slots=True)

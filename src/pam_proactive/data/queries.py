@@ -36,6 +36,28 @@ _AFTER_NOW_SOURCES = (("expenses", "traveler_expenses"), ("budgets", "traveler_b
                       ("maintenance_records", "traveler_maintenance"))
 
 
+# The expenses' scanned window per user (``p.scan_from``) and the scan itself, shared by
+# ``expenses`` and ``expense_rows``: the window reaches back 97 days and to the first day of the
+# third month before the current one (the spending trend's prior months), or to the start of
+# the year for users with a yearly budget.
+_EXPENSE_WINDOW = """,
+p AS (
+    SELECT u.user_id, u.i, u.today,
+           least(CASE WHEN EXISTS (SELECT 1 FROM {s}.traveler_budgets b
+                                   WHERE b.user_id = u.user_id AND b.period = 'yearly')
+                      THEN date_trunc('year', u.today::timestamp)::date
+                      ELSE date_trunc('week', u.today::timestamp)::date END,
+                 u.today - 97,
+                 (date_trunc('month', u.today::timestamp) - interval '3 months')::date)
+             AS scan_from
+    FROM u
+)"""
+_EXPENSE_SCAN = """FROM p
+JOIN {s}.traveler_expenses x ON x.user_id = p.user_id AND x.spent_on >= p.scan_from
+WHERE x.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
+  AND (x.created_at IS NULL OR x.created_at <= %(now)s)"""
+
+
 class BatchStatements(StatementSet):
     """The batch statements; ``BatchStatements.for_schema(schema)`` binds them for one engine
     schema. Entity statements are named after the source they read (``audit_read``)."""
@@ -71,29 +93,24 @@ ORDER BY user_id LIMIT %(limit)s
     # assemble.py). One group per user keeps the aggregate states few (a group per user and
     # category costs five times as much here); the per-category windows, medians, MADs and
     # outliers are computed from these arrays in Python, by the same rule as the anomaly
-    # detector. The window reaches back 97 days and to the first day of the third month before
-    # the current one (the spending trend's prior months), or to the start of the year for users
-    # with a yearly budget.
-    expenses = Statement("expenses", _USERS + """,
-p AS (
-    SELECT u.user_id, u.i, u.today,
-           least(CASE WHEN EXISTS (SELECT 1 FROM {s}.traveler_budgets b
-                                   WHERE b.user_id = u.user_id AND b.period = 'yearly')
-                      THEN date_trunc('year', u.today::timestamp)::date
-                      ELSE date_trunc('week', u.today::timestamp)::date END,
-                 u.today - 97,
-                 (date_trunc('month', u.today::timestamp) - interval '3 months')::date)
-             AS scan_from
-    FROM u
-)
+    # detector. The window: _EXPENSE_WINDOW.
+    expenses = Statement("expenses", _USERS + _EXPENSE_WINDOW + """
 SELECT p.i, array_agg(x.category), array_agg(x.amount), array_agg(x.spent_on - p.today),
        array_agg(x.expense_id) FILTER (WHERE x.spent_on > p.today - 7),
        array_agg(x.description)
-FROM p
-JOIN {s}.traveler_expenses x ON x.user_id = p.user_id AND x.spent_on >= p.scan_from
-WHERE x.user_id BETWEEN %(lo)s::uuid AND %(hi)s::uuid
-  AND (x.created_at IS NULL OR x.created_at <= %(now)s)
+""" + _EXPENSE_SCAN + """
 GROUP BY p.i
+""")
+
+    # The same expenses one row per expense, for the column-wise reads (data/columnar/read.py:
+    # columns of frames.EXPENSES): the same window and filters as ``expenses``, the id only for
+    # the last 7 days. Ordered by user, then day and id, so that a batch's frame (and every sum
+    # taken over it) is the same at each read.
+    expense_rows = Statement("expense_rows", _USERS + _EXPENSE_WINDOW + """
+SELECT p.i, x.category, x.amount, x.spent_on - p.today AS "offset",
+       CASE WHEN x.spent_on > p.today - 7 THEN x.expense_id END AS expense_id, x.description
+""" + _EXPENSE_SCAN + """
+ORDER BY p.i, x.spent_on, x.expense_id
 """)
 
     budgets = Statement("budgets", _USERS + """

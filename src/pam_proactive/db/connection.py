@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, cast, overload
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -30,6 +30,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pam_proactive.config import Settings
+from pam_proactive.db.arrow import ArrowReadError, ArrowReaders
 from pam_proactive.db.metrics import QueryMetrics
 from pam_proactive.errors import (
     ConfigurationError,
@@ -38,6 +39,9 @@ from pam_proactive.errors import (
     TransientDataSourceError,
 )
 from pam_proactive.observability.metrics import track_pool
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,7 @@ class Database:
             name="pam-proactive",
         )
         track_pool(self.pool_stats)  # the pool gauges of /metrics
+        self._arrow: ArrowReaders | None = None  # opened by the first copy_arrow
 
     async def open(self) -> None:
         """Open the pool. A server that refuses or does not answer a first connection within
@@ -110,6 +115,8 @@ class Database:
     async def close(self) -> None:
         """Close the pool and every connection."""
         await self._pool.close()
+        if self._arrow is not None:
+            self._arrow.close()
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -238,16 +245,32 @@ class Database:
 
         ``name`` identifies the statement in metrics and logs; parameter values never appear.
         """
+        return await self._read(name, lambda: self._fetch_once(query, params, row_type))
+
+    async def copy_arrow(self, name: str, query: str | sql.Composed, params: Params = ()
+                         ) -> pa.Table:
+        """The rows of a read statement as one Arrow table, for the column-wise reads
+        (``data/columnar/read.py``): adbc-driver-postgresql runs it as ``COPY (query) TO
+        STDOUT (FORMAT BINARY)`` and decodes it in C++ (no Python object per value). Retried,
+        timed under ``name`` and translated like :meth:`fetch`.
+
+        COPY takes no bind parameters: psycopg merges ``params`` into the text client-side
+        as quoted literals (``mogrify``, never string formatting). The driver runs the text
+        with an unnamed statement and a plain COPY within one transaction (db/arrow.py),
+        relying on no session state: it works behind a transaction pooler
+        (``tests/data/test_columnar_read.py`` goes through pgbouncer)."""
+        return await self._read(name, lambda: self._arrow_once(query, params))
+
+    async def _read(self, name: str, once: Callable[[], Awaitable[T]]) -> T:
         retry = RetryBudget.for_settings(self.settings)
         while True:
             started = time.perf_counter()
             try:
-                rows = await asyncio.wait_for(
-                    self._fetch_once(query, params, row_type),
-                    timeout=self.settings.query_timeout + 5
-                )
-            except (*TRANSIENT_ERRORS, TimeoutError) as exc:
+                result = await asyncio.wait_for(once(), timeout=self.settings.query_timeout + 5)
+            except (*TRANSIENT_ERRORS, TimeoutError, ArrowReadError) as exc:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
+                if isinstance(exc, ArrowReadError) and not transient(exc):
+                    raise refused(exc, f"query {name!r}") from exc
                 delay = retry.next_delay()
                 if delay is None:
                     raise TransientDataSourceError(
@@ -262,7 +285,19 @@ class Database:
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 raise refused(exc, f"query {name!r}") from exc
             self.metrics.record(name, time.perf_counter() - started)
-            return rows
+            return result
+
+    async def _arrow_once(self, query: str | sql.Composed, params: Params) -> pa.Table:
+        async with self._pool.connection() as conn, psycopg.AsyncClientCursor(conn) as cur:
+            # Only the connection's adaptation context (encoding): no round trip.
+            text = cur.mogrify(query, params)
+        if self._arrow is None:
+            self._arrow = ArrowReaders(self.conninfo, connection_kwargs(self.settings),
+                                       self.settings.pool_max_size,
+                                       self.settings.connect_timeout,
+                                       int(self.settings.query_timeout * 1000)
+                                       if self.settings.uses_transaction_pooler else None)
+        return await self._arrow.read(text)
 
     async def _fetch_once(self, query: str | sql.Composed, params: Params,
                           row_type: type[Any] | None) -> list[Any]:
@@ -274,10 +309,20 @@ class Database:
             return await cur.fetchall() if cur.description else []
 
 
-def refused(exc: psycopg.Error | PoolTimeout | TimeoutError, what: str) -> DataSourceError:
+def refused(exc: psycopg.Error | PoolTimeout | TimeoutError | ArrowReadError, what: str
+            ) -> DataSourceError:
     """The engine's error for a database error of ``what`` ("query 'x'", "statement 'x'"):
     :class:`TransientDataSourceError` for those worth retrying, :class:`SchemaError` for a
     missing table, :class:`DataSourceError` otherwise; messages never quote row values."""
+    if isinstance(exc, ArrowReadError):  # as the psycopg error of its SQLSTATE would be
+        name = type(exc).__name__
+        if transient(exc):
+            return TransientDataSourceError(
+                f"{what} failed ({name}); check the database is reachable")
+        if exc.sqlstate == pg_errors.UndefinedTable.sqlstate:
+            return SchemaError(f"{what}: {exc.primary}. Run `pam-proactive migrate`, "
+                               "then `pam-proactive doctor`")
+        return DataSourceError(f"{what} failed: {name} {_described(exc.sqlstate, exc.primary)}")
     if isinstance(exc, (*TRANSIENT_ERRORS, TimeoutError)):
         return TransientDataSourceError(
             f"{what} failed ({type(exc).__name__}); check the database is reachable")
@@ -286,6 +331,17 @@ def refused(exc: psycopg.Error | PoolTimeout | TimeoutError, what: str) -> DataS
                            "then `pam-proactive doctor`")
     assert isinstance(exc, psycopg.Error)  # PoolTimeout and TimeoutError are transient
     return DataSourceError(f"{what} failed: {type(exc).__name__} {describe(exc)}")
+
+
+def transient(exc: ArrowReadError) -> bool:
+    """Whether a failed Arrow read is worth retrying, as the psycopg error of its SQLSTATE
+    would be (:data:`TRANSIENT_ERRORS`); without one, when its connection failed."""
+    if exc.sqlstate is None:
+        return exc.connection_failed
+    try:
+        return issubclass(pg_errors.lookup(exc.sqlstate), TRANSIENT_ERRORS)
+    except KeyError:
+        return False
 
 
 @asynccontextmanager
@@ -524,9 +580,13 @@ _DESCRIBED_CLASSES = ("08", "28", "3D", "3F", "42", "53", "57")
 def describe(exc: psycopg.Error) -> str:
     """A log-safe description of a database error: its SQLSTATE, and its message only when
     that cannot carry row values."""
-    state = exc.sqlstate or "?????"
-    if state[:2] in _DESCRIBED_CLASSES and exc.diag.message_primary:
-        return f"[{state}] {exc.diag.message_primary}"
+    return _described(exc.sqlstate, exc.diag.message_primary)
+
+
+def _described(sqlstate: str | None, primary: str | None) -> str:
+    state = sqlstate or "?????"
+    if state[:2] in _DESCRIBED_CLASSES and primary:
+        return f"[{state}] {primary}"
     return f"[{state}]"
 
 

@@ -129,6 +129,16 @@ def _plain(value: Any) -> Any:
         return str(value)
 
 
+def people_frame(todays: Sequence[tuple[date, str, bool]]) -> pl.DataFrame:
+    """The :data:`USERS` frame of a batch from each user's ``local_today`` (in batch order)."""
+    return pl.DataFrame({
+        "i": pl.Series(range(1, len(todays) + 1), dtype=pl.Int32()),
+        "today": pl.Series([t[0] for t in todays], dtype=pl.Date()),
+        "zone": pl.Series([t[1] for t in todays], dtype=pl.String()),
+        "zone_invalid": pl.Series([t[2] for t in todays], dtype=pl.Boolean()),
+    })
+
+
 def frames_from_rows(
     users: Sequence[UserRow], todays: Sequence[tuple[date, str, bool]], now: datetime,
     fetched: Mapping[str, Sequence[Sequence[Any]]],
@@ -137,12 +147,7 @@ def frames_from_rows(
     path reads them (``fetched`` keys: expenses, budgets, trips, events, fuel, maintenance,
     vehicles, after_now; the expense rows are the per-user arrays of
     ``BatchStatements.expenses``, unrolled here one row per expense)."""
-    people = pl.DataFrame({
-        "i": pl.Series([k + 1 for k in range(len(users))], dtype=pl.Int32()),
-        "today": pl.Series([t[0] for t in todays], dtype=pl.Date()),
-        "zone": pl.Series([t[1] for t in todays], dtype=pl.String()),
-        "zone_invalid": pl.Series([t[2] for t in todays], dtype=pl.Boolean()),
-    })
+    people = people_frame(todays)
     expenses: list[tuple[Any, ...]] = []
     for i, names, amounts, offsets, recent_ids, notes in fetched["expenses"]:
         ids = iter(recent_ids or ())
@@ -165,4 +170,4 @@ def frames_from_rows(
     )
 
 
-__all__ = ["SCHEMAS", "BatchFrames", "TripRow", "empty", "frames_from_rows"]
+__all__ = ["SCHEMAS", "BatchFrames", "TripRow", "empty", "frames_from_rows", "people_frame"]
