@@ -209,14 +209,17 @@ def _git(*args: str) -> str:
                           text=True).stdout.strip()
 
 
-def default_baseline() -> str:
-    """The merge-base of HEAD with main, or HEAD~1 when HEAD is it (or main is unknown)."""
+def default_baseline() -> tuple[str, str]:
+    """The merge-base of HEAD with main, or HEAD~1 when HEAD is it (or main is unknown); and
+    which of the two it is."""
     head = _git("rev-parse", "HEAD")
     try:
         base = _git("merge-base", "HEAD", "main")
     except subprocess.CalledProcessError:
-        return "HEAD~1"
-    return "HEAD~1" if base == head else base
+        return "HEAD~1", "HEAD~1 (no main branch)"
+    if base == head:
+        return "HEAD~1", "HEAD~1 (HEAD is on main)"
+    return base, "merge-base with main"
 
 
 @contextmanager
@@ -317,9 +320,9 @@ async def measure_size(args: argparse.Namespace, users: int, base_src: Path
 
 
 async def main(args: argparse.Namespace) -> int:
-    rev = args.baseline or default_baseline()
+    rev, why = (args.baseline, "--baseline") if args.baseline else default_baseline()
     with baseline_src(rev) as (base_src, commit):
-        print(f"baseline {rev} = {commit[:9]}; this = {THIS_SRC} (working tree)")
+        print(f"baseline {commit[:9]} ({why}); this = {THIS_SRC} (working tree)")
         report: list[str] = []
         same = True
         for users in args.users:
