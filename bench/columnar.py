@@ -109,8 +109,8 @@ class Figures:
 # -- the child: one side's sweep and latencies ------------------------------------------------
 
 async def _child(uri: str, batch_size: int, ids_file: str, expect_src: str) -> Figures:
-    # Imported here: the parent never imports the engine's pipeline, and the child imports it
-    # from whichever src PYTHONPATH names (checked below).
+    # The package comes from whichever src PYTHONPATH names (checked below); these names are
+    # the ones a baseline must have, kept together here.
     import pam_proactive
     from pam_proactive.analysis.geo import resolve_place
     from pam_proactive.config import load_settings
