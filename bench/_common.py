@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -19,13 +22,32 @@ from pam_proactive.db.embedded import server_cpu_seconds as embedded_cpu_seconds
 from pam_proactive.demo import seed_demo_data
 from pam_proactive.engine import Engine, open_engine, run_migrations
 
+T = TypeVar("T")
+
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """Arguments every benchmark takes."""
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--users", type=int, default=100_000, help="demo travelers to seed")
+def sizes(text: str) -> list[int]:
+    """A comma-separated list of population sizes (``20000,100000``)."""
+    try:
+        found = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from exc
+    if not found or min(found) < 1:
+        raise argparse.ArgumentTypeError(f"need sizes >= 1: {text!r}")
+    return found
+
+
+def parser(description: str, *, many_sizes: bool = False) -> argparse.ArgumentParser:
+    """Arguments every benchmark takes; with ``many_sizes``, ``--users`` is a list of sizes,
+    each run on its own database in turn."""
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    if many_sizes:
+        p.add_argument("--users", type=sizes, default=[20_000],
+                       help="demo travelers to seed, comma-separated sizes (20000,100000)")
+    else:
+        p.add_argument("--users", type=int, default=100_000, help="demo travelers to seed")
     p.add_argument("--batch-size", type=int, default=2_000, help="users per batch")
     p.add_argument("--seed", type=int, default=7)
     return p
@@ -53,9 +75,9 @@ async def seeded_engine(users: int, seed: int, batch_size: int) -> AsyncIterator
             yield engine
 
 
-def run(coro: object) -> None:
-    """Run a benchmark coroutine."""
-    asyncio.run(coro)  # type: ignore[arg-type]
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a benchmark coroutine; its result."""
+    return asyncio.run(coro)
 
 
 def server_cpu_seconds(uri: str) -> float:
@@ -63,3 +85,13 @@ def server_cpu_seconds(uri: str) -> float:
     :func:`pam_proactive.db.embedded.server_cpu_seconds`)."""
     with psycopg.connect(uri) as conn:
         return embedded_cpu_seconds(conn)
+
+
+def digest(found: Iterable[Any]) -> str:
+    """A short digest of candidates in order (user, type, dedup_key, priority, title,
+    message, data, expiry): equal digests mean the same suggestions, word for word."""
+    h = hashlib.sha256()
+    for c in found:
+        h.update(json.dumps([c.user_id, c.type, c.dedup_key, c.priority.label, c.title,
+                             c.message, c.data, str(c.expires_at)], sort_keys=True).encode())
+    return h.hexdigest()[:16]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import hashlib
 import json
 import os
 import pstats
@@ -26,7 +25,7 @@ import sys
 import time
 from typing import Any
 
-from _common import NOW, parser, run, seeded_engine
+from _common import NOW, digest, parser, run, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.data import assemble, loader
 from pam_proactive.suggestions.detectors import run_detectors
@@ -49,14 +48,6 @@ async def _recorded_rows(users: int, seed: int, batch_size: int) -> list[tuple[A
         finally:
             setattr(loader, "build_context", original)  # noqa: B010
     return calls
-
-
-def _digest(found: list[Any]) -> str:
-    h = hashlib.sha256()
-    for c in found:
-        h.update(json.dumps([c.user_id, c.type, c.dedup_key, c.priority.label, c.title,
-                             c.message, c.data, str(c.expires_at)], sort_keys=True).encode())
-    return h.hexdigest()[:16]
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,7 +73,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         prof.disable()
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(40)
     return {"users": len(calls), "build": build, "detect": detect, "candidates": len(found),
-            "digest": _digest(found), "source": assemble.__file__}
+            "digest": digest(found), "source": assemble.__file__}
 
 
 async def _fill(calls: list[tuple[Any, ...]], args: argparse.Namespace) -> None:
