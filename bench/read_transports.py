@@ -34,8 +34,9 @@ from _common import NOW, parser, run, seeded_engine, server_cpu_seconds
 from pam_proactive.config import load_settings
 from pam_proactive.data.columnar.frames import SCHEMAS, frames_from_rows
 from pam_proactive.data.columnar.read import read_frames, to_frame
-from pam_proactive.data.loader import ContextLoader, read_users
+from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
+from pam_proactive.data.users import read_users
 from pam_proactive.db.connection import BoundStatement, Database
 from pam_proactive.db.embedded import database_uri, embedded_server
 from pam_proactive.engine import Engine, open_engine

@@ -34,8 +34,9 @@ from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.config import Settings
 from pam_proactive.context import BudgetStatus, CalendarEvent, Location, Profile, UserContext
 from pam_proactive.data.cache import ContextCache
-from pam_proactive.data.loader import ContextLoader, parse_user_id
+from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
+from pam_proactive.data.users import parse_user_id
 from pam_proactive.db.connection import Database
 from pam_proactive.db.migrate import VIEW_NAMES
 from pam_proactive.errors import (

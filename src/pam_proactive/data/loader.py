@@ -9,38 +9,21 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pam_proactive.analysis.dates import require_aware
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import UserContext
-from pam_proactive.data.assemble import build_context, group_by_user, local_today
+from pam_proactive.data.assemble import build_context, group_by_user
+from pam_proactive.data.columnar.contexts import build_contexts
+from pam_proactive.data.columnar.read import read_frames
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.data.rows import TripRow, UserRow
+from pam_proactive.data.users import read_users
 from pam_proactive.db.connection import BoundStatement, Database
-from pam_proactive.errors import InvalidUserIdError
 from pam_proactive.logs import audit_read
 
 _NIL = UUID(int=0)
 
 # (metrics name, statement attribute) of each entity, vehicles last; keys for the assembly.
 _KEYS = ("expenses", "budgets", "trips", "events", "fuel", "maintenance")
-
-
-def uuid_array(ids: Iterable[UUID]) -> str:
-    """A PostgreSQL array literal of the ids: one text parameter is far cheaper to send than
-    a list of UUID objects adapted one by one."""
-    return "{" + ",".join(str(u) for u in ids) + "}"
-
-
-def parse_user_id(value: object) -> UUID:
-    """``value`` as a UUID; raises :class:`InvalidUserIdError` naming the bad value's type."""
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise InvalidUserIdError(
-            "user ids are UUIDs (profiles.id); got a value that is not a UUID"
-        ) from None
 
 
 class ContextLoader:
@@ -53,13 +36,16 @@ class ContextLoader:
         self.rule = rule or OutlierRule()
 
     async def load(self, user_ids: Iterable[object], now: datetime) -> dict[UUID, UserContext]:
-        """Contexts of the given users as of ``now``; unknown ids are absent from the result."""
-        rows = await self.fetch_rows(user_ids, now)
-        return {} if rows is None else assemble_rows(rows, now, self.rule)
+        """Contexts of the given users as of ``now``; unknown ids are absent from the result.
+        The batch is read as columns and assembled column-wise (``data/columnar``)."""
+        frames = await read_frames(self.db, self.st, user_ids, now)
+        return {} if frames is None else build_contexts(frames, self.rule)
 
     async def fetch_rows(self, user_ids: Iterable[object], now: datetime) -> BatchRows | None:
         """The batch statements' rows for the given users as of ``now`` (one statement per
-        entity); None when none of the ids is a known user."""
+        entity, as row tuples); None when none of the ids is a known user. The input of the
+        per-object assembly (:func:`assemble_rows`), kept as the oracle of the differential
+        test (tests/data/test_columnar_oracle.py) until the detectors are column-wise too."""
         batch = await read_users(self.db, self.st, user_ids, now)
         if batch is None:
             return None
@@ -98,41 +84,6 @@ class ContextLoader:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchUsers:
-    """A batch's users in batch order (position ``i`` = index + 1), each one's
-    :func:`local_today`, and the parameters every batch statement takes."""
-
-    users: list[UserRow]
-    todays: list[tuple[date, str, bool]]
-    params: dict[str, Any]
-
-
-async def read_users(db: Database, statements: BatchStatements, user_ids: Iterable[object],
-                     now: datetime) -> BatchUsers | None:
-    """The batch's known users as of ``now`` (``users_by_id``, audited as ``profiles``) and
-    the batch statements' parameters; None when none of the ids is a known user. Raises
-    :class:`InvalidUserIdError` for an id that is not a UUID."""
-    require_aware(now)
-    ids = list(dict.fromkeys(parse_user_id(u) for u in user_ids))
-    if not ids:
-        return None
-    users = await db.fetch(*statements.users_by_id, {"ids": uuid_array(ids)},
-                           row_type=UserRow)
-    audit_read("profiles", len(users))
-    if not users:
-        return None
-    todays = [local_today(r.timezone, now) for r in users]
-    params: dict[str, Any] = {
-        "ids": uuid_array(r.user_id for r in users),
-        "lo": min(r.user_id for r in users),
-        "hi": max(r.user_id for r in users),
-        "today": "{" + ",".join(t[0].isoformat() for t in todays) + "}",
-        "now": now,
-    }
-    return BatchUsers(users, todays, params)
-
-
-@dataclass(frozen=True, slots=True)
 class BatchRows:
     """One batch's rows as the batch statements return them: the users in batch order, each
     one's :func:`local_today`, and the entity rows by key (``expenses``, ``budgets``,
@@ -145,7 +96,8 @@ class BatchRows:
 
 
 def assemble_rows(rows: BatchRows, now: datetime, rule: OutlierRule) -> dict[UUID, UserContext]:
-    """The per-object assembly of a batch's contexts from its rows."""
+    """The per-object assembly of a batch's contexts from its rows: the oracle of the
+    column-wise assembly (:func:`pam_proactive.data.columnar.contexts.build_contexts`)."""
     grouped = [group_by_user(rows.fetched[key]) for key in _KEYS]
     vehicles = {row[0]: row for row in rows.fetched["vehicles"]}
     after_now: dict[int, dict[str, int]] = {}

@@ -12,7 +12,7 @@ from uuid import UUID
 from pam_proactive.analysis.dates import require_aware
 from pam_proactive.analysis.insights import KINDS, insights_by_user
 from pam_proactive.context import UserContext
-from pam_proactive.data.loader import parse_user_id
+from pam_proactive.data.users import parse_user_id
 from pam_proactive.engine import Engine
 from pam_proactive.reports.statements import ReportStatements
 

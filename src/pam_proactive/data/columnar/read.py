@@ -24,8 +24,8 @@ import polars as pl
 import pyarrow as pa
 
 from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, people_frame
-from pam_proactive.data.loader import read_users
 from pam_proactive.data.queries import BatchStatements
+from pam_proactive.data.users import read_users
 from pam_proactive.db.connection import Database
 from pam_proactive.logs import audit_read
 

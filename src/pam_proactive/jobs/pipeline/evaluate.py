@@ -25,7 +25,8 @@ from uuid import UUID
 
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
-from pam_proactive.data.loader import chunks, parse_user_id
+from pam_proactive.data.loader import chunks
+from pam_proactive.data.users import parse_user_id
 from pam_proactive.db.connection import Transaction
 from pam_proactive.engine import Engine
 from pam_proactive.jobs.pipeline.delivery import deliver_outbox, delivery_policy
