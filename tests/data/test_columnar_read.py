@@ -220,7 +220,7 @@ async def test_no_known_user_gives_none_and_unknown_ids_are_left_out(
         assert_same_frames(old, new)
         # Each source is timed under its statement's name, as Database.fetch's are.
         timed = db.metrics.snapshot()["statements"]
-        assert {"expense_rows", "budgets", "trips", "calendar_events", "fuel_log",
+        assert {"expenses", "budgets", "trips", "calendar_events", "fuel_log",
                 "maintenance_records", "vehicles", "recorded_after_now"} <= set(timed)
         # A source's missing view is the same SchemaError as the row path's.
         async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:

@@ -87,6 +87,8 @@ WHERE status = 'active' AND user_id > %(after)s::uuid AND user_id <= %(upto)s::u
 ORDER BY user_id LIMIT %(limit)s
 """)
 
+    # The per-object path's form (the oracle of the column-wise assembly, see
+    # data/loader.fetch_rows); the engine reads ``expense_rows``, timed as 'expenses'.
     # One row per user: the expenses of the scanned window as parallel arrays (category, amount,
     # day offset from the user's today), the ids of those of the last 7 days (in the same
     # order), and every description (with the rest, the key of the duplicate rule in
@@ -94,7 +96,7 @@ ORDER BY user_id LIMIT %(limit)s
     # category costs five times as much here); the per-category windows, medians, MADs and
     # outliers are computed from these arrays in Python, by the same rule as the anomaly
     # detector. The window: _EXPENSE_WINDOW.
-    expenses = Statement("expenses", _USERS + _EXPENSE_WINDOW + """
+    expenses = Statement("expense_arrays", _USERS + _EXPENSE_WINDOW + """
 SELECT p.i, array_agg(x.category), array_agg(x.amount), array_agg(x.spent_on - p.today),
        array_agg(x.expense_id) FILTER (WHERE x.spent_on > p.today - 7),
        array_agg(x.description)
@@ -106,7 +108,7 @@ GROUP BY p.i
     # columns of frames.EXPENSES): the same window and filters as ``expenses``, the id only for
     # the last 7 days. Ordered by user, then day and id, so that a batch's frame (and every sum
     # taken over it) is the same at each read.
-    expense_rows = Statement("expense_rows", _USERS + _EXPENSE_WINDOW + """
+    expense_rows = Statement("expenses", _USERS + _EXPENSE_WINDOW + """
 SELECT p.i, x.category, x.amount, x.spent_on - p.today AS "offset",
        CASE WHEN x.spent_on > p.today - 7 THEN x.expense_id END AS expense_id, x.description
 """ + _EXPENSE_SCAN + """

@@ -51,7 +51,7 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         return None
     st = statements
     # (frame key, statement, audited source name), in the row path's order.
-    sources = (("expenses", st.expense_rows, st.expenses.name),
+    sources = (("expenses", st.expense_rows, st.expense_rows.name),
                ("budgets", st.budgets, st.budgets.name),
                ("trips", st.trips, st.trips.name),
                ("events", st.events, st.events.name),
