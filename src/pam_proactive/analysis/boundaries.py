@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from pam_proactive.analysis.dates import add_days, aware, local_midnight, zone
+from pam_proactive.analysis.dates import add_days, aware, zone, zone_midnight
 from pam_proactive.context import UserContext
 
 # Subtracted from every computed crossing: float arithmetic on hours must never put a
@@ -58,7 +58,8 @@ def _now(now: datetime) -> datetime:
 
 def midnight_of(ctx: UserContext, day: date) -> datetime | None:
     """Local midnight starting ``day`` in the user's zone (aware), or None out of range."""
-    return local_midnight(day, zone_of(ctx))
+    name = ctx.profile.timezone
+    return zone_midnight(day, name if isinstance(name, str) else None)
 
 
 def next_local_midnight(ctx: UserContext) -> datetime | None:
@@ -71,7 +72,9 @@ def next_local_midnight(ctx: UserContext) -> datetime | None:
 def earliest(moments: Iterable[datetime | None]) -> datetime | None:
     """The earliest of ``moments`` (None ignored), or None when there is none."""
     found = [m for m in moments if m is not None]
-    return min(found, key=lambda m: m.astimezone(UTC)) if found else None
+    if len(found) < 2:  # the common case: no need to compare instants
+        return found[0] if found else None
+    return min(found, key=lambda m: m.astimezone(UTC))
 
 
 def day_boundary(ctx: UserContext, day: date | None) -> datetime | None:
