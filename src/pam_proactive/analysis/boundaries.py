@@ -84,6 +84,26 @@ def day_boundary(ctx: UserContext, day: date | None) -> datetime | None:
     return midnight_of(ctx, day)
 
 
+def earliest_day_boundary(ctx: UserContext, days: Iterable[date | None]) -> datetime | None:
+    """``earliest(day_boundary(ctx, d) for d in days)``, with one local midnight computed:
+    a later local date never starts at an earlier instant (no zone moves its clocks by more
+    than a day), so the earliest date after today starts the earliest boundary. Out of range
+    (None) only at the ends of the calendar, where every date is looked at."""
+    ahead = [d for d in days if isinstance(d, date) and d > ctx.today]
+    if not ahead:
+        return None
+    moment = midnight_of(ctx, min(ahead))
+    if moment is not None:
+        return moment
+    return earliest(midnight_of(ctx, d) for d in ahead)
+
+
+def tomorrow(ctx: UserContext) -> date:
+    """The user's next local date: its day boundary is :func:`next_local_midnight` (none
+    when ``ctx.today`` is the last date, where this is ``ctx.today`` itself)."""
+    return add_days(ctx.today, 1)
+
+
 def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
              strict: Iterable[float] = ()) -> datetime | None:
     """When a figure of ``hours`` that falls by one per hour first crosses a threshold, less

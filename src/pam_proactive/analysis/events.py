@@ -227,11 +227,18 @@ def analyze_events(ctx: UserContext, now: datetime, settings: DetectorSettings) 
     """The traveler's position and every event starting within ``event_window_days``: where
     it is, how far (miles), whether it needs travel at all, and whether a trip already gets
     the traveler there."""
+    return analyze_upcoming(ctx, upcoming_events(ctx, now, settings), settings)
+
+
+def analyze_upcoming(ctx: UserContext, upcoming: list[tuple[CalendarEvent, float]],
+                     settings: DetectorSettings) -> EventsView:
+    """:func:`analyze_events` of the events :func:`upcoming_events` gave (``upcoming``), for
+    a caller that has them already."""
     here = user_location(ctx)
     tz = zone(ctx.profile.timezone)
     found: list[EventAnalysis] = []
     unresolved = skipped = 0
-    for event, hours in upcoming_events(ctx, now, settings):
+    for event, hours in upcoming:
         place = event.location_name
         exempt = no_travel_reason(event)
         if exempt is not None:

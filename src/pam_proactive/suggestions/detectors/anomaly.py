@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from pam_proactive.analysis.boundaries import day_boundary, earliest
+from pam_proactive.analysis.boundaries import earliest_day_boundary
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.outliers import Baseline, outlier_rule
 from pam_proactive.analysis.settings import DetectorSettings
@@ -127,9 +127,9 @@ def detect_spending_anomaly(
 def spending_anomaly_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
                               keys: Collection[str]) -> datetime | None:
     """Recent expenses: each leaves the ``anomaly_window_days`` window at a local midnight."""
-    return earliest(
-        day_boundary(ctx, add_days(e.spent_on, settings.anomaly_window_days))
-        for e in ctx.financial.recent_expenses if isinstance(e.spent_on, date))
+    return earliest_day_boundary(ctx, (
+        add_days(e.spent_on, settings.anomaly_window_days)
+        for e in ctx.financial.recent_expenses if isinstance(e.spent_on, date)))
 
 
 SPEC = DetectorSpec(
