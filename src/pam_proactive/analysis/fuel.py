@@ -233,6 +233,7 @@ def _intervals(fills: Sequence[FuelFill], odometers: Sequence[float | None],
     anchor: FuelFill | None = None
     start_odo: float | None = None  # the anchor's odometer, never None while there is one
     carried = 0.0
+    low, high = settings.mpg_min_plausible, settings.mpg_max_plausible
     for fill, odometer in zip(fills, odometers, strict=True):
         if anchor is None:
             if fill.is_full and (start_odo := odometer) is not None:
@@ -255,7 +256,7 @@ def _intervals(fills: Sequence[FuelFill], odometers: Sequence[float | None],
                     miles=miles,
                     gallons=carried,
                     mpg=mpg,
-                    plausible=settings.mpg_min_plausible <= mpg <= settings.mpg_max_plausible,
+                    plausible=low <= mpg <= high,
                 )
             )
         anchor, start_odo = (fill, end_odo) if end_odo is not None else (None, None)
