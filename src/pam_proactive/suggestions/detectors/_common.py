@@ -37,9 +37,15 @@ class Findings:
 
     def result(self, candidates: Iterable[Candidate] = ()) -> DetectorResult:
         """The run's :class:`DetectorResult`."""
+        found = tuple(candidates)
         skipped = self._skipped
-        return DetectorResult(tuple(candidates), tuple(self._notes),
+        if not found and not self._notes and not skipped:
+            return NOTHING  # most runs: one shared immutable value rather than a new one
+        return DetectorResult(found, tuple(self._notes),
                               tuple(sorted(skipped.items())) if skipped else ())
+
+
+NOTHING = DetectorResult()  # a run that found nothing and has nothing to say
 
 
 def user_zone(ctx: UserContext) -> tzinfo:
