@@ -1,4 +1,5 @@
-"""Benchmark: the pure path of a sweep (build contexts from rows + run the detectors).
+"""Benchmark: the pure path of a sweep (build contexts from rows, run the detectors, then
+compute every traveler's next recheck from their candidates, as a sweep records it).
 
 Seeds demo travelers, reads every batch once while recording the rows the loader hands to
 ``build_context``, then times, over those same rows, building the contexts and running the
@@ -8,7 +9,8 @@ run by child processes importing the package from ``SRC`` (e.g. a checkout of ma
 ``git worktree add /tmp/base main`` then ``--baseline /tmp/base/src``), on a database seeded
 the same way, alternating with children running this checkout (``--rounds`` of each), and
 both figures are printed side by side with a digest of every candidate (user, type,
-dedup_key, priority, title, message, data, expiry), which must match.
+dedup_key, priority, title, message, data, expiry) and one of every recheck (the moment and
+the rule deciding it), which must match.
 
     python bench/detect.py --users 2000 --baseline /tmp/base/src
 """
@@ -17,18 +19,24 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import json
 import os
 import pstats
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 from _common import NOW, digest, parser, run, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
+from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.data import assemble, loader
-from pam_proactive.suggestions.detectors import run_detectors
+from pam_proactive.suggestions.detectors import Detection, Recheck, recheck_at, run_detectors
+
+# A sweep's expiry refresh margin (the default of ``expiry_refresh_minutes``).
+REFRESH_MARGIN = timedelta(minutes=60)
 
 
 async def _recorded_rows(users: int, seed: int, batch_size: int) -> list[tuple[Any, ...]]:
@@ -50,30 +58,53 @@ async def _recorded_rows(users: int, seed: int, batch_size: int) -> list[tuple[A
     return calls
 
 
+def _recheck_digest(rechecks: list[Recheck]) -> str:
+    h = hashlib.sha256()
+    for r in rechecks:
+        h.update(json.dumps([r.at.isoformat(), r.reason]).encode())
+    return h.hexdigest()[:16]
+
+
+def _rechecks(contexts: list[Any], detections: list[Detection],
+              settings: DetectorSettings) -> list[Recheck]:
+    """Every traveler's next recheck, from the candidates computed at NOW (as a sweep's
+    evaluation state records it, after the whole batch is detected)."""
+    return [recheck_at(ctx, NOW, settings, {c.dedup_key for c in d.candidates},
+                       [c.expires_at for c in d.candidates], REFRESH_MARGIN)
+            for ctx, d in zip(contexts, detections, strict=True)]
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Seconds (best of ``repeat``) to build every context and to detect on them, and the
-    candidates' count and digest."""
+    """Seconds (best of ``repeat``) to build every context, to detect on them and to compute
+    their rechecks, and the candidates' count and digest, and the rechecks' digest."""
     calls: list[tuple[Any, ...]] = []
     run(_fill(calls, args))
     resolve_place("Denver, CO")  # the gazetteer is loaded untimed, as in a long-lived worker
-    build = detect = float("inf")
-    found: list[Any] = []
+    settings = DetectorSettings()
+    build = detect = recheck = float("inf")
+    detections: list[Detection] = []
+    rechecks: list[Recheck] = []
     for _ in range(args.repeat):
         started = time.process_time()
         contexts = [assemble.build_context(*c) for c in calls]
         mid = time.process_time()
-        found = [c for ctx in contexts for c in run_detectors(ctx, NOW).candidates]
+        detections = [run_detectors(ctx, NOW, settings) for ctx in contexts]
         end = time.process_time()
+        rechecks = _rechecks(contexts, detections, settings)
+        done = time.process_time()
         build, detect = min(build, mid - started), min(detect, end - mid)
-    if args.profile:
+        recheck = min(recheck, done - end)
+    if args.profile:  # the detectors and the rechecks only: the build has its own owners
+        contexts = [assemble.build_context(*c) for c in calls]
         prof = cProfile.Profile()
         prof.enable()
-        for ctx in [assemble.build_context(*c) for c in calls]:
-            run_detectors(ctx, NOW)
+        _rechecks(contexts, [run_detectors(ctx, NOW, settings) for ctx in contexts], settings)
         prof.disable()
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(40)
-    return {"users": len(calls), "build": build, "detect": detect, "candidates": len(found),
-            "digest": digest(found), "source": assemble.__file__}
+    found = [c for d in detections for c in d.candidates]
+    return {"users": len(calls), "build": build, "detect": detect, "recheck": recheck,
+            "candidates": len(found), "digest": digest(found),
+            "rechecks": _recheck_digest(rechecks), "source": assemble.__file__}
 
 
 async def _fill(calls: list[tuple[Any, ...]], args: argparse.Namespace) -> None:
@@ -81,10 +112,11 @@ async def _fill(calls: list[tuple[Any, ...]], args: argparse.Namespace) -> None:
 
 
 def _line(label: str, m: dict[str, Any]) -> str:
-    total = m["build"] + m["detect"]
+    total = m["build"] + m["detect"] + m["recheck"]
     return (f"{label:<9} {m['users']:>7,} users: build {m['build']:6.3f} s, detect "
-            f"{m['detect']:6.3f} s, total {total:6.3f} s = {m['users'] / total:>7,.0f} users/s;"
-            f" {m['candidates']:,} candidates, digest {m['digest']}")
+            f"{m['detect']:6.3f} s, recheck {m['recheck']:6.3f} s, total {total:6.3f} s = "
+            f"{m['users'] / total:>7,.0f} users/s; {m['candidates']:,} candidates, digest "
+            f"{m['digest']}, rechecks {m['rechecks']}")
 
 
 def main() -> None:
@@ -117,16 +149,20 @@ def main() -> None:
             m = json.loads(out.strip().splitlines()[-1])
             old = best.get(label)
             best[label] = m if old is None else {
-                **m, "build": min(old["build"], m["build"]),
-                "detect": min(old["detect"], m["detect"])}
+                **m, **{k: min(old[k], m[k]) for k in ("build", "detect", "recheck")}}
     for label, m in best.items():
         print(_line(label, m))
     base, this = best["baseline"], best["this"]
     same = "identical" if base["digest"] == this["digest"] else "DIFFERENT"
-    speed = (base["build"] + base["detect"]) / (this["build"] + this["detect"])
+    same_rechecks = "identical" if base["rechecks"] == this["rechecks"] else "DIFFERENT"
+    parts = ("build", "detect", "recheck")
+    speed = sum(base[k] for k in parts) / sum(this[k] for k in parts)
+    pure = (base["detect"] + base["recheck"]) / (this["detect"] + this["recheck"])
     print(f"CPU time, best of {args.rounds} x {args.repeat}: speed-up {speed:.2f}x "
           f"(build {base['build'] / this['build']:.2f}x, detect "
-          f"{base['detect'] / this['detect']:.2f}x); candidates {same}")
+          f"{base['detect'] / this['detect']:.2f}x, recheck "
+          f"{base['recheck'] / this['recheck']:.2f}x, detect + recheck {pure:.2f}x); "
+          f"candidates {same}, rechecks {same_rechecks}")
     print(f"baseline from {base['source']}; this from {this['source']}")
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from pam_proactive.analysis.dates import add_days, aware, local_midnight, zone
+from pam_proactive.analysis.dates import add_days, aware, zone, zone_midnight
 from pam_proactive.context import UserContext
 
 # Subtracted from every computed crossing: float arithmetic on hours must never put a
@@ -58,7 +58,8 @@ def _now(now: datetime) -> datetime:
 
 def midnight_of(ctx: UserContext, day: date) -> datetime | None:
     """Local midnight starting ``day`` in the user's zone (aware), or None out of range."""
-    return local_midnight(day, zone_of(ctx))
+    name = ctx.profile.timezone
+    return zone_midnight(day, name if isinstance(name, str) else None)
 
 
 def next_local_midnight(ctx: UserContext) -> datetime | None:
@@ -71,7 +72,9 @@ def next_local_midnight(ctx: UserContext) -> datetime | None:
 def earliest(moments: Iterable[datetime | None]) -> datetime | None:
     """The earliest of ``moments`` (None ignored), or None when there is none."""
     found = [m for m in moments if m is not None]
-    return min(found, key=lambda m: m.astimezone(UTC)) if found else None
+    if len(found) < 2:  # the common case: no need to compare instants
+        return found[0] if found else None
+    return min(found, key=lambda m: m.astimezone(UTC))
 
 
 def day_boundary(ctx: UserContext, day: date | None) -> datetime | None:
@@ -79,6 +82,26 @@ def day_boundary(ctx: UserContext, day: date | None) -> datetime | None:
     if not isinstance(day, date) or day <= ctx.today:
         return None
     return midnight_of(ctx, day)
+
+
+def earliest_day_boundary(ctx: UserContext, days: Iterable[date | None]) -> datetime | None:
+    """``earliest(day_boundary(ctx, d) for d in days)``, with one local midnight computed:
+    a later local date never starts at an earlier instant (no zone moves its clocks by more
+    than a day), so the earliest date after today starts the earliest boundary. Out of range
+    (None) only at the ends of the calendar, where every date is looked at."""
+    ahead = [d for d in days if isinstance(d, date) and d > ctx.today]
+    if not ahead:
+        return None
+    moment = midnight_of(ctx, min(ahead))
+    if moment is not None:
+        return moment
+    return earliest(midnight_of(ctx, d) for d in ahead)
+
+
+def tomorrow(ctx: UserContext) -> date:
+    """The user's next local date: its day boundary is :func:`next_local_midnight` (none
+    when ``ctx.today`` is the last date, where this is ``ctx.today`` itself)."""
+    return add_days(ctx.today, 1)
 
 
 def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),

@@ -69,6 +69,21 @@ def local_midnight(day: date, tz: tzinfo) -> datetime | None:
     return moment
 
 
+def zone_midnight(day: date, name: str | None) -> datetime | None:
+    """:func:`local_midnight` of ``day`` in the zone :func:`zone` gives for ``name``.
+
+    Time boundaries and expiries ask for the same few local midnights (today's and the next
+    days', in a handful of zones) for every traveler of a sweep; each is computed once."""
+    if name is not None and len(name) > _MAX_ZONE_NAME:
+        name = None  # zone() reads such a name as UTC, as it reads None: same result
+    return _zone_midnight(day, name)
+
+
+@lru_cache(maxsize=8192)
+def _zone_midnight(day: date, name: str | None) -> datetime | None:
+    return local_midnight(day, zone(name))
+
+
 def hours_until(moment: datetime, now: datetime, tz: tzinfo) -> float | None:
     """Hours from ``now`` to ``moment`` (negative when past), or None when out of range."""
     try:

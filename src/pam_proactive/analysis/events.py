@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from itertools import pairwise
 
 from pam_proactive.analysis.dates import (
@@ -71,20 +72,36 @@ def _has_any(words: list[str], vocabulary: frozenset[str]) -> bool:
     return bool(vocabulary & (singles | pairs))
 
 
+# Titles and places repeat across travelers (and a sweep sees each event's texts again at
+# each run): the rule is applied once per distinct (title, place, type), for texts of at most
+# this many characters (longer ones are judged uncached, so the cache stays small).
+_MAX_CACHED_TEXT = 300
+
+
 def no_travel_reason(event: CalendarEvent) -> str | None:
     """:data:`REMOTE` or :data:`TO_DO` when the event needs no trip by the module's rule,
     else None."""
-    title = _words(event.title)
-    place = event.location_name or ""
+    title, place, kind = event.title, event.location_name, event.event_type
+    if len(title) + len(place or "") + len(kind) > _MAX_CACHED_TEXT:
+        return _no_travel(title, place, kind)
+    return _cached_no_travel(title, place, kind)
+
+
+def _no_travel(title_text: str, place_name: str | None, event_type: str) -> str | None:
+    title = _words(title_text)
+    place = place_name or ""
     if _has_any(title, REMOTE_WORDS) or _URL.search(place):
         return REMOTE
     if place and _has_any(_words(place), REMOTE_LOCATION_WORDS):
         return REMOTE
-    if event.event_type.strip().lower() in TODO_EVENT_TYPES:
+    if event_type.strip().lower() in TODO_EVENT_TYPES:
         return TO_DO
     if title and (title[0] in TASK_VERBS or _has_any(title, TASK_WORDS)):
         return TO_DO
     return None
+
+
+_cached_no_travel = lru_cache(maxsize=8192)(_no_travel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,11 +250,18 @@ def analyze_events(ctx: UserContext, now: datetime, settings: DetectorSettings) 
     """The traveler's position and every event starting within ``event_window_days``: where
     it is, how far (miles), whether it needs travel at all, and whether a trip already gets
     the traveler there."""
+    return analyze_upcoming(ctx, upcoming_events(ctx, now, settings), settings)
+
+
+def analyze_upcoming(ctx: UserContext, upcoming: list[tuple[CalendarEvent, float]],
+                     settings: DetectorSettings) -> EventsView:
+    """:func:`analyze_events` of the events :func:`upcoming_events` gave (``upcoming``), for
+    a caller that has them already."""
     here = user_location(ctx)
     tz = zone(ctx.profile.timezone)
     found: list[EventAnalysis] = []
     unresolved = skipped = 0
-    for event, hours in upcoming_events(ctx, now, settings):
+    for event, hours in upcoming:
         place = event.location_name
         exempt = no_travel_reason(event)
         if exempt is not None:

@@ -204,6 +204,14 @@ def _odometer(fill: FuelFill) -> float | None:
     return positive(fill.odometer_miles, MAX_ODOMETER_MILES)
 
 
+@per_context
+def context_odometers(ctx: UserContext, settings: DetectorSettings) -> tuple[float | None, ...]:
+    """The usable odometer reading (miles) of each of :func:`context_fills`, in the same
+    order, None where there is none: read once per context by the intervals, the odometer
+    estimate and the miles since the last full fill-up."""
+    return tuple(_odometer(f) for f in context_fills(ctx, settings))
+
+
 def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
                       gaps: Sequence[date] = ()) -> list[Interval]:
     """Full-to-full intervals of clean, ordered ``fills``, oldest first.
@@ -215,20 +223,27 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
     whose mpg is
     outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
     """
+    return _intervals(fills, [_odometer(f) for f in fills], settings, gaps)
+
+
+def _intervals(fills: Sequence[FuelFill], odometers: Sequence[float | None],
+               settings: DetectorSettings, gaps: Sequence[date]) -> list[Interval]:
+    """:func:`economy_intervals` with each fill's odometer (:func:`_odometer`) given."""
     intervals: list[Interval] = []
     anchor: FuelFill | None = None
     start_odo: float | None = None  # the anchor's odometer, never None while there is one
     carried = 0.0
-    for fill in fills:
+    low, high = settings.mpg_min_plausible, settings.mpg_max_plausible
+    for fill, odometer in zip(fills, odometers, strict=True):
         if anchor is None:
-            if fill.is_full and (start_odo := _odometer(fill)) is not None:
+            if fill.is_full and (start_odo := odometer) is not None:
                 anchor, carried = fill, 0.0
             continue
         carried += fill.gallons
         if not fill.is_full:
             continue
-        end_odo = _odometer(fill)
-        spans_gap = any(anchor.filled_on < day < fill.filled_on for day in gaps)
+        end_odo = odometer
+        spans_gap = bool(gaps) and any(anchor.filled_on < day < fill.filled_on for day in gaps)
         if end_odo is not None and start_odo is not None and not spans_gap:
             miles = end_odo - start_odo
             mpg = miles / carried
@@ -241,7 +256,7 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
                     miles=miles,
                     gallons=carried,
                     mpg=mpg,
-                    plausible=settings.mpg_min_plausible <= mpg <= settings.mpg_max_plausible,
+                    plausible=low <= mpg <= high,
                 )
             )
         anchor, start_odo = (fill, end_odo) if end_odo is not None else (None, None)
@@ -252,8 +267,8 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
 @per_context
 def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's full-to-full intervals, plausible or not, oldest first."""
-    return economy_intervals(context_fills(ctx, settings), settings,
-                             ctx.vehicle.unusable_fill_days)
+    return _intervals(context_fills(ctx, settings), context_odometers(ctx, settings), settings,
+                      ctx.vehicle.unusable_fill_days)
 
 
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
@@ -275,6 +290,7 @@ def split_intervals(
     return recent, baseline
 
 
+@per_context
 def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> int:
     """How many full-to-full intervals have an implausible mpg (reported as skipped under
     :data:`SKIP_IMPLAUSIBLE_INTERVAL` by the detectors that use fuel economy)."""
@@ -347,11 +363,8 @@ def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     from fills, completed service records, the vehicle and the loader's maximum that the
     outlier rule (:func:`pam_proactive.analysis.limits.odometer_outliers`) keeps."""
     vehicle = primary_vehicle(ctx)
-    readings: list[tuple[float, str]] = []
-    for fill in context_fills(ctx, settings):
-        odo = _odometer(fill)
-        if odo is not None:
-            readings.append((odo, "fill-up"))
+    readings: list[tuple[float, str]] = [
+        (odo, "fill-up") for odo in context_odometers(ctx, settings) if odo is not None]
     for item in ctx.vehicle.maintenance:
         done = item.performed_on
         if done is not None and done <= ctx.today and _belongs_to(item, vehicle):
@@ -373,14 +386,16 @@ def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
 
 
 def _odometer_miles_since(
-    ctx: UserContext, fills: Sequence[FuelFill], index: int, vehicle: Vehicle
+    ctx: UserContext, fills: Sequence[FuelFill], odometers: Sequence[float | None], index: int,
+    vehicle: Vehicle,
 ) -> Estimate | None:
-    """Miles since ``fills[index]`` from odometer readings, or None without evidence."""
-    start = _odometer(fills[index])
+    """Miles since ``fills[index]`` from odometer readings (``odometers``: those of
+    ``fills``, see :func:`context_odometers`), or None without evidence."""
+    start = odometers[index]
     if start is None:
         return None
     since = fills[index].filled_on
-    dated: list[float] = [o for f in fills[index + 1 :] if (o := _odometer(f)) is not None]
+    dated: list[float] = [o for o in odometers[index + 1 :] if o is not None]
     for item in ctx.vehicle.maintenance:
         done = item.performed_on
         if done is not None and since <= done <= ctx.today and _belongs_to(item, vehicle):
@@ -470,7 +485,7 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     if economy.value is None:
         return FuelResult(None, "no fuel economy and no vehicle class")
     vehicle = primary_vehicle(ctx)
-    miles = _odometer_miles_since(ctx, fills, index, vehicle)
+    miles = _odometer_miles_since(ctx, fills, context_odometers(ctx, settings), index, vehicle)
     notes: tuple[str, ...] = ()
     if miles is None:
         miles, incomplete = _trip_miles_since(ctx, last_full.filled_on)

@@ -15,6 +15,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pam_proactive.context import Coordinates
 
@@ -300,10 +301,26 @@ def resolve_place(text: str | None) -> Coordinates | None:
     """
     if not text or not isinstance(text, str):
         return None
+    if len(text) > _MAX_CACHED_NAME:  # not a place name anyone types: never kept in memory
+        return _resolve_safely(text)
+    return _resolve_cached(text)
+
+
+# Travelers share destinations and each one's trips, location and events name the same few
+# places again and again: a sweep resolves each distinct name once. Names longer than this
+# are resolved uncached, so the cache stays small whatever the rows hold.
+_MAX_CACHED_NAME = 200
+_CACHED_NAMES = 16_384
+
+
+def _resolve_safely(text: str) -> Coordinates | None:
     try:
         return _resolve(text)
     except (ValueError, TypeError, KeyError):  # defensive: bad records in the data file
         return None
+
+
+_resolve_cached = lru_cache(maxsize=_CACHED_NAMES)(_resolve_safely)
 
 
 def _is_country_only(text: str, gaz: _Gazetteer) -> str | None:

@@ -41,5 +41,7 @@ def odometer_outliers(readings: Iterable[float]) -> frozenset[float]:
 def plausible_max_odometer(readings: Iterable[float]) -> float | None:
     """The highest reading (miles) the outlier rule keeps, or None without readings."""
     values = list(readings)
+    if len(values) < 2:  # a lone reading is kept: nothing to compare it with
+        return values[0] if values else None
     outliers = odometer_outliers(values)
     return max((v for v in values if v not in outliers), default=None)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.fuel import Estimate, best_odometer, primary_vehicle
 from pam_proactive.analysis.limits import MAX_ODOMETER_MILES, MAX_TRIP_MILES
+from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import positive
 from pam_proactive.context import MaintenanceItem, Trip, UserContext
@@ -94,6 +95,13 @@ def planned_trips_ahead(ctx: UserContext, days: int) -> list[Trip]:
     return sorted(trips, key=lambda t: t.start_date.toordinal() if t.start_date else 0)
 
 
+@per_context
+def _trips_in_window(ctx: UserContext, settings: DetectorSettings) -> tuple[Trip, ...]:
+    """:func:`planned_trips_ahead` within ``maintenance_trip_window_days``, listed once per
+    context (each maintenance item of the primary vehicle reads them)."""
+    return tuple(planned_trips_ahead(ctx, settings.maintenance_trip_window_days))
+
+
 def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings) -> DueStatus:
     """The item's days and miles left, and the planned trip (within
     ``maintenance_trip_window_days``) whose cumulative miles would pass the due mileage."""
@@ -116,7 +124,7 @@ def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettin
             miles_left = None
         if is_primary_item(ctx, item) and miles_left is not None and miles_left >= 0:
             driven = 0.0
-            for planned in planned_trips_ahead(ctx, settings.maintenance_trip_window_days):
+            for planned in _trips_in_window(ctx, settings):
                 driven += positive(planned.distance_miles, MAX_TRIP_MILES) or 0.0
                 if driven >= miles_left:
                     trip = planned

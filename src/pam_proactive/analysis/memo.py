@@ -21,17 +21,27 @@ _SIZE = 4  # detectors run one context at a time; a few entries cover nesting
 def per_context(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
     """Memoise ``fn(ctx, settings)`` on the identity of both arguments."""
     cache: OrderedDict[tuple[int, int], tuple[Any, Any, R]] = OrderedDict()
+    # The entry of the latest call: nearly every call repeats it (the detectors of one
+    # context run back to back), and two identity tests are cheaper than a key and a lookup.
+    last: list[tuple[Any, Any, R]] = []
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, settings: Any) -> R:
+        if last:
+            entry = last[0]
+            if entry[0] is ctx and entry[1] is settings:
+                return entry[2]
         key = (id(ctx), id(settings))
         hit = cache.get(key)
         if hit is not None and hit[0] is ctx and hit[1] is settings:
+            last[:] = (hit,)
             return hit[2]
         result = fn(ctx, settings)
-        cache[key] = (ctx, settings, result)
+        entry = (ctx, settings, result)
+        cache[key] = entry
         if len(cache) > _SIZE:
             cache.popitem(last=False)
+        last[:] = (entry,)
         return result
 
     return wrapper

@@ -38,7 +38,7 @@ def clamp(value: float, low: float, high: float) -> float:
 
 def median(values: Iterable[float | None]) -> float | None:
     """Median of the finite values, or None when there are none."""
-    ordered = sorted(v for v in (finite(x) for x in values) if v is not None)
+    ordered = sorted([v for x in values if (v := finite(x)) is not None])
     n = len(ordered)
     if n == 0:
         return None

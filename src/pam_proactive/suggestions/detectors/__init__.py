@@ -97,11 +97,13 @@ def run_detectors(
     skipped: dict[str, int] = {}
     for spec in specs:
         result: DetectorResult = spec.detect(ctx, now, chosen)
-        found.extend(
-            c for c in result.candidates
-            if not is_disabled(ctx, c.type) and (wanted is None or c.type in wanted)
-        )
-        notes.update(dict.fromkeys(result.notes))
+        if result.candidates:  # most detectors find nothing for most travelers
+            found.extend(
+                c for c in result.candidates
+                if not is_disabled(ctx, c.type) and (wanted is None or c.type in wanted)
+            )
+        if result.notes:
+            notes.update(dict.fromkeys(result.notes))
         for reason, count in result.skipped:
             skipped[reason] = max(skipped.get(reason, 0), count)
     return Detection(tuple(found), tuple(notes), tuple(sorted(skipped.items())))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from pam_proactive.analysis.dates import aware, local_midnight, shift, zone
+from pam_proactive.analysis.dates import aware, shift, zone, zone_midnight
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Note, Priority
 
@@ -37,9 +37,15 @@ class Findings:
 
     def result(self, candidates: Iterable[Candidate] = ()) -> DetectorResult:
         """The run's :class:`DetectorResult`."""
+        found = tuple(candidates)
         skipped = self._skipped
-        return DetectorResult(tuple(candidates), tuple(self._notes),
+        if not found and not self._notes and not skipped:
+            return NOTHING  # most runs: one shared immutable value rather than a new one
+        return DetectorResult(found, tuple(self._notes),
                               tuple(sorted(skipped.items())) if skipped else ())
+
+
+NOTHING = DetectorResult()  # a run that found nothing and has nothing to say
 
 
 def user_zone(ctx: UserContext) -> tzinfo:
@@ -54,7 +60,7 @@ def aware_now(now: datetime) -> datetime:
 
 def day_start(ctx: UserContext, day: date) -> datetime | None:
     """Local midnight starting ``day`` in the user's timezone, or None out of range."""
-    return local_midnight(day, user_zone(ctx))
+    return zone_midnight(day, ctx.profile.timezone)
 
 
 def after(now: datetime, **delta: float) -> datetime | None:

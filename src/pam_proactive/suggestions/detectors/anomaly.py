@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from pam_proactive.analysis.boundaries import day_boundary, earliest
+from pam_proactive.analysis.boundaries import earliest_day_boundary
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.outliers import Baseline, outlier_rule
+from pam_proactive.analysis.outliers import Baseline, OutlierRule, outlier_rule
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import finite, positive
 from pam_proactive.analysis.units import format_money
@@ -36,14 +36,13 @@ def anomaly_bar(stats: CategoryStats, settings: DetectorSettings) -> float | Non
     """The amount (user's currency) an expense must exceed to be anomalous in its category:
     max(factor x median, median + k x MAD); None without a usable baseline. The same rule
     keeps one-off outliers out of budget projections (see :class:`OutlierRule`)."""
+    return _bar(stats, outlier_rule(settings))
+
+
+def _bar(stats: CategoryStats, rule: OutlierRule) -> float | None:
     base = Baseline(stats.baseline_count, finite(stats.baseline_median),
                     finite(stats.baseline_mad))
-    return outlier_rule(settings).bar(base)
-
-
-def _in_window(ctx: UserContext, expense: Expense, settings: DetectorSettings) -> bool:
-    first = add_days(ctx.today, -(settings.anomaly_window_days - 1))
-    return first <= expense.spent_on <= ctx.today
+    return rule.bar(base)
 
 
 def _budgets_counting(ctx: UserContext, expense: Expense) -> list[str]:
@@ -65,15 +64,23 @@ def detect_spending_anomaly(
     found = Findings(TYPE)
     out: list[Candidate] = []
     money = ctx.profile.currency
+    first, today = add_days(ctx.today, -(settings.anomaly_window_days - 1)), ctx.today
+    rule = outlier_rule(settings)
+    bars: dict[str, float | None] = {}  # by category: each is judged once per run
     for expense in ctx.financial.recent_expenses:
         amount = positive(expense.amount)
-        if amount is None or not _in_window(ctx, expense, settings):
+        if amount is None or not first <= expense.spent_on <= today:
             continue
         if expense.scheduled:  # a recurring payment on its schedule is expected
             found.note("recurring payment on its schedule")
             continue
         stats = ctx.financial.categories.get(expense.category)
-        bar = anomaly_bar(stats, settings) if stats is not None else None
+        if stats is None:
+            bar = None
+        elif expense.category in bars:
+            bar = bars[expense.category]
+        else:
+            bar = bars[expense.category] = _bar(stats, rule)
         if stats is None or bar is None:
             found.note("no usable baseline for the expense's category")
             continue
@@ -127,9 +134,9 @@ def detect_spending_anomaly(
 def spending_anomaly_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
                               keys: Collection[str]) -> datetime | None:
     """Recent expenses: each leaves the ``anomaly_window_days`` window at a local midnight."""
-    return earliest(
-        day_boundary(ctx, add_days(e.spent_on, settings.anomaly_window_days))
-        for e in ctx.financial.recent_expenses if isinstance(e.spent_on, date))
+    return earliest_day_boundary(ctx, (
+        add_days(e.spent_on, settings.anomaly_window_days)
+        for e in ctx.financial.recent_expenses if isinstance(e.spent_on, date)))
 
 
 SPEC = DetectorSpec(

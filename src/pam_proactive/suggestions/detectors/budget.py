@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from pam_proactive.analysis.boundaries import day_boundary, earliest, next_local_midnight
+from pam_proactive.analysis.boundaries import earliest_day_boundary, tomorrow
 from pam_proactive.analysis.budget import BudgetFigures, budget_figures, budget_label
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.settings import DetectorSettings
@@ -160,16 +160,16 @@ def budget_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
                     keys: Collection[str]) -> datetime | None:
     """Budgets: days elapsed and left change every local day while a budget's period runs
     (pace, forecast, wording); the period's end, the day after ``period_end``."""
-    found: list[datetime | None] = []
+    days: list[date] = []  # each flips the output at its local midnight
     for budget in ctx.financial.budgets:
         start, end = budget.period_start, budget.period_end
         if not isinstance(start, date) or not isinstance(end, date):
             continue
         if start > ctx.today:
-            found.append(day_boundary(ctx, start))
+            days.append(start)
         elif end >= ctx.today:
-            found.append(next_local_midnight(ctx))
-    return earliest(found)
+            days.append(tomorrow(ctx))
+    return earliest_day_boundary(ctx, days)
 
 
 SPEC = DetectorSpec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from pam_proactive.analysis.boundaries import day_boundary, earliest, next_local_midnight
+from pam_proactive.analysis.boundaries import earliest_day_boundary, tomorrow
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.fuel import primary_vehicle
 from pam_proactive.analysis.settings import DetectorSettings
@@ -93,15 +93,15 @@ def document_expiring_boundary(ctx: UserContext, now: datetime, settings: Detect
     vehicle = ctx.vehicle.primary
     if vehicle is None:
         return None
-    found: list[datetime | None] = []
+    days: list[date] = []  # each flips the output at its local midnight
     for expires in (vehicle.registration_expires, vehicle.insurance_expires):
         if not isinstance(expires, date):
             continue
         if (expires - ctx.today).days > settings.document_window_days:
-            found.append(day_boundary(ctx, add_days(expires, -settings.document_window_days)))
+            days.append(add_days(expires, -settings.document_window_days))
         elif (ctx.today - expires).days <= settings.document_expired_max_days:
-            found.append(next_local_midnight(ctx))
-    return earliest(found)
+            days.append(tomorrow(ctx))
+    return earliest_day_boundary(ctx, days)
 
 
 SPEC = DetectorSpec(

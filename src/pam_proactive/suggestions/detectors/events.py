@@ -20,7 +20,7 @@ from pam_proactive.analysis.boundaries import (
 from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.events import (
     UserPoint,
-    analyze_events,
+    analyze_upcoming,
     event_day,
     event_hours_until,
     event_start,
@@ -62,9 +62,10 @@ def detect_event_travel_planning(
     to-dos (:func:`pam_proactive.analysis.events.no_travel_reason`) never need a trip: they
     are counted as skipped, with a note."""
     found = Findings(TYPE)
-    if not upcoming_events(ctx, now, settings):
+    upcoming = upcoming_events(ctx, now, settings)
+    if not upcoming:
         return found.result()
-    view = analyze_events(ctx, now, settings)
+    view = analyze_upcoming(ctx, upcoming, settings)
     found.skip(SKIP_UNRESOLVED, view.unresolved)
     found.skip(SKIP_NO_TRAVEL, view.no_travel)
     if view.unresolved:

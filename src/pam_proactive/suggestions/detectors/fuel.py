@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pam_proactive.analysis.boundaries import day_boundary, earliest, next_local_midnight
+from pam_proactive.analysis.boundaries import earliest_day_boundary, tomorrow
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
@@ -238,17 +238,17 @@ def fuel_low_boundary(ctx: UserContext, now: datetime, settings: DetectorSetting
     """Fuel: an active trip's elapsed share (the estimated level falls by one day's share
     each local day, so the 25 %/15 % crossings fall on local midnights); a planned trip
     entering ``fuel_trip_window_days``, or starting (it becomes the active trip)."""
-    found: list[datetime | None] = []
+    days: list[date] = []  # each flips the output at its local midnight
     for trip in ctx.travel.trips:
         start, end = trip.start_date, trip.end_date
         if trip.status == "active":
             last = end if isinstance(end, date) else start
             if isinstance(last, date) and last >= ctx.today:
-                found.append(next_local_midnight(ctx))
+                days.append(tomorrow(ctx))
         elif trip.status == "planned" and isinstance(start, date):
-            found.append(day_boundary(ctx, add_days(start, -settings.fuel_trip_window_days)))
-            found.append(day_boundary(ctx, start))
-    return earliest(found)
+            days.append(add_days(start, -settings.fuel_trip_window_days))
+            days.append(start)
+    return earliest_day_boundary(ctx, days)
 
 
 SPEC = DetectorSpec(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from pam_proactive.analysis.boundaries import day_boundary, earliest, next_local_midnight
+from pam_proactive.analysis.boundaries import earliest_day_boundary, tomorrow
 from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon, task_label
 from pam_proactive.analysis.settings import DetectorSettings
@@ -137,21 +137,20 @@ def maintenance_boundary(ctx: UserContext, now: datetime, settings: DetectorSett
     changing daily while due soon or overdue, until the record is stale
     (``maintenance_stale_days``); a planned trip entering ``maintenance_trip_window_days``
     (its miles count toward a due mileage)."""
-    found: list[datetime | None] = []
+    days: list[date] = []  # each flips the output at its local midnight
     for item in ctx.vehicle.maintenance:
         due = item.next_due_date
         if not isinstance(due, date):
             continue
         if (due - ctx.today).days > settings.maintenance_soon_days:
-            found.append(day_boundary(ctx, add_days(due, -settings.maintenance_soon_days)))
+            days.append(add_days(due, -settings.maintenance_soon_days))
         elif (ctx.today - due).days <= settings.maintenance_stale_days:
-            found.append(next_local_midnight(ctx))
+            days.append(tomorrow(ctx))
     for trip in ctx.travel.trips:
         if trip.status == "planned" and isinstance(trip.start_date, date):
-            found.append(day_boundary(
-                ctx, add_days(trip.start_date, -settings.maintenance_trip_window_days)))
-            found.append(day_boundary(ctx, trip.start_date))
-    return earliest(found)
+            days.append(add_days(trip.start_date, -settings.maintenance_trip_window_days))
+            days.append(trip.start_date)
+    return earliest_day_boundary(ctx, days)
 
 
 SPEC = DetectorSpec(
