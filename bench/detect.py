@@ -1,11 +1,13 @@
-"""Benchmark: the pure path of a sweep (build contexts from rows, run the detectors, then
-compute every traveler's next recheck from their candidates, as a sweep records it).
+"""Benchmark: the pure path of a sweep (build contexts from a batch's frames, run the
+detectors, then compute every traveler's next recheck from their candidates, as a sweep
+records it).
 
-Seeds demo travelers, reads every batch once while recording the rows the loader hands to
-``build_context``, then times, over those same rows, building the contexts and running the
+Seeds demo travelers, reads every batch once while recording the frames the loader hands to
+``build_contexts``, then times, over those same frames, building the contexts and running the
 detectors, best of ``--repeat``, in CPU seconds of the process (on a shared machine wall
 time mostly measures the neighbours). With ``--baseline SRC`` the same measurement is also
-run by child processes importing the package from ``SRC`` (e.g. a checkout of main:
+run by child processes importing the package from ``SRC`` (a checkout with the column-wise
+assembly, e.g. of main:
 ``git worktree add /tmp/base main`` then ``--baseline /tmp/base/src``), on a database seeded
 the same way, alternating with children running this checkout (``--rounds`` of each), and
 both figures are printed side by side with a digest of every candidate (user, type,
@@ -32,7 +34,8 @@ from typing import Any
 from _common import NOW, digest, parser, run, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.analysis.settings import DetectorSettings
-from pam_proactive.data import assemble, loader
+from pam_proactive.data import loader
+from pam_proactive.data.columnar import contexts as columnar
 from pam_proactive.suggestions.detectors import Detection, Recheck, recheck_at, run_detectors
 
 # A sweep's expiry refresh margin (the default of ``expiry_refresh_minutes``).
@@ -40,21 +43,22 @@ REFRESH_MARGIN = timedelta(minutes=60)
 
 
 async def _recorded_rows(users: int, seed: int, batch_size: int) -> list[tuple[Any, ...]]:
-    """The arguments of every ``build_context`` call of one read of all active users."""
+    """The arguments of every ``build_contexts`` call (a batch's frames and the outlier
+    rule) of one read of all active users."""
     calls: list[tuple[Any, ...]] = []
-    original = assemble.build_context
+    original = columnar.build_contexts
 
     def record(*args: Any) -> Any:
         calls.append(args)
         return original(*args)
 
     async with seeded_engine(users, seed, batch_size) as engine:
-        setattr(loader, "build_context", record)  # the loader's name for it  # noqa: B010
+        setattr(loader, "build_contexts", record)  # the loader's name for it  # noqa: B010
         try:
             async for page in engine.data.iter_sweep_user_batches():
                 await engine.data.get_contexts(page, NOW, use_cache=False)
         finally:
-            setattr(loader, "build_context", original)  # noqa: B010
+            setattr(loader, "build_contexts", original)  # noqa: B010
     return calls
 
 
@@ -86,7 +90,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rechecks: list[Recheck] = []
     for _ in range(args.repeat):
         started = time.process_time()
-        contexts = [assemble.build_context(*c) for c in calls]
+        contexts = [ctx for c in calls for ctx in columnar.build_contexts(*c).values()]
         mid = time.process_time()
         detections = [run_detectors(ctx, NOW, settings) for ctx in contexts]
         end = time.process_time()
@@ -95,7 +99,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         build, detect = min(build, mid - started), min(detect, end - mid)
         recheck = min(recheck, done - end)
     if args.profile:  # the detectors and the rechecks only: the build has its own owners
-        contexts = [assemble.build_context(*c) for c in calls]
+        contexts = [ctx for c in calls for ctx in columnar.build_contexts(*c).values()]
         prof = cProfile.Profile()
         prof.enable()
         _rechecks(contexts, [run_detectors(ctx, NOW, settings) for ctx in contexts], settings)
@@ -104,7 +108,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     found = [c for d in detections for c in d.candidates]
     return {"users": len(calls), "build": build, "detect": detect, "recheck": recheck,
             "candidates": len(found), "digest": digest(found),
-            "rechecks": _recheck_digest(rechecks), "source": assemble.__file__}
+            "rechecks": _recheck_digest(rechecks), "source": columnar.__file__}
 
 
 async def _fill(calls: list[tuple[Any, ...]], args: argparse.Namespace) -> None:
