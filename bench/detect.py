@@ -106,7 +106,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         prof.disable()
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(40)
     found = [c for d in detections for c in d.candidates]
-    return {"users": len(calls), "build": build, "detect": detect, "recheck": recheck,
+    return {"users": len(contexts), "build": build, "detect": detect, "recheck": recheck,
             "candidates": len(found), "digest": digest(found),
             "rechecks": _recheck_digest(rechecks), "source": columnar.__file__}
 
