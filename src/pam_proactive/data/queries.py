@@ -87,8 +87,9 @@ WHERE status = 'active' AND user_id > %(after)s::uuid AND user_id <= %(upto)s::u
 ORDER BY user_id LIMIT %(limit)s
 """)
 
-    # The per-object path's form (the oracle of the column-wise assembly, see
-    # data/loader.fetch_rows); the engine reads ``expense_rows``, timed as 'expenses'.
+    # The per-object path's form (small batches, and the oracle of the column-wise assembly:
+    # data/loader.fetch_rows); the column-wise path reads ``expense_rows``, timed as
+    # 'expenses'.
     # One row per user: the expenses of the scanned window as parallel arrays (category, amount,
     # day offset from the user's today), the ids of those of the last 7 days (in the same
     # order), and every description (with the rest, the key of the duplicate rule in
