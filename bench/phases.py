@@ -15,7 +15,10 @@ Each phase is charged only while its code runs: a coroutine's time is counted pe
 its task, so a batch read in the background while another batch is detected is charged to
 ``fetch``, not to ``detect``. The split is exact up to the cost of the bookkeeping itself
 (a few microseconds per task step). ``--profile`` also prints a cProfile of each sweep
-(which slows it: read its proportions, not its seconds).
+(which slows it: read its proportions, not its seconds). Last come each sweep's suggestions
+by type, its lifecycle counts and a digest of the stored suggestions and notifications
+(ids and wall-clock stamps left out): two checkouts must print the same. To measure another
+checkout with this script: ``PYTHONPATH=/path/to/its/src python bench/phases.py``.
 
     python bench/phases.py --users 20000
 """
@@ -117,6 +120,20 @@ def _instrument() -> None:
     evaluate._store = _async("store", evaluate._store)
 
 
+# What a storing sweep leaves behind, without the random ids and the wall-clock stamps: two
+# runs of one seed at one moment must give the same digest (the output is the same).
+STORED = """
+SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (
+  SELECT concat_ws(',', user_id, type, priority, title, message, data::text, dedup_key,
+                   computed_for, expires_at, status, notified_rank, held_by IS NULL) AS r
+  FROM {s}.suggestions
+  UNION ALL
+  SELECT concat_ws(',', o.user_id, s.dedup_key, o.event, o.priority, o.deliver_after,
+                   o.cancelled_at IS NULL)
+  FROM {s}.outbox o JOIN {s}.suggestions s ON s.id = o.suggestion_id) rows
+"""
+
+
 async def main(args: argparse.Namespace) -> None:
     _instrument()
     async with seeded_engine(args.users, args.seed, args.batch_size) as engine:
@@ -124,6 +141,7 @@ async def main(args: argparse.Namespace) -> None:
         uri = engine.settings.database_url or ""
         print(f"{'CPU seconds':<24}" + "".join(f"{p:>8}" for p in PHASES)
               + f"{'python':>8}{'server':>8}{'wall':>8}  users")
+        outcomes = []
         for label, dry in (("dry run", True), ("sweep (first, stores)", False),
                            ("sweep (again, same now)", False)):
             server = server_cpu_seconds(uri)
@@ -141,9 +159,14 @@ async def main(args: argparse.Namespace) -> None:
             server = server_cpu_seconds(uri) - server
             print(f"{label:<24}" + "".join(f"{CLOCK.spent[p]:8.2f}" for p in PHASES)
                   + f"{python:8.2f}{server:8.2f}{wall:8.2f}  {report.users:,}")
+            stored = await engine.db.fetch("bench.stored", STORED.format(
+                s=engine.settings.engine_schema))
+            outcomes.append(f"{label}: {sorted(report.by_type.items())} "
+                            f"{sorted(report.lifecycle.items())} stored {stored[0][0]}")
             if prof is not None:
                 pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(
                     args.profile)
+        print("\n".join(outcomes))
 
 
 if __name__ == "__main__":
