@@ -9,9 +9,13 @@ a batch's objects when it ends (the contexts hold no cycles).
 
 While at least one evaluation runs in the process, the collector's thresholds are raised to
 :data:`SWEEP_THRESHOLDS` (a process's own higher ones are kept); the last evaluation to end
-puts back the thresholds it found. Cycles are still collected, only later: at most some
-100,000 more container objects (a few MB) wait for the next collection. Evaluations of one
-process (scheduled jobs, the watcher, the API's tasks) may overlap, hence the count.
+puts back the thresholds it found. Measured on 20,000 demo travelers (2026-12-03): the
+collector's CPU per sweep fell from 4.1-5.6 s to 1.5-2.3 s of 22-31 s, about 1 s of which
+the building of contexts pays back (its larger collections leave colder caches); a young
+generation of 10,000 or 1,000,000 did no better. Cycles are still collected, only later:
+at most some 100,000 more container objects (a few MB) wait for the next collection.
+Evaluations of one process (scheduled jobs, the watcher, the API's tasks) may overlap,
+hence the count.
 """
 
 from __future__ import annotations
