@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -17,11 +17,12 @@ from pam_proactive.config import Settings
 from pam_proactive.context import Profile
 from pam_proactive.db.connection import Database
 from pam_proactive.observability import metrics
-from pam_proactive.suggestions.digest import DigestPolicy
+from pam_proactive.suggestions.digest import DigestPolicy, digest_slots, policy_of
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.store import (
     ApplyResult,
     DeliveryPolicy,
+    _user_columns,
     apply_candidates,
     dismiss,
     list_suggestions,
@@ -455,6 +456,44 @@ def test_local_day_bounds() -> None:
         datetime(2025, 6, 10, 14, 0, tzinfo=UTC),
         datetime(2025, 6, 11, 14, 0, tzinfo=UTC),
     )
+
+
+def test_user_columns_share_local_instants_only_between_equal_inputs() -> None:
+    """The users' columns are computed once per distinct zone, quiet hours and digest hour:
+    each traveler still gets exactly their own, as computed for them alone."""
+    ahead = timezone(timedelta(hours=1))
+    quiet_windows: list[tuple[time, time] | None] = [
+        None, (time(22, 0), time(7, 0)), (time(14, 0), time(16, 0)),
+        (time(22, 0, tzinfo=UTC), time(23, 0, tzinfo=ahead)),  # equal as times: no window
+        # Equal as times (05:00 UTC) but not as the clocks the quiet hours read (06:00, 05:00).
+        (time(6, 0, tzinfo=ahead), time(9, 0)), (time(5, 0, tzinfo=UTC), time(9, 0)),
+        (time(1, 30, fold=1), time(7, 0)), (time(1, 30), time(7, 0))]  # fold: DST's 2nd 1:30
+    zones = ["UTC", "America/New_York", "Australia/Sydney", "Not/AZone"]
+    users = [new_user() for _ in range(2 * len(zones) * len(quiet_windows))]
+    profiles = {u: profile(u, tz=zones[i % len(zones)],
+                           quiet=quiet_windows[i // len(zones) % len(quiet_windows)],
+                           cap=i % 3 or None)
+                for i, u in enumerate(users)}
+    digests = {u: (True, 9 + i % 2, None) for i, u in enumerate(users[::3])}
+    del profiles[users[-1]]  # a swept user without a profile: resolution only
+    now = datetime(2025, 11, 2, 5, 45, tzinfo=UTC)  # 01:45 EDT, before New York's fall back
+    policy = DeliveryPolicy()
+    columns = _user_columns(users, profiles, now, policy, digests)
+    assert columns[0] == users
+    for i, uid in enumerate(users):
+        p = profiles.get(uid)
+        if p is None:
+            continue
+        hour = policy_of(policy.digest, digests.get(uid)).hour
+        start, end = local_day_bounds(p, now)
+        first, second = digest_slots(p, hour, now)
+        assert [c[i] for c in columns[1:4]] == [start, end, quiet_hours_end(p, now) or now]
+        assert [c[i] for c in columns[6:]] == [first.at, first.day, second.at, second.day]
+    # Two travelers in UTC whose quiet starts are equal times, held differently at 05:45.
+    held = {str(profiles[u].quiet_start): columns[3][i] for i, u in enumerate(users[:-1])
+            if profiles[u].timezone == "UTC" and profiles[u].quiet_end == time(9, 0)}
+    assert held == {"06:00:00+01:00": now,
+                    "05:00:00+00:00": datetime(2025, 11, 2, 9, 0, tzinfo=UTC)}
 
 
 async def test_quiet_hours_hold_the_notification_in_the_users_tz(conn: Conn) -> None:

@@ -59,7 +59,7 @@ from pam_proactive.db.connection import BoundStatement, Database, Transaction, w
 from pam_proactive.observability import metrics
 from pam_proactive.suggestions.adaptation import OFFER_TYPE, AdaptationPolicy, offer_candidate
 from pam_proactive.suggestions.detectors import is_allowed
-from pam_proactive.suggestions.digest import DigestPolicy, digest_slots, policy_of
+from pam_proactive.suggestions.digest import DigestPolicy, DigestSlot, digest_slots, policy_of
 from pam_proactive.suggestions.local_time import local_day_bounds, quiet_hours_end
 from pam_proactive.suggestions.models import Candidate, Priority
 from pam_proactive.suggestions.relations import RELATED_TYPES, Live, holders
@@ -198,6 +198,23 @@ def _select_candidates(
     return kept, dropped
 
 
+_Instants = tuple[datetime, datetime, datetime | None, tuple[DigestSlot, DigestSlot]]
+
+
+def _exactly(clock: time | None) -> tuple[Any, ...] | None:
+    """A key equal for two clock times only when every use of them gives the same result
+    (``time`` equality alone ignores ``fold`` and compares aware times across offsets)."""
+    return None if clock is None else (clock.replace(tzinfo=None), clock.fold, clock.tzinfo)
+
+
+def _instants(profile: Profile, hour: int, now: datetime) -> _Instants:
+    """The traveler's local day [start, end), the end of the quiet hours ``now`` falls in
+    (None: outside them) and the digest slots at local ``hour`` (UTC instants)."""
+    start, end = local_day_bounds(profile, now)
+    # Even with the digest off: a type adapted to "digest only" still goes in one.
+    return start, end, quiet_hours_end(profile, now), digest_slots(profile, hour, now)
+
+
 def _user_columns(
     user_ids: Sequence[UUID],
     profiles: Mapping[UUID, Profile],
@@ -209,19 +226,24 @@ def _user_columns(
     and the digest's: the bit mask of the priority ranks it takes (0: none), this digest's
     moment and local day, and the next day's (``digests``: the travelers' stored choices)."""
     columns: list[list[Any]] = [[] for _ in range(10)]
+    # The local instants depend only on the zone, the quiet hours and the digest hour, which
+    # most travelers of a batch share: each distinct combination is computed once.
+    instants: dict[tuple[Any, ...], _Instants] = {}
     for uid in dict.fromkeys(user_ids):  # unique, order kept
         profile = profiles.get(uid)
         if profile is None:  # no candidates possible (checked): only resolution applies
             start, end, held, cap = now, now, None, policy.daily_cap
             mask, slots = 0, None
         else:
-            start, end = local_day_bounds(profile, now)
-            held = quiet_hours_end(profile, now)
             cap = policy.daily_cap if profile.daily_cap is None else profile.daily_cap
             chosen = policy_of(policy.digest, digests.get(uid))
             mask = sum(1 << rank for rank in chosen.ranks)
-            # Even with the digest off: a type adapted to "digest only" still goes in one.
-            slots = digest_slots(profile, chosen.hour, now)
+            key = (profile.timezone, _exactly(profile.quiet_start),
+                   _exactly(profile.quiet_end), chosen.hour)
+            known = instants.get(key)
+            if known is None:
+                known = instants[key] = _instants(profile, chosen.hour, now)
+            start, end, held, slots = known
         row = (uid, start, end, held or now, cap, mask,
                slots[0].at if slots else now, slots[0].day if slots else now.date(),
                slots[1].at if slots else now, slots[1].day if slots else now.date())

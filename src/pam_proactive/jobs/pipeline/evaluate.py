@@ -29,6 +29,7 @@ from pam_proactive.data.loader import chunks
 from pam_proactive.data.users import parse_user_id
 from pam_proactive.db.connection import Transaction
 from pam_proactive.engine import Engine
+from pam_proactive.jobs.pipeline.collector import sweep_pace
 from pam_proactive.jobs.pipeline.delivery import deliver_outbox, delivery_policy
 from pam_proactive.jobs.pipeline.selection import Plan, Selection, plan
 from pam_proactive.logs import current_job
@@ -156,6 +157,14 @@ class Evaluation:
         return [item async for batch in self for item in batch.suggestions]
 
     async def _run(self) -> AsyncGenerator[EvaluatedBatch, None]:
+        # The collector at a sweep's pace (see collector): its CPU, not its memory, is at stake.
+        # Closed early, the inner generator is closed at once too (its reads cancelled).
+        with sweep_pace():
+            async with aclosing(self._batches()) as batches:
+                async for batch in batches:
+                    yield batch
+
+    async def _batches(self) -> AsyncGenerator[EvaluatedBatch, None]:
         engine, now, report = self.engine, self.now, self.report
         started = time.perf_counter()
         chosen = await plan(engine, now, self.selection, self.types, dry_run=self.dry_run)

@@ -1,0 +1,177 @@
+"""Benchmark: where a sweep's CPU goes, phase by phase (fetch, build, detect, store, other).
+
+Seeds demo travelers, then runs the dry run, the first storing sweep and the storing sweep
+again at the same moment (as bench/sweep.py does), and prints for each the Python process's
+CPU seconds split by phase:
+
+* ``fetch``: reading a batch's rows (``ContextLoader.fetch_rows``: psycopg, row parsing);
+* ``build``: making the contexts from the rows (``loader.assemble_rows``);
+* ``detect``: running the detectors (``evaluate._detect``);
+* ``store``: the lifecycle store and the evaluation state (``evaluate._store``);
+* ``other``: everything else of the sweep (paging, the report, the event loop...);
+* ``gc``: the cyclic garbage collector, whichever phase set it off.
+
+Each phase is charged only while its code runs: a coroutine's time is counted per step of
+its task, so a batch read in the background while another batch is detected is charged to
+``fetch``, not to ``detect``. The split is exact up to the cost of the bookkeeping itself
+(a few microseconds per task step). ``--profile`` also prints a cProfile of each sweep
+(which slows it: read its proportions, not its seconds). Last come each sweep's suggestions
+by type, its lifecycle counts and a digest of the stored suggestions and notifications
+(ids and wall-clock stamps left out): two checkouts must print the same. To measure another
+checkout with this script: ``PYTHONPATH=/path/to/its/src python bench/phases.py``.
+
+    python bench/phases.py --users 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import cProfile
+import functools
+import gc
+import pstats
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from _common import NOW, parser, run, seeded_engine, server_cpu_seconds
+from pam_proactive.analysis.geo import resolve_place
+from pam_proactive.data import loader
+from pam_proactive.jobs.pipeline import evaluate
+from pam_proactive.jobs.pipeline.sweeps import sweep
+
+PHASES = ("fetch", "build", "detect", "store", "other", "gc")
+
+_phase: contextvars.ContextVar[str] = contextvars.ContextVar("phase", default="other")
+
+
+class Clock:
+    """CPU seconds (``time.process_time``) charged to the phase running since the last mark."""
+
+    def __init__(self) -> None:
+        self.spent: Counter[str] = Counter()
+        self.last = time.process_time()
+
+    def mark(self, phase: str | None = None) -> None:
+        """Charge the CPU since the last mark to ``phase`` (default: the current context's)."""
+        now = time.process_time()
+        self.spent[phase or _phase.get()] += now - self.last
+        self.last = now
+
+    @contextmanager
+    def running(self, phase: str) -> Iterator[None]:
+        """Charge what runs inside to ``phase``, then go back to the enclosing one."""
+        self.mark()
+        token = _phase.set(phase)
+        try:
+            yield
+        finally:
+            self.mark()
+            _phase.reset(token)
+
+
+CLOCK = Clock()
+
+
+def _sync(phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with CLOCK.running(phase):
+            return fn(*args, **kwargs)
+    return wrapped
+
+
+def _async(phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    async def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with CLOCK.running(phase):
+            return await fn(*args, **kwargs)
+    return wrapped
+
+
+def _instrument() -> None:
+    """Wrap the phases' functions, and charge each event-loop step to its task's phase."""
+    original_run = asyncio.events.Handle._run
+
+    def step(handle: asyncio.events.Handle) -> None:
+        CLOCK.mark("other")  # the loop itself, between steps
+        original_run(handle)
+        # The step's own phase is the one of the context it ran in (its task's).
+        handle._context.run(CLOCK.mark)
+
+    asyncio.events.Handle._run = step  # type: ignore[method-assign]
+
+    def collecting(stage: str, info: dict[str, int]) -> None:
+        # Up to the start: the phase that set it off; from there to the stop: the collector.
+        CLOCK.mark(None if stage == "start" else "gc")
+
+    gc.callbacks.append(collecting)
+    loader.ContextLoader.fetch_rows = _async(  # type: ignore[method-assign]
+        "fetch", loader.ContextLoader.fetch_rows)
+    for name in ("assemble_rows", "frames_from_rows", "build_contexts"):
+        if hasattr(loader, name):  # whichever path the loader builds its contexts with
+            setattr(loader, name, _sync("build", getattr(loader, name)))
+    evaluate._detect = _sync("detect", evaluate._detect)
+    evaluate._store = _async("store", evaluate._store)
+
+
+# What a storing sweep leaves behind, without the random ids and the wall-clock stamps: two
+# runs of one seed at one moment must give the same digest (the output is the same).
+STORED = """
+SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (
+  SELECT concat_ws(',', user_id, type, priority, title, message, data::text, dedup_key,
+                   computed_for, expires_at, status, notified_rank, held_by IS NULL) AS r
+  FROM {s}.suggestions
+  UNION ALL
+  SELECT concat_ws(',', o.user_id, s.dedup_key, o.event, o.priority, o.deliver_after,
+                   o.cancelled_at IS NULL)
+  FROM {s}.outbox o JOIN {s}.suggestions s ON s.id = o.suggestion_id) rows
+"""
+
+
+async def main(args: argparse.Namespace) -> None:
+    _instrument()
+    async with seeded_engine(args.users, args.seed, args.batch_size) as engine:
+        resolve_place("Denver, CO")  # the gazetteer is loaded untimed, as in a worker
+        uri = engine.settings.database_url or ""
+        print(f"{'CPU seconds':<24}" + "".join(f"{p:>8}" for p in PHASES)
+              + f"{'python':>8}{'server':>8}{'wall':>8}  users")
+        outcomes = []
+        for label, dry in (("dry run", True), ("sweep (first, stores)", False),
+                           ("sweep (again, same now)", False)):
+            server = server_cpu_seconds(uri)
+            prof = cProfile.Profile() if args.profile else None
+            CLOCK.spent.clear()
+            CLOCK.mark("outside")
+            python, started = time.process_time(), time.perf_counter()
+            if prof is not None:
+                prof.enable()
+            report = await sweep(engine, NOW, dry_run=dry, deliver=False)
+            if prof is not None:
+                prof.disable()
+            CLOCK.mark()
+            python, wall = time.process_time() - python, time.perf_counter() - started
+            server = server_cpu_seconds(uri) - server
+            print(f"{label:<24}" + "".join(f"{CLOCK.spent[p]:8.2f}" for p in PHASES)
+                  + f"{python:8.2f}{server:8.2f}{wall:8.2f}  {report.users:,}")
+            stored = await engine.db.fetch("bench.stored", STORED.format(
+                s=engine.settings.engine_schema))
+            outcomes.append(f"{label}: {sorted(report.by_type.items())} "
+                            f"{sorted(report.lifecycle.items())} stored {stored[0][0]}")
+            if prof is not None:
+                pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(
+                    args.profile)
+        print("\n".join(outcomes))
+
+
+if __name__ == "__main__":
+    cli = parser(__doc__ or "")
+    cli.set_defaults(users=20_000)
+    cli.add_argument("--profile", type=int, default=0, metavar="N",
+                     help="also print the N costliest functions of each sweep (cProfile)")
+    run(main(cli.parse_args()))

@@ -1,0 +1,82 @@
+"""The collector's pace while evaluations run: raised for their duration, overlapping ones
+included, and the process's own thresholds back once the last one ends (however it ends)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+
+from conftest import MakeDatabase, settings_for
+from pam_proactive.engine import open_engine
+from pam_proactive.jobs.pipeline.collector import SWEEP_THRESHOLDS, sweep_pace
+from pam_proactive.jobs.pipeline.evaluate import Evaluation
+from pam_proactive.jobs.pipeline.selection import Given
+from planting import Planter
+
+NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+DEFAULTS = (700, 10, 10)
+
+
+@pytest.fixture(autouse=True)
+def default_thresholds() -> Iterator[None]:
+    """Each test starts from CPython's defaults and leaves the process as it found it."""
+    found = gc.get_threshold()
+    gc.set_threshold(*DEFAULTS)
+    yield
+    gc.set_threshold(*found)
+
+
+def test_raised_inside_and_restored_after() -> None:
+    with sweep_pace():
+        assert gc.get_threshold() == SWEEP_THRESHOLDS
+    assert gc.get_threshold() == DEFAULTS
+
+
+def test_overlapping_blocks_restore_only_when_the_last_ends() -> None:
+    first, second = sweep_pace(), sweep_pace()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # not nested: the first ends while the second runs
+    assert gc.get_threshold() == SWEEP_THRESHOLDS
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == DEFAULTS
+
+
+def test_a_process_higher_threshold_is_kept() -> None:
+    gc.set_threshold(500_000, 5, 100)
+    with sweep_pace():
+        assert gc.get_threshold() == (500_000, SWEEP_THRESHOLDS[1], 100)
+    assert gc.get_threshold() == (500_000, 5, 100)
+
+
+def test_restored_when_the_block_raises() -> None:
+    with pytest.raises(RuntimeError), sweep_pace():
+        raise RuntimeError("a failed batch")
+    assert gc.get_threshold() == DEFAULTS
+
+
+async def test_an_evaluation_runs_at_the_pace_and_restores_it(make_database: MakeDatabase
+                                                              ) -> None:
+    uri = await make_database("seed")
+    with Planter(uri, "seed") as p:
+        uid = p.user()
+        p.expense(uid, 850, "food", date(2026, 11, 3))
+        p.budget(uid, "food", 1000)
+    async with open_engine(settings_for("seed"), conninfo=uri) as engine:
+        seen = []
+        run = Evaluation(engine, NOW, Given([uid]), dry_run=True)
+        async for batch in run:
+            seen.append((batch.users, gc.get_threshold()))
+        assert seen == [(1, SWEEP_THRESHOLDS)]
+        assert gc.get_threshold() == DEFAULTS
+        assert run.report.by_type == {"budget_threshold": 1}
+
+        # A consumer that stops after the first batch: closing the run restores the pace.
+        early = Evaluation(engine, NOW, Given([uid]), dry_run=True).__aiter__()
+        assert (await early.__anext__()).users == 1
+        assert gc.get_threshold() == SWEEP_THRESHOLDS
+        await early.aclose()
+        assert gc.get_threshold() == DEFAULTS
