@@ -4,8 +4,9 @@ Seeds demo travelers, then runs the dry run, the first storing sweep and the sto
 again at the same moment (as bench/sweep.py does), and prints for each the Python process's
 CPU seconds split by phase:
 
-* ``fetch``: reading a batch's rows (``ContextLoader.fetch_rows``: psycopg, row parsing);
-* ``build``: making the contexts from the rows (``loader.assemble_rows``);
+* ``fetch``: reading a batch's rows (``ContextLoader.fetch_rows``: psycopg, row parsing; or
+  ``read_frames``: ADBC, Arrow, for a column-wise batch);
+* ``build``: making the contexts (``loader.assemble_rows`` or ``loader.build_contexts``);
 * ``detect``: running the detectors (``evaluate._detect``);
 * ``store``: the lifecycle store and the evaluation state (``evaluate._store``);
 * ``other``: everything else of the sweep (paging, the report, the event loop...);
@@ -113,6 +114,8 @@ def _instrument() -> None:
     gc.callbacks.append(collecting)
     loader.ContextLoader.fetch_rows = _async(  # type: ignore[method-assign]
         "fetch", loader.ContextLoader.fetch_rows)
+    if hasattr(loader, "read_frames"):  # the column-wise read of a large batch
+        loader.read_frames = _async("fetch", loader.read_frames)  # type: ignore[attr-defined]
     for name in ("assemble_rows", "frames_from_rows", "build_contexts"):
         if hasattr(loader, name):  # whichever path the loader builds its contexts with
             setattr(loader, name, _sync("build", getattr(loader, name)))
