@@ -45,9 +45,9 @@ def to_frame(table: pa.Table, key: str) -> pl.DataFrame:
 # Python object per value, then Polars: the row path's transport), larger ones through
 # ADBC: the same statements, the same frames. ADBC costs less per row but more per read
 # (a worker thread, an ADBC connection, the mogrify, prepare and describe round trips).
-# Measured per batch, wall / client CPU ms, psycopg vs ADBC, on 2,200 demo travelers
-# (scratch read2/ab.py, 600 / 12 / 5 reads): 1 traveler 7.6 / 4.8 vs 13.5 / 10.1, 50: 25.2 /
-# 13.5 vs 24.7 / 12.8, 150: 68.8 / 43.2 vs 46.6 / 20.5.
+# Measured per batch, wall / client CPU ms, psycopg vs ADBC (bench/read_sizes.py, 2,200
+# demo travelers, a shared 2-core machine): 1 traveler 14.6 / 6.7 vs 28.1 / 11.4, 25: 17.1 /
+# 9.7 vs 22.8 / 11.6, 50: 33.9 / 16.4 vs 36.1 / 15.1, 150: 95.2 / 46.6 vs 59.3 / 22.8.
 ROWS_MAX_TRAVELERS = 25
 
 
