@@ -2,7 +2,8 @@
 ``read_frames`` equals ``frames_from_rows(ContextLoader.fetch_rows(...))`` for the same ids and
 moment, on the demo population, on generated travelers, on awkward values (NULL, NaN,
 infinities, extreme floats, quotes and line breaks in text), for unknown ids and through a
-real transaction-mode pooler (pgbouncer)."""
+real transaction-mode pooler (pgbouncer); through either transport (ADBC, or psycopg for
+small batches)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from polars.testing import assert_frame_equal
 from conftest import MakeDatabase, create_database, settings_for
 from generated import plant, user_data
 from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, frames_from_rows
-from pam_proactive.data.columnar.read import read_frames, to_frame
+from pam_proactive.data.columnar.read import ROWS_MAX_TRAVELERS, read_frames, to_frame
 from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.db.arrow import ArrowReadError
@@ -58,25 +59,31 @@ def assert_same_frames(old: BatchFrames, new: BatchFrames) -> int:
     return compared
 
 
-async def both(db: Database, ids: list[Any], now: datetime
+# read_frames' transport: ADBC, psycopg, or its choice by batch size.
+TRANSPORTS = pytest.mark.parametrize("arrow", [True, False, None],
+                                     ids=["adbc", "psycopg", "by-size"])
+
+
+async def both(db: Database, ids: list[Any], now: datetime, arrow: bool | None = None
                ) -> tuple[BatchFrames | None, BatchFrames | None]:
-    """(row path's frames, column-wise read's frames) of ``ids`` at ``now``."""
+    """(row path's frames, column-wise read's frames through ``arrow``) of ``ids`` at
+    ``now``."""
     st = BatchStatements.for_schema(db.settings.engine_schema)
     rows = await ContextLoader(db, st).fetch_rows(ids, now)
     old = None if rows is None else frames_from_rows(rows.users, rows.todays, now,
                                                      rows.fetched)
-    return old, await read_frames(db, st, ids, now)
+    return old, await read_frames(db, st, ids, now, arrow=arrow)
 
 
 async def compare(uri: str, ids: list[Any], now: datetime, batch_size: int = 250,
-                  **overrides: object) -> int:
+                  arrow: bool | None = None, **overrides: object) -> int:
     """Compare both reads over ``ids`` in batches; returns the rows compared."""
     db = Database(uri, settings_for("seed", **overrides))
     await db.open()
     compared = 0
     try:
         for start in range(0, len(ids), batch_size):
-            old, new = await both(db, ids[start : start + batch_size], now)
+            old, new = await both(db, ids[start : start + batch_size], now, arrow)
             assert old is not None and new is not None
             compared += assert_same_frames(old, new)
     finally:
@@ -96,10 +103,15 @@ async def seeded(make_database: MakeDatabase, now: datetime, users: int) -> tupl
 
 @pytest.mark.parametrize("now", [NOW, datetime(2026, 1, 2, 15, 0, tzinfo=UTC)],
                          ids=lambda d: d.isoformat())
+@TRANSPORTS
 async def test_demo_population_same_frames_as_the_row_path(make_database: MakeDatabase,
-                                                          now: datetime) -> None:
+                                                          now: datetime, arrow: bool | None
+                                                          ) -> None:
     uri, ids = await seeded(make_database, now, 400)
-    assert await compare(uri, ids, now) > 10_000  # the population says something
+    # Batches on both sides of the transport's threshold.
+    small = ids[: 3 * ROWS_MAX_TRAVELERS]
+    assert await compare(uri, small, now, ROWS_MAX_TRAVELERS, arrow) > 1_000
+    assert await compare(uri, ids, now, 250, arrow) > 10_000  # the population says something
 
 
 def test_generated_travelers_same_frames_as_the_row_path(pg_server: str) -> None:
@@ -111,12 +123,15 @@ def test_generated_travelers_same_frames_as_the_row_path(pg_server: str) -> None
     def check(users: list[dict[str, Any]]) -> None:
         with Planter(uri, "seed") as p:
             ids = [plant(p, data) for data in users]
-        asyncio.run(compare(uri, ids, NOW))
+        for arrow in (True, False):
+            asyncio.run(compare(uri, ids, NOW, arrow=arrow))
 
     check()
 
 
-async def test_awkward_stored_values_same_frames(make_database: MakeDatabase) -> None:
+@TRANSPORTS
+async def test_awkward_stored_values_same_frames(make_database: MakeDatabase,
+                                                 arrow: bool | None) -> None:
     uri = await make_database("seed")
     texts = ["", "a,b", 'say "hi"', "two\nlines", "cr\r\nlf", "\\N", "NULL", "é 🚐 ☕", " "]
     with Planter(uri, "seed") as p:
@@ -144,7 +159,7 @@ async def test_awkward_stored_values_same_frames(make_database: MakeDatabase) ->
         p.expense(other, 1.0, "food", TODAY, created_at=NOW + timedelta(seconds=1))
         p.fill(other, TODAY, 5.0, 100.0, created_at=NOW + timedelta(days=1))
         p.vehicle(other, tank_gallons=None, mpg=None)
-    assert await compare(uri, [uid, other], NOW) > 30
+    assert await compare(uri, [uid, other], NOW, arrow=arrow) > 30
 
 
 # Every dtype's awkward values, straight from SQL (the traveler tables' numeric(10,2) columns
@@ -199,8 +214,9 @@ async def test_extreme_values_cross_the_transport_exactly(
         await db.close()
 
 
+@TRANSPORTS
 async def test_no_known_user_gives_none_and_unknown_ids_are_left_out(
-    make_database: MakeDatabase,
+    make_database: MakeDatabase, arrow: bool | None
 ) -> None:
     from uuid import uuid4
 
@@ -212,9 +228,9 @@ async def test_no_known_user_gives_none_and_unknown_ids_are_left_out(
     await db.open()
     try:
         st = BatchStatements.for_schema(db.settings.engine_schema)
-        assert await read_frames(db, st, [], NOW) is None
-        assert await read_frames(db, st, [uuid4(), uuid4()], NOW) is None
-        old, new = await both(db, [uuid4(), known, uuid4()], NOW)
+        assert await read_frames(db, st, [], NOW, arrow=arrow) is None
+        assert await read_frames(db, st, [uuid4(), uuid4()], NOW, arrow=arrow) is None
+        old, new = await both(db, [uuid4(), known, uuid4()], NOW, arrow)
         assert old is not None and new is not None
         assert [u.user_id for u in new.users] == [known] and new.expenses.height == 1
         assert_same_frames(old, new)
@@ -222,11 +238,13 @@ async def test_no_known_user_gives_none_and_unknown_ids_are_left_out(
         timed = db.metrics.snapshot()["statements"]
         assert {"expenses", "budgets", "trips", "calendar_events", "fuel_log",
                 "maintenance_records", "vehicles", "recorded_after_now"} <= set(timed)
-        # A source's missing view is the same SchemaError as the row path's.
+        # A source's missing view is the same SchemaError as the row path's, naming the
+        # first statement to fail of the two reading it (the reads run concurrently).
         async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
             await conn.execute("ALTER VIEW pam_proactive.traveler_fuel_fills RENAME TO gone")
-        with pytest.raises(SchemaError, match="fuel_log"):
-            await read_frames(db, st, [known], NOW)
+        with pytest.raises(SchemaError,
+                           match=r"'(fuel_log|recorded_after_now)'.*traveler_fuel_fills"):
+            await read_frames(db, st, [known], NOW, arrow=arrow)
     finally:
         await db.close()
 
@@ -238,9 +256,11 @@ async def test_through_a_transaction_pooler_same_frames(
     pooled = transaction_pooler(direct)
     # Several rounds on a small pool: the reads' transactions land on different server
     # sessions, and none may depend on another's settings.
-    compared = await compare(pooled, ids * 2, NOW, batch_size=60, database_url=pooled,
-                             transaction_pooler=True, pool_max_size=2)
-    assert compared > 3_000
+    for arrow in (True, False):
+        compared = await compare(pooled, ids * 2, NOW, batch_size=60, arrow=arrow,
+                                 database_url=pooled, transaction_pooler=True,
+                                 pool_max_size=2)
+        assert compared > 3_000
 
 
 def test_to_frame_takes_any_names_and_the_schema_dtypes() -> None:

@@ -109,7 +109,10 @@ def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=dict(schema))
 
 
-def _frame(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+def frame_of_rows(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
+                  ) -> pl.DataFrame:
+    """The frame of ``schema`` from row tuples of its statement (its columns in schema
+    order): each value as :func:`_plain` gives it, cast to its column's dtype."""
     if not rows:
         return empty(schema)
     columns = list(zip(*rows, strict=True))
@@ -159,15 +162,16 @@ def frames_from_rows(
     trips = [tuple(r) for r in fetched["trips"]]
     return BatchFrames(
         now=now, users=tuple(users), people=people,
-        expenses=_frame(expenses, EXPENSES),
-        budgets=_frame(fetched["budgets"], BUDGETS),
-        trips=_frame(trips, TRIPS) if trips else empty(TRIPS),
-        events=_frame(fetched["events"], EVENTS),
-        fuel=_frame(fetched["fuel"], FUEL),
-        maintenance=_frame(fetched["maintenance"], MAINTENANCE),
-        vehicles=_frame(fetched["vehicles"], VEHICLES),
-        after_now=_frame(fetched["after_now"], AFTER_NOW),
+        expenses=frame_of_rows(expenses, EXPENSES),
+        budgets=frame_of_rows(fetched["budgets"], BUDGETS),
+        trips=frame_of_rows(trips, TRIPS) if trips else empty(TRIPS),
+        events=frame_of_rows(fetched["events"], EVENTS),
+        fuel=frame_of_rows(fetched["fuel"], FUEL),
+        maintenance=frame_of_rows(fetched["maintenance"], MAINTENANCE),
+        vehicles=frame_of_rows(fetched["vehicles"], VEHICLES),
+        after_now=frame_of_rows(fetched["after_now"], AFTER_NOW),
     )
 
 
-__all__ = ["SCHEMAS", "BatchFrames", "TripRow", "empty", "frames_from_rows", "people_frame"]
+__all__ = ["SCHEMAS", "BatchFrames", "TripRow", "empty", "frame_of_rows", "frames_from_rows",
+           "people_frame"]

@@ -1,6 +1,7 @@
 """A batch's sources read straight into columns: each source's batch statement as an Arrow
 table (:meth:`Database.copy_arrow`: adbc-driver-postgresql's C++ decoding of a binary COPY),
-taken over by Polars without a Python object per value.
+taken over by Polars without a Python object per value; small batches, where a read's fixed
+cost dominates, through psycopg instead (:data:`ROWS_MAX_TRAVELERS`).
 
 Each source is its batch statement of ``data/queries.py`` unchanged (same filters, same
 order: by ``i`` then the statement's keys), the expenses by ``expense_rows`` (one row per
@@ -23,7 +24,7 @@ from datetime import datetime
 import polars as pl
 import pyarrow as pa
 
-from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, people_frame
+from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, frame_of_rows, people_frame
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.data.users import read_users
 from pam_proactive.db.connection import Database
@@ -40,12 +41,24 @@ def to_frame(table: pa.Table, key: str) -> pl.DataFrame:
     return frame.cast(pl.Schema(schema))
 
 
+# Batches of at most this many known travelers read their sources through psycopg (a
+# Python object per value, then Polars: the row path's transport), larger ones through
+# ADBC: the same statements, the same frames. ADBC costs less per row but more per read
+# (a worker thread, an ADBC connection, the mogrify, prepare and describe round trips).
+# Measured per batch, wall / client CPU ms, psycopg vs ADBC (bench/read_sizes.py, 2,200
+# demo travelers, a shared 2-core machine): 1 traveler 14.6 / 6.7 vs 28.1 / 11.4, 25: 17.1 /
+# 9.7 vs 22.8 / 11.6, 50: 33.9 / 16.4 vs 36.1 / 15.1, 150: 95.2 / 46.6 vs 59.3 / 22.8.
+ROWS_MAX_TRAVELERS = 25
+
+
 async def read_frames(db: Database, statements: BatchStatements, user_ids: Iterable[object],
-                      now: datetime) -> BatchFrames | None:
+                      now: datetime, *, arrow: bool | None = None) -> BatchFrames | None:
     """The frames of the batch of ``user_ids`` as of ``now`` (one read per source, run
-    concurrently); None when none of the ids is a known user. Each source's read is audited
-    under its statement's name, as the row path does (counts only; the expenses count
-    expense rows, not users)."""
+    concurrently); None when none of the ids is a known user. ``arrow``: read through ADBC
+    (True) or psycopg (False); by default through ADBC above :data:`ROWS_MAX_TRAVELERS`
+    known users (the same frames either way). Each source's read is audited under its
+    statement's name, as the row path does (counts only; the expenses count expense rows,
+    not users)."""
     batch = await read_users(db, statements, user_ids, now)
     if batch is None:
         return None
@@ -59,15 +72,24 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
                ("maintenance", st.maintenance, st.maintenance.name),
                ("vehicles", st.vehicles, st.vehicles.name),
                ("after_now", st.recorded_after_now, None))
-    tables = await asyncio.gather(*(db.copy_arrow(*statement, batch.params)
-                                    for _, statement, _ in sources))
+    if arrow is None:
+        arrow = len(batch.users) > ROWS_MAX_TRAVELERS
     frames: dict[str, pl.DataFrame] = {}
-    for (key, _, audited), table in zip(sources, tables, strict=True):
-        frames[key] = to_frame(table, key)
+    if arrow:
+        tables = await asyncio.gather(*(db.copy_arrow(*statement, batch.params)
+                                        for _, statement, _ in sources))
+        for (key, _, _), table in zip(sources, tables, strict=True):
+            frames[key] = to_frame(table, key)
+    else:
+        rows = await asyncio.gather(*(db.fetch(*statement, batch.params)
+                                      for _, statement, _ in sources))
+        for (key, _, _), got in zip(sources, rows, strict=True):
+            frames[key] = frame_of_rows(got, SCHEMAS[key])
+    for key, _, audited in sources:
         if audited is not None:
             audit_read(audited, frames[key].height)  # who read how many rows, never what
     return BatchFrames(now=now, users=tuple(batch.users), people=people_frame(batch.todays),
                        **frames)
 
 
-__all__ = ["read_frames", "to_frame"]
+__all__ = ["ROWS_MAX_TRAVELERS", "read_frames", "to_frame"]
