@@ -74,7 +74,8 @@ class ContextLoader:
             else self.db.fetch(*entity, params) for entity in entities]
         fetched = await asyncio.gather(*reads, self.db.fetch(*st.recorded_after_now, params))
         for entity, rows in zip(entities, fetched[: len(entities)], strict=True):
-            audit_read(entity.name, len(rows))  # who read how many rows, never what
+            # who read how many rows, never what; the expenses under their source's name
+            audit_read("expenses" if entity is st.expenses else entity.name, len(rows))
         return BatchRows(list(users), todays,
                          dict(zip((*_KEYS, "vehicles", "after_now"), fetched, strict=True)))
 
