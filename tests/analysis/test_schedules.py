@@ -9,6 +9,7 @@ from pam_proactive.analysis.schedules import (
     Schedule,
     add_months,
     due_between,
+    dues_by_category,
     find_schedules,
 )
 
@@ -120,3 +121,29 @@ def test_thousands_of_equal_amounts_are_judged_without_a_schedule() -> None:
     flood = pay(*((day0 + timedelta(days=k % 97), 9.99) for k in range(5_000)))
     found = find_schedules(flood)
     assert found.scheduled == set() and found.schedules == ()
+
+
+def test_dues_by_category_is_due_between_per_period_end() -> None:
+    # Weekly, biweekly and monthly series (one stopped, one on month ends, odd amounts whose
+    # sums depend on the order of addition), seen from every day of a year, with the ends
+    # of the week, month and year as build_financial passes them (the week's may lie in the
+    # next month or year): the same floats as one due_between per category and end.
+    schedules = (
+        Schedule("rent", "monthly", 800.1, (date(2026, 1, 31), date(2026, 2, 28),
+                                            date(2026, 3, 31))),
+        Schedule("rent", "weekly", 0.7, (date(2026, 3, 2), date(2026, 3, 9),
+                                         date(2026, 3, 16))),
+        Schedule("phone", "biweekly", 33.3, (date(2026, 2, 3), date(2026, 2, 17),
+                                             date(2026, 3, 3))),
+        Schedule("rent", "monthly", 0.1, (date(2026, 1, 15), date(2026, 2, 15),
+                                          date(2026, 3, 15))),
+    )
+    for n in range(0, 300, 3):
+        today = date(2026, 3, 10) + timedelta(days=n)
+        monday = today - timedelta(days=today.weekday())
+        month_end = add_months(today.replace(day=1), 1) - timedelta(days=1)
+        ends = [monday + timedelta(days=6), month_end, date(today.year, 12, 31)]
+        expected = {name: tuple(due_between(schedules, name, today, end) for end in ends)
+                    for name in ("rent", "phone")}
+        assert dues_by_category(schedules, today, ends) == expected
+    assert dues_by_category((), date(2026, 3, 10), [date(2026, 3, 15)]) == {}

@@ -229,3 +229,20 @@ def due_between(schedules: Iterable[Schedule], category: str | None, today: date
         s.amount * len(s.due(today, last_day))
         for s in schedules if category is None or s.category == category
     )
+
+
+def dues_by_category(schedules: Sequence[Schedule], today: date, last_days: Sequence[date]
+                     ) -> dict[str, tuple[float, ...]]:
+    """Per category of ``schedules``: :func:`due_between` up to each of ``last_days``
+    (money, user's currency), the same floats (the same products, summed in schedule
+    order). Each schedule's expected dates are walked once, up to the latest of
+    ``last_days``, and counted per day: ``Schedule.due`` is that walk cut at a day."""
+    products: dict[str, list[list[float]]] = {}
+    latest = max(last_days)
+    for s in schedules:
+        dates = s.due(today, latest)
+        lists = products.setdefault(s.category, [[] for _ in last_days])
+        for k, last_day in enumerate(last_days):
+            # ``dates`` ascend: those up to ``last_day`` are its first ones.
+            lists[k].append(s.amount * bisect_right(dates, last_day))
+    return {name: tuple(sum(p) for p in lists) for name, lists in products.items()}

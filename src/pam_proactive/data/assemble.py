@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
@@ -34,7 +35,7 @@ from pam_proactive.analysis.schedules import (
     STALE_DAYS,
     Payment,
     ScheduleView,
-    due_between,
+    dues_by_category,
     find_schedules,
 )
 from pam_proactive.analysis.vehicles import is_towing, normalize_vehicle_class
@@ -210,7 +211,7 @@ class _Scheduled:
 
 
 def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: date,
-               yearly: bool) -> tuple[_Scheduled, dict[str, tuple[float, float, float]]]:
+               yearly: bool) -> tuple[_Scheduled, dict[str, tuple[float, ...]]]:
     """The scheduled payments (see :func:`find_schedules`) and, per category, the scheduled
     payments still expected until the end of this week, month and year. Only payments a
     budget period or a current series can hold are judged (this year's only with a yearly
@@ -221,7 +222,7 @@ def _recurring(payments: Sequence[Payment], recent: Sequence[Expense], today: da
 
 def schedule_effects(view: ScheduleView, payments: Sequence[Payment],
                      recent: Sequence[Expense], today: date
-                     ) -> tuple[_Scheduled, dict[str, tuple[float, float, float]]]:
+                     ) -> tuple[_Scheduled, dict[str, tuple[float, ...]]]:
     """What the schedule finder's ``view`` of ``payments`` means for the recent expenses
     and the budget periods (see :func:`_recurring`)."""
     starts = [period_bounds(p, today)[0] for p in ("weekly", "monthly", "yearly")]
@@ -237,12 +238,7 @@ def schedule_effects(view: ScheduleView, payments: Sequence[Payment],
                 lists[k].append(p.amount)
     marked = frozenset(i for i, e in enumerate(recent)
                        if (e.category, e.spent_on, e.amount) in keys)
-    due = {
-        name: (due_between(view.schedules, name, today, ends[0]),
-               due_between(view.schedules, name, today, ends[1]),
-               due_between(view.schedules, name, today, ends[2]))
-        for name in {s.category for s in view.schedules}
-    }
+    due = dues_by_category(view.schedules, today, ends)
     return _Scheduled(marked, amounts), due
 
 
@@ -330,6 +326,9 @@ def prior_month_offsets(today: date) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+# A batch's travelers share a few todays (one per time zone's date): each distinct one is
+# computed once, not per budget and traveler.
+@lru_cache(maxsize=1024)
 def period_bounds(period: str, today: date) -> tuple[date, date]:
     """First and last day (inclusive) of the calendar period containing ``today``."""
     if period == "weekly":

@@ -109,7 +109,7 @@ def _context(today: date, categories: Any, recent_rows: Any,
     recent = [Expense(eid, key, amount, date.fromordinal(day0 + offset))
               for _i, eid, key, amount, offset in recent_rows]
     paid_by: dict[str, tuple[list[float], list[float], list[float]]] = {}
-    due: Mapping[str, tuple[float, float, float]] = {}
+    due: Mapping[str, tuple[float, ...]] = {}
     if view is not None:
         scheduled, due = schedule_effects(view[1], view[0], recent, today)
         paid_by = scheduled.amounts

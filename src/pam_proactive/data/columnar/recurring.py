@@ -91,6 +91,16 @@ def _grids(days: list[int]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def _nothing(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`batch_schedules`' two frames when nothing fits a schedule (same columns and
+    types)."""
+    scheduled = core.select("r", "i", "key", "amount", "day").clear()
+    series = core.select(
+        "i", "key", cadence=pl.lit(0, dtype=pl.Int64()), amount="amount", r="r",
+        days=pl.concat_list(*(["day"] * MIN_OCCURRENCES))).clear()
+    return scheduled, series
+
+
 def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``find_schedules`` over every user's core at once (see :func:`schedule_core`): the
     payments that fit a schedule (``r``, ``i``, ``key``, ``amount``, ``day``) and the
@@ -106,6 +116,10 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     width = 2 * DAY_TOLERANCE
     heads = core.filter("judged").select(
         "i", "key", _GROUP, "amount", "lo", "hi", h="r", h_day="day")
+    if heads.is_empty():
+        # Nothing judged (most small batches): the ~40 queries of the walk would find
+        # nothing; the same empty frames, without them.
+        return _nothing(core)
     # Each judged head with its alike payments up to its day (itself excluded).
     pairs = (heads.select("h", _GROUP, "lo", "hi", "h_day")
              .join(core.select(_GROUP, p="r", p_day="day", p_amount="amount"), on=_GROUP)
