@@ -19,6 +19,7 @@ from pam_proactive.data.assemble import _USER_TEXT, _completeness, build_profile
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.financial import financial_section
 from pam_proactive.data.columnar.frames import BatchFrames
+from pam_proactive.data.columnar.objects import collector_paused
 from pam_proactive.data.columnar.travel import calendar_section, travel_section
 from pam_proactive.data.columnar.vehicle import vehicle_section
 from pam_proactive.data.rows import UserRow
@@ -86,6 +87,11 @@ def _shares(present: tuple[bool, ...], after_now: frozenset[str], skipped: froze
 
 def build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserContext]:
     """Every batch user's context as of ``frames.now``, by user id."""
+    with collector_paused():
+        return _build_contexts(frames, rule)
+
+
+def _build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserContext]:
     quality, users, profiles = profile_section(frames)
     financial = financial_section(frames, rule, quality)
     travel = travel_section(frames, profiles, quality)
