@@ -32,7 +32,7 @@ def profile_section(frames: BatchFrames) -> tuple[dict[int, QualityBuilder],
     after: dict[int, dict[str, int]] = {}
     for i, source, rows in frames.after_now.iter_rows():
         after.setdefault(i, {})[source] = rows
-    people = frames.people.select("i", "zone", "zone_invalid").iter_columns()
+    people = (frames.people[name] for name in ("i", "zone", "zone_invalid"))
     quality: dict[int, QualityBuilder] = {}
     users: dict[int, UserRow] = {}
     profiles: dict[int, Profile] = {}
@@ -98,7 +98,7 @@ def _build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserCo
     calendar = calendar_section(frames, quality)
     vehicle = vehicle_section(frames, profiles, quality)
     contexts = {}
-    people = frames.people.select("i", "today", "zone_invalid").iter_columns()
+    people = (frames.people[name] for name in ("i", "today", "zone_invalid"))
     for i, today, invalid in zip(*(c.to_list() for c in people), strict=True):
         q, profile, user = quality[i], profiles[i], users[i]
         fin, trv, cal, veh = financial[i], travel[i], calendar[i], vehicle[i]

@@ -227,6 +227,12 @@ def _look_again(stored: tuple[Any, ...], again: int, quality: QualityBuilder,
 def calendar_section(frames: BatchFrames,
                      quality: Mapping[int, QualityBuilder]) -> dict[int, CalendarContext]:
     """Every batch user's :class:`CalendarContext`, by position ``i`` (``build_calendar``)."""
+    # Each user's zone, as build_calendar resolves it (zone() is cached per name).
+    zones = {i: zone(name) for i, name in zip(frames.people["i"].to_list(),
+                                               frames.people["zone"].to_list(), strict=True)}
+    empty = CalendarContext(())
+    if frames.events.is_empty():  # a small batch often has none: no query then
+        return dict.fromkeys(zones, empty)
     events = frames.events.select(
         "i", "event_id", "title", "starts_at", "ends_at", pl.col("all_day").fill_null(False),
         "event_type", "location_name",
@@ -236,8 +242,6 @@ def calendar_section(frames: BatchFrames,
         (_too_long("title") | _too_long("event_type") | _too_long("location_name"))
         .alias("cut"),
     )
-    # Each user's zone, as build_calendar resolves it (zone() is cached per name).
-    zones = {i: zone(name) for i, name in frames.people.select("i", "zone").iter_rows()}
     by_user: dict[int, list[CalendarEvent]] = {}
     seen: set[tuple[int, str, datetime, str]] = set()
     row: tuple[Any, ...]
@@ -270,6 +274,5 @@ def calendar_section(frames: BatchFrames,
             by_user[i] = [event]
         else:
             mine.append(event)
-    empty = CalendarContext(())
     return {i: CalendarContext(tuple(by_user[i])) if i in by_user else empty
             for i in zones}

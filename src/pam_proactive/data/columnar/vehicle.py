@@ -53,6 +53,8 @@ Tally = tuple[tuple[str, str, str], ...]
 _READING = "reading"  # an odometer reading (miles) in the readings frame
 # Dates are made once per day of the batch's span when it spans at most this many days.
 _DATE_SPAN = 4_000
+# Below this many values a column is checked in Python rather than with a Polars step.
+_SMALL = 256
 _VEHICLE_TEXT = ("name", "vehicle_type", "fuel_type")
 _MAINTENANCE_TEXT = ("task",)
 
@@ -79,19 +81,23 @@ def _tally(frame: pl.DataFrame, tally: Tally, quality: Quality) -> None:
         return
     users = frame["i"].to_numpy()
     for column, reason, kind in tally:
-        flagged = users[frame[column].to_numpy()]
-        if len(flagged):
-            for i, n in zip(*np.unique(flagged, return_counts=True), strict=True):
-                getattr(quality[int(i)], kind)(reason, int(n))
+        _count(users[frame[column].to_numpy()], reason, kind, quality)
+
+
+def _count(flagged: np.ndarray[Any, Any], reason: str, kind: str, quality: Quality) -> None:
+    """Count ``reason`` once per entry of ``flagged`` (users' positions) with the
+    QualityBuilder method ``kind``."""
+    if len(flagged):
+        for i, n in zip(*np.unique(flagged, return_counts=True), strict=True):
+            getattr(quality[int(i)], kind)(reason, int(n))
 
 
 def _cut(frame: pl.DataFrame, columns: Iterable[str], quality: Quality) -> pl.DataFrame:
     """``frame`` with its text in ``columns`` cut to ``TEXT_MAX_CHARS`` (``cut_text``), each
     value cut counted as repaired (``text_cut``)."""
     for name in columns:
-        longest = frame[name].str.len_chars().max()
-        if longest is None or longest <= TEXT_MAX_CHARS:  # type: ignore[operator]
-            continue  # the common case, in one operation
+        if not _any_long(frame[name]):
+            continue
         long = (frame[name].str.len_chars() > TEXT_MAX_CHARS).fill_null(False)
         values = frame[name].to_list()
         users = frame["i"].to_list()
@@ -100,6 +106,16 @@ def _cut(frame: pl.DataFrame, columns: Iterable[str], quality: Quality) -> pl.Da
             quality[users[k]].repair("text_cut")
         frame = frame.with_columns(pl.Series(name, values, dtype=pl.String()))
     return frame
+
+
+def _any_long(texts: pl.Series) -> bool:
+    """Whether a text of ``texts`` is longer than ``TEXT_MAX_CHARS`` (characters, as Python
+    counts them). A small batch's few values are checked in Python: a Polars string step
+    costs a fixed ~0.05 ms, more than the check itself."""
+    if texts.len() < _SMALL:
+        return any(len(t) > TEXT_MAX_CHARS for t in texts.to_list() if t is not None)
+    longest = texts.str.len_chars().max()
+    return isinstance(longest, int) and longest > TEXT_MAX_CHARS
 
 
 def _odometer(column: str, prefix: str) -> dict[str, pl.Expr]:
@@ -138,15 +154,16 @@ def _fills(fuel: pl.DataFrame, people: pl.DataFrame,
         fuel_cost_invalid=keep & (cost.is_finite() & (cost < 0)).fill_null(False),
         total_cost=pl.when(cost.is_finite() & (cost >= 0)).then(cost),
         is_full=pl.col("is_full").fill_null(False))
-    kept = _last_kept_readings(rows.filter(pl.col("keep")))
+    kept, backwards, jumps = _last_kept_readings(rows.filter(pl.col("keep")))
     _tally(rows, (("fuel_date_future", "fuel_date_future", "skip"),
                   ("fuel_volume_invalid", "fuel_volume_invalid", "skip"),
                   ("fuel_fill_duplicate", "fuel_fill_duplicate", "skip"),
                   ("odometer_implausible", "odometer_implausible", "skip"),
                   ("odometer_negative", "odometer_negative", "repair"),
                   ("fuel_cost_invalid", "fuel_cost_invalid", "skip")), quality)
-    _tally(kept, (("odometer_backwards", "odometer_backwards", "repair"),
-                  ("odometer_jump", "odometer_jump", "repair")), quality)
+    users = kept["i"].to_numpy()
+    _count(users[backwards], "odometer_backwards", "repair", quality)
+    _count(users[jumps], "odometer_jump", "repair", quality)
     # A day with a usable fill too is read as one fill-up typed twice, once wrongly: only
     # the other days are gaps (see build_vehicle).
     unusable: dict[int, list[date]] = {}
@@ -200,10 +217,13 @@ def _duplicates(rows: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return duplicate
 
 
-def _last_kept_readings(kept: pl.DataFrame) -> pl.DataFrame:
+Flags = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def _last_kept_readings(kept: pl.DataFrame) -> tuple[pl.DataFrame, Flags, Flags]:
     """``kept`` with the odometer rule of ``clean_fills`` applied: in each user's order, a
     reading below the last kept reading is dropped (``odometer_backwards``), one at least
-    ``ODOMETER_JUMP_MILES`` above it too (``odometer_jump``).
+    ``ODOMETER_JUMP_MILES`` above it too (``odometer_jump``); with the rows of each.
 
     Sequential (a dropped reading does not move the last kept one), so it runs as a loop,
     but only over the users whose readings step backwards or jump somewhere: for the others
@@ -228,11 +248,11 @@ def _last_kept_readings(kept: pl.DataFrame) -> pl.DataFrame:
                 jumps[row] = True
             else:
                 last[i] = reading
-    dropped = pl.Series(backwards | jumps)
-    return kept.with_columns(
-        odometer_backwards=pl.Series(backwards), odometer_jump=pl.Series(jumps),
-        odometer_miles=pl.when(dropped).then(None).otherwise(pl.col("odometer_miles")),
-    )
+    dropped = backwards | jumps
+    if dropped.any():
+        kept = kept.with_columns(pl.when(pl.Series(dropped)).then(None)
+                                 .otherwise(pl.col("odometer_miles")).alias("odometer_miles"))
+    return kept, backwards, jumps
 
 
 def _maintenance(records: pl.DataFrame, quality: Quality) -> pl.DataFrame:
@@ -283,7 +303,16 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
     mpg_ok = mpg.is_finite().fill_null(False)
     tank_in = (tank >= MIN_TANK_GALLONS) & (tank <= MAX_TANK_GALLONS)
     mpg_in = (mpg >= MIN_MPG) & (mpg <= MAX_MPG)
+    # The class and fuel type from the texts as cut (the step below leaves them).
+    users = vehicles["i"].to_list()
+    classes = {t: normalize_vehicle_class(t) for t in vehicles["vehicle_type"].unique().to_list()}
+    vclass = [profiles[i].vehicle_class if classes[t] == "unknown" else classes[t]
+              for i, t in zip(users, vehicles["vehicle_type"].to_list(), strict=True)]
+    fuel = [f or profiles[i].fuel_type
+            for i, f in zip(users, vehicles["fuel_type"].to_list(), strict=True)]
     out = vehicles.with_columns(
+        pl.Series("vehicle_class", vclass, dtype=pl.String()),
+        pl.Series("fuel_type", fuel, dtype=pl.String()),
         **_odometer("odometer_miles", "odometer"),
         tank_size_implausible=tank_ok & ~tank_in,
         vehicle_mpg_implausible=mpg_ok & ~mpg_in,
@@ -295,14 +324,7 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
                  ("tank_size_implausible", "tank_size_implausible", "repair"),
                  ("vehicle_mpg_implausible", "vehicle_mpg_implausible", "repair"),
                  ("odometer_negative", "odometer_negative", "repair")), quality)
-    users = out["i"].to_list()
-    classes = {t: normalize_vehicle_class(t) for t in out["vehicle_type"].unique().to_list()}
-    vclass = [profiles[i].vehicle_class if classes[t] == "unknown" else classes[t]
-              for i, t in zip(users, out["vehicle_type"].to_list(), strict=True)]
-    fuel = [f or profiles[i].fuel_type
-            for i, f in zip(users, out["fuel_type"].to_list(), strict=True)]
-    return out.with_columns(pl.Series("vehicle_class", vclass, dtype=pl.String()),
-                            pl.Series("fuel_type", fuel, dtype=pl.String()))
+    return out
 
 
 def _drop_outliers(
