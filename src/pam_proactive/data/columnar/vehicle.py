@@ -118,10 +118,12 @@ def _any_long(texts: pl.Series) -> bool:
     return isinstance(longest, int) and longest > TEXT_MAX_CHARS
 
 
-def _odometer(column: str, prefix: str) -> dict[str, pl.Expr]:
+@cache
+def _odometer(column: str, prefix: str) -> Mapping[str, pl.Expr]:
     """A reading's validity as ``_within_odometer_range`` judges it: ``{prefix}_implausible``
     (finite, above ``MAX_ODOMETER_MILES``: dropped), ``{prefix}_negative`` (finite, below 0:
-    the caller repairs it) and ``column`` kept only when finite and in [0, max]."""
+    the caller repairs it) and ``column`` kept only when finite and in [0, max]. Made once
+    per column (read-only: shared by every call)."""
     value = pl.col(column)
     finite = value.is_finite().fill_null(False)
     return {
@@ -298,11 +300,6 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
     if np.any(positions[1:] <= positions[:-1]):
         vehicles = vehicles.unique("i", keep="last", maintain_order=True)
     vehicles = _cut(vehicles, _VEHICLE_TEXT, quality)
-    tank, mpg = pl.col("tank_gallons"), pl.col("mpg")
-    tank_ok = tank.is_finite().fill_null(False)
-    mpg_ok = mpg.is_finite().fill_null(False)
-    tank_in = (tank >= MIN_TANK_GALLONS) & (tank <= MAX_TANK_GALLONS)
-    mpg_in = (mpg >= MIN_MPG) & (mpg <= MAX_MPG)
     # The class and fuel type from the texts as cut (the step below leaves them).
     users = vehicles["i"].to_list()
     classes = {t: normalize_vehicle_class(t) for t in vehicles["vehicle_type"].unique().to_list()}
@@ -313,18 +310,31 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
     out = vehicles.with_columns(
         pl.Series("vehicle_class", vclass, dtype=pl.String()),
         pl.Series("fuel_type", fuel, dtype=pl.String()),
-        **_odometer("odometer_miles", "odometer"),
-        tank_size_implausible=tank_ok & ~tank_in,
-        vehicle_mpg_implausible=mpg_ok & ~mpg_in,
-        tank_gallons=pl.when(tank_ok & tank_in).then(tank),
-        mpg=pl.when(mpg_ok & mpg_in).then(mpg),
-        vehicle_id=pl.col("vehicle_id").fill_null("None"),  # str(None), as the oracle has it
+        **_vehicle_expressions(),
     )
     _tally(out, (("odometer_implausible", "odometer_implausible", "skip"),
                  ("tank_size_implausible", "tank_size_implausible", "repair"),
                  ("vehicle_mpg_implausible", "vehicle_mpg_implausible", "repair"),
                  ("odometer_negative", "odometer_negative", "repair")), quality)
     return out
+
+
+@cache
+def _vehicle_expressions() -> dict[str, pl.Expr]:
+    """The repaired columns of :func:`_vehicles` and their flags, made once."""
+    tank, mpg = pl.col("tank_gallons"), pl.col("mpg")
+    tank_ok = tank.is_finite().fill_null(False)
+    mpg_ok = mpg.is_finite().fill_null(False)
+    tank_in = (tank >= MIN_TANK_GALLONS) & (tank <= MAX_TANK_GALLONS)
+    mpg_in = (mpg >= MIN_MPG) & (mpg <= MAX_MPG)
+    return {
+        **_odometer("odometer_miles", "odometer"),
+        "tank_size_implausible": tank_ok & ~tank_in,
+        "vehicle_mpg_implausible": mpg_ok & ~mpg_in,
+        "tank_gallons": pl.when(tank_ok & tank_in).then(tank),
+        "mpg": pl.when(mpg_ok & mpg_in).then(mpg),
+        "vehicle_id": pl.col("vehicle_id").fill_null("None"),  # str(None), as the oracle has it
+    }
 
 
 def _drop_outliers(
