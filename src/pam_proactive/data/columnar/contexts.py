@@ -19,6 +19,7 @@ from pam_proactive.data.assemble import _USER_TEXT, _completeness, build_profile
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.financial import financial_section
 from pam_proactive.data.columnar.frames import BatchFrames
+from pam_proactive.data.columnar.objects import collector_paused
 from pam_proactive.data.columnar.travel import calendar_section, travel_section
 from pam_proactive.data.columnar.vehicle import vehicle_section
 from pam_proactive.data.rows import UserRow
@@ -31,7 +32,7 @@ def profile_section(frames: BatchFrames) -> tuple[dict[int, QualityBuilder],
     after: dict[int, dict[str, int]] = {}
     for i, source, rows in frames.after_now.iter_rows():
         after.setdefault(i, {})[source] = rows
-    people = frames.people.select("i", "zone", "zone_invalid").iter_columns()
+    people = (frames.people[name] for name in ("i", "zone", "zone_invalid"))
     quality: dict[int, QualityBuilder] = {}
     users: dict[int, UserRow] = {}
     profiles: dict[int, Profile] = {}
@@ -86,13 +87,18 @@ def _shares(present: tuple[bool, ...], after_now: frozenset[str], skipped: froze
 
 def build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserContext]:
     """Every batch user's context as of ``frames.now``, by user id."""
+    with collector_paused():
+        return _build_contexts(frames, rule)
+
+
+def _build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserContext]:
     quality, users, profiles = profile_section(frames)
     financial = financial_section(frames, rule, quality)
     travel = travel_section(frames, profiles, quality)
     calendar = calendar_section(frames, quality)
     vehicle = vehicle_section(frames, profiles, quality)
     contexts = {}
-    people = frames.people.select("i", "today", "zone_invalid").iter_columns()
+    people = (frames.people[name] for name in ("i", "today", "zone_invalid"))
     for i, today, invalid in zip(*(c.to_list() for c in people), strict=True):
         q, profile, user = quality[i], profiles[i], users[i]
         fin, trv, cal, veh = financial[i], travel[i], calendar[i], vehicle[i]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -41,6 +42,7 @@ from pam_proactive.data.assemble import (
 )
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.frames import BatchFrames
+from pam_proactive.data.columnar.vehicle import today_of_rows
 from pam_proactive.data.rows import TripRow
 
 _TRIP_TEXT = (TripRow._fields.index("origin"), TripRow._fields.index("destination"))
@@ -103,6 +105,17 @@ _TEXTS = ("origin_lat", "origin_lng", "destination_lat", "destination_lng")
 
 def _trip_columns(frames: BatchFrames) -> pl.DataFrame:
     """The trips with every value the per-object ``build_trip`` derives from one row."""
+    derived, selected = _trip_expressions()
+    # Eager, with each row's date from a lookup: a lazy query with a join costs about twice
+    # as much on a small batch (its planning is the fixed cost).
+    return frames.trips.with_columns(today_of_rows(frames.trips["i"], frames.people),
+                                     *derived).select(*selected)
+
+
+@cache
+def _trip_expressions() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr | str, ...]]:
+    """The expressions of :func:`_trip_columns` (the derived inputs, then the selection),
+    made once: building them costs more than running them on a small batch."""
     start, end = pl.col("start_date"), pl.col("end_date")
     end_fixed = pl.when(end < start).then(start).otherwise(end)
     today = pl.col("today")
@@ -131,20 +144,17 @@ def _trip_columns(frames: BatchFrames) -> pl.DataFrame:
         _bit(o_odd | d_odd, _ODD_COORDINATES), _bit(route == "string", _ROUTE_TEXT),
         _bit(_too_long("origin") | _too_long("destination"), _TEXT_CUT),
         *(_bit(counted[reason], bit) for bit, _kind, reason in _FLAGS))
-    return (
-        frames.trips.lazy()
-        .join(frames.people.lazy().select("i", "today"), on="i", how="left",
-              maintain_order="left")
-        .with_columns(_finite("distance_miles").alias("_distance"),
-                      *(_degrees(c).alias(f"_{c}") for c in _TEXTS))
-        .select(
-            "i", "trip_id", effective.alias("status"), "origin", "destination", "start_date",
-            end_fixed.alias("end_date"),
-            pl.when(~negative & ~implausible).then(distance).alias("distance"),
-            _finite("estimated_cost").alias("cost"),
-            o_lat.alias("o_lat"), o_lng.alias("o_lng"), d_lat.alias("d_lat"),
-            d_lng.alias("d_lng"), again.fill_null(0).alias("again"),
-        ).collect())
+    derived = (_finite("distance_miles").alias("_distance"),
+               *(_degrees(c).alias(f"_{c}") for c in _TEXTS))
+    selected = (
+        "i", "trip_id", effective.alias("status"), "origin", "destination", "start_date",
+        end_fixed.alias("end_date"),
+        pl.when(~negative & ~implausible).then(distance).alias("distance"),
+        _finite("estimated_cost").alias("cost"),
+        o_lat.alias("o_lat"), o_lng.alias("o_lng"), d_lat.alias("d_lat"),
+        d_lng.alias("d_lng"), again.fill_null(0).alias("again"),
+    )
+    return derived, selected
 
 
 class _Points(dict[tuple[float, float], Coordinates]):
@@ -217,6 +227,12 @@ def _look_again(stored: tuple[Any, ...], again: int, quality: QualityBuilder,
 def calendar_section(frames: BatchFrames,
                      quality: Mapping[int, QualityBuilder]) -> dict[int, CalendarContext]:
     """Every batch user's :class:`CalendarContext`, by position ``i`` (``build_calendar``)."""
+    # Each user's zone, as build_calendar resolves it (zone() is cached per name).
+    zones = {i: zone(name) for i, name in zip(frames.people["i"].to_list(),
+                                               frames.people["zone"].to_list(), strict=True)}
+    empty = CalendarContext(())
+    if frames.events.is_empty():  # a small batch often has none: no query then
+        return dict.fromkeys(zones, empty)
     events = frames.events.select(
         "i", "event_id", "title", "starts_at", "ends_at", pl.col("all_day").fill_null(False),
         "event_type", "location_name",
@@ -226,8 +242,6 @@ def calendar_section(frames: BatchFrames,
         (_too_long("title") | _too_long("event_type") | _too_long("location_name"))
         .alias("cut"),
     )
-    # Each user's zone, as build_calendar resolves it (zone() is cached per name).
-    zones = {i: zone(name) for i, name in frames.people.select("i", "zone").iter_rows()}
     by_user: dict[int, list[CalendarEvent]] = {}
     seen: set[tuple[int, str, datetime, str]] = set()
     row: tuple[Any, ...]
@@ -260,6 +274,5 @@ def calendar_section(frames: BatchFrames,
             by_user[i] = [event]
         else:
             mine.append(event)
-    empty = CalendarContext(())
     return {i: CalendarContext(tuple(by_user[i])) if i in by_user else empty
             for i in zones}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,8 @@ Tally = tuple[tuple[str, str, str], ...]
 _READING = "reading"  # an odometer reading (miles) in the readings frame
 # Dates are made once per day of the batch's span when it spans at most this many days.
 _DATE_SPAN = 4_000
+# Below this many values a column is checked in Python rather than with a Polars step.
+_SMALL = 256
 _VEHICLE_TEXT = ("name", "vehicle_type", "fuel_type")
 _MAINTENANCE_TEXT = ("task",)
 
@@ -78,19 +81,24 @@ def _tally(frame: pl.DataFrame, tally: Tally, quality: Quality) -> None:
         return
     users = frame["i"].to_numpy()
     for column, reason, kind in tally:
-        flagged = users[frame[column].to_numpy()]
-        if len(flagged):
-            for i, n in zip(*np.unique(flagged, return_counts=True), strict=True):
-                getattr(quality[int(i)], kind)(reason, int(n))
+        _count(users[frame[column].to_numpy()], reason, kind, quality)
+
+
+def _count(flagged: np.ndarray[Any, Any], reason: str, kind: str, quality: Quality) -> None:
+    """Count ``reason`` once per entry of ``flagged`` (users' positions) with the
+    QualityBuilder method ``kind``."""
+    if len(flagged):
+        for i, n in zip(*np.unique(flagged, return_counts=True), strict=True):
+            getattr(quality[int(i)], kind)(reason, int(n))
 
 
 def _cut(frame: pl.DataFrame, columns: Iterable[str], quality: Quality) -> pl.DataFrame:
     """``frame`` with its text in ``columns`` cut to ``TEXT_MAX_CHARS`` (``cut_text``), each
     value cut counted as repaired (``text_cut``)."""
     for name in columns:
-        long = (frame[name].str.len_chars() > TEXT_MAX_CHARS).fill_null(False)
-        if not long.any():
+        if not _any_long(frame[name]):
             continue
+        long = (frame[name].str.len_chars() > TEXT_MAX_CHARS).fill_null(False)
         values = frame[name].to_list()
         users = frame["i"].to_list()
         for k in long.arg_true().to_list():
@@ -100,10 +108,22 @@ def _cut(frame: pl.DataFrame, columns: Iterable[str], quality: Quality) -> pl.Da
     return frame
 
 
-def _odometer(column: str, prefix: str) -> dict[str, pl.Expr]:
+def _any_long(texts: pl.Series) -> bool:
+    """Whether a text of ``texts`` is longer than ``TEXT_MAX_CHARS`` (characters, as Python
+    counts them). A small batch's few values are checked in Python: a Polars string step
+    costs a fixed ~0.05 ms, more than the check itself."""
+    if texts.len() < _SMALL:
+        return any(len(t) > TEXT_MAX_CHARS for t in texts.to_list() if t is not None)
+    longest = texts.str.len_chars().max()
+    return isinstance(longest, int) and longest > TEXT_MAX_CHARS
+
+
+@cache
+def _odometer(column: str, prefix: str) -> Mapping[str, pl.Expr]:
     """A reading's validity as ``_within_odometer_range`` judges it: ``{prefix}_implausible``
     (finite, above ``MAX_ODOMETER_MILES``: dropped), ``{prefix}_negative`` (finite, below 0:
-    the caller repairs it) and ``column`` kept only when finite and in [0, max]."""
+    the caller repairs it) and ``column`` kept only when finite and in [0, max]. Made once
+    per column (read-only: shared by every call)."""
     value = pl.col(column)
     finite = value.is_finite().fill_null(False)
     return {
@@ -119,40 +139,38 @@ def _fills(fuel: pl.DataFrame, people: pl.DataFrame,
     user's days of fill-ups skipped for their volume with no kept fill-up that day."""
     gallons, cost = pl.col("gallons"), pl.col("total_cost")
     past = ~pl.col("fuel_date_future")
-    rows = fuel.with_columns(_today_of_rows(fuel["i"], people)).with_columns(
-        fuel_date_future=pl.col("filled_on") > pl.col("today"),
+    # Two eager steps (each costs a fixed ~0.1 ms on a small batch, a lazy chain more): the
+    # duplicates are judged between them.
+    rows = fuel.with_columns(
+        fuel_date_future=pl.col("filled_on") > today_of_rows(fuel["i"], people),
         usable=(gallons.is_not_nan() & (gallons > 0) & (gallons <= MAX_FILL_GALLONS))
         .fill_null(False),
     )
-    keep = pl.col("keep")
+    duplicate = pl.Series("fuel_fill_duplicate", _duplicates(rows))
+    keep = past & pl.col("usable") & ~pl.lit(duplicate)
     odometer = _odometer("odometer_miles", "odometer")
-    rows = (
-        rows.lazy()
-        .with_columns(fuel_volume_invalid=past & ~pl.col("usable"),
-                      fuel_fill_duplicate=pl.Series(_duplicates(rows)))
-        .with_columns(keep=past & pl.col("usable") & ~pl.col("fuel_fill_duplicate"))
-        .with_columns(**{name: keep & flag for name, flag in odometer.items()
-                         if name != "odometer_miles"},
-                      odometer_miles=odometer["odometer_miles"],
-                      fuel_cost_invalid=keep & (cost.is_finite() & (cost < 0)).fill_null(False),
-                      total_cost=pl.when(cost.is_finite() & (cost >= 0)).then(cost),
-                      is_full=pl.col("is_full").fill_null(False))
-        .collect()
-    )
-    kept = _last_kept_readings(rows.filter(keep))
+    rows = rows.with_columns(
+        duplicate, keep=keep, fuel_volume_invalid=past & ~pl.col("usable"),
+        **{name: keep & flag for name, flag in odometer.items() if name != "odometer_miles"},
+        odometer_miles=odometer["odometer_miles"],
+        fuel_cost_invalid=keep & (cost.is_finite() & (cost < 0)).fill_null(False),
+        total_cost=pl.when(cost.is_finite() & (cost >= 0)).then(cost),
+        is_full=pl.col("is_full").fill_null(False))
+    kept, backwards, jumps = _last_kept_readings(rows.filter(pl.col("keep")))
     _tally(rows, (("fuel_date_future", "fuel_date_future", "skip"),
                   ("fuel_volume_invalid", "fuel_volume_invalid", "skip"),
                   ("fuel_fill_duplicate", "fuel_fill_duplicate", "skip"),
                   ("odometer_implausible", "odometer_implausible", "skip"),
                   ("odometer_negative", "odometer_negative", "repair"),
                   ("fuel_cost_invalid", "fuel_cost_invalid", "skip")), quality)
-    _tally(kept, (("odometer_backwards", "odometer_backwards", "repair"),
-                  ("odometer_jump", "odometer_jump", "repair")), quality)
+    users = kept["i"].to_numpy()
+    _count(users[backwards], "odometer_backwards", "repair", quality)
+    _count(users[jumps], "odometer_jump", "repair", quality)
     # A day with a usable fill too is read as one fill-up typed twice, once wrongly: only
     # the other days are gaps (see build_vehicle).
     unusable: dict[int, list[date]] = {}
-    skipped = rows.filter(pl.col("fuel_volume_invalid"))
-    if not skipped.is_empty():
+    if rows["fuel_volume_invalid"].any():
+        skipped = rows.filter(pl.col("fuel_volume_invalid"))
         gaps = (skipped.select("i", "filled_on")
                 .join(kept.select("i", "filled_on"), on=["i", "filled_on"], how="anti")
                 .unique().sort("i", "filled_on"))
@@ -161,7 +179,7 @@ def _fills(fuel: pl.DataFrame, people: pl.DataFrame,
     return kept, {i: tuple(days) for i, days in unusable.items()}
 
 
-def _today_of_rows(users: pl.Series, people: pl.DataFrame) -> pl.Series:
+def today_of_rows(users: pl.Series, people: pl.DataFrame) -> pl.Series:
     """Each row's user's local date (``today``), by the user's position ``i``."""
     positions = people["i"].to_numpy()
     days = np.zeros(int(positions.max(initial=0)) + 1, dtype=np.int32)
@@ -201,10 +219,13 @@ def _duplicates(rows: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return duplicate
 
 
-def _last_kept_readings(kept: pl.DataFrame) -> pl.DataFrame:
+Flags = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def _last_kept_readings(kept: pl.DataFrame) -> tuple[pl.DataFrame, Flags, Flags]:
     """``kept`` with the odometer rule of ``clean_fills`` applied: in each user's order, a
     reading below the last kept reading is dropped (``odometer_backwards``), one at least
-    ``ODOMETER_JUMP_MILES`` above it too (``odometer_jump``).
+    ``ODOMETER_JUMP_MILES`` above it too (``odometer_jump``); with the rows of each.
 
     Sequential (a dropped reading does not move the last kept one), so it runs as a loop,
     but only over the users whose readings step backwards or jump somewhere: for the others
@@ -229,30 +250,18 @@ def _last_kept_readings(kept: pl.DataFrame) -> pl.DataFrame:
                 jumps[row] = True
             else:
                 last[i] = reading
-    dropped = pl.Series(backwards | jumps)
-    return kept.with_columns(
-        odometer_backwards=pl.Series(backwards), odometer_jump=pl.Series(jumps),
-        odometer_miles=pl.when(dropped).then(None).otherwise(pl.col("odometer_miles")),
-    )
+    dropped = backwards | jumps
+    if dropped.any():
+        kept = kept.with_columns(pl.when(pl.Series(dropped)).then(None)
+                                 .otherwise(pl.col("odometer_miles")).alias("odometer_miles"))
+    return kept, backwards, jumps
 
 
 def _maintenance(records: pl.DataFrame, quality: Quality) -> pl.DataFrame:
     """The service records as ``build_vehicle`` repairs them (columns of
     :class:`MaintenanceItem` plus ``i``)."""
     records = _cut(records, _MAINTENANCE_TEXT, quality)
-    mileage, due = pl.col("mileage_miles"), pl.col("next_due_mileage_miles")
-    items = records.with_columns(**_odometer("mileage_miles", "done"),
-                                 **_odometer("next_due_mileage_miles", "due"))
-    # A service cannot fall due before it was done: a typo, skipped; the record stands.
-    due_date_early = (pl.col("next_due_date") < pl.col("performed_on")).fill_null(False)
-    items = items.with_columns(due_date_early=due_date_early,
-                               next_due_date=pl.when(~due_date_early)
-                               .then(pl.col("next_due_date")))
-    due_early = (due < mileage).fill_null(False)
-    items = items.with_columns(
-        due_early=due_early, next_due_mileage_miles=pl.when(~due_early).then(due),
-        record_id=pl.col("record_id").fill_null("None"),  # str(None), as the oracle has it
-    )
+    items = records.with_columns(**_maintenance_expressions())
     _tally(items, (("done_implausible", "odometer_implausible", "skip"),
                    ("due_implausible", "odometer_implausible", "skip"),
                    ("done_negative", "maintenance_mileage_negative", "repair"),
@@ -260,6 +269,25 @@ def _maintenance(records: pl.DataFrame, quality: Quality) -> pl.DataFrame:
                    ("due_date_early", "maintenance_due_before_service", "skip"),
                    ("due_early", "maintenance_due_before_service", "skip")), quality)
     return items
+
+
+@cache
+def _maintenance_expressions() -> dict[str, pl.Expr]:
+    """The repaired columns of :func:`_maintenance` and their flags, as one step over the
+    stored columns (each step costs a fixed ~0.1 ms on a small batch), made once."""
+    done = _odometer("mileage_miles", "done")
+    due = _odometer("next_due_mileage_miles", "due")
+    mileage, due_mileage = done["mileage_miles"], due["next_due_mileage_miles"]
+    # A service cannot fall due before it was done: a typo, skipped; the record stands.
+    due_date_early = (pl.col("next_due_date") < pl.col("performed_on")).fill_null(False)
+    due_early = (due_mileage < mileage).fill_null(False)
+    return {
+        **done, **due, "next_due_mileage_miles": pl.when(~due_early).then(due_mileage),
+        "due_date_early": due_date_early,
+        "next_due_date": pl.when(~due_date_early).then(pl.col("next_due_date")),
+        "due_early": due_early,
+        "record_id": pl.col("record_id").fill_null("None"),  # str(None), as the oracle has it
+    }
 
 
 def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
@@ -272,31 +300,41 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
     if np.any(positions[1:] <= positions[:-1]):
         vehicles = vehicles.unique("i", keep="last", maintain_order=True)
     vehicles = _cut(vehicles, _VEHICLE_TEXT, quality)
-    tank, mpg = pl.col("tank_gallons"), pl.col("mpg")
-    tank_ok = tank.is_finite().fill_null(False)
-    mpg_ok = mpg.is_finite().fill_null(False)
-    tank_in = (tank >= MIN_TANK_GALLONS) & (tank <= MAX_TANK_GALLONS)
-    mpg_in = (mpg >= MIN_MPG) & (mpg <= MAX_MPG)
+    # The class and fuel type from the texts as cut (the step below leaves them).
+    users = vehicles["i"].to_list()
+    classes = {t: normalize_vehicle_class(t) for t in vehicles["vehicle_type"].unique().to_list()}
+    vclass = [profiles[i].vehicle_class if classes[t] == "unknown" else classes[t]
+              for i, t in zip(users, vehicles["vehicle_type"].to_list(), strict=True)]
+    fuel = [f or profiles[i].fuel_type
+            for i, f in zip(users, vehicles["fuel_type"].to_list(), strict=True)]
     out = vehicles.with_columns(
-        **_odometer("odometer_miles", "odometer"),
-        tank_size_implausible=tank_ok & ~tank_in,
-        vehicle_mpg_implausible=mpg_ok & ~mpg_in,
-        tank_gallons=pl.when(tank_ok & tank_in).then(tank),
-        mpg=pl.when(mpg_ok & mpg_in).then(mpg),
-        vehicle_id=pl.col("vehicle_id").fill_null("None"),  # str(None), as the oracle has it
+        pl.Series("vehicle_class", vclass, dtype=pl.String()),
+        pl.Series("fuel_type", fuel, dtype=pl.String()),
+        **_vehicle_expressions(),
     )
     _tally(out, (("odometer_implausible", "odometer_implausible", "skip"),
                  ("tank_size_implausible", "tank_size_implausible", "repair"),
                  ("vehicle_mpg_implausible", "vehicle_mpg_implausible", "repair"),
                  ("odometer_negative", "odometer_negative", "repair")), quality)
-    users = out["i"].to_list()
-    classes = {t: normalize_vehicle_class(t) for t in out["vehicle_type"].unique().to_list()}
-    vclass = [profiles[i].vehicle_class if classes[t] == "unknown" else classes[t]
-              for i, t in zip(users, out["vehicle_type"].to_list(), strict=True)]
-    fuel = [f or profiles[i].fuel_type
-            for i, f in zip(users, out["fuel_type"].to_list(), strict=True)]
-    return out.with_columns(pl.Series("vehicle_class", vclass, dtype=pl.String()),
-                            pl.Series("fuel_type", fuel, dtype=pl.String()))
+    return out
+
+
+@cache
+def _vehicle_expressions() -> dict[str, pl.Expr]:
+    """The repaired columns of :func:`_vehicles` and their flags, made once."""
+    tank, mpg = pl.col("tank_gallons"), pl.col("mpg")
+    tank_ok = tank.is_finite().fill_null(False)
+    mpg_ok = mpg.is_finite().fill_null(False)
+    tank_in = (tank >= MIN_TANK_GALLONS) & (tank <= MAX_TANK_GALLONS)
+    mpg_in = (mpg >= MIN_MPG) & (mpg <= MAX_MPG)
+    return {
+        **_odometer("odometer_miles", "odometer"),
+        "tank_size_implausible": tank_ok & ~tank_in,
+        "vehicle_mpg_implausible": mpg_ok & ~mpg_in,
+        "tank_gallons": pl.when(tank_ok & tank_in).then(tank),
+        "mpg": pl.when(mpg_ok & mpg_in).then(mpg),
+        "vehicle_id": pl.col("vehicle_id").fill_null("None"),  # str(None), as the oracle has it
+    }
 
 
 def _drop_outliers(
@@ -305,13 +343,14 @@ def _drop_outliers(
     """The odometer outlier rule over each user's readings (fills, service records, the
     vehicle): the outliers dropped from where they were read and counted as skipped
     (``odometer_outlier``), with each user's highest reading kept (miles)."""
-    readings = pl.concat([
-        fills.select("i", pl.col("odometer_miles").alias(_READING)),
-        items.select("i", pl.col("mileage_miles").alias(_READING)),
-        vehicles.select("i", pl.col("odometer_miles").alias(_READING)),
-    ]).drop_nulls(_READING)
-    users = readings["i"].to_numpy()
-    values = readings[_READING].to_numpy()
+    # Plain arrays, not a frame: a few small steps, each far cheaper than a query. A kept
+    # reading is finite, so NaN here is a null.
+    sources = ((fills, "odometer_miles"), (items, "mileage_miles"),
+               (vehicles, "odometer_miles"))
+    users = np.concatenate([f["i"].to_numpy() for f, _c in sources])
+    values = np.concatenate([f[c].cast(pl.Float64()).to_numpy() for f, c in sources])
+    present = ~np.isnan(values)
+    users, values = users[present], values[present]
     size = int(users.max()) + 1 if len(users) else 1
     # Only a user whose highest reading is more than the rule's gap above the next lower
     # one can have an outlier: the rule itself runs for those users alone.
@@ -326,10 +365,9 @@ def _drop_outliers(
                                    top[top > -np.inf].tolist(), strict=True)}
     rejected: list[tuple[int, float]] = []
     if len(suspects):
-        mine = readings.filter(pl.col("i").is_in(pl.Series(suspects, dtype=pl.Int32())
-                                                 .implode()))
+        mine = np.isin(users, suspects)
         found: dict[int, list[float]] = {}
-        for i, reading in mine.iter_rows():
+        for i, reading in zip(users[mine].tolist(), values[mine].tolist(), strict=True):
             found.setdefault(i, []).append(reading)
         for i, read in found.items():
             outliers = odometer_outliers(read)
