@@ -1,7 +1,6 @@
-"""Transition helpers: a frame's rows grouped by user, as the per-object builders take them.
-
-Used by the sections that still delegate to the per-object builders of ``data/assemble.py``;
-goes away with them.
+"""Row helpers of the column-wise sections: a row's long texts cut and counted (the rare
+rows a section hands back to Python), and a frame's rows grouped by user, as the per-object
+builders take them (bench/vehicle_section.py's baseline side).
 """
 
 from __future__ import annotations
