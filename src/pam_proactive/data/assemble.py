@@ -658,10 +658,23 @@ def _vehicle(row: Row, profile: Profile, quality: QualityBuilder) -> Vehicle:
     )
 
 
-def _completeness(quality: QualityBuilder, present: dict[str, dict[str, bool]]) -> None:
-    """Each section's share of sources present; a source absent because its value was
-    invalid (counted as skipped, e.g. ``timezone_invalid``) is not also called missing."""
-    for section, sources in present.items():
+# Each section's sources, in the order the completeness lists the missing ones.
+COMPLETENESS_SOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("profile", ("timezone", "vehicle_type")),
+    ("financial", ("expenses", "budgets")),
+    ("travel", ("trips", "location")),
+    ("calendar", ("calendar_events",)),
+    ("vehicle", ("vehicles", "fuel_log", "maintenance_records")),
+)
+
+
+def _completeness(quality: QualityBuilder, present: Sequence[bool]) -> None:
+    """Each section's share of sources present (``present``: one flag per source of
+    :data:`COMPLETENESS_SOURCES`, in order); a source absent because its value was invalid
+    (counted as skipped, e.g. ``timezone_invalid``) is not also called missing."""
+    flags = iter(present)
+    for section, names in COMPLETENESS_SOURCES:
+        sources = {name: next(flags) for name in names}
         quality.sections[section] = round(sum(sources.values()) / len(sources), 3)
         quality.missing_sources.extend(
             name for name, ok in sources.items()
@@ -748,14 +761,11 @@ def build_context(
     calendar = build_calendar(rows["events"], zone_name, quality)
     vehicle = build_vehicle(vehicle_row, rows["fuel"], rows["maintenance"], profile, quality,
                             today)
-    _completeness(quality, {
-        "profile": {"timezone": user_row.timezone is not None and not invalid,
-                    "vehicle_type": profile.vehicle_class != "unknown"},
-        "financial": {"expenses": bool(financial.categories), "budgets": bool(financial.budgets)},
-        "travel": {"trips": bool(travel.trips), "location": travel.location is not None},
-        "calendar": {"calendar_events": bool(calendar.events)},
-        "vehicle": {"vehicles": vehicle.primary is not None, "fuel_log": bool(vehicle.fills),
-                    "maintenance_records": bool(vehicle.maintenance)},
-    })
+    _completeness(quality, (
+        user_row.timezone is not None and not invalid, profile.vehicle_class != "unknown",
+        bool(financial.categories), bool(financial.budgets),
+        bool(travel.trips), travel.location is not None,
+        bool(calendar.events),
+        vehicle.primary is not None, bool(vehicle.fills), bool(vehicle.maintenance)))
     return UserContext(profile.user_id, now, today, profile, financial, travel, calendar,
                        vehicle, quality.freeze())

@@ -60,28 +60,16 @@ def _long_text(user: UserRow) -> bool:
             or (fuel is not None and len(fuel) > TEXT_MAX_CHARS))
 
 
-# Each section's sources, in the order the completeness lists the missing ones.
-_SOURCES = (
-    ("profile", ("timezone", "vehicle_type")),
-    ("financial", ("expenses", "budgets")),
-    ("travel", ("trips", "location")),
-    ("calendar", ("calendar_events",)),
-    ("vehicle", ("vehicles", "fuel_log", "maintenance_records")),
-)
-
-
 @lru_cache(maxsize=4096)
 def _shares(present: tuple[bool, ...], after_now: frozenset[str], skipped: frozenset[str],
             ) -> tuple[tuple[tuple[str, float], ...], tuple[str, ...]]:
-    """``assemble._completeness`` of the sources ``present`` (flags in :data:`_SOURCES`
-    order) for a user whose rows recorded after ``now`` and skips are of these names: the
-    sections' shares and the missing sources. A few hundred combinations cover a batch, so
-    the rule runs once for each, not once per user."""
-    flags = iter(present)
+    """``assemble._completeness`` of the sources ``present`` (flags in
+    ``COMPLETENESS_SOURCES`` order) for a user whose rows recorded after ``now`` and skips
+    are of these names: the sections' shares and the missing sources. A few hundred
+    combinations cover a batch, so the rule runs once for each, not once per user."""
     scratch = QualityBuilder(recorded_after_now=dict.fromkeys(after_now, 0),
                              skipped=dict.fromkeys(skipped, 1))
-    _completeness(scratch, {section: {name: next(flags) for name in names}
-                            for section, names in _SOURCES})
+    _completeness(scratch, present)
     return tuple(scratch.sections.items()), tuple(scratch.missing_sources)
 
 

@@ -159,12 +159,11 @@ def frames_from_rows(
             expense_id = next(ids, None) if offset > -7 else None
             expenses.append((i, name, amount, offset,
                              None if expense_id is None else str(expense_id), note))
-    trips = [tuple(r) for r in fetched["trips"]]
     return BatchFrames(
         now=now, users=tuple(users), people=people,
         expenses=frame_of_rows(expenses, EXPENSES),
         budgets=frame_of_rows(fetched["budgets"], BUDGETS),
-        trips=frame_of_rows(trips, TRIPS) if trips else empty(TRIPS),
+        trips=frame_of_rows(fetched["trips"], TRIPS),
         events=frame_of_rows(fetched["events"], EVENTS),
         fuel=frame_of_rows(fetched["fuel"], FUEL),
         maintenance=frame_of_rows(fetched["maintenance"], MAINTENANCE),
