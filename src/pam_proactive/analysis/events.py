@@ -34,6 +34,7 @@ from pam_proactive.analysis.dates import (
     zone,
 )
 from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
+from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import CalendarEvent, Coordinates, Trip, UserContext
 
@@ -209,17 +210,25 @@ def event_hours_until(event: CalendarEvent, now: datetime, tz: tzinfo) -> float 
     return hours_until(start, now, tz) if start is not None else None
 
 
+@per_context
+def event_hours(ctx: UserContext, now: datetime) -> tuple[float | None, ...]:
+    """:func:`event_hours_until` of each of ``ctx.calendar.events`` (in their order) at
+    ``now``, in the user's zone: computed once per context and ``now`` (the detector and
+    its boundary both read them, memoised on the identity of both)."""
+    tz = zone(ctx.profile.timezone)
+    return tuple(event_hours_until(event, now, tz) for event in ctx.calendar.events)
+
+
 def upcoming_events(
     ctx: UserContext, now: datetime, settings: DetectorSettings
 ) -> list[tuple[CalendarEvent, float]]:
     """Events starting in [now, now + ``event_window_days``], with hours until each starts."""
-    tz = zone(ctx.profile.timezone)
-    found = []
-    for event in ctx.calendar.events:
-        hours = event_hours_until(event, now, tz)
-        if hours is not None and 0 <= hours <= settings.event_window_days * 24:
-            found.append((event, hours))
-    return found
+    events = ctx.calendar.events
+    if not events:
+        return []
+    window = settings.event_window_days * 24
+    return [(event, hours) for event, hours in zip(events, event_hours(ctx, now), strict=True)
+            if hours is not None and 0 <= hours <= window]
 
 
 @dataclass(frozen=True, slots=True)

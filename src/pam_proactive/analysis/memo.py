@@ -19,7 +19,8 @@ _SIZE = 4  # detectors run one context at a time; a few entries cover nesting
 
 
 def per_context(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
-    """Memoise ``fn(ctx, settings)`` on the identity of both arguments."""
+    """Memoise ``fn(ctx, settings)`` on the identity of both arguments (the second may be
+    any immutable value, e.g. ``now``)."""
     cache: OrderedDict[tuple[int, int], tuple[Any, Any, R]] = OrderedDict()
     # The entry of the latest call: nearly every call repeats it (the detectors of one
     # context run back to back), and two identity tests are cheaper than a key and a lookup.

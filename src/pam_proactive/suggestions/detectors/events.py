@@ -8,6 +8,7 @@ midnight, not every few minutes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from datetime import date, datetime, tzinfo
 
@@ -15,14 +16,13 @@ from pam_proactive.analysis.boundaries import (
     crossing,
     earliest,
     next_local_midnight,
-    zone_of,
 )
 from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.events import (
     UserPoint,
     analyze_upcoming,
     event_day,
-    event_hours_until,
+    event_hours,
     event_start,
     upcoming_events,
 )
@@ -163,20 +163,26 @@ def event_travel_planning_boundary(
     suggested now (``keys`` holds its dedup key), the medium/high thresholds, its start (it
     leaves the window), and the next local midnight (the wording counts local days:
     'tomorrow', 'in 5 days')."""
-    tz = zone_of(ctx)
+    events = ctx.calendar.events
+    if not events:
+        return None
     window = settings.event_window_days * 24.0
     found: list[datetime | None] = []
-    for event in ctx.calendar.events:
-        hours = event_hours_until(event, aware_now(now), tz)
+    # Of the events beyond the window, the nearest enters it first (the crossing grows with
+    # the hours): one crossing is computed, not one per event.
+    beyond = math.inf
+    for event, hours in zip(events, event_hours(ctx, aware_now(now)), strict=True):
         if hours is None or hours < 0:
             continue
         if hours > window:
-            found.append(crossing(now, hours, inclusive=[window]))
+            beyond = min(beyond, hours)
         elif f"{TYPE}:{event.event_id}" in keys:
             found.append(crossing(
                 now, hours, strict=[0.0],
                 inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0]))
             found.append(next_local_midnight(ctx))
+    if beyond < math.inf:
+        found.append(crossing(now, beyond, inclusive=[window]))
     return earliest(found)
 
 
