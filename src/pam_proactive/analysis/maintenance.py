@@ -52,7 +52,14 @@ def item_odometer(
 ) -> Estimate | None:
     """Current odometer (miles) of the item's vehicle: the fuel analysis' best estimate for the
     primary vehicle, else the highest service-record mileage of that vehicle."""
-    if is_primary_item(ctx, item):
+    return _item_odometer(ctx, item, settings, is_primary_item(ctx, item))
+
+
+def _item_odometer(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings,
+                   primary: bool) -> Estimate | None:
+    """:func:`item_odometer`, ``primary`` saying whether the item is the primary vehicle's
+    (:func:`is_primary_item`, computed once by :func:`due_status`)."""
+    if primary:
         estimate = best_odometer(ctx, settings)
         return estimate if estimate.value is not None else None
     readings = [
@@ -105,7 +112,8 @@ def _trips_in_window(ctx: UserContext, settings: DetectorSettings) -> tuple[Trip
 def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings) -> DueStatus:
     """The item's days and miles left, and the planned trip (within
     ``maintenance_trip_window_days``) whose cumulative miles would pass the due mileage."""
-    odometer = item_odometer(ctx, item, settings)
+    primary = is_primary_item(ctx, item)
+    odometer = _item_odometer(ctx, item, settings, primary)
     due_miles = due_mileage(item)
     notes: list[str] = []
     if due_miles is None and item.next_due_mileage_miles is not None:
@@ -122,7 +130,7 @@ def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettin
         if -miles_left > settings.maintenance_stale_miles:
             notes.append("due mileage long past; record probably stale")
             miles_left = None
-        if is_primary_item(ctx, item) and miles_left is not None and miles_left >= 0:
+        if primary and miles_left is not None and miles_left >= 0:
             driven = 0.0
             for planned in _trips_in_window(ctx, settings):
                 driven += positive(planned.distance_miles, MAX_TRIP_MILES) or 0.0

@@ -11,38 +11,40 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 R = TypeVar("R")
 
 _SIZE = 4  # detectors run one context at a time; a few entries cover nesting
+_UNSET = object()  # the latest arguments before any call
 
 
 def per_context(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
     """Memoise ``fn(ctx, settings)`` on the identity of both arguments (the second may be
     any immutable value, e.g. ``now``)."""
     cache: OrderedDict[tuple[int, int], tuple[Any, Any, R]] = OrderedDict()
-    # The entry of the latest call: nearly every call repeats it (the detectors of one
-    # context run back to back), and two identity tests are cheaper than a key and a lookup.
-    last: list[tuple[Any, Any, R]] = []
+    # The arguments and result of the latest call: nearly every call repeats it (the
+    # detectors of one context run back to back), and two identity tests of closure cells
+    # are cheaper than a key and a lookup. ``_UNSET`` matches no argument.
+    last_ctx: Any = _UNSET
+    last_settings: Any = _UNSET
+    last_result: Any = None
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, settings: Any) -> R:
-        if last:
-            entry = last[0]
-            if entry[0] is ctx and entry[1] is settings:
-                return entry[2]
+        nonlocal last_ctx, last_settings, last_result
+        if ctx is last_ctx and settings is last_settings:
+            return cast(R, last_result)
         key = (id(ctx), id(settings))
         hit = cache.get(key)
         if hit is not None and hit[0] is ctx and hit[1] is settings:
-            last[:] = (hit,)
-            return hit[2]
-        result = fn(ctx, settings)
-        entry = (ctx, settings, result)
-        cache[key] = entry
-        if len(cache) > _SIZE:
-            cache.popitem(last=False)
-        last[:] = (entry,)
+            result = hit[2]
+        else:
+            result = fn(ctx, settings)
+            cache[key] = (ctx, settings, result)
+            if len(cache) > _SIZE:
+                cache.popitem(last=False)
+        last_ctx, last_settings, last_result = ctx, settings, result
         return result
 
     return wrapper
