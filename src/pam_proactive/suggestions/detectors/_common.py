@@ -18,16 +18,18 @@ class Findings:
     """What one detector run gathers before it returns (local to the run: the context is
     never written)."""
 
-    __slots__ = ("_notes", "_skipped", "detector")
+    __slots__ = ("_reasons", "_skipped", "detector")
 
     def __init__(self, detector: str) -> None:
         self.detector = detector
-        self._notes: dict[Note, None] = {}
+        # The reasons noted, in their first order: each becomes one Note in the result (a
+        # detector notes the same reason once per row, and a str key is cheaper than a Note).
+        self._reasons: dict[str, None] = {}
         self._skipped: dict[str, int] = {}
 
     def note(self, reason: str) -> None:
         """Say, once, why the detector stayed silent or left something out."""
-        self._notes.setdefault(Note(self.detector, reason))
+        self._reasons[reason] = None
 
     def skip(self, reason: str, count: int) -> None:
         """Report ``count`` rows of the context unusable for ``reason`` (a total, not a
@@ -39,9 +41,11 @@ class Findings:
         """The run's :class:`DetectorResult`."""
         found = tuple(candidates)
         skipped = self._skipped
-        if not found and not self._notes and not skipped:
+        reasons = self._reasons
+        if not found and not reasons and not skipped:
             return NOTHING  # most runs: one shared immutable value rather than a new one
-        return DetectorResult(found, tuple(self._notes),
+        detector = self.detector
+        return DetectorResult(found, tuple(Note(detector, r) for r in reasons),
                               tuple(sorted(skipped.items())) if skipped else ())
 
 

@@ -161,14 +161,18 @@ def budget_boundary(ctx: UserContext, now: datetime, settings: DetectorSettings,
     """Budgets: days elapsed and left change every local day while a budget's period runs
     (pace, forecast, wording); the period's end, the day after ``period_end``."""
     days: list[date] = []  # each flips the output at its local midnight
+    today = ctx.today
+    running = False  # a period runs today: its figures change tomorrow (listed once)
     for budget in ctx.financial.budgets:
         start, end = budget.period_start, budget.period_end
         if not isinstance(start, date) or not isinstance(end, date):
             continue
-        if start > ctx.today:
+        if start > today:
             days.append(start)
-        elif end >= ctx.today:
-            days.append(tomorrow(ctx))
+        elif end >= today:
+            running = True
+    if running:
+        days.append(tomorrow(ctx))
     return earliest_day_boundary(ctx, days)
 
 

@@ -338,12 +338,16 @@ def departure_reminder_boundary(
     reminder given now, ``departure_high_hours`` and the next local midnight (the wording
     says 'today'/'tomorrow'; budget and fuel figures are daily)."""
     found: list[datetime | None] = []
+    today = ctx.today
+    tz = at = None  # the zone and the aware now, looked up once at the first planned trip
     for trip in ctx.travel.trips:
         start = trip.start_date
-        if trip.status != "planned" or not isinstance(start, date) or start < ctx.today:
+        if trip.status != "planned" or not isinstance(start, date) or start < today:
             continue
+        if tz is None or at is None:
+            tz, at = zone_of(ctx), aware_now(now)
         midnight = midnight_of(ctx, start)
-        hours = hours_until(midnight, aware_now(now), zone_of(ctx)) if midnight else None
+        hours = hours_until(midnight, at, tz) if midnight else None
         if hours is None:
             continue
         if hours > settings.departure_window_hours:
