@@ -168,12 +168,26 @@ def covering_trip(
     ctx: UserContext, point: Coordinates, event_day: date, settings: DetectorSettings
 ) -> Trip | None:
     """A planned or active trip ending near ``point`` in time for ``event_day``, if any."""
+    return _covering(_open_trips(ctx), point, event_day, settings)
+
+
+def _open_trips(ctx: UserContext) -> list[tuple[Trip, Coordinates]]:
+    """The planned and active trips with a known destination, in their order (looked up once
+    per context for all its events)."""
+    found = []
     for trip in ctx.travel.trips:
         if trip.status not in ("planned", "active"):
             continue
         destination = trip_destination(trip)
-        if destination is None:
-            continue
+        if destination is not None:
+            found.append((trip, destination))
+    return found
+
+
+def _covering(trips: list[tuple[Trip, Coordinates]], point: Coordinates, event_day: date,
+              settings: DetectorSettings) -> Trip | None:
+    """:func:`covering_trip` among ``trips`` (:func:`_open_trips`)."""
+    for trip, destination in trips:
         near = haversine_miles(destination, point) <= settings.event_trip_radius_miles
         if near and _covers(trip, event_day, settings):
             return trip
@@ -270,6 +284,7 @@ def analyze_upcoming(ctx: UserContext, upcoming: list[tuple[CalendarEvent, float
     tz = zone(ctx.profile.timezone)
     found: list[EventAnalysis] = []
     unresolved = skipped = 0
+    trips: list[tuple[Trip, Coordinates]] | None = None  # listed at the first event needing them
     for event, hours in upcoming:
         place = event.location_name
         exempt = no_travel_reason(event)
@@ -282,8 +297,11 @@ def analyze_upcoming(ctx: UserContext, upcoming: list[tuple[CalendarEvent, float
             unresolved += 1
         distance = haversine_miles(here.point, point) if here and point else None
         day = event_day(event, tz)
-        trip = (covering_trip(ctx, point, day, settings)
-                if point is not None and day is not None else None)
+        trip = None
+        if point is not None and day is not None:
+            if trips is None:
+                trips = _open_trips(ctx)
+            trip = _covering(trips, point, day, settings)
         far = distance is not None and distance >= settings.event_min_distance_miles
         found.append(EventAnalysis(event, hours, place, point, distance, trip, None,
                                    far and trip is None and day is not None))

@@ -201,14 +201,12 @@ def valid_coordinates(point: Coordinates | None) -> Coordinates | None:
 
 def haversine_miles(a: Coordinates, b: Coordinates) -> float:
     """Great-circle distance between two points, in miles (NaN for invalid points)."""
+    radians, sin, cos = math.radians, math.sin, math.cos  # locals: every event measures here
     try:
-        lat1, lng1, lat2, lng2 = map(math.radians, (a.lat, a.lng, b.lat, b.lng))
+        lat1, lng1, lat2, lng2 = radians(a.lat), radians(a.lng), radians(b.lat), radians(b.lng)
     except (TypeError, ValueError, OverflowError):
         return math.nan
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
-    )
+    h = sin((lat2 - lat1) / 2) ** 2 + cos(lat1) * cos(lat2) * sin((lng2 - lng1) / 2) ** 2
     if not math.isfinite(h):
         return math.nan
     return 2 * EARTH_RADIUS_MILES * math.asin(math.sqrt(min(1.0, max(0.0, h))))
