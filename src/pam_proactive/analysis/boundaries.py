@@ -117,7 +117,7 @@ def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
         return None
     gap = max(0.0, hours - max(below)) * 3600.0 - MARGIN.total_seconds()
     try:
-        return _now(now) + timedelta(seconds=max(0.0, gap))
+        return _now(now) + timedelta(0, max(0.0, gap))  # (days, seconds): positional is cheaper
     except OverflowError:
         return None
 
@@ -149,6 +149,7 @@ def earliest_recheck(ctx: UserContext, now: datetime, boundaries: Mapping[str, d
         options["expiry_refresh"] = refresh
     midnight = next_local_midnight(ctx)
     options["daily"] = midnight if midnight is not None else _now(now) + timedelta(days=1)
-    reason = min(options, key=lambda k: options[k].astimezone(UTC))
+    instants = {k: v.astimezone(UTC) for k, v in options.items()}  # each converted once
+    reason = min(instants, key=instants.__getitem__)
     # A context whose local day is already over (only a stale or replayed one) is due now.
-    return Recheck(max(options[reason].astimezone(UTC), _now(now).astimezone(UTC)), reason)
+    return Recheck(max(instants[reason], _now(now).astimezone(UTC)), reason)
