@@ -1,5 +1,8 @@
 """The cached and date-wise shortcuts of the time boundaries give what the plain rules give.
 
+``event_hours`` memoises ``event_hours_until`` of a context's events per (context, now); the
+event boundary computes one window crossing, that of the nearest event beyond the window.
+
 ``earliest_day_boundary`` computes one local midnight (that of the earliest date ahead)
 where ``earliest(day_boundary(...))`` computes one per date; ``zone_midnight`` caches
 ``local_midnight`` by (date, zone name); ``no_travel_reason`` and ``resolve_place`` cache by
@@ -8,12 +11,13 @@ their texts. Zones with clock changes at midnight or of a whole day are included
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pam_proactive.analysis.boundaries import (
+    crossing,
     day_boundary,
     earliest,
     earliest_day_boundary,
@@ -21,7 +25,12 @@ from pam_proactive.analysis.boundaries import (
     tomorrow,
 )
 from pam_proactive.analysis.dates import local_midnight, zone, zone_midnight
-from pam_proactive.analysis.events import _no_travel, no_travel_reason
+from pam_proactive.analysis.events import (
+    _no_travel,
+    event_hours,
+    event_hours_until,
+    no_travel_reason,
+)
 from pam_proactive.analysis.geo import _resolve_safely, resolve_place
 from pam_proactive.context import CalendarEvent
 from suggestions.detectors.factory import NOW, make_context
@@ -77,3 +86,38 @@ def test_cached_texts_give_the_uncached_answers() -> None:
         assert no_travel_reason(event) == _no_travel(title, where, kind)
         assert no_travel_reason(event) == no_travel_reason(event)
     assert no_travel_reason(CalendarEvent("e", "Zoom review", NOW, NOW, False, "m", None))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(ZONES),
+       st.lists(st.tuples(st.datetimes(min_value=datetime(2000, 1, 1),
+                                       max_value=datetime(2040, 1, 1)),
+                          st.booleans(), st.booleans()), max_size=5),
+       st.booleans())
+def test_event_hours_are_each_events_hours_until(
+        name: str, starts: list[tuple[datetime, bool, bool]], naive_now: bool) -> None:
+    events = [CalendarEvent(f"e{i}", "Rally", start.replace(tzinfo=UTC) if utc else start,
+                            start, all_day, "personal", None)
+              for i, (start, all_day, utc) in enumerate(starts)]
+    ctx = make_context(timezone=name, events=events)
+    now = NOW.replace(tzinfo=None) if naive_now else NOW
+    expected = tuple(event_hours_until(e, now, zone(name)) for e in events)
+    assert event_hours(ctx, now) == expected
+    assert event_hours(ctx, now) is event_hours(ctx, now)  # computed once per (ctx, now)
+    later = now + timedelta(hours=1)  # another now: measured again
+    assert event_hours(ctx, later) == tuple(event_hours_until(e, later, zone(name))
+                                            for e in events)
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1e7, exclude_min=True), min_size=1,
+                max_size=8),
+       st.floats(min_value=0.0, max_value=1e4))
+@example([1e7, 1e-7], 336.0)
+def test_one_crossing_of_the_nearest_hours_is_the_earliest(beyond: list[float],
+                                                           window: float) -> None:
+    # Events ``beyond`` hours past the window enter it by the same rule: the earliest
+    # crossing is that of the nearest (the crossing grows with the hours).
+    hours = [window + b for b in beyond if window + b > window]
+    expected = earliest(crossing(NOW, h, inclusive=[window]) for h in hours)
+    got = crossing(NOW, min(hours), inclusive=[window]) if hours else None
+    assert got == expected
