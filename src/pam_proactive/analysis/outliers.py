@@ -46,11 +46,16 @@ class OutlierRule:
     def bar(self, base: Baseline) -> float | None:
         """The amount (user's currency) an expense must exceed to be an outlier; None when
         the baseline is too thin or unusable."""
-        if base.count < self.min_history or base.median is None or base.mad is None:
+        return self.bar_of(base.count, base.median, base.mad)
+
+    def bar_of(self, count: int, median: float | None, mad: float | None) -> float | None:
+        """:meth:`bar` of the baseline (``count``, ``median``, ``mad``), without building it
+        (the anomaly detector judges each category of each traveler)."""
+        if count < self.min_history or median is None or mad is None:
             return None
-        if not (base.median > 0 and base.mad >= 0):
+        if not (median > 0 and mad >= 0):
             return None
-        return max(self.k_median * base.median, base.median + self.k_mad * base.mad)
+        return max(self.k_median * median, median + self.k_mad * mad)
 
 
 def above(amounts: Sequence[float] | None, bar: float | None) -> float:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from pam_proactive.analysis.boundaries import earliest_day_boundary
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.outliers import Baseline, OutlierRule, outlier_rule
+from pam_proactive.analysis.outliers import OutlierRule, outlier_rule
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import finite, positive
 from pam_proactive.analysis.units import format_money
@@ -40,9 +40,8 @@ def anomaly_bar(stats: CategoryStats, settings: DetectorSettings) -> float | Non
 
 
 def _bar(stats: CategoryStats, rule: OutlierRule) -> float | None:
-    base = Baseline(stats.baseline_count, finite(stats.baseline_median),
-                    finite(stats.baseline_mad))
-    return rule.bar(base)
+    return rule.bar_of(stats.baseline_count, finite(stats.baseline_median),
+                       finite(stats.baseline_mad))
 
 
 def _budgets_counting(ctx: UserContext, expense: Expense) -> list[str]:
