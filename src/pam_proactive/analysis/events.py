@@ -34,7 +34,6 @@ from pam_proactive.analysis.dates import (
     zone,
 )
 from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
-from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import CalendarEvent, Coordinates, Trip, UserContext
 
@@ -224,13 +223,12 @@ def event_hours_until(event: CalendarEvent, now: datetime, tz: tzinfo) -> float 
     return hours_until(start, now, tz) if start is not None else None
 
 
-@per_context
-def event_hours(ctx: UserContext, now: datetime) -> tuple[float | None, ...]:
+def event_hours(ctx: UserContext, now: datetime) -> list[float | None]:
     """:func:`event_hours_until` of each of ``ctx.calendar.events`` (in their order) at
-    ``now``, in the user's zone: computed once per context and ``now`` (the detector and
-    its boundary both read them, memoised on the identity of both)."""
+    ``now``, in the user's zone (the zone looked up once). Not memoised: a sweep detects a
+    whole batch before it computes the boundaries, so a per-context cache would never hit."""
     tz = zone(ctx.profile.timezone)
-    return tuple(event_hours_until(event, now, tz) for event in ctx.calendar.events)
+    return [event_hours_until(event, now, tz) for event in ctx.calendar.events]
 
 
 def upcoming_events(

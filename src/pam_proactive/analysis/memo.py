@@ -20,8 +20,7 @@ _UNSET = object()  # the latest arguments before any call
 
 
 def per_context(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
-    """Memoise ``fn(ctx, settings)`` on the identity of both arguments (the second may be
-    any immutable value, e.g. ``now``)."""
+    """Memoise ``fn(ctx, settings)`` on the identity of both arguments."""
     cache: OrderedDict[tuple[int, int], tuple[Any, Any, R]] = OrderedDict()
     # The arguments and result of the latest call: nearly every call repeats it (the
     # detectors of one context run back to back), and two identity tests of closure cells
