@@ -9,10 +9,9 @@ from pam_proactive.analysis.boundaries import next_local_midnight
 from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
+    economy_windows,
     implausible_interval_count,
-    plausible_intervals,
     primary_vehicle,
-    split_intervals,
 )
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import median
@@ -43,7 +42,8 @@ def detect_fuel_economy_drop(
     the latest interval ended within ``economy_recent_max_age_days``."""
     found = Findings(TYPE)
     found.skip(SKIP_IMPLAUSIBLE_INTERVAL, implausible_interval_count(ctx, settings))
-    recent, baseline = split_intervals(plausible_intervals(ctx, settings), settings)
+    # The baseline as its mpg values: only the recent intervals are named in the candidate.
+    recent, baseline = economy_windows(ctx, settings)
     if not recent or len(baseline) < settings.economy_baseline_min_intervals:
         found.note("not enough full-to-full fill-ups for a baseline")
         return found.result()
@@ -53,7 +53,7 @@ def detect_fuel_economy_drop(
         found.note("no recent full-to-full fill-ups")
         return found.result()
     now_mpg = median(i.mpg for i in recent)
-    usual = median(i.mpg for i in baseline)
+    usual = median(baseline)
     if now_mpg is None or usual is None or usual <= 0:
         return found.result()
     drop = (usual - now_mpg) / usual * 100.0
