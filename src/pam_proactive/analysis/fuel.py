@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.limits import (
@@ -200,9 +200,9 @@ _FILL_DAY = attrgetter("filled_on")
 _Row = tuple[FuelFill, FuelFill, float, float, float, bool]
 
 
-@dataclass(frozen=True, slots=True)
-class _Fuel:
-    """What the fuel analyses read of one context, computed once (:func:`_fuel`)."""
+class _Fuel(NamedTuple):
+    """What the fuel analyses read of one context, computed once (:func:`_fuel`; a named
+    tuple, built faster than a frozen dataclass, once per traveler)."""
 
     vehicle: Vehicle  # :func:`primary_vehicle`
     fills: tuple[FuelFill, ...]  # :func:`clean_fills`
@@ -221,7 +221,7 @@ class _Fuel:
 @per_context
 def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
     fills = tuple(clean_fills(ctx.vehicle.fills, settings))
-    odometers = tuple([_odometer(f) for f in fills])
+    odometers = _odometers(fills)
     rows = _interval_rows(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
     plausible = tuple([row[4] for row in rows if row[5]])
     last_full = None
@@ -265,8 +265,9 @@ def context_fills(ctx: UserContext, settings: DetectorSettings) -> tuple[FuelFil
     return _fuel(ctx, settings).fills
 
 
-def _odometer(fill: FuelFill) -> float | None:
-    return positive(fill.odometer_miles, MAX_ODOMETER_MILES)
+def _odometers(fills: Sequence[FuelFill]) -> tuple[float | None, ...]:
+    """Each fill's usable odometer reading (miles), None where there is none."""
+    return tuple([positive(f.odometer_miles, MAX_ODOMETER_MILES) for f in fills])
 
 
 def context_odometers(ctx: UserContext, settings: DetectorSettings) -> tuple[float | None, ...]:
@@ -287,33 +288,36 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
     whose mpg is
     outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
     """
-    rows = _interval_rows(fills, [_odometer(f) for f in fills], settings, gaps)
+    rows = _interval_rows(fills, _odometers(fills), settings, gaps)
     return [_interval(row) for row in rows]
 
 
 def _interval_rows(fills: Sequence[FuelFill], odometers: Sequence[float | None],
                    settings: DetectorSettings, gaps: Sequence[date]) -> list[_Row]:
-    """:func:`economy_intervals` as rows, with each fill's odometer (:func:`_odometer`)
+    """:func:`economy_intervals` as rows, with each fill's odometer (:func:`_odometers`)
     given."""
     rows: list[_Row] = []
+    append = rows.append
     anchor: FuelFill | None = None
-    start_odo: float | None = None  # the anchor's odometer, never None while there is one
+    start_odo = 0.0  # the anchor's odometer, set whenever there is an anchor
     carried = 0.0
     low, high = settings.mpg_min_plausible, settings.mpg_max_plausible
     for fill, odometer in zip(fills, odometers, strict=True):
         if anchor is None:
-            if fill.is_full and (start_odo := odometer) is not None:
-                anchor, carried = fill, 0.0
+            if fill.is_full and odometer is not None:
+                anchor, start_odo, carried = fill, odometer, 0.0
             continue
         carried += fill.gallons
         if not fill.is_full:
             continue
-        spans_gap = bool(gaps) and any(anchor.filled_on < day < fill.filled_on for day in gaps)
-        if odometer is not None and start_odo is not None and not spans_gap:
-            miles = odometer - start_odo
-            mpg = miles / carried
-            rows.append((anchor, fill, miles, carried, mpg, low <= mpg <= high))
-        anchor, start_odo = (fill, odometer) if odometer is not None else (None, None)
+        if odometer is None:  # the distance to this fill is unknown: the chain breaks
+            anchor = None
+        else:
+            if not (gaps and any(anchor.filled_on < day < fill.filled_on for day in gaps)):
+                miles = odometer - start_odo
+                mpg = miles / carried
+                append((anchor, fill, miles, carried, mpg, low <= mpg <= high))
+            anchor, start_odo = fill, odometer
         carried = 0.0
     return rows
 
@@ -371,13 +375,35 @@ _START_DATE = attrgetter("start_date")
 _END_DATE = attrgetter("end_date")
 
 
-def economy_windows(ctx: UserContext,
-                    settings: DetectorSettings) -> tuple[list[Interval], list[float]]:
-    """:func:`split_intervals` of the context's plausible intervals: the recent intervals,
-    and the baseline's mpg values (the baseline's intervals are never built)."""
+@dataclass(frozen=True, slots=True)
+class EconomyWindows:
+    """:func:`split_intervals` of a context's plausible intervals, as the economy detector
+    reads it: the baseline as its mpg values only, the recent intervals built as
+    :class:`Interval` objects only when asked (:meth:`recent`), for a candidate."""
+
+    rows: tuple[_Row, ...]  # the recent intervals, oldest first
+    baseline_mpgs: tuple[float, ...]
+
+    @property
+    def recent_mpgs(self) -> list[float]:
+        """The recent intervals' mpg, oldest first."""
+        return [row[4] for row in self.rows]
+
+    @property
+    def last_end(self) -> date | None:
+        """The day the latest recent interval ends, None without recent intervals."""
+        return self.rows[-1][1].filled_on if self.rows else None
+
+    def recent(self) -> list[Interval]:
+        """The recent intervals, oldest first."""
+        return [_interval(row) for row in self.rows]
+
+
+def economy_windows(ctx: UserContext, settings: DetectorSettings) -> EconomyWindows:
+    """The context's plausible intervals split by :func:`split_intervals`' rule."""
     plausible = [row for row in _fuel(ctx, settings).rows if row[5]]
     recent, baseline = _split(plausible, _row_start, _row_end, settings)
-    return [_interval(row) for row in recent], [row[4] for row in baseline]
+    return EconomyWindows(tuple(recent), tuple([row[4] for row in baseline]))
 
 
 def _row_start(row: _Row) -> date:
