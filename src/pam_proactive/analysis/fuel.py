@@ -210,7 +210,8 @@ class _Fuel(NamedTuple):
     readings: tuple[float, ...]  # the fills' usable odometers (miles), in fill order
     last_full: int | None  # index in ``fills`` of the last full fill-up
     rows: tuple[_Row, ...]  # every full-to-full interval, oldest first
-    plausible_mpgs: tuple[float, ...]  # mpg of the plausible ones, oldest first
+    plausible: tuple[_Row, ...]  # the plausible ones, oldest first
+    plausible_mpgs: tuple[float, ...]  # their mpg
     implausible: int  # how many are not plausible
     # (day, miles) of the vehicle's completed service records with a usable mileage, in the
     # context's order (each reader applies its own date window).
@@ -223,7 +224,7 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
     fills = tuple(clean_fills(ctx.vehicle.fills, settings))
     odometers = _odometers(fills)
     rows = _interval_rows(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
-    plausible = tuple([row[4] for row in rows if row[5]])
+    plausible = tuple([row for row in rows if row[5]])
     last_full = None
     for index in range(len(fills) - 1, -1, -1):
         if fills[index].is_full:
@@ -252,7 +253,8 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
         readings=tuple([o for o in odometers if o is not None]),
         last_full=last_full,
         rows=tuple(rows),
-        plausible_mpgs=plausible,
+        plausible=plausible,
+        plausible_mpgs=tuple([row[4] for row in plausible]),
         implausible=len(rows) - len(plausible),
         services=tuple(services),
         stated=tuple(stated),
@@ -350,14 +352,14 @@ def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[In
 T = TypeVar("T")
 
 
-def _split(items: list[T], start_of: Callable[[T], date], end_of: Callable[[T], date],
+def _split(items: Sequence[T], start_of: Callable[[T], date], end_of: Callable[[T], date],
            settings: DetectorSettings) -> tuple[list[T], list[T]]:
     """:func:`split_intervals` of intervals in any shape (``start_of``/``end_of`` read an
     interval's first and last day)."""
     count = settings.economy_recent_intervals
     if count <= 0 or len(items) < count:
         return [], []
-    recent = items[-count:]
+    recent = list(items[-count:])
     since = add_days(start_of(recent[0]), -settings.economy_baseline_days)
     baseline = [i for i in items[:-count] if end_of(i) >= since]
     return recent, baseline
@@ -401,8 +403,7 @@ class EconomyWindows:
 
 def economy_windows(ctx: UserContext, settings: DetectorSettings) -> EconomyWindows:
     """The context's plausible intervals split by :func:`split_intervals`' rule."""
-    plausible = [row for row in _fuel(ctx, settings).rows if row[5]]
-    recent, baseline = _split(plausible, _row_start, _row_end, settings)
+    recent, baseline = _split(_fuel(ctx, settings).plausible, _row_start, _row_end, settings)
     return EconomyWindows(tuple(recent), tuple([row[4] for row in baseline]))
 
 
