@@ -221,6 +221,8 @@ class _Fuel(NamedTuple):
 
 @per_context
 def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
+    """The context's fuel facts, computed once per context: every fuel analysis reads them,
+    so a traveler's fills are cleaned, read and chained into intervals in one pass."""
     fills = tuple(clean_fills(ctx.vehicle.fills, settings))
     odometers = _odometers(fills)
     rows = _interval_rows(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
@@ -325,6 +327,7 @@ def _interval_rows(fills: Sequence[FuelFill], odometers: Sequence[float | None],
 
 
 def _interval(row: _Row) -> Interval:
+    """The :class:`Interval` of a row (built only where a caller wants objects)."""
     start, end, miles, gallons, mpg, plausible = row
     return Interval(
         start_fill_id=str(start.fill_id),
