@@ -192,6 +192,7 @@ def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[F
 
 # Dates order as their ordinals do; a C getter instead of a Python key per fill.
 _FILL_DAY = attrgetter("filled_on")
+_GALLONS = attrgetter("gallons")
 
 # One full-to-full interval as the sweep computes it: (start fill, end fill, miles, gallons,
 # mpg, plausible). A plain tuple costs a tenth of an :class:`Interval`; the intervals are
@@ -438,7 +439,7 @@ def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
         return Estimate(stated, "vehicle", "your vehicle's tank size", 0.9)
     fills = fuel.fills
     if len(fills) >= settings.tank_from_fills_min_fills:
-        largest = max(f.gallons for f in fills) * settings.tank_from_fills_factor
+        largest = max(map(_GALLONS, fills)) * settings.tank_from_fills_factor
         return Estimate(largest, "largest_fill", "estimated from your largest fill-up", 0.8)
     klass = vehicle_class(ctx, vehicle)
     default = settings.default_tank_gallons(klass, fuel_type(ctx, vehicle))
@@ -582,7 +583,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     if index is None:
         return FuelResult(None, "no full fill-up logged")
     last_full = fills[index]
-    if any(day > last_full.filled_on for day in ctx.vehicle.unusable_fill_days):
+    gaps = ctx.vehicle.unusable_fill_days  # nearly always none
+    if gaps and any(day > last_full.filled_on for day in gaps):
         return FuelResult(None, UNKNOWN_FILL_SINCE)
     tank = tank_estimate(ctx, settings)
     economy = economy_estimate(ctx, settings)
