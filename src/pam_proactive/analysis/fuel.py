@@ -427,8 +427,10 @@ def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> 
 
 # --- estimates ---------------------------------------------------------------------------
 
+# The tank and economy estimates are read by :func:`analyze_fuel` alone, once per context
+# (memoised there): memoising them too would cost more than it saves.
 
-@per_context
+
 def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Tank size in US gallons: the vehicle's stated size; else, with enough fills, the
     largest fill plus a margin (nobody fills from bone dry); else the class default."""
@@ -451,7 +453,6 @@ def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     return Estimate(default, "class_default", f"typical for a {label}", 0.5)
 
 
-@per_context
 def economy_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Fuel economy in mpg: the median of the user's last full-to-full intervals; else the
     vehicle's stated mpg; else the class default (lowered when towing)."""
