@@ -9,10 +9,11 @@ we know, and a confidence in 0..1.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple, TypeVar
 
 from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.limits import (
@@ -186,30 +187,99 @@ def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[F
     """Fills with a plausible positive volume, in date order (stable, so same-day fills keep
     the loader's order)."""
     kept = [f for f in fills if positive(f.gallons, MAX_FILL_GALLONS) is not None]
-    return sorted(kept, key=_fill_day)
+    return sorted(kept, key=_FILL_DAY)
 
 
-def _fill_day(fill: FuelFill) -> int:
-    return fill.filled_on.toordinal()
+# Dates order as their ordinals do; a C getter instead of a Python key per fill.
+_FILL_DAY = attrgetter("filled_on")
+_GALLONS = attrgetter("gallons")
+
+# One full-to-full interval as the sweep computes it: (start fill, end fill, miles, gallons,
+# mpg, plausible). A plain tuple costs a tenth of an :class:`Interval`; the intervals are
+# built as objects only where a caller wants them (:func:`all_intervals`, the economy
+# detector's recent intervals).
+_Row = tuple[FuelFill, FuelFill, float, float, float, bool]
+
+
+class _Fuel(NamedTuple):
+    """What the fuel analyses read of one context, computed once (:func:`_fuel`; a named
+    tuple, built faster than a frozen dataclass, once per traveler)."""
+
+    vehicle: Vehicle  # :func:`primary_vehicle`
+    fills: tuple[FuelFill, ...]  # :func:`clean_fills`
+    odometers: tuple[float | None, ...]  # each fill's usable odometer (miles) or None
+    readings: tuple[float, ...]  # the fills' usable odometers (miles), in fill order
+    last_full: int | None  # index in ``fills`` of the last full fill-up
+    rows: tuple[_Row, ...]  # every full-to-full interval, oldest first
+    plausible: tuple[_Row, ...]  # the plausible ones, oldest first
+    plausible_mpgs: tuple[float, ...]  # their mpg
+    implausible: int  # how many are not plausible
+    # (day, miles) of the vehicle's completed service records with a usable mileage, in the
+    # context's order (each reader applies its own date window).
+    services: tuple[tuple[date, float], ...]
+    stated: tuple[tuple[float, str], ...]  # usable vehicle and loader odometers, labelled
 
 
 @per_context
+def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
+    """The context's fuel facts, computed once per context: every fuel analysis reads them,
+    so a traveler's fills are cleaned, read and chained into intervals in one pass."""
+    fills = tuple(clean_fills(ctx.vehicle.fills, settings))
+    odometers = _odometers(fills)
+    rows = _interval_rows(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
+    plausible = tuple([row for row in rows if row[5]])
+    last_full = None
+    for index in range(len(fills) - 1, -1, -1):
+        if fills[index].is_full:
+            last_full = index
+            break
+    vehicle = primary_vehicle(ctx)
+    services: list[tuple[date, float]] = []
+    for item in ctx.vehicle.maintenance:
+        done = item.performed_on
+        if done is not None and _belongs_to(item, vehicle):
+            mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
+            if mileage is not None:
+                services.append((done, mileage))
+    stated: list[tuple[float, str]] = []
+    for value, label in (
+        (vehicle.odometer_miles, "vehicle odometer"),
+        (ctx.vehicle.max_odometer_miles, "latest odometer reading"),
+    ):
+        odo = positive(value, MAX_ODOMETER_MILES)
+        if odo is not None:
+            stated.append((odo, label))
+    return _Fuel(
+        vehicle=vehicle,
+        fills=fills,
+        odometers=odometers,
+        readings=tuple([o for o in odometers if o is not None]),
+        last_full=last_full,
+        rows=tuple(rows),
+        plausible=plausible,
+        plausible_mpgs=tuple([row[4] for row in plausible]),
+        implausible=len(rows) - len(plausible),
+        services=tuple(services),
+        stated=tuple(stated),
+    )
+
+
 def context_fills(ctx: UserContext, settings: DetectorSettings) -> tuple[FuelFill, ...]:
     """:func:`clean_fills` of the context's fills, computed once per context (a tuple: the
     memoised value is shared by every caller)."""
-    return tuple(clean_fills(ctx.vehicle.fills, settings))
+    return _fuel(ctx, settings).fills
 
 
-def _odometer(fill: FuelFill) -> float | None:
-    return positive(fill.odometer_miles, MAX_ODOMETER_MILES)
+def _odometers(fills: Sequence[FuelFill]) -> tuple[float | None, ...]:
+    """Each fill's usable odometer reading (miles), None where there is none."""
+    return tuple([positive(f.odometer_miles, MAX_ODOMETER_MILES) for f in fills])
 
 
-@per_context
 def context_odometers(ctx: UserContext, settings: DetectorSettings) -> tuple[float | None, ...]:
     """The usable odometer reading (miles) of each of :func:`context_fills`, in the same
     order, None where there is none: read once per context by the intervals, the odometer
     estimate and the miles since the last full fill-up."""
-    return tuple(_odometer(f) for f in context_fills(ctx, settings))
+    return _fuel(ctx, settings).odometers
 
 
 def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
@@ -223,52 +293,59 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
     whose mpg is
     outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
     """
-    return _intervals(fills, [_odometer(f) for f in fills], settings, gaps)
+    rows = _interval_rows(fills, _odometers(fills), settings, gaps)
+    return [_interval(row) for row in rows]
 
 
-def _intervals(fills: Sequence[FuelFill], odometers: Sequence[float | None],
-               settings: DetectorSettings, gaps: Sequence[date]) -> list[Interval]:
-    """:func:`economy_intervals` with each fill's odometer (:func:`_odometer`) given."""
-    intervals: list[Interval] = []
+def _interval_rows(fills: Sequence[FuelFill], odometers: Sequence[float | None],
+                   settings: DetectorSettings, gaps: Sequence[date]) -> list[_Row]:
+    """:func:`economy_intervals` as rows, with each fill's odometer (:func:`_odometers`)
+    given."""
+    rows: list[_Row] = []
+    append = rows.append
     anchor: FuelFill | None = None
-    start_odo: float | None = None  # the anchor's odometer, never None while there is one
+    start_odo = 0.0  # the anchor's odometer, set whenever there is an anchor
     carried = 0.0
     low, high = settings.mpg_min_plausible, settings.mpg_max_plausible
     for fill, odometer in zip(fills, odometers, strict=True):
         if anchor is None:
-            if fill.is_full and (start_odo := odometer) is not None:
-                anchor, carried = fill, 0.0
+            if fill.is_full and odometer is not None:
+                anchor, start_odo, carried = fill, odometer, 0.0
             continue
         carried += fill.gallons
         if not fill.is_full:
             continue
-        end_odo = odometer
-        spans_gap = bool(gaps) and any(anchor.filled_on < day < fill.filled_on for day in gaps)
-        if end_odo is not None and start_odo is not None and not spans_gap:
-            miles = end_odo - start_odo
-            mpg = miles / carried
-            intervals.append(
-                Interval(
-                    start_fill_id=str(anchor.fill_id),
-                    end_fill_id=str(fill.fill_id),
-                    start_date=anchor.filled_on,
-                    end_date=fill.filled_on,
-                    miles=miles,
-                    gallons=carried,
-                    mpg=mpg,
-                    plausible=low <= mpg <= high,
-                )
-            )
-        anchor, start_odo = (fill, end_odo) if end_odo is not None else (None, None)
+        if odometer is None:  # the distance to this fill is unknown: the chain breaks
+            anchor = None
+        else:
+            if not (gaps and any(anchor.filled_on < day < fill.filled_on for day in gaps)):
+                miles = odometer - start_odo
+                mpg = miles / carried
+                append((anchor, fill, miles, carried, mpg, low <= mpg <= high))
+            anchor, start_odo = fill, odometer
         carried = 0.0
-    return intervals
+    return rows
+
+
+def _interval(row: _Row) -> Interval:
+    """The :class:`Interval` of a row (built only where a caller wants objects)."""
+    start, end, miles, gallons, mpg, plausible = row
+    return Interval(
+        start_fill_id=str(start.fill_id),
+        end_fill_id=str(end.fill_id),
+        start_date=start.filled_on,
+        end_date=end.filled_on,
+        miles=miles,
+        gallons=gallons,
+        mpg=mpg,
+        plausible=plausible,
+    )
 
 
 @per_context
 def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's full-to-full intervals, plausible or not, oldest first."""
-    return _intervals(context_fills(ctx, settings), context_odometers(ctx, settings), settings,
-                      ctx.vehicle.unusable_fill_days)
+    return [_interval(row) for row in _fuel(ctx, settings).rows]
 
 
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
@@ -276,41 +353,95 @@ def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[In
     return [i for i in all_intervals(ctx, settings) if i.plausible]
 
 
+T = TypeVar("T")
+
+
+def _split(items: Sequence[T], start_of: Callable[[T], date], end_of: Callable[[T], date],
+           settings: DetectorSettings) -> tuple[list[T], list[T]]:
+    """:func:`split_intervals` of intervals in any shape (``start_of``/``end_of`` read an
+    interval's first and last day)."""
+    count = settings.economy_recent_intervals
+    if count <= 0 or len(items) < count:
+        return [], []
+    recent = list(items[-count:])
+    since = add_days(start_of(recent[0]), -settings.economy_baseline_days)
+    baseline = [i for i in items[:-count] if end_of(i) >= since]
+    return recent, baseline
+
+
 def split_intervals(
     intervals: list[Interval], settings: DetectorSettings
 ) -> tuple[list[Interval], list[Interval]]:
     """(recent, baseline): the last ``economy_recent_intervals`` intervals, and the earlier
     ones ending within ``economy_baseline_days`` before the first recent one starts."""
-    count = settings.economy_recent_intervals
-    if count <= 0 or len(intervals) < count:
-        return [], []
-    recent = intervals[-count:]
-    since = add_days(recent[0].start_date, -settings.economy_baseline_days)
-    baseline = [i for i in intervals[:-count] if i.end_date >= since]
-    return recent, baseline
+    return _split(intervals, _START_DATE, _END_DATE, settings)
 
 
-@per_context
+_START_DATE = attrgetter("start_date")
+_END_DATE = attrgetter("end_date")
+
+
+@dataclass(frozen=True, slots=True)
+class EconomyWindows:
+    """:func:`split_intervals` of a context's plausible intervals, as the economy detector
+    reads it: the baseline as its mpg values only, the recent intervals built as
+    :class:`Interval` objects only when asked (:meth:`recent`), for a candidate."""
+
+    rows: tuple[_Row, ...]  # the recent intervals, oldest first
+    baseline_mpgs: tuple[float, ...]
+
+    @property
+    def recent_mpgs(self) -> list[float]:
+        """The recent intervals' mpg, oldest first."""
+        return [row[4] for row in self.rows]
+
+    @property
+    def last_end(self) -> date | None:
+        """The day the latest recent interval ends, None without recent intervals."""
+        return self.rows[-1][1].filled_on if self.rows else None
+
+    def recent(self) -> list[Interval]:
+        """The recent intervals, oldest first."""
+        return [_interval(row) for row in self.rows]
+
+
+def economy_windows(ctx: UserContext, settings: DetectorSettings) -> EconomyWindows:
+    """The context's plausible intervals split by :func:`split_intervals`' rule."""
+    recent, baseline = _split(_fuel(ctx, settings).plausible, _row_start, _row_end, settings)
+    return EconomyWindows(tuple(recent), tuple([row[4] for row in baseline]))
+
+
+def _row_start(row: _Row) -> date:
+    return row[0].filled_on
+
+
+def _row_end(row: _Row) -> date:
+    return row[1].filled_on
+
+
 def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> int:
     """How many full-to-full intervals have an implausible mpg (reported as skipped under
     :data:`SKIP_IMPLAUSIBLE_INTERVAL` by the detectors that use fuel economy)."""
-    return sum(1 for i in all_intervals(ctx, settings) if not i.plausible)
+    return _fuel(ctx, settings).implausible
 
 
 # --- estimates ---------------------------------------------------------------------------
 
+# The tank and economy estimates are read by :func:`analyze_fuel` alone, once per context
+# (memoised there): memoising them too would cost more than it saves.
 
-@per_context
+
 def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Tank size in US gallons: the vehicle's stated size; else, with enough fills, the
     largest fill plus a margin (nobody fills from bone dry); else the class default."""
-    vehicle = primary_vehicle(ctx)
+    fuel = _fuel(ctx, settings)
+    vehicle = fuel.vehicle
     stated = positive(vehicle.tank_gallons, MAX_TANK_GALLONS)
     if stated is not None:
         return Estimate(stated, "vehicle", "your vehicle's tank size", 0.9)
-    fills = context_fills(ctx, settings)
+    fills = fuel.fills
     if len(fills) >= settings.tank_from_fills_min_fills:
-        largest = max(f.gallons for f in fills) * settings.tank_from_fills_factor
+        largest = max(map(_GALLONS, fills)) * settings.tank_from_fills_factor
         return Estimate(largest, "largest_fill", "estimated from your largest fill-up", 0.8)
     klass = vehicle_class(ctx, vehicle)
     default = settings.default_tank_gallons(klass, fuel_type(ctx, vehicle))
@@ -322,21 +453,21 @@ def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     return Estimate(default, "class_default", f"typical for a {label}", 0.5)
 
 
-@per_context
 def economy_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Fuel economy in mpg: the median of the user's last full-to-full intervals; else the
     vehicle's stated mpg; else the class default (lowered when towing)."""
-    intervals = plausible_intervals(ctx, settings)[-settings.economy_window_intervals :]
-    own = median(i.mpg for i in intervals)
+    fuel = _fuel(ctx, settings)
+    mpgs = fuel.plausible_mpgs[-settings.economy_window_intervals :]
+    own = median(mpgs)
     if own is not None:
-        count = len(intervals)
+        count = len(mpgs)
         detail = (
             f"median of your last {count} full-to-full fill-ups"
             if count > 1
             else "your last full-to-full fill-up"
         )
         return Estimate(own, "own_fills", detail, 0.9 if count >= 3 else 0.75)
-    vehicle = primary_vehicle(ctx)
+    vehicle = fuel.vehicle
     stated = positive(vehicle.mpg, settings.mpg_max_plausible)
     if stated is not None:
         return Estimate(stated, "vehicle", "your vehicle's stated mpg", 0.7)
@@ -362,61 +493,38 @@ def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Best estimate of the primary vehicle's current odometer, in miles: the highest reading
     from fills, completed service records, the vehicle and the loader's maximum that the
     outlier rule (:func:`pam_proactive.analysis.limits.odometer_outliers`) keeps."""
-    vehicle = primary_vehicle(ctx)
-    readings: list[tuple[float, str]] = [
-        (odo, "fill-up") for odo in context_odometers(ctx, settings) if odo is not None]
-    for item in ctx.vehicle.maintenance:
-        done = item.performed_on
-        if done is not None and done <= ctx.today and _belongs_to(item, vehicle):
-            mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
-            if mileage is not None:
-                readings.append((mileage, "service record"))
-    for value, label in (
-        (vehicle.odometer_miles, "vehicle odometer"),
-        (ctx.vehicle.max_odometer_miles, "latest odometer reading"),
-    ):
-        odo = positive(value, MAX_ODOMETER_MILES)
-        if odo is not None:
-            readings.append((odo, label))
-    best = plausible_max_odometer(value for value, _ in readings)
+    fuel = _fuel(ctx, settings)
+    today = ctx.today
+    labelled = [(mileage, "service record") for done, mileage in fuel.services if done <= today]
+    labelled += fuel.stated
+    best = plausible_max_odometer([*fuel.readings, *(value for value, _ in labelled)])
     if best is None:
         return Estimate(None, "unknown", "unknown", 0.0)
-    value, label = max(r for r in readings if r[0] <= best)
+    # The kept maximum is one of the readings; of those equal to it, the largest label names
+    # it (as the largest (value, label) pair at or under it always did).
+    ties = [r for r in labelled if r[0] == best]
+    if best in fuel.readings:
+        ties.append((best, "fill-up"))
+    value, label = max(ties)
     return Estimate(value, "odometer", f"the {label}", 0.9)
 
 
-def _odometer_miles_since(
-    ctx: UserContext, fills: Sequence[FuelFill], odometers: Sequence[float | None], index: int,
-    vehicle: Vehicle,
-) -> Estimate | None:
-    """Miles since ``fills[index]`` from odometer readings (``odometers``: those of
-    ``fills``, see :func:`context_odometers`), or None without evidence."""
-    start = odometers[index]
+def _odometer_miles_since(ctx: UserContext, fuel: _Fuel, index: int) -> Estimate | None:
+    """Miles since ``fuel.fills[index]`` from odometer readings, or None without
+    evidence."""
+    start = fuel.odometers[index]
     if start is None:
         return None
-    since = fills[index].filled_on
-    dated: list[float] = [o for o in odometers[index + 1 :] if o is not None]
-    for item in ctx.vehicle.maintenance:
-        done = item.performed_on
-        if done is not None and since <= done <= ctx.today and _belongs_to(item, vehicle):
-            mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
-            if mileage is not None:
-                dated.append(mileage)
-    undated = [
-        o
-        for o in (
-            positive(vehicle.odometer_miles, MAX_ODOMETER_MILES),
-            positive(ctx.vehicle.max_odometer_miles, MAX_ODOMETER_MILES),
-        )
-        if o is not None
-    ]
-    best = plausible_max_odometer([start, *dated, *undated])
+    since = fuel.fills[index].filled_on
+    today = ctx.today
+    dated: list[float] = [o for o in fuel.odometers[index + 1 :] if o is not None]
+    dated += [mileage for done, mileage in fuel.services if since <= done <= today]
+    best = plausible_max_odometer([start, *dated, *(value for value, _ in fuel.stated)])
     if best is None or best < start:  # the fill's own reading is the outlier
         return None
-    dated = [o for o in dated if o <= best]
     # A current reading equal to the fill's own is no evidence of standing still unless it
     # was taken after the fill.
-    if not dated and best <= start:
+    if best <= start and not any(o <= best for o in dated):
         return None
     return Estimate(max(0.0, best - start), "odometer", "odometer readings", 0.9)
 
@@ -468,15 +576,16 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     the tank, economy and miles estimates' confidences, lowered by up to half as the miles
     estimate consumes more of the tank (the nearer to empty, the likelier an unlogged fill).
     """
-    fills = context_fills(ctx, settings)
+    fuel = _fuel(ctx, settings)
+    fills = fuel.fills
     if not fills:
         return FuelResult(None, "no fill-ups logged")
-    full_indexes = [i for i, f in enumerate(fills) if f.is_full]
-    if not full_indexes:
+    index = fuel.last_full
+    if index is None:
         return FuelResult(None, "no full fill-up logged")
-    index = full_indexes[-1]
     last_full = fills[index]
-    if any(day > last_full.filled_on for day in ctx.vehicle.unusable_fill_days):
+    gaps = ctx.vehicle.unusable_fill_days  # nearly always none
+    if gaps and any(day > last_full.filled_on for day in gaps):
         return FuelResult(None, UNKNOWN_FILL_SINCE)
     tank = tank_estimate(ctx, settings)
     economy = economy_estimate(ctx, settings)
@@ -484,8 +593,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
         return FuelResult(None, "no tank size and no vehicle class")
     if economy.value is None:
         return FuelResult(None, "no fuel economy and no vehicle class")
-    vehicle = primary_vehicle(ctx)
-    miles = _odometer_miles_since(ctx, fills, context_odometers(ctx, settings), index, vehicle)
+    vehicle = fuel.vehicle
+    miles = _odometer_miles_since(ctx, fuel, index)
     notes: tuple[str, ...] = ()
     if miles is None:
         miles, incomplete = _trip_miles_since(ctx, last_full.filled_on)

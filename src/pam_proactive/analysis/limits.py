@@ -30,12 +30,7 @@ def odometer_outliers(readings: Iterable[float]) -> frozenset[float]:
     :data:`ODOMETER_OUTLIER_MILES` above the next highest one. A lone reading is kept (there
     is nothing to compare it with)."""
     ordered = sorted(set(readings), reverse=True)
-    rejected: set[float] = set()
-    for high, below in pairwise(ordered):
-        if high - below <= ODOMETER_OUTLIER_MILES:
-            break
-        rejected.add(high)
-    return frozenset(rejected)
+    return frozenset(ordered[:_first_kept(ordered)])
 
 
 def plausible_max_odometer(readings: Iterable[float]) -> float | None:
@@ -43,5 +38,16 @@ def plausible_max_odometer(readings: Iterable[float]) -> float | None:
     values = list(readings)
     if len(values) < 2:  # a lone reading is kept: nothing to compare it with
         return values[0] if values else None
-    outliers = odometer_outliers(values)
-    return max((v for v in values if v not in outliers), default=None)
+    # The rule rejects readings from the top only, so the highest kept one is the first
+    # reading, highest first, that it does not reject.
+    ordered = sorted(set(values), reverse=True)
+    return ordered[_first_kept(ordered)]
+
+
+def _first_kept(ordered: list[float]) -> int:
+    """Index in ``ordered`` (distinct finite readings, highest first) of the highest one the
+    outlier rule keeps: every reading before it is rejected (0 when ``ordered`` is empty)."""
+    for index, (high, below) in enumerate(pairwise(ordered)):
+        if high - below <= ODOMETER_OUTLIER_MILES:
+            return index
+    return max(len(ordered) - 1, 0)

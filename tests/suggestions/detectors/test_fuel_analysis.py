@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -15,7 +15,10 @@ from pam_proactive.analysis.fuel import (
     clean_fills,
     economy_estimate,
     economy_intervals,
+    economy_windows,
     implausible_interval_count,
+    plausible_intervals,
+    split_intervals,
     tank_estimate,
 )
 from pam_proactive.analysis.settings import DetectorSettings
@@ -301,3 +304,51 @@ def test_best_odometer() -> None:
     )
     best = best_odometer(ctx, S)
     assert (best.value, best.detail) == (10_700, "the service record")
+
+
+@pytest.mark.parametrize(
+    ("vehicle_odometer", "latest", "service", "label"),
+    [
+        (10_400, None, None, "the vehicle odometer"),  # equal to the last fill's reading
+        (None, 10_400, None, "the latest odometer reading"),
+        (None, None, 10_400, "the service record"),
+        (None, None, None, "the fill-up"),
+        (10_400, 10_400, 10_400, "the vehicle odometer"),
+    ],
+)
+def test_best_odometer_names_equal_readings_by_the_largest_label(
+    vehicle_odometer: float | None, latest: float | None, service: float | None, label: str
+) -> None:
+    # Readings equal to the kept maximum are named as the largest (value, label) pair names
+    # them: the label that sorts last.
+    records = ([maintenance("m", "tyres", performed_on=date(2025, 3, 1), mileage=service)]
+               if service is not None else [])
+    ctx = make_context(fills=BASE_FILLS, vehicle={"odometer_miles": vehicle_odometer},
+                       maintenance=records, max_odometer=latest)
+    best = best_odometer(ctx, S)
+    assert (best.value, best.detail) == (10_400, label)
+
+
+def test_economy_windows_split_the_plausible_intervals_as_split_intervals_does() -> None:
+    # Twelve weekly full fills at 10 mpg, then three at 8 mpg, one implausible interval
+    # (2 mpg) in between: the windows' recent intervals and baseline mpgs are those of
+    # split_intervals over the plausible intervals.
+    fills, odometer = [], 10_000.0
+    for week in range(16):
+        mpg = 2.0 if week == 6 else 8.0 if week >= 13 else 10.0
+        odometer += 0 if week == 0 else 20 * mpg
+        fills.append(fill(f"f{week}", date(2025, 1, 1) + timedelta(days=7 * week), odometer, 20))
+    ctx = make_context(fills=fills, today=date(2025, 4, 20))
+    recent, baseline = split_intervals(plausible_intervals(ctx, S), S)
+    windows = economy_windows(ctx, S)
+    assert windows.recent() == recent
+    assert list(windows.baseline_mpgs) == [i.mpg for i in baseline]
+    assert windows.recent_mpgs == [8.0, 8.0, 8.0]
+    assert windows.last_end == recent[-1].end_date
+    assert implausible_interval_count(ctx, S) == 1
+    assert len(baseline) == 11
+
+
+def test_economy_windows_without_enough_intervals_are_empty() -> None:
+    windows = economy_windows(make_context(fills=BASE_FILLS), S)
+    assert (windows.recent(), windows.baseline_mpgs, windows.last_end) == ([], (), None)

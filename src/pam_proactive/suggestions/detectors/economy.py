@@ -9,10 +9,9 @@ from pam_proactive.analysis.boundaries import next_local_midnight
 from pam_proactive.analysis.dates import format_date
 from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
+    economy_windows,
     implausible_interval_count,
-    plausible_intervals,
     primary_vehicle,
-    split_intervals,
 )
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import median
@@ -43,22 +42,25 @@ def detect_fuel_economy_drop(
     the latest interval ended within ``economy_recent_max_age_days``."""
     found = Findings(TYPE)
     found.skip(SKIP_IMPLAUSIBLE_INTERVAL, implausible_interval_count(ctx, settings))
-    recent, baseline = split_intervals(plausible_intervals(ctx, settings), settings)
-    if not recent or len(baseline) < settings.economy_baseline_min_intervals:
+    windows = economy_windows(ctx, settings)
+    baseline = windows.baseline_mpgs
+    last_end = windows.last_end
+    if last_end is None or len(baseline) < settings.economy_baseline_min_intervals:
         found.note("not enough full-to-full fill-ups for a baseline")
         return found.result()
-    last = recent[-1]
-    age = (ctx.today - last.end_date).days
+    age = (ctx.today - last_end).days
     if not 0 <= age <= settings.economy_recent_max_age_days:
         found.note("no recent full-to-full fill-ups")
         return found.result()
-    now_mpg = median(i.mpg for i in recent)
-    usual = median(i.mpg for i in baseline)
+    now_mpg = median(windows.recent_mpgs)
+    usual = median(baseline)
     if now_mpg is None or usual is None or usual <= 0:
         return found.result()
     drop = (usual - now_mpg) / usual * 100.0
     if not drop >= settings.economy_drop_pct:
         return found.result()
+    recent = windows.recent()  # built for the candidate only: most travelers get none
+    last = recent[-1]
     units = ctx.profile.units
     vehicle = primary_vehicle(ctx)
     change, compared, title = _stated_change(now_mpg, usual, units)

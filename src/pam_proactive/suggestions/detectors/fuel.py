@@ -83,14 +83,14 @@ def beyond_range(miles: float, range_miles: float, reserve: float, units: UnitSy
             and shown > shown_distance(range_miles, units) - shown_distance(reserve, units))
 
 
-def _short_trip(
-    state: FuelState, needs: list[TripNeed], settings: DetectorSettings, units: UnitSystem
-) -> TripNeed | None:
-    """The trip that most exceeds the estimated range minus the reserve
-    (:func:`beyond_range`), if any, among those that buying fuel now helps with (at least
-    :data:`MIN_GALLONS_TO_BUY`)."""
+def _short_trip(ctx: UserContext, state: FuelState, settings: DetectorSettings) -> TripNeed | None:
+    """The upcoming trip (:func:`upcoming_trip_needs`) that most exceeds the estimated range
+    minus the reserve (:func:`beyond_range`), if any, among those that buying fuel now helps
+    with (at least :data:`MIN_GALLONS_TO_BUY`)."""
     if state.level_pct >= settings.fuel_trip_max_level_pct:
-        return None
+        return None  # before the trips are read: a nearly full tank needs none of them
+    needs = upcoming_trip_needs(ctx, settings, settings.fuel_trip_window_days)
+    units = ctx.profile.units
     reserve = settings.fuel_reserve_miles
     short = [
         n for n in needs
@@ -180,10 +180,7 @@ def detect_fuel_low(
     if state.confidence < settings.fuel_min_confidence:
         found.note("estimate rests on too many defaults")
         return found.result()
-    need = _short_trip(
-        state, upcoming_trip_needs(ctx, settings, settings.fuel_trip_window_days), settings,
-        ctx.profile.units,
-    )
+    need = _short_trip(ctx, state, settings)
     if state.level_pct < settings.fuel_high_pct or need is not None:
         priority = Priority.HIGH
     elif state.level_pct < settings.fuel_medium_pct:
