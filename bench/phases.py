@@ -14,8 +14,13 @@ CPU seconds split by phase:
 
 Each phase is charged only while its code runs: a coroutine's time is counted per step of
 its task, so a batch read in the background while another batch is detected is charged to
-``fetch``, not to ``detect``. The split is exact up to the cost of the bookkeeping itself
-(a few microseconds per task step). ``--profile`` also prints a cProfile of each sweep
+``fetch``, not to ``detect``. The column-wise reads decode in worker threads
+(``db/arrow.py``), whose CPU the process's clock counts whatever the event loop's thread
+does meanwhile (mostly waiting for them, which was charged to ``other``): each worker's own
+CPU clock is read at every mark and charged to ``fetch``. The split is exact up to the
+cost of the bookkeeping itself (a few microseconds per task step). Polars' own thread pool
+works while the loop's thread waits for its query, so its CPU stays with the phase that
+ran the query (``build``). ``--profile`` also prints a cProfile of each sweep
 (which slows it: read its proportions, not its seconds). Last come each sweep's suggestions
 by type, its lifecycle counts and a digest of the stored suggestions and notifications
 (ids and wall-clock stamps left out): two checkouts must print the same. To measure another
@@ -34,6 +39,7 @@ import functools
 import gc
 import pstats
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -43,6 +49,7 @@ from typing import Any
 from _common import NOW, parser, run, seeded_engine, server_cpu_seconds
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.data import loader
+from pam_proactive.db import arrow
 from pam_proactive.jobs.pipeline import evaluate
 from pam_proactive.jobs.pipeline.sweeps import sweep
 
@@ -57,11 +64,37 @@ class Clock:
     def __init__(self) -> None:
         self.spent: Counter[str] = Counter()
         self.last = time.process_time()
+        # The read workers' CPU clocks and each one's reading at the last mark.
+        self.readers: dict[int, float] = {}
+        self.lock = threading.Lock()
+
+    def reader(self) -> None:
+        """Charge the calling worker thread's CPU from now on to ``fetch``."""
+        clock = time.pthread_getcpuclockid(threading.get_ident())
+        with self.lock:
+            self.readers.setdefault(clock, time.clock_gettime(clock))
+
+    def _readers(self) -> float:
+        """The read workers' CPU seconds since the last mark."""
+        spent = 0.0
+        with self.lock:
+            for clock, last in list(self.readers.items()):
+                try:
+                    now = time.clock_gettime(clock)
+                except OSError:  # the thread ended: its CPU up to the last mark was charged
+                    del self.readers[clock]
+                    continue
+                spent += now - last
+                self.readers[clock] = now
+        return spent
 
     def mark(self, phase: str | None = None) -> None:
-        """Charge the CPU since the last mark to ``phase`` (default: the current context's)."""
+        """Charge the CPU since the last mark to ``phase`` (default: the current context's),
+        but the read workers' to ``fetch``."""
         now = time.process_time()
-        self.spent[phase or _phase.get()] += now - self.last
+        readers = self._readers()
+        self.spent["fetch"] += readers
+        self.spent[phase or _phase.get()] += now - self.last - readers
         self.last = now
 
     @contextmanager
@@ -112,6 +145,13 @@ def _instrument() -> None:
         CLOCK.mark(None if stage == "start" else "gc")
 
     gc.callbacks.append(collecting)
+    reading = arrow.ArrowReaders._read
+
+    def read(self: arrow.ArrowReaders, text: str, running: list[Any]) -> Any:
+        CLOCK.reader()  # runs in the worker thread
+        return reading(self, text, running)
+
+    arrow.ArrowReaders._read = read  # type: ignore[method-assign]
     loader.ContextLoader.fetch_rows = _async(  # type: ignore[method-assign]
         "fetch", loader.ContextLoader.fetch_rows)
     if hasattr(loader, "read_frames"):  # the column-wise read of a large batch

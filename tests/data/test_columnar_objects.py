@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
 from pam_proactive.context import Coordinates
-from pam_proactive.data.columnar.objects import collector_paused, instances
+from pam_proactive.data.columnar.objects import collector_paused, instances, promote_unscanned
 
 
 def test_instances_equal_the_constructor() -> None:
@@ -39,3 +40,58 @@ def test_collector_resumed_after_an_error_and_left_off_if_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class _Node:
+    """A container the collector tracks, able to form a cycle."""
+
+    def __init__(self) -> None:
+        self.other: object = None
+
+
+def test_collector_resumed_without_walking_what_was_made() -> None:
+    started: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    try:
+        with collector_paused():
+            made = [[i] for i in range(50_000)]  # far above a young generation's threshold
+            gc.callbacks.append(seen)  # from here: the block's end, then what follows
+        more = [[i] for i in range(100)]  # allocations that would set a collection off
+    finally:
+        gc.callbacks.remove(seen)
+    assert started == []  # no young collection over the 50,000 lists still in use
+    assert gc.get_count()[0] < 1_000
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(made[0]) in oldest and id(made[-1]) in oldest
+    assert len(more) == 100
+
+
+def test_a_cycle_made_while_paused_is_still_collected() -> None:
+    with collector_paused():
+        first, second = _Node(), _Node()
+        first.other, second.other = second, first
+        gone = weakref.ref(first)
+    del first, second
+    assert gone() is not None  # reference counting alone cannot free a cycle
+    gc.collect()
+    assert gone() is None
+
+
+def test_objects_frozen_by_the_process_stay_frozen() -> None:
+    gc.freeze()  # a server freezing its startup objects before forking workers
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with collector_paused():
+            made = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen
+        assert not promote_unscanned()
+        assert len(made) == 1_000
+    finally:
+        gc.unfreeze()
+    assert promote_unscanned()
+    assert gc.get_freeze_count() == 0

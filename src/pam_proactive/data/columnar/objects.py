@@ -57,16 +57,38 @@ def instances(cls: type[T], columns: Sequence[Sequence[Any]]) -> list[T]:
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a batch's objects are made, then resume it
-    (if it was running). A 2,000-traveler batch makes ~100,000 objects: each 700 allocations
-    would start a collection, and those that reach the oldest generation scan every live
-    object of the process, the kept contexts of earlier batches included: measured 2-3x the
-    cost of making the objects. The objects made here form no reference cycles (frozen
-    values of values), so reference counting frees them; a cycle made meanwhile is only
-    collected later."""
+    (if it was running), the objects made left out of its young generations. A 2,000-traveler
+    batch makes ~100,000 objects: each 700 allocations would start a collection, and those
+    that reach the oldest generation scan every live object of the process, the kept
+    contexts of earlier batches included: measured 2-3x the cost of making the objects. The
+    objects made here form no reference cycles (frozen values of values), so reference
+    counting frees them; a cycle made meanwhile is only collected later.
+
+    Resumed as they were, the young generation's count would still hold every object made
+    (it counts allocations, paused or not): the first allocation after the block would start
+    a young collection that walks them all, to find nothing, while they are still in use
+    (50-80 ms per 2,000 travelers, ``bench/phases.py`` column ``gc``). See
+    :func:`promote_unscanned`."""
     running = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if running:
+            promote_unscanned()
             gc.enable()
+
+
+def promote_unscanned() -> bool:
+    """Move every object the collector tracks into its oldest generation without walking
+    them (``gc.freeze`` then ``gc.unfreeze``: two list splices), which also zeroes the young
+    generation's count. Objects alive for a while (a batch's contexts) are then walked only
+    by a full collection, rare at a sweep's pace (``jobs/pipeline/collector.py``), instead
+    of by the next young one; a cycle among them is still collected, by that full
+    collection. Does nothing (returns False) when the process froze objects itself (a
+    server's ``gc.freeze`` before forking workers): unfreezing would undo that."""
+    if gc.get_freeze_count():  # walks the permanent generation: empty unless someone froze
+        return False
+    gc.freeze()
+    gc.unfreeze()
+    return True
