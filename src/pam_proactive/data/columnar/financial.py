@@ -17,29 +17,35 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import date
-from typing import Any
+from itertools import groupby, repeat
+from typing import Any, TypeVar
 
 import polars as pl
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
-from pam_proactive.analysis.outliers import Baseline, OutlierRule, above
-from pam_proactive.analysis.schedules import CADENCES, Payment, Schedule, ScheduleView
-from pam_proactive.context import CategoryStats, Expense, FinancialContext, QualityBuilder
+from pam_proactive.analysis.outliers import Baseline, OutlierRule
+from pam_proactive.analysis.schedules import CADENCES, Schedule, dues_by_category
+from pam_proactive.context import (
+    BudgetStatus,
+    CategoryStats,
+    Expense,
+    FinancialContext,
+    QualityBuilder,
+)
 from pam_proactive.data.assemble import (
     BASELINE_DAYS,
     FAR_FUTURE_DAYS,
     SPENT_DAYS,
-    _budget,
     judged_since,
     period_bounds,
     prior_month_offsets,
-    schedule_effects,
 )
 from pam_proactive.data.columnar.frames import BatchFrames
+from pam_proactive.data.columnar.objects import instances
 from pam_proactive.data.columnar.recurring import batch_schedules, schedule_core
 
+T = TypeVar("T")
 _PERIODS = ("weekly", "monthly", "yearly")
 # The duplicate rule's key: the same user, category, amount, day and description.
 _DUPLICATE = ["i", "category", "amount", "offset", "description"]
@@ -53,8 +59,7 @@ _CALENDAR = {
 }
 
 _amount, _offset = pl.col("amount"), pl.col("offset")
-_NOTHING_ABOVE = (0, 0.0, 0, 0.0, 0, 0.0)  # week, month, year: (count, sum) above the bar
-_NONE_DUE = (0.0, 0.0, 0.0)
+_EPOCH = date(1970, 1, 1).toordinal()  # a Polars Date is days since this ordinal
 
 
 def financial_section(frames: BatchFrames, rule: OutlierRule,
@@ -63,102 +68,273 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
     repaired are counted in the user's ``quality``."""
     yearly = set(frames.budgets.filter(pl.col("period") == "yearly")["i"].to_list())
     expenses = _cut(frames.expenses, quality)
-    budgets = _cut(frames.budgets, quality)
+    budgets = _checked(_cut(frames.budgets, quality), quality)
     kept = _kept(expenses, _calendar(frames.people, yearly), quality)
     stats = _categories(kept)
-    bars = {g: bar for g, n, med, mad in
-            stats.filter(pl.col("base_n") > 0).select("g", "base_n", "median", "mad").iter_rows()
-            if (bar := rule.bar(Baseline(n, med, mad))) is not None}
-    over = _outliers(kept, bars)
-    recent = _by_user(kept.filter(pl.col("expense_id").is_not_null())
-                      .select("i", "expense_id", "key", "amount", "offset"))
+    bars = _bars(stats, rule)
     scheduled, series = batch_schedules(schedule_core(kept))
-    paid = _by_user(scheduled.select("i", "key", "amount", "day"))
-    found = _by_user(series.select("i", "key", "cadence", "amount", "r", "days"))
-    by_category = _by_user(stats)
-    budget_rows = _by_user(budgets)
-    out = {}
-    for i, today in frames.people.select("i", "today").iter_rows():
-        out[i] = _context(today, by_category.get(i, ()), recent.get(i, ()),
-                          _view(paid.get(i, ()), found.get(i, ())), budget_rows.get(i, ()),
-                          bars, over, quality[i])
+    parts = _parts(kept, stats, bars, scheduled)
+    todays = dict(zip(frames.people["i"].to_list(), frames.people["today"].to_list(),
+                      strict=True))
+    categories = _category_stats(stats)
+    recent = _recent(kept, scheduled)
+    months = _month_spent(parts)
+    made = _budgets(budgets, parts, _dues(series, budgets, todays), todays)
+    return {i: FinancialContext(months.get(i, 0), made.get(i, ()), categories.get(i, {}),
+                                recent.get(i, ()))
+            for i in todays}
+
+
+def _running(flag: str | pl.Expr) -> pl.Expr:
+    """Sum of the amounts where ``flag``, added one after the other in row order (the last
+    value of a cumulative sum: a plain sum may add in another order). Adding 0.0 leaves a
+    sum unchanged, so the masked rows do not change it."""
+    return pl.when(flag).then(_amount).otherwise(0.0).cum_sum().last()
+
+
+def _bars(stats: pl.DataFrame, rule: OutlierRule) -> pl.DataFrame:
+    """Per user and category (``g``) with an outlier bar: the bar (``rule.bar`` of its
+    baseline; a thinner baseline than ``rule.min_history`` has none, not asked)."""
+    base = stats.filter(pl.col("base_n") >= rule.min_history)
+    found = [(g, bar) for g, n, med, mad in zip(
+        base["g"].to_list(), base["base_n"].to_list(), base["median"].to_list(),
+        base["mad"].to_list(), strict=True)
+        if (bar := rule.bar(Baseline(n, med, mad))) is not None]
+    return pl.DataFrame(found, schema={"g": pl.Int64(), "bar": pl.Float64()}, orient="row")
+
+
+def _category_stats(stats: pl.DataFrame) -> dict[int, dict[str, CategoryStats]]:
+    """Per user ``i``: their :class:`CategoryStats` by category, in order of first expense
+    (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
+    keys = stats["key"].to_list()
+    month = [s if n else 0 for s, n in zip(stats["month_s"].to_list(),
+                                           stats["month_n"].to_list(), strict=True)]
+    objects = instances(CategoryStats, [
+        keys, stats["base_n"].to_list(), stats["median"].to_list(), stats["mad"].to_list(),
+        list(map(round, stats["s30"].to_list(), repeat(2))), stats["n30"].to_list(), month,
+        list(zip(stats["p0"].to_list(), stats["p1"].to_list(), stats["p2"].to_list(),
+                 strict=True))])
+    out: dict[int, dict[str, CategoryStats]] = defaultdict(dict)
+    for i, key, made in zip(stats["i"].to_list(), keys, objects, strict=True):
+        out[i][key] = made
     return out
 
 
-def _view(paid: Sequence[tuple[Any, ...]], found: Sequence[tuple[Any, ...]]
-          ) -> tuple[list[Payment], ScheduleView] | None:
-    """One user's scheduled payments and the finder's view of them (its series sorted as
-    ``find_schedules`` sorts them: by category, last day and amount, then latest first);
-    None when nothing fits a schedule."""
-    if not paid:
-        return None
-    payments = [Payment(key, amount, date.fromordinal(day)) for _i, key, amount, day in paid]
-    series = sorted(found, key=lambda s: (s[1], s[5][-1], s[3], -s[4]))
-    return payments, ScheduleView(frozenset(range(len(payments))), tuple(
-        Schedule(key, CADENCES[cadence], amount, tuple(date.fromordinal(d) for d in days))
-        for _i, key, cadence, amount, _r, days in series))
+def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expense, ...]]:
+    """Per user ``i``: the last 7 days' expenses, sorted by day then id, each marked
+    ``scheduled`` when a scheduled payment has its category, day and amount (as
+    ``schedule_effects`` marks them)."""
+    paid = (scheduled.select("i", "key", "day", "amount").unique()
+            .with_columns(scheduled=pl.lit(True)))
+    rows = (kept.filter(pl.col("expense_id").is_not_null())
+            .select("i", "expense_id", "key", "amount", day=pl.col("day0") + _offset)
+            .join(paid, on=["i", "key", "day", "amount"], how="left", maintain_order="left")
+            .sort("i", "day", "expense_id", maintain_order=True)
+            .with_columns(pl.col("scheduled").fill_null(False),
+                          spent_on=(pl.col("day") - _EPOCH).cast(pl.Date())))
+    made = instances(Expense, [rows[c].to_list() for c in (
+        "expense_id", "key", "amount", "spent_on", "scheduled")])
+    return _grouped(rows["i"].to_list(), made)
 
 
-def _context(today: date, categories: Any, recent_rows: Any,
-             view: tuple[list[Payment], ScheduleView] | None, budget_rows: Any,
-             bars: Mapping[int, float], over: Mapping[int, tuple[Any, ...]],
-             quality: QualityBuilder) -> FinancialContext:
-    """One user's context from their rows of the batch results (as ``build_financial``
-    puts it together)."""
-    day0 = today.toordinal()
-    recent = [Expense(eid, key, amount, date.fromordinal(day0 + offset))
-              for _i, eid, key, amount, offset in recent_rows]
-    paid_by: dict[str, tuple[list[float], list[float], list[float]]] = {}
-    due: Mapping[str, tuple[float, ...]] = {}
-    if view is not None:
-        scheduled, due = schedule_effects(view[1], view[0], recent, today)
-        paid_by = scheduled.amounts
-        if scheduled.recent:
-            recent = [replace(e, scheduled=True) if k in scheduled.recent else e
-                      for k, e in enumerate(recent)]
-    stats: dict[str, CategoryStats] = {}
-    # category -> [week, month, year, outliers week, month, year, scheduled week, month,
-    #              year, still due week, month, year], as build_financial's period_spent
-    period_spent: dict[str, list[float]] = {}
-    for (_i, g, key, n30, s30, week_n, week_s, month_n, month_s, year_n, year_s, p0, p1, p2,
-         base_n, median, mad) in categories:
-        week_sum, month_sum = week_s if week_n else 0, month_s if month_n else 0
-        stats[key] = CategoryStats(
-            category=key, baseline_count=base_n, baseline_median=median, baseline_mad=mad,
-            spent_30d=round(s30, 2), count_30d=n30, spent_month=month_sum,
-            prior_months=(p0, p1, p2))
-        bar = bars.get(g)
-        if bar is None:
-            every = [0.0, 0.0, 0.0]
-        else:
-            # above(every expense of the period, bar), as analysis.outliers.above sums it.
-            big = over.get(g, _NOTHING_ABOVE)
-            every = [0.0 if not n else (big[2 * k + 1] if big[2 * k] else 0)
-                     for k, n in enumerate((week_n, month_n, year_n))]
-        paid = paid_by.get(key)
-        if paid is None:  # above([], bar) is 0.0 and sum([]) is 0, as the oracle has them
-            period_spent[key] = [week_sum, month_sum, year_s, every[0] - 0.0,
-                                 every[1] - 0.0, every[2] - 0.0, 0, 0, 0,
-                                 *due.get(key, _NONE_DUE)]
-            continue
-        period_spent[key] = [
-            week_sum, month_sum, year_s,
-            *(e - above(regular, bar) for e, regular in zip(every, paid, strict=True)),
-            *(sum(regular) for regular in paid),
-            *due.get(key, _NONE_DUE)]
-    recent.sort(key=lambda e: (e.spent_on, e.expense_id))
-    budgets = tuple(b for b in (_budget(row, today, period_spent, quality)
-                                for row in budget_rows) if b)
-    month_spent = sum(v[1] for v in period_spent.values())
-    return FinancialContext(month_spent, budgets, stats, tuple(recent))
+def _grouped(users: Sequence[int], items: Sequence[T]) -> dict[int, tuple[T, ...]]:
+    """``items`` by their user (``users``, sorted: each user's items are contiguous)."""
+    out: dict[int, tuple[T, ...]] = {}
+    start = 0
+    for i, run in groupby(users):
+        end = start + sum(1 for _ in run)
+        out[i] = tuple(items[start:end])
+        start = end
+    return out
 
 
-def _by_user(frame: pl.DataFrame) -> dict[int, list[tuple[Any, ...]]]:
-    """The frame's rows (tuples in column order; ``i`` first) by ``i``, keeping order."""
-    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in zip(*(frame[c].to_list() for c in frame.columns), strict=True):
-        grouped[row[0]].append(row)
-    return grouped
+# Per user and category, for each period (week, month, year): its ``total`` spent, the
+# ``outliers`` part of it (outliers that are not scheduled payments), its ``scheduled``
+# payments, each with a flag ``*_float``: False where ``build_financial`` has Python's
+# integer 0 (an empty sum, or one above no bar), which only a budget's total can show.
+_PARTS = ("total", "outliers", "scheduled")
+
+
+def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
+           scheduled: pl.DataFrame) -> pl.DataFrame:
+    """``build_financial``'s ``period_spent`` (but the dues, see :func:`_dues`) of every
+    user's category, one row per category in ``stats`` order: ``i``, ``key``, then per
+    period k (0 week, 1 month, 2 year) and part ``total_k``, ``outliers_k``,
+    ``scheduled_k`` and their ``*_float`` flags; ``month_n``."""
+    flags = ("week", "month", "year")
+    with_bar = kept.join(bars, on=_GROUP, how="inner", maintain_order="left")
+    big = (with_bar.filter(_amount > pl.col("bar"))
+           .group_by(_GROUP, maintain_order=True)
+           .agg(*(e for k, p in enumerate(flags)
+                  for e in (pl.col(p).sum().alias(f"big_n{k}"),
+                            _running(p).alias(f"big_s{k}")))))
+    # Each scheduled payment with its category and periods (the expense's own row ``r``).
+    paid = (scheduled.select("r")
+            .join(kept.select("r", _GROUP, "amount", *flags), on="r", how="inner",
+                  maintain_order="left")
+            .join(bars, on=_GROUP, how="left", maintain_order="left"))
+    above = (_amount > pl.col("bar")).fill_null(False)
+    regular = (paid.group_by(_GROUP, maintain_order=True)
+               .agg(*(e for k, p in enumerate(flags)
+                      for e in (pl.col(p).sum().alias(f"reg_n{k}"),
+                                _running(p).alias(f"reg_s{k}"),
+                                (pl.col(p) & above).sum().alias(f"rab_n{k}"),
+                                _running(pl.col(p) & above).alias(f"rab_s{k}")))))
+    joined = (stats.select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
+                           "year_n", "year_s")
+              .join(bars, on=_GROUP, how="left", maintain_order="left")
+              .join(big, on=_GROUP, how="left", maintain_order="left")
+              .join(regular, on=_GROUP, how="left", maintain_order="left")
+              # A category with a scheduled payment (in any period) has its lists.
+              .with_columns(paid=pl.col("reg_n0").is_not_null())
+              .with_columns(pl.col(f"{x}{k}").fill_null(0) for x in (
+                  "big_n", "reg_n", "rab_n") for k in range(3))
+              .with_columns(pl.col(f"{x}{k}").fill_null(0.0) for x in (
+                  "big_s", "reg_s", "rab_s") for k in range(3)))
+    has_bar, paid_any = pl.col("bar").is_not_null(), pl.col("paid")
+    columns: list[pl.Expr] = []
+    for k, (n, s) in enumerate((("week_n", "week_s"), ("month_n", "month_s"),
+                                ("year_n", "year_s"))):
+        big_n, reg_n, rab_n = pl.col(f"big_n{k}"), pl.col(f"reg_n{k}"), pl.col(f"rab_n{k}")
+        # above(every expense of the period, bar) and above(its scheduled ones, bar), as
+        # analysis.outliers.above sums them: 0.0 without a bar or an expense, 0 when none
+        # is above the bar.
+        count = pl.col(n)
+        every = pl.when(has_bar & (count > 0) & (big_n > 0)).then(f"big_s{k}").otherwise(0.0)
+        every_float = ~has_bar | (count == 0) | (big_n > 0)
+        within = pl.when(has_bar & (reg_n > 0) & (rab_n > 0)).then(f"rab_s{k}").otherwise(0.0)
+        within_float = ~has_bar | (reg_n == 0) | (rab_n > 0)
+        columns += [
+            pl.col(s).alias(f"total_{k}"),
+            # An empty week's or month's sum is 0; the year's is a running 0.0.
+            (count > 0 if k < 2 else pl.lit(True)).alias(f"total_float_{k}"),
+            # Without a scheduled payment in the category, ``every - 0.0``: a float.
+            (every - within).alias(f"outliers_{k}"),
+            (~paid_any | every_float | within_float).alias(f"outliers_float_{k}"),
+            pl.col(f"reg_s{k}").alias(f"scheduled_{k}"),
+            (reg_n > 0).alias(f"scheduled_float_{k}")]
+    return joined.select("i", "key", "month_n", *columns)
+
+
+def _month_spent(parts: pl.DataFrame) -> dict[int, float]:
+    """Per user with a category: the month's spending over their categories, summed in
+    category order (Python's 0 when no category has an expense this month)."""
+    month = (parts.group_by("i", maintain_order=True)
+             .agg(s=pl.col("total_1").cum_sum().last(), n=(pl.col("month_n") > 0).any()))
+    return {i: s if n else 0 for i, s, n in zip(
+        month["i"].to_list(), month["s"].to_list(), month["n"].to_list(), strict=True)}
+
+
+def _checked(budgets: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
+    """The budgets ``_budget`` keeps (a finite, positive limit, a period the schema defines,
+    a category that is None or not blank), in row order, with ``alert``: the alert
+    threshold, 80 % when missing or out of (0, 100]; the others counted as skipped, and
+    the thresholds defaulted as repaired, by user."""
+    limit, pct = pl.col("amount_limit"), pl.col("alert_threshold_pct")
+    # Python's str.strip (its own idea of blank), on the few budget categories only.
+    blank = [c is not None and not c.strip() for c in budgets["category"].to_list()]
+    checked = budgets.with_columns(
+        limit_ok=(limit.is_finite() & (limit > 0)).fill_null(False),
+        period_ok=pl.col("period").is_in(list(_PERIODS)).fill_null(False),
+        blank=pl.Series(blank, dtype=pl.Boolean()),
+        pct_ok=(pct.is_finite() & (pct > 0) & (pct <= 100)).fill_null(False))
+    reasons = checked.group_by("i").agg(
+        limit=(~pl.col("limit_ok")).sum(),
+        period=(pl.col("limit_ok") & ~pl.col("period_ok")).sum(),
+        category=(pl.col("limit_ok") & pl.col("period_ok") & pl.col("blank")).sum(),
+        # A threshold is judged (and defaulted) only on a budget kept that far.
+        pct=(pl.col("limit_ok") & pl.col("period_ok") & ~pl.col("blank")
+             & pct.is_not_null() & ~pl.col("pct_ok")).sum())
+    for i, bad_limit, bad_period, bad_category, bad_pct in reasons.iter_rows():
+        q = quality[i]
+        q.skip("budget_limit_invalid", bad_limit)
+        q.skip("budget_period_invalid", bad_period)
+        q.skip("budget_category_invalid", bad_category)
+        q.repair("budget_threshold_defaulted", bad_pct)
+    return (checked.filter(pl.col("limit_ok") & pl.col("period_ok") & ~pl.col("blank"))
+            .select("i", "budget_id", "category", "amount_limit", "period",
+                    alert=pl.when("pct_ok").then(pct).otherwise(80.0)))
+
+
+def _dues(series: pl.DataFrame, budgets: pl.DataFrame, todays: Mapping[int, date]
+          ) -> pl.DataFrame:
+    """Per user and category a budget counts: the scheduled payments still expected until
+    the end of this week, month and year (``due_0`` .. ``due_2``, ``dues_by_category`` of
+    the user's series, sorted as ``find_schedules`` sorts them)."""
+    every = budgets.filter(pl.col("category").is_null()).select("i").unique()
+    named = budgets.filter(pl.col("category").is_not_null()).select(
+        "i", key="category").unique()
+    wanted = pl.concat([series.join(every, on="i", how="semi"),
+                        series.join(named, on=["i", "key"], how="semi")])
+    ordered = (wanted.unique(subset="r")
+               .sort("i", "key", pl.col("days").list.last(), "amount", "r",
+                     descending=[False, False, False, False, True])
+               .select("i", "key", "cadence", "amount", "days"))
+    rows: list[tuple[Any, ...]] = []
+    users = ordered["i"].to_list()
+    found = [Schedule(key, CADENCES[cadence], amount,
+                      tuple(date.fromordinal(d) for d in days))
+             for key, cadence, amount, days in zip(
+                 ordered["key"].to_list(), ordered["cadence"].to_list(),
+                 ordered["amount"].to_list(), ordered["days"].to_list(), strict=True)]
+    for i, schedules in _grouped(users, found).items():
+        today = todays[i]
+        ends = [period_bounds(p, today)[1] for p in _PERIODS]
+        rows += [(i, key, *due) for key, due in
+                 dues_by_category(schedules, today, ends).items()]
+    schema = {"i": pl.Int32(), "key": pl.String(),
+              **{f"due_{k}": pl.Float64() for k in range(3)}}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
+             todays: Mapping[int, date]) -> dict[int, tuple[BudgetStatus, ...]]:
+    """Per user ``i``: their budgets kept (see :func:`_checked`), in row order, with the
+    sums ``_budget`` takes over the categories it counts (every category of the user for
+    a budget without one, in category order), rounded to cents; a sum of nothing but
+    Python's integer 0 stays 0, a category with no expense counts 0.0."""
+    pieces = (parts.join(dues, on=["i", "key"], how="left", maintain_order="left")
+              .with_columns(pl.col(f"due_{k}").fill_null(0.0) for k in range(3))
+              .with_row_index("pos"))
+    rows = budgets.with_row_index("b")
+    every = rows.filter(pl.col("category").is_null()).join(
+        pieces, on="i", how="left", maintain_order="left")
+    named = rows.filter(pl.col("category").is_not_null()).join(
+        pieces.rename({"key": "category"}), on=["i", "category"], how="left",
+        maintain_order="left")
+    period = pl.col("period")
+    # A budget without a category row: none of the user's (Python's 0) or a category
+    # without expense (0.0, as ``spent.get(category, [0.0] * 12)``).
+    missing_float = pl.col("category").is_not_null()
+
+    def pick(part: str) -> pl.Expr:
+        return (pl.when(period == "weekly").then(pl.col(f"{part}_0"))
+                .when(period == "monthly").then(pl.col(f"{part}_1"))
+                .otherwise(pl.col(f"{part}_2")))
+
+    sums = (pl.concat([every.select(named.columns), named], how="vertical_relaxed")
+            .sort("b", "pos", nulls_last=True)
+            .with_columns(found=pl.col("pos").is_not_null())
+            .group_by("b", maintain_order=True)
+            .agg(pl.col("i", "budget_id", "category", "amount_limit", "period",
+                        "alert").first(),
+                 *(pick(p).fill_null(0.0).cum_sum().last().alias(p)
+                   for p in (*_PARTS, "due")),
+                 *(pl.when(pl.col("found")).then(pick(f"{p}_float"))
+                   .otherwise(missing_float).any().alias(f"{p}_float") for p in _PARTS),
+                 (pl.col("found") | missing_float).any().alias("due_float")))
+    users = sums["i"].to_list()
+    periods = sums["period"].to_list()
+    bounds = [period_bounds(p, todays[i]) for i, p in zip(users, periods, strict=True)]
+    cents = [[round(v, 2) if f else 0 for v, f in zip(
+        sums[p].to_list(), sums[f"{p}_float"].to_list(), strict=True)]
+        for p in (*_PARTS, "due")]
+    made = instances(BudgetStatus, [
+        list(map(str, sums["budget_id"].to_list())), sums["category"].to_list(),
+        sums["amount_limit"].to_list(), periods, [b[0] for b in bounds],
+        [b[1] for b in bounds], cents[0], cents[1], sums["alert"].to_list(), cents[2],
+        cents[3]])
+    return _grouped(users, made)
 
 
 def _cut(frame: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
@@ -242,13 +418,6 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
                    for k, (lo, hi) in enumerate(_PRIOR)}))
 
 
-def _running(flag: str) -> pl.Expr:
-    """Sum of the amounts where ``flag``, added one after the other in row order (the last
-    value of a cumulative sum: a plain sum may add in another order). Adding 0.0 leaves a
-    sum unchanged, so the masked rows do not change it."""
-    return pl.when(flag).then(_amount).otherwise(0.0).cum_sum().last()
-
-
 def _categories(kept: pl.DataFrame) -> pl.DataFrame:
     """Per user and category (in order of first expense, as the oracle's dict): the
     30-day count and sum, the week's, month's and year's sums (with counts where an empty
@@ -287,19 +456,3 @@ def _baselines(base: pl.DataFrame) -> pl.DataFrame:
             .sort(_GROUP, "deviation").group_by(_GROUP, maintain_order=True)
             .agg(mad=_middle("deviation")))
     return medians.join(mads, on=_GROUP)
-
-
-def _outliers(kept: pl.DataFrame, bars: Mapping[int, float]) -> dict[int, tuple[Any, ...]]:
-    """Per user and category with an outlier bar: how many of the week's, month's and
-    year's expenses are above it, and their sum (in row order), as ``analysis.outliers.above``
-    takes them."""
-    if not bars:
-        return {}
-    bar = pl.DataFrame({"g": pl.Series(list(bars), dtype=pl.Int64()),
-                        "bar": pl.Series(list(bars.values()), dtype=pl.Float64())})
-    big = (kept.join(bar, on=_GROUP, how="inner", maintain_order="left")
-           .filter(_amount > pl.col("bar"))
-           .group_by(_GROUP, maintain_order=True)
-           .agg(*(e for p in ("week", "month", "year")
-                  for e in (pl.col(p).sum().alias(f"{p}_n"), _running(p).alias(f"{p}_s")))))
-    return {g: tuple(rest) for g, *rest in big.iter_rows()}
