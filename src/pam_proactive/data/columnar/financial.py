@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
-from itertools import groupby, repeat
+import itertools
+from itertools import repeat
 from typing import Any, TypeVar
 
+import numpy as np
 import polars as pl
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
@@ -80,16 +82,38 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
     recent = _recent(kept, scheduled)
     months = _month_spent(parts)
     made = _budgets(budgets, parts, _dues(series, budgets, todays), todays)
-    return {i: FinancialContext(months.get(i, 0), made.get(i, ()), categories.get(i, {}),
-                                recent.get(i, ()))
-            for i in todays}
+    users = list(todays)
+    return dict(zip(users, instances(FinancialContext, [
+        [months.get(i, 0) for i in users], [made.get(i, ()) for i in users],
+        [categories.get(i, {}) for i in users], [recent.get(i, ()) for i in users]]),
+        strict=True))
 
 
-def _running(flag: str | pl.Expr) -> pl.Expr:
-    """Sum of the amounts where ``flag``, added one after the other in row order (the last
-    value of a cumulative sum: a plain sum may add in another order). Adding 0.0 leaves a
-    sum unchanged, so the masked rows do not change it."""
-    return pl.when(flag).then(_amount).otherwise(0.0).cum_sum().last()
+def _sums(rows: pl.DataFrame, flags: Mapping[str, str | pl.Expr]) -> pl.DataFrame:
+    """Per group ``g`` of ``rows`` (ascending): for each name of ``flags``, the sum of the
+    amounts of its rows where that flag holds, added one after the other in row order from
+    0.0, as Python's ``sum`` and ``+=`` add them (Polars' ``sum`` adds pairwise: another
+    float). Vectorised across groups: the k-th rows of every group are added at once, for
+    k = 0, 1, ... (a group holds a few dozen rows). A masked row adds 0.0: no change."""
+    masked = rows.select(_GROUP, *(pl.when(f).then(_amount).otherwise(0.0).alias(name)
+                                   for name, f in flags.items()))
+    groups, values = masked[_GROUP].to_numpy(), masked.drop(_GROUP).to_numpy()
+    found, code = np.unique(groups, return_inverse=True)
+    code = code.reshape(-1)
+    totals = np.zeros((len(found), len(flags)))
+    if len(code):
+        order = np.argsort(code, kind="stable")
+        first = np.searchsorted(code[order], np.arange(len(found)))
+        rank = np.empty(len(code), dtype=np.int64)
+        rank[order] = np.arange(len(code)) - first[code[order]]
+        by_rank = np.argsort(rank, kind="stable")
+        bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
+        with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
+            for lo, hi in itertools.pairwise(bounds.tolist()):
+                at = by_rank[lo:hi]
+                totals[code[at]] += values[at]  # one row per group: plain float additions
+    return pl.DataFrame({_GROUP: pl.Series(found, dtype=pl.Int64()),
+                         **{name: totals[:, k] for k, name in enumerate(flags)}})
 
 
 def _bars(stats: pl.DataFrame, rule: OutlierRule) -> pl.DataFrame:
@@ -139,13 +163,11 @@ def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expe
 
 def _grouped(users: Sequence[int], items: Sequence[T]) -> dict[int, tuple[T, ...]]:
     """``items`` by their user (``users``, sorted: each user's items are contiguous)."""
-    out: dict[int, tuple[T, ...]] = {}
-    start = 0
-    for i, run in groupby(users):
-        end = start + sum(1 for _ in run)
-        out[i] = tuple(items[start:end])
-        start = end
-    return out
+    if not users:
+        return {}
+    ends = [k for k in range(1, len(users)) if users[k] != users[k - 1]]
+    return {users[start]: tuple(items[start:end])
+            for start, end in zip([0, *ends], [*ends, len(users)], strict=True)}
 
 
 # Per user and category, for each period (week, month, year): its ``total`` spent, the
@@ -163,23 +185,23 @@ def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
     ``scheduled_k`` and their ``*_float`` flags; ``month_n``."""
     flags = ("week", "month", "year")
     with_bar = kept.join(bars, on=_GROUP, how="inner", maintain_order="left")
-    big = (with_bar.filter(_amount > pl.col("bar"))
-           .group_by(_GROUP, maintain_order=True)
-           .agg(*(e for k, p in enumerate(flags)
-                  for e in (pl.col(p).sum().alias(f"big_n{k}"),
-                            _running(p).alias(f"big_s{k}")))))
+    over = with_bar.filter(_amount > pl.col("bar"))
+    big = (over.group_by(_GROUP).agg(pl.col(p).sum().alias(f"big_n{k}")
+                                     for k, p in enumerate(flags))
+           .join(_sums(over, {f"big_s{k}": p for k, p in enumerate(flags)}), on=_GROUP))
     # Each scheduled payment with its category and periods (the expense's own row ``r``).
     paid = (scheduled.select("r")
             .join(kept.select("r", _GROUP, "amount", *flags), on="r", how="inner",
                   maintain_order="left")
             .join(bars, on=_GROUP, how="left", maintain_order="left"))
     above = (_amount > pl.col("bar")).fill_null(False)
-    regular = (paid.group_by(_GROUP, maintain_order=True)
+    regular = (paid.group_by(_GROUP)
                .agg(*(e for k, p in enumerate(flags)
                       for e in (pl.col(p).sum().alias(f"reg_n{k}"),
-                                _running(p).alias(f"reg_s{k}"),
-                                (pl.col(p) & above).sum().alias(f"rab_n{k}"),
-                                _running(pl.col(p) & above).alias(f"rab_s{k}")))))
+                                (pl.col(p) & above).sum().alias(f"rab_n{k}"))))
+               .join(_sums(paid, {**{f"reg_s{k}": p for k, p in enumerate(flags)},
+                                  **{f"rab_s{k}": pl.col(p) & above
+                                     for k, p in enumerate(flags)}}), on=_GROUP))
     joined = (stats.select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
                            "year_n", "year_s")
               .join(bars, on=_GROUP, how="left", maintain_order="left")
@@ -424,17 +446,16 @@ def _categories(kept: pl.DataFrame) -> pl.DataFrame:
     sum is Python's 0), the prior months' sums and the baseline count, median and MAD."""
     flag = pl.col
     stats = kept.group_by(_GROUP, maintain_order=True).agg(
-        pl.col("i").first(), pl.col("key").first(),
-        n30=flag("d30").sum(), s30=_running("d30"),
-        week_n=flag("week").sum(), week_s=_running("week"),
-        month_n=flag("month").sum(), month_s=_running("month"),
-        year_n=flag("year").sum(), year_s=_running("year"),
-        p0=_running("prior0"), p1=_running("prior1"), p2=_running("prior2"))
+        pl.col("i").first(), pl.col("key").first(), n30=flag("d30").sum(),
+        week_n=flag("week").sum(), month_n=flag("month").sum(), year_n=flag("year").sum())
+    sums = _sums(kept, {"s30": "d30", "week_s": "week", "month_s": "month", "year_s": "year",
+                        "p0": "prior0", "p1": "prior1", "p2": "prior2"})
     base = _baselines(kept.filter("base").select(_GROUP, "amount"))
-    return (stats.join(base, on=_GROUP, how="left", maintain_order="left")
+    return (stats.join(sums, on=_GROUP, how="left", maintain_order="left")
+            .join(base, on=_GROUP, how="left", maintain_order="left")
             .with_columns(pl.col("base_n").fill_null(0))
-            .select("i", "g", *(c for c in stats.columns if c not in ("i", "g")),
-                    "base_n", "median", "mad"))
+            .select("i", "g", "key", "n30", "s30", "week_n", "week_s", "month_n", "month_s",
+                    "year_n", "year_s", "p0", "p1", "p2", "base_n", "median", "mad"))
 
 
 def _middle(column: str) -> pl.Expr:
