@@ -89,18 +89,24 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
         strict=True))
 
 
-def _sums(rows: pl.DataFrame, flags: Mapping[str, str | pl.Expr]) -> pl.DataFrame:
-    """Per group ``g`` of ``rows`` (ascending): for each name of ``flags``, the sum of the
-    amounts of its rows where that flag holds, added one after the other in row order from
-    0.0, as Python's ``sum`` and ``+=`` add them (Polars' ``sum`` adds pairwise: another
-    float). Vectorised across groups: the k-th rows of every group are added at once, for
-    k = 0, 1, ... (a group holds a few dozen rows). A masked row adds 0.0: no change."""
-    masked = rows.select(_GROUP, *(pl.when(f).then(_amount).otherwise(0.0).alias(name)
-                                   for name, f in flags.items()))
-    groups, values = masked[_GROUP].to_numpy(), masked.drop(_GROUP).to_numpy()
+def _masked(flag: str | pl.Expr) -> pl.Expr:
+    """The amount where ``flag`` holds, else 0.0 (adding it leaves a sum unchanged)."""
+    return pl.when(flag).then(_amount).otherwise(0.0)
+
+
+def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
+          ) -> pl.DataFrame:
+    """Per group ``by`` of ``rows`` (ascending): for each name of ``values``, the sum of
+    that float expression over the group's rows, added one after the other in row order
+    from 0.0, as Python's ``sum`` and ``+=`` add them (Polars' ``sum`` adds pairwise:
+    another float; its ``cum_sum().last()`` per group costs ten times more). Vectorised
+    across groups: the k-th rows of every group are added at once, for k = 0, 1, ... (a
+    group holds a few dozen rows)."""
+    masked = rows.select(by, *(e.alias(name) for name, e in values.items()))
+    groups, values_at = masked[by].to_numpy(), masked.drop(by).to_numpy()
     found, code = np.unique(groups, return_inverse=True)
     code = code.reshape(-1)
-    totals = np.zeros((len(found), len(flags)))
+    totals = np.zeros((len(found), len(values)))
     if len(code):
         order = np.argsort(code, kind="stable")
         first = np.searchsorted(code[order], np.arange(len(found)))
@@ -111,9 +117,9 @@ def _sums(rows: pl.DataFrame, flags: Mapping[str, str | pl.Expr]) -> pl.DataFram
         with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
             for lo, hi in itertools.pairwise(bounds.tolist()):
                 at = by_rank[lo:hi]
-                totals[code[at]] += values[at]  # one row per group: plain float additions
-    return pl.DataFrame({_GROUP: pl.Series(found, dtype=pl.Int64()),
-                         **{name: totals[:, k] for k, name in enumerate(flags)}})
+                totals[code[at]] += values_at[at]  # one row per group: float additions
+    return pl.DataFrame({by: pl.Series(found, dtype=rows.schema[by]),
+                         **{name: totals[:, k] for k, name in enumerate(values)}})
 
 
 def _bars(stats: pl.DataFrame, rule: OutlierRule) -> pl.DataFrame:
@@ -188,7 +194,8 @@ def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
     over = with_bar.filter(_amount > pl.col("bar"))
     big = (over.group_by(_GROUP).agg(pl.col(p).sum().alias(f"big_n{k}")
                                      for k, p in enumerate(flags))
-           .join(_sums(over, {f"big_s{k}": p for k, p in enumerate(flags)}), on=_GROUP))
+           .join(_sums(over, {f"big_s{k}": _masked(p) for k, p in enumerate(flags)}),
+                 on=_GROUP))
     # Each scheduled payment with its category and periods (the expense's own row ``r``).
     paid = (scheduled.select("r")
             .join(kept.select("r", _GROUP, "amount", *flags), on="r", how="inner",
@@ -199,8 +206,8 @@ def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
                .agg(*(e for k, p in enumerate(flags)
                       for e in (pl.col(p).sum().alias(f"reg_n{k}"),
                                 (pl.col(p) & above).sum().alias(f"rab_n{k}"))))
-               .join(_sums(paid, {**{f"reg_s{k}": p for k, p in enumerate(flags)},
-                                  **{f"rab_s{k}": pl.col(p) & above
+               .join(_sums(paid, {**{f"reg_s{k}": _masked(p) for k, p in enumerate(flags)},
+                                  **{f"rab_s{k}": _masked(pl.col(p) & above)
                                      for k, p in enumerate(flags)}}), on=_GROUP))
     joined = (stats.select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
                            "year_n", "year_s")
@@ -241,8 +248,8 @@ def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
 def _month_spent(parts: pl.DataFrame) -> dict[int, float]:
     """Per user with a category: the month's spending over their categories, summed in
     category order (Python's 0 when no category has an expense this month)."""
-    month = (parts.group_by("i", maintain_order=True)
-             .agg(s=pl.col("total_1").cum_sum().last(), n=(pl.col("month_n") > 0).any()))
+    month = (parts.group_by("i").agg(n=(pl.col("month_n") > 0).any())
+             .join(_sums(parts, {"s": pl.col("total_1")}, by="i"), on="i"))
     return {i: s if n else 0 for i, s, n in zip(
         month["i"].to_list(), month["s"].to_list(), month["n"].to_list(), strict=True)}
 
@@ -334,17 +341,17 @@ def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
                 .when(period == "monthly").then(pl.col(f"{part}_1"))
                 .otherwise(pl.col(f"{part}_2")))
 
-    sums = (pl.concat([every.select(named.columns), named], how="vertical_relaxed")
-            .sort("b", "pos", nulls_last=True)
-            .with_columns(found=pl.col("pos").is_not_null())
-            .group_by("b", maintain_order=True)
+    counted = (pl.concat([every.select(named.columns), named], how="vertical_relaxed")
+               .sort("b", "pos", nulls_last=True)
+               .with_columns(found=pl.col("pos").is_not_null()))
+    sums = (counted.group_by("b", maintain_order=True)
             .agg(pl.col("i", "budget_id", "category", "amount_limit", "period",
                         "alert").first(),
-                 *(pick(p).fill_null(0.0).cum_sum().last().alias(p)
-                   for p in (*_PARTS, "due")),
                  *(pl.when(pl.col("found")).then(pick(f"{p}_float"))
                    .otherwise(missing_float).any().alias(f"{p}_float") for p in _PARTS),
-                 (pl.col("found") | missing_float).any().alias("due_float")))
+                 (pl.col("found") | missing_float).any().alias("due_float"))
+            .join(_sums(counted, {p: pick(p).fill_null(0.0) for p in (*_PARTS, "due")},
+                        by="b"), on="b", maintain_order="left"))
     users = sums["i"].to_list()
     periods = sums["period"].to_list()
     bounds = [period_bounds(p, todays[i]) for i, p in zip(users, periods, strict=True)]
@@ -448,8 +455,9 @@ def _categories(kept: pl.DataFrame) -> pl.DataFrame:
     stats = kept.group_by(_GROUP, maintain_order=True).agg(
         pl.col("i").first(), pl.col("key").first(), n30=flag("d30").sum(),
         week_n=flag("week").sum(), month_n=flag("month").sum(), year_n=flag("year").sum())
-    sums = _sums(kept, {"s30": "d30", "week_s": "week", "month_s": "month", "year_s": "year",
-                        "p0": "prior0", "p1": "prior1", "p2": "prior2"})
+    sums = _sums(kept, {name: _masked(flag) for name, flag in (
+        ("s30", "d30"), ("week_s", "week"), ("month_s", "month"), ("year_s", "year"),
+        ("p0", "prior0"), ("p1", "prior1"), ("p2", "prior2"))})
     base = _baselines(kept.filter("base").select(_GROUP, "amount"))
     return (stats.join(sums, on=_GROUP, how="left", maintain_order="left")
             .join(base, on=_GROUP, how="left", maintain_order="left")
