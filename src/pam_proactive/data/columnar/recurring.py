@@ -19,7 +19,9 @@ inclusive comparisons (``bisect_left``/``bisect_right``).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pam_proactive.analysis.schedules import (
@@ -40,28 +42,12 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
     ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head the finder
     judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts."""
     amount = pl.col("amount")
-    # Each distinct amount of a user's category, ascending, with how many payments have an
-    # amount at most it (``upto``) and below it (``below``), counted over the whole sorted
-    # frame: the difference of two counts of one category is the payments between them.
-    amounts = (payments.group_by(_GROUP, "amount").len()
-               .sort(_GROUP, "amount")
-               .with_columns(upto=pl.col("len").cum_sum())
-               .with_columns(below=pl.col("upto") - pl.col("len"))
-               .drop("len"))
     heads = (payments.filter(pl.col("offset") >= pl.col("since"))
              .select(_GROUP, amount,
                      lo=amount * (1 - AMOUNT_TOLERANCE), hi=amount * (1 + AMOUNT_TOLERANCE))
              .unique())
-    # The last amount <= hi (there is one: the head's own) and the first >= lo.
-    heads = heads.sort("hi").join_asof(
-        amounts.select(_GROUP, "upto", at_hi="amount").sort("at_hi"),
-        left_on="hi", right_on="at_hi", by=_GROUP, strategy="backward",
-        check_sortedness=False)
-    heads = heads.sort("lo").join_asof(
-        amounts.select(_GROUP, "below", at_lo="amount").sort("at_lo"),
-        left_on="lo", right_on="at_lo", by=_GROUP, strategy="forward",
-        check_sortedness=False)
-    judged = heads.filter(pl.col("upto") - pl.col("below") >= MIN_OCCURRENCES)
+    judged = heads.filter(pl.Series(_alike(payments, heads) >= MIN_OCCURRENCES,
+                                    dtype=pl.Boolean()))
     # A payment is alike to a judged head when lo <= amount <= hi; both bounds grow with the
     # head's amount, so the head with the largest lo <= amount has the largest hi of those.
     core = (payments.select("r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
@@ -77,6 +63,28 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
                     day=pl.col("day0") + pl.col("offset"),
                     judged=(pl.col("offset") >= pl.col("since")) & pl.col("lo").is_not_null(),
                     lo="lo", hi="hi"))
+
+
+def _alike(payments: pl.DataFrame, heads: pl.DataFrame) -> np.ndarray[Any, Any]:
+    """For each row of ``heads`` (``g``, ``lo``, ``hi``): how many ``payments`` of its
+    ``g`` have lo <= amount <= hi (its own included).
+
+    Exact and in two binary searches per head: every amount and bound is replaced by its
+    rank among all of them (the same order, the same ties), so a user's category and an
+    amount make one integer key, ``group * width + rank``, sorted once."""
+    amounts = payments["amount"].to_numpy()
+    n, m = len(amounts), heads.height
+    values, rank = np.unique(np.concatenate(
+        [amounts, heads["lo"].to_numpy(), heads["hi"].to_numpy()]), return_inverse=True)
+    _groups, code = np.unique(np.concatenate(
+        [payments[_GROUP].to_numpy(), heads[_GROUP].to_numpy()]), return_inverse=True)
+    rank, code = rank.reshape(-1).astype(np.int64), code.reshape(-1).astype(np.int64)
+    width = len(values) + 1
+    keys = np.sort(code[:n] * width + rank[:n])
+    base = code[n:] * width
+    upto = np.searchsorted(keys, base + rank[n + m:], side="right")
+    below = np.searchsorted(keys, base + rank[n:n + m], side="left")
+    return upto - below
 
 
 def _grids(days: list[int]) -> pl.DataFrame:
