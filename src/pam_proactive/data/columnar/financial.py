@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
-import itertools
-from itertools import repeat
+from itertools import pairwise, repeat
 from typing import Any, TypeVar
 
 import numpy as np
@@ -115,7 +114,7 @@ def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
         by_rank = np.argsort(rank, kind="stable")
         bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
         with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
-            for lo, hi in itertools.pairwise(bounds.tolist()):
+            for lo, hi in pairwise(bounds.tolist()):
                 at = by_rank[lo:hi]
                 totals[code[at]] += values_at[at]  # one row per group: float additions
     return pl.DataFrame({by: pl.Series(found, dtype=rows.schema[by]),
