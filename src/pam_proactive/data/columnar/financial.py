@@ -3,14 +3,17 @@ period, recurring payments and the last 7 days' expenses (pure).
 
 The rules are those of ``data/assemble.build_financial`` (the oracle), applied to the whole
 batch's expenses at once: the skips (invalid amount, far future, duplicate), the per-category
-windows, baseline median and MAD, period sums, outliers and the schedule finder (see
-:mod:`.recurring`) are Polars expressions; only the dues of the series found
-(``assemble.schedule_effects``), the budgets (``assemble._budget``) and the objects
-themselves are built per user, in one pass over the results.
+windows, baseline median and MAD, period sums, outliers, the schedule finder (see
+:mod:`.recurring`), the scheduled payments' effects, the budgets' checks and sums are
+Polars expressions and numpy arrays over the batch. Python only runs the outlier rule's
+``bar`` per category, ``dues_by_category`` per user and budgeted category with a schedule,
+and the final rounding to cents (Python's ``round``: half-even on the exact binary value,
+which Polars' ``round`` is not); the objects are made a column at a time
+(:func:`.objects.instances`).
 
-Sums are taken in the oracle's order (row order, one after the other: a cumulative sum's last
-value), so every figure, rounded or not, is the oracle's; an empty sum is the integer 0 as
-Python's ``sum`` gives it.
+Sums are taken in the oracle's order (row order, one after the other, see :func:`_sums`),
+so every figure, rounded or not, is the oracle's; an empty sum is the integer 0 as
+Python's ``sum`` gives it (tracked by ``*_float`` flags where a budget can show it).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pam_proactive.context import (
 )
 from pam_proactive.data.assemble import (
     BASELINE_DAYS,
+    DEFAULT_ALERT_PCT,
     FAR_FUTURE_DAYS,
     SPENT_DAYS,
     judged_since,
@@ -256,8 +260,8 @@ def _month_spent(parts: pl.DataFrame) -> dict[int, float]:
 def _checked(budgets: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
     """The budgets ``_budget`` keeps (a finite, positive limit, a period the schema defines,
     a category that is None or not blank), in row order, with ``alert``: the alert
-    threshold, 80 % when missing or out of (0, 100]; the others counted as skipped, and
-    the thresholds defaulted as repaired, by user."""
+    threshold, ``DEFAULT_ALERT_PCT`` when missing or out of (0, 100]; the others counted
+    as skipped, and the thresholds defaulted as repaired, by user."""
     limit, pct = pl.col("amount_limit"), pl.col("alert_threshold_pct")
     # Python's str.strip (its own idea of blank), on the few budget categories only.
     blank = [c is not None and not c.strip() for c in budgets["category"].to_list()]
@@ -281,7 +285,7 @@ def _checked(budgets: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl
         q.repair("budget_threshold_defaulted", bad_pct)
     return (checked.filter(pl.col("limit_ok") & pl.col("period_ok") & ~pl.col("blank"))
             .select("i", "budget_id", "category", "amount_limit", "period",
-                    alert=pl.when("pct_ok").then(pct).otherwise(80.0)))
+                    alert=pl.when("pct_ok").then(pct).otherwise(DEFAULT_ALERT_PCT)))
 
 
 def _dues(series: pl.DataFrame, budgets: pl.DataFrame, todays: Mapping[int, date]
