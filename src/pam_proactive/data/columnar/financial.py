@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
-from itertools import pairwise, repeat
+from itertools import repeat
 from typing import Any, TypeVar
 
 import numpy as np
@@ -107,20 +107,21 @@ def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
     group holds a few dozen rows)."""
     masked = rows.select(by, *(e.alias(name) for name, e in values.items()))
     groups, values_at = masked[by].to_numpy(), masked.drop(by).to_numpy()
-    found, code = np.unique(groups, return_inverse=True)
-    code = code.reshape(-1)
+    order = np.argsort(groups, kind="stable")  # each group's rows together, in row order
+    ordered = groups[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else (
+        np.zeros(0, dtype=np.int64))
+    found = ordered[starts]
+    sizes = np.diff(np.r_[starts, len(order)])
+    # Groups by size, largest first: the groups with a k-th row are the first ones.
+    by_size = np.argsort(-sizes, kind="stable")
+    having = np.searchsorted(-sizes[by_size], -np.arange(1, sizes.max(initial=0) + 1),
+                             side="right")
     totals = np.zeros((len(found), len(values)))
-    if len(code):
-        order = np.argsort(code, kind="stable")
-        first = np.searchsorted(code[order], np.arange(len(found)))
-        rank = np.empty(len(code), dtype=np.int64)
-        rank[order] = np.arange(len(code)) - first[code[order]]
-        by_rank = np.argsort(rank, kind="stable")
-        bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
-        with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
-            for lo, hi in pairwise(bounds.tolist()):
-                at = by_rank[lo:hi]
-                totals[code[at]] += values_at[at]  # one row per group: float additions
+    with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
+        for k, count in enumerate(having.tolist()):
+            at = by_size[:count]
+            totals[at] += values_at[order[starts[at] + k]]  # one float addition per group
     return pl.DataFrame({by: pl.Series(found, dtype=rows.schema[by]),
                          **{name: totals[:, k] for k, name in enumerate(values)}})
 
@@ -437,8 +438,9 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
     return (kept
             .select(
                 "r", "i", "key", "amount", "offset", "since", "day0", "expense_id",
-                g=pl.col("i").cast(pl.Int64) * (kept.height + 1)
-                + pl.col("key").rank("dense").cast(pl.Int64),
+                # The user's category as the row of its first expense (a hash grouping:
+                # a rank of the texts would sort them).
+                g=pl.col("r").min().over("i", "key").cast(pl.Int64),
                 base=_offset.is_between(first_day, last_day),
                 d30=_offset > -SPENT_DAYS,
                 week=_offset >= pl.col("week_from"),

@@ -46,16 +46,10 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
              .select(_GROUP, amount,
                      lo=amount * (1 - AMOUNT_TOLERANCE), hi=amount * (1 + AMOUNT_TOLERANCE))
              .unique())
-    judged = heads.filter(pl.Series(_alike(payments, heads) >= MIN_OCCURRENCES,
-                                    dtype=pl.Boolean()))
-    # A payment is alike to a judged head when lo <= amount <= hi; both bounds grow with the
-    # head's amount, so the head with the largest lo <= amount has the largest hi of those.
-    core = (payments.select("r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
-            .sort("amount")
-            .join_asof(judged.select(_GROUP, "lo", "hi").sort("lo"), left_on="amount",
-                       right_on="lo", by=_GROUP, strategy="backward", check_sortedness=False)
-            .filter(pl.col("amount") <= pl.col("hi"))
-            .drop("lo", "hi"))
+    judging, in_core = _alike(payments, heads)
+    judged = heads.filter(pl.Series(judging, dtype=pl.Boolean()))
+    core = payments.filter(pl.Series(in_core, dtype=pl.Boolean())).select(
+        "r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
     return (core.join(judged.select(_GROUP, "amount", "lo", "hi"), on=[_GROUP, "amount"],
                       how="left")
             .sort("r")
@@ -65,13 +59,16 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
                     lo="lo", hi="hi"))
 
 
-def _alike(payments: pl.DataFrame, heads: pl.DataFrame) -> np.ndarray[Any, Any]:
-    """For each row of ``heads`` (``g``, ``lo``, ``hi``): how many ``payments`` of its
-    ``g`` have lo <= amount <= hi (its own included).
+def _alike(payments: pl.DataFrame, heads: pl.DataFrame
+           ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Which rows of ``heads`` (``g``, ``lo``, ``hi``) the finder judges: at least
+    :data:`MIN_OCCURRENCES` ``payments`` of their ``g`` have lo <= amount <= hi (their own
+    included); and which payments are alike to a judged head (the core).
 
-    Exact and in two binary searches per head: every amount and bound is replaced by its
-    rank among all of them (the same order, the same ties), so a user's category and an
-    amount make one integer key, ``group * width + rank``, sorted once."""
+    Exact, by binary searches: every amount and bound is replaced by its rank among all of
+    them (the same order, the same ties), so a user's category and an amount make one
+    integer key, ``group * width + rank``; a head's alike payments are a range of the
+    payments sorted by key, and the core is the union of the judged heads' ranges."""
     amounts = payments["amount"].to_numpy()
     n, m = len(amounts), heads.height
     values, rank = np.unique(np.concatenate(
@@ -80,11 +77,20 @@ def _alike(payments: pl.DataFrame, heads: pl.DataFrame) -> np.ndarray[Any, Any]:
         [payments[_GROUP].to_numpy(), heads[_GROUP].to_numpy()]), return_inverse=True)
     rank, code = rank.reshape(-1).astype(np.int64), code.reshape(-1).astype(np.int64)
     width = len(values) + 1
-    keys = np.sort(code[:n] * width + rank[:n])
+    keys = code[:n] * width + rank[:n]
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
     base = code[n:] * width
     upto = np.searchsorted(keys, base + rank[n + m:], side="right")
     below = np.searchsorted(keys, base + rank[n:n + m], side="left")
-    return upto - below
+    judged = upto - below >= MIN_OCCURRENCES
+    # +1 where a judged head's range starts, -1 past its end: covered where the sum > 0.
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(edges, below[judged], 1)
+    np.add.at(edges, upto[judged], -1)
+    core = np.zeros(n, dtype=bool)
+    core[order] = np.cumsum(edges[:n]) > 0
+    return judged, core
 
 
 def _grids(days: list[int]) -> pl.DataFrame:
