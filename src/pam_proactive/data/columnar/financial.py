@@ -106,7 +106,8 @@ def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
     across groups: the k-th rows of every group are added at once, for k = 0, 1, ... (a
     group holds a few dozen rows)."""
     masked = rows.select(by, *(e.alias(name) for name, e in values.items()))
-    groups, values_at = masked[by].to_numpy(), masked.drop(by).to_numpy()
+    groups = masked[by].to_numpy()
+    values_at = np.column_stack([masked[name].to_numpy() for name in values])
     order = np.argsort(groups, kind="stable")  # each group's rows together, in row order
     ordered = groups[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else (
@@ -194,28 +195,30 @@ def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
     period k (0 week, 1 month, 2 year) and part ``total_k``, ``outliers_k``,
     ``scheduled_k`` and their ``*_float`` flags; ``month_n``."""
     flags = ("week", "month", "year")
-    with_bar = kept.join(bars, on=_GROUP, how="inner", maintain_order="left")
-    over = with_bar.filter(_amount > pl.col("bar"))
-    big = (over.group_by(_GROUP).agg(pl.col(p).sum().alias(f"big_n{k}")
-                                     for k, p in enumerate(flags))
-           .join(_sums(over, {f"big_s{k}": _masked(p) for k, p in enumerate(flags)}),
+    # Lazy chains, collected only where numpy needs the rows (see _sums): each eager step
+    # would be a query of its own.
+    over = (kept.lazy().join(bars.lazy(), on=_GROUP, how="inner", maintain_order="left")
+            .filter(_amount > pl.col("bar")).collect())
+    big = (over.lazy().group_by(_GROUP).agg(pl.col(p).sum().alias(f"big_n{k}")
+                                            for k, p in enumerate(flags))
+           .join(_sums(over, {f"big_s{k}": _masked(p) for k, p in enumerate(flags)}).lazy(),
                  on=_GROUP))
     # Each scheduled payment with its category and periods (the expense's own row ``r``).
-    paid = (scheduled.select("r")
-            .join(kept.select("r", _GROUP, "amount", *flags), on="r", how="inner",
+    paid = (scheduled.lazy().select("r")
+            .join(kept.lazy().select("r", _GROUP, "amount", *flags), on="r", how="inner",
                   maintain_order="left")
-            .join(bars, on=_GROUP, how="left", maintain_order="left"))
+            .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")).collect()
     above = (_amount > pl.col("bar")).fill_null(False)
-    regular = (paid.group_by(_GROUP)
+    regular = (paid.lazy().group_by(_GROUP)
                .agg(*(e for k, p in enumerate(flags)
                       for e in (pl.col(p).sum().alias(f"reg_n{k}"),
                                 (pl.col(p) & above).sum().alias(f"rab_n{k}"))))
                .join(_sums(paid, {**{f"reg_s{k}": _masked(p) for k, p in enumerate(flags)},
                                   **{f"rab_s{k}": _masked(pl.col(p) & above)
-                                     for k, p in enumerate(flags)}}), on=_GROUP))
-    joined = (stats.select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
-                           "year_n", "year_s")
-              .join(bars, on=_GROUP, how="left", maintain_order="left")
+                                     for k, p in enumerate(flags)}}).lazy(), on=_GROUP))
+    joined = (stats.lazy().select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
+                                  "year_n", "year_s")
+              .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")
               .join(big, on=_GROUP, how="left", maintain_order="left")
               .join(regular, on=_GROUP, how="left", maintain_order="left")
               # A category with a scheduled payment (in any period) has its lists.
@@ -246,7 +249,7 @@ def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
             (~paid_any | every_float | within_float).alias(f"outliers_float_{k}"),
             pl.col(f"reg_s{k}").alias(f"scheduled_{k}"),
             (reg_n > 0).alias(f"scheduled_float_{k}")]
-    return joined.select("i", "key", "month_n", *columns)
+    return joined.select("i", "key", "month_n", *columns).collect()
 
 
 def _month_spent(parts: pl.DataFrame) -> dict[int, float]:
@@ -294,15 +297,19 @@ def _dues(series: pl.DataFrame, budgets: pl.DataFrame, todays: Mapping[int, date
     """Per user and category a budget counts: the scheduled payments still expected until
     the end of this week, month and year (``due_0`` .. ``due_2``, ``dues_by_category`` of
     the user's series, sorted as ``find_schedules`` sorts them)."""
-    every = budgets.filter(pl.col("category").is_null()).select("i").unique()
-    named = budgets.filter(pl.col("category").is_not_null()).select(
+    schema = {"i": pl.Int32(), "key": pl.String(),
+              **{f"due_{k}": pl.Float64() for k in range(3)}}
+    if series.is_empty():
+        return pl.DataFrame(schema=schema)
+    every = budgets.lazy().filter(pl.col("category").is_null()).select("i").unique()
+    named = budgets.lazy().filter(pl.col("category").is_not_null()).select(
         "i", key="category").unique()
-    wanted = pl.concat([series.join(every, on="i", how="semi"),
-                        series.join(named, on=["i", "key"], how="semi")])
+    wanted = pl.concat([series.lazy().join(every, on="i", how="semi"),
+                        series.lazy().join(named, on=["i", "key"], how="semi")])
     ordered = (wanted.unique(subset="r")
                .sort("i", "key", pl.col("days").list.last(), "amount", "r",
                      descending=[False, False, False, False, True])
-               .select("i", "key", "cadence", "amount", "days"))
+               .select("i", "key", "cadence", "amount", "days")).collect()
     rows: list[tuple[Any, ...]] = []
     users = ordered["i"].to_list()
     found = [Schedule(key, CADENCES[cadence], amount,
@@ -315,8 +322,6 @@ def _dues(series: pl.DataFrame, budgets: pl.DataFrame, todays: Mapping[int, date
         ends = [period_bounds(p, today)[1] for p in _PERIODS]
         rows += [(i, key, *due) for key, due in
                  dues_by_category(schedules, today, ends).items()]
-    schema = {"i": pl.Int32(), "key": pl.String(),
-              **{f"due_{k}": pl.Float64() for k in range(3)}}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -326,12 +331,15 @@ def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
     sums ``_budget`` takes over the categories it counts (every category of the user for
     a budget without one, in category order), rounded to cents; a sum of nothing but
     Python's integer 0 stays 0, a category with no expense counts 0.0."""
-    pieces = (parts.join(dues, on=["i", "key"], how="left", maintain_order="left")
+    if budgets.is_empty():
+        return {}
+    pieces = (parts.lazy().join(dues.lazy(), on=["i", "key"], how="left",
+                                maintain_order="left")
               .with_columns(pl.col(f"due_{k}").fill_null(0.0) for k in range(3))
               .with_row_index("pos"))
-    rows = budgets.with_row_index("b")
+    rows = budgets.lazy().with_row_index("b")
     every = rows.filter(pl.col("category").is_null()).join(
-        pieces, on="i", how="left", maintain_order="left")
+        pieces.drop("key"), on="i", how="left", maintain_order="left")
     named = rows.filter(pl.col("category").is_not_null()).join(
         pieces.rename({"key": "category"}), on=["i", "category"], how="left",
         maintain_order="left")
@@ -345,17 +353,17 @@ def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
                 .when(period == "monthly").then(pl.col(f"{part}_1"))
                 .otherwise(pl.col(f"{part}_2")))
 
-    counted = (pl.concat([every.select(named.columns), named], how="vertical_relaxed")
+    counted = (pl.concat([every, named], how="vertical_relaxed")
                .sort("b", "pos", nulls_last=True)
-               .with_columns(found=pl.col("pos").is_not_null()))
-    sums = (counted.group_by("b", maintain_order=True)
+               .with_columns(found=pl.col("pos").is_not_null())).collect()
+    sums = (counted.lazy().group_by("b", maintain_order=True)
             .agg(pl.col("i", "budget_id", "category", "amount_limit", "period",
                         "alert").first(),
                  *(pl.when(pl.col("found")).then(pick(f"{p}_float"))
                    .otherwise(missing_float).any().alias(f"{p}_float") for p in _PARTS),
                  (pl.col("found") | missing_float).any().alias("due_float"))
             .join(_sums(counted, {p: pick(p).fill_null(0.0) for p in (*_PARTS, "due")},
-                        by="b"), on="b", maintain_order="left"))
+                        by="b").lazy(), on="b", maintain_order="left")).collect()
     users = sums["i"].to_list()
     periods = sums["period"].to_list()
     bounds = [period_bounds(p, todays[i]) for i, p in zip(users, periods, strict=True)]

@@ -128,19 +128,22 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ends. The first cadence that holds (in CADENCES order) is the series'; a scheduled
     payment in an earlier payment's chain is not the latest of its series."""
     width = 2 * DAY_TOLERANCE
-    heads = core.filter("judged").select(
-        "i", "key", _GROUP, "amount", "lo", "hi", h="r", h_day="day")
+    # Lazy chains, collected where a result is needed: each eager step is a query of its
+    # own (~0.2 ms whatever its size), a small batch's largest cost here.
+    heads = core.lazy().filter("judged").select(
+        "i", "key", _GROUP, "amount", "lo", "hi", h="r", h_day="day").collect()
     if heads.is_empty():
-        # Nothing judged (most small batches): the ~40 queries of the walk would find
+        # Nothing judged (most small batches): the queries of the walk would find
         # nothing; the same empty frames, without them.
         return _nothing(core)
     # Each judged head with its alike payments up to its day (itself excluded).
-    pairs = (heads.select("h", _GROUP, "lo", "hi", "h_day")
-             .join(core.select(_GROUP, p="r", p_day="day", p_amount="amount"), on=_GROUP)
+    pairs = (heads.lazy().select("h", _GROUP, "lo", "hi", "h_day")
+             .join(core.lazy().select(_GROUP, p="r", p_day="day", p_amount="amount"),
+                   on=_GROUP)
              .filter((pl.col("p") != pl.col("h")) & (pl.col("p_day") <= pl.col("h_day"))
                      & pl.col("p_amount").is_between(pl.col("lo"), pl.col("hi")))
-             .select("h", "p", "p_day"))
-    chain = heads.select("h", "h_day", last="h_day")
+             .select("h", "p", "p_day")).collect().lazy()
+    chain = heads.lazy().select("h", "h_day", last="h_day")
     for k in range(1, MIN_OCCURRENCES):
         # The latest by (day, position), as the finder's sorted list and bisect take it.
         step = (pairs.join(chain.select("h", "last"), on="h")
@@ -148,22 +151,24 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
                 .group_by("h").agg(pl.col("p", "p_day").sort_by("p_day", "p").last()))
         chain = (chain.join(step, on="h")
                  .rename({"p": f"r{k}", "p_day": f"day{k}"})
-                 .with_columns(last=pl.col(f"day{k}")))
+                 .with_columns(last=pl.col(f"day{k}"))).collect().lazy()
     between = (pairs.join(chain.select("h", "last"), on="h")
                .filter(pl.col("p_day") >= pl.col("last"))
                .group_by("h").len())
-    chain = (chain.join(between, on="h", how="left")
-             .filter(pl.col("len").fill_null(0) + 1 == MIN_OCCURRENCES))
+    walked = (chain.join(between, on="h", how="left")
+              .filter(pl.col("len").fill_null(0) + 1 == MIN_OCCURRENCES)).collect()
     steps = range(1, MIN_OCCURRENCES)
     devs = [pl.col(f"day{k}") - pl.col(f"expected{k}") for k in steps]
-    fits = (chain.join(_grids(chain["h_day"].unique().to_list()), on="h_day")
-            .filter(pl.max_horizontal(0, *devs) - pl.min_horizontal(0, *devs) <= width)
-            .group_by("h").agg(pl.col("cadence").min(),
-                               *(pl.col(f"r{k}", f"day{k}").first() for k in steps)))
-    fits = heads.join(fits, on="h")
+    fits = (heads.lazy().join(
+        walked.lazy().join(_grids(walked["h_day"].unique().to_list()).lazy(), on="h_day")
+        .filter(pl.max_horizontal(0, *devs) - pl.min_horizontal(0, *devs) <= width)
+        .group_by("h").agg(pl.col("cadence").min(),
+                           *(pl.col(f"r{k}", f"day{k}").first() for k in steps)),
+        on="h")).collect()
     followed = pl.concat([fits[f"r{k}"] for k in steps])
-    scheduled = fits.select(r="h", i="i", key="key", amount="amount", day="h_day").sort("r")
-    series = (fits.filter(~pl.col("h").is_in(followed.implode()))
-              .select("i", "key", "cadence", "amount", r="h",
-                      days=pl.concat_list(*(f"day{k}" for k in reversed(steps)), "h_day")))
+    scheduled, series = pl.collect_all([
+        fits.lazy().select(r="h", i="i", key="key", amount="amount", day="h_day").sort("r"),
+        fits.lazy().filter(~pl.col("h").is_in(followed.implode()))
+        .select("i", "key", "cadence", "amount", r="h",
+                days=pl.concat_list(*(f"day{k}" for k in reversed(steps)), "h_day"))])
     return scheduled, series
