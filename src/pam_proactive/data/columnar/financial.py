@@ -159,14 +159,14 @@ def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expe
     """Per user ``i``: the last 7 days' expenses, sorted by day then id, each marked
     ``scheduled`` when a scheduled payment has its category, day and amount (as
     ``schedule_effects`` marks them)."""
-    paid = (scheduled.select("i", "key", "day", "amount").unique()
+    paid = (scheduled.lazy().select("i", "key", "day", "amount").unique()
             .with_columns(scheduled=pl.lit(True)))
-    rows = (kept.filter(pl.col("expense_id").is_not_null())
+    rows = (kept.lazy().filter(pl.col("expense_id").is_not_null())
             .select("i", "expense_id", "key", "amount", day=pl.col("day0") + _offset)
             .join(paid, on=["i", "key", "day", "amount"], how="left", maintain_order="left")
             .sort("i", "day", "expense_id", maintain_order=True)
             .with_columns(pl.col("scheduled").fill_null(False),
-                          spent_on=(pl.col("day") - _EPOCH).cast(pl.Date())))
+                          spent_on=(pl.col("day") - _EPOCH).cast(pl.Date()))).collect()
     made = instances(Expense, [rows[c].to_list() for c in (
         "expense_id", "key", "amount", "spent_on", "scheduled")])
     return _grouped(rows["i"].to_list(), made)
@@ -465,18 +465,18 @@ def _categories(kept: pl.DataFrame) -> pl.DataFrame:
     30-day count and sum, the week's, month's and year's sums (with counts where an empty
     sum is Python's 0), the prior months' sums and the baseline count, median and MAD."""
     flag = pl.col
-    stats = kept.group_by(_GROUP, maintain_order=True).agg(
+    stats = kept.lazy().group_by(_GROUP, maintain_order=True).agg(
         pl.col("i").first(), pl.col("key").first(), n30=flag("d30").sum(),
         week_n=flag("week").sum(), month_n=flag("month").sum(), year_n=flag("year").sum())
     sums = _sums(kept, {name: _masked(flag) for name, flag in (
         ("s30", "d30"), ("week_s", "week"), ("month_s", "month"), ("year_s", "year"),
         ("p0", "prior0"), ("p1", "prior1"), ("p2", "prior2"))})
-    base = _baselines(kept.filter("base").select(_GROUP, "amount"))
-    return (stats.join(sums, on=_GROUP, how="left", maintain_order="left")
+    base = _baselines(kept.lazy().filter("base").select(_GROUP, "amount"))
+    return (stats.join(sums.lazy(), on=_GROUP, how="left", maintain_order="left")
             .join(base, on=_GROUP, how="left", maintain_order="left")
             .with_columns(pl.col("base_n").fill_null(0))
             .select("i", "g", "key", "n30", "s30", "week_n", "week_s", "month_n", "month_s",
-                    "year_n", "year_s", "p0", "p1", "p2", "base_n", "median", "mad"))
+                    "year_n", "year_s", "p0", "p1", "p2", "base_n", "median", "mad")).collect()
 
 
 def _middle(column: str) -> pl.Expr:
@@ -488,9 +488,9 @@ def _middle(column: str) -> pl.Expr:
     return pl.when(n % 2 == 1).then(low).otherwise(low / 2 + high / 2)
 
 
-def _baselines(base: pl.DataFrame) -> pl.DataFrame:
+def _baselines(base: pl.LazyFrame) -> pl.LazyFrame:
     """``analysis.outliers.baseline_of`` per user and category: count, median and MAD of
-    the baseline window's amounts (all finite here)."""
+    the baseline window's amounts (all finite here); a query to collect."""
     medians = (base.sort(_GROUP, "amount").group_by(_GROUP, maintain_order=True)
                .agg(base_n=pl.len().cast(pl.Int64), median=_middle("amount")))
     mads = (base.join(medians, on=_GROUP)

@@ -42,13 +42,13 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
     ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head the finder
     judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts."""
     amount = pl.col("amount")
-    heads = (payments.filter(pl.col("offset") >= pl.col("since"))
+    heads = (payments.lazy().filter(pl.col("offset") >= pl.col("since"))
              .select(_GROUP, amount,
                      lo=amount * (1 - AMOUNT_TOLERANCE), hi=amount * (1 + AMOUNT_TOLERANCE))
-             .unique())
+             .unique()).collect()
     judging, in_core = _alike(payments, heads)
-    judged = heads.filter(pl.Series(judging, dtype=pl.Boolean()))
-    core = payments.filter(pl.Series(in_core, dtype=pl.Boolean())).select(
+    judged = heads.lazy().filter(pl.Series(judging, dtype=pl.Boolean()))
+    core = payments.lazy().filter(pl.Series(in_core, dtype=pl.Boolean())).select(
         "r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
     return (core.join(judged.select(_GROUP, "amount", "lo", "hi"), on=[_GROUP, "amount"],
                       how="left")
@@ -56,7 +56,7 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
             .select("r", "i", "key", _GROUP, "amount",
                     day=pl.col("day0") + pl.col("offset"),
                     judged=(pl.col("offset") >= pl.col("since")) & pl.col("lo").is_not_null(),
-                    lo="lo", hi="hi"))
+                    lo="lo", hi="hi")).collect()
 
 
 def _alike(payments: pl.DataFrame, heads: pl.DataFrame
