@@ -415,15 +415,15 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
     """The expenses that count (valid, not after today, not a duplicate), in row order
     (``r``), with their user's calendar columns, ``key`` (the category, 'uncategorized'
     for none) and the window flags; the others counted as skipped, by reason."""
-    rows = (expenses.with_row_index("r")
+    rows = (expenses.lazy().with_row_index("r")
             .with_columns(valid=(_amount.is_finite() & (_amount > 0)).fill_null(False)))
     # A NULL, NaN, infinite, zero or negative amount; then a valid one dated past the
     # far-future bound (one after today but before it is simply not spent yet).
-    skipped = rows.group_by("i").agg(
-        invalid=(~pl.col("valid")).sum(),
-        far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum())
-    candidates = rows.filter(pl.col("valid") & (_offset <= 0)).with_columns(
-        first=pl.struct(_DUPLICATE).is_first_distinct())
+    skipped, candidates = pl.collect_all([
+        rows.group_by("i").agg(invalid=(~pl.col("valid")).sum(),
+                               far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum()),
+        rows.filter(pl.col("valid") & (_offset <= 0)).with_columns(
+            first=pl.struct(_DUPLICATE).is_first_distinct())])
     duplicates = candidates.group_by("i").agg(duplicate=(~pl.col("first")).sum())
     if duplicates["duplicate"].sum():
         # The duplicate rule keeps the first row with the lowest id of its copies (rows of
@@ -438,11 +438,10 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
         quality[i].skip("expense_duplicate", n)
     category = pl.col("category")
     first_day, last_day = BASELINE_DAYS
-    kept = candidates.filter("first")
-    # ``calendar`` has one row per user in batch order: the user at position i is row i - 1.
-    at = kept["i"].cast(pl.Int64) - 1
-    kept = kept.with_columns(*calendar.drop("i")[at].get_columns(), key=pl.when(
-        category.is_null() | (category == "")).then(pl.lit("uncategorized")).otherwise(category))
+    kept = (candidates.lazy().filter("first")
+            .join(calendar.lazy(), on="i", how="left", maintain_order="left")
+            .with_columns(key=pl.when(category.is_null() | (category == ""))
+                          .then(pl.lit("uncategorized")).otherwise(category)))
     return (kept
             .select(
                 "r", "i", "key", "amount", "offset", "since", "day0", "expense_id",
@@ -457,7 +456,8 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
                 # Prior months are before this month (the oracle's elif).
                 **{f"prior{k}": (_offset < pl.col("month_from"))
                    & _offset.is_between(pl.col(lo), pl.col(hi))
-                   for k, (lo, hi) in enumerate(_PRIOR)}))
+                   for k, (lo, hi) in enumerate(_PRIOR)})
+            .collect())
 
 
 def _categories(kept: pl.DataFrame) -> pl.DataFrame:
