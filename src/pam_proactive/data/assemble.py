@@ -139,6 +139,8 @@ def build_profile(row: UserRow, timezone: str, quality: QualityBuilder) -> Profi
 FAR_FUTURE_DAYS = 365  # an expense dated further ahead than this is a typo
 BASELINE_DAYS = (-97, -7)  # the anomaly baseline: the 90 days before the last 7
 SPENT_DAYS = 30  # CategoryStats.spent_30d and count_30d: the last 30 days, today included
+# A budget's alert threshold (percent of its limit) when it has none, or one outside (0, 100].
+DEFAULT_ALERT_PCT = 80.0
 
 
 class _Category:
@@ -367,7 +369,7 @@ def _budget(
     start, end = period_bounds(period, today)
     pct = _finite(threshold)
     if threshold is not None and (pct is None or not 0 < pct <= 100):
-        quality.repair("budget_threshold_defaulted")  # the default alert threshold, 80 %
+        quality.repair("budget_threshold_defaulted")  # to DEFAULT_ALERT_PCT
     return BudgetStatus(
         budget_id=str(budget_id),
         category=category,
@@ -377,7 +379,7 @@ def _budget(
         period_end=end,
         spent=round(total, 2),
         outlier_spent=round(outliers, 2),
-        alert_threshold_pct=pct if pct is not None and 0 < pct <= 100 else 80.0,
+        alert_threshold_pct=pct if pct is not None and 0 < pct <= 100 else DEFAULT_ALERT_PCT,
         scheduled_spent=round(scheduled, 2),
         scheduled_due=round(due, 2),
     )

@@ -3,43 +3,54 @@ period, recurring payments and the last 7 days' expenses (pure).
 
 The rules are those of ``data/assemble.build_financial`` (the oracle), applied to the whole
 batch's expenses at once: the skips (invalid amount, far future, duplicate), the per-category
-windows, baseline median and MAD, period sums, outliers and the schedule finder (see
-:mod:`.recurring`) are Polars expressions; only the dues of the series found
-(``assemble.schedule_effects``), the budgets (``assemble._budget``) and the objects
-themselves are built per user, in one pass over the results.
+windows, baseline median and MAD, period sums, outliers, the schedule finder (see
+:mod:`.recurring`), the scheduled payments' effects, the budgets' checks and sums are
+Polars expressions and numpy arrays over the batch. Python only runs the outlier rule's
+``bar`` per category, ``dues_by_category`` per user and budgeted category with a schedule,
+and the final rounding to cents (Python's ``round``: half-even on the exact binary value,
+which Polars' ``round`` is not); the objects are made a column at a time
+(:func:`.objects.instances`).
 
-Sums are taken in the oracle's order (row order, one after the other: a cumulative sum's last
-value), so every figure, rounded or not, is the oracle's; an empty sum is the integer 0 as
-Python's ``sum`` gives it.
+Sums are taken in the oracle's order (row order, one after the other, see :func:`_sums`),
+so every figure, rounded or not, is the oracle's; an empty sum is the integer 0 as
+Python's ``sum`` gives it (tracked by ``*_float`` flags where a budget can show it).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import date
-from typing import Any
+from itertools import repeat
+from typing import Any, TypeVar
 
+import numpy as np
 import polars as pl
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
-from pam_proactive.analysis.outliers import Baseline, OutlierRule, above
-from pam_proactive.analysis.schedules import CADENCES, Payment, Schedule, ScheduleView
-from pam_proactive.context import CategoryStats, Expense, FinancialContext, QualityBuilder
+from pam_proactive.analysis.outliers import Baseline, OutlierRule
+from pam_proactive.analysis.schedules import CADENCES, Schedule, dues_by_category
+from pam_proactive.context import (
+    BudgetStatus,
+    CategoryStats,
+    Expense,
+    FinancialContext,
+    QualityBuilder,
+)
 from pam_proactive.data.assemble import (
     BASELINE_DAYS,
+    DEFAULT_ALERT_PCT,
     FAR_FUTURE_DAYS,
     SPENT_DAYS,
-    _budget,
     judged_since,
     period_bounds,
     prior_month_offsets,
-    schedule_effects,
 )
 from pam_proactive.data.columnar.frames import BatchFrames
+from pam_proactive.data.columnar.objects import instances
 from pam_proactive.data.columnar.recurring import batch_schedules, schedule_core
 
+T = TypeVar("T")
 _PERIODS = ("weekly", "monthly", "yearly")
 # The duplicate rule's key: the same user, category, amount, day and description.
 _DUPLICATE = ["i", "category", "amount", "offset", "description"]
@@ -53,8 +64,7 @@ _CALENDAR = {
 }
 
 _amount, _offset = pl.col("amount"), pl.col("offset")
-_NOTHING_ABOVE = (0, 0.0, 0, 0.0, 0, 0.0)  # week, month, year: (count, sum) above the bar
-_NONE_DUE = (0.0, 0.0, 0.0)
+_EPOCH = date(1970, 1, 1).toordinal()  # a Polars Date is days since this ordinal
 
 
 def financial_section(frames: BatchFrames, rule: OutlierRule,
@@ -63,102 +73,309 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
     repaired are counted in the user's ``quality``."""
     yearly = set(frames.budgets.filter(pl.col("period") == "yearly")["i"].to_list())
     expenses = _cut(frames.expenses, quality)
-    budgets = _cut(frames.budgets, quality)
+    budgets = _checked(_cut(frames.budgets, quality), quality)
     kept = _kept(expenses, _calendar(frames.people, yearly), quality)
     stats = _categories(kept)
-    bars = {g: bar for g, n, med, mad in
-            stats.filter(pl.col("base_n") > 0).select("g", "base_n", "median", "mad").iter_rows()
-            if (bar := rule.bar(Baseline(n, med, mad))) is not None}
-    over = _outliers(kept, bars)
-    recent = _by_user(kept.filter(pl.col("expense_id").is_not_null())
-                      .select("i", "expense_id", "key", "amount", "offset"))
+    bars = _bars(stats, rule)
     scheduled, series = batch_schedules(schedule_core(kept))
-    paid = _by_user(scheduled.select("i", "key", "amount", "day"))
-    found = _by_user(series.select("i", "key", "cadence", "amount", "r", "days"))
-    by_category = _by_user(stats)
-    budget_rows = _by_user(budgets)
-    out = {}
-    for i, today in frames.people.select("i", "today").iter_rows():
-        out[i] = _context(today, by_category.get(i, ()), recent.get(i, ()),
-                          _view(paid.get(i, ()), found.get(i, ())), budget_rows.get(i, ()),
-                          bars, over, quality[i])
+    parts = _parts(kept, stats, bars, scheduled)
+    todays = dict(zip(frames.people["i"].to_list(), frames.people["today"].to_list(),
+                      strict=True))
+    categories = _category_stats(stats)
+    recent = _recent(kept, scheduled)
+    months = _month_spent(parts)
+    made = _budgets(budgets, parts, _dues(series, budgets, todays), todays)
+    users = list(todays)
+    return dict(zip(users, instances(FinancialContext, [
+        [months.get(i, 0) for i in users], [made.get(i, ()) for i in users],
+        [categories.get(i, {}) for i in users], [recent.get(i, ()) for i in users]]),
+        strict=True))
+
+
+def _masked(flag: str | pl.Expr) -> pl.Expr:
+    """The amount where ``flag`` holds, else 0.0 (adding it leaves a sum unchanged)."""
+    return pl.when(flag).then(_amount).otherwise(0.0)
+
+
+def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
+          ) -> pl.DataFrame:
+    """Per group ``by`` of ``rows`` (ascending): for each name of ``values``, the sum of
+    that float expression over the group's rows, added one after the other in row order
+    from 0.0, as Python's ``sum`` and ``+=`` add them (Polars' ``sum`` adds pairwise:
+    another float; its ``cum_sum().last()`` per group costs ten times more). Vectorised
+    across groups: the k-th rows of every group are added at once, for k = 0, 1, ... (a
+    group holds a few dozen rows)."""
+    masked = rows.select(by, *(e.alias(name) for name, e in values.items()))
+    groups = masked[by].to_numpy()
+    values_at = np.column_stack([masked[name].to_numpy() for name in values])
+    order = np.argsort(groups, kind="stable")  # each group's rows together, in row order
+    ordered = groups[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else (
+        np.zeros(0, dtype=np.int64))
+    found = ordered[starts]
+    sizes = np.diff(np.r_[starts, len(order)])
+    # Groups by size, largest first: the groups with a k-th row are the first ones.
+    by_size = np.argsort(-sizes, kind="stable")
+    having = np.searchsorted(-sizes[by_size], -np.arange(1, sizes.max(initial=0) + 1),
+                             side="right")
+    totals = np.zeros((len(found), len(values)))
+    with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
+        for k, count in enumerate(having.tolist()):
+            at = by_size[:count]
+            totals[at] += values_at[order[starts[at] + k]]  # one float addition per group
+    return pl.DataFrame({by: pl.Series(found, dtype=rows.schema[by]),
+                         **{name: totals[:, k] for k, name in enumerate(values)}})
+
+
+def _bars(stats: pl.DataFrame, rule: OutlierRule) -> pl.DataFrame:
+    """Per user and category (``g``) with an outlier bar: the bar (``rule.bar`` of its
+    baseline; a thinner baseline than ``rule.min_history`` has none, not asked)."""
+    base = stats.filter(pl.col("base_n") >= rule.min_history)
+    found = [(g, bar) for g, n, med, mad in zip(
+        base["g"].to_list(), base["base_n"].to_list(), base["median"].to_list(),
+        base["mad"].to_list(), strict=True)
+        if (bar := rule.bar(Baseline(n, med, mad))) is not None]
+    return pl.DataFrame(found, schema={"g": pl.Int64(), "bar": pl.Float64()}, orient="row")
+
+
+def _category_stats(stats: pl.DataFrame) -> dict[int, dict[str, CategoryStats]]:
+    """Per user ``i``: their :class:`CategoryStats` by category, in order of first expense
+    (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
+    keys = stats["key"].to_list()
+    month = [s if n else 0 for s, n in zip(stats["month_s"].to_list(),
+                                           stats["month_n"].to_list(), strict=True)]
+    objects = instances(CategoryStats, [
+        keys, stats["base_n"].to_list(), stats["median"].to_list(), stats["mad"].to_list(),
+        list(map(round, stats["s30"].to_list(), repeat(2))), stats["n30"].to_list(), month,
+        list(zip(stats["p0"].to_list(), stats["p1"].to_list(), stats["p2"].to_list(),
+                 strict=True))])
+    out: dict[int, dict[str, CategoryStats]] = defaultdict(dict)
+    for i, key, made in zip(stats["i"].to_list(), keys, objects, strict=True):
+        out[i][key] = made
     return out
 
 
-def _view(paid: Sequence[tuple[Any, ...]], found: Sequence[tuple[Any, ...]]
-          ) -> tuple[list[Payment], ScheduleView] | None:
-    """One user's scheduled payments and the finder's view of them (its series sorted as
-    ``find_schedules`` sorts them: by category, last day and amount, then latest first);
-    None when nothing fits a schedule."""
-    if not paid:
-        return None
-    payments = [Payment(key, amount, date.fromordinal(day)) for _i, key, amount, day in paid]
-    series = sorted(found, key=lambda s: (s[1], s[5][-1], s[3], -s[4]))
-    return payments, ScheduleView(frozenset(range(len(payments))), tuple(
-        Schedule(key, CADENCES[cadence], amount, tuple(date.fromordinal(d) for d in days))
-        for _i, key, cadence, amount, _r, days in series))
+def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expense, ...]]:
+    """Per user ``i``: the last 7 days' expenses, sorted by day then id, each marked
+    ``scheduled`` when a scheduled payment has its category, day and amount (as
+    ``schedule_effects`` marks them)."""
+    paid = (scheduled.lazy().select("i", "key", "day", "amount").unique()
+            .with_columns(scheduled=pl.lit(True)))
+    rows = (kept.lazy().filter(pl.col("expense_id").is_not_null())
+            .select("i", "expense_id", "key", "amount", day=pl.col("day0") + _offset)
+            .join(paid, on=["i", "key", "day", "amount"], how="left", maintain_order="left")
+            .sort("i", "day", "expense_id", maintain_order=True)
+            .with_columns(pl.col("scheduled").fill_null(False),
+                          spent_on=(pl.col("day") - _EPOCH).cast(pl.Date()))).collect()
+    made = instances(Expense, [rows[c].to_list() for c in (
+        "expense_id", "key", "amount", "spent_on", "scheduled")])
+    return _grouped(rows["i"].to_list(), made)
 
 
-def _context(today: date, categories: Any, recent_rows: Any,
-             view: tuple[list[Payment], ScheduleView] | None, budget_rows: Any,
-             bars: Mapping[int, float], over: Mapping[int, tuple[Any, ...]],
-             quality: QualityBuilder) -> FinancialContext:
-    """One user's context from their rows of the batch results (as ``build_financial``
-    puts it together)."""
-    day0 = today.toordinal()
-    recent = [Expense(eid, key, amount, date.fromordinal(day0 + offset))
-              for _i, eid, key, amount, offset in recent_rows]
-    paid_by: dict[str, tuple[list[float], list[float], list[float]]] = {}
-    due: Mapping[str, tuple[float, ...]] = {}
-    if view is not None:
-        scheduled, due = schedule_effects(view[1], view[0], recent, today)
-        paid_by = scheduled.amounts
-        if scheduled.recent:
-            recent = [replace(e, scheduled=True) if k in scheduled.recent else e
-                      for k, e in enumerate(recent)]
-    stats: dict[str, CategoryStats] = {}
-    # category -> [week, month, year, outliers week, month, year, scheduled week, month,
-    #              year, still due week, month, year], as build_financial's period_spent
-    period_spent: dict[str, list[float]] = {}
-    for (_i, g, key, n30, s30, week_n, week_s, month_n, month_s, year_n, year_s, p0, p1, p2,
-         base_n, median, mad) in categories:
-        week_sum, month_sum = week_s if week_n else 0, month_s if month_n else 0
-        stats[key] = CategoryStats(
-            category=key, baseline_count=base_n, baseline_median=median, baseline_mad=mad,
-            spent_30d=round(s30, 2), count_30d=n30, spent_month=month_sum,
-            prior_months=(p0, p1, p2))
-        bar = bars.get(g)
-        if bar is None:
-            every = [0.0, 0.0, 0.0]
-        else:
-            # above(every expense of the period, bar), as analysis.outliers.above sums it.
-            big = over.get(g, _NOTHING_ABOVE)
-            every = [0.0 if not n else (big[2 * k + 1] if big[2 * k] else 0)
-                     for k, n in enumerate((week_n, month_n, year_n))]
-        paid = paid_by.get(key)
-        if paid is None:  # above([], bar) is 0.0 and sum([]) is 0, as the oracle has them
-            period_spent[key] = [week_sum, month_sum, year_s, every[0] - 0.0,
-                                 every[1] - 0.0, every[2] - 0.0, 0, 0, 0,
-                                 *due.get(key, _NONE_DUE)]
-            continue
-        period_spent[key] = [
-            week_sum, month_sum, year_s,
-            *(e - above(regular, bar) for e, regular in zip(every, paid, strict=True)),
-            *(sum(regular) for regular in paid),
-            *due.get(key, _NONE_DUE)]
-    recent.sort(key=lambda e: (e.spent_on, e.expense_id))
-    budgets = tuple(b for b in (_budget(row, today, period_spent, quality)
-                                for row in budget_rows) if b)
-    month_spent = sum(v[1] for v in period_spent.values())
-    return FinancialContext(month_spent, budgets, stats, tuple(recent))
+def _grouped(users: Sequence[int], items: Sequence[T]) -> dict[int, tuple[T, ...]]:
+    """``items`` by their user (``users``, sorted: each user's items are contiguous)."""
+    if not users:
+        return {}
+    ends = [k for k in range(1, len(users)) if users[k] != users[k - 1]]
+    return {users[start]: tuple(items[start:end])
+            for start, end in zip([0, *ends], [*ends, len(users)], strict=True)}
 
 
-def _by_user(frame: pl.DataFrame) -> dict[int, list[tuple[Any, ...]]]:
-    """The frame's rows (tuples in column order; ``i`` first) by ``i``, keeping order."""
-    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in zip(*(frame[c].to_list() for c in frame.columns), strict=True):
-        grouped[row[0]].append(row)
-    return grouped
+# Per user and category, for each period (week, month, year): its ``total`` spent, the
+# ``outliers`` part of it (outliers that are not scheduled payments), its ``scheduled``
+# payments, each with a flag ``*_float``: False where ``build_financial`` has Python's
+# integer 0 (an empty sum, or one above no bar), which only a budget's total can show.
+_PARTS = ("total", "outliers", "scheduled")
+
+
+def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
+           scheduled: pl.DataFrame) -> pl.DataFrame:
+    """``build_financial``'s ``period_spent`` (but the dues, see :func:`_dues`) of every
+    user's category, one row per category in ``stats`` order: ``i``, ``key``, then per
+    period k (0 week, 1 month, 2 year) and part ``total_k``, ``outliers_k``,
+    ``scheduled_k`` and their ``*_float`` flags; ``month_n``."""
+    flags = ("week", "month", "year")
+    # Lazy chains, collected only where numpy needs the rows (see _sums): each eager step
+    # would be a query of its own.
+    over = (kept.lazy().join(bars.lazy(), on=_GROUP, how="inner", maintain_order="left")
+            .filter(_amount > pl.col("bar")).collect())
+    big = (over.lazy().group_by(_GROUP).agg(pl.col(p).sum().alias(f"big_n{k}")
+                                            for k, p in enumerate(flags))
+           .join(_sums(over, {f"big_s{k}": _masked(p) for k, p in enumerate(flags)}).lazy(),
+                 on=_GROUP))
+    # Each scheduled payment with its category and periods (the expense's own row ``r``).
+    paid = (scheduled.lazy().select("r")
+            .join(kept.lazy().select("r", _GROUP, "amount", *flags), on="r", how="inner",
+                  maintain_order="left")
+            .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")).collect()
+    above = (_amount > pl.col("bar")).fill_null(False)
+    regular = (paid.lazy().group_by(_GROUP)
+               .agg(*(e for k, p in enumerate(flags)
+                      for e in (pl.col(p).sum().alias(f"reg_n{k}"),
+                                (pl.col(p) & above).sum().alias(f"rab_n{k}"))))
+               .join(_sums(paid, {**{f"reg_s{k}": _masked(p) for k, p in enumerate(flags)},
+                                  **{f"rab_s{k}": _masked(pl.col(p) & above)
+                                     for k, p in enumerate(flags)}}).lazy(), on=_GROUP))
+    joined = (stats.lazy().select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
+                                  "year_n", "year_s")
+              .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")
+              .join(big, on=_GROUP, how="left", maintain_order="left")
+              .join(regular, on=_GROUP, how="left", maintain_order="left")
+              # A category with a scheduled payment (in any period) has its lists.
+              .with_columns(paid=pl.col("reg_n0").is_not_null())
+              .with_columns(pl.col(f"{x}{k}").fill_null(0) for x in (
+                  "big_n", "reg_n", "rab_n") for k in range(3))
+              .with_columns(pl.col(f"{x}{k}").fill_null(0.0) for x in (
+                  "big_s", "reg_s", "rab_s") for k in range(3)))
+    has_bar, paid_any = pl.col("bar").is_not_null(), pl.col("paid")
+    columns: list[pl.Expr] = []
+    for k, (n, s) in enumerate((("week_n", "week_s"), ("month_n", "month_s"),
+                                ("year_n", "year_s"))):
+        big_n, reg_n, rab_n = pl.col(f"big_n{k}"), pl.col(f"reg_n{k}"), pl.col(f"rab_n{k}")
+        # above(every expense of the period, bar) and above(its scheduled ones, bar), as
+        # analysis.outliers.above sums them: 0.0 without a bar or an expense, 0 when none
+        # is above the bar.
+        count = pl.col(n)
+        every = pl.when(has_bar & (count > 0) & (big_n > 0)).then(f"big_s{k}").otherwise(0.0)
+        every_float = ~has_bar | (count == 0) | (big_n > 0)
+        within = pl.when(has_bar & (reg_n > 0) & (rab_n > 0)).then(f"rab_s{k}").otherwise(0.0)
+        within_float = ~has_bar | (reg_n == 0) | (rab_n > 0)
+        columns += [
+            pl.col(s).alias(f"total_{k}"),
+            # An empty week's or month's sum is 0; the year's is a running 0.0.
+            (count > 0 if k < 2 else pl.lit(True)).alias(f"total_float_{k}"),
+            # Without a scheduled payment in the category, ``every - 0.0``: a float.
+            (every - within).alias(f"outliers_{k}"),
+            (~paid_any | every_float | within_float).alias(f"outliers_float_{k}"),
+            pl.col(f"reg_s{k}").alias(f"scheduled_{k}"),
+            (reg_n > 0).alias(f"scheduled_float_{k}")]
+    return joined.select("i", "key", "month_n", *columns).collect()
+
+
+def _month_spent(parts: pl.DataFrame) -> dict[int, float]:
+    """Per user with a category: the month's spending over their categories, summed in
+    category order (Python's 0 when no category has an expense this month)."""
+    month = (parts.group_by("i").agg(n=(pl.col("month_n") > 0).any())
+             .join(_sums(parts, {"s": pl.col("total_1")}, by="i"), on="i"))
+    return {i: s if n else 0 for i, s, n in zip(
+        month["i"].to_list(), month["s"].to_list(), month["n"].to_list(), strict=True)}
+
+
+def _checked(budgets: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
+    """The budgets ``_budget`` keeps (a finite, positive limit, a period the schema defines,
+    a category that is None or not blank), in row order, with ``alert``: the alert
+    threshold, ``DEFAULT_ALERT_PCT`` when missing or out of (0, 100]; the others counted
+    as skipped, and the thresholds defaulted as repaired, by user."""
+    limit, pct = pl.col("amount_limit"), pl.col("alert_threshold_pct")
+    # Python's str.strip (its own idea of blank), on the few budget categories only.
+    blank = [c is not None and not c.strip() for c in budgets["category"].to_list()]
+    checked = budgets.with_columns(
+        limit_ok=(limit.is_finite() & (limit > 0)).fill_null(False),
+        period_ok=pl.col("period").is_in(list(_PERIODS)).fill_null(False),
+        blank=pl.Series(blank, dtype=pl.Boolean()),
+        pct_ok=(pct.is_finite() & (pct > 0) & (pct <= 100)).fill_null(False))
+    reasons = checked.group_by("i").agg(
+        limit=(~pl.col("limit_ok")).sum(),
+        period=(pl.col("limit_ok") & ~pl.col("period_ok")).sum(),
+        category=(pl.col("limit_ok") & pl.col("period_ok") & pl.col("blank")).sum(),
+        # A threshold is judged (and defaulted) only on a budget kept that far.
+        pct=(pl.col("limit_ok") & pl.col("period_ok") & ~pl.col("blank")
+             & pct.is_not_null() & ~pl.col("pct_ok")).sum())
+    for i, bad_limit, bad_period, bad_category, bad_pct in reasons.iter_rows():
+        q = quality[i]
+        q.skip("budget_limit_invalid", bad_limit)
+        q.skip("budget_period_invalid", bad_period)
+        q.skip("budget_category_invalid", bad_category)
+        q.repair("budget_threshold_defaulted", bad_pct)
+    return (checked.filter(pl.col("limit_ok") & pl.col("period_ok") & ~pl.col("blank"))
+            .select("i", "budget_id", "category", "amount_limit", "period",
+                    alert=pl.when("pct_ok").then(pct).otherwise(DEFAULT_ALERT_PCT)))
+
+
+def _dues(series: pl.DataFrame, budgets: pl.DataFrame, todays: Mapping[int, date]
+          ) -> pl.DataFrame:
+    """Per user and category a budget counts: the scheduled payments still expected until
+    the end of this week, month and year (``due_0`` .. ``due_2``, ``dues_by_category`` of
+    the user's series, sorted as ``find_schedules`` sorts them)."""
+    schema = {"i": pl.Int32(), "key": pl.String(),
+              **{f"due_{k}": pl.Float64() for k in range(3)}}
+    if series.is_empty():
+        return pl.DataFrame(schema=schema)
+    every = budgets.lazy().filter(pl.col("category").is_null()).select("i").unique()
+    named = budgets.lazy().filter(pl.col("category").is_not_null()).select(
+        "i", key="category").unique()
+    wanted = pl.concat([series.lazy().join(every, on="i", how="semi"),
+                        series.lazy().join(named, on=["i", "key"], how="semi")])
+    ordered = (wanted.unique(subset="r")
+               .sort("i", "key", pl.col("days").list.last(), "amount", "r",
+                     descending=[False, False, False, False, True])
+               .select("i", "key", "cadence", "amount", "days")).collect()
+    rows: list[tuple[Any, ...]] = []
+    users = ordered["i"].to_list()
+    found = [Schedule(key, CADENCES[cadence], amount,
+                      tuple(date.fromordinal(d) for d in days))
+             for key, cadence, amount, days in zip(
+                 ordered["key"].to_list(), ordered["cadence"].to_list(),
+                 ordered["amount"].to_list(), ordered["days"].to_list(), strict=True)]
+    for i, schedules in _grouped(users, found).items():
+        today = todays[i]
+        ends = [period_bounds(p, today)[1] for p in _PERIODS]
+        rows += [(i, key, *due) for key, due in
+                 dues_by_category(schedules, today, ends).items()]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
+             todays: Mapping[int, date]) -> dict[int, tuple[BudgetStatus, ...]]:
+    """Per user ``i``: their budgets kept (see :func:`_checked`), in row order, with the
+    sums ``_budget`` takes over the categories it counts (every category of the user for
+    a budget without one, in category order), rounded to cents; a sum of nothing but
+    Python's integer 0 stays 0, a category with no expense counts 0.0."""
+    if budgets.is_empty():
+        return {}
+    pieces = (parts.lazy().join(dues.lazy(), on=["i", "key"], how="left",
+                                maintain_order="left")
+              .with_columns(pl.col(f"due_{k}").fill_null(0.0) for k in range(3))
+              .with_row_index("pos"))
+    rows = budgets.lazy().with_row_index("b")
+    every = rows.filter(pl.col("category").is_null()).join(
+        pieces.drop("key"), on="i", how="left", maintain_order="left")
+    named = rows.filter(pl.col("category").is_not_null()).join(
+        pieces.rename({"key": "category"}), on=["i", "category"], how="left",
+        maintain_order="left")
+    period = pl.col("period")
+    # A budget without a category row: none of the user's (Python's 0) or a category
+    # without expense (0.0, as ``spent.get(category, [0.0] * 12)``).
+    missing_float = pl.col("category").is_not_null()
+
+    def pick(part: str) -> pl.Expr:
+        return (pl.when(period == "weekly").then(pl.col(f"{part}_0"))
+                .when(period == "monthly").then(pl.col(f"{part}_1"))
+                .otherwise(pl.col(f"{part}_2")))
+
+    counted = (pl.concat([every, named], how="vertical_relaxed")
+               .sort("b", "pos", nulls_last=True)
+               .with_columns(found=pl.col("pos").is_not_null())).collect()
+    sums = (counted.lazy().group_by("b", maintain_order=True)
+            .agg(pl.col("i", "budget_id", "category", "amount_limit", "period",
+                        "alert").first(),
+                 *(pl.when(pl.col("found")).then(pick(f"{p}_float"))
+                   .otherwise(missing_float).any().alias(f"{p}_float") for p in _PARTS),
+                 (pl.col("found") | missing_float).any().alias("due_float"))
+            .join(_sums(counted, {p: pick(p).fill_null(0.0) for p in (*_PARTS, "due")},
+                        by="b").lazy(), on="b", maintain_order="left")).collect()
+    users = sums["i"].to_list()
+    periods = sums["period"].to_list()
+    bounds = [period_bounds(p, todays[i]) for i, p in zip(users, periods, strict=True)]
+    cents = [[round(v, 2) if f else 0 for v, f in zip(
+        sums[p].to_list(), sums[f"{p}_float"].to_list(), strict=True)]
+        for p in (*_PARTS, "due")]
+    made = instances(BudgetStatus, [
+        list(map(str, sums["budget_id"].to_list())), sums["category"].to_list(),
+        sums["amount_limit"].to_list(), periods, [b[0] for b in bounds],
+        [b[1] for b in bounds], cents[0], cents[1], sums["alert"].to_list(), cents[2],
+        cents[3]])
+    return _grouped(users, made)
 
 
 def _cut(frame: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
@@ -198,15 +415,15 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
     """The expenses that count (valid, not after today, not a duplicate), in row order
     (``r``), with their user's calendar columns, ``key`` (the category, 'uncategorized'
     for none) and the window flags; the others counted as skipped, by reason."""
-    rows = (expenses.with_row_index("r")
+    rows = (expenses.lazy().with_row_index("r")
             .with_columns(valid=(_amount.is_finite() & (_amount > 0)).fill_null(False)))
     # A NULL, NaN, infinite, zero or negative amount; then a valid one dated past the
     # far-future bound (one after today but before it is simply not spent yet).
-    skipped = rows.group_by("i").agg(
-        invalid=(~pl.col("valid")).sum(),
-        far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum())
-    candidates = rows.filter(pl.col("valid") & (_offset <= 0)).with_columns(
-        first=pl.struct(_DUPLICATE).is_first_distinct())
+    skipped, candidates = pl.collect_all([
+        rows.group_by("i").agg(invalid=(~pl.col("valid")).sum(),
+                               far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum()),
+        rows.filter(pl.col("valid") & (_offset <= 0)).with_columns(
+            first=pl.struct(_DUPLICATE).is_first_distinct())])
     duplicates = candidates.group_by("i").agg(duplicate=(~pl.col("first")).sum())
     if duplicates["duplicate"].sum():
         # The duplicate rule keeps the first row with the lowest id of its copies (rows of
@@ -221,16 +438,16 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
         quality[i].skip("expense_duplicate", n)
     category = pl.col("category")
     first_day, last_day = BASELINE_DAYS
-    kept = candidates.filter("first")
-    # ``calendar`` has one row per user in batch order: the user at position i is row i - 1.
-    at = kept["i"].cast(pl.Int64) - 1
-    kept = kept.with_columns(*calendar.drop("i")[at].get_columns(), key=pl.when(
-        category.is_null() | (category == "")).then(pl.lit("uncategorized")).otherwise(category))
+    kept = (candidates.lazy().filter("first")
+            .join(calendar.lazy(), on="i", how="left", maintain_order="left")
+            .with_columns(key=pl.when(category.is_null() | (category == ""))
+                          .then(pl.lit("uncategorized")).otherwise(category)))
     return (kept
             .select(
                 "r", "i", "key", "amount", "offset", "since", "day0", "expense_id",
-                g=pl.col("i").cast(pl.Int64) * (kept.height + 1)
-                + pl.col("key").rank("dense").cast(pl.Int64),
+                # The user's category as the row of its first expense (a hash grouping:
+                # a rank of the texts would sort them).
+                g=pl.col("r").min().over("i", "key").cast(pl.Int64),
                 base=_offset.is_between(first_day, last_day),
                 d30=_offset > -SPENT_DAYS,
                 week=_offset >= pl.col("week_from"),
@@ -239,14 +456,8 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
                 # Prior months are before this month (the oracle's elif).
                 **{f"prior{k}": (_offset < pl.col("month_from"))
                    & _offset.is_between(pl.col(lo), pl.col(hi))
-                   for k, (lo, hi) in enumerate(_PRIOR)}))
-
-
-def _running(flag: str) -> pl.Expr:
-    """Sum of the amounts where ``flag``, added one after the other in row order (the last
-    value of a cumulative sum: a plain sum may add in another order). Adding 0.0 leaves a
-    sum unchanged, so the masked rows do not change it."""
-    return pl.when(flag).then(_amount).otherwise(0.0).cum_sum().last()
+                   for k, (lo, hi) in enumerate(_PRIOR)})
+            .collect())
 
 
 def _categories(kept: pl.DataFrame) -> pl.DataFrame:
@@ -254,18 +465,18 @@ def _categories(kept: pl.DataFrame) -> pl.DataFrame:
     30-day count and sum, the week's, month's and year's sums (with counts where an empty
     sum is Python's 0), the prior months' sums and the baseline count, median and MAD."""
     flag = pl.col
-    stats = kept.group_by(_GROUP, maintain_order=True).agg(
-        pl.col("i").first(), pl.col("key").first(),
-        n30=flag("d30").sum(), s30=_running("d30"),
-        week_n=flag("week").sum(), week_s=_running("week"),
-        month_n=flag("month").sum(), month_s=_running("month"),
-        year_n=flag("year").sum(), year_s=_running("year"),
-        p0=_running("prior0"), p1=_running("prior1"), p2=_running("prior2"))
-    base = _baselines(kept.filter("base").select(_GROUP, "amount"))
-    return (stats.join(base, on=_GROUP, how="left", maintain_order="left")
+    stats = kept.lazy().group_by(_GROUP, maintain_order=True).agg(
+        pl.col("i").first(), pl.col("key").first(), n30=flag("d30").sum(),
+        week_n=flag("week").sum(), month_n=flag("month").sum(), year_n=flag("year").sum())
+    sums = _sums(kept, {name: _masked(flag) for name, flag in (
+        ("s30", "d30"), ("week_s", "week"), ("month_s", "month"), ("year_s", "year"),
+        ("p0", "prior0"), ("p1", "prior1"), ("p2", "prior2"))})
+    base = _baselines(kept.lazy().filter("base").select(_GROUP, "amount"))
+    return (stats.join(sums.lazy(), on=_GROUP, how="left", maintain_order="left")
+            .join(base, on=_GROUP, how="left", maintain_order="left")
             .with_columns(pl.col("base_n").fill_null(0))
-            .select("i", "g", *(c for c in stats.columns if c not in ("i", "g")),
-                    "base_n", "median", "mad"))
+            .select("i", "g", "key", "n30", "s30", "week_n", "week_s", "month_n", "month_s",
+                    "year_n", "year_s", "p0", "p1", "p2", "base_n", "median", "mad")).collect()
 
 
 def _middle(column: str) -> pl.Expr:
@@ -277,9 +488,9 @@ def _middle(column: str) -> pl.Expr:
     return pl.when(n % 2 == 1).then(low).otherwise(low / 2 + high / 2)
 
 
-def _baselines(base: pl.DataFrame) -> pl.DataFrame:
+def _baselines(base: pl.LazyFrame) -> pl.LazyFrame:
     """``analysis.outliers.baseline_of`` per user and category: count, median and MAD of
-    the baseline window's amounts (all finite here)."""
+    the baseline window's amounts (all finite here); a query to collect."""
     medians = (base.sort(_GROUP, "amount").group_by(_GROUP, maintain_order=True)
                .agg(base_n=pl.len().cast(pl.Int64), median=_middle("amount")))
     mads = (base.join(medians, on=_GROUP)
@@ -287,19 +498,3 @@ def _baselines(base: pl.DataFrame) -> pl.DataFrame:
             .sort(_GROUP, "deviation").group_by(_GROUP, maintain_order=True)
             .agg(mad=_middle("deviation")))
     return medians.join(mads, on=_GROUP)
-
-
-def _outliers(kept: pl.DataFrame, bars: Mapping[int, float]) -> dict[int, tuple[Any, ...]]:
-    """Per user and category with an outlier bar: how many of the week's, month's and
-    year's expenses are above it, and their sum (in row order), as ``analysis.outliers.above``
-    takes them."""
-    if not bars:
-        return {}
-    bar = pl.DataFrame({"g": pl.Series(list(bars), dtype=pl.Int64()),
-                        "bar": pl.Series(list(bars.values()), dtype=pl.Float64())})
-    big = (kept.join(bar, on=_GROUP, how="inner", maintain_order="left")
-           .filter(_amount > pl.col("bar"))
-           .group_by(_GROUP, maintain_order=True)
-           .agg(*(e for p in ("week", "month", "year")
-                  for e in (pl.col(p).sum().alias(f"{p}_n"), _running(p).alias(f"{p}_s")))))
-    return {g: tuple(rest) for g, *rest in big.iter_rows()}

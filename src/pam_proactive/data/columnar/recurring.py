@@ -19,7 +19,9 @@ inclusive comparisons (``bisect_left``/``bisect_right``).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pam_proactive.analysis.schedules import (
@@ -40,43 +42,55 @@ def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
     ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head the finder
     judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts."""
     amount = pl.col("amount")
-    # Each distinct amount of a user's category, ascending, with how many payments have an
-    # amount at most it (``upto``) and below it (``below``), counted over the whole sorted
-    # frame: the difference of two counts of one category is the payments between them.
-    amounts = (payments.group_by(_GROUP, "amount").len()
-               .sort(_GROUP, "amount")
-               .with_columns(upto=pl.col("len").cum_sum())
-               .with_columns(below=pl.col("upto") - pl.col("len"))
-               .drop("len"))
-    heads = (payments.filter(pl.col("offset") >= pl.col("since"))
+    heads = (payments.lazy().filter(pl.col("offset") >= pl.col("since"))
              .select(_GROUP, amount,
                      lo=amount * (1 - AMOUNT_TOLERANCE), hi=amount * (1 + AMOUNT_TOLERANCE))
-             .unique())
-    # The last amount <= hi (there is one: the head's own) and the first >= lo.
-    heads = heads.sort("hi").join_asof(
-        amounts.select(_GROUP, "upto", at_hi="amount").sort("at_hi"),
-        left_on="hi", right_on="at_hi", by=_GROUP, strategy="backward",
-        check_sortedness=False)
-    heads = heads.sort("lo").join_asof(
-        amounts.select(_GROUP, "below", at_lo="amount").sort("at_lo"),
-        left_on="lo", right_on="at_lo", by=_GROUP, strategy="forward",
-        check_sortedness=False)
-    judged = heads.filter(pl.col("upto") - pl.col("below") >= MIN_OCCURRENCES)
-    # A payment is alike to a judged head when lo <= amount <= hi; both bounds grow with the
-    # head's amount, so the head with the largest lo <= amount has the largest hi of those.
-    core = (payments.select("r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
-            .sort("amount")
-            .join_asof(judged.select(_GROUP, "lo", "hi").sort("lo"), left_on="amount",
-                       right_on="lo", by=_GROUP, strategy="backward", check_sortedness=False)
-            .filter(pl.col("amount") <= pl.col("hi"))
-            .drop("lo", "hi"))
+             .unique()).collect()
+    judging, in_core = _alike(payments, heads)
+    judged = heads.lazy().filter(pl.Series(judging, dtype=pl.Boolean()))
+    core = payments.lazy().filter(pl.Series(in_core, dtype=pl.Boolean())).select(
+        "r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
     return (core.join(judged.select(_GROUP, "amount", "lo", "hi"), on=[_GROUP, "amount"],
                       how="left")
             .sort("r")
             .select("r", "i", "key", _GROUP, "amount",
                     day=pl.col("day0") + pl.col("offset"),
                     judged=(pl.col("offset") >= pl.col("since")) & pl.col("lo").is_not_null(),
-                    lo="lo", hi="hi"))
+                    lo="lo", hi="hi")).collect()
+
+
+def _alike(payments: pl.DataFrame, heads: pl.DataFrame
+           ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Which rows of ``heads`` (``g``, ``lo``, ``hi``) the finder judges: at least
+    :data:`MIN_OCCURRENCES` ``payments`` of their ``g`` have lo <= amount <= hi (their own
+    included); and which payments are alike to a judged head (the core).
+
+    Exact, by binary searches: every amount and bound is replaced by its rank among all of
+    them (the same order, the same ties), so a user's category and an amount make one
+    integer key, ``group * width + rank``; a head's alike payments are a range of the
+    payments sorted by key, and the core is the union of the judged heads' ranges."""
+    amounts = payments["amount"].to_numpy()
+    n, m = len(amounts), heads.height
+    values, rank = np.unique(np.concatenate(
+        [amounts, heads["lo"].to_numpy(), heads["hi"].to_numpy()]), return_inverse=True)
+    _groups, code = np.unique(np.concatenate(
+        [payments[_GROUP].to_numpy(), heads[_GROUP].to_numpy()]), return_inverse=True)
+    rank, code = rank.reshape(-1).astype(np.int64), code.reshape(-1).astype(np.int64)
+    width = len(values) + 1
+    keys = code[:n] * width + rank[:n]
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    base = code[n:] * width
+    upto = np.searchsorted(keys, base + rank[n + m:], side="right")
+    below = np.searchsorted(keys, base + rank[n:n + m], side="left")
+    judged = upto - below >= MIN_OCCURRENCES
+    # +1 where a judged head's range starts, -1 past its end: covered where the sum > 0.
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(edges, below[judged], 1)
+    np.add.at(edges, upto[judged], -1)
+    core = np.zeros(n, dtype=bool)
+    core[order] = np.cumsum(edges[:n]) > 0
+    return judged, core
 
 
 def _grids(days: list[int]) -> pl.DataFrame:
@@ -114,19 +128,22 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ends. The first cadence that holds (in CADENCES order) is the series'; a scheduled
     payment in an earlier payment's chain is not the latest of its series."""
     width = 2 * DAY_TOLERANCE
-    heads = core.filter("judged").select(
-        "i", "key", _GROUP, "amount", "lo", "hi", h="r", h_day="day")
+    # Lazy chains, collected where a result is needed: each eager step is a query of its
+    # own (~0.2 ms whatever its size), a small batch's largest cost here.
+    heads = core.lazy().filter("judged").select(
+        "i", "key", _GROUP, "amount", "lo", "hi", h="r", h_day="day").collect()
     if heads.is_empty():
-        # Nothing judged (most small batches): the ~40 queries of the walk would find
+        # Nothing judged (most small batches): the queries of the walk would find
         # nothing; the same empty frames, without them.
         return _nothing(core)
     # Each judged head with its alike payments up to its day (itself excluded).
-    pairs = (heads.select("h", _GROUP, "lo", "hi", "h_day")
-             .join(core.select(_GROUP, p="r", p_day="day", p_amount="amount"), on=_GROUP)
+    pairs = (heads.lazy().select("h", _GROUP, "lo", "hi", "h_day")
+             .join(core.lazy().select(_GROUP, p="r", p_day="day", p_amount="amount"),
+                   on=_GROUP)
              .filter((pl.col("p") != pl.col("h")) & (pl.col("p_day") <= pl.col("h_day"))
                      & pl.col("p_amount").is_between(pl.col("lo"), pl.col("hi")))
-             .select("h", "p", "p_day"))
-    chain = heads.select("h", "h_day", last="h_day")
+             .select("h", "p", "p_day")).collect().lazy()
+    chain = heads.lazy().select("h", "h_day", last="h_day")
     for k in range(1, MIN_OCCURRENCES):
         # The latest by (day, position), as the finder's sorted list and bisect take it.
         step = (pairs.join(chain.select("h", "last"), on="h")
@@ -134,22 +151,24 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
                 .group_by("h").agg(pl.col("p", "p_day").sort_by("p_day", "p").last()))
         chain = (chain.join(step, on="h")
                  .rename({"p": f"r{k}", "p_day": f"day{k}"})
-                 .with_columns(last=pl.col(f"day{k}")))
+                 .with_columns(last=pl.col(f"day{k}"))).collect().lazy()
     between = (pairs.join(chain.select("h", "last"), on="h")
                .filter(pl.col("p_day") >= pl.col("last"))
                .group_by("h").len())
-    chain = (chain.join(between, on="h", how="left")
-             .filter(pl.col("len").fill_null(0) + 1 == MIN_OCCURRENCES))
+    walked = (chain.join(between, on="h", how="left")
+              .filter(pl.col("len").fill_null(0) + 1 == MIN_OCCURRENCES)).collect()
     steps = range(1, MIN_OCCURRENCES)
     devs = [pl.col(f"day{k}") - pl.col(f"expected{k}") for k in steps]
-    fits = (chain.join(_grids(chain["h_day"].unique().to_list()), on="h_day")
-            .filter(pl.max_horizontal(0, *devs) - pl.min_horizontal(0, *devs) <= width)
-            .group_by("h").agg(pl.col("cadence").min(),
-                               *(pl.col(f"r{k}", f"day{k}").first() for k in steps)))
-    fits = heads.join(fits, on="h")
+    fits = (heads.lazy().join(
+        walked.lazy().join(_grids(walked["h_day"].unique().to_list()).lazy(), on="h_day")
+        .filter(pl.max_horizontal(0, *devs) - pl.min_horizontal(0, *devs) <= width)
+        .group_by("h").agg(pl.col("cadence").min(),
+                           *(pl.col(f"r{k}", f"day{k}").first() for k in steps)),
+        on="h")).collect()
     followed = pl.concat([fits[f"r{k}"] for k in steps])
-    scheduled = fits.select(r="h", i="i", key="key", amount="amount", day="h_day").sort("r")
-    series = (fits.filter(~pl.col("h").is_in(followed.implode()))
-              .select("i", "key", "cadence", "amount", r="h",
-                      days=pl.concat_list(*(f"day{k}" for k in reversed(steps)), "h_day")))
+    scheduled, series = pl.collect_all([
+        fits.lazy().select(r="h", i="i", key="key", amount="amount", day="h_day").sort("r"),
+        fits.lazy().filter(~pl.col("h").is_in(followed.implode()))
+        .select("i", "key", "cadence", "amount", r="h",
+                days=pl.concat_list(*(f"day{k}" for k in reversed(steps)), "h_day"))])
     return scheduled, series
