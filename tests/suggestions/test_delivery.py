@@ -19,6 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from conftest import MakeDatabase, settings_for
@@ -490,6 +491,33 @@ async def test_outbox_only_is_an_explicit_recorded_choice(bare: Conn) -> None:
     # A process declaring otherwise stops, naming the setting.
     with pytest.raises(ConfigurationError, match="PAM_CHANNELS=webhook differs"):
         await configure_channels(bare, SCHEMA, ("webhook",), ["webhook"])
+
+
+async def test_two_processes_recording_their_channels_at_once_agree(uri: str,
+                                                                      bare: Conn) -> None:
+    # Another process's first delivery records its channel in a transaction not yet
+    # committed; ours finds nothing recorded, so it tries to record its own, waits on the
+    # other's row, and must come back with the channels recorded first (not nothing).
+    async with await psycopg.AsyncConnection.connect(uri) as other:
+        await other.execute(f"INSERT INTO {SCHEMA}.delivery_channels (channels)"
+                            " VALUES (ARRAY['push'])")
+        ours = asyncio.create_task(configure_channels(bare, SCHEMA, None, ["webhook"]))
+        await _until_waiting_on_a_lock(other)
+        assert not ours.done()
+        await other.commit()
+    assert await ours == ("push",)
+
+
+async def _until_waiting_on_a_lock(observer: psycopg.AsyncConnection[Any]) -> None:
+    """Return once another session waits on a lock (ours, on the other's uncommitted row)."""
+    async with await psycopg.AsyncConnection.connect(observer.info.dsn, autocommit=True) as c:
+        for _ in range(500):
+            cur = await c.execute("SELECT count(*) FROM pg_stat_activity"
+                                  " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            if (await cur.fetchone()) != (0,):
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError("the second recording never waited on the first")
 
 
 async def test_the_first_process_with_credentials_records_its_channel(bare: Conn) -> None:

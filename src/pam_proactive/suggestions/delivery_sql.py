@@ -13,12 +13,14 @@ from pam_proactive.suggestions.digest_sql import ITEM_LIVE, ITEM_ORDER
 _RECORDED_CHANNELS = Statement(
     "delivery.recorded_channels", "SELECT channels FROM {s}.delivery_channels")
 
-# Records the channels unless some are recorded already; returns the recorded ones.
+# Records the channels unless some are recorded already; returns the recorded ones, always
+# one row. The no-op DO UPDATE (not DO NOTHING plus a SELECT) is what returns a row recorded
+# by another process's first delivery committed after this statement began: its SELECT would
+# read the statement's snapshot, without that row, and return nothing.
 _RECORD_CHANNELS_ONCE = Statement(
     "delivery.record_channels_once",
-    "WITH ins AS (INSERT INTO {s}.delivery_channels (channels) VALUES (%(channels)s::text[])"
-    " ON CONFLICT (singleton) DO NOTHING RETURNING channels)"
-    " SELECT channels FROM ins UNION ALL SELECT channels FROM {s}.delivery_channels",
+    "INSERT INTO {s}.delivery_channels AS d (channels) VALUES (%(channels)s::text[])"
+    " ON CONFLICT (singleton) DO UPDATE SET channels = d.channels RETURNING d.channels",
 )
 
 _SET_CHANNELS = Statement(
