@@ -5,10 +5,16 @@ from __future__ import annotations
 import gc
 import weakref
 
+import numpy as np
 import pytest
 
 from pam_proactive.context import Coordinates
-from pam_proactive.data.columnar.objects import collector_paused, instances, promote_unscanned
+from pam_proactive.data.columnar.objects import (
+    collector_paused,
+    instances,
+    per_user,
+    promote_unscanned,
+)
 
 
 def test_instances_equal_the_constructor() -> None:
@@ -20,6 +26,15 @@ def test_instances_equal_the_constructor() -> None:
 def test_instances_refuses_columns_of_different_lengths() -> None:
     with pytest.raises(ValueError):
         instances(Coordinates, [[1.0], [2.0, 3.0]])
+
+
+def test_per_user_cuts_rows_into_each_users_tuple_in_row_order() -> None:
+    rows = ["a", "b", "c", "d", "e"]
+    expected = {3: ("a", "b"), 5: ("c",), 9: ("d", "e")}
+    assert per_user([3, 3, 5, 9, 9], rows) == expected
+    assert per_user(np.array([3, 3, 5, 9, 9], dtype=np.int32), rows) == expected
+    assert per_user([7], ["x"]) == {7: ("x",)}
+    assert per_user([], []) == {}
 
 
 def test_collector_paused_inside_and_resumed_after() -> None:

@@ -19,10 +19,10 @@ Python's ``sum`` gives it (tracked by ``*_float`` flags where a budget can show 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from itertools import repeat
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -47,10 +47,9 @@ from pam_proactive.data.assemble import (
     prior_month_offsets,
 )
 from pam_proactive.data.columnar.frames import BatchFrames
-from pam_proactive.data.columnar.objects import instances
+from pam_proactive.data.columnar.objects import instances, per_user
 from pam_proactive.data.columnar.recurring import batch_schedules, schedule_core
 
-T = TypeVar("T")
 _PERIODS = ("weekly", "monthly", "yearly")
 # The duplicate rule's key: the same user, category, amount, day and description.
 _DUPLICATE = ["i", "category", "amount", "offset", "description"]
@@ -169,16 +168,7 @@ def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expe
                           spent_on=(pl.col("day") - _EPOCH).cast(pl.Date()))).collect()
     made = instances(Expense, [rows[c].to_list() for c in (
         "expense_id", "key", "amount", "spent_on", "scheduled")])
-    return _grouped(rows["i"].to_list(), made)
-
-
-def _grouped(users: Sequence[int], items: Sequence[T]) -> dict[int, tuple[T, ...]]:
-    """``items`` by their user (``users``, sorted: each user's items are contiguous)."""
-    if not users:
-        return {}
-    ends = [k for k in range(1, len(users)) if users[k] != users[k - 1]]
-    return {users[start]: tuple(items[start:end])
-            for start, end in zip([0, *ends], [*ends, len(users)], strict=True)}
+    return per_user(rows["i"].to_list(), made)
 
 
 # Per user and category, for each period (week, month, year): its ``total`` spent, the
@@ -317,7 +307,7 @@ def _dues(series: pl.DataFrame, budgets: pl.DataFrame, todays: Mapping[int, date
              for key, cadence, amount, days in zip(
                  ordered["key"].to_list(), ordered["cadence"].to_list(),
                  ordered["amount"].to_list(), ordered["days"].to_list(), strict=True)]
-    for i, schedules in _grouped(users, found).items():
+    for i, schedules in per_user(users, found).items():
         today = todays[i]
         ends = [period_bounds(p, today)[1] for p in _PERIODS]
         rows += [(i, key, *due) for key, due in
@@ -375,7 +365,7 @@ def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
         sums["amount_limit"].to_list(), periods, [b[0] for b in bounds],
         [b[1] for b in bounds], cents[0], cents[1], sums["alert"].to_list(), cents[2],
         cents[3]])
-    return _grouped(users, made)
+    return per_user(users, made)
 
 
 def _cut(frame: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:

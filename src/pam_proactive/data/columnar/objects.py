@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from itertools import repeat
 from typing import Any, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
+
 T = TypeVar("T")
 
 
@@ -52,6 +55,19 @@ def instances(cls: type[T], columns: Sequence[Sequence[Any]]) -> list[T]:
     for setter, column in zip(setters, columns, strict=True):
         deque(map(setter, made, column), maxlen=0)  # run the C loop, keep nothing
     return made
+
+
+def per_user(users: Sequence[int] | NDArray[Any], made: Sequence[T]
+             ) -> dict[int, tuple[T, ...]]:
+    """``made`` (one object per row) cut into each user's tuple, in row order: ``users``
+    holds each row's user ``i``, every user's rows together (a frame sorted by ``i``)."""
+    at = np.asarray(users)
+    if not len(at):
+        return {}
+    starts = np.flatnonzero(at[1:] != at[:-1]) + 1
+    bounds = [0, *starts.tolist(), len(at)]
+    return {i: tuple(made[a:b]) for i, a, b in zip(at[bounds[:-1]].tolist(), bounds,
+                                                    bounds[1:], strict=False)}
 
 
 @contextmanager

@@ -44,7 +44,7 @@ from pam_proactive.context import (
     VehicleContext,
 )
 from pam_proactive.data.columnar.frames import BatchFrames
-from pam_proactive.data.columnar.objects import instances
+from pam_proactive.data.columnar.objects import instances, per_user
 
 Quality = Mapping[int, QualityBuilder]
 # (column of booleans, reason, QualityBuilder method name): one count per true row.
@@ -412,18 +412,6 @@ def _values(column: pl.Series) -> list[Any]:
     return list(map(made.__getitem__, (days - first).tolist()))
 
 
-def _per_user(frame: pl.DataFrame, made: list[Any]) -> dict[int, tuple[Any, ...]]:
-    """``made`` (one object per row of ``frame``, whose users' rows are together) cut into
-    each user's tuple."""
-    users = frame["i"].to_numpy()
-    if not len(users):
-        return {}
-    starts = np.flatnonzero(np.diff(users)) + 1
-    bounds = [0, *starts.tolist(), len(users)]
-    return {i: tuple(made[a:b]) for i, a, b in zip(users[bounds[:-1]].tolist(), bounds,
-                                                    bounds[1:], strict=False)}
-
-
 def _contexts(users: list[int], fills: pl.DataFrame, items: pl.DataFrame,
               vehicles: pl.DataFrame, best: Mapping[int, float],
               unusable: Mapping[int, tuple[date, ...]]) -> dict[int, VehicleContext]:
@@ -437,8 +425,8 @@ def _contexts(users: list[int], fills: pl.DataFrame, items: pl.DataFrame,
     vehicle_objects = _objects(vehicles, Vehicle, (
         "vehicle_id", "name", "vehicle_class", "fuel_type", "tank_gallons", "mpg",
         "odometer_miles", "registration_expires", "insurance_expires"))
-    by_user_fills = _per_user(fills, fill_objects)
-    by_user_items = _per_user(items, item_objects)
+    by_user_fills = per_user(fills["i"].to_numpy(), fill_objects)
+    by_user_items = per_user(items["i"].to_numpy(), item_objects)
     primary = dict(zip(vehicles["i"].to_list(), vehicle_objects, strict=True))
     sources: tuple[tuple[Mapping[int, Any], Any], ...] = (
         (primary, None), (by_user_fills, ()), (by_user_items, ()), (best, None), (unusable, ()))
