@@ -86,13 +86,8 @@ def _zone_midnight(day: date, name: str | None) -> datetime | None:
 
 def hours_until(moment: datetime, now: datetime, tz: tzinfo) -> float | None:
     """Hours from ``now`` to ``moment`` (negative when past), or None when out of range."""
-    # aware() inlined: every event and departure of a sweep is measured here.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=tz)
     try:
-        return (moment - now).total_seconds() / 3600.0
+        return (aware(moment, tz) - aware(now, tz)).total_seconds() / 3600.0
     except (OverflowError, ValueError):
         return None
 
