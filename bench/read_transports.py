@@ -33,7 +33,7 @@ from psycopg import sql
 from _common import NOW, parser, run, seeded_engine, server_cpu_seconds
 from pam_proactive.config import load_settings
 from pam_proactive.data.columnar.frames import SCHEMAS, frames_from_rows
-from pam_proactive.data.columnar.read import read_frames, to_frame
+from pam_proactive.data.columnar.read import UNROLLED, read_frames
 from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.data.users import read_users
@@ -70,7 +70,19 @@ def csv_frame(data: bytes, key: str) -> pl.DataFrame:
             column_types={n: _CSV_ARROW[type(d)] for n, d in schema.items()},
             null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
             true_values=["t"], false_values=["f"]))
-    return to_frame(table, key)
+    frame = pl.from_arrow(table, rechunk=False)  # named and typed already; the expenses flat
+    assert isinstance(frame, pl.DataFrame)
+    return frame.cast(pl.Schema(schema))
+
+
+def _flat(statement: BoundStatement) -> BoundStatement:
+    """The expenses' statement one row per expense (CSV has no arrays): its arrays unnested
+    in order."""
+    return BoundStatement(statement.name, sql.SQL(
+        "SELECT e.i, u.category, u.amount, u.\"offset\", u.expense_id, u.description FROM ({}) e"
+        " CROSS JOIN LATERAL unnest(e.category, e.amount, e.\"offset\", e.expense_id,"
+        " e.description) WITH ORDINALITY AS u(category, amount, \"offset\", expense_id,"
+        " description, n) ORDER BY e.i, u.n").format(statement.query))
 
 
 # The text formats the CSV transport needs, for the transaction only (pooler-safe).
@@ -100,7 +112,8 @@ def transports(db: Database, st: BatchStatements) -> dict[str, Pass]:
     async def csv(batch: list[Any]) -> int:
         users = await read_users(db, st, batch, NOW)
         assert users is not None
-        texts = await asyncio.gather(*(copy(s, users.params, "CSV") for _, s in sources(st)))
+        texts = await asyncio.gather(*(copy(_flat(s) if key in UNROLLED else s, users.params,
+                                            "CSV") for key, s in sources(st)))
         frames = [csv_frame(t, key) for (key, _), t in zip(sources(st), texts, strict=True)]
         return frames[0].height
 

@@ -21,7 +21,13 @@ from pam_proactive.logs import audit_read
 def uuid_array(ids: Iterable[UUID]) -> str:
     """A PostgreSQL array literal of the ids: one text parameter is far cheaper to send than
     a list of UUID objects adapted one by one."""
-    return "{" + ",".join(str(u) for u in ids) + "}"
+    return text_array(str(u) for u in ids)
+
+
+def text_array(texts: Iterable[str]) -> str:
+    """A PostgreSQL array literal of ``texts`` (ids' or dates' canonical text: nothing to
+    quote or escape)."""
+    return "{" + ",".join(texts) + "}"
 
 
 def parse_user_id(value: object) -> UUID:
@@ -52,20 +58,37 @@ async def read_users(db: Database, statements: BatchStatements, user_ids: Iterab
     the batch statements' parameters; None when none of the ids is a known user. Raises
     :class:`InvalidUserIdError` for an id that is not a UUID."""
     require_aware(now)
-    ids = list(dict.fromkeys(parse_user_id(u) for u in user_ids))
-    if not ids:
+    # Each id's text once (the two array parameters below, the bounds): a UUID's str() is
+    # pure Python, and a batch has thousands.
+    texts = {u: str(u) for u in (parse_user_id(v) for v in user_ids)}
+    if not texts:
         return None
-    users = await db.fetch(*statements.users_by_id, {"ids": uuid_array(ids)},
+    users = await db.fetch(*statements.users_by_id, {"ids": text_array(texts.values())},
                            row_type=UserRow)
     audit_read("profiles", len(users))
     if not users:
         return None
-    todays = [local_today(r.timezone, now) for r in users]
+    # local_today depends on the zone alone (at one ``now``): once per distinct zone, of
+    # which a batch has a few dozen, not once per user.
+    zones: dict[str | None, tuple[tuple[date, str, bool], str]] = {}
+    todays: list[tuple[date, str, bool]] = []
+    days: list[str] = []
+    known: list[str] = []
+    for r in users:
+        found = zones.get(r.timezone)
+        if found is None:
+            today = local_today(r.timezone, now)
+            found = zones[r.timezone] = (today, today[0].isoformat())
+        todays.append(found[0])
+        days.append(found[1])
+        known.append(texts[r.user_id])  # users_by_id returns only ids it was given
     params: dict[str, Any] = {
-        "ids": uuid_array(r.user_id for r in users),
-        "lo": min(r.user_id for r in users),
-        "hi": max(r.user_id for r in users),
-        "today": "{" + ",".join(t[0].isoformat() for t in todays) + "}",
+        "ids": text_array(known),
+        # A UUID's canonical text is lower-case hex of fixed length, so its text order is
+        # its order as a uuid: the bounds need no UUID comparisons.
+        "lo": min(known),
+        "hi": max(known),
+        "today": text_array(days),
         "now": now,
     }
     return BatchUsers(users, todays, params)

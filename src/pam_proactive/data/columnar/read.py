@@ -5,10 +5,11 @@ cost dominates, through psycopg instead (:data:`ROWS_MAX_TRAVELERS`).
 
 Each source is its batch statement of ``data/queries.py`` unchanged (same filters, same
 order: by ``i`` then the statement's keys), the expenses by ``expense_rows`` (one row per
-expense). Why this transport: bench/read_transports.py, 20,000 demo travelers in batches of
-2,000, client CPU seconds of a full read (best of 3, two runs): the row path (psycopg fetch
-+ frames_from_rows) 6.4-7.2, psycopg COPY CSV parsed by pyarrow 4.0-5.2 (psycopg's per-row
-COPY messages alone, binary, unparsed: 3.7-4.0), ADBC 1.5-1.7.
+user of per-expense arrays, unrolled here into one row per expense). Why this transport:
+bench/read_transports.py, 20,000 demo travelers in batches of 2,000, client CPU seconds of a
+full read (best of 3, two runs): the row path (psycopg fetch + frames_from_rows) 6.4-7.2,
+psycopg COPY CSV parsed by pyarrow 4.0-5.2 (psycopg's per-row COPY messages alone, binary,
+unparsed: 3.7-4.0), ADBC 1.5-1.7.
 
 The frames equal :func:`frames.frames_from_rows` of the row path for the same ids and
 moment (``tests/data/test_columnar_read.py``), except the expenses' order within a user,
@@ -18,8 +19,9 @@ which the aggregate statement leaves to the plan.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -38,7 +40,19 @@ def to_frame(table: pa.Table, key: str) -> pl.DataFrame:
     schema = SCHEMAS[key]
     frame = pl.from_arrow(table.rename_columns(list(schema)), rechunk=False)
     assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
+    if key in UNROLLED:  # one row per user, arrays of equal length: one row per element
+        frame = frame.explode(list(schema)[1:])
     return frame.cast(pl.Schema(schema))
+
+
+# Sources whose statement returns one row per user, every column but ``i`` an array of
+# the user's rows in order (``BatchStatements.expense_rows``).
+UNROLLED = frozenset({"expenses"})
+
+
+def unrolled(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Row tuples of a statement of :data:`UNROLLED` as one tuple per element of its arrays."""
+    return [(row[0], *values) for row in rows for values in zip(*row[1:], strict=True)]
 
 
 # Batches of at most this many known travelers read their sources through psycopg (a
@@ -84,7 +98,8 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         rows = await asyncio.gather(*(db.fetch(*statement, batch.params)
                                       for _, statement, _ in sources))
         for (key, _, _), got in zip(sources, rows, strict=True):
-            frames[key] = frame_of_rows(got, SCHEMAS[key])
+            frames[key] = frame_of_rows(unrolled(got) if key in UNROLLED else got,
+                                        SCHEMAS[key])
     for key, _, audited in sources:
         if audited is not None:
             audit_read(audited, frames[key].height)  # who read how many rows, never what
@@ -92,4 +107,4 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
                        **frames)
 
 
-__all__ = ["ROWS_MAX_TRAVELERS", "read_frames", "to_frame"]
+__all__ = ["ROWS_MAX_TRAVELERS", "UNROLLED", "read_frames", "to_frame", "unrolled"]
