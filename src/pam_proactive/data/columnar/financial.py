@@ -96,33 +96,60 @@ def _masked(flag: str | pl.Expr) -> pl.Expr:
     return pl.when(flag).then(_amount).otherwise(0.0)
 
 
+class _Groups:
+    """Rows grouped by an integer key (ascending), found once and reused: ``order`` puts
+    each group's rows together in row order, ``starts`` and ``sizes`` delimit them there,
+    ``keys`` holds each group's key, ``code`` each row's group (0 .. groups - 1)."""
+
+    def __init__(self, keys: np.ndarray[Any, Any]) -> None:
+        self.order = order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        self.starts = starts = (np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                                if len(order) else np.zeros(0, dtype=np.int64))
+        self.keys = ordered[starts]
+        self.sizes = sizes = np.diff(np.r_[starts, len(order)]).astype(np.int64)
+        in_order = np.repeat(np.arange(len(starts)), sizes)  # the group of order[j]
+        self.code = code = np.empty(len(order), dtype=np.int64)
+        code[order] = in_order
+        # The k-th rows of every group, k = 0, 1, ..., each run with the groups in order
+        # of size (largest first, so the groups having a k-th row are the first ones):
+        # ``steps`` rows of ``order`` and each run's length.
+        by_size = np.argsort(-sizes, kind="stable")
+        self.place = place = np.empty(len(starts), dtype=np.int64)
+        place[by_size] = np.arange(len(starts))
+        rank = np.arange(len(order)) - starts[in_order]
+        self.steps = order[np.argsort(rank * len(starts) + place[in_order])]
+        self.runs = np.bincount(rank, minlength=0).tolist() if len(order) else []
+
+    def count(self, flags: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Per group: how many of its rows have ``flags`` (booleans in row order)."""
+        return np.bincount(self.code, weights=flags, minlength=len(self.keys)).astype(
+            np.int64)
+
+    def sums(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Per group (rows) and column of ``values`` (rows in row order): the sum of the
+        group's values added one after the other in row order from 0.0, as Python's
+        ``sum`` and ``+=`` add them (Polars' ``sum`` and numpy's add pairwise: another
+        float). Vectorised across groups: the k-th rows of every group are added at once,
+        for k = 0, 1, ... (a group holds a few dozen rows)."""
+        totals = np.zeros((len(self.keys), values.shape[1]))
+        taken = values[self.steps]
+        at = 0
+        with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
+            for count in self.runs:
+                totals[:count] += taken[at:at + count]  # one float addition per group
+                at += count
+        return totals[self.place]
+
+
 def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
           ) -> pl.DataFrame:
     """Per group ``by`` of ``rows`` (ascending): for each name of ``values``, the sum of
-    that float expression over the group's rows, added one after the other in row order
-    from 0.0, as Python's ``sum`` and ``+=`` add them (Polars' ``sum`` adds pairwise:
-    another float; its ``cum_sum().last()`` per group costs ten times more). Vectorised
-    across groups: the k-th rows of every group are added at once, for k = 0, 1, ... (a
-    group holds a few dozen rows)."""
+    that float expression over the group's rows in row order (:meth:`_Groups.sums`)."""
     masked = rows.select(by, *(e.alias(name) for name, e in values.items()))
-    groups = masked[by].to_numpy()
-    values_at = np.column_stack([masked[name].to_numpy() for name in values])
-    order = np.argsort(groups, kind="stable")  # each group's rows together, in row order
-    ordered = groups[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else (
-        np.zeros(0, dtype=np.int64))
-    found = ordered[starts]
-    sizes = np.diff(np.r_[starts, len(order)])
-    # Groups by size, largest first: the groups with a k-th row are the first ones.
-    by_size = np.argsort(-sizes, kind="stable")
-    having = np.searchsorted(-sizes[by_size], -np.arange(1, sizes.max(initial=0) + 1),
-                             side="right")
-    totals = np.zeros((len(found), len(values)))
-    with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
-        for k, count in enumerate(having.tolist()):
-            at = by_size[:count]
-            totals[at] += values_at[order[starts[at] + k]]  # one float addition per group
-    return pl.DataFrame({by: pl.Series(found, dtype=rows.schema[by]),
+    groups = _Groups(masked[by].to_numpy())
+    totals = groups.sums(np.column_stack([masked[name].to_numpy() for name in values]))
+    return pl.DataFrame({by: pl.Series(groups.keys, dtype=rows.schema[by]),
                          **{name: totals[:, k] for k, name in enumerate(values)}})
 
 
@@ -453,38 +480,52 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
 def _categories(kept: pl.DataFrame) -> pl.DataFrame:
     """Per user and category (in order of first expense, as the oracle's dict): the
     30-day count and sum, the week's, month's and year's sums (with counts where an empty
-    sum is Python's 0), the prior months' sums and the baseline count, median and MAD."""
-    flag = pl.col
-    stats = kept.lazy().group_by(_GROUP, maintain_order=True).agg(
-        pl.col("i").first(), pl.col("key").first(), n30=flag("d30").sum(),
-        week_n=flag("week").sum(), month_n=flag("month").sum(), year_n=flag("year").sum())
-    sums = _sums(kept, {name: _masked(flag) for name, flag in (
-        ("s30", "d30"), ("week_s", "week"), ("month_s", "month"), ("year_s", "year"),
-        ("p0", "prior0"), ("p1", "prior1"), ("p2", "prior2"))})
-    base = _baselines(kept.lazy().filter("base").select(_GROUP, "amount"))
-    return (stats.join(sums.lazy(), on=_GROUP, how="left", maintain_order="left")
-            .join(base, on=_GROUP, how="left", maintain_order="left")
-            .with_columns(pl.col("base_n").fill_null(0))
-            .select("i", "g", "key", "n30", "s30", "week_n", "week_s", "month_n", "month_s",
-                    "year_n", "year_s", "p0", "p1", "p2", "base_n", "median", "mad")).collect()
+    sum is Python's 0), the prior months' sums and the baseline count, median and MAD.
+
+    numpy over the rows grouped once (:class:`_Groups`): a category's ``g`` is the row of
+    its first expense, so ascending ``g`` is the order of first expense."""
+    groups = _Groups(kept[_GROUP].to_numpy())
+    amounts = kept["amount"].to_numpy()
+    flags = {name: kept[name].to_numpy() for name in (
+        "d30", "week", "month", "year", "prior0", "prior1", "prior2", "base")}
+    sums = groups.sums(np.column_stack([np.where(flags[name], amounts, 0.0) for name in (
+        "d30", "week", "month", "year", "prior0", "prior1", "prior2")]))
+    first = groups.order[groups.starts]
+    base_n, median, mad = _baselines(groups, amounts, flags["base"])
+    return pl.DataFrame({
+        "i": kept["i"].gather(first), _GROUP: pl.Series(groups.keys, dtype=pl.Int64()),
+        "key": kept["key"].gather(first), "n30": groups.count(flags["d30"]),
+        "s30": sums[:, 0], "week_n": groups.count(flags["week"]), "week_s": sums[:, 1],
+        "month_n": groups.count(flags["month"]), "month_s": sums[:, 2],
+        "year_n": groups.count(flags["year"]), "year_s": sums[:, 3], "p0": sums[:, 4],
+        "p1": sums[:, 5], "p2": sums[:, 6], "base_n": base_n,
+        # A category without a baseline has no median nor MAD (None), and one with a
+        # baseline never has NaN (finite amounts).
+        "median": pl.Series(median, nan_to_null=True),
+        "mad": pl.Series(mad, nan_to_null=True)})
 
 
-def _middle(column: str) -> pl.Expr:
-    """``analysis.outliers._middle`` of a group's ``column``, its rows sorted by it: the
-    middle value, or the two middle ones halved and added (that order of operations: the
-    same float)."""
-    n = pl.len()
-    low, high = pl.col(column).get((n - 1) // 2), pl.col(column).get(n // 2)
-    return pl.when(n % 2 == 1).then(low).otherwise(low / 2 + high / 2)
+def _middles(code: np.ndarray[Any, Any], values: np.ndarray[Any, Any], groups: int
+             ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per group (``code`` of each value, 0 .. groups - 1): the number of its ``values``
+    and ``analysis.outliers._middle`` of them sorted: the middle value, or the two middle
+    ones halved and added (that order of operations: the same float); NaN for none."""
+    order = np.lexsort((values, code))
+    n = np.bincount(code, minlength=groups)
+    starts = np.cumsum(n) - n
+    # One more value past the end: an empty group's indexes (its start - 1 and start, at
+    # most the number of values) stay in bounds; its figures are then discarded.
+    ordered = np.append(values[order], np.nan)
+    low, high = ordered[starts + (n - 1) // 2], ordered[starts + n // 2]
+    middle = np.where(n % 2 == 1, low, low / 2 + high / 2)
+    return n, np.where(n > 0, middle, np.nan)
 
 
-def _baselines(base: pl.LazyFrame) -> pl.LazyFrame:
-    """``analysis.outliers.baseline_of`` per user and category: count, median and MAD of
-    the baseline window's amounts (all finite here); a query to collect."""
-    medians = (base.sort(_GROUP, "amount").group_by(_GROUP, maintain_order=True)
-               .agg(base_n=pl.len().cast(pl.Int64), median=_middle("amount")))
-    mads = (base.join(medians, on=_GROUP)
-            .select(_GROUP, deviation=(_amount - pl.col("median")).abs())
-            .sort(_GROUP, "deviation").group_by(_GROUP, maintain_order=True)
-            .agg(mad=_middle("deviation")))
-    return medians.join(mads, on=_GROUP)
+def _baselines(groups: _Groups, amounts: np.ndarray[Any, Any], base: np.ndarray[Any, Any]
+               ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """``analysis.outliers.baseline_of`` per group: count, median and MAD of the amounts
+    (all finite here) of its rows in the baseline window (``base``); NaN for none."""
+    code, values = groups.code[base], amounts[base]
+    n, median = _middles(code, values, len(groups.keys))
+    _, mad = _middles(code, np.abs(values - median[code]), len(groups.keys))
+    return n, median, mad

@@ -65,24 +65,23 @@ def _alike(payments: pl.DataFrame, heads: pl.DataFrame
     :data:`MIN_OCCURRENCES` ``payments`` of their ``g`` have lo <= amount <= hi (their own
     included); and which payments are alike to a judged head (the core).
 
-    Exact, by binary searches: every amount and bound is replaced by its rank among all of
-    them (the same order, the same ties), so a user's category and an amount make one
-    integer key, ``group * width + rank``; a head's alike payments are a range of the
-    payments sorted by key, and the core is the union of the judged heads' ranges."""
-    amounts = payments["amount"].to_numpy()
-    n, m = len(amounts), heads.height
-    values, rank = np.unique(np.concatenate(
-        [amounts, heads["lo"].to_numpy(), heads["hi"].to_numpy()]), return_inverse=True)
-    _groups, code = np.unique(np.concatenate(
-        [payments[_GROUP].to_numpy(), heads[_GROUP].to_numpy()]), return_inverse=True)
-    rank, code = rank.reshape(-1).astype(np.int64), code.reshape(-1).astype(np.int64)
+    Exact, by binary searches: every amount is replaced by its rank among the distinct
+    amounts, and a head's bounds by the ranks of the first amount >= lo and the first
+    > hi (the finder's inclusive comparisons), so a user's category (``g``, a row number:
+    small) and an amount make one integer key, ``g * width + rank``; a head's alike
+    payments are a range of the payments sorted by key, and the core is the union of the
+    judged heads' ranges (equal keys are all in a range or none: any sort will do)."""
+    values, rank = np.unique(payments["amount"].to_numpy(), return_inverse=True)
     width = len(values) + 1
-    keys = code[:n] * width + rank[:n]
-    order = np.argsort(keys, kind="stable")
+    keys = payments[_GROUP].to_numpy().astype(np.int64) * width + rank.reshape(-1)
+    n = len(keys)
+    order = np.argsort(keys)
     keys = keys[order]
-    base = code[n:] * width
-    upto = np.searchsorted(keys, base + rank[n + m:], side="right")
-    below = np.searchsorted(keys, base + rank[n:n + m], side="left")
+    base = heads[_GROUP].to_numpy().astype(np.int64) * width
+    upto = np.searchsorted(keys, base + np.searchsorted(values, heads["hi"].to_numpy(),
+                                                        side="right"), side="left")
+    below = np.searchsorted(keys, base + np.searchsorted(values, heads["lo"].to_numpy(),
+                                                         side="left"), side="left")
     judged = upto - below >= MIN_OCCURRENCES
     # +1 where a judged head's range starts, -1 past its end: covered where the sum > 0.
     edges = np.zeros(n + 1, dtype=np.int64)
