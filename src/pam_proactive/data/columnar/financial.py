@@ -74,10 +74,10 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
     expenses = _cut(frames.expenses, quality)
     budgets = _checked(_cut(frames.budgets, quality), quality)
     kept = _kept(expenses, _calendar(frames.people, yearly), quality)
-    stats = _categories(kept)
-    bars = _bars(stats, rule)
+    groups = _Groups(kept[_GROUP].to_numpy())
+    stats = _categories(kept, groups)
     scheduled, series = batch_schedules(schedule_core(kept))
-    parts = _parts(kept, stats, bars, scheduled)
+    parts = _parts(kept, groups, stats, _bars(stats, rule), scheduled)
     todays = dict(zip(frames.people["i"].to_list(), frames.people["today"].to_list(),
                       strict=True))
     categories = _category_stats(stats)
@@ -89,11 +89,6 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
         [months.get(i, 0) for i in users], [made.get(i, ()) for i in users],
         [categories.get(i, {}) for i in users], [recent.get(i, ()) for i in users]]),
         strict=True))
-
-
-def _masked(flag: str | pl.Expr) -> pl.Expr:
-    """The amount where ``flag`` holds, else 0.0 (adding it leaves a sum unchanged)."""
-    return pl.when(flag).then(_amount).otherwise(0.0)
 
 
 class _Groups:
@@ -153,15 +148,18 @@ def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
                          **{name: totals[:, k] for k, name in enumerate(values)}})
 
 
-def _bars(stats: pl.DataFrame, rule: OutlierRule) -> pl.DataFrame:
-    """Per user and category (``g``) with an outlier bar: the bar (``rule.bar`` of its
-    baseline; a thinner baseline than ``rule.min_history`` has none, not asked)."""
-    base = stats.filter(pl.col("base_n") >= rule.min_history)
-    found = [(g, bar) for g, n, med, mad in zip(
-        base["g"].to_list(), base["base_n"].to_list(), base["median"].to_list(),
-        base["mad"].to_list(), strict=True)
-        if (bar := rule.bar(Baseline(n, med, mad))) is not None]
-    return pl.DataFrame(found, schema={"g": pl.Int64(), "bar": pl.Float64()}, orient="row")
+def _bars(stats: pl.DataFrame, rule: OutlierRule) -> np.ndarray[Any, Any]:
+    """Per row of ``stats`` (a user's category): its outlier bar (``rule.bar`` of its
+    baseline; a thinner baseline than ``rule.min_history`` has none, not asked), NaN for
+    none (a bar of finite figures is never NaN, and no amount is above NaN)."""
+    bars = np.full(stats.height, np.nan)
+    asked = np.flatnonzero(stats["base_n"].to_numpy() >= rule.min_history)
+    for at, n, med, mad in zip(asked.tolist(), stats["base_n"].gather(asked).to_list(),
+                               stats["median"].gather(asked).to_list(),
+                               stats["mad"].gather(asked).to_list(), strict=True):
+        if (bar := rule.bar(Baseline(n, med, mad))) is not None:
+            bars[at] = bar
+    return bars
 
 
 def _category_stats(stats: pl.DataFrame) -> dict[int, dict[str, CategoryStats]]:
@@ -205,45 +203,37 @@ def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expe
 _PARTS = ("total", "outliers", "scheduled")
 
 
-def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
-           scheduled: pl.DataFrame) -> pl.DataFrame:
+def _parts(kept: pl.DataFrame, groups: _Groups, stats: pl.DataFrame,
+           bars: np.ndarray[Any, Any], scheduled: pl.DataFrame) -> pl.DataFrame:
     """``build_financial``'s ``period_spent`` (but the dues, see :func:`_dues`) of every
-    user's category, one row per category in ``stats`` order: ``i``, ``key``, then per
-    period k (0 week, 1 month, 2 year) and part ``total_k``, ``outliers_k``,
-    ``scheduled_k`` and their ``*_float`` flags; ``month_n``."""
-    flags = ("week", "month", "year")
-    # Lazy chains, collected only where numpy needs the rows (see _sums): each eager step
-    # would be a query of its own.
-    over = (kept.lazy().join(bars.lazy(), on=_GROUP, how="inner", maintain_order="left")
-            .filter(_amount > pl.col("bar")).collect())
-    big = (over.lazy().group_by(_GROUP).agg(pl.col(p).sum().alias(f"big_n{k}")
-                                            for k, p in enumerate(flags))
-           .join(_sums(over, {f"big_s{k}": _masked(p) for k, p in enumerate(flags)}).lazy(),
-                 on=_GROUP))
-    # Each scheduled payment with its category and periods (the expense's own row ``r``).
-    paid = (scheduled.lazy().select("r")
-            .join(kept.lazy().select("r", _GROUP, "amount", *flags), on="r", how="inner",
-                  maintain_order="left")
-            .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")).collect()
-    above = (_amount > pl.col("bar")).fill_null(False)
-    regular = (paid.lazy().group_by(_GROUP)
-               .agg(*(e for k, p in enumerate(flags)
-                      for e in (pl.col(p).sum().alias(f"reg_n{k}"),
-                                (pl.col(p) & above).sum().alias(f"rab_n{k}"))))
-               .join(_sums(paid, {**{f"reg_s{k}": _masked(p) for k, p in enumerate(flags)},
-                                  **{f"rab_s{k}": _masked(pl.col(p) & above)
-                                     for k, p in enumerate(flags)}}).lazy(), on=_GROUP))
-    joined = (stats.lazy().select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
-                                  "year_n", "year_s")
-              .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")
-              .join(big, on=_GROUP, how="left", maintain_order="left")
-              .join(regular, on=_GROUP, how="left", maintain_order="left")
-              # A category with a scheduled payment (in any period) has its lists.
-              .with_columns(paid=pl.col("reg_n0").is_not_null())
-              .with_columns(pl.col(f"{x}{k}").fill_null(0) for x in (
-                  "big_n", "reg_n", "rab_n") for k in range(3))
-              .with_columns(pl.col(f"{x}{k}").fill_null(0.0) for x in (
-                  "big_s", "reg_s", "rab_s") for k in range(3)))
+    user's category, one row per category in ``stats`` order (``groups``' order, ``bars``
+    aligned with it): ``i``, ``key``, then per period k (0 week, 1 month, 2 year) and part
+    ``total_k``, ``outliers_k``, ``scheduled_k`` and their ``*_float`` flags; ``month_n``.
+
+    numpy over ``kept``'s rows: a sum over some rows in row order is the masked sum over
+    all of them (adding 0.0 to a sum of positive amounts leaves it unchanged), and a group
+    with none of them has the count 0 and the sum 0.0 the oracle's empty lists give."""
+    amounts = kept["amount"].to_numpy()
+    # Above its category's bar (none without one), and a scheduled payment (the rows of
+    # ``scheduled``, by their expense's row ``r``: ``kept`` is in ``r`` order).
+    over = amounts > bars[groups.code]
+    paid = np.zeros(kept.height, dtype=bool)
+    paid[np.searchsorted(kept["r"].to_numpy(), scheduled["r"].to_numpy())] = True
+    masks: dict[str, np.ndarray[Any, Any]] = {}
+    for k, p in enumerate(("week", "month", "year")):
+        flag = kept[p].to_numpy()
+        masks |= {f"big{k}": flag & over, f"reg{k}": flag & paid,
+                  f"rab{k}": flag & paid & over}
+    sums = groups.sums(np.column_stack([np.where(m, amounts, 0.0) for m in masks.values()]))
+    joined = stats.lazy().select(
+        "i", "key", "week_n", "week_s", "month_n", "month_s", "year_n", "year_s",
+        pl.Series("bar", bars, nan_to_null=True),
+        # A category with a scheduled payment (in any period) has its lists.
+        pl.Series("paid", groups.count(paid) > 0),
+        *(pl.Series(f"{name[:-1]}_n{name[-1]}", groups.count(m))
+          for name, m in masks.items()),
+        *(pl.Series(f"{name[:-1]}_s{name[-1]}", sums[:, c])
+          for c, name in enumerate(masks)))
     has_bar, paid_any = pl.col("bar").is_not_null(), pl.col("paid")
     columns: list[pl.Expr] = []
     for k, (n, s) in enumerate((("week_n", "week_s"), ("month_n", "month_s"),
@@ -350,49 +340,66 @@ def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
     Python's integer 0 stays 0, a category with no expense counts 0.0."""
     if budgets.is_empty():
         return {}
-    pieces = (parts.lazy().join(dues.lazy(), on=["i", "key"], how="left",
-                                maintain_order="left")
-              .with_columns(pl.col(f"due_{k}").fill_null(0.0) for k in range(3))
-              .with_row_index("pos"))
-    rows = budgets.lazy().with_row_index("b")
-    every = rows.filter(pl.col("category").is_null()).join(
-        pieces.drop("key"), on="i", how="left", maintain_order="left")
-    named = rows.filter(pl.col("category").is_not_null()).join(
-        pieces.rename({"key": "category"}), on=["i", "category"], how="left",
-        maintain_order="left")
-    period = pl.col("period")
-    # A budget without a category row: none of the user's (Python's 0) or a category
-    # without expense (0.0, as ``spent.get(category, [0.0] * 12)``).
-    missing_float = pl.col("category").is_not_null()
-
-    def pick(part: str) -> pl.Expr:
-        return (pl.when(period == "weekly").then(pl.col(f"{part}_0"))
-                .when(period == "monthly").then(pl.col(f"{part}_1"))
-                .otherwise(pl.col(f"{part}_2")))
-
-    counted = (pl.concat([every, named], how="vertical_relaxed")
-               .sort("b", "pos", nulls_last=True)
-               .with_columns(found=pl.col("pos").is_not_null())).collect()
-    sums = (counted.lazy().group_by("b", maintain_order=True)
-            .agg(pl.col("i", "budget_id", "category", "amount_limit", "period",
-                        "alert").first(),
-                 *(pl.when(pl.col("found")).then(pick(f"{p}_float"))
-                   .otherwise(missing_float).any().alias(f"{p}_float") for p in _PARTS),
-                 (pl.col("found") | missing_float).any().alias("due_float"))
-            .join(_sums(counted, {p: pick(p).fill_null(0.0) for p in (*_PARTS, "due")},
-                        by="b").lazy(), on="b", maintain_order="left")).collect()
-    users = sums["i"].to_list()
-    periods = sums["period"].to_list()
+    sums = _budget_sums(budgets, parts.join(dues, on=["i", "key"], how="left",
+                                            maintain_order="left"))
+    users = budgets["i"].to_list()
+    periods = budgets["period"].to_list()
     bounds = [period_bounds(p, todays[i]) for i, p in zip(users, periods, strict=True)]
     cents = [[round(v, 2) if f else 0 for v, f in zip(
-        sums[p].to_list(), sums[f"{p}_float"].to_list(), strict=True)]
-        for p in (*_PARTS, "due")]
+        values.tolist(), floats.tolist(), strict=True)] for values, floats in sums]
     made = instances(BudgetStatus, [
-        list(map(str, sums["budget_id"].to_list())), sums["category"].to_list(),
-        sums["amount_limit"].to_list(), periods, [b[0] for b in bounds],
-        [b[1] for b in bounds], cents[0], cents[1], sums["alert"].to_list(), cents[2],
+        list(map(str, budgets["budget_id"].to_list())), budgets["category"].to_list(),
+        budgets["amount_limit"].to_list(), periods, [b[0] for b in bounds],
+        [b[1] for b in bounds], cents[0], cents[1], budgets["alert"].to_list(), cents[2],
         cents[3]])
     return per_user(users, made)
+
+
+def _budget_sums(budgets: pl.DataFrame, pieces: pl.DataFrame
+                 ) -> list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """Per part (``_PARTS`` then the dues) and budget of ``budgets``: the sum ``_budget``
+    takes over the categories it counts (``pieces``: ``_parts`` with the dues ``due_k``)
+    in the budget's period, and whether it is a float (else Python's 0).
+
+    A budget without a category sums every category of its user in category order: the
+    user's sums (:meth:`_Groups.sums` over ``pieces`` grouped by user), a float when one
+    of the terms is; none for a user without a category (Python's 0). A budget with a
+    category takes that category's figure (0.0 + it: itself), or 0.0 for a category
+    without expense (``spent.get(category, [0.0] * 12)``); its dues are always a float."""
+    names = [*_PARTS, "due"]
+    values = pieces.select(pl.col(f"{p}_{k}").fill_null(0.0) for p in names
+                           for k in range(3)).to_numpy()
+    floats = np.column_stack([
+        pieces.select(f"{p}_float_{k}" for p in _PARTS for k in range(3)).to_numpy(),
+        np.ones((pieces.height, 3), dtype=bool)])  # a category's due list: floats
+    users = _Groups(pieces["i"].to_numpy())
+    # One more row of each, zeros, for a budget without a user's or a category's row.
+    user_sums = np.vstack([users.sums(values), np.zeros((1, values.shape[1]))])
+    user_floats = np.vstack([np.column_stack([users.count(f) > 0 for f in floats.T]),
+                             np.zeros((1, floats.shape[1]), dtype=bool)])
+    values = np.vstack([values, np.zeros((1, values.shape[1]))])
+    floats = np.vstack([floats, np.zeros((1, floats.shape[1]), dtype=bool)])
+    # Each budget's column (part, period) and its row: its user's, or its category's.
+    period = budgets["period"].replace_strict(
+        {p: k for k, p in enumerate(_PERIODS)}, return_dtype=pl.Int64()).to_numpy()
+    i = budgets["i"].to_numpy()
+    at = np.searchsorted(users.keys, i)
+    has_user = users.keys[np.minimum(at, len(users.keys) - 1)] == i if len(users.keys) else (
+        np.zeros(len(i), dtype=bool))
+    at = np.where(has_user, at, len(users.keys))
+    named = budgets["category"].is_not_null().to_numpy()
+    row = (budgets.select("i", key="category")
+           .join(pieces.select("i", "key").with_row_index("pos"), on=["i", "key"],
+                 how="left", maintain_order="left")["pos"]
+           .fill_null(pieces.height).to_numpy().astype(np.int64))
+    found = row < pieces.height
+    out = []
+    for c in range(len(names)):
+        column = c * 3 + period
+        out.append((np.where(named, values[row, column], user_sums[at, column]),
+                    np.where(named, ~found | floats[row, column],
+                             user_floats[at, column])))
+    return out
 
 
 def _cut(frame: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
@@ -477,14 +484,13 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
             .collect())
 
 
-def _categories(kept: pl.DataFrame) -> pl.DataFrame:
+def _categories(kept: pl.DataFrame, groups: _Groups) -> pl.DataFrame:
     """Per user and category (in order of first expense, as the oracle's dict): the
     30-day count and sum, the week's, month's and year's sums (with counts where an empty
     sum is Python's 0), the prior months' sums and the baseline count, median and MAD.
 
-    numpy over the rows grouped once (:class:`_Groups`): a category's ``g`` is the row of
+    numpy over the rows grouped by ``g`` (``groups``): a category's ``g`` is the row of
     its first expense, so ascending ``g`` is the order of first expense."""
-    groups = _Groups(kept[_GROUP].to_numpy())
     amounts = kept["amount"].to_numpy()
     flags = {name: kept[name].to_numpy() for name in (
         "d30", "week", "month", "year", "prior0", "prior1", "prior2", "base")}
