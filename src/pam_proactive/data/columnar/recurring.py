@@ -38,55 +38,57 @@ _GROUP = "g"  # the user and category as one integer
 def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
     """The core of ``payments`` (columns ``r``, ``i``, ``key``, ``g``: the user and category
     as one integer, ``amount`` > 0, ``offset`` and ``since``: the user's first judged day,
-    as offsets from their today ``day0``, an ordinal), in ``r`` order, with columns ``r``,
-    ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head the finder
-    judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts."""
-    amount = pl.col("amount")
-    heads = (payments.lazy().filter(pl.col("offset") >= pl.col("since"))
-             .select(_GROUP, amount,
-                     lo=amount * (1 - AMOUNT_TOLERANCE), hi=amount * (1 + AMOUNT_TOLERANCE))
-             .unique()).collect()
-    judging, in_core = _alike(payments, heads)
-    judged = heads.lazy().filter(pl.Series(judging, dtype=pl.Boolean()))
-    core = payments.lazy().filter(pl.Series(in_core, dtype=pl.Boolean())).select(
-        "r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
-    return (core.join(judged.select(_GROUP, "amount", "lo", "hi"), on=[_GROUP, "amount"],
-                      how="left")
-            .sort("r")
-            .select("r", "i", "key", _GROUP, "amount",
-                    day=pl.col("day0") + pl.col("offset"),
-                    judged=(pl.col("offset") >= pl.col("since")) & pl.col("lo").is_not_null(),
-                    lo="lo", hi="hi")).collect()
+    as offsets from their today ``day0``, an ordinal; in ``r`` order), in ``r`` order, with
+    columns ``r``, ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head
+    the finder judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts.
+
+    Every payment dated from ``since`` on is a head; copies of a head (same ``g`` and
+    amount) are judged alike, so they are all judged, without finding the distinct ones."""
+    amounts = payments["amount"].to_numpy()
+    lo, hi = amounts * (1 - AMOUNT_TOLERANCE), amounts * (1 + AMOUNT_TOLERANCE)
+    head = (payments["offset"] >= payments["since"]).to_numpy()
+    judged, in_core = _alike(payments[_GROUP].to_numpy(), amounts, head)
+    judged = judged[in_core]
+    return payments.filter(pl.Series(in_core, dtype=pl.Boolean())).select(
+        "r", "i", "key", _GROUP, "amount", day=pl.col("day0") + pl.col("offset"),
+        judged=pl.Series(judged, dtype=pl.Boolean()),
+        lo=pl.Series(np.where(judged, lo[in_core], np.nan), nan_to_null=True),
+        hi=pl.Series(np.where(judged, hi[in_core], np.nan), nan_to_null=True))
 
 
-def _alike(payments: pl.DataFrame, heads: pl.DataFrame
-           ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Which rows of ``heads`` (``g``, ``lo``, ``hi``) the finder judges: at least
-    :data:`MIN_OCCURRENCES` ``payments`` of their ``g`` have lo <= amount <= hi (their own
-    included); and which payments are alike to a judged head (the core).
+def _alike(groups: np.ndarray[Any, Any], amounts: np.ndarray[Any, Any],
+           head: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Which payments (their ``groups``: ``g``, a row number, and ``amounts``) are heads
+    (``head``) the finder judges: at least :data:`MIN_OCCURRENCES` payments of their group
+    have lo <= amount <= hi (their own included), lo and hi the head's amount times
+    (1 -/+ AMOUNT_TOLERANCE); and which payments are alike to a judged head (the core).
 
     Exact, by binary searches: every amount is replaced by its rank among the distinct
     amounts, and a head's bounds by the ranks of the first amount >= lo and the first
-    > hi (the finder's inclusive comparisons), so a user's category (``g``, a row number:
-    small) and an amount make one integer key, ``g * width + rank``; a head's alike
+    > hi (the finder's inclusive comparisons), found once per distinct amount; so a
+    group and an amount make one integer key, ``group * width + rank``; a head's alike
     payments are a range of the payments sorted by key, and the core is the union of the
     judged heads' ranges (equal keys are all in a range or none: any sort will do)."""
-    values, rank = np.unique(payments["amount"].to_numpy(), return_inverse=True)
+    values, rank = np.unique(amounts, return_inverse=True)
+    rank = rank.reshape(-1)
+    low = np.searchsorted(values, values * (1 - AMOUNT_TOLERANCE), side="left")
+    high = np.searchsorted(values, values * (1 + AMOUNT_TOLERANCE), side="right")
     width = len(values) + 1
-    keys = payments[_GROUP].to_numpy().astype(np.int64) * width + rank.reshape(-1)
+    keys = groups.astype(np.int64) * width + rank
     n = len(keys)
     order = np.argsort(keys)
     keys = keys[order]
-    base = heads[_GROUP].to_numpy().astype(np.int64) * width
-    upto = np.searchsorted(keys, base + np.searchsorted(values, heads["hi"].to_numpy(),
-                                                        side="right"), side="left")
-    below = np.searchsorted(keys, base + np.searchsorted(values, heads["lo"].to_numpy(),
-                                                         side="left"), side="left")
-    judged = upto - below >= MIN_OCCURRENCES
+    heads = np.flatnonzero(head)
+    base = groups[heads].astype(np.int64) * width
+    upto = np.searchsorted(keys, base + high[rank[heads]], side="left")
+    below = np.searchsorted(keys, base + low[rank[heads]], side="left")
+    judged_heads = upto - below >= MIN_OCCURRENCES
+    judged = np.zeros(n, dtype=bool)
+    judged[heads[judged_heads]] = True
     # +1 where a judged head's range starts, -1 past its end: covered where the sum > 0.
     edges = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(edges, below[judged], 1)
-    np.add.at(edges, upto[judged], -1)
+    np.add.at(edges, below[judged_heads], 1)
+    np.add.at(edges, upto[judged_heads], -1)
     core = np.zeros(n, dtype=bool)
     core[order] = np.cumsum(edges[:n]) > 0
     return judged, core
