@@ -445,24 +445,20 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
     # far-future bound (one after today but before it is simply not spent yet).
     skipped, candidates = pl.collect_all([
         rows.group_by("i").agg(invalid=(~pl.col("valid")).sum(),
-                               far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum()),
+                               far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum())
+        .filter((pl.col("invalid") > 0) | (pl.col("far") > 0)),
+        # A copy has the user, amount and day of another row: only rows sharing this
+        # number made of those three with another row can be one (a collision only adds
+        # rows to check); one float's hash, far cheaper than the five columns' below.
         rows.filter(pl.col("valid") & (_offset <= 0)).with_columns(
-            first=pl.struct(_DUPLICATE).is_first_distinct())])
-    duplicates = candidates.group_by("i").agg(duplicate=(~pl.col("first")).sum())
-    if duplicates["duplicate"].sum():
-        # The duplicate rule keeps the first row with the lowest id of its copies (rows of
-        # one key share their day: all have an id, or none).
-        candidates = candidates.with_columns(
-            expense_id=pl.when(pl.col("expense_id").is_not_null())
-            .then(pl.col("expense_id").min().over(_DUPLICATE)))
+            maybe=(_amount + (pl.col("i") * 4096 + _offset) * 1e7).is_duplicated())])
     for i, invalid, far in skipped.iter_rows():
         quality[i].skip("expense_amount_invalid", invalid)
         quality[i].skip("expense_date_far_future", far)
-    for i, n in duplicates.iter_rows():
-        quality[i].skip("expense_duplicate", n)
+    candidates = _without_copies(candidates, quality)
     category = pl.col("category")
     first_day, last_day = BASELINE_DAYS
-    kept = (candidates.lazy().filter("first")
+    kept = (candidates.lazy()
             .join(calendar.lazy(), on="i", how="left", maintain_order="left")
             .with_columns(key=pl.when(category.is_null() | (category == ""))
                           .then(pl.lit("uncategorized")).otherwise(category)))
@@ -482,6 +478,29 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
                    & _offset.is_between(pl.col(lo), pl.col(hi))
                    for k, (lo, hi) in enumerate(_PRIOR)})
             .collect())
+
+
+def _without_copies(candidates: pl.DataFrame, quality: Mapping[int, QualityBuilder]
+                    ) -> pl.DataFrame:
+    """``candidates`` (in ``r`` order) but the duplicates (a row whose ``_DUPLICATE`` key an
+    earlier row has), counted as skipped by user; the duplicate rule keeps the first row
+    with the lowest id of its copies (rows of one key share their day: all have an id, or
+    none). Only the rows flagged ``maybe`` can have a copy: the rule runs on them alone,
+    a small part of the batch."""
+    maybe = candidates.filter("maybe")
+    if maybe.is_empty():
+        return candidates.drop("maybe")
+    copies = maybe.select(
+        "r", "i", first=pl.struct(_DUPLICATE).is_first_distinct(),
+        lowest=pl.when(pl.col("expense_id").is_not_null())
+        .then(pl.col("expense_id").min().over(_DUPLICATE)))
+    for i, n in copies.group_by("i").agg((~pl.col("first")).sum()).iter_rows():
+        quality[i].skip("expense_duplicate", n)
+    at = pl.Series(np.searchsorted(candidates["r"].to_numpy(), copies["r"].to_numpy()))
+    first = pl.Series("first", np.ones(candidates.height, dtype=bool)).scatter(
+        at, copies["first"])
+    return (candidates.with_columns(candidates["expense_id"].scatter(at, copies["lowest"]))
+            .filter(first).drop("maybe"))
 
 
 def _categories(kept: pl.DataFrame, groups: _Groups) -> pl.DataFrame:
