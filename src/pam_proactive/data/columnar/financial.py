@@ -18,7 +18,6 @@ Python's ``sum`` gives it (tracked by ``*_float`` flags where a budget can show 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import repeat
@@ -169,6 +168,8 @@ def _bars(stats: pl.DataFrame, rule: OutlierRule) -> np.ndarray[Any, Any]:
 def _category_stats(stats: pl.DataFrame) -> dict[int, dict[str, CategoryStats]]:
     """Per user ``i``: their :class:`CategoryStats` by category, in order of first expense
     (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
+    if not stats["i"].is_sorted():  # a batch's expenses come by user: already so
+        stats = stats.sort("i", maintain_order=True)  # each user's rows together
     keys = stats["key"].to_list()
     month = [s if n else 0 for s, n in zip(stats["month_s"].to_list(),
                                            stats["month_n"].to_list(), strict=True)]
@@ -177,10 +178,8 @@ def _category_stats(stats: pl.DataFrame) -> dict[int, dict[str, CategoryStats]]:
         list(map(round, stats["s30"].to_list(), repeat(2))), stats["n30"].to_list(), month,
         list(zip(stats["p0"].to_list(), stats["p1"].to_list(), stats["p2"].to_list(),
                  strict=True))])
-    out: dict[int, dict[str, CategoryStats]] = defaultdict(dict)
-    for i, key, made in zip(stats["i"].to_list(), keys, objects, strict=True):
-        out[i][key] = made
-    return out
+    return {i: dict(pairs) for i, pairs in per_user(
+        stats["i"].to_numpy(), list(zip(keys, objects, strict=True))).items()}
 
 
 def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expense, ...]]:
