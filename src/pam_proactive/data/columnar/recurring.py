@@ -86,9 +86,8 @@ def _alike(groups: np.ndarray[Any, Any], amounts: np.ndarray[Any, Any],
     judged = np.zeros(n, dtype=bool)
     judged[heads[judged_heads]] = True
     # +1 where a judged head's range starts, -1 past its end: covered where the sum > 0.
-    edges = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(edges, below[judged_heads], 1)
-    np.add.at(edges, upto[judged_heads], -1)
+    edges = (np.bincount(below[judged_heads], minlength=n + 1)
+             - np.bincount(upto[judged_heads], minlength=n + 1))
     core = np.zeros(n, dtype=bool)
     core[order] = np.cumsum(edges[:n]) > 0
     return judged, core
