@@ -68,18 +68,22 @@ def _oracle(users: Sequence[tuple[date, Expenses, Budgets]]
     return out
 
 
-def _columnar(users: Sequence[tuple[date, Expenses, Budgets]]
+def _columnar(users: Sequence[tuple[date, Expenses, Budgets]], reverse: bool = False
               ) -> dict[int, tuple[FinancialContext, DataQuality]]:
     rows, todays, fetched = _batch(users)
+    if reverse:  # the expense rows of the last user first
+        fetched["expenses"].reverse()
     frames = frames_from_rows(rows, todays, NOW, fetched)
     quality = {i: QualityBuilder() for i in range(1, len(users) + 1)}
     section = financial_section(frames, RULE, quality)
     return {i: (fin, quality[i].freeze()) for i, fin in section.items()}
 
 
-def check(users: Sequence[tuple[date, Expenses, Budgets]]) -> dict[int, Any]:
-    """Both paths on ``users``: the same contexts (repr: every bit) and quality counts."""
-    old, new = _oracle(users), _columnar(users)
+def check(users: Sequence[tuple[date, Expenses, Budgets]], reverse: bool = False
+          ) -> dict[int, Any]:
+    """Both paths on ``users``: the same contexts (repr: every bit) and quality counts;
+    with ``reverse``, the section reads the users' expense rows in reverse user order."""
+    old, new = _oracle(users), _columnar(users, reverse)
     assert old.keys() == new.keys() == set(range(1, len(users) + 1))
     for i in old:
         assert repr(new[i][0]) == repr(old[i][0]), i
@@ -218,6 +222,19 @@ def test_recurring_payments_scheduled_and_due() -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_random_batches(seed: int) -> None:
+    check(_random_users(seed))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_expense_rows_not_in_user_order(seed: int) -> None:
+    """The statements return each user's rows together, by user; another order of users
+    gives the same contexts (each user's categories in order of their first expense)."""
+    users = _random_users(seed)
+    found = check(users, reverse=True)
+    assert sum(len(fin.categories) for fin, _quality in found.values()) > 40
+
+
+def _random_users(seed: int) -> Sequence[tuple[date, Expenses, Budgets]]:
     rnd = random.Random(seed)
     categories = ["food", "fuel", "rent", None, "", "camp"]
     users = []
@@ -242,7 +259,7 @@ def test_random_batches(seed: int) -> None:
                     rnd.choice(["weekly", "monthly", "yearly", "daily"]),
                     rnd.choice([None, 80, 0])) for k in range(rnd.randrange(0, 4))]
         users.append((today, mine, budgets))
-    check(users)
+    return users
 
 
 @pytest.mark.parametrize("seed", range(8))

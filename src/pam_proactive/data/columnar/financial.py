@@ -18,8 +18,7 @@ Python's ``sum`` gives it (tracked by ``*_float`` flags where a budget can show 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import repeat
 from typing import Any
@@ -74,10 +73,10 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
     expenses = _cut(frames.expenses, quality)
     budgets = _checked(_cut(frames.budgets, quality), quality)
     kept = _kept(expenses, _calendar(frames.people, yearly), quality)
-    stats = _categories(kept)
-    bars = _bars(stats, rule)
+    groups = _Groups(kept[_GROUP].to_numpy())
+    stats = _categories(kept, groups)
     scheduled, series = batch_schedules(schedule_core(kept))
-    parts = _parts(kept, stats, bars, scheduled)
+    parts = _parts(kept, groups, stats, _bars(stats, rule), scheduled)
     todays = dict(zip(frames.people["i"].to_list(), frames.people["today"].to_list(),
                       strict=True))
     categories = _category_stats(stats)
@@ -91,55 +90,86 @@ def financial_section(frames: BatchFrames, rule: OutlierRule,
         strict=True))
 
 
-def _masked(flag: str | pl.Expr) -> pl.Expr:
-    """The amount where ``flag`` holds, else 0.0 (adding it leaves a sum unchanged)."""
-    return pl.when(flag).then(_amount).otherwise(0.0)
+class _Groups:
+    """Rows grouped by an integer key (ascending), found once and reused: ``order`` puts
+    each group's rows together in row order, ``starts`` and ``sizes`` delimit them there,
+    ``keys`` holds each group's key, ``code`` each row's group (0 .. groups - 1)."""
+
+    def __init__(self, keys: np.ndarray[Any, Any]) -> None:
+        self.order = order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        self.starts = starts = (np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                                if len(order) else np.zeros(0, dtype=np.int64))
+        self.keys = ordered[starts]
+        self.sizes = sizes = np.diff(np.r_[starts, len(order)]).astype(np.int64)
+        self.code = code = np.empty(len(order), dtype=np.int64)
+        code[order] = np.repeat(np.arange(len(starts)), sizes)
+        # The k-th rows of every group, k = 0, 1, ..., each run with the groups in order
+        # of size (largest first, so the groups having a k-th row are the first ones):
+        # ``steps`` rows of ``order`` and each run's length.
+        by_size = np.argsort(-sizes, kind="stable")
+        self.place = place = np.empty(len(starts), dtype=np.int64)
+        place[by_size] = np.arange(len(starts))
+        first = starts[by_size]
+        self.runs = np.searchsorted(-sizes[by_size], -np.arange(1, sizes.max(initial=0) + 1),
+                                    side="right").tolist()
+        self.steps = order[np.concatenate(
+            [first[:count] + k for k, count in enumerate(self.runs)])] if self.runs else (
+            np.zeros(0, dtype=np.int64))
+
+    def count(self, flags: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Per group: how many of its rows have ``flags`` (booleans in row order)."""
+        return np.bincount(self.code, weights=flags, minlength=len(self.keys)).astype(
+            np.int64)
+
+    def sums(self, columns: Sequence[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+        """Per group (rows) and column of ``columns`` (each a value per row, in row order):
+        the sum of the group's values added one after the other in row order from 0.0, as
+        Python's ``sum`` and ``+=`` add them (Polars' ``sum`` and numpy's add pairwise:
+        another float). Vectorised across groups: the k-th rows of every group are added
+        at once, for k = 0, 1, ... (a group holds a few dozen rows); a column at a time
+        (contiguous slices: cheaper than a 2-D gather)."""
+        totals = np.empty((len(self.keys), len(columns)))
+        with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
+            for c, column in enumerate(columns):
+                taken, total, at = column[self.steps], np.zeros(len(self.keys)), 0
+                for count in self.runs:
+                    total[:count] += taken[at:at + count]  # one float addition per group
+                    at += count
+                totals[:, c] = total[self.place]
+        return totals
 
 
 def _sums(rows: pl.DataFrame, values: Mapping[str, pl.Expr], by: str = _GROUP
           ) -> pl.DataFrame:
     """Per group ``by`` of ``rows`` (ascending): for each name of ``values``, the sum of
-    that float expression over the group's rows, added one after the other in row order
-    from 0.0, as Python's ``sum`` and ``+=`` add them (Polars' ``sum`` adds pairwise:
-    another float; its ``cum_sum().last()`` per group costs ten times more). Vectorised
-    across groups: the k-th rows of every group are added at once, for k = 0, 1, ... (a
-    group holds a few dozen rows)."""
+    that float expression over the group's rows in row order (:meth:`_Groups.sums`)."""
     masked = rows.select(by, *(e.alias(name) for name, e in values.items()))
-    groups = masked[by].to_numpy()
-    values_at = np.column_stack([masked[name].to_numpy() for name in values])
-    order = np.argsort(groups, kind="stable")  # each group's rows together, in row order
-    ordered = groups[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else (
-        np.zeros(0, dtype=np.int64))
-    found = ordered[starts]
-    sizes = np.diff(np.r_[starts, len(order)])
-    # Groups by size, largest first: the groups with a k-th row are the first ones.
-    by_size = np.argsort(-sizes, kind="stable")
-    having = np.searchsorted(-sizes[by_size], -np.arange(1, sizes.max(initial=0) + 1),
-                             side="right")
-    totals = np.zeros((len(found), len(values)))
-    with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
-        for k, count in enumerate(having.tolist()):
-            at = by_size[:count]
-            totals[at] += values_at[order[starts[at] + k]]  # one float addition per group
-    return pl.DataFrame({by: pl.Series(found, dtype=rows.schema[by]),
+    groups = _Groups(masked[by].to_numpy())
+    totals = groups.sums([masked[name].to_numpy() for name in values])
+    return pl.DataFrame({by: pl.Series(groups.keys, dtype=rows.schema[by]),
                          **{name: totals[:, k] for k, name in enumerate(values)}})
 
 
-def _bars(stats: pl.DataFrame, rule: OutlierRule) -> pl.DataFrame:
-    """Per user and category (``g``) with an outlier bar: the bar (``rule.bar`` of its
-    baseline; a thinner baseline than ``rule.min_history`` has none, not asked)."""
-    base = stats.filter(pl.col("base_n") >= rule.min_history)
-    found = [(g, bar) for g, n, med, mad in zip(
-        base["g"].to_list(), base["base_n"].to_list(), base["median"].to_list(),
-        base["mad"].to_list(), strict=True)
-        if (bar := rule.bar(Baseline(n, med, mad))) is not None]
-    return pl.DataFrame(found, schema={"g": pl.Int64(), "bar": pl.Float64()}, orient="row")
+def _bars(stats: pl.DataFrame, rule: OutlierRule) -> np.ndarray[Any, Any]:
+    """Per row of ``stats`` (a user's category): its outlier bar (``rule.bar`` of its
+    baseline; a thinner baseline than ``rule.min_history`` has none, not asked), NaN for
+    none (a bar of finite figures is never NaN, and no amount is above NaN)."""
+    bars = np.full(stats.height, np.nan)
+    asked = np.flatnonzero(stats["base_n"].to_numpy() >= rule.min_history)
+    for at, n, med, mad in zip(asked.tolist(), stats["base_n"].gather(asked).to_list(),
+                               stats["median"].gather(asked).to_list(),
+                               stats["mad"].gather(asked).to_list(), strict=True):
+        if (bar := rule.bar(Baseline(n, med, mad))) is not None:
+            bars[at] = bar
+    return bars
 
 
 def _category_stats(stats: pl.DataFrame) -> dict[int, dict[str, CategoryStats]]:
     """Per user ``i``: their :class:`CategoryStats` by category, in order of first expense
     (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
+    if not stats["i"].is_sorted():  # a batch's expenses come by user: already so
+        stats = stats.sort("i", maintain_order=True)  # each user's rows together
     keys = stats["key"].to_list()
     month = [s if n else 0 for s, n in zip(stats["month_s"].to_list(),
                                            stats["month_n"].to_list(), strict=True)]
@@ -148,10 +178,8 @@ def _category_stats(stats: pl.DataFrame) -> dict[int, dict[str, CategoryStats]]:
         list(map(round, stats["s30"].to_list(), repeat(2))), stats["n30"].to_list(), month,
         list(zip(stats["p0"].to_list(), stats["p1"].to_list(), stats["p2"].to_list(),
                  strict=True))])
-    out: dict[int, dict[str, CategoryStats]] = defaultdict(dict)
-    for i, key, made in zip(stats["i"].to_list(), keys, objects, strict=True):
-        out[i][key] = made
-    return out
+    return {i: dict(pairs) for i, pairs in per_user(
+        stats["i"].to_numpy(), list(zip(keys, objects, strict=True))).items()}
 
 
 def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expense, ...]]:
@@ -178,45 +206,37 @@ def _recent(kept: pl.DataFrame, scheduled: pl.DataFrame) -> dict[int, tuple[Expe
 _PARTS = ("total", "outliers", "scheduled")
 
 
-def _parts(kept: pl.DataFrame, stats: pl.DataFrame, bars: pl.DataFrame,
-           scheduled: pl.DataFrame) -> pl.DataFrame:
+def _parts(kept: pl.DataFrame, groups: _Groups, stats: pl.DataFrame,
+           bars: np.ndarray[Any, Any], scheduled: pl.DataFrame) -> pl.DataFrame:
     """``build_financial``'s ``period_spent`` (but the dues, see :func:`_dues`) of every
-    user's category, one row per category in ``stats`` order: ``i``, ``key``, then per
-    period k (0 week, 1 month, 2 year) and part ``total_k``, ``outliers_k``,
-    ``scheduled_k`` and their ``*_float`` flags; ``month_n``."""
-    flags = ("week", "month", "year")
-    # Lazy chains, collected only where numpy needs the rows (see _sums): each eager step
-    # would be a query of its own.
-    over = (kept.lazy().join(bars.lazy(), on=_GROUP, how="inner", maintain_order="left")
-            .filter(_amount > pl.col("bar")).collect())
-    big = (over.lazy().group_by(_GROUP).agg(pl.col(p).sum().alias(f"big_n{k}")
-                                            for k, p in enumerate(flags))
-           .join(_sums(over, {f"big_s{k}": _masked(p) for k, p in enumerate(flags)}).lazy(),
-                 on=_GROUP))
-    # Each scheduled payment with its category and periods (the expense's own row ``r``).
-    paid = (scheduled.lazy().select("r")
-            .join(kept.lazy().select("r", _GROUP, "amount", *flags), on="r", how="inner",
-                  maintain_order="left")
-            .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")).collect()
-    above = (_amount > pl.col("bar")).fill_null(False)
-    regular = (paid.lazy().group_by(_GROUP)
-               .agg(*(e for k, p in enumerate(flags)
-                      for e in (pl.col(p).sum().alias(f"reg_n{k}"),
-                                (pl.col(p) & above).sum().alias(f"rab_n{k}"))))
-               .join(_sums(paid, {**{f"reg_s{k}": _masked(p) for k, p in enumerate(flags)},
-                                  **{f"rab_s{k}": _masked(pl.col(p) & above)
-                                     for k, p in enumerate(flags)}}).lazy(), on=_GROUP))
-    joined = (stats.lazy().select("i", "g", "key", "week_n", "week_s", "month_n", "month_s",
-                                  "year_n", "year_s")
-              .join(bars.lazy(), on=_GROUP, how="left", maintain_order="left")
-              .join(big, on=_GROUP, how="left", maintain_order="left")
-              .join(regular, on=_GROUP, how="left", maintain_order="left")
-              # A category with a scheduled payment (in any period) has its lists.
-              .with_columns(paid=pl.col("reg_n0").is_not_null())
-              .with_columns(pl.col(f"{x}{k}").fill_null(0) for x in (
-                  "big_n", "reg_n", "rab_n") for k in range(3))
-              .with_columns(pl.col(f"{x}{k}").fill_null(0.0) for x in (
-                  "big_s", "reg_s", "rab_s") for k in range(3)))
+    user's category, one row per category in ``stats`` order (``groups``' order, ``bars``
+    aligned with it): ``i``, ``key``, then per period k (0 week, 1 month, 2 year) and part
+    ``total_k``, ``outliers_k``, ``scheduled_k`` and their ``*_float`` flags; ``month_n``.
+
+    numpy over ``kept``'s rows: a sum over some rows in row order is the masked sum over
+    all of them (adding 0.0 to a sum of positive amounts leaves it unchanged), and a group
+    with none of them has the count 0 and the sum 0.0 the oracle's empty lists give."""
+    amounts = kept["amount"].to_numpy()
+    # Above its category's bar (none without one), and a scheduled payment (the rows of
+    # ``scheduled``, by their expense's row ``r``: ``kept`` is in ``r`` order).
+    over = amounts > bars[groups.code]
+    paid = np.zeros(kept.height, dtype=bool)
+    paid[np.searchsorted(kept["r"].to_numpy(), scheduled["r"].to_numpy())] = True
+    masks: dict[str, np.ndarray[Any, Any]] = {}
+    for k, p in enumerate(("week", "month", "year")):
+        flag = kept[p].to_numpy()
+        masks |= {f"big{k}": flag & over, f"reg{k}": flag & paid,
+                  f"rab{k}": flag & paid & over}
+    sums = groups.sums([np.where(m, amounts, 0.0) for m in masks.values()])
+    joined = stats.lazy().select(
+        "i", "key", "week_n", "week_s", "month_n", "month_s", "year_n", "year_s",
+        pl.Series("bar", bars, nan_to_null=True),
+        # A category with a scheduled payment (in any period) has its lists.
+        pl.Series("paid", groups.count(paid) > 0),
+        *(pl.Series(f"{name[:-1]}_n{name[-1]}", groups.count(m))
+          for name, m in masks.items()),
+        *(pl.Series(f"{name[:-1]}_s{name[-1]}", sums[:, c])
+          for c, name in enumerate(masks)))
     has_bar, paid_any = pl.col("bar").is_not_null(), pl.col("paid")
     columns: list[pl.Expr] = []
     for k, (n, s) in enumerate((("week_n", "week_s"), ("month_n", "month_s"),
@@ -323,49 +343,66 @@ def _budgets(budgets: pl.DataFrame, parts: pl.DataFrame, dues: pl.DataFrame,
     Python's integer 0 stays 0, a category with no expense counts 0.0."""
     if budgets.is_empty():
         return {}
-    pieces = (parts.lazy().join(dues.lazy(), on=["i", "key"], how="left",
-                                maintain_order="left")
-              .with_columns(pl.col(f"due_{k}").fill_null(0.0) for k in range(3))
-              .with_row_index("pos"))
-    rows = budgets.lazy().with_row_index("b")
-    every = rows.filter(pl.col("category").is_null()).join(
-        pieces.drop("key"), on="i", how="left", maintain_order="left")
-    named = rows.filter(pl.col("category").is_not_null()).join(
-        pieces.rename({"key": "category"}), on=["i", "category"], how="left",
-        maintain_order="left")
-    period = pl.col("period")
-    # A budget without a category row: none of the user's (Python's 0) or a category
-    # without expense (0.0, as ``spent.get(category, [0.0] * 12)``).
-    missing_float = pl.col("category").is_not_null()
-
-    def pick(part: str) -> pl.Expr:
-        return (pl.when(period == "weekly").then(pl.col(f"{part}_0"))
-                .when(period == "monthly").then(pl.col(f"{part}_1"))
-                .otherwise(pl.col(f"{part}_2")))
-
-    counted = (pl.concat([every, named], how="vertical_relaxed")
-               .sort("b", "pos", nulls_last=True)
-               .with_columns(found=pl.col("pos").is_not_null())).collect()
-    sums = (counted.lazy().group_by("b", maintain_order=True)
-            .agg(pl.col("i", "budget_id", "category", "amount_limit", "period",
-                        "alert").first(),
-                 *(pl.when(pl.col("found")).then(pick(f"{p}_float"))
-                   .otherwise(missing_float).any().alias(f"{p}_float") for p in _PARTS),
-                 (pl.col("found") | missing_float).any().alias("due_float"))
-            .join(_sums(counted, {p: pick(p).fill_null(0.0) for p in (*_PARTS, "due")},
-                        by="b").lazy(), on="b", maintain_order="left")).collect()
-    users = sums["i"].to_list()
-    periods = sums["period"].to_list()
+    sums = _budget_sums(budgets, parts.join(dues, on=["i", "key"], how="left",
+                                            maintain_order="left"))
+    users = budgets["i"].to_list()
+    periods = budgets["period"].to_list()
     bounds = [period_bounds(p, todays[i]) for i, p in zip(users, periods, strict=True)]
     cents = [[round(v, 2) if f else 0 for v, f in zip(
-        sums[p].to_list(), sums[f"{p}_float"].to_list(), strict=True)]
-        for p in (*_PARTS, "due")]
+        values.tolist(), floats.tolist(), strict=True)] for values, floats in sums]
     made = instances(BudgetStatus, [
-        list(map(str, sums["budget_id"].to_list())), sums["category"].to_list(),
-        sums["amount_limit"].to_list(), periods, [b[0] for b in bounds],
-        [b[1] for b in bounds], cents[0], cents[1], sums["alert"].to_list(), cents[2],
+        list(map(str, budgets["budget_id"].to_list())), budgets["category"].to_list(),
+        budgets["amount_limit"].to_list(), periods, [b[0] for b in bounds],
+        [b[1] for b in bounds], cents[0], cents[1], budgets["alert"].to_list(), cents[2],
         cents[3]])
     return per_user(users, made)
+
+
+def _budget_sums(budgets: pl.DataFrame, pieces: pl.DataFrame
+                 ) -> list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """Per part (``_PARTS`` then the dues) and budget of ``budgets``: the sum ``_budget``
+    takes over the categories it counts (``pieces``: ``_parts`` with the dues ``due_k``)
+    in the budget's period, and whether it is a float (else Python's 0).
+
+    A budget without a category sums every category of its user in category order: the
+    user's sums (:meth:`_Groups.sums` over ``pieces`` grouped by user), a float when one
+    of the terms is; none for a user without a category (Python's 0). A budget with a
+    category takes that category's figure (0.0 + it: itself), or 0.0 for a category
+    without expense (``spent.get(category, [0.0] * 12)``); its dues are always a float."""
+    names = [*_PARTS, "due"]
+    values = pieces.select(pl.col(f"{p}_{k}").fill_null(0.0) for p in names
+                           for k in range(3)).to_numpy()
+    floats = np.column_stack([
+        pieces.select(f"{p}_float_{k}" for p in _PARTS for k in range(3)).to_numpy(),
+        np.ones((pieces.height, 3), dtype=bool)])  # a category's due list: floats
+    users = _Groups(pieces["i"].to_numpy())
+    # One more row of each, zeros, for a budget without a user's or a category's row.
+    user_sums = np.vstack([users.sums(list(values.T)), np.zeros((1, values.shape[1]))])
+    user_floats = np.vstack([np.column_stack([users.count(f) > 0 for f in floats.T]),
+                             np.zeros((1, floats.shape[1]), dtype=bool)])
+    values = np.vstack([values, np.zeros((1, values.shape[1]))])
+    floats = np.vstack([floats, np.zeros((1, floats.shape[1]), dtype=bool)])
+    # Each budget's column (part, period) and its row: its user's, or its category's.
+    period = budgets["period"].replace_strict(
+        {p: k for k, p in enumerate(_PERIODS)}, return_dtype=pl.Int64()).to_numpy()
+    i = budgets["i"].to_numpy()
+    at = np.searchsorted(users.keys, i)
+    has_user = users.keys[np.minimum(at, len(users.keys) - 1)] == i if len(users.keys) else (
+        np.zeros(len(i), dtype=bool))
+    at = np.where(has_user, at, len(users.keys))
+    named = budgets["category"].is_not_null().to_numpy()
+    row = (budgets.select("i", key="category")
+           .join(pieces.select("i", "key").with_row_index("pos"), on=["i", "key"],
+                 how="left", maintain_order="left")["pos"]
+           .fill_null(pieces.height).to_numpy().astype(np.int64))
+    found = row < pieces.height
+    out = []
+    for c in range(len(names)):
+        column = c * 3 + period
+        out.append((np.where(named, values[row, column], user_sums[at, column]),
+                    np.where(named, ~found | floats[row, column],
+                             user_floats[at, column])))
+    return out
 
 
 def _cut(frame: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> pl.DataFrame:
@@ -411,80 +448,123 @@ def _kept(expenses: pl.DataFrame, calendar: pl.DataFrame,
     # far-future bound (one after today but before it is simply not spent yet).
     skipped, candidates = pl.collect_all([
         rows.group_by("i").agg(invalid=(~pl.col("valid")).sum(),
-                               far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum()),
+                               far=(pl.col("valid") & (_offset > FAR_FUTURE_DAYS)).sum())
+        .filter((pl.col("invalid") > 0) | (pl.col("far") > 0)),
+        # A copy has the user, amount and day of another row: only rows sharing this
+        # number made of those three with another row can be one (a collision only adds
+        # rows to check); one float's hash, far cheaper than the five columns' below.
         rows.filter(pl.col("valid") & (_offset <= 0)).with_columns(
-            first=pl.struct(_DUPLICATE).is_first_distinct())])
-    duplicates = candidates.group_by("i").agg(duplicate=(~pl.col("first")).sum())
-    if duplicates["duplicate"].sum():
-        # The duplicate rule keeps the first row with the lowest id of its copies (rows of
-        # one key share their day: all have an id, or none).
-        candidates = candidates.with_columns(
-            expense_id=pl.when(pl.col("expense_id").is_not_null())
-            .then(pl.col("expense_id").min().over(_DUPLICATE)))
+            maybe=(_amount + (pl.col("i") * 4096 + _offset) * 1e7).is_duplicated())])
     for i, invalid, far in skipped.iter_rows():
         quality[i].skip("expense_amount_invalid", invalid)
         quality[i].skip("expense_date_far_future", far)
-    for i, n in duplicates.iter_rows():
-        quality[i].skip("expense_duplicate", n)
-    category = pl.col("category")
+    candidates = _without_copies(candidates, quality)
+    # Each row's user's calendar: a lookup by position ``i`` (no join).
+    users = calendar["i"].to_numpy()
+    row_of = np.zeros(int(users.max(initial=0)) + 1, dtype=np.int64)
+    row_of[users] = np.arange(len(users))
+    at = row_of[candidates["i"].to_numpy()]
+    days = {name: calendar[name].to_numpy()[at] for name in (
+        "since", "day0", "week_from", "month_from", "year_from",
+        *(c for span in _PRIOR for c in span))}
+    offset = candidates["offset"].to_numpy()
     first_day, last_day = BASELINE_DAYS
-    kept = (candidates.lazy().filter("first")
-            .join(calendar.lazy(), on="i", how="left", maintain_order="left")
+    flags = {
+        "base": (offset >= first_day) & (offset <= last_day),
+        "d30": offset > -SPENT_DAYS,
+        "week": offset >= days["week_from"], "month": offset >= days["month_from"],
+        "year": offset >= days["year_from"],
+        # Prior months are before this month (the oracle's elif).
+        **{f"prior{k}": (offset < days["month_from"]) & (offset >= days[lo])
+           & (offset <= days[hi]) for k, (lo, hi) in enumerate(_PRIOR)}}
+    category = pl.col("category")
+    return (candidates.lazy()
             .with_columns(key=pl.when(category.is_null() | (category == ""))
-                          .then(pl.lit("uncategorized")).otherwise(category)))
-    return (kept
+                          .then(pl.lit("uncategorized")).otherwise(category))
             .select(
-                "r", "i", "key", "amount", "offset", "since", "day0", "expense_id",
+                "r", "i", "key", "amount", "offset",
+                pl.Series("since", days["since"]), pl.Series("day0", days["day0"]),
+                "expense_id",
                 # The user's category as the row of its first expense (a hash grouping:
                 # a rank of the texts would sort them).
                 g=pl.col("r").min().over("i", "key").cast(pl.Int64),
-                base=_offset.is_between(first_day, last_day),
-                d30=_offset > -SPENT_DAYS,
-                week=_offset >= pl.col("week_from"),
-                month=_offset >= pl.col("month_from"),
-                year=_offset >= pl.col("year_from"),
-                # Prior months are before this month (the oracle's elif).
-                **{f"prior{k}": (_offset < pl.col("month_from"))
-                   & _offset.is_between(pl.col(lo), pl.col(hi))
-                   for k, (lo, hi) in enumerate(_PRIOR)})
+                **{name: pl.Series(flag, dtype=pl.Boolean()) for name, flag in flags.items()})
             .collect())
 
 
-def _categories(kept: pl.DataFrame) -> pl.DataFrame:
+def _without_copies(candidates: pl.DataFrame, quality: Mapping[int, QualityBuilder]
+                    ) -> pl.DataFrame:
+    """``candidates`` (in ``r`` order) but the duplicates (a row whose ``_DUPLICATE`` key an
+    earlier row has), counted as skipped by user; the duplicate rule keeps the first row
+    with the lowest id of its copies (rows of one key share their day: all have an id, or
+    none). Only the rows flagged ``maybe`` can have a copy: the rule runs on them alone,
+    a small part of the batch."""
+    maybe = candidates.filter("maybe")
+    if maybe.is_empty():
+        return candidates.drop("maybe")
+    copies = maybe.select(
+        "r", "i", first=pl.struct(_DUPLICATE).is_first_distinct(),
+        lowest=pl.when(pl.col("expense_id").is_not_null())
+        .then(pl.col("expense_id").min().over(_DUPLICATE)))
+    for i, n in copies.group_by("i").agg((~pl.col("first")).sum()).iter_rows():
+        quality[i].skip("expense_duplicate", n)
+    at = pl.Series(np.searchsorted(candidates["r"].to_numpy(), copies["r"].to_numpy()))
+    first = pl.Series("first", np.ones(candidates.height, dtype=bool)).scatter(
+        at, copies["first"])
+    return (candidates.with_columns(candidates["expense_id"].scatter(at, copies["lowest"]))
+            .filter(first).drop("maybe"))
+
+
+def _categories(kept: pl.DataFrame, groups: _Groups) -> pl.DataFrame:
     """Per user and category (in order of first expense, as the oracle's dict): the
     30-day count and sum, the week's, month's and year's sums (with counts where an empty
-    sum is Python's 0), the prior months' sums and the baseline count, median and MAD."""
-    flag = pl.col
-    stats = kept.lazy().group_by(_GROUP, maintain_order=True).agg(
-        pl.col("i").first(), pl.col("key").first(), n30=flag("d30").sum(),
-        week_n=flag("week").sum(), month_n=flag("month").sum(), year_n=flag("year").sum())
-    sums = _sums(kept, {name: _masked(flag) for name, flag in (
-        ("s30", "d30"), ("week_s", "week"), ("month_s", "month"), ("year_s", "year"),
-        ("p0", "prior0"), ("p1", "prior1"), ("p2", "prior2"))})
-    base = _baselines(kept.lazy().filter("base").select(_GROUP, "amount"))
-    return (stats.join(sums.lazy(), on=_GROUP, how="left", maintain_order="left")
-            .join(base, on=_GROUP, how="left", maintain_order="left")
-            .with_columns(pl.col("base_n").fill_null(0))
-            .select("i", "g", "key", "n30", "s30", "week_n", "week_s", "month_n", "month_s",
-                    "year_n", "year_s", "p0", "p1", "p2", "base_n", "median", "mad")).collect()
+    sum is Python's 0), the prior months' sums and the baseline count, median and MAD.
+
+    numpy over the rows grouped by ``g`` (``groups``): a category's ``g`` is the row of
+    its first expense, so ascending ``g`` is the order of first expense."""
+    amounts = kept["amount"].to_numpy()
+    flags = {name: kept[name].to_numpy() for name in (
+        "d30", "week", "month", "year", "prior0", "prior1", "prior2", "base")}
+    sums = groups.sums([np.where(flags[name], amounts, 0.0) for name in (
+        "d30", "week", "month", "year", "prior0", "prior1", "prior2")])
+    first = groups.order[groups.starts]
+    base_n, median, mad = _baselines(groups, amounts, flags["base"])
+    return pl.DataFrame({
+        "i": kept["i"].gather(first), _GROUP: pl.Series(groups.keys, dtype=pl.Int64()),
+        "key": kept["key"].gather(first), "n30": groups.count(flags["d30"]),
+        "s30": sums[:, 0], "week_n": groups.count(flags["week"]), "week_s": sums[:, 1],
+        "month_n": groups.count(flags["month"]), "month_s": sums[:, 2],
+        "year_n": groups.count(flags["year"]), "year_s": sums[:, 3], "p0": sums[:, 4],
+        "p1": sums[:, 5], "p2": sums[:, 6], "base_n": base_n,
+        # A category without a baseline has no median nor MAD (None), and one with a
+        # baseline never has NaN (finite amounts).
+        "median": pl.Series(median, nan_to_null=True),
+        "mad": pl.Series(mad, nan_to_null=True)})
 
 
-def _middle(column: str) -> pl.Expr:
-    """``analysis.outliers._middle`` of a group's ``column``, its rows sorted by it: the
-    middle value, or the two middle ones halved and added (that order of operations: the
-    same float)."""
-    n = pl.len()
-    low, high = pl.col(column).get((n - 1) // 2), pl.col(column).get(n // 2)
-    return pl.when(n % 2 == 1).then(low).otherwise(low / 2 + high / 2)
+def _middles(code: np.ndarray[Any, Any], values: np.ndarray[Any, Any], groups: int
+             ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per group (``code`` of each value, 0 .. groups - 1): the number of its ``values``
+    and ``analysis.outliers._middle`` of them sorted: the middle value, or the two middle
+    ones halved and added (that order of operations: the same float); NaN for none."""
+    # Polars' sort by two keys: about half numpy's lexsort (a float key is its slow part).
+    order = pl.DataFrame({"c": code, "v": values}).select(
+        pl.arg_sort_by("c", "v")).to_series().to_numpy()
+    n = np.bincount(code, minlength=groups)
+    starts = np.cumsum(n) - n
+    # One more value past the end: an empty group's indexes (its start - 1 and start, at
+    # most the number of values) stay in bounds; its figures are then discarded.
+    ordered = np.append(values[order], np.nan)
+    low, high = ordered[starts + (n - 1) // 2], ordered[starts + n // 2]
+    middle = np.where(n % 2 == 1, low, low / 2 + high / 2)
+    return n, np.where(n > 0, middle, np.nan)
 
 
-def _baselines(base: pl.LazyFrame) -> pl.LazyFrame:
-    """``analysis.outliers.baseline_of`` per user and category: count, median and MAD of
-    the baseline window's amounts (all finite here); a query to collect."""
-    medians = (base.sort(_GROUP, "amount").group_by(_GROUP, maintain_order=True)
-               .agg(base_n=pl.len().cast(pl.Int64), median=_middle("amount")))
-    mads = (base.join(medians, on=_GROUP)
-            .select(_GROUP, deviation=(_amount - pl.col("median")).abs())
-            .sort(_GROUP, "deviation").group_by(_GROUP, maintain_order=True)
-            .agg(mad=_middle("deviation")))
-    return medians.join(mads, on=_GROUP)
+def _baselines(groups: _Groups, amounts: np.ndarray[Any, Any], base: np.ndarray[Any, Any]
+               ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """``analysis.outliers.baseline_of`` per group: count, median and MAD of the amounts
+    (all finite here) of its rows in the baseline window (``base``); NaN for none."""
+    code, values = groups.code[base], amounts[base]
+    n, median = _middles(code, values, len(groups.keys))
+    _, mad = _middles(code, np.abs(values - median[code]), len(groups.keys))
+    return n, median, mad

@@ -38,71 +38,69 @@ _GROUP = "g"  # the user and category as one integer
 def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
     """The core of ``payments`` (columns ``r``, ``i``, ``key``, ``g``: the user and category
     as one integer, ``amount`` > 0, ``offset`` and ``since``: the user's first judged day,
-    as offsets from their today ``day0``, an ordinal), in ``r`` order, with columns ``r``,
-    ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head the finder
-    judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts."""
-    amount = pl.col("amount")
-    heads = (payments.lazy().filter(pl.col("offset") >= pl.col("since"))
-             .select(_GROUP, amount,
-                     lo=amount * (1 - AMOUNT_TOLERANCE), hi=amount * (1 + AMOUNT_TOLERANCE))
-             .unique()).collect()
-    judging, in_core = _alike(payments, heads)
-    judged = heads.lazy().filter(pl.Series(judging, dtype=pl.Boolean()))
-    core = payments.lazy().filter(pl.Series(in_core, dtype=pl.Boolean())).select(
-        "r", "i", "key", _GROUP, "amount", "offset", "since", "day0")
-    return (core.join(judged.select(_GROUP, "amount", "lo", "hi"), on=[_GROUP, "amount"],
-                      how="left")
-            .sort("r")
-            .select("r", "i", "key", _GROUP, "amount",
-                    day=pl.col("day0") + pl.col("offset"),
-                    judged=(pl.col("offset") >= pl.col("since")) & pl.col("lo").is_not_null(),
-                    lo="lo", hi="hi")).collect()
+    as offsets from their today ``day0``, an ordinal; in ``r`` order), in ``r`` order, with
+    columns ``r``, ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head
+    the finder judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts.
 
-
-def _alike(payments: pl.DataFrame, heads: pl.DataFrame
-           ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Which rows of ``heads`` (``g``, ``lo``, ``hi``) the finder judges: at least
-    :data:`MIN_OCCURRENCES` ``payments`` of their ``g`` have lo <= amount <= hi (their own
-    included); and which payments are alike to a judged head (the core).
-
-    Exact, by binary searches: every amount and bound is replaced by its rank among all of
-    them (the same order, the same ties), so a user's category and an amount make one
-    integer key, ``group * width + rank``; a head's alike payments are a range of the
-    payments sorted by key, and the core is the union of the judged heads' ranges."""
+    Every payment dated from ``since`` on is a head; copies of a head (same ``g`` and
+    amount) are judged alike, so they are all judged, without finding the distinct ones."""
     amounts = payments["amount"].to_numpy()
-    n, m = len(amounts), heads.height
-    values, rank = np.unique(np.concatenate(
-        [amounts, heads["lo"].to_numpy(), heads["hi"].to_numpy()]), return_inverse=True)
-    _groups, code = np.unique(np.concatenate(
-        [payments[_GROUP].to_numpy(), heads[_GROUP].to_numpy()]), return_inverse=True)
-    rank, code = rank.reshape(-1).astype(np.int64), code.reshape(-1).astype(np.int64)
+    lo, hi = amounts * (1 - AMOUNT_TOLERANCE), amounts * (1 + AMOUNT_TOLERANCE)
+    head = (payments["offset"] >= payments["since"]).to_numpy()
+    judged, in_core = _alike(payments[_GROUP].to_numpy(), amounts, head)
+    judged = judged[in_core]
+    return payments.filter(pl.Series(in_core, dtype=pl.Boolean())).select(
+        "r", "i", "key", _GROUP, "amount", day=pl.col("day0") + pl.col("offset"),
+        judged=pl.Series(judged, dtype=pl.Boolean()),
+        lo=pl.Series(np.where(judged, lo[in_core], np.nan), nan_to_null=True),
+        hi=pl.Series(np.where(judged, hi[in_core], np.nan), nan_to_null=True))
+
+
+def _alike(groups: np.ndarray[Any, Any], amounts: np.ndarray[Any, Any],
+           head: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Which payments (their ``groups``: ``g``, a row number, and ``amounts``) are heads
+    (``head``) the finder judges: at least :data:`MIN_OCCURRENCES` payments of their group
+    have lo <= amount <= hi (their own included), lo and hi the head's amount times
+    (1 -/+ AMOUNT_TOLERANCE); and which payments are alike to a judged head (the core).
+
+    Exact, by binary searches: every amount is replaced by its rank among the distinct
+    amounts, and a head's bounds by the ranks of the first amount >= lo and the first
+    > hi (the finder's inclusive comparisons), found once per distinct amount; so a
+    group and an amount make one integer key, ``group * width + rank``; a head's alike
+    payments are a range of the payments sorted by key, and the core is the union of the
+    judged heads' ranges (equal keys are all in a range or none: any sort will do)."""
+    values, rank = np.unique(amounts, return_inverse=True)
+    rank = rank.reshape(-1)
+    low = np.searchsorted(values, values * (1 - AMOUNT_TOLERANCE), side="left")
+    high = np.searchsorted(values, values * (1 + AMOUNT_TOLERANCE), side="right")
     width = len(values) + 1
-    keys = code[:n] * width + rank[:n]
-    order = np.argsort(keys, kind="stable")
+    keys = groups.astype(np.int64) * width + rank
+    n = len(keys)
+    order = np.argsort(keys)
     keys = keys[order]
-    base = code[n:] * width
-    upto = np.searchsorted(keys, base + rank[n + m:], side="right")
-    below = np.searchsorted(keys, base + rank[n:n + m], side="left")
-    judged = upto - below >= MIN_OCCURRENCES
+    heads = np.flatnonzero(head)
+    base = groups[heads].astype(np.int64) * width
+    upto = np.searchsorted(keys, base + high[rank[heads]], side="left")
+    below = np.searchsorted(keys, base + low[rank[heads]], side="left")
+    judged_heads = upto - below >= MIN_OCCURRENCES
+    judged = np.zeros(n, dtype=bool)
+    judged[heads[judged_heads]] = True
     # +1 where a judged head's range starts, -1 past its end: covered where the sum > 0.
-    edges = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(edges, below[judged], 1)
-    np.add.at(edges, upto[judged], -1)
+    edges = (np.bincount(below[judged_heads], minlength=n + 1)
+             - np.bincount(upto[judged_heads], minlength=n + 1))
     core = np.zeros(n, dtype=bool)
     core[order] = np.cumsum(edges[:n]) > 0
     return judged, core
 
 
-def _grids(days: list[int]) -> pl.DataFrame:
-    """For each head's day (ordinal) and cadence (its index in :data:`CADENCES`), the
-    expected day (ordinal) of the occurrences 1 .. MIN_OCCURRENCES - 1 cadences before it
-    (``_grid``: once per distinct day, a batch has a few hundred)."""
-    rows = [(day, c, *(_grid(date.fromordinal(day), cadence, k).toordinal()
-                       for k in range(1, MIN_OCCURRENCES)))
-            for day in days for c, cadence in enumerate(CADENCES)]
-    schema = {"h_day": pl.Int64(), "cadence": pl.Int64(),
-              **{f"expected{k}": pl.Int64() for k in range(1, MIN_OCCURRENCES)}}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+def _grids(days: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """For each of the distinct heads' ``days`` (ordinals), cadence (in :data:`CADENCES`
+    order) and k = 1 .. MIN_OCCURRENCES - 1: the expected day (ordinal) of the occurrence
+    k cadences before it (``_grid``: once per distinct day, a batch has a few hundred)."""
+    return np.array([[[_grid(date.fromordinal(day), cadence, k).toordinal()
+                       for k in range(1, MIN_OCCURRENCES)] for cadence in CADENCES]
+                     for day in days.tolist()], dtype=np.int64).reshape(
+        len(days), len(CADENCES), MIN_OCCURRENCES - 1)
 
 
 def _nothing(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -113,6 +111,29 @@ def _nothing(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "i", "key", cadence=pl.lit(0, dtype=pl.Int64()), amount="amount", r="r",
         days=pl.concat_list(*(["day"] * MIN_OCCURRENCES))).clear()
     return scheduled, series
+
+
+def _pairs(core: pl.DataFrame, heads: np.ndarray[Any, Any]
+           ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Each judged head (rows ``heads`` of ``core``, numbered 0 ..) with its alike payments
+    up to its day, itself excluded: the head's number, the payment's row and day, sorted by
+    head, day, then row (the finder's sorted list, which ``bisect`` walks)."""
+    group, amount, day = (core[c].to_numpy() for c in (_GROUP, "amount", "day"))
+    lo, hi = core["lo"].to_numpy(), core["hi"].to_numpy()
+    # Every head with every payment of its group (the core is small), then the filter.
+    order = np.argsort(group, kind="stable")
+    ordered = group[order]
+    start = np.searchsorted(ordered, group[heads], side="left")
+    size = np.searchsorted(ordered, group[heads], side="right") - start
+    head = np.repeat(np.arange(len(heads)), size)
+    within = np.arange(len(head)) - np.repeat(np.cumsum(size) - size, size)
+    payment = order[np.repeat(start, size) + within]
+    h = heads[head]
+    alike = ((payment != h) & (day[payment] <= day[h]) & (lo[h] <= amount[payment])
+             & (amount[payment] <= hi[h]))
+    head, payment = head[alike], payment[alike]
+    pairs = np.lexsort((payment, day[payment], head))
+    return head[pairs], payment[pairs], day[payment[pairs]]
 
 
 def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -126,49 +147,58 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     cadence when the deviations from that cadence's grid, with the head's 0, span at most
     2 x DAY_TOLERANCE days, and it is clean when no other alike payment lies between its
     ends. The first cadence that holds (in CADENCES order) is the series'; a scheduled
-    payment in an earlier payment's chain is not the latest of its series."""
-    width = 2 * DAY_TOLERANCE
-    # Lazy chains, collected where a result is needed: each eager step is a query of its
-    # own (~0.2 ms whatever its size), a small batch's largest cost here.
-    heads = core.lazy().filter("judged").select(
-        "i", "key", _GROUP, "amount", "lo", "hi", h="r", h_day="day").collect()
-    if heads.is_empty():
-        # Nothing judged (most small batches): the queries of the walk would find
-        # nothing; the same empty frames, without them.
+    payment in an earlier payment's chain is not the latest of its series.
+
+    numpy, on the core in row order: each step of the walk is one binary search per head
+    among its alike payments sorted by (head, day, row)."""
+    heads = np.flatnonzero(core["judged"].to_numpy())
+    if not len(heads):
+        # Nothing judged (most small batches): nothing to walk; the same empty frames.
         return _nothing(core)
-    # Each judged head with its alike payments up to its day (itself excluded).
-    pairs = (heads.lazy().select("h", _GROUP, "lo", "hi", "h_day")
-             .join(core.lazy().select(_GROUP, p="r", p_day="day", p_amount="amount"),
-                   on=_GROUP)
-             .filter((pl.col("p") != pl.col("h")) & (pl.col("p_day") <= pl.col("h_day"))
-                     & pl.col("p_amount").is_between(pl.col("lo"), pl.col("hi")))
-             .select("h", "p", "p_day")).collect().lazy()
-    chain = heads.lazy().select("h", "h_day", last="h_day")
-    for k in range(1, MIN_OCCURRENCES):
-        # The latest by (day, position), as the finder's sorted list and bisect take it.
-        step = (pairs.join(chain.select("h", "last"), on="h")
-                .filter(pl.col("p_day") < pl.col("last"))
-                .group_by("h").agg(pl.col("p", "p_day").sort_by("p_day", "p").last()))
-        chain = (chain.join(step, on="h")
-                 .rename({"p": f"r{k}", "p_day": f"day{k}"})
-                 .with_columns(last=pl.col(f"day{k}"))).collect().lazy()
-    between = (pairs.join(chain.select("h", "last"), on="h")
-               .filter(pl.col("p_day") >= pl.col("last"))
-               .group_by("h").len())
-    walked = (chain.join(between, on="h", how="left")
-              .filter(pl.col("len").fill_null(0) + 1 == MIN_OCCURRENCES)).collect()
-    steps = range(1, MIN_OCCURRENCES)
-    devs = [pl.col(f"day{k}") - pl.col(f"expected{k}") for k in steps]
-    fits = (heads.lazy().join(
-        walked.lazy().join(_grids(walked["h_day"].unique().to_list()).lazy(), on="h_day")
-        .filter(pl.max_horizontal(0, *devs) - pl.min_horizontal(0, *devs) <= width)
-        .group_by("h").agg(pl.col("cadence").min(),
-                           *(pl.col(f"r{k}", f"day{k}").first() for k in steps)),
-        on="h")).collect()
-    followed = pl.concat([fits[f"r{k}"] for k in steps])
-    scheduled, series = pl.collect_all([
-        fits.lazy().select(r="h", i="i", key="key", amount="amount", day="h_day").sort("r"),
-        fits.lazy().filter(~pl.col("h").is_in(followed.implode()))
-        .select("i", "key", "cadence", "amount", r="h",
-                days=pl.concat_list(*(f"day{k}" for k in reversed(steps)), "h_day"))])
+    head, payment, paid_on = _pairs(core, heads)
+    day = core["day"].to_numpy().astype(np.int64)
+    # One sortable integer per pair: its head, then its day (from the earliest).
+    first_day = int(day.min())
+    span = int(day.max()) - first_day + 1
+    keys = head * span + (paid_on - first_day)
+    walking = np.ones(len(heads), dtype=bool)
+    last = day[heads]
+    base = np.arange(len(heads)) * span
+    chain = []
+    for _ in range(1, MIN_OCCURRENCES):
+        # The latest alike payment dated before the last one taken: the pair just
+        # before the first of this head dated from ``last`` on (latest row among ties).
+        at = np.searchsorted(keys, base + (last - first_day), side="left") - 1
+        found = at >= 0
+        found[found] &= head[at[found]] == np.arange(len(heads))[found]
+        walking &= found
+        taken = np.where(found, payment[np.maximum(at, 0)], 0)
+        chain.append(taken)
+        last = np.where(found, day[taken], last)
+    # Clean: the only alike payments from the chain's first day to the head's are its own.
+    between = (np.searchsorted(keys, base + span, side="left")
+               - np.searchsorted(keys, base + (last - first_day), side="left"))
+    walked = np.flatnonzero(walking & (between + 1 == MIN_OCCURRENCES))
+    taken_days = np.column_stack([day[c[walked]] for c in chain]) if len(walked) else (
+        np.zeros((0, MIN_OCCURRENCES - 1), dtype=np.int64))
+    head_days = day[heads[walked]]
+    distinct, which = np.unique(head_days, return_inverse=True)
+    expected = _grids(distinct)[which.reshape(-1)]  # walked head, cadence, k - 1
+    deviations = taken_days[:, None, :] - expected
+    # The deviations with the head's own 0, as the finder spans them.
+    spread = deviations.max(axis=2, initial=0) - deviations.min(axis=2, initial=0)
+    holds = spread <= 2 * DAY_TOLERANCE
+    fits = holds.any(axis=1)
+    cadence = holds.argmax(axis=1)[fits]  # the first cadence that holds
+    fit = walked[fits]
+    rows = heads[fit]
+    if not len(rows):
+        return _nothing(core)
+    members = np.concatenate([c[fit] for c in chain])
+    latest = ~np.isin(rows, members)
+    scheduled = core[rows].select("r", "i", "key", "amount", "day")
+    days = [core["day"].gather(c[fit][latest]) for c in reversed(chain)]
+    series = core[rows[latest]].select(
+        "i", "key", pl.Series("cadence", cadence[latest], dtype=pl.Int64()), "amount", "r",
+        days=pl.concat_list(*days, "day"))
     return scheduled, series
