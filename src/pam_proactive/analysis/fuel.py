@@ -9,11 +9,12 @@ we know, and a confidence in 0..1.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.limits import (
@@ -25,7 +26,7 @@ from pam_proactive.analysis.limits import (
 )
 from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.settings import DetectorSettings
-from pam_proactive.analysis.stats import clamp, median, positive
+from pam_proactive.analysis.stats import clamp, positive, sorted_median
 from pam_proactive.analysis.vehicles import normalize_vehicle_class
 from pam_proactive.context import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
 
@@ -194,11 +195,11 @@ def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[F
 _FILL_DAY = attrgetter("filled_on")
 _GALLONS = attrgetter("gallons")
 
-# One full-to-full interval as the sweep computes it: (start fill, end fill, miles, gallons,
-# mpg, plausible). A plain tuple costs a tenth of an :class:`Interval`; the intervals are
-# built as objects only where a caller wants them (:func:`all_intervals`, the economy
-# detector's recent intervals).
-_Row = tuple[FuelFill, FuelFill, float, float, float, bool]
+# One full-to-full interval as the sweep chains it: (index in the fills of its first fill,
+# index of its last fill, gallons, mpg, plausible). Indexes and the two figures every reader
+# wants, nothing more: the miles and the fills are read back (:func:`_interval`) only where a
+# caller wants :class:`Interval` objects (:func:`all_intervals`, a candidate's intervals).
+_Link = tuple[int, int, float, float, bool]
 
 
 class _Fuel(NamedTuple):
@@ -210,9 +211,8 @@ class _Fuel(NamedTuple):
     odometers: tuple[float | None, ...]  # each fill's usable odometer (miles) or None
     readings: tuple[float, ...]  # the fills' usable odometers (miles), in fill order
     last_full: int | None  # index in ``fills`` of the last full fill-up
-    rows: tuple[_Row, ...]  # every full-to-full interval, oldest first
-    plausible: tuple[_Row, ...]  # the plausible ones, oldest first
-    plausible_mpgs: tuple[float, ...]  # their mpg
+    chain: tuple[_Link, ...]  # every full-to-full interval, oldest first
+    plausible: tuple[_Link, ...]  # the plausible ones, oldest first
     implausible: int  # how many are not plausible
     # (day, miles) of the vehicle's completed service records with a usable mileage, in the
     # context's order (each reader applies its own date window).
@@ -226,8 +226,11 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
     so a traveler's fills are cleaned, read and chained into intervals in one pass."""
     fills = tuple(clean_fills(ctx.vehicle.fills, settings))
     odometers = _odometers(fills)
-    rows = _interval_rows(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
-    plausible = tuple([row for row in rows if row[5]])
+    chain = _chain(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
+    implausible = 0
+    for link in chain:
+        if not link[4]:
+            implausible += 1
     last_full = None
     for index in range(len(fills) - 1, -1, -1):
         if fills[index].is_full:
@@ -255,10 +258,10 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
         odometers=odometers,
         readings=tuple([o for o in odometers if o is not None]),
         last_full=last_full,
-        rows=tuple(rows),
-        plausible=plausible,
-        plausible_mpgs=tuple([row[4] for row in plausible]),
-        implausible=len(rows) - len(plausible),
+        chain=chain,
+        # Nearly every traveler's intervals are all plausible: the chain itself, no copy.
+        plausible=tuple([link for link in chain if link[4]]) if implausible else chain,
+        implausible=implausible,
         services=tuple(services),
         stated=tuple(stated),
     )
@@ -293,49 +296,57 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
     whose mpg is
     outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
     """
-    rows = _interval_rows(fills, _odometers(fills), settings, gaps)
-    return [_interval(row) for row in rows]
+    odometers = _odometers(fills)
+    return [_interval(fills, odometers, link)
+            for link in _chain(fills, odometers, settings, gaps)]
 
 
-def _interval_rows(fills: Sequence[FuelFill], odometers: Sequence[float | None],
-                   settings: DetectorSettings, gaps: Sequence[date]) -> list[_Row]:
-    """:func:`economy_intervals` as rows, with each fill's odometer (:func:`_odometers`)
+def _chain(fills: Sequence[FuelFill], odometers: Sequence[float | None],
+           settings: DetectorSettings, gaps: Sequence[date]) -> tuple[_Link, ...]:
+    """:func:`economy_intervals` as links, with each fill's odometer (:func:`_odometers`)
     given."""
-    rows: list[_Row] = []
-    append = rows.append
-    anchor: FuelFill | None = None
+    links: list[_Link] = []
+    append = links.append
+    start = -1  # index of the chain's anchor (the last full fill with an odometer), or -1
     start_odo = 0.0  # the anchor's odometer, set whenever there is an anchor
+    start_day = date.min  # the anchor's day
     carried = 0.0
     low, high = settings.mpg_min_plausible, settings.mpg_max_plausible
-    for fill, odometer in zip(fills, odometers, strict=True):
-        if anchor is None:
-            if fill.is_full and odometer is not None:
-                anchor, start_odo, carried = fill, odometer, 0.0
+    for index, fill in enumerate(fills):
+        if start < 0:
+            if fill.is_full:
+                odometer = odometers[index]
+                if odometer is not None:
+                    start, start_odo, start_day, carried = index, odometer, fill.filled_on, 0.0
             continue
         carried += fill.gallons
         if not fill.is_full:
             continue
+        odometer = odometers[index]
         if odometer is None:  # the distance to this fill is unknown: the chain breaks
-            anchor = None
+            start = -1
         else:
-            if not (gaps and any(anchor.filled_on < day < fill.filled_on for day in gaps)):
-                miles = odometer - start_odo
-                mpg = miles / carried
-                append((anchor, fill, miles, carried, mpg, low <= mpg <= high))
-            anchor, start_odo = fill, odometer
+            day = fill.filled_on
+            if not (gaps and any(start_day < gap < day for gap in gaps)):
+                mpg = (odometer - start_odo) / carried
+                append((start, index, carried, mpg, low <= mpg <= high))
+            start, start_odo, start_day = index, odometer, day
         carried = 0.0
-    return rows
+    return tuple(links)
 
 
-def _interval(row: _Row) -> Interval:
-    """The :class:`Interval` of a row (built only where a caller wants objects)."""
-    start, end, miles, gallons, mpg, plausible = row
+def _interval(fills: Sequence[FuelFill], odometers: Sequence[float | None],
+              link: _Link) -> Interval:
+    """The :class:`Interval` of a link (built only where a caller wants objects); its miles
+    are the difference :func:`_chain` divided, so they equal mpg * gallons as it computed."""
+    first, last, gallons, mpg, plausible = link
+    start, end = fills[first], fills[last]
     return Interval(
         start_fill_id=str(start.fill_id),
         end_fill_id=str(end.fill_id),
         start_date=start.filled_on,
         end_date=end.filled_on,
-        miles=miles,
+        miles=cast(float, odometers[last]) - cast(float, odometers[first]),
         gallons=gallons,
         mpg=mpg,
         plausible=plausible,
@@ -345,7 +356,8 @@ def _interval(row: _Row) -> Interval:
 @per_context
 def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's full-to-full intervals, plausible or not, oldest first."""
-    return [_interval(row) for row in _fuel(ctx, settings).rows]
+    fuel = _fuel(ctx, settings)
+    return [_interval(fuel.fills, fuel.odometers, link) for link in fuel.chain]
 
 
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
@@ -357,24 +369,28 @@ T = TypeVar("T")
 
 
 def _split(items: Sequence[T], start_of: Callable[[T], date], end_of: Callable[[T], date],
-           settings: DetectorSettings) -> tuple[list[T], list[T]]:
+           settings: DetectorSettings) -> tuple[Sequence[T], Sequence[T]]:
     """:func:`split_intervals` of intervals in any shape (``start_of``/``end_of`` read an
-    interval's first and last day)."""
+    interval's first and last day), oldest first: their last days never decrease (each
+    interval ends on a later or the same fill day), so the baseline is the tail of the
+    earlier intervals from the first one ending on or after its first day (a bisection)."""
     count = settings.economy_recent_intervals
     if count <= 0 or len(items) < count:
         return [], []
-    recent = list(items[-count:])
+    split = len(items) - count
+    recent = items[split:]
     since = add_days(start_of(recent[0]), -settings.economy_baseline_days)
-    baseline = [i for i in items[:-count] if end_of(i) >= since]
-    return recent, baseline
+    return recent, items[bisect_left(items, since, 0, split, key=end_of):split]
 
 
 def split_intervals(
     intervals: list[Interval], settings: DetectorSettings
 ) -> tuple[list[Interval], list[Interval]]:
     """(recent, baseline): the last ``economy_recent_intervals`` intervals, and the earlier
-    ones ending within ``economy_baseline_days`` before the first recent one starts."""
-    return _split(intervals, _START_DATE, _END_DATE, settings)
+    ones ending within ``economy_baseline_days`` before the first recent one starts
+    (``intervals`` oldest first, as :func:`all_intervals` gives them)."""
+    recent, baseline = _split(intervals, _START_DATE, _END_DATE, settings)
+    return list(recent), list(baseline)
 
 
 _START_DATE = attrgetter("start_date")
@@ -384,39 +400,47 @@ _END_DATE = attrgetter("end_date")
 @dataclass(frozen=True, slots=True)
 class EconomyWindows:
     """:func:`split_intervals` of a context's plausible intervals, as the economy detector
-    reads it: the baseline as its mpg values only, the recent intervals built as
-    :class:`Interval` objects only when asked (:meth:`recent`), for a candidate."""
+    reads it: the recent intervals built as :class:`Interval` objects only when asked
+    (:meth:`recent`), for a candidate, the baseline's mpg values only when asked."""
 
-    rows: tuple[_Row, ...]  # the recent intervals, oldest first
-    baseline_mpgs: tuple[float, ...]
+    fuel: _Fuel  # the context's fuel facts the links index
+    links: Sequence[_Link]  # the recent intervals, oldest first
+    baseline: Sequence[_Link]  # the baseline intervals, oldest first
 
     @property
     def recent_mpgs(self) -> list[float]:
         """The recent intervals' mpg, oldest first."""
-        return [row[4] for row in self.rows]
+        return [link[3] for link in self.links]
+
+    @property
+    def baseline_mpgs(self) -> tuple[float, ...]:
+        """The baseline intervals' mpg, oldest first."""
+        return tuple([link[3] for link in self.baseline])
 
     @property
     def last_end(self) -> date | None:
         """The day the latest recent interval ends, None without recent intervals."""
-        return self.rows[-1][1].filled_on if self.rows else None
+        return self.fuel.fills[self.links[-1][1]].filled_on if self.links else None
 
     def recent(self) -> list[Interval]:
         """The recent intervals, oldest first."""
-        return [_interval(row) for row in self.rows]
+        fills, odometers = self.fuel.fills, self.fuel.odometers
+        return [_interval(fills, odometers, link) for link in self.links]
 
 
 def economy_windows(ctx: UserContext, settings: DetectorSettings) -> EconomyWindows:
     """The context's plausible intervals split by :func:`split_intervals`' rule."""
-    recent, baseline = _split(_fuel(ctx, settings).plausible, _row_start, _row_end, settings)
-    return EconomyWindows(tuple(recent), tuple([row[4] for row in baseline]))
+    fuel = _fuel(ctx, settings)
+    fills = fuel.fills
+    recent, baseline = _split(fuel.plausible, lambda link: fills[link[0]].filled_on,
+                              lambda link: fills[link[1]].filled_on, settings)
+    return EconomyWindows(fuel, recent, baseline)
 
 
-def _row_start(row: _Row) -> date:
-    return row[0].filled_on
-
-
-def _row_end(row: _Row) -> date:
-    return row[1].filled_on
+def mpg_median(mpgs: Iterable[float]) -> float | None:
+    """:func:`~pam_proactive.analysis.stats.median` of intervals' mpg values, None without
+    any: the chain divides finite miles by positive gallons, so they need no cleaning."""
+    return sorted_median(sorted(mpgs))
 
 
 def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> int:
@@ -457,8 +481,8 @@ def economy_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Fuel economy in mpg: the median of the user's last full-to-full intervals; else the
     vehicle's stated mpg; else the class default (lowered when towing)."""
     fuel = _fuel(ctx, settings)
-    mpgs = fuel.plausible_mpgs[-settings.economy_window_intervals :]
-    own = median(mpgs)
+    mpgs = [link[3] for link in fuel.plausible[-settings.economy_window_intervals :]]
+    own = mpg_median(mpgs)
     if own is not None:
         count = len(mpgs)
         detail = (
@@ -517,9 +541,15 @@ def _odometer_miles_since(ctx: UserContext, fuel: _Fuel, index: int) -> Estimate
         return None
     since = fuel.fills[index].filled_on
     today = ctx.today
-    dated: list[float] = [o for o in fuel.odometers[index + 1 :] if o is not None]
-    dated += [mileage for done, mileage in fuel.services if since <= done <= today]
-    best = plausible_max_odometer([start, *dated, *(value for value, _ in fuel.stated)])
+    later = fuel.odometers[index + 1 :]  # nearly always none: the last fill is the full one
+    dated: list[float] = [o for o in later if o is not None] if later else []
+    for done, mileage in fuel.services:
+        if since <= done <= today:
+            dated.append(mileage)
+    readings = [start, *dated]
+    for value, _ in fuel.stated:
+        readings.append(value)
+    best = plausible_max_odometer(readings)
     if best is None or best < start:  # the fill's own reading is the outlier
         return None
     # A current reading equal to the fill's own is no evidence of standing still unless it
@@ -539,11 +569,18 @@ def trip_elapsed_share(trip: Trip, today: date) -> float | None:
     return clamp((today - start).days / total, 0.0, 1.0)
 
 
+# What :func:`_trip_miles_since` finds without trips (most travelers): one shared value.
+_NO_DRIVING = Estimate(0.0, "none", "no recorded driving", 0.5)
+
+
 def _trip_miles_since(ctx: UserContext, since: date) -> tuple[Estimate, bool]:
     """Miles of trips completed or under way that started on or after ``since``; the flag
     says whether an active trip had to be left out for lack of dates."""
+    trips = ctx.travel.trips
+    if not trips:
+        return _NO_DRIVING, False
     miles, counted, incomplete = 0.0, 0, False
-    for trip in ctx.travel.trips:
+    for trip in trips:
         start = trip.start_date
         if start is None or not since <= start <= ctx.today:
             continue
@@ -559,7 +596,7 @@ def _trip_miles_since(ctx: UserContext, since: date) -> tuple[Estimate, bool]:
                 continue
             miles, counted = miles + distance * share, counted + 1
     if counted == 0:
-        return Estimate(0.0, "none", "no recorded driving", 0.5), incomplete
+        return _NO_DRIVING, incomplete
     plural = "s" if counted != 1 else ""
     return Estimate(miles, "trips", f"{counted} trip{plural} since then", 0.6), incomplete
 
