@@ -13,7 +13,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, TypeVar, cast
 
 from pam_proactive.analysis.dates import add_days
@@ -187,8 +187,7 @@ def _class_label(vehicle_class_name: str) -> str:
 def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[FuelFill]:
     """Fills with a plausible positive volume, in date order (stable, so same-day fills keep
     the loader's order)."""
-    kept = [f for f in fills if positive(f.gallons, MAX_FILL_GALLONS) is not None]
-    return sorted(kept, key=_FILL_DAY)
+    return list(_chain(sorted(fills, key=_FILL_DAY), settings, ())[0])
 
 
 # Dates order as their ordinals do; a C getter instead of a Python key per fill.
@@ -196,10 +195,12 @@ _FILL_DAY = attrgetter("filled_on")
 _GALLONS = attrgetter("gallons")
 
 # One full-to-full interval as the sweep chains it: (index in the fills of its first fill,
-# index of its last fill, gallons, mpg, plausible). Indexes and the two figures every reader
+# index of its last fill, gallons, mpg, plausible, first day, last day). What every reader
 # wants, nothing more: the miles and the fills are read back (:func:`_interval`) only where a
 # caller wants :class:`Interval` objects (:func:`all_intervals`, a candidate's intervals).
-_Link = tuple[int, int, float, float, bool]
+_Link = tuple[int, int, float, float, bool, date, date]
+_LINK_START = itemgetter(5)
+_LINK_END = itemgetter(6)
 
 
 class _Fuel(NamedTuple):
@@ -224,13 +225,8 @@ class _Fuel(NamedTuple):
 def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
     """The context's fuel facts, computed once per context: every fuel analysis reads them,
     so a traveler's fills are cleaned, read and chained into intervals in one pass."""
-    fills = tuple(clean_fills(ctx.vehicle.fills, settings))
-    odometers = _odometers(fills)
-    chain = _chain(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
-    implausible = 0
-    for link in chain:
-        if not link[4]:
-            implausible += 1
+    fills, odometers, chain, implausible = _chain(
+        sorted(ctx.vehicle.fills, key=_FILL_DAY), settings, ctx.vehicle.unusable_fill_days)
     last_full = None
     for index in range(len(fills) - 1, -1, -1):
         if fills[index].is_full:
@@ -252,18 +248,18 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
         odo = positive(value, MAX_ODOMETER_MILES)
         if odo is not None:
             stated.append((odo, label))
-    return _Fuel(
-        vehicle=vehicle,
-        fills=fills,
-        odometers=odometers,
-        readings=tuple([o for o in odometers if o is not None]),
-        last_full=last_full,
-        chain=chain,
+    return _Fuel(  # positional: a named tuple's keywords cost more, once per traveler
+        vehicle,
+        fills,
+        odometers,
+        tuple([o for o in odometers if o is not None]),  # readings
+        last_full,
+        chain,
         # Nearly every traveler's intervals are all plausible: the chain itself, no copy.
-        plausible=tuple([link for link in chain if link[4]]) if implausible else chain,
-        implausible=implausible,
-        services=tuple(services),
-        stated=tuple(stated),
+        tuple([link for link in chain if link[4]]) if implausible else chain,
+        implausible,
+        tuple(services),
+        tuple(stated),
     )
 
 
@@ -271,11 +267,6 @@ def context_fills(ctx: UserContext, settings: DetectorSettings) -> tuple[FuelFil
     """:func:`clean_fills` of the context's fills, computed once per context (a tuple: the
     memoised value is shared by every caller)."""
     return _fuel(ctx, settings).fills
-
-
-def _odometers(fills: Sequence[FuelFill]) -> tuple[float | None, ...]:
-    """Each fill's usable odometer reading (miles), None where there is none."""
-    return tuple([positive(f.odometer_miles, MAX_ODOMETER_MILES) for f in fills])
 
 
 def context_odometers(ctx: UserContext, settings: DetectorSettings) -> tuple[float | None, ...]:
@@ -296,56 +287,68 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
     whose mpg is
     outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
     """
-    odometers = _odometers(fills)
-    return [_interval(fills, odometers, link)
-            for link in _chain(fills, odometers, settings, gaps)]
+    kept, odometers, links, _ = _chain(fills, settings, gaps)
+    return [_interval(kept, odometers, link) for link in links]
 
 
-def _chain(fills: Sequence[FuelFill], odometers: Sequence[float | None],
-           settings: DetectorSettings, gaps: Sequence[date]) -> tuple[_Link, ...]:
-    """:func:`economy_intervals` as links, with each fill's odometer (:func:`_odometers`)
-    given."""
+def _chain(fills: Iterable[FuelFill], settings: DetectorSettings, gaps: Sequence[date]
+           ) -> tuple[tuple[FuelFill, ...], tuple[float | None, ...], tuple[_Link, ...], int]:
+    """One pass over ``fills`` in date order: the ones :func:`clean_fills` keeps, each kept
+    fill's usable odometer (miles, None where there is none), their
+    :func:`economy_intervals` as links (indexes into the kept fills), and how many links are
+    implausible. Cleaning commutes with the stable date sort, so the sort may come first."""
+    kept: list[FuelFill] = []
+    keep = kept.append
+    odometers: list[float | None] = []
+    read = odometers.append
     links: list[_Link] = []
     append = links.append
+    implausible = 0
     start = -1  # index of the chain's anchor (the last full fill with an odometer), or -1
     start_odo = 0.0  # the anchor's odometer, set whenever there is an anchor
     start_day = date.min  # the anchor's day
     carried = 0.0
     low, high = settings.mpg_min_plausible, settings.mpg_max_plausible
-    for index, fill in enumerate(fills):
+    index = -1  # of the fill in ``kept``
+    for fill in fills:
+        if positive(fill.gallons, MAX_FILL_GALLONS) is None:
+            continue
+        keep(fill)
+        index += 1
+        odometer = positive(fill.odometer_miles, MAX_ODOMETER_MILES)
+        read(odometer)
         if start < 0:
-            if fill.is_full:
-                odometer = odometers[index]
-                if odometer is not None:
-                    start, start_odo, start_day, carried = index, odometer, fill.filled_on, 0.0
+            if odometer is not None and fill.is_full:
+                start, start_odo, start_day, carried = index, odometer, fill.filled_on, 0.0
             continue
         carried += fill.gallons
         if not fill.is_full:
             continue
-        odometer = odometers[index]
         if odometer is None:  # the distance to this fill is unknown: the chain breaks
             start = -1
         else:
             day = fill.filled_on
             if not (gaps and any(start_day < gap < day for gap in gaps)):
                 mpg = (odometer - start_odo) / carried
-                append((start, index, carried, mpg, low <= mpg <= high))
+                plausible = low <= mpg <= high
+                if not plausible:
+                    implausible += 1
+                append((start, index, carried, mpg, plausible, start_day, day))
             start, start_odo, start_day = index, odometer, day
         carried = 0.0
-    return tuple(links)
+    return tuple(kept), tuple(odometers), tuple(links), implausible
 
 
 def _interval(fills: Sequence[FuelFill], odometers: Sequence[float | None],
               link: _Link) -> Interval:
     """The :class:`Interval` of a link (built only where a caller wants objects); its miles
     are the difference :func:`_chain` divided, so they equal mpg * gallons as it computed."""
-    first, last, gallons, mpg, plausible = link
-    start, end = fills[first], fills[last]
+    first, last, gallons, mpg, plausible, start_day, end_day = link
     return Interval(
-        start_fill_id=str(start.fill_id),
-        end_fill_id=str(end.fill_id),
-        start_date=start.filled_on,
-        end_date=end.filled_on,
+        start_fill_id=str(fills[first].fill_id),
+        end_fill_id=str(fills[last].fill_id),
+        start_date=start_day,
+        end_date=end_day,
         miles=cast(float, odometers[last]) - cast(float, odometers[first]),
         gallons=gallons,
         mpg=mpg,
@@ -420,7 +423,7 @@ class EconomyWindows:
     @property
     def last_end(self) -> date | None:
         """The day the latest recent interval ends, None without recent intervals."""
-        return self.fuel.fills[self.links[-1][1]].filled_on if self.links else None
+        return self.links[-1][6] if self.links else None
 
     def recent(self) -> list[Interval]:
         """The recent intervals, oldest first."""
@@ -431,9 +434,7 @@ class EconomyWindows:
 def economy_windows(ctx: UserContext, settings: DetectorSettings) -> EconomyWindows:
     """The context's plausible intervals split by :func:`split_intervals`' rule."""
     fuel = _fuel(ctx, settings)
-    fills = fuel.fills
-    recent, baseline = _split(fuel.plausible, lambda link: fills[link[0]].filled_on,
-                              lambda link: fills[link[1]].filled_on, settings)
+    recent, baseline = _split(fuel.plausible, _LINK_START, _LINK_END, settings)
     return EconomyWindows(fuel, recent, baseline)
 
 
@@ -458,7 +459,11 @@ def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> 
 def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Tank size in US gallons: the vehicle's stated size; else, with enough fills, the
     largest fill plus a margin (nobody fills from bone dry); else the class default."""
-    fuel = _fuel(ctx, settings)
+    return _tank(ctx, _fuel(ctx, settings), settings)
+
+
+def _tank(ctx: UserContext, fuel: _Fuel, settings: DetectorSettings) -> Estimate:
+    """:func:`tank_estimate` of the context's fuel facts."""
     vehicle = fuel.vehicle
     stated = positive(vehicle.tank_gallons, MAX_TANK_GALLONS)
     if stated is not None:
@@ -480,7 +485,11 @@ def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
 def economy_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Fuel economy in mpg: the median of the user's last full-to-full intervals; else the
     vehicle's stated mpg; else the class default (lowered when towing)."""
-    fuel = _fuel(ctx, settings)
+    return _economy(ctx, _fuel(ctx, settings), settings)
+
+
+def _economy(ctx: UserContext, fuel: _Fuel, settings: DetectorSettings) -> Estimate:
+    """:func:`economy_estimate` of the context's fuel facts."""
     mpgs = [link[3] for link in fuel.plausible[-settings.economy_window_intervals :]]
     own = mpg_median(mpgs)
     if own is not None:
@@ -624,8 +633,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     gaps = ctx.vehicle.unusable_fill_days  # nearly always none
     if gaps and any(day > last_full.filled_on for day in gaps):
         return FuelResult(None, UNKNOWN_FILL_SINCE)
-    tank = tank_estimate(ctx, settings)
-    economy = economy_estimate(ctx, settings)
+    tank = _tank(ctx, fuel, settings)
+    economy = _economy(ctx, fuel, settings)
     if tank.value is None:
         return FuelResult(None, "no tank size and no vehicle class")
     if economy.value is None:
@@ -637,7 +646,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
         miles, incomplete = _trip_miles_since(ctx, last_full.filled_on)
         if incomplete:
             notes = ("an active trip without usable dates was not counted",)
-    partial = sum(f.gallons for f in fills[index + 1 :])
+    # Nearly always none after the last full fill-up: no generator then (sum's empty 0).
+    partial = sum(f.gallons for f in fills[index + 1 :]) if index + 1 < len(fills) else 0
     used = (miles.value or 0.0) / economy.value
     gallons = tank.value - used + partial
     raw_pct = gallons / tank.value * 100.0
