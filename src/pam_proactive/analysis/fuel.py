@@ -9,11 +9,12 @@ we know, and a confidence in 0..1.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from operator import attrgetter
-from typing import Any, NamedTuple, TypeVar
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple, TypeVar, cast
 
 from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.limits import (
@@ -25,7 +26,7 @@ from pam_proactive.analysis.limits import (
 )
 from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.settings import DetectorSettings
-from pam_proactive.analysis.stats import clamp, median, positive
+from pam_proactive.analysis.stats import clamp, positive, sorted_median
 from pam_proactive.analysis.vehicles import normalize_vehicle_class
 from pam_proactive.context import FuelFill, MaintenanceItem, Trip, UserContext, Vehicle
 
@@ -186,19 +187,20 @@ def _class_label(vehicle_class_name: str) -> str:
 def clean_fills(fills: Iterable[FuelFill], settings: DetectorSettings) -> list[FuelFill]:
     """Fills with a plausible positive volume, in date order (stable, so same-day fills keep
     the loader's order)."""
-    kept = [f for f in fills if positive(f.gallons, MAX_FILL_GALLONS) is not None]
-    return sorted(kept, key=_FILL_DAY)
+    return list(_chain(sorted(fills, key=_FILL_DAY), settings, ())[0])
 
 
 # Dates order as their ordinals do; a C getter instead of a Python key per fill.
 _FILL_DAY = attrgetter("filled_on")
 _GALLONS = attrgetter("gallons")
 
-# One full-to-full interval as the sweep computes it: (start fill, end fill, miles, gallons,
-# mpg, plausible). A plain tuple costs a tenth of an :class:`Interval`; the intervals are
-# built as objects only where a caller wants them (:func:`all_intervals`, the economy
-# detector's recent intervals).
-_Row = tuple[FuelFill, FuelFill, float, float, float, bool]
+# One full-to-full interval as the sweep chains it: (index in the fills of its first fill,
+# index of its last fill, gallons, mpg, plausible, first day, last day). What every reader
+# wants, nothing more: the miles and the fills are read back (:func:`_interval`) only where a
+# caller wants :class:`Interval` objects (:func:`all_intervals`, a candidate's intervals).
+_Link = tuple[int, int, float, float, bool, date, date]
+_LINK_START = itemgetter(5)
+_LINK_END = itemgetter(6)
 
 
 class _Fuel(NamedTuple):
@@ -210,9 +212,8 @@ class _Fuel(NamedTuple):
     odometers: tuple[float | None, ...]  # each fill's usable odometer (miles) or None
     readings: tuple[float, ...]  # the fills' usable odometers (miles), in fill order
     last_full: int | None  # index in ``fills`` of the last full fill-up
-    rows: tuple[_Row, ...]  # every full-to-full interval, oldest first
-    plausible: tuple[_Row, ...]  # the plausible ones, oldest first
-    plausible_mpgs: tuple[float, ...]  # their mpg
+    chain: tuple[_Link, ...]  # every full-to-full interval, oldest first
+    plausible: tuple[_Link, ...]  # the plausible ones, oldest first
     implausible: int  # how many are not plausible
     # (day, miles) of the vehicle's completed service records with a usable mileage, in the
     # context's order (each reader applies its own date window).
@@ -224,10 +225,8 @@ class _Fuel(NamedTuple):
 def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
     """The context's fuel facts, computed once per context: every fuel analysis reads them,
     so a traveler's fills are cleaned, read and chained into intervals in one pass."""
-    fills = tuple(clean_fills(ctx.vehicle.fills, settings))
-    odometers = _odometers(fills)
-    rows = _interval_rows(fills, odometers, settings, ctx.vehicle.unusable_fill_days)
-    plausible = tuple([row for row in rows if row[5]])
+    fills, odometers, chain, implausible = _chain(
+        sorted(ctx.vehicle.fills, key=_FILL_DAY), settings, ctx.vehicle.unusable_fill_days)
     last_full = None
     for index in range(len(fills) - 1, -1, -1):
         if fills[index].is_full:
@@ -249,18 +248,18 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
         odo = positive(value, MAX_ODOMETER_MILES)
         if odo is not None:
             stated.append((odo, label))
-    return _Fuel(
-        vehicle=vehicle,
-        fills=fills,
-        odometers=odometers,
-        readings=tuple([o for o in odometers if o is not None]),
-        last_full=last_full,
-        rows=tuple(rows),
-        plausible=plausible,
-        plausible_mpgs=tuple([row[4] for row in plausible]),
-        implausible=len(rows) - len(plausible),
-        services=tuple(services),
-        stated=tuple(stated),
+    return _Fuel(  # positional: a named tuple's keywords cost more, once per traveler
+        vehicle,
+        fills,
+        odometers,
+        tuple([o for o in odometers if o is not None]),  # readings
+        last_full,
+        chain,
+        # Nearly every traveler's intervals are all plausible: the chain itself, no copy.
+        tuple([link for link in chain if link[4]]) if implausible else chain,
+        implausible,
+        tuple(services),
+        tuple(stated),
     )
 
 
@@ -268,11 +267,6 @@ def context_fills(ctx: UserContext, settings: DetectorSettings) -> tuple[FuelFil
     """:func:`clean_fills` of the context's fills, computed once per context (a tuple: the
     memoised value is shared by every caller)."""
     return _fuel(ctx, settings).fills
-
-
-def _odometers(fills: Sequence[FuelFill]) -> tuple[float | None, ...]:
-    """Each fill's usable odometer reading (miles), None where there is none."""
-    return tuple([positive(f.odometer_miles, MAX_ODOMETER_MILES) for f in fills])
 
 
 def context_odometers(ctx: UserContext, settings: DetectorSettings) -> tuple[float | None, ...]:
@@ -293,49 +287,69 @@ def economy_intervals(fills: Sequence[FuelFill], settings: DetectorSettings,
     whose mpg is
     outside [mpg_min_plausible, mpg_max_plausible] are kept with ``plausible=False``.
     """
-    rows = _interval_rows(fills, _odometers(fills), settings, gaps)
-    return [_interval(row) for row in rows]
+    kept, odometers, links, _ = _chain(fills, settings, gaps)
+    return [_interval(kept, odometers, link) for link in links]
 
 
-def _interval_rows(fills: Sequence[FuelFill], odometers: Sequence[float | None],
-                   settings: DetectorSettings, gaps: Sequence[date]) -> list[_Row]:
-    """:func:`economy_intervals` as rows, with each fill's odometer (:func:`_odometers`)
-    given."""
-    rows: list[_Row] = []
-    append = rows.append
-    anchor: FuelFill | None = None
+def _chain(fills: Iterable[FuelFill], settings: DetectorSettings, gaps: Sequence[date]
+           ) -> tuple[tuple[FuelFill, ...], tuple[float | None, ...], tuple[_Link, ...], int]:
+    """One pass over ``fills`` in date order: the ones :func:`clean_fills` keeps, each kept
+    fill's usable odometer (miles, None where there is none), their
+    :func:`economy_intervals` as links (indexes into the kept fills), and how many links are
+    implausible. Cleaning commutes with the stable date sort, so the sort may come first."""
+    kept: list[FuelFill] = []
+    keep = kept.append
+    odometers: list[float | None] = []
+    read = odometers.append
+    links: list[_Link] = []
+    append = links.append
+    implausible = 0
+    start = -1  # index of the chain's anchor (the last full fill with an odometer), or -1
     start_odo = 0.0  # the anchor's odometer, set whenever there is an anchor
+    start_day = date.min  # the anchor's day
     carried = 0.0
     low, high = settings.mpg_min_plausible, settings.mpg_max_plausible
-    for fill, odometer in zip(fills, odometers, strict=True):
-        if anchor is None:
-            if fill.is_full and odometer is not None:
-                anchor, start_odo, carried = fill, odometer, 0.0
+    index = -1  # of the fill in ``kept``
+    for fill in fills:
+        if positive(fill.gallons, MAX_FILL_GALLONS) is None:
+            continue
+        keep(fill)
+        index += 1
+        odometer = positive(fill.odometer_miles, MAX_ODOMETER_MILES)
+        read(odometer)
+        if start < 0:
+            if odometer is not None and fill.is_full:
+                start, start_odo, start_day, carried = index, odometer, fill.filled_on, 0.0
             continue
         carried += fill.gallons
         if not fill.is_full:
             continue
         if odometer is None:  # the distance to this fill is unknown: the chain breaks
-            anchor = None
+            start = -1
         else:
-            if not (gaps and any(anchor.filled_on < day < fill.filled_on for day in gaps)):
-                miles = odometer - start_odo
-                mpg = miles / carried
-                append((anchor, fill, miles, carried, mpg, low <= mpg <= high))
-            anchor, start_odo = fill, odometer
+            day = fill.filled_on
+            if not (gaps and any(start_day < gap < day for gap in gaps)):
+                mpg = (odometer - start_odo) / carried
+                plausible = low <= mpg <= high
+                if not plausible:
+                    implausible += 1
+                append((start, index, carried, mpg, plausible, start_day, day))
+            start, start_odo, start_day = index, odometer, day
         carried = 0.0
-    return rows
+    return tuple(kept), tuple(odometers), tuple(links), implausible
 
 
-def _interval(row: _Row) -> Interval:
-    """The :class:`Interval` of a row (built only where a caller wants objects)."""
-    start, end, miles, gallons, mpg, plausible = row
+def _interval(fills: Sequence[FuelFill], odometers: Sequence[float | None],
+              link: _Link) -> Interval:
+    """The :class:`Interval` of a link (built only where a caller wants objects); its miles
+    are the difference :func:`_chain` divided, so they equal mpg * gallons as it computed."""
+    first, last, gallons, mpg, plausible, start_day, end_day = link
     return Interval(
-        start_fill_id=str(start.fill_id),
-        end_fill_id=str(end.fill_id),
-        start_date=start.filled_on,
-        end_date=end.filled_on,
-        miles=miles,
+        start_fill_id=str(fills[first].fill_id),
+        end_fill_id=str(fills[last].fill_id),
+        start_date=start_day,
+        end_date=end_day,
+        miles=cast(float, odometers[last]) - cast(float, odometers[first]),
         gallons=gallons,
         mpg=mpg,
         plausible=plausible,
@@ -345,7 +359,8 @@ def _interval(row: _Row) -> Interval:
 @per_context
 def all_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
     """The context's full-to-full intervals, plausible or not, oldest first."""
-    return [_interval(row) for row in _fuel(ctx, settings).rows]
+    fuel = _fuel(ctx, settings)
+    return [_interval(fuel.fills, fuel.odometers, link) for link in fuel.chain]
 
 
 def plausible_intervals(ctx: UserContext, settings: DetectorSettings) -> list[Interval]:
@@ -357,24 +372,28 @@ T = TypeVar("T")
 
 
 def _split(items: Sequence[T], start_of: Callable[[T], date], end_of: Callable[[T], date],
-           settings: DetectorSettings) -> tuple[list[T], list[T]]:
+           settings: DetectorSettings) -> tuple[Sequence[T], Sequence[T]]:
     """:func:`split_intervals` of intervals in any shape (``start_of``/``end_of`` read an
-    interval's first and last day)."""
+    interval's first and last day), oldest first: their last days never decrease (each
+    interval ends on a later or the same fill day), so the baseline is the tail of the
+    earlier intervals from the first one ending on or after its first day (a bisection)."""
     count = settings.economy_recent_intervals
     if count <= 0 or len(items) < count:
         return [], []
-    recent = list(items[-count:])
+    split = len(items) - count
+    recent = items[split:]
     since = add_days(start_of(recent[0]), -settings.economy_baseline_days)
-    baseline = [i for i in items[:-count] if end_of(i) >= since]
-    return recent, baseline
+    return recent, items[bisect_left(items, since, 0, split, key=end_of):split]
 
 
 def split_intervals(
     intervals: list[Interval], settings: DetectorSettings
 ) -> tuple[list[Interval], list[Interval]]:
     """(recent, baseline): the last ``economy_recent_intervals`` intervals, and the earlier
-    ones ending within ``economy_baseline_days`` before the first recent one starts."""
-    return _split(intervals, _START_DATE, _END_DATE, settings)
+    ones ending within ``economy_baseline_days`` before the first recent one starts
+    (``intervals`` oldest first, as :func:`all_intervals` gives them)."""
+    recent, baseline = _split(intervals, _START_DATE, _END_DATE, settings)
+    return list(recent), list(baseline)
 
 
 _START_DATE = attrgetter("start_date")
@@ -384,39 +403,45 @@ _END_DATE = attrgetter("end_date")
 @dataclass(frozen=True, slots=True)
 class EconomyWindows:
     """:func:`split_intervals` of a context's plausible intervals, as the economy detector
-    reads it: the baseline as its mpg values only, the recent intervals built as
-    :class:`Interval` objects only when asked (:meth:`recent`), for a candidate."""
+    reads it: the recent intervals built as :class:`Interval` objects only when asked
+    (:meth:`recent`), for a candidate, the baseline's mpg values only when asked."""
 
-    rows: tuple[_Row, ...]  # the recent intervals, oldest first
-    baseline_mpgs: tuple[float, ...]
+    fuel: _Fuel  # the context's fuel facts the links index
+    links: Sequence[_Link]  # the recent intervals, oldest first
+    baseline: Sequence[_Link]  # the baseline intervals, oldest first
 
     @property
     def recent_mpgs(self) -> list[float]:
         """The recent intervals' mpg, oldest first."""
-        return [row[4] for row in self.rows]
+        return [link[3] for link in self.links]
+
+    @property
+    def baseline_mpgs(self) -> tuple[float, ...]:
+        """The baseline intervals' mpg, oldest first."""
+        return tuple([link[3] for link in self.baseline])
 
     @property
     def last_end(self) -> date | None:
         """The day the latest recent interval ends, None without recent intervals."""
-        return self.rows[-1][1].filled_on if self.rows else None
+        return self.links[-1][6] if self.links else None
 
     def recent(self) -> list[Interval]:
         """The recent intervals, oldest first."""
-        return [_interval(row) for row in self.rows]
+        fills, odometers = self.fuel.fills, self.fuel.odometers
+        return [_interval(fills, odometers, link) for link in self.links]
 
 
 def economy_windows(ctx: UserContext, settings: DetectorSettings) -> EconomyWindows:
     """The context's plausible intervals split by :func:`split_intervals`' rule."""
-    recent, baseline = _split(_fuel(ctx, settings).plausible, _row_start, _row_end, settings)
-    return EconomyWindows(tuple(recent), tuple([row[4] for row in baseline]))
+    fuel = _fuel(ctx, settings)
+    recent, baseline = _split(fuel.plausible, _LINK_START, _LINK_END, settings)
+    return EconomyWindows(fuel, recent, baseline)
 
 
-def _row_start(row: _Row) -> date:
-    return row[0].filled_on
-
-
-def _row_end(row: _Row) -> date:
-    return row[1].filled_on
+def mpg_median(mpgs: Iterable[float]) -> float | None:
+    """:func:`~pam_proactive.analysis.stats.median` of intervals' mpg values, None without
+    any: the chain divides finite miles by positive gallons, so they need no cleaning."""
+    return sorted_median(sorted(mpgs))
 
 
 def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> int:
@@ -434,7 +459,11 @@ def implausible_interval_count(ctx: UserContext, settings: DetectorSettings) -> 
 def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Tank size in US gallons: the vehicle's stated size; else, with enough fills, the
     largest fill plus a margin (nobody fills from bone dry); else the class default."""
-    fuel = _fuel(ctx, settings)
+    return _tank(ctx, _fuel(ctx, settings), settings)
+
+
+def _tank(ctx: UserContext, fuel: _Fuel, settings: DetectorSettings) -> Estimate:
+    """:func:`tank_estimate` of the context's fuel facts."""
     vehicle = fuel.vehicle
     stated = positive(vehicle.tank_gallons, MAX_TANK_GALLONS)
     if stated is not None:
@@ -456,9 +485,13 @@ def tank_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
 def economy_estimate(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     """Fuel economy in mpg: the median of the user's last full-to-full intervals; else the
     vehicle's stated mpg; else the class default (lowered when towing)."""
-    fuel = _fuel(ctx, settings)
-    mpgs = fuel.plausible_mpgs[-settings.economy_window_intervals :]
-    own = median(mpgs)
+    return _economy(ctx, _fuel(ctx, settings), settings)
+
+
+def _economy(ctx: UserContext, fuel: _Fuel, settings: DetectorSettings) -> Estimate:
+    """:func:`economy_estimate` of the context's fuel facts."""
+    mpgs = [link[3] for link in fuel.plausible[-settings.economy_window_intervals :]]
+    own = mpg_median(mpgs)
     if own is not None:
         count = len(mpgs)
         detail = (
@@ -517,9 +550,15 @@ def _odometer_miles_since(ctx: UserContext, fuel: _Fuel, index: int) -> Estimate
         return None
     since = fuel.fills[index].filled_on
     today = ctx.today
-    dated: list[float] = [o for o in fuel.odometers[index + 1 :] if o is not None]
-    dated += [mileage for done, mileage in fuel.services if since <= done <= today]
-    best = plausible_max_odometer([start, *dated, *(value for value, _ in fuel.stated)])
+    later = fuel.odometers[index + 1 :]  # nearly always none: the last fill is the full one
+    dated: list[float] = [o for o in later if o is not None] if later else []
+    for done, mileage in fuel.services:
+        if since <= done <= today:
+            dated.append(mileage)
+    readings = [start, *dated]
+    for value, _ in fuel.stated:
+        readings.append(value)
+    best = plausible_max_odometer(readings)
     if best is None or best < start:  # the fill's own reading is the outlier
         return None
     # A current reading equal to the fill's own is no evidence of standing still unless it
@@ -539,11 +578,18 @@ def trip_elapsed_share(trip: Trip, today: date) -> float | None:
     return clamp((today - start).days / total, 0.0, 1.0)
 
 
+# What :func:`_trip_miles_since` finds without trips (most travelers): one shared value.
+_NO_DRIVING = Estimate(0.0, "none", "no recorded driving", 0.5)
+
+
 def _trip_miles_since(ctx: UserContext, since: date) -> tuple[Estimate, bool]:
     """Miles of trips completed or under way that started on or after ``since``; the flag
     says whether an active trip had to be left out for lack of dates."""
+    trips = ctx.travel.trips
+    if not trips:
+        return _NO_DRIVING, False
     miles, counted, incomplete = 0.0, 0, False
-    for trip in ctx.travel.trips:
+    for trip in trips:
         start = trip.start_date
         if start is None or not since <= start <= ctx.today:
             continue
@@ -559,7 +605,7 @@ def _trip_miles_since(ctx: UserContext, since: date) -> tuple[Estimate, bool]:
                 continue
             miles, counted = miles + distance * share, counted + 1
     if counted == 0:
-        return Estimate(0.0, "none", "no recorded driving", 0.5), incomplete
+        return _NO_DRIVING, incomplete
     plural = "s" if counted != 1 else ""
     return Estimate(miles, "trips", f"{counted} trip{plural} since then", 0.6), incomplete
 
@@ -587,8 +633,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
     gaps = ctx.vehicle.unusable_fill_days  # nearly always none
     if gaps and any(day > last_full.filled_on for day in gaps):
         return FuelResult(None, UNKNOWN_FILL_SINCE)
-    tank = tank_estimate(ctx, settings)
-    economy = economy_estimate(ctx, settings)
+    tank = _tank(ctx, fuel, settings)
+    economy = _economy(ctx, fuel, settings)
     if tank.value is None:
         return FuelResult(None, "no tank size and no vehicle class")
     if economy.value is None:
@@ -600,7 +646,8 @@ def analyze_fuel(ctx: UserContext, settings: DetectorSettings) -> FuelResult:
         miles, incomplete = _trip_miles_since(ctx, last_full.filled_on)
         if incomplete:
             notes = ("an active trip without usable dates was not counted",)
-    partial = sum(f.gallons for f in fills[index + 1 :])
+    # Nearly always none after the last full fill-up: no generator then (sum's empty 0).
+    partial = sum(f.gallons for f in fills[index + 1 :]) if index + 1 < len(fills) else 0
     used = (miles.value or 0.0) / economy.value
     gallons = tank.value - used + partial
     raw_pct = gallons / tank.value * 100.0

@@ -41,6 +41,8 @@ def plausible_max_odometer(readings: Iterable[float]) -> float | None:
     # The rule rejects readings from the top only, so the highest kept one is the first
     # reading, highest first, that it does not reject.
     ordered = sorted(set(values), reverse=True)
+    if len(ordered) > 1 and ordered[0] - ordered[1] <= ODOMETER_OUTLIER_MILES:
+        return ordered[0]  # the usual case, :func:`_first_kept`'s first step without a loop
     return ordered[_first_kept(ordered)]
 
 

@@ -11,10 +11,10 @@ from pam_proactive.analysis.fuel import (
     SKIP_IMPLAUSIBLE_INTERVAL,
     economy_windows,
     implausible_interval_count,
+    mpg_median,
     primary_vehicle,
 )
 from pam_proactive.analysis.settings import DetectorSettings
-from pam_proactive.analysis.stats import median
 from pam_proactive.analysis.units import format_economy, format_percent, is_metric, shown_economy
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1, r2
@@ -43,17 +43,17 @@ def detect_fuel_economy_drop(
     found = Findings(TYPE)
     found.skip(SKIP_IMPLAUSIBLE_INTERVAL, implausible_interval_count(ctx, settings))
     windows = economy_windows(ctx, settings)
-    baseline = windows.baseline_mpgs
     last_end = windows.last_end
-    if last_end is None or len(baseline) < settings.economy_baseline_min_intervals:
+    if last_end is None or len(windows.baseline) < settings.economy_baseline_min_intervals:
         found.note("not enough full-to-full fill-ups for a baseline")
         return found.result()
     age = (ctx.today - last_end).days
     if not 0 <= age <= settings.economy_recent_max_age_days:
         found.note("no recent full-to-full fill-ups")
         return found.result()
-    now_mpg = median(windows.recent_mpgs)
-    usual = median(baseline)
+    baseline = windows.baseline_mpgs  # read past the cheap checks: most travelers stop there
+    now_mpg = mpg_median(windows.recent_mpgs)
+    usual = mpg_median(baseline)
     if now_mpg is None or usual is None or usual <= 0:
         return found.result()
     drop = (usual - now_mpg) / usual * 100.0
