@@ -176,7 +176,7 @@ def event_travel_planning_boundary(
             continue
         if hours > window:
             beyond = min(beyond, hours)
-        elif f"{TYPE}:{event.event_id}" in keys:
+        elif keys and f"{TYPE}:{event.event_id}" in keys:  # most travelers have no keys
             found.append(crossing(
                 now, hours, strict=[0.0],
                 inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0]))
