@@ -37,6 +37,13 @@ def test_per_user_cuts_rows_into_each_users_tuple_in_row_order() -> None:
     assert per_user([], []) == {}
 
 
+def test_per_user_refuses_a_users_rows_apart() -> None:
+    # The sections read frames whose rows are grouped by user: a user met twice would keep
+    # only the rows of the second run, so that is refused rather than silently cut short.
+    with pytest.raises(ValueError, match="not together"):
+        per_user([3, 5, 3], ["a", "b", "c"])
+
+
 def test_collector_paused_inside_and_resumed_after() -> None:
     assert gc.isenabled()
     with collector_paused():

@@ -36,6 +36,7 @@ from pam_proactive.context import UserContext
 # Subtracted from every computed crossing: float arithmetic on hours must never put a
 # boundary after the moment the output really changes.
 MARGIN = timedelta(seconds=1)
+_MARGIN_SECONDS = MARGIN.total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +113,18 @@ def crossing(now: datetime, hours: float, *, inclusive: Iterable[float] = (),
     of range or no threshold lies ahead."""
     if not math.isfinite(hours):
         return None
-    below = [t for t in inclusive if t < hours] + [t for t in strict if t <= hours]
-    if not below:
+    # The nearest threshold ahead: the largest one the figure has not yet crossed (one
+    # pass, no lists: every traveler's boundaries compute a few of these).
+    nearest: float | None = None
+    for t in inclusive:
+        if t < hours and (nearest is None or t > nearest):
+            nearest = t
+    for t in strict:
+        if t <= hours and (nearest is None or t > nearest):
+            nearest = t
+    if nearest is None:
         return None
-    gap = max(0.0, hours - max(below)) * 3600.0 - MARGIN.total_seconds()
+    gap = max(0.0, hours - nearest) * 3600.0 - _MARGIN_SECONDS
     try:
         return _now(now) + timedelta(0, max(0.0, gap))  # (days, seconds): positional is cheaper
     except OverflowError:

@@ -227,8 +227,16 @@ def event_hours(ctx: UserContext, now: datetime) -> list[float | None]:
     """:func:`event_hours_until` of each of ``ctx.calendar.events`` (in their order) at
     ``now``, in the user's zone (the zone looked up once). Not memoised: a sweep detects a
     whole batch before it computes the boundaries, so a per-context cache would never hit."""
+    events = ctx.calendar.events
+    if not events:
+        return []
     tz = zone(ctx.profile.timezone)
-    return [event_hours_until(event, now, tz) for event in ctx.calendar.events]
+    at = aware(now, tz)  # once, not once per event
+    found: list[float | None] = []
+    for event in events:
+        start = event_start(event, tz)
+        found.append(hours_until(start, at, tz) if start is not None else None)
+    return found
 
 
 def upcoming_events(

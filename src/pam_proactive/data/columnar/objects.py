@@ -66,8 +66,11 @@ def per_user(users: Sequence[int] | NDArray[Any], made: Sequence[T]
         return {}
     starts = np.flatnonzero(at[1:] != at[:-1]) + 1
     bounds = [0, *starts.tolist(), len(at)]
-    return {i: tuple(made[a:b]) for i, a, b in zip(at[bounds[:-1]].tolist(), bounds,
-                                                    bounds[1:], strict=False)}
+    found = {i: tuple(made[a:b]) for i, a, b in zip(at[bounds[:-1]].tolist(), bounds,
+                                                     bounds[1:], strict=False)}
+    if len(found) != len(bounds) - 1:  # a user's rows in two runs: one would be lost
+        raise ValueError("rows of a user are not together")
+    return found
 
 
 @contextmanager

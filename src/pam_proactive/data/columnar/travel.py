@@ -42,6 +42,7 @@ from pam_proactive.data.assemble import (
 )
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.frames import BatchFrames
+from pam_proactive.data.columnar.objects import instances, per_user
 from pam_proactive.data.columnar.vehicle import today_of_rows
 from pam_proactive.data.rows import TripRow
 
@@ -173,31 +174,25 @@ def travel_section(frames: BatchFrames, profiles: Mapping[int, Profile],
                    quality: Mapping[int, QualityBuilder]) -> dict[int, TravelContext]:
     """Every batch user's :class:`TravelContext`, by position ``i`` (``build_travel``)."""
     trips = _trip_columns(frames)
+    (users, tid, status, origin, dest, start, end, miles, cost, olat, olng, dlat, dlng,
+     again) = (c.to_list() for c in trips.iter_columns())
     points = _Points()
-    by_user: dict[int, list[Trip]] = {}
-    row: tuple[Any, ...]
-    for k, row in enumerate(zip(*(c.to_list() for c in trips.iter_columns()), strict=True)):
-        i, tid, status, origin, dest, start, end, miles, cost, olat, olng, dlat, dlng, again = row
-        # Both or neither of a point's degrees are set.
-        o_xy = None if olat is None else points[olat, olng]
-        d_xy = None if dlat is None else points[dlat, dlng]
-        if again:
-            origin, dest, o_xy, d_xy = _look_again(frames.trips.row(k), again, quality[i],
-                                                   o_xy, d_xy)
-        trip = Trip(tid, status, origin, dest, start, end, miles, cost, o_xy, d_xy)
-        mine = by_user.get(i)
-        if mine is None:
-            by_user[i] = [trip]
-        else:
-            mine.append(trip)
+    # Both or neither of a point's degrees are set.
+    o_xy = [None if la is None else points[la, ln] for la, ln in zip(olat, olng, strict=True)]
+    d_xy = [None if la is None else points[la, ln] for la, ln in zip(dlat, dlng, strict=True)]
+    for k in [k for k, bits in enumerate(again) if bits]:  # rare: read from the stored row
+        origin[k], dest[k], o_xy[k], d_xy[k] = _look_again(
+            frames.trips.row(k), again[k], quality[users[k]], o_xy[k], d_xy[k])
+    made = instances(Trip, (tid, status, origin, dest, start, end, miles, cost, o_xy, d_xy))
+    by_user = per_user(users, made)  # the frame holds each user's rows together
     out = {}
     for i, profile in profiles.items():
-        mine = by_user.get(i)
+        mine = by_user.get(i, ())
         if profile.coordinates is not None:
             location: Location | None = Location(profile.coordinates, None, "profile")
         else:
             location = trip_location(mine) if mine else None
-        out[i] = TravelContext(tuple(mine) if mine else (), location)
+        out[i] = TravelContext(mine, location)
     return out
 
 
@@ -242,7 +237,8 @@ def calendar_section(frames: BatchFrames,
         (_too_long("title") | _too_long("event_type") | _too_long("location_name"))
         .alias("cut"),
     )
-    by_user: dict[int, list[CalendarEvent]] = {}
+    users: list[int] = []
+    kept: list[tuple[Any, ...]] = []  # each event's fields, made into objects at the end
     seen: set[tuple[int, str, datetime, str]] = set()
     row: tuple[Any, ...]
     for row in zip(*(c.to_list() for c in events.iter_columns()), strict=True):
@@ -266,13 +262,9 @@ def calendar_section(frames: BatchFrames,
             local = _in_zone(starts, tz)
             ends = local if ends is starts else _in_zone(ends, tz)
             starts = local
-        event = CalendarEvent(str(eid), title or "", starts, ends, all_day,
-                              etype or "personal", (place or "").strip() or None,
-                              day_of_event(starts, all_day, tz))
-        mine = by_user.get(i)
-        if mine is None:
-            by_user[i] = [event]
-        else:
-            mine.append(event)
-    return {i: CalendarContext(tuple(by_user[i])) if i in by_user else empty
-            for i in zones}
+        users.append(i)
+        kept.append((str(eid), title or "", starts, ends, all_day, etype or "personal",
+                     (place or "").strip() or None, day_of_event(starts, all_day, tz)))
+    made = instances(CalendarEvent, list(zip(*kept, strict=True)) if kept else [()] * 8)
+    by_user = per_user(users, made)  # the frame holds each user's rows together
+    return {i: CalendarContext(by_user[i]) if i in by_user else empty for i in zones}

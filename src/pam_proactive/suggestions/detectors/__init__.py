@@ -28,6 +28,7 @@ from pam_proactive.suggestions.detectors import (
     fuel,
     maintenance,
 )
+from pam_proactive.suggestions.detectors._common import NOTHING
 from pam_proactive.suggestions.detectors.engine_types import ENGINE_TYPES
 from pam_proactive.suggestions.detectors.registry import Registry, RegistryError, UnknownName
 from pam_proactive.suggestions.detectors.spec import (
@@ -90,14 +91,16 @@ def run_detectors(
     if ctx.profile.opted_out:
         return Detection((), (), ())
     chosen = settings or DetectorSettings()
-    specs = REGISTRY.producing(types)
+    specs = REGISTRY.specs if types is None else REGISTRY.producing(types)
     wanted = frozenset(types) if types is not None else None
     found: list[Candidate] = []
     notes: dict[Note, None] = {}
     skipped: dict[str, int] = {}
     for spec in specs:
         result: DetectorResult = spec.detect(ctx, now, chosen)
-        if result.candidates:  # most detectors find nothing for most travelers
+        if result is NOTHING:  # most detectors find nothing and say nothing for most travelers
+            continue
+        if result.candidates:
             found.extend(
                 c for c in result.candidates
                 if not is_disabled(ctx, c.type) and (wanted is None or c.type in wanted)

@@ -237,17 +237,19 @@ def detect_departure_reminder(
 ) -> DetectorResult:
     """A reminder per planned trip starting (local midnight of its start date) within
     ``departure_window_hours``: high within ``departure_high_hours``, else medium."""
-    tz = user_zone(ctx)
     found = Findings(TYPE)
     out: list[Candidate] = []
     state: FuelState | None = None
     analysed = False
+    tz = at = None  # the zone and the aware now, looked up once at the first planned trip
     for trip in ctx.travel.trips:
         start = trip.start_date
         if trip.status != "planned" or start is None or start < ctx.today:
             continue
+        if tz is None or at is None:
+            tz, at = user_zone(ctx), aware_now(now)
         midnight = day_start(ctx, start)
-        hours = hours_until(midnight, aware_now(now), tz) if midnight else None
+        hours = hours_until(midnight, at, tz) if midnight else None
         if hours is None or hours > settings.departure_window_hours:
             continue
         if not analysed:
@@ -352,7 +354,7 @@ def departure_reminder_boundary(
             continue
         if hours > settings.departure_window_hours:
             found.append(crossing(now, hours, inclusive=[settings.departure_window_hours]))
-        elif f"{TYPE}:{trip.trip_id}" in keys:
+        elif keys and f"{TYPE}:{trip.trip_id}" in keys:  # most travelers have no keys
             found.append(crossing(now, hours, inclusive=[settings.departure_high_hours]))
             found.append(next_local_midnight(ctx))
     return earliest(found)

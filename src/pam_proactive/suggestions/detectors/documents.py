@@ -10,7 +10,13 @@ from pam_proactive.analysis.dates import add_days, format_date
 from pam_proactive.analysis.fuel import primary_vehicle
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors._common import Findings, after, candidate, day_start
+from pam_proactive.suggestions.detectors._common import (
+    NOTHING,
+    Findings,
+    after,
+    candidate,
+    day_start,
+)
 from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 
@@ -23,10 +29,10 @@ def detect_documents(
     """``document_expiring`` for the primary vehicle's registration and insurance: medium
     within ``document_window_days`` of expiry, high once expired (silent, with a note, when
     expired more than ``document_expired_max_days`` ago: the record is likely stale)."""
-    found = Findings(DOCUMENT)
     vehicle = ctx.vehicle.primary
     if vehicle is None:
-        return found.result()
+        return NOTHING  # no vehicle, no documents: nothing to say
+    found = Findings(DOCUMENT)
     out: list[Candidate] = []
     for kind, expires in (
         ("registration", vehicle.registration_expires),

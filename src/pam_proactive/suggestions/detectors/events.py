@@ -30,6 +30,7 @@ from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance
 from pam_proactive.context import CalendarEvent, UserContext
 from pam_proactive.suggestions.detectors._common import (
+    NOTHING,
     Findings,
     aware_now,
     candidate,
@@ -61,10 +62,10 @@ def detect_event_travel_planning(
     ``event_high_days``, medium within ``event_medium_days``, else low. Remote meetings and
     to-dos (:func:`pam_proactive.analysis.events.no_travel_reason`) never need a trip: they
     are counted as skipped, with a note."""
-    found = Findings(TYPE)
     upcoming = upcoming_events(ctx, now, settings)
     if not upcoming:
-        return found.result()
+        return NOTHING  # nothing to judge, nothing to say
+    found = Findings(TYPE)
     view = analyze_upcoming(ctx, upcoming, settings)
     found.skip(SKIP_UNRESOLVED, view.unresolved)
     found.skip(SKIP_NO_TRAVEL, view.no_travel)
@@ -176,7 +177,7 @@ def event_travel_planning_boundary(
             continue
         if hours > window:
             beyond = min(beyond, hours)
-        elif f"{TYPE}:{event.event_id}" in keys:
+        elif keys and f"{TYPE}:{event.event_id}" in keys:  # most travelers have no keys
             found.append(crossing(
                 now, hours, strict=[0.0],
                 inclusive=[settings.event_high_days * 24.0, settings.event_medium_days * 24.0]))
