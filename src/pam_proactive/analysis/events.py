@@ -232,11 +232,7 @@ def event_hours(ctx: UserContext, now: datetime) -> list[float | None]:
         return []
     tz = zone(ctx.profile.timezone)
     at = aware(now, tz)  # once, not once per event
-    found: list[float | None] = []
-    for event in events:
-        start = event_start(event, tz)
-        found.append(hours_until(start, at, tz) if start is not None else None)
-    return found
+    return [event_hours_until(event, at, tz) for event in events]
 
 
 def upcoming_events(
