@@ -13,16 +13,17 @@ Most payments have no repeat of their amount: the core is a small part of the ba
 :func:`batch_schedules` then runs the finder's walk for every judged head of the batch at
 once, column-wise, on the core. The counts use the finder's own bounds,
 ``amount * (1 - AMOUNT_TOLERANCE)`` and ``amount * (1 + AMOUNT_TOLERANCE)``, with its
-inclusive comparisons (``bisect_left``/``bisect_right``).
+inclusive comparisons (``bisect_left``/``bisect_right``). Both are numpy over the batch's
+columns, no Polars query (whose fixed cost would make one traveler's call cost as much as
+a few hundred travelers').
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-import polars as pl
 
 from pam_proactive.analysis.schedules import (
     AMOUNT_TOLERANCE,
@@ -32,32 +33,54 @@ from pam_proactive.analysis.schedules import (
     _grid,
 )
 
-_GROUP = "g"  # the user and category as one integer
+Array = np.ndarray[Any, Any]
 
 
-def schedule_core(payments: pl.DataFrame) -> pl.DataFrame:
-    """The core of ``payments`` (columns ``r``, ``i``, ``key``, ``g``: the user and category
-    as one integer, ``amount`` > 0, ``offset`` and ``since``: the user's first judged day,
-    as offsets from their today ``day0``, an ordinal; in ``r`` order), in ``r`` order, with
-    columns ``r``, ``i``, ``key``, ``g``, ``amount``, ``day`` (ordinal), ``judged`` (a head
-    the finder judges) and, for those, the bounds ``lo`` and ``hi`` of their alike amounts.
+class Core(NamedTuple):
+    """The core of a batch's payments (see :func:`schedule_core`), in payment order:
+    ``rows`` their positions among the payments, ``group`` (the user and category as one
+    integer), ``amount`` and ``day`` (an ordinal), ``judged`` (a head the finder judges)
+    and, for those, the bounds ``lo`` and ``hi`` of their alike amounts (NaN for others)."""
 
-    Every payment dated from ``since`` on is a head; copies of a head (same ``g`` and
+    rows: Array
+    group: Array
+    amount: Array
+    day: Array
+    judged: Array
+    lo: Array
+    hi: Array
+
+
+class Found(NamedTuple):
+    """What :func:`batch_schedules` finds: ``scheduled``, the positions (among the
+    payments) of those that fit a schedule, ascending; per series (one per latest
+    payment): ``latest`` its latest payment's position, ``cadence`` an index into
+    :data:`CADENCES` and ``days`` its ordinals, oldest first (one row per series)."""
+
+    scheduled: Array
+    latest: Array
+    cadence: Array
+    days: Array
+
+
+def schedule_core(group: Array, amount: Array, day: Array, head: Array) -> Core:
+    """The core of the payments (one value per payment in each array: ``group``, the user
+    and category as one integer, ``amount`` > 0, ``day``, an ordinal, and ``head``: dated
+    from the user's first judged day on).
+
+    Every payment dated from that day on is a head; copies of a head (same ``group`` and
     amount) are judged alike, so they are all judged, without finding the distinct ones."""
-    amounts = payments["amount"].to_numpy()
-    lo, hi = amounts * (1 - AMOUNT_TOLERANCE), amounts * (1 + AMOUNT_TOLERANCE)
-    head = (payments["offset"] >= payments["since"]).to_numpy()
-    judged, in_core = _alike(payments[_GROUP].to_numpy(), amounts, head)
-    judged = judged[in_core]
-    return payments.filter(pl.Series(in_core, dtype=pl.Boolean())).select(
-        "r", "i", "key", _GROUP, "amount", day=pl.col("day0") + pl.col("offset"),
-        judged=pl.Series(judged, dtype=pl.Boolean()),
-        lo=pl.Series(np.where(judged, lo[in_core], np.nan), nan_to_null=True),
-        hi=pl.Series(np.where(judged, hi[in_core], np.nan), nan_to_null=True))
+    judged, in_core = _alike(group, amount, head)
+    rows = np.flatnonzero(in_core)
+    amounts = amount[rows]
+    judged = judged[rows]
+    return Core(rows, group[rows], amounts, day[rows].astype(np.int64), judged,
+                np.where(judged, amounts * (1 - AMOUNT_TOLERANCE), np.nan),
+                np.where(judged, amounts * (1 + AMOUNT_TOLERANCE), np.nan))
 
 
-def _alike(groups: np.ndarray[Any, Any], amounts: np.ndarray[Any, Any],
-           head: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+def _alike(groups: Array, amounts: Array,
+           head: Array) -> tuple[Array, Array]:
     """Which payments (their ``groups``: ``g``, a row number, and ``amounts``) are heads
     (``head``) the finder judges: at least :data:`MIN_OCCURRENCES` payments of their group
     have lo <= amount <= hi (their own included), lo and hi the head's amount times
@@ -93,7 +116,7 @@ def _alike(groups: np.ndarray[Any, Any], amounts: np.ndarray[Any, Any],
     return judged, core
 
 
-def _grids(days: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def _grids(days: Array) -> Array:
     """For each of the distinct heads' ``days`` (ordinals), cadence (in :data:`CADENCES`
     order) and k = 1 .. MIN_OCCURRENCES - 1: the expected day (ordinal) of the occurrence
     k cadences before it (``_grid``: once per distinct day, a batch has a few hundred)."""
@@ -103,23 +126,17 @@ def _grids(days: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         len(days), len(CADENCES), MIN_OCCURRENCES - 1)
 
 
-def _nothing(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`batch_schedules`' two frames when nothing fits a schedule (same columns and
-    types)."""
-    scheduled = core.select("r", "i", "key", "amount", "day").clear()
-    series = core.select(
-        "i", "key", cadence=pl.lit(0, dtype=pl.Int64()), amount="amount", r="r",
-        days=pl.concat_list(*(["day"] * MIN_OCCURRENCES))).clear()
-    return scheduled, series
+def _nothing() -> Found:
+    """:func:`batch_schedules`' answer when nothing fits a schedule."""
+    none = np.zeros(0, dtype=np.int64)
+    return Found(none, none, none, np.zeros((0, MIN_OCCURRENCES), dtype=np.int64))
 
 
-def _pairs(core: pl.DataFrame, heads: np.ndarray[Any, Any]
-           ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+def _pairs(core: Core, heads: Array) -> tuple[Array, Array, Array]:
     """Each judged head (rows ``heads`` of ``core``, numbered 0 ..) with its alike payments
     up to its day, itself excluded: the head's number, the payment's row and day, sorted by
     head, day, then row (the finder's sorted list, which ``bisect`` walks)."""
-    group, amount, day = (core[c].to_numpy() for c in (_GROUP, "amount", "day"))
-    lo, hi = core["lo"].to_numpy(), core["hi"].to_numpy()
+    group, amount, day, lo, hi = core.group, core.amount, core.day, core.lo, core.hi
     # Every head with every payment of its group (the core is small), then the filter.
     order = np.argsort(group, kind="stable")
     ordered = group[order]
@@ -136,11 +153,9 @@ def _pairs(core: pl.DataFrame, heads: np.ndarray[Any, Any]
     return head[pairs], payment[pairs], day[payment[pairs]]
 
 
-def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def batch_schedules(core: Core) -> Found:
     """``find_schedules`` over every user's core at once (see :func:`schedule_core`): the
-    payments that fit a schedule (``r``, ``i``, ``key``, ``amount``, ``day``) and the
-    series, one per latest payment (``i``, ``key``, ``cadence``: an index into CADENCES,
-    ``amount``, ``r``: the latest payment's, ``days``: ordinals, oldest first).
+    payments that fit a schedule and the series, one per latest payment (:class:`Found`).
 
     The finder's walk from a judged head takes, MIN_OCCURRENCES - 1 times, the latest alike
     payment dated before the last one taken (whatever the cadence); the chain holds for a
@@ -151,12 +166,12 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     numpy, on the core in row order: each step of the walk is one binary search per head
     among its alike payments sorted by (head, day, row)."""
-    heads = np.flatnonzero(core["judged"].to_numpy())
+    heads = np.flatnonzero(core.judged)
     if not len(heads):
-        # Nothing judged (most small batches): nothing to walk; the same empty frames.
-        return _nothing(core)
+        # Nothing judged (most small batches): nothing to walk.
+        return _nothing()
     head, payment, paid_on = _pairs(core, heads)
-    day = core["day"].to_numpy().astype(np.int64)
+    day = core.day
     # One sortable integer per pair: its head, then its day (from the earliest).
     first_day = int(day.min())
     span = int(day.max()) - first_day + 1
@@ -193,12 +208,10 @@ def batch_schedules(core: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     fit = walked[fits]
     rows = heads[fit]
     if not len(rows):
-        return _nothing(core)
+        return _nothing()
     members = np.concatenate([c[fit] for c in chain])
     latest = ~np.isin(rows, members)
-    scheduled = core[rows].select("r", "i", "key", "amount", "day")
-    days = [core["day"].gather(c[fit][latest]) for c in reversed(chain)]
-    series = core[rows[latest]].select(
-        "i", "key", pl.Series("cadence", cadence[latest], dtype=pl.Int64()), "amount", "r",
-        days=pl.concat_list(*days, "day"))
-    return scheduled, series
+    days = np.column_stack([day[c[fit][latest]] for c in reversed(chain)]
+                           + [day[rows[latest]]])
+    return Found(core.rows[rows], core.rows[rows[latest]],
+                 cadence[latest].astype(np.int64), days)
