@@ -124,7 +124,12 @@ class _Groups:
             np.zeros(0, dtype=np.int64))
 
     def count(self, flags: Array) -> Array:
-        """Per group: how many of its rows have ``flags`` (booleans in row order)."""
+        """Per group: how many of its rows have ``flags`` (booleans in row order; a matrix,
+        a column per flag, gives a matrix)."""
+        if flags.ndim == 2:
+            if not len(self.keys):
+                return np.zeros((0, flags.shape[1]), dtype=np.int64)
+            return np.add.reduceat(flags[self.order].astype(np.int64), self.starts, axis=0)
         return np.bincount(self.code, weights=flags, minlength=len(self.keys)).astype(
             np.int64)
 
@@ -149,12 +154,18 @@ def _codes(column: pl.Series) -> tuple[Array, list[Any]]:
     """A text column as integer codes into its distinct values (-1 for NULL), and those
     values: pyarrow's dictionary encoding (exact; microseconds for a few rows)."""
     encoded = pc.dictionary_encode(column.to_arrow())
-    return (pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64),
-            encoded.dictionary.to_pylist())
+    indices = encoded.indices
+    if indices.null_count:  # as floats, NULL a NaN: -1
+        codes = np.nan_to_num(indices.to_numpy(zero_copy_only=False), nan=-1)
+    else:
+        codes = indices.to_numpy()
+    return codes.astype(np.int64), encoded.dictionary.to_pylist()
 
 
 def _by_user(i: Array) -> Iterator[tuple[int, int]]:
     """Each user ``i`` among ``i`` (a user per flagged row) and how many rows they have."""
+    if not len(i):  # the common case: nothing to count
+        return iter(())
     users, counts = np.unique(i, return_counts=True)
     return zip(users.tolist(), counts.tolist(), strict=True)
 
@@ -412,9 +423,12 @@ def _middles(code: Array, values: Array, groups: int) -> tuple[Array, Array]:
     """Per group (``code`` of each value, 0 .. groups - 1): the number of its ``values``
     and ``analysis.outliers._middle`` of them sorted: the middle value, or the two middle
     ones halved and added (that order of operations: the same float); NaN for none."""
-    # Values sorted (any order of equal values: the same middles), then by group keeping
-    # that order: one lexsort.
-    order = np.lexsort((values, code))
+    # Values sorted (any order of equal values gives the same middles), then by group
+    # keeping that order: a stable sort of small integers is numpy's radix sort (about
+    # half a lexsort of both keys, whose float key is its slow part).
+    by_value = np.argsort(values)
+    small = code[by_value].astype(np.uint16 if groups <= 1 << 16 else np.int64)
+    order = by_value[np.argsort(small, kind="stable")]
     n = np.bincount(code, minlength=groups)
     starts = np.cumsum(n) - n
     # One more value past the end: an empty group's indexes (its start - 1 and start, at
@@ -538,7 +552,9 @@ def _dues(parts: _Parts, kept: _Kept, texts: _Texts, found: Found, budgets: _Bud
     named = {(i, c) for i, c in zip(budgets.i.tolist(), budgets.category, strict=True)
              if c is not None}
     latest = found.latest
-    series = [(i, texts.keys[k], days[-1], amount, -kept.r[r], cadence, days, k)
+    # Sorted by user, then as ``find_schedules`` sorts: category, last day, amount, and
+    # the latest row first (``-r``: kept rows are in row order).
+    series = [(i, texts.keys[k], days[-1], amount, -r, cadence, days)
               for i, k, amount, r, cadence, days in zip(
                   kept.i[latest].tolist(), kept.key[latest].tolist(),
                   kept.amount[latest].tolist(), latest.tolist(), found.cadence.tolist(),
@@ -550,14 +566,20 @@ def _dues(parts: _Parts, kept: _Kept, texts: _Texts, found: Found, budgets: _Bud
     users = [s[0] for s in series]
     found_schedules = [Schedule(key, CADENCES[cadence], amount,
                                 tuple(date.fromordinal(d) for d in days))
-                       for _i, key, _last, amount, _r, cadence, days, _k in series]
+                       for _i, key, _last, amount, _r, cadence, days in series]
+    who: list[int] = []
+    keys: list[int] = []
+    dues: list[tuple[float, ...]] = []
     for i, schedules in per_user(users, found_schedules).items():
         today = todays[i]
         ends = [period_bounds(p, today)[1] for p in _PERIODS]
-        dues = dues_by_category(schedules, today, ends)
-        rows = parts.find(np.full(len(dues), i), np.array(
-            [texts.codes[key] for key in dues], dtype=np.int64), texts.width)
-        parts.values[rows, 9:12] = list(dues.values())
+        for key, due in dues_by_category(schedules, today, ends).items():
+            who.append(i)
+            keys.append(texts.codes[key])
+            dues.append(due)
+    rows = parts.find(np.array(who, dtype=np.int64), np.array(keys, dtype=np.int64),
+                      texts.width)
+    parts.values[rows, 9:12] = dues
 
 
 class _UserSums:
@@ -570,9 +592,8 @@ class _UserSums:
         groups = _Groups(parts.i)
         self.users = groups.keys
         self.values = np.vstack([groups.sums(list(parts.values.T)), np.zeros((1, 12))])
-        self.floats = np.vstack([
-            np.column_stack([groups.count(f) > 0 for f in parts.floats.T]),
-            np.zeros((1, 12), dtype=bool)])
+        self.floats = np.vstack([groups.count(parts.floats) > 0,
+                                 np.zeros((1, 12), dtype=bool)])
 
     def at(self, i: Array) -> Array:
         """The row of each user of ``i``: theirs, or the last (zeros) for one without."""
@@ -609,7 +630,9 @@ def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
     rows = np.flatnonzero(kept.offset > -7)  # ids are only read for these days
     if not len(rows):
         return {}
-    ids = expenses.get_column("expense_id").to_arrow().take(kept.r[rows]).to_pylist()
+    # The whole column (NULL but for the last 7 days: cheap to list) and a plain pass.
+    column = expenses.get_column("expense_id").to_list()
+    ids = [column[r] for r in kept.r[rows].tolist()]
     s = found.scheduled
     paid = set(zip(kept.i[s].tolist(), kept.key[s].tolist(), kept.day[s].tolist(),
                    kept.amount[s].tolist(), strict=True))
