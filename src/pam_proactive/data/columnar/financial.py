@@ -104,10 +104,11 @@ class _Groups:
     def __init__(self, keys: Array) -> None:
         self.order = order = np.argsort(keys, kind="stable")
         ordered = keys[order]
-        self.starts = starts = (np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-                                if len(order) else np.zeros(0, dtype=np.int64))
+        self.starts = starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        if len(order):
+            starts = self.starts = np.concatenate(([0], starts))
         self.keys = ordered[starts]
-        self.sizes = sizes = np.diff(np.r_[starts, len(order)]).astype(np.int64)
+        self.sizes = sizes = np.diff(starts, append=len(order))
         self.code = code = np.empty(len(order), dtype=np.int64)
         code[order] = np.repeat(np.arange(len(starts)), sizes)
         # The k-th rows of every group, k = 0, 1, ..., each run with the groups in order

@@ -21,6 +21,7 @@ a few hundred travelers').
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -119,11 +120,17 @@ def _alike(groups: Array, amounts: Array,
 def _grids(days: Array) -> Array:
     """For each of the distinct heads' ``days`` (ordinals), cadence (in :data:`CADENCES`
     order) and k = 1 .. MIN_OCCURRENCES - 1: the expected day (ordinal) of the occurrence
-    k cadences before it (``_grid``: once per distinct day, a batch has a few hundred)."""
-    return np.array([[[_grid(date.fromordinal(day), cadence, k).toordinal()
-                       for k in range(1, MIN_OCCURRENCES)] for cadence in CADENCES]
-                     for day in days.tolist()], dtype=np.int64).reshape(
+    k cadences before it (``_grid``: once per distinct day, and remembered: a sweep's
+    heads fall on a few hundred days, the same from one small batch to the next)."""
+    return np.array([_grid_of(day) for day in days.tolist()], dtype=np.int64).reshape(
         len(days), len(CADENCES), MIN_OCCURRENCES - 1)
+
+
+@lru_cache(maxsize=4096)
+def _grid_of(day: int) -> tuple[tuple[int, ...], ...]:
+    """:func:`_grids` of one day."""
+    return tuple(tuple(_grid(date.fromordinal(day), cadence, k).toordinal()
+                       for k in range(1, MIN_OCCURRENCES)) for cadence in CADENCES)
 
 
 def _nothing() -> Found:
