@@ -93,15 +93,24 @@ def _alike(groups: Array, amounts: Array,
     group and an amount make one integer key, ``group * width + rank``; a head's alike
     payments are a range of the payments sorted by key, and the core is the union of the
     judged heads' ranges (equal keys are all in a range or none: any sort will do)."""
-    values, rank = np.unique(amounts, return_inverse=True)
-    rank = rank.reshape(-1)
+    n = len(amounts)
+    # The amounts sorted once: their distinct values and ranks, and (a stable sort of the
+    # groups after it, numpy's radix sort for small integers) the payments sorted by key.
+    by_amount = np.argsort(amounts)
+    ordered = amounts[by_amount]
+    new = np.ones(n, dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    values = ordered[new]
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_amount] = np.cumsum(new) - 1
     low = np.searchsorted(values, values * (1 - AMOUNT_TOLERANCE), side="left")
     high = np.searchsorted(values, values * (1 + AMOUNT_TOLERANCE), side="right")
     width = len(values) + 1
-    keys = groups.astype(np.int64) * width + rank
-    n = len(keys)
-    order = np.argsort(keys)
-    keys = keys[order]
+    small = groups[by_amount]
+    if n and small.min() >= 0 and small.max() < 1 << 16:
+        small = small.astype(np.uint16)
+    order = by_amount[np.argsort(small, kind="stable")]
+    keys = (groups.astype(np.int64) * width + rank)[order]
     heads = np.flatnonzero(head)
     base = groups[heads].astype(np.int64) * width
     upto = np.searchsorted(keys, base + high[rank[heads]], side="left")
