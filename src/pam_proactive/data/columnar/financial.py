@@ -58,7 +58,7 @@ Array = np.ndarray[Any, Any]
 
 _PERIODS = ("weekly", "monthly", "yearly")
 _UNCATEGORIZED = "uncategorized"  # the key of an expense without a category
-# The window flags of a kept expense (see :func:`_flags`), in this order.
+# The window flags of a kept expense (see :func:`_kept`), in this order.
 _WINDOWS = ("d30", "week", "month", "year", "prior0", "prior1", "prior2", "base")
 # Per user and category, for each period (week, month, year): its ``total`` spent, the
 # ``outliers`` part of it (outliers that are not scheduled payments), its ``scheduled``
