@@ -135,7 +135,7 @@ def _tally(users: NDArray[Any], tally: Tally, quality: Quality) -> None:
     """Count, per user, the rows flagged in each entry of ``tally`` (``users``: each row's
     user)."""
     for flags, reason, kind in tally:
-        if flags.any():
+        if np.count_nonzero(flags):  # cheaper than ndarray.any (a Python wrapper)
             _count(users[flags], reason, kind, quality)
 
 
@@ -172,16 +172,23 @@ def _optional(values: Floats) -> list[float | None]:
 
 
 def _dates(column: pl.Series, days: NDArray[Any]) -> list[date | None]:
-    """A date column's values (``days``: its days since 1970-01-01). A batch's dates span
-    few days: each is made once and shared (a date is immutable), far cheaper than one
-    object per row."""
-    if len(days) < 64 or column.null_count():
+    """A date column's values (``days``: its days since 1970-01-01, NaN for a null). A
+    batch's dates span few days: each is made once and shared (a date is immutable), far
+    cheaper than one object per row."""
+    if len(days) < 64:
         return column.to_list()
-    first, last = int(days.min()), int(days.max())
+    missing = np.isnan(days) if days.dtype.kind == "f" else None
+    known = days if missing is None else days[~missing]
+    if not len(known):
+        return [None] * len(days)
+    first, last = int(known.min()), int(known.max())
     if last - first > _DATE_SPAN:
         return column.to_list()
-    made = [_EPOCH + timedelta(days=d) for d in range(first, last + 1)]
-    return list(map(made.__getitem__, (days - first).tolist()))
+    made: list[date | None] = [_EPOCH + timedelta(days=d) for d in range(first, last + 1)]
+    made.append(None)  # at index -1: a null's
+    index = (days - first if missing is None else np.where(missing, -1, days - first)
+             ).astype(np.int64)
+    return list(map(made.__getitem__, index.tolist()))
 
 
 def _texts(column: pl.Series, users: NDArray[Any], quality: Quality) -> list[str | None]:
@@ -232,7 +239,7 @@ def _fills(fuel: pl.DataFrame, today: NDArray[np.int32],
     # A negative cost is skipped (the fill stands, its cost unknown); a non-finite one is
     # unknown without a count, as ``_finite`` reads it.
     paid, cost_invalid = _within(fuel.get_column("total_cost").to_numpy(), 0.0, np.inf)
-    rows = np.flatnonzero(keep)
+    rows = keep.nonzero()[0]
     kept_users, kept_readings = users[rows], readings[rows]
     backwards, jumps = _last_kept_readings(kept_users, kept_readings)
     _tally(users, ((future, "fuel_date_future", "skip"),
@@ -268,7 +275,7 @@ def _duplicates(candidate: Flags, users: NDArray[Any], days: NDArray[Any],
     Only rows sharing their user and date with another can be one: in the statement's order
     (user, date) those are neighbours, and the comparison runs on them alone."""
     duplicate = np.zeros(len(candidate), dtype=np.bool_)
-    if len(candidate) < 2 or not candidate.any():
+    if len(candidate) < 2 or not np.count_nonzero(candidate):
         return duplicate
     same = (users[1:] == users[:-1]) & (days[1:] == days[:-1])
     ordered = bool(np.all((users[1:] > users[:-1]) | same | (
@@ -279,7 +286,7 @@ def _duplicates(candidate: Flags, users: NDArray[Any], days: NDArray[Any],
         shared[1:] |= same
         shared[:-1] |= same
         near &= shared
-    positions = np.flatnonzero(near)
+    positions = near.nonzero()[0]
     if not len(positions):
         return duplicate
     readings: list[float | None] = odometer.gather(positions).to_list()
@@ -306,13 +313,13 @@ def _last_kept_readings(users: NDArray[Any], readings: Floats) -> tuple[Flags, F
     Sequential (a dropped reading does not move the last kept one), so it runs as a loop,
     but only over the users whose readings step backwards or jump somewhere: for the others
     every reading is kept."""
-    positions = np.flatnonzero(~np.isnan(readings))
+    positions = (~np.isnan(readings)).nonzero()[0]
     owners, values = users[positions], readings[positions]
     step = values[1:] - values[:-1]
     strange = (owners[1:] == owners[:-1]) & ((step < 0) | (step >= ODOMETER_JUMP_MILES))
     backwards = np.zeros(len(readings), dtype=np.bool_)
     jumps = np.zeros(len(readings), dtype=np.bool_)
-    if strange.any():
+    if np.count_nonzero(strange):
         mine = np.isin(owners, owners[1:][strange])
         last: dict[int, float] = {}
         for row, i, reading in zip(positions[mine].tolist(), owners[mine].tolist(),
@@ -365,7 +372,7 @@ def _maintenance(records: pl.DataFrame, quality: Quality) -> _Kept:
                    (due_date_early, "maintenance_due_before_service", "skip"),
                    (due_early, "maintenance_due_before_service", "skip")), quality)
     due_dates = _dates(records.get_column("next_due_date"), due_days)
-    if due_date_early.any():
+    if np.count_nonzero(due_date_early):
         due_dates = [None if early else d
                      for d, early in zip(due_dates, due_date_early.tolist(), strict=True)]
     due[due_early] = np.nan
@@ -430,9 +437,9 @@ def _drop_outliers(sources: Sequence[_Kept], quality: Quality) -> dict[int, floa
     lower = values < top[users]
     below = np.full(size, -np.inf)
     np.maximum.at(below, users[lower], values[lower])
-    some_lower = np.flatnonzero(below > -np.inf)
+    some_lower = (below > -np.inf).nonzero()[0]
     suspects = some_lower[top[some_lower] - below[some_lower] > ODOMETER_OUTLIER_MILES]
-    best = {i: v for i, v in zip(np.flatnonzero(top > -np.inf).tolist(),
+    best = {i: v for i, v in zip((top > -np.inf).nonzero()[0].tolist(),
                                    top[top > -np.inf].tolist(), strict=True)}
     if not len(suspects):
         return best
@@ -447,7 +454,7 @@ def _drop_outliers(sources: Sequence[_Kept], quality: Quality) -> dict[int, floa
         rejected[i] = outliers
         best[i] = max(r for r in read if r not in outliers)  # never empty: the lowest stays
     for source in sources:
-        for row in np.flatnonzero(np.isin(source.users, suspects)).tolist():
+        for row in np.isin(source.users, suspects).nonzero()[0].tolist():
             if float(source.readings[row]) in rejected[int(source.users[row])]:
                 source.readings[row] = np.nan
     return best
