@@ -113,6 +113,23 @@ async def test_demo_population_same_as_the_per_object_path(make_database: MakeDa
     assert compared > 50  # the population says something: the comparison is not empty
 
 
+async def test_one_traveler_and_small_batches_same_as_the_per_object_path(
+        make_database: MakeDatabase) -> None:
+    """The per-traveler view (a batch of one id) and small batches are the same column-wise
+    code as a sweep's: compared with the oracle one traveler at a time, then five."""
+    now = datetime(2026, 9, 30, 23, 30, tzinfo=UTC)
+    uri = await make_database("seed")
+    cfg = settings_for("seed")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        await seed_demo_data(conn, users=120, seed=5, now=now,
+                             engine_schema=cfg.engine_schema)
+        cur = await conn.execute("SELECT id FROM profiles ORDER BY id")
+        ids = [r[0] for r in await cur.fetchall()]
+    one = await compare_batches(uri, "seed", ids[:60], now, batch_size=1)
+    few = await compare_batches(uri, "seed", ids[60:], now, batch_size=5)
+    assert one > 5 and few > 5  # each comparison says something
+
+
 def test_generated_travelers_same_as_the_per_object_path(pg_server: str) -> None:
     uri = asyncio.run(create_database(pg_server, "seed"))
     now = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
