@@ -172,12 +172,14 @@ def _optional(values: Floats) -> list[float | None]:
     return [None if v != v else v for v in values.tolist()]
 
 
-def _dates(column: pl.Series, days: NDArray[Any]) -> list[date | None]:
-    """A date column's values (``days``: its days since 1970-01-01, NaN for a null). A
-    batch's dates span few days: each is made once and shared (a date is immutable), far
-    cheaper than one object per row."""
-    if len(days) < 64:
+def _dates(column: pl.Series, days: NDArray[Any] | None = None) -> list[date | None]:
+    """A date column's values (``days``: its days since 1970-01-01, NaN for a null, when
+    known). A batch's dates span few days: each is made once and shared (a date is
+    immutable), far cheaper than one object per row."""
+    if len(column) < 64:
         return column.to_list()
+    if days is None:
+        days = _days(column)
     missing = np.isnan(days) if days.dtype.kind == "f" else None
     known = days if missing is None else days[~missing]
     if not len(known):
@@ -423,12 +425,10 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
                    (tank_implausible, "tank_size_implausible", "repair"),
                    (mpg_implausible, "vehicle_mpg_implausible", "repair"),
                    (negative, "odometer_negative", "repair")), quality)
-    registration, insurance = (vehicles.get_column(c) for c in ("registration_expires",
-                                                                 "insurance_expires"))
     fields: list[Sequence[Any]] = [
         _ids(vehicles.get_column("vehicle_id")), name, vclass, fuel, _optional(tank),
-        _optional(mpg), (), _dates(registration, _days(registration)),
-        _dates(insurance, _days(insurance))]
+        _optional(mpg), (), _dates(vehicles.get_column("registration_expires")),
+        _dates(vehicles.get_column("insurance_expires"))]
     return _Kept(Vehicle, users, odometer, fields, 6)
 
 
