@@ -95,6 +95,18 @@ async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
     return compared
 
 
+async def demo_population(make_database: MakeDatabase, users: int, seed: int,
+                          now: datetime) -> tuple[str, list[Any]]:
+    """A new database with ``users`` demo travelers at ``now``: its URI and their ids."""
+    uri = await make_database("seed")
+    cfg = settings_for("seed")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        await seed_demo_data(conn, users=users, seed=seed, now=now,
+                             engine_schema=cfg.engine_schema)
+        cur = await conn.execute("SELECT id FROM profiles ORDER BY id")
+        return uri, [r[0] for r in await cur.fetchall()]
+
+
 @pytest.mark.parametrize("now", [
     datetime(2026, 1, 2, 15, 0, tzinfo=UTC),
     datetime(2026, 9, 30, 23, 30, tzinfo=UTC),
@@ -102,15 +114,20 @@ async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
 ], ids=lambda d: d.isoformat())
 async def test_demo_population_same_as_the_per_object_path(make_database: MakeDatabase,
                                                           now: datetime) -> None:
-    uri = await make_database("seed")
-    cfg = settings_for("seed")
-    async with await psycopg.AsyncConnection.connect(uri) as conn:
-        await seed_demo_data(conn, users=600, seed=11, now=now,
-                             engine_schema=cfg.engine_schema)
-        cur = await conn.execute("SELECT id FROM profiles ORDER BY id")
-        ids = [r[0] for r in await cur.fetchall()]
+    uri, ids = await demo_population(make_database, 600, 11, now)
     compared = await compare_batches(uri, "seed", ids, now)
     assert compared > 50  # the population says something: the comparison is not empty
+
+
+async def test_one_traveler_and_small_batches_same_as_the_per_object_path(
+        make_database: MakeDatabase) -> None:
+    """The per-traveler view (a batch of one id) and small batches are the same column-wise
+    code as a sweep's: compared with the oracle one traveler at a time, then five."""
+    now = datetime(2026, 9, 30, 23, 30, tzinfo=UTC)
+    uri, ids = await demo_population(make_database, 120, 5, now)
+    one = await compare_batches(uri, "seed", ids[:60], now, batch_size=1)
+    few = await compare_batches(uri, "seed", ids[60:], now, batch_size=5)
+    assert one > 5 and few > 5  # each comparison says something
 
 
 def test_generated_travelers_same_as_the_per_object_path(pg_server: str) -> None:

@@ -3,24 +3,31 @@ maintenance per task and the best odometer (pure).
 
 Column-wise over the whole batch, with the rules of the per-object builder
 (``data/assemble.build_vehicle``, ``clean_fills``, ``_vehicle``, the oracle) and the same
-skip and repair counts per user. Two rules are sequential and stay loops over plain values,
-run only for the users they can change: the odometer's last-kept-reading rule (a reading
-below the last kept one, or a jump from it, is dropped) and the outlier rule
+skip and repair counts per user. Each frame's columns are taken out once, as numpy arrays
+(numbers, dates as days) or Python lists (texts, ids); every rule is then a numpy step over
+those arrays, which costs microseconds for one traveler's few rows and stays array-level for
+a sweep's batch, where a Polars query costs a fixed ~0.1-0.4 ms per step. Three rules are
+sequential and stay loops over plain values, run only for the rows they can change: the
+duplicate fill-ups (rows sharing their user and day), the odometer's last-kept-reading rule
+(a reading below the last kept one, or a jump from it, is dropped) and the outlier rule
 (:func:`pam_proactive.analysis.limits.odometer_outliers`, called as is). The objects are
 built last, a column at a time (:func:`pam_proactive.data.columnar.objects.instances`).
 
-Units as the frames': miles, US gallons, the user's currency.
+Units as the frames': miles, US gallons, the user's currency; dates as days since
+1970-01-01 while they are arrays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
-from typing import Any
+from itertools import compress
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
 from pam_proactive.analysis.limits import (
@@ -47,44 +54,93 @@ from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 
 Quality = Mapping[int, QualityBuilder]
-# (column of booleans, reason, QualityBuilder method name): one count per true row.
-Tally = tuple[tuple[str, str, str], ...]
+Flags = NDArray[np.bool_]
+Floats = NDArray[np.float64]
+# (rows flagged, reason, QualityBuilder method name): one count per flagged row.
+Tally = tuple[tuple[Flags, str, str], ...]
 
-_READING = "reading"  # an odometer reading (miles) in the readings frame
-# Dates are made once per day of the batch's span when it spans at most this many days.
+# Dates are made once per day of a column's span when it spans at most this many days.
 _DATE_SPAN = 4_000
-# Below this many values a column is checked in Python rather than with a Polars step.
+# Below this many values a column is checked in Python rather than with a Polars or a
+# numpy step of a higher fixed cost.
 _SMALL = 256
-_VEHICLE_TEXT = ("name", "vehicle_type", "fuel_type")
-_MAINTENANCE_TEXT = ("task",)
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(slots=True)
+class _Kept:
+    """One source's kept rows: each row's user ``i`` (a user's rows together, in their
+    order), its odometer reading (miles; NaN when none is kept: the outlier rule may still
+    drop one) and the object's other fields, one list each in ``cls``'s field order with
+    ``None`` at ``reading_at``."""
+
+    cls: type[Any]
+    users: NDArray[Any]
+    readings: Floats
+    fields: list[Sequence[Any]]
+    reading_at: int
+
+    def objects(self) -> list[Any]:
+        """One ``cls`` per row."""
+        columns = list(self.fields)
+        columns[self.reading_at] = _optional(self.readings)
+        return instances(self.cls, columns)
 
 
 def vehicle_section(frames: BatchFrames, profiles: Mapping[int, Profile],
                     quality: Quality) -> dict[int, VehicleContext]:
     """Every batch user's :class:`VehicleContext`, by position ``i``."""
-    fills, unusable = _fills(_by_user(frames.fuel), frames.people, quality)
-    items = _maintenance(_by_user(frames.maintenance), quality)
+    fills, unusable = _fills(frames.fuel, _today_by_user(frames.people), quality)
+    items = _maintenance(frames.maintenance, quality)
     vehicles = _vehicles(frames.vehicles, profiles, quality)
-    fills, items, vehicles, best = _drop_outliers(fills, items, vehicles, quality)
-    return _contexts(frames.people["i"].to_list(), fills, items, vehicles, best, unusable)
+    best = _drop_outliers((fills, items, vehicles), quality)
+    return _contexts(frames.people.get_column("i").to_list(), fills, items, vehicles, best,
+                     unusable)
 
 
-def _by_user(frame: pl.DataFrame) -> pl.DataFrame:
+def _by_user(frame: pl.DataFrame) -> tuple[pl.DataFrame, NDArray[Any]]:
     """``frame`` with each user's rows together, in their order (the statements return them
-    so: then nothing is moved)."""
-    return frame if frame["i"].is_sorted() else frame.sort("i", maintain_order=True)
+    so: then nothing is moved), and its ``i``."""
+    users = frame.get_column("i").to_numpy()
+    if np.any(users[1:] < users[:-1]):
+        frame = frame.sort("i", maintain_order=True)
+        users = frame.get_column("i").to_numpy()
+    return frame, users
 
 
-def _tally(frame: pl.DataFrame, tally: Tally, quality: Quality) -> None:
-    """Count, per user, the rows of ``frame`` true in each column of ``tally``."""
-    if frame.is_empty():
-        return
-    users = frame["i"].to_numpy()
-    for column, reason, kind in tally:
-        _count(users[frame[column].to_numpy()], reason, kind, quality)
+def _days(column: pl.Series) -> NDArray[Any]:
+    """A date column as days since 1970-01-01 (integers; floats with NaN for nulls, which
+    then compare false with everything, as the oracle's ``is not None`` tests do). Through
+    numpy's datetime64: ``Series.to_physical`` runs a Polars query (~0.03 ms)."""
+    values = column.to_numpy()  # datetime64[D], NaT for a null
+    if column.null_count():
+        return np.where(np.isnat(values), np.nan, values.view(np.int64))
+    return values.view(np.int64)
 
 
-def _count(flagged: np.ndarray[Any, Any], reason: str, kind: str, quality: Quality) -> None:
+def _today_by_user(people: pl.DataFrame) -> NDArray[np.int32]:
+    """Each user's local date (days since 1970-01-01), indexed by position ``i``."""
+    positions = people.get_column("i").to_numpy()
+    days = np.zeros(int(positions.max(initial=0)) + 1, dtype=np.int32)
+    days[positions] = _days(people.get_column("today"))
+    return days
+
+
+def today_of_rows(users: pl.Series, people: pl.DataFrame) -> pl.Series:
+    """Each row's user's local date (``today``), by the user's position ``i``."""
+    days = _today_by_user(people)
+    return pl.Series("today", days[users.to_numpy()], dtype=pl.Int32()).cast(pl.Date())
+
+
+def _tally(users: NDArray[Any], tally: Tally, quality: Quality) -> None:
+    """Count, per user, the rows flagged in each entry of ``tally`` (``users``: each row's
+    user)."""
+    for flags, reason, kind in tally:
+        if np.count_nonzero(flags):  # cheaper than ndarray.any (a Python wrapper)
+            _count(users[flags], reason, kind, quality)
+
+
+def _count(flagged: NDArray[Any], reason: str, kind: str, quality: Quality) -> None:
     """Count ``reason`` once per entry of ``flagged`` (users' positions) with the
     QualityBuilder method ``kind``."""
     if len(flagged):
@@ -92,157 +148,193 @@ def _count(flagged: np.ndarray[Any, Any], reason: str, kind: str, quality: Quali
             getattr(quality[int(i)], kind)(reason, int(n))
 
 
-def _cut(frame: pl.DataFrame, columns: Iterable[str], quality: Quality) -> pl.DataFrame:
-    """``frame`` with its text in ``columns`` cut to ``TEXT_MAX_CHARS`` (``cut_text``), each
-    value cut counted as repaired (``text_cut``)."""
-    for name in columns:
-        if not _any_long(frame[name]):
-            continue
-        long = (frame[name].str.len_chars() > TEXT_MAX_CHARS).fill_null(False)
-        values = frame[name].to_list()
-        users = frame["i"].to_list()
-        for k in long.arg_true().to_list():
-            values[k] = cut_text(values[k])
-            quality[users[k]].repair("text_cut")
-        frame = frame.with_columns(pl.Series(name, values, dtype=pl.String()))
-    return frame
+def _odometer(values: Floats) -> tuple[Floats, Flags, Flags]:
+    """Readings (miles) as ``_within_odometer_range`` and its callers judge them: the
+    readings kept (finite, in [0, ``MAX_ODOMETER_MILES``]; NaN otherwise), the implausible
+    ones (finite, above the maximum: dropped, skipped) and the negative ones (repaired)."""
+    finite = np.isfinite(values)
+    implausible = finite & (values > MAX_ODOMETER_MILES)
+    negative = finite & (values < 0)
+    return np.where(finite & ~implausible & ~negative, values, np.nan), implausible, negative
 
 
-def _any_long(texts: pl.Series) -> bool:
-    """Whether a text of ``texts`` is longer than ``TEXT_MAX_CHARS`` (characters, as Python
-    counts them). A small batch's few values are checked in Python: a Polars string step
-    costs a fixed ~0.05 ms, more than the check itself."""
-    if texts.len() < _SMALL:
-        return any(len(t) > TEXT_MAX_CHARS for t in texts.to_list() if t is not None)
-    longest = texts.str.len_chars().max()
+def _within(values: Floats, low: float, high: float) -> tuple[Floats, Flags]:
+    """The finite ``values`` in [low, high] (NaN otherwise) and the finite ones outside
+    (repaired to None, counted)."""
+    finite = np.isfinite(values)
+    inside = (values >= low) & (values <= high)
+    return np.where(finite & inside, values, np.nan), finite & ~inside
+
+
+def _optional(values: Floats) -> list[float | None]:
+    """``values`` as Python floats, NaN as None (a kept value is never NaN). A comprehension
+    costs as much per value as a Polars round trip and nothing fixed."""
+    return [None if v != v else v for v in values.tolist()]
+
+
+def _dates(column: pl.Series, days: NDArray[Any] | None = None) -> list[date | None]:
+    """A date column's values (``days``: its days since 1970-01-01, NaN for a null, when
+    known). A batch's dates span few days: each is made once and shared (a date is
+    immutable), far cheaper than one object per row."""
+    if len(column) < 64:
+        return column.to_list()
+    if days is None:
+        days = _days(column)
+    missing = np.isnan(days) if days.dtype.kind == "f" else None
+    known = days if missing is None else days[~missing]
+    if not len(known):
+        return [None] * len(days)
+    first, last = int(known.min()), int(known.max())
+    if last - first > _DATE_SPAN:
+        return column.to_list()
+    made: list[date | None] = [_EPOCH + timedelta(days=d) for d in range(first, last + 1)]
+    made.append(None)  # at index -1: a null's
+    index = (days - first if missing is None else np.where(missing, -1, days - first)
+             ).astype(np.int64)
+    return list(map(made.__getitem__, index.tolist()))
+
+
+def _texts(column: pl.Series, users: NDArray[Any], quality: Quality) -> list[str | None]:
+    """A text column's values cut to ``TEXT_MAX_CHARS`` (``cut_text``), each value cut
+    counted as repaired (``text_cut``) for its row's user."""
+    values: list[str | None] = column.to_list()
+    if not _any_long(column, values):
+        return values
+    for k, text in enumerate(values):
+        if text is not None and len(text) > TEXT_MAX_CHARS:
+            values[k] = cut_text(text)
+            quality[int(users[k])].repair("text_cut")
+    return values
+
+
+def _any_long(column: pl.Series, values: list[str | None]) -> bool:
+    """Whether a text of ``column`` (``values``) is longer than ``TEXT_MAX_CHARS``
+    (characters, as Python counts them). A small batch's few values are checked in Python:
+    a Polars string step costs a fixed ~0.05 ms, more than the check itself."""
+    if len(values) < _SMALL:
+        return any(len(t) > TEXT_MAX_CHARS for t in values if t is not None)
+    longest = column.str.len_chars().max()
     return isinstance(longest, int) and longest > TEXT_MAX_CHARS
 
 
-@cache
-def _odometer(column: str, prefix: str) -> Mapping[str, pl.Expr]:
-    """A reading's validity as ``_within_odometer_range`` judges it: ``{prefix}_implausible``
-    (finite, above ``MAX_ODOMETER_MILES``: dropped), ``{prefix}_negative`` (finite, below 0:
-    the caller repairs it) and ``column`` kept only when finite and in [0, max]. Made once
-    per column (read-only: shared by every call)."""
-    value = pl.col(column)
-    finite = value.is_finite().fill_null(False)
-    return {
-        f"{prefix}_implausible": finite & (value > MAX_ODOMETER_MILES),
-        f"{prefix}_negative": finite & (value < 0),
-        column: pl.when(finite & (value >= 0) & (value <= MAX_ODOMETER_MILES)).then(value),
-    }
+def _ids(column: pl.Series) -> list[str]:
+    """An id column's values, a missing id as ``str(None)`` (as the oracle has it)."""
+    if column.null_count():
+        return ["None" if v is None else v for v in column.to_list()]
+    return cast(list[str], column.to_list())
 
 
-def _fills(fuel: pl.DataFrame, people: pl.DataFrame,
-           quality: Quality) -> tuple[pl.DataFrame, dict[int, tuple[date, ...]]]:
-    """The fill-ups ``clean_fills`` keeps (columns of :class:`FuelFill` plus ``i``), and each
-    user's days of fill-ups skipped for their volume with no kept fill-up that day."""
-    gallons, cost = pl.col("gallons"), pl.col("total_cost")
-    past = ~pl.col("fuel_date_future")
-    # Two eager steps (each costs a fixed ~0.1 ms on a small batch, a lazy chain more): the
-    # duplicates are judged between them.
-    rows = fuel.with_columns(
-        fuel_date_future=pl.col("filled_on") > today_of_rows(fuel["i"], people),
-        usable=(gallons.is_not_nan() & (gallons > 0) & (gallons <= MAX_FILL_GALLONS))
-        .fill_null(False),
-    )
-    duplicate = pl.Series("fuel_fill_duplicate", _duplicates(rows))
-    keep = past & pl.col("usable") & ~pl.lit(duplicate)
-    odometer = _odometer("odometer_miles", "odometer")
-    rows = rows.with_columns(
-        duplicate, keep=keep, fuel_volume_invalid=past & ~pl.col("usable"),
-        **{name: keep & flag for name, flag in odometer.items() if name != "odometer_miles"},
-        odometer_miles=odometer["odometer_miles"],
-        fuel_cost_invalid=keep & (cost.is_finite() & (cost < 0)).fill_null(False),
-        total_cost=pl.when(cost.is_finite() & (cost >= 0)).then(cost),
-        is_full=pl.col("is_full").fill_null(False))
-    kept, backwards, jumps = _last_kept_readings(rows.filter(pl.col("keep")))
-    _tally(rows, (("fuel_date_future", "fuel_date_future", "skip"),
-                  ("fuel_volume_invalid", "fuel_volume_invalid", "skip"),
-                  ("fuel_fill_duplicate", "fuel_fill_duplicate", "skip"),
-                  ("odometer_implausible", "odometer_implausible", "skip"),
-                  ("odometer_negative", "odometer_negative", "repair"),
-                  ("fuel_cost_invalid", "fuel_cost_invalid", "skip")), quality)
-    users = kept["i"].to_numpy()
-    _count(users[backwards], "odometer_backwards", "repair", quality)
-    _count(users[jumps], "odometer_jump", "repair", quality)
-    # A day with a usable fill too is read as one fill-up typed twice, once wrongly: only
-    # the other days are gaps (see build_vehicle).
-    unusable: dict[int, list[date]] = {}
-    if rows["fuel_volume_invalid"].any():
-        skipped = rows.filter(pl.col("fuel_volume_invalid"))
-        gaps = (skipped.select("i", "filled_on")
-                .join(kept.select("i", "filled_on"), on=["i", "filled_on"], how="anti")
-                .unique().sort("i", "filled_on"))
-        for i, day in gaps.iter_rows():
-            unusable.setdefault(i, []).append(day)
-    return kept, {i: tuple(days) for i, days in unusable.items()}
+def _fills(fuel: pl.DataFrame, today: NDArray[np.int32],
+           quality: Quality) -> tuple[_Kept, dict[int, tuple[date, ...]]]:
+    """The fill-ups ``clean_fills`` keeps, and each user's days of fill-ups skipped for
+    their volume with no kept fill-up that day (``today``: each user's date, by ``i``)."""
+    fuel, users = _by_user(fuel)
+    days = _days(fuel.get_column("filled_on"))
+    gallons = fuel.get_column("gallons").to_numpy()
+    future = days > today[users]
+    # NaN and null (NaN here) fail both tests.
+    usable = (gallons > 0) & (gallons <= MAX_FILL_GALLONS)
+    volume_invalid = ~future & ~usable
+    candidate = ~future & usable
+    odometer = fuel.get_column("odometer_miles")
+    stored = odometer.to_numpy()  # NaN for a null
+    duplicate = _duplicates(candidate, users, days, gallons, stored, odometer)
+    keep = candidate & ~duplicate
+    readings, implausible, negative = _odometer(stored)
+    # A negative cost is skipped (the fill stands, its cost unknown); a non-finite one is
+    # unknown without a count, as ``_finite`` reads it.
+    paid, cost_invalid = _within(fuel.get_column("total_cost").to_numpy(), 0.0, np.inf)
+    rows = keep.nonzero()[0]
+    kept_users, kept_readings = users[rows], readings[rows]
+    backwards, jumps = _last_kept_readings(kept_users, kept_readings)
+    _tally(users, ((future, "fuel_date_future", "skip"),
+                   (volume_invalid, "fuel_volume_invalid", "skip"),
+                   (duplicate, "fuel_fill_duplicate", "skip"),
+                   (keep & implausible, "odometer_implausible", "skip"),
+                   (keep & negative, "odometer_negative", "repair"),
+                   (keep & cost_invalid, "fuel_cost_invalid", "skip")), quality)
+    _tally(kept_users, ((backwards, "odometer_backwards", "repair"),
+                        (jumps, "odometer_jump", "repair")), quality)
+    unusable = _unusable_days(users[volume_invalid], days[volume_invalid],
+                              kept_users, days[rows])
+    kept = None if len(rows) == len(keep) else keep.tolist()
+    full = fuel.get_column("is_full").to_numpy() == True  # noqa: E712  # null: not full
+    fields: list[Sequence[Any]] = [
+        _take(fuel.get_column("fill_id").to_list(), kept),
+        _take(_dates(fuel.get_column("filled_on"), days), kept),
+        (), gallons[rows].tolist(), _optional(paid[rows]), full[rows].tolist()]
+    return _Kept(FuelFill, kept_users, kept_readings, fields, 2), unusable
 
 
-def today_of_rows(users: pl.Series, people: pl.DataFrame) -> pl.Series:
-    """Each row's user's local date (``today``), by the user's position ``i``."""
-    positions = people["i"].to_numpy()
-    days = np.zeros(int(positions.max(initial=0)) + 1, dtype=np.int32)
-    days[positions] = people["today"].to_physical().to_numpy()
-    return pl.Series("today", days[users.to_numpy()], dtype=pl.Int32()).cast(pl.Date())
+def _take(values: list[Any], kept: list[bool] | None) -> list[Any]:
+    """The ``values`` of the rows ``kept`` (all of them when None)."""
+    return values if kept is None else list(compress(values, kept))
 
 
-def _duplicates(rows: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """The rows that repeat an earlier usable, past fill-up of their user: the same date,
-    volume and odometer (a NaN odometer equals nothing, as in Python).
+def _duplicates(candidate: Flags, users: NDArray[Any], days: NDArray[Any],
+                gallons: Floats, stored: Floats, odometer: pl.Series) -> Flags:
+    """The ``candidate`` rows (usable, past fill-ups) that repeat an earlier one of their
+    user: the same date, volume and odometer, compared as Python compares the oracle's
+    keys (a missing odometer equals a missing one, a NaN equals nothing). ``stored``: the
+    ``odometer`` column's readings, NaN for a null too.
 
     Only rows sharing their user and date with another can be one: in the statement's order
-    (user, date) those are neighbours, and the full comparison runs on them alone."""
-    candidate = (~rows["fuel_date_future"] & rows["usable"]).to_numpy()
-    duplicate = np.zeros(rows.height, dtype=np.bool_)
-    if not candidate.any():
+    (user, date) those are neighbours, and the comparison runs on them alone."""
+    duplicate = np.zeros(len(candidate), dtype=np.bool_)
+    if len(candidate) < 2 or not np.count_nonzero(candidate):
         return duplicate
-    users, days = rows["i"].to_numpy(), rows["filled_on"].to_physical().to_numpy()
     same = (users[1:] == users[:-1]) & (days[1:] == days[:-1])
     ordered = bool(np.all((users[1:] > users[:-1]) | same | (
         (users[1:] == users[:-1]) & (days[1:] > days[:-1]))))
     near = candidate.copy()
     if ordered:
-        shared = np.zeros(rows.height, dtype=np.bool_)
+        shared = np.zeros(len(candidate), dtype=np.bool_)
         shared[1:] |= same
         shared[:-1] |= same
         near &= shared
-    if not near.any():
+    positions = near.nonzero()[0]
+    if not len(positions):
         return duplicate
-    positions = np.flatnonzero(near)
-    odometer = pl.col("odometer_miles")
-    first = rows.filter(pl.Series(near)).select(pl.struct(
-        "i", "filled_on", "gallons", "odometer_miles",
-        pl.when(odometer.is_nan()).then(pl.int_range(pl.len())).alias("own"),
-    ).is_first_distinct())
-    duplicate[positions[~first.to_series().to_numpy()]] = True
+    readings: list[float | None] = stored[positions].tolist()
+    if odometer.null_count() and any(r != r for r in readings):
+        # Which NaN is a null: from the column's values (Series.gather or is_null would run a
+        # Polars query), only when both can be there.
+        values = odometer.to_list()
+        readings = [values[k] for k in positions.tolist()]
+    seen: set[tuple[Any, ...]] = set()
+    for k, i, day, volume, reading in zip(
+            positions.tolist(), users[positions].tolist(), days[positions].tolist(),
+            gallons[positions].tolist(), readings, strict=True):
+        # A NaN is its own key: each read from the database is its own float object.
+        key = (i, day, volume, object() if reading is not None and reading != reading
+               else reading)
+        if key in seen:
+            duplicate[k] = True
+        else:
+            seen.add(key)
     return duplicate
 
 
-Flags = np.ndarray[Any, np.dtype[np.bool_]]
-
-
-def _last_kept_readings(kept: pl.DataFrame) -> tuple[pl.DataFrame, Flags, Flags]:
-    """``kept`` with the odometer rule of ``clean_fills`` applied: in each user's order, a
-    reading below the last kept reading is dropped (``odometer_backwards``), one at least
-    ``ODOMETER_JUMP_MILES`` above it too (``odometer_jump``); with the rows of each.
+def _last_kept_readings(users: NDArray[Any], readings: Floats) -> tuple[Flags, Flags]:
+    """The odometer rule of ``clean_fills`` over the kept fill-ups (``users``, ``readings``
+    in miles, NaN for none): in each user's order, a reading below the last kept reading is
+    dropped (``odometer_backwards``), one at least ``ODOMETER_JUMP_MILES`` above it too
+    (``odometer_jump``). Sets the dropped readings to NaN; returns the rows of each.
 
     Sequential (a dropped reading does not move the last kept one), so it runs as a loop,
     but only over the users whose readings step backwards or jump somewhere: for the others
     every reading is kept."""
-    odometer = kept["odometer_miles"]
-    positions = np.flatnonzero(odometer.is_not_null().to_numpy())
-    users = kept["i"].to_numpy()[positions]
-    readings = odometer.fill_null(0.0).to_numpy()[positions]
-    step = readings[1:] - readings[:-1]
-    strange = (users[1:] == users[:-1]) & ((step < 0) | (step >= ODOMETER_JUMP_MILES))
-    backwards = np.zeros(kept.height, dtype=np.bool_)
-    jumps = np.zeros(kept.height, dtype=np.bool_)
-    if strange.any():
-        mine = np.isin(users, users[1:][strange])
+    positions = (~np.isnan(readings)).nonzero()[0]
+    owners, values = users[positions], readings[positions]
+    step = values[1:] - values[:-1]
+    strange = (owners[1:] == owners[:-1]) & ((step < 0) | (step >= ODOMETER_JUMP_MILES))
+    backwards = np.zeros(len(readings), dtype=np.bool_)
+    jumps = np.zeros(len(readings), dtype=np.bool_)
+    if np.count_nonzero(strange):
+        mine = np.isin(owners, owners[1:][strange])
         last: dict[int, float] = {}
-        for row, i, reading in zip(positions[mine].tolist(), users[mine].tolist(),
-                                   readings[mine].tolist(), strict=True):
+        for row, i, reading in zip(positions[mine].tolist(), owners[mine].tolist(),
+                                   values[mine].tolist(), strict=True):
             previous = last.get(i)
             if previous is not None and reading < previous:
                 backwards[row] = True
@@ -250,105 +342,102 @@ def _last_kept_readings(kept: pl.DataFrame) -> tuple[pl.DataFrame, Flags, Flags]
                 jumps[row] = True
             else:
                 last[i] = reading
-    dropped = backwards | jumps
-    if dropped.any():
-        kept = kept.with_columns(pl.when(pl.Series(dropped)).then(None)
-                                 .otherwise(pl.col("odometer_miles")).alias("odometer_miles"))
-    return kept, backwards, jumps
+        readings[backwards | jumps] = np.nan
+    return backwards, jumps
 
 
-def _maintenance(records: pl.DataFrame, quality: Quality) -> pl.DataFrame:
-    """The service records as ``build_vehicle`` repairs them (columns of
-    :class:`MaintenanceItem` plus ``i``)."""
-    records = _cut(records, _MAINTENANCE_TEXT, quality)
-    items = records.with_columns(**_maintenance_expressions())
-    _tally(items, (("done_implausible", "odometer_implausible", "skip"),
-                   ("due_implausible", "odometer_implausible", "skip"),
-                   ("done_negative", "maintenance_mileage_negative", "repair"),
-                   ("due_negative", "maintenance_mileage_negative", "repair"),
-                   ("due_date_early", "maintenance_due_before_service", "skip"),
-                   ("due_early", "maintenance_due_before_service", "skip")), quality)
-    return items
+def _unusable_days(users: NDArray[Any], days: NDArray[Any], kept_users: NDArray[Any],
+                   kept_days: NDArray[Any]) -> dict[int, tuple[date, ...]]:
+    """Each user's days (ascending) of the fill-ups skipped for their volume (``users``,
+    ``days``) on which none of theirs was kept. A day with a usable fill too is read as one
+    fill-up typed twice, once wrongly: only the other days are gaps (see build_vehicle)."""
+    if not len(users):
+        return {}
+    if len(kept_users) >= _SMALL:  # a batch's: only its users' kept days (np.isin: ~10 µs)
+        mine = np.isin(kept_users, users)
+        kept_users, kept_days = kept_users[mine], kept_days[mine]
+    logged = set(zip(kept_users.tolist(), kept_days.tolist(), strict=True))
+    gaps: dict[int, set[int]] = {}
+    for pair in zip(users.tolist(), days.tolist(), strict=True):
+        if pair not in logged:
+            gaps.setdefault(pair[0], set()).add(pair[1])
+    return {i: tuple(_EPOCH + timedelta(days=d) for d in sorted(found))
+            for i, found in gaps.items()}
 
 
-@cache
-def _maintenance_expressions() -> dict[str, pl.Expr]:
-    """The repaired columns of :func:`_maintenance` and their flags, as one step over the
-    stored columns (each step costs a fixed ~0.1 ms on a small batch), made once."""
-    done = _odometer("mileage_miles", "done")
-    due = _odometer("next_due_mileage_miles", "due")
-    mileage, due_mileage = done["mileage_miles"], due["next_due_mileage_miles"]
+def _maintenance(records: pl.DataFrame, quality: Quality) -> _Kept:
+    """The service records as ``build_vehicle`` repairs them."""
+    records, users = _by_user(records)
+    task = _texts(records.get_column("task"), users, quality)
+    mileage, done_implausible, done_negative = _odometer(
+        records.get_column("mileage_miles").to_numpy())
+    due, due_implausible, due_negative = _odometer(
+        records.get_column("next_due_mileage_miles").to_numpy())
+    performed = _days(records.get_column("performed_on"))
+    due_days = _days(records.get_column("next_due_date"))
     # A service cannot fall due before it was done: a typo, skipped; the record stands.
-    due_date_early = (pl.col("next_due_date") < pl.col("performed_on")).fill_null(False)
-    due_early = (due_mileage < mileage).fill_null(False)
-    return {
-        **done, **due, "next_due_mileage_miles": pl.when(~due_early).then(due_mileage),
-        "due_date_early": due_date_early,
-        "next_due_date": pl.when(~due_date_early).then(pl.col("next_due_date")),
-        "due_early": due_early,
-        "record_id": pl.col("record_id").fill_null("None"),  # str(None), as the oracle has it
-    }
+    due_date_early = due_days < performed
+    due_early = due < mileage  # NaN (none kept) compares false
+    _tally(users, ((done_implausible, "odometer_implausible", "skip"),
+                   (due_implausible, "odometer_implausible", "skip"),
+                   (done_negative, "maintenance_mileage_negative", "repair"),
+                   (due_negative, "maintenance_mileage_negative", "repair"),
+                   (due_date_early, "maintenance_due_before_service", "skip"),
+                   (due_early, "maintenance_due_before_service", "skip")), quality)
+    due_dates = _dates(records.get_column("next_due_date"), due_days)
+    if np.count_nonzero(due_date_early):
+        due_dates = [None if early else d
+                     for d, early in zip(due_dates, due_date_early.tolist(), strict=True)]
+    due[due_early] = np.nan
+    fields: list[Sequence[Any]] = [
+        _ids(records.get_column("record_id")), records.get_column("vehicle_id").to_list(),
+        task, _dates(records.get_column("performed_on"), performed), (), due_dates,
+        _optional(due)]
+    return _Kept(MaintenanceItem, users, mileage, fields, 4)
 
 
 def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
-              quality: Quality) -> pl.DataFrame:
-    """The users' primary vehicles as ``_vehicle`` repairs them (columns of
-    :class:`Vehicle` plus ``i``); the class and fuel type fall back to the profile's."""
+              quality: Quality) -> _Kept:
+    """The users' primary vehicles as ``_vehicle`` repairs them; the class and fuel type
+    fall back to the profile's."""
+    users = vehicles.get_column("i").to_numpy()
     # One row per user (the statement's DISTINCT ON); were there more, the last would stand,
     # as in the per-object path's lookup.
-    positions = vehicles["i"].to_numpy()
-    if np.any(positions[1:] <= positions[:-1]):
-        vehicles = vehicles.unique("i", keep="last", maintain_order=True)
-    vehicles = _cut(vehicles, _VEHICLE_TEXT, quality)
-    # The class and fuel type from the texts as cut (the step below leaves them).
-    users = vehicles["i"].to_list()
-    classes = {t: normalize_vehicle_class(t) for t in vehicles["vehicle_type"].unique().to_list()}
+    if np.any(users[1:] <= users[:-1]):
+        last = {i: k for k, i in enumerate(users.tolist())}
+        vehicles = vehicles[sorted(last.values())]
+        users = vehicles.get_column("i").to_numpy()
+    name = _texts(vehicles.get_column("name"), users, quality)
+    kinds = _texts(vehicles.get_column("vehicle_type"), users, quality)
+    fuels = _texts(vehicles.get_column("fuel_type"), users, quality)
+    # The class and fuel type from the texts as cut.
+    owners = users.tolist()
+    classes = {t: normalize_vehicle_class(t) for t in set(kinds)}
     vclass = [profiles[i].vehicle_class if classes[t] == "unknown" else classes[t]
-              for i, t in zip(users, vehicles["vehicle_type"].to_list(), strict=True)]
-    fuel = [f or profiles[i].fuel_type
-            for i, f in zip(users, vehicles["fuel_type"].to_list(), strict=True)]
-    out = vehicles.with_columns(
-        pl.Series("vehicle_class", vclass, dtype=pl.String()),
-        pl.Series("fuel_type", fuel, dtype=pl.String()),
-        **_vehicle_expressions(),
-    )
-    _tally(out, (("odometer_implausible", "odometer_implausible", "skip"),
-                 ("tank_size_implausible", "tank_size_implausible", "repair"),
-                 ("vehicle_mpg_implausible", "vehicle_mpg_implausible", "repair"),
-                 ("odometer_negative", "odometer_negative", "repair")), quality)
-    return out
+              for i, t in zip(owners, kinds, strict=True)]
+    fuel = [f or profiles[i].fuel_type for i, f in zip(owners, fuels, strict=True)]
+    tank, tank_implausible = _within(vehicles.get_column("tank_gallons").to_numpy(),
+                                     MIN_TANK_GALLONS, MAX_TANK_GALLONS)
+    mpg, mpg_implausible = _within(vehicles.get_column("mpg").to_numpy(), MIN_MPG, MAX_MPG)
+    odometer, implausible, negative = _odometer(
+        vehicles.get_column("odometer_miles").to_numpy())
+    _tally(users, ((implausible, "odometer_implausible", "skip"),
+                   (tank_implausible, "tank_size_implausible", "repair"),
+                   (mpg_implausible, "vehicle_mpg_implausible", "repair"),
+                   (negative, "odometer_negative", "repair")), quality)
+    fields: list[Sequence[Any]] = [
+        _ids(vehicles.get_column("vehicle_id")), name, vclass, fuel, _optional(tank),
+        _optional(mpg), (), _dates(vehicles.get_column("registration_expires")),
+        _dates(vehicles.get_column("insurance_expires"))]
+    return _Kept(Vehicle, users, odometer, fields, 6)
 
 
-@cache
-def _vehicle_expressions() -> dict[str, pl.Expr]:
-    """The repaired columns of :func:`_vehicles` and their flags, made once."""
-    tank, mpg = pl.col("tank_gallons"), pl.col("mpg")
-    tank_ok = tank.is_finite().fill_null(False)
-    mpg_ok = mpg.is_finite().fill_null(False)
-    tank_in = (tank >= MIN_TANK_GALLONS) & (tank <= MAX_TANK_GALLONS)
-    mpg_in = (mpg >= MIN_MPG) & (mpg <= MAX_MPG)
-    return {
-        **_odometer("odometer_miles", "odometer"),
-        "tank_size_implausible": tank_ok & ~tank_in,
-        "vehicle_mpg_implausible": mpg_ok & ~mpg_in,
-        "tank_gallons": pl.when(tank_ok & tank_in).then(tank),
-        "mpg": pl.when(mpg_ok & mpg_in).then(mpg),
-        "vehicle_id": pl.col("vehicle_id").fill_null("None"),  # str(None), as the oracle has it
-    }
-
-
-def _drop_outliers(
-    fills: pl.DataFrame, items: pl.DataFrame, vehicles: pl.DataFrame, quality: Quality,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[int, float]]:
+def _drop_outliers(sources: Sequence[_Kept], quality: Quality) -> dict[int, float]:
     """The odometer outlier rule over each user's readings (fills, service records, the
-    vehicle): the outliers dropped from where they were read and counted as skipped
-    (``odometer_outlier``), with each user's highest reading kept (miles)."""
-    # Plain arrays, not a frame: a few small steps, each far cheaper than a query. A kept
-    # reading is finite, so NaN here is a null.
-    sources = ((fills, "odometer_miles"), (items, "mileage_miles"),
-               (vehicles, "odometer_miles"))
-    users = np.concatenate([f["i"].to_numpy() for f, _c in sources])
-    values = np.concatenate([f[c].cast(pl.Float64()).to_numpy() for f, c in sources])
+    vehicle): the outliers dropped from where they were read (set to NaN) and counted as
+    skipped (``odometer_outlier``); each user's highest reading kept (miles)."""
+    users = np.concatenate([s.users for s in sources])
+    values = np.concatenate([s.readings for s in sources])
     present = ~np.isnan(values)
     users, values = users[present], values[present]
     size = int(users.max()) + 1 if len(users) else 1
@@ -359,75 +448,37 @@ def _drop_outliers(
     lower = values < top[users]
     below = np.full(size, -np.inf)
     np.maximum.at(below, users[lower], values[lower])
-    some_lower = np.flatnonzero(below > -np.inf)
+    some_lower = (below > -np.inf).nonzero()[0]
     suspects = some_lower[top[some_lower] - below[some_lower] > ODOMETER_OUTLIER_MILES]
-    best = {i: v for i, v in zip(np.flatnonzero(top > -np.inf).tolist(),
+    best = {i: v for i, v in zip((top > -np.inf).nonzero()[0].tolist(),
                                    top[top > -np.inf].tolist(), strict=True)}
-    rejected: list[tuple[int, float]] = []
-    if len(suspects):
-        mine = np.isin(users, suspects)
-        found: dict[int, list[float]] = {}
-        for i, reading in zip(users[mine].tolist(), values[mine].tolist(), strict=True):
-            found.setdefault(i, []).append(reading)
-        for i, read in found.items():
-            outliers = odometer_outliers(read)
-            quality[i].skip("odometer_outlier", sum(1 for r in read if r in outliers))
-            rejected += [(i, r) for r in outliers]
-            best[i] = max(r for r in read if r not in outliers)  # never empty: the lowest stays
-    if rejected:
-        out = pl.DataFrame(rejected, schema={"i": pl.Int32(), _READING: pl.Float64()},
-                           orient="row").with_columns(outlier=pl.lit(True))
-        fills = _without(fills, "odometer_miles", out)
-        items = _without(items, "mileage_miles", out)
-        vehicles = _without(vehicles, "odometer_miles", out)
-    return fills, items, vehicles, best
+    if not len(suspects):
+        return best
+    mine = np.isin(users, suspects)
+    found: dict[int, list[float]] = {}
+    for i, reading in zip(users[mine].tolist(), values[mine].tolist(), strict=True):
+        found.setdefault(i, []).append(reading)
+    rejected: dict[int, frozenset[float]] = {}
+    for i, read in found.items():
+        outliers = odometer_outliers(read)
+        quality[i].skip("odometer_outlier", sum(1 for r in read if r in outliers))
+        rejected[i] = outliers
+        best[i] = max(r for r in read if r not in outliers)  # never empty: the lowest stays
+    for source in sources:
+        for row in np.isin(source.users, suspects).nonzero()[0].tolist():
+            if float(source.readings[row]) in rejected[int(source.users[row])]:
+                source.readings[row] = np.nan
+    return best
 
 
-def _without(frame: pl.DataFrame, column: str, outliers: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with its ``column`` readings that are the user's outliers set to null."""
-    marked = frame.join(outliers.rename({_READING: column}), on=["i", column], how="left",
-                        maintain_order="left")
-    return marked.with_columns(
-        pl.when(pl.col("outlier").fill_null(False)).then(None).otherwise(pl.col(column))
-        .alias(column)).drop("outlier")
-
-
-def _objects(frame: pl.DataFrame, cls: type[Any], names: Iterable[str]) -> list[Any]:
-    """One ``cls`` per row of ``frame`` from its ``names`` columns (in ``cls``'s field
-    order)."""
-    return instances(cls, [_values(frame[name]) for name in names])
-
-
-def _values(column: pl.Series) -> list[Any]:
-    """``column``'s values as Python objects. A batch's dates span few days: each is made
-    once and shared (a date is immutable), far cheaper than one object per row."""
-    if column.dtype != pl.Date() or column.null_count() or column.len() < 64:
-        return column.to_list()
-    days = column.to_physical().to_numpy()  # days since 1970-01-01
-    first, last = int(days.min()), int(days.max())
-    if last - first > _DATE_SPAN:
-        return column.to_list()
-    epoch = date(1970, 1, 1)
-    made = [epoch + timedelta(days=d) for d in range(first, last + 1)]
-    return list(map(made.__getitem__, (days - first).tolist()))
-
-
-def _contexts(users: list[int], fills: pl.DataFrame, items: pl.DataFrame,
-              vehicles: pl.DataFrame, best: Mapping[int, float],
+def _contexts(users: list[int], fills: _Kept, items: _Kept, vehicles: _Kept,
+              best: Mapping[int, float],
               unusable: Mapping[int, tuple[date, ...]]) -> dict[int, VehicleContext]:
-    """Each user's :class:`VehicleContext` from the section's frames, the objects built a
+    """Each user's :class:`VehicleContext` from the section's kept rows, the objects built a
     column at a time."""
-    fill_objects = _objects(fills, FuelFill, ("fill_id", "filled_on", "odometer_miles",
-                                              "gallons", "total_cost", "is_full"))
-    item_objects = _objects(items, MaintenanceItem, (
-        "record_id", "vehicle_id", "task", "performed_on", "mileage_miles", "next_due_date",
-        "next_due_mileage_miles"))
-    vehicle_objects = _objects(vehicles, Vehicle, (
-        "vehicle_id", "name", "vehicle_class", "fuel_type", "tank_gallons", "mpg",
-        "odometer_miles", "registration_expires", "insurance_expires"))
-    by_user_fills = per_user(fills["i"].to_numpy(), fill_objects)
-    by_user_items = per_user(items["i"].to_numpy(), item_objects)
-    primary = dict(zip(vehicles["i"].to_list(), vehicle_objects, strict=True))
+    by_user_fills = per_user(fills.users, fills.objects())
+    by_user_items = per_user(items.users, items.objects())
+    primary = dict(zip(vehicles.users.tolist(), vehicles.objects(), strict=True))
     sources: tuple[tuple[Mapping[int, Any], Any], ...] = (
         (primary, None), (by_user_fills, ()), (by_user_items, ()), (best, None), (unusable, ()))
     columns = [[source.get(i, default) for i in users] for source, default in sources]
