@@ -144,19 +144,3 @@ def test_generated_travelers_same_as_the_per_object_path(pg_server: str) -> None
 
     check()
 
-
-@pytest.mark.parametrize("batch_size", [1, 3])
-async def test_one_traveler_and_small_batches_same_as_the_per_object_path(
-        make_database: MakeDatabase, batch_size: int) -> None:
-    """The per-traveler view is the same column-wise code on a batch of one: a batch of 1
-    (and of a few) gives the per-object path's contexts, candidates and boundaries too
-    (the path that lets the per-object one be deleted)."""
-    now = datetime(2026, 9, 30, 23, 30, tzinfo=UTC)
-    uri = await make_database("seed")
-    cfg = settings_for("seed")
-    async with await psycopg.AsyncConnection.connect(uri) as conn:
-        await seed_demo_data(conn, users=120, seed=5, now=now, engine_schema=cfg.engine_schema)
-        cur = await conn.execute("SELECT id FROM profiles ORDER BY id")
-        ids = [r[0] for r in await cur.fetchall()]
-    compared = await compare_batches(uri, "seed", ids[:60], now, batch_size)
-    assert compared > 10  # the travelers say something: the comparison is not empty
