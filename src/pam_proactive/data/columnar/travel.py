@@ -88,21 +88,21 @@ def _statuses(stored: NDArray[Any], start: NDArray[np.datetime64],
     return result
 
 
-def _finite_values(column: pl.Series) -> tuple[list[float | None], NDArray[np.float64]]:
-    """The float column's values with NaN and infinities as None (``assemble._finite``),
-    and the column as an array (NaN for null)."""
-    values: list[float | None] = column.to_list()
-    array = column.to_numpy()
+def _finite_values(array: NDArray[np.float64]) -> list[float | None]:
+    """A float column's values (``array``, NaN for null) with NaN and infinities as None
+    (``assemble._finite``)."""
+    values: list[float | None] = array.tolist()
     for k in (~np.isfinite(array)).nonzero()[0].tolist():
         values[k] = None
-    return values, array
+    return values
 
 
-def _distances(column: pl.Series, users: list[int],
+def _distances(array: NDArray[np.float64], users: list[int],
                quality: Mapping[int, QualityBuilder]) -> list[float | None]:
-    """Each trip's distance (miles) as ``build_trip`` keeps it: none when not finite,
-    negative (repaired) or beyond MAX_TRIP_MILES (skipped), each counted."""
-    miles, array = _finite_values(column)
+    """Each trip's distance (miles; ``array``, NaN for null) as ``build_trip`` keeps it:
+    none when not finite, negative (repaired) or beyond MAX_TRIP_MILES (skipped), each
+    counted."""
+    miles = _finite_values(array)
     finite = np.isfinite(array)
     for k in (finite & (array < 0)).nonzero()[0].tolist():
         quality[users[k]].repair("trip_distance_negative")
@@ -146,17 +146,21 @@ def _trips(trips: pl.DataFrame, people: pl.DataFrame, quality: Mapping[int, Qual
     repair and skip counted."""
     (positions, trip_ids, stored, origin, destination, start_date, end_date, distance, cost,
      o_lat, o_lng, d_lat, d_lng, route_text, route_type) = trips.get_columns()  # TRIPS' order
-    users: list[int] = positions.to_list()
+    # Numbers from the arrays (``tolist``: floats with NaN for null) where both are needed:
+    # one conversion out of Polars per column. Dates from Polars, which refuses a day Python
+    # cannot hold (PostgreSQL's 'infinity'), where numpy's ``tolist`` gives a number.
+    at = positions.to_numpy()
+    users: list[int] = at.tolist()
     start, end = start_date.to_numpy(), end_date.to_numpy()
     starts, ends = start_date.to_list(), end_date.to_list()
     backwards = end < start  # NaT compares false: both dates are set
     for k in backwards.nonzero()[0].tolist():  # read as a one-day trip
         quality[users[k]].repair("trip_end_before_start")
         ends[k] = starts[k]
-    status = _statuses(stored.to_numpy(), start, np.where(backwards, start, end),
-                       _todays(positions.to_numpy(), people))
-    miles = _distances(distance, users, quality)
-    costs, _array = _finite_values(cost)
+    end = np.where(backwards, start, end)
+    status = _statuses(stored.to_numpy(), start, end, _todays(at, people))
+    miles = _distances(distance.to_numpy(), users, quality)
+    costs = _finite_values(cost.to_numpy())
     points = _Points()
     o_xy = list(map(points.__getitem__, zip(o_lat.to_list(), o_lng.to_list(), strict=True)))
     d_xy = list(map(points.__getitem__, zip(d_lat.to_list(), d_lng.to_list(), strict=True)))
@@ -213,19 +217,17 @@ def calendar_section(frames: BatchFrames,
     events = frames.events
     if not events.height:  # a small batch often has none
         return dict.fromkeys(zones, empty)
-    column = events.get_column
-    positions = column("i")
-    titles, kinds, places = (column(c).to_list()
-                             for c in ("title", "event_type", "location_name"))
+    positions, ids, title_column, start_column, ends_at, flags, kind_column, place_column = (
+        events.get_columns())  # EVENTS' order
+    titles, kinds, places = title_column.to_list(), kind_column.to_list(), place_column.to_list()
     cut = _any_long(titles) or _any_long(kinds) or _any_long(places)
     users: list[int] = []
     kept: list[tuple[Any, ...]] = []  # each event's fields, made into objects at the end
     seen: set[tuple[int, str, datetime, str]] = set()
     for i, eid, title, starts, ends, all_day, etype, place, shared in zip(
-            positions.to_list(), column("event_id").to_list(), titles,
-            column("starts_at").to_list(), column("ends_at").to_list(),
-            column("all_day").to_list(), kinds, places,
-            _shared_starts(positions.to_numpy(), column("starts_at").to_numpy()), strict=True):
+            positions.to_list(), ids.to_list(), titles, start_column.to_list(),
+            ends_at.to_list(), flags.to_list(), kinds, places,
+            _shared_starts(positions.to_numpy(), start_column.to_numpy()), strict=True):
         if cut:
             title, etype, place = cut_columns((title, etype, place), _EVENT_TEXT, quality[i])
         if shared:
