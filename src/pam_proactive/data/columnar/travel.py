@@ -13,6 +13,7 @@ rule stays in one place.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -75,10 +76,10 @@ def _todays(users: NDArray[Any], people: pl.DataFrame) -> NDArray[np.datetime64]
 def _statuses(stored: NDArray[Any], start: NDArray[np.datetime64],
               end: NDArray[np.datetime64], today: NDArray[np.datetime64]) -> list[str]:
     """Each trip's effective status (``assemble.effective_trip_status``) from its stored
-    status, start and (repaired) end dates (NaT for none) and its user's ``today``."""
-    # Comparisons with NaT are false: an undated trip is settled by its stored status below.
-    code = np.where(np.where(np.isnat(end), start, end) < today, _COMPLETED, _ACTIVE)
-    code[start > today] = _PLANNED
+    status, start and end dates (NaT for none) and its user's ``today``."""
+    # The end as repaired (never before the start), else the start: fmax skips NaT. Other
+    # comparisons with NaT are false: an undated trip is settled by its stored status below.
+    code = (np.fmax(start, end) < today) * _COMPLETED + (start > today) * _PLANNED
     undated = np.isnat(start)
     if undated.any():
         code[undated] = np.where(stored[undated] == "active", _ACTIVE, np.where(
@@ -92,8 +93,10 @@ def _finite_values(array: NDArray[np.float64]) -> list[float | None]:
     """A float column's values (``array``, NaN for null) with NaN and infinities as None
     (``assemble._finite``)."""
     values: list[float | None] = array.tolist()
-    for k in (~np.isfinite(array)).nonzero()[0].tolist():
-        values[k] = None
+    finite = np.isfinite(array)
+    if not finite.all():
+        for k in (~finite).nonzero()[0].tolist():
+            values[k] = None
     return values
 
 
@@ -102,13 +105,17 @@ def _distances(array: NDArray[np.float64], users: list[int],
     """Each trip's distance (miles; ``array``, NaN for null) as ``build_trip`` keeps it:
     none when not finite, negative (repaired) or beyond MAX_TRIP_MILES (skipped), each
     counted."""
-    miles = _finite_values(array)
-    finite = np.isfinite(array)
-    for k in (finite & (array < 0)).nonzero()[0].tolist():
-        quality[users[k]].repair("trip_distance_negative")
-        miles[k] = None
-    for k in (finite & (array > MAX_TRIP_MILES)).nonzero()[0].tolist():
-        quality[users[k]].skip("trip_distance_implausible")  # a typo, not a trip
+    miles: list[float | None] = array.tolist()
+    kept = (array >= 0) & (array <= MAX_TRIP_MILES)  # false for NaN (null) and infinities
+    if kept.all():
+        return miles
+    for k in (~kept).nonzero()[0].tolist():
+        value = miles[k]
+        if value is not None and math.isfinite(value):
+            if value < 0:
+                quality[users[k]].repair("trip_distance_negative")
+            else:
+                quality[users[k]].skip("trip_distance_implausible")  # a typo, not a trip
         miles[k] = None
     return miles
 
@@ -157,7 +164,6 @@ def _trips(trips: pl.DataFrame, people: pl.DataFrame, quality: Mapping[int, Qual
     for k in backwards.nonzero()[0].tolist():  # read as a one-day trip
         quality[users[k]].repair("trip_end_before_start")
         ends[k] = starts[k]
-    end = np.where(backwards, start, end)
     status = _statuses(stored.to_numpy(), start, end, _todays(at, people))
     miles = _distances(distance.to_numpy(), users, quality)
     costs = _finite_values(cost.to_numpy())
