@@ -1,7 +1,8 @@
 """The differential test of the column-wise assembly: the per-object path (``data/assemble``)
-is the oracle. On the demo population at several moments and on generated travelers, both
-must give the same contexts, hence the same candidates (type, key, priority, title, message,
-data, expiry, subjects) and the same time boundaries."""
+is the oracle. On the demo population at several moments (in batches of 250, of 3 and of
+one traveler) and on generated travelers, both must give the same contexts, hence the same
+candidates (type, key, priority, title, message, data, expiry, subjects) and the same time
+boundaries."""
 
 from __future__ import annotations
 
@@ -112,6 +113,22 @@ async def test_demo_population_same_as_the_per_object_path(make_database: MakeDa
     compared = await compare_batches(uri, "seed", ids, now)
     assert compared > 50  # the population says something: the comparison is not empty
 
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+async def test_one_traveler_and_small_batches_same_as_the_per_object_path(
+        make_database: MakeDatabase, batch_size: int) -> None:
+    """The per-traveler view: the column-wise contexts of a batch of one id (and of a few)
+    are the oracle's, as they are for a sweep's batch."""
+    now = datetime(2026, 9, 30, 23, 30, tzinfo=UTC)
+    uri = await make_database("seed")
+    cfg = settings_for("seed")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        await seed_demo_data(conn, users=100, seed=5, now=now, engine_schema=cfg.engine_schema)
+        cur = await conn.execute("SELECT id FROM profiles ORDER BY id")
+        ids = [r[0] for r in await cur.fetchall()]
+    compared = await compare_batches(uri, "seed", ids, now, batch_size=batch_size)
+    assert compared > 5, compared  # the travelers have candidates: not an empty comparison
 
 def test_generated_travelers_same_as_the_per_object_path(pg_server: str) -> None:
     uri = asyncio.run(create_database(pg_server, "seed"))
