@@ -56,8 +56,14 @@ _ACTIVE, _COMPLETED, _PLANNED, _CANCELLED = range(4)
 # as text, anything else is malformed.
 _ROUTE_IN_COLUMNS = frozenset({None, "object", "null"})
 
-_TRIP_TEXT = (0, 1)  # origin, destination (see _cut_trip_texts)
+_TRIP_TEXT = (0, 1)  # a trip's (origin, destination) (see _trips)
 _EVENT_TEXT = (0, 1, 2)  # title, event_type, location_name (see calendar_section)
+
+
+def _columns(frame: pl.DataFrame) -> dict[str, pl.Series]:
+    """The frame's columns by name, taken out in one call (a ``get_column`` each costs
+    about as much as all of them at once)."""
+    return dict(zip(frame.columns, frame.get_columns(), strict=True))
 
 
 def _any_long(texts: Iterable[str | None]) -> bool:
@@ -151,12 +157,12 @@ def _trips(trips: pl.DataFrame, people: pl.DataFrame, quality: Mapping[int, Qual
            ) -> dict[int, tuple[Trip, ...]]:
     """The trips of the frame (:data:`frames.TRIPS`) by user position (``build_trip``), every
     repair and skip counted."""
-    (positions, trip_ids, stored, origin, destination, start_date, end_date, distance, cost,
-     o_lat, o_lng, d_lat, d_lng, route_text, route_type) = trips.get_columns()  # TRIPS' order
+    column = _columns(trips)
+    start_date, end_date = column["start_date"], column["end_date"]
     # Numbers from the arrays (``tolist``: floats with NaN for null) where both are needed:
     # one conversion out of Polars per column. Dates from Polars, which refuses a day Python
     # cannot hold (PostgreSQL's 'infinity'), where numpy's ``tolist`` gives a number.
-    at = positions.to_numpy()
+    at = column["i"].to_numpy()
     users: list[int] = at.tolist()
     start, end = start_date.to_numpy(), end_date.to_numpy()
     starts, ends = start_date.to_list(), end_date.to_list()
@@ -164,15 +170,16 @@ def _trips(trips: pl.DataFrame, people: pl.DataFrame, quality: Mapping[int, Qual
     for k in backwards.nonzero()[0].tolist():  # read as a one-day trip
         quality[users[k]].repair("trip_end_before_start")
         ends[k] = starts[k]
-    status = _statuses(stored.to_numpy(), start, end, _todays(at, people))
-    miles = _distances(distance.to_numpy(), users, quality)
-    costs = _finite_values(cost.to_numpy())
+    status = _statuses(column["status"].to_numpy(), start, end, _todays(at, people))
+    miles = _distances(column["distance_miles"].to_numpy(), users, quality)
+    costs = _finite_values(column["estimated_cost"].to_numpy())
     points = _Points()
-    o_xy = list(map(points.__getitem__, zip(o_lat.to_list(), o_lng.to_list(), strict=True)))
-    d_xy = list(map(points.__getitem__, zip(d_lat.to_list(), d_lng.to_list(), strict=True)))
-    routes: list[str | None] = route_type.to_list()
+    o_xy, d_xy = (list(map(points.__getitem__, zip(column[f"{side}_lat"].to_list(),
+                                                   column[f"{side}_lng"].to_list(), strict=True)))
+                  for side in ("origin", "destination"))
+    routes: list[str | None] = column["route_type"].to_list()
     if not _ROUTE_IN_COLUMNS.issuperset(routes):  # rare: route JSON as text, or malformed
-        texts: list[str | None] = route_text.to_list()
+        texts: list[str | None] = column["route_text"].to_list()
         for k, route in enumerate(routes):
             if route in _ROUTE_IN_COLUMNS:
                 continue
@@ -185,13 +192,13 @@ def _trips(trips: pl.DataFrame, people: pl.DataFrame, quality: Mapping[int, Qual
                 q.skip("route_data_malformed")
             else:
                 q.repair("route_data_text_encoded")
-    origins, destinations = origin.to_list(), destination.to_list()
+    origins, destinations = column["origin"].to_list(), column["destination"].to_list()
     if _any_long(origins) or _any_long(destinations):  # rare: cut and counted per row
         for k, texts_of_row in enumerate(zip(origins, destinations, strict=True)):
             origins[k], destinations[k] = cut_columns(texts_of_row, _TRIP_TEXT,
                                                       quality[users[k]])
-    made = instances(Trip, (trip_ids.to_list(), status, origins, destinations, starts, ends,
-                            miles, costs, o_xy, d_xy))
+    made = instances(Trip, (column["trip_id"].to_list(), status, origins, destinations, starts,
+                            ends, miles, costs, o_xy, d_xy))
     return per_user(users, made)  # the frame holds each user's rows together
 
 
@@ -223,16 +230,16 @@ def calendar_section(frames: BatchFrames,
     events = frames.events
     if not events.height:  # a small batch often has none
         return dict.fromkeys(zones, empty)
-    positions, ids, title_column, start_column, ends_at, flags, kind_column, place_column = (
-        events.get_columns())  # EVENTS' order
-    titles, kinds, places = title_column.to_list(), kind_column.to_list(), place_column.to_list()
+    column = _columns(events)
+    positions, start_column = column["i"], column["starts_at"]
+    titles, kinds, places = (column[c].to_list() for c in ("title", "event_type", "location_name"))
     cut = _any_long(titles) or _any_long(kinds) or _any_long(places)
     users: list[int] = []
     kept: list[tuple[Any, ...]] = []  # each event's fields, made into objects at the end
     seen: set[tuple[int, str, datetime, str]] = set()
     for i, eid, title, starts, ends, all_day, etype, place, shared in zip(
-            positions.to_list(), ids.to_list(), titles, start_column.to_list(),
-            ends_at.to_list(), flags.to_list(), kinds, places,
+            positions.to_list(), column["event_id"].to_list(), titles, start_column.to_list(),
+            column["ends_at"].to_list(), column["all_day"].to_list(), kinds, places,
             _shared_starts(positions.to_numpy(), start_column.to_numpy()), strict=True):
         if cut:
             title, etype, place = cut_columns((title, etype, place), _EVENT_TEXT, quality[i])
