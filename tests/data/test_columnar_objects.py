@@ -35,6 +35,9 @@ def test_per_user_cuts_rows_into_each_users_tuple_in_row_order() -> None:
     assert per_user(np.array([3, 3, 5, 9, 9], dtype=np.int32), rows) == expected
     assert per_user([7], ["x"]) == {7: ("x",)}
     assert per_user([], []) == {}
+    # One user's rows (a one-traveler batch's shortcut), as a list and as an array.
+    assert per_user([4, 4, 4], ["a", "b", "c"]) == {4: ("a", "b", "c")}
+    assert per_user(np.array([4, 4, 4]), ["a", "b", "c"]) == {4: ("a", "b", "c")}
 
 
 def test_per_user_refuses_a_users_rows_apart() -> None:
@@ -42,6 +45,8 @@ def test_per_user_refuses_a_users_rows_apart() -> None:
     # only the rows of the second run, so that is refused rather than silently cut short.
     with pytest.raises(ValueError, match="not together"):
         per_user([3, 5, 3], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="not together"):
+        per_user([3, 5, 5, 3], ["a", "b", "c", "d"])  # first and last alike: not one user
 
 
 def test_collector_paused_inside_and_resumed_after() -> None:

@@ -30,13 +30,15 @@ def profile_section(frames: BatchFrames) -> tuple[dict[int, QualityBuilder],
     """Every batch user's quality builder (with the rows recorded after ``now``), profile row
     (texts cut) and :class:`Profile`, by position ``i`` (as ``assemble.build_context``)."""
     after: dict[int, dict[str, int]] = {}
-    for i, source, rows in frames.after_now.iter_rows():
-        after.setdefault(i, {})[source] = rows
-    people = (frames.people[name] for name in ("i", "zone", "zone_invalid"))
+    if frames.after_now.height:  # mostly none (a replay's moment in the past has some)
+        for i, source, rows in frames.after_now.iter_rows():
+            after.setdefault(i, {})[source] = rows
+    people = frames.people.get_column
     quality: dict[int, QualityBuilder] = {}
     users: dict[int, UserRow] = {}
     profiles: dict[int, Profile] = {}
-    for i, zone, invalid, user in zip(*(c.to_list() for c in people), frames.users,
+    for i, zone, invalid, user in zip(people("i").to_list(), people("zone").to_list(),
+                                      people("zone_invalid").to_list(), frames.users,
                                       strict=True):
         quality[i] = q = QualityBuilder(recorded_after_now=after.get(i, {}))
         if _long_text(user):
@@ -85,8 +87,8 @@ def _build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserCo
     travel = travel_section(frames, profiles, quality)
     calendar = calendar_section(frames, quality)
     vehicle = vehicle_section(frames, profiles, quality)
-    people = (frames.people[name] for name in ("i", "today", "zone_invalid"))
-    order, todays, invalids = (c.to_list() for c in people)
+    people = frames.people.get_column
+    order, todays, invalids = (people(name).to_list() for name in ("i", "today", "zone_invalid"))
     qualities = []
     for i, invalid in zip(order, invalids, strict=True):
         q, profile, user = quality[i], profiles[i], users[i]

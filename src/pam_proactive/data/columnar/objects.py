@@ -61,6 +61,11 @@ def per_user(users: Sequence[int] | NDArray[Any], made: Sequence[T]
              ) -> dict[int, tuple[T, ...]]:
     """``made`` (one object per row) cut into each user's tuple, in row order: ``users``
     holds each row's user ``i``, every user's rows together (a frame sorted by ``i``)."""
+    if (isinstance(users, list) and users and users[0] == users[-1]
+            and users.count(users[0]) == len(users)):
+        # One user's rows (a one-traveler batch): ~0.1 µs, where the arrays cost ~5 µs. A
+        # batch's first and last rows are of different users: no count over its rows.
+        return {users[0]: tuple(made)}
     at = np.asarray(users)
     if not len(at):
         return {}
