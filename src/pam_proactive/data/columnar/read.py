@@ -95,8 +95,8 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         for (key, _, _), table in zip(sources, tables, strict=True):
             frames[key] = to_frame(table, key)
     else:
-        rows = await asyncio.gather(*(db.fetch(*statement, batch.params)
-                                      for _, statement, _ in sources))
+        rows = await db.fetch_together([statement for _, statement, _ in sources],
+                                       batch.params)
         for (key, _, _), got in zip(sources, rows, strict=True):
             frames[key] = frame_of_rows(unrolled(got) if key in UNROLLED else got,
                                         SCHEMAS[key])
