@@ -125,7 +125,8 @@ def frame_of_rows(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataTyp
     Rows whose every value already is its dtype's Python type (or None), as the views' usual
     types load, go to Polars as rows in one call (~30 us a frame); any other value (a numeric
     as Decimal, an id as UUID, a number as text: custom views) takes the column-by-column
-    conversion, which gives the same frame for native values (tests/data/test_frames.py)."""
+    conversion, which gives the same frame for native values
+    (tests/data/test_columnar_frames.py)."""
     if not rows:
         return empty(schema)
     natives = _natives(tuple(schema.items()))
