@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pam_proactive.data.columnar.frames import (
+    _AS_ROWS_MAX,
     SCHEMAS,
     USERS,
     _frame_of_columns,
@@ -65,10 +66,12 @@ def test_native_rows_give_the_schema_and_the_value_by_value_frame(
     drawn: tuple[str, list[tuple[Any, ...]]],
 ) -> None:
     key, rows = drawn
-    frame = frame_of_rows(rows, SCHEMAS[key])
-    assert dict(frame.schema) == dict(SCHEMAS[key]) and frame.height == len(rows)
-    if rows:
-        assert_frame_equal(frame, _frame_of_columns(rows, SCHEMAS[key]), check_exact=True)
+    # As rows, then as many more as make columns.
+    for some in (rows, rows * (_AS_ROWS_MAX + 1)):
+        frame = frame_of_rows(some, SCHEMAS[key])
+        assert dict(frame.schema) == dict(SCHEMAS[key]) and frame.height == len(some)
+        if some:
+            assert_frame_equal(frame, _frame_of_columns(some, SCHEMAS[key]), check_exact=True)
 
 
 @settings(max_examples=150, deadline=None, database=None)
@@ -76,19 +79,21 @@ def test_native_rows_give_the_schema_and_the_value_by_value_frame(
 def test_any_rows_give_the_value_by_value_frame(drawn: tuple[str, list[tuple[Any, ...]]]
                                                 ) -> None:
     key, rows = drawn
-    if rows:
-        assert_frame_equal(frame_of_rows(rows, SCHEMAS[key]),
-                           _frame_of_columns(rows, SCHEMAS[key]), check_exact=True)
+    for some in (rows, rows * (_AS_ROWS_MAX + 1)) if rows else ():
+        assert_frame_equal(frame_of_rows(some, SCHEMAS[key]),
+                           _frame_of_columns(some, SCHEMAS[key]), check_exact=True)
 
 
 def test_edge_values_cross_either_way_alike() -> None:
     schema = SCHEMAS["after_now"]  # Int32, String, Int64
     for rows in ([(2**31, "x", 1)], [(1, "x", 2**63)], [(True, "x", 1)], [(1, UUID(int=5), 1)],
                  [(1, None, None), (None, "y", -(2**63))]):
-        assert_frame_equal(frame_of_rows(rows, schema), _frame_of_columns(rows, schema),
-                           check_exact=True)
+        for some in (rows, rows * (_AS_ROWS_MAX + 1)):
+            assert_frame_equal(frame_of_rows(some, schema), _frame_of_columns(some, schema),
+                               check_exact=True)
     # An integer beyond Int32 is null, as the value-by-value conversion makes it.
     assert frame_of_rows([(2**31, "x", 1)], schema)["i"].to_list() == [None]
+    assert frame_of_rows([(2**31, "x", 1)] * 99, schema)["i"].null_count() == 99
     # A naive datetime is taken as UTC, an aware one converted: the same instant.
     events = SCHEMAS["events"]
     aware = datetime(2026, 11, 26, 5, 0, tzinfo=timezone(timedelta(hours=11)))
@@ -108,3 +113,6 @@ def test_empty_frames_are_made_once_per_schema() -> None:
     assert people.rows() == [(1, date(2026, 11, 25), "UTC", False),
                              (2, date(2026, 11, 26), "Asia/Tokyo", True)]
     assert dict(people.schema) == dict(USERS)
+    many = people_frame([(date(2026, 11, 25), "UTC", False)] * 300)
+    assert many.height == 300 and many["i"].to_list() == list(range(1, 301))
+    assert dict(many.schema) == dict(USERS)
