@@ -120,43 +120,40 @@ def _empty(schema: tuple[tuple[str, pl.DataType], ...]) -> pl.DataFrame:
 def frame_of_rows(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
                   ) -> pl.DataFrame:
     """The frame of ``schema`` from row tuples of its statement (its columns in schema
-    order): each value as :func:`_plain` gives it, cast to its column's dtype.
+    order): each value as :func:`_plain` gives it, cast to its column's dtype
+    (:func:`frame_of_columns`)."""
+    return frame_of_columns(list(zip(*rows, strict=True)), schema) if rows else empty(schema)
+
+
+def frame_of_columns(columns: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
+                     ) -> pl.DataFrame:
+    """The frame of ``schema`` from its columns' values (in schema order, of equal length):
+    each value as :func:`_plain` gives it, cast to its column's dtype.
 
     When every value already is its dtype's Python type (or None), as the views' usual types
     load, Polars takes the values as they are: up to :data:`_AS_ROWS_MAX` rows as rows, in
-    one call (~30 us a frame), more as columns (:func:`frame_of_columns`). Any other value
-    (a numeric as Decimal, an id as UUID, a number as text: custom views) takes the
-    value-by-value conversion, which gives the same frame for native values
+    one call (~30 us a frame), more as one typed column each. Any other value (a numeric as
+    Decimal, an id as UUID, a number as text: custom views) takes the value-by-value
+    conversion, which gives the same frame for native values
     (tests/data/test_columnar_frames.py)."""
-    if not rows:
+    if not columns or not columns[0]:
         return empty(schema)
-    columns = list(zip(*rows, strict=True))
-    if len(rows) <= _AS_ROWS_MAX and _native(columns, schema):
+    if _native(columns, schema):
         try:
-            return pl.DataFrame(rows, schema=dict(schema), orient="row")
-        except pl.exceptions.PolarsError:
+            if len(columns[0]) <= _AS_ROWS_MAX:
+                return pl.DataFrame(list(zip(*columns, strict=True)), schema=dict(schema),
+                                    orient="row")
+            return pl.DataFrame([pl.Series(name, col, dtype=dtype) for (name, dtype), col
+                                 in zip(schema.items(), columns, strict=True)])
+        except (pl.exceptions.PolarsError, TypeError):
             pass  # an integer beyond its dtype: the value-by-value conversion makes it null
-    return frame_of_columns(columns, schema)
+    return _converted(columns, schema)
 
 
 # Rows up to which a frame is made from rows rather than columns: a row costs more than a
 # column's fixed cost beyond (measured, 6-7 columns: 1 row 30 vs 70-130 us, 64 rows 50-110
 # vs 60-150 us, 1,300 rows 1.0 vs 0.2 ms).
 _AS_ROWS_MAX = 64
-
-
-def frame_of_columns(columns: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
-                     ) -> pl.DataFrame:
-    """The frame of ``schema`` from its columns' values (in schema order, of equal length),
-    each as :func:`frame_of_rows` takes it: one typed Polars column each when every value is
-    native, else converted value by value."""
-    if _native(columns, schema):
-        try:
-            return pl.DataFrame([pl.Series(name, col, dtype=dtype) for (name, dtype), col
-                                 in zip(schema.items(), columns, strict=True)])
-        except (pl.exceptions.PolarsError, TypeError):
-            pass  # an integer beyond its dtype, as above
-    return _converted(columns, schema)
 
 
 def _frame_of_columns(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
@@ -212,8 +209,6 @@ def _plain(value: Any) -> Any:
 
 def people_frame(todays: Sequence[tuple[date, str, bool]]) -> pl.DataFrame:
     """The :data:`USERS` frame of a batch from each user's ``local_today`` (in batch order)."""
-    if len(todays) <= _AS_ROWS_MAX:
-        return frame_of_rows([(i, *t) for i, t in enumerate(todays, start=1)], USERS)
     return frame_of_columns([range(1, len(todays) + 1), [t[0] for t in todays],
                              [t[1] for t in todays], [t[2] for t in todays]], USERS)
 

@@ -19,6 +19,7 @@ which the aggregate statement leaves to the plan.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,13 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, frame_of_rows, people_frame
+from pam_proactive.data.columnar.frames import (
+    SCHEMAS,
+    BatchFrames,
+    frame_of_columns,
+    frame_of_rows,
+    people_frame,
+)
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.data.users import read_users
 from pam_proactive.db.connection import Database
@@ -50,9 +57,19 @@ def to_frame(table: pa.Table, key: str) -> pl.DataFrame:
 UNROLLED = frozenset({"expenses"})
 
 
-def unrolled(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """Row tuples of a statement of :data:`UNROLLED` as one tuple per element of its arrays."""
-    return [(row[0], *values) for row in rows for values in zip(*row[1:], strict=True)]
+def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """The ``width`` columns of the rows of a statement of :data:`UNROLLED`: one value per
+    element of its arrays, ``i`` repeated (columns, not a tuple per element: a batch's
+    expenses are thousands)."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        n = len(row[1])
+        if any(len(values) != n for values in row[2:]):
+            raise ValueError(f"arrays of {len(row) - 1} columns of unequal lengths")
+        columns[0].extend(itertools.repeat(row[0], n))
+        for column, values in zip(columns[1:], row[1:], strict=True):
+            column.extend(values)
+    return columns
 
 
 # Batches of at most this many known travelers read their sources through psycopg (a
@@ -98,8 +115,9 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         rows = await db.fetch_together([statement for _, statement, _ in sources],
                                        batch.params)
         for (key, _, _), got in zip(sources, rows, strict=True):
-            frames[key] = frame_of_rows(unrolled(got) if key in UNROLLED else got,
-                                        SCHEMAS[key])
+            schema = SCHEMAS[key]
+            frames[key] = (frame_of_columns(unrolled(got, len(schema)), schema)
+                           if key in UNROLLED else frame_of_rows(got, schema))
     for key, _, audited in sources:
         if audited is not None:
             audit_read(audited, frames[key].height)  # who read how many rows, never what
