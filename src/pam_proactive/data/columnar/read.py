@@ -79,6 +79,15 @@ def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 # Measured per batch, wall / client CPU ms, psycopg vs ADBC (bench/read_sizes.py, 2,200
 # demo travelers, a shared 2-core machine): 1 traveler 14.6 / 6.7 vs 28.1 / 11.4, 25: 17.1 /
 # 9.7 vs 22.8 / 11.6, 50: 33.9 / 16.4 vs 36.1 / 15.1, 150: 95.2 / 46.6 vs 59.3 / 22.8.
+#
+# Through psycopg, the eight statements go as two pipelines of four
+# (Database.fetch_together), each on its own connection, in one round trip each: a few
+# travelers' statements cost round trips and planning, which one pipeline saves, and 25
+# travelers' cost server work, which two server processes share. Measured per batch, wall
+# median / client CPU ms, one pipeline, two, or eight concurrent fetches
+# (bench/read_pipelines.py, 2,077 demo travelers, a shared 2-core machine, 3 x 400 reads
+# alternating): 1 traveler 7.9 / 1.5, 7.3 / 1.8, 10.4 / 2.9; 25: 24.6 / 4.4, 17.7 / 4.2,
+# 18.8 / 5.0.
 ROWS_MAX_TRAVELERS = 25
 
 
@@ -112,9 +121,10 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         for (key, _, _), table in zip(sources, tables, strict=True):
             frames[key] = to_frame(table, key)
     else:
-        rows = await db.fetch_together([statement for _, statement, _ in sources],
-                                       batch.params)
-        for (key, _, _), got in zip(sources, rows, strict=True):
+        bound = [statement for _, statement, _ in sources]
+        halves = await asyncio.gather(*(db.fetch_together(part, batch.params)
+                                        for part in (bound[:4], bound[4:])))
+        for (key, _, _), got in zip(sources, [*halves[0], *halves[1]], strict=True):
             schema = SCHEMAS[key]
             frames[key] = (frame_of_columns(unrolled(got, len(schema)), schema)
                            if key in UNROLLED else frame_of_rows(got, schema))
