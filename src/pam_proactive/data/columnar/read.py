@@ -76,8 +76,9 @@ def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 # Python object per value, then Polars: the row path's transport), larger ones through
 # ADBC: the same statements, the same frames. ADBC costs less per row but more per read
 # (a worker thread, an ADBC connection, the mogrify, prepare and describe round trips).
-# Measured per batch, wall / client CPU ms, psycopg vs ADBC (bench/read_sizes.py, 2,200
-# demo travelers, a shared 2-core machine): 1 traveler 14.6 / 6.7 vs 28.1 / 11.4, 25: 17.1 /
+# Measured per batch, wall / client CPU ms, psycopg (eight concurrent fetches, before the
+# pipelines below) vs ADBC (bench/read_sizes.py, 2,200 demo travelers, a shared 2-core
+# machine): 1 traveler 14.6 / 6.7 vs 28.1 / 11.4, 25: 17.1 /
 # 9.7 vs 22.8 / 11.6, 50: 33.9 / 16.4 vs 36.1 / 15.1, 150: 95.2 / 46.6 vs 59.3 / 22.8.
 #
 # Through psycopg, the eight statements go as two pipelines of four
@@ -87,7 +88,8 @@ def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 # median / client CPU ms, one pipeline, two, or eight concurrent fetches
 # (bench/read_pipelines.py, 2,077 demo travelers, a shared 2-core machine, 3 x 400 reads
 # alternating): 1 traveler 7.9 / 1.5, 7.3 / 1.8, 10.4 / 2.9; 25: 24.6 / 4.4, 17.7 / 4.2,
-# 18.8 / 5.0.
+# 18.8 / 5.0. With one pipeline, client CPU ms psycopg vs ADBC (bench/read_sizes.py, as
+# above): 25 travelers 9.6 vs 12.4, 50: 14.6 vs 15.6; so the threshold stays.
 ROWS_MAX_TRAVELERS = 25
 
 
