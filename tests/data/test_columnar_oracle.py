@@ -23,6 +23,7 @@ from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.data.columnar.contexts import build_contexts
 from pam_proactive.data.columnar.frames import frames_from_rows
+from pam_proactive.data.columnar.read import read_frames
 from pam_proactive.data.loader import ContextLoader, assemble_rows
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.db.connection import Database
@@ -70,8 +71,10 @@ def outputs(ctx: UserContext, now: datetime) -> tuple[Any, ...]:
 
 
 async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
-                          batch_size: int = 250) -> int:
-    """Compare both paths over ``ids`` in batches; returns the candidates compared."""
+                          batch_size: int = 250, *, read: bool = False) -> int:
+    """Compare both paths over ``ids`` in batches; returns the candidates compared. The
+    column-wise contexts are built from the row path's frames, or with ``read`` from the
+    column-wise read's own (``read_frames``, by its choice of transport)."""
     cfg = settings_for(preset, cache_ttl=0)
     db = Database(uri, cfg)
     await db.open()
@@ -82,8 +85,10 @@ async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
             rows = await loader.fetch_rows(ids[start : start + batch_size], now)
             assert rows is not None
             old = assemble_rows(rows, now, RULE)
-            new = build_contexts(frames_from_rows(rows.users, rows.todays, now, rows.fetched),
-                                 RULE)
+            frames = (await read_frames(db, loader.st, ids[start : start + batch_size], now)
+                      if read else frames_from_rows(rows.users, rows.todays, now, rows.fetched))
+            assert frames is not None
+            new = build_contexts(frames, RULE)
             assert set(old) == set(new)
             for uid, ctx in old.items():
                 same(ctx, new[uid], f"ctx[{uid}]")
@@ -126,3 +131,19 @@ def test_generated_travelers_same_as_the_per_object_path(pg_server: str) -> None
         asyncio.run(compare_batches(uri, "seed", ids, now))
 
     check()
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+async def test_one_traveler_read_and_built_column_wise_as_the_per_object_path(
+    make_database: MakeDatabase, batch_size: int
+) -> None:
+    # The per-traveler view (one id, the API) and a watcher's few ids, read column-wise
+    # (psycopg, pipelined) and assembled column-wise: the same contexts and candidates.
+    now = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+    uri = await make_database("seed")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        await seed_demo_data(conn, users=120, seed=5, now=now,
+                             engine_schema=settings_for("seed").engine_schema)
+        cur = await conn.execute("SELECT id FROM profiles ORDER BY id")
+        ids = [r[0] for r in await cur.fetchall()][::2]
+    assert await compare_batches(uri, "seed", ids, now, batch_size, read=True) > 10
