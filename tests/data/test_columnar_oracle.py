@@ -23,6 +23,7 @@ from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.data.columnar.contexts import build_contexts
 from pam_proactive.data.columnar.frames import frames_from_rows
+from pam_proactive.data.columnar.read import read_frames
 from pam_proactive.data.loader import ContextLoader, assemble_rows
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.db.connection import Database
@@ -70,8 +71,10 @@ def outputs(ctx: UserContext, now: datetime) -> tuple[Any, ...]:
 
 
 async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
-                          batch_size: int = 250) -> int:
-    """Compare both paths over ``ids`` in batches; returns the candidates compared."""
+                          batch_size: int = 250, *, read: bool = False) -> int:
+    """Compare both paths over ``ids`` in batches; returns the candidates compared. The
+    column-wise contexts are built from the row path's frames, or with ``read`` from the
+    column-wise read's own (``read_frames``, by its choice of transport)."""
     cfg = settings_for(preset, cache_ttl=0)
     db = Database(uri, cfg)
     await db.open()
@@ -82,8 +85,10 @@ async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
             rows = await loader.fetch_rows(ids[start : start + batch_size], now)
             assert rows is not None
             old = assemble_rows(rows, now, RULE)
-            new = build_contexts(frames_from_rows(rows.users, rows.todays, now, rows.fetched),
-                                 RULE)
+            frames = (await read_frames(db, loader.st, ids[start : start + batch_size], now)
+                      if read else frames_from_rows(rows.users, rows.todays, now, rows.fetched))
+            assert frames is not None
+            new = build_contexts(frames, RULE)
             assert set(old) == set(new)
             for uid, ctx in old.items():
                 same(ctx, new[uid], f"ctx[{uid}]")
@@ -121,12 +126,13 @@ async def test_demo_population_same_as_the_per_object_path(make_database: MakeDa
 
 async def test_one_traveler_and_small_batches_same_as_the_per_object_path(
         make_database: MakeDatabase) -> None:
-    """The per-traveler view (a batch of one id) and small batches are the same column-wise
-    code as a sweep's: compared with the oracle one traveler at a time, then five."""
+    """The per-traveler view (a batch of one id: the API) and small batches (a watcher's
+    few ids) are the same column-wise code as a sweep's, read column-wise too (psycopg,
+    pipelined): compared with the oracle one traveler at a time, then five."""
     now = datetime(2026, 9, 30, 23, 30, tzinfo=UTC)
     uri, ids = await demo_population(make_database, 120, 5, now)
-    one = await compare_batches(uri, "seed", ids[:60], now, batch_size=1)
-    few = await compare_batches(uri, "seed", ids[60:], now, batch_size=5)
+    one = await compare_batches(uri, "seed", ids[:60], now, batch_size=1, read=True)
+    few = await compare_batches(uri, "seed", ids[60:], now, batch_size=5, read=True)
     assert one > 5 and few > 5  # each comparison says something
 
 
@@ -143,4 +149,3 @@ def test_generated_travelers_same_as_the_per_object_path(pg_server: str) -> None
         asyncio.run(compare_batches(uri, "seed", ids, now))
 
     check()
-

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
 import random
 import time
@@ -245,7 +246,29 @@ class Database:
 
         ``name`` identifies the statement in metrics and logs; parameter values never appear.
         """
-        return await self._read(name, lambda: self._fetch_once(query, params, row_type))
+        return await self._read((name,), lambda: self._fetch_once(query, params, row_type))
+
+    async def fetch_together(self, statements: Sequence[tuple[str, str | sql.Composed]],
+                             params: Params = ()) -> list[list[tuple[Any, ...]]]:
+        """The rows of several read statements (``(name, query)`` pairs, e.g.
+        :class:`BoundStatement`) that take the same ``params``, each as :meth:`fetch` gives
+        them, sent together on one connection in one round trip (libpq's pipeline mode: each
+        statement's Parse, Bind and Execute, then one Sync), instead of one connection and
+        one round trip per statement: for the small batches, whose reads are mostly fixed
+        costs (``data/columnar/read.py``).
+
+        The statements are unnamed and run in one implicit transaction with no session state,
+        so this works behind a transaction pooler. Retried as a whole like :meth:`fetch`;
+        errors are translated naming the first statement that failed (the pipeline skips
+        those after it). Each statement is timed under its name, with the time of the whole
+        round trip (the statements' results arrive together)."""
+        if not psycopg.AsyncPipeline.is_supported():  # a libpq older than 14
+            return list(await asyncio.gather(*(self.fetch(name, query, params)
+                                               for name, query in statements)))
+        names = tuple(name for name, _ in statements)
+        failed = [names[0]]
+        return await self._read(names, lambda: self._together_once(statements, params, failed),
+                                failed)
 
     async def copy_arrow(self, name: str, query: str | sql.Composed, params: Params = ()
                          ) -> pa.Table:
@@ -259,15 +282,20 @@ class Database:
         with an unnamed statement and a plain COPY within one transaction (db/arrow.py),
         relying on no session state: it works behind a transaction pooler
         (``tests/data/test_columnar_read.py`` goes through pgbouncer)."""
-        return await self._read(name, lambda: self._arrow_once(query, params))
+        return await self._read((name,), lambda: self._arrow_once(query, params))
 
-    async def _read(self, name: str, once: Callable[[], Awaitable[T]]) -> T:
+    async def _read(self, names: Sequence[str], once: Callable[[], Awaitable[T]],
+                    failed: Sequence[str] = ()) -> T:
+        """``once()``'s result: the read of the statements ``names``, retried, timed (each
+        under its name) and translated; ``failed``, filled by ``once`` when it fails, holds the
+        name of the statement that failed (by default the first)."""
         retry = RetryBudget.for_settings(self.settings)
         while True:
             started = time.perf_counter()
             try:
                 result = await asyncio.wait_for(once(), timeout=self.settings.query_timeout + 5)
             except (*TRANSIENT_ERRORS, TimeoutError, ArrowReadError) as exc:
+                name = failed[0] if failed else names[0]
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 if isinstance(exc, ArrowReadError) and not transient(exc):
                     raise refused(exc, f"query {name!r}") from exc
@@ -282,9 +310,12 @@ class Database:
                 await asyncio.sleep(delay)
                 continue
             except psycopg.Error as exc:
+                name = failed[0] if failed else names[0]
                 self.metrics.record(name, time.perf_counter() - started, ok=False)
                 raise refused(exc, f"query {name!r}") from exc
-            self.metrics.record(name, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            for name in names:
+                self.metrics.record(name, elapsed)
             return result
 
     async def _arrow_once(self, query: str | sql.Composed, params: Params) -> pa.Table:
@@ -307,6 +338,24 @@ class Database:
                 cur.row_factory = named_rows(row_type)
             await cur.execute(query, params)
             return await cur.fetchall() if cur.description else []
+
+    async def _together_once(self, statements: Sequence[tuple[str, str | sql.Composed]],
+                             params: Params, failed: list[str]) -> list[list[Any]]:
+        async with self._pool.connection() as conn:
+            cursors: list[psycopg.AsyncCursor[Any]] = []
+            try:
+                async with conn.pipeline():
+                    for _, query in statements:
+                        cursors.append(cur := conn.cursor(binary=True))
+                        await cur.execute(query, params)
+            except BaseException:
+                # Results come in order, and a failed statement aborts those after it: the
+                # first statement without a result is the one that failed.
+                done = sum(1 for _ in itertools.takewhile(lambda c: c.pgresult is not None,
+                                                          cursors))
+                failed[0] = statements[min(done, len(statements) - 1)][0]
+                raise
+            return [await cur.fetchall() if cur.description else [] for cur in cursors]
 
 
 def refused(exc: psycopg.Error | PoolTimeout | TimeoutError | ArrowReadError, what: str

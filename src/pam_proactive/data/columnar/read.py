@@ -19,6 +19,7 @@ which the aggregate statement leaves to the plan.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,13 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames, frame_of_rows, people_frame
+from pam_proactive.data.columnar.frames import (
+    SCHEMAS,
+    BatchFrames,
+    frame_of_columns,
+    frame_of_rows,
+    people_frame,
+)
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.data.users import read_users
 from pam_proactive.db.connection import Database
@@ -50,18 +57,39 @@ def to_frame(table: pa.Table, key: str) -> pl.DataFrame:
 UNROLLED = frozenset({"expenses"})
 
 
-def unrolled(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """Row tuples of a statement of :data:`UNROLLED` as one tuple per element of its arrays."""
-    return [(row[0], *values) for row in rows for values in zip(*row[1:], strict=True)]
+def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """The ``width`` columns of the rows of a statement of :data:`UNROLLED`: one value per
+    element of its arrays, ``i`` repeated (columns, not a tuple per element: a batch's
+    expenses are thousands)."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        n = len(row[1])
+        if any(len(values) != n for values in row[2:]):
+            raise ValueError(f"arrays of {len(row) - 1} columns of unequal lengths")
+        columns[0].extend(itertools.repeat(row[0], n))
+        for column, values in zip(columns[1:], row[1:], strict=True):
+            column.extend(values)
+    return columns
 
 
 # Batches of at most this many known travelers read their sources through psycopg (a
 # Python object per value, then Polars: the row path's transport), larger ones through
 # ADBC: the same statements, the same frames. ADBC costs less per row but more per read
 # (a worker thread, an ADBC connection, the mogrify, prepare and describe round trips).
-# Measured per batch, wall / client CPU ms, psycopg vs ADBC (bench/read_sizes.py, 2,200
-# demo travelers, a shared 2-core machine): 1 traveler 14.6 / 6.7 vs 28.1 / 11.4, 25: 17.1 /
+# Measured per batch, wall / client CPU ms, psycopg (eight concurrent fetches, before the
+# pipelines below) vs ADBC (bench/read_sizes.py, 2,200 demo travelers, a shared 2-core
+# machine): 1 traveler 14.6 / 6.7 vs 28.1 / 11.4, 25: 17.1 /
 # 9.7 vs 22.8 / 11.6, 50: 33.9 / 16.4 vs 36.1 / 15.1, 150: 95.2 / 46.6 vs 59.3 / 22.8.
+#
+# Through psycopg, the eight statements go as two pipelines of four
+# (Database.fetch_together), each on its own connection, in one round trip each: a few
+# travelers' statements cost round trips and planning, which one pipeline saves, and 25
+# travelers' cost server work, which two server processes share. Measured per batch, wall
+# median / client CPU ms, one pipeline, two, or eight concurrent fetches
+# (bench/read_pipelines.py, 2,077 demo travelers, a shared 2-core machine, 3 x 400 reads
+# alternating): 1 traveler 7.9 / 1.5, 7.3 / 1.8, 10.4 / 2.9; 25: 24.6 / 4.4, 17.7 / 4.2,
+# 18.8 / 5.0. With one pipeline, client CPU ms psycopg vs ADBC (bench/read_sizes.py, as
+# above): 25 travelers 9.6 vs 12.4, 50: 14.6 vs 15.6; so the threshold stays.
 ROWS_MAX_TRAVELERS = 25
 
 
@@ -95,11 +123,13 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         for (key, _, _), table in zip(sources, tables, strict=True):
             frames[key] = to_frame(table, key)
     else:
-        rows = await asyncio.gather(*(db.fetch(*statement, batch.params)
-                                      for _, statement, _ in sources))
-        for (key, _, _), got in zip(sources, rows, strict=True):
-            frames[key] = frame_of_rows(unrolled(got) if key in UNROLLED else got,
-                                        SCHEMAS[key])
+        bound = [statement for _, statement, _ in sources]
+        halves = await asyncio.gather(*(db.fetch_together(part, batch.params)
+                                        for part in (bound[:4], bound[4:])))
+        for (key, _, _), got in zip(sources, [*halves[0], *halves[1]], strict=True):
+            schema = SCHEMAS[key]
+            frames[key] = (frame_of_columns(unrolled(got, len(schema)), schema)
+                           if key in UNROLLED else frame_of_rows(got, schema))
     for key, _, audited in sources:
         if audited is not None:
             audit_read(audited, frames[key].height)  # who read how many rows, never what

@@ -1,0 +1,110 @@
+"""Reads sent together (``Database.fetch_together``: one connection, one round trip, libpq's
+pipeline mode): the same rows as one ``fetch`` per statement, directly and through a real
+transaction-mode pooler; a failing statement named, not retried unless transient; each
+statement timed under its name."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from conftest import MakeDatabase, settings_for
+from pam_proactive.config import Settings
+from pam_proactive.db.connection import Database
+from pam_proactive.errors import DataSourceError, SchemaError, TransientDataSourceError
+
+OpenDatabase = Callable[[str, Settings], Awaitable[Database]]
+
+# Statements taking the same parameters, of every kind of value the batch reads load
+# (binary results: dates, timestamps, floats with NaN and infinities, numerics, uuids,
+# arrays, text with quotes), one returning no rows, one not using every parameter.
+_STATEMENTS = (
+    ("t.values", """
+SELECT k, %(day)s::date + k AS day, %(at)s::timestamptz + k * interval '1 hour' AS at,
+       (ARRAY['NaN', 'Infinity', '-0', '1e308', '0.1']::float8[])[k] AS x,
+       (k * 1.25)::numeric(10, 2) AS n, md5(k::text)::uuid AS id,
+       ARRAY[k, k + 1] AS pair, %(text)s || k AS note
+FROM generate_series(1, 5) k ORDER BY k"""),
+    ("t.none", "SELECT 1 AS one WHERE %(day)s::date < DATE '1900-01-01'"),
+    ("t.count", "SELECT count(*) FROM generate_series(1, %(n)s)"),
+    ("t.echo", "SELECT %(text)s::text AS text, %(n)s::int AS n"),
+)
+_PARAMS: dict[str, Any] = {"day": "2026-11-25", "at": "2026-11-25T18:00:00+00:00",
+                           "text": "x'); DROP TABLE t; --\\", "n": 7}
+
+
+def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
+    """Rows equal value for value, NaN equal to NaN."""
+    return len(a) == len(b) and all(
+        len(r) == len(s) and all(x == y or (isinstance(x, float) and math.isnan(x)
+                                            and math.isnan(y)) for x, y in zip(r, s, strict=True))
+        for r, s in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["direct", "pooler"])
+async def test_the_rows_of_each_statement_as_fetch_gives_them(
+    make_database: MakeDatabase, transaction_pooler: Callable[[str], str],
+    open_database: OpenDatabase, pooled: bool
+) -> None:
+    direct = await make_database("seed")
+    uri = transaction_pooler(direct) if pooled else direct
+    # A pool of two: concurrent groups share server sessions through the pooler, and none
+    # may depend on another's state.
+    db = await open_database(uri, settings_for("seed", database_url=uri,
+                                               transaction_pooler=pooled, pool_max_size=2))
+    alone = [await db.fetch(f"alone.{name}", query, _PARAMS) for name, query in _STATEMENTS]
+    assert len(alone[0]) == 5 and alone[1] == [] and alone[2] == [(7,)]
+    assert alone[3] == [(_PARAMS["text"], 7)]  # parameters bound, whatever they hold
+    groups = await asyncio.gather(*(db.fetch_together(_STATEMENTS, _PARAMS)
+                                    for _ in range(6)))
+    for together in groups:
+        assert len(together) == len(_STATEMENTS)
+        for rows, expected in zip(together, alone, strict=True):
+            assert _same(rows, expected)
+    stats = db.metrics.snapshot()["statements"]
+    assert {name: stats[name]["count"] for name, _ in _STATEMENTS} == dict.fromkeys(
+        (name for name, _ in _STATEMENTS), 6)
+    # One connection per group: six groups borrowed six, not six times four.
+    before = db.pool_stats().get("requests_num", 0)
+    await db.fetch_together(_STATEMENTS, _PARAMS)
+    assert db.pool_stats()["requests_num"] - before == 1
+
+
+@pytest.mark.parametrize("where", [0, 1, 3])
+async def test_a_failing_statement_is_named_and_not_retried(
+    make_database: MakeDatabase, open_database: OpenDatabase, where: int
+) -> None:
+    db = await open_database(await make_database("seed"), settings_for("seed"))
+    statements = list(_STATEMENTS)
+    # A data error whose message would quote the value: the message must not.
+    statements[where] = ("t.bad", "SELECT 'secret-value'::int + %(n)s")
+    with pytest.raises(DataSourceError, match=r"query 't\.bad'") as caught:
+        await db.fetch_together(statements, _PARAMS)
+    assert not isinstance(caught.value, TransientDataSourceError)
+    assert "secret" not in str(caught.value)
+    stats = db.metrics.snapshot()["statements"]
+    assert stats["t.bad"] == {**stats["t.bad"], "count": 1, "errors": 1}  # tried once
+    # A missing relation is a SchemaError naming the statement, as fetch's is.
+    statements[where] = ("t.gone", "SELECT * FROM public.gone WHERE %(n)s > 0")
+    with pytest.raises(SchemaError, match=r"'t\.gone'.*gone"):
+        await db.fetch_together(statements, _PARAMS)
+    # The connection went back to the pool in a good state.
+    assert _same((await db.fetch_together(_STATEMENTS, _PARAMS))[3],
+                 [(_PARAMS["text"], 7)])
+
+
+async def test_a_timed_out_statement_is_retried_as_a_whole_then_refused(
+    make_database: MakeDatabase, open_database: OpenDatabase
+) -> None:
+    db = await open_database(await make_database("seed"), settings_for(
+        "seed", query_timeout=0.3, retry_max_seconds=1.0))
+    statements = [*_STATEMENTS[:2], ("t.sleepy", "SELECT pg_sleep(3) FROM (SELECT %(n)s) s"),
+                  *_STATEMENTS[2:]]
+    with pytest.raises(TransientDataSourceError, match=r"'t\.sleepy'"):
+        await db.fetch_together(statements, _PARAMS)
+    assert db.metrics.snapshot()["statements"]["t.sleepy"]["errors"] >= 2  # retried
+    assert (await db.fetch_together(_STATEMENTS, _PARAMS))[2] == [(7,)]
