@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import date
 from functools import lru_cache
-from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -51,6 +50,7 @@ from pam_proactive.data.assemble import (
     period_bounds,
     prior_month_offsets,
 )
+from pam_proactive.data.columnar.cents import round_cents
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 from pam_proactive.data.columnar.recurring import Found, batch_schedules, schedule_core
@@ -628,7 +628,7 @@ def _category_stats(parts: _Parts, stats: _Stats, keys: list[str]
     objects = instances(CategoryStats, [
         names, stats.base_n[order].tolist(),
         [None if m != m else m for m in median], [None if m != m else m for m in mad],
-        list(map(round, s["d30"], repeat(2))), stats.n["d30"][order].tolist(), month,
+        round_cents(stats.s["d30"][order]), stats.n["d30"][order].tolist(), month,
         list(zip(s["prior0"], s["prior1"], s["prior2"], strict=True))])
     return {i: dict(pairs) for i, pairs in per_user(
         parts.i, list(zip(names, objects, strict=True))).items()}
@@ -689,8 +689,11 @@ def _budgets(budgets: _Budgets, parts: _Parts, sums: _UserSums, texts: _Texts,
         column = c * 3 + budgets.k
         value = np.where(named, values[row, column], sums.values[at, column])
         flag = np.where(named, floats[row, column], sums.floats[at, column])
-        cents.append([round(v, 2) if f else 0 for v, f in zip(
-            value.tolist(), flag.tolist(), strict=True)])
+        rounded = round_cents(value)
+        if not flag.all():  # Python's 0 stays 0
+            for r in np.flatnonzero(~flag).tolist():
+                rounded[r] = 0
+        cents.append(rounded)
     users = i.tolist()
     bounds = [period_bounds(p, todays[u]) for u, p in zip(users, budgets.period,
                                                           strict=True)]
