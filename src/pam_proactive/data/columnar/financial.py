@@ -54,6 +54,7 @@ from pam_proactive.data.columnar.cents import round_cents
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 from pam_proactive.data.columnar.recurring import Found, batch_schedules, schedule_core
+from pam_proactive.data.columnar.sorting import stable_order
 
 Array = np.ndarray[Any, Any]
 
@@ -103,7 +104,7 @@ class _Groups:
     ``keys`` holds each group's key, ``code`` each row's group (0 .. groups - 1)."""
 
     def __init__(self, keys: Array) -> None:
-        self.order = order = np.argsort(keys, kind="stable")
+        self.order = order = stable_order(keys)
         ordered = keys[order]
         self.starts = starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         if len(order):
@@ -115,7 +116,7 @@ class _Groups:
         # The k-th rows of every group, k = 0, 1, ..., each run with the groups in order
         # of size (largest first, so the groups having a k-th row are the first ones):
         # ``steps`` rows of ``order`` and each run's length.
-        by_size = np.argsort(-sizes, kind="stable")
+        by_size = stable_order(sizes.max(initial=0) - sizes)
         self.place = place = np.empty(len(starts), dtype=np.int64)
         place[by_size] = np.arange(len(starts))
         first = starts[by_size]
@@ -432,8 +433,7 @@ def _middles(code: Array, values: Array, groups: int) -> tuple[Array, Array]:
     # keeping that order: a stable sort of small integers is numpy's radix sort (about
     # half a lexsort of both keys, whose float key is its slow part).
     by_value = np.argsort(values)
-    small = code[by_value].astype(np.uint16 if groups <= 1 << 16 else np.int64)
-    order = by_value[np.argsort(small, kind="stable")]
+    order = by_value[stable_order(code[by_value])]
     n = np.bincount(code, minlength=groups)
     starts = np.cumsum(n) - n
     # One more value past the end: an empty group's indexes (its start - 1 and start, at
