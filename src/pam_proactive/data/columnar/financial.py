@@ -68,6 +68,7 @@ _WINDOWS = ("d30", "week", "month", "year", "prior0", "prior1", "prior2", "base"
 # :class:`_Parts`, with a float flag each (False where ``build_financial`` has Python's
 # integer 0: an empty sum, or one above no bar, which only a budget's total can show).
 _PARTS = ("total", "outliers", "scheduled", "due")
+_MANY_IDS = 256  # recent ids from which pyarrow sorts them faster than Python
 
 
 def financial_section(frames: BatchFrames, rule: OutlierRule,
@@ -621,17 +622,28 @@ def _category_stats(parts: _Parts, stats: _Stats, keys: list[str]
     (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
     order = parts.order
     names = [keys[k] for k in parts.key.tolist()]
-    median, mad = stats.median[order].tolist(), stats.mad[order].tolist()
-    s = {w: stats.s[w][order].tolist() for w in stats.s}
-    month = [v if n else 0 for v, n in zip(s["month"], stats.n["month"][order].tolist(),
-                                           strict=True)]
+    prior = [stats.s[f"prior{k}"][order].tolist() for k in range(3)]
     objects = instances(CategoryStats, [
-        names, stats.base_n[order].tolist(),
-        [None if m != m else m for m in median], [None if m != m else m for m in mad],
-        round_cents(stats.s["d30"][order]), stats.n["d30"][order].tolist(), month,
-        list(zip(s["prior0"], s["prior1"], s["prior2"], strict=True))])
+        names, stats.base_n[order].tolist(), _none_for_nan(stats.median[order]),
+        _none_for_nan(stats.mad[order]), round_cents(stats.s["d30"][order]),
+        stats.n["d30"][order].tolist(),
+        _set_at(stats.s["month"][order].tolist(), stats.n["month"][order] == 0, 0),
+        list(zip(*prior, strict=True))])
     return {i: dict(pairs) for i, pairs in per_user(
         parts.i, list(zip(names, objects, strict=True))).items()}
+
+
+def _set_at(values: list[Any], where: Array, value: Any) -> list[Any]:
+    """``values`` with ``value`` at the rows flagged in ``where`` (a few: one pass over
+    them only, where a comprehension would test every row)."""
+    for r in np.flatnonzero(where).tolist():
+        values[r] = value
+    return values
+
+
+def _none_for_nan(values: Array) -> list[float | None]:
+    """``values`` as Python floats, NaN as None."""
+    return _set_at(values.tolist(), np.isnan(values), None)
 
 
 def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
@@ -642,25 +654,51 @@ def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
     rows = np.flatnonzero(kept.offset > -7)  # ids are only read for these days
     if not len(rows):
         return {}
-    # The whole column (NULL but for the last 7 days: cheap to list) and a plain pass.
-    column = expenses.get_column("expense_id").to_list()
-    ids = [column[r] for r in kept.r[rows].tolist()]
+    # Only these rows' ids (NULL elsewhere: the read lists them for the last 7 days), a
+    # row without one left out. pyarrow's take, its stable sort of the ids (UTF-8 bytes
+    # sort as Python's code points) and numpy's lexsort cost a fixed ~30 µs: a few rows
+    # (one traveler's) are listed and sorted by Python, as fast as those on a batch.
+    many = len(rows) >= _MANY_IDS
+    if many:
+        taken = expenses.get_column("expense_id").to_arrow().take(kept.r[rows])
+        ids = taken.to_pylist()
+    else:
+        column = expenses.get_column("expense_id").to_list()
+        ids = [column[r] for r in kept.r[rows].tolist()]
+    if None in ids:
+        valid = np.array([e is not None for e in ids], dtype=bool)
+        rows = rows[valid]
+        ids = [e for e in ids if e is not None]
+        if many:
+            taken = taken.filter(valid)
+    # A kept row shows the lowest id of its copies (the duplicate rule's).
+    at = kept.r[rows]
+    copied = [(k, e) for r, e in kept.lowest.items()
+              if (k := int(np.searchsorted(at, r))) < len(at) and at[k] == r]
+    for k, e in copied:
+        ids[k] = e
+    # By user, day, then id; rows of one day and id in row order (stable sorts' ties).
+    if many and not copied:
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[pc.sort_indices(taken).to_numpy()] = np.arange(len(ids))
+        order = np.lexsort((rank, kept.day[rows], kept.i[rows]))
+    else:
+        i_, d_ = kept.i[rows].tolist(), kept.day[rows].tolist()
+        order = np.array(sorted(range(len(ids)), key=lambda k: (i_[k], d_[k], ids[k])),
+                         dtype=np.int64)
+    rows = rows[order]
     s = found.scheduled
     paid = set(zip(kept.i[s].tolist(), kept.key[s].tolist(), kept.day[s].tolist(),
                    kept.amount[s].tolist(), strict=True))
-    lowest = kept.lowest
-    # By day, then id; rows of one day and id in row order (a stable sort's ties).
-    found_rows = sorted(
-        (i, day, lowest.get(r, e), r, k, amount)
-        for i, day, e, k, amount, r in zip(
-            kept.i[rows].tolist(), kept.day[rows].tolist(), ids, kept.key[rows].tolist(),
-            kept.amount[rows].tolist(), kept.r[rows].tolist(), strict=True)
-        if e is not None)
+    users, days = kept.i[rows].tolist(), kept.day[rows].tolist()
+    codes, amounts = kept.key[rows].tolist(), kept.amount[rows].tolist()
+    dates = {d: date.fromordinal(d) for d in set(days)}  # a week's days, each made once
     made = instances(Expense, [
-        [e for _i, _d, e, *_x in found_rows], [keys[k] for *_x, k, _a in found_rows],
-        [a for *_x, a in found_rows], [date.fromordinal(d) for _i, d, *_x in found_rows],
-        [(i, k, d, a) in paid for i, d, _e, _r, k, a in found_rows]])
-    return per_user([i for i, *_x in found_rows], made)
+        [ids[k] for k in order.tolist()], [keys[k] for k in codes], amounts,
+        [dates[d] for d in days],
+        [(i, k, d, a) in paid for i, k, d, a in zip(users, codes, days, amounts,
+                                                     strict=True)]])
+    return per_user(users, made)
 
 
 def _budgets(budgets: _Budgets, parts: _Parts, sums: _UserSums, texts: _Texts,
@@ -689,11 +727,7 @@ def _budgets(budgets: _Budgets, parts: _Parts, sums: _UserSums, texts: _Texts,
         column = c * 3 + budgets.k
         value = np.where(named, values[row, column], sums.values[at, column])
         flag = np.where(named, floats[row, column], sums.floats[at, column])
-        rounded = round_cents(value)
-        if not flag.all():  # Python's 0 stays 0
-            for r in np.flatnonzero(~flag).tolist():
-                rounded[r] = 0
-        cents.append(rounded)
+        cents.append(_set_at(round_cents(value), ~flag, 0))  # Python's 0 stays 0
     users = i.tolist()
     bounds = [period_bounds(p, todays[u]) for u, p in zip(users, budgets.period,
                                                           strict=True)]
