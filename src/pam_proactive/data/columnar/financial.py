@@ -54,7 +54,7 @@ from pam_proactive.data.columnar.cents import round_cents
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 from pam_proactive.data.columnar.recurring import Found, batch_schedules, schedule_core
-from pam_proactive.data.columnar.sorting import stable_order
+from pam_proactive.data.columnar.sorting import among, stable_order
 
 Array = np.ndarray[Any, Any]
 
@@ -400,7 +400,7 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
     skipped = np.array(copies, dtype=np.int64)
     for i_, n in _by_user(i[skipped]):
         quality[i_].skip("expense_duplicate", n)
-    return np.setdiff1d(rows, skipped, assume_unique=True), lowest
+    return rows[~among(rows, skipped)], lowest
 
 
 class _Stats(NamedTuple):

@@ -33,7 +33,7 @@ from pam_proactive.analysis.schedules import (
     MIN_OCCURRENCES,
     _grid,
 )
-from pam_proactive.data.columnar.sorting import stable_order
+from pam_proactive.data.columnar.sorting import among, stable_order
 
 Array = np.ndarray[Any, Any]
 
@@ -224,7 +224,7 @@ def batch_schedules(core: Core) -> Found:
     if not len(rows):
         return _nothing()
     members = np.concatenate([c[fit] for c in chain])
-    latest = ~np.isin(rows, members)
+    latest = ~among(rows, members)
     days = np.column_stack([day[c[fit][latest]] for c in reversed(chain)]
                            + [day[rows[latest]]])
     return Found(core.rows[rows], core.rows[rows[latest]],
