@@ -70,6 +70,7 @@ _WINDOWS = ("d30", "week", "month", "year", "prior0", "prior1", "prior2", "base"
 _PARTS = ("total", "outliers", "scheduled", "due")
 _MANY_IDS = 256  # recent ids from which pyarrow sorts them faster than Python
 _MANY_ROWS = 2048  # kept expenses from which only the rows a sum needs are grouped
+_LONG_COLUMN = 4096  # rows from which a few values are gathered, not the column listed
 
 
 def financial_section(frames: BatchFrames, rule: OutlierRule,
@@ -166,6 +167,16 @@ def _codes(column: pl.Series) -> tuple[Array, list[Any]]:
     else:
         codes = indices.to_numpy()
     return codes.astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _values_at(column: pl.Series, rows: Array) -> list[Any]:
+    """The values of ``column`` at ``rows`` (positions), as Python objects. Polars' gather
+    costs a fixed ~40 µs; a text column to pyarrow copies every value (~2 ms a batch's):
+    a short column (one traveler's) is listed whole, a long one gathered."""
+    if len(column) < _LONG_COLUMN:
+        values = column.to_list()
+        return [values[r] for r in rows.tolist()]
+    return column.gather(rows).to_list()
 
 
 def _by_user(i: Array) -> Iterator[tuple[int, int]]:
@@ -384,8 +395,8 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
     if not maybe.any():
         return rows, lowest
     check = rows[maybe]  # ascending: the rows' order
-    notes = expenses.get_column("description").to_arrow().take(check).to_pylist()
-    ids = expenses.get_column("expense_id").to_arrow().take(check).to_pylist()
+    notes = _values_at(expenses.get_column("description"), check)
+    ids = _values_at(expenses.get_column("expense_id"), check)
     keys = list(zip(i[check].tolist(), name[check].tolist(), amount[check].tolist(),
                     offset[check].tolist(), notes, strict=True))
     first: dict[tuple[Any, ...], int] = {}
@@ -672,11 +683,10 @@ def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
     # (one traveler's) are listed and sorted by Python, as fast as those on a batch.
     many = len(rows) >= _MANY_IDS
     if many:
-        taken = expenses.get_column("expense_id").to_arrow().take(kept.r[rows])
+        taken = expenses.get_column("expense_id").gather(kept.r[rows]).to_arrow()
         ids = taken.to_pylist()
     else:
-        column = expenses.get_column("expense_id").to_list()
-        ids = [column[r] for r in kept.r[rows].tolist()]
+        ids = _values_at(expenses.get_column("expense_id"), kept.r[rows])
     if None in ids:
         valid = np.array([e is not None for e in ids], dtype=bool)
         rows = rows[valid]
