@@ -32,7 +32,7 @@ import polars as pl
 import pyarrow.compute as pc
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
-from pam_proactive.analysis.outliers import Baseline, OutlierRule
+from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.analysis.schedules import CADENCES, due_counts
 from pam_proactive.context import (
     BudgetStatus,
@@ -467,15 +467,15 @@ def _baselines(groups: _Groups, amounts: Array, base: Array) -> tuple[Array, Arr
 
 
 def _bars(stats: _Stats, rule: OutlierRule) -> Array:
-    """Per group: its outlier bar (``rule.bar`` of its baseline; a thinner baseline than
-    ``rule.min_history`` has none, not asked), NaN for none (a bar of finite figures is
-    never NaN, and no amount is above NaN)."""
+    """Per group: its outlier bar (``rule.bar_of`` its baseline, no ``Baseline`` made per
+    group; a thinner baseline than ``rule.min_history`` has none, not asked), NaN for none
+    (a bar of finite figures is never NaN, and no amount is above NaN)."""
     bars = np.full(len(stats.base_n), np.nan)
     asked = np.flatnonzero(stats.base_n >= rule.min_history)
     for at, n, med, mad in zip(asked.tolist(), stats.base_n[asked].tolist(),
                                stats.median[asked].tolist(), stats.mad[asked].tolist(),
                                strict=True):
-        if (bar := rule.bar(Baseline(n, med, mad))) is not None:
+        if (bar := rule.bar_of(n, med, mad)) is not None:
             bars[at] = bar
     return bars
 
