@@ -127,6 +127,18 @@ def test_duplicates_keep_the_lowest_id_in_either_order(ids: tuple[str, str]) -> 
         ("d", "uncategorized"), ("a", "food"), ("c", "food")]
 
 
+def test_recent_expenses_sorted_by_the_ids_shown() -> None:
+    # The copy's lowest id ("a") sorts its row before "m"; a recent row without an id is
+    # left out; one day's rows by id, the days in order.
+    mine = [("food", 9.0, -1, "z", "x"), ("food", 7.0, -1, "m", None),
+            ("food", 9.0, -1, "a", "x"), ("fuel", 5.0, -1, None, None),
+            ("fuel", 4.0, -3, "q", None), ("fuel", 4.5, -3, "b", None),
+            ("food", 1.0, 0, "c", None)]
+    fin, quality = check([(TODAY, mine, []), (TODAY, list(reversed(mine)), [])])[1]
+    assert dict(quality.skipped) == {"expense_duplicate": 1}
+    assert [e.expense_id for e in fin.recent_expenses] == ["b", "q", "a", "m", "c"]
+
+
 def test_invalid_amounts_and_far_future_dates() -> None:
     mine = [("fuel", None, -1, "a", None), ("fuel", math.nan, -2, "b", None),
             ("fuel", -5.0, -3, "c", None), ("fuel", 0.0, -4, "d", None),

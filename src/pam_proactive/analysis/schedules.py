@@ -30,6 +30,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 Cadence = Literal["weekly", "biweekly", "monthly"]
@@ -231,18 +232,30 @@ def due_between(schedules: Iterable[Schedule], category: str | None, today: date
     )
 
 
+@lru_cache(maxsize=8192)
+def due_counts(cadence: Cadence, days: tuple[date, ...], today: date,
+               last_days: tuple[date, ...]) -> tuple[int, ...]:
+    """How many expected dates a schedule of ``cadence`` and occurrences ``days`` still
+    has from ``today`` up to each of ``last_days`` (``Schedule.due``, which needs no more
+    than these). Remembered: a sweep's ~3,000 series share a few hundred day patterns and
+    a batch's users a few todays, so each walk is done once per pattern. The schedule's
+    expected dates are walked once, up to the latest of ``last_days``, and counted per
+    day: ``Schedule.due`` is that walk cut at a day."""
+    dates = Schedule("", cadence, 0.0, days).due(today, max(last_days))
+    # ``dates`` ascend: those up to a day are its first ones.
+    return tuple(bisect_right(dates, last_day) for last_day in last_days)
+
+
 def dues_by_category(schedules: Sequence[Schedule], today: date, last_days: Sequence[date]
                      ) -> dict[str, tuple[float, ...]]:
     """Per category of ``schedules``: :func:`due_between` up to each of ``last_days``
     (money, user's currency), the same floats (the same products, summed in schedule
-    order). Each schedule's expected dates are walked once, up to the latest of
-    ``last_days``, and counted per day: ``Schedule.due`` is that walk cut at a day."""
+    order; the dates counted by :func:`due_counts`)."""
     products: dict[str, list[list[float]]] = {}
-    latest = max(last_days)
+    ends = tuple(last_days)
     for s in schedules:
-        dates = s.due(today, latest)
-        lists = products.setdefault(s.category, [[] for _ in last_days])
-        for k, last_day in enumerate(last_days):
-            # ``dates`` ascend: those up to ``last_day`` are its first ones.
-            lists[k].append(s.amount * bisect_right(dates, last_day))
+        counts = due_counts(s.cadence, s.days, today, ends)
+        lists = products.setdefault(s.category, [[] for _ in ends])
+        for k, count in enumerate(counts):
+            lists[k].append(s.amount * count)
     return {name: tuple(sum(p) for p in lists) for name, lists in products.items()}

@@ -22,9 +22,9 @@ integer 0 as Python's ``sum`` gives it (tracked by float flags where a budget ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import date
-from itertools import repeat
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,8 +32,8 @@ import polars as pl
 import pyarrow.compute as pc
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
-from pam_proactive.analysis.outliers import Baseline, OutlierRule
-from pam_proactive.analysis.schedules import CADENCES, Schedule, dues_by_category
+from pam_proactive.analysis.outliers import OutlierRule
+from pam_proactive.analysis.schedules import CADENCES, due_counts
 from pam_proactive.context import (
     BudgetStatus,
     CategoryStats,
@@ -50,9 +50,11 @@ from pam_proactive.data.assemble import (
     period_bounds,
     prior_month_offsets,
 )
+from pam_proactive.data.columnar.cents import round_cents
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 from pam_proactive.data.columnar.recurring import Found, batch_schedules, schedule_core
+from pam_proactive.data.columnar.sorting import among, stable_order
 
 Array = np.ndarray[Any, Any]
 
@@ -66,6 +68,9 @@ _WINDOWS = ("d30", "week", "month", "year", "prior0", "prior1", "prior2", "base"
 # :class:`_Parts`, with a float flag each (False where ``build_financial`` has Python's
 # integer 0: an empty sum, or one above no bar, which only a budget's total can show).
 _PARTS = ("total", "outliers", "scheduled", "due")
+_MANY_IDS = 256  # recent ids from which pyarrow sorts them faster than Python
+_MANY_ROWS = 2048  # kept expenses from which only the rows a sum needs are grouped
+_LONG_COLUMN = 4096  # rows from which a few values are gathered, not the column listed
 
 
 def financial_section(frames: BatchFrames, rule: OutlierRule,
@@ -102,7 +107,7 @@ class _Groups:
     ``keys`` holds each group's key, ``code`` each row's group (0 .. groups - 1)."""
 
     def __init__(self, keys: Array) -> None:
-        self.order = order = np.argsort(keys, kind="stable")
+        self.order = order = stable_order(keys)
         ordered = keys[order]
         self.starts = starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         if len(order):
@@ -114,7 +119,7 @@ class _Groups:
         # The k-th rows of every group, k = 0, 1, ..., each run with the groups in order
         # of size (largest first, so the groups having a k-th row are the first ones):
         # ``steps`` rows of ``order`` and each run's length.
-        by_size = np.argsort(-sizes, kind="stable")
+        by_size = stable_order(sizes.max(initial=0) - sizes)
         self.place = place = np.empty(len(starts), dtype=np.int64)
         place[by_size] = np.arange(len(starts))
         first = starts[by_size]
@@ -134,21 +139,22 @@ class _Groups:
         return np.bincount(self.code, weights=flags, minlength=len(self.keys)).astype(
             np.int64)
 
-    def sums(self, columns: Sequence[Array]) -> Array:
-        """Per group (rows) and column of ``columns`` (each a value per row, in row order):
-        the sum of the group's values added one after the other in row order from 0.0, as
-        Python's ``sum`` and ``+=`` add them (Polars' ``sum`` and numpy's add pairwise:
-        another float). Vectorised across groups and columns: the k-th rows of every group
-        are added at once, for k = 0, 1, ... (a group holds a few dozen rows), every column
-        in the same operation (one traveler's call costs a few dozen numpy additions)."""
-        taken = np.stack(columns)[:, self.steps] if len(columns) else (
-            np.zeros((0, len(self.steps))))
-        total, at = np.zeros((len(columns), len(self.keys))), 0
+    def sums(self, values: Array) -> Array:
+        """Per group (rows) and column of ``values`` (a row per row, in row order, a column
+        per figure): the sum of the group's values added one after the other in row order
+        from 0.0, as Python's ``sum`` and ``+=`` add them (Polars' ``sum`` and numpy's add
+        pairwise: another float). Vectorised across groups and columns: the k-th rows of
+        every group are added at once, for k = 0, 1, ... (a group holds a few dozen rows),
+        every column in the same operation (one traveler's call costs a few dozen numpy
+        additions). Rows taken in that order make each step's terms one contiguous block
+        (a block of the totals too): about half the time of a column-major layout."""
+        taken = values[self.steps]
+        total, at = np.zeros((len(self.keys), values.shape[1])), 0
         with np.errstate(over="ignore"):  # a sum past the largest float is inf, as in Python
             for count in self.runs:
-                total[:, :count] += taken[:, at:at + count]  # one addition per group
+                total[:count] += taken[at:at + count]  # one addition per group
                 at += count
-        return total[:, self.place].T
+        return total[self.place]
 
 
 def _codes(column: pl.Series) -> tuple[Array, list[Any]]:
@@ -161,6 +167,16 @@ def _codes(column: pl.Series) -> tuple[Array, list[Any]]:
     else:
         codes = indices.to_numpy()
     return codes.astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _values_at(column: pl.Series, rows: Array) -> list[Any]:
+    """The values of ``column`` at ``rows`` (positions), as Python objects. Polars' gather
+    costs a fixed ~40 µs; a text column to pyarrow copies every value (~2 ms a batch's):
+    a short column (one traveler's) is listed whole, a long one gathered."""
+    if len(column) < _LONG_COLUMN:
+        values = column.to_list()
+        return [values[r] for r in rows.tolist()]
+    return column.gather(rows).to_list()
 
 
 def _by_user(i: Array) -> Iterator[tuple[int, int]]:
@@ -379,8 +395,8 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
     if not maybe.any():
         return rows, lowest
     check = rows[maybe]  # ascending: the rows' order
-    notes = expenses.get_column("description").to_arrow().take(check).to_pylist()
-    ids = expenses.get_column("expense_id").to_arrow().take(check).to_pylist()
+    notes = _values_at(expenses.get_column("description"), check)
+    ids = _values_at(expenses.get_column("expense_id"), check)
     keys = list(zip(i[check].tolist(), name[check].tolist(), amount[check].tolist(),
                     offset[check].tolist(), notes, strict=True))
     first: dict[tuple[Any, ...], int] = {}
@@ -395,7 +411,7 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
     skipped = np.array(copies, dtype=np.int64)
     for i_, n in _by_user(i[skipped]):
         quality[i_].skip("expense_duplicate", n)
-    return np.setdiff1d(rows, skipped, assume_unique=True), lowest
+    return rows[~among(rows, skipped)], lowest
 
 
 class _Stats(NamedTuple):
@@ -414,7 +430,9 @@ def _categories(kept: _Kept, groups: _Groups) -> _Stats:
     """Per user and category: the windows' counts and sums (in row order), and the
     baseline count, median and MAD (:class:`_Stats`)."""
     windows = _WINDOWS[:-1]
-    sums = groups.sums([np.where(kept.flags[w], kept.amount, 0.0) for w in windows])
+    # The amounts in a window, 0.0 elsewhere (adding 0.0 leaves a sum of them as it is).
+    masks = np.column_stack([kept.flags[w] for w in windows])
+    sums = groups.sums(np.where(masks, kept.amount[:, None], 0.0))
     base_n, median, mad = _baselines(groups, kept.amount, kept.flags["base"])
     return _Stats({w: groups.count(kept.flags[w]) for w in ("d30", "week", "month", "year")},
                   {w: sums[:, c] for c, w in enumerate(windows)}, base_n, median, mad)
@@ -428,8 +446,7 @@ def _middles(code: Array, values: Array, groups: int) -> tuple[Array, Array]:
     # keeping that order: a stable sort of small integers is numpy's radix sort (about
     # half a lexsort of both keys, whose float key is its slow part).
     by_value = np.argsort(values)
-    small = code[by_value].astype(np.uint16 if groups <= 1 << 16 else np.int64)
-    order = by_value[np.argsort(small, kind="stable")]
+    order = by_value[stable_order(code[by_value])]
     n = np.bincount(code, minlength=groups)
     starts = np.cumsum(n) - n
     # One more value past the end: an empty group's indexes (its start - 1 and start, at
@@ -450,15 +467,15 @@ def _baselines(groups: _Groups, amounts: Array, base: Array) -> tuple[Array, Arr
 
 
 def _bars(stats: _Stats, rule: OutlierRule) -> Array:
-    """Per group: its outlier bar (``rule.bar`` of its baseline; a thinner baseline than
-    ``rule.min_history`` has none, not asked), NaN for none (a bar of finite figures is
-    never NaN, and no amount is above NaN)."""
+    """Per group: its outlier bar (``rule.bar_of`` its baseline, no ``Baseline`` made per
+    group; a thinner baseline than ``rule.min_history`` has none, not asked), NaN for none
+    (a bar of finite figures is never NaN, and no amount is above NaN)."""
     bars = np.full(len(stats.base_n), np.nan)
     asked = np.flatnonzero(stats.base_n >= rule.min_history)
     for at, n, med, mad in zip(asked.tolist(), stats.base_n[asked].tolist(),
                                stats.median[asked].tolist(), stats.mad[asked].tolist(),
                                strict=True):
-        if (bar := rule.bar(Baseline(n, med, mad))) is not None:
+        if (bar := rule.bar_of(n, med, mad)) is not None:
             bars[at] = bar
     return bars
 
@@ -506,15 +523,26 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     for w in ("week", "month", "year"):
         flag = kept.flags[w]
         masks += [flag & over, flag & paid, flag & paid & over]
-    sums = groups.sums([np.where(m, amounts, 0.0) for m in masks])
-    counts = [groups.count(m) for m in masks]
+    flags = np.column_stack(masks)
+    size = len(groups.keys)
+    if len(amounts) >= _MANY_ROWS:
+        # Only the rows over a bar or scheduled are in a sum (a few in a hundred): grouped
+        # on their own (the same order: row order in each group), every other group's
+        # counts 0 and sums 0.0. Grouping them costs a fixed ~50 µs: not for a few rows.
+        rows = np.flatnonzero(over | paid)
+        some = _Groups(groups.code[rows])
+        sums, counts = np.zeros((size, len(masks))), np.zeros((size, len(masks)), np.int64)
+        sums[some.keys] = some.sums(np.where(flags[rows], amounts[rows, None], 0.0))
+        counts[some.keys] = some.count(flags[rows])
+    else:
+        sums = groups.sums(np.where(flags, amounts[:, None], 0.0))
+        counts = groups.count(flags)
     has_bar = ~np.isnan(bars)
     # A category with a scheduled payment (in any period) has its lists.
     paid_any = groups.count(paid) > 0
-    size = len(groups.keys)
     values, floats = np.zeros((size, 12)), np.ones((size, 12), dtype=bool)
     for k, w in enumerate(("week", "month", "year")):
-        n, big_n, reg_n, rab_n = stats.n[w], *counts[3 * k:3 * k + 3]
+        n, big_n, reg_n, rab_n = stats.n[w], *counts[:, 3 * k:3 * k + 3].T
         big_s, reg_s, rab_s = sums[:, 3 * k], sums[:, 3 * k + 1], sums[:, 3 * k + 2]
         # above(every expense of the period, bar) and above(its scheduled ones, bar), as
         # analysis.outliers.above sums them: 0.0 without a bar or an expense, 0 when none
@@ -564,23 +592,30 @@ def _dues(parts: _Parts, kept: _Kept, texts: _Texts, found: Found, budgets: _Bud
     if not series:
         return
     series.sort(key=lambda s: s[:5])
-    users = [s[0] for s in series]
-    found_schedules = [Schedule(key, CADENCES[cadence], amount,
-                                tuple(date.fromordinal(d) for d in days))
-                       for _i, key, _last, amount, _r, cadence, days in series]
-    who: list[int] = []
-    keys: list[int] = []
-    dues: list[tuple[float, ...]] = []
-    for i, schedules in per_user(users, found_schedules).items():
-        today = todays[i]
-        ends = [period_bounds(p, today)[1] for p in _PERIODS]
-        for key, due in dues_by_category(schedules, today, ends).items():
-            who.append(i)
-            keys.append(texts.codes[key])
-            dues.append(due)
-    rows = parts.find(np.array(who, dtype=np.int64), np.array(keys, dtype=np.int64),
-                      texts.width)
-    parts.values[rows, 9:12] = dues
+    # Each series' dues per period: its amount times its expected dates' count, summed per
+    # user and category in that order (``dues_by_category``'s products and sums; a sum of
+    # floats from 0.0 is the one from Python's integer 0).
+    ends = {today: tuple(period_bounds(p, today)[1] for p in _PERIODS)
+            for today in set(todays.values())}
+    counts = [_due_counts(cadence, tuple(days), todays[i], ends[todays[i]])
+              for i, _key, _last, _amount, _r, cadence, days in series]
+    products = np.array([s[3] for s in series])[:, None] * np.array(counts, dtype=np.int64)
+    who = np.array([s[0] for s in series], dtype=np.int64)
+    keys = np.array([texts.codes[s[1]] for s in series], dtype=np.int64)
+    # A user's series are sorted by category: each (user, category) is one run of them.
+    groups = _Groups(who * texts.width + keys)
+    first = groups.order[groups.starts]
+    rows = parts.find(who[first], keys[first], texts.width)
+    parts.values[rows, 9:12] = groups.sums(products)
+
+
+@lru_cache(maxsize=8192)
+def _due_counts(cadence: int, days: tuple[int, ...], today: date, ends: tuple[date, ...]
+                ) -> tuple[int, ...]:
+    """``due_counts`` of a series (``cadence``: an index into ``CADENCES``, ``days``:
+    ordinals), remembered by ordinals: no dates made for a pattern seen before."""
+    return due_counts(CADENCES[cadence], tuple(date.fromordinal(d) for d in days), today,
+                      ends)
 
 
 class _UserSums:
@@ -592,7 +627,7 @@ class _UserSums:
     def __init__(self, parts: _Parts) -> None:
         groups = _Groups(parts.i)
         self.users = groups.keys
-        self.values = np.vstack([groups.sums(list(parts.values.T)), np.zeros((1, 12))])
+        self.values = np.vstack([groups.sums(parts.values), np.zeros((1, 12))])
         self.floats = np.vstack([groups.count(parts.floats) > 0,
                                  np.zeros((1, 12), dtype=bool)])
 
@@ -610,17 +645,28 @@ def _category_stats(parts: _Parts, stats: _Stats, keys: list[str]
     (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
     order = parts.order
     names = [keys[k] for k in parts.key.tolist()]
-    median, mad = stats.median[order].tolist(), stats.mad[order].tolist()
-    s = {w: stats.s[w][order].tolist() for w in stats.s}
-    month = [v if n else 0 for v, n in zip(s["month"], stats.n["month"][order].tolist(),
-                                           strict=True)]
+    prior = [stats.s[f"prior{k}"][order].tolist() for k in range(3)]
     objects = instances(CategoryStats, [
-        names, stats.base_n[order].tolist(),
-        [None if m != m else m for m in median], [None if m != m else m for m in mad],
-        list(map(round, s["d30"], repeat(2))), stats.n["d30"][order].tolist(), month,
-        list(zip(s["prior0"], s["prior1"], s["prior2"], strict=True))])
+        names, stats.base_n[order].tolist(), _none_for_nan(stats.median[order]),
+        _none_for_nan(stats.mad[order]), round_cents(stats.s["d30"][order]),
+        stats.n["d30"][order].tolist(),
+        _set_at(stats.s["month"][order].tolist(), stats.n["month"][order] == 0, 0),
+        list(zip(*prior, strict=True))])
     return {i: dict(pairs) for i, pairs in per_user(
         parts.i, list(zip(names, objects, strict=True))).items()}
+
+
+def _set_at(values: list[Any], where: Array, value: Any) -> list[Any]:
+    """``values`` with ``value`` at the rows flagged in ``where`` (a few: one pass over
+    them only, where a comprehension would test every row)."""
+    for r in np.flatnonzero(where).tolist():
+        values[r] = value
+    return values
+
+
+def _none_for_nan(values: Array) -> list[float | None]:
+    """``values`` as Python floats, NaN as None."""
+    return _set_at(values.tolist(), np.isnan(values), None)
 
 
 def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
@@ -631,25 +677,50 @@ def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
     rows = np.flatnonzero(kept.offset > -7)  # ids are only read for these days
     if not len(rows):
         return {}
-    # The whole column (NULL but for the last 7 days: cheap to list) and a plain pass.
-    column = expenses.get_column("expense_id").to_list()
-    ids = [column[r] for r in kept.r[rows].tolist()]
+    # Only these rows' ids (NULL elsewhere: the read lists them for the last 7 days), a
+    # row without one left out. pyarrow's take, its stable sort of the ids (UTF-8 bytes
+    # sort as Python's code points) and numpy's lexsort cost a fixed ~30 µs: a few rows
+    # (one traveler's) are listed and sorted by Python, as fast as those on a batch.
+    many = len(rows) >= _MANY_IDS
+    if many:
+        taken = expenses.get_column("expense_id").gather(kept.r[rows]).to_arrow()
+        ids = taken.to_pylist()
+    else:
+        ids = _values_at(expenses.get_column("expense_id"), kept.r[rows])
+    if None in ids:
+        valid = np.array([e is not None for e in ids], dtype=bool)
+        rows = rows[valid]
+        ids = [e for e in ids if e is not None]
+        if many:
+            taken = taken.filter(valid)
+    # A kept row shows the lowest id of its copies (the duplicate rule's).
+    at = kept.r[rows]
+    copied = [(k, e) for r, e in kept.lowest.items()
+              if (k := int(np.searchsorted(at, r))) < len(at) and at[k] == r]
+    for k, e in copied:
+        ids[k] = e
+    # By user, day, then id; rows of one day and id in row order (stable sorts' ties).
+    if many and not copied:
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[pc.sort_indices(taken).to_numpy()] = np.arange(len(ids))
+        order = np.lexsort((rank, kept.day[rows], kept.i[rows]))
+    else:
+        i_, d_ = kept.i[rows].tolist(), kept.day[rows].tolist()
+        order = np.array(sorted(range(len(ids)), key=lambda k: (i_[k], d_[k], ids[k])),
+                         dtype=np.int64)
+    rows = rows[order]
     s = found.scheduled
     paid = set(zip(kept.i[s].tolist(), kept.key[s].tolist(), kept.day[s].tolist(),
                    kept.amount[s].tolist(), strict=True))
-    lowest = kept.lowest
-    # By day, then id; rows of one day and id in row order (a stable sort's ties).
-    found_rows = sorted(
-        (i, day, lowest.get(r, e), r, k, amount)
-        for i, day, e, k, amount, r in zip(
-            kept.i[rows].tolist(), kept.day[rows].tolist(), ids, kept.key[rows].tolist(),
-            kept.amount[rows].tolist(), kept.r[rows].tolist(), strict=True)
-        if e is not None)
+    users, days = kept.i[rows].tolist(), kept.day[rows].tolist()
+    codes, amounts = kept.key[rows].tolist(), kept.amount[rows].tolist()
+    dates = {d: date.fromordinal(d) for d in set(days)}  # a week's days, each made once
     made = instances(Expense, [
-        [e for _i, _d, e, *_x in found_rows], [keys[k] for *_x, k, _a in found_rows],
-        [a for *_x, a in found_rows], [date.fromordinal(d) for _i, d, *_x in found_rows],
-        [(i, k, d, a) in paid for i, d, _e, _r, k, a in found_rows]])
-    return per_user([i for i, *_x in found_rows], made)
+        [ids[k] for k in order.tolist()], [keys[k] for k in codes], amounts,
+        [dates[d] for d in days],
+        [(i, k, d, a) in paid for i, k, d, a in zip(users, codes, days, amounts,
+                                                     strict=True)]])
+    return per_user(users, made)
 
 
 def _budgets(budgets: _Budgets, parts: _Parts, sums: _UserSums, texts: _Texts,
@@ -678,8 +749,7 @@ def _budgets(budgets: _Budgets, parts: _Parts, sums: _UserSums, texts: _Texts,
         column = c * 3 + budgets.k
         value = np.where(named, values[row, column], sums.values[at, column])
         flag = np.where(named, floats[row, column], sums.floats[at, column])
-        cents.append([round(v, 2) if f else 0 for v, f in zip(
-            value.tolist(), flag.tolist(), strict=True)])
+        cents.append(_set_at(round_cents(value), ~flag, 0))  # Python's 0 stays 0
     users = i.tolist()
     bounds = [period_bounds(p, todays[u]) for u, p in zip(users, budgets.period,
                                                           strict=True)]

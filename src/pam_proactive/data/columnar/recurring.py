@@ -33,6 +33,7 @@ from pam_proactive.analysis.schedules import (
     MIN_OCCURRENCES,
     _grid,
 )
+from pam_proactive.data.columnar.sorting import among, stable_order
 
 Array = np.ndarray[Any, Any]
 
@@ -106,10 +107,7 @@ def _alike(groups: Array, amounts: Array,
     low = np.searchsorted(values, values * (1 - AMOUNT_TOLERANCE), side="left")
     high = np.searchsorted(values, values * (1 + AMOUNT_TOLERANCE), side="right")
     width = len(values) + 1
-    small = groups[by_amount]
-    if n and small.min() >= 0 and small.max() < 1 << 16:
-        small = small.astype(np.uint16)
-    order = by_amount[np.argsort(small, kind="stable")]
+    order = by_amount[stable_order(groups[by_amount])]
     keys = (groups.astype(np.int64) * width + rank)[order]
     heads = np.flatnonzero(head)
     base = groups[heads].astype(np.int64) * width
@@ -154,7 +152,7 @@ def _pairs(core: Core, heads: Array) -> tuple[Array, Array, Array]:
     head, day, then row (the finder's sorted list, which ``bisect`` walks)."""
     group, amount, day, lo, hi = core.group, core.amount, core.day, core.lo, core.hi
     # Every head with every payment of its group (the core is small), then the filter.
-    order = np.argsort(group, kind="stable")
+    order = stable_order(group)
     ordered = group[order]
     start = np.searchsorted(ordered, group[heads], side="left")
     size = np.searchsorted(ordered, group[heads], side="right") - start
@@ -226,7 +224,7 @@ def batch_schedules(core: Core) -> Found:
     if not len(rows):
         return _nothing()
     members = np.concatenate([c[fit] for c in chain])
-    latest = ~np.isin(rows, members)
+    latest = ~among(rows, members)
     days = np.column_stack([day[c[fit][latest]] for c in reversed(chain)]
                            + [day[rows[latest]]])
     return Found(core.rows[rows], core.rows[rows[latest]],
