@@ -34,7 +34,7 @@ from pam_proactive.data.assemble import (
     build_travel,
     group_by_user,
 )
-from pam_proactive.data.columnar.contexts import _shares, profile_section
+from pam_proactive.data.columnar.contexts import data_quality, profile_section
 from pam_proactive.data.columnar.frames import BatchFrames, frames_from_rows
 from pam_proactive.data.columnar.travel import calendar_section, travel_section
 from pam_proactive.data.loader import BatchRows, ContextLoader
@@ -85,15 +85,12 @@ def column_wise(batches: list[BatchFrames]) -> list[dict[int, Any]]:
         out = {}
         invalid_zones = frames.people.select("i", "zone_invalid").iter_rows()
         for i, invalid in invalid_zones:
-            q, profile, trv, cal = quality[i], profiles[i], travel[i], calendar[i]
-            sections, missing = _shares(
-                (users[i].timezone is not None and not invalid,
-                 profile.vehicle_class != "unknown", True, False, bool(trv.trips),
-                 trv.location is not None, bool(cal.events), True, True, False),
-                frozenset(q.recorded_after_now), frozenset(q.skipped))
-            q.sections.update(sections)
-            q.missing_sources.extend(missing)
-            out[i] = (profile, trv, cal, q.freeze())
+            profile, trv, cal = profiles[i], travel[i], calendar[i]
+            quality_of_user = data_quality(quality, i, (
+                users[i].timezone is not None and not invalid,
+                profile.vehicle_class != "unknown", True, False, bool(trv.trips),
+                trv.location is not None, bool(cal.events), True, True, False))
+            out[i] = (profile, trv, cal, quality_of_user)
         kept.append(out)
     return kept
 
