@@ -62,14 +62,10 @@ def per_object(batches: list[BatchRows]) -> list[dict[int, Any]]:
             profile = build_profile(user, zone, q)
             travel = build_travel(mine_trips, profile, today, q)  # type: ignore[arg-type]
             calendar = build_calendar(mine_events, zone, q)
-            _completeness(q, {
-                "profile": {"timezone": user.timezone is not None and not invalid,
-                            "vehicle_type": profile.vehicle_class != "unknown"},
-                "financial": {"expenses": True, "budgets": False},
-                "travel": {"trips": bool(travel.trips), "location": travel.location is not None},
-                "calendar": {"calendar_events": bool(calendar.events)},
-                "vehicle": {"vehicles": True, "fuel_log": True, "maintenance_records": False},
-            })
+            _completeness(q, (  # COMPLETENESS_SOURCES order, as the new side's flags
+                user.timezone is not None and not invalid, profile.vehicle_class != "unknown",
+                True, False, bool(travel.trips), travel.location is not None,
+                bool(calendar.events), True, True, False))
             out[i] = (profile, travel, calendar, q.freeze())
         kept.append(out)
     return kept
