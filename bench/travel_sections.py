@@ -34,7 +34,7 @@ from pam_proactive.data.assemble import (
     build_travel,
     group_by_user,
 )
-from pam_proactive.data.columnar.contexts import _shares, profile_section
+from pam_proactive.data.columnar.contexts import data_quality, profile_section
 from pam_proactive.data.columnar.frames import BatchFrames, frames_from_rows
 from pam_proactive.data.columnar.travel import calendar_section, travel_section
 from pam_proactive.data.loader import BatchRows, ContextLoader
@@ -62,14 +62,10 @@ def per_object(batches: list[BatchRows]) -> list[dict[int, Any]]:
             profile = build_profile(user, zone, q)
             travel = build_travel(mine_trips, profile, today, q)  # type: ignore[arg-type]
             calendar = build_calendar(mine_events, zone, q)
-            _completeness(q, {
-                "profile": {"timezone": user.timezone is not None and not invalid,
-                            "vehicle_type": profile.vehicle_class != "unknown"},
-                "financial": {"expenses": True, "budgets": False},
-                "travel": {"trips": bool(travel.trips), "location": travel.location is not None},
-                "calendar": {"calendar_events": bool(calendar.events)},
-                "vehicle": {"vehicles": True, "fuel_log": True, "maintenance_records": False},
-            })
+            _completeness(q, (  # COMPLETENESS_SOURCES order, as the new side's flags
+                user.timezone is not None and not invalid, profile.vehicle_class != "unknown",
+                True, False, bool(travel.trips), travel.location is not None,
+                bool(calendar.events), True, True, False))
             out[i] = (profile, travel, calendar, q.freeze())
         kept.append(out)
     return kept
@@ -85,15 +81,12 @@ def column_wise(batches: list[BatchFrames]) -> list[dict[int, Any]]:
         out = {}
         invalid_zones = frames.people.select("i", "zone_invalid").iter_rows()
         for i, invalid in invalid_zones:
-            q, profile, trv, cal = quality[i], profiles[i], travel[i], calendar[i]
-            sections, missing = _shares(
-                (users[i].timezone is not None and not invalid,
-                 profile.vehicle_class != "unknown", True, False, bool(trv.trips),
-                 trv.location is not None, bool(cal.events), True, True, False),
-                frozenset(q.recorded_after_now), frozenset(q.skipped))
-            q.sections.update(sections)
-            q.missing_sources.extend(missing)
-            out[i] = (profile, trv, cal, q.freeze())
+            profile, trv, cal = profiles[i], travel[i], calendar[i]
+            quality_of_user = data_quality(quality, i, (
+                users[i].timezone is not None and not invalid,
+                profile.vehicle_class != "unknown", True, False, bool(trv.trips),
+                trv.location is not None, bool(cal.events), True, True, False))
+            out[i] = (profile, trv, cal, quality_of_user)
         kept.append(out)
     return kept
 

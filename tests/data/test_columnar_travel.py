@@ -279,3 +279,11 @@ def test_empty_batch_and_travelers_without_rows() -> None:
     _old, new = both([user(1), user(2, latitude=1.5, longitude=2.5)])
     assert new[UUID(int=1)].travel.trips == () and new[UUID(int=1)].calendar.events == ()
     assert new[UUID(int=2)].travel.location is not None
+
+
+def test_a_profile_repair_alone_stays_with_its_traveler() -> None:
+    # The currency is the only finding of travelers 1 and 3: each gets a builder of their
+    # own (build_profile writes into a spare one first), and 2 and 4 record nothing.
+    _old, new = both([user(1, currency="EURO"), user(2), user(3, currency="??"), user(4)])
+    assert [counts(new[UUID(int=n)])[1] for n in range(1, 5)] == [
+        {"currency_defaulted": 1}, {}, {"currency_defaulted": 1}, {}]

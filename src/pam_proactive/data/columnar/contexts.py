@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
 from pam_proactive.analysis.outliers import OutlierRule
-from pam_proactive.context import Profile, QualityBuilder, UserContext
+from pam_proactive.context import DataQuality, Profile, QualityBuilder, UserContext
 from pam_proactive.data.assemble import _USER_TEXT, _completeness, build_profile
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.financial import financial_section
@@ -25,31 +25,52 @@ from pam_proactive.data.columnar.vehicle import vehicle_section
 from pam_proactive.data.rows import UserRow
 
 
-def profile_section(frames: BatchFrames) -> tuple[dict[int, QualityBuilder],
-                                                   dict[int, UserRow], dict[int, Profile]]:
-    """Every batch user's quality builder (with the rows recorded after ``now``), profile row
-    (texts cut) and :class:`Profile`, by position ``i`` (as ``assemble.build_context``)."""
-    after: dict[int, dict[str, int]] = {}
+class Findings(dict[int, QualityBuilder]):
+    """Each batch user's :class:`QualityBuilder` by position ``i``, made when a section first
+    records something for them: ``quality[i]`` creates it. Most travelers never need one
+    (about three in four of the demo population): they share a frozen ``DataQuality``
+    (:func:`_plain_quality`) instead of building and freezing their own. Sections must
+    therefore write through ``quality[i]`` and never look a builder up otherwise (``get``,
+    ``in``): a user absent here is one with nothing recorded."""
+
+    __slots__ = ()
+
+    def __missing__(self, i: int) -> QualityBuilder:
+        self[i] = q = QualityBuilder()
+        return q
+
+
+def profile_section(frames: BatchFrames) -> tuple[Findings, dict[int, UserRow],
+                                                   dict[int, Profile]]:
+    """The batch's :class:`Findings` (with the rows recorded after ``now``), and every user's
+    profile row (texts cut) and :class:`Profile`, by position ``i`` (as
+    ``assemble.build_context``)."""
+    quality = Findings()
     if frames.after_now.height:  # mostly none (a replay's moment in the past has some)
         for i, source, rows in frames.after_now.iter_rows():
-            after.setdefault(i, {})[source] = rows
+            quality[i].recorded_after_now[source] = rows
     people = frames.people.get_column
-    quality: dict[int, QualityBuilder] = {}
     users: dict[int, UserRow] = {}
     profiles: dict[int, Profile] = {}
+    # build_profile records rarely (a currency defaulted): it writes into this spare builder,
+    # which becomes the user's only if it then holds something.
+    spare = QualityBuilder()
     for i, zone, invalid, user in zip(people("i").to_list(), people("zone").to_list(),
                                       people("zone_invalid").to_list(), frames.users,
                                       strict=True):
-        quality[i] = q = QualityBuilder(recorded_after_now=after.get(i, {}))
         if _long_text(user):
-            user = UserRow._make(cut_columns(user, _USER_TEXT, q))
+            user = UserRow._make(cut_columns(user, _USER_TEXT, quality[i]))
         users[i] = user
         if invalid:
-            q.skip("timezone_invalid")
+            quality[i].skip("timezone_invalid")
         if invalid or user.timezone is None:
             # Dates, budget periods and quiet hours then follow UTC: said, never silent.
-            q.assume("timezone", "UTC (local dates, budget periods and quiet hours)")
+            quality[i].assume("timezone", "UTC (local dates, budget periods and quiet hours)")
+        q = quality.get(i, spare)
         profiles[i] = build_profile(user, zone, q)
+        if q is spare and (spare.repaired or spare.skipped or spare.assumed):
+            quality[i] = spare
+            spare = QualityBuilder()
     return quality, users, profiles
 
 
@@ -75,6 +96,31 @@ def _shares(present: tuple[bool, ...], after_now: frozenset[str], skipped: froze
     return tuple(scratch.sections.items()), tuple(scratch.missing_sources)
 
 
+@lru_cache(maxsize=1024)  # one entry per combination of the 10 sources: all of them fit
+def _plain_quality(present: tuple[bool, ...]) -> DataQuality:
+    """The ``DataQuality`` of a user with nothing recorded (no skip, repair, assumption or
+    row after ``now``) and the sources ``present`` (flags in ``COMPLETENESS_SOURCES``
+    order): ``assemble._completeness`` alone. One frozen instance, shared by all such users
+    of every batch."""
+    scratch = QualityBuilder()
+    _completeness(scratch, present)
+    return scratch.freeze()
+
+
+def data_quality(quality: Findings, i: int, present: tuple[bool, ...]) -> DataQuality:
+    """User ``i``'s ``DataQuality``: what the sections recorded in ``quality`` and the
+    completeness of the sources ``present`` (flags in ``COMPLETENESS_SOURCES`` order); the
+    shared :func:`_plain_quality` when nothing was recorded for them."""
+    q = quality.get(i)
+    if q is None:
+        return _plain_quality(present)
+    sections, missing = _shares(present, frozenset(q.recorded_after_now),
+                                frozenset(q.skipped))
+    q.sections.update(sections)
+    q.missing_sources.extend(missing)
+    return q.freeze()
+
+
 def build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserContext]:
     """Every batch user's context as of ``frames.now``, by user id."""
     with collector_paused():
@@ -91,22 +137,20 @@ def _build_contexts(frames: BatchFrames, rule: OutlierRule) -> dict[UUID, UserCo
     order, todays, invalids = (people(name).to_list() for name in ("i", "today", "zone_invalid"))
     qualities = []
     for i, invalid in zip(order, invalids, strict=True):
-        q, profile, user = quality[i], profiles[i], users[i]
-        fin, trv, cal, veh = financial[i], travel[i], calendar[i], vehicle[i]
-        sections, missing = _shares(
-            (user.timezone is not None and not invalid, profile.vehicle_class != "unknown",
-             bool(fin.categories), bool(fin.budgets), bool(trv.trips),
-             trv.location is not None, bool(cal.events), veh.primary is not None,
-             bool(veh.fills), bool(veh.maintenance)),
-            frozenset(q.recorded_after_now), frozenset(q.skipped))
-        q.sections.update(sections)
-        q.missing_sources.extend(missing)
-        qualities.append(q.freeze())
+        profile, fin, trv, veh = profiles[i], financial[i], travel[i], vehicle[i]
+        present = (users[i].timezone is not None and not invalid,
+                   profile.vehicle_class != "unknown", bool(fin.categories),
+                   bool(fin.budgets), bool(trv.trips), trv.location is not None,
+                   bool(calendar[i].events), veh.primary is not None, bool(veh.fills),
+                   bool(veh.maintenance))
+        qualities.append(data_quality(quality, i, present))
     # Made a field at a time (objects.instances): a frozen dataclass' own __init__ costs
     # about as much as the rest of this loop.
-    ids = [profiles[i].user_id for i in order]
+    mine = [profiles[i] for i in order]
+    ids = [profile.user_id for profile in mine]
     made = instances(UserContext, (
-        ids, [frames.now] * len(order), todays, [profiles[i] for i in order],
-        [financial[i] for i in order], [travel[i] for i in order],
-        [calendar[i] for i in order], [vehicle[i] for i in order], qualities))
+        ids, [frames.now] * len(order), todays, mine,
+        *(list(map(section.__getitem__, order))
+          for section in (financial, travel, calendar, vehicle)),
+        qualities))
     return dict(zip(ids, made, strict=True))
