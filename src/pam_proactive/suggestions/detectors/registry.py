@@ -14,6 +14,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from pam_proactive.analysis.boundaries import RECHECK_REASONS
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors.spec import (
@@ -60,6 +61,8 @@ def _validate(specs: tuple[DetectorSpec, ...]) -> dict[str, str]:
     for spec in specs:
         if not spec.name or spec.name in names:
             raise RegistryError(f"detector name {spec.name!r} empty or used twice")
+        if spec.name in RECHECK_REASONS:
+            raise RegistryError(f"detector name {spec.name!r} is a recheck reason of its own")
         names.add(spec.name)
         if not callable(spec.detect):
             raise RegistryError(f"detector {spec.name!r} has no detect function")
