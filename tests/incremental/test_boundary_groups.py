@@ -2,7 +2,9 @@
 that moment its detector group says exactly what it said at `now`.
 
 Each job's recheck_at (``types`` = its group) is never earlier than the all-detector one, and
-the group's candidates at any moment in [now, recheck_at) equal those at `now`.
+the group's candidates at any moment in [now, recheck_at) equal those at `now`. recheck_at,
+which stops at the first daily boundary not after the next local midnight, gives the moment
+and the reason that every boundary would.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pam_proactive.analysis.boundaries import earliest_recheck
 from pam_proactive.context import UserContext
 from pam_proactive.jobs.scheduling.schedule import MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES
 from pam_proactive.suggestions.detectors import (
@@ -22,7 +26,7 @@ from pam_proactive.suggestions.detectors import (
     run_detectors,
 )
 from pam_proactive.suggestions.models import Candidate
-from suggestions.detectors.test_properties import plausible_contexts
+from suggestions.detectors.test_properties import contexts, plausible_contexts
 
 SETTINGS = DetectorSettings()
 GROUPS = (MONITOR_TYPES, PATTERN_TYPES, PREDICTIVE_TYPES)
@@ -60,3 +64,22 @@ def test_a_groups_output_holds_until_its_own_boundary(
         return
     assert signature(list(run_detectors(ctx, later, SETTINGS, types=group).candidates)
                      ) == signature(before), mine
+
+
+@common
+@given(ctx=st.one_of(plausible_contexts(), contexts()), hours=st.floats(0, 23.99),
+       group=st.one_of(st.none(), st.sampled_from(GROUPS)))
+def test_recheck_at_is_the_earliest_of_every_boundary(
+        ctx: UserContext, hours: float, group: frozenset[str] | None) -> None:
+    now = datetime.combine(ctx.today, datetime.min.time(), tzinfo=UTC) + timedelta(hours=hours)
+    found = run_detectors(ctx, now, SETTINGS, types=group).candidates
+    keys = {c.dedup_key for c in found}
+    expiries = [c.expires_at for c in found]
+    every = REGISTRY.boundaries(ctx, now, SETTINGS, keys, group)  # none left out
+    try:
+        expected = earliest_recheck(ctx, now, every, expiries)
+    except OverflowError:  # the last day of the calendar has no day after it
+        with pytest.raises(OverflowError):
+            recheck_at(ctx, now, SETTINGS, keys, expiries, types=group)
+        return
+    assert recheck_at(ctx, now, SETTINGS, keys, expiries, types=group) == expected

@@ -39,6 +39,10 @@ MARGIN = timedelta(seconds=1)
 _MARGIN_SECONDS = MARGIN.total_seconds()
 
 
+# The reasons of a recheck that no detector gives (a detector's name is its own).
+RECHECK_REASONS = frozenset({"expiry_refresh", "daily"})
+
+
 @dataclass(frozen=True, slots=True)
 class Recheck:
     """When to look at a traveler again, and which rule decided it."""
@@ -152,13 +156,21 @@ def earliest_recheck(ctx: UserContext, now: datetime, boundaries: Mapping[str, d
     """The earliest of the detectors' ``boundaries`` (by detector name, in the order ties
     are credited), the expiry refreshes and the next local midnight; falls back to ``now``
     + 1 day when no local midnight can be represented."""
-    options = dict(boundaries)
+    # One pass over the options in credit order, each converted to UTC once: a strictly
+    # earlier instant replaces the one kept, so a tie stays with the first.
+    reason, first = "daily", None
+    for name, moment in boundaries.items():
+        instant = moment.astimezone(UTC)
+        if first is None or instant < first:
+            reason, first = name, instant
     refresh = expiry_refresh(now, expiries, refresh_margin)
     if refresh is not None:
-        options["expiry_refresh"] = refresh
+        instant = refresh.astimezone(UTC)
+        if first is None or instant < first:
+            reason, first = "expiry_refresh", instant
     midnight = next_local_midnight(ctx)
-    options["daily"] = midnight if midnight is not None else _now(now) + timedelta(days=1)
-    instants = {k: v.astimezone(UTC) for k, v in options.items()}  # each converted once
-    reason = min(instants, key=instants.__getitem__)
+    daily = (midnight if midnight is not None else _now(now) + timedelta(days=1)).astimezone(UTC)
+    if first is None or daily < first:
+        reason, first = "daily", daily
     # A context whose local day is already over (only a stale or replayed one) is due now.
-    return Recheck(max(instants[reason], _now(now).astimezone(UTC)), reason)
+    return Recheck(max(first, _now(now).astimezone(UTC)), reason)

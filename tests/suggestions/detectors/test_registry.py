@@ -122,6 +122,8 @@ def test_other_broken_specs_fail() -> None:
         with_spec(fake_spec(silent, name="budget", kind="other_kind"))
     with pytest.raises(RegistryError, match="emits no suggestion type"):
         with_spec(DetectorSpec("empty", (), silent, never))
+    with pytest.raises(RegistryError, match="recheck reason of its own"):
+        with_spec(fake_spec(silent, name="daily"))  # a recheck would not say whose
     with pytest.raises(RegistryError, match="unknown settings"):
         with_spec(dataclasses.replace(fake_spec(silent), settings=("fuel_hgih_pct",)))
     with pytest.raises(RegistryError, match="no rule"):

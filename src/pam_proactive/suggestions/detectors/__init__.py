@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from pam_proactive.analysis.boundaries import Recheck, earliest_recheck
+from pam_proactive.analysis.boundaries import Recheck, earliest_recheck, next_local_midnight
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import Profile, UserContext
 from pam_proactive.suggestions.detectors import (
@@ -120,8 +120,10 @@ def recheck_at(ctx: UserContext, now: datetime, settings: DetectorSettings,
     of ``types``' detectors when given: a scheduled job's group), a refresh ahead of the
     candidates' rolling ``expiries`` and the next local midnight. ``keys`` are the dedup keys
     of the candidates computed at ``now``."""
-    return earliest_recheck(ctx, now, REGISTRY.boundaries(ctx, now, settings, keys, types),
-                            expiries, refresh_margin)
+    # Daily boundaries that cannot come before the next local midnight are not computed.
+    boundaries = REGISTRY.boundaries(ctx, now, settings, keys, types,
+                                     until=next_local_midnight(ctx))
+    return earliest_recheck(ctx, now, boundaries, expiries, refresh_margin)
 
 
 __all__ = [

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 
+from pam_proactive.analysis.boundaries import RECHECK_REASONS
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors.spec import (
@@ -60,6 +61,8 @@ def _validate(specs: tuple[DetectorSpec, ...]) -> dict[str, str]:
     for spec in specs:
         if not spec.name or spec.name in names:
             raise RegistryError(f"detector name {spec.name!r} empty or used twice")
+        if spec.name in RECHECK_REASONS:
+            raise RegistryError(f"detector name {spec.name!r} is a recheck reason of its own")
         names.add(spec.name)
         if not callable(spec.detect):
             raise RegistryError(f"detector {spec.name!r} has no detect function")
@@ -184,11 +187,18 @@ class Registry:
                      if not self.detector_types[s.name].isdisjoint(wanted))
 
     def boundaries(self, ctx: UserContext, now: datetime, settings: DetectorSettings,
-                   keys: Collection[str], types: Collection[str] | None = None
-                   ) -> dict[str, datetime]:
+                   keys: Collection[str], types: Collection[str] | None = None,
+                   until: datetime | None = None) -> dict[str, datetime]:
         """Each detector's boundary (those with one), by detector name; with ``types``, only
-        the detectors emitting one of them. Sub-day ones come first (see ``_timed``)."""
+        the detectors emitting one of them. Sub-day ones come first (see ``_timed``).
+
+        With ``until`` (the user's next local midnight), the daily boundaries stop at the
+        first one at or before it: each daily one is the local midnight of a date after
+        today, so none starts before the next local midnight, and a tie goes to the first
+        (see ``_timed``). The earliest of the result, and who is credited with it, are the
+        same; only the daily boundaries that could never be the earliest are left out."""
         wanted = None if types is None else self.check_types(types)
+        limit = None if until is None else until.astimezone(UTC)
         found: dict[str, datetime] = {}
         for spec in self._timed:
             if wanted is not None and self.detector_types[spec.name].isdisjoint(wanted):
@@ -197,6 +207,8 @@ class Registry:
             moment = spec.boundary(ctx, now, settings, keys)
             if moment is not None:
                 found[spec.name] = moment
+                if limit is not None and not spec.sub_day and moment.astimezone(UTC) <= limit:
+                    break
         return found
 
     def check_relations(self, relations: Iterable[Relation]) -> None:

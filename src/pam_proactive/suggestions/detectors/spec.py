@@ -54,7 +54,9 @@ class DetectorSpec:
 
     ``name`` names it in notes (``Note.detector``) and as the reason of a recheck it sets.
     ``sub_day`` says its boundary crosses hour thresholds of ``now`` (it reads the dedup
-    keys); the others change only at a local midnight. ``settings`` are the
+    keys); the others change only at a local midnight, so their boundary is the local
+    midnight of a date after today, never before the next one (``recheck_at`` relies on it
+    to skip the daily boundaries that cannot be the earliest). ``settings`` are the
     :class:`DetectorSettings` fields its module reads (the analyses it calls read their own).
     """
 
