@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from itertools import chain
 
 from pam_proactive.analysis.dates import add_days, aware, zone, zone_midnight
 from pam_proactive.context import UserContext
@@ -156,21 +157,17 @@ def earliest_recheck(ctx: UserContext, now: datetime, boundaries: Mapping[str, d
     """The earliest of the detectors' ``boundaries`` (by detector name, in the order ties
     are credited), the expiry refreshes and the next local midnight; falls back to ``now``
     + 1 day when no local midnight can be represented."""
+    refresh = expiry_refresh(now, expiries, refresh_margin)
+    midnight = next_local_midnight(ctx)
+    daily = midnight if midnight is not None else _now(now) + timedelta(days=1)
+    engine = (() if refresh is None else (("expiry_refresh", refresh),)) + (("daily", daily),)
     # One pass over the options in credit order, each converted to UTC once: a strictly
     # earlier instant replaces the one kept, so a tie stays with the first.
     reason, first = "daily", None
-    for name, moment in boundaries.items():
+    for name, moment in chain(boundaries.items(), engine):
         instant = moment.astimezone(UTC)
         if first is None or instant < first:
             reason, first = name, instant
-    refresh = expiry_refresh(now, expiries, refresh_margin)
-    if refresh is not None:
-        instant = refresh.astimezone(UTC)
-        if first is None or instant < first:
-            reason, first = "expiry_refresh", instant
-    midnight = next_local_midnight(ctx)
-    daily = (midnight if midnight is not None else _now(now) + timedelta(days=1)).astimezone(UTC)
-    if first is None or daily < first:
-        reason, first = "daily", daily
+    assert first is not None  # the daily option is always there
     # A context whose local day is already over (only a stale or replayed one) is due now.
     return Recheck(max(first, _now(now).astimezone(UTC)), reason)
