@@ -100,11 +100,9 @@ def _shares(present: tuple[bool, ...], after_now: frozenset[str], skipped: froze
 def _plain_quality(present: tuple[bool, ...]) -> DataQuality:
     """The ``DataQuality`` of a user with nothing recorded (no skip, repair, assumption or
     row after ``now``) and the sources ``present`` (flags in ``COMPLETENESS_SOURCES``
-    order): ``assemble._completeness`` alone. One frozen instance, shared by all such users
-    of every batch."""
-    scratch = QualityBuilder()
-    _completeness(scratch, present)
-    return scratch.freeze()
+    order): the completeness alone. One frozen instance, shared by all such users of every
+    batch."""
+    return _completed(QualityBuilder(), present)
 
 
 def data_quality(quality: Findings, i: int, present: tuple[bool, ...]) -> DataQuality:
@@ -112,8 +110,11 @@ def data_quality(quality: Findings, i: int, present: tuple[bool, ...]) -> DataQu
     completeness of the sources ``present`` (flags in ``COMPLETENESS_SOURCES`` order); the
     shared :func:`_plain_quality` when nothing was recorded for them."""
     q = quality.get(i)
-    if q is None:
-        return _plain_quality(present)
+    return _plain_quality(present) if q is None else _completed(q, present)
+
+
+def _completed(q: QualityBuilder, present: tuple[bool, ...]) -> DataQuality:
+    """``q`` frozen with the completeness of the sources ``present`` (:func:`_shares`)."""
     sections, missing = _shares(present, frozenset(q.recorded_after_now),
                                 frozenset(q.skipped))
     q.sections.update(sections)
