@@ -172,10 +172,13 @@ def test_the_database_restarted_mid_run_ends_in_a_completed_run(
 
         asyncio.run(prepare())
         # Ranges long enough (300 travelers in batches of 10) that the restart comes while
-        # ranges are still running, so that tasks do fail and retry.
+        # ranges are still running, so that tasks do fail and retry. The engine's own patience
+        # (a second of retries, a second's wait for a pooled connection) is shorter than the
+        # outage below: otherwise a task waits it out in-process (a range takes about a
+        # second, the outage three), and the task's retry goes untested.
         seed(uri, 1200, NOW)
         env = worker_env(uri, redis_url, PAM_BATCH_SIZE="10", PAM_JOB_RANGE_SIZE="300",
-                         PAM_QUERY_TIMEOUT="5")
+                         PAM_QUERY_TIMEOUT="1", PAM_RETRY_MAX_SECONDS="1")
         workers.extend(Worker(f"r{i}", env, tmp_path) for i in range(2))
         for w in workers:
             w.wait_ready()
