@@ -60,7 +60,7 @@ def _per_object(rows: BatchRows) -> dict[int, Any]:
 
 
 def _columnar(frames: BatchFrames) -> dict[int, Any]:
-    quality = {i: QualityBuilder() for i in frames.people["i"]}
+    quality = {i: QualityBuilder() for i in frames.people.get_column("i").to_list()}
     section = financial_section(frames, RULE, quality)
     return {i: (fin, quality[i].freeze()) for i, fin in section.items()}
 

@@ -25,14 +25,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
 from _common import NOW, parser, run, seeded_engine, server_cpu_seconds
 from pam_proactive.config import load_settings
-from pam_proactive.data.columnar.frames import SCHEMAS, frames_from_rows
+from pam_proactive.data.columnar.frames import (
+    SCHEMAS,
+    Frame,
+    empty,
+    frame_of_arrow,
+    frames_from_rows,
+)
 from pam_proactive.data.columnar.read import UNROLLED, read_frames
 from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
@@ -51,28 +56,21 @@ def sources(st: BatchStatements) -> list[tuple[str, BoundStatement]]:
             ("vehicles", st.vehicles), ("after_now", st.recorded_after_now)]
 
 
-_CSV_ARROW = {pl.Int32: pa.int32(), pl.Int64: pa.int64(), pl.Float64: pa.float64(),
-              pl.String: pa.string(), pl.Date: pa.date32(), pl.Boolean: pa.bool_(),
-              pl.Datetime: pa.timestamp("us", tz="UTC")}
-
-
-def csv_frame(data: bytes, key: str) -> pl.DataFrame:
+def csv_frame(data: bytes, key: str) -> Frame:
     """PostgreSQL CSV (ISO dates, UTC, NULL unquoted, '' quoted) of source ``key`` parsed by
     pyarrow.csv: the CSV transport measured here (exact: it passed the equality tests of
     tests/data/test_columnar_read.py before ADBC was chosen)."""
     schema = SCHEMAS[key]
     if not data:
-        return pl.DataFrame(schema=dict(schema))
+        return empty(schema)
     table = pa_csv.read_csv(
         pa.py_buffer(data), read_options=pa_csv.ReadOptions(column_names=list(schema)),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
-            column_types={n: _CSV_ARROW[type(d)] for n, d in schema.items()},
+            column_types={n: d.arrow for n, d in schema.items()},
             null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
             true_values=["t"], false_values=["f"]))
-    frame = pl.from_arrow(table, rechunk=False)  # named and typed already; the expenses flat
-    assert isinstance(frame, pl.DataFrame)
-    return frame.cast(pl.Schema(schema))
+    return frame_of_arrow(table.columns, schema)  # named and typed already; the expenses flat
 
 
 def _flat(statement: BoundStatement) -> BoundStatement:

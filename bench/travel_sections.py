@@ -79,7 +79,9 @@ def column_wise(batches: list[BatchFrames]) -> list[dict[int, Any]]:
         travel = travel_section(frames, profiles, quality)
         calendar = calendar_section(frames, quality)
         out = {}
-        invalid_zones = frames.people.select("i", "zone_invalid").iter_rows()
+        people = frames.people.get_column
+        invalid_zones = zip(people("i").to_list(), people("zone_invalid").to_list(),
+                            strict=True)
         for i, invalid in invalid_zones:
             profile, trv, cal = profiles[i], travel[i], calendar[i]
             quality_of_user = data_quality(quality, i, (

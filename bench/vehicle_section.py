@@ -91,7 +91,8 @@ def transitional(prepared: list[Prepared]) -> float:
         fuel = rows_by_user(frames.fuel)
         maintenance = rows_by_user(frames.maintenance)
         vehicles = {r[0]: r for r in frames.vehicles.iter_rows()}
-        for i, today in frames.people.select("i", "today").iter_rows():
+        people = frames.people.get_column
+        for i, today in zip(people("i").to_list(), people("today").to_list(), strict=True):
             q = qs[i]
             vehicle = vehicles.get(i)
             if vehicle is not None:

@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import polars as pl
-
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
 from pam_proactive.context import QualityBuilder
+from pam_proactive.data.columnar.columns import Frame
 
 Row = tuple[Any, ...]
 
 
-def rows_by_user(frame: pl.DataFrame) -> dict[int, list[Row]]:
+def rows_by_user(frame: Frame) -> dict[int, list[Row]]:
     """The frame's rows (tuples in column order) by their ``i``, keeping order."""
     grouped: dict[int, list[Row]] = defaultdict(list)
     for row in frame.iter_rows():

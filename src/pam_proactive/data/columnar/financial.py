@@ -28,7 +28,6 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
-import polars as pl
 import pyarrow.compute as pc
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
@@ -51,6 +50,7 @@ from pam_proactive.data.assemble import (
     prior_month_offsets,
 )
 from pam_proactive.data.columnar.cents import round_cents
+from pam_proactive.data.columnar.columns import Column, Frame
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 from pam_proactive.data.columnar.recurring import Found, batch_schedules, schedule_core
@@ -157,7 +157,7 @@ class _Groups:
         return total[self.place]
 
 
-def _codes(column: pl.Series) -> tuple[Array, list[Any]]:
+def _codes(column: Column) -> tuple[Array, list[Any]]:
     """A text column as integer codes into its distinct values (-1 for NULL), and those
     values: pyarrow's dictionary encoding (exact; microseconds for a few rows)."""
     encoded = pc.dictionary_encode(column.to_arrow())
@@ -169,10 +169,10 @@ def _codes(column: pl.Series) -> tuple[Array, list[Any]]:
     return codes.astype(np.int64), encoded.dictionary.to_pylist()
 
 
-def _values_at(column: pl.Series, rows: Array) -> list[Any]:
-    """The values of ``column`` at ``rows`` (positions), as Python objects. Polars' gather
-    costs a fixed ~40 µs; a text column to pyarrow copies every value (~2 ms a batch's):
-    a short column (one traveler's) is listed whole, a long one gathered."""
+def _values_at(column: Column, rows: Array) -> list[Any]:
+    """The values of ``column`` at ``rows`` (positions), as Python objects: a short column
+    (one traveler's) is listed whole, a long one (a batch's) gathered first, since listing
+    all of its texts costs milliseconds."""
     if len(column) < _LONG_COLUMN:
         values = column.to_list()
         return [values[r] for r in rows.tolist()]
@@ -216,7 +216,7 @@ class _Texts(NamedTuple):
     width: int
 
 
-def _expense_texts(expenses: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> _Texts:
+def _expense_texts(expenses: Frame, quality: Mapping[int, QualityBuilder]) -> _Texts:
     """The :class:`_Texts` of ``expenses``, their long categories counted as cut."""
     codes, names = _codes(expenses.get_column("category"))
     name, names = _cut_codes(expenses.get_column("i").to_numpy(), codes, names, quality)
@@ -243,7 +243,7 @@ class _Budgets(NamedTuple):
     yearly: set[int]
 
 
-def _checked(budgets: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> _Budgets:
+def _checked(budgets: Frame, quality: Mapping[int, QualityBuilder]) -> _Budgets:
     """The budgets ``_budget`` keeps (a finite, positive limit, a period the schema defines,
     a category that is None or not blank), with ``alert``: the alert threshold,
     ``DEFAULT_ALERT_PCT`` when missing or out of (0, 100]; the others counted as skipped,
@@ -342,7 +342,7 @@ class _Kept(NamedTuple):
     lowest: dict[int, str]
 
 
-def _kept(expenses: pl.DataFrame, texts: _Texts, calendar: _Calendar,
+def _kept(expenses: Frame, texts: _Texts, calendar: _Calendar,
           quality: Mapping[int, QualityBuilder]) -> _Kept:
     """The :class:`_Kept` expenses; the others counted as skipped, by reason."""
     i = expenses.get_column("i").to_numpy().astype(np.int64)
@@ -374,7 +374,7 @@ def _kept(expenses: pl.DataFrame, texts: _Texts, calendar: _Calendar,
                  calendar.since[at], flags, lowest)
 
 
-def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
+def _without_copies(expenses: Frame, rows: Array, i: Array, name: Array,
                     amount: Array, offset: Array, quality: Mapping[int, QualityBuilder]
                     ) -> tuple[Array, dict[int, str]]:
     """``rows`` (ascending) but the duplicates (a row whose user, category ``name``, amount,
@@ -669,7 +669,7 @@ def _none_for_nan(values: Array) -> list[float | None]:
     return _set_at(values.tolist(), np.isnan(values), None)
 
 
-def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
+def _recent(expenses: Frame, kept: _Kept, keys: list[str], found: Found
             ) -> dict[int, tuple[Expense, ...]]:
     """Per user ``i``: the last 7 days' expenses (those with an id), sorted by day then id,
     each marked ``scheduled`` when a scheduled payment has its category, day and amount

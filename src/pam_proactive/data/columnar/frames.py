@@ -1,4 +1,4 @@
-"""A batch's source rows as columns: one Polars frame per source (pure, no I/O).
+"""A batch's source rows as columns: one :class:`~.columns.Frame` per source (pure, no I/O).
 
 Every frame has ``i``, the user's 1-based position in the batch (as the batch statements
 key their rows: an integer is far cheaper than a UUID to join and group on), then the
@@ -14,74 +14,88 @@ sections validate every one (bad data is skipped or repaired and counted, never 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import polars as pl
+import pyarrow as pa
 
+from pam_proactive.data.columnar.columns import (
+    BOOLEAN,
+    DATE,
+    DATETIME_UTC,
+    FLOAT64,
+    INT32,
+    INT64,
+    STRING,
+    UTC,
+    Column,
+    Dtype,
+    Frame,
+)
 from pam_proactive.data.rows import TripRow, UserRow
 
 # Users of the batch: position, local date at ``now``, the zone used (an IANA name, 'UTC'
 # when the stored one is missing or invalid) and whether the stored zone was invalid.
-USERS: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "today": pl.Date(), "zone": pl.String(), "zone_invalid": pl.Boolean(),
+USERS: Mapping[str, Dtype] = {
+    "i": INT32, "today": DATE, "zone": STRING, "zone_invalid": BOOLEAN,
 }
 
 # One row per expense of the scanned window (see queries.BatchStatements.expenses), in the
 # order the database returned them. ``offset`` is spent_on - today in days (0 = today,
 # negative = past); ``expense_id`` is only set for the last 7 days (offset > -7).
-EXPENSES: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "category": pl.String(), "amount": pl.Float64(), "offset": pl.Int32(),
-    "expense_id": pl.String(), "description": pl.String(),
+EXPENSES: Mapping[str, Dtype] = {
+    "i": INT32, "category": STRING, "amount": FLOAT64, "offset": INT32,
+    "expense_id": STRING, "description": STRING,
 }
 
-BUDGETS: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "budget_id": pl.String(), "category": pl.String(),
-    "amount_limit": pl.Float64(), "period": pl.String(), "start_date": pl.Date(),
-    "end_date": pl.Date(), "alert_threshold_pct": pl.Float64(),
+BUDGETS: Mapping[str, Dtype] = {
+    "i": INT32, "budget_id": STRING, "category": STRING,
+    "amount_limit": FLOAT64, "period": STRING, "start_date": DATE,
+    "end_date": DATE, "alert_threshold_pct": FLOAT64,
 }
 
-TRIPS: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "trip_id": pl.String(), "status": pl.String(), "origin": pl.String(),
-    "destination": pl.String(), "start_date": pl.Date(), "end_date": pl.Date(),
-    "distance_miles": pl.Float64(), "estimated_cost": pl.Float64(),
-    "origin_lat": pl.String(), "origin_lng": pl.String(), "destination_lat": pl.String(),
-    "destination_lng": pl.String(), "route_text": pl.String(), "route_type": pl.String(),
+TRIPS: Mapping[str, Dtype] = {
+    "i": INT32, "trip_id": STRING, "status": STRING, "origin": STRING,
+    "destination": STRING, "start_date": DATE, "end_date": DATE,
+    "distance_miles": FLOAT64, "estimated_cost": FLOAT64,
+    "origin_lat": STRING, "origin_lng": STRING, "destination_lat": STRING,
+    "destination_lng": STRING, "route_text": STRING, "route_type": STRING,
 }
 
-EVENTS: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "event_id": pl.String(), "title": pl.String(),
-    "starts_at": pl.Datetime("us", "UTC"), "ends_at": pl.Datetime("us", "UTC"),
-    "all_day": pl.Boolean(), "event_type": pl.String(), "location_name": pl.String(),
+EVENTS: Mapping[str, Dtype] = {
+    "i": INT32, "event_id": STRING, "title": STRING,
+    "starts_at": DATETIME_UTC, "ends_at": DATETIME_UTC,
+    "all_day": BOOLEAN, "event_type": STRING, "location_name": STRING,
 }
 
-FUEL: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "fill_id": pl.String(), "filled_on": pl.Date(),
-    "odometer_miles": pl.Float64(), "gallons": pl.Float64(), "total_cost": pl.Float64(),
-    "is_full": pl.Boolean(),
+FUEL: Mapping[str, Dtype] = {
+    "i": INT32, "fill_id": STRING, "filled_on": DATE,
+    "odometer_miles": FLOAT64, "gallons": FLOAT64, "total_cost": FLOAT64,
+    "is_full": BOOLEAN,
 }
 
-MAINTENANCE: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "record_id": pl.String(), "vehicle_id": pl.String(), "task": pl.String(),
-    "performed_on": pl.Date(), "mileage_miles": pl.Float64(), "next_due_date": pl.Date(),
-    "next_due_mileage_miles": pl.Float64(),
+MAINTENANCE: Mapping[str, Dtype] = {
+    "i": INT32, "record_id": STRING, "vehicle_id": STRING, "task": STRING,
+    "performed_on": DATE, "mileage_miles": FLOAT64, "next_due_date": DATE,
+    "next_due_mileage_miles": FLOAT64,
 }
 
-VEHICLES: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "vehicle_id": pl.String(), "name": pl.String(),
-    "vehicle_type": pl.String(), "fuel_type": pl.String(), "tank_gallons": pl.Float64(),
-    "mpg": pl.Float64(), "odometer_miles": pl.Float64(), "registration_expires": pl.Date(),
-    "insurance_expires": pl.Date(),
+VEHICLES: Mapping[str, Dtype] = {
+    "i": INT32, "vehicle_id": STRING, "name": STRING,
+    "vehicle_type": STRING, "fuel_type": STRING, "tank_gallons": FLOAT64,
+    "mpg": FLOAT64, "odometer_miles": FLOAT64, "registration_expires": DATE,
+    "insurance_expires": DATE,
 }
 
 # Rows recorded after ``now``, by user and source (DataQuality.recorded_after_now).
-AFTER_NOW: Mapping[str, pl.DataType] = {
-    "i": pl.Int32(), "source": pl.String(), "rows": pl.Int64(),
+AFTER_NOW: Mapping[str, Dtype] = {
+    "i": INT32, "source": STRING, "rows": INT64,
 }
 
-SCHEMAS: Mapping[str, Mapping[str, pl.DataType]] = {
+SCHEMAS: Mapping[str, Mapping[str, Dtype]] = {
     "expenses": EXPENSES, "budgets": BUDGETS, "trips": TRIPS, "events": EVENTS,
     "fuel": FUEL, "maintenance": MAINTENANCE, "vehicles": VEHICLES, "after_now": AFTER_NOW,
 }
@@ -94,111 +108,168 @@ class BatchFrames:
 
     now: datetime
     users: tuple[UserRow, ...]
-    people: pl.DataFrame
-    expenses: pl.DataFrame
-    budgets: pl.DataFrame
-    trips: pl.DataFrame
-    events: pl.DataFrame
-    fuel: pl.DataFrame
-    maintenance: pl.DataFrame
-    vehicles: pl.DataFrame
-    after_now: pl.DataFrame
+    people: Frame
+    expenses: Frame
+    budgets: Frame
+    trips: Frame
+    events: Frame
+    fuel: Frame
+    maintenance: Frame
+    vehicles: Frame
+    after_now: Frame
 
 
-def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+def empty(schema: Mapping[str, Dtype]) -> Frame:
     """A frame with no rows and ``schema``: one frame per schema, made once and shared (a
-    Polars frame is a value: no section changes one in place), since making one costs ~80 us
-    and a traveler's batch has several empty sources."""
+    frame is a value: no section changes one), since a traveler's batch has several empty
+    sources."""
     return _empty(tuple(schema.items()))
 
 
 @functools.cache
-def _empty(schema: tuple[tuple[str, pl.DataType], ...]) -> pl.DataFrame:
-    return pl.DataFrame(schema=dict(schema))
+def _empty(schema: tuple[tuple[str, Dtype], ...]) -> Frame:
+    return Frame({name: Column(dtype, ()) for name, dtype in schema}, 0)
 
 
-def frame_of_rows(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
-                  ) -> pl.DataFrame:
+def frame_of_rows(rows: Sequence[Sequence[Any]], schema: Mapping[str, Dtype]) -> Frame:
     """The frame of ``schema`` from row tuples of its statement (its columns in schema
     order): each value as :func:`_plain` gives it, cast to its column's dtype
     (:func:`frame_of_columns`)."""
     return frame_of_columns(list(zip(*rows, strict=True)), schema) if rows else empty(schema)
 
 
-def frame_of_columns(columns: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
-                     ) -> pl.DataFrame:
+def frame_of_columns(columns: Sequence[Sequence[Any]], schema: Mapping[str, Dtype]) -> Frame:
     """The frame of ``schema`` from its columns' values (in schema order, of equal length):
-    each value as :func:`_plain` gives it, cast to its column's dtype.
+    each value as :func:`_plain` gives it, cast to its column's dtype (:func:`_cast`).
 
-    When every value already is its dtype's Python type (or None), as the views' usual types
-    load, Polars takes the values as they are: up to :data:`_AS_ROWS_MAX` rows as rows, in
-    one call (~30 us a frame), more as one typed column each. Any other value (a numeric as
-    Decimal, an id as UUID, a number as text: custom views) takes the value-by-value
-    conversion, which gives the same frame for native values
-    (tests/data/test_columnar_frames.py)."""
+    A column whose values all are its dtype's Python type (or None), as the views' usual
+    types load, is kept as it is (its integers within the dtype's range, its datetimes
+    made UTC); any other value (a numeric as Decimal, an id as UUID, a number as text:
+    custom views) makes the column's values go through :func:`_cast` one by one, which
+    gives the same column for native values (tests/data/test_columnar_frames.py)."""
     if not columns or not columns[0]:
         return empty(schema)
-    if _native(columns, schema):
-        try:
-            if len(columns[0]) <= _AS_ROWS_MAX:
-                return pl.DataFrame(list(zip(*columns, strict=True)), schema=dict(schema),
-                                    orient="row")
-            return pl.DataFrame([pl.Series(name, col, dtype=dtype) for (name, dtype), col
-                                 in zip(schema.items(), columns, strict=True)])
-        except (pl.exceptions.PolarsError, TypeError):
-            pass  # an integer beyond its dtype: the value-by-value conversion makes it null
-    return _converted(columns, schema)
+    return Frame({name: _column(dtype, values) for (name, dtype), values
+                  in zip(schema.items(), columns, strict=True)}, len(columns[0]))
 
 
-# Rows up to which a frame is made from rows rather than columns: a row costs more than a
-# column's fixed cost beyond (measured, 6-7 columns: 1 row 30 vs 70-130 us, 64 rows 50-110
-# vs 60-150 us, 1,300 rows 1.0 vs 0.2 ms).
-_AS_ROWS_MAX = 64
+def frame_of_arrow(arrays: Sequence[pa.Array | pa.ChunkedArray], schema: Mapping[str, Dtype]
+                   ) -> Frame:
+    """The frame of ``schema`` from its columns as Arrow arrays (in schema order, of equal
+    length), each cast to its dtype's Arrow type where it has another (``i`` comes as
+    bigint, numerics of a custom view as text). Strict, as the Polars cast this replaces:
+    a value the type cannot hold (an integer beyond it, a text that is no number) is an
+    error (``pyarrow.ArrowInvalid``). No value becomes a Python object here."""
+    if not arrays or not len(arrays[0]):
+        return empty(schema)
+    return Frame({name: Column(dtype, arrow=array if array.type == dtype.arrow
+                               else array.cast(dtype.arrow))
+                  for (name, dtype), array in zip(schema.items(), arrays, strict=True)},
+                 len(arrays[0]))
 
 
-def _frame_of_columns(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
-                      ) -> pl.DataFrame:
+def _column(dtype: Dtype, values: Sequence[Any]) -> Column:
+    """The column of ``dtype`` of ``values`` (see :func:`frame_of_columns`)."""
+    kinds = set(map(type, values))
+    if kinds <= _NATIVES[dtype]:
+        if dtype is DATETIME_UTC:
+            return Column(dtype, [None if v is None else _utc(v) for v in values])
+        bounds = _BOUNDS.get(dtype)
+        if bounds is None:
+            return Column(dtype, values)
+        known = values if type(None) not in kinds else [v for v in values if v is not None]
+        if not known or (bounds[0] <= min(known) and max(known) <= bounds[1]):
+            return Column(dtype, values)
+    return Column(dtype, [_cast(dtype, v) for v in values])
+
+
+# The Python types of each dtype's values kept as they are (exact types: a bool is no int,
+# a datetime no date).
+_NATIVES: Mapping[Dtype, frozenset[type]] = {
+    dtype: frozenset({dtype.python, type(None)})
+    for dtype in (INT32, INT64, FLOAT64, STRING, BOOLEAN, DATE, DATETIME_UTC)}
+# The integers each integer dtype holds (one beyond is null, as any value it cannot hold).
+_BOUNDS: Mapping[Dtype, tuple[int, int]] = {INT32: (-(2**31), 2**31 - 1),
+                                            INT64: (-(2**63), 2**63 - 1)}
+
+
+def _frame_of_columns(rows: Sequence[Sequence[Any]], schema: Mapping[str, Dtype]) -> Frame:
     """The value-by-value conversion of :func:`frame_of_rows`, for any rows (the reference
-    of its native fast paths in tests)."""
-    return _converted(list(zip(*rows, strict=True)), schema)
+    of its native fast path in tests)."""
+    return Frame({name: Column(dtype, [_cast(dtype, v) for v in values]) for (name, dtype),
+                  values in zip(schema.items(), zip(*rows, strict=True), strict=True)},
+                 len(rows))
 
 
-def _converted(columns: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]
-               ) -> pl.DataFrame:
-    return pl.DataFrame({name: pl.Series(name, [_plain(v) for v in col], dtype=dtype,
-                                         strict=False)
-                         for (name, dtype), col in zip(schema.items(), columns, strict=True)})
+def _cast(dtype: Dtype, value: Any) -> Any:
+    """``value`` as :func:`_plain` gives it, then as a value of ``dtype`` (a value it cannot
+    hold is None, as the non-strict conversion of Polars, which this replaces, made it).
+    STRING takes any value as Python's ``str`` gives it (a UUID's canonical text, an
+    integer's digits). A text is read first (:func:`_read`): a number for the numeric
+    dtypes, an ISO date or datetime for theirs. An integer dtype then takes integers in its
+    range, booleans as 0 and 1, finite floats cut toward zero; FLOAT64 takes numbers
+    (booleans as 0.0 and 1.0); BOOLEAN takes numbers (true when not zero); DATE takes
+    dates; DATETIME_UTC takes datetimes (naive ones as UTC) and dates (midnight UTC).
+    Checked against Polars' conversion value by value when this replaced it: the same
+    values, but for a float's or a boolean's text (Polars wrote 'NaN', '1e-8', 'true')."""
+    value = _plain(value)
+    if value is None:
+        return None
+    if dtype is STRING:
+        return value if type(value) is str else str(value)
+    if type(value) is str:
+        value = _read(dtype, value)
+    kind = type(value)
+    if dtype in _BOUNDS:
+        if kind is float:
+            value = int(value) if math.isfinite(value) else None
+        elif kind is bool or kind is int:
+            value = int(value)
+        else:
+            return None
+        low, high = _BOUNDS[dtype]
+        return value if value is not None and low <= value <= high else None
+    if dtype is FLOAT64:
+        try:
+            return float(value) if kind in (float, int, bool) else None
+        except OverflowError:  # an integer beyond any float
+            return None
+    if dtype is BOOLEAN:
+        return bool(value) if kind in (bool, int, float) else None
+    if dtype is DATE:
+        return value if kind is date else None
+    if kind is datetime:  # DATETIME_UTC
+        return _utc(value)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC) if kind is date else None
 
 
-def _native(columns: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]) -> bool:
-    """Whether every value of ``columns`` is its dtype's Python type or None."""
-    natives = _natives(tuple(schema.items()))
-    return all(set(map(type, col)) <= native
-               for col, native in zip(columns, natives, strict=True))
+def _read(dtype: Dtype, text: str) -> float | date | None:
+    """A text of a column of ``dtype`` (not STRING) as a value :func:`_cast` takes: an ISO
+    date or datetime (Python's ``fromisoformat``) for DATE and DATETIME_UTC, else a number
+    as ``float`` reads it, but for blanks around it or digits grouped by '_' (which Polars
+    did not take); None when it is none of those."""
+    try:
+        if dtype is DATE:
+            return date.fromisoformat(text)
+        if dtype is DATETIME_UTC:
+            return datetime.fromisoformat(text)
+        return float(text) if text == text.strip() and "_" not in text else None
+    except ValueError:
+        return None
 
 
-# The Python type each dtype of the schemas takes without conversion (besides None): exact
-# types, so a bool is not an int, nor a datetime a date.
-_NATIVE: Mapping[type[pl.DataType], type] = {
-    pl.Int32: int, pl.Int64: int, pl.Float64: float, pl.String: str, pl.Boolean: bool,
-    pl.Date: date, pl.Datetime: datetime,
-}
-
-
-@functools.cache
-def _natives(schema: tuple[tuple[str, pl.DataType], ...]) -> tuple[frozenset[type], ...]:
-    """Per column of ``schema``, the Python types that need no conversion (empty for a
-    dtype outside :data:`_NATIVE`: every value converted)."""
-    found = []
-    for _, dtype in schema:
-        native = _NATIVE.get(type(dtype))
-        found.append(frozenset() if native is None else frozenset({native, type(None)}))
-    return tuple(found)
+def _utc(value: datetime) -> datetime:
+    """``value`` in UTC (a naive one read as UTC), with the tzinfo a UTC timestamp's values
+    have from Arrow."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def _plain(value: Any) -> Any:
-    """A value Polars takes as its column's dtype: ids (UUIDs, integers) become text,
-    numerics become floats (NaN and infinities kept, for the sections to reject)."""
+    """A value of a column's Python type, or one :func:`_cast` converts: ids (UUIDs) become
+    text, numerics (Decimal, text) become floats (NaN and infinities kept, for the sections
+    to reject); a text that is no number stays text."""
     if value is None or isinstance(value, (str, bool, int, float, date, datetime)):
         return value
     try:
@@ -207,9 +278,9 @@ def _plain(value: Any) -> Any:
         return str(value)
 
 
-def people_frame(todays: Sequence[tuple[date, str, bool]]) -> pl.DataFrame:
+def people_frame(todays: Sequence[tuple[date, str, bool]]) -> Frame:
     """The :data:`USERS` frame of a batch from each user's ``local_today`` (in batch order)."""
-    return frame_of_columns([range(1, len(todays) + 1), [t[0] for t in todays],
+    return frame_of_columns([list(range(1, len(todays) + 1)), [t[0] for t in todays],
                              [t[1] for t in todays], [t[2] for t in todays]], USERS)
 
 
@@ -243,5 +314,5 @@ def frames_from_rows(
     )
 
 
-__all__ = ["SCHEMAS", "BatchFrames", "TripRow", "empty", "frame_of_columns", "frame_of_rows",
-           "frames_from_rows", "people_frame"]
+__all__ = ["SCHEMAS", "BatchFrames", "Frame", "TripRow", "empty", "frame_of_arrow",
+           "frame_of_columns", "frame_of_rows", "frames_from_rows", "people_frame"]

@@ -1,6 +1,6 @@
 """A batch's sources read straight into columns: each source's batch statement as an Arrow
 table (:meth:`Database.copy_arrow`: adbc-driver-postgresql's C++ decoding of a binary COPY),
-taken over by Polars without a Python object per value; small batches, where a read's fixed
+taken into columns without a Python object per value; small batches, where a read's fixed
 cost dominates, through psycopg instead (:data:`ROWS_MAX_TRAVELERS`).
 
 Each source is its batch statement of ``data/queries.py`` unchanged (same filters, same
@@ -24,12 +24,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import polars as pl
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pam_proactive.data.columnar.frames import (
     SCHEMAS,
     BatchFrames,
+    Frame,
+    empty,
+    frame_of_arrow,
     frame_of_columns,
     frame_of_rows,
     people_frame,
@@ -40,16 +44,30 @@ from pam_proactive.db.connection import Database
 from pam_proactive.logs import audit_read
 
 
-def to_frame(table: pa.Table, key: str) -> pl.DataFrame:
+def to_frame(table: pa.Table, key: str) -> Frame:
     """The frame of source ``key`` (a key of :data:`frames.SCHEMAS`) from the Arrow table of
-    its statement (its columns in schema order, under any names): renamed to the schema and
-    cast to its dtypes (``i`` comes as bigint, numerics of a custom view as text)."""
+    its statement (its columns in schema order, under any names), cast to the schema's
+    dtypes (:func:`frames.frame_of_arrow`: strict)."""
     schema = SCHEMAS[key]
-    frame = pl.from_arrow(table.rename_columns(list(schema)), rechunk=False)
-    assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
-    if key in UNROLLED:  # one row per user, arrays of equal length: one row per element
-        frame = frame.explode(list(schema)[1:])
-    return frame.cast(pl.Schema(schema))
+    if not table.num_rows:
+        return empty(schema)
+    columns = table.columns
+    if key in UNROLLED:
+        columns = _flattened(columns)
+    return frame_of_arrow(columns, schema)
+
+
+def _flattened(columns: list[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
+    """The columns of a statement of :data:`UNROLLED` (``i``, then arrays of one length per
+    row) one value per element of the arrays, ``i`` repeated: Arrow's flattening, no Python
+    object per value (as :func:`unrolled` does for psycopg's rows). A NULL array, or arrays
+    of unequal lengths in one row, are an error (an aggregate over a user's rows has
+    neither)."""
+    counts = [pc.list_value_length(c) for c in columns[1:]]
+    if any(n.null_count for n in counts) or not all(n.equals(counts[0]) for n in counts[1:]):
+        raise ValueError(f"arrays of {len(counts)} columns of unequal lengths, or NULL")
+    i = np.repeat(columns[0].to_numpy(), counts[0].to_numpy())
+    return [pa.chunked_array([i]), *(pc.list_flatten(c) for c in columns[1:])]
 
 
 # Sources whose statement returns one row per user, every column but ``i`` an array of
@@ -73,7 +91,7 @@ def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 # Batches of at most this many known travelers read their sources through psycopg (a
-# Python object per value, then Polars: the row path's transport), larger ones through
+# Python object per value: the row path's transport), larger ones through
 # ADBC: the same statements, the same frames. ADBC costs less per row but more per read
 # (a worker thread, an ADBC connection, the mogrify, prepare and describe round trips).
 # Measured per batch, wall / client CPU ms, psycopg (eight concurrent fetches, before the
@@ -116,7 +134,7 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
                ("after_now", st.recorded_after_now, None))
     if arrow is None:
         arrow = len(batch.users) > ROWS_MAX_TRAVELERS
-    frames: dict[str, pl.DataFrame] = {}
+    frames: dict[str, Frame] = {}
     if arrow:
         tables = await asyncio.gather(*(db.copy_arrow(*statement, batch.params)
                                         for _, statement, _ in sources))

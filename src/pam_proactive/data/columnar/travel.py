@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import polars as pl
 from numpy.typing import NDArray
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
@@ -44,6 +43,7 @@ from pam_proactive.data.assemble import (
     trip_location,
 )
 from pam_proactive.data.columnar._rows import cut_columns
+from pam_proactive.data.columnar.columns import Frame
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 
@@ -60,19 +60,13 @@ _TRIP_TEXT = (0, 1)  # a trip's (origin, destination) (see _trips)
 _EVENT_TEXT = (0, 1, 2)  # title, event_type, location_name (see calendar_section)
 
 
-def _columns(frame: pl.DataFrame) -> dict[str, pl.Series]:
-    """The frame's columns by name, taken out in one call (a ``get_column`` each costs
-    about as much as all of them at once)."""
-    return dict(zip(frame.columns, frame.get_columns(), strict=True))
-
-
 def _any_long(texts: Iterable[str | None]) -> bool:
     """Whether a text of ``texts`` is longer than TEXT_MAX_CHARS (Python's ``len``, as
     ``cut_text`` cuts): a C-speed test of the whole column before any row is looked at."""
     return max(map(len, filter(None, texts)), default=0) > TEXT_MAX_CHARS
 
 
-def _todays(users: NDArray[Any], people: pl.DataFrame) -> NDArray[np.datetime64]:
+def _todays(users: NDArray[Any], people: Frame) -> NDArray[np.datetime64]:
     """Each row's user's local date (``today``), from the rows' positions ``users`` (the
     people frame's row of position ``i`` is ``i - 1``: see ``BatchFrames``)."""
     days: NDArray[np.datetime64] = people.get_column("today").to_numpy()[users - 1]
@@ -153,15 +147,15 @@ def travel_section(frames: BatchFrames, profiles: Mapping[int, Profile],
     return out
 
 
-def _trips(trips: pl.DataFrame, people: pl.DataFrame, quality: Mapping[int, QualityBuilder]
+def _trips(trips: Frame, people: Frame, quality: Mapping[int, QualityBuilder]
            ) -> dict[int, tuple[Trip, ...]]:
     """The trips of the frame (:data:`frames.TRIPS`) by user position (``build_trip``), every
     repair and skip counted."""
-    column = _columns(trips)
+    column = trips.columns
     start_date, end_date = column["start_date"], column["end_date"]
     # Numbers from the arrays (``tolist``: floats with NaN for null) where both are needed:
-    # one conversion out of Polars per column. Dates from Polars, which refuses a day Python
-    # cannot hold (PostgreSQL's 'infinity'), where numpy's ``tolist`` gives a number.
+    # one conversion per column. Dates from ``to_list``, which refuses a day Python cannot
+    # hold (PostgreSQL's 'infinity'), where numpy's ``tolist`` gives a number.
     at = column["i"].to_numpy()
     users: list[int] = at.tolist()
     start, end = start_date.to_numpy(), end_date.to_numpy()
@@ -230,7 +224,7 @@ def calendar_section(frames: BatchFrames,
     events = frames.events
     if not events.height:  # a small batch often has none
         return dict.fromkeys(zones, empty)
-    column = _columns(events)
+    column = events.columns
     positions, start_column = column["i"], column["starts_at"]
     titles, kinds, places = (column[c].to_list() for c in ("title", "event_type", "location_name"))
     cut = _any_long(titles) or _any_long(kinds) or _any_long(places)

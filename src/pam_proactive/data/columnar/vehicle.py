@@ -26,7 +26,7 @@ from itertools import compress
 from typing import Any, cast
 
 import numpy as np
-import polars as pl
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
@@ -50,6 +50,7 @@ from pam_proactive.context import (
     Vehicle,
     VehicleContext,
 )
+from pam_proactive.data.columnar.columns import Column, Frame
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 
@@ -61,7 +62,7 @@ Tally = tuple[tuple[Flags, str, str], ...]
 
 # Dates are made once per day of a column's span when it spans at most this many days.
 _DATE_SPAN = 4_000
-# Below this many values a column is checked in Python rather than with a Polars or a
+# Below this many values a column is checked in Python rather than with a pyarrow or a
 # numpy step of a higher fixed cost.
 _SMALL = 256
 _EPOCH = date(1970, 1, 1)
@@ -98,38 +99,31 @@ def vehicle_section(frames: BatchFrames, profiles: Mapping[int, Profile],
                      unusable)
 
 
-def _by_user(frame: pl.DataFrame) -> tuple[pl.DataFrame, NDArray[Any]]:
+def _by_user(frame: Frame) -> tuple[Frame, NDArray[Any]]:
     """``frame`` with each user's rows together, in their order (the statements return them
     so: then nothing is moved), and its ``i``."""
     users = frame.get_column("i").to_numpy()
     if np.any(users[1:] < users[:-1]):
-        frame = frame.sort("i", maintain_order=True)
+        frame = frame.gather(np.argsort(users, kind="stable"))
         users = frame.get_column("i").to_numpy()
     return frame, users
 
 
-def _days(column: pl.Series) -> NDArray[Any]:
+def _days(column: Column) -> NDArray[Any]:
     """A date column as days since 1970-01-01 (integers; floats with NaN for nulls, which
-    then compare false with everything, as the oracle's ``is not None`` tests do). Through
-    numpy's datetime64: ``Series.to_physical`` runs a Polars query (~0.03 ms)."""
+    then compare false with everything, as the oracle's ``is not None`` tests do)."""
     values = column.to_numpy()  # datetime64[D], NaT for a null
     if column.null_count():
         return np.where(np.isnat(values), np.nan, values.view(np.int64))
     return values.view(np.int64)
 
 
-def _today_by_user(people: pl.DataFrame) -> NDArray[np.int32]:
+def _today_by_user(people: Frame) -> NDArray[np.int32]:
     """Each user's local date (days since 1970-01-01), indexed by position ``i``."""
     positions = people.get_column("i").to_numpy()
     days = np.zeros(int(positions.max(initial=0)) + 1, dtype=np.int32)
     days[positions] = _days(people.get_column("today"))
     return days
-
-
-def today_of_rows(users: pl.Series, people: pl.DataFrame) -> pl.Series:
-    """Each row's user's local date (``today``), by the user's position ``i``."""
-    days = _today_by_user(people)
-    return pl.Series("today", days[users.to_numpy()], dtype=pl.Int32()).cast(pl.Date())
 
 
 def _tally(users: NDArray[Any], tally: Tally, quality: Quality) -> None:
@@ -172,7 +166,7 @@ def _optional(values: Floats) -> list[float | None]:
     return [None if v != v else v for v in values.tolist()]
 
 
-def _dates(column: pl.Series, days: NDArray[Any] | None = None) -> list[date | None]:
+def _dates(column: Column, days: NDArray[Any] | None = None) -> list[date | None]:
     """A date column's values (``days``: its days since 1970-01-01, NaN for a null, when
     known). A batch's dates span few days: each is made once and shared (a date is
     immutable), far cheaper than one object per row."""
@@ -194,7 +188,7 @@ def _dates(column: pl.Series, days: NDArray[Any] | None = None) -> list[date | N
     return list(map(made.__getitem__, index.tolist()))
 
 
-def _texts(column: pl.Series, users: NDArray[Any], quality: Quality) -> list[str | None]:
+def _texts(column: Column, users: NDArray[Any], quality: Quality) -> list[str | None]:
     """A text column's values cut to ``TEXT_MAX_CHARS`` (``cut_text``), each value cut
     counted as repaired (``text_cut``) for its row's user."""
     values: list[str | None] = column.to_list()
@@ -207,24 +201,24 @@ def _texts(column: pl.Series, users: NDArray[Any], quality: Quality) -> list[str
     return values
 
 
-def _any_long(column: pl.Series, values: list[str | None]) -> bool:
+def _any_long(column: Column, values: list[str | None]) -> bool:
     """Whether a text of ``column`` (``values``) is longer than ``TEXT_MAX_CHARS``
-    (characters, as Python counts them). A small batch's few values are checked in Python:
-    a Polars string step costs a fixed ~0.05 ms, more than the check itself."""
+    (characters, as Python counts them: code points). A small batch's few values are
+    checked in Python, a batch's by pyarrow on its Arrow column, at C speed."""
     if len(values) < _SMALL:
         return any(len(t) > TEXT_MAX_CHARS for t in values if t is not None)
-    longest = column.str.len_chars().max()
-    return isinstance(longest, int) and longest > TEXT_MAX_CHARS
+    longest = pc.max(pc.utf8_length(column.to_arrow())).as_py()
+    return longest is not None and longest > TEXT_MAX_CHARS
 
 
-def _ids(column: pl.Series) -> list[str]:
+def _ids(column: Column) -> list[str]:
     """An id column's values, a missing id as ``str(None)`` (as the oracle has it)."""
     if column.null_count():
         return ["None" if v is None else v for v in column.to_list()]
     return cast(list[str], column.to_list())
 
 
-def _fills(fuel: pl.DataFrame, today: NDArray[np.int32],
+def _fills(fuel: Frame, today: NDArray[np.int32],
            quality: Quality) -> tuple[_Kept, dict[int, tuple[date, ...]]]:
     """The fill-ups ``clean_fills`` keeps, and each user's days of fill-ups skipped for
     their volume with no kept fill-up that day (``today``: each user's date, by ``i``)."""
@@ -272,7 +266,7 @@ def _take(values: list[Any], kept: list[bool] | None) -> list[Any]:
 
 
 def _duplicates(candidate: Flags, users: NDArray[Any], days: NDArray[Any],
-                gallons: Floats, stored: Floats, odometer: pl.Series) -> Flags:
+                gallons: Floats, stored: Floats, odometer: Column) -> Flags:
     """The ``candidate`` rows (usable, past fill-ups) that repeat an earlier one of their
     user: the same date, volume and odometer, compared as Python compares the oracle's
     keys (a missing odometer equals a missing one, a NaN equals nothing). ``stored``: the
@@ -297,8 +291,7 @@ def _duplicates(candidate: Flags, users: NDArray[Any], days: NDArray[Any],
         return duplicate
     readings: list[float | None] = stored[positions].tolist()
     if odometer.null_count() and any(r != r for r in readings):
-        # Which NaN is a null: from the column's values (Series.gather or is_null would run a
-        # Polars query), only when both can be there.
+        # Which NaN is a null: from the column's values, only when both can be there.
         values = odometer.to_list()
         readings = [values[k] for k in positions.tolist()]
     seen: set[tuple[Any, ...]] = set()
@@ -365,7 +358,7 @@ def _unusable_days(users: NDArray[Any], days: NDArray[Any], kept_users: NDArray[
             for i, found in gaps.items()}
 
 
-def _maintenance(records: pl.DataFrame, quality: Quality) -> _Kept:
+def _maintenance(records: Frame, quality: Quality) -> _Kept:
     """The service records as ``build_vehicle`` repairs them."""
     records, users = _by_user(records)
     task = _texts(records.get_column("task"), users, quality)
@@ -396,7 +389,7 @@ def _maintenance(records: pl.DataFrame, quality: Quality) -> _Kept:
     return _Kept(MaintenanceItem, users, mileage, fields, 4)
 
 
-def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
+def _vehicles(vehicles: Frame, profiles: Mapping[int, Profile],
               quality: Quality) -> _Kept:
     """The users' primary vehicles as ``_vehicle`` repairs them; the class and fuel type
     fall back to the profile's."""
@@ -405,7 +398,7 @@ def _vehicles(vehicles: pl.DataFrame, profiles: Mapping[int, Profile],
     # as in the per-object path's lookup.
     if np.any(users[1:] <= users[:-1]):
         last = {i: k for k, i in enumerate(users.tolist())}
-        vehicles = vehicles[sorted(last.values())]
+        vehicles = vehicles.gather(np.array(sorted(last.values()), dtype=np.int64))
         users = vehicles.get_column("i").to_numpy()
     name = _texts(vehicles.get_column("name"), users, quality)
     kinds = _texts(vehicles.get_column("vehicle_type"), users, quality)
