@@ -107,7 +107,11 @@ def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 # (bench/read_pipelines.py, 2,077 demo travelers, a shared 2-core machine, 3 x 400 reads
 # alternating): 1 traveler 7.9 / 1.5, 7.3 / 1.8, 10.4 / 2.9; 25: 24.6 / 4.4, 17.7 / 4.2,
 # 18.8 / 5.0. With one pipeline, client CPU ms psycopg vs ADBC (bench/read_sizes.py, as
-# above): 25 travelers 9.6 vs 12.4, 50: 14.6 vs 15.6; so the threshold stays.
+# above): 25 travelers 9.6 vs 12.4, 50: 14.6 vs 15.6; so the threshold stays. With the
+# frames as plain columns (columns.py; Polars' before), client CPU ms psycopg vs ADBC
+# (bench/read_sizes.py, as above, two runs): 1 traveler 1.4-1.5 vs 4.0, 25: 3.1-3.2 vs
+# 5.2-5.4, 50: 5.2-5.3 vs 6.2-6.3 (wall 14.7-22.4 vs 15.6-18.7), 150: 12.1-12.9 vs
+# 9.9-10.7: it still stays.
 ROWS_MAX_TRAVELERS = 25
 
 
