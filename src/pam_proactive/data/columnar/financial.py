@@ -62,6 +62,11 @@ _PERIODS = ("weekly", "monthly", "yearly")
 _UNCATEGORIZED = "uncategorized"  # the key of an expense without a category
 # The window flags of a kept expense (see :func:`_kept`), in this order.
 _WINDOWS = ("d30", "week", "month", "year", "prior0", "prior1", "prior2", "base")
+_W = len(_WINDOWS)
+_BASE = _WINDOWS.index("base")
+# Column 3 * period + kind of a period's flags (see :func:`_parts`): its window, its kind.
+_PERIOD_WINDOWS = np.repeat([_WINDOWS.index(w) for w in ("week", "month", "year")], 3)
+_PERIOD_KINDS = np.tile(np.arange(3), 3)
 # Per user and category, for each period (week, month, year): its ``total`` spent, the
 # ``outliers`` part of it (outliers that are not scheduled payments), its ``scheduled``
 # payments and the scheduled payments still ``due``: column ``part * 3 + period`` of
@@ -320,49 +325,50 @@ def _checked(budgets: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> _B
 
 
 class _Calendar(NamedTuple):
-    """Per user (row ``at[i]``): the first day of their week, month and year, the three
-    prior months' spans (``prior_month_offsets``: ``prior[:, 2k]`` .. ``prior[:, 2k + 1]``)
-    and the first day the schedule finder judges (``judged_since``), all as day offsets
-    from their today, and that today as an ordinal (``day0``)."""
+    """Per user (row ``at[i]``): the windows of ``_WINDOWS`` as day offsets from their
+    today, ``lo[:, w]`` .. ``hi[:, w]`` (inclusive), the first day the schedule finder
+    judges (``judged_since``, an offset too) and that today as an ordinal (``day0``)."""
 
     at: Array
-    week: Array
-    month: Array
-    year: Array
-    prior: Array
+    lo: Array
+    hi: Array
     since: Array
     day0: Array
 
 
+@lru_cache(maxsize=4096)
+def _calendar_row(today: date, yearly: bool) -> tuple[int, ...]:
+    """A user's :class:`_Calendar` figures (``lo``, ``hi``, ``since``, ``day0``) for their
+    ``today`` and whether they have a yearly budget row; remembered: a sweep's users share
+    a few todays. The windows: the last ``SPENT_DAYS`` days, this week, month and year
+    (each up to today: kept expenses are not after it), the three prior months' spans
+    (``prior_month_offsets``), which are before this month (the oracle's elif), and the
+    baseline (``BASELINE_DAYS``)."""
+    day0 = today.toordinal()
+    week, month, year = (period_bounds(p, today)[0].toordinal() - day0 for p in _PERIODS)
+    prior = prior_month_offsets(today)
+    lo = (1 - SPENT_DAYS, week, month, year, *(first for first, _ in prior), BASELINE_DAYS[0])
+    hi = (0, 0, 0, 0, *(min(last, month - 1) for _, last in prior), BASELINE_DAYS[1])
+    return (*lo, *hi, judged_since(today, yearly).toordinal() - day0, day0)
+
+
 def _calendar(todays: Mapping[int, date], yearly: set[int]) -> _Calendar:
-    """The :class:`_Calendar` of the users of ``todays``; computed once per distinct today
-    (a batch has a few)."""
-    days: dict[tuple[date, bool], tuple[int, ...]] = {}
-    rows = []
-    for i, today in todays.items():
-        key = (today, i in yearly)
-        row = days.get(key)
-        if row is None:
-            day0 = today.toordinal()
-            starts = [period_bounds(p, today)[0].toordinal() - day0 for p in _PERIODS]
-            prior = [x for span in prior_month_offsets(today) for x in span]
-            row = days[key] = (*starts, *prior,
-                               judged_since(today, key[1]).toordinal() - day0, day0)
-        rows.append(row)
-    table = np.array(rows, dtype=np.int64).reshape(len(rows), 11)
+    """The :class:`_Calendar` of the users of ``todays``."""
+    table = np.array([_calendar_row(today, i in yearly) for i, today in todays.items()],
+                     dtype=np.int64).reshape(len(todays), 2 * _W + 2)
     users = np.array(list(todays), dtype=np.int64)
     at = np.zeros(int(users.max(initial=0)) + 1, dtype=np.int64)
     at[users] = np.arange(len(users))
-    return _Calendar(at, table[:, 0], table[:, 1], table[:, 2], table[:, 3:9], table[:, 9],
-                     table[:, 10])
+    return _Calendar(at, table[:, :_W], table[:, _W:2 * _W], table[:, -2], table[:, -1])
 
 
 class _Kept(NamedTuple):
     """The expenses that count (valid, not after today, not a duplicate), in row order:
     ``r`` their rows in the frame, user ``i``, ``key`` (:class:`_Texts`), ``amount``,
     ``offset`` (from the user's today), ``day`` (an ordinal), ``since`` (the user's first
-    judged day, an offset), the window flags of ``_WINDOWS`` and ``lowest``: the lowest id
-    of a kept row's copies, by row (the duplicate rule keeps it)."""
+    judged day, an offset), ``flags``: whether the row is in each window (a column per
+    window, in ``_WINDOWS`` order) and ``lowest``: the lowest id of a kept row's copies, by
+    row (the duplicate rule keeps it)."""
 
     r: Array
     i: Array
@@ -371,7 +377,7 @@ class _Kept(NamedTuple):
     offset: Array
     day: Array
     since: Array
-    flags: dict[str, Array]
+    flags: Array
     lowest: dict[int, str]
 
 
@@ -393,17 +399,9 @@ def _kept(expenses: pl.DataFrame, texts: _Texts, calendar: _Calendar,
     rows, lowest = _without_copies(expenses, rows, i, texts.name, amount, offset, quality)
     i, amount, offset = i[rows], amount[rows], offset[rows]
     at = calendar.at[i]
-    day0, month_from = calendar.day0[at], calendar.month[at]
-    first_day, last_day = BASELINE_DAYS
-    prior = calendar.prior[at]
-    flags = {
-        "d30": offset > -SPENT_DAYS, "week": offset >= calendar.week[at],
-        "month": offset >= month_from, "year": offset >= calendar.year[at],
-        # Prior months are before this month (the oracle's elif).
-        **{f"prior{k}": (offset < month_from) & (offset >= prior[:, 2 * k])
-           & (offset <= prior[:, 2 * k + 1]) for k in range(3)},
-        "base": (offset >= first_day) & (offset <= last_day)}
-    return _Kept(rows, i, texts.key[rows], amount, offset, day0 + offset,
+    column = offset[:, None]
+    flags = (column >= calendar.lo[at]) & (column <= calendar.hi[at])
+    return _Kept(rows, i, texts.key[rows], amount, offset, calendar.day0[at] + offset,
                  calendar.since[at], flags, lowest)
 
 
@@ -448,12 +446,12 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
 
 
 class _Stats(NamedTuple):
-    """Per group (a user's category, in :class:`_Groups` order): the windows' counts and
-    sums (``n``, ``s``: columns in ``_WINDOWS`` order but the baseline) and the baseline's
-    count, median and MAD (NaN for none)."""
+    """Per group (a user's category, in :class:`_Groups` order): the windows' counts ``n``
+    (columns d30, week, month, year) and sums ``s`` (columns in ``_WINDOWS`` order but the
+    baseline), and the baseline's count, median and MAD (NaN for none)."""
 
-    n: dict[str, Array]
-    s: dict[str, Array]
+    n: Array
+    s: Array
     base_n: Array
     median: Array
     mad: Array
@@ -462,13 +460,10 @@ class _Stats(NamedTuple):
 def _categories(kept: _Kept, groups: _Groups) -> _Stats:
     """Per user and category: the windows' counts and sums (in row order), and the
     baseline count, median and MAD (:class:`_Stats`)."""
-    windows = _WINDOWS[:-1]
     # The amounts in a window, 0.0 elsewhere (adding 0.0 leaves a sum of them as it is).
-    masks = np.column_stack([kept.flags[w] for w in windows])
-    sums = groups.sums(np.where(masks, kept.amount[:, None], 0.0))
-    base_n, median, mad = _baselines(groups, kept.amount, kept.flags["base"])
-    return _Stats({w: groups.count(kept.flags[w]) for w in ("d30", "week", "month", "year")},
-                  {w: sums[:, c] for c, w in enumerate(windows)}, base_n, median, mad)
+    sums = groups.sums(np.where(kept.flags[:, :_BASE], kept.amount[:, None], 0.0))
+    base_n, median, mad = _baselines(groups, kept.amount, kept.flags[:, _BASE])
+    return _Stats(groups.count(kept.flags[:, :4]), sums, base_n, median, mad)
 
 
 def _middles(code: Array, values: Array, groups: int) -> tuple[Array, Array]:
@@ -552,11 +547,12 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     over = amounts > bars[groups.code]
     paid = np.zeros(len(amounts), dtype=bool)
     paid[found.scheduled] = True
-    masks = []
-    for w in ("week", "month", "year"):
-        flag = kept.flags[w]
-        masks += [flag & over, flag & paid, flag & paid & over]
-    flags = np.column_stack(masks)
+    # Per period (week, month, year: column 3 * period + kind), whether the row is in it
+    # and above the bar, scheduled, or both (kinds 0, 1, 2). Columns gathered, then one
+    # ``&`` (measured, 100,000 rows: 0.65 ms, against 0.81 ms for nine and a column stack
+    # and 2.5 ms for a broadcast over rows of 3 columns).
+    flags = (kept.flags[:, _PERIOD_WINDOWS]
+             & np.stack((over, paid, over & paid), axis=1)[:, _PERIOD_KINDS])
     size = len(groups.keys)
     if len(amounts) >= _MANY_ROWS:
         # Only the rows over a bar or scheduled are in a sum (a few in a hundred): grouped
@@ -564,34 +560,35 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
         # counts 0 and sums 0.0. Grouping them costs a fixed ~50 µs: not for a few rows.
         rows = np.flatnonzero(over | paid)
         some = _Groups(groups.code[rows])
-        sums, counts = np.zeros((size, len(masks))), np.zeros((size, len(masks)), np.int64)
+        sums, counts = np.zeros((size, 9)), np.zeros((size, 9), np.int64)
         sums[some.keys] = some.sums(np.where(flags[rows], amounts[rows, None], 0.0))
         counts[some.keys] = some.count(flags[rows])
     else:
         sums = groups.sums(np.where(flags, amounts[:, None], 0.0))
         counts = groups.count(flags)
-    has_bar = ~np.isnan(bars)
+    has_bar = ~np.isnan(bars)[:, None]
     # A category with a scheduled payment (in any period) has its lists.
-    paid_any = groups.count(paid) > 0
+    paid_any = (groups.count(paid) > 0)[:, None]
+    # Per period (columns week, month, year): the counts and sums of its expenses, of
+    # those above the bar, of the scheduled ones and of those both.
+    n, big_n, reg_n, rab_n = stats.n[:, 1:4], counts[:, 0::3], counts[:, 1::3], counts[:, 2::3]
+    big_s, reg_s, rab_s = sums[:, 0::3], sums[:, 1::3], sums[:, 2::3]
+    # above(every expense of the period, bar) and above(its scheduled ones, bar), as
+    # analysis.outliers.above sums them: 0.0 without a bar or an expense, 0 when none is
+    # above the bar.
+    every = np.where(has_bar & (n > 0) & (big_n > 0), big_s, 0.0)
+    every_float = ~has_bar | (n == 0) | (big_n > 0)
+    within = np.where(has_bar & (reg_n > 0) & (rab_n > 0), rab_s, 0.0)
+    within_float = ~has_bar | (reg_n == 0) | (rab_n > 0)
     values, floats = np.zeros((size, 12)), np.ones((size, 12), dtype=bool)
-    for k, w in enumerate(("week", "month", "year")):
-        n, big_n, reg_n, rab_n = stats.n[w], *counts[:, 3 * k:3 * k + 3].T
-        big_s, reg_s, rab_s = sums[:, 3 * k], sums[:, 3 * k + 1], sums[:, 3 * k + 2]
-        # above(every expense of the period, bar) and above(its scheduled ones, bar), as
-        # analysis.outliers.above sums them: 0.0 without a bar or an expense, 0 when none
-        # is above the bar.
-        every = np.where(has_bar & (n > 0) & (big_n > 0), big_s, 0.0)
-        every_float = ~has_bar | (n == 0) | (big_n > 0)
-        within = np.where(has_bar & (reg_n > 0) & (rab_n > 0), rab_s, 0.0)
-        within_float = ~has_bar | (reg_n == 0) | (rab_n > 0)
-        values[:, k] = stats.s[w]
-        # An empty week's or month's sum is 0; the year's is a running 0.0.
-        floats[:, k] = n > 0 if k < 2 else True
-        # Without a scheduled payment in the category, ``every - 0.0``: a float.
-        values[:, 3 + k] = every - within
-        floats[:, 3 + k] = ~paid_any | every_float | within_float
-        values[:, 6 + k] = reg_s
-        floats[:, 6 + k] = reg_n > 0
+    values[:, 0:3] = stats.s[:, 1:4]
+    # An empty week's or month's sum is 0; the year's is a running 0.0.
+    floats[:, 0:2] = n[:, :2] > 0
+    # Without a scheduled payment in the category, ``every - 0.0``: a float.
+    values[:, 3:6] = every - within
+    floats[:, 3:6] = ~paid_any | every_float | within_float
+    values[:, 6:9] = reg_s
+    floats[:, 6:9] = reg_n > 0
     # A category's due list is floats (9 .. 11: True).
     first = groups.order[groups.starts]  # each group's first row: its order of first expense
     i, key = kept.i[first], kept.key[first]
@@ -678,13 +675,12 @@ def _category_stats(parts: _Parts, stats: _Stats, keys: list[str]
     (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
     order = parts.order
     names = [keys[k] for k in parts.key.tolist()]
-    prior = [stats.s[f"prior{k}"][order].tolist() for k in range(3)]
+    s, n = stats.s[order], stats.n[order]
     objects = instances(CategoryStats, [
         names, stats.base_n[order].tolist(), _none_for_nan(stats.median[order]),
-        _none_for_nan(stats.mad[order]), round_cents(stats.s["d30"][order]),
-        stats.n["d30"][order].tolist(),
-        _set_at(stats.s["month"][order].tolist(), stats.n["month"][order] == 0, 0),
-        list(zip(*prior, strict=True))])
+        _none_for_nan(stats.mad[order]), round_cents(s[:, 0]), n[:, 0].tolist(),
+        _set_at(s[:, 2].tolist(), n[:, 2] == 0, 0),
+        list(zip(*s[:, 4:7].T.tolist(), strict=True))])
     return {i: dict(pairs) for i, pairs in per_user(
         parts.i, list(zip(names, objects, strict=True))).items()}
 
