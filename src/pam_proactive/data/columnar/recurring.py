@@ -37,6 +37,11 @@ from pam_proactive.data.columnar.sorting import among, stable_order
 
 Array = np.ndarray[Any, Any]
 
+# Walked heads under which each one's grid is looked up, rather than the distinct days'
+# found first (measured: 3 heads 2 vs 10 us, 60 heads 32 vs 39 us, 200 heads 101 vs 88 us,
+# 5,000 heads 2.4 vs 0.27 ms: the lookups and their conversion grow with the heads).
+_FEW_HEADS = 128
+
 
 class Core(NamedTuple):
     """The core of a batch's payments (see :func:`schedule_core`), in payment order:
@@ -192,27 +197,30 @@ def batch_schedules(core: Core) -> Found:
     keys = head * span + (paid_on - first_day)
     walking = np.ones(len(heads), dtype=bool)
     last = day[heads]
-    base = np.arange(len(heads)) * span
-    chain = []
-    for _ in range(1, MIN_OCCURRENCES):
+    numbers = np.arange(len(heads))
+    base = numbers * span
+    # Each head's chain: row k - 1 its k-th payment before the head (0 where none).
+    chain = np.empty((MIN_OCCURRENCES - 1, len(heads)), dtype=np.int64)
+    for step in chain:
         # The latest alike payment dated before the last one taken: the pair just
         # before the first of this head dated from ``last`` on (latest row among ties).
         at = np.searchsorted(keys, base + (last - first_day), side="left") - 1
         found = at >= 0
-        found[found] &= head[at[found]] == np.arange(len(heads))[found]
+        found[found] &= head[at[found]] == numbers[found]
         walking &= found
-        taken = np.where(found, payment[np.maximum(at, 0)], 0)
-        chain.append(taken)
-        last = np.where(found, day[taken], last)
+        step[:] = np.where(found, payment[np.maximum(at, 0)], 0)
+        last = np.where(found, day[step], last)
     # Clean: the only alike payments from the chain's first day to the head's are its own.
     between = (np.searchsorted(keys, base + span, side="left")
                - np.searchsorted(keys, base + (last - first_day), side="left"))
     walked = np.flatnonzero(walking & (between + 1 == MIN_OCCURRENCES))
-    taken_days = np.column_stack([day[c[walked]] for c in chain]) if len(walked) else (
-        np.zeros((0, MIN_OCCURRENCES - 1), dtype=np.int64))
+    taken_days = day[chain[:, walked]].T
     head_days = day[heads[walked]]
-    distinct, which = np.unique(head_days, return_inverse=True)
-    expected = _grids(distinct)[which.reshape(-1)]  # walked head, cadence, k - 1
+    if len(walked) < _FEW_HEADS:
+        expected = _grids(head_days)  # walked head, cadence, k - 1
+    else:
+        distinct, which = np.unique(head_days, return_inverse=True)
+        expected = _grids(distinct)[which.reshape(-1)]
     deviations = taken_days[:, None, :] - expected
     # The deviations with the head's own 0, as the finder spans them.
     spread = deviations.max(axis=2, initial=0) - deviations.min(axis=2, initial=0)
@@ -223,9 +231,8 @@ def batch_schedules(core: Core) -> Found:
     rows = heads[fit]
     if not len(rows):
         return _nothing()
-    members = np.concatenate([c[fit] for c in chain])
-    latest = ~among(rows, members)
-    days = np.column_stack([day[c[fit][latest]] for c in reversed(chain)]
-                           + [day[rows[latest]]])
-    return Found(core.rows[rows], core.rows[rows[latest]],
-                 cadence[latest].astype(np.int64), days)
+    latest = ~among(rows, chain[:, fit].ravel())
+    ends = rows[latest]
+    # Each series' days, oldest first: its chain backwards, then its latest payment.
+    days = day[np.vstack((chain[::-1, fit[latest]], ends))].T
+    return Found(core.rows[rows], core.rows[ends], cadence[latest].astype(np.int64), days)
