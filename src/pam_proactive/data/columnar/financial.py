@@ -127,9 +127,9 @@ class _Groups:
         new = np.empty(len(order), dtype=bool)
         new[:1] = True
         np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        self.starts = starts = np.flatnonzero(new)
+        self.starts = starts = new.nonzero()[0]
         self.keys = ordered[starts]
-        rank = np.cumsum(new) - 1  # each ordered row's group
+        rank = new.cumsum() - 1  # each ordered row's group
         self.code = code = np.empty(len(order), dtype=np.int64)
         code[order] = rank
         sizes = np.bincount(rank, minlength=len(starts))
@@ -150,8 +150,8 @@ class _Groups:
         self.place = place = np.empty(len(starts), dtype=np.int64)
         place[by_size] = np.arange(len(starts))
         first = starts[by_size]
-        self.runs = np.searchsorted(-sizes[by_size], -np.arange(1, longest + 1),
-                                    side="right").tolist()
+        self.runs = (-sizes[by_size]).searchsorted(-np.arange(1, longest + 1),
+                                                   side="right").tolist()
         self.steps = order[np.concatenate(
             [first[:count] + k for k, count in enumerate(self.runs)])] if self.runs else (
             np.zeros(0, dtype=np.int64))
@@ -319,7 +319,7 @@ def _checked(budgets: pl.DataFrame, quality: Mapping[int, QualityBuilder]) -> _B
         defaulted &= ~pc.is_null(pct_column.to_arrow()).to_numpy(zero_copy_only=False)
     for i_, n in _by_user(i[defaulted]):
         quality[i_].repair("budget_threshold_defaulted", n)
-    rows = np.flatnonzero(keep)
+    rows = keep.nonzero()[0]
     at = rows.tolist()
     ids = budgets.get_column("budget_id").to_list()
     limits, pcts = limit[rows].tolist(), pct[rows].tolist()
@@ -402,7 +402,7 @@ def _kept(expenses: pl.DataFrame, texts: _Texts, calendar: _Calendar,
                           ("expense_date_far_future", valid & (offset > FAR_FUTURE_DAYS))):
         for i_, n in _by_user(i[flags]):
             quality[i_].skip(reason, n)
-    rows = np.flatnonzero(valid & (offset <= 0))
+    rows = (valid & (offset <= 0)).nonzero()[0]
     rows, lowest = _without_copies(expenses, rows, i, texts.name, amount, offset, quality)
     i, amount, offset = i[rows], amount[rows], offset[rows]
     at = calendar.at[i]
@@ -423,7 +423,7 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
     # made of those three with another row can be one (a collision only adds rows to
     # check). The exact rule then runs on them alone, a small part of the batch.
     mixed = amount[rows] + (i[rows] * 4096 + offset[rows]) * 1e7
-    order = np.argsort(mixed)
+    order = mixed.argsort()
     ordered = mixed[order]
     same = ordered[1:] == ordered[:-1]
     maybe = np.zeros(len(rows), dtype=bool)
@@ -480,10 +480,10 @@ def _middles(code: Array, values: Array, groups: int) -> tuple[Array, Array]:
     # Values sorted (any order of equal values gives the same middles), then by group
     # keeping that order: a stable sort of small integers is numpy's radix sort (about
     # half a lexsort of both keys, whose float key is its slow part).
-    by_value = np.argsort(values)
+    by_value = values.argsort()
     order = by_value[stable_order(code[by_value])]
     n = np.bincount(code, minlength=groups)
-    starts = np.cumsum(n) - n
+    starts = n.cumsum() - n
     # One more value past the end: an empty group's indexes (its start - 1 and start, at
     # most the number of values) stay in bounds; its figures are then discarded.
     ordered = np.concatenate((values[order], _NAN))
@@ -506,7 +506,7 @@ def _bars(stats: _Stats, rule: OutlierRule) -> Array:
     group; a thinner baseline than ``rule.min_history`` has none, not asked), NaN for none
     (a bar of finite figures is never NaN, and no amount is above NaN)."""
     bars = np.full(len(stats.base_n), np.nan)
-    asked = np.flatnonzero(stats.base_n >= rule.min_history)
+    asked = (stats.base_n >= rule.min_history).nonzero()[0]
     for at, n, med, mad in zip(asked.tolist(), stats.base_n[asked].tolist(),
                                stats.median[asked].tolist(), stats.mad[asked].tolist(),
                                strict=True):
@@ -533,7 +533,7 @@ class _Parts(NamedTuple):
     def find(self, i: Array, key: Array, width: int) -> Array:
         """The row of each user ``i`` and key code ``key`` (-1: none), or ``len(i)`` (past
         the last row) for a pair without one."""
-        at = np.searchsorted(self.groups, i * width + key)
+        at = self.groups.searchsorted(i * width + key)
         found = (key >= 0) & (at < len(self.groups))
         found[found] = self.groups[at[found]] == (i * width + key)[found]
         rows = np.full(len(i), len(self.i))
@@ -565,7 +565,7 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
         # Only the rows over a bar or scheduled are in a sum (a few in a hundred): grouped
         # on their own (the same order: row order in each group), every other group's
         # counts 0 and sums 0.0. Grouping them costs a fixed ~50 µs: not for a few rows.
-        rows = np.flatnonzero(over | paid)
+        rows = (over | paid).nonzero()[0]
         some = _Groups(groups.code[rows])
         sums, counts = np.zeros((size, 9)), np.zeros((size, 9), np.int64)
         sums[some.keys] = some.sums(np.where(flags[rows], amounts[rows, None], 0.0))
@@ -669,7 +669,7 @@ class _UserSums:
 
     def at(self, i: Array) -> Array:
         """The row of each user of ``i``: theirs, or the last (zeros) for one without."""
-        at = np.searchsorted(self.users, i)
+        at = self.users.searchsorted(i)
         found = at < len(self.users)
         found[found] = self.users[at[found]] == i[found]
         return np.where(found, at, len(self.users))
@@ -694,7 +694,7 @@ def _category_stats(parts: _Parts, stats: _Stats, keys: list[str]
 def _set_at(values: list[Any], where: Array, value: Any) -> list[Any]:
     """``values`` with ``value`` at the rows flagged in ``where`` (a few: one pass over
     them only, where a comprehension would test every row)."""
-    for r in np.flatnonzero(where).tolist():
+    for r in where.nonzero()[0].tolist():
         values[r] = value
     return values
 
@@ -709,7 +709,7 @@ def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
     """Per user ``i``: the last 7 days' expenses (those with an id), sorted by day then id,
     each marked ``scheduled`` when a scheduled payment has its category, day and amount
     (as ``schedule_effects`` marks them)."""
-    rows = np.flatnonzero(kept.offset > -7)  # ids are only read for these days
+    rows = (kept.offset > -7).nonzero()[0]  # ids are only read for these days
     if not len(rows):
         return {}
     # Only these rows' ids (NULL elsewhere: the read lists them for the last 7 days), a
@@ -731,7 +731,7 @@ def _recent(expenses: pl.DataFrame, kept: _Kept, keys: list[str], found: Found
     # A kept row shows the lowest id of its copies (the duplicate rule's).
     at = kept.r[rows]
     copied = [(k, e) for r, e in kept.lowest.items()
-              if (k := int(np.searchsorted(at, r))) < len(at) and at[k] == r]
+              if (k := int(at.searchsorted(r))) < len(at) and at[k] == r]
     for k, e in copied:
         ids[k] = e
     # By user, day, then id; rows of one day and id in row order (stable sorts' ties).

@@ -78,7 +78,7 @@ def schedule_core(group: Array, amount: Array, day: Array, head: Array) -> Core:
     Every payment dated from that day on is a head; copies of a head (same ``group`` and
     amount) are judged alike, so they are all judged, without finding the distinct ones."""
     judged, in_core = _alike(group, amount, head)
-    rows = np.flatnonzero(in_core)
+    rows = in_core.nonzero()[0]
     amounts = amount[rows]
     judged = judged[rows]
     return Core(rows, group[rows], amounts, day[rows].astype(np.int64), judged,
@@ -102,22 +102,22 @@ def _alike(groups: Array, amounts: Array,
     n = len(amounts)
     # The amounts sorted once: their distinct values and ranks, and (a stable sort of the
     # groups after it, numpy's radix sort for small integers) the payments sorted by key.
-    by_amount = np.argsort(amounts)
+    by_amount = amounts.argsort()
     ordered = amounts[by_amount]
     new = np.ones(n, dtype=bool)
     new[1:] = ordered[1:] != ordered[:-1]
     values = ordered[new]
     rank = np.empty(n, dtype=np.int64)
-    rank[by_amount] = np.cumsum(new) - 1
-    low = np.searchsorted(values, values * (1 - AMOUNT_TOLERANCE), side="left")
-    high = np.searchsorted(values, values * (1 + AMOUNT_TOLERANCE), side="right")
+    rank[by_amount] = new.cumsum() - 1
+    low = values.searchsorted(values * (1 - AMOUNT_TOLERANCE), side="left")
+    high = values.searchsorted(values * (1 + AMOUNT_TOLERANCE), side="right")
     width = len(values) + 1
     order = by_amount[stable_order(groups[by_amount])]
     keys = (groups.astype(np.int64) * width + rank)[order]
-    heads = np.flatnonzero(head)
+    heads = head.nonzero()[0]
     base = groups[heads].astype(np.int64) * width
-    upto = np.searchsorted(keys, base + high[rank[heads]], side="left")
-    below = np.searchsorted(keys, base + low[rank[heads]], side="left")
+    upto = keys.searchsorted(base + high[rank[heads]], side="left")
+    below = keys.searchsorted(base + low[rank[heads]], side="left")
     judged_heads = upto - below >= MIN_OCCURRENCES
     judged = np.zeros(n, dtype=bool)
     judged[heads[judged_heads]] = True
@@ -125,7 +125,7 @@ def _alike(groups: Array, amounts: Array,
     edges = (np.bincount(below[judged_heads], minlength=n + 1)
              - np.bincount(upto[judged_heads], minlength=n + 1))
     core = np.zeros(n, dtype=bool)
-    core[order] = np.cumsum(edges[:n]) > 0
+    core[order] = edges[:n].cumsum() > 0
     return judged, core
 
 
@@ -159,11 +159,11 @@ def _pairs(core: Core, heads: Array) -> tuple[Array, Array, Array]:
     # Every head with every payment of its group (the core is small), then the filter.
     order = stable_order(group)
     ordered = group[order]
-    start = np.searchsorted(ordered, group[heads], side="left")
-    size = np.searchsorted(ordered, group[heads], side="right") - start
-    head = np.repeat(np.arange(len(heads)), size)
-    within = np.arange(len(head)) - np.repeat(np.cumsum(size) - size, size)
-    payment = order[np.repeat(start, size) + within]
+    start = ordered.searchsorted(group[heads], side="left")
+    size = ordered.searchsorted(group[heads], side="right") - start
+    head = np.arange(len(heads)).repeat(size)
+    within = np.arange(len(head)) - (size.cumsum() - size).repeat(size)
+    payment = order[start.repeat(size) + within]
     h = heads[head]
     alike = ((payment != h) & (day[payment] <= day[h]) & (lo[h] <= amount[payment])
              & (amount[payment] <= hi[h]))
@@ -185,7 +185,7 @@ def batch_schedules(core: Core) -> Found:
 
     numpy, on the core in row order: each step of the walk is one binary search per head
     among its alike payments sorted by (head, day, row)."""
-    heads = np.flatnonzero(core.judged)
+    heads = core.judged.nonzero()[0]
     if not len(heads):
         # Nothing judged (most small batches): nothing to walk.
         return _nothing()
@@ -204,16 +204,16 @@ def batch_schedules(core: Core) -> Found:
     for step in chain:
         # The latest alike payment dated before the last one taken: the pair just
         # before the first of this head dated from ``last`` on (latest row among ties).
-        at = np.searchsorted(keys, base + (last - first_day), side="left") - 1
+        at = keys.searchsorted(base + (last - first_day), side="left") - 1
         found = at >= 0
         found[found] &= head[at[found]] == numbers[found]
         walking &= found
         step[:] = np.where(found, payment[np.maximum(at, 0)], 0)
         last = np.where(found, day[step], last)
     # Clean: the only alike payments from the chain's first day to the head's are its own.
-    between = (np.searchsorted(keys, base + span, side="left")
-               - np.searchsorted(keys, base + (last - first_day), side="left"))
-    walked = np.flatnonzero(walking & (between + 1 == MIN_OCCURRENCES))
+    between = (keys.searchsorted(base + span, side="left")
+               - keys.searchsorted(base + (last - first_day), side="left"))
+    walked = (walking & (between + 1 == MIN_OCCURRENCES)).nonzero()[0]
     taken_days = day[chain[:, walked]].T
     head_days = day[heads[walked]]
     if len(walked) < _FEW_HEADS:
