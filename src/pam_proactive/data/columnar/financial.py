@@ -582,17 +582,16 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     big_s, reg_s, rab_s = sums[:, 0::3], sums[:, 1::3], sums[:, 2::3]
     # above(every expense of the period, bar) and above(its scheduled ones, bar), as
     # analysis.outliers.above sums them: 0.0 without a bar or an expense, 0 when none is
-    # above the bar.
-    every = np.where(has_bar & (n > 0) & (big_n > 0), big_s, 0.0)
+    # above the bar. Their figures are ``big_s`` and ``rab_s`` as they are: without a bar
+    # or an expense no row is above it, and a sum of no row is 0.0.
     every_float = ~has_bar | (n == 0) | (big_n > 0)
-    within = np.where(has_bar & (reg_n > 0) & (rab_n > 0), rab_s, 0.0)
     within_float = ~has_bar | (reg_n == 0) | (rab_n > 0)
     values, floats = np.zeros((size, 12)), np.ones((size, 12), dtype=bool)
     values[:, 0:3] = stats.s[:, 1:4]
     # An empty week's or month's sum is 0; the year's is a running 0.0.
     floats[:, 0:2] = n[:, :2] > 0
     # Without a scheduled payment in the category, ``every - 0.0``: a float.
-    values[:, 3:6] = every - within
+    values[:, 3:6] = big_s - rab_s
     floats[:, 3:6] = ~paid_any | every_float | within_float
     values[:, 6:9] = reg_s
     floats[:, 6:9] = reg_n > 0

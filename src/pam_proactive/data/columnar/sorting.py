@@ -29,8 +29,9 @@ def among(values: Array, found: Array) -> Array:
     """Per value of ``values``: whether ``found`` holds it (``np.isin``). A sort of
     ``found`` and a binary search: ``np.isin``'s fixed cost (~30 µs) is much of one
     traveler's call, and on a batch ``found`` is small beside ``values``."""
-    ordered = np.sort(found)
-    at = ordered.searchsorted(values)
-    hit = at < len(ordered)
-    hit[hit] = ordered[at[hit]] == values[hit]
-    return hit
+    if not len(found):
+        return np.zeros(len(values), dtype=bool)
+    ordered = found.copy()
+    ordered.sort()
+    # A value past the last one found is compared with the last (``clip``): it differs.
+    return ordered.take(ordered.searchsorted(values), mode="clip") == values
