@@ -473,32 +473,50 @@ def _categories(kept: _Kept, groups: _Groups) -> _Stats:
     return _Stats(groups.count(kept.flags[:, :4]), sums, base_n, median, mad)
 
 
-def _middles(code: Array, values: Array, groups: int) -> tuple[Array, Array]:
-    """Per group (``code`` of each value, 0 .. groups - 1): the number of its ``values``
-    and ``analysis.outliers._middle`` of them sorted: the middle value, or the two middle
-    ones halved and added (that order of operations: the same float); NaN for none."""
+class _Middles(NamedTuple):
+    """Where each group's middle values lie among values sorted by group, then value (the
+    same for any values of the same groups): ``low`` and ``high`` (equal for an odd count
+    ``n``), ``odd`` and ``some`` (the group has values)."""
+
+    n: Array
+    low: Array
+    high: Array
+    odd: Array
+    some: Array
+
+
+def _middle_rows(code: Array, groups: int) -> _Middles:
+    """The :class:`_Middles` of values of groups ``code`` (0 .. groups - 1)."""
+    n = np.bincount(code, minlength=groups)
+    starts = n.cumsum() - n
+    return _Middles(n, starts + (n - 1) // 2, starts + n // 2, n % 2 == 1, n > 0)
+
+
+def _middles(code: Array, values: Array, rows: _Middles) -> Array:
+    """Per group (``code`` of each value, its :class:`_Middles` ``rows``):
+    ``analysis.outliers._middle`` of its ``values`` sorted: the middle value, or the two
+    middle ones halved and added (that order of operations: the same float); NaN for
+    none."""
     # Values sorted (any order of equal values gives the same middles), then by group
     # keeping that order: a stable sort of small integers is numpy's radix sort (about
     # half a lexsort of both keys, whose float key is its slow part).
     by_value = values.argsort()
     order = by_value[stable_order(code[by_value])]
-    n = np.bincount(code, minlength=groups)
-    starts = n.cumsum() - n
     # One more value past the end: an empty group's indexes (its start - 1 and start, at
     # most the number of values) stay in bounds; its figures are then discarded.
     ordered = np.concatenate((values[order], _NAN))
-    low, high = ordered[starts + (n - 1) // 2], ordered[starts + n // 2]
-    middle = np.where(n % 2 == 1, low, low / 2 + high / 2)
-    return n, np.where(n > 0, middle, np.nan)
+    low, high = ordered[rows.low], ordered[rows.high]
+    middle = np.where(rows.odd, low, low / 2 + high / 2)
+    return np.where(rows.some, middle, np.nan)
 
 
 def _baselines(groups: _Groups, amounts: Array, base: Array) -> tuple[Array, Array, Array]:
     """``analysis.outliers.baseline_of`` per group: count, median and MAD of the amounts
     (all finite here) of its rows in the baseline window (``base``); NaN for none."""
     code, values = groups.code[base], amounts[base]
-    n, median = _middles(code, values, len(groups.keys))
-    _, mad = _middles(code, np.abs(values - median[code]), len(groups.keys))
-    return n, median, mad
+    rows = _middle_rows(code, len(groups.keys))
+    median = _middles(code, values, rows)
+    return rows.n, median, _middles(code, np.abs(values - median[code]), rows)
 
 
 def _bars(stats: _Stats, rule: OutlierRule) -> Array:
