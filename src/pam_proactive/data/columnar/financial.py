@@ -426,12 +426,12 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
     order = mixed.argsort()
     ordered = mixed[order]
     same = ordered[1:] == ordered[:-1]
+    lowest: dict[int, str] = {}
+    if not same.any():  # most travelers: no two rows alike, nothing to check
+        return rows, lowest
     maybe = np.zeros(len(rows), dtype=bool)
     maybe[order[1:][same]] = True
     maybe[order[:-1][same]] = True
-    lowest: dict[int, str] = {}
-    if not maybe.any():
-        return rows, lowest
     check = rows[maybe]  # ascending: the rows' order
     notes = _values_at(expenses.get_column("description"), check)
     ids = _values_at(expenses.get_column("expense_id"), check)

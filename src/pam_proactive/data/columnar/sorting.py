@@ -34,4 +34,5 @@ def among(values: Array, found: Array) -> Array:
     ordered = found.copy()
     ordered.sort()
     # A value past the last one found is compared with the last (``clip``): it differs.
-    return ordered.take(ordered.searchsorted(values), mode="clip") == values
+    hit: Array = ordered.take(ordered.searchsorted(values), mode="clip") == values
+    return hit
