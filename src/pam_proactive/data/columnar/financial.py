@@ -619,7 +619,8 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     values[:, 0:3] = stats.s[:, 1:4]
     # An empty week's or month's sum is 0; the year's is a running 0.0.
     floats[:, 0:2] = n[:, :2] > 0
-    # Without a scheduled payment in the category, ``every - 0.0``: a float.
+    # every - within; without a scheduled payment in the category, ``every - 0.0``: a
+    # float.
     values[:, 3:6] = big_s - rab_s
     floats[:, 3:6] = ~paid_any | every_float | within_float
     values[:, 6:9] = reg_s
@@ -631,8 +632,7 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     where = np.empty(size, dtype=np.int64)
     where[order] = np.arange(size)
     return _Parts(order, i[order], key[order], values.take(order, axis=0),
-                  floats.take(order, axis=0), groups.keys,
-                  where)
+                  floats.take(order, axis=0), groups.keys, where)
 
 
 def _dues(parts: _Parts, kept: _Kept, texts: _Texts, found: Found, budgets: _Budgets,
