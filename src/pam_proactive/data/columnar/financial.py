@@ -408,10 +408,12 @@ def _kept(expenses: pl.DataFrame, texts: _Texts, calendar: _Calendar,
     # far-future bound (one after today but before it is simply not spent yet).
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(amount) & (amount > 0)
-    for reason, flags in (("expense_amount_invalid", ~valid),
-                          ("expense_date_far_future", valid & (offset > FAR_FUTURE_DAYS))):
-        for i_, n in _by_user(i[flags]):
-            quality[i_].skip(reason, n)
+    far = offset > FAR_FUTURE_DAYS
+    if not valid.all() or far.any():  # most travelers: nothing to count
+        for reason, flags in (("expense_amount_invalid", ~valid),
+                              ("expense_date_far_future", valid & far)):
+            for i_, n in _by_user(i[flags]):
+                quality[i_].skip(reason, n)
     rows = (valid & (offset <= 0)).nonzero()[0]
     rows, lowest = _without_copies(expenses, rows, i, texts.name, amount, offset, quality)
     i, amount, offset = i[rows], amount[rows], offset[rows]
@@ -561,12 +563,13 @@ class _Parts(NamedTuple):
     def find(self, i: Array, key: Array, width: int) -> Array:
         """The row of each user ``i`` and key code ``key`` (-1: none), or ``len(i)`` (past
         the last row) for a pair without one."""
-        at = self.groups.searchsorted(i * width + key)
-        found = (key >= 0) & (at < len(self.groups))
-        found[found] = self.groups[at[found]] == (i * width + key)[found]
-        rows = np.full(len(i), len(self.i))
-        rows[found] = self.where[at[found]]
-        return rows
+        if not len(self.groups):
+            return np.full(len(i), len(self.i))
+        wanted = i * width + key
+        at = self.groups.searchsorted(wanted)
+        # A pair past the last group is compared with the last one (``clip``): it differs.
+        found = (key >= 0) & (self.groups.take(at, mode="clip") == wanted)
+        return np.where(found, self.where.take(at, mode="clip"), len(self.i))
 
 
 def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Found
@@ -602,7 +605,7 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     else:
         sums = groups.sums(np.where(flags, amounts[:, None], 0.0))
         counts = groups.count(flags)
-    has_bar = ~np.isnan(bars)[:, None]
+    no_bar = np.isnan(bars)[:, None]
     # A category with a scheduled payment (in any period) has its lists.
     paid_any = (groups.count(paid) > 0)[:, None]
     # Per period (columns week, month, year): the counts and sums of its expenses, of
@@ -613,17 +616,16 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     # analysis.outliers.above sums them: 0.0 without a bar or an expense, 0 when none is
     # above the bar. Their figures are ``big_s`` and ``rab_s`` as they are: without a bar
     # or an expense no row is above it, and a sum of no row is 0.0.
-    every_float = ~has_bar | (n == 0) | (big_n > 0)
-    within_float = ~has_bar | (reg_n == 0) | (rab_n > 0)
-    values, floats = np.zeros((size, 12)), np.ones((size, 12), dtype=bool)
-    values[:, 0:3] = stats.s[:, 1:4]
+    every_float = no_bar | (n == 0) | (big_n > 0)
+    within_float = no_bar | (reg_n == 0) | (rab_n > 0)
+    # every - within (without a scheduled payment in the category, ``every - 0.0``); the
+    # dues (9 .. 11) are 0.0 until :func:`_dues`.
+    values = np.concatenate((stats.s[:, 1:4], big_s - rab_s, reg_s, np.zeros((size, 3))),
+                            axis=1)
+    floats = np.ones((size, 12), dtype=bool)
     # An empty week's or month's sum is 0; the year's is a running 0.0.
     floats[:, 0:2] = n[:, :2] > 0
-    # every - within; without a scheduled payment in the category, ``every - 0.0``: a
-    # float.
-    values[:, 3:6] = big_s - rab_s
     floats[:, 3:6] = ~paid_any | every_float | within_float
-    values[:, 6:9] = reg_s
     floats[:, 6:9] = reg_n > 0
     # A category's due list is floats (9 .. 11: True).
     first = groups.order[groups.starts]  # each group's first row: its order of first expense
@@ -698,10 +700,11 @@ class _UserSums:
 
     def at(self, i: Array) -> Array:
         """The row of each user of ``i``: theirs, or the last (zeros) for one without."""
+        if not len(self.users):
+            return np.zeros(len(i), dtype=np.int64)
         at = self.users.searchsorted(i)
-        found = at < len(self.users)
-        found[found] = self.users[at[found]] == i[found]
-        return np.where(found, at, len(self.users))
+        # A user past the last one is compared with the last (``clip``): they differ.
+        return np.where(self.users.take(at, mode="clip") == i, at, len(self.users))
 
 
 def _category_stats(parts: _Parts, stats: _Stats, keys: list[str]
