@@ -466,23 +466,20 @@ def _without_copies(expenses: pl.DataFrame, rows: Array, i: Array, name: Array,
 
 class _Stats(NamedTuple):
     """Per group (a user's category, in :class:`_Groups` order): the windows' counts ``n``
-    (columns d30, week, month, year) and sums ``s`` (columns in ``_WINDOWS`` order but the
-    baseline), and the baseline's count, median and MAD (NaN for none)."""
+    (columns d30, week, month, year), and the baseline's count, median and MAD (NaN for
+    none)."""
 
     n: Array
-    s: Array
     base_n: Array
     median: Array
     mad: Array
 
 
 def _categories(kept: _Kept, groups: _Groups) -> _Stats:
-    """Per user and category: the windows' counts and sums (in row order), and the
-    baseline count, median and MAD (:class:`_Stats`)."""
-    # The amounts in a window, 0.0 elsewhere (adding 0.0 leaves a sum of them as it is).
-    sums = groups.sums(np.where(kept.flags[:, :_BASE], kept.amount[:, None], 0.0))
+    """Per user and category: the windows' counts, and the baseline count, median and MAD
+    (:class:`_Stats`; the windows' sums are :func:`_parts`')."""
     base_n, median, mad = _baselines(groups, kept.amount, kept.flags[:, _BASE])
-    return _Stats(groups.count(kept.flags[:, :4]), sums, base_n, median, mad)
+    return _Stats(groups.count(kept.flags[:, :4]), base_n, median, mad)
 
 
 class _Middles(NamedTuple):
@@ -550,7 +547,8 @@ class _Parts(NamedTuple):
     each user's together, by first expense): user ``i``, key code ``key``, ``values``
     (column ``part * 3 + period``, see ``_PARTS``) and ``floats`` (the same, each a float
     or Python's 0); ``groups``: the :class:`_Groups` keys (``i * width + key``,
-    ascending) and ``where``: each of those groups' row here."""
+    ascending), ``where``: each of those groups' row here, and ``s``: the windows' sums
+    (columns in ``_WINDOWS`` order but the baseline)."""
 
     order: Array
     i: Array
@@ -559,6 +557,7 @@ class _Parts(NamedTuple):
     floats: Array
     groups: Array
     where: Array
+    s: Array
 
     def find(self, i: Array, key: Array, width: int) -> Array:
         """The row of each user ``i`` and key code ``key`` (-1: none), or ``len(i)`` (past
@@ -575,7 +574,7 @@ class _Parts(NamedTuple):
 def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Found
            ) -> _Parts:
     """``build_financial``'s ``period_spent`` of every user's category (the dues left at
-    0.0, see :func:`_dues`).
+    0.0, see :func:`_dues`), and its windows' sums.
 
     A sum over some rows in row order is the masked sum over all of them (adding 0.0 to a
     sum of positive amounts leaves it unchanged), and a group with none of them has the
@@ -592,7 +591,10 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     flags = (kept.flags.take(_PERIOD_WINDOWS, axis=1)
              & np.array((over, paid, over & paid))[_PERIOD_KINDS].T)
     size = len(groups.keys)
+    # The amounts in a window, 0.0 elsewhere (adding 0.0 leaves a sum of them as it is).
+    windows = kept.flags[:, :_BASE]
     if len(amounts) >= _MANY_ROWS:
+        window_sums = groups.sums(np.where(windows, amounts[:, None], 0.0))
         # Only the rows over a bar or scheduled are in a sum (a few in a hundred): grouped
         # on their own (the same order: row order in each group), every other group's
         # counts 0 and sums 0.0. Grouping them costs a fixed ~50 µs: not for a few rows.
@@ -603,7 +605,10 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
         sums[some.keys] = some.sums(np.where(some_flags, amounts[rows, None], 0.0))
         counts[some.keys] = some.count(some_flags)
     else:
-        sums = groups.sums(np.where(flags, amounts[:, None], 0.0))
+        # The windows' and the periods' sums in one pass (one traveler's: one sum fewer).
+        both = groups.sums(np.where(np.concatenate((windows, flags), axis=1),
+                                    amounts[:, None], 0.0))
+        window_sums, sums = both[:, :_BASE], both[:, _BASE:]
         counts = groups.count(flags)
     no_bar = np.isnan(bars)[:, None]
     # A category with a scheduled payment (in any period) has its lists.
@@ -620,7 +625,7 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     within_float = no_bar | (reg_n == 0) | (rab_n > 0)
     # every - within (without a scheduled payment in the category, ``every - 0.0``); the
     # dues (9 .. 11) are 0.0 until :func:`_dues`.
-    values = np.concatenate((stats.s[:, 1:4], big_s - rab_s, reg_s, np.zeros((size, 3))),
+    values = np.concatenate((window_sums[:, 1:4], big_s - rab_s, reg_s, np.zeros((size, 3))),
                             axis=1)
     floats = np.ones((size, 12), dtype=bool)
     # An empty week's or month's sum is 0; the year's is a running 0.0.
@@ -634,7 +639,8 @@ def _parts(kept: _Kept, groups: _Groups, stats: _Stats, bars: Array, found: Foun
     where = np.empty(size, dtype=np.int64)
     where[order] = np.arange(size)
     return _Parts(order, i[order], key[order], values.take(order, axis=0),
-                  floats.take(order, axis=0), groups.keys, where)
+                  floats.take(order, axis=0), groups.keys, where,
+                  window_sums.take(order, axis=0))
 
 
 def _dues(parts: _Parts, kept: _Kept, texts: _Texts, found: Found, budgets: _Budgets,
@@ -713,7 +719,7 @@ def _category_stats(parts: _Parts, stats: _Stats, keys: list[str]
     (as ``build_financial`` fills its dict). The month's sum of no expense is Python's 0."""
     order = parts.order
     names = [keys[k] for k in parts.key.tolist()]
-    s, n = stats.s.take(order, axis=0), stats.n.take(order, axis=0)
+    s, n = parts.s, stats.n.take(order, axis=0)
     objects = instances(CategoryStats, [
         names, stats.base_n[order].tolist(), _none_for_nan(stats.median[order]),
         _none_for_nan(stats.mad[order]), round_cents(s[:, 0]), n[:, 0].tolist(),
