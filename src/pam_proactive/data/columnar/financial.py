@@ -353,6 +353,10 @@ class _Calendar(NamedTuple):
     day0: Array
 
 
+# ``period_bounds``, remembered: a sweep's budgets and series share a few todays.
+_bounds = lru_cache(maxsize=4096)(period_bounds)
+
+
 @lru_cache(maxsize=4096)
 def _calendar_row(today: date, yearly: bool) -> tuple[int, ...]:
     """A user's :class:`_Calendar` figures (``lo``, ``hi``, ``since``, ``day0``) for their
@@ -669,7 +673,7 @@ def _dues(parts: _Parts, kept: _Kept, texts: _Texts, found: Found, budgets: _Bud
     # Each series' dues per period: its amount times its expected dates' count, summed per
     # user and category in that order (``dues_by_category``'s products and sums; a sum of
     # floats from 0.0 is the one from Python's integer 0).
-    ends = {today: tuple(period_bounds(p, today)[1] for p in _PERIODS)
+    ends = {today: tuple(_bounds(p, today)[1] for p in _PERIODS)
             for today in set(todays.values())}
     counts = [_due_counts(cadence, tuple(days), todays[i], ends[todays[i]])
               for i, _key, _last, _amount, _r, cadence, days in series]
@@ -825,7 +829,7 @@ def _budgets(budgets: _Budgets, parts: _Parts, sums: _UserSums, texts: _Texts,
     rounded = _set_at(round_cents(value.ravel()), ~flag.ravel(), 0)
     cents = [rounded[c * len(i):(c + 1) * len(i)] for c in range(len(_PARTS))]
     users = i.tolist()
-    bounds = [period_bounds(p, todays[u]) for u, p in zip(users, budgets.period,
+    bounds = [_bounds(p, todays[u]) for u, p in zip(users, budgets.period,
                                                           strict=True)]
     made = instances(BudgetStatus, [
         budgets.budget_id, budgets.category, budgets.limit, budgets.period,
