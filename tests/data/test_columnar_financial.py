@@ -342,7 +342,9 @@ def test_text_codes_by_dict_and_by_pyarrow(size: int) -> None:
 def test_group_sums_on_a_grid_and_by_steps(groups: int, rows: int) -> None:
     """Few groups of few rows are summed along a grid, others by the k-th rows' steps:
     both add each group's values one after the other in row order from 0.0 (every bit
-    as Python's ``+=``: the values' magnitudes make another order another float)."""
+    as Python's ``+=``: the values' magnitudes make another order another float). Flags
+    are counted in one reduceat under _MANY_ROWS rows (5,000 here), a column at a time
+    from it."""
     rng = np.random.default_rng(groups * 10_000 + rows)
     keys = rng.integers(0, groups, rows) * 7
     values = rng.choice([1e16, 1.0, 0.1, 3.3, 0.0, 1e-3], size=(rows, 3))
