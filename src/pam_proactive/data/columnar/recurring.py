@@ -114,11 +114,14 @@ def _alike(groups: Array, amounts: Array,
     high = values.searchsorted(values * (1 + AMOUNT_TOLERANCE), side="right")
     width = len(values) + 1
     order = by_amount[stable_order(groups[by_amount])]
-    keys = (groups.astype(np.int64) * width + rank)[order]
+    keyed = groups.astype(np.int64) * width + rank
+    keys = keyed[order]
     heads = head.nonzero()[0]
-    base = groups[heads].astype(np.int64) * width
-    upto = keys.searchsorted(base + high[rank[heads]], side="left")
-    below = keys.searchsorted(base + low[rank[heads]], side="left")
+    ranks = rank[heads]
+    # Each head's key but its amount's rank: its group's, to which its bounds' ranks add.
+    base = keyed[heads] - ranks
+    upto = keys.searchsorted(base + high[ranks], side="left")
+    below = keys.searchsorted(base + low[ranks], side="left")
     judged_heads = upto - below >= MIN_OCCURRENCES
     judged = np.zeros(n, dtype=bool)
     judged[heads[judged_heads]] = True
@@ -160,17 +163,18 @@ def _pairs(core: Core, heads: Array) -> tuple[Array, Array, Array]:
     # Every head with every payment of its group (the core is small), then the filter.
     order = stable_order(group)
     ordered = group[order]
-    start = ordered.searchsorted(group[heads], side="left")
-    size = ordered.searchsorted(group[heads], side="right") - start
+    of_heads = group[heads]
+    start = ordered.searchsorted(of_heads, side="left")
+    size = ordered.searchsorted(of_heads, side="right") - start
     head = np.arange(len(heads)).repeat(size)
-    within = np.arange(len(head)) - (size.cumsum() - size).repeat(size)
-    payment = order[start.repeat(size) + within]
+    # Pair k of a head is its group's (k - the head's first pair)-th payment in ``order``.
+    payment = order[(start - (size.cumsum() - size)).repeat(size) + np.arange(len(head))]
     h = heads[head]
-    alike = ((payment != h) & (day[payment] <= day[h]) & (lo[h] <= amount[payment])
-             & (amount[payment] <= hi[h]))
-    head, payment = head[alike], payment[alike]
-    pairs = np.lexsort((payment, day[payment], head))
-    return head[pairs], payment[pairs], day[payment[pairs]]
+    paid_on, paid = day[payment], amount[payment]
+    alike = (payment != h) & (paid_on <= day[h]) & (lo[h] <= paid) & (paid <= hi[h])
+    head, payment, paid_on = head[alike], payment[alike], paid_on[alike]
+    pairs = np.lexsort((payment, paid_on, head))
+    return head[pairs], payment[pairs], paid_on[pairs]
 
 
 def batch_schedules(core: Core) -> Found:
