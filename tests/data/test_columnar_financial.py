@@ -337,7 +337,8 @@ def test_text_codes_by_dict_and_by_pyarrow(size: int) -> None:
     assert values == list(index)
 
 
-@pytest.mark.parametrize(("groups", "rows"), [(1, 0), (1, 1), (3, 40), (8, 52), (40, 60), (40, 600),
+@pytest.mark.parametrize(("groups", "rows"), [(1, 0), (1, 1), (1, 60), (3, 40), (8, 52),
+                                              (40, 60), (40, 600),
                                               (400, 5000)])
 def test_group_sums_on_a_grid_and_by_steps(groups: int, rows: int) -> None:
     """Few groups of few rows are summed along a grid, others by the k-th rows' steps:
@@ -359,6 +360,9 @@ def test_group_sums_on_a_grid_and_by_steps(groups: int, rows: int) -> None:
     assert found.keys.tolist() == sorted(totals)
     assert [list(map(repr, r)) for r in found.sums(values).tolist()] == [
         list(map(repr, totals[k])) for k in sorted(totals)]
+    # One column (with one group: the grid's running sum, not numpy's pairwise one).
+    assert [repr(r[0]) for r in found.sums(values[:, :1]).tolist()] == [
+        repr(totals[k][0]) for k in sorted(totals)]
     flags = values > 1.0
     assert found.count(flags).tolist() == [
         np.count_nonzero(flags[keys == k], axis=0).tolist() for k in sorted(totals)]
