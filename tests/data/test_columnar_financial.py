@@ -11,14 +11,24 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import DataQuality, FinancialContext, QualityBuilder
 from pam_proactive.data.assemble import FAR_FUTURE_DAYS, build_financial, cut_texts
-from pam_proactive.data.columnar.financial import financial_section
+from pam_proactive.data.columnar.columns import STRING, Column
+from pam_proactive.data.columnar.financial import (
+    _GRID_CELLS,
+    _SHORT_TEXTS,
+    _codes,
+    _Groups,
+    financial_section,
+)
 from pam_proactive.data.columnar.frames import frames_from_rows
+from pam_proactive.data.columnar.recurring import _FEW_HEADS, batch_schedules, schedule_core
 from pam_proactive.data.rows import UserRow
 
 RULE = OutlierRule()
@@ -310,3 +320,79 @@ def test_random_recurring_payments(seed: int) -> None:
         users.append((today, mine, budgets))
     found = check(users)
     assert any(b.scheduled_spent for fin, _q in found.values() for b in fin.budgets)
+
+
+# The size switches of the section's primitives: each side against the same reference.
+
+
+@pytest.mark.parametrize("from_arrow", [False, True])
+@pytest.mark.parametrize("size", [0, 1, 7, _SHORT_TEXTS - 1, _SHORT_TEXTS, 1000])
+def test_text_codes_by_dict_and_by_pyarrow(size: int, from_arrow: bool) -> None:
+    """Short columns are encoded by a dict, long ones by pyarrow: both give each text's
+    code in order of first appearance (NULL: -1) and the texts in that order, whether the
+    column holds Python values (the rows path) or an Arrow array (ADBC)."""
+    rnd = random.Random(size)
+    texts = [rnd.choice([None, "", "fuel", "Fuel", "fuel ", "é", "x" * 300]) for _ in range(size)]
+    column = (Column(STRING, arrow=pa.array(texts, type=pa.string())) if from_arrow
+              else Column(STRING, texts))
+    codes, values = _codes(column)
+    index: dict[str, int] = {}
+    expected = [-1 if t is None else index.setdefault(t, len(index)) for t in texts]
+    assert codes.dtype == np.int64 and codes.tolist() == expected
+    assert values == list(index)
+
+
+@pytest.mark.parametrize(("groups", "rows"), [(1, 0), (1, 1), (1, 60), (3, 40), (8, 52),
+                                              (40, 60), (40, 600),
+                                              (400, 5000)])
+def test_group_sums_on_a_grid_and_by_steps(groups: int, rows: int) -> None:
+    """Few groups of few rows are summed along a grid, others by the k-th rows' steps:
+    both add each group's values one after the other in row order from 0.0 (every bit
+    as Python's ``+=``: the values' magnitudes make another order another float). Flags
+    are counted in one reduceat under _MANY_ROWS rows (5,000 here), a column at a time
+    from it."""
+    rng = np.random.default_rng(groups * 10_000 + rows)
+    keys = rng.integers(0, groups, rows) * 7
+    values = rng.choice([1e16, 1.0, 0.1, 3.3, 0.0, 1e-3], size=(rows, 3))
+    found = _Groups(keys)
+    cells = len(found.keys) * (int(np.bincount(found.code).max(initial=0)) + 1)
+    assert (found.grid is not None) == (cells <= _GRID_CELLS)
+    totals: dict[int, list[float]] = {}
+    for key, row in zip(keys.tolist(), values.tolist(), strict=True):
+        total = totals.setdefault(key, [0.0, 0.0, 0.0])
+        for c, value in enumerate(row):
+            total[c] += value
+    assert found.keys.tolist() == sorted(totals)
+    assert [list(map(repr, r)) for r in found.sums(values).tolist()] == [
+        list(map(repr, totals[k])) for k in sorted(totals)]
+    # One column (with one group: the grid's running sum, not numpy's pairwise one).
+    assert [repr(r[0]) for r in found.sums(values[:, :1]).tolist()] == [
+        repr(totals[k][0]) for k in sorted(totals)]
+    flags = values > 1.0
+    assert found.count(flags).tolist() == [
+        np.count_nonzero(flags[keys == k], axis=0).tolist() for k in sorted(totals)]
+    assert np.array_equal(found.keys[found.code], keys)
+
+
+def test_schedules_of_few_and_many_walked_heads() -> None:
+    """Up to _FEW_HEADS walked heads, each one's grid is looked up; from it, the distinct
+    days' grids: the batch's series are each user's alone."""
+    users, days, amounts = [], [], []
+    for user in range(2 * _FEW_HEADS):
+        first = 739_000 + user % 40
+        for k in range(4):  # monthly then weekly: two walked heads each
+            users.append(user)
+            days.append(first + (30 * k if user % 2 else 7 * k))
+            amounts.append(10.0 + user % 3)
+    group, day, amount = (np.array(users), np.array(days), np.array(amounts))
+    head = np.ones(len(group), dtype=bool)
+    batch = batch_schedules(schedule_core(group, amount, day, head))
+    assert len(batch.scheduled) >= _FEW_HEADS
+    alone = [batch_schedules(schedule_core(group[at], amount[at], day[at], head[at]))
+             for at in (np.flatnonzero(group == user) for user in range(2 * _FEW_HEADS))]
+    offsets = np.flatnonzero(np.diff(group, prepend=-1)).tolist()
+    for name in ("scheduled", "latest"):  # positions: each user's from their first row
+        assert np.array_equal(getattr(batch, name), np.concatenate(
+            [o + getattr(a, name) for o, a in zip(offsets, alone, strict=True)]))
+    assert np.array_equal(batch.cadence, np.concatenate([a.cadence for a in alone]))
+    assert np.array_equal(batch.days, np.concatenate([a.days for a in alone]))

@@ -38,6 +38,6 @@ def round_cents(values: Array) -> list[float]:
         sure = (size < _HUGE) & (off > 2 * np.spacing(size))
     cents: list[float] = (np.rint(scaled) / 100.0).tolist()
     if not sure.all():
-        for at in np.flatnonzero(~sure).tolist():
+        for at in (~sure).nonzero()[0].tolist():
             cents[at] = round(float(values[at]), 2)
     return cents

@@ -69,7 +69,7 @@ def per_user(users: Sequence[int] | NDArray[Any], made: Sequence[T]
     at = np.asarray(users)
     if not len(at):
         return {}
-    starts = np.flatnonzero(at[1:] != at[:-1]) + 1
+    starts = (at[1:] != at[:-1]).nonzero()[0] + 1
     bounds = [0, *starts.tolist(), len(at)]
     found = {i: tuple(made[a:b]) for i, a, b in zip(at[bounds[:-1]].tolist(), bounds,
                                                      bounds[1:], strict=False)}

@@ -18,19 +18,21 @@ def stable_order(keys: Array) -> Array:
     stable: a least-significant-digit radix sort). Short arrays (one traveler's) skip the
     range checks, which would cost more than the sort."""
     if len(keys) < _SHORT or keys.min() < 0 or keys.max() >= 1 << 32:
-        return np.argsort(keys, kind="stable")
+        return keys.argsort(kind="stable")
     if keys.max() < 1 << 16:
-        return np.argsort(keys.astype(np.uint16), kind="stable")
-    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
-    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+        return keys.astype(np.uint16).argsort(kind="stable")
+    order = (keys & 0xFFFF).astype(np.uint16).argsort(kind="stable")
+    return order[(keys[order] >> 16).astype(np.uint16).argsort(kind="stable")]
 
 
 def among(values: Array, found: Array) -> Array:
     """Per value of ``values``: whether ``found`` holds it (``np.isin``). A sort of
     ``found`` and a binary search: ``np.isin``'s fixed cost (~30 µs) is much of one
     traveler's call, and on a batch ``found`` is small beside ``values``."""
-    ordered = np.sort(found)
-    at = np.searchsorted(ordered, values)
-    hit = at < len(ordered)
-    hit[hit] = ordered[at[hit]] == values[hit]
+    if not len(found):
+        return np.zeros(len(values), dtype=bool)
+    ordered = found.copy()
+    ordered.sort()
+    # A value past the last one found is compared with the last (``clip``): it differs.
+    hit: Array = ordered.take(ordered.searchsorted(values), mode="clip") == values
     return hit
