@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import chain
 
 from pam_proactive.analysis.dates import add_days, aware, zone, zone_midnight
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.context import UserContext
 
 # Subtracted from every computed crossing: float arithmetic on hours must never put a
@@ -44,6 +45,7 @@ _MARGIN_SECONDS = MARGIN.total_seconds()
 RECHECK_REASONS = frozenset({"expiry_refresh", "daily"})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Recheck:
     """When to look at a traveler again, and which rule decided it."""

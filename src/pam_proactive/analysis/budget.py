@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import clamp, finite, positive
 from pam_proactive.context import BudgetStatus, UserContext
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BudgetFigures:
     """A budget's validated numbers as of today (money in the user's currency)."""

@@ -34,6 +34,7 @@ from pam_proactive.analysis.dates import (
     zone,
 )
 from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import CalendarEvent, Coordinates, Trip, UserContext
 
@@ -104,6 +105,7 @@ def _no_travel(title_text: str, place_name: str | None, event_type: str) -> str 
 _cached_no_travel = lru_cache(maxsize=8192)(_no_travel)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UserPoint:
     """Where the traveler is believed to be, and a phrase saying how we know."""
@@ -247,6 +249,7 @@ def upcoming_events(
             if hours is not None and 0 <= hours <= window]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EventAnalysis:
     """One upcoming event seen from the traveler's position."""
@@ -261,6 +264,7 @@ class EventAnalysis:
     needs_travel: bool  # travels somewhere, far enough away, and no trip covers it
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EventsView:
     """The traveler's position and the upcoming events, with the counts behind silences."""

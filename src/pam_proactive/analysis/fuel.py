@@ -25,6 +25,7 @@ from pam_proactive.analysis.limits import (
     plausible_max_odometer,
 )
 from pam_proactive.analysis.memo import per_context
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import clamp, positive, sorted_median
 from pam_proactive.analysis.vehicles import normalize_vehicle_class
@@ -42,6 +43,7 @@ UNLOGGED_FILL = (
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """A value with where it came from: ``source`` is a short machine tag, ``detail`` a plain
@@ -53,6 +55,7 @@ class Estimate:
     confidence: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Interval:
     """Fuel economy between two consecutive full fill-ups (miles, gallons, mpg)."""
@@ -67,6 +70,7 @@ class Interval:
     plausible: bool
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FuelState:
     """Estimated fuel in the primary vehicle's tank as of ``ctx.today``."""
@@ -121,6 +125,7 @@ class FuelState:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FuelResult:
     """Either a state, or the reason there is none (a short phrase for notes); ``notes`` are
@@ -400,6 +405,7 @@ _START_DATE = attrgetter("start_date")
 _END_DATE = attrgetter("end_date")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EconomyWindows:
     """:func:`split_intervals` of a context's plausible intervals, as the economy detector

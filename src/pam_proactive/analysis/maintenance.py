@@ -10,11 +10,13 @@ from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.fuel import Estimate, best_odometer, primary_vehicle
 from pam_proactive.analysis.limits import MAX_ODOMETER_MILES, MAX_TRIP_MILES
 from pam_proactive.analysis.memo import per_context
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import positive
 from pam_proactive.context import MaintenanceItem, Trip, UserContext
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DueStatus:
     """Where one maintenance item stands (days and miles may be negative when overdue)."""

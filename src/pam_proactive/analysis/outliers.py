@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 
 
@@ -34,6 +35,7 @@ def _middle(ordered: Sequence[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else ordered[mid - 1] / 2 + ordered[mid] / 2
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OutlierRule:
     """An expense is an outlier when larger than both ``k_median`` × the category's median and
