@@ -39,10 +39,14 @@ def plausible_max_odometer(readings: Iterable[float]) -> float | None:
     if len(values) < 2:  # a lone reading is kept: nothing to compare it with
         return values[0] if values else None
     # The rule rejects readings from the top only, so the highest kept one is the first
-    # reading, highest first, that it does not reject.
+    # reading, highest first, that it does not reject. The usual case, :func:`_first_kept`'s
+    # first step, needs only the two highest distinct readings: two C passes instead of a
+    # set and a sort (~20 readings per traveler, twice per traveler in a sweep).
+    top = max(values)
+    below = max(filter(top.__ne__, values), default=None)
+    if below is not None and top - below <= ODOMETER_OUTLIER_MILES:
+        return top
     ordered = sorted(set(values), reverse=True)
-    if len(ordered) > 1 and ordered[0] - ordered[1] <= ODOMETER_OUTLIER_MILES:
-        return ordered[0]  # the usual case, :func:`_first_kept`'s first step without a loop
     return ordered[_first_kept(ordered)]
 
 

@@ -19,10 +19,13 @@ def finite(value: float | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def positive(value: float | None, upper: float = math.inf) -> float | None:
+_INF = math.inf  # a global read, not ``math.inf``'s attribute, in positive's hot path
+
+
+def positive(value: float | None, upper: float = _INF) -> float | None:
     """``value`` when finite, > 0 and <= ``upper``, else None."""
     if value.__class__ is float:  # NaN fails the comparison; +inf fails it unless upper is inf
-        return value if 0 < value <= upper and value != math.inf else None
+        return value if 0 < value <= upper and value != _INF else None
     number = finite(value)
     if number is None or number <= 0 or number > upper:
         return None
@@ -33,7 +36,10 @@ def clamp(value: float, low: float, high: float) -> float:
     """``value`` limited to [low, high] (NaN gives ``low``)."""
     if math.isnan(value):
         return low
-    return max(low, min(high, value))
+    # max(low, min(high, value)) without the two builtin calls (each keeps its first
+    # argument on a tie, so these comparisons keep the same one: ``high``, then ``low``).
+    capped = value if value < high else high
+    return capped if capped > low else low
 
 
 def median(values: Iterable[float | None]) -> float | None:
