@@ -257,7 +257,8 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
         vehicle,
         fills,
         odometers,
-        tuple([o for o in odometers if o is not None]),  # readings
+        # readings: the usable odometers are positive, so the truthy ones (a C loop)
+        tuple(filter(None, odometers)),
         last_full,
         chain,
         # Nearly every traveler's intervals are all plausible: the chain itself, no copy.
@@ -536,7 +537,7 @@ def best_odometer(ctx: UserContext, settings: DetectorSettings) -> Estimate:
     today = ctx.today
     labelled = [(mileage, "service record") for done, mileage in fuel.services if done <= today]
     labelled += fuel.stated
-    best = plausible_max_odometer([*fuel.readings, *(value for value, _ in labelled)])
+    best = plausible_max_odometer([*fuel.readings, *[value for value, _ in labelled]])
     if best is None:
         return Estimate(None, "unknown", "unknown", 0.0)
     # The kept maximum is one of the readings; of those equal to it, the largest label names
@@ -568,8 +569,8 @@ def _odometer_miles_since(ctx: UserContext, fuel: _Fuel, index: int) -> Estimate
     if best is None or best < start:  # the fill's own reading is the outlier
         return None
     # A current reading equal to the fill's own is no evidence of standing still unless it
-    # was taken after the fill.
-    if best <= start and not any(o <= best for o in dated):
+    # was taken after the fill (one at or under it: the smallest; the readings are finite).
+    if best <= start and not (dated and min(dated) <= best):
         return None
     return Estimate(max(0.0, best - start), "odometer", "odometer readings", 0.9)
 
