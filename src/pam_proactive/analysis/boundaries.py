@@ -159,8 +159,16 @@ def earliest_recheck(ctx: UserContext, now: datetime, boundaries: Mapping[str, d
     """The earliest of the detectors' ``boundaries`` (by detector name, in the order ties
     are credited), the expiry refreshes and the next local midnight; falls back to ``now``
     + 1 day when no local midnight can be represented."""
+    return recheck_from(now, boundaries, next_local_midnight(ctx), expiries, refresh_margin)
+
+
+def recheck_from(now: datetime, boundaries: Mapping[str, datetime], midnight: datetime | None,
+                 expiries: Iterable[datetime | None] = (),
+                 refresh_margin: timedelta = timedelta(hours=1)) -> Recheck:
+    """:func:`earliest_recheck` given the context's :func:`next_local_midnight`
+    (``midnight``), for a caller that has it already (``recheck_at`` bounds the daily
+    boundaries with it)."""
     refresh = expiry_refresh(now, expiries, refresh_margin)
-    midnight = next_local_midnight(ctx)
     daily = midnight if midnight is not None else _now(now) + timedelta(days=1)
     engine = (() if refresh is None else (("expiry_refresh", refresh),)) + (("daily", daily),)
     # One pass over the options in credit order, each converted to UTC once: a strictly

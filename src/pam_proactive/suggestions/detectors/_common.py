@@ -34,7 +34,7 @@ class Findings:
     def skip(self, reason: str, count: int) -> None:
         """Report ``count`` rows of the context unusable for ``reason`` (a total, not a
         delta: reporting twice keeps the larger)."""
-        if count > self._skipped.get(reason, 0):
+        if count > 0 and count > self._skipped.get(reason, 0):  # mostly 0: no lookup
             self._skipped[reason] = count
 
     def result(self, candidates: Iterable[Candidate] = ()) -> DetectorResult:
