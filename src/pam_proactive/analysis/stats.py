@@ -9,7 +9,9 @@ from collections.abc import Iterable, Sequence
 def finite(value: float | None) -> float | None:
     """``value`` as a float when it is a finite number, else None."""
     if value.__class__ is float:  # the common case, checked first: contexts hold floats
-        return value if math.isfinite(value) else None
+        # x - x is 0.0 exactly for every finite float, NaN for NaN and the infinities: the
+        # test math.isfinite makes, without its lookup and call (~16 calls per traveler).
+        return value if value - value == 0.0 else None
     if value is None or isinstance(value, bool):
         return None
     try:
