@@ -133,6 +133,7 @@ def test_event_hours_kept_for_the_boundary_are_those_of_the_key() -> None:
     assert first == fresh
     first.append(0.0)  # a caller's copy: the kept hours are not changed
     assert event_hours(ctx, NOW) == fresh
+    assert event_hours(ctx, NOW + timedelta(0)) == fresh  # an equal moment, another object
     # The same events seen from another zone, or at another moment: their own hours.
     paris = replace(ctx, profile=replace(ctx.profile, timezone="Europe/Paris"))
     assert event_hours(paris, NOW) == [event_hours_until(e, NOW, zone("Europe/Paris"))

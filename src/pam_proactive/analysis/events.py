@@ -230,13 +230,15 @@ def event_hours_until(event: CalendarEvent, now: datetime, tz: tzinfo) -> float 
 # and so does its time boundary, which a sweep computes after detecting the whole batch
 # (1,000 travelers by default), so a cache of the latest context alone would never hit. Each
 # event's hours cost ~1.2 us (aware datetime arithmetic), ~3 events per traveler. Keyed by the
-# events tuple's identity (held by the entry, so no other tuple can take its id while it is
-# kept), the moment and the zone name, an entry can only ever hold the hours its key gives;
-# at most _HOURS_KEPT entries (a few MB), the oldest dropped first (popitem: one atomic step,
-# whatever other thread uses the cache).
+# identities of the events tuple and of the moment (both held by the entry, so no other object
+# can take their ids while it is kept; an aware moment's hash would cost a UTC conversion) and
+# by the zone name, an entry can only ever hold the hours its key gives (an equal moment in
+# another object only misses). At most _HOURS_KEPT entries (a few MB), the oldest dropped
+# first (popitem: one atomic step, whatever other thread uses the cache).
 _HOURS_KEPT = 4096
-_hours: OrderedDict[tuple[int, datetime, str],
-                    tuple[tuple[CalendarEvent, ...], tuple[float | None, ...]]] = OrderedDict()
+_hours: OrderedDict[
+    tuple[int, int, str],
+    tuple[tuple[CalendarEvent, ...], datetime, tuple[float | None, ...]]] = OrderedDict()
 
 
 def event_hours(ctx: UserContext, now: datetime) -> list[float | None]:
@@ -247,14 +249,14 @@ def event_hours(ctx: UserContext, now: datetime) -> list[float | None]:
     if not events:
         return []
     name = ctx.profile.timezone
-    key = (id(events), now, name)
+    key = (id(events), id(now), name)
     hit = _hours.get(key)
-    if hit is not None and hit[0] is events:
-        return list(hit[1])
+    if hit is not None and hit[0] is events and hit[1] is now:
+        return list(hit[2])
     tz = zone(name)
     at = aware(now, tz)  # once, not once per event
     hours = tuple([event_hours_until(event, at, tz) for event in events])
-    _hours[key] = (events, hours)
+    _hours[key] = (events, now, hours)
     if len(_hours) > _HOURS_KEPT:
         _hours.popitem(last=False)
     return list(hours)

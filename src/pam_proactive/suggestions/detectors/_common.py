@@ -84,8 +84,11 @@ def json_safe(value: Any) -> Any:
     if kind is float:
         return value if math.isfinite(value) else None
     if kind is dict:  # the common case: a detector's flat data, one level deep
+        # Plain values and finite floats (x - x is 0.0 only for those) as they are, without
+        # a call each; the rest through json_safe.
         return {k if k.__class__ is str else str(k):
-                v if v.__class__ in _PLAIN else json_safe(v) for k, v in value.items()}
+                v if v.__class__ in _PLAIN or (v.__class__ is float and v - v == 0.0)
+                else json_safe(v) for k, v in value.items()}
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -127,18 +130,18 @@ def candidate(
 ) -> Candidate:
     """A :class:`Candidate` for ``ctx``'s user, computed for ``now``, with JSON-safe data;
     ``subjects`` without duplicates, in their first order."""
-    return Candidate(
-        user_id=str(ctx.user_id),
-        type=type,
-        priority=priority,
-        title=short(title),
-        message=" ".join(message.split()),
-        dedup_key=dedup_key,
-        data=json_safe(dict(data)),
-        computed_for=now,
-        expires_at=expires_at,
-        tags=tags,
-        subjects=tuple(dict.fromkeys(subjects)),
+    return Candidate(  # positional, in field order: keywords cost ~30 % more
+        str(ctx.user_id),
+        type,
+        priority,
+        short(title),
+        " ".join(message.split()),  # message
+        dedup_key,
+        json_safe(dict(data)),  # data
+        now,  # computed_for
+        expires_at,
+        tags,
+        tuple(dict.fromkeys(subjects)),  # subjects
     )
 
 
