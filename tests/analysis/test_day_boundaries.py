@@ -11,13 +11,11 @@ their texts. Zones with clock changes at midnight or of a whole day are included
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pam_proactive.analysis import events as analysis_events
 from pam_proactive.analysis.boundaries import (
     crossing,
     day_boundary,
@@ -118,30 +116,3 @@ def test_one_crossing_of_the_nearest_hours_is_the_earliest(beyond: list[float],
     expected = earliest(crossing(NOW, h, inclusive=[window]) for h in hours)
     got = crossing(NOW, min(hours), inclusive=[window]) if hours else None
     assert got == expected
-
-
-def test_event_hours_kept_for_the_boundary_are_those_of_the_key() -> None:
-    """The hours the detector computed are read again by its boundary, never another
-    context's, zone's or moment's; the cache stays bounded and hands out copies."""
-    events = [CalendarEvent("e1", "Rally", NOW + timedelta(days=3, hours=5),
-                            NOW + timedelta(days=3, hours=6), False, "personal", None),
-              CalendarEvent("e2", "Fair", datetime(2025, 3, 20, tzinfo=UTC),
-                            datetime(2025, 3, 21, tzinfo=UTC), True, "personal", None)]
-    ctx = make_context(timezone="America/Denver", events=events)
-    fresh = [event_hours_until(e, NOW, zone("America/Denver")) for e in events]
-    first = event_hours(ctx, NOW)
-    assert first == fresh
-    first.append(0.0)  # a caller's copy: the kept hours are not changed
-    assert event_hours(ctx, NOW) == fresh
-    assert event_hours(ctx, NOW + timedelta(0)) == fresh  # an equal moment, another object
-    # The same events seen from another zone, or at another moment: their own hours.
-    paris = replace(ctx, profile=replace(ctx.profile, timezone="Europe/Paris"))
-    assert event_hours(paris, NOW) == [event_hours_until(e, NOW, zone("Europe/Paris"))
-                                       for e in events]
-    later = NOW + timedelta(hours=2)
-    assert event_hours(ctx, later) == [event_hours_until(e, later, zone("America/Denver"))
-                                       for e in events]
-    for i in range(analysis_events._HOURS_KEPT + 10):
-        event_hours(make_context(events=events[:1]), NOW + timedelta(seconds=i))
-    assert len(analysis_events._hours) == analysis_events._HOURS_KEPT
-    assert event_hours(ctx, NOW) == fresh

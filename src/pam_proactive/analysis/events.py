@@ -20,7 +20,6 @@ words count.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
@@ -226,40 +225,16 @@ def event_hours_until(event: CalendarEvent, now: datetime, tz: tzinfo) -> float 
     return hours_until(start, now, tz) if start is not None else None
 
 
-# The hours of the latest contexts' events (:func:`event_hours`): the detector needs them,
-# and so does its time boundary, which a sweep computes after detecting the whole batch
-# (1,000 travelers by default), so a cache of the latest context alone would never hit. Each
-# event's hours cost ~1.2 us (aware datetime arithmetic), ~3 events per traveler. Keyed by the
-# identities of the events tuple and of the moment (both held by the entry, so no other object
-# can take their ids while it is kept; an aware moment's hash would cost a UTC conversion) and
-# by the zone name, an entry can only ever hold the hours its key gives (an equal moment in
-# another object only misses). At most _HOURS_KEPT entries (a few MB), the oldest dropped
-# first (popitem: one atomic step, whatever other thread uses the cache).
-_HOURS_KEPT = 4096
-_hours: OrderedDict[
-    tuple[int, int, str],
-    tuple[tuple[CalendarEvent, ...], datetime, tuple[float | None, ...]]] = OrderedDict()
-
-
 def event_hours(ctx: UserContext, now: datetime) -> list[float | None]:
     """:func:`event_hours_until` of each of ``ctx.calendar.events`` (in their order) at
-    ``now``, in the user's zone (the zone looked up once), computed once for the detector
-    and its boundary (see ``_hours``)."""
+    ``now``, in the user's zone (the zone looked up once). Not memoised: a sweep detects a
+    whole batch before it computes the boundaries, so a per-context cache would never hit."""
     events = ctx.calendar.events
     if not events:
         return []
-    name = ctx.profile.timezone
-    key = (id(events), id(now), name)
-    hit = _hours.get(key)
-    if hit is not None and hit[0] is events and hit[1] is now:
-        return list(hit[2])
-    tz = zone(name)
+    tz = zone(ctx.profile.timezone)
     at = aware(now, tz)  # once, not once per event
-    hours = tuple([event_hours_until(event, at, tz) for event in events])
-    _hours[key] = (events, now, hours)
-    if len(_hours) > _HOURS_KEPT:
-        _hours.popitem(last=False)
-    return list(hours)
+    return [event_hours_until(event, at, tz) for event in events]
 
 
 def upcoming_events(
