@@ -249,14 +249,13 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
             mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
             if mileage is not None:
                 services.append((done, mileage))
-    stated: list[tuple[float, str]] = []
-    for value, label in (
-        (vehicle.odometer_miles, "vehicle odometer"),
-        (ctx.vehicle.max_odometer_miles, "latest odometer reading"),
-    ):
-        odo = positive(value, MAX_ODOMETER_MILES)
-        if odo is not None:
-            stated.append((odo, label))
+    stated: list[tuple[float, str]] = []  # the two stated odometers, unrolled
+    odo = positive(vehicle.odometer_miles, MAX_ODOMETER_MILES)
+    if odo is not None:
+        stated.append((odo, "vehicle odometer"))
+    odo = positive(ctx.vehicle.max_odometer_miles, MAX_ODOMETER_MILES)
+    if odo is not None:
+        stated.append((odo, "latest odometer reading"))
     return _Fuel(  # positional: a named tuple's keywords cost more, once per traveler
         vehicle,
         fills,

@@ -105,10 +105,13 @@ def planned_trips_ahead(ctx: UserContext, days: int) -> list[Trip]:
 
 
 @per_context
-def _trips_in_window(ctx: UserContext, settings: DetectorSettings) -> tuple[Trip, ...]:
-    """:func:`planned_trips_ahead` within ``maintenance_trip_window_days``, listed once per
-    context (each maintenance item of the primary vehicle reads them)."""
-    return tuple(planned_trips_ahead(ctx, settings.maintenance_trip_window_days))
+def _trips_in_window(ctx: UserContext, settings: DetectorSettings
+                     ) -> tuple[tuple[Trip, float], ...]:
+    """:func:`planned_trips_ahead` within ``maintenance_trip_window_days``, each with its
+    distance (miles) as it validated it, listed once per context (each maintenance item of
+    the primary vehicle reads them)."""
+    return tuple([(t, positive(t.distance_miles, MAX_TRIP_MILES) or 0.0)
+                  for t in planned_trips_ahead(ctx, settings.maintenance_trip_window_days)])
 
 
 def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings) -> DueStatus:
@@ -134,12 +137,13 @@ def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettin
             miles_left = None
         if primary and miles_left is not None and miles_left >= 0:
             driven = 0.0
-            for planned in _trips_in_window(ctx, settings):
-                driven += positive(planned.distance_miles, MAX_TRIP_MILES) or 0.0
+            for planned, distance in _trips_in_window(ctx, settings):
+                driven += distance
                 if driven >= miles_left:
                     trip = planned
                     break
-    return DueStatus(item, odometer, due_miles, days_left, miles_left, trip, tuple(notes))
+    return DueStatus(item, odometer, due_miles, days_left, miles_left, trip,
+                     tuple(notes) if notes else ())
 
 
 def is_due_soon(status: DueStatus, settings: DetectorSettings) -> bool:

@@ -109,7 +109,8 @@ def run_detectors(
             notes.update(dict.fromkeys(result.notes))
         for reason, count in result.skipped:
             skipped[reason] = max(skipped.get(reason, 0), count)
-    return Detection(tuple(found), tuple(notes), tuple(sorted(skipped.items())))
+    return Detection(tuple(found), tuple(notes),
+                     tuple(sorted(skipped.items())) if skipped else ())
 
 
 def recheck_at(ctx: UserContext, now: datetime, settings: DetectorSettings,
