@@ -30,7 +30,7 @@ from pam_proactive.analysis.dates import (
     aware,
     hours_until,
     local_date,
-    local_midnight,
+    midnight_in,
     zone,
 )
 from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
@@ -216,7 +216,7 @@ def event_start(event: CalendarEvent, tz: tzinfo) -> datetime | None:
     if not event.all_day:
         return aware(event.starts_at, tz)
     day = event_day(event, tz)
-    return local_midnight(day, tz) if day is not None else None
+    return midnight_in(day, tz) if day is not None else None
 
 
 def event_hours_until(event: CalendarEvent, now: datetime, tz: tzinfo) -> float | None:
