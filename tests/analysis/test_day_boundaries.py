@@ -24,7 +24,7 @@ from pam_proactive.analysis.boundaries import (
     next_local_midnight,
     tomorrow,
 )
-from pam_proactive.analysis.dates import local_midnight, zone, zone_midnight
+from pam_proactive.analysis.dates import local_midnight, midnight_in, zone, zone_midnight
 from pam_proactive.analysis.events import (
     _no_travel,
     event_hours,
@@ -116,3 +116,13 @@ def test_one_crossing_of_the_nearest_hours_is_the_earliest(beyond: list[float],
     expected = earliest(crossing(NOW, h, inclusive=[window]) for h in hours)
     got = crossing(NOW, min(hours), inclusive=[window]) if hours else None
     assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(ZONES), st.one_of(near, anywhere, st.sampled_from([date.min, date.max])))
+def test_midnight_in_is_local_midnight(name: str, day: date) -> None:
+    """The kept local midnights (all-day events' starts) are local_midnight's, None out of
+    range included, asked once or again."""
+    tz = zone(name)
+    assert midnight_in(day, tz) == local_midnight(day, tz)
+    assert midnight_in(day, tz) == local_midnight(day, tz)

@@ -29,3 +29,19 @@ def test_several_typos_are_peeled_from_the_top() -> None:
 def test_a_lone_reading_is_kept_and_none_gives_none() -> None:
     assert plausible_max_odometer([999_999]) == 999_999
     assert plausible_max_odometer([]) is None
+
+
+def test_the_highest_kept_reading_agrees_with_the_outlier_rule() -> None:
+    """plausible_max_odometer is the highest reading odometer_outliers keeps, whether the top
+    two distinct readings are close (its shortcut) or not, with repeated readings."""
+    cases = [
+        [10_000.0, 10_000.0],
+        [10_000.0, 10_500.0, 10_500.0],
+        [10_000.0, 500_000.0, 500_000.0],
+        [10_000.0, 500_000.0, 2_000_000.0, 2_000_000.0],
+        [1_000.0, 1_000.0 + ODOMETER_OUTLIER_MILES, 1_000.0 + 2 * ODOMETER_OUTLIER_MILES + 1],
+        [7.0, 3.0],
+    ]
+    for readings in cases:
+        kept = set(readings) - odometer_outliers(readings)
+        assert plausible_max_odometer(readings) == max(kept), readings

@@ -46,3 +46,14 @@ def test_positive_and_clamp() -> None:
     assert positive(500.0, upper=300.0) is None
     assert clamp(5.0, 0.0, 1.0) == 1.0
     assert clamp(math.nan, 0.0, 1.0) == 0.0
+
+
+def test_clamp_keeps_the_bound_on_a_tie_and_low_wins_over_high() -> None:
+    """As max(low, min(high, value)): a tie returns the bound itself (its sign of zero), and
+    a low bound above the high one wins."""
+    assert math.copysign(1.0, clamp(0.0, -0.0, 1.0)) == -1.0
+    assert math.copysign(1.0, clamp(-0.0, -1.0, 0.0)) == 1.0
+    assert clamp(4.0, 5.0, 3.0) == 5.0
+    assert clamp(6.0, 5.0, 3.0) == 5.0
+    assert clamp(-math.inf, 0.0, 1.0) == 0.0
+    assert clamp(0.5, 0.0, 1.0) == 0.5

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import chain
 
 from pam_proactive.analysis.dates import add_days, aware, zone, zone_midnight
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.context import UserContext
 
 # Subtracted from every computed crossing: float arithmetic on hours must never put a
@@ -44,6 +45,7 @@ _MARGIN_SECONDS = MARGIN.total_seconds()
 RECHECK_REASONS = frozenset({"expiry_refresh", "daily"})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Recheck:
     """When to look at a traveler again, and which rule decided it."""
@@ -157,8 +159,16 @@ def earliest_recheck(ctx: UserContext, now: datetime, boundaries: Mapping[str, d
     """The earliest of the detectors' ``boundaries`` (by detector name, in the order ties
     are credited), the expiry refreshes and the next local midnight; falls back to ``now``
     + 1 day when no local midnight can be represented."""
+    return recheck_from(now, boundaries, next_local_midnight(ctx), expiries, refresh_margin)
+
+
+def recheck_from(now: datetime, boundaries: Mapping[str, datetime], midnight: datetime | None,
+                 expiries: Iterable[datetime | None] = (),
+                 refresh_margin: timedelta = timedelta(hours=1)) -> Recheck:
+    """:func:`earliest_recheck` given the context's :func:`next_local_midnight`
+    (``midnight``), for a caller that has it already (``recheck_at`` bounds the daily
+    boundaries with it)."""
     refresh = expiry_refresh(now, expiries, refresh_margin)
-    midnight = next_local_midnight(ctx)
     daily = midnight if midnight is not None else _now(now) + timedelta(days=1)
     engine = (() if refresh is None else (("expiry_refresh", refresh),)) + (("daily", daily),)
     # One pass over the options in credit order, each converted to UTC once: a strictly

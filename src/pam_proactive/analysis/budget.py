@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import clamp, finite, positive
 from pam_proactive.context import BudgetStatus, UserContext
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BudgetFigures:
     """A budget's validated numbers as of today (money in the user's currency)."""
@@ -73,14 +75,15 @@ def budget_figures(
     threshold = positive(budget.alert_threshold_pct) or settings.budget_default_threshold_pct
     outlier = clamp(finite(budget.outlier_spent) or 0.0, 0.0, max(spent, 0.0))
     scheduled = clamp(finite(budget.scheduled_spent) or 0.0, 0.0, max(spent - outlier, 0.0))
-    return BudgetFigures(
-        budget=budget,
-        limit=limit,
-        spent=spent,
-        outlier_spent=outlier,
-        days_elapsed=(ctx.today - start).days + 1,
-        days_left=(end - ctx.today).days,
-        threshold_pct=threshold,
-        scheduled_spent=scheduled,
-        scheduled_due=max(0.0, finite(budget.scheduled_due) or 0.0),
+    today = ctx.today
+    return BudgetFigures(  # positional, in field order: keywords cost ~40 % more per budget
+        budget,
+        limit,
+        spent,
+        outlier,  # outlier_spent
+        (today - start).days + 1,  # days_elapsed
+        (end - today).days,  # days_left
+        threshold,  # threshold_pct
+        scheduled,  # scheduled_spent
+        max(0.0, finite(budget.scheduled_due) or 0.0),  # scheduled_due
     )

@@ -30,10 +30,11 @@ from pam_proactive.analysis.dates import (
     aware,
     hours_until,
     local_date,
-    local_midnight,
+    midnight_in,
     zone,
 )
 from pam_proactive.analysis.geo import haversine_miles, resolve_place, valid_coordinates
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import CalendarEvent, Coordinates, Trip, UserContext
 
@@ -104,6 +105,7 @@ def _no_travel(title_text: str, place_name: str | None, event_type: str) -> str 
 _cached_no_travel = lru_cache(maxsize=8192)(_no_travel)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UserPoint:
     """Where the traveler is believed to be, and a phrase saying how we know."""
@@ -214,7 +216,7 @@ def event_start(event: CalendarEvent, tz: tzinfo) -> datetime | None:
     if not event.all_day:
         return aware(event.starts_at, tz)
     day = event_day(event, tz)
-    return local_midnight(day, tz) if day is not None else None
+    return midnight_in(day, tz) if day is not None else None
 
 
 def event_hours_until(event: CalendarEvent, now: datetime, tz: tzinfo) -> float | None:
@@ -247,6 +249,7 @@ def upcoming_events(
             if hours is not None and 0 <= hours <= window]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EventAnalysis:
     """One upcoming event seen from the traveler's position."""
@@ -261,6 +264,7 @@ class EventAnalysis:
     needs_travel: bool  # travels somewhere, far enough away, and no trip covers it
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EventsView:
     """The traveler's position and the upcoming events, with the counts behind silences."""

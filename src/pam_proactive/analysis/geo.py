@@ -192,9 +192,9 @@ def valid_coordinates(point: Coordinates | None) -> Coordinates | None:
         lat, lng = float(point.lat), float(point.lng)
     except (TypeError, ValueError, OverflowError, AttributeError):
         return None
-    if not (math.isfinite(lat) and math.isfinite(lng)):
-        return None
-    if abs(lat) > 90 or abs(lng) > 180 or (lat == 0 and lng == 0):
+    # NaN and the infinities fail the range tests too: no isfinite or abs calls (the
+    # traveler's position and each open trip's destination are checked per traveler).
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180) or (lat == 0 and lng == 0):
         return None
     return point
 

@@ -10,11 +10,13 @@ from pam_proactive.analysis.dates import add_days
 from pam_proactive.analysis.fuel import Estimate, best_odometer, primary_vehicle
 from pam_proactive.analysis.limits import MAX_ODOMETER_MILES, MAX_TRIP_MILES
 from pam_proactive.analysis.memo import per_context
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.stats import positive
 from pam_proactive.context import MaintenanceItem, Trip, UserContext
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DueStatus:
     """Where one maintenance item stands (days and miles may be negative when overdue)."""
@@ -103,10 +105,13 @@ def planned_trips_ahead(ctx: UserContext, days: int) -> list[Trip]:
 
 
 @per_context
-def _trips_in_window(ctx: UserContext, settings: DetectorSettings) -> tuple[Trip, ...]:
-    """:func:`planned_trips_ahead` within ``maintenance_trip_window_days``, listed once per
-    context (each maintenance item of the primary vehicle reads them)."""
-    return tuple(planned_trips_ahead(ctx, settings.maintenance_trip_window_days))
+def _trips_in_window(ctx: UserContext, settings: DetectorSettings
+                     ) -> tuple[tuple[Trip, float], ...]:
+    """:func:`planned_trips_ahead` within ``maintenance_trip_window_days``, each with its
+    distance (miles) as it validated it, listed once per context (each maintenance item of
+    the primary vehicle reads them)."""
+    return tuple([(t, positive(t.distance_miles, MAX_TRIP_MILES) or 0.0)
+                  for t in planned_trips_ahead(ctx, settings.maintenance_trip_window_days)])
 
 
 def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettings) -> DueStatus:
@@ -132,12 +137,13 @@ def due_status(ctx: UserContext, item: MaintenanceItem, settings: DetectorSettin
             miles_left = None
         if primary and miles_left is not None and miles_left >= 0:
             driven = 0.0
-            for planned in _trips_in_window(ctx, settings):
-                driven += positive(planned.distance_miles, MAX_TRIP_MILES) or 0.0
+            for planned, distance in _trips_in_window(ctx, settings):
+                driven += distance
                 if driven >= miles_left:
                     trip = planned
                     break
-    return DueStatus(item, odometer, due_miles, days_left, miles_left, trip, tuple(notes))
+    return DueStatus(item, odometer, due_miles, days_left, miles_left, trip,
+                     tuple(notes) if notes else ())
 
 
 def is_due_soon(status: DueStatus, settings: DetectorSettings) -> bool:

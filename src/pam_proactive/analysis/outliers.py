@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pam_proactive.analysis.records import quick_init
 from pam_proactive.analysis.settings import DetectorSettings
 
 
@@ -34,6 +35,7 @@ def _middle(ordered: Sequence[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else ordered[mid - 1] / 2 + ordered[mid] / 2
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OutlierRule:
     """An expense is an outlier when larger than both ``k_median`` × the category's median and
@@ -65,7 +67,19 @@ def above(amounts: Sequence[float] | None, bar: float | None) -> float:
     return sum(a for a in amounts if a is not None and a > bar)
 
 
+# The latest (settings, rule) pair: the anomaly detector asks once per traveler, with the
+# sweep's one settings object. Settings are frozen and the pair holds them, so the same
+# object always gives an equal rule.
+_latest_rule: tuple[DetectorSettings, OutlierRule] | None = None
+
+
 def outlier_rule(settings: DetectorSettings) -> OutlierRule:
     """The anomaly thresholds of ``settings`` as the shared outlier rule."""
-    return OutlierRule(settings.anomaly_median_factor, settings.anomaly_mad_factor,
+    global _latest_rule
+    latest = _latest_rule  # one read: the pair is replaced whole
+    if latest is not None and latest[0] is settings:
+        return latest[1]
+    rule = OutlierRule(settings.anomaly_median_factor, settings.anomaly_mad_factor,
                        settings.anomaly_min_count)
+    _latest_rule = (settings, rule)
+    return rule

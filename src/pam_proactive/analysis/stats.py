@@ -9,7 +9,9 @@ from collections.abc import Iterable, Sequence
 def finite(value: float | None) -> float | None:
     """``value`` as a float when it is a finite number, else None."""
     if value.__class__ is float:  # the common case, checked first: contexts hold floats
-        return value if math.isfinite(value) else None
+        # x - x is 0.0 exactly for every finite float, NaN for NaN and the infinities: the
+        # test math.isfinite makes, without its lookup and call (~16 calls per traveler).
+        return value if value - value == 0.0 else None
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -19,10 +21,13 @@ def finite(value: float | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def positive(value: float | None, upper: float = math.inf) -> float | None:
+_INF = math.inf  # a global read, not ``math.inf``'s attribute, in positive's hot path
+
+
+def positive(value: float | None, upper: float = _INF) -> float | None:
     """``value`` when finite, > 0 and <= ``upper``, else None."""
     if value.__class__ is float:  # NaN fails the comparison; +inf fails it unless upper is inf
-        return value if 0 < value <= upper and value != math.inf else None
+        return value if 0 < value <= upper and value != _INF else None
     number = finite(value)
     if number is None or number <= 0 or number > upper:
         return None
@@ -33,7 +38,10 @@ def clamp(value: float, low: float, high: float) -> float:
     """``value`` limited to [low, high] (NaN gives ``low``)."""
     if math.isnan(value):
         return low
-    return max(low, min(high, value))
+    # max(low, min(high, value)) without the two builtin calls (each keeps its first
+    # argument on a tie, so these comparisons keep the same one: ``high``, then ``low``).
+    capped = value if value < high else high
+    return capped if capped > low else low
 
 
 def median(values: Iterable[float | None]) -> float | None:

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+from pam_proactive.analysis.records import quick_init
+
 
 class Priority(IntEnum):
     """Ordered so that a rise in priority is a comparison."""
@@ -28,6 +30,7 @@ class Priority(IntEnum):
 
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A suggestion as a detector sees it, before storage and delivery.
@@ -53,6 +56,7 @@ class Candidate:
     subjects: tuple[str, ...] = field(default=())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Note:
     """Why a detector stayed silent (or left something out): ``detector`` is the detector's
@@ -62,6 +66,7 @@ class Note:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DetectorResult:
     """What one detector found for one context: its candidates, its notes, and rows its
@@ -73,6 +78,7 @@ class DetectorResult:
     skipped: tuple[tuple[str, int], ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Detection:
     """What all detectors found for one context (see ``run_detectors``): candidates in

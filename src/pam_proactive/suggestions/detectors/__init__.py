@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from pam_proactive.analysis.boundaries import Recheck, earliest_recheck, next_local_midnight
+from pam_proactive.analysis.boundaries import Recheck, next_local_midnight, recheck_from
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import Profile, UserContext
 from pam_proactive.suggestions.detectors import (
@@ -109,7 +109,8 @@ def run_detectors(
             notes.update(dict.fromkeys(result.notes))
         for reason, count in result.skipped:
             skipped[reason] = max(skipped.get(reason, 0), count)
-    return Detection(tuple(found), tuple(notes), tuple(sorted(skipped.items())))
+    return Detection(tuple(found), tuple(notes),
+                     tuple(sorted(skipped.items())) if skipped else ())
 
 
 def recheck_at(ctx: UserContext, now: datetime, settings: DetectorSettings,
@@ -121,9 +122,9 @@ def recheck_at(ctx: UserContext, now: datetime, settings: DetectorSettings,
     candidates' rolling ``expiries`` and the next local midnight. ``keys`` are the dedup keys
     of the candidates computed at ``now``."""
     # Daily boundaries that cannot come before the next local midnight are not computed.
-    boundaries = REGISTRY.boundaries(ctx, now, settings, keys, types,
-                                     until=next_local_midnight(ctx))
-    return earliest_recheck(ctx, now, boundaries, expiries, refresh_margin)
+    midnight = next_local_midnight(ctx)
+    boundaries = REGISTRY.boundaries(ctx, now, settings, keys, types, until=midnight)
+    return recheck_from(now, boundaries, midnight, expiries, refresh_margin)
 
 
 __all__ = [
