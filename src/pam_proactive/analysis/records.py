@@ -18,22 +18,40 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def plain_fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of ``cls``, a frozen, slotted dataclass whose ``__init__`` only stores its
+    arguments; raises TypeError for any other class (a ``__post_init__``, an init-less
+    field), whose objects a field-by-field store would silently make wrong. The one check
+    of both shortcuts: :func:`quick_init` and ``data/columnar/objects.instances``."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if (params is None or not params.frozen or "__slots__" not in cls.__dict__
+            or hasattr(cls, "__post_init__")):
+        raise TypeError(f"{cls.__name__} is not a plain frozen, slotted dataclass")
+    fields = dataclasses.fields(cls)
+    if not all(f.init for f in fields):
+        raise TypeError(f"{cls.__name__} is not a plain frozen, slotted dataclass")
+    return fields
+
+
+def slot_setters(cls: type[Any]) -> tuple[Any, ...]:
+    """The slot setters of :func:`plain_fields` of ``cls``, in field order: each stores one
+    field of an object of ``cls`` (``setter(obj, value)``), as its ``__init__`` would."""
+    return tuple(cls.__dict__[f.name].__set__ for f in plain_fields(cls))
+
+
 def quick_init(cls: type[T]) -> type[T]:
     """``cls`` (a frozen, slotted dataclass) with an ``__init__`` storing its fields through
     their slots' setters. Refuses a class whose ``__init__`` does more than store its
     arguments in order (a ``__post_init__``, an init-less, keyword-only or factory-made
     field), which this ``__init__`` would silently skip."""
-    params = getattr(cls, "__dataclass_params__", None)
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    if (params is None or not params.frozen or "__slots__" not in cls.__dict__
-            or hasattr(cls, "__post_init__")
-            or any(not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING
-                   for f in fields)):
-        raise TypeError(f"{cls.__name__} is not a plain frozen, slotted dataclass")
+    fields = plain_fields(cls)
+    if any(f.kw_only or f.default_factory is not dataclasses.MISSING for f in fields):
+        raise TypeError(f"{cls.__name__} has a keyword-only or factory-made field")
     names = [f.name for f in fields]
     # The setters and defaults reach the generated function as closure cells (the cheapest
     # variables to read), through a factory taking them as arguments.
-    cells: dict[str, Any] = {f"_set_{n}": cls.__dict__[n].__set__ for n in names}
+    cells: dict[str, Any] = {f"_set_{n}": setter
+                             for n, setter in zip(names, slot_setters(cls), strict=True)}
     params_text = []
     for f in fields:
         if f.default is dataclasses.MISSING:

@@ -9,7 +9,6 @@ column at once with the slot's own setter, a C loop: about a third of the time.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,8 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from pam_proactive.analysis.records import slot_setters
+
 T = TypeVar("T")
 
 
@@ -27,19 +28,11 @@ _SETTERS: dict[type[Any], tuple[Any, ...]] = {}
 
 
 def _setters(cls: type[Any]) -> tuple[Any, ...]:
-    """The slot setters of ``cls``'s fields in field order; refuses a class whose
-    ``__init__`` does more than store its arguments (a ``__post_init__``, an init-less
-    field), which this shortcut would silently skip."""
+    """``records.slot_setters`` of ``cls``, found once per class."""
     known = _SETTERS.get(cls)
-    if known is not None:
-        return known
-    fields = dataclasses.fields(cls)
-    params = getattr(cls, "__dataclass_params__", None)
-    if (params is None or not params.frozen or "__slots__" not in cls.__dict__
-            or hasattr(cls, "__post_init__") or not all(f.init for f in fields)):
-        raise TypeError(f"{cls.__name__} is not a plain frozen, slotted dataclass")
-    _SETTERS[cls] = setters = tuple(cls.__dict__[f.name].__set__ for f in fields)
-    return setters
+    if known is None:
+        known = _SETTERS[cls] = slot_setters(cls)
+    return known
 
 
 def instances(cls: type[T], columns: Sequence[Sequence[Any]]) -> list[T]:
