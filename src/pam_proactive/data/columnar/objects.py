@@ -58,9 +58,9 @@ def instances(cls: type[T], columns: Sequence[Sequence[Any]]) -> list[T]:
         if len(column) != n:
             raise ValueError("columns of different lengths")
     if n < _FEW:
-        return [cls(*values) for values in zip(*columns)]
+        return [cls(*values) for values in zip(*columns, strict=True)]
     made: list[T] = list(map(object.__new__, repeat(cls, n)))
-    for setter, column in zip(setters, columns):
+    for setter, column in zip(setters, columns, strict=True):
         any(map(setter, made, column))  # run the C loop: a setter returns None
     return made
 
@@ -72,7 +72,7 @@ def per_user(users: Sequence[int] | NDArray[Any], made: Sequence[T]
     if len(users) and users[0] == users[-1]:
         # One user's rows (a one-traveler batch): ~0.3 µs, where the arrays cost ~5 µs. A
         # batch's first and last rows are of different users: no count over its rows.
-        listed = users if isinstance(users, list) else users.tolist()
+        listed = list(users) if not isinstance(users, np.ndarray) else users.tolist()
         if listed.count(listed[0]) == len(listed):
             return {listed[0]: tuple(made)}
     at = np.asarray(users)
