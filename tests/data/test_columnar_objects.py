@@ -17,15 +17,19 @@ from pam_proactive.data.columnar.objects import (
 )
 
 
-def test_instances_equal_the_constructor() -> None:
-    made = instances(Coordinates, [[1.5, -2.0], [3.25, 4.0]])
-    assert made == [Coordinates(1.5, 3.25), Coordinates(-2.0, 4.0)]
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7])  # both sides of the constructor's switch
+def test_instances_equal_the_constructor(n: int) -> None:
+    latitudes, longitudes = [1.5 * k for k in range(n)], [-2.0 * k for k in range(n)]
+    made = instances(Coordinates, [latitudes, longitudes])
+    assert made == [Coordinates(a, b) for a, b in zip(latitudes, longitudes, strict=True)]
     assert all(type(m) is Coordinates for m in made)
 
 
-def test_instances_refuses_columns_of_different_lengths() -> None:
+@pytest.mark.parametrize("columns", [[[1.0], [2.0, 3.0]], [[1.0, 2.0, 3.0], [4.0, 5.0]],
+                                     [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0]]])
+def test_instances_refuses_columns_of_different_lengths(columns: list[list[float]]) -> None:
     with pytest.raises(ValueError):
-        instances(Coordinates, [[1.0], [2.0, 3.0]])
+        instances(Coordinates, columns)
 
 
 def test_per_user_cuts_rows_into_each_users_tuple_in_row_order() -> None:
@@ -47,6 +51,8 @@ def test_per_user_refuses_a_users_rows_apart() -> None:
         per_user([3, 5, 3], ["a", "b", "c"])
     with pytest.raises(ValueError, match="not together"):
         per_user([3, 5, 5, 3], ["a", "b", "c", "d"])  # first and last alike: not one user
+    with pytest.raises(ValueError, match="not together"):
+        per_user(np.array([3, 5, 5, 3]), ["a", "b", "c", "d"])
 
 
 def test_collector_paused_inside_and_resumed_after() -> None:

@@ -66,6 +66,9 @@ _INTEGERS = {INT32: np.int32, INT64: np.int64}
 # reads it), a date cannot be listed (an error, as Polars and pyarrow refused it).
 _DAYS = (-719_162, 2_932_896)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ORDINAL_1970 = _EPOCH.toordinal()
+_MICROSECOND = timedelta(microseconds=1)
+_NAT = np.iinfo(np.int64).min  # numpy's NaT, as an integer
 
 
 class Column:
@@ -160,11 +163,16 @@ def _numpy_of_values(dtype: Dtype, values: Sequence[Any], nulls: int) -> NDArray
         return np.array(values, dtype=_INTEGERS[dtype])
     if dtype is BOOLEAN and not nulls:
         return np.array(values, dtype=np.bool_)
+    # Dates and datetimes as their integers, then viewed: numpy's own conversion of Python
+    # dates costs ~0.9 us per value and of datetimes ~1.8 us (15 and 35 us for a traveler's
+    # 17 fill-ups: most of what a one-traveler build pays on first touch), these ~0.06 and
+    # ~0.2 us. The integers are exact: a day's ordinal, a timedelta's microseconds.
     if dtype is DATE:
-        return np.array(values, dtype="datetime64[D]")  # None: NaT
-    if dtype is DATETIME_UTC:  # the values are in UTC: their wall time is the instant's
-        return np.array([None if v is None else v.replace(tzinfo=None) for v in values],
-                        dtype="datetime64[us]")
+        return np.array([_NAT if v is None else v.toordinal() - _ORDINAL_1970
+                         for v in values], dtype=np.int64).view("datetime64[D]")
+    if dtype is DATETIME_UTC:  # the values are in UTC (as _EPOCH): a plain difference
+        return np.array([_NAT if v is None else (v - _EPOCH) // _MICROSECOND
+                         for v in values], dtype=np.int64).view("datetime64[us]")
     objects = np.empty(len(values), dtype=object)  # STRING, BOOLEAN with nulls
     objects[:] = values
     return objects

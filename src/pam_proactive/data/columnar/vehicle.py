@@ -19,6 +19,7 @@ Units as the frames': miles, US gallons, the user's currency; dates as days sinc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -57,8 +58,9 @@ from pam_proactive.data.columnar.objects import instances, per_user
 Quality = Mapping[int, QualityBuilder]
 Flags = NDArray[np.bool_]
 Floats = NDArray[np.float64]
-# (rows flagged, reason, QualityBuilder method name): one count per flagged row.
-Tally = tuple[tuple[Flags, str, str], ...]
+# (rows flagged, the rows among which they count or None for all, reason, QualityBuilder
+# method name): one count per row flagged and counted.
+Tally = tuple[tuple[Flags, Flags | None, str, str], ...]
 
 # Dates are made once per day of a column's span when it spans at most this many days.
 _DATE_SPAN = 4_000
@@ -66,6 +68,13 @@ _DATE_SPAN = 4_000
 # numpy step of a higher fixed cost.
 _SMALL = 256
 _EPOCH = date(1970, 1, 1)
+# Flags of no row: what a rule's step gives when it flags none (a traveler's usual case),
+# where an array of falses would cost a step to make and one per use. Only a tally takes
+# it (its count is zero): no step combines it with other rows' flags.
+_NONE: Flags = np.zeros(0, dtype=np.bool_)
+_NONE.flags.writeable = False
+# Any finite amount: the upper bound of a range open above (an infinity fails it).
+_LARGEST = float(np.finfo(np.float64).max)
 
 
 @dataclass(slots=True)
@@ -91,10 +100,11 @@ class _Kept:
 def vehicle_section(frames: BatchFrames, profiles: Mapping[int, Profile],
                     quality: Quality) -> dict[int, VehicleContext]:
     """Every batch user's :class:`VehicleContext`, by position ``i``."""
-    fills, unusable = _fills(frames.fuel, _today_by_user(frames.people), quality)
+    today = _today_by_user(frames.people)
+    fills, unusable = _fills(frames.fuel, today, quality)
     items = _maintenance(frames.maintenance, quality)
     vehicles = _vehicles(frames.vehicles, profiles, quality)
-    best = _drop_outliers((fills, items, vehicles), quality)
+    best = _drop_outliers((fills, items, vehicles), len(today), quality)
     return _contexts(frames.people.get_column("i").to_list(), fills, items, vehicles, best,
                      unusable)
 
@@ -103,7 +113,7 @@ def _by_user(frame: Frame) -> tuple[Frame, NDArray[Any]]:
     """``frame`` with each user's rows together, in their order (the statements return them
     so: then nothing is moved), and its ``i``."""
     users = frame.get_column("i").to_numpy()
-    if np.any(users[1:] < users[:-1]):
+    if np.count_nonzero(users[1:] < users[:-1]):  # np.any: a Python wrapper, ~1.5 us
         frame = frame.gather(np.argsort(users, kind="stable"))
         users = frame.get_column("i").to_numpy()
     return frame, users
@@ -119,19 +129,21 @@ def _days(column: Column) -> NDArray[Any]:
 
 
 def _today_by_user(people: Frame) -> NDArray[np.int32]:
-    """Each user's local date (days since 1970-01-01), indexed by position ``i``."""
+    """Each user's local date (days since 1970-01-01), indexed by position ``i`` (1 to the
+    batch's size: ``BatchFrames``)."""
     positions = people.get_column("i").to_numpy()
-    days = np.zeros(int(positions.max(initial=0)) + 1, dtype=np.int32)
+    days = np.zeros(people.height + 1, dtype=np.int32)
     days[positions] = _days(people.get_column("today"))
     return days
 
 
 def _tally(users: NDArray[Any], tally: Tally, quality: Quality) -> None:
-    """Count, per user, the rows flagged in each entry of ``tally`` (``users``: each row's
-    user)."""
-    for flags, reason, kind in tally:
+    """Count, per user, the rows flagged in each entry of ``tally`` among the rows of its
+    mask, if it has one (``users``: each row's user). The flags are tested first: most are
+    none, and the mask is then never applied (a step saved each)."""
+    for flags, among, reason, kind in tally:
         if np.count_nonzero(flags):  # cheaper than ndarray.any (a Python wrapper)
-            _count(users[flags], reason, kind, quality)
+            _count(users[flags if among is None else flags & among], reason, kind, quality)
 
 
 def _count(flagged: NDArray[Any], reason: str, kind: str, quality: Quality) -> None:
@@ -145,19 +157,21 @@ def _count(flagged: NDArray[Any], reason: str, kind: str, quality: Quality) -> N
 def _odometer(values: Floats) -> tuple[Floats, Flags, Flags]:
     """Readings (miles) as ``_within_odometer_range`` and its callers judge them: the
     readings kept (finite, in [0, ``MAX_ODOMETER_MILES``]; NaN otherwise), the implausible
-    ones (finite, above the maximum: dropped, skipped) and the negative ones (repaired)."""
-    finite = np.isfinite(values)
-    implausible = finite & (values > MAX_ODOMETER_MILES)
-    negative = finite & (values < 0)
-    return np.where(finite & ~implausible & ~negative, values, np.nan), implausible, negative
+    ones (finite, above the maximum: dropped, skipped) and the negative ones (repaired);
+    ``_NONE`` for both when no reading is either."""
+    kept, outside = _within(values, 0.0, MAX_ODOMETER_MILES)
+    if not np.count_nonzero(outside):
+        return kept, _NONE, _NONE
+    return kept, outside & (values > 0), outside & (values < 0)
 
 
 def _within(values: Floats, low: float, high: float) -> tuple[Floats, Flags]:
-    """The finite ``values`` in [low, high] (NaN otherwise) and the finite ones outside
-    (repaired to None, counted)."""
-    finite = np.isfinite(values)
-    inside = (values >= low) & (values <= high)
-    return np.where(finite & inside, values, np.nan), finite & ~inside
+    """The ``values`` in [low, high] (finite bounds; NaN otherwise, in a new array) and the
+    finite ones outside (repaired to None, counted; ``_NONE`` when none is)."""
+    inside = (values >= low) & (values <= high)  # NaN and the infinities fail
+    if np.count_nonzero(inside) == len(inside):  # the usual case: two steps instead of four
+        return values.copy(), _NONE
+    return np.where(inside, values, np.nan), ~inside & np.isfinite(values)
 
 
 def _optional(values: Floats) -> list[float | None]:
@@ -222,42 +236,54 @@ def _fills(fuel: Frame, today: NDArray[np.int32],
            quality: Quality) -> tuple[_Kept, dict[int, tuple[date, ...]]]:
     """The fill-ups ``clean_fills`` keeps, and each user's days of fill-ups skipped for
     their volume with no kept fill-up that day (``today``: each user's date, by ``i``)."""
+    if not fuel.height:
+        return _no_rows(FuelFill, 2), {}
     fuel, users = _by_user(fuel)
     days = _days(fuel.get_column("filled_on"))
     gallons = fuel.get_column("gallons").to_numpy()
-    future = days > today[users]
+    future = days > today[users]  # a null day (NaN) is none
+    not_future = ~future
     # NaN and null (NaN here) fail both tests.
-    usable = (gallons > 0) & (gallons <= MAX_FILL_GALLONS)
-    volume_invalid = ~future & ~usable
-    candidate = ~future & usable
+    candidate = not_future & (gallons > 0) & (gallons <= MAX_FILL_GALLONS)
+    volume_invalid = not_future ^ candidate  # not future, not usable
     odometer = fuel.get_column("odometer_miles")
     stored = odometer.to_numpy()  # NaN for a null
-    duplicate = _duplicates(candidate, users, days, gallons, stored, odometer)
-    keep = candidate & ~duplicate
+    keep, duplicate = _duplicates(candidate, users, days, gallons, stored, odometer)
     readings, implausible, negative = _odometer(stored)
     # A negative cost is skipped (the fill stands, its cost unknown); a non-finite one is
     # unknown without a count, as ``_finite`` reads it.
-    paid, cost_invalid = _within(fuel.get_column("total_cost").to_numpy(), 0.0, np.inf)
+    paid, cost_invalid = _within(fuel.get_column("total_cost").to_numpy(), 0.0, _LARGEST)
     rows = keep.nonzero()[0]
-    kept_users, kept_readings = users[rows], readings[rows]
+    every = len(rows) == len(keep)  # the usual case: no gather (~0.2 us each)
+    kept_users = users if every else users[rows]
+    kept_readings = readings if every else readings[rows]  # a new array either way
     backwards, jumps = _last_kept_readings(kept_users, kept_readings)
-    _tally(users, ((future, "fuel_date_future", "skip"),
-                   (volume_invalid, "fuel_volume_invalid", "skip"),
-                   (duplicate, "fuel_fill_duplicate", "skip"),
-                   (keep & implausible, "odometer_implausible", "skip"),
-                   (keep & negative, "odometer_negative", "repair"),
-                   (keep & cost_invalid, "fuel_cost_invalid", "skip")), quality)
-    _tally(kept_users, ((backwards, "odometer_backwards", "repair"),
-                        (jumps, "odometer_jump", "repair")), quality)
-    unusable = _unusable_days(users[volume_invalid], days[volume_invalid],
-                              kept_users, days[rows])
-    kept = None if len(rows) == len(keep) else keep.tolist()
+    _tally(users, ((future, None, "fuel_date_future", "skip"),
+                   (volume_invalid, None, "fuel_volume_invalid", "skip"),
+                   (duplicate, None, "fuel_fill_duplicate", "skip"),
+                   (implausible, keep, "odometer_implausible", "skip"),
+                   (negative, keep, "odometer_negative", "repair"),
+                   (cost_invalid, keep, "fuel_cost_invalid", "skip")), quality)
+    _tally(kept_users, ((backwards, None, "odometer_backwards", "repair"),
+                        (jumps, None, "odometer_jump", "repair")), quality)
+    unusable = (_unusable_days(users[volume_invalid], days[volume_invalid], kept_users,
+                               days[rows]) if np.count_nonzero(volume_invalid) else {})
+    kept = None if every else keep.tolist()
     full = fuel.get_column("is_full").to_numpy() == True  # noqa: E712  # null: not full
+    if not every:
+        gallons, paid, full = gallons[rows], paid[rows], full[rows]
     fields: list[Sequence[Any]] = [
         _take(fuel.get_column("fill_id").to_list(), kept),
         _take(_dates(fuel.get_column("filled_on"), days), kept),
-        (), gallons[rows].tolist(), _optional(paid[rows]), full[rows].tolist()]
+        (), gallons.tolist(), _optional(paid), full.tolist()]
     return _Kept(FuelFill, kept_users, kept_readings, fields, 2), unusable
+
+
+def _no_rows(cls: type[Any], reading_at: int) -> _Kept:
+    """The kept rows of a source with none (its steps skipped: each costs as much for no
+    row as for a few)."""
+    fields: list[Sequence[Any]] = [()] * len(dataclasses.fields(cls))
+    return _Kept(cls, np.zeros(0, dtype=np.int32), np.zeros(0), fields, reading_at)
 
 
 def _take(values: list[Any], kept: list[bool] | None) -> list[Any]:
@@ -266,34 +292,36 @@ def _take(values: list[Any], kept: list[bool] | None) -> list[Any]:
 
 
 def _duplicates(candidate: Flags, users: NDArray[Any], days: NDArray[Any],
-                gallons: Floats, stored: Floats, odometer: Column) -> Flags:
-    """The ``candidate`` rows (usable, past fill-ups) that repeat an earlier one of their
-    user: the same date, volume and odometer, compared as Python compares the oracle's
-    keys (a missing odometer equals a missing one, a NaN equals nothing). ``stored``: the
+                gallons: Floats, stored: Floats, odometer: Column) -> tuple[Flags, Flags]:
+    """The ``candidate`` rows (usable, past fill-ups) kept, and those that repeat an earlier
+    one of their user (``_NONE`` when none does): the same date, volume and odometer,
+    compared as Python compares the oracle's keys (a missing odometer equals a missing one,
+    a NaN equals nothing). ``users``: ascending (``_by_user``); ``stored``: the
     ``odometer`` column's readings, NaN for a null too.
 
     Only rows sharing their user and date with another can be one: in the statement's order
     (user, date) those are neighbours, and the comparison runs on them alone."""
-    duplicate = np.zeros(len(candidate), dtype=np.bool_)
     if len(candidate) < 2 or not np.count_nonzero(candidate):
-        return duplicate
-    same = (users[1:] == users[:-1]) & (days[1:] == days[:-1])
-    ordered = bool(np.all((users[1:] > users[:-1]) | same | (
-        (users[1:] == users[:-1]) & (days[1:] > days[:-1]))))
-    near = candidate.copy()
-    if ordered:
+        return candidate, _NONE
+    same_user = users[1:] == users[:-1]
+    near = candidate
+    if not np.count_nonzero(same_user & ~(days[1:] >= days[:-1])):  # by date (no NaN)
+        same = same_user & (days[1:] == days[:-1])
+        if not np.count_nonzero(same):
+            return candidate, _NONE
         shared = np.zeros(len(candidate), dtype=np.bool_)
         shared[1:] |= same
         shared[:-1] |= same
-        near &= shared
+        near = candidate & shared
     positions = near.nonzero()[0]
     if not len(positions):
-        return duplicate
+        return candidate, _NONE
     readings: list[float | None] = stored[positions].tolist()
     if odometer.null_count() and any(r != r for r in readings):
         # Which NaN is a null: from the column's values, only when both can be there.
         values = odometer.to_list()
         readings = [values[k] for k in positions.tolist()]
+    duplicate = np.zeros(len(candidate), dtype=np.bool_)
     seen: set[tuple[Any, ...]] = set()
     for k, i, day, volume, reading in zip(
             positions.tolist(), users[positions].tolist(), days[positions].tolist(),
@@ -305,37 +333,39 @@ def _duplicates(candidate: Flags, users: NDArray[Any], days: NDArray[Any],
             duplicate[k] = True
         else:
             seen.add(key)
-    return duplicate
+    return candidate & ~duplicate, duplicate
 
 
 def _last_kept_readings(users: NDArray[Any], readings: Floats) -> tuple[Flags, Flags]:
     """The odometer rule of ``clean_fills`` over the kept fill-ups (``users``, ``readings``
     in miles, NaN for none): in each user's order, a reading below the last kept reading is
     dropped (``odometer_backwards``), one at least ``ODOMETER_JUMP_MILES`` above it too
-    (``odometer_jump``). Sets the dropped readings to NaN; returns the rows of each.
+    (``odometer_jump``). Sets the dropped readings to NaN; returns the rows of each
+    (``_NONE`` for both when none is dropped).
 
     Sequential (a dropped reading does not move the last kept one), so it runs as a loop,
     but only over the users whose readings step backwards or jump somewhere: for the others
     every reading is kept."""
-    positions = (~np.isnan(readings)).nonzero()[0]
+    positions = (readings == readings).nonzero()[0]  # not NaN, in one step
     owners, values = users[positions], readings[positions]
     step = values[1:] - values[:-1]
     strange = (owners[1:] == owners[:-1]) & ((step < 0) | (step >= ODOMETER_JUMP_MILES))
+    if not np.count_nonzero(strange):
+        return _NONE, _NONE
     backwards = np.zeros(len(readings), dtype=np.bool_)
     jumps = np.zeros(len(readings), dtype=np.bool_)
-    if np.count_nonzero(strange):
-        mine = np.isin(owners, owners[1:][strange])
-        last: dict[int, float] = {}
-        for row, i, reading in zip(positions[mine].tolist(), owners[mine].tolist(),
-                                   values[mine].tolist(), strict=True):
-            previous = last.get(i)
-            if previous is not None and reading < previous:
-                backwards[row] = True
-            elif previous is not None and reading - previous >= ODOMETER_JUMP_MILES:
-                jumps[row] = True
-            else:
-                last[i] = reading
-        readings[backwards | jumps] = np.nan
+    mine = np.isin(owners, owners[1:][strange])
+    last: dict[int, float] = {}
+    for row, i, reading in zip(positions[mine].tolist(), owners[mine].tolist(),
+                               values[mine].tolist(), strict=True):
+        previous = last.get(i)
+        if previous is not None and reading < previous:
+            backwards[row] = True
+        elif previous is not None and reading - previous >= ODOMETER_JUMP_MILES:
+            jumps[row] = True
+        else:
+            last[i] = reading
+    readings[backwards | jumps] = np.nan
     return backwards, jumps
 
 
@@ -360,6 +390,8 @@ def _unusable_days(users: NDArray[Any], days: NDArray[Any], kept_users: NDArray[
 
 def _maintenance(records: Frame, quality: Quality) -> _Kept:
     """The service records as ``build_vehicle`` repairs them."""
+    if not records.height:
+        return _no_rows(MaintenanceItem, 4)
     records, users = _by_user(records)
     task = _texts(records.get_column("task"), users, quality)
     mileage, done_implausible, done_negative = _odometer(
@@ -371,17 +403,18 @@ def _maintenance(records: Frame, quality: Quality) -> _Kept:
     # A service cannot fall due before it was done: a typo, skipped; the record stands.
     due_date_early = due_days < performed
     due_early = due < mileage  # NaN (none kept) compares false
-    _tally(users, ((done_implausible, "odometer_implausible", "skip"),
-                   (due_implausible, "odometer_implausible", "skip"),
-                   (done_negative, "maintenance_mileage_negative", "repair"),
-                   (due_negative, "maintenance_mileage_negative", "repair"),
-                   (due_date_early, "maintenance_due_before_service", "skip"),
-                   (due_early, "maintenance_due_before_service", "skip")), quality)
+    _tally(users, ((done_implausible, None, "odometer_implausible", "skip"),
+                   (due_implausible, None, "odometer_implausible", "skip"),
+                   (done_negative, None, "maintenance_mileage_negative", "repair"),
+                   (due_negative, None, "maintenance_mileage_negative", "repair"),
+                   (due_date_early, None, "maintenance_due_before_service", "skip"),
+                   (due_early, None, "maintenance_due_before_service", "skip")), quality)
     due_dates = _dates(records.get_column("next_due_date"), due_days)
     if np.count_nonzero(due_date_early):
         due_dates = [None if early else d
                      for d, early in zip(due_dates, due_date_early.tolist(), strict=True)]
-    due[due_early] = np.nan
+    if np.count_nonzero(due_early):
+        due[due_early] = np.nan
     fields: list[Sequence[Any]] = [
         _ids(records.get_column("record_id")), records.get_column("vehicle_id").to_list(),
         task, _dates(records.get_column("performed_on"), performed), (), due_dates,
@@ -393,10 +426,12 @@ def _vehicles(vehicles: Frame, profiles: Mapping[int, Profile],
               quality: Quality) -> _Kept:
     """The users' primary vehicles as ``_vehicle`` repairs them; the class and fuel type
     fall back to the profile's."""
+    if not vehicles.height:
+        return _no_rows(Vehicle, 6)
     users = vehicles.get_column("i").to_numpy()
     # One row per user (the statement's DISTINCT ON); were there more, the last would stand,
     # as in the per-object path's lookup.
-    if np.any(users[1:] <= users[:-1]):
+    if np.count_nonzero(users[1:] <= users[:-1]):
         last = {i: k for k, i in enumerate(users.tolist())}
         vehicles = vehicles.gather(np.array(sorted(last.values()), dtype=np.int64))
         users = vehicles.get_column("i").to_numpy()
@@ -414,10 +449,10 @@ def _vehicles(vehicles: Frame, profiles: Mapping[int, Profile],
     mpg, mpg_implausible = _within(vehicles.get_column("mpg").to_numpy(), MIN_MPG, MAX_MPG)
     odometer, implausible, negative = _odometer(
         vehicles.get_column("odometer_miles").to_numpy())
-    _tally(users, ((implausible, "odometer_implausible", "skip"),
-                   (tank_implausible, "tank_size_implausible", "repair"),
-                   (mpg_implausible, "vehicle_mpg_implausible", "repair"),
-                   (negative, "odometer_negative", "repair")), quality)
+    _tally(users, ((implausible, None, "odometer_implausible", "skip"),
+                   (tank_implausible, None, "tank_size_implausible", "repair"),
+                   (mpg_implausible, None, "vehicle_mpg_implausible", "repair"),
+                   (negative, None, "odometer_negative", "repair")), quality)
     fields: list[Sequence[Any]] = [
         _ids(vehicles.get_column("vehicle_id")), name, vclass, fuel, _optional(tank),
         _optional(mpg), (), _dates(vehicles.get_column("registration_expires")),
@@ -425,29 +460,30 @@ def _vehicles(vehicles: Frame, profiles: Mapping[int, Profile],
     return _Kept(Vehicle, users, odometer, fields, 6)
 
 
-def _drop_outliers(sources: Sequence[_Kept], quality: Quality) -> dict[int, float]:
+def _drop_outliers(sources: Sequence[_Kept], size: int, quality: Quality
+                   ) -> dict[int, float]:
     """The odometer outlier rule over each user's readings (fills, service records, the
     vehicle): the outliers dropped from where they were read (set to NaN) and counted as
-    skipped (``odometer_outlier``); each user's highest reading kept (miles)."""
+    skipped (``odometer_outlier``); each user's highest reading kept (miles). ``size``:
+    more than the highest position ``i``."""
     users = np.concatenate([s.users for s in sources])
     values = np.concatenate([s.readings for s in sources])
-    present = ~np.isnan(values)
-    users, values = users[present], values[present]
-    size = int(users.max()) + 1 if len(users) else 1
     # Only a user whose highest reading is more than the rule's gap above the next lower
-    # one can have an outlier: the rule itself runs for those users alone.
+    # one can have an outlier: the rule itself runs for those users alone. fmax passes
+    # over a NaN (no reading), which compares false below; a user with no lower reading
+    # keeps a NaN one, so that their gap is NaN (not suspect) with no step of its own.
     top = np.full(size, -np.inf)
-    np.maximum.at(top, users, values)
+    np.fmax.at(top, users, values)
     lower = values < top[users]
-    below = np.full(size, -np.inf)
-    np.maximum.at(below, users[lower], values[lower])
-    some_lower = (below > -np.inf).nonzero()[0]
-    suspects = some_lower[top[some_lower] - below[some_lower] > ODOMETER_OUTLIER_MILES]
-    best = {i: v for i, v in zip((top > -np.inf).nonzero()[0].tolist(),
-                                   top[top > -np.inf].tolist(), strict=True)}
-    if not len(suspects):
+    below = np.full(size, np.nan)
+    np.fmax.at(below, users[lower], values[lower])
+    known = (top > -np.inf).nonzero()[0]
+    best = dict(zip(known.tolist(), top[known].tolist(), strict=True))
+    suspect = top - below > ODOMETER_OUTLIER_MILES
+    if not np.count_nonzero(suspect):
         return best
-    mine = np.isin(users, suspects)
+    suspects = suspect.nonzero()[0]
+    mine = np.isin(users, suspects) & (values == values)  # a NaN is no reading
     found: dict[int, list[float]] = {}
     for i, reading in zip(users[mine].tolist(), values[mine].tolist(), strict=True):
         found.setdefault(i, []).append(reading)
