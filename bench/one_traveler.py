@@ -1,14 +1,12 @@
-"""Benchmark: one traveler's context, per-object vs column-wise (what decides whether the
-per-object path can go: issue 19 asks the per-traveler context to stay no slower).
+"""Benchmark: one traveler's context, column-wise (what ``get_contexts`` of one id, the API's
+context endpoint and the seed's per-user functions run: ``ContextLoader.load``).
 
-Seeds demo travelers, then for ``--sample`` random travelers, ``--rounds`` times, alternating
-traveler by traveler: the per-object path (``ContextLoader.fetch_rows`` then
-``assemble_rows``, what ``get_contexts`` of one id runs today) and the column-wise one
-(``read_frames`` through psycopg, then ``build_contexts``: what it would run with one
-assembly). Prints, per path, p50 and mean of the wall ms of read + build, and the client CPU
-ms (``time.process_time``) of the read (statements and frames) and of the build apart, and
-the build's CPU by section for the column-wise path. Both paths' contexts are compared for
-every traveler (they must be equal).
+Seeds demo travelers, then for ``--sample`` random travelers, ``--rounds`` times, traveler by
+traveler: the read (``read_frames``, by its choice of transport: psycopg for one traveler)
+then the build (``build_contexts``). Prints p50, p99 and mean of the wall ms of read + build,
+and of the client CPU ms (``time.process_time``) of the read (statements and frames) and of
+the build apart, then the build's CPU by section. A before/after comparison per traveler is
+bench/columnar.py's job (against a baseline commit).
 
     python bench/one_traveler.py --users 3000 --sample 300
 """
@@ -28,12 +26,13 @@ from pam_proactive.data.columnar.financial import financial_section
 from pam_proactive.data.columnar.read import read_frames
 from pam_proactive.data.columnar.travel import calendar_section, travel_section
 from pam_proactive.data.columnar.vehicle import vehicle_section
-from pam_proactive.data.loader import assemble_rows
 
 
 def _row(label: str, values: list[float]) -> str:
-    ms = [v * 1000 for v in values]
-    return f"  {label:<24} p50 {statistics.median(ms):6.2f}  mean {statistics.fmean(ms):6.2f}"
+    ms = sorted(v * 1000 for v in values)
+    p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
+    return (f"  {label:<24} p50 {statistics.median(ms):6.2f}  p99 {p99:6.2f}"
+            f"  mean {statistics.fmean(ms):6.2f}")
 
 
 def _section_cpu(frames: list[Any], rule: Any) -> dict[str, float]:
@@ -65,38 +64,27 @@ async def main(args: argparse.Namespace) -> None:
         ids = await engine.data.get_all_active_users()
         sample = random.Random(args.seed).sample(ids, min(args.sample, len(ids)))
         names = ("wall", "read", "build")
-        spent: dict[str, dict[str, list[float]]] = {
-            path: {n: [] for n in names} for path in ("per-object", "column-wise")}
+        spent: dict[str, list[float]] = {n: [] for n in names}
         kept: list[Any] = []
-        for round_ in range(args.rounds + 1):  # round 0 warms both (connections, caches)
+        for round_ in range(args.rounds + 1):  # round 0 warms up (connections, caches)
             for uid in sample:
                 wall, cpu = time.perf_counter(), time.process_time()
-                rows = await loader.fetch_rows([uid], NOW)
-                read = time.process_time()
-                assert rows is not None
-                expected = assemble_rows(rows, NOW, loader.rule)
-                got_obj = (time.perf_counter() - wall, read - cpu, time.process_time() - read)
-                wall, cpu = time.perf_counter(), time.process_time()
-                frames = await read_frames(loader.db, loader.st, [uid], NOW, arrow=False)
+                frames = await read_frames(loader.db, loader.st, [uid], NOW)
                 read = time.process_time()
                 assert frames is not None
                 contexts = columnar.build_contexts(frames, loader.rule)
-                got_col = (time.perf_counter() - wall, read - cpu, time.process_time() - read)
-                if contexts != expected:
-                    raise SystemExit(f"traveler {sample.index(uid)}: the paths differ")
+                got = (time.perf_counter() - wall, read - cpu, time.process_time() - read)
+                assert list(contexts) == [uid]
                 if round_:
-                    for path, got in (("per-object", got_obj), ("column-wise", got_col)):
-                        for name, value in zip(names, got, strict=True):
-                            spent[path][name].append(value)
+                    for name, value in zip(names, got, strict=True):
+                        spent[name].append(value)
                 elif len(kept) < len(sample):
                     kept.append(frames)
         print(f"{len(sample)} travelers x {args.rounds} rounds, one at a time "
               f"(ms; wall = read + build, read and build are client CPU)")
-        for path, figures in spent.items():
-            print(path)
-            for name in names:
-                print(_row(name, figures[name]))
-        print("column-wise build by section, CPU ms per traveler (best of 5)")
+        for name in names:
+            print(_row(name, spent[name]))
+        print("build by section, CPU ms per traveler (best of 5)")
         for name, ms in _section_cpu(kept, loader.rule).items():
             print(f"  {name:<24} {ms:6.3f}")
 

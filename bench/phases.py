@@ -4,9 +4,9 @@ Seeds demo travelers, then runs the dry run, the first storing sweep and the sto
 again at the same moment (as bench/sweep.py does), and prints for each the Python process's
 CPU seconds split by phase:
 
-* ``fetch``: reading a batch's rows (``ContextLoader.fetch_rows``: psycopg, row parsing; or
-  ``read_frames``: ADBC, Arrow, for a column-wise batch);
-* ``build``: making the contexts (``loader.assemble_rows`` or ``loader.build_contexts``);
+* ``fetch``: reading a batch's sources as columns (``read_frames``: ADBC and Arrow, or
+  psycopg for a small batch);
+* ``build``: making the contexts (``loader.build_contexts``);
 * ``detect``: running the detectors (``evaluate._detect``);
 * ``store``: the lifecycle store and the evaluation state (``evaluate._store``);
 * ``other``: everything else of the sweep (paging, the report, the event loop...);
@@ -152,13 +152,8 @@ def _instrument() -> None:
         return reading(self, text, running)
 
     arrow.ArrowReaders._read = read  # type: ignore[method-assign]
-    loader.ContextLoader.fetch_rows = _async(  # type: ignore[method-assign]
-        "fetch", loader.ContextLoader.fetch_rows)
-    if hasattr(loader, "read_frames"):  # the column-wise read of a large batch
-        loader.read_frames = _async("fetch", loader.read_frames)  # type: ignore[attr-defined]
-    for name in ("assemble_rows", "frames_from_rows", "build_contexts"):
-        if hasattr(loader, name):  # whichever path the loader builds its contexts with
-            setattr(loader, name, _sync("build", getattr(loader, name)))
+    loader.read_frames = _async("fetch", loader.read_frames)  # type: ignore[attr-defined]
+    loader.build_contexts = _sync("build", loader.build_contexts)  # type: ignore[attr-defined]
     evaluate._detect = _sync("detect", evaluate._detect)
     evaluate._store = _async("store", evaluate._store)
 

@@ -24,7 +24,7 @@ async def main(users: int, seed: int, batch_sizes: list[int]) -> None:
     async with seeded_engine(users, seed, 2_000) as engine:
         db, st = engine.data.loader.db, engine.data.loader.st
         ids = [u async for page in engine.data.iter_sweep_user_batches() for u in page]
-        sts = [st.expense_rows, st.budgets, st.trips, st.events, st.fuel, st.maintenance,
+        sts = [st.expenses, st.budgets, st.trips, st.events, st.fuel, st.maintenance,
                st.vehicles, st.recorded_after_now]
         ways: dict[str, Callable[[dict[str, Any]], Awaitable[object]]] = {
             "one pipeline": lambda p: db.fetch_together(sts, p),

@@ -1,8 +1,7 @@
 """Benchmark: ``read_frames`` per batch by batch size, through each transport
-(data/columnar/read.py): ADBC, psycopg, and the default choice by size, next to the row
-path's ``ContextLoader.fetch_rows`` (no frames). Batches of random travelers, the
-transports alternating batch by batch; prints wall and client CPU ms (time.process_time,
-threads included) per batch. Where ``ROWS_MAX_TRAVELERS`` comes from.
+(data/columnar/read.py): ADBC, psycopg, and the default choice by size. Batches of random
+travelers, the transports alternating batch by batch; prints wall and client CPU ms
+(time.process_time, threads included) per batch. Where ``ROWS_MAX_TRAVELERS`` comes from.
 
     python bench/read_sizes.py --users 2200 --sizes 1,25,50,150,2000
 """
@@ -16,9 +15,9 @@ from typing import Any
 from _common import NOW, parser, run, seeded_engine, sizes
 from pam_proactive.data.columnar.read import read_frames
 
-# (name, read_frames' ``arrow``); "fetch_rows" is the row path's fetch.
+# (name, read_frames' ``arrow``).
 TRANSPORTS: tuple[tuple[str, bool | None], ...] = (
-    ("fetch_rows", None), ("adbc", True), ("psycopg", False), ("by-size", None))
+    ("adbc", True), ("psycopg", False), ("by-size", None))
 
 
 async def main(users: int, seed: int, batch_sizes: list[int]) -> None:
@@ -36,10 +35,7 @@ async def main(users: int, seed: int, batch_sizes: list[int]) -> None:
                 batch: list[Any] = sorted(rng.sample(ids, min(n, len(ids))))
                 for name, arrow in TRANSPORTS:
                     wall, cpu = time.perf_counter(), time.process_time()
-                    if name == "fetch_rows":
-                        await loader.fetch_rows(batch, NOW)
-                    else:
-                        await read_frames(loader.db, loader.st, batch, NOW, arrow=arrow)
+                    await read_frames(loader.db, loader.st, batch, NOW, arrow=arrow)
                     spent[name][0] += time.perf_counter() - wall
                     spent[name][1] += time.process_time() - cpu
             print(f"{n:>6} x{reps:<4}" + "".join(

@@ -1,17 +1,18 @@
-"""Benchmark: the transports of a batch's sources into Polars frames (data/columnar/read.py).
+"""Benchmark: the transports of a batch's sources into frames (data/columnar/read.py).
 
 Reads every batch of the seeded travelers at NOW with each transport, alternating them
 round by round, and prints per transport the client CPU seconds (time.process_time, this
 process: its threads included) and the wall seconds of one pass over all batches (the best
 round of each), and the server's CPU seconds of that pass:
 
-- ``rows``: the row path, ``ContextLoader.fetch_rows`` + ``frames_from_rows`` (psycopg binary
-  fetch, a Python object per value, then Polars);
+- ``psycopg``: ``read_frames`` through psycopg (binary fetch, a Python object per value, then
+  columns: the transport of small batches);
 - ``csv``: psycopg ``COPY ... TO STDOUT (FORMAT CSV)`` parsed by pyarrow.csv;
 - ``binary-bytes``: ``COPY ... TO STDOUT (FORMAT BINARY)`` bytes only, not parsed (a floor
   for any parser of the binary format fed by psycopg: it pays the same per-row messages);
-- ``adbc``: ``read_frames`` (``Database.copy_arrow``: adbc-driver-postgresql, each query
-  bound client-side and run in a worker thread: its C++ reader of binary COPY gives Arrow).
+- ``adbc``: ``read_frames`` through ADBC (``Database.copy_arrow``: adbc-driver-postgresql,
+  each query bound client-side and run in a worker thread: its C++ reader of binary COPY
+  gives Arrow).
 
     python bench/read_transports.py --users 20000 --batch-size 2000 --rounds 3
 """
@@ -36,10 +37,8 @@ from pam_proactive.data.columnar.frames import (
     Frame,
     empty,
     frame_of_arrow,
-    frames_from_rows,
 )
 from pam_proactive.data.columnar.read import UNROLLED, read_frames
-from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.data.users import read_users
 from pam_proactive.db.connection import BoundStatement, Database
@@ -51,7 +50,7 @@ Pass = Callable[[list[Any]], Awaitable[int]]
 
 def sources(st: BatchStatements) -> list[tuple[str, BoundStatement]]:
     """(frame key, statement) of every source, as read_frames reads them."""
-    return [("expenses", st.expense_rows), ("budgets", st.budgets), ("trips", st.trips),
+    return [("expenses", st.expenses), ("budgets", st.budgets), ("trips", st.trips),
             ("events", st.events), ("fuel", st.fuel), ("maintenance", st.maintenance),
             ("vehicles", st.vehicles), ("after_now", st.recorded_after_now)]
 
@@ -89,12 +88,9 @@ _FORMATS = ("SELECT set_config('datestyle', 'ISO, YMD', true),"
 
 
 def transports(db: Database, st: BatchStatements) -> dict[str, Pass]:
-    loader = ContextLoader(db, st)
-
-    async def rows(batch: list[Any]) -> int:
-        got = await loader.fetch_rows(batch, NOW)
-        assert got is not None
-        frames = frames_from_rows(got.users, got.todays, NOW, got.fetched)
+    async def psycopg(batch: list[Any]) -> int:
+        frames = await read_frames(db, st, batch, NOW, arrow=False)
+        assert frames is not None
         return frames.expenses.height
 
     async def copy(statement: BoundStatement, params: dict[str, Any], form: str) -> bytes:
@@ -122,11 +118,11 @@ def transports(db: Database, st: BatchStatements) -> dict[str, Pass]:
         return sum(len(d) for d in data)
 
     async def adbc(batch: list[Any]) -> int:
-        frames = await read_frames(db, st, batch, NOW)
+        frames = await read_frames(db, st, batch, NOW, arrow=True)
         assert frames is not None
         return frames.expenses.height
 
-    return {"rows": rows, "csv": csv, "binary-bytes": binary_bytes, "adbc": adbc}
+    return {"psycopg": psycopg, "csv": csv, "binary-bytes": binary_bytes, "adbc": adbc}
 
 
 @asynccontextmanager

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
+from oracle.per_object import build_financial, frames_from_rows
 from pam_proactive.analysis.insights import (
     FUEL_ECONOMY_TREND,
     SPENDING_TREND,
@@ -23,8 +25,10 @@ from pam_proactive.analysis.insights import (
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import CategoryStats, FuelFill, QualityBuilder
-from pam_proactive.data.assemble import build_financial, prior_month_offsets
-from suggestions.detectors.factory import TODAY, fill, make_context, trip
+from pam_proactive.data.assemble import prior_month_offsets
+from pam_proactive.data.columnar.financial import financial_section
+from pam_proactive.data.rows import UserRow
+from suggestions.detectors.factory import NOW, TODAY, fill, make_context, trip
 
 S = DetectorSettings()
 
@@ -62,10 +66,18 @@ def test_scan_sums_each_prior_month_over_the_same_days() -> None:
              ("fuel", 55.0, date(2024, 11, 30))]  # month -4: not counted
     row: tuple[Any, ...] = (1, [c for c, _, _ in spent], [a for _, a, _ in spent],
            [(d - today).days for _, _, d in spent], [], [None] * len(spent))
-    fin = build_financial(row, [], today, QualityBuilder(), OutlierRule())
-    assert fin.categories["food"].spent_month == 40.0
-    assert fin.categories["food"].prior_months == (25.0, 30.0, 0.0)
-    assert fin.categories["fuel"].prior_months == (0.0, 0.0, 70.0)
+    # The product's column-wise section, and the per-object oracle it was proved against.
+    user = UserRow(UUID(int=1), "active", "metric", "UTC", "USD", None, None, None, None, None,
+                   None, False, None, None, None, None)
+    frames = frames_from_rows([user], [(today, "UTC", False)], NOW, {
+        "expenses": [row], "budgets": [], "trips": [], "events": [], "fuel": [],
+        "maintenance": [], "vehicles": [], "after_now": []})
+    columnar = financial_section(frames, OutlierRule(), {1: QualityBuilder()})[1]
+    oracle = build_financial(row, [], today, QualityBuilder(), OutlierRule())
+    for fin in (columnar, oracle):
+        assert fin.categories["food"].spent_month == 40.0
+        assert fin.categories["food"].prior_months == (25.0, 30.0, 0.0)
+        assert fin.categories["fuel"].prior_months == (0.0, 0.0, 70.0)
 
 
 # --- spending trend ----------------------------------------------------------------------

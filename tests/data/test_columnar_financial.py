@@ -1,6 +1,7 @@
-"""The column-wise financial section against its oracle, ``data/assemble.build_financial``,
-on hand-written rows (pure: no database). Contexts must be equal down to their ``repr``
-(every float bit, an empty sum's integer 0) and the quality counts the same."""
+"""The column-wise financial section against its oracle, the per-object ``build_financial`` of
+``tests/oracle/per_object.py``, on hand-written rows (pure: no database). Contexts must be equal
+down to their ``repr`` (every float bit, an empty sum's integer 0) and the quality counts the
+same."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from oracle.per_object import build_financial, cut_texts, frames_from_rows
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import DataQuality, FinancialContext, QualityBuilder
-from pam_proactive.data.assemble import FAR_FUTURE_DAYS, build_financial, cut_texts
+from pam_proactive.data.assemble import FAR_FUTURE_DAYS
 from pam_proactive.data.columnar.columns import STRING, Column
 from pam_proactive.data.columnar.financial import (
     _GRID_CELLS,
@@ -27,7 +29,6 @@ from pam_proactive.data.columnar.financial import (
     _Groups,
     financial_section,
 )
-from pam_proactive.data.columnar.frames import frames_from_rows
 from pam_proactive.data.columnar.recurring import _FEW_HEADS, batch_schedules, schedule_core
 from pam_proactive.data.rows import UserRow
 

@@ -1,7 +1,7 @@
-"""The differential test of the column-wise assembly: the per-object path (``data/assemble``)
-is the oracle. On the demo population at several moments and on generated travelers, both
-must give the same contexts, hence the same candidates (type, key, priority, title, message,
-data, expiry, subjects) and the same time boundaries."""
+"""The differential test of the column-wise assembly: the pre-columnar per-object path
+(``tests/oracle/per_object.py``) is the oracle. On the demo population at several moments and on
+generated travelers, both must give the same contexts, hence the same candidates (type, key,
+priority, title, message, data, expiry, subjects) and the same time boundaries."""
 
 from __future__ import annotations
 
@@ -18,13 +18,12 @@ from hypothesis import strategies as st
 
 from conftest import MakeDatabase, create_database, settings_for
 from generated import plant, user_data
+from oracle.per_object import assemble_rows, fetch_rows, frames_from_rows
 from pam_proactive.analysis.outliers import outlier_rule
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.context import UserContext
 from pam_proactive.data.columnar.contexts import build_contexts
-from pam_proactive.data.columnar.frames import frames_from_rows
-from pam_proactive.data.columnar.read import read_frames
-from pam_proactive.data.loader import ContextLoader, assemble_rows
+from pam_proactive.data.loader import ContextLoader
 from pam_proactive.data.queries import BatchStatements
 from pam_proactive.db.connection import Database
 from pam_proactive.demo import seed_demo_data
@@ -73,8 +72,9 @@ def outputs(ctx: UserContext, now: datetime) -> tuple[Any, ...]:
 async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
                           batch_size: int = 250, *, read: bool = False) -> int:
     """Compare both paths over ``ids`` in batches; returns the candidates compared. The
-    column-wise contexts are built from the row path's frames, or with ``read`` from the
-    column-wise read's own (``read_frames``, by its choice of transport)."""
+    column-wise contexts are built from the oracle's frames of the rows, or with ``read``
+    are the product's own (``ContextLoader.load``: ``read_frames`` by its choice of
+    transport, then ``build_contexts``)."""
     cfg = settings_for(preset, cache_ttl=0)
     db = Database(uri, cfg)
     await db.open()
@@ -82,13 +82,12 @@ async def compare_batches(uri: str, preset: str, ids: list[Any], now: datetime,
     try:
         loader = ContextLoader(db, BatchStatements.for_schema(cfg.engine_schema), RULE)
         for start in range(0, len(ids), batch_size):
-            rows = await loader.fetch_rows(ids[start : start + batch_size], now)
+            batch = ids[start : start + batch_size]
+            rows = await fetch_rows(db, loader.st, batch, now)
             assert rows is not None
             old = assemble_rows(rows, now, RULE)
-            frames = (await read_frames(db, loader.st, ids[start : start + batch_size], now)
-                      if read else frames_from_rows(rows.users, rows.todays, now, rows.fetched))
-            assert frames is not None
-            new = build_contexts(frames, RULE)
+            new = (await loader.load(batch, now) if read else build_contexts(
+                frames_from_rows(rows.users, rows.todays, now, rows.fetched), RULE))
             assert set(old) == set(new)
             for uid, ctx in old.items():
                 same(ctx, new[uid], f"ctx[{uid}]")

@@ -1,8 +1,8 @@
 """The column-wise profile, travel and calendar sections against the per-object builders
-(``data/assemble``, the oracle) on hand-written rows: every trip status and date case, route
-JSON as object, text and garbage, coordinates out of range, duplicate events differing in
-case and blanks, all-day and timed events across DST changes, out-of-range instants,
-invalid zones, long texts and an empty batch (pure: no database)."""
+(``tests/oracle/per_object.py``, the oracle) on hand-written rows: every trip status and date
+case, route JSON as object, text and garbage, coordinates out of range, duplicate events
+differing in case and blanks, all-day and timed events across DST changes, out-of-range
+instants, invalid zones, long texts and an empty batch (pure: no database)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from uuid import UUID
 
 import pytest
 
+from oracle.per_object import BatchRows, assemble_rows, frames_from_rows
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS, cut_text
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import UserContext
 from pam_proactive.data.assemble import local_today
 from pam_proactive.data.columnar.contexts import build_contexts
-from pam_proactive.data.columnar.frames import frames_from_rows
-from pam_proactive.data.loader import BatchRows, assemble_rows
 from pam_proactive.data.rows import TripRow, UserRow
 
 NOW = datetime(2026, 11, 1, 6, 10, tzinfo=UTC)  # New York's DST ends at 06:00 UTC

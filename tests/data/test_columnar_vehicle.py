@@ -1,5 +1,6 @@
-"""The column-wise vehicle section against its oracle, the per-object ``build_vehicle`` (pure:
-hand-written and generated rows of the batch statements, no database).
+"""The column-wise vehicle section against its oracle, the per-object ``build_vehicle`` of
+``tests/oracle/per_object.py`` (pure: hand-written and generated rows of the batch statements,
+no database).
 
 Each case runs both paths over the same rows (the per-object one with its texts cut as
 ``cut_texts`` does, the column-wise one over ``frames_from_rows``) and asserts the same
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oracle.per_object import build_vehicle, cut_texts, frames_from_rows
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
 from pam_proactive.analysis.limits import (
     MAX_FILL_GALLONS,
@@ -26,8 +28,7 @@ from pam_proactive.analysis.limits import (
     ODOMETER_OUTLIER_MILES,
 )
 from pam_proactive.context import DataQuality, Profile, QualityBuilder, VehicleContext
-from pam_proactive.data.assemble import build_profile, build_vehicle, cut_texts
-from pam_proactive.data.columnar.frames import frames_from_rows
+from pam_proactive.data.assemble import build_profile
 from pam_proactive.data.columnar.vehicle import vehicle_section
 from pam_proactive.data.rows import UserRow
 

@@ -36,10 +36,10 @@ _AFTER_NOW_SOURCES = (("expenses", "traveler_expenses"), ("budgets", "traveler_b
                       ("maintenance_records", "traveler_maintenance"))
 
 
-# The expenses' scanned window per user (``p.scan_from``) and the scan itself, shared by
-# ``expenses`` and ``expense_rows``: the window reaches back 97 days and to the first day of the
-# third month before the current one (the spending trend's prior months), or to the start of
-# the year for users with a yearly budget.
+# The expenses' scanned window per user (``p.scan_from``) and the scan itself (``expenses``):
+# the window reaches back 97 days and to the first day of the third month before the current
+# one (the spending trend's prior months), or to the start of the year for users with a
+# yearly budget.
 _EXPENSE_WINDOW = """,
 p AS (
     SELECT u.user_id, u.i, u.today,
@@ -87,32 +87,15 @@ WHERE status = 'active' AND user_id > %(after)s::uuid AND user_id <= %(upto)s::u
 ORDER BY user_id LIMIT %(limit)s
 """)
 
-    # The per-object path's form (small batches, and the oracle of the column-wise assembly:
-    # data/loader.fetch_rows); the column-wise path reads ``expense_rows``, timed as
-    # 'expenses'.
-    # One row per user: the expenses of the scanned window as parallel arrays (category, amount,
-    # day offset from the user's today), the ids of those of the last 7 days (in the same
-    # order), and every description (with the rest, the key of the duplicate rule in
-    # assemble.py). One group per user keeps the aggregate states few (a group per user and
-    # category costs five times as much here); the per-category windows, medians, MADs and
-    # outliers are computed from these arrays in Python, by the same rule as the anomaly
-    # detector. The window: _EXPENSE_WINDOW.
-    expenses = Statement("expense_arrays", _USERS + _EXPENSE_WINDOW + """
-SELECT p.i, array_agg(x.category), array_agg(x.amount), array_agg(x.spent_on - p.today),
-       array_agg(x.expense_id) FILTER (WHERE x.spent_on > p.today - 7),
-       array_agg(x.description)
-""" + _EXPENSE_SCAN + """
-GROUP BY p.i
-""")
-
-    # The same expenses for the column-wise reads (data/columnar/read.py: columns of
-    # frames.EXPENSES, one row per user, each column but ``i`` an array with one element per
-    # expense, unrolled by the reader): the same window and filters as ``expenses``, the id
-    # only for the last 7 days. Ordered by user, then day and id, so that a batch's frame (and
-    # every sum taken over it) is the same at each read. Arrays, not a row per expense: the
-    # client's cost of a binary COPY is mostly per row (ADBC, 9,480 travelers' 483k expenses:
-    # 0.28 s of client CPU as rows, 0.19 s as arrays unrolled by Polars; server alike).
-    expense_rows = Statement("expenses", _USERS + _EXPENSE_WINDOW + """
+    # The expenses of the scanned window (``_EXPENSE_WINDOW``), for the column-wise reads
+    # (data/columnar/read.py: columns of frames.EXPENSES, one row per user, each column but
+    # ``i`` an array with one element per expense, unrolled by the reader); the id only for the
+    # last 7 days, the description for the duplicate rule. Ordered by user, then day and id,
+    # so that a batch's frame (and every sum taken over it) is the same at each read. Arrays,
+    # not a row per expense: the client's cost of a binary COPY is mostly per row (ADBC, 9,480
+    # travelers' 483k expenses: 0.28 s of client CPU as rows, 0.19 s as arrays unrolled by
+    # Polars; server alike).
+    expenses = Statement("expenses", _USERS + _EXPENSE_WINDOW + """
 SELECT p.i,
        array_agg(x.category ORDER BY x.spent_on, x.expense_id) AS category,
        array_agg(x.amount ORDER BY x.spent_on, x.expense_id) AS amount,

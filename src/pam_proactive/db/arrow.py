@@ -4,9 +4,10 @@
 The driver runs a query as ``COPY (query) TO STDOUT (FORMAT BINARY)`` and decodes the binary
 rows in C++: measured on 20,000 demo travelers (bench/read_transports.py) it costs the client
 a third of the CPU of psycopg's COPY (whose per-row messages alone cost more than the
-driver's whole read) and a fifth of the row path's. It is blocking, so each read runs in a
-worker thread on a connection of its own (at most ``PAM_POOL_MAX_SIZE`` of them, opened on
-demand, with the engine's session settings as the pool's).
+driver's whole read) and a fifth of psycopg's rows converted value by value. It is
+blocking, so each read runs in a worker thread on a connection of its own (at most
+``PAM_POOL_MAX_SIZE`` of them, opened on demand, with the engine's session settings as the
+pool's).
 
 The query arrives with its values already merged in as literals: the driver prepares it
 unnamed to learn its columns, then runs the COPY, within one transaction per read behind a

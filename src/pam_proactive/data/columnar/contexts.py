@@ -15,7 +15,9 @@ from uuid import UUID
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import DataQuality, Profile, QualityBuilder, UserContext
-from pam_proactive.data.assemble import _USER_TEXT, _completeness, build_profile
+from pam_proactive.data.assemble import USER_TEXT as _USER_TEXT
+from pam_proactive.data.assemble import build_profile
+from pam_proactive.data.assemble import completeness as _completeness
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.financial import financial_section
 from pam_proactive.data.columnar.frames import BatchFrames

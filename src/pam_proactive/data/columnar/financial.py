@@ -1,7 +1,8 @@
 """The financial section of a batch's contexts: category statistics, budgets in their current
 period, recurring payments and the last 7 days' expenses (pure).
 
-The rules are those of ``data/assemble.build_financial`` (the oracle), applied to the whole
+The rules are those of the per-object ``build_financial`` (the tests' oracle,
+``tests/oracle/per_object.py``; its ``_budget``, ``schedule_effects``), applied to the whole
 batch's expenses at once: the skips (invalid amount, far future, duplicate), the per-category
 windows, baseline median and MAD, period sums, outliers, the schedule finder (see
 :mod:`.recurring`), the scheduled payments' effects, the budgets' checks and sums are numpy

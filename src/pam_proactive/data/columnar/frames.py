@@ -3,9 +3,7 @@
 Every frame has ``i``, the user's 1-based position in the batch (as the batch statements
 key their rows: an integer is far cheaper than a UUID to join and group on), then the
 source's columns under the names below, with these dtypes. The data layer fills them (from
-Arrow, see ``data/columnar/read.py``); :func:`frames_from_rows` builds the same frames from
-the row tuples of the batch statements, which is how the per-object path's inputs and the
-column-wise path's inputs are proved the same.
+Arrow or psycopg rows, see ``data/columnar/read.py``).
 
 Units are the views' (miles, US gallons, the user's currency); values are as stored: the
 sections validate every one (bad data is skipped or repaired and counted, never trusted).
@@ -284,35 +282,5 @@ def people_frame(todays: Sequence[tuple[date, str, bool]]) -> Frame:
                              [t[1] for t in todays], [t[2] for t in todays]], USERS)
 
 
-def frames_from_rows(
-    users: Sequence[UserRow], todays: Sequence[tuple[date, str, bool]], now: datetime,
-    fetched: Mapping[str, Sequence[Sequence[Any]]],
-) -> BatchFrames:
-    """The frames of a batch from the row tuples of the batch statements, as the per-object
-    path reads them (``fetched`` keys: expenses, budgets, trips, events, fuel, maintenance,
-    vehicles, after_now; the expense rows are the per-user arrays of
-    ``BatchStatements.expenses``, unrolled here one row per expense)."""
-    people = people_frame(todays)
-    expenses: list[tuple[Any, ...]] = []
-    for i, names, amounts, offsets, recent_ids, notes in fetched["expenses"]:
-        ids = iter(recent_ids or ())
-        for name, amount, offset, note in zip(names, amounts, offsets, notes or (),
-                                              strict=True):
-            expense_id = next(ids, None) if offset > -7 else None
-            expenses.append((i, name, amount, offset,
-                             None if expense_id is None else str(expense_id), note))
-    return BatchFrames(
-        now=now, users=tuple(users), people=people,
-        expenses=frame_of_rows(expenses, EXPENSES),
-        budgets=frame_of_rows(fetched["budgets"], BUDGETS),
-        trips=frame_of_rows(fetched["trips"], TRIPS),
-        events=frame_of_rows(fetched["events"], EVENTS),
-        fuel=frame_of_rows(fetched["fuel"], FUEL),
-        maintenance=frame_of_rows(fetched["maintenance"], MAINTENANCE),
-        vehicles=frame_of_rows(fetched["vehicles"], VEHICLES),
-        after_now=frame_of_rows(fetched["after_now"], AFTER_NOW),
-    )
-
-
 __all__ = ["SCHEMAS", "BatchFrames", "Frame", "TripRow", "empty", "frame_of_arrow",
-           "frame_of_columns", "frame_of_rows", "frames_from_rows", "people_frame"]
+           "frame_of_columns", "frame_of_rows", "people_frame"]

@@ -4,16 +4,15 @@ taken into columns without a Python object per value; small batches, where a rea
 cost dominates, through psycopg instead (:data:`ROWS_MAX_TRAVELERS`).
 
 Each source is its batch statement of ``data/queries.py`` unchanged (same filters, same
-order: by ``i`` then the statement's keys), the expenses by ``expense_rows`` (one row per
-user of per-expense arrays, unrolled here into one row per expense). Why this transport:
+order: by ``i`` then the statement's keys), the expenses as one row per user of
+per-expense arrays, unrolled here into one row per expense. Why this transport:
 bench/read_transports.py, 20,000 demo travelers in batches of 2,000, client CPU seconds of a
-full read (best of 3, two runs): the row path (psycopg fetch + frames_from_rows) 6.4-7.2,
-psycopg COPY CSV parsed by pyarrow 4.0-5.2 (psycopg's per-row COPY messages alone, binary,
-unparsed: 3.7-4.0), ADBC 1.5-1.7.
+full read (best of 3, two runs): psycopg rows converted value by value 6.4-7.2, psycopg COPY
+CSV parsed by pyarrow 4.0-5.2 (psycopg's per-row COPY messages alone, binary, unparsed:
+3.7-4.0), ADBC 1.5-1.7.
 
-The frames equal :func:`frames.frames_from_rows` of the row path for the same ids and
-moment (``tests/data/test_columnar_read.py``), except the expenses' order within a user,
-which the aggregate statement leaves to the plan.
+The frames equal those the tests' per-object oracle makes of the statements' psycopg rows
+for the same ids and moment (``tests/data/test_columnar_read.py``).
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ def _flattened(columns: list[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
 
 
 # Sources whose statement returns one row per user, every column but ``i`` an array of
-# the user's rows in order (``BatchStatements.expense_rows``).
+# the user's rows in order (``BatchStatements.expenses``).
 UNROLLED = frozenset({"expenses"})
 
 
@@ -91,7 +90,7 @@ def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 # Batches of at most this many known travelers read their sources through psycopg (a
-# Python object per value: the row path's transport), larger ones through
+# Python object per value), larger ones through
 # ADBC: the same statements, the same frames. ADBC costs less per row but more per read
 # (a worker thread, an ADBC connection, the mogrify, prepare and describe round trips).
 # Measured per batch, wall / client CPU ms, psycopg (eight concurrent fetches, before the
@@ -121,14 +120,13 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
     concurrently); None when none of the ids is a known user. ``arrow``: read through ADBC
     (True) or psycopg (False); by default through ADBC above :data:`ROWS_MAX_TRAVELERS`
     known users (the same frames either way). Each source's read is audited under its
-    statement's name, as the row path does (counts only; the expenses count expense rows,
-    not users)."""
+    statement's name (counts only; the expenses count expense rows, not users)."""
     batch = await read_users(db, statements, user_ids, now)
     if batch is None:
         return None
     st = statements
-    # (frame key, statement, audited source name), in the row path's order.
-    sources = (("expenses", st.expense_rows, st.expense_rows.name),
+    # (frame key, statement, audited source name).
+    sources = (("expenses", st.expenses, st.expenses.name),
                ("budgets", st.budgets, st.budgets.name),
                ("trips", st.trips, st.trips.name),
                ("events", st.events, st.events.name),

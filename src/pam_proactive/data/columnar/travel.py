@@ -35,13 +35,11 @@ from pam_proactive.context import (
     TravelContext,
     Trip,
 )
-from pam_proactive.data.assemble import (
-    _coordinates,
-    _in_zone,
-    _route_text_coordinates,
-    _same_text,
-    trip_location,
-)
+from pam_proactive.data.assemble import coordinates as _coordinates
+from pam_proactive.data.assemble import in_zone as _in_zone
+from pam_proactive.data.assemble import route_text_coordinates as _route_text_coordinates
+from pam_proactive.data.assemble import same_text as _same_text
+from pam_proactive.data.assemble import trip_location
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.columns import Frame
 from pam_proactive.data.columnar.frames import BatchFrames
