@@ -15,9 +15,7 @@ from uuid import UUID
 from pam_proactive.analysis.bounds import TEXT_MAX_CHARS
 from pam_proactive.analysis.outliers import OutlierRule
 from pam_proactive.context import DataQuality, Profile, QualityBuilder, UserContext
-from pam_proactive.data.assemble import USER_TEXT as _USER_TEXT
-from pam_proactive.data.assemble import build_profile
-from pam_proactive.data.assemble import completeness as _completeness
+from pam_proactive.data.assemble import USER_TEXT, build_profile, completeness
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.financial import financial_section
 from pam_proactive.data.columnar.frames import BatchFrames
@@ -45,8 +43,8 @@ class Findings(dict[int, QualityBuilder]):
 def profile_section(frames: BatchFrames) -> tuple[Findings, dict[int, UserRow],
                                                    dict[int, Profile]]:
     """The batch's :class:`Findings` (with the rows recorded after ``now``), and every user's
-    profile row (texts cut) and :class:`Profile`, by position ``i`` (as
-    ``assemble.build_context``)."""
+    profile row (texts cut) and :class:`Profile`, by position ``i`` (as the
+    oracle's ``build_context``)."""
     quality = Findings()
     if frames.after_now.height:  # mostly none (a replay's moment in the past has some)
         for i, source, rows in frames.after_now.iter_rows():
@@ -61,7 +59,7 @@ def profile_section(frames: BatchFrames) -> tuple[Findings, dict[int, UserRow],
                                       people("zone_invalid").to_list(), frames.users,
                                       strict=True):
         if _long_text(user):
-            user = UserRow._make(cut_columns(user, _USER_TEXT, quality[i]))
+            user = UserRow._make(cut_columns(user, USER_TEXT, quality[i]))
         users[i] = user
         if invalid:
             quality[i].skip("timezone_invalid")
@@ -77,7 +75,7 @@ def profile_section(frames: BatchFrames) -> tuple[Findings, dict[int, UserRow],
 
 
 def _long_text(user: UserRow) -> bool:
-    """Whether one of the profile's texts (``_USER_TEXT``: region, vehicle and fuel type) is
+    """Whether one of the profile's texts (``USER_TEXT``: region, vehicle and fuel type) is
     to be cut (a quick test: the cut itself is ``cut_columns``)."""
     region, vehicle, fuel = user.region, user.vehicle_type, user.fuel_type
     return ((region is not None and len(region) > TEXT_MAX_CHARS)
@@ -88,13 +86,13 @@ def _long_text(user: UserRow) -> bool:
 @lru_cache(maxsize=4096)
 def _shares(present: tuple[bool, ...], after_now: frozenset[str], skipped: frozenset[str],
             ) -> tuple[tuple[tuple[str, float], ...], tuple[str, ...]]:
-    """``assemble._completeness`` of the sources ``present`` (flags in
+    """``assemble.completeness`` of the sources ``present`` (flags in
     ``COMPLETENESS_SOURCES`` order) for a user whose rows recorded after ``now`` and skips
     are of these names: the sections' shares and the missing sources. A few hundred
     combinations cover a batch, so the rule runs once for each, not once per user."""
     scratch = QualityBuilder(recorded_after_now=dict.fromkeys(after_now, 0),
                              skipped=dict.fromkeys(skipped, 1))
-    _completeness(scratch, present)
+    completeness(scratch, present)
     return tuple(scratch.sections.items()), tuple(scratch.missing_sources)
 
 

@@ -6,8 +6,8 @@ taken out of its frame once, the tests every row needs (dates, distances, status
 events share a start) run as numpy over those arrays, and one pass over the rows builds the
 objects. No Polars query runs here: on a small batch its fixed cost (~0.2 ms a query) was
 most of the section. The rare rows (text-encoded route JSON, malformed route data, texts to
-cut, events sharing a start) go through the per-row helpers of the oracle
-(``data/assemble.py``), and so do the coordinates (once per distinct pair of texts), so one
+cut, events sharing a start) go through the shared per-row helpers of ``data/assemble.py``
+(the tests' oracle uses them too), and so do the coordinates (once per distinct pair of texts), so one
 rule stays in one place.
 """
 
@@ -35,17 +35,19 @@ from pam_proactive.context import (
     TravelContext,
     Trip,
 )
-from pam_proactive.data.assemble import coordinates as _coordinates
-from pam_proactive.data.assemble import in_zone as _in_zone
-from pam_proactive.data.assemble import route_text_coordinates as _route_text_coordinates
-from pam_proactive.data.assemble import same_text as _same_text
-from pam_proactive.data.assemble import trip_location
+from pam_proactive.data.assemble import (
+    coordinates,
+    in_zone,
+    route_text_coordinates,
+    same_text,
+    trip_location,
+)
 from pam_proactive.data.columnar._rows import cut_columns
 from pam_proactive.data.columnar.columns import Frame
 from pam_proactive.data.columnar.frames import BatchFrames
 from pam_proactive.data.columnar.objects import instances, per_user
 
-# Effective trip statuses by code (``assemble.effective_trip_status``), as :func:`_statuses`
+# Effective trip statuses by code (the oracle's ``effective_trip_status``), as :func:`_statuses`
 # computes them.
 _STATUSES = np.array(["active", "completed", "planned", "cancelled"], dtype=object)
 _ACTIVE, _COMPLETED, _PLANNED, _CANCELLED = range(4)
@@ -73,7 +75,7 @@ def _todays(users: NDArray[Any], people: Frame) -> NDArray[np.datetime64]:
 
 def _statuses(stored: NDArray[Any], start: NDArray[np.datetime64],
               end: NDArray[np.datetime64], today: NDArray[np.datetime64]) -> list[str]:
-    """Each trip's effective status (``assemble.effective_trip_status``) from its stored
+    """Each trip's effective status (the oracle's ``effective_trip_status``) from its stored
     status, start and end dates (NaT for none) and its user's ``today``."""
     # The end as repaired (never before the start), else the start: fmax skips NaT. Other
     # comparisons with NaT are false: an undated trip is settled by its stored status below.
@@ -89,7 +91,7 @@ def _statuses(stored: NDArray[Any], start: NDArray[np.datetime64],
 
 def _finite_values(array: NDArray[np.float64]) -> list[float | None]:
     """A float column's values (``array``, NaN for null) with NaN and infinities as None
-    (``assemble._finite``)."""
+    (``assemble.finite``)."""
     values: list[float | None] = array.tolist()
     finite = np.isfinite(array)
     if not finite.all():
@@ -119,13 +121,13 @@ def _distances(array: NDArray[np.float64], users: list[int],
 
 
 class _Points(dict[tuple[str | None, str | None], Coordinates | None]):
-    """Each distinct pair of coordinate texts of a batch read once (``_coordinates``, the
+    """Each distinct pair of coordinate texts of a batch read once (``coordinates``, the
     oracle's rule): trips mostly go between a traveler's few places, and the frozen
     :class:`Coordinates` is shared by the trips that start or end there. Keyed by the texts,
     so "-0" and "0" stay apart (as floats they would be one key)."""
 
     def __missing__(self, key: tuple[str | None, str | None]) -> Coordinates | None:
-        self[key] = point = _coordinates(*key)
+        self[key] = point = coordinates(*key)
         return point
 
 
@@ -179,7 +181,7 @@ def _trips(trips: Frame, people: Frame, quality: Mapping[int, QualityBuilder]
             if route != "string":
                 q.skip("route_data_malformed")  # neither an object, null, nor text
                 continue
-            o_xy[k], d_xy[k], bad = _route_text_coordinates(texts[k])
+            o_xy[k], d_xy[k], bad = route_text_coordinates(texts[k])
             if bad:
                 q.skip("route_data_malformed")
             else:
@@ -236,7 +238,7 @@ def calendar_section(frames: BatchFrames,
         if cut:
             title, etype, place = cut_columns((title, etype, place), _EVENT_TEXT, quality[i])
         if shared:
-            key = (i, _same_text(title), starts, _same_text(place))
+            key = (i, same_text(title), starts, same_text(place))
             if key in seen:
                 quality[i].skip("event_duplicate")
                 continue
@@ -249,8 +251,8 @@ def calendar_section(frames: BatchFrames,
         all_day = all_day is True  # no flag: a timed event
         tz = zones[i]
         if not all_day:
-            local = _in_zone(starts, tz)
-            ends = local if ends is starts else _in_zone(ends, tz)
+            local = in_zone(starts, tz)
+            ends = local if ends is starts else in_zone(ends, tz)
             starts = local
         users.append(i)
         kept.append((str(eid), title or "", starts, ends, all_day, etype or "personal",

@@ -1,12 +1,13 @@
 """The vehicle section of a batch's contexts: primary vehicle, cleaned fill-ups, the latest
 maintenance per task and the best odometer (pure).
 
-Column-wise over the whole batch, with the rules of the per-object builder
-(``data/assemble.build_vehicle``, ``clean_fills``, ``_vehicle``, the oracle) and the same
+Column-wise over the whole batch, with the rules of the pre-columnar per-object builder
+(``build_vehicle``, ``clean_fills``, ``_vehicle`` of ``tests/oracle/per_object.py``, the
+tests' oracle) and the same
 skip and repair counts per user. Each frame's columns are taken out once, as numpy arrays
 (numbers, dates as days) or Python lists (texts, ids); every rule is then a numpy step over
 those arrays, which costs microseconds for one traveler's few rows and stays array-level for
-a sweep's batch, where a Polars query costs a fixed ~0.1-0.4 ms per step. Three rules are
+a sweep's batch (a Polars query cost a fixed ~0.1-0.4 ms per step). Three rules are
 sequential and stay loops over plain values, run only for the rows they can change: the
 duplicate fill-ups (rows sharing their user and day), the odometer's last-kept-reading rule
 (a reading below the last kept one, or a jump from it, is dropped) and the outlier rule
