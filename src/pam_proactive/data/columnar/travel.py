@@ -7,8 +7,8 @@ events share a start) run as numpy over those arrays, and one pass over the rows
 objects. No Polars query runs here: on a small batch its fixed cost (~0.2 ms a query) was
 most of the section. The rare rows (text-encoded route JSON, malformed route data, texts to
 cut, events sharing a start) go through the shared per-row helpers of ``data/assemble.py``
-(the tests' oracle uses them too), and so do the coordinates (once per distinct pair of texts), so one
-rule stays in one place.
+(the tests' oracle uses them too), and so do the coordinates (once per distinct pair of
+texts), so one rule stays in one place.
 """
 
 from __future__ import annotations
