@@ -245,7 +245,7 @@ def _fuel(ctx: UserContext, settings: DetectorSettings) -> _Fuel:
     services: list[tuple[date, float]] = []
     for item in ctx.vehicle.maintenance:
         done = item.performed_on
-        if done is not None and _belongs_to(item, vehicle):
+        if done is not None and belongs_to(item, vehicle):
             mileage = positive(item.mileage_miles, MAX_ODOMETER_MILES)
             if mileage is not None:
                 services.append((done, mileage))
@@ -523,7 +523,9 @@ def _economy(ctx: UserContext, fuel: _Fuel, settings: DetectorSettings) -> Estim
     return Estimate(default, "class_default", detail, 0.5)
 
 
-def _belongs_to(item: MaintenanceItem, vehicle: Vehicle) -> bool:
+def belongs_to(item: MaintenanceItem, vehicle: Vehicle) -> bool:
+    """Whether the service ``item`` is ``vehicle``'s: it names that vehicle, or either of
+    them has no id (a record of no vehicle in particular counts for the only one known)."""
     return (
         item.vehicle_id is None
         or vehicle.vehicle_id is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pam_proactive.analysis.dates import add_days
-from pam_proactive.analysis.fuel import Estimate, best_odometer, primary_vehicle
+from pam_proactive.analysis.fuel import Estimate, belongs_to, best_odometer, primary_vehicle
 from pam_proactive.analysis.limits import MAX_ODOMETER_MILES, MAX_TRIP_MILES
 from pam_proactive.analysis.memo import per_context
 from pam_proactive.analysis.records import quick_init
@@ -44,9 +44,9 @@ def task_label(task: object) -> str:
 
 
 def is_primary_item(ctx: UserContext, item: MaintenanceItem) -> bool:
-    """Whether ``item`` belongs to the primary vehicle (or to no vehicle in particular)."""
-    primary_id = primary_vehicle(ctx).vehicle_id
-    return item.vehicle_id is None or primary_id is None or item.vehicle_id == primary_id
+    """Whether ``item`` belongs to the primary vehicle (or to no vehicle in particular):
+    :func:`~pam_proactive.analysis.fuel.belongs_to` of the primary vehicle."""
+    return belongs_to(item, primary_vehicle(ctx))
 
 
 def item_odometer(
