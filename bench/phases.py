@@ -37,6 +37,7 @@ import contextvars
 import cProfile
 import functools
 import gc
+import inspect
 import pstats
 import sys
 import threading
@@ -154,7 +155,9 @@ def _instrument() -> None:
     arrow.ArrowReaders._read = read  # type: ignore[method-assign]
     loader.read_frames = _async("fetch", loader.read_frames)  # type: ignore[attr-defined]
     loader.build_contexts = _sync("build", loader.build_contexts)  # type: ignore[attr-defined]
-    evaluate._detect = _sync("detect", evaluate._detect)
+    # Asynchronous since detection yields to the event loop between slices of travelers.
+    detect = _async if inspect.iscoroutinefunction(evaluate._detect) else _sync
+    evaluate._detect = detect("detect", evaluate._detect)
     evaluate._store = _async("store", evaluate._store)
 
 
