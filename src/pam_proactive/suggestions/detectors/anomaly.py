@@ -65,7 +65,10 @@ def detect_spending_anomaly(
     money = ctx.profile.currency
     first, today = add_days(ctx.today, -(settings.anomaly_window_days - 1)), ctx.today
     rule = outlier_rule(settings)
-    bars: dict[str, float | None] = {}  # by category: each is judged once per run
+    categories = ctx.financial.categories
+    # By category, judged once per run: its stats and bar, or None without a usable baseline
+    # (one look-up per expense instead of one for the stats and two for the bar).
+    baselines: dict[str, tuple[CategoryStats, float] | None] = {}
     for expense in ctx.financial.recent_expenses:
         amount = positive(expense.amount)
         if amount is None or not first <= expense.spent_on <= today:
@@ -73,16 +76,17 @@ def detect_spending_anomaly(
         if expense.scheduled:  # a recurring payment on its schedule is expected
             found.note("recurring payment on its schedule")
             continue
-        stats = ctx.financial.categories.get(expense.category)
-        if stats is None:
-            bar = None
-        elif expense.category in bars:
-            bar = bars[expense.category]
+        category = expense.category
+        if category in baselines:
+            baseline = baselines[category]
         else:
-            bar = bars[expense.category] = _bar(stats, rule)
-        if stats is None or bar is None:
+            stats = categories.get(category)
+            bar = _bar(stats, rule) if stats is not None else None
+            baseline = baselines[category] = None if stats is None or bar is None else (stats, bar)
+        if baseline is None:
             found.note("no usable baseline for the expense's category")
             continue
+        stats, bar = baseline
         if amount <= bar:
             continue
         median = stats.baseline_median or 0.0

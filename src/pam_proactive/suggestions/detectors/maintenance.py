@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from pam_proactive.analysis.boundaries import earliest_day_boundary, tomorrow
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon, task_label
+from pam_proactive.analysis.maintenance import DueStatus, due_statuses, is_due_soon, task_label
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance, format_shown_distance, shown_distance
 from pam_proactive.context import UserContext
@@ -66,11 +66,11 @@ def due_phrases(ctx: UserContext, status: DueStatus, settings: DetectorSettings)
 
 
 def _maintenance_candidate(
-    ctx: UserContext, now: datetime, status: DueStatus, settings: DetectorSettings
+    ctx: UserContext, now: datetime, status: DueStatus, overdue: bool,
+    settings: DetectorSettings,
 ) -> Candidate | None:
-    overdue = status.overdue
-    if not overdue and not is_due_soon(status, settings):
-        return None
+    """The candidate of an item due (``overdue``, else due soon), None when no reason it is
+    due can be phrased."""
     item = status.item
     label = task_label(item.task)
     phrases = due_phrases(ctx, status, settings)
@@ -120,11 +120,14 @@ def detect_maintenance(
     found = Findings(DETECTOR)
     out: list[Candidate] = []
     seen: set[str] = set()
-    for item in ctx.vehicle.maintenance:
-        status = due_status(ctx, item, settings)
+    for status in due_statuses(ctx, settings):
         for reason in status.notes:
             found.note(reason)
-        made = _maintenance_candidate(ctx, now, status, settings)
+        # Most items are neither overdue nor due soon: judged here, without a call each.
+        overdue = status.overdue
+        if not overdue and not is_due_soon(status, settings):
+            continue
+        made = _maintenance_candidate(ctx, now, status, overdue, settings)
         if made is not None and made.dedup_key not in seen:
             seen.add(made.dedup_key)
             out.append(made)
