@@ -85,8 +85,10 @@ def due_mileage(item: MaintenanceItem) -> float | None:
     """The item's next due mileage, or None when absent or not after the mileage it was done
     at (an inconsistent record, see :data:`NOT_AFTER_LAST`)."""
     due = positive(item.next_due_mileage_miles, MAX_ODOMETER_MILES)
+    if due is None:  # a third of the items: no done-at mileage to check against
+        return None
     done_at = positive(item.mileage_miles, MAX_ODOMETER_MILES)
-    if due is not None and done_at is not None and due <= done_at:
+    if done_at is not None and due <= done_at:
         return None
     return due
 
@@ -139,11 +141,14 @@ def due_statuses(ctx: UserContext, settings: DetectorSettings) -> list[DueStatus
     primary vehicle and its odometer, the same for every item of that vehicle, are looked up
     once per context rather than once per item (a synthesised primary vehicle is a new
     object per look-up)."""
+    items = ctx.vehicle.maintenance
+    if not items:  # nothing to look up
+        return []
     vehicle = primary_vehicle(ctx)
     primary_odometer: Estimate | None = None
     looked_up = False  # primary_odometer is set (None is a valid odometer: unknown)
     statuses: list[DueStatus] = []
-    for item in ctx.vehicle.maintenance:
+    for item in items:
         if belongs_to(item, vehicle):  # is_primary_item, with the vehicle looked up once
             if not looked_up:
                 primary_odometer = _item_odometer(ctx, item, settings, True)

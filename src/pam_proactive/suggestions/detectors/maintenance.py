@@ -15,7 +15,7 @@ from pam_proactive.analysis.maintenance import DueStatus, due_statuses, is_due_s
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance, format_shown_distance, shown_distance
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1
+from pam_proactive.suggestions.detectors._common import NOTHING, Findings, after, candidate, r1
 from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 from pam_proactive.suggestions.relations import service_subject
@@ -117,6 +117,8 @@ def detect_maintenance(
     """``maintenance_overdue`` (high) past the due date or mileage; ``maintenance_due_soon``
     (medium) within ``maintenance_soon_days`` / ``maintenance_soon_miles`` or before the end
     of a planned trip that would pass the due mileage. One per vehicle and task."""
+    if not ctx.vehicle.maintenance:  # nothing to judge
+        return NOTHING
     found = Findings(DETECTOR)
     out: list[Candidate] = []
     seen: set[str] = set()
