@@ -69,10 +69,7 @@ def detect_spending_anomaly(
     money = ctx.profile.currency
     first, today = add_days(ctx.today, -(settings.anomaly_window_days - 1)), ctx.today
     rule = outlier_rule(settings)
-    categories = ctx.financial.categories
-    # By category, judged once per run: its stats and bar, or None without a usable baseline
-    # (one look-up per expense instead of one for the stats and two for the bar).
-    baselines: dict[str, tuple[CategoryStats, float] | None] = {}
+    bars: dict[str, float | None] = {}  # by category: each is judged once per run
     for expense in expenses:
         amount = positive(expense.amount)
         if amount is None or not first <= expense.spent_on <= today:
@@ -80,17 +77,16 @@ def detect_spending_anomaly(
         if expense.scheduled:  # a recurring payment on its schedule is expected
             found.note("recurring payment on its schedule")
             continue
-        category = expense.category
-        if category in baselines:
-            baseline = baselines[category]
+        stats = ctx.financial.categories.get(expense.category)
+        if stats is None:
+            bar = None
+        elif expense.category in bars:
+            bar = bars[expense.category]
         else:
-            stats = categories.get(category)
-            bar = _bar(stats, rule) if stats is not None else None
-            baseline = baselines[category] = None if stats is None or bar is None else (stats, bar)
-        if baseline is None:
+            bar = bars[expense.category] = _bar(stats, rule)
+        if stats is None or bar is None:
             found.note("no usable baseline for the expense's category")
             continue
-        stats, bar = baseline
         if amount <= bar:
             continue
         median = stats.baseline_median or 0.0
