@@ -70,12 +70,19 @@ def budget_figures(
     start, end = budget.period_start, budget.period_end
     if end < start:
         return "period dates out of order"
-    if not start <= ctx.today <= end:
+    today = ctx.today
+    if not start <= today <= end:
         return "today is outside the budget's period"
     threshold = positive(budget.alert_threshold_pct) or settings.budget_default_threshold_pct
-    outlier = clamp(finite(budget.outlier_spent) or 0.0, 0.0, max(spent, 0.0))
-    scheduled = clamp(finite(budget.scheduled_spent) or 0.0, 0.0, max(spent - outlier, 0.0))
-    today = ctx.today
+    # The three parts below are zero (or missing) for nearly every budget, and zero-like
+    # values (0, 0.0, None) all give 0.0 through finite, clamp and max: tested first, they
+    # skip those calls (and finite's slow path for an int 0) for ~6 of 7 budgets.
+    raw = budget.outlier_spent
+    outlier = clamp(finite(raw) or 0.0, 0.0, max(spent, 0.0)) if raw else 0.0
+    raw = budget.scheduled_spent
+    scheduled = clamp(finite(raw) or 0.0, 0.0, max(spent - outlier, 0.0)) if raw else 0.0
+    raw = budget.scheduled_due
+    due = max(0.0, finite(raw) or 0.0) if raw else 0.0
     return BudgetFigures(  # positional, in field order: keywords cost ~40 % more per budget
         budget,
         limit,
@@ -85,5 +92,5 @@ def budget_figures(
         (end - today).days,  # days_left
         threshold,  # threshold_pct
         scheduled,  # scheduled_spent
-        max(0.0, finite(budget.scheduled_due) or 0.0),  # scheduled_due
+        due,  # scheduled_due
     )

@@ -50,11 +50,16 @@ class Findings:
 
     def result(self, candidates: Iterable[Candidate] = ()) -> DetectorResult:
         """The run's :class:`DetectorResult`."""
-        found = tuple(candidates)
         skipped = self._skipped
         reasons = self._reasons
+        # Most runs: one shared immutable value rather than a new one. An empty list or tuple
+        # (most detectors pass their list) is seen without making a tuple of it; any other
+        # iterable (a generator is never false) is made one first.
+        if reasons is None and skipped is None and not candidates:
+            return NOTHING
+        found = tuple(candidates)
         if not found and reasons is None and skipped is None:
-            return NOTHING  # most runs: one shared immutable value rather than a new one
+            return NOTHING
         detector = self.detector
         return DetectorResult(
             found, tuple(Note(detector, r) for r in reasons) if reasons is not None else (),

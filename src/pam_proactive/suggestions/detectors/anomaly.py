@@ -18,6 +18,7 @@ from pam_proactive.analysis.stats import finite, positive
 from pam_proactive.analysis.units import format_money
 from pam_proactive.context import CategoryStats, Expense, UserContext
 from pam_proactive.suggestions.detectors._common import (
+    NOTHING,
     Findings,
     after,
     candidate,
@@ -60,13 +61,16 @@ def detect_spending_anomaly(
 ) -> DetectorResult:
     """A low-priority ``spending_anomaly`` per expense of the last ``anomaly_window_days``
     above its category's bar (see :func:`anomaly_bar`)."""
+    expenses = ctx.financial.recent_expenses
+    if not expenses:  # nothing to judge
+        return NOTHING
     found = Findings(TYPE)
     out: list[Candidate] = []
     money = ctx.profile.currency
     first, today = add_days(ctx.today, -(settings.anomaly_window_days - 1)), ctx.today
     rule = outlier_rule(settings)
     bars: dict[str, float | None] = {}  # by category: each is judged once per run
-    for expense in ctx.financial.recent_expenses:
+    for expense in expenses:
         amount = positive(expense.amount)
         if amount is None or not first <= expense.spent_on <= today:
             continue

@@ -16,6 +16,7 @@ from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_money, format_percent
 from pam_proactive.context import UserContext
 from pam_proactive.suggestions.detectors._common import (
+    NOTHING,
     Findings,
     after,
     candidate,
@@ -101,9 +102,12 @@ def detect_budgets(ctx: UserContext, now: datetime, settings: DetectorSettings) 
     """At most one candidate per budget and period: ``budget_exceeded`` (high) at 100% of the
     limit, else ``budget_forecast_overspend`` (medium) when the projection reaches
     ``budget_forecast_pct``, else ``budget_threshold`` (low) past the alert threshold."""
+    budgets = ctx.financial.budgets
+    if not budgets:  # nothing to judge
+        return NOTHING
     found = Findings(DETECTOR)
     out: list[Candidate] = []
-    for budget in ctx.financial.budgets:
+    for budget in budgets:
         figures = budget_figures(ctx, budget, settings)
         if isinstance(figures, str):
             found.note(f"budget skipped: {figures}")

@@ -11,11 +11,11 @@ from datetime import date, datetime
 
 from pam_proactive.analysis.boundaries import earliest_day_boundary, tomorrow
 from pam_proactive.analysis.dates import add_days, format_date
-from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon, task_label
+from pam_proactive.analysis.maintenance import DueStatus, due_statuses, is_due_soon, task_label
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.analysis.units import format_distance, format_shown_distance, shown_distance
 from pam_proactive.context import UserContext
-from pam_proactive.suggestions.detectors._common import Findings, after, candidate, r1
+from pam_proactive.suggestions.detectors._common import NOTHING, Findings, after, candidate, r1
 from pam_proactive.suggestions.detectors.spec import DetectorSpec, SuggestionType
 from pam_proactive.suggestions.models import Candidate, DetectorResult, Priority
 from pam_proactive.suggestions.relations import service_subject
@@ -66,11 +66,11 @@ def due_phrases(ctx: UserContext, status: DueStatus, settings: DetectorSettings)
 
 
 def _maintenance_candidate(
-    ctx: UserContext, now: datetime, status: DueStatus, settings: DetectorSettings
+    ctx: UserContext, now: datetime, status: DueStatus, overdue: bool,
+    settings: DetectorSettings,
 ) -> Candidate | None:
-    overdue = status.overdue
-    if not overdue and not is_due_soon(status, settings):
-        return None
+    """The candidate of an item due (``overdue``, else due soon), None when no reason it is
+    due can be phrased."""
     item = status.item
     label = task_label(item.task)
     phrases = due_phrases(ctx, status, settings)
@@ -117,14 +117,19 @@ def detect_maintenance(
     """``maintenance_overdue`` (high) past the due date or mileage; ``maintenance_due_soon``
     (medium) within ``maintenance_soon_days`` / ``maintenance_soon_miles`` or before the end
     of a planned trip that would pass the due mileage. One per vehicle and task."""
+    if not ctx.vehicle.maintenance:  # nothing to judge
+        return NOTHING
     found = Findings(DETECTOR)
     out: list[Candidate] = []
     seen: set[str] = set()
-    for item in ctx.vehicle.maintenance:
-        status = due_status(ctx, item, settings)
+    for status in due_statuses(ctx, settings):
         for reason in status.notes:
             found.note(reason)
-        made = _maintenance_candidate(ctx, now, status, settings)
+        # Most items are neither overdue nor due soon: judged here, without a call each.
+        overdue = status.overdue
+        if not overdue and not is_due_soon(status, settings):
+            continue
+        made = _maintenance_candidate(ctx, now, status, overdue, settings)
         if made is not None and made.dedup_key not in seen:
             seen.add(made.dedup_key)
             out.append(made)
