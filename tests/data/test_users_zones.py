@@ -29,7 +29,6 @@ from pam_proactive.data.users import (
     ZoneMemory,
     batch_texts,
     guess_users,
-    text_array,
     users_of,
 )
 from pam_proactive.db.connection import Database
@@ -131,12 +130,6 @@ async def test_remembered_zones_read_same_frames_and_fall_back_on_any_change(
     monkeypatch.setattr(read_module, "users_of", counted)
 
     async def check(ids: list[Any], *, guessed: bool) -> BatchFrames | None:
-        # A small batch is in the order asked (users_by_id's own order is the plan's, the
-        # oracle's): asked here in users_by_id's order, unknown ids last, to compare frames.
-        by_id = BatchStatements.for_schema(db.settings.engine_schema).users_by_id
-        found = await db.fetch(by_id.name, by_id.query, {"ids": text_array(map(str, ids))})
-        known = [r[0] for r in found]
-        ids = known + [u for u in ids if u not in known]
         before = len(plain_reads)
         new = await read_frames(db, st, ids, NOW)
         old = await _oracle(db, st, ids)

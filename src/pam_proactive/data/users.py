@@ -43,11 +43,18 @@ def parse_user_id(value: object) -> UUID:
         ) from None
 
 
+# Batches of at most this many ids have their users in the order the ids were asked in
+# (repeats dropped), larger ones as users_by_id returns them (it has no ORDER BY; a sweep's
+# order, which its candidates' digests pin). A small batch can be read before its users
+# are (read.py, guess_users): it is then in that order, and must be when read plainly too.
+ASKED_ORDER_MAX = 25
+
+
 @dataclass(frozen=True, slots=True)
 class BatchUsers:
-    """A batch's users in batch order (position ``i`` = index + 1: as ``users_by_id``
-    returns them, or the order the ids were asked in, see :func:`users_of`), each one's
-    :func:`local_today`, and the parameters every batch statement takes."""
+    """A batch's users in batch order (position ``i`` = index + 1; see
+    :data:`ASKED_ORDER_MAX`), each one's :func:`local_today`, and the parameters every
+    batch statement takes."""
 
     users: list[UserRow]
     todays: list[tuple[date, str, bool]]
@@ -144,10 +151,8 @@ async def read_users(db: Database, statements: BatchStatements, user_ids: Iterab
 
 
 async def users_of(db: Database, statements: BatchStatements, texts: dict[UUID, str],
-                   now: datetime, *, asked_order: bool = False) -> BatchUsers | None:
-    """:func:`read_users` of the ids ``texts`` (:func:`batch_texts`); with ``asked_order``,
-    the users in the order of ``texts`` (as a guess has them: :func:`confirmed_users`),
-    else as ``users_by_id`` returns them."""
+                   now: datetime) -> BatchUsers | None:
+    """:func:`read_users` of the ids ``texts`` (:func:`batch_texts`)."""
     if not texts:
         return None
     users = await db.fetch(*statements.users_by_id, {"ids": text_array(texts.values())},
@@ -156,9 +161,7 @@ async def users_of(db: Database, statements: BatchStatements, texts: dict[UUID, 
     ZONES.learn(texts, users)
     if not users:
         return None
-    if asked_order and len(users) > 1:
-        # users_by_id has no ORDER BY: the order asked in, whatever the plan, so that a
-        # batch read after a discarded guess is ordered as a confirmed one.
+    if len(users) > 1 and len(texts) <= ASKED_ORDER_MAX:
         position = {u: k for k, u in enumerate(texts)}
         users.sort(key=lambda r: position[r.user_id])
     return batch_users(users, [texts[r.user_id] for r in users],
@@ -204,10 +207,10 @@ class Guess:
 
 
 def guess_users(texts: dict[UUID, str], now: datetime) -> Guess | None:
-    """The batch of the ids ``texts`` if every one's zone is remembered (:data:`ZONES`),
-    so that its statements can be sent with ``users_by_id`` rather than after it; None
-    otherwise."""
-    if not texts:
+    """The batch of the ids ``texts`` if they are at most :data:`ASKED_ORDER_MAX` and
+    every one's zone is remembered (:data:`ZONES`), so that its statements can be sent with
+    ``users_by_id`` rather than after it; None otherwise."""
+    if not texts or len(texts) > ASKED_ORDER_MAX:
         return None
     zones = ZONES.zones(texts.values())
     if zones is None:
@@ -218,8 +221,8 @@ def guess_users(texts: dict[UUID, str], now: datetime) -> Guess | None:
 def confirmed_users(guess: Guess, users: list[UserRow], now: datetime) -> BatchUsers | None:
     """The batch of ``guess`` with its ``users`` (what ``users_by_id`` returned for its
     ids, read with its statements, audited here) if they are exactly the guessed users
-    with exactly the remembered zones: then the batch is the one :func:`users_of` in the
-    asked order would give, parameters included (same ids, same order, same zones). None
+    with exactly the remembered zones: then the batch is the one :func:`read_users` would
+    give, parameters included (same ids, same order, same zones). None
     otherwise (an id
     unknown or deleted, a zone changed): the guess is discarded."""
     audit_read("profiles", len(users))

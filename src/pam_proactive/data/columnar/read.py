@@ -157,10 +157,7 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
     bound = [statement for _, statement, _ in sources]
     batch: BatchUsers | None = None
     got: list[Sequence[Any]] | None = None  # the statements' rows, when read by psycopg
-    # A small batch read through psycopg is in the order its ids were asked in, guessed or
-    # not (a larger one as users_by_id returns it: the sweep's order, as it always was).
-    small = len(texts) <= ROWS_MAX_TRAVELERS and not arrow
-    guess = guess_users(texts, now) if small else None
+    guess = guess_users(texts, now) if len(texts) <= ROWS_MAX_TRAVELERS and not arrow else None
     if guess is not None:
         # Every user's zone is remembered, so its local date is known before the read:
         # users_by_id goes with the statements, in their round trip, rather than one
@@ -172,7 +169,7 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         batch = confirmed_users(guess, halves[1][0], now)
         got = [*halves[0], *halves[1][1:]]
     if batch is None:
-        batch = await users_of(db, statements, texts, now, asked_order=small)
+        batch = await users_of(db, statements, texts, now)
         if batch is None:
             return None
         if arrow is None:
