@@ -169,6 +169,7 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         batch = confirmed_users(guess, halves[1][0], now)
         got = [*halves[0], *halves[1][1:]]
     if batch is None:
+        got = None  # a discarded guess's rows
         batch = await users_of(db, statements, texts, now)
         if batch is None:
             return None
