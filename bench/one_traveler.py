@@ -66,7 +66,10 @@ async def main(args: argparse.Namespace) -> None:
         names = ("wall", "read", "build")
         spent: dict[str, list[float]] = {n: [] for n in names}
         kept: list[Any] = []
-        for round_ in range(args.rounds + 1):  # round 0 warms up (connections, caches)
+        # Round 0 warms up (connections, caches) and has every sampled user's zone
+        # remembered (users.ZONES): the timed rounds read as a worker after a sweep does,
+        # users_by_id in the statements' round trip (data/columnar/read.py).
+        for round_ in range(args.rounds + 1):
             for uid in sample:
                 wall, cpu = time.perf_counter(), time.process_time()
                 frames = await read_frames(loader.db, loader.st, [uid], NOW)

@@ -250,7 +250,8 @@ class Database:
         return await self._read((name,), lambda: self._fetch_once(query, params, row_type))
 
     async def fetch_together(self, statements: Sequence[tuple[str, str | sql.Composed]],
-                             params: Params = ()) -> list[list[tuple[Any, ...]]]:
+                             params: Params = (),
+                             row_types: Sequence[type[Any] | None] = ()) -> list[list[Any]]:
         """The rows of several read statements (``(name, query)`` pairs, e.g.
         :class:`BoundStatement`) that take the same ``params``, each as :meth:`fetch` gives
         them, sent together on one connection in one round trip (libpq's pipeline mode: each
@@ -262,14 +263,21 @@ class Database:
         so this works behind a transaction pooler. Retried as a whole like :meth:`fetch`;
         errors are translated naming the first statement that failed (the pipeline skips
         those after it). Each statement is timed under its name, with the time of the whole
-        round trip (the statements' results arrive together)."""
+        round trip (the statements' results arrive together). ``row_types``: per statement,
+        in order, a row type as :meth:`fetch` takes it, or None for tuples (missing: tuples)."""
+        types = [*row_types, *[None] * (len(statements) - len(row_types))]
         if not psycopg.AsyncPipeline.is_supported():  # a libpq older than 14
-            return list(await asyncio.gather(*(self.fetch(name, query, params)
-                                               for name, query in statements)))
+            def one(query: str | sql.Composed, row_type: type[Any] | None
+                    ) -> Callable[[], Awaitable[list[Any]]]:
+                return lambda: self._fetch_once(query, params, row_type)
+
+            return list(await asyncio.gather(*(
+                self._read((name,), one(query, t))
+                for (name, query), t in zip(statements, types, strict=True))))
         names = tuple(name for name, _ in statements)
         failed = [names[0]]
-        return await self._read(names, lambda: self._together_once(statements, params, failed),
-                                failed)
+        return await self._read(
+            names, lambda: self._together_once(statements, params, types, failed), failed)
 
     async def copy_arrow(self, name: str, query: str | sql.Composed, params: Params = ()
                          ) -> pa.Table:
@@ -341,13 +349,16 @@ class Database:
             return await cur.fetchall() if _has_rows(cur) else []
 
     async def _together_once(self, statements: Sequence[tuple[str, str | sql.Composed]],
-                             params: Params, failed: list[str]) -> list[list[Any]]:
+                             params: Params, row_types: Sequence[type[Any] | None],
+                             failed: list[str]) -> list[list[Any]]:
         async with self._pool.connection() as conn:
             cursors: list[psycopg.AsyncCursor[Any]] = []
             try:
                 async with conn.pipeline():
-                    for _, query in statements:
+                    for (_, query), row_type in zip(statements, row_types, strict=True):
                         cursors.append(cur := conn.cursor(binary=True))
+                        if row_type is not None:
+                            cur.row_factory = named_rows(row_type)
                         await cur.execute(query, params)
             except BaseException:
                 # Results come in order, and a failed statement aborts those after it: the
