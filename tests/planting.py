@@ -111,6 +111,14 @@ class Planter:
                           (uid, category, limit, period, start, end, EPOCH)).fetchone()
         return str(row[0])
 
+    def near_budget(self) -> UUID:
+        """A new traveler who spent $850 of a $1,000 monthly food budget on 2026-11-03: one
+        ``budget_threshold`` candidate through November 2026, nothing else."""
+        uid = self.user()
+        self.expense(uid, 850, "food", date(2026, 11, 3))
+        self.budget(uid, "food", 1000)
+        return uid
+
     def trip(self, uid: UUID, origin: str, destination: str, start: date | None,
              end: date | None, miles: float | None, *, status: str = "planned",
              cost: float | None = None, route_data: Any = None,

@@ -19,6 +19,7 @@ import pytest
 from conftest import MakeDatabase, settings_for
 from frame_equality import assert_same_frame, assert_same_rows
 from oracle.per_object import fetch_rows, frames_from_rows
+from pam_proactive.data import users as users_module
 from pam_proactive.data.columnar import read as read_module
 from pam_proactive.data.columnar.frames import SCHEMAS, BatchFrames
 from pam_proactive.data.columnar.read import read_frames
@@ -180,9 +181,13 @@ async def test_remembered_zones_read_same_frames_and_fall_back_on_any_change(
         assert await check([uuid4()], guessed=False) is None
         await check([plain, uuid4(), kept], guessed=False)
         await check([plain, kept], guessed=True)
-        # Beyond the small batches, no guess: the plain read, by either transport.
-        monkeypatch.setattr(read_module, "ROWS_MAX_TRAVELERS", 1)
+        # Beyond the batches kept in the asked order, no guess: the plain read.
+        monkeypatch.setattr(users_module, "ASKED_ORDER_MAX", 1)
         await check([plain, kept], guessed=False)
+        # Whatever the transport threshold: a guessed batch is read through psycopg.
+        monkeypatch.setattr(users_module, "ASKED_ORDER_MAX", 25)
+        monkeypatch.setattr(read_module, "ROWS_MAX_TRAVELERS", 1)
+        await check([plain, kept], guessed=True)
     finally:
         await db.close()
         ZONES.clear()

@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
+import psycopg
 import pytest
 
 from conftest import MakeDatabase, settings_for
@@ -108,3 +109,32 @@ async def test_a_timed_out_statement_is_retried_as_a_whole_then_refused(
         await db.fetch_together(statements, _PARAMS)
     assert db.metrics.snapshot()["statements"]["t.sleepy"]["errors"] >= 2  # retried
     assert (await db.fetch_together(_STATEMENTS, _PARAMS))[2] == [(7,)]
+
+
+class _Echo(NamedTuple):
+    text: str
+    n: int
+
+
+@pytest.mark.parametrize("pipelined", [True, False], ids=["pipeline", "libpq<14"])
+async def test_row_types_and_the_fallback_without_pipelines(
+    make_database: MakeDatabase, open_database: OpenDatabase,
+    monkeypatch: pytest.MonkeyPatch, pipelined: bool
+) -> None:
+    # Without libpq's pipeline mode (libpq < 14) the statements are fetched one by one,
+    # concurrently: the same rows, named where a row type is given.
+    db = await open_database(await make_database("seed"), settings_for("seed"))
+    if not pipelined:
+        monkeypatch.setattr(psycopg.AsyncPipeline, "is_supported", classmethod(
+            lambda cls: False))
+    statements = [_STATEMENTS[3], _STATEMENTS[2], _STATEMENTS[3]]
+    before = db.pool_stats().get("requests_num", 0)
+    echoed, counted, plain = await db.fetch_together(statements, _PARAMS,
+                                                     row_types=[_Echo])
+    # One connection for the pipeline; one per statement without it.
+    assert db.pool_stats()["requests_num"] - before == (1 if pipelined else 3)
+    assert echoed == [_Echo(_PARAMS["text"], 7)] and echoed[0].n == 7
+    assert counted == [(7,)] and plain == [(_PARAMS["text"], 7)]
+    assert not isinstance(plain[0], _Echo)
+    stats = db.metrics.snapshot()["statements"]
+    assert stats["t.echo"]["count"] == 2 and stats["t.count"]["count"] == 1

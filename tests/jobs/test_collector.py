@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -62,9 +62,7 @@ async def test_an_evaluation_runs_at_the_pace_and_restores_it(make_database: Mak
                                                               ) -> None:
     uri = await make_database("seed")
     with Planter(uri, "seed") as p:
-        uid = p.user()
-        p.expense(uid, 850, "food", date(2026, 11, 3))
-        p.budget(uid, "food", 1000)
+        uid = p.near_budget()
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
         seen = []
         run = Evaluation(engine, NOW, Given([uid]), dry_run=True)

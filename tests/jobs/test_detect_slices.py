@@ -5,7 +5,7 @@ candidates come out as one uninterrupted pass would give them."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from conftest import MakeDatabase, settings_for
@@ -22,9 +22,7 @@ async def test_detection_lets_the_loop_run_between_slices(make_database: MakeDat
                                                           ) -> None:
     uri = await make_database("seed")
     with Planter(uri, "seed") as p:
-        uid = p.user()
-        p.expense(uid, 850, "food", date(2026, 11, 3))
-        p.budget(uid, "food", 1000)
+        uid = p.near_budget()
     async with open_engine(settings_for("seed"), conninfo=uri) as engine:
         ctx = (await engine.data.get_contexts([uid], NOW, use_cache=False))[uid]
     settings = DetectorSettings()

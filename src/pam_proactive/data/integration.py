@@ -22,7 +22,7 @@ from uuid import UUID
 from pam_proactive.analysis.dates import require_aware, zone
 from pam_proactive.analysis.events import EventAnalysis, analyze_events, event_start
 from pam_proactive.analysis.fuel import FuelResult, analyze_fuel
-from pam_proactive.analysis.maintenance import DueStatus, due_status, is_due_soon
+from pam_proactive.analysis.maintenance import DueStatus, due_statuses, is_due_soon
 from pam_proactive.analysis.outliers import outlier_rule
 from pam_proactive.analysis.patterns import (
     ExpensePatterns,
@@ -297,8 +297,7 @@ class ProactiveDataIntegrator:
 
     def _maintenance(self, ctx: UserContext) -> tuple[MaintenanceStatus, ...]:
         found = []
-        for item in ctx.vehicle.maintenance:
-            due = due_status(ctx, item, self.detector_settings)
+        for due in due_statuses(ctx, self.detector_settings):
             state = ("overdue" if due.overdue else
                      "due_soon" if is_due_soon(due, self.detector_settings) else "ok")
             found.append(MaintenanceStatus(state, due))

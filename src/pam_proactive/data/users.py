@@ -229,13 +229,11 @@ def confirmed_users(guess: Guess, users: list[UserRow], now: datetime) -> BatchU
     ZONES.learn(guess.texts, users)
     if len(users) != len(guess.texts):
         return None
-    position = {u: k for k, u in enumerate(guess.texts)}
-    ordered: list[UserRow | None] = [None] * len(users)
-    for r in users:
-        k = position[r.user_id]  # users_by_id returns only ids it was given, once each
-        if r.timezone != guess.zones[k]:
+    found = {r.user_id: r for r in users}  # users_by_id returns only ids it was given
+    ordered: list[UserRow] = []
+    for user_id, zone in zip(guess.texts, guess.zones, strict=True):
+        r = found.get(user_id)
+        if r is None or r.timezone != zone:  # (None: an id returned twice, never from a key)
             return None
-        ordered[k] = r
-    if None in ordered:  # an id returned twice (never, from a key): no guess
-        return None
-    return BatchUsers(ordered, guess.batch.todays, guess.batch.params)  # type: ignore[arg-type]
+        ordered.append(r)
+    return BatchUsers(ordered, guess.batch.todays, guess.batch.params)

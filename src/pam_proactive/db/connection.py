@@ -232,8 +232,8 @@ class Database:
         return dict(self._pool.get_stats())
 
     @overload
-    async def fetch(self, name: str, query: str | sql.Composed, params: Params = ()
-                    ) -> list[tuple[Any, ...]]: ...
+    async def fetch(self, name: str, query: str | sql.Composed, params: Params = (), *,
+                    row_type: None = None) -> list[tuple[Any, ...]]: ...
 
     @overload
     async def fetch(self, name: str, query: str | sql.Composed, params: Params = (), *,
@@ -267,12 +267,8 @@ class Database:
         in order, a row type as :meth:`fetch` takes it, or None for tuples (missing: tuples)."""
         types = [*row_types, *[None] * (len(statements) - len(row_types))]
         if not psycopg.AsyncPipeline.is_supported():  # a libpq older than 14
-            def one(query: str | sql.Composed, row_type: type[Any] | None
-                    ) -> Callable[[], Awaitable[list[Any]]]:
-                return lambda: self._fetch_once(query, params, row_type)
-
             return list(await asyncio.gather(*(
-                self._read((name,), one(query, t))
+                self.fetch(name, query, params, row_type=t)
                 for (name, query), t in zip(statements, types, strict=True))))
         names = tuple(name for name, _ in statements)
         failed = [names[0]]

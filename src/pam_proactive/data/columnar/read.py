@@ -157,7 +157,10 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
     bound = [statement for _, statement, _ in sources]
     batch: BatchUsers | None = None
     got: list[Sequence[Any]] | None = None  # the statements' rows, when read by psycopg
-    guess = guess_users(texts, now) if len(texts) <= ROWS_MAX_TRAVELERS and not arrow else None
+    # The guess is made for the batches users.ASKED_ORDER_MAX allows (their order is known
+    # beforehand), whatever this module's transport threshold: a guessed batch is read
+    # through psycopg, as every batch of up to ROWS_MAX_TRAVELERS is.
+    guess = None if arrow else guess_users(texts, now)
     if guess is not None:
         # Every user's zone is remembered, so its local date is known before the read:
         # users_by_id goes with the statements, in their round trip, rather than one
