@@ -106,10 +106,27 @@ def midnight_in(day: date, tz: tzinfo) -> datetime | None:
     return local_midnight(day, tz)
 
 
+@lru_cache(maxsize=8192)
+def utc_midnight_in(day: date, tz: tzinfo) -> datetime | None:
+    """:func:`midnight_in` as a UTC instant (``tzinfo`` :data:`datetime.UTC`), computed once
+    per (date, zone). The same moment: the hours from a UTC ``now`` to it are then a plain
+    difference, where one to a local midnight asks its zone for the offset (~0.35 us for a
+    ``ZoneInfo``, at each of a sweep's all-day events, twice: detector and boundary)."""
+    moment = midnight_in(day, tz)
+    return moment.astimezone(UTC) if moment is not None else None  # in range: local_midnight
+
+
 def hours_until(moment: datetime, now: datetime, tz: tzinfo) -> float | None:
-    """Hours from ``now`` to ``moment`` (negative when past), or None when out of range."""
+    """Hours from ``now`` to ``moment`` (negative when past; naive values are local to
+    ``tz``), or None when out of range."""
+    return hours_between(aware(moment, tz), aware(now, tz))
+
+
+def hours_between(moment: datetime, now: datetime) -> float | None:
+    """:func:`hours_until` of two aware values (hours from ``now`` to ``moment``), for a
+    caller that made them aware once."""
     try:
-        return (aware(moment, tz) - aware(now, tz)).total_seconds() / 3600.0
+        return (moment - now).total_seconds() / 3600.0
     except (OverflowError, ValueError):
         return None
 
