@@ -108,3 +108,28 @@ async def test_a_timed_out_statement_is_retried_as_a_whole_then_refused(
         await db.fetch_together(statements, _PARAMS)
     assert db.metrics.snapshot()["statements"]["t.sleepy"]["errors"] >= 2  # retried
     assert (await db.fetch_together(_STATEMENTS, _PARAMS))[2] == [(7,)]
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["direct", "pooler"])
+async def test_generic_plans_hold_for_the_pipeline_only(
+    make_database: MakeDatabase, transaction_pooler: Callable[[str], str],
+    open_database: OpenDatabase, pooled: bool
+) -> None:
+    direct = await make_database("seed")
+    uri = transaction_pooler(direct) if pooled else direct
+    # One connection: the reads after the pipeline run on the session it ran on.
+    db = await open_database(uri, settings_for("seed", database_url=uri,
+                                               transaction_pooler=pooled, pool_max_size=1))
+    mode = ("t.mode", "SELECT current_setting('plan_cache_mode') WHERE %(n)s > 0")
+    alone = [await db.fetch(f"alone.{name}", query, _PARAMS) for name, query in _STATEMENTS]
+    before = await db.fetch(*mode, _PARAMS)
+    for _ in range(7):  # past psycopg's prepare threshold: prepared statements too
+        together = await db.fetch_together([*_STATEMENTS, mode], _PARAMS, generic_plans=True)
+        assert together[-1] == [("force_generic_plan",)]
+        for rows, expected in zip(together, alone, strict=False):
+            assert _same(rows, expected)
+        assert await db.fetch(*mode, _PARAMS) == before != together[-1]
+    assert (await db.fetch_together([mode], _PARAMS))[0] == before  # without: the default
+    # Only the caller's statements are timed.
+    assert "t.mode" in db.metrics.snapshot()["statements"]
+    assert not any("set_config" in name for name in db.metrics.snapshot()["statements"])

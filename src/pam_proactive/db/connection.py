@@ -251,7 +251,8 @@ class Database:
 
     async def fetch_together(self, statements: Sequence[tuple[str, str | sql.Composed]],
                              params: Params = (),
-                             row_types: Sequence[type[Any] | None] = ()) -> list[list[Any]]:
+                             row_types: Sequence[type[Any] | None] = (), *,
+                             generic_plans: bool = False) -> list[list[Any]]:
         """The rows of several read statements (``(name, query)`` pairs, e.g.
         :class:`BoundStatement`) that take the same ``params``, each as :meth:`fetch` gives
         them, sent together on one connection in one round trip (libpq's pipeline mode: each
@@ -264,7 +265,13 @@ class Database:
         errors are translated naming the first statement that failed (the pipeline skips
         those after it). Each statement is timed under its name, with the time of the whole
         round trip (the statements' results arrive together). ``row_types``: per statement,
-        in order, a row type as :meth:`fetch` takes it, or None for tuples (missing: tuples)."""
+        in order, a row type as :meth:`fetch` takes it, or None for tuples (missing: tuples).
+
+        ``generic_plans``: the statements are run with the server's generic plans
+        (``plan_cache_mode = force_generic_plan``, set for this transaction only, so the
+        pooled connection keeps its settings), not planned again for each read's parameter
+        values: for reads whose planning costs more than their execution (one traveler's:
+        ``data/columnar/read.py``). Ignored without pipelines (a libpq older than 14)."""
         types = [*row_types, *[None] * (len(statements) - len(row_types))]
         if not psycopg.AsyncPipeline.is_supported():  # a libpq older than 14
             def one(query: str | sql.Composed, row_type: type[Any] | None
@@ -277,7 +284,8 @@ class Database:
         names = tuple(name for name, _ in statements)
         failed = [names[0]]
         return await self._read(
-            names, lambda: self._together_once(statements, params, types, failed), failed)
+            names, lambda: self._together_once(statements, params, types, failed,
+                                               generic_plans), failed)
 
     async def copy_arrow(self, name: str, query: str | sql.Composed, params: Params = ()
                          ) -> pa.Table:
@@ -350,11 +358,16 @@ class Database:
 
     async def _together_once(self, statements: Sequence[tuple[str, str | sql.Composed]],
                              params: Params, row_types: Sequence[type[Any] | None],
-                             failed: list[str]) -> list[list[Any]]:
+                             failed: list[str], generic_plans: bool = False
+                             ) -> list[list[Any]]:
         async with self._pool.connection() as conn:
             cursors: list[psycopg.AsyncCursor[Any]] = []
             try:
                 async with conn.pipeline():
+                    if generic_plans:
+                        # Local to the pipeline's implicit transaction (it ends at the
+                        # Sync); read at each statement's Bind, so it covers those below.
+                        await conn.cursor().execute(_GENERIC_PLANS)
                     for (_, query), row_type in zip(statements, row_types, strict=True):
                         cursors.append(cur := conn.cursor(binary=True))
                         if row_type is not None:
@@ -368,6 +381,10 @@ class Database:
                 failed[0] = statements[min(done, len(statements) - 1)][0]
                 raise
             return [await cur.fetchall() if _has_rows(cur) else [] for cur in cursors]
+
+
+# fetch_together's generic_plans: a transaction-local setting, as a statement of the pipeline.
+_GENERIC_PLANS = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 def _has_rows(cur: psycopg.AsyncCursor[Any]) -> bool:
