@@ -122,6 +122,8 @@ async def test_demo_population_same_frames_as_the_row_path(make_database: MakeDa
     # Batches on both sides of the transport's threshold.
     small = ids[: 3 * ROWS_MAX_TRAVELERS]
     assert await compare(uri, small, now, ROWS_MAX_TRAVELERS, arrow) > 1_000
+    # One traveler at a time, as the context endpoint reads (psycopg: generic plans).
+    assert await compare(uri, ids[:20], now, 1, arrow) > 100
     assert await compare(uri, ids, now, 250, arrow) > 10_000  # the population says something
 
 
@@ -273,6 +275,9 @@ async def test_through_a_transaction_pooler_same_frames(
                                  database_url=pooled, transaction_pooler=True,
                                  pool_max_size=2)
         assert compared > 3_000
+    # One traveler at a time (generic plans, set for the pipeline's transaction only).
+    assert await compare(pooled, ids[:10] * 2, NOW, batch_size=1, arrow=False,
+                         database_url=pooled, transaction_pooler=True, pool_max_size=2) > 50
 
 
 def test_to_frame_takes_any_names_and_the_schema_dtypes() -> None:

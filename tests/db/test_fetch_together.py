@@ -138,3 +138,36 @@ async def test_row_types_and_the_fallback_without_pipelines(
     assert not isinstance(plain[0], _Echo)
     stats = db.metrics.snapshot()["statements"]
     assert stats["t.echo"]["count"] == 2 and stats["t.count"]["count"] == 1
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["direct", "pooler"])
+async def test_generic_plans_for_the_statements_asked_and_the_pipeline_only(
+    make_database: MakeDatabase, transaction_pooler: Callable[[str], str],
+    open_database: OpenDatabase, pooled: bool
+) -> None:
+    direct = await make_database("seed")
+    uri = transaction_pooler(direct) if pooled else direct
+    # One connection: the reads after the pipeline run on the session it ran on.
+    db = await open_database(uri, settings_for("seed", database_url=uri,
+                                               transaction_pooler=pooled, pool_max_size=1))
+    mode = "SELECT current_setting('plan_cache_mode') WHERE %(n)s > 0"
+    alone = [await db.fetch(f"alone.{name}", query, _PARAMS) for name, query in _STATEMENTS]
+    session = await db.fetch("t.mode", mode, _PARAMS)
+    if not pooled:  # the engine's sessions plan each call (db/connection.py)
+        assert session == [("force_custom_plan",)]
+    # Generic plans asked for the first statements and one mode reader, not the other: sent
+    # after the others, but their rows come back in the order asked.
+    statements = [*_STATEMENTS, ("t.generic", mode), ("t.custom", mode)]
+    asked = [True, True, False, False, True, False]
+    for _ in range(7):  # past psycopg's prepare threshold: prepared statements too
+        together = await db.fetch_together(statements, _PARAMS, generic_plans=asked)
+        for rows, expected in zip(together, alone, strict=False):
+            assert _same(rows, expected)
+        # Behind a transaction pooler there are no prepared statements: never generic.
+        assert together[4] == ([("force_generic_plan",)] if not pooled else session)
+        assert together[5] == session
+        assert await db.fetch("t.mode", mode, _PARAMS) == session  # the pipeline's only
+    # Only the caller's statements are timed, each once per call.
+    stats = db.metrics.snapshot()["statements"]
+    assert stats["t.generic"]["count"] == stats["t.custom"]["count"] == 7
+    assert not any("set_config" in name for name in stats)

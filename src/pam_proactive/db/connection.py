@@ -251,7 +251,8 @@ class Database:
 
     async def fetch_together(self, statements: Sequence[tuple[str, str | sql.Composed]],
                              params: Params = (),
-                             row_types: Sequence[type[Any] | None] = ()) -> list[list[Any]]:
+                             row_types: Sequence[type[Any] | None] = (), *,
+                             generic_plans: Sequence[bool] = ()) -> list[list[Any]]:
         """The rows of several read statements (``(name, query)`` pairs, e.g.
         :class:`BoundStatement`) that take the same ``params``, each as :meth:`fetch` gives
         them, sent together on one connection in one round trip (libpq's pipeline mode: each
@@ -259,12 +260,23 @@ class Database:
         one round trip per statement: for the small batches, whose reads are mostly fixed
         costs (``data/columnar/read.py``).
 
-        The statements are unnamed and run in one implicit transaction with no session state,
-        so this works behind a transaction pooler. Retried as a whole like :meth:`fetch`;
+        The statements run in one implicit transaction with no session state (unnamed, or
+        prepared by psycopg after a few uses where prepared statements are allowed), so this
+        works behind a transaction pooler. Retried as a whole like :meth:`fetch`;
         errors are translated naming the first statement that failed (the pipeline skips
         those after it). Each statement is timed under its name, with the time of the whole
         round trip (the statements' results arrive together). ``row_types``: per statement,
-        in order, a row type as :meth:`fetch` takes it, or None for tuples (missing: tuples)."""
+        in order, a row type as :meth:`fetch` takes it, or None for tuples (missing: tuples).
+
+        ``generic_plans``: per statement, in order, whether it runs with its prepared
+        statement's generic plan (missing: False), rather than the custom plan the session
+        asks for (:func:`connection_kwargs`: planned anew at each call): for reads whose
+        planning costs more than their execution (one traveler's, ``data/columnar/read.py``).
+        Set by ``plan_cache_mode`` for this transaction only (the pooled connection keeps
+        its settings); those statements are sent after the others (their results still come
+        back in order). Ignored without prepared statements (behind a transaction pooler:
+        each call would plan its generic plan anew) and without pipelines (a libpq older
+        than 14)."""
         types = [*row_types, *[None] * (len(statements) - len(row_types))]
         if not psycopg.AsyncPipeline.is_supported():  # a libpq older than 14
             return list(await asyncio.gather(*(
@@ -272,8 +284,11 @@ class Database:
                 for (name, query), t in zip(statements, types, strict=True))))
         names = tuple(name for name, _ in statements)
         failed = [names[0]]
+        generic = ([*generic_plans, *[False] * (len(statements) - len(generic_plans))]
+                   if not self.settings.uses_transaction_pooler else [False] * len(statements))
         return await self._read(
-            names, lambda: self._together_once(statements, params, types, failed), failed)
+            names, lambda: self._together_once(statements, params, types, failed, generic),
+            failed)
 
     async def copy_arrow(self, name: str, query: str | sql.Composed, params: Params = ()
                          ) -> pa.Table:
@@ -346,24 +361,38 @@ class Database:
 
     async def _together_once(self, statements: Sequence[tuple[str, str | sql.Composed]],
                              params: Params, row_types: Sequence[type[Any] | None],
-                             failed: list[str]) -> list[list[Any]]:
+                             failed: list[str], generic: Sequence[bool]) -> list[list[Any]]:
+        # The statements with custom plans first: the setting, once made, holds until the
+        # transaction ends (the Sync), for the Bind of each statement sent after it.
+        order = sorted(range(len(statements)), key=generic.__getitem__)
         async with self._pool.connection() as conn:
-            cursors: list[psycopg.AsyncCursor[Any]] = []
+            sent: list[psycopg.AsyncCursor[Any]] = []  # in the order sent
+            cursors: dict[int, psycopg.AsyncCursor[Any]] = {}  # by statement
             try:
                 async with conn.pipeline():
-                    for (_, query), row_type in zip(statements, row_types, strict=True):
-                        cursors.append(cur := conn.cursor(binary=True))
-                        if row_type is not None:
+                    made = False  # the setting
+                    for k in order:
+                        if generic[k] and not made:
+                            await conn.cursor().execute(_GENERIC_PLANS)
+                            made = True
+                        sent.append(cur := conn.cursor(binary=True))
+                        cursors[k] = cur
+                        if (row_type := row_types[k]) is not None:
                             cur.row_factory = named_rows(row_type)
-                        await cur.execute(query, params)
+                        await cur.execute(statements[k][1], params)
             except BaseException:
                 # Results come in order, and a failed statement aborts those after it: the
                 # first statement without a result is the one that failed.
                 done = sum(1 for _ in itertools.takewhile(lambda c: c.pgresult is not None,
-                                                          cursors))
-                failed[0] = statements[min(done, len(statements) - 1)][0]
+                                                          sent))
+                failed[0] = statements[order[min(done, len(order) - 1)]][0]
                 raise
-            return [await cur.fetchall() if _has_rows(cur) else [] for cur in cursors]
+            return [await cur.fetchall() if _has_rows(cur) else []
+                    for cur in (cursors[k] for k in range(len(statements)))]
+
+
+# fetch_together's generic_plans: a transaction-local setting, a statement of the pipeline.
+_GENERIC_PLANS = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 def _has_rows(cur: psycopg.AsyncCursor[Any]) -> bool:

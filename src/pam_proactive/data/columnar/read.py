@@ -47,7 +47,7 @@ from pam_proactive.data.users import (
     guess_users,
     users_of,
 )
-from pam_proactive.db.connection import Database
+from pam_proactive.db.connection import BoundStatement, Database
 from pam_proactive.logs import audit_read
 
 
@@ -128,6 +128,35 @@ def unrolled(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 # vs 25.7 / 37.4 / 6.95.
 ROWS_MAX_TRAVELERS = 25
 
+# Batches of at most this many known travelers are read with their statements' generic
+# plans (Database.fetch_together's generic_plans). The engine's sessions otherwise plan
+# every statement anew at each call (db/connection.py, connection_kwargs: a generic plan
+# suits a sweep's contiguous ids, not a few scattered ones), and for one traveler planning
+# is most of the server's work: EXPLAIN ANALYZE, one demo traveler, planning 1.46 ms vs
+# execution 0.42 ms over the nine statements. A single id (lo = hi) is a narrow range
+# whatever the plan. Measured per statement, one traveler, median ms, prepared on one
+# connection, custom vs generic plans (3,000 demo travelers): users_by_id 0.17 vs 0.06,
+# expenses 0.56 vs 0.18, events 0.21 vs 0.07, fuel 0.20 vs 0.08; with generic plans at
+# 20,000 and 100,000 demo travelers every statement but recorded_after_now (below) 0.05-0.17
+# and 0.06-0.37 (a loaded 2-core machine). Not for more travelers: 25 random ones span a
+# wide id range (lo, hi), for which the generic plans are worse (3,000 demo travelers:
+# expenses 2.5 vs 6.0 ms, recorded_after_now 0.4 vs 23.5).
+GENERIC_PLANS_MAX_TRAVELERS = 1
+
+# Statements read with their custom plans even then: recorded_after_now's generic plan
+# (six created_at ranges of unknown width, each filtered by user) scans far more as the
+# tables grow: one traveler, median ms, 0.11 at 3,000 demo travelers, 7.96 at 20,000, 7.56 at
+# 100,000, vs 0.40 with custom plans.
+CUSTOM_PLANS = frozenset({BatchStatements.recorded_after_now.name})
+
+
+def generic_plans(travelers: int, statements: Sequence[BoundStatement]) -> list[bool]:
+    """Per statement of ``statements`` for a batch of ``travelers`` known users, whether
+    it is read with its generic plan (:data:`GENERIC_PLANS_MAX_TRAVELERS`,
+    :data:`CUSTOM_PLANS`)."""
+    one = travelers <= GENERIC_PLANS_MAX_TRAVELERS
+    return [one and name not in CUSTOM_PLANS for name, _ in statements]
+
 
 async def read_frames(db: Database, statements: BatchStatements, user_ids: Iterable[object],
                       now: datetime, *, arrow: bool | None = None) -> BatchFrames | None:
@@ -165,10 +194,12 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         # Every user's zone is remembered, so its local date is known before the read:
         # users_by_id goes with the statements, in their round trip, rather than one
         # before them. Kept only if it confirms the guess (same users, same zones).
+        second = [st.users_by_id, *bound[4:]]
         halves = await asyncio.gather(
-            db.fetch_together(bound[:4], guess.batch.params),
-            db.fetch_together([st.users_by_id, *bound[4:]], guess.batch.params,
-                              row_types=[UserRow]))
+            db.fetch_together(bound[:4], guess.batch.params,
+                              generic_plans=generic_plans(len(texts), bound[:4])),
+            db.fetch_together(second, guess.batch.params, row_types=[UserRow],
+                              generic_plans=generic_plans(len(texts), second)))
         batch = confirmed_users(guess, halves[1][0], now)
         got = [*halves[0], *halves[1][1:]]
     if batch is None:
@@ -179,8 +210,10 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
         if arrow is None:
             arrow = len(batch.users) > ROWS_MAX_TRAVELERS
         if not arrow:
-            parts = await asyncio.gather(*(db.fetch_together(part, batch.params)
-                                           for part in (bound[:4], bound[4:])))
+            parts = await asyncio.gather(*(
+                db.fetch_together(part, batch.params,
+                                  generic_plans=generic_plans(len(batch.users), part))
+                for part in (bound[:4], bound[4:])))
             got = [*parts[0], *parts[1]]
     frames: dict[str, Frame] = {}
     if got is not None:
@@ -200,4 +233,5 @@ async def read_frames(db: Database, statements: BatchStatements, user_ids: Itera
                        **frames)
 
 
-__all__ = ["ROWS_MAX_TRAVELERS", "UNROLLED", "read_frames", "to_frame", "unrolled"]
+__all__ = ["CUSTOM_PLANS", "GENERIC_PLANS_MAX_TRAVELERS", "ROWS_MAX_TRAVELERS", "UNROLLED",
+           "generic_plans", "read_frames", "to_frame", "unrolled"]
