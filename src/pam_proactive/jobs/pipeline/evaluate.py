@@ -247,10 +247,14 @@ async def _pages(engine: Engine, chosen: Plan) -> AsyncIterator[list[UUID]]:
 
 
 # Batches read ahead of the one being processed. A batch's read (its statements on the
-# server, their decoding, the build) takes longer in wall time than its detection (~0.2 s of
-# CPU per 2,000 travelers), mostly waiting for the server: with one read ahead the sweep ran
-# at the pace of its reads. Two keep the server busy while a third batch is detected; each
-# costs one batch's frames and contexts in memory (PAM_BATCH_SIZE bounds it).
+# server, their decoding, the build) progresses slowly while the event loop's thread detects:
+# on 20,000 demo travelers, reading every batch took 2.3-2.4 s alone and 4.0-4.4 s beside a
+# busy loop yielding every ~2 ms, which itself was not slowed; so with one read ahead the
+# sweep waited for its reads. Measured, one process, dry-run sweeps alternating (medians,
+# quiet 2-core machine), one batch ahead vs two: 6.33 vs 5.85 s and 6.17 vs 5.68 s wall (3
+# rounds each), but 6.32 vs 6.35 in a first run of 4 rounds (three ahead: 6.19); CPU alike,
+# 5.1-5.4 s. A detection slice of 16 or 4 travelers instead of 64 changed nothing. Each batch
+# ahead holds one batch's frames and contexts (PAM_BATCH_SIZE bounds it).
 PREFETCH_BATCHES = 2
 
 
