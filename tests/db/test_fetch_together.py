@@ -46,17 +46,26 @@ def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
         for r, s in zip(a, b, strict=True))
 
 
+async def _database(make_database: MakeDatabase, transaction_pooler: Callable[[str], str],
+                    open_database: OpenDatabase, pooled: bool, pool_max_size: int
+                    ) -> Database:
+    """An open database on a fresh seed database, through a transaction pooler when
+    ``pooled``, with a pool of ``pool_max_size`` connections."""
+    direct = await make_database("seed")
+    uri = transaction_pooler(direct) if pooled else direct
+    return await open_database(uri, settings_for("seed", database_url=uri,
+                                                 transaction_pooler=pooled,
+                                                 pool_max_size=pool_max_size))
+
+
 @pytest.mark.parametrize("pooled", [False, True], ids=["direct", "pooler"])
 async def test_the_rows_of_each_statement_as_fetch_gives_them(
     make_database: MakeDatabase, transaction_pooler: Callable[[str], str],
     open_database: OpenDatabase, pooled: bool
 ) -> None:
-    direct = await make_database("seed")
-    uri = transaction_pooler(direct) if pooled else direct
     # A pool of two: concurrent groups share server sessions through the pooler, and none
     # may depend on another's state.
-    db = await open_database(uri, settings_for("seed", database_url=uri,
-                                               transaction_pooler=pooled, pool_max_size=2))
+    db = await _database(make_database, transaction_pooler, open_database, pooled, 2)
     alone = [await db.fetch(f"alone.{name}", query, _PARAMS) for name, query in _STATEMENTS]
     assert len(alone[0]) == 5 and alone[1] == [] and alone[2] == [(7,)]
     assert alone[3] == [(_PARAMS["text"], 7)]  # parameters bound, whatever they hold
@@ -145,11 +154,8 @@ async def test_generic_plans_for_the_statements_asked_and_the_pipeline_only(
     make_database: MakeDatabase, transaction_pooler: Callable[[str], str],
     open_database: OpenDatabase, pooled: bool
 ) -> None:
-    direct = await make_database("seed")
-    uri = transaction_pooler(direct) if pooled else direct
     # One connection: the reads after the pipeline run on the session it ran on.
-    db = await open_database(uri, settings_for("seed", database_url=uri,
-                                               transaction_pooler=pooled, pool_max_size=1))
+    db = await _database(make_database, transaction_pooler, open_database, pooled, 1)
     mode = "SELECT current_setting('plan_cache_mode') WHERE %(n)s > 0"
     alone = [await db.fetch(f"alone.{name}", query, _PARAMS) for name, query in _STATEMENTS]
     session = await db.fetch("t.mode", mode, _PARAMS)
