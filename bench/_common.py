@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterable
@@ -95,3 +96,24 @@ def digest(found: Iterable[Any]) -> str:
         h.update(json.dumps([c.user_id, c.type, c.dedup_key, c.priority.label, c.title,
                              c.message, c.data, str(c.expires_at)], sort_keys=True).encode())
     return h.hexdigest()[:16]
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """p50 and p99 of ``values`` (interpolated between the nearest ranks)."""
+    if len(values) < 2:
+        return (values[0], values[0]) if values else (0.0, 0.0)
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[98]
+
+
+async def context_latencies(engine: Engine, ids: Iterable[Any]) -> list[float]:
+    """Wall ms of one traveler's context (``get_contexts([id], NOW, use_cache=False)``) for
+    each of ``ids`` in turn; exits when one has no context (the population changed)."""
+    ms: list[float] = []
+    for uid in ids:
+        began = time.perf_counter()
+        contexts = await engine.data.get_contexts([uid], NOW, use_cache=False)
+        ms.append((time.perf_counter() - began) * 1000)
+        if len(contexts) != 1:
+            raise SystemExit("a latency id has no context: the population changed")
+    return ms

@@ -51,7 +51,16 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from _common import NOW, digest, parser, run, seeded_engine, server_cpu_seconds
+from _common import (
+    NOW,
+    context_latencies,
+    digest,
+    parser,
+    percentiles,
+    run,
+    seeded_engine,
+    server_cpu_seconds,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 THIS_SRC = ROOT / "src"
@@ -137,14 +146,8 @@ async def _child(uri: str, batch_size: int, ids_file: str, expect_src: str) -> F
         wall, cpu_python = time.perf_counter() - started, time.process_time() - python
         cpu_pg = server_cpu_seconds(uri) - server
         rss_mib = peak_rss_mib()
-        latencies = []
-        for uid in ids:
-            began = time.perf_counter()
-            contexts = await engine.data.get_contexts([uid], NOW, use_cache=False)
-            latencies.append((time.perf_counter() - began) * 1000)
-            if len(contexts) != 1:
-                raise SystemExit("a latency id has no context: the population changed")
-    p50, p99 = _percentiles(latencies)
+        latencies = await context_latencies(engine, ids)
+    p50, p99 = percentiles(latencies)
     return Figures(evaluation.report.users, wall, cpu_python, cpu_pg, rss_mib, rss_start_mib,
                    p50, p99, len(found), digest(found), source)
 
@@ -160,14 +163,6 @@ def peak_rss_mib() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB too
-
-
-def _percentiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p99 of ``values`` (interpolated between the nearest ranks)."""
-    if len(values) < 2:
-        return (values[0], values[0]) if values else (0.0, 0.0)
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[98]
 
 
 def _run_child(src: Path, uri: str, batch_size: int, ids_file: Path) -> Figures:

@@ -15,18 +15,11 @@ measure another checkout: ``PYTHONPATH=/path/to/its/src python bench/latency_pas
 from __future__ import annotations
 
 import random
-import statistics
-import time
 
-from _common import NOW, parser, run, seeded_engine
+from _common import NOW, context_latencies, parser, percentiles, run, seeded_engine
 from pam_proactive.analysis.geo import resolve_place
 from pam_proactive.jobs.pipeline.evaluate import Evaluation
 from pam_proactive.jobs.pipeline.sweeps import selection_of
-
-
-def _p99(ms: list[float]) -> float:
-    ordered = sorted(ms)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 async def _main(users: int, seed: int, batch_size: int, sample: int, passes: int) -> None:
@@ -37,15 +30,10 @@ async def _main(users: int, seed: int, batch_size: int, sample: int, passes: int
         ids = [uid async for page in engine.data.iter_sweep_user_batches() for uid in page]
         chosen = random.Random(seed).sample(ids, min(sample, len(ids)))
         for number in range(1, passes + 1):
-            ms: list[float] = []
-            for uid in chosen:
-                began = time.perf_counter()
-                found = await engine.data.get_contexts([uid], NOW, use_cache=False)
-                ms.append((time.perf_counter() - began) * 1000)
-                if len(found) != 1:
-                    raise SystemExit("a sampled traveler has no context")
+            ms = await context_latencies(engine, chosen)
+            p50, p99 = percentiles(ms)
             slowest = sorted(range(len(ms)), key=lambda k: -ms[k])[:4]
-            print(f"pass {number}: p50 {statistics.median(ms):5.2f} ms, p99 {_p99(ms):5.2f} ms;"
+            print(f"pass {number}: p50 {p50:5.2f} ms, p99 {p99:5.2f} ms;"
                   " slowest calls (position: ms) "
                   + ", ".join(f"{k}: {ms[k]:.1f}" for k in slowest), flush=True)
 
