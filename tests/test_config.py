@@ -11,7 +11,7 @@ from pam_proactive.errors import ConfigurationError
 @pytest.mark.parametrize(("variable", "value"), [
     ("PAM_BATCH_SIZE", "lots"), ("PAM_BATCH_SIZE", "0"), ("PAM_CACHE_TTL", "-1"),
     ("PAM_QUERY_TIMEOUT", "0"), ("PAM_PRESET", "supabase"), ("DATABASE_URL", "mysql://x"),
-    ("PAM_SCHEMA", "Robert'); DROP"), ("PAM_DAILY_CAP", "-2"),
+    ("PAM_SCHEMA", "Robert'); DROP"), ("PAM_DAILY_CAP", "-2"), ("PAM_READ_CONCURRENCY", "0"),
 ])
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str,
                                       value: str) -> None:

@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     query_timeout: float = Field(default=30.0, gt=0, description="seconds")
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=4, ge=1)
+    read_concurrency: int = Field(
+        default=2, ge=1, le=64, description="column-wise (ADBC) reads running at once in one "
+        "process, each on a connection of its own, besides the pool")
     work_mem_mb: int = Field(default=64, ge=1, le=4096)
     data_dir: Path | None = None
     slow_query_seconds: float = Field(default=1.0, gt=0)

@@ -349,6 +349,28 @@ async def test_the_statement_timeout_holds_and_a_timed_out_read_is_retried_then_
         await db.close()
 
 
+async def test_at_most_read_concurrency_column_wise_reads_at_once(
+    make_database: MakeDatabase
+) -> None:
+    # Six reads asked at once, two slots: two connections serve them all, and no read ever
+    # sees more than two of them running on the server.
+    uri = await make_database("seed")
+    db = Database(uri, settings_for("seed", database_url=uri, read_concurrency=2,
+                                    pool_max_size=4))
+    await db.open()
+    probe = ("SELECT pg_backend_pid() AS pid, (SELECT count(*) FROM pg_stat_activity"
+             " WHERE state = 'active' AND query LIKE '%%concurrency-probe%%'"
+             " AND pid <> pg_backend_pid()) + 1 AS running, pg_sleep(0.15) IS NULL AS slept,"
+             " 'concurrency-probe' AS marker")
+    try:
+        tables = await asyncio.gather(*(db.copy_arrow("probe", probe) for _ in range(6)))
+    finally:
+        await db.close()
+    rows = [t.to_pylist()[0] for t in tables]
+    assert len({r["pid"] for r in rows}) == 2
+    assert max(r["running"] for r in rows) == 2
+
+
 def test_failed_arrow_reads_are_translated_as_psycopg_errors_are_without_values() -> None:
     def error(state: str | None, primary: str | None, lost: bool = False) -> Exception:
         return refused(ArrowReadError(state, primary, lost), "query 'q'")

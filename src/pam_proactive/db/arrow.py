@@ -6,8 +6,9 @@ rows in C++: measured on 20,000 demo travelers (bench/read_transports.py) it cos
 a third of the CPU of psycopg's COPY (whose per-row messages alone cost more than the
 driver's whole read) and a fifth of psycopg's rows converted value by value. It is
 blocking, so each read runs in a worker thread on a connection of its own (at most
-``PAM_POOL_MAX_SIZE`` of them, opened on demand, with the engine's session settings as the
-pool's).
+``PAM_READ_CONCURRENCY`` of them, opened on demand, with the engine's session settings as
+the pool's). Few on purpose: a sweep's reads only need to stay ahead of its detectors, which
+use one core, and more reads at once take that core (see ``docs/configuration.md``).
 
 The query arrives with its values already merged in as literals: the driver prepares it
 unnamed to learn its columns, then runs the COPY, within one transaction per read behind a

@@ -344,7 +344,7 @@ class Database:
             text = cur.mogrify(query, params)
         if self._arrow is None:
             self._arrow = ArrowReaders(self.conninfo, connection_kwargs(self.settings),
-                                       self.settings.pool_max_size,
+                                       self.settings.read_concurrency,
                                        self.settings.connect_timeout,
                                        int(self.settings.query_timeout * 1000)
                                        if self.settings.uses_transaction_pooler else None)

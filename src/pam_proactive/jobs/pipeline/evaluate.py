@@ -254,7 +254,10 @@ async def _pages(engine: Engine, chosen: Plan) -> AsyncIterator[list[UUID]]:
 # quiet 2-core machine), one batch ahead vs two: 6.33 vs 5.85 s and 6.17 vs 5.68 s wall (3
 # rounds each), but 6.32 vs 6.35 in a first run of 4 rounds (three ahead: 6.19); CPU alike,
 # 5.1-5.4 s. A detection slice of 16 or 4 travelers instead of 64 changed nothing. Each batch
-# ahead holds one batch's frames and contexts (PAM_BATCH_SIZE bounds it).
+# ahead holds one batch's frames and contexts (PAM_BATCH_SIZE bounds it). Re-measured with
+# two reads at once (PAM_READ_CONCURRENCY, was four): first sweep of a fresh process, 3
+# rounds, medians, one ahead 4.85 s, two 4.61, three 4.53 (second sweeps 4.53 / 4.38 /
+# 4.45): three is within the noise of two and holds one batch more, two kept.
 PREFETCH_BATCHES = 2
 
 
