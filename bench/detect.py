@@ -38,6 +38,11 @@ from pam_proactive.data import loader
 from pam_proactive.data.columnar import contexts as columnar
 from pam_proactive.suggestions.detectors import Detection, Recheck, recheck_at, run_detectors
 
+try:  # how a sweep runs them: a chunk of travelers at a time, detector by detector
+    from pam_proactive.suggestions.detectors import detect_each
+except ImportError:  # a baseline from before chunked detection: one traveler at a time
+    detect_each = None
+
 # A sweep's expiry refresh margin (the default of ``expiry_refresh_minutes``).
 REFRESH_MARGIN = timedelta(minutes=60)
 
@@ -78,6 +83,17 @@ def _rechecks(contexts: list[Any], detections: list[Detection],
             for ctx, d in zip(contexts, detections, strict=True)]
 
 
+def _detect_all(contexts: list[Any], settings: DetectorSettings) -> list[Detection]:
+    """Every context's detection, as a sweep runs the detectors."""
+    if detect_each is None:
+        return [run_detectors(ctx, NOW, settings) for ctx in contexts]
+    found = detect_each(contexts, NOW, settings)
+    failed = [d for d in found if isinstance(d, Exception)]
+    if failed:
+        raise failed[0]
+    return [d for d in found if not isinstance(d, Exception)]
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Seconds (best of ``repeat``) to build every context, to detect on them and to compute
     their rechecks, and the candidates' count and digest, and the rechecks' digest."""
@@ -92,7 +108,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         started = time.process_time()
         contexts = [ctx for c in calls for ctx in columnar.build_contexts(*c).values()]
         mid = time.process_time()
-        detections = [run_detectors(ctx, NOW, settings) for ctx in contexts]
+        detections = _detect_all(contexts, settings)
         end = time.process_time()
         rechecks = _rechecks(contexts, detections, settings)
         done = time.process_time()
@@ -102,7 +118,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         contexts = [ctx for c in calls for ctx in columnar.build_contexts(*c).values()]
         prof = cProfile.Profile()
         prof.enable()
-        _rechecks(contexts, [run_detectors(ctx, NOW, settings) for ctx in contexts], settings)
+        _rechecks(contexts, _detect_all(contexts, settings), settings)
         prof.disable()
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(40)
     found = [c for d in detections for c in d.candidates]

@@ -37,7 +37,7 @@ from pam_proactive.observability import metrics
 from pam_proactive.reports.insights import store_insights
 from pam_proactive.suggestions import store_sql
 from pam_proactive.suggestions.delivery import DeliveryReport
-from pam_proactive.suggestions.detectors import Note, run_detectors
+from pam_proactive.suggestions.detectors import DETECT_CHUNK, Note, detect_each
 from pam_proactive.suggestions.models import Candidate
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
 from pam_proactive.suggestions.store_sql import StoreStatements
@@ -291,8 +291,8 @@ async def _refresh_statistics(tx: Transaction, schema: str, result: ApplyResult)
 # their replies wait on the sockets and in the Arrow readers' futures, so the next batch's
 # read would only begin once this detection ends, and the database's core idles meanwhile.
 # Yielding every slice (a few ms) keeps the next read going in parallel; the order of the
-# candidates is unchanged.
-DETECT_SLICE = 64
+# candidates is unchanged. One slice is one chunk of the detectors' own (detect_each).
+DETECT_SLICE = DETECT_CHUNK
 
 
 async def _detect(contexts: Mapping[UUID, UserContext], now: datetime,
@@ -306,16 +306,21 @@ async def _detect(contexts: Mapping[UUID, UserContext], now: datetime,
     notes: list[Note] = []
     skipped = 0
     failed: set[UUID] = set()
-    for done, (uid, ctx) in enumerate(contexts.items(), start=1):
-        try:
-            detection = run_detectors(ctx, now, settings, types=types)
+    ids = list(contexts)
+    values = list(contexts.values())
+    for start in range(0, len(values), DETECT_SLICE):
+        part = values[start:start + DETECT_SLICE]
+        for uid, detection in zip(ids[start:start + DETECT_SLICE],
+                                  detect_each(part, now, settings, types=types), strict=True):
+            if isinstance(detection, Exception):  # one traveler's bad data: the others go on
+                failed.add(uid)
+                log.error("detectors failed for one user",
+                          extra={"error": type(detection).__name__})
+                continue
             found.extend(detection.candidates)
             notes.extend(detection.notes)
             skipped += detection.rows_skipped
-        except Exception as exc:  # one traveler's bad data must not stop the sweep
-            failed.add(uid)
-            log.error("detectors failed for one user", extra={"error": type(exc).__name__})
-        if not done % DETECT_SLICE:
+        if start + DETECT_SLICE < len(values):
             await asyncio.sleep(0)
     return found, notes, skipped, failed
 

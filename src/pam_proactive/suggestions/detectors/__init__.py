@@ -12,7 +12,7 @@ can next change with no new data.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pam_proactive.analysis.boundaries import Recheck, next_local_midnight, recheck_from
@@ -75,6 +75,15 @@ def is_disabled(ctx: UserContext, suggestion_type: str) -> bool:
     return not is_allowed(ctx.profile, suggestion_type)
 
 
+# Travelers go through the detectors a chunk at a time, detector by detector: one
+# detector's code runs for DETECT_CHUNK travelers in a row instead of the eight detectors
+# taking turns on each traveler, and the analyses they share stay memoised for the whole
+# chunk (``analysis.memo.CAPACITY`` contexts). Measured on 2,000-traveler batches of demo
+# contexts, CPU per traveler in one process, alternating: 93-109 us one traveler at a time,
+# 77-85 us in chunks of 64 (16: 91-97, 128: 78-81), the same results.
+DETECT_CHUNK = 64
+
+
 def run_detectors(
     ctx: UserContext,
     now: datetime,
@@ -87,30 +96,85 @@ def run_detectors(
     ``group:<name>``), notes without duplicates, and skipped rows by reason (the largest
     count any detector reported). ``types`` restricts the run to those suggestion types
     (each must be known): a detector producing none of them is not run, and other types'
-    candidates are dropped. Nothing at all when the user opted out."""
-    if ctx.profile.opted_out:
-        return Detection((), (), ())
+    candidates are dropped. Nothing at all when the user opted out. :func:`detect_each`
+    with one context; what a detector raises is raised."""
+    (found,) = detect_each((ctx,), now, settings, types=types)
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
+def detect_each(
+    contexts: Sequence[UserContext],
+    now: datetime,
+    settings: DetectorSettings | None = None,
+    *,
+    types: Collection[str] | None = None,
+) -> list[Detection | Exception]:
+    """:func:`run_detectors` of each context, in order, run :data:`DETECT_CHUNK` contexts
+    at a time; for a context whose detectors raised, the exception instead (its later
+    detectors are not run: one traveler's bad data must not stop the others)."""
     chosen = settings or DetectorSettings()
     specs = REGISTRY.specs if types is None else REGISTRY.producing(types)
     wanted = frozenset(types) if types is not None else None
-    found: list[Candidate] = []
-    notes: dict[Note, None] = {}
-    skipped: dict[str, int] = {}
+    out: list[Detection | Exception] = []
+    for start in range(0, len(contexts), DETECT_CHUNK):
+        out.extend(_chunk(contexts[start:start + DETECT_CHUNK], now, chosen, specs, wanted))
+    return out
+
+
+class _Merged:
+    """One context's results so far (made only for a context some detector reports on)."""
+
+    __slots__ = ("found", "notes", "skipped")
+
+    def __init__(self) -> None:
+        self.found: list[Candidate] = []
+        self.notes: dict[Note, None] = {}
+        self.skipped: dict[str, int] = {}
+
+    def detection(self) -> Detection:
+        skipped = self.skipped
+        return Detection(tuple(self.found), tuple(self.notes),
+                         tuple(sorted(skipped.items())) if skipped else ())
+
+
+_NO_DETECTION = Detection((), (), ())
+
+
+def _chunk(contexts: Sequence[UserContext], now: datetime, settings: DetectorSettings,
+           specs: Sequence[DetectorSpec], wanted: frozenset[str] | None
+           ) -> list[Detection | Exception]:
+    """:func:`detect_each` of a few contexts, detector by detector."""
+    merged: list[_Merged | Exception | None] = [None] * len(contexts)
+    live = [i for i, ctx in enumerate(contexts) if not ctx.profile.opted_out]
     for spec in specs:
-        result: DetectorResult = spec.detect(ctx, now, chosen)
-        if result is NOTHING:  # most detectors find nothing and say nothing for most travelers
-            continue
-        if result.candidates:
-            found.extend(
-                c for c in result.candidates
-                if not is_disabled(ctx, c.type) and (wanted is None or c.type in wanted)
-            )
-        if result.notes:
-            notes.update(dict.fromkeys(result.notes))
-        for reason, count in result.skipped:
-            skipped[reason] = max(skipped.get(reason, 0), count)
-    return Detection(tuple(found), tuple(notes),
-                     tuple(sorted(skipped.items())) if skipped else ())
+        detect = spec.detect
+        for i in live:
+            so_far = merged[i]
+            if isinstance(so_far, Exception):
+                continue
+            ctx = contexts[i]
+            try:
+                result: DetectorResult = detect(ctx, now, settings)
+                if result is NOTHING:  # most detectors find and say nothing for most travelers
+                    continue
+                if so_far is None:
+                    so_far = merged[i] = _Merged()
+                if result.candidates:
+                    so_far.found.extend(
+                        c for c in result.candidates
+                        if not is_disabled(ctx, c.type) and (wanted is None or c.type in wanted)
+                    )
+                if result.notes:
+                    so_far.notes.update(dict.fromkeys(result.notes))
+                skipped = so_far.skipped
+                for reason, count in result.skipped:
+                    skipped[reason] = max(skipped.get(reason, 0), count)
+            except Exception as exc:  # kept for the caller, which decides what it means
+                merged[i] = exc
+    return [_NO_DETECTION if m is None else m if isinstance(m, Exception) else m.detection()
+            for m in merged]
 
 
 def recheck_at(ctx: UserContext, now: datetime, settings: DetectorSettings,
@@ -130,6 +194,7 @@ def recheck_at(ctx: UserContext, now: datetime, settings: DetectorSettings,
 __all__ = [
     "ALL_DETECTORS",
     "DETECTOR_TYPES",
+    "DETECT_CHUNK",
     "REGISTRY",
     "TYPE_GROUPS",
     "Candidate",
@@ -144,6 +209,7 @@ __all__ = [
     "RegistryError",
     "SuggestionType",
     "UnknownName",
+    "detect_each",
     "is_allowed",
     "is_disabled",
     "recheck_at",
