@@ -12,6 +12,7 @@ must still be remembered when the next detector reads it.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,7 +29,9 @@ def per_context(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
     :data:`CAPACITY` contexts. (One dict look-up per call: measured, a latest-pair memo made
     a chunked detection recompute each analysis per detector, ~10 us per traveler more.)"""
     # id(ctx) -> (ctx, settings, result); the ctx kept makes its id unique while cached.
-    cache: dict[int, tuple[Any, Any, R]] = {}
+    # An OrderedDict: its popitem(last=False) forgets the oldest in one call, safe should
+    # two threads ever share a memo (a plain dict's next(iter(...)) is not).
+    cache: OrderedDict[int, tuple[Any, Any, R]] = OrderedDict()
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, settings: Any) -> R:
@@ -37,7 +40,7 @@ def per_context(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
             return hit[2]
         result = fn(ctx, settings)
         if len(cache) >= CAPACITY:
-            del cache[next(iter(cache))]  # the oldest (dicts keep insertion order)
+            cache.popitem(last=False)  # the oldest
         cache[id(ctx)] = (ctx, settings, result)
         return result
 
