@@ -14,8 +14,13 @@ The query arrives with its values already merged in as literals: the driver prep
 unnamed to learn its columns, then runs the COPY, within one transaction per read behind a
 transaction pooler (on a direct connection, outside any); no named prepared statement, no
 session state, so it works behind a transaction pooler. A read that
-outlives its caller's timeout is cancelled on the server (``adbc_cancel``) and its connection
-dropped.
+outlives its caller's timeout is cancelled on the server (the statement's ``cancel``) and
+its connection dropped.
+
+The driver is used through adbc-driver-manager's own objects (database, connection,
+statement), not its DB-API layer: that layer imports every dataframe library it finds
+installed (Polars: 65 ms, ``pyarrow.dataset``: 11 ms) where these need 5 ms, and the
+first read of a sweep waits for that import.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import asyncio
 import contextlib
 import queue
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from psycopg.conninfo import make_conninfo
 
-if TYPE_CHECKING:  # the driver and Arrow load with the first read (half a second to import)
+if TYPE_CHECKING:  # the driver loads with the first read (Arrow is loaded by then)
     import adbc_driver_manager
     import pyarrow as pa
 
@@ -69,7 +75,7 @@ class ArrowReaders:
             conninfo, connect_timeout=max(1, round(connect_timeout)),
             **{k: v for k, v in session.items() if k in ("application_name", "options")})
         self._timeout_ms = pooler_timeout_ms
-        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[_Session] = queue.SimpleQueue()
         self._slots = asyncio.Semaphore(size)
         self._lock = threading.Lock()
         self._closed = False
@@ -77,7 +83,7 @@ class ArrowReaders:
     async def read(self, text: str) -> pa.Table:
         """The rows of the query ``text`` (values merged in) as an Arrow table."""
         async with self._slots:
-            running: list[Any] = []  # the worker's cursor, once it has one
+            running: list[Any] = []  # the worker's statement, once it has one
             work = asyncio.ensure_future(asyncio.to_thread(self._read, text, running))
             try:
                 return await asyncio.shield(work)
@@ -86,7 +92,7 @@ class ArrowReaders:
                 # fails and drops its session) without waiting for a worker that may hang.
                 if running:
                     with contextlib.suppress(Exception):
-                        running[0].adbc_cancel()
+                        running[0].cancel()
                 work.add_done_callback(_consume)
                 raise
 
@@ -95,9 +101,9 @@ class ArrowReaders:
 
         conn = self._take()
         try:
-            with conn.cursor() as cursor:
-                running.append(cursor)
-                table = _run(conn, cursor, text, self._timeout_ms)
+            with adbc_driver_manager.AdbcStatement(conn.connection) as statement:
+                running.append(statement)
+                table = _run(conn.connection, statement, text, self._timeout_ms)
         except adbc_driver_manager.Error as exc:
             _close(conn)
             raise ArrowReadError.of(exc) from None  # its message quotes the values
@@ -117,20 +123,26 @@ class ArrowReaders:
             except queue.Empty:
                 return
 
-    def _take(self) -> Any:
+    def _take(self) -> _Session:
         import adbc_driver_manager
-        import adbc_driver_postgresql.dbapi as adbc
+        import adbc_driver_postgresql
 
         try:
             return self._idle.get_nowait()
         except queue.Empty:
             pass
+        database = None
         try:
-            return adbc.connect(self._conninfo, autocommit=True)
+            database = adbc_driver_postgresql.connect(self._conninfo)
+            # A new connection is in autocommit mode (ADBC's default).
+            return _Session(database, adbc_driver_manager.AdbcConnection(database))
         except adbc_driver_manager.Error as exc:
+            if database is not None:
+                with contextlib.suppress(Exception):
+                    database.close()
             raise ArrowReadError.of(exc) from None
 
-    def _give(self, conn: Any) -> None:
+    def _give(self, conn: _Session) -> None:
         with self._lock:
             if not self._closed:
                 self._idle.put(conn)
@@ -138,7 +150,23 @@ class ArrowReaders:
         _close(conn)
 
 
-def _run(conn: Any, cursor: Any, text: str, timeout_ms: int | None) -> pa.Table:
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """One server session: the driver's database (its settings) and its one connection."""
+
+    database: adbc_driver_manager.AdbcDatabase
+    connection: adbc_driver_manager.AdbcConnection
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        finally:
+            self.database.close()
+
+
+def _run(conn: adbc_driver_manager.AdbcConnection,
+         statement: adbc_driver_manager.AdbcStatement, text: str,
+         timeout_ms: int | None) -> pa.Table:
     # One transaction per read: the driver prepares the query unnamed, describes it, then
     # runs the COPY, in separate exchanges; a transaction pooler hands a server session per
     # transaction, so outside one a later exchange may reach a session that never saw the
@@ -148,15 +176,23 @@ def _run(conn: Any, cursor: Any, text: str, timeout_ms: int | None) -> pa.Table:
     # the transaction only costs two round trips (~1 ms of a one-traveler read), so it
     # is skipped; its statement_timeout is a startup option.
     if timeout_ms is None:
-        cursor.execute(text)
-        return cursor.fetch_arrow_table()
-    raw = conn.adbc_connection
-    raw.set_autocommit(False)
-    cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")  # no startup options
-    cursor.execute(text)
-    table = cursor.fetch_arrow_table()
-    raw.set_autocommit(True)
+        return _query(statement, text)
+    conn.set_autocommit(False)
+    statement.set_sql_query(f"SET LOCAL statement_timeout = {int(timeout_ms)}")  # no startup
+    statement.execute_update()  # options behind a pooler
+    table = _query(statement, text)
+    conn.set_autocommit(True)
     return table
+
+
+def _query(statement: adbc_driver_manager.AdbcStatement, text: str) -> pa.Table:
+    """The rows of ``text`` run on ``statement``, read to the end as one table (the driver's
+    errors, read or not, raised as its own ``adbc_driver_manager.Error``)."""
+    from adbc_driver_manager import _reader
+
+    statement.set_sql_query(text)
+    stream, _ = statement.execute_query()
+    return _reader.AdbcRecordBatchReader._import_from_c(stream.address).read_all()
 
 
 def _consume(work: asyncio.Future[Any]) -> None:
@@ -165,6 +201,6 @@ def _consume(work: asyncio.Future[Any]) -> None:
         work.exception()
 
 
-def _close(conn: Any) -> None:
+def _close(conn: _Session) -> None:
     with contextlib.suppress(Exception):
         conn.close()
