@@ -115,7 +115,7 @@ def promote_unscanned() -> bool:
     """Move every object the collector tracks into its oldest generation without walking
     them (``gc.freeze`` then ``gc.unfreeze``: two list splices), which also zeroes the young
     generation's count. Objects alive for a while (a batch's contexts) are then walked only
-    by a full collection, rare at a sweep's pace (``jobs/pipeline/collector.py``), instead
+    by a full collection, rare at a sweep's pace (``jobs/pipeline/pace.py``), instead
     of by the next young one; a cycle among them is still collected, by that full
     collection. Does nothing (returns False) when the process froze objects itself (a
     server's ``gc.freeze`` before forking workers): unfreezing would undo that."""

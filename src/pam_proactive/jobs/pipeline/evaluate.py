@@ -29,8 +29,8 @@ from pam_proactive.data.loader import chunks
 from pam_proactive.data.users import parse_user_id
 from pam_proactive.db.connection import Transaction
 from pam_proactive.engine import Engine
-from pam_proactive.jobs.pipeline.collector import sweep_pace
 from pam_proactive.jobs.pipeline.delivery import deliver_outbox, delivery_policy
+from pam_proactive.jobs.pipeline.pace import sweep_pace
 from pam_proactive.jobs.pipeline.selection import Plan, Selection, plan
 from pam_proactive.logs import current_job
 from pam_proactive.observability import metrics
@@ -157,7 +157,7 @@ class Evaluation:
         return [item async for batch in self for item in batch.suggestions]
 
     async def _run(self) -> AsyncGenerator[EvaluatedBatch, None]:
-        # The collector at a sweep's pace (see collector): its CPU, not its memory, is at stake.
+        # The interpreter at a sweep's pace (see pace): the collector and the switch interval.
         # Closed early, the inner generator is closed at once too (its reads cancelled).
         with sweep_pace():
             async with aclosing(self._batches()) as batches:
