@@ -177,3 +177,27 @@ async def test_generic_plans_for_the_statements_asked_and_the_pipeline_only(
     stats = db.metrics.snapshot()["statements"]
     assert stats["t.generic"]["count"] == stats["t.custom"]["count"] == 7
     assert not any("set_config" in name for name in stats)
+
+
+async def test_generic_plans_are_prepared_at_their_first_use(
+    make_database: MakeDatabase, transaction_pooler: Callable[[str], str],
+    open_database: OpenDatabase
+) -> None:
+    # One connection: the prepared statements read after the pipeline are its session's.
+    db = await _database(make_database, transaction_pooler, open_database, False, 1)
+    prepared = "SELECT statement FROM pg_prepared_statements WHERE %(n)s > 0"
+    asked = [True, False, True, False]
+    await db.fetch_together(_STATEMENTS, _PARAMS, generic_plans=asked)
+    texts = [text for (text,) in await db.fetch("t.prepared", prepared, _PARAMS)]
+    # The statements asked with generic plans, at once (psycopg's own threshold is 5 uses);
+    # the others not yet. A statement's text is psycopg's, placeholders numbered.
+    assert sorted(_marker(t) for t in texts) == ["t.count", "t.values"]
+
+
+def _marker(text: str) -> str:
+    """Which of :data:`_STATEMENTS` a prepared statement's text is (by a word of its own)."""
+    found = [name for name, word in (("t.values", "md5"), ("t.none", "1900"),
+                                     ("t.count", "count"), ("t.echo", "::int AS n"))
+             if word in text]
+    assert len(found) == 1, text
+    return found[0]

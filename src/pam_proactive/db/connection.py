@@ -269,8 +269,9 @@ class Database:
         in order, a row type as :meth:`fetch` takes it, or None for tuples (missing: tuples).
 
         ``generic_plans``: per statement, in order, whether it runs with its prepared
-        statement's generic plan (missing: False), rather than the custom plan the session
-        asks for (:func:`connection_kwargs`: planned anew at each call): for reads whose
+        statement's generic plan (missing: False; prepared at its first use on a connection,
+        not after psycopg's few), rather than the custom plan the session asks for
+        (:func:`connection_kwargs`: planned anew at each call): for reads whose
         planning costs more than their execution (one traveler's, ``data/columnar/read.py``).
         Set by ``plan_cache_mode`` for this transaction only (the pooled connection keeps
         its settings); those statements are sent after the others (their results still come
@@ -379,7 +380,10 @@ class Database:
                         cursors[k] = cur
                         if (row_type := row_types[k]) is not None:
                             cur.row_factory = named_rows(row_type)
-                        await cur.execute(statements[k][1], params)
+                        # A generic plan is prepared at its first use on a connection, not
+                        # psycopg's fifth: until then each call would plan it anew.
+                        await cur.execute(statements[k][1], params,
+                                          prepare=True if generic[k] else None)
             except BaseException:
                 # Results come in order, and a failed statement aborts those after it: the
                 # first statement without a result is the one that failed.
