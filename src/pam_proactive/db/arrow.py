@@ -178,8 +178,9 @@ def _run(conn: adbc_driver_manager.AdbcConnection,
     if timeout_ms is None:
         return _query(statement, text)
     conn.set_autocommit(False)
-    statement.set_sql_query(f"SET LOCAL statement_timeout = {int(timeout_ms)}")  # no startup
-    statement.execute_update()  # options behind a pooler
+    # Behind a pooler a session takes no startup options: the timeout is the transaction's.
+    statement.set_sql_query(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+    statement.execute_update()
     table = _query(statement, text)
     conn.set_autocommit(True)
     return table
