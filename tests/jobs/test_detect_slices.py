@@ -11,8 +11,8 @@ from uuid import uuid4
 from conftest import MakeDatabase, settings_for
 from pam_proactive.analysis.settings import DetectorSettings
 from pam_proactive.engine import open_engine
-from pam_proactive.jobs.pipeline.evaluate import DETECT_SLICE, _detect
-from pam_proactive.suggestions.detectors import run_detectors
+from pam_proactive.jobs.pipeline.evaluate import _detect
+from pam_proactive.suggestions.detectors import DETECT_CHUNK, run_detectors
 from planting import Planter
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -28,8 +28,8 @@ async def test_detection_lets_the_loop_run_between_slices(make_database: MakeDat
     settings = DetectorSettings()
     one = run_detectors(ctx, NOW, settings).candidates
     assert [c.type for c in one] == ["budget_threshold"]
-    # Three slices and a bit of the same traveler under other ids.
-    contexts = {uuid4(): ctx for _ in range(3 * DETECT_SLICE + 1)}
+    # Three chunks and a bit of the same traveler under other ids.
+    contexts = {uuid4(): ctx for _ in range(3 * DETECT_CHUNK + 1)}
 
     turns = 0
     stop = asyncio.Event()
@@ -47,6 +47,6 @@ async def test_detection_lets_the_loop_run_between_slices(make_database: MakeDat
     during = turns - started
     stop.set()
     await running
-    assert during >= 3  # at least once per full slice
+    assert during >= 3  # at least once per full chunk
     assert found == list(one) * len(contexts)
     assert not failed and skipped == 0

@@ -37,7 +37,7 @@ from pam_proactive.observability import metrics
 from pam_proactive.reports.insights import store_insights
 from pam_proactive.suggestions import store_sql
 from pam_proactive.suggestions.delivery import DeliveryReport
-from pam_proactive.suggestions.detectors import DETECT_CHUNK, Note, detect_each
+from pam_proactive.suggestions.detectors import Note, detect_chunks
 from pam_proactive.suggestions.models import Candidate
 from pam_proactive.suggestions.store import ApplyResult, DeliveryPolicy, apply_candidates
 from pam_proactive.suggestions.store_sql import StoreStatements
@@ -286,32 +286,27 @@ async def _refresh_statistics(tx: Transaction, schema: str, result: ApplyResult)
         await tx.execute(*StoreStatements.for_schema(schema).analyze_engine_tables)
 
 
-# Travelers detected between two turns of the event loop. A batch's detection is ~0.2 s of
-# pure CPU; while it runs, the loop cannot serve the next batch's reads (prefetched_contexts):
-# their replies wait on the sockets and in the Arrow readers' futures, so the next batch's
-# read would only begin once this detection ends, and the database's core idles meanwhile.
-# Yielding every slice (a few ms) keeps the next read going in parallel; the order of the
-# candidates is unchanged. One slice is one chunk of the detectors' own (detect_each).
-DETECT_SLICE = DETECT_CHUNK
-
-
 async def _detect(contexts: Mapping[UUID, UserContext], now: datetime,
                   settings: DetectorSettings, types: Collection[str] | None = None
                   ) -> tuple[list[Candidate], list[Note], int, set[UUID]]:
     """Every user's candidates (of ``types`` only, when given), the detectors' notes and the
     rows their analyses skipped; a user whose detectors raise is skipped and logged by the
-    exception's type only (its message could quote traveler data). Yields to the event loop
-    every :data:`DETECT_SLICE` users."""
+    exception's type only (its message could quote traveler data).
+
+    Yields to the event loop between two chunks of the detectors (``DETECT_CHUNK``
+    travelers). A batch's detection is ~0.2 s of pure CPU; while it runs, the loop cannot
+    serve the next batch's reads (prefetched_contexts): their replies wait on the sockets
+    and in the Arrow readers' futures, so the next batch's read would only begin once this
+    detection ends, and the database's core idles meanwhile. Yielding every chunk (a few
+    ms) keeps the next read going in parallel; the order of the candidates is unchanged."""
     found: list[Candidate] = []
     notes: list[Note] = []
     skipped = 0
     failed: set[UUID] = set()
     ids = list(contexts)
-    values = list(contexts.values())
-    for start in range(0, len(values), DETECT_SLICE):
-        part = values[start:start + DETECT_SLICE]
-        for uid, detection in zip(ids[start:start + DETECT_SLICE],
-                                  detect_each(part, now, settings, types=types), strict=True):
+    at = 0
+    for chunk in detect_chunks(list(contexts.values()), now, settings, types=types):
+        for uid, detection in zip(ids[at:at + len(chunk)], chunk, strict=True):
             if isinstance(detection, Exception):  # one traveler's bad data: the others go on
                 failed.add(uid)
                 log.error("detectors failed for one user",
@@ -320,7 +315,8 @@ async def _detect(contexts: Mapping[UUID, UserContext], now: datetime,
             found.extend(detection.candidates)
             notes.extend(detection.notes)
             skipped += detection.rows_skipped
-        if start + DETECT_SLICE < len(values):
+        at += len(chunk)
+        if at < len(ids):  # the next chunk is computed when the loop asks for it
             await asyncio.sleep(0)
     return found, notes, skipped, failed
 

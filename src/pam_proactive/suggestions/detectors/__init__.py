@@ -12,7 +12,7 @@ can next change with no new data.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pam_proactive.analysis.boundaries import Recheck, next_local_midnight, recheck_from
@@ -114,13 +114,25 @@ def detect_each(
     """:func:`run_detectors` of each context, in order, run :data:`DETECT_CHUNK` contexts
     at a time; for a context whose detectors raised, the exception instead (its later
     detectors are not run: one traveler's bad data must not stop the others)."""
+    return [found for chunk in detect_chunks(contexts, now, settings, types=types)
+            for found in chunk]
+
+
+def detect_chunks(
+    contexts: Sequence[UserContext],
+    now: datetime,
+    settings: DetectorSettings | None = None,
+    *,
+    types: Collection[str] | None = None,
+) -> Iterator[list[Detection | Exception]]:
+    """:func:`detect_each` of ``contexts``, one list per :data:`DETECT_CHUNK` contexts, each
+    computed when it is asked for (a caller may hand the event loop a turn between two).
+    ``types`` is checked at once, before any chunk."""
     chosen = settings or DetectorSettings()
     specs = REGISTRY.specs if types is None else REGISTRY.producing(types)
     wanted = frozenset(types) if types is not None else None
-    out: list[Detection | Exception] = []
-    for start in range(0, len(contexts), DETECT_CHUNK):
-        out.extend(_chunk(contexts[start:start + DETECT_CHUNK], now, chosen, specs, wanted))
-    return out
+    return (_chunk(contexts[start:start + DETECT_CHUNK], now, chosen, specs, wanted)
+            for start in range(0, len(contexts), DETECT_CHUNK))
 
 
 class _Merged:
@@ -209,6 +221,7 @@ __all__ = [
     "RegistryError",
     "SuggestionType",
     "UnknownName",
+    "detect_chunks",
     "detect_each",
     "is_allowed",
     "is_disabled",
