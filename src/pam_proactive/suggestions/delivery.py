@@ -523,10 +523,14 @@ async def deliver_due(
     metrics.observe_digests(len(c.item.payload.get("items") or ()) for c in sent
                             if c.item.suggestion_id is None)
     if done_ids:
-        # Its own short transaction, after the outbox is written: a sweep holding these
-        # suggestions' row locks waits on nothing of ours, so no deadlock cycle.
-        async with db.transaction("deliver_due.mark") as tx:
+        # Its own short transaction, after the outbox is written, retried as a whole like
+        # the claim and the record: it can still meet another process's transaction on the
+        # same suggestions and lose a deadlock (seen in CI's simulation, two full-sweep
+        # workers draining at once), and the update is idempotent (open ones only).
+        async def mark(tx: Transaction) -> None:
             await tx.execute(*q.mark_delivered, (now, done_ids))
+
+        await db.run_in_transaction("deliver_due.mark", mark)
     report = DeliveryReport(
         picked=len(rows),
         delivered=len(sent),
