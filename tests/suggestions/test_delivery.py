@@ -520,6 +520,38 @@ async def _until_waiting_on_a_lock(observer: psycopg.AsyncConnection[Any]) -> No
     raise AssertionError("the second recording never waited on the first")
 
 
+async def test_the_mark_of_delivered_suggestions_is_retried_on_a_transient_error(
+        uri: str, bare: Conn) -> None:
+    # After a delivery, its suggestions are marked delivered in a transaction of their own,
+    # which can meet another session's lock on them (in CI: a deadlock lost to another
+    # worker). Here it waits on another session's row lock and its statement is cancelled
+    # (a transient error, as a deadlock is): it must be retried, not fail the delivery.
+    assert await configure_channels(bare, SCHEMA, (), []) == ()  # outbox only
+    user = await one_notification(bare)
+    async with await psycopg.AsyncConnection.connect(uri) as other:
+        await other.execute(f"UPDATE {SCHEMA}.suggestions SET status_changed_at ="
+                            " status_changed_at WHERE user_id = %s", (user,))
+        delivering = asyncio.create_task(deliver_due(bare, SCHEMA, [], NOW))
+        async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as admin:
+            pid = await _waiting_on_a_lock(admin, "%status = 'delivered'%")
+            await admin.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        await other.commit()
+    assert await delivering == DeliveryReport(picked=1, delivered=1)
+    assert await rows(bare, f"SELECT status FROM {SCHEMA}.suggestions WHERE user_id = %s",
+                      user) == [("delivered",)]
+
+
+async def _waiting_on_a_lock(admin: psycopg.AsyncConnection[Any], query: str) -> int:
+    """The pid of the session running a statement like ``query`` once it waits on a lock."""
+    for _ in range(500):
+        cur = await admin.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type ="
+                                  " 'Lock' AND query LIKE %s", (query,))
+        if found := await cur.fetchone():
+            return int(found[0])
+        await asyncio.sleep(0.02)
+    raise AssertionError("no statement like that waited on a lock")
+
+
 async def test_the_first_process_with_credentials_records_its_channel(bare: Conn) -> None:
     assert await configure_channels(bare, SCHEMA, None, ["webhook"]) == ("webhook",)
     assert await configure_channels(bare, SCHEMA, None, []) == ("webhook",)  # unchanged
